@@ -1,0 +1,1 @@
+"""Adapters: console/, slack/, discord/ translate platform payloads <-> core types."""

@@ -1,0 +1,153 @@
+"""``mentorbot``: the command line, and the one composition root that wires the core,
+the adapters and the scheduler together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
+from adapters.console.translate import ConsoleInputError, valid_name
+from bot.clock import ManualClock, SystemClock
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.storage.database import Database, safe_url, sqlite_url
+
+app = typer.Typer(
+    help="mentorbot keeps mentoring pairs in a steady rhythm on Slack, Discord and the terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True, highlight=False)
+
+PLATFORM_VARIABLES = (
+    "SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) or DISCORD_BOT_TOKEN"
+)
+
+
+def main() -> None:
+    app()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        _fail(f"the settings are not valid: {problems}")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _run(coro_factory: object) -> None:
+    """Run a coroutine and turn the errors people cause into one clear line."""
+    try:
+        asyncio.run(coro_factory)  # type: ignore[arg-type]
+    except (SQLAlchemyError, OSError) as error:
+        _fail(f"the database could not be used: {type(error).__name__}: {_first_line(error)}")
+    except ValueError as error:
+        _fail(str(error))
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).split("\n", 1)[0][:300]
+
+
+@app.command()
+def console(
+    db: Annotated[
+        Path | None, typer.Option("--db", help="SQLite file to use (default: DATABASE_URL).")
+    ] = None,
+    as_: Annotated[str, typer.Option("--as", help="The local user you start as.")] = "alice",
+    start: Annotated[
+        datetime | None,
+        typer.Option(help="Start the clock at this time (UTC) instead of now.", hidden=True),
+    ] = None,
+) -> None:
+    """The whole bot in the terminal: several local users and a clock you can move."""
+    settings = _settings()
+    logging.basicConfig(level=max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    try:
+        user = valid_name(as_)
+    except ConsoleInputError as error:
+        _fail(str(error))
+    url = sqlite_url(db) if db is not None else settings.database_url
+    begin = start.replace(tzinfo=start.tzinfo or UTC) if start else SystemClock().now()
+    _run(_console(url, user, ManualClock(begin), settings))
+
+
+async def _console(url: str, user: str, clock: ManualClock, settings: Settings) -> None:
+    database = Database(url)
+    try:
+        await database.upgrade()
+        engine = Engine(database, clock, admin_user_ids=settings.admin_user_ids)
+        interactive = sys.stdin.isatty()
+        console_app = ConsoleApp(
+            engine,
+            database,
+            clock,
+            Console(highlight=False, soft_wrap=True, emoji=False),
+            user=user,
+            # A local sandbox: everyone may configure it unless ADMIN_USER_IDS says who.
+            everyone_is_admin=not settings.admin_user_ids,
+        )
+        lines = stdin_lines(interactive=interactive, prompt=PromptSource(console_app, clock))
+        await console_app.run(lines, echo=not interactive)
+    finally:
+        await database.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (Alembic migrations)."""
+    settings = _settings()
+    _setup_logging(settings)
+    _run(_upgrade(settings.database_url))
+    err.print(f"database is up to date: {safe_url(settings.database_url)}")
+
+
+async def _upgrade(url: str) -> None:
+    database = Database(url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def run() -> None:
+    """Run the bot on every platform whose credentials are set."""
+    settings = _settings()
+    _setup_logging(settings)
+    if settings.slack_bot_token is None and settings.discord_bot_token is None:
+        _fail(f"no platform is configured. Set {PLATFORM_VARIABLES} (see .env.example).", 2)
+    _fail(
+        "the Slack and Discord adapters are not in this release yet; "
+        "try the bot with `mentorbot console`.",
+        2,
+    )

@@ -1,0 +1,242 @@
+"""The console bot: reads lines (a TTY prompt, or stdin for scripts), turns them into
+events for the Engine, and prints every effect and delivered message."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import assert_never
+
+from rich.console import Console
+from rich.text import Text
+
+from adapters.console.render import render_message
+from adapters.console.translate import (
+    CONSOLE_HELP,
+    Advance,
+    Click,
+    ConsoleInputError,
+    Nothing,
+    Quit,
+    ShowConsoleHelp,
+    SwitchUser,
+    parse_line,
+    user_ref,
+)
+from bot.clock import ManualClock
+from bot.content import Button, Content
+from bot.delivery import deliver_all
+from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.engine import Engine
+from bot.events import ButtonClicked, Event, FormSubmitted
+from bot.refs import Platform
+from bot.storage.database import Database
+
+
+@dataclass
+class Shown:
+    """A message shown to a local user, kept so ``:click`` can find its buttons."""
+
+    message_id: str
+    user: str
+    buttons: tuple[Button, ...]
+
+
+@dataclass
+class OpenConsoleForm:
+    form_id: str
+    names: list[str]
+    labels: list[str]
+    values: dict[str, str]
+
+
+class ConsoleApp:
+    def __init__(
+        self,
+        engine: Engine,
+        database: Database,
+        clock: ManualClock,
+        console: Console,
+        *,
+        user: str,
+        everyone_is_admin: bool,
+    ) -> None:
+        self._engine = engine
+        self._database = database
+        self._clock = clock
+        self._out = console
+        self.user = user
+        self._everyone_is_admin = everyone_is_admin
+        self._shown: list[Shown] = []
+        self._forms: dict[str, OpenConsoleForm] = {}
+        self._next_message = 0
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def run(self, lines: AsyncIterator[str], *, echo: bool) -> None:
+        self._out.print(
+            Text(
+                f"mentorbot console — {self._clock_line()} — you are {self.user}. "
+                "Type :help for help.",
+                style="dim",
+            )
+        )
+        await self.deliver()  # whatever was queued before the last exit
+        async for line in lines:
+            if echo:
+                self._out.print(Text(f"{self.user}> {line.rstrip()}", style="bold"))
+            if not await self.handle_line(line):
+                break
+
+    async def handle_line(self, line: str) -> bool:
+        """Carry out one line; False when the person wants to quit."""
+        if self.user in self._forms and not line.startswith(":"):
+            await self._answer_form(line)
+            return True
+        try:
+            action = parse_line(line, self.user)
+        except ConsoleInputError as error:
+            self._note(str(error))
+            return True
+        match action:
+            case Quit():
+                return False
+            case Nothing():
+                pass
+            case ShowConsoleHelp():
+                self._out.print(CONSOLE_HELP, markup=False, highlight=False)
+            case SwitchUser(name):
+                self.user = name
+                self._note(f"You are now {name}.")
+            case Click(label):
+                await self._click(label)
+            case Advance(by):
+                self._clock.advance(by)
+                self._note(f"⏰ {self._clock_line()}")
+                await self.deliver()
+            case _:
+                await self._send(replace(action, user_is_admin=self._everyone_is_admin))
+        return True
+
+    async def _send(self, event: Event) -> None:
+        for effect in await self._engine.handle(event):
+            await self.perform(effect)
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        await deliver_all(self._database, {Platform.CONSOLE: self}, self._clock)
+
+    async def _click(self, label: str) -> None:
+        wanted = label.strip().strip("[]").casefold()
+        for shown in reversed(self._shown):
+            if shown.user != self.user:
+                continue
+            for button in shown.buttons:
+                if button.label.casefold() == wanted:
+                    await self._send(
+                        ButtonClicked(
+                            user=user_ref(self.user),
+                            user_name=self.user,
+                            user_is_admin=self._everyone_is_admin,
+                            action_id=button.action_id,
+                            message_id=shown.message_id,
+                        )
+                    )
+                    return
+        self._note(f"{self.user} has no button labelled [{label.strip()}] on screen.")
+
+    async def _answer_form(self, line: str) -> None:
+        form = self._forms[self.user]
+        form.values[form.names[len(form.values)]] = line.rstrip("\n")
+        if len(form.values) < len(form.names):
+            self._note(form.labels[len(form.values)])
+            return
+        del self._forms[self.user]
+        await self._send(
+            FormSubmitted(
+                user=user_ref(self.user),
+                user_name=self.user,
+                user_is_admin=self._everyone_is_admin,
+                form_id=form.form_id,
+                values=form.values,
+            )
+        )
+
+    # -- carrying out effects (also the console's outbox sender) -------------------------
+
+    async def perform(self, effect: Effect) -> None:
+        match effect:
+            case ReplyEphemeral(to, content):
+                self._show(f"ephemeral → {to.user_id}", "ephemeral", to.user_id, content)
+            case SendDM(to, content, _):
+                self._show(f"DM → {to.user_id}", "dm", to.user_id, content)
+            case PostToChannel(channel, content, _):
+                self._show(f"#{channel.channel_id}", "channel", None, content)
+            case UpdateMessage(to, message_id, content):
+                for shown in self._shown:
+                    if shown.message_id == message_id:
+                        shown.buttons = content.buttons
+                self._show(f"updated → {to.user_id}", "updated", to.user_id, content, message_id)
+            case OpenForm(to, form):
+                self._forms[to.user_id] = OpenConsoleForm(
+                    form.form_id,
+                    [f.name for f in form.fields],
+                    [f.label for f in form.fields],
+                    {},
+                )
+                lines = [f"{form.title} — answer each line below (a blank line skips one)"]
+                self._show(
+                    f"form → {to.user_id}", "ephemeral", to.user_id, Content("\n".join(lines))
+                )
+                if form.fields:
+                    self._note(form.fields[0].label)
+            case _:
+                assert_never(effect)
+
+    def _show(
+        self,
+        header: str,
+        kind: str,
+        user: str | None,
+        content: Content,
+        message_id: str | None = None,
+    ) -> None:
+        if message_id is None:
+            self._next_message += 1
+            message_id = f"m{self._next_message}"
+            if user is not None:
+                self._shown.append(Shown(message_id, user, content.buttons))
+        self._out.print(render_message(header, kind, content))
+
+    def _note(self, text: str) -> None:
+        self._out.print(Text(text, style="dim"))
+
+    def _clock_line(self) -> str:
+        return f"it is {self._clock.now():%a %Y-%m-%d %H:%M} UTC"
+
+
+async def stdin_lines(*, interactive: bool, prompt: PromptSource) -> AsyncIterator[str]:
+    while True:
+        if interactive:
+            try:
+                line = await asyncio.to_thread(input, prompt())
+            except EOFError:
+                return
+        else:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                return
+        yield line
+
+
+class PromptSource:
+    def __init__(self, app: ConsoleApp, clock: ManualClock) -> None:
+        self._app = app
+        self._clock = clock
+
+    def __call__(self) -> str:
+        now: datetime = self._clock.now()
+        return f"[{now:%a %d %b %H:%M} UTC] {self._app.user}> "

@@ -1,0 +1,59 @@
+"""Neutral content -> terminal text (pure).
+
+Each message gets a header line saying where it went (``DM → alice``,
+``ephemeral → bob``, ``#wins``), its body indented below, then its buttons.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+from bot.content import Content
+
+_MARKUP = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>|<#([^>|]+)(?:\|[^>]*)?>|\*([^*\n]+)\*|`([^`\n]+)`")
+
+HEADER_STYLES = {
+    "dm": "bold cyan",
+    "ephemeral": "bold yellow",
+    "channel": "bold green",
+    "updated": "bold magenta",
+}
+
+
+def inline(text: str) -> Text:
+    """Mentions become ``@name``/``#name``; ``*bold*`` and ``code`` get styles."""
+    out = Text()
+    position = 0
+    for match in _MARKUP.finditer(text):
+        out.append(text[position : match.start()])
+        user, channel, bold, code = match.groups()
+        if user is not None:
+            out.append(f"@{user}", style="cyan")
+        elif channel is not None:
+            out.append(f"#{channel}", style="green")
+        elif bold is not None:
+            out.append(bold, style="bold")
+        else:
+            out.append(code, style="italic")
+        position = match.end()
+    out.append(text[position:])
+    return out
+
+
+def render_message(header: str, kind: str, content: Content) -> Text:
+    out = Text(header, style=HEADER_STYLES[kind])
+    body: list[Text] = []
+    if content.title:
+        title = inline(content.title)
+        title.stylize("bold")
+        body.append(title)
+    body += [inline(line) for line in content.text.split("\n")]
+    body += [Text(f.label + ": ", style="bold") + inline(f.value) for f in content.fields]
+    if content.buttons:
+        body.append(Text(" ".join(f"[{b.label}]" for b in content.buttons), style="bold blue"))
+    for line in body:
+        out.append("\n  ")
+        out.append_text(line)
+    return out

@@ -1,0 +1,133 @@
+"""A typed console line -> a console action or a core event (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.events import CommandInvoked, Event, MessageReceived
+from bot.refs import Platform, UserRef
+
+WORKSPACE_ID = "local"
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,31}$")
+_MENTION = re.compile(r"(?<![\w<])@([A-Za-z0-9][A-Za-z0-9_.\-]{0,31})")
+_CHANNEL = re.compile(r"(?<![\w<])#([A-Za-z0-9][A-Za-z0-9_.\-]{0,79})")
+_DURATION = re.compile(r"^(\d+)\s*([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+MAX_ADVANCE = timedelta(days=3660)
+
+
+class ConsoleInputError(ValueError):
+    """A console line that cannot be carried out; the message says why and what to type."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchUser:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Advance:
+    by: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowConsoleHelp:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Nothing:
+    pass
+
+
+ConsoleAction = SwitchUser | Click | Advance | Quit | ShowConsoleHelp | Nothing
+
+CONSOLE_HELP = """\
+Console commands:
+  /win <text>, /mentor <subcommand>   chat commands as the current user (/mentor help)
+  :as NAME                            switch to (or create) the local user NAME
+  :click LABEL                        press the newest button with that label
+  :advance 7d | 3h | 30m              move the clock forward and run what falls due
+  :help                               this help
+  :quit                               leave (everything is saved)
+Any other line is a direct message to the bot. Mention people as @name, channels as #name."""
+
+
+def user_ref(name: str) -> UserRef:
+    return UserRef(Platform.CONSOLE, WORKSPACE_ID, name)
+
+
+def valid_name(raw: str) -> str:
+    name = raw.strip().lstrip("@").lower()
+    if not NAME.match(name):
+        raise ConsoleInputError(
+            f"`{raw.strip()}` can't be a user name: use up to 32 letters, digits, "
+            "dots, dashes or underscores, like `:as alice`."
+        )
+    return name
+
+
+def parse_duration(raw: str) -> timedelta:
+    match = _DURATION.match(raw.strip().lower())
+    if not match:
+        raise ConsoleInputError(
+            f"`{raw.strip()}` is not a duration; try `:advance 7d`, `3h` or `30m`."
+        )
+    amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+    if amount == 0 or amount > 10_000_000:
+        raise ConsoleInputError("Advance the clock by a positive amount, at most ten years.")
+    delta = timedelta(**{unit: amount})
+    if delta > MAX_ADVANCE:
+        raise ConsoleInputError("Advance the clock by a positive amount, at most ten years.")
+    return delta
+
+
+def normalize_mentions(text: str) -> str:
+    """``@alice`` -> ``<@alice>`` and ``#wins`` -> ``<#wins>``: the core's neutral markup."""
+    text = _MENTION.sub(lambda m: f"<@{m.group(1).lower()}>", text)
+    return _CHANNEL.sub(lambda m: f"<#{m.group(1).lower()}>", text)
+
+
+def parse_line(line: str, current_user: str) -> ConsoleAction | Event:
+    stripped = line.strip()
+    if not stripped:
+        return Nothing()
+    if stripped.startswith(":"):
+        word, _, rest = stripped[1:].partition(" ")
+        match word.lower():
+            case "as":
+                return SwitchUser(valid_name(rest))
+            case "click":
+                if not rest.strip():
+                    raise ConsoleInputError("Say which button, like `:click Accept`.")
+                return Click(rest.strip())
+            case "advance":
+                return Advance(parse_duration(rest))
+            case "quit" | "exit" | "q":
+                return Quit()
+            case "help" | "?":
+                return ShowConsoleHelp()
+            case _:
+                raise ConsoleInputError(f"`:{word}` is not a console command. Type `:help`.")
+    user = user_ref(current_user)
+    if stripped.startswith("/"):
+        command, _, text = stripped[1:].partition(" ")
+        return CommandInvoked(
+            user=user,
+            user_name=current_user,
+            command=command.lower(),
+            text=normalize_mentions(text),
+        )
+    return MessageReceived(user=user, user_name=current_user, text=line.rstrip("\n"))

@@ -1,0 +1,1 @@
+"""The platform-neutral core of mentorbot: domain, flows, storage and the Engine."""

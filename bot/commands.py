@@ -1,0 +1,338 @@
+"""Every chat command is parsed here, in one place, into a typed value.
+
+A parse error carries what was wrong, the usage and an example, so every platform gives
+the same helpful answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.text import (
+    TITLE_MAX_CHARS,
+    WIN_MAX_CHARS,
+    channel_mention_id,
+    clean_text,
+    user_mention_id,
+)
+
+
+class CommandError(Exception):
+    """A command that could not be understood; ``str()`` is the message for the person."""
+
+    def __init__(self, message: str, *, usage: str | None = None, example: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+        self.example = example
+
+    def explain(self) -> str:
+        lines = [self.message]
+        if self.usage:
+            lines.append(f"Usage: `{self.usage}`")
+        if self.example:
+            lines.append(f"Example: `{self.example}`")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareWin:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHelp:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProposePair:
+    mentor_id: str
+    mentee_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndPair:
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowJournal:
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AddMilestone:
+    title: str
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteMilestone:
+    number: int
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListMilestones:
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowConfig:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetShoutoutChannel:
+    channel_id: str | None  # None turns channel shout-outs off
+
+
+@dataclass(frozen=True, slots=True)
+class SetShoutoutConsent:
+    allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimezone:
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotAvailableYet:
+    name: str
+
+
+Command = (
+    ShareWin
+    | ShowHelp
+    | ProposePair
+    | EndPair
+    | ShowJournal
+    | AddMilestone
+    | CompleteMilestone
+    | ListMilestones
+    | ShowConfig
+    | SetShoutoutChannel
+    | SetShoutoutConsent
+    | SetTimezone
+    | NotAvailableYet
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    usage: str
+    summary: str
+    example: str
+
+
+WIN_USAGE = Usage(
+    "/win <what went well>", "Save a win to your journal", "/win shipped the login page"
+)
+MENTOR_USAGE: dict[str, Usage] = {
+    "help": Usage("/mentor help", "Show this help", "/mentor help"),
+    "pair": Usage(
+        "/mentor pair @mentor @mentee",
+        "Propose a mentoring pair (both have to agree)",
+        "/mentor pair @alice @bob",
+    ),
+    "end": Usage("/mentor end [@partner]", "End a pair", "/mentor end @bob"),
+    "journal": Usage("/mentor journal [page]", "Your wins, newest first", "/mentor journal 2"),
+    "milestone": Usage(
+        "/mentor milestone add <title> | done <n> | list",
+        "Set, complete and list your pair's milestones",
+        "/mentor milestone add Give my first talk",
+    ),
+    "config": Usage(
+        "/mentor config [shoutouts #channel|off] [consent on|off] [timezone Area/City]",
+        "Your settings, and the workspace's shout-out channel (admins)",
+        "/mentor config timezone Europe/Berlin",
+    ),
+}
+# Part of the agreed interface (DESIGN.md section 5), built in later releases.
+PLANNED = (
+    "cadence",
+    "status",
+    "checkin",
+    "skip",
+    "pause",
+    "resume",
+    "feedback",
+    "review",
+    "export",
+    "forget",
+)
+
+
+def help_text() -> str:
+    lines = ["Here is what I can do:", f"`{WIN_USAGE.usage}` — {WIN_USAGE.summary}"]
+    lines += [f"`{u.usage}` — {u.summary}" for u in MENTOR_USAGE.values()]
+    return "\n".join(lines)
+
+
+def parse_command(command: str, text: str) -> Command:
+    name = command.strip().lstrip("/").lower()
+    if name == "win":
+        return _parse_win(text)
+    if name == "mentor":
+        return _parse_mentor(text)
+    raise CommandError(f"I don't know the command `/{name}`.\n{help_text()}")
+
+
+def _parse_win(text: str) -> ShareWin:
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise CommandError(
+            "Tell me what went well, right after `/win`.",
+            usage=WIN_USAGE.usage,
+            example=WIN_USAGE.example,
+        )
+    if len(cleaned) > WIN_MAX_CHARS:
+        raise CommandError(
+            f"That win is {len(cleaned):,} characters long; a win can be up to "
+            f"{WIN_MAX_CHARS:,}. Could you say it shorter, or share it as two wins?"
+        )
+    return ShareWin(cleaned)
+
+
+def _parse_mentor(text: str) -> Command:
+    words = clean_text(text).split()
+    if not words:
+        return ShowHelp()
+    sub, args = words[0].lower(), words[1:]
+    match sub:
+        case "help":
+            return ShowHelp(args[0].lower() if args else None)
+        case "pair":
+            return _parse_pair(args)
+        case "end":
+            return EndPair(_optional_partner(args, "end"))
+        case "journal":
+            return ShowJournal(_parse_page(args))
+        case "milestone" | "milestones":
+            return _parse_milestone(args)
+        case "config":
+            return _parse_config(args)
+        case _ if sub in PLANNED:
+            return NotAvailableYet(sub)
+        case _:
+            raise CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
+
+
+def _usage_error(sub: str, message: str) -> CommandError:
+    usage = MENTOR_USAGE[sub]
+    return CommandError(message, usage=usage.usage, example=usage.example)
+
+
+def _parse_pair(args: list[str]) -> ProposePair:
+    ids = [user_mention_id(a) for a in args]
+    if len(args) != 2 or None in ids:
+        raise _usage_error("pair", "Name two people: first the mentor, then the mentee.")
+    mentor_id, mentee_id = ids
+    assert mentor_id is not None and mentee_id is not None
+    if mentor_id == mentee_id:
+        raise _usage_error("pair", "A pair needs two different people.")
+    return ProposePair(mentor_id, mentee_id)
+
+
+def _optional_partner(args: list[str], sub: str) -> str | None:
+    if not args:
+        return None
+    partner = user_mention_id(args[0])
+    if partner is None or len(args) > 1:
+        raise _usage_error(sub, f"I expected a partner's @mention, not `{' '.join(args)}`.")
+    return partner
+
+
+def _parse_page(args: list[str]) -> int:
+    if not args:
+        return 1
+    if len(args) == 1 and args[0].isdecimal() and 0 < int(args[0]) < 1_000_000:
+        return int(args[0])
+    raise _usage_error("journal", f"`{' '.join(args)}` is not a page number.")
+
+
+def _split_partner(args: list[str]) -> tuple[str | None, list[str]]:
+    """A leading @mention picks the pair when you are in several."""
+    if args and (partner := user_mention_id(args[0])) is not None:
+        return partner, args[1:]
+    return None, args
+
+
+def _parse_milestone(args: list[str]) -> Command:
+    if not args:
+        raise _usage_error("milestone", "Say what to do with milestones: add, done or list.")
+    action, rest = args[0].lower(), args[1:]
+    partner, rest = _split_partner(rest)
+    match action:
+        case "add":
+            title = " ".join(rest)
+            if not title:
+                raise _usage_error("milestone", "Give the milestone a title.")
+            if len(title) > TITLE_MAX_CHARS:
+                raise CommandError(
+                    f"That title is {len(title):,} characters; keep it under "
+                    f"{TITLE_MAX_CHARS} (put details in a /win when you reach it)."
+                )
+            return AddMilestone(title, partner)
+        case "done" | "complete":
+            number = rest[0].lstrip("#") if len(rest) == 1 else ""
+            if not number.isdecimal() or not 0 < int(number) < 1_000_000:
+                raise _usage_error(
+                    "milestone",
+                    "Say which milestone is done by its number from `/mentor milestone list`.",
+                )
+            return CompleteMilestone(int(number), partner)
+        case "list":
+            if rest:
+                raise _usage_error("milestone", "`list` takes no words after it.")
+            return ListMilestones(partner)
+        case _:
+            raise _usage_error("milestone", f"`{action}` is not something I can do to milestones.")
+
+
+def _parse_config(args: list[str]) -> Command:
+    if not args:
+        return ShowConfig()
+    setting, rest = args[0].lower(), args[1:]
+    value = rest[0] if len(rest) == 1 else None
+    match setting:
+        case "shoutouts" | "shoutout" | "channel":
+            if value is not None and value.lower() == "off":
+                return SetShoutoutChannel(None)
+            channel = channel_mention_id(value) if value else None
+            if channel is None:
+                raise _usage_error("config", "Name the shout-out channel with #, or say `off`.")
+            return SetShoutoutChannel(channel)
+        case "consent":
+            if value is not None and value.lower() in ("on", "yes", "off", "no"):
+                return SetShoutoutConsent(value.lower() in ("on", "yes"))
+            raise _usage_error(
+                "config",
+                "Say `consent on` to let me celebrate your milestones in the shout-out "
+                "channel, or `consent off` to keep them between you and your partner.",
+            )
+        case "timezone" | "tz":
+            if value is None:
+                raise _usage_error("config", "Name your timezone, like Europe/Berlin.")
+            return SetTimezone(_parse_timezone(value))
+        case _:
+            raise _usage_error("config", f"There is no setting called `{setting}`.")
+
+
+def _parse_timezone(value: str) -> str:
+    if value.upper() == "UTC":
+        return "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        lowered = value.lower()
+        for name in sorted(available_timezones()):
+            if name.lower() == lowered:
+                return name
+        raise _usage_error(
+            "config", f"`{value}` is not a timezone I know; use an IANA name like America/Chicago."
+        ) from None
+    return value

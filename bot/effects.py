@@ -1,0 +1,49 @@
+"""Effects (imperative): what an adapter must do. Every adapter's ``perform`` handles
+every one of them (``match`` + ``assert_never``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.content import Content, Form
+from bot.refs import ChannelRef, UserRef
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEphemeral:
+    """An answer only the person who acted sees, sent inside the interaction window."""
+
+    to: UserRef
+    content: Content
+
+
+@dataclass(frozen=True, slots=True)
+class SendDM:
+    to: UserRef
+    content: Content
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostToChannel:
+    channel: ChannelRef
+    content: Content
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenForm:
+    to: UserRef
+    form: Form
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMessage:
+    """Replace the message a button was clicked on (for example to remove its buttons)."""
+
+    to: UserRef
+    message_id: str
+    content: Content
+
+
+Effect = ReplyEphemeral | SendDM | PostToChannel | OpenForm | UpdateMessage

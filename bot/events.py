@@ -1,0 +1,52 @@
+"""Inbound events (past tense): what a person did, translated from a platform payload."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.refs import ChannelRef, UserRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inbound:
+    user: UserRef
+    # What the platform told us about the person, refreshed on every contact.
+    user_name: str | None = None
+    user_is_admin: bool = False
+    # The platform's id for this delivery (Slack event id, Discord interaction id).
+    # A repeat of a key already handled changes nothing.
+    event_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandInvoked(Inbound):
+    """``/win text`` or ``/mentor text``. Adapters normalise mentions in ``text`` to the
+    neutral ``<@user_id>`` and ``<#channel_id>`` markup."""
+
+    command: str
+    text: str
+    channel: ChannelRef | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceived(Inbound):
+    """A direct message to the bot that is not a command."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ButtonClicked(Inbound):
+    action_id: str
+    # The platform's id of the message the button was on, so it can be updated.
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormSubmitted(Inbound):
+    form_id: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+Event = CommandInvoked | MessageReceived | ButtonClicked | FormSubmitted

@@ -1,0 +1,129 @@
+"""Celebrating a reached milestone: a shout-out in the workspace's channel, but only with
+the person's consent (asked once, the first time), otherwise in DMs with the partner.
+
+```mermaid
+stateDiagram-v2
+    [*] --> asked: a milestone is reached, a channel is set, consent never given
+    asked --> answered: Yes / Keep it between us (pending milestones are celebrated)
+    answered --> [*]
+```
+A milestone stays uncelebrated (``celebrated_at`` empty) while the question is open.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from bot.content import ButtonStyle, Content
+from bot.flows.sessions import (
+    STALE,
+    FlowKind,
+    StepResult,
+    flow_button,
+    move,
+    not_for_you,
+    open_flow_of,
+    start_flow,
+)
+from bot.pairs import pairs_of
+from bot.storage.models import FlowSession, Member, Milestone
+from bot.turn import Turn
+
+
+class State(StrEnum):
+    ASKED = "asked"
+    ANSWERED = "answered"
+
+
+CHANNEL_HINT = (
+    "Tip: no shout-out channel is set up yet. A workspace admin can pick one with "
+    "`/mentor config shoutouts #channel`, so milestones can be celebrated in public "
+    "(only for people who agree)."
+)
+
+
+async def celebrate(turn: Turn, milestone: Milestone, owner: Member) -> None:
+    channel = turn.workspace.shoutout_channel_id
+    if channel is not None and owner.shoutout_consent is None:
+        if await open_flow_of(turn, owner, FlowKind.SHOUTOUT_CONSENT) is None:
+            await _ask_consent(turn, milestone, owner, channel)
+        return
+    await _celebrate_now(turn, milestone, owner)
+
+
+async def _ask_consent(turn: Turn, milestone: Milestone, owner: Member, channel: str) -> None:
+    flow = await start_flow(turn, FlowKind.SHOUTOUT_CONSENT, State.ASKED, member=owner)
+    turn.dm(
+        owner,
+        Content(
+            f"🎉 You reached a milestone: *{milestone.title}*!\n"
+            f"May I celebrate it with a shout-out in <#{channel}>? I'll only ask once; "
+            "change it any time with `/mentor config consent on` or `off`.",
+            buttons=(
+                flow_button(flow, "yes", "Yes, shout it out", ButtonStyle.PRIMARY),
+                flow_button(flow, "no", "Keep it between us"),
+            ),
+        ),
+    )
+
+
+async def _celebrate_now(turn: Turn, milestone: Milestone, owner: Member) -> None:
+    channel = turn.workspace.shoutout_channel_id
+    public = channel is not None and owner.shoutout_consent is True
+    headline = f"🎉 <@{owner.external_id}> reached a milestone: *{milestone.title}*"
+    partners = [view.partner for view in await pairs_of(turn, owner)]
+    if public:
+        assert channel is not None
+        turn.post(channel, Content(headline))
+        for partner in partners:
+            turn.dm(partner, Content(f"{headline} (celebrated in <#{channel}>)"))
+    else:
+        note = f"🎉 You reached a milestone: *{milestone.title}*!"
+        if partners:
+            note += " I told " + " and ".join(f"<@{p.external_id}>" for p in partners) + " too."
+        if channel is None and turn.workspace.shoutout_hint_sent_at is None:
+            turn.workspace.shoutout_hint_sent_at = turn.now
+            note += "\n" + CHANNEL_HINT
+        turn.dm(owner, Content(note))
+        for partner in partners:
+            turn.dm(partner, Content(headline))
+    milestone.celebrated_at = turn.now
+    milestone.celebrated_in = "channel" if public else "dm"
+
+
+async def celebrate_pending(turn: Turn, owner: Member) -> None:
+    """Everything reached while the consent question was open, oldest first."""
+    query = (
+        select(Milestone)
+        .where(
+            Milestone.member_id == owner.id,
+            Milestone.completed_at.is_not(None),
+            Milestone.celebrated_at.is_(None),
+        )
+        .order_by(Milestone.completed_at, Milestone.id)
+    )
+    for milestone in (await turn.session.execute(query)).scalars():
+        await _celebrate_now(turn, milestone, owner)
+
+
+async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
+    if flow.ended_at is not None or choice not in ("yes", "no"):
+        return STALE
+    if flow.member_id != turn.actor.id:
+        owner = await turn.session.get(Member, flow.member_id)
+        return not_for_you(owner) if owner else STALE
+    turn.actor.shoutout_consent = choice == "yes"
+    move(turn, flow, State.ANSWERED, end=True)
+    await celebrate_pending(turn, turn.actor)
+    return StepResult(replace_with=consent_note(turn))
+
+
+def consent_note(turn: Turn) -> str:
+    channel = turn.workspace.shoutout_channel_id
+    if turn.actor.shoutout_consent and channel:
+        return f"Thanks! I'll celebrate your milestones in <#{channel}>."
+    if turn.actor.shoutout_consent:
+        return "Thanks! Once an admin sets a shout-out channel, I'll celebrate you there."
+    return "Got it: I'll celebrate your milestones with you and your partner in DMs only."

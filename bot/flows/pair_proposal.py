@@ -1,0 +1,186 @@
+"""A pair forms by consent: each person who did not propose it accepts or declines.
+
+```mermaid
+stateDiagram-v2
+    [*] --> awaiting: /mentor pair @mentor @mentee
+    awaiting --> awaiting: one of two accepts
+    awaiting --> accepted: the last one accepts (the pair becomes active)
+    awaiting --> declined: someone declines
+    awaiting --> withdrawn: the pair was ended before everyone accepted
+    accepted --> [*]
+    declined --> [*]
+    withdrawn --> [*]
+```
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from bot.cadence import WEEKDAYS, next_weekly
+from bot.commands import ProposePair
+from bot.content import ButtonStyle, Content
+from bot.effects import Effect
+from bot.errors import UserError
+from bot.flows.sessions import (
+    STALE,
+    FlowKind,
+    StepResult,
+    flow_button,
+    move,
+    start_flow,
+)
+from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, Pair, PairState
+from bot.turn import Turn
+
+
+class State(StrEnum):
+    AWAITING = "awaiting"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+def _m(member: Member) -> str:
+    return f"<@{member.external_id}>"
+
+
+def describe_cadence(pair: Pair) -> str:
+    every = {"weekly": "every", "biweekly": "every other", "monthly": "the first"}[pair.cadence]
+    return f"{every} {WEEKDAYS[pair.weekday]} at {pair.local_time} ({pair.timezone})"
+
+
+async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
+    mentor = await turn.member(command.mentor_id)
+    mentee = await turn.member(command.mentee_id)
+    existing = (
+        await turn.session.execute(
+            select(Pair).where(
+                Pair.workspace_id == turn.workspace.id,
+                Pair.mentor_id == mentor.id,
+                Pair.mentee_id == mentee.id,
+                Pair.state.in_([s.value for s in LIVE_PAIR_STATES]),
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.state == PairState.PROPOSED:
+            raise UserError(
+                f"{_m(mentor)} mentoring {_m(mentee)} is already proposed; "
+                "I'm waiting for them to accept."
+            )
+        raise UserError(f"{_m(mentor)} is already mentoring {_m(mentee)}.")
+
+    pair = Pair(
+        workspace_id=turn.workspace.id,
+        mentor_id=mentor.id,
+        mentee_id=mentee.id,
+        proposed_by_id=turn.actor.id,
+        state=PairState.PROPOSED.value,
+        mentor_accepted=mentor.id == turn.actor.id,
+        mentee_accepted=mentee.id == turn.actor.id,
+        timezone=turn.actor.timezone or "UTC",
+        created_at=turn.now,
+    )
+    turn.session.add(pair)
+    await turn.session.flush()
+    flow = await start_flow(turn, FlowKind.PAIR_PROPOSAL, State.AWAITING, pair=pair)
+    buttons = (
+        flow_button(flow, "accept", "Accept", ButtonStyle.PRIMARY),
+        flow_button(flow, "decline", "Decline", ButtonStyle.DANGER),
+    )
+    asked = []
+    for member in (mentor, mentee):
+        if member.id == turn.actor.id:
+            continue
+        asked.append(member)
+        turn.dm(member, Content(_invitation(turn.actor, mentor, mentee, member), buttons=buttons))
+    names = " and ".join(_m(m) for m in asked)
+    return turn.reply(
+        f"I asked {names} to accept {_m(mentor)} mentoring {_m(mentee)}. "
+        "I'll let you know when they answer."
+    )
+
+
+def _invitation(proposer: Member, mentor: Member, mentee: Member, to: Member) -> str:
+    if to.id == mentor.id:
+        ask = (
+            f"{_m(proposer)} would like you to be their mentor."
+            if proposer.id == mentee.id
+            else f"{_m(proposer)} suggests that you mentor {_m(mentee)}."
+        )
+    else:
+        ask = (
+            f"{_m(proposer)} would like to mentor you."
+            if proposer.id == mentor.id
+            else f"{_m(proposer)} suggests that {_m(mentor)} mentors you."
+        )
+    return (
+        f"{ask}\nAs a pair you get a short check-in on a steady rhythm, share wins with "
+        "each other and celebrate milestones together. Do you agree?"
+    )
+
+
+async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
+    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+    if pair is None or flow.ended_at is not None:
+        return STALE
+    if pair.state != PairState.PROPOSED:
+        move(turn, flow, State.WITHDRAWN, end=True)
+        return StepResult(replace_with="This proposal was withdrawn.")
+    mentor = await turn.session.get(Member, pair.mentor_id)
+    mentee = await turn.session.get(Member, pair.mentee_id)
+    assert mentor is not None and mentee is not None
+    me = turn.actor
+    if me.id not in (mentor.id, mentee.id):
+        return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
+    already = pair.mentor_accepted if me.id == mentor.id else pair.mentee_accepted
+    if already:
+        return StepResult(reply="You already accepted; I'm waiting for the other person.")
+    others = [m for m in await _people(turn, pair, mentor, mentee) if m.id != me.id]
+
+    if choice == "decline":
+        pair.state = PairState.DECLINED.value
+        pair.ended_at = turn.now
+        move(turn, flow, State.DECLINED, end=True)
+        for member in others:
+            turn.dm(
+                member,
+                Content(f"{_m(me)} declined the pair of {_m(mentor)} mentoring {_m(mentee)}."),
+            )
+        return StepResult(replace_with="You declined. No pair was formed.")
+    if choice != "accept":
+        return STALE
+
+    if me.id == mentor.id:
+        pair.mentor_accepted = True
+    else:
+        pair.mentee_accepted = True
+    if not (pair.mentor_accepted and pair.mentee_accepted):
+        waiting = mentee if me.id == mentor.id else mentor
+        return StepResult(replace_with=f"You accepted. Waiting for {_m(waiting)} to accept too.")
+
+    pair.state = PairState.ACTIVE.value
+    pair.activated_at = turn.now
+    pair.next_checkin_at = next_weekly(turn.now, pair.weekday, pair.local_time, pair.timezone)
+    move(turn, flow, State.ACCEPTED, end=True)
+    welcome = (
+        f"🤝 You're paired: {_m(mentor)} is mentoring {_m(mentee)}.\n"
+        f"Check-ins: {describe_cadence(pair)}. Share wins with `/win <text>` and set "
+        "goals with `/mentor milestone add <title>`."
+    )
+    for member in others:
+        turn.dm(member, Content(welcome))
+    return StepResult(replace_with=welcome)
+
+
+async def _people(turn: Turn, pair: Pair, mentor: Member, mentee: Member) -> list[Member]:
+    """Everyone who hears about the proposal: the two, and a third person who proposed."""
+    people = [mentor, mentee]
+    if pair.proposed_by_id is not None and pair.proposed_by_id not in (mentor.id, mentee.id):
+        proposer = await turn.session.get(Member, pair.proposed_by_id)
+        if proposer is not None:
+            people.append(proposer)
+    return people

@@ -1,0 +1,109 @@
+"""Starting, finding and ending flow sessions, and the ids their buttons carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.content import Button, ButtonStyle
+from bot.storage.models import FlowSession, Member, Pair
+from bot.turn import Turn
+
+FLOW_ACTION_PREFIX = "flow"
+
+
+class FlowKind(StrEnum):
+    PAIR_PROPOSAL = "pair_proposal"
+    END_PAIR = "end_pair"
+    SHOUTOUT_CONSENT = "shoutout_consent"
+    CHOOSE_PAIR = "choose_pair"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowAction:
+    session_id: int
+    choice: str
+
+    @classmethod
+    def parse(cls, action_id: str) -> FlowAction | None:
+        parts = action_id.split(":", 2)
+        if len(parts) != 3 or parts[0] != FLOW_ACTION_PREFIX or not parts[1].isdecimal():
+            return None
+        return cls(int(parts[1]), parts[2])
+
+
+def flow_button(
+    session: FlowSession, choice: str, label: str, style: ButtonStyle = ButtonStyle.DEFAULT
+) -> Button:
+    return Button(label, f"{FLOW_ACTION_PREFIX}:{session.id}:{choice}", style)
+
+
+async def start_flow(
+    turn: Turn,
+    kind: FlowKind,
+    state: StrEnum,
+    *,
+    member: Member | None = None,
+    pair: Pair | None = None,
+    data: dict[str, Any] | None = None,
+) -> FlowSession:
+    flow = FlowSession(
+        workspace_id=turn.workspace.id,
+        kind=kind.value,
+        state=state.value,
+        data=data or {},
+        member_id=member.id if member else None,
+        pair_id=pair.id if pair else None,
+        created_at=turn.now,
+        updated_at=turn.now,
+    )
+    turn.session.add(flow)
+    await turn.session.flush()  # its id goes into the buttons
+    return flow
+
+
+async def find_flow(turn: Turn, session_id: int) -> FlowSession | None:
+    """A session of this workspace only: an id from elsewhere finds nothing."""
+    query = select(FlowSession).where(
+        FlowSession.id == session_id, FlowSession.workspace_id == turn.workspace.id
+    )
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
+async def open_flow_of(turn: Turn, member: Member, kind: FlowKind) -> FlowSession | None:
+    query = (
+        select(FlowSession)
+        .where(
+            FlowSession.member_id == member.id,
+            FlowSession.kind == kind.value,
+            FlowSession.ended_at.is_(None),
+        )
+        .limit(1)
+    )
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
+def move(turn: Turn, flow: FlowSession, state: StrEnum, *, end: bool = False) -> None:
+    flow.state = state.value
+    flow.updated_at = turn.now
+    if end:
+        flow.ended_at = turn.now
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What a click did: the clicked message is replaced (its buttons gone) and/or the
+    person gets a private answer. DMs to others go through the outbox as usual."""
+
+    replace_with: str | None = None
+    reply: str | None = None
+
+
+STALE = StepResult(reply="That question was already answered, so nothing changed.")
+
+
+def not_for_you(owner: Member) -> StepResult:
+    return StepResult(reply=f"That question was for <@{owner.external_id}>, so I left it alone.")

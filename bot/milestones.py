@@ -1,0 +1,121 @@
+"""Milestones: goals a pair sets and completes, and automatic ones for wins."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.commands import AddMilestone, CompleteMilestone, ListMilestones
+from bot.content import Content
+from bot.effects import Effect
+from bot.errors import UserError
+from bot.flows.celebration import celebrate
+from bot.pairs import pick_pair
+from bot.storage.models import Member, Milestone, MilestoneKind
+from bot.turn import Turn
+
+# Reached when a member's journal holds this many wins.
+WIN_MILESTONES = {1: "First win", 10: "10 wins", 25: "25 wins", 50: "50 wins"}
+
+
+async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id)
+    highest = await turn.session.scalar(
+        select(func.max(Milestone.number)).where(Milestone.pair_id == view.pair.id)
+    )
+    number = (highest or 0) + 1
+    turn.session.add(
+        Milestone(
+            workspace_id=turn.workspace.id,
+            member_id=turn.actor.id,
+            pair_id=view.pair.id,
+            kind=MilestoneKind.GOAL.value,
+            number=number,
+            title=command.title,
+            created_at=turn.now,
+        )
+    )
+    turn.dm(
+        view.partner,
+        Content(
+            f"<@{turn.actor.external_id}> set a milestone for your pair: #{number} {command.title}"
+        ),
+    )
+    return turn.reply(
+        f"Milestone #{number} added: {command.title}\n"
+        f"Mark it done with `/mentor milestone done {number}`."
+    )
+
+
+async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id)
+    milestone = (
+        await turn.session.execute(
+            select(Milestone).where(
+                Milestone.pair_id == view.pair.id, Milestone.number == command.number
+            )
+        )
+    ).scalar_one_or_none()
+    if milestone is None:
+        raise UserError(
+            f"Your pair has no milestone #{command.number}. See them with `/mentor milestone list`."
+        )
+    if milestone.completed_at is not None:
+        return turn.reply(
+            f"Milestone #{command.number} was already done on {milestone.completed_at:%Y-%m-%d}. 🎉"
+        )
+    milestone.completed_at = turn.now
+    milestone.completed_by_id = turn.actor.id
+    owner = await turn.session.get(Member, milestone.member_id)
+    assert owner is not None
+    await celebrate(turn, milestone, owner)
+    return turn.reply(f"Milestone #{command.number} done: {milestone.title} 🎉")
+
+
+async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id)
+    goals = (
+        await turn.session.execute(
+            select(Milestone)
+            .where(Milestone.pair_id == view.pair.id, Milestone.kind == MilestoneKind.GOAL.value)
+            .order_by(Milestone.number)
+        )
+    ).scalars()
+    lines = [f"Milestones of your pair ({view.describe()}):"]
+    for goal in goals:
+        mark = f"✅ done {goal.completed_at:%Y-%m-%d}" if goal.completed_at else "⬜"
+        lines.append(f"#{goal.number} {goal.title} — {mark}")
+    if len(lines) == 1:
+        lines.append("None yet. Add one with `/mentor milestone add <title>`.")
+    reached = (
+        await turn.session.execute(
+            select(Milestone)
+            .where(Milestone.member_id == turn.actor.id, Milestone.kind == MilestoneKind.AUTO.value)
+            .order_by(Milestone.completed_at)
+        )
+    ).scalars()
+    badges = [f"{m.title} ({m.completed_at:%Y-%m-%d})" for m in reached if m.completed_at]
+    if badges:
+        lines.append("Reached along the way: " + ", ".join(badges))
+    return turn.reply("\n".join(lines))
+
+
+async def reach_win_milestone(turn: Turn, owner: Member, win_count: int) -> None:
+    title = WIN_MILESTONES.get(win_count)
+    if title is None:
+        return
+    milestone = Milestone(
+        workspace_id=turn.workspace.id,
+        member_id=owner.id,
+        kind=MilestoneKind.AUTO.value,
+        code=f"wins-{win_count}",
+        title=title,
+        created_at=turn.now,
+        completed_at=turn.now,
+    )
+    try:
+        async with turn.session.begin_nested():
+            turn.session.add(milestone)
+    except IntegrityError:
+        return  # reached before (wins were deleted and added again)
+    await celebrate(turn, milestone, owner)

@@ -1,0 +1,61 @@
+"""``/mentor config``: a member's own settings and the workspace's shout-out channel."""
+
+from __future__ import annotations
+
+from bot.commands import SetShoutoutChannel, SetShoutoutConsent, SetTimezone
+from bot.effects import Effect
+from bot.errors import UserError
+from bot.flows.celebration import State as CelebrationState
+from bot.flows.celebration import celebrate_pending, consent_note
+from bot.flows.sessions import FlowKind, move, open_flow_of
+from bot.turn import Turn
+
+
+def show(turn: Turn) -> list[Effect]:
+    member, workspace = turn.actor, turn.workspace
+    consent = {
+        None: "not asked yet (I'll ask at your first milestone)",
+        True: "yes, in the shout-out channel",
+        False: "no, in DMs with your partner only",
+    }[member.shoutout_consent]
+    channel = (
+        f"<#{workspace.shoutout_channel_id}>"
+        if workspace.shoutout_channel_id
+        else "not set (milestones are celebrated in DMs)"
+    )
+    return turn.reply(
+        "Your settings:\n"
+        f"• Timezone: {member.timezone or 'UTC (not set)'} — `/mentor config timezone Area/City`\n"
+        f"• Public shout-outs of your milestones: {consent} — `/mentor config consent on|off`\n"
+        f"Workspace shout-out channel: {channel}"
+        + (" — `/mentor config shoutouts #channel|off`" if turn.actor_is_admin else "")
+    )
+
+
+def set_channel(turn: Turn, command: SetShoutoutChannel) -> list[Effect]:
+    if not turn.actor_is_admin:
+        raise UserError(
+            "Only a workspace admin can choose the shout-out channel. "
+            "You can still decide about your own shout-outs: `/mentor config consent on|off`."
+        )
+    turn.workspace.shoutout_channel_id = command.channel_id
+    if command.channel_id is None:
+        return turn.reply("Channel shout-outs are off; milestones are celebrated in DMs.")
+    return turn.reply(
+        f"Milestone shout-outs will go to <#{command.channel_id}>, for the people who agree "
+        "(I ask each person once). Make sure I'm a member of that channel."
+    )
+
+
+async def set_consent(turn: Turn, command: SetShoutoutConsent) -> list[Effect]:
+    turn.actor.shoutout_consent = command.allowed
+    question = await open_flow_of(turn, turn.actor, FlowKind.SHOUTOUT_CONSENT)
+    if question is not None:  # answered here instead: its buttons stop working
+        move(turn, question, CelebrationState.ANSWERED, end=True)
+    await celebrate_pending(turn, turn.actor)
+    return turn.reply(consent_note(turn))
+
+
+def set_timezone(turn: Turn, command: SetTimezone) -> list[Effect]:
+    turn.actor.timezone = command.timezone
+    return turn.reply(f"Your timezone is now {command.timezone}.")

@@ -1,0 +1,253 @@
+"""The tables. Every row belongs to one workspace (a Slack team, a Discord guild, the
+console), so nothing is ever read across workspaces by accident."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on both backends.
+
+    SQLite keeps no offset, so values are stored as naive UTC and made aware on the way
+    back; PostgreSQL stores ``timestamptz``. Naive input is a programming error.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class PairState(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+    DECLINED = "declined"
+
+
+# Pairs in these states are "live": they block a second proposal for the same two people.
+LIVE_PAIR_STATES = (PairState.PROPOSED, PairState.ACTIVE, PairState.PAUSED)
+# Pairs in these states count as partners for wins and celebrations.
+PARTNERED_PAIR_STATES = (PairState.ACTIVE, PairState.PAUSED)
+
+
+class Cadence(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+
+class MilestoneKind(StrEnum):
+    GOAL = "goal"
+    AUTO = "auto"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxTarget(StrEnum):
+    DM = "dm"
+    CHANNEL = "channel"
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    shoutout_channel_id: Mapped[str | None] = mapped_column(String(64))
+    # When admins were last told that no shout-out channel is set (told once).
+    shoutout_hint_sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # None: never asked; True/False: the member's answer about public shout-outs.
+    shoutout_consent: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class Pair(Base):
+    __tablename__ = "pairs"
+    __table_args__ = (
+        # One live pair per mentor/mentee couple; ended and declined ones are history.
+        Index(
+            "uq_pairs_live_couple",
+            "workspace_id",
+            "mentor_id",
+            "mentee_id",
+            unique=True,
+            sqlite_where=text("state IN ('proposed', 'active', 'paused')"),
+            postgresql_where=text("state IN ('proposed', 'active', 'paused')"),
+        ),
+        Index("ix_pairs_mentor_id", "mentor_id"),
+        Index("ix_pairs_mentee_id", "mentee_id"),
+        Index("ix_pairs_next_checkin_at", "next_checkin_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    mentor_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    mentee_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    cadence: Mapped[str] = mapped_column(String(16), default=Cadence.WEEKLY.value)
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # Monday = 0
+    local_time: Mapped[str] = mapped_column(String(5), default="10:00")  # HH:MM
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    next_checkin_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class Win(Base):
+    __tablename__ = "wins"
+    __table_args__ = (Index("ix_wins_member_created", "member_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("member_id", "code"),  # an automatic milestone is reached once
+        UniqueConstraint("pair_id", "number"),  # goals are numbered within their pair
+        Index("ix_milestones_member_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str | None] = mapped_column(String(32))  # automatic ones: "wins-10"
+    number: Mapped[int | None] = mapped_column(Integer)  # goals: 1, 2, 3 within the pair
+    title: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    celebrated_at: Mapped[datetime | None]
+    celebrated_in: Mapped[str | None] = mapped_column(String(8))  # "channel" or "dm"
+
+
+class FlowSession(Base):
+    """One conversation's state, committed on every step so a restart continues it."""
+
+    __tablename__ = "flow_sessions"
+    __table_args__ = (Index("ix_flow_sessions_member_kind", "member_id", "kind", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A DM or channel post to deliver, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class HandledEvent(Base):
+    """Platform delivery ids already handled, so a retried request changes nothing."""
+
+    __tablename__ = "handled_events"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

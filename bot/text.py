@@ -1,0 +1,38 @@
+"""Free text from people: cleaned once on the way in, and the mention markup in it."""
+
+from __future__ import annotations
+
+import re
+
+WIN_MAX_CHARS = 3000
+TITLE_MAX_CHARS = 200
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+USER_MENTION = re.compile(r"^<@([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>$")
+CHANNEL_MENTION = re.compile(r"^<#([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>$")
+
+
+def clean_text(raw: str) -> str:
+    """Keep what a person wrote, exactly, except what no database can store.
+
+    NUL and other control characters (PostgreSQL rejects NUL in text) are dropped, and a
+    lone UTF-16 surrogate, which is no character at all, becomes U+FFFD. Emoji, combining
+    marks, right-to-left text and zero-width joiners pass through untouched.
+    """
+    if any("\ud800" <= ch <= "\udfff" for ch in raw):
+        raw = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _CONTROL.sub("", raw).strip()
+
+
+def user_mention_id(token: str) -> str | None:
+    match = USER_MENTION.match(token)
+    return match.group(1) if match else None
+
+
+def channel_mention_id(token: str) -> str | None:
+    match = CHANNEL_MENTION.match(token)
+    return match.group(1) if match else None
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,131 @@
+"""One event's unit of work: the transaction, the clock reading, who acted, and the
+messages queued in the outbox as part of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Button, Content
+from bot.effects import Effect, ReplyEphemeral
+from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
+from bot.storage.models import (
+    Base,
+    HandledEvent,
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
+    Workspace,
+)
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+async def get_or_create(
+    session: AsyncSession, model: type[ModelT], lookup: dict[str, Any], defaults: dict[str, Any]
+) -> ModelT:
+    """The row matching ``lookup``, created if missing. Safe when another instance
+    creates the same row at the same moment (the unique constraint decides)."""
+    query = select(model).filter_by(**lookup)
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is not None:
+        return found
+    row = model(**lookup, **defaults)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return (await session.execute(query)).scalar_one()
+    return row
+
+
+async def get_workspace(session: AsyncSession, ref: WorkspaceRef, now: datetime) -> Workspace:
+    return await get_or_create(
+        session,
+        Workspace,
+        {"platform": ref.platform.value, "external_id": ref.workspace_id},
+        {"created_at": now},
+    )
+
+
+async def get_member(
+    session: AsyncSession, workspace: Workspace, user_id: str, now: datetime
+) -> Member:
+    return await get_or_create(
+        session,
+        Member,
+        {"workspace_id": workspace.id, "external_id": user_id},
+        {"created_at": now},
+    )
+
+
+def display_name(member: Member) -> str:
+    """For places where a mention cannot render (button labels)."""
+    return member.display_name or member.external_id
+
+
+@dataclass
+class Turn:
+    session: AsyncSession
+    now: datetime
+    workspace: Workspace
+    actor: Member
+    actor_ref: UserRef
+    actor_is_admin: bool
+    # Set when a person picked a pair from a "which pair?" question.
+    chosen_pair_id: int | None = None
+    queued: int = field(default=0)
+
+    @property
+    def platform(self) -> Platform:
+        return self.actor_ref.platform
+
+    def ref(self, member: Member) -> UserRef:
+        return UserRef(self.platform, self.workspace.external_id, member.external_id)
+
+    def channel(self, channel_id: str) -> ChannelRef:
+        return ChannelRef(self.platform, self.workspace.external_id, channel_id)
+
+    async def member(self, user_id: str) -> Member:
+        return await get_member(self.session, self.workspace, user_id, self.now)
+
+    def reply(self, text: str, *, buttons: tuple[Button, ...] = ()) -> list[Effect]:
+        return [ReplyEphemeral(self.actor_ref, Content(text, buttons=buttons))]
+
+    def dm(self, member: Member, content: Content) -> None:
+        self._queue(OutboxTarget.DM, member.external_id, content)
+
+    def post(self, channel_id: str, content: Content) -> None:
+        self._queue(OutboxTarget.CHANNEL, channel_id, content)
+
+    def _queue(self, target: OutboxTarget, target_id: str, content: Content) -> None:
+        self.session.add(
+            OutboxMessage(
+                workspace_id=self.workspace.id,
+                target_kind=target.value,
+                target_id=target_id,
+                content=content.to_json(),
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=self.now,
+                created_at=self.now,
+            )
+        )
+        self.queued += 1
+
+    async def claim_event_key(self, key: str) -> bool:
+        """False when this platform delivery was handled before (a retry)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(
+                    HandledEvent(workspace_id=self.workspace.id, key=key, created_at=self.now)
+                )
+        except IntegrityError:
+            return False
+        return True

@@ -1,0 +1,86 @@
+"""Wins: a private journal that the partner hears about."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.commands import ShareWin, ShowJournal
+from bot.content import Button, Content
+from bot.effects import Effect, ReplyEphemeral
+from bot.milestones import reach_win_milestone
+from bot.pairs import NO_PAIR_HINT, pairs_of
+from bot.storage.models import Win
+from bot.text import shorten
+from bot.turn import Turn
+
+JOURNAL_PAGE_SIZE = 10
+JOURNAL_ENTRY_CHARS = 500
+JOURNAL_ACTION = "journal"
+
+
+async def share(turn: Turn, command: ShareWin) -> list[Effect]:
+    turn.session.add(
+        Win(
+            workspace_id=turn.workspace.id,
+            member_id=turn.actor.id,
+            text=command.text,
+            created_at=turn.now,
+        )
+    )
+    await turn.session.flush()
+    count = await _count(turn)
+    partners = [view.partner for view in await pairs_of(turn, turn.actor)]
+    for partner in partners:
+        turn.dm(partner, Content(f"<@{turn.actor.external_id}> shared a win: {command.text}"))
+    await reach_win_milestone(turn, turn.actor, count)
+    if partners:
+        told = " and ".join(f"<@{p.external_id}>" for p in partners)
+        return turn.reply(f"Saved to your journal (win #{count}) and shared with {told}. 🎉")
+    return turn.reply(
+        f"Saved to your journal (win #{count}). You're not in a mentoring pair yet, so "
+        f"nobody else was told. {NO_PAIR_HINT}"
+    )
+
+
+async def _count(turn: Turn) -> int:
+    total = await turn.session.scalar(
+        select(func.count()).select_from(Win).where(Win.member_id == turn.actor.id)
+    )
+    return int(total or 0)
+
+
+async def journal(turn: Turn, command: ShowJournal) -> list[Effect]:
+    return [ReplyEphemeral(turn.actor_ref, await journal_page(turn, command.page))]
+
+
+async def journal_page(turn: Turn, page: int) -> Content:
+    return journal_content(await _count(turn), page, await _page(turn, page))
+
+
+async def _page(turn: Turn, page: int) -> list[Win]:
+    query = (
+        select(Win)
+        .where(Win.member_id == turn.actor.id)
+        .order_by(Win.created_at.desc(), Win.id.desc())
+        .offset((page - 1) * JOURNAL_PAGE_SIZE)
+        .limit(JOURNAL_PAGE_SIZE)
+    )
+    return list((await turn.session.execute(query)).scalars())
+
+
+def journal_content(total: int, page: int, wins: list[Win]) -> Content:
+    pages = max(1, -(-total // JOURNAL_PAGE_SIZE))
+    if total == 0:
+        return Content("Your journal is empty. Add your first win with `/win <what went well>`.")
+    if not wins:
+        return Content(f"Your journal has {pages} page(s); there is no page {page}.")
+    lines = [f"Your wins, newest first (page {page} of {pages}, {total} in all):"]
+    lines += [
+        f"• {win.created_at:%Y-%m-%d} — {shorten(win.text, JOURNAL_ENTRY_CHARS)}" for win in wins
+    ]
+    buttons = []
+    if page > 1:
+        buttons.append(Button("Newer", f"{JOURNAL_ACTION}:{page - 1}"))
+    if page < pages:
+        buttons.append(Button("Older", f"{JOURNAL_ACTION}:{page + 1}"))
+    return Content("\n".join(lines), buttons=tuple(buttons))

@@ -1,0 +1,1 @@
+"""Background work: the delivery worker now, the APScheduler dispatch pass next."""
