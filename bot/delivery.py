@@ -129,7 +129,7 @@ async def _claim(
         if not database.is_sqlite:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         claimed = []
-        for message, workspace in (await session.execute(query)).tuples():
+        for message, workspace in (await session.execute(query)).all():
             message.status = OutboxStatus.SENDING.value
             message.attempts += 1
             message.next_attempt_at = now + SENDING_LEASE

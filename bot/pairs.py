@@ -60,7 +60,7 @@ async def pairs_of(
         .order_by(Pair.id)
     )
     views = []
-    for pair, mentor_row, mentee_row in (await turn.session.execute(query)).tuples():
+    for pair, mentor_row, mentee_row in (await turn.session.execute(query)).all():
         if pair.mentor_id == member.id:
             views.append(PairView(pair, mentor_row, mentee_row))
         else:

@@ -1,0 +1,126 @@
+"""Fixtures: a real database per test, on SQLite and (when configured) on PostgreSQL.
+
+Set ``MENTORBOT_TEST_POSTGRES_URL`` (for example
+``postgresql://postgres:postgres@127.0.0.1:5432/postgres``) or pass ``--postgres-url`` to
+run every database test on PostgreSQL too; each run creates and drops its own database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.clock import ManualClock
+from bot.storage.database import Database, sqlite_url
+from bot.storage.models import Base
+from tests.conversation import Chat
+
+# A Wednesday, at noon UTC.
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres-url",
+        default=os.environ.get("MENTORBOT_TEST_POSTGRES_URL"),
+        help="an admin URL of a PostgreSQL server; database tests then run on it too",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        url = metafunc.config.getoption("--postgres-url")
+        backends = ["sqlite", "postgresql"] if url else ["sqlite"]
+        if not url and os.environ.get("CI"):
+            raise pytest.UsageError(
+                "CI must run the PostgreSQL tests: set MENTORBOT_TEST_POSTGRES_URL"
+            )
+        metafunc.parametrize("backend", backends)
+
+
+@dataclass(frozen=True)
+class Templates:
+    sqlite_file: Path
+    postgres_url: str | None
+
+
+def _plain(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    await database.upgrade()
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def templates(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[Templates]:
+    """Migrated once per run: a SQLite file to copy, and a PostgreSQL database to reuse."""
+    sqlite_file = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(sqlite_url(sqlite_file)))
+    admin_url = pytestconfig.getoption("--postgres-url")
+    if not admin_url:
+        yield Templates(sqlite_file, None)
+        return
+    name = f"mentorbot_test_{uuid.uuid4().hex[:12]}"
+    admin = _plain(admin_url)
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin)
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.close()
+
+    async def drop() -> None:
+        connection = await asyncpg.connect(admin)
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+    asyncio.run(create())
+    test_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        asyncio.run(_migrate(test_url))
+        yield Templates(sqlite_file, test_url)
+    finally:
+        asyncio.run(drop())
+
+
+TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
+
+
+@pytest.fixture
+async def database(backend: str, templates: Templates, tmp_path: Path) -> AsyncIterator[Database]:
+    if backend == "sqlite":
+        path = tmp_path / "mentorbot.db"
+        shutil.copy(templates.sqlite_file, path)
+        db = Database(sqlite_url(path))
+    else:
+        assert templates.postgres_url is not None
+        db = Database(templates.postgres_url)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def chat(database: Database, clock: ManualClock) -> Chat:
+    return Chat(database, clock)

@@ -1,0 +1,146 @@
+"""A test reads like a conversation: ``await chat.say("alice", "/win shipped it")``, then
+``chat.dms("bob")`` holds what bob was sent. Messages go through the real Engine, the real
+database and the real outbox delivery; only the platform at the end is this recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapters.console.translate import normalize_mentions
+from bot.clock import ManualClock
+from bot.content import Button, Content
+from bot.delivery import DeliveryReport, deliver_all
+from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.engine import Engine
+from bot.events import ButtonClicked, CommandInvoked, Event, MessageReceived
+from bot.refs import Platform, UserRef
+from bot.storage.database import Database
+
+
+@dataclass
+class Seen:
+    """A message one user saw: a DM, an ephemeral reply or an update."""
+
+    user: str
+    kind: str
+    content: Content
+    message_id: str
+
+
+@dataclass
+class Recorder:
+    """The platform end of the outbox: records what would have been sent."""
+
+    seen: list[Seen] = field(default_factory=list)
+    posts: list[tuple[str, Content]] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    async def perform(self, effect: SendDM | PostToChannel) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        match effect:
+            case SendDM(to, content, outbox_id):
+                self.seen.append(Seen(to.user_id, "dm", content, f"dm-{outbox_id}"))
+            case PostToChannel(channel, content, _):
+                self.posts.append((channel.channel_id, content))
+
+
+class Chat:
+    def __init__(
+        self,
+        database: Database,
+        clock: ManualClock,
+        *,
+        workspace: str = "T1",
+        admins: frozenset[str] = frozenset(),
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.workspace = workspace
+        self.engine = Engine(database, clock, admin_user_ids=admins)
+        self.recorder = Recorder()
+        self._replies = 0
+
+    def ref(self, user: str) -> UserRef:
+        return UserRef(Platform.CONSOLE, self.workspace, user)
+
+    async def send(self, event: Event) -> list[Effect]:
+        effects = await self.engine.handle(event)
+        for effect in effects:
+            self._record(effect)
+        await self.deliver()
+        return effects
+
+    async def deliver(self) -> DeliveryReport:
+        return await deliver_all(self.database, {Platform.CONSOLE: self.recorder}, self.clock)
+
+    async def say(self, user: str, line: str, *, key: str | None = None) -> str:
+        """Run one line as ``user``; returns the text of the ephemeral answer(s)."""
+        if line.startswith("/"):
+            command, _, text = line[1:].partition(" ")
+            event: Event = CommandInvoked(
+                user=self.ref(user),
+                user_name=user.title(),
+                command=command,
+                text=normalize_mentions(text),
+                event_key=key,
+            )
+        else:
+            event = MessageReceived(user=self.ref(user), user_name=user.title(), text=line)
+        return _answer(await self.send(event))
+
+    async def click(self, user: str, label: str) -> str:
+        """Press the newest button labelled ``label`` that ``user`` can see."""
+        for seen in reversed(self.recorder.seen):
+            if seen.user != user:
+                continue
+            for button in seen.content.buttons:
+                if button.label == label:
+                    return await self.press(user, button, seen.message_id)
+        raise AssertionError(f"{user} sees no [{label}] button")
+
+    async def press(self, user: str, button: Button, message_id: str | None = None) -> str:
+        event = ButtonClicked(
+            user=self.ref(user),
+            user_name=user.title(),
+            action_id=button.action_id,
+            message_id=message_id,
+        )
+        return _answer(await self.send(event))
+
+    def dms(self, user: str) -> list[str]:
+        return [s.content.text for s in self.recorder.seen if s.user == user and s.kind == "dm"]
+
+    def posts(self, channel: str) -> list[str]:
+        return [content.text for ch, content in self.recorder.posts if ch == channel]
+
+    def buttons(self, user: str) -> list[Button]:
+        """The buttons on the newest message ``user`` saw that has any."""
+        for seen in reversed(self.recorder.seen):
+            if seen.user == user and seen.content.buttons:
+                return list(seen.content.buttons)
+        return []
+
+    def _record(self, effect: Effect) -> None:
+        match effect:
+            case ReplyEphemeral(to, content):
+                self._replies += 1
+                self.recorder.seen.append(
+                    Seen(to.user_id, "ephemeral", content, f"e{self._replies}")
+                )
+            case UpdateMessage(to, message_id, content):
+                self.recorder.seen.append(Seen(to.user_id, "updated", content, message_id))
+            case OpenForm() | SendDM() | PostToChannel():
+                raise AssertionError(f"unexpected effect from the engine: {effect}")
+
+
+def _answer(effects: list[Effect]) -> str:
+    return "\n".join(
+        e.content.text for e in effects if isinstance(e, ReplyEphemeral | UpdateMessage)
+    )
+
+
+async def pair_up(chat: Chat, mentor: str, mentee: str) -> None:
+    """``mentor`` proposes, ``mentee`` accepts."""
+    await chat.say(mentor, f"/mentor pair @{mentor} @{mentee}")
+    await chat.click(mentee, "Accept")
