@@ -20,7 +20,8 @@ def clean_text(raw: str) -> str:
     marks, right-to-left text and zero-width joiners pass through untouched.
     """
     if any("\ud800" <= ch <= "\udfff" for ch in raw):
-        raw = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        # Through UTF-16: a proper pair becomes its character, a lone half one U+FFFD.
+        raw = raw.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return _CONTROL.sub("", raw).strip()
 
 

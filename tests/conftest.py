@@ -123,4 +123,5 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def chat(database: Database, clock: ManualClock) -> Chat:
-    return Chat(database, clock)
+    """alice is the workspace admin."""
+    return Chat(database, clock, admins=frozenset({"alice"}))

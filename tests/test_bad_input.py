@@ -1,0 +1,134 @@
+"""Bad input gets a clear reply and leaves the database exactly as it was."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.engine import SORRY
+from bot.events import ButtonClicked, CommandInvoked, FormSubmitted
+from bot.refs import Platform, UserRef
+from bot.storage.models import Base, Win
+from tests.conversation import Chat, pair_up
+
+
+async def snapshot(chat: Chat) -> dict[str, list[Any]]:
+    async with chat.database.transaction() as session:
+        return {
+            table.name: [
+                tuple(row) for row in await session.execute(select(table).order_by(table.c.id))
+            ]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+# (what the person typed, a phrase the answer must contain)
+BAD_COMMANDS = [
+    ("/win", "Tell me what went well"),
+    ("/win      ", "Tell me what went well"),
+    ("/win \x00\x01\x02", "Tell me what went well"),
+    ("/win " + "x" * 3001, "3,001 characters long"),
+    ("/win " + "🚀" * 3001, "3,001 characters long"),
+    ("/win " + "a" * 1_000_000, "1,000,000 characters long"),
+    ("/mentor frobnicate", "I don't know `/mentor frobnicate`"),
+    ("/mentor pair", "Name two people"),
+    ("/mentor pair @alice", "Name two people"),
+    ("/mentor pair alice bob", "Name two people"),
+    ("/mentor pair @alice @bob @carol", "Name two people"),
+    ("/mentor pair @alice @alice", "two different people"),
+    ("/mentor journal abc", "not a page number"),
+    ("/mentor journal -1", "not a page number"),
+    ("/mentor journal 99999999999999", "not a page number"),
+    ("/mentor milestone", "add, done or list"),
+    ("/mentor milestone add", "Give the milestone a title"),
+    ("/mentor milestone add " + "t" * 201, "keep it under 200"),
+    ("/mentor milestone done x", "by its number"),
+    ("/mentor milestone done 1 2", "by its number"),
+    ("/mentor milestone frob", "`frob` is not something"),
+    ("/mentor milestone list extra", "takes no words"),
+    ("/mentor config shoutouts", "Name the shout-out channel"),
+    ("/mentor config shoutouts wins", "Name the shout-out channel"),
+    ("/mentor config timezone Mars/Olympus_Mons", "not a timezone I know"),
+    ("/mentor config timezone ../../etc/passwd", "not a timezone I know"),
+    ("/mentor config timezone", "Name your timezone"),
+    ("/mentor config consent maybe", "consent on"),
+    ("/mentor config colour blue", "no setting called `colour`"),
+    ("/mentor end @bob extra", "partner's @mention"),
+    ("/nonsense", "I don't know the command `/nonsense`"),
+    ("/mentor cadence weekly", "not in this version yet"),
+    # Commands in the wrong place: they need a pair, an admin, or a slash.
+    ("/mentor end", "not in a mentoring pair yet"),
+    ("/mentor milestone done 1", "not in a mentoring pair yet"),
+    ("/mentor milestone list", "not in a mentoring pair yet"),
+    ("/mentor config shoutouts #wins", "Only a workspace admin"),
+    ("win shipped it", "Did you mean `/win shipped it`?"),
+    ("hello?", "not waiting for an answer"),
+    ("'; DROP TABLE wins; --", "not waiting for an answer"),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), BAD_COMMANDS, ids=lambda v: repr(v)[:40])
+async def test_bad_commands_get_a_clear_reply_and_change_nothing(
+    chat: Chat, line: str, expected: str
+) -> None:
+    await chat.say("zoe", "/win something to have a row")  # not a pair member
+    before = await snapshot(chat)
+    answer = await chat.say("zoe", line)
+    assert expected in answer
+    assert "Traceback" not in answer and SORRY not in answer
+    assert await snapshot(chat) == before
+
+
+async def test_unknown_subcommand_shows_the_help(chat: Chat) -> None:
+    answer = await chat.say("alice", "/mentor frobnicate")
+    assert "/mentor pair @mentor @mentee" in answer and "/win <what went well>" in answer
+
+
+FORGED_ACTIONS = ["flow:999999:accept", "flow:abc:accept", "flow:1", "journal:abc", "", "x" * 5000]
+
+
+@pytest.mark.parametrize("action", FORGED_ACTIONS, ids=lambda v: repr(v)[:20])
+async def test_forged_or_stale_buttons_change_nothing(chat: Chat, action: str) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    before = await snapshot(chat)
+    event = ButtonClicked(user=chat.ref("bob"), action_id=action, message_id="m1")
+    effects = await chat.send(event)
+    assert "already answered" in effects[0].content.text  # type: ignore[union-attr]
+    assert await snapshot(chat) == before
+
+
+async def test_a_button_from_another_workspace_does_nothing(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    (accept, _) = chat.buttons("bob")
+    before = await snapshot(chat)
+    stranger = UserRef(Platform.CONSOLE, "OTHER-WORKSPACE", "bob")
+    effects = await chat.send(ButtonClicked(user=stranger, action_id=accept.action_id))
+    assert "already answered" in effects[0].content.text  # type: ignore[union-attr]
+    after = await snapshot(chat)
+    # Only the stranger's workspace and member rows were added; the pair is untouched.
+    assert after["pairs"] == before["pairs"] and after["flow_sessions"] == before["flow_sessions"]
+
+
+async def test_a_form_that_is_not_open(chat: Chat) -> None:
+    effects = await chat.send(FormSubmitted(user=chat.ref("alice"), form_id="nope", values={}))
+    assert "no longer open" in effects[0].content.text  # type: ignore[union-attr]
+
+
+async def test_a_failure_midway_rolls_back_the_whole_event(chat: Chat) -> None:
+    """The win and its partner DM are one transaction: if queueing the DM fails, the win
+    is not stored either, and the person is told nothing was saved."""
+    await pair_up(chat, "alice", "bob")
+    before = await snapshot(chat)
+    async with chat.database.transaction() as session:
+        await session.execute(text("ALTER TABLE outbox RENAME TO outbox_away"))
+    try:
+        effects = await chat.engine.handle(
+            CommandInvoked(user=chat.ref("alice"), command="win", text="lost?")
+        )
+    finally:
+        async with chat.database.transaction() as session:
+            await session.execute(text("ALTER TABLE outbox_away RENAME TO outbox"))
+    assert effects[0].content.text == SORRY  # type: ignore[union-attr]
+    async with chat.database.transaction() as session:
+        assert list((await session.execute(select(Win.text))).scalars()) == []
+    assert await snapshot(chat) == before

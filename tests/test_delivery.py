@@ -1,0 +1,127 @@
+"""The outbox: delivered in order, retried with backoff, permanent failures recorded once."""
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot.delivery import MAX_ATTEMPTS, SENDING_LEASE, DeliveryFailure, deliver_all
+from bot.events import CommandInvoked
+from bot.refs import Platform
+from bot.storage.models import OutboxMessage, OutboxStatus
+from scheduler.delivery_worker import DeliveryWorker
+from tests.conversation import Chat, Recorder, pair_up
+
+
+async def _outbox(chat: Chat) -> list[OutboxMessage]:
+    async with chat.database.transaction() as session:
+        return list(
+            (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()
+        )
+
+
+async def test_messages_are_marked_sent_in_order(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    for n in range(5):
+        await chat.say("alice", f"/win {n}")
+    rows = await _outbox(chat)
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    wins = [dm for dm in chat.dms("bob") if "shared a win" in dm]
+    assert wins == [f"<@alice> shared a win: {n}" for n in range(5)]
+
+
+async def test_a_transient_failure_is_retried_with_backoff(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_with = DeliveryFailure("server error 503", permanent=False)
+    await chat.say("alice", "/win try again")
+    (row,) = [r for r in await _outbox(chat) if "try again" in r.content["text"]]
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at == chat.clock.now() + timedelta(seconds=2)
+    assert row.last_error == "server error 503"
+
+    chat.recorder.fail_with = None
+    assert (await chat.deliver()).sent == 0  # not due yet
+    chat.clock.advance(timedelta(seconds=2))
+    # The win's DM, and the "First win" milestone's DMs to alice and bob.
+    assert (await chat.deliver()).sent == 3
+    assert "<@alice> shared a win: try again" in chat.dms("bob")
+
+
+async def test_retry_after_is_honoured(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_with = DeliveryFailure(
+        "ratelimited", permanent=False, retry_after=timedelta(seconds=30)
+    )
+    await chat.say("alice", "/win slow down")
+    (row,) = [r for r in await _outbox(chat) if "slow down" in r.content["text"]]
+    assert row.next_attempt_at == chat.clock.now() + timedelta(seconds=30)
+
+
+async def test_a_permanent_failure_is_recorded_once_and_not_retried(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_with = DeliveryFailure("cannot DM this user", permanent=True)
+    await chat.say("alice", "/win nobody hears")
+    chat.clock.advance(timedelta(days=1))
+    report = await chat.deliver()
+    assert report.handled == 0
+    (row,) = [r for r in await _outbox(chat) if "nobody hears" in r.content["text"]]
+    assert row.status == OutboxStatus.FAILED and row.attempts == 1
+
+
+async def test_an_unexpected_error_is_retried_and_gives_up_after_max_attempts(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_with = ConnectionResetError("peer reset with token xoxb-secret")
+    await chat.say("alice", "/win flaky")
+    for _ in range(MAX_ATTEMPTS + 2):
+        chat.clock.advance(timedelta(minutes=11))
+        await chat.deliver()
+    (row,) = [r for r in await _outbox(chat) if "flaky" in r.content["text"]]
+    assert row.status == OutboxStatus.FAILED and row.attempts == MAX_ATTEMPTS
+    # Only the error's type is kept: exception text can carry secrets.
+    assert row.last_error == "ConnectionResetError"
+
+
+async def test_a_message_left_sending_by_a_crash_is_sent_after_the_lease(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_with = DeliveryFailure("x", permanent=False)
+    await chat.say("alice", "/win crashed mid-send")
+    # As if a process claimed it and died before marking it sent.
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING, next_attempt_at=chat.clock.now() + SENDING_LEASE)
+        )
+    chat.recorder.fail_with = None
+    assert (await chat.deliver()).sent == 0
+    chat.clock.advance(SENDING_LEASE)
+    assert (await chat.deliver()).sent == 3
+    assert "<@alice> shared a win: crashed mid-send" in chat.dms("bob")
+
+
+async def test_only_platforms_with_a_sender_are_claimed(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/win console only")
+    other = Recorder()
+    report = await deliver_all(chat.database, {Platform.SLACK: other}, chat.clock)
+    assert report.handled == 0 and other.seen == []
+
+
+async def test_the_worker_delivers_when_woken(chat: Chat) -> None:
+    recorder = Recorder()
+    worker = DeliveryWorker(
+        chat.database, {Platform.CONSOLE: recorder}, chat.clock, poll_seconds=60
+    )
+    chat.engine._on_queued = worker.wake  # the composition root wires it the same way
+    task = asyncio.create_task(worker.run())
+    # Straight to the engine: chat.say would deliver by itself.
+    await chat.engine.handle(
+        CommandInvoked(user=chat.ref("alice"), command="mentor", text="pair <@alice> <@bob>")
+    )
+    for _ in range(200):
+        if recorder.seen:
+            break
+        await asyncio.sleep(0.01)
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    assert [s.user for s in recorder.seen] == ["bob"]

@@ -1,0 +1,116 @@
+"""Milestones, automatic win milestones, and shout-outs only with consent."""
+
+from sqlalchemy import select
+
+from bot.storage.models import Milestone
+from tests.conversation import Chat, pair_up
+
+
+async def _milestones(chat: Chat) -> list[Milestone]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Milestone).order_by(Milestone.id))).scalars())
+
+
+async def test_add_list_and_complete_a_goal(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    assert "Milestone #1 added: Give a talk" in await chat.say(
+        "bob", "/mentor milestone add Give a talk"
+    )
+    assert "<@bob> set a milestone for your pair: #1 Give a talk" in chat.dms("alice")
+    await chat.say("alice", "/mentor milestone add Review a PR")
+    listing = await chat.say("alice", "/mentor milestone list")
+    assert "#1 Give a talk — ⬜" in listing and "#2 Review a PR — ⬜" in listing
+
+    assert "Milestone #1 done: Give a talk" in await chat.say("alice", "/mentor milestone done 1")
+    assert "#1 Give a talk — ✅ done 2026-11-25" in await chat.say("bob", "/mentor milestone list")
+    assert "already done" in await chat.say("bob", "/mentor milestone done 1")
+    assert "no milestone #7" in await chat.say("bob", "/mentor milestone done 7")
+
+
+async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor milestone add Ship the CLI")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert "🎉 You reached a milestone: *Ship the CLI*! I told <@alice> too." in chat.dms("bob")[-1]
+    assert "no shout-out channel is set up yet" in chat.dms("bob")[-1]
+    assert "🎉 <@bob> reached a milestone: *Ship the CLI*" in chat.dms("alice")
+    await chat.say("bob", "/mentor milestone add Second")
+    await chat.say("bob", "/mentor milestone done 2")
+    assert "no shout-out channel" not in chat.dms("bob")[-1]
+    assert all(m.celebrated_in == "dm" for m in await _milestones(chat))
+
+
+async def test_a_shout_out_needs_consent_asked_once(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    assert "will go to <#wins>" in await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/win first one")
+    question = chat.dms("bob")[-1]
+    assert "May I celebrate it with a shout-out in <#wins>?" in question
+    assert chat.posts("wins") == []
+    # Reached while the question is open: waits, and no second question is asked.
+    await chat.say("bob", "/mentor milestone add Pass the exam")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
+    assert chat.posts("wins") == []
+
+    assert "celebrate your milestones in <#wins>" in await chat.click("bob", "Yes, shout it out")
+    assert chat.posts("wins") == [
+        "🎉 <@bob> reached a milestone: *First win*",
+        "🎉 <@bob> reached a milestone: *Pass the exam*",
+    ]
+    await chat.say("bob", "/mentor milestone add Next")
+    await chat.say("bob", "/mentor milestone done 2")
+    assert chat.posts("wins")[-1] == "🎉 <@bob> reached a milestone: *Next*"
+    assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
+
+
+async def test_declined_consent_keeps_it_in_dms(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/win first")
+    assert "DMs only" in await chat.click("bob", "Keep it between us")
+    assert chat.posts("wins") == []
+    assert "🎉 <@bob> reached a milestone: *First win*" in chat.dms("alice")
+    # Changed later with /mentor config: the next one goes to the channel.
+    await chat.say("bob", "/mentor config consent on")
+    await chat.say("bob", "/mentor milestone add Later")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert chat.posts("wins") == ["🎉 <@bob> reached a milestone: *Later*"]
+
+
+async def test_consent_by_command_answers_the_open_question(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/win first")
+    await chat.say("bob", "/mentor config consent on")
+    assert chat.posts("wins") == ["🎉 <@bob> reached a milestone: *First win*"]
+    assert "already answered" in await chat.click("bob", "Yes, shout it out")
+    assert len(chat.posts("wins")) == 1
+
+
+async def test_win_count_milestones(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    for n in range(1, 11):
+        await chat.say("bob", f"/win number {n}")
+    reached = [(m.code, m.title) for m in await _milestones(chat)]
+    assert reached == [("wins-1", "First win"), ("wins-10", "10 wins")]
+    assert "First win, 10 wins" in "".join(
+        line
+        for line in (await chat.say("bob", "/mentor milestone list")).splitlines()
+        if line.startswith("Reached")
+    ).replace(" (2026-11-25)", "")
+
+
+async def test_only_admins_choose_the_channel(chat: Chat) -> None:
+    answer = await chat.say("bob", "/mentor config shoutouts #general")
+    assert "Only a workspace admin" in answer
+    assert "not set" in await chat.say("bob", "/mentor config")
+    assert "will go to <#wins>" in await chat.say("alice", "/mentor config shoutouts #wins")
+    assert "<#wins>" in await chat.say("bob", "/mentor config")
+    assert "are off" in await chat.say("alice", "/mentor config shoutouts off")
+
+
+async def test_milestones_need_a_pair(chat: Chat) -> None:
+    answer = await chat.say("alice", "/mentor milestone add Learn Rust")
+    assert "not in a mentoring pair yet" in answer
+    assert await _milestones(chat) == []

@@ -1,0 +1,122 @@
+"""Pairs form by consent, end with a confirmation, and ambiguous commands ask which pair."""
+
+from sqlalchemy import func, select
+
+from bot.storage.models import FlowSession, Pair, PairState
+from tests.conversation import Chat, pair_up
+
+
+async def _pairs(chat: Chat) -> list[Pair]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Pair).order_by(Pair.id))).scalars())
+
+
+async def test_the_mentee_accepts_and_both_are_told(chat: Chat) -> None:
+    answer = await chat.say("alice", "/mentor pair @alice @bob")
+    assert "I asked <@bob> to accept" in answer
+    assert chat.dms("bob") == [chat.dms("bob")[0]]
+    assert "<@alice> would like to mentor you" in chat.dms("bob")[0]
+    assert [b.label for b in chat.buttons("bob")] == ["Accept", "Decline"]
+    assert (await _pairs(chat))[0].state == PairState.PROPOSED
+
+    answer = await chat.click("bob", "Accept")
+    assert "You're paired: <@alice> is mentoring <@bob>" in answer
+    assert any("You're paired" in dm for dm in chat.dms("alice"))
+    (pair,) = await _pairs(chat)
+    assert pair.state == PairState.ACTIVE
+    assert pair.next_checkin_at is not None and pair.next_checkin_at > chat.clock.now()
+
+
+async def test_a_third_person_needs_both_to_accept(chat: Chat) -> None:
+    await chat.say("carol", "/mentor pair @alice @bob")
+    assert "suggests that you mentor <@bob>" in chat.dms("alice")[0]
+    assert "suggests that <@alice> mentors you" in chat.dms("bob")[0]
+    assert "Waiting for <@bob>" in await chat.click("alice", "Accept")
+    assert (await _pairs(chat))[0].state == PairState.PROPOSED
+    await chat.click("bob", "Accept")
+    assert (await _pairs(chat))[0].state == PairState.ACTIVE
+    assert any("You're paired" in dm for dm in chat.dms("carol"))
+
+
+async def test_declining_forms_no_pair_and_tells_the_proposer(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    assert "You declined" in await chat.click("bob", "Decline")
+    assert (await _pairs(chat))[0].state == PairState.DECLINED
+    assert "<@bob> declined" in chat.dms("alice")[-1]
+    # A declined proposal does not block a new one.
+    assert "I asked <@bob>" in await chat.say("alice", "/mentor pair @alice @bob")
+
+
+async def test_only_the_asked_people_can_answer_and_only_once(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    (accept, _) = chat.buttons("bob")
+    assert "for <@alice> and <@bob>" in await chat.press("mallory", accept)
+    await chat.press("bob", accept)
+    assert "already answered" in await chat.press("bob", accept)
+    async with chat.database.transaction() as session:
+        sessions = await session.scalar(select(func.count()).select_from(FlowSession))
+    assert sessions == 1
+
+
+async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    assert "already proposed" in await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.click("bob", "Accept")
+    assert "already mentoring" in await chat.say("bob", "/mentor pair @alice @bob")
+    assert len(await _pairs(chat)) == 1
+
+
+async def test_one_person_can_mentor_one_and_be_mentored_by_another(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "alice")
+    states = [p.state for p in await _pairs(chat)]
+    assert states == [PairState.ACTIVE, PairState.ACTIVE]
+    await chat.say("alice", "/win gave my first talk")
+    assert "<@alice> shared a win: gave my first talk" in chat.dms("bob")
+    assert "<@alice> shared a win: gave my first talk" in chat.dms("carol")
+
+
+async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("bob", "/mentor end")
+    assert "Do you want to end your pair (<@alice> mentoring you)?" in answer
+    assert "stays as it is" in await chat.click("bob", "Keep it")
+    assert (await _pairs(chat))[0].state == PairState.ACTIVE
+
+    await chat.say("bob", "/mentor end")
+    assert "has ended" in await chat.click("bob", "End pair")
+    (pair,) = await _pairs(chat)
+    assert pair.state == PairState.ENDED and pair.next_checkin_at is None
+    assert "<@bob> ended your mentoring pair" in chat.dms("alice")[-1]
+    # Wins no longer go to a former partner.
+    await chat.say("bob", "/win solo win")
+    assert not any("solo win" in dm for dm in chat.dms("alice"))
+
+
+async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    assert "withdraw the proposal" in await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    assert "withdrawn" in await chat.click("bob", "Accept")
+    assert (await _pairs(chat))[0].state == PairState.ENDED
+
+
+async def test_an_ambiguous_command_asks_which_pair(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "dave")
+    answer = await chat.say("alice", "/mentor milestone add Write the design doc")
+    assert "Which one do you mean?" in answer
+    labels = [b.label for b in chat.buttons("alice")]
+    assert labels == ["With Bob (you mentor)", "With Dave (you mentor)"]
+    answer = await chat.click("alice", "With Dave (you mentor)")
+    assert "Milestone #1 added: Write the design doc" in answer
+    assert "#1 Write the design doc" in chat.dms("dave")[-1]
+    assert not any("design doc" in dm for dm in chat.dms("bob"))
+    # Naming the partner skips the question; the question cannot be answered twice.
+    assert "Milestone #1 added" in await chat.say("alice", "/mentor milestone add @bob Ship it")
+    assert "already answered" in await chat.click("alice", "With Bob (you mentor)")
+
+
+async def test_end_with_a_partner_who_is_not_one(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    assert "You don't have a pair with <@zed>" in await chat.say("alice", "/mentor end @zed")

@@ -1,0 +1,107 @@
+"""The schema comes from Alembic migrations and behaves the same on both backends."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.database import Database, async_url, safe_url
+from bot.storage.models import Base, Member, Pair, PairState, Workspace
+
+
+async def test_migrations_create_every_model_table(database: Database) -> None:
+    async with database.engine.connect() as conn:
+        tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    assert version == "0001"
+
+
+async def test_upgrade_is_safe_to_run_again(database: Database) -> None:
+    await database.upgrade()
+    await database.upgrade()
+
+
+async def test_every_table_but_workspaces_is_scoped_by_workspace() -> None:
+    for table in Base.metadata.sorted_tables:
+        if table.name != "workspaces":
+            assert "workspace_id" in table.c, table.name
+
+
+async def _workspace(database: Database) -> Workspace:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with database.transaction() as session:
+        workspace = Workspace(platform="console", external_id="T1", created_at=now)
+        session.add(workspace)
+    return workspace
+
+
+async def test_datetimes_come_back_aware_and_in_utc(database: Database) -> None:
+    workspace = await _workspace(database)
+    berlin = timezone(timedelta(hours=1))
+    moment = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=berlin)
+    async with database.transaction() as session:
+        session.add(Member(workspace_id=workspace.id, external_id="U1", created_at=moment))
+    async with database.transaction() as session:
+        member = (await session.execute(select(Member))).scalar_one()
+    assert member.created_at == moment
+    assert member.created_at.tzinfo is not None and member.created_at.utcoffset() == timedelta(0)
+
+
+async def test_naive_datetimes_are_refused(database: Database) -> None:
+    workspace = await _workspace(database)
+    with pytest.raises(Exception, match="naive datetime"):
+        async with database.transaction() as session:
+            session.add(
+                Member(workspace_id=workspace.id, external_id="U1", created_at=datetime(2026, 1, 1))
+            )
+
+
+async def test_one_live_pair_per_couple_is_enforced_by_the_database(database: Database) -> None:
+    workspace = await _workspace(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with database.transaction() as session:
+        a = Member(workspace_id=workspace.id, external_id="A", created_at=now)
+        b = Member(workspace_id=workspace.id, external_id="B", created_at=now)
+        session.add_all([a, b])
+        await session.flush()
+
+    def pair(state: PairState) -> Pair:
+        return Pair(
+            workspace_id=workspace.id,
+            mentor_id=a.id,
+            mentee_id=b.id,
+            state=state.value,
+            created_at=now,
+        )
+
+    async with database.transaction() as session:
+        session.add_all([pair(PairState.ENDED), pair(PairState.DECLINED), pair(PairState.ACTIVE)])
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            session.add(pair(PairState.PROPOSED))
+
+
+async def test_foreign_keys_are_enforced(database: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            session.add(Member(workspace_id=12345, external_id="U1", created_at=datetime.now(UTC)))
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database: Database) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    async with database.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10_000
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+def test_urls_people_write_pick_the_async_drivers() -> None:
+    assert async_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert async_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
+    assert async_url("postgres://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
+    with pytest.raises(ValueError, match="DATABASE_URL must be"):
+        async_url("mysql://u:p@h/db")
+    assert "secret" not in safe_url("postgresql://u:secret@h/db")

@@ -1,0 +1,89 @@
+"""Wins go into the author's journal and to their partners."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.storage.models import Win
+from tests.conversation import Chat, pair_up
+
+ODD_TEXTS = [
+    "shipped it 🚀🎉👩🏽‍💻",  # emoji with skin tone and ZWJ sequence
+    "e\u0301te\u0301 — café",  # combining marks next to a precomposed one
+    "שלום עולם مرحبا",  # right-to-left scripts
+    "zero\u200bwidth and \ufeffBOM",
+    "'; DROP TABLE wins; --",
+    "Robert'); DELETE FROM members WHERE ('1'='1",
+    "<script>alert(1)</script> *not bold* `code` <@U999> <!channel>",
+    "line one\nline two\n\ttabbed",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝕞𝕒𝕥𝕙 and 中文 and 日本語",
+]
+
+
+async def _stored(chat: Chat) -> list[str]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Win.text).order_by(Win.id))).scalars())
+
+
+async def test_a_win_is_confirmed_and_dmed_to_the_partner(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("bob", "/win asked my first question in standup")
+    assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
+    assert "<@bob> shared a win: asked my first question in standup" in chat.dms("alice")
+
+
+async def test_a_win_without_a_pair_is_kept_and_explained(chat: Chat) -> None:
+    answer = await chat.say("alice", "/win fixed the flaky test")
+    assert "Saved to your journal (win #1)" in answer
+    assert "not in a mentoring pair yet" in answer and "/mentor pair" in answer
+    assert await _stored(chat) == ["fixed the flaky test"]
+
+
+async def test_a_pending_proposal_does_not_share_wins(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.say("alice", "/win early")
+    assert not any("early" in dm for dm in chat.dms("bob"))
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+async def test_unicode_and_odd_text_round_trip_exactly(chat: Chat, text: str) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", f"/win {text}")
+    assert await _stored(chat) == [text]
+    assert f"<@alice> shared a win: {text}" in chat.dms("bob")
+    journal = await chat.say("alice", "/mentor journal")
+    assert text in journal
+
+
+async def test_journal_is_newest_first_and_paged(chat: Chat) -> None:
+    for n in range(1, 24):
+        await chat.say("alice", f"/win win number {n}")
+        chat.clock.advance(timedelta(minutes=1))
+    page1 = await chat.say("alice", "/mentor journal")
+    assert "page 1 of 3, 23 in all" in page1
+    lines = [line for line in page1.splitlines() if line.startswith("•")]
+    assert [line.rsplit(" ", 1)[-1] for line in lines] == [str(n) for n in range(23, 13, -1)]
+    assert [b.label for b in chat.buttons("alice")] == ["Older"]
+
+    page2 = await chat.click("alice", "Older")
+    assert "page 2 of 3" in page2 and "win number 13" in page2 and "win number 14" not in page2
+    assert [b.label for b in chat.buttons("alice")] == ["Newer", "Older"]
+    page3 = await chat.say("alice", "/mentor journal 3")
+    assert page3.endswith("— win number 1") and "win number 4" not in page3
+    assert "there is no page 9" in await chat.say("alice", "/mentor journal 9")
+
+
+async def test_the_journal_is_only_the_authors(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/win alice's secret win")
+    assert "journal is empty" in await chat.say("bob", "/mentor journal")
+
+
+async def test_a_repeated_delivery_creates_one_win(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    first = await chat.say("alice", "/win only once", key="evt-1")
+    again = await chat.say("alice", "/win only once", key="evt-1")
+    assert "win #1" in first and again == ""
+    assert await _stored(chat) == ["only once"]
+    assert sum("only once" in dm for dm in chat.dms("bob")) == 1
