@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
@@ -30,7 +32,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PLATFORM_VARIABLES = (
     "SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) or DISCORD_BOT_TOKEN"
@@ -64,14 +66,34 @@ def _setup_logging(settings: Settings) -> None:
     )
 
 
-def _run(coro_factory: object) -> None:
+def _run(work: Coroutine[Any, Any, None]) -> None:
     """Run a coroutine and turn the errors people cause into one clear line."""
     try:
-        asyncio.run(coro_factory)  # type: ignore[arg-type]
+        asyncio.run(_settled(work))
     except (SQLAlchemyError, OSError) as error:
         _fail(f"the database could not be used: {type(error).__name__}: {_first_line(error)}")
     except ValueError as error:
         _fail(str(error))
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """Fail clearly before aiosqlite does: its worker thread would print a traceback."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            _fail(f"cannot create the database file {parsed.database}: {folder} is not a folder")
+
+
+async def _settled(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except Exception:
+        # When SQLite fails to open a file, aiosqlite's worker thread still posts a result
+        # to the loop; give it a moment so it does not find the loop closed and print a
+        # traceback over our one-line error.
+        await asyncio.sleep(0.2)
+        raise
 
 
 def _first_line(error: BaseException) -> str:
@@ -97,6 +119,7 @@ def console(
     except ConsoleInputError as error:
         _fail(str(error))
     url = sqlite_url(db) if db is not None else settings.database_url
+    _check_sqlite_folder(url)
     begin = start.replace(tzinfo=start.tzinfo or UTC) if start else SystemClock().now()
     _run(_console(url, user, ManualClock(begin), settings))
 
@@ -127,6 +150,7 @@ def db_upgrade() -> None:
     """Bring the database schema up to date (Alembic migrations)."""
     settings = _settings()
     _setup_logging(settings)
+    _check_sqlite_folder(settings.database_url)
     _run(_upgrade(settings.database_url))
     err.print(f"database is up to date: {safe_url(settings.database_url)}")
 

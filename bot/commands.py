@@ -221,9 +221,9 @@ def _parse_mentor(text: str) -> Command:
             raise CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
 
 
-def _usage_error(sub: str, message: str) -> CommandError:
+def _usage_error(sub: str, message: str, example: str | None = None) -> CommandError:
     usage = MENTOR_USAGE[sub]
-    return CommandError(message, usage=usage.usage, example=usage.example)
+    return CommandError(message, usage=usage.usage, example=example or usage.example)
 
 
 def _parse_pair(args: list[str]) -> ProposePair:
@@ -313,6 +313,7 @@ def _parse_config(args: list[str]) -> Command:
                 "config",
                 "Say `consent on` to let me celebrate your milestones in the shout-out "
                 "channel, or `consent off` to keep them between you and your partner.",
+                "/mentor config consent on",
             )
         case "timezone" | "tz":
             if value is None:

@@ -111,6 +111,31 @@ async def deliver_all(
             return report
 
 
+async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> list[SendDM]:
+    """The newest DMs delivered to a person, newest first (a console that restarted uses
+    them to find the buttons it showed before)."""
+    async with database.transaction() as session:
+        query = (
+            select(OutboxMessage, Workspace)
+            .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
+            .where(
+                Workspace.platform == user.platform.value,
+                Workspace.external_id == user.workspace_id,
+                OutboxMessage.target_kind == OutboxTarget.DM.value,
+                OutboxMessage.target_id == user.user_id,
+                OutboxMessage.status == OutboxStatus.SENT.value,
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        found = []
+        for message, workspace in (await session.execute(query)).all():
+            effect = outbox_effect(message, workspace)
+            assert isinstance(effect, SendDM)
+            found.append(effect)
+        return found
+
+
 async def _claim(
     database: Database, platforms: list[Platform], now: datetime, batch: int
 ) -> list[tuple[SendDM | PostToChannel, Platform]]:

@@ -73,7 +73,8 @@ def journal_content(total: int, page: int, wins: list[Win]) -> Content:
     if total == 0:
         return Content("Your journal is empty. Add your first win with `/win <what went well>`.")
     if not wins:
-        return Content(f"Your journal has {pages} page(s); there is no page {page}.")
+        has = "1 page" if pages == 1 else f"{pages} pages"
+        return Content(f"Your journal has {has}; there is no page {page}.")
     lines = [f"Your wins, newest first (page {page} of {pages}, {total} in all):"]
     lines += [
         f"• {win.created_at:%Y-%m-%d} — {shorten(win.text, JOURNAL_ENTRY_CHARS)}" for win in wins

@@ -13,7 +13,7 @@ async def _pairs(chat: Chat) -> list[Pair]:
 
 async def test_the_mentee_accepts_and_both_are_told(chat: Chat) -> None:
     answer = await chat.say("alice", "/mentor pair @alice @bob")
-    assert "I asked <@bob> to accept" in answer
+    assert answer == "I asked <@bob> whether they'd like you as their mentor."
     assert chat.dms("bob") == [chat.dms("bob")[0]]
     assert "<@alice> would like to mentor you" in chat.dms("bob")[0]
     assert [b.label for b in chat.buttons("bob")] == ["Accept", "Decline"]
@@ -28,7 +28,8 @@ async def test_the_mentee_accepts_and_both_are_told(chat: Chat) -> None:
 
 
 async def test_a_third_person_needs_both_to_accept(chat: Chat) -> None:
-    await chat.say("carol", "/mentor pair @alice @bob")
+    answer = await chat.say("carol", "/mentor pair @alice @bob")
+    assert "I asked <@alice> and <@bob> to agree that <@alice> mentors <@bob>" in answer
     assert "suggests that you mentor <@bob>" in chat.dms("alice")[0]
     assert "suggests that <@alice> mentors you" in chat.dms("bob")[0]
     assert "Waiting for <@bob>" in await chat.click("alice", "Accept")
@@ -45,6 +46,8 @@ async def test_declining_forms_no_pair_and_tells_the_proposer(chat: Chat) -> Non
     assert "<@bob> declined" in chat.dms("alice")[-1]
     # A declined proposal does not block a new one.
     assert "I asked <@bob>" in await chat.say("alice", "/mentor pair @alice @bob")
+    answer = await chat.say("bob", "/mentor pair @carol @bob")
+    assert answer == "I asked <@carol> whether they'd like to mentor you."
 
 
 async def test_only_the_asked_people_can_answer_and_only_once(chat: Chat) -> None:
@@ -63,7 +66,21 @@ async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:
     assert "already proposed" in await chat.say("alice", "/mentor pair @alice @bob")
     await chat.click("bob", "Accept")
     assert "already mentoring" in await chat.say("bob", "/mentor pair @alice @bob")
+    # The other way round is the same two people.
+    assert "<@alice> is already mentoring <@bob>" in await chat.say(
+        "bob", "/mentor pair @bob @alice"
+    )
     assert len(await _pairs(chat)) == 1
+
+
+async def test_proposing_again_as_the_one_asked_resends_the_question(chat: Chat) -> None:
+    await chat.say("carol", "/mentor pair @alice @bob")
+    answer = await chat.say("bob", "/mentor pair @alice @bob")
+    assert "waiting for your answer; I sent you the question again" in answer
+    assert len(chat.dms("bob")) == 2 and "suggests that <@alice> mentors you" in chat.dms("bob")[1]
+    await chat.click("bob", "Accept")
+    await chat.click("alice", "Accept")
+    assert [p.state for p in await _pairs(chat)] == [PairState.ACTIVE]
 
 
 async def test_one_person_can_mentor_one_and_be_mentored_by_another(chat: Chat) -> None:

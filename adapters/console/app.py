@@ -28,10 +28,10 @@ from adapters.console.translate import (
 )
 from bot.clock import ManualClock
 from bot.content import Button, Content
-from bot.delivery import deliver_all
+from bot.delivery import deliver_all, recent_dms
 from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
 from bot.engine import Engine
-from bot.events import ButtonClicked, Event, FormSubmitted
+from bot.events import ButtonClicked, Event, FormSubmitted, MessageReceived
 from bot.refs import Platform
 from bot.storage.database import Database
 
@@ -73,6 +73,7 @@ class ConsoleApp:
         self._shown: list[Shown] = []
         self._forms: dict[str, OpenConsoleForm] = {}
         self._next_message = 0
+        self._in_dm = False
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -122,31 +123,47 @@ class ConsoleApp:
         return True
 
     async def _send(self, event: Event) -> None:
-        for effect in await self._engine.handle(event):
-            await self.perform(effect)
+        self._in_dm = isinstance(event, MessageReceived)
+        try:
+            for effect in await self._engine.handle(event):
+                await self.perform(effect)
+        finally:
+            self._in_dm = False
         await self.deliver()
 
     async def deliver(self) -> None:
         await deliver_all(self._database, {Platform.CONSOLE: self}, self._clock)
 
     async def _click(self, label: str) -> None:
-        wanted = label.strip().strip("[]").casefold()
+        wanted = label.strip().strip("[]").strip()
+        found = self._find_button(wanted)
+        if found is None:
+            # Shown before a restart: the delivered DMs still carry their buttons.
+            for dm in await recent_dms(self._database, user_ref(self.user)):
+                found = _button_in(dm.content.buttons, wanted, _dm_message_id(dm))
+                if found is not None:
+                    break
+        if found is None:
+            self._note(f"{self.user} has no button labelled [{wanted}] on screen.")
+            return
+        button, message_id = found
+        await self._send(
+            ButtonClicked(
+                user=user_ref(self.user),
+                user_name=self.user,
+                user_is_admin=self._everyone_is_admin,
+                action_id=button.action_id,
+                message_id=message_id,
+            )
+        )
+
+    def _find_button(self, wanted: str) -> tuple[Button, str | None] | None:
         for shown in reversed(self._shown):
-            if shown.user != self.user:
-                continue
-            for button in shown.buttons:
-                if button.label.casefold() == wanted:
-                    await self._send(
-                        ButtonClicked(
-                            user=user_ref(self.user),
-                            user_name=self.user,
-                            user_is_admin=self._everyone_is_admin,
-                            action_id=button.action_id,
-                            message_id=shown.message_id,
-                        )
-                    )
-                    return
-        self._note(f"{self.user} has no button labelled [{label.strip()}] on screen.")
+            if shown.user == self.user:
+                found = _button_in(shown.buttons, wanted, shown.message_id)
+                if found is not None:
+                    return found
+        return None
 
     async def _answer_form(self, line: str) -> None:
         form = self._forms[self.user]
@@ -169,10 +186,13 @@ class ConsoleApp:
 
     async def perform(self, effect: Effect) -> None:
         match effect:
+            case ReplyEphemeral(to, content) if self._in_dm:
+                # The answer to a direct message is part of that DM conversation.
+                self._show(f"DM → {to.user_id}", "dm", to.user_id, content)
             case ReplyEphemeral(to, content):
                 self._show(f"ephemeral → {to.user_id}", "ephemeral", to.user_id, content)
             case SendDM(to, content, _):
-                self._show(f"DM → {to.user_id}", "dm", to.user_id, content)
+                self._show(f"DM → {to.user_id}", "dm", to.user_id, content, _dm_message_id(effect))
             case PostToChannel(channel, content, _):
                 self._show(f"#{channel.channel_id}", "channel", None, content)
             case UpdateMessage(to, message_id, content):
@@ -204,9 +224,10 @@ class ConsoleApp:
         content: Content,
         message_id: str | None = None,
     ) -> None:
-        if message_id is None:
-            self._next_message += 1
-            message_id = f"m{self._next_message}"
+        if kind != "updated":
+            if message_id is None:
+                self._next_message += 1
+                message_id = f"m{self._next_message}"
             if user is not None:
                 self._shown.append(Shown(message_id, user, content.buttons))
         self._out.print(render_message(header, kind, content))
@@ -216,6 +237,19 @@ class ConsoleApp:
 
     def _clock_line(self) -> str:
         return f"it is {self._clock.now():%a %Y-%m-%d %H:%M} UTC"
+
+
+def _dm_message_id(dm: SendDM) -> str | None:
+    return f"out-{dm.outbox_id}" if dm.outbox_id is not None else None
+
+
+def _button_in(
+    buttons: tuple[Button, ...], wanted: str, message_id: str | None
+) -> tuple[Button, str | None] | None:
+    for button in buttons:
+        if button.label.casefold() == wanted.casefold():
+            return button, message_id
+    return None
 
 
 async def stdin_lines(*, interactive: bool, prompt: PromptSource) -> AsyncIterator[str]:

@@ -70,6 +70,8 @@ def user_ref(name: str) -> UserRef:
 
 
 def valid_name(raw: str) -> str:
+    if not raw.strip():
+        raise ConsoleInputError("Say which user, like `:as bob`.")
     name = raw.strip().lstrip("@").lower()
     if not NAME.match(name):
         raise ConsoleInputError(
@@ -80,6 +82,8 @@ def valid_name(raw: str) -> str:
 
 
 def parse_duration(raw: str) -> timedelta:
+    if not raw.strip():
+        raise ConsoleInputError("Say how far to move the clock, like `:advance 7d`, `3h` or `30m`.")
     match = _DURATION.match(raw.strip().lower())
     if not match:
         raise ConsoleInputError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from bot.cadence import WEEKDAYS, next_weekly
 from bot.commands import ProposePair
@@ -55,23 +55,9 @@ def describe_cadence(pair: Pair) -> str:
 async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     mentor = await turn.member(command.mentor_id)
     mentee = await turn.member(command.mentee_id)
-    existing = (
-        await turn.session.execute(
-            select(Pair).where(
-                Pair.workspace_id == turn.workspace.id,
-                Pair.mentor_id == mentor.id,
-                Pair.mentee_id == mentee.id,
-                Pair.state.in_([s.value for s in LIVE_PAIR_STATES]),
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await _live_pair_between(turn, mentor, mentee)
     if existing is not None:
-        if existing.state == PairState.PROPOSED:
-            raise UserError(
-                f"{_m(mentor)} mentoring {_m(mentee)} is already proposed; "
-                "I'm waiting for them to accept."
-            )
-        raise UserError(f"{_m(mentor)} is already mentoring {_m(mentee)}.")
+        return await _already(turn, existing, mentor, mentee)
 
     pair = Pair(
         workspace_id=turn.workspace.id,
@@ -87,21 +73,71 @@ async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     turn.session.add(pair)
     await turn.session.flush()
     flow = await start_flow(turn, FlowKind.PAIR_PROPOSAL, State.AWAITING, pair=pair)
+    asked = [m for m in (mentor, mentee) if m.id != turn.actor.id]
+    for member in asked:
+        await _invite(turn, flow, pair, mentor, mentee, member)
+    if turn.actor.id == mentor.id:
+        return turn.reply(f"I asked {_m(mentee)} whether they'd like you as their mentor.")
+    if turn.actor.id == mentee.id:
+        return turn.reply(f"I asked {_m(mentor)} whether they'd like to mentor you.")
+    return turn.reply(
+        f"I asked {_m(mentor)} and {_m(mentee)} to agree that {_m(mentor)} mentors "
+        f"{_m(mentee)}. I'll let you know when they answer."
+    )
+
+
+async def _live_pair_between(turn: Turn, one: Member, other: Member) -> Pair | None:
+    """A live pair of these two people, whichever way round."""
+    query = select(Pair).where(
+        Pair.workspace_id == turn.workspace.id,
+        or_(
+            and_(Pair.mentor_id == one.id, Pair.mentee_id == other.id),
+            and_(Pair.mentor_id == other.id, Pair.mentee_id == one.id),
+        ),
+        Pair.state.in_([s.value for s in LIVE_PAIR_STATES]),
+    )
+    return (await turn.session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def _already(turn: Turn, pair: Pair, one: Member, other: Member) -> list[Effect]:
+    mentor, mentee = (one, other) if pair.mentor_id == one.id else (other, one)
+    if pair.state != PairState.PROPOSED:
+        raise UserError(f"{_m(mentor)} is already mentoring {_m(mentee)}.")
+    me = turn.actor
+    waiting_for_me = (me.id == mentor.id and not pair.mentor_accepted) or (
+        me.id == mentee.id and not pair.mentee_accepted
+    )
+    flow = (
+        await turn.session.execute(
+            select(FlowSession).where(
+                FlowSession.pair_id == pair.id,
+                FlowSession.kind == FlowKind.PAIR_PROPOSAL.value,
+                FlowSession.ended_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+    if waiting_for_me and flow is not None:
+        await _invite(turn, flow, pair, mentor, mentee, me)
+        return turn.reply(
+            "That pair is already proposed and waiting for your answer; "
+            "I sent you the question again."
+        )
+    raise UserError(
+        f"{_m(mentor)} mentoring {_m(mentee)} is already proposed; I'm waiting for them to accept."
+    )
+
+
+async def _invite(
+    turn: Turn, flow: FlowSession, pair: Pair, mentor: Member, mentee: Member, to: Member
+) -> None:
+    proposer = await turn.session.get(Member, pair.proposed_by_id) if pair.proposed_by_id else None
+    if proposer is None:  # the proposer's data was deleted; the question still stands
+        proposer = mentee if to.id == mentor.id else mentor
     buttons = (
         flow_button(flow, "accept", "Accept", ButtonStyle.PRIMARY),
         flow_button(flow, "decline", "Decline", ButtonStyle.DANGER),
     )
-    asked = []
-    for member in (mentor, mentee):
-        if member.id == turn.actor.id:
-            continue
-        asked.append(member)
-        turn.dm(member, Content(_invitation(turn.actor, mentor, mentee, member), buttons=buttons))
-    names = " and ".join(_m(m) for m in asked)
-    return turn.reply(
-        f"I asked {names} to accept {_m(mentor)} mentoring {_m(mentee)}. "
-        "I'll let you know when they answer."
-    )
+    turn.dm(to, Content(_invitation(proposer, mentor, mentee, to), buttons=buttons))
 
 
 def _invitation(proposer: Member, mentor: Member, mentee: Member, to: Member) -> str:

@@ -1,0 +1,499 @@
+"""Benchmark: ``/win`` through the Engine on a SQLite file.
+
+Run by hand (``python -m bench.bench_win --help``); the numbers live in bench/README.md.
+Benchmarks are never timed inside the tests.
+
+The seed is built once through the engine itself: ``--users`` people in ``--users / 2``
+active pairs, each proposed by the mentor with ``/mentor pair`` and accepted by the mentee
+with the button from the DM. Every repeat then works on fresh copies of that seed file:
+
+1. ``--wins`` ``/win`` commands through ``Engine.handle``, spread over the users with the
+   clock moving a little between them, each call timed on its own;
+2. the outbox those wins filled, delivered with ``deliver_all`` and timed as a whole;
+3. the baseline, on a second copy of the seed: as many bare one-row ``INSERT`` + ``COMMIT``
+   transactions into ``wins`` through the same ``Database`` — one SQLite write
+   transaction, the floor under anything the engine does.
+
+Memory and the SQL statement mix are measured in one extra pass of step 1 that is not
+timed: tracemalloc hooks every allocation and would slow the timed loop down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import importlib.metadata
+import json
+import os
+import platform
+import pstats
+import random
+import re
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert, select
+
+from bot.clock import ManualClock
+from bot.content import Content
+from bot.delivery import deliver_all
+from bot.effects import Effect, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.engine import Engine
+from bot.events import ButtonClicked, CommandInvoked, Event
+from bot.refs import Platform, UserRef
+from bot.storage.database import Database, sqlite_url
+from bot.storage.models import Member, Win
+
+WORKSPACE = "bench"
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+BETWEEN_PAIRS = timedelta(minutes=1)
+BETWEEN_WINS = timedelta(seconds=30)
+PHRASES = (
+    "shipped the login page",
+    "gave my first code review that got a thank-you",
+    "fixed the flaky integration test",
+    "asked for help early instead of staying stuck",
+    "paired with the design team on the onboarding flow",
+    "wrote the migration guide 🎉",
+    "closed 5 support tickets",
+    "presented the roadmap at the all-hands",
+)
+
+
+class BenchError(Exception):
+    """The engine did not do what the benchmark expects (it would be timing an error path)."""
+
+
+@dataclass
+class Recorder:
+    """The platform end of the outbox: keeps what would have been sent."""
+
+    dms: list[tuple[str, Content]] = field(default_factory=list)
+    posts: int = 0
+
+    async def perform(self, effect: SendDM | PostToChannel) -> None:
+        if isinstance(effect, SendDM):
+            self.dms.append((effect.to.user_id, effect.content))
+        else:
+            self.posts += 1
+
+    def button(self, user: str, label: str) -> str:
+        """The action id of the newest button labelled ``label`` sent to ``user``."""
+        for to, content in reversed(self.dms):
+            if to != user:
+                continue
+            for button in content.buttons:
+                if button.label == label:
+                    return button.action_id
+        raise BenchError(f"{user} got no [{label}] button")
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """One repeat's numbers. Latencies in milliseconds."""
+
+    wins_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    delivered: int
+    deliver_msgs_per_s: float
+    baseline_per_s: float
+    baseline_p50_ms: float
+    baseline_p90_ms: float
+    baseline_p99_ms: float
+    p50_vs_baseline: float
+
+
+LABELS = {
+    "wins_per_s": "engine /win throughput (wins/s)",
+    "p50_ms": "engine /win latency p50 (ms)",
+    "p90_ms": "engine /win latency p90 (ms)",
+    "p99_ms": "engine /win latency p99 (ms)",
+    "delivered": "outbox messages delivered",
+    "deliver_msgs_per_s": "outbox delivery (messages/s)",
+    "baseline_per_s": "baseline INSERT+COMMIT (tx/s)",
+    "baseline_p50_ms": "baseline latency p50 (ms)",
+    "baseline_p90_ms": "baseline latency p90 (ms)",
+    "baseline_p99_ms": "baseline latency p99 (ms)",
+    "p50_vs_baseline": "engine p50 / baseline p50",
+}
+
+
+@dataclass(frozen=True)
+class Memory:
+    tracemalloc_peak_mib: float
+    statements_per_win: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Plan:
+    users: list[str]
+    # (user, text) per /win, the same for every repeat and for the baseline.
+    wins: list[tuple[str, str]]
+
+
+def ref(user: str) -> UserRef:
+    return UserRef(Platform.CONSOLE, WORKSPACE, user)
+
+
+def display(user: str) -> str:
+    return user.capitalize()
+
+
+def answer(effects: list[Effect]) -> str:
+    return "\n".join(
+        e.content.text for e in effects if isinstance(e, ReplyEphemeral | UpdateMessage)
+    )
+
+
+async def expect(engine: Engine, event: Event, start: str) -> None:
+    text = answer(await engine.handle(event))
+    if not text.startswith(start):
+        raise BenchError(f"expected an answer starting {start!r}, got {text!r}")
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    wal = source.with_name(source.name + "-wal")
+    if wal.exists():  # normally checkpointed away when the last connection closed
+        shutil.copyfile(wal, target.with_name(target.name + "-wal"))
+    return target
+
+
+async def seed(path: Path, users: int) -> tuple[list[str], datetime]:
+    """Pairs formed the way people form them: a proposal, then the mentee's Accept."""
+    database = Database(sqlite_url(path))
+    await database.upgrade()
+    clock = ManualClock(START)
+    engine = Engine(database, clock)
+    recorder = Recorder()
+    senders = {Platform.CONSOLE: recorder}
+    people = []
+    for number in range(users // 2):
+        mentor, mentee = f"mentor{number:03d}", f"mentee{number:03d}"
+        proposal = CommandInvoked(
+            user=ref(mentor),
+            user_name=display(mentor),
+            command="mentor",
+            text=f"pair <@{mentor}> <@{mentee}>",
+        )
+        await expect(engine, proposal, "I asked")
+        await deliver_all(database, senders, clock)
+        accept = ButtonClicked(
+            user=ref(mentee),
+            user_name=display(mentee),
+            action_id=recorder.button(mentee, "Accept"),
+            message_id=f"invitation-{number}",
+        )
+        await expect(engine, accept, "🤝 You're paired")
+        await deliver_all(database, senders, clock)
+        clock.advance(BETWEEN_PAIRS)
+        people += [mentor, mentee]
+    await database.dispose()
+    return people, clock.now()
+
+
+def plan(users: list[str], wins: int, seed_value: int) -> Plan:
+    rng = random.Random(seed_value)
+    chosen = [(rng.choice(users), f"{rng.choice(PHRASES)} (#{n})") for n in range(wins)]
+    return Plan(users, chosen)
+
+
+def win_events(the_plan: Plan) -> list[CommandInvoked]:
+    return [
+        CommandInvoked(user=ref(user), user_name=display(user), command="win", text=text)
+        for user, text in the_plan.wins
+    ]
+
+
+async def run_wins(engine: Engine, clock: ManualClock, events: Sequence[Event]) -> list[int]:
+    """Each ``handle`` call's duration in nanoseconds."""
+    latencies = []
+    for win in events:
+        clock.advance(BETWEEN_WINS)
+        started = time.perf_counter_ns()
+        effects = await engine.handle(win)
+        latencies.append(time.perf_counter_ns() - started)
+        if not answer(effects).startswith("Saved to your journal"):
+            raise BenchError(f"a /win was not saved: {answer(effects)!r}")
+    return latencies
+
+
+async def run_baseline(database: Database, clock: ManualClock, the_plan: Plan) -> list[int]:
+    async with database.transaction() as session:
+        rows = await session.execute(select(Member.external_id, Member.id, Member.workspace_id))
+        members = {external: (member_id, ws) for external, member_id, ws in rows.all()}
+    latencies = []
+    for user, text in the_plan.wins:
+        clock.advance(BETWEEN_WINS)
+        member_id, workspace_id = members[user]
+        started = time.perf_counter_ns()
+        async with database.transaction() as session:
+            await session.execute(
+                insert(Win).values(
+                    workspace_id=workspace_id,
+                    member_id=member_id,
+                    text=text,
+                    created_at=clock.now(),
+                )
+            )
+        latencies.append(time.perf_counter_ns() - started)
+    return latencies
+
+
+def percentiles(latencies_ns: list[int]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(latencies_ns, n=100, method="inclusive")
+    return cuts[49] / 1e6, cuts[89] / 1e6, cuts[98] / 1e6
+
+
+async def one_repeat(
+    template: Path, work: Path, index: int, start: datetime, the_plan: Plan
+) -> Repeat:
+    events = win_events(the_plan)
+
+    database = Database(sqlite_url(copy_database(template, work / f"engine-{index}.db")))
+    clock = ManualClock(start)
+    engine = Engine(database, clock)
+    began = time.perf_counter_ns()
+    latencies = await run_wins(engine, clock, events)
+    wins_per_s = len(latencies) / ((time.perf_counter_ns() - began) / 1e9)
+
+    recorder = Recorder()
+    began = time.perf_counter_ns()
+    report = await deliver_all(database, {Platform.CONSOLE: recorder}, clock)
+    deliver_s = (time.perf_counter_ns() - began) / 1e9
+    if report.sent == 0 or report.retried or report.failed:
+        raise BenchError(f"delivery did not send everything: {report}")
+    await database.dispose()
+
+    database = Database(sqlite_url(copy_database(template, work / f"baseline-{index}.db")))
+    clock = ManualClock(start)
+    began = time.perf_counter_ns()
+    baseline = await run_baseline(database, clock, the_plan)
+    baseline_per_s = len(baseline) / ((time.perf_counter_ns() - began) / 1e9)
+    await database.dispose()
+
+    p50, p90, p99 = percentiles(latencies)
+    b50, b90, b99 = percentiles(baseline)
+    return Repeat(
+        wins_per_s=wins_per_s,
+        p50_ms=p50,
+        p90_ms=p90,
+        p99_ms=p99,
+        delivered=report.sent,
+        deliver_msgs_per_s=report.sent / deliver_s,
+        baseline_per_s=baseline_per_s,
+        baseline_p50_ms=b50,
+        baseline_p90_ms=b90,
+        baseline_p99_ms=b99,
+        p50_vs_baseline=p50 / b50,
+    )
+
+
+_TABLE_AFTER = {"SELECT": re.compile(r"\bFROM\s+(\w+)"), "INSERT": re.compile(r"\bINTO\s+(\w+)")}
+_TABLE_AFTER["UPDATE"] = re.compile(r"^\s*UPDATE\s+(\w+)")
+
+
+def statement_kind(statement: str) -> str:
+    """``SELECT members``, ``INSERT wins``, ``BEGIN``...: the verb and its first table."""
+    words = statement.split(None, 1)
+    kind = words[0].upper() if words else "?"
+    pattern = _TABLE_AFTER.get(kind)
+    found = pattern.search(statement) if pattern else None
+    return f"{kind} {found.group(1)}" if found else kind
+
+
+async def measure_memory(template: Path, work: Path, start: datetime, the_plan: Plan) -> Memory:
+    """The engine loop once more, untimed, with tracemalloc and a statement counter on."""
+    events = win_events(the_plan)
+    database = Database(sqlite_url(copy_database(template, work / "memory.db")))
+    clock = ManualClock(start)
+    engine = Engine(database, clock)
+    counts: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        counts[statement_kind(statement)] += 1
+
+    def count_commit(_conn: Any) -> None:
+        counts["COMMIT"] += 1
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(database.engine.sync_engine, "commit", count_commit)
+    tracemalloc.start()
+    try:
+        await run_wins(engine, clock, events)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    await database.dispose()
+    per_win = {kind: round(n / len(events), 3) for kind, n in counts.most_common()}
+    per_win["total"] = round(sum(counts.values()) / len(events), 3)
+    return Memory(tracemalloc_peak_mib=peak / 2**20, statements_per_win=per_win)
+
+
+async def profile(template: Path, work: Path, start: datetime, the_plan: Plan) -> None:
+    """cProfile over the engine loop, plus the time spent per kind of SQL statement."""
+    events = win_events(the_plan)
+    database = Database(sqlite_url(copy_database(template, work / "profile.db")))
+    clock = ManualClock(start)
+    engine = Engine(database, clock)
+    spent: Counter[str] = Counter()
+    began: dict[int, int] = {}
+
+    def before(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        began[id(cursor)] = time.perf_counter_ns()
+
+    def after(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        spent[statement_kind(statement)] += time.perf_counter_ns() - began.pop(id(cursor))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(database.engine.sync_engine, "after_cursor_execute", after)
+    profiler = cProfile.Profile()
+    wall = time.perf_counter_ns()
+    profiler.enable()
+    await run_wins(engine, clock, events)
+    profiler.disable()
+    wall = time.perf_counter_ns() - wall
+    await database.dispose()
+
+    per_win_ms = wall / len(events) / 1e6
+    print(
+        "\nSQL statements: time inside cursor.execute per /win "
+        f"(of {per_win_ms:.2f} ms per /win under the profiler):"
+    )
+    for kind, total in spent.most_common():
+        print(f"  {total / len(events) / 1e6:7.3f} ms  {kind}")
+    print("\ncProfile, top functions by own time:")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(20)
+
+
+def environment() -> dict[str, str]:
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "nproc": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": importlib.metadata.version("sqlalchemy"),
+        "aiosqlite": importlib.metadata.version("aiosqlite"),
+        "platform": platform.platform(),
+    }
+
+
+def max_rss_mib() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10  # bytes vs KiB
+
+
+def medians(repeats: list[Repeat]) -> dict[str, float]:
+    return {f.name: statistics.median(getattr(r, f.name) for r in repeats) for f in fields(Repeat)}
+
+
+def table(repeats: list[Repeat]) -> str:
+    middle = medians(repeats)
+    rows = [f"| {'metric':<34} | {'median':>9} | {'min':>9} | {'max':>9} |"]
+    rows.append(f"|{'-' * 36}|{'-' * 10}:|{'-' * 10}:|{'-' * 10}:|")
+    for name, label in LABELS.items():
+        values = [float(getattr(r, name)) for r in repeats]
+        cells = [middle[name], min(values), max(values)]
+        digits = 0 if name.endswith("_per_s") or name == "delivered" else 2
+        rows.append(f"| {label:<34} | " + " | ".join(f"{v:>9.{digits}f}" for v in cells) + " |")
+    return "\n".join(rows)
+
+
+async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    if args.users < 2 or args.users % 2:
+        raise SystemExit("--users must be an even number of at least 2")
+    template = work / "seed.db"
+    began = time.perf_counter()
+    users, start = await seed(template, args.users)
+    seeded_s = time.perf_counter() - began
+    print(f"seeded {len(users)} users in {len(users) // 2} pairs in {seeded_s:.1f}s ({work})")
+    the_plan = plan(users, args.wins, args.seed)
+
+    repeats = []
+    for index in range(args.repeat):
+        repeat = await one_repeat(template, work, index, start, the_plan)
+        print(
+            f"repeat {index + 1}/{args.repeat}: {repeat.wins_per_s:.0f} wins/s, "
+            f"p50 {repeat.p50_ms:.2f} ms, baseline p50 {repeat.baseline_p50_ms:.2f} ms, "
+            f"delivery {repeat.deliver_msgs_per_s:.0f} msg/s"
+        )
+        repeats.append(repeat)
+    memory = await measure_memory(template, work, start, the_plan)
+    if args.profile:
+        await profile(template, work, start, the_plan)
+    rss = max_rss_mib()
+
+    env = environment()
+    print(
+        f"\n/win through the Engine on SQLite: {args.wins} wins, {args.users} users, "
+        f"medians of {args.repeat} repeats\n"
+        f"({env['nproc']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, {env['date']})\n"
+    )
+    print(table(repeats))
+    statements = ", ".join(f"{k} {v:g}" for k, v in memory.statements_per_win.items())
+    print(
+        f"\nmemory: tracemalloc peak {memory.tracemalloc_peak_mib:.1f} MiB during the "
+        f"(untimed) /win loop; process max RSS {rss:.0f} MiB"
+        f"\nSQL per /win: {statements}"
+    )
+    return {
+        "config": {
+            "wins": args.wins,
+            "users": args.users,
+            "repeat": args.repeat,
+            "seed": args.seed,
+        },
+        "environment": env,
+        "seed_seconds": seeded_s,
+        "medians": medians(repeats),
+        "repeats": [asdict(r) for r in repeats],
+        "memory": {**asdict(memory), "max_rss_mib": rss},
+    }
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_win",
+        description="Benchmark /win through the Engine on a SQLite file.",
+    )
+    parser.add_argument("--wins", type=int, default=2000, help="/win commands per repeat")
+    parser.add_argument("--users", type=int, default=200, help="people, in users/2 pairs")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats, each on a fresh db")
+    parser.add_argument("--db-dir", type=Path, help="keep the database files here")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed for who wins when")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile one pass (cProfile, SQL time)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.db_dir is not None:
+        args.db_dir.mkdir(parents=True, exist_ok=True)
+        results = asyncio.run(main_async(args, args.db_dir))
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-win-") as work:
+            results = asyncio.run(main_async(args, Path(work)))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
