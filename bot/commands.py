@@ -7,6 +7,7 @@ the same helpful answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.text import (
@@ -100,6 +101,57 @@ class SetTimezone:
 
 
 @dataclass(frozen=True, slots=True)
+class SetCadence:
+    words: str  # parsed by bot.cadence, which needs the person's timezone as the default
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStatus:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StartCheckin:
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkipNext:
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    days: int | None = None  # for this many days, or
+    until: date | None = None  # until this local date
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskFeedback:
+    """From the mentee: a question for the mentor. From the mentor: feedback, unprompted."""
+
+    text: str
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListFeedback:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StartReview:
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NotAvailableYet:
     name: str
 
@@ -117,6 +169,15 @@ Command = (
     | SetShoutoutChannel
     | SetShoutoutConsent
     | SetTimezone
+    | SetCadence
+    | ShowStatus
+    | StartCheckin
+    | SkipNext
+    | Pause
+    | Resume
+    | AskFeedback
+    | ListFeedback
+    | StartReview
     | NotAvailableYet
 )
 
@@ -138,6 +199,32 @@ MENTOR_USAGE: dict[str, Usage] = {
         "Propose a mentoring pair (both have to agree)",
         "/mentor pair @alice @bob",
     ),
+    "cadence": Usage(
+        "/mentor cadence <weekly|biweekly|monthly> [weekday] [HH:MM] [timezone]",
+        "Set when your check-ins happen",
+        "/mentor cadence biweekly thu 9:30 Europe/Berlin",
+    ),
+    "status": Usage(
+        "/mentor status", "Your pairs, next check-in, streak and more", "/mentor status"
+    ),
+    "checkin": Usage("/mentor checkin [@partner]", "Start a check-in now", "/mentor checkin"),
+    "skip": Usage("/mentor skip [@partner]", "Skip the next check-in", "/mentor skip"),
+    "pause": Usage(
+        "/mentor pause [@partner] [2w | 10d | until YYYY-MM-DD]",
+        "Pause check-ins for a while (two weeks unless you say)",
+        "/mentor pause until 2027-01-10",
+    ),
+    "resume": Usage(
+        "/mentor resume [@partner]", "Resume check-ins after a pause", "/mentor resume"
+    ),
+    "feedback": Usage(
+        "/mentor feedback <a specific question> | list",
+        "Ask your mentor a specific question (mentors: give feedback)",
+        "/mentor feedback What's one thing that would make my demos clearer?",
+    ),
+    "review": Usage(
+        "/mentor review [@partner]", "Look back: what went well, what to improve", "/mentor review"
+    ),
     "end": Usage("/mentor end [@partner]", "End a pair", "/mentor end @bob"),
     "journal": Usage("/mentor journal [page]", "Your wins, newest first", "/mentor journal 2"),
     "milestone": Usage(
@@ -152,18 +239,8 @@ MENTOR_USAGE: dict[str, Usage] = {
     ),
 }
 # Part of the agreed interface (DESIGN.md section 5), built in later releases.
-PLANNED = (
-    "cadence",
-    "status",
-    "checkin",
-    "skip",
-    "pause",
-    "resume",
-    "feedback",
-    "review",
-    "export",
-    "forget",
-)
+PLANNED = ("export", "forget")
+MAX_PAUSE_DAYS = 183
 
 
 def help_text() -> str:
@@ -215,6 +292,25 @@ def _parse_mentor(text: str) -> Command:
             return _parse_milestone(args)
         case "config":
             return _parse_config(args)
+        case "cadence":
+            partner, rest = _split_partner(args)
+            if not rest:
+                raise _usage_error("cadence", "Say how often, and optionally when.")
+            return SetCadence(" ".join(rest), partner)
+        case "status":
+            return ShowStatus()
+        case "checkin" | "check-in":
+            return StartCheckin(_optional_partner(args, "checkin"))
+        case "skip":
+            return SkipNext(_optional_partner(args, "skip"))
+        case "resume":
+            return Resume(_optional_partner(args, "resume"))
+        case "pause":
+            return _parse_pause(args)
+        case "feedback":
+            return _parse_feedback(words[1:], text)
+        case "review":
+            return StartReview(_optional_partner(args, "review"))
         case _ if sub in PLANNED:
             return NotAvailableYet(sub)
         case _:
@@ -291,6 +387,48 @@ def _parse_milestone(args: list[str]) -> Command:
             return ListMilestones(partner)
         case _:
             raise _usage_error("milestone", f"`{action}` is not something I can do to milestones.")
+
+
+def _parse_pause(args: list[str]) -> Pause:
+    partner, rest = _split_partner(args)
+    if not rest:
+        return Pause(days=14, partner_id=partner)
+    spec = " ".join(rest).lower()
+    if spec.startswith("until "):
+        try:
+            until = date.fromisoformat(spec[6:].strip())
+        except ValueError:
+            raise _usage_error(
+                "pause", f"`{spec[6:].strip()}` is not a date like 2027-01-10."
+            ) from None
+        return Pause(until=until, partner_id=partner)
+    amount, unit = spec[:-1].strip(), spec[-1:]
+    if unit in ("w", "d") and amount.isdecimal():
+        days = int(amount) * (7 if unit == "w" else 1)
+        if not 0 < days <= MAX_PAUSE_DAYS:
+            raise _usage_error("pause", "A pause can last from one day to six months.")
+        return Pause(days=days, partner_id=partner)
+    raise _usage_error(
+        "pause", f"`{spec}` is not a length like `2w` or `10d`, or `until 2027-01-10`."
+    )
+
+
+def _parse_feedback(words: list[str], raw: str) -> Command:
+    if words and words[0].lower() == "list" and len(words) == 1:
+        return ListFeedback()
+    partner, _ = _split_partner(words)
+    # Keep the question exactly as written (line breaks too), minus the subcommand.
+    body = clean_text(raw).split(None, 1)[1] if len(words) > 0 else ""
+    if partner is not None:
+        body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
+    if not body:
+        raise _usage_error("feedback", "Write your question right after `/mentor feedback`.")
+    if len(body) > WIN_MAX_CHARS:
+        raise CommandError(
+            f"That is {len(body):,} characters; keep it under {WIN_MAX_CHARS:,} so it stays a "
+            "question your mentor can answer."
+        )
+    return AskFeedback(body, partner)
 
 
 def _parse_config(args: list[str]) -> Command:

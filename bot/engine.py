@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import assert_never
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import milestones, preferences, wins
+from bot import due, milestones, pair_commands, preferences, status, wins
 from bot.clock import Clock
 from bot.commands import (
     MENTOR_USAGE,
     AddMilestone,
+    AskFeedback,
     Command,
     CommandError,
     CompleteMilestone,
     EndPair,
+    ListFeedback,
     ListMilestones,
     NotAvailableYet,
+    Pause,
     ProposePair,
+    Resume,
+    SetCadence,
     SetShoutoutChannel,
     SetShoutoutConsent,
     SetTimezone,
@@ -33,6 +40,10 @@ from bot.commands import (
     ShowConfig,
     ShowHelp,
     ShowJournal,
+    ShowStatus,
+    SkipNext,
+    StartCheckin,
+    StartReview,
     help_text,
     parse_command,
 )
@@ -40,13 +51,29 @@ from bot.content import Content
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
 from bot.errors import UserError
 from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, MessageReceived
-from bot.flows import celebration, choose_pair, end_pair, pair_proposal
-from bot.flows.sessions import STALE, FlowAction, FlowKind, StepResult, find_flow
+from bot.flows import celebration, checkin, choose_pair, end_pair, feedback, pair_proposal, review
+from bot.flows.sessions import (
+    STALE,
+    ConversationFlow,
+    FlowAction,
+    FlowKind,
+    StepResult,
+    find_flow,
+)
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database
+from bot.storage.models import FlowSession
+from bot.text import clean_answer, clean_text
 from bot.turn import Turn, get_member, get_workspace
 
 log = logging.getLogger(__name__)
+
+# The flows that hold a conversation: buttons, DM replies and forms go to them.
+CONVERSATIONS: dict[str, ConversationFlow] = {
+    FlowKind.CHECKIN: checkin,
+    FlowKind.FEEDBACK: feedback,
+    FlowKind.REVIEW: review,
+}
 
 SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. Please try again in a moment."
@@ -88,6 +115,16 @@ class Engine:
             self._on_queued()
         return effects
 
+    async def run_due(self, now: datetime | None = None) -> due.DueReport:
+        """All time-based work due at ``now`` (check-ins, heads-ups, nudges, follow-ups,
+        window closes, pause ends, anniversaries). Idempotent: a second call at the same
+        ``now`` does nothing. Everything it sends goes through the outbox, so it returns
+        a report of what it did rather than effects to carry out."""
+        report = await due.run_due(self._db, now or self._clock.now())
+        if report.total and self._on_queued is not None:
+            self._on_queued()
+        return report
+
     async def _begin(self, session: AsyncSession, event: Event) -> Turn:
         now = self._clock.now()
         workspace = await get_workspace(session, event.user.workspace, now)
@@ -110,9 +147,9 @@ class Engine:
             case ButtonClicked():
                 return await self._click(turn, event)
             case MessageReceived():
-                return _answer_message(turn, event)
+                return await _answer_message(turn, event)
             case FormSubmitted():
-                return turn.reply("That form is no longer open, so nothing was saved.")
+                return await _submit_form(turn, event)
             case _:
                 assert_never(event)
 
@@ -127,6 +164,10 @@ class Engine:
         kind, _, argument = event.action_id.partition(":")
         if kind == wins.JOURNAL_ACTION and argument.isdecimal():
             return _show(turn, event, await wins.journal_page(turn, int(argument)))
+        if kind == due.SKIP_ACTION:
+            pair_id, _, timestamp = argument.partition(":")
+            if pair_id.isdecimal() and timestamp.isdecimal():
+                return await pair_commands.skip_occurrence(turn, int(pair_id), int(timestamp))
         action = FlowAction.parse(event.action_id)
         flow = await find_flow(turn, action.session_id) if action else None
         if action is None or flow is None:
@@ -138,6 +179,11 @@ class Engine:
                 result = await end_pair.step(turn, flow, action.choice)
             case FlowKind.SHOUTOUT_CONSENT:
                 result = await celebration.step(turn, flow, action.choice)
+            case FlowKind.CHECKIN | FlowKind.FEEDBACK | FlowKind.REVIEW:
+                outcome = await CONVERSATIONS[flow.kind].step(turn, flow, action.choice)
+                if isinstance(outcome, list):
+                    return outcome
+                result = outcome
             case FlowKind.CHOOSE_PAIR:
                 rerun = choose_pair.step(turn, flow, action.choice)
                 if rerun is None:
@@ -176,6 +222,24 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return preferences.set_timezone(turn, command)
         case ShowHelp():
             return turn.reply(_help(command.topic))
+        case SetCadence():
+            return await pair_commands.set_cadence(turn, command)
+        case ShowStatus():
+            return await status.show(turn)
+        case StartCheckin():
+            return await pair_commands.start_checkin(turn, command)
+        case SkipNext():
+            return await pair_commands.skip_next(turn, command)
+        case Pause():
+            return await pair_commands.pause(turn, command)
+        case Resume():
+            return await pair_commands.resume(turn, command)
+        case AskFeedback():
+            return await feedback.ask(turn, command)
+        case ListFeedback():
+            return await feedback.list_(turn)
+        case StartReview():
+            return await review.start(turn, command)
         case NotAvailableYet():
             return turn.reply(
                 f"`/mentor {command.name}` is on mentorbot's roadmap but not in this "
@@ -192,18 +256,62 @@ def _help(topic: str | None) -> str:
     return f"`{usage.usage}` — {usage.summary}\nExample: `{usage.example}`"
 
 
-def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
-    words = event.text.split()
+async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
+    """A DM reply goes to the conversation that asked last and is waiting for text."""
+    text = clean_text(event.text)
+    conversation = await _waiting_for_text(turn)
+    if conversation is not None and not text:
+        return turn.reply("I only read text here: reply with words, or use the buttons above.")
+    if conversation is not None:
+        text = clean_answer(text)
+        result = await CONVERSATIONS[conversation.kind].on_text(turn, conversation, text)
+        return _answer_effects(turn, result)
+    words = text.split()
     first = words[0].lower() if words else ""
     if first in ("win", "mentor"):
         return turn.reply(
-            f"Did you mean `/{event.text.strip()}`? Commands start with a slash: "
-            "type it as a slash command."
+            f"Did you mean `/{text}`? Commands start with a slash: type it as a slash command."
         )
     return turn.reply(
         "I'm not waiting for an answer from you right now. "
         "Type `/mentor help` to see what I can do."
     )
+
+
+async def _waiting_for_text(turn: Turn) -> FlowSession | None:
+    query = (
+        select(FlowSession)
+        .where(
+            FlowSession.member_id == turn.actor.id,
+            FlowSession.workspace_id == turn.workspace.id,
+            FlowSession.kind.in_(list(CONVERSATIONS)),
+            FlowSession.ended_at.is_(None),
+        )
+        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+        .limit(20)
+    )
+    for flow in (await turn.session.execute(query)).scalars():
+        if CONVERSATIONS[flow.kind].accepts_text(flow):
+            return flow
+    return None
+
+
+async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
+    action = FlowAction.parse(event.form_id)
+    flow = await find_flow(turn, action.session_id) if action else None
+    if flow is None or flow.kind not in CONVERSATIONS or flow.ended_at is not None:
+        return turn.reply("That form is no longer open, so nothing was saved.")
+    values = {
+        name: clean_answer(value, f"answer to “{name}”") if clean_text(value) else ""
+        for name, value in event.values.items()
+    }
+    return _answer_effects(turn, await CONVERSATIONS[flow.kind].on_form(turn, flow, values))
+
+
+def _answer_effects(turn: Turn, result: StepResult) -> list[Effect]:
+    """Outside a button click there is no message to replace: both parts are replies."""
+    texts = [t for t in (result.replace_with, result.reply) if t]
+    return [e for text in texts for e in turn.reply(text)]
 
 
 def _reply(event: Event, text: str) -> ReplyEphemeral:

@@ -9,6 +9,7 @@ from bot.commands import AddMilestone, CompleteMilestone, ListMilestones
 from bot.content import Content
 from bot.effects import Effect
 from bot.errors import UserError
+from bot.flows import review
 from bot.flows.celebration import celebrate
 from bot.pairs import pick_pair
 from bot.storage.models import Member, Milestone, MilestoneKind
@@ -69,6 +70,7 @@ async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
     owner = await turn.session.get(Member, milestone.member_id)
     assert owner is not None
     await celebrate(turn, milestone, owner)
+    await review.start_for_milestone(turn, milestone, view.pair)
     return turn.reply(f"Milestone #{command.number} done: {milestone.title} 🎉")
 
 
@@ -102,13 +104,20 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
 
 async def reach_win_milestone(turn: Turn, owner: Member, win_count: int) -> None:
     title = WIN_MILESTONES.get(win_count)
-    if title is None:
-        return
+    if title is not None:
+        await reach_automatic(turn, owner, f"wins-{win_count}", title)
+
+
+async def reach_automatic(
+    turn: Turn, owner: Member, code: str, title: str, pair_id: int | None = None
+) -> Milestone | None:
+    """Record and celebrate an automatic milestone, once per member and code."""
     milestone = Milestone(
         workspace_id=turn.workspace.id,
         member_id=owner.id,
+        pair_id=pair_id,
         kind=MilestoneKind.AUTO.value,
-        code=f"wins-{win_count}",
+        code=code,
         title=title,
         created_at=turn.now,
         completed_at=turn.now,
@@ -117,5 +126,6 @@ async def reach_win_milestone(turn: Turn, owner: Member, win_count: int) -> None
         async with turn.session.begin_nested():
             turn.session.add(milestone)
     except IntegrityError:
-        return  # reached before (wins were deleted and added again)
+        return None  # reached before
     await celebrate(turn, milestone, owner)
+    return milestone

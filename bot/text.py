@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-WIN_MAX_CHARS = 3000
+from bot.errors import UserError
+
+# The most any one piece of free text may hold (a win, an answer, a question).
+TEXT_MAX_CHARS = 3000
+WIN_MAX_CHARS = TEXT_MAX_CHARS
 TITLE_MAX_CHARS = 200
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -37,3 +41,16 @@ def channel_mention_id(token: str) -> str | None:
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def clean_answer(raw: str, what: str = "answer") -> str:
+    """A written answer, ready to store; empty or oversized ones are refused whole."""
+    text = clean_text(raw)
+    if not text:
+        raise UserError(f"Your {what} was empty, so nothing was saved. Write a few words.")
+    if len(text) > TEXT_MAX_CHARS:
+        raise UserError(
+            f"Your {what} is {len(text):,} characters long; it can be up to "
+            f"{TEXT_MAX_CHARS:,}, so nothing was saved. Could you say it shorter?"
+        )
+    return text

@@ -82,6 +82,14 @@ class Turn:
     chosen_pair_id: int | None = None
     queued: int = field(default=0)
 
+    @classmethod
+    def on_behalf_of(
+        cls, session: AsyncSession, now: datetime, workspace: Workspace, member: Member
+    ) -> Turn:
+        """A turn for scheduled work: nobody acted; ``member`` is whom it concerns."""
+        ref = UserRef(Platform(workspace.platform), workspace.external_id, member.external_id)
+        return cls(session, now, workspace, member, ref, actor_is_admin=False)
+
     @property
     def platform(self) -> Platform:
         return self.actor_ref.platform
@@ -98,13 +106,16 @@ class Turn:
     def reply(self, text: str, *, buttons: tuple[Button, ...] = ()) -> list[Effect]:
         return [ReplyEphemeral(self.actor_ref, Content(text, buttons=buttons))]
 
-    def dm(self, member: Member, content: Content) -> None:
-        self._queue(OutboxTarget.DM, member.external_id, content)
+    def dm(self, member: Member, content: Content, *, at: datetime | None = None) -> None:
+        """Queue a DM, sent now or (quiet hours) not before ``at``."""
+        self._queue(OutboxTarget.DM, member.external_id, content, at)
 
     def post(self, channel_id: str, content: Content) -> None:
-        self._queue(OutboxTarget.CHANNEL, channel_id, content)
+        self._queue(OutboxTarget.CHANNEL, channel_id, content, None)
 
-    def _queue(self, target: OutboxTarget, target_id: str, content: Content) -> None:
+    def _queue(
+        self, target: OutboxTarget, target_id: str, content: Content, at: datetime | None
+    ) -> None:
         self.session.add(
             OutboxMessage(
                 workspace_id=self.workspace.id,
@@ -113,7 +124,7 @@ class Turn:
                 content=content.to_json(),
                 status=OutboxStatus.PENDING.value,
                 attempts=0,
-                next_attempt_at=self.now,
+                next_attempt_at=max(at, self.now) if at else self.now,
                 created_at=self.now,
             )
         )

@@ -1,9 +1,20 @@
 """Every chat command is parsed in one place, with helpful errors (pure, no database)."""
 
+from datetime import date
+
 import pytest
 
 from bot.commands import (
     AddMilestone,
+    AskFeedback,
+    ListFeedback,
+    Pause,
+    Resume,
+    SetCadence,
+    ShowStatus,
+    SkipNext,
+    StartCheckin,
+    StartReview,
     CommandError,
     CompleteMilestone,
     EndPair,
@@ -46,7 +57,23 @@ from bot.text import clean_text
         ("mentor", "config consent off", SetShoutoutConsent(False)),
         ("mentor", "config timezone europe/berlin", SetTimezone("Europe/Berlin")),
         ("mentor", "config tz utc", SetTimezone("UTC")),
-        ("mentor", "feedback how was my demo?", NotAvailableYet("feedback")),
+        ("mentor", "feedback how was my demo?", AskFeedback("how was my demo?")),
+        (
+            "mentor",
+            "feedback <@U2> Was my PR description clear?",
+            AskFeedback("Was my PR description clear?", "U2"),
+        ),
+        ("mentor", "feedback list", ListFeedback()),
+        ("mentor", "cadence every 2 weeks thu 9:30", SetCadence("every 2 weeks thu 9:30")),
+        ("mentor", "status", ShowStatus()),
+        ("mentor", "checkin", StartCheckin()),
+        ("mentor", "skip <@U2>", SkipNext("U2")),
+        ("mentor", "pause", Pause(days=14)),
+        ("mentor", "pause 3w", Pause(days=21)),
+        ("mentor", "pause until 2027-01-10", Pause(until=date(2027, 1, 10))),
+        ("mentor", "resume", Resume()),
+        ("mentor", "review", StartReview()),
+        ("mentor", "export", NotAvailableYet("export")),
     ],
 )
 def test_commands_parse(command: str, text: str, parsed: object) -> None:

@@ -245,7 +245,8 @@ def test_must_show_session(tmp_path: Path) -> None:
     assert added.headers == ["ephemeral → alice", "DM → bob"]
     assert "Milestone #1 added: Give a lightning talk" in added.messages[0].text
     done = out.turn("/mentor milestone done 1")
-    assert done.headers == ["ephemeral → alice", "#wins", "DM → bob"]
+    # The shout-out, then a short look back for both of them.
+    assert done.headers == ["ephemeral → alice", "#wins", "DM → bob", "DM → alice", "DM → bob"]
     assert "Milestone #1 done: Give a lightning talk" in done.messages[0].text
     assert only(done.messages, "#wins").body == (
         "🎉 @alice reached a milestone: Give a lightning talk",

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.database import Database, async_url, safe_url
+from alembic.script import ScriptDirectory
+
+from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
 
 
@@ -15,7 +17,7 @@ async def test_migrations_create_every_model_table(database: Database) -> None:
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
-    assert version == "0001"
+    assert version == ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 async def test_upgrade_is_safe_to_run_again(database: Database) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import assert_never
 
 from rich.console import Console
@@ -29,6 +29,7 @@ from adapters.console.translate import (
 from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.delivery import deliver_all, recent_dms
+from bot.due import next_due_at
 from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
 from bot.engine import Engine
 from bot.events import ButtonClicked, Event, FormSubmitted, MessageReceived
@@ -85,7 +86,7 @@ class ConsoleApp:
                 style="dim",
             )
         )
-        await self.deliver()  # whatever was queued before the last exit
+        await self.catch_up()  # whatever fell due or was queued since the last exit
         async for line in lines:
             if echo:
                 self._out.print(Text(f"{self.user}> {line.rstrip()}", style="bold"))
@@ -115,9 +116,7 @@ class ConsoleApp:
             case Click(label):
                 await self._click(label)
             case Advance(by):
-                self._clock.advance(by)
-                self._note(f"⏰ {self._clock_line()}")
-                await self.deliver()
+                await self._advance(by)
             case _:
                 await self._send(replace(action, user_is_admin=self._everyone_is_admin))
         return True
@@ -133,6 +132,25 @@ class ConsoleApp:
 
     async def deliver(self) -> None:
         await deliver_all(self._database, {Platform.CONSOLE: self}, self._clock)
+
+    async def _advance(self, by: timedelta) -> None:
+        """Move the clock from one due moment to the next, so each thing happens at its
+        own time (a check-in, then its nudge a day later), up to the target."""
+        target = self._clock.now() + by
+        while (moment := await next_due_at(self._database)) is not None and moment <= target:
+            self._clock.set(max(moment, self._clock.now()))
+            await self.catch_up()
+            after = await next_due_at(self._database)
+            if after is not None and after <= self._clock.now():
+                break  # something due cannot be handled now; don't spin on it
+        self._clock.set(target)
+        self._note(f"⏰ {self._clock_line()}")
+        await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Run what fell due, then show what it sent."""
+        await self._engine.run_due(self._clock.now())
+        await self.deliver()
 
     async def _click(self, label: str) -> None:
         wanted = label.strip().strip("[]").strip()

@@ -17,6 +17,7 @@ from enum import StrEnum
 from bot.commands import EndPair
 from bot.content import ButtonStyle, Content
 from bot.effects import Effect
+from bot.flows import review
 from bot.flows.sessions import (
     STALE,
     FlowKind,
@@ -27,6 +28,7 @@ from bot.flows.sessions import (
     start_flow,
 )
 from bot.pairs import pairs_of, pick_pair
+from bot.rhythm import stop_schedule
 from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, PairState
 from bot.turn import Turn
 
@@ -73,7 +75,9 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     view = views[0]
     view.pair.state = PairState.ENDED.value
     view.pair.ended_at = turn.now
-    view.pair.next_checkin_at = None
+    view.pair.paused_until = None
+    view.pair.next_anniversary_at = None
+    stop_schedule(view.pair)
     turn.dm(
         view.partner,
         Content(
@@ -81,4 +85,5 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
             "Thank you for the time you gave each other."
         ),
     )
+    await review.start_for_pair_end(turn, view.pair)
     return StepResult(replace_with=f"Your pair with {view.partner_mention} has ended.")

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from sqlalchemy import and_, or_, select
 
-from bot.cadence import WEEKDAYS, next_weekly
+from bot.cadence import describe
 from bot.commands import ProposePair
 from bot.content import ButtonStyle, Content
 from bot.effects import Effect
@@ -32,6 +32,7 @@ from bot.flows.sessions import (
     move,
     start_flow,
 )
+from bot.rhythm import rule_of, schedule_anniversary, schedule_next
 from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, Pair, PairState
 from bot.turn import Turn
 
@@ -45,11 +46,6 @@ class State(StrEnum):
 
 def _m(member: Member) -> str:
     return f"<@{member.external_id}>"
-
-
-def describe_cadence(pair: Pair) -> str:
-    every = {"weekly": "every", "biweekly": "every other", "monthly": "the first"}[pair.cadence]
-    return f"{every} {WEEKDAYS[pair.weekday]} at {pair.local_time} ({pair.timezone})"
 
 
 async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
@@ -200,12 +196,13 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
 
     pair.state = PairState.ACTIVE.value
     pair.activated_at = turn.now
-    pair.next_checkin_at = next_weekly(turn.now, pair.weekday, pair.local_time, pair.timezone)
+    schedule_next(pair, turn.now, turn.now)
+    schedule_anniversary(pair)
     move(turn, flow, State.ACCEPTED, end=True)
     welcome = (
         f"🤝 You're paired: {_m(mentor)} is mentoring {_m(mentee)}.\n"
-        f"Check-ins: {describe_cadence(pair)}. Share wins with `/win <text>` and set "
-        "goals with `/mentor milestone add <title>`."
+        f"Check-ins: {describe(rule_of(pair))} (change it with `/mentor cadence`). Share wins "
+        "with `/win <text>` and set goals with `/mentor milestone add <title>`."
     )
     for member in others:
         turn.dm(member, Content(welcome))

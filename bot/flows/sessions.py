@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from bot.content import Button, ButtonStyle
+from bot.effects import Effect
 from bot.storage.models import FlowSession, Member, Pair
 from bot.turn import Turn
 
@@ -20,6 +21,9 @@ class FlowKind(StrEnum):
     END_PAIR = "end_pair"
     SHOUTOUT_CONSENT = "shoutout_consent"
     CHOOSE_PAIR = "choose_pair"
+    CHECKIN = "checkin"
+    FEEDBACK = "feedback"
+    REVIEW = "review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +70,12 @@ async def start_flow(
 
 
 async def find_flow(turn: Turn, session_id: int) -> FlowSession | None:
-    """A session of this workspace only: an id from elsewhere finds nothing."""
-    query = select(FlowSession).where(
-        FlowSession.id == session_id, FlowSession.workspace_id == turn.workspace.id
+    """A session of this workspace only: an id from elsewhere finds nothing. The row is
+    locked (PostgreSQL) so two clicks at the same moment take turns."""
+    query = (
+        select(FlowSession)
+        .where(FlowSession.id == session_id, FlowSession.workspace_id == turn.workspace.id)
+        .with_for_update()
     )
     return (await turn.session.execute(query)).scalar_one_or_none()
 
@@ -100,6 +107,28 @@ class StepResult:
 
     replace_with: str | None = None
     reply: str | None = None
+
+
+class ConversationFlow(Protocol):
+    """What a flow module that talks with a person provides (check-in, feedback, review).
+
+    The engine routes a button ``flow:<id>:<choice>`` to ``step``, a form whose id is
+    ``flow:<id>:<name>`` to ``on_form``, and a DM reply to ``on_text`` of the person's most
+    recently updated open session whose ``accepts_text`` is true. ``turn.actor`` is the
+    person who acted; a step checks that the session is theirs.
+    """
+
+    def accepts_text(self, flow: FlowSession) -> bool: ...
+
+    async def step(
+        self, turn: Turn, flow: FlowSession, choice: str
+    ) -> StepResult | list[Effect]: ...
+
+    async def on_text(self, turn: Turn, flow: FlowSession, text: str) -> StepResult: ...
+
+    async def on_form(
+        self, turn: Turn, flow: FlowSession, values: dict[str, str]
+    ) -> StepResult: ...
 
 
 STALE = StepResult(reply="That question was already answered, so nothing changed.")

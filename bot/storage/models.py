@@ -3,13 +3,14 @@ console), so nothing is ever read across workspaces by accident."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -62,6 +63,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
+        date: Date(),
         dict[str, Any]: JSON(),
     }
 
@@ -146,6 +148,9 @@ class Pair(Base):
         Index("ix_pairs_mentor_id", "mentor_id"),
         Index("ix_pairs_mentee_id", "mentee_id"),
         Index("ix_pairs_next_checkin_at", "next_checkin_at"),
+        Index("ix_pairs_heads_up_at", "heads_up_at"),
+        Index("ix_pairs_paused_until", "paused_until"),
+        Index("ix_pairs_next_anniversary_at", "next_anniversary_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +168,15 @@ class Pair(Base):
     local_time: Mapped[str] = mapped_column(String(5), default="10:00")  # HH:MM
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     next_checkin_at: Mapped[datetime | None]
+    # The local date the cadence was set: every-other-week parity counts from its week.
+    cadence_anchor: Mapped[date | None]
+    # When to send the "check-in tomorrow" heads-up; cleared once sent.
+    heads_up_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+    # Consecutive check-ins both members answered.
+    streak: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_anniversary_at: Mapped[datetime | None]
+    anniversaries_reached: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -208,7 +222,10 @@ class FlowSession(Base):
     """One conversation's state, committed on every step so a restart continues it."""
 
     __tablename__ = "flow_sessions"
-    __table_args__ = (Index("ix_flow_sessions_member_kind", "member_id", "kind", "ended_at"),)
+    __table_args__ = (
+        Index("ix_flow_sessions_member_kind", "member_id", "kind", "ended_at"),
+        Index("ix_flow_sessions_due_at", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -220,6 +237,89 @@ class FlowSession(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # The session's one timer (a nudge, a follow-up); the dispatch pass fires it once.
+    due_at: Mapped[datetime | None]
+
+
+class CheckinState(StrEnum):
+    OPEN = "open"
+    SHARED = "shared"  # both answered, or the window closed and answers were shared
+    MISSED = "missed"  # fell due while the bot was down too long; not sent
+
+
+class Checkin(Base):
+    """One occurrence of a pair's check-in, unique per (pair, due time)."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "due_at"),
+        Index("ix_checkins_closes_at", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(8))
+    opened_at: Mapped[datetime]
+    # While open: when answers are shared even if someone has not answered (48 h).
+    closes_at: Mapped[datetime | None]
+    shared_at: Mapped[datetime | None]
+
+
+class CheckinAnswer(Base):
+    __tablename__ = "checkin_answers"
+    __table_args__ = (UniqueConstraint("checkin_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    mood: Mapped[str | None] = mapped_column(Text)  # "great"/"ok"/"rough" or their words
+    progress: Mapped[str | None] = mapped_column(Text)
+    challenge: Mapped[str | None] = mapped_column(Text)
+    next_topic: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+
+
+class Feedback(Base):
+    """A question from the mentee and the mentor's answer, or feedback the mentor gave
+    unprompted; then how the mentee acted on it."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_pair_id", "pair_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    question: Mapped[str | None] = mapped_column(Text)  # None: unprompted feedback
+    answer: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)  # how the mentee acted on it
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    acted_at: Mapped[datetime | None]
+
+
+class Review(Base):
+    """A short look back (went well / could improve) after a milestone or a pair's end."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_pair_id", "pair_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestones.id", ondelete="CASCADE")
+    )
+    occasion: Mapped[str] = mapped_column(String(16))  # "milestone", "pair_end", "asked"
+    went_well: Mapped[str | None] = mapped_column(Text)
+    could_improve: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
 
 
 class OutboxMessage(Base):

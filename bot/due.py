@@ -1,0 +1,349 @@
+"""Time-based work, in one pass: ``run_due(now)``.
+
+Each job claims what is due through an indexed column (``next_checkin_at``,
+``heads_up_at``, ``paused_until``, ``next_anniversary_at``, a flow session's ``due_at``,
+a check-in's ``closes_at``) with a batch limit, so a pass costs what is due, not what
+exists. Handling an item clears or advances its due column in the same transaction, so
+calling ``run_due`` again at the same ``now`` does nothing. On PostgreSQL the claim is
+``FOR UPDATE SKIP LOCKED``: several instances split the work and never do it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from bot.cadence import local_view, outside_quiet_hours
+from bot.content import Button, Content
+from bot.flows import checkin, feedback
+from bot.flows.sessions import FlowKind
+from bot.milestones import reach_automatic
+from bot.rhythm import anniversary_months, anniversary_title, schedule_anniversary, schedule_next
+from bot.storage.database import Database
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Checkin,
+    CheckinState,
+    FlowSession,
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    Pair,
+    PairState,
+    Workspace,
+)
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+# A check-in missed by more than this (the bot was down) is recorded, not sent late.
+MISSED_AFTER = timedelta(hours=12)
+SKIP_ACTION = "skip"
+RETRY_FAILED_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class DueReport:
+    checkins_opened: int = 0
+    checkins_missed: int = 0
+    heads_ups: int = 0
+    timers: int = 0
+    checkins_closed: int = 0
+    resumed: int = 0
+    anniversaries: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
+Job = Callable[[AsyncSession, datetime, int, DueReport], Awaitable[int]]
+
+
+async def run_due(database: Database, now: datetime, *, batch: int = BATCH) -> DueReport:
+    report = DueReport()
+    jobs: list[Job] = [
+        _resume_paused,
+        _open_checkins,
+        _close_checkins,
+        _fire_timers,
+        _send_heads_ups,
+        _celebrate_anniversaries,
+    ]
+    for job in jobs:
+        while True:
+            async with database.transaction() as session:
+                handled = await job(session, now, batch, report)
+            if handled < batch:
+                break
+    return report
+
+
+async def next_due_at(database: Database) -> datetime | None:
+    """The earliest moment anything falls due (each from its index), for a simulated
+    clock that moves from one due moment to the next (the console's ``:advance``)."""
+    columns: list[InstrumentedAttribute[datetime | None]] = [
+        Pair.next_checkin_at,
+        Pair.heads_up_at,
+        Pair.paused_until,
+        Pair.next_anniversary_at,
+        FlowSession.due_at,
+        Checkin.closes_at,
+    ]
+    async with database.transaction() as session:
+        found = [await session.scalar(select(func.min(column))) for column in columns]
+        found.append(
+            await session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value
+                )
+            )
+        )
+    moments = [moment for moment in found if moment is not None]
+    return min(moments) if moments else None
+
+
+def _skip_locked(session: AsyncSession) -> bool:
+    """Claims lock their rows and skip locked ones where the database can (PostgreSQL);
+    SQLite has a single writer, so a claim there is already exclusive."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+DuePair = tuple[Pair, Workspace, Member, Member]
+
+
+async def _due_pairs(
+    session: AsyncSession,
+    condition: ColumnElement[bool],
+    order: InstrumentedAttribute[Any],
+    batch: int,
+) -> list[DuePair]:
+    """Pairs with their workspace and both members, in one query."""
+    mentor, mentee = aliased(Member), aliased(Member)
+    query = (
+        select(Pair, Workspace, mentor, mentee)
+        .join(Workspace, Pair.workspace_id == Workspace.id)
+        .join(mentor, Pair.mentor_id == mentor.id)
+        .join(mentee, Pair.mentee_id == mentee.id)
+        .where(condition)
+        .order_by(order, Pair.id)
+        .limit(batch)
+    )
+    if _skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=Pair)
+    return [(p, w, a, b) for p, w, a, b in (await session.execute(query)).all()]
+
+
+async def _each(session: AsyncSession, what: str, item_id: int, work: Awaitable[None]) -> bool:
+    """One item in its own savepoint: a failure is logged and leaves the others alone."""
+    try:
+        async with session.begin_nested():
+            await work
+    except Exception:
+        log.exception("scheduled %s for %s failed; it stays due", what, item_id)
+        return False
+    return True
+
+
+async def _open_checkins(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport
+) -> int:
+    due = await _due_pairs(
+        session,
+        (Pair.state == PairState.ACTIVE.value) & (Pair.next_checkin_at <= now),
+        Pair.next_checkin_at,
+        batch,
+    )
+    for pair, workspace, mentor, mentee in due:
+        due_at = pair.next_checkin_at
+        assert due_at is not None
+        opening = _open_one(session, now, pair, workspace, mentor, mentee, report)
+        await _each(session, "check-in", pair.id, opening)
+        # Advanced whatever happened: downtime is caught up once (the next one comes after
+        # now, not after the missed one), and a failing pair cannot block the pass.
+        schedule_next(pair, max(now, due_at), now)
+    return len(due)
+
+
+async def _open_one(
+    session: AsyncSession,
+    now: datetime,
+    pair: Pair,
+    workspace: Workspace,
+    mentor: Member,
+    mentee: Member,
+    report: DueReport,
+) -> None:
+    due_at = pair.next_checkin_at
+    assert due_at is not None
+    turn = Turn.on_behalf_of(session, now, workspace, mentee)
+    if due_at < now - MISSED_AFTER:
+        await checkin.record_missed(turn, pair, due_at)
+        report.checkins_missed += 1
+    elif await checkin.open_checkin(turn, pair, mentor, mentee, due_at) is not None:
+        await feedback.follow_up_now(turn, pair)
+        report.checkins_opened += 1
+
+
+async def _close_checkins(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport
+) -> int:
+    query = (
+        select(Checkin, Workspace)
+        .join(Workspace, Checkin.workspace_id == Workspace.id)
+        .where(Checkin.closes_at <= now, Checkin.state == CheckinState.OPEN.value)
+        .order_by(Checkin.closes_at, Checkin.id)
+        .limit(batch)
+    )
+    if _skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=Checkin)
+    due = [(c, w) for c, w in (await session.execute(query)).all()]
+    for item, workspace in due:
+        pair = await session.get(Pair, item.pair_id)
+        member = await session.get(Member, pair.mentor_id) if pair else None
+        if member is None:
+            item.closes_at = None
+            continue
+        turn = Turn.on_behalf_of(session, now, workspace, member)
+        if await _each(session, "closing a check-in", item.id, checkin.share(turn, item)):
+            report.checkins_closed += 1
+        else:
+            item.closes_at = now + RETRY_FAILED_AFTER
+    return len(due)
+
+
+async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report: DueReport) -> int:
+    query = (
+        select(FlowSession, Workspace, Member)
+        .join(Workspace, FlowSession.workspace_id == Workspace.id)
+        .join(Member, FlowSession.member_id == Member.id)
+        .where(FlowSession.due_at <= now)
+        .order_by(FlowSession.due_at, FlowSession.id)
+        .limit(batch)
+    )
+    if _skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=FlowSession)
+    due = [(f, w, m) for f, w, m in (await session.execute(query)).all()]
+    for flow, workspace, member in due:
+        turn = Turn.on_behalf_of(session, now, workspace, member)
+        if await _each(session, f"{flow.kind} timer", flow.id, _fire(turn, flow)):
+            report.timers += 1
+        else:
+            flow.due_at = None  # a timer that keeps failing must not block the queue
+    return len(due)
+
+
+async def _fire(turn: Turn, flow: FlowSession) -> None:
+    match flow.kind:
+        case FlowKind.CHECKIN:
+            await checkin.nudge(turn, flow)
+        case FlowKind.FEEDBACK:
+            await feedback.on_due(turn, flow)
+        case _:
+            flow.due_at = None
+
+
+async def _send_heads_ups(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport
+) -> int:
+    due = await _due_pairs(
+        session,
+        (Pair.state == PairState.ACTIVE.value) & (Pair.heads_up_at <= now),
+        Pair.heads_up_at,
+        batch,
+    )
+    for pair, workspace, mentor, mentee in due:
+        pair.heads_up_at = None
+        if pair.next_checkin_at is None or pair.next_checkin_at <= now:
+            continue
+        turn = Turn.on_behalf_of(session, now, workspace, mentor)
+        skip = Button("Skip this one", skip_action(pair))
+        for me, partner in ((mentor, mentee), (mentee, mentor)):
+            zone = me.timezone or pair.timezone
+            when = local_view(pair.next_checkin_at, zone)
+            turn.dm(
+                me,
+                Content(
+                    f"Heads-up: your check-in with <@{partner.external_id}> is tomorrow, "
+                    f"{when}. If this one doesn't suit you both, you can skip it.",
+                    buttons=(skip,),
+                ),
+                at=outside_quiet_hours(now, zone),
+            )
+        report.heads_ups += 1
+    return len(due)
+
+
+def skip_action(pair: Pair) -> str:
+    """A heads-up's skip button names the occurrence, so a late click skips nothing else."""
+    assert pair.next_checkin_at is not None
+    return f"{SKIP_ACTION}:{pair.id}:{int(pair.next_checkin_at.timestamp())}"
+
+
+async def _resume_paused(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport
+) -> int:
+    due = await _due_pairs(
+        session,
+        (Pair.state == PairState.PAUSED.value) & (Pair.paused_until <= now),
+        Pair.paused_until,
+        batch,
+    )
+    for pair, workspace, mentor, mentee in due:
+        pair.state = PairState.ACTIVE.value
+        pair.paused_until = None
+        schedule_next(pair, now, now)
+        turn = Turn.on_behalf_of(session, now, workspace, mentor)
+        assert pair.next_checkin_at is not None
+        for me, partner in ((mentor, mentee), (mentee, mentor)):
+            zone = me.timezone or pair.timezone
+            turn.dm(
+                me,
+                Content(
+                    f"Welcome back: your pause with <@{partner.external_id}> is over. "
+                    f"Next check-in: {local_view(pair.next_checkin_at, zone)}."
+                ),
+                at=outside_quiet_hours(now, zone),
+            )
+        report.resumed += 1
+    return len(due)
+
+
+async def _celebrate_anniversaries(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport
+) -> int:
+    due = await _due_pairs(
+        session,
+        Pair.state.in_([s.value for s in PARTNERED_PAIR_STATES])
+        & (Pair.next_anniversary_at <= now),
+        Pair.next_anniversary_at,
+        batch,
+    )
+    for pair, workspace, mentor, mentee in due:
+        months = anniversary_months(pair.anniversaries_reached)
+        pair.anniversaries_reached += 1
+        schedule_anniversary(pair)
+        for member in (mentor, mentee):
+            turn = Turn.on_behalf_of(session, now, workspace, member)
+            await _each(
+                session,
+                "anniversary",
+                pair.id,
+                _reach(
+                    turn, member, f"p{pair.id}-months-{months}", anniversary_title(months), pair.id
+                ),
+            )
+        report.anniversaries += 1
+    return len(due)
+
+
+async def _reach(turn: Turn, member: Member, code: str, title: str, pair_id: int) -> None:
+    await reach_automatic(turn, member, code, title, pair_id)

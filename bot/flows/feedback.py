@@ -1,0 +1,495 @@
+"""The feedback loop: the mentee asks a specific question, the mentor answers, and a week
+later (or at the pair's next check-in, whichever is first) the mentee says how they acted
+on it; that goes back to the mentor, linked to the question. Mentors can also give
+feedback unprompted, which starts at the follow-up.
+
+```mermaid
+stateDiagram-v2
+    [*] --> coaching: a vague question from the mentee
+    [*] --> awaiting_answer: a specific question (the mentor is asked)
+    [*] --> follow_up_pending: the mentor gives feedback unprompted
+    coaching --> awaiting_answer: Send anyway
+    coaching --> rephrasing: I'll rephrase
+    awaiting_answer --> follow_up_pending: the mentor answers (a reply or the form)
+    follow_up_pending --> awaiting_action: 7 days passed, or the next check-in opened
+    awaiting_action --> acted: the mentee answers (a reply or the form)
+    awaiting_action --> skipped: Skip
+    follow_up_pending --> closed: the pair ended before the follow-up
+    rephrasing --> [*]
+    acted --> [*]
+    skipped --> [*]
+    closed --> [*]
+```
+The session's member is whoever is expected to act next: the mentee while coaching, the
+mentor while the question waits, the mentee from the answer on. Nothing reaches the
+mentor until a question is sent. The follow-up question is asked in a session of its own
+(the waiting one ends as ``followed_up``), so a DM reply goes to it rather than to a
+check-in opened in the same dispatch pass. A skipped follow-up closes the item with
+``acted_at`` set and no ``action``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from bot.cadence import outside_quiet_hours
+from bot.commands import AskFeedback
+from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
+from bot.effects import Effect, OpenForm
+from bot.flows.sessions import (
+    STALE,
+    FlowKind,
+    StepResult,
+    flow_button,
+    move,
+    not_for_you,
+    start_flow,
+)
+from bot.pairs import PairView, pick_pair
+from bot.storage.models import PARTNERED_PAIR_STATES, Feedback, FlowSession, Member, Pair
+from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
+from bot.turn import Turn
+
+FOLLOW_UP_AFTER = timedelta(days=7)
+# An answer younger than this is not followed up at a check-in yet: nobody acts on
+# feedback within the hour, so it waits for the 7-day timer instead.
+CHECKIN_FOLLOW_UP_MIN_AGE = timedelta(days=1)
+QUOTE_CHARS = 200
+LIST_LIMIT = 10
+LIST_TEXT_CHARS = 200
+
+
+class State(StrEnum):
+    COACHING = "coaching"
+    REPHRASING = "rephrasing"
+    AWAITING_ANSWER = "awaiting_answer"
+    FOLLOW_UP_PENDING = "follow_up_pending"
+    FOLLOWED_UP = "followed_up"
+    AWAITING_ACTION = "awaiting_action"
+    ACTED = "acted"
+    SKIPPED = "skipped"
+    CLOSED = "closed"
+
+
+# The state each button belongs to: a click in any other state is a late or double click.
+CHOICES = {
+    "send": State.COACHING,
+    "rephrase": State.COACHING,
+    "answer": State.AWAITING_ANSWER,
+    "act": State.AWAITING_ACTION,
+    "skip": State.AWAITING_ACTION,
+}
+# The form field each text-accepting state fills.
+FORM_FIELDS = {State.AWAITING_ANSWER: "answer", State.AWAITING_ACTION: "action"}
+
+COACHING = (
+    "That question is quite open, and open questions tend to get general answers. "
+    "Name one thing (a demo, a PR, a meeting) and what you want to know about it.\n"
+    "For example: “In Tuesday's demo, was the architecture part clear enough for "
+    "people outside the team?” or “In my PR for the login page, is the error handling "
+    "easy to follow?”\n"
+    "Send it as it is, or ask again with `/mentor feedback <your question>`."
+)
+
+# Phrases that ask for feedback without saying about what.
+_GENERIC = re.compile(
+    r"\b(?:any|some|got|have|your)\s+(?:feedback|thoughts|tips|advice|comments|suggestions"
+    r"|input|notes|ideas|pointers)\b"
+    r"|\bthoughts\b"
+    r"|\bhow\s+(?:did|do|am|was|have)\s+i\s+(?:do|doing|done|been|performing)\b"
+    r"|\bhow\s+(?:is|are|was)\s+(?:it|things|everything|my\s+work|i)\s+going\b"
+    r"|\bwhat\s+do\s+you\s+think\b"
+    r"|\bwhat\s+should\s+i\s+(?:improve|work\s+on|do\s+better)\b"
+    r"|\banything\s+(?:i\s+should|to)\s+(?:improve|change|know|work\s+on)\b"
+)
+# Words that name no object (the generic phrases' own words among them): what is left once
+# these are gone is what the question is about.
+_FILLER_WORDS = """
+    a about advice after ahead all also am an and any anything are as at be been before
+    better bit can change comments could did do doing done else everything feedback few
+    for forward from general generally give going got have how i ideas improve in input
+    is it just kind know lately let like me more my myself notes of on or overall
+    performance performing please pointers recently should so some something stuff
+    suggestions thanks that the there things think this thoughts tips to up was way well
+    were what whether work working would you your
+"""
+_FILLER = frozenset(_FILLER_WORDS.split())
+MIN_WORDS = 5
+
+
+def is_vague(question: str) -> bool:
+    """Too short to be about anything, or a generic "any feedback?" with no object."""
+    words = re.findall(r"[\w'\u2019-]+", question.lower())
+    if len(words) < MIN_WORDS:
+        return True
+    if _GENERIC.search(" ".join(words)) is None:
+        return False
+    return not any(word not in _FILLER for word in words)
+
+
+def accepts_text(flow: FlowSession) -> bool:
+    return flow.ended_at is None and flow.state in FORM_FIELDS
+
+
+def _quote(text: str) -> str:
+    return f"“{shorten(text, QUOTE_CHARS)}”"
+
+
+def _m(member: Member) -> str:
+    return f"<@{member.external_id}>"
+
+
+# --- asking and giving -------------------------------------------------------------------
+
+
+async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id)
+    if view.i_mentor:
+        return await _give_unprompted(turn, view, command.text)
+    if is_vague(command.text):
+        flow = await start_flow(
+            turn,
+            FlowKind.FEEDBACK,
+            State.COACHING,
+            member=turn.actor,
+            pair=view.pair,
+            data={"question": command.text},
+        )
+        return turn.reply(
+            COACHING,
+            buttons=(
+                flow_button(flow, "send", "Send anyway"),
+                flow_button(flow, "rephrase", "I'll rephrase", ButtonStyle.PRIMARY),
+            ),
+        )
+    feedback = await _new_feedback(turn, view.pair, question=command.text)
+    flow = await start_flow(
+        turn,
+        FlowKind.FEEDBACK,
+        State.AWAITING_ANSWER,
+        member=view.partner,
+        pair=view.pair,
+        data={"feedback_id": feedback.id},
+    )
+    _ask_mentor(turn, flow, feedback, mentor=view.partner, mentee=turn.actor)
+    return turn.reply(_sent_note(view.partner))
+
+
+def _sent_note(mentor: Member) -> str:
+    return f"Sent your question to {_m(mentor)}. I'll DM you their answer."
+
+
+async def _new_feedback(
+    turn: Turn, pair: Pair, *, question: str | None, answer: str | None = None
+) -> Feedback:
+    feedback = Feedback(
+        workspace_id=turn.workspace.id,
+        pair_id=pair.id,
+        mentee_id=pair.mentee_id,
+        mentor_id=pair.mentor_id,
+        question=question,
+        answer=answer,
+        asked_at=turn.now,
+        answered_at=turn.now if answer is not None else None,
+    )
+    turn.session.add(feedback)
+    await turn.session.flush()  # its id goes into the flow session
+    return feedback
+
+
+def _ask_mentor(
+    turn: Turn, flow: FlowSession, feedback: Feedback, *, mentor: Member, mentee: Member
+) -> None:
+    assert feedback.question is not None
+    turn.dm(
+        mentor,
+        Content(
+            f"❓ {_m(mentee)} asked for your feedback:\n{feedback.question}\n"
+            "Reply here with your answer, or answer in a form.",
+            buttons=(flow_button(flow, "answer", "Answer in a form", ButtonStyle.PRIMARY),),
+        ),
+    )
+
+
+async def _give_unprompted(turn: Turn, view: PairView, text: str) -> list[Effect]:
+    feedback = await _new_feedback(turn, view.pair, question=None, answer=text)
+    flow = await start_flow(
+        turn,
+        FlowKind.FEEDBACK,
+        State.FOLLOW_UP_PENDING,
+        member=view.partner,
+        pair=view.pair,
+        data={"feedback_id": feedback.id},
+    )
+    flow.due_at = turn.now + FOLLOW_UP_AFTER
+    turn.dm(view.partner, Content(f"💬 {_m(turn.actor)} shared some feedback with you:\n{text}"))
+    return turn.reply(
+        f"Sent your feedback to {view.partner_mention}. In a week I'll ask them how they "
+        "acted on it and tell you."
+    )
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+
+async def _load(turn: Turn, flow: FlowSession) -> tuple[Feedback, Member, Member] | None:
+    """The feedback item with its mentor and mentee."""
+    feedback_id = flow.data.get("feedback_id")
+    feedback = await turn.session.get(Feedback, int(feedback_id)) if feedback_id else None
+    if feedback is None:
+        return None
+    mentor = await turn.session.get(Member, feedback.mentor_id)
+    mentee = await turn.session.get(Member, feedback.mentee_id)
+    if mentor is None or mentee is None:
+        return None
+    return feedback, mentor, mentee
+
+
+async def _not_yours(turn: Turn, flow: FlowSession) -> StepResult:
+    owner = await turn.session.get(Member, flow.member_id) if flow.member_id else None
+    return not_for_you(owner) if owner else STALE
+
+
+async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[Effect]:
+    """A button: Send anyway / I'll rephrase, Answer in a form, Skip."""
+    if flow.ended_at is not None or CHOICES.get(choice) != flow.state:
+        return STALE
+    if flow.member_id != turn.actor.id:
+        return await _not_yours(turn, flow)
+    match choice:
+        case "send":
+            return await _send_anyway(turn, flow)
+        case "rephrase":
+            move(turn, flow, State.REPHRASING, end=True)
+            return StepResult(
+                replace_with="Okay: ask again with `/mentor feedback <your question>`, "
+                "naming one thing and what you want to know about it."
+            )
+        case "answer":
+            return [OpenForm(turn.actor_ref, _form(flow, "answer", "Your answer"))]
+        case "act":
+            return [OpenForm(turn.actor_ref, _form(flow, "action", "How you acted on it"))]
+        case _:  # "skip"
+            loaded = await _load(turn, flow)
+            if loaded is None:
+                return STALE
+            feedback, _, _ = loaded
+            feedback.acted_at = turn.now
+            move(turn, flow, State.SKIPPED, end=True)
+            return StepResult(replace_with="Skipped. I won't ask about this feedback again.")
+
+
+def _form(flow: FlowSession, name: str, label: str) -> Form:
+    field = FormField(
+        name, label, FormFieldKind.LONG_TEXT, required=True, max_length=TEXT_MAX_CHARS
+    )
+    return Form(f"flow:{flow.id}:{name}", "Feedback", (field,), submit_label="Send")
+
+
+async def _send_anyway(turn: Turn, flow: FlowSession) -> StepResult:
+    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+    if pair is None or pair.state not in PARTNERED_PAIR_STATES:
+        move(turn, flow, State.CLOSED, end=True)
+        return StepResult(replace_with="That pair has ended, so I didn't send the question.")
+    mentor = await turn.session.get(Member, pair.mentor_id)
+    assert mentor is not None
+    feedback = await _new_feedback(turn, pair, question=str(flow.data["question"]))
+    flow.data = {"feedback_id": feedback.id}
+    flow.member_id = mentor.id
+    move(turn, flow, State.AWAITING_ANSWER)
+    _ask_mentor(turn, flow, feedback, mentor=mentor, mentee=turn.actor)
+    return StepResult(replace_with=_sent_note(mentor))
+
+
+async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
+    """A DM reply: the mentor's answer, or how the mentee acted on it."""
+    if not accepts_text(flow) or flow.member_id != turn.actor.id:
+        return STALE
+    return await _record(turn, flow, text)
+
+
+async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
+    name = FORM_FIELDS.get(State(flow.state)) if flow.ended_at is None else None
+    if name is None or name not in values:
+        return STALE  # the form of a step already done (answered by a reply meanwhile)
+    if flow.member_id != turn.actor.id:
+        return await _not_yours(turn, flow)
+    return await _record(turn, flow, values[name])
+
+
+async def _record(turn: Turn, flow: FlowSession, raw: str) -> StepResult:
+    loaded = await _load(turn, flow)
+    if loaded is None:
+        return STALE
+    feedback, mentor, mentee = loaded
+    if flow.state == State.AWAITING_ANSWER:
+        return _answered(turn, flow, feedback, mentor, mentee, clean_answer(raw))
+    return _acted(turn, flow, feedback, mentor, mentee, clean_answer(raw, "note"))
+
+
+def _answered(
+    turn: Turn,
+    flow: FlowSession,
+    feedback: Feedback,
+    mentor: Member,
+    mentee: Member,
+    answer: str,
+) -> StepResult:
+    assert feedback.question is not None
+    feedback.answer = answer
+    feedback.answered_at = turn.now
+    turn.dm(
+        mentee,
+        Content(f"💬 {_m(mentor)} answered your question {_quote(feedback.question)}:\n{answer}"),
+    )
+    flow.member_id = mentee.id
+    flow.due_at = turn.now + FOLLOW_UP_AFTER
+    move(turn, flow, State.FOLLOW_UP_PENDING)
+    return StepResult(
+        reply=f"Thanks! I've sent your answer to {_m(mentee)}. In a week I'll ask them how "
+        "they acted on it and tell you."
+    )
+
+
+def _acted(
+    turn: Turn,
+    flow: FlowSession,
+    feedback: Feedback,
+    mentor: Member,
+    mentee: Member,
+    action: str,
+) -> StepResult:
+    feedback.action = action
+    feedback.acted_at = turn.now
+    about = feedback.question if feedback.question is not None else feedback.answer or ""
+    turn.dm(
+        mentor,
+        Content(f"🌱 {_m(mentee)} acted on your feedback about {_quote(about)}:\n{action}"),
+    )
+    move(turn, flow, State.ACTED, end=True)
+    return StepResult(reply=f"Thanks! I've shared that with {_m(mentor)}.")
+
+
+# --- the follow-up timer -------------------------------------------------------------------
+
+
+async def on_due(turn: Turn, flow: FlowSession) -> None:
+    """The follow-up is due: ask the mentee how they acted on the feedback."""
+    flow.due_at = None  # a timer fires once
+    if flow.ended_at is not None or flow.state != State.FOLLOW_UP_PENDING:
+        return
+    loaded = await _load(turn, flow)
+    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+    if loaded is None or pair is None or pair.state not in PARTNERED_PAIR_STATES:
+        move(turn, flow, State.CLOSED, end=True)
+        return
+    feedback, mentor, mentee = loaded
+    if feedback.question is not None:
+        recap = (
+            f"🔁 You asked {_m(mentor)}: {_quote(feedback.question)}\n"
+            f"They answered: {_quote(feedback.answer or '')}"
+        )
+    else:
+        recap = f"🔁 {_m(mentor)} gave you feedback: {_quote(feedback.answer or '')}"
+    # Asked in a session of its own: a check-in opened in the same pass is older, so a DM
+    # reply goes to this question, the one the mentee saw last.
+    move(turn, flow, State.FOLLOWED_UP, end=True)
+    asking = await start_flow(
+        turn,
+        FlowKind.FEEDBACK,
+        State.AWAITING_ACTION,
+        member=mentee,
+        pair=pair,
+        data={"feedback_id": feedback.id},
+    )
+    turn.dm(
+        mentee,
+        Content(
+            f"{recap}\nHow did you act on {_m(mentor)}'s feedback? Reply here, answer in a "
+            f"form, or skip. I'll pass your answer on to {_m(mentor)}.",
+            buttons=(
+                flow_button(asking, "act", "Answer in a form", ButtonStyle.PRIMARY),
+                flow_button(asking, "skip", "Skip"),
+            ),
+        ),
+        at=outside_quiet_hours(turn.now, mentee.timezone or pair.timezone),
+    )
+
+
+async def follow_up_now(turn: Turn, pair: Pair) -> None:
+    """The pair's check-in opened: follow-ups waiting for their 7 days are due now."""
+    query = select(FlowSession).where(
+        FlowSession.pair_id == pair.id,
+        FlowSession.kind == FlowKind.FEEDBACK.value,
+        FlowSession.state == State.FOLLOW_UP_PENDING.value,
+        FlowSession.ended_at.is_(None),
+        FlowSession.due_at > turn.now,
+        FlowSession.due_at <= turn.now + FOLLOW_UP_AFTER - CHECKIN_FOLLOW_UP_MIN_AGE,
+    )
+    for flow in (await turn.session.execute(query)).scalars():
+        flow.due_at = turn.now
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+async def list_(turn: Turn) -> list[Effect]:
+    """The actor's feedback, as mentee or mentor, open items first, newest first."""
+    mentor, mentee = aliased(Member), aliased(Member)
+    query = (
+        select(Feedback, mentor, mentee)
+        .join(mentor, Feedback.mentor_id == mentor.id)
+        .join(mentee, Feedback.mentee_id == mentee.id)
+        .where(
+            Feedback.workspace_id == turn.workspace.id,
+            or_(Feedback.mentee_id == turn.actor.id, Feedback.mentor_id == turn.actor.id),
+        )
+        .order_by(Feedback.asked_at.desc(), Feedback.id.desc())
+        .limit(LIST_LIMIT + 1)
+    )
+    rows = [(f, a, b) for f, a, b in (await turn.session.execute(query)).all()]
+    if not rows:
+        return turn.reply(
+            "No feedback yet. Mentees: ask your mentor a specific question with "
+            "`/mentor feedback <question>`. Mentors: give feedback the same way."
+        )
+    shown = rows[:LIST_LIMIT]
+    open_items = [r for r in shown if r[0].acted_at is None]
+    done_items = [r for r in shown if r[0].acted_at is not None]
+    lines = ["Your feedback, newest first."]
+    for title, items in (("Open:", open_items), ("Answered:", done_items)):
+        if items:
+            lines.append(title)
+            for feedback, mentor_row, mentee_row in items:
+                lines += _describe(turn.actor, feedback, mentor_row, mentee_row)
+    if len(rows) > LIST_LIMIT:
+        lines.append(f"(Showing the newest {LIST_LIMIT}.)")
+    return turn.reply("\n".join(lines))
+
+
+def _describe(me: Member, feedback: Feedback, mentor: Member, mentee: Member) -> list[str]:
+    i_mentor = me.id == mentor.id
+
+    def cut(text: str) -> str:
+        return shorten(text, LIST_TEXT_CHARS)
+
+    day = f"{feedback.asked_at:%Y-%m-%d}"
+    if feedback.question is not None:
+        who = f"{_m(mentee)} asked you" if i_mentor else f"you asked {_m(mentor)}"
+        answer = cut(feedback.answer) if feedback.answer else "(waiting for an answer)"
+        lines = [f"• {day} {who}: “{cut(feedback.question)}”", f"   answer: {answer}"]
+    else:
+        who = f"you gave {_m(mentee)} feedback" if i_mentor else f"{_m(mentor)} gave you feedback"
+        lines = [f"• {day} {who}: “{cut(feedback.answer or '')}”"]
+    if feedback.action:
+        action = cut(feedback.action)
+    elif feedback.acted_at is not None:
+        action = "(skipped)"
+    else:
+        action = "(not yet)"
+    return [*lines, f"   acted on it: {action}"]

@@ -1,0 +1,293 @@
+"""Reviews: a short look back (what went well, what could be improved) after a goal
+milestone is completed, when a pair ends, or whenever someone asks with
+``/mentor review``. Each member answers for themselves; the answers go to the partner and
+are kept.
+
+```mermaid
+stateDiagram-v2
+    [*] --> went_well: a goal milestone done, the pair ended, or /mentor review
+    went_well --> could_improve: a reply or Skip
+    could_improve --> done: a reply or Skip (the answers go to the partner)
+    went_well --> done: Answer in a form (both at once)
+    done --> [*]
+```
+After a milestone or a pair's end both members get a prompt; ``/mentor review`` asks
+only the person who typed it. A look back with everything skipped is kept (answered,
+both answers empty) and nothing is sent to the partner.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from bot.cadence import outside_quiet_hours
+from bot.commands import StartReview
+from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
+from bot.effects import Effect, OpenForm
+from bot.errors import UserError
+from bot.flows.sessions import (
+    STALE,
+    FlowKind,
+    StepResult,
+    flow_button,
+    move,
+    not_for_you,
+    start_flow,
+)
+from bot.pairs import pick_pair
+from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
+from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
+from bot.turn import Turn
+
+
+class State(StrEnum):
+    WENT_WELL = "went_well"
+    COULD_IMPROVE = "could_improve"
+    DONE = "done"
+
+
+class Occasion(StrEnum):
+    MILESTONE = "milestone"
+    PAIR_END = "pair_end"
+    ASKED = "asked"
+
+
+# The question asked in each state, and the field of ``Review`` it fills.
+QUESTIONS = {
+    State.WENT_WELL: ("What went well?", "went_well"),
+    State.COULD_IMPROVE: ("What could be improved?", "could_improve"),
+}
+ORDER = [State.WENT_WELL, State.COULD_IMPROVE, State.DONE]
+TITLE_CHARS = 100
+
+
+def accepts_text(flow: FlowSession) -> bool:
+    return flow.ended_at is None and flow.state in QUESTIONS
+
+
+# --- starting ----------------------------------------------------------------------------
+
+
+async def start_for_milestone(turn: Turn, milestone: Milestone, pair: Pair) -> None:
+    """Both members look back at a completed goal milestone."""
+    if milestone.kind != MilestoneKind.GOAL:
+        return
+    await _start_for_both(turn, pair, Occasion.MILESTONE, milestone)
+
+
+async def start_for_pair_end(turn: Turn, pair: Pair) -> None:
+    """Both members look back at a pair that has just ended (one that was ever active)."""
+    if pair.activated_at is None:
+        return  # a withdrawn proposal: there is nothing to look back at
+    await _start_for_both(turn, pair, Occasion.PAIR_END, None)
+
+
+async def start(turn: Turn, command: StartReview) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id)
+    open_flow = await _open_review(turn, turn.actor, view.pair)
+    if open_flow is not None:
+        state = State(open_flow.state)
+        turn.dm(turn.actor, _question(open_flow, state, intro="Your look back is still open."))
+        return turn.reply(
+            f"You have a look back open already; I've sent you its question again in DMs: "
+            f"{QUESTIONS[state][0]}"
+        )
+    await _start_one(turn, view.pair, turn.actor, view.partner, Occasion.ASKED, None)
+    return turn.reply(
+        f"I've sent you a short look back in DMs. Your answers go to {view.partner_mention}."
+    )
+
+
+async def _start_for_both(
+    turn: Turn, pair: Pair, occasion: Occasion, milestone: Milestone | None
+) -> None:
+    mentor = await turn.session.get(Member, pair.mentor_id)
+    mentee = await turn.session.get(Member, pair.mentee_id)
+    assert mentor is not None and mentee is not None
+    for me, partner in ((mentor, mentee), (mentee, mentor)):
+        await _start_one(turn, pair, me, partner, occasion, milestone)
+
+
+async def _start_one(
+    turn: Turn,
+    pair: Pair,
+    me: Member,
+    partner: Member,
+    occasion: Occasion,
+    milestone: Milestone | None,
+) -> None:
+    review = Review(
+        workspace_id=turn.workspace.id,
+        pair_id=pair.id,
+        member_id=me.id,
+        milestone_id=milestone.id if milestone else None,
+        occasion=occasion.value,
+        created_at=turn.now,
+    )
+    turn.session.add(review)
+    await turn.session.flush()  # its id goes into the flow session
+    flow = await start_flow(
+        turn, FlowKind.REVIEW, State.WENT_WELL, member=me, pair=pair, data={"review_id": review.id}
+    )
+    who = f"<@{partner.external_id}>"
+    match occasion:
+        case Occasion.MILESTONE:
+            assert milestone is not None
+            intro = (
+                f"🎉 Milestone {_milestone_name(milestone)} is done. Time for a short look back."
+            )
+        case Occasion.PAIR_END:
+            intro = f"Your mentoring pair with {who} has ended. Time for a short look back."
+        case Occasion.ASKED:
+            intro = f"A short look back at your mentoring with {who}."
+    intro += f" I'll share your answers with {who}; skip anything you like."
+    # Whoever acted is awake; the partner is not woken at night.
+    zone = me.timezone or pair.timezone
+    at = None if me.id == turn.actor.id else outside_quiet_hours(turn.now, zone)
+    turn.dm(me, _question(flow, State.WENT_WELL, intro=intro), at=at)
+
+
+def _milestone_name(milestone: Milestone) -> str:
+    return f"#{milestone.number} *{shorten(milestone.title, TITLE_CHARS)}*"
+
+
+def _question(flow: FlowSession, state: State, *, intro: str | None = None) -> Content:
+    question, _ = QUESTIONS[state]
+    text = f"{intro}\n{question}" if intro else question
+    if state == State.WENT_WELL:
+        text += "\n(Reply here, answer in a form, or skip.)"
+    return Content(
+        text,
+        buttons=(
+            flow_button(flow, "form", "Answer in a form", ButtonStyle.PRIMARY),
+            flow_button(flow, f"skip:{state}", "Skip"),
+        ),
+    )
+
+
+async def _open_review(turn: Turn, member: Member, pair: Pair) -> FlowSession | None:
+    query = (
+        select(FlowSession)
+        .where(
+            FlowSession.member_id == member.id,
+            FlowSession.pair_id == pair.id,
+            FlowSession.kind == FlowKind.REVIEW.value,
+            FlowSession.ended_at.is_(None),
+        )
+        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+        .limit(1)
+    )
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+
+async def _load(turn: Turn, flow: FlowSession) -> Review | None:
+    review_id = flow.data.get("review_id")
+    return await turn.session.get(Review, int(review_id)) if review_id else None
+
+
+async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[Effect]:
+    """A button: Answer in a form, or Skip (the skip names its question, so a double
+    click cannot skip the next one too)."""
+    live = choice == "form" or choice == f"skip:{flow.state}"
+    if flow.ended_at is not None or not accepts_text(flow) or not live:
+        return STALE
+    if flow.member_id != turn.actor.id:
+        owner = await turn.session.get(Member, flow.member_id) if flow.member_id else None
+        return not_for_you(owner) if owner else STALE
+    review = await _load(turn, flow)
+    if review is None:
+        return STALE
+    if choice == "form":
+        fields = tuple(
+            FormField(name, question, FormFieldKind.LONG_TEXT, max_length=TEXT_MAX_CHARS)
+            for question, name in QUESTIONS.values()
+        )
+        form = Form(f"flow:{flow.id}:answers", "Look back", fields, submit_label="Share")
+        return [OpenForm(turn.actor_ref, form)]
+    result = await _advance(turn, flow, review)
+    return StepResult(replace_with="Skipped.", reply=result.reply)
+
+
+async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
+    """A DM reply: the answer to the question asked last."""
+    if not accepts_text(flow) or flow.member_id != turn.actor.id:
+        return STALE
+    review = await _load(turn, flow)
+    if review is None:
+        return STALE
+    _, name = QUESTIONS[State(flow.state)]
+    setattr(review, name, clean_answer(text))
+    return await _advance(turn, flow, review)
+
+
+async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
+    """Both answers at once; an empty one counts as skipped, but not both."""
+    if not accepts_text(flow):
+        return STALE
+    if flow.member_id != turn.actor.id:
+        owner = await turn.session.get(Member, flow.member_id) if flow.member_id else None
+        return not_for_you(owner) if owner else STALE
+    review = await _load(turn, flow)
+    if review is None:
+        return STALE
+    answers = {
+        name: clean_answer(values[name])
+        for _, name in QUESTIONS.values()
+        if values.get(name, "").strip()
+    }
+    if not answers and not (review.went_well or review.could_improve):
+        raise UserError(
+            "Both answers were empty, so nothing was saved. Write at least one, or press Skip."
+        )
+    for name, value in answers.items():
+        setattr(review, name, value)
+    move(turn, flow, State.COULD_IMPROVE)
+    return await _advance(turn, flow, review)
+
+
+async def _advance(turn: Turn, flow: FlowSession, review: Review) -> StepResult:
+    following = ORDER[ORDER.index(State(flow.state)) + 1]
+    if following != State.DONE:
+        move(turn, flow, following)
+        turn.dm(turn.actor, _question(flow, following))
+        return StepResult()
+    move(turn, flow, State.DONE, end=True)
+    review.answered_at = turn.now
+    if not (review.went_well or review.could_improve):
+        return StepResult(reply="Okay, nothing to share this time.")
+    partner = await _partner(turn, review)
+    if partner is None:
+        return StepResult(reply="Thanks! Your look back is saved.")
+    what = await _subject(turn, review)
+    turn.dm(
+        partner,
+        Content(
+            f"🔎 <@{turn.actor.external_id}>'s look back at {what}:\n"
+            f"Went well: {review.went_well or '(skipped)'}\n"
+            f"Could improve: {review.could_improve or '(skipped)'}"
+        ),
+    )
+    return StepResult(reply=f"Thanks! I've shared your look back with <@{partner.external_id}>.")
+
+
+async def _partner(turn: Turn, review: Review) -> Member | None:
+    pair = await turn.session.get(Pair, review.pair_id)
+    if pair is None:
+        return None
+    partner_id = pair.mentee_id if pair.mentor_id == review.member_id else pair.mentor_id
+    return await turn.session.get(Member, partner_id)
+
+
+async def _subject(turn: Turn, review: Review) -> str:
+    if review.milestone_id is not None:
+        milestone = await turn.session.get(Milestone, review.milestone_id)
+        if milestone is not None:
+            return f"milestone {_milestone_name(milestone)}"
+    if review.occasion == Occasion.PAIR_END:
+        return "your pair"
+    return "your mentoring so far"

@@ -1,0 +1,148 @@
+"""Commands about a pair's rhythm: cadence, a check-in now, skip, pause and resume."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.cadence import CadenceError, describe, local_view, parse_cadence
+from bot.commands import Pause, Resume, SetCadence, SkipNext, StartCheckin
+from bot.content import Content
+from bot.effects import Effect
+from bot.errors import UserError
+from bot.flows import checkin, feedback
+from bot.pairs import PairView, pairs_of, pick_pair
+from bot.rhythm import rule_of, schedule_next, stop_schedule
+from bot.storage.models import Checkin, CheckinState, Member, Pair, PairState
+from bot.turn import Turn
+
+
+def _both(turn: Turn, view: PairView, text: str) -> None:
+    """Tell the partner; the actor hears it in the reply."""
+    turn.dm(view.partner, Content(text))
+
+
+def when_for(member: Member, pair: Pair) -> str:
+    assert pair.next_checkin_at is not None
+    return local_view(pair.next_checkin_at, member.timezone or pair.timezone)
+
+
+async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id)
+    try:
+        rule = parse_cadence(command.words, turn.actor.timezone or view.pair.timezone)
+    except CadenceError as error:
+        raise UserError(error.message) from None
+    pair = view.pair
+    pair.cadence, pair.weekday = rule.cadence.value, rule.weekday
+    pair.local_time, pair.timezone = rule.local_time, rule.timezone
+    pair.cadence_anchor = None  # counted again from this week
+    if pair.state == PairState.ACTIVE:
+        schedule_next(pair, turn.now, turn.now)
+    rhythm = describe(rule_of(pair))
+    who = f"<@{turn.actor.external_id}>"
+    if pair.next_checkin_at is None:
+        _both(turn, view, f"{who} set your check-ins to {rhythm}.")
+        return turn.reply(f"Check-ins are now {rhythm}. They start when your pair is active.")
+    _both(
+        turn,
+        view,
+        f"{who} set your check-ins to {rhythm}. Next one: {when_for(view.partner, pair)}.",
+    )
+    return turn.reply(f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}.")
+
+
+async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE,))
+    open_one = (
+        await turn.session.execute(
+            select(Checkin.id).where(
+                Checkin.pair_id == view.pair.id, Checkin.state == CheckinState.OPEN.value
+            )
+        )
+    ).first()
+    if open_one is not None:
+        raise UserError("A check-in with your partner is already open; answer it in your DMs.")
+    mentor, mentee = (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
+    await checkin.open_checkin(turn, view.pair, mentor, mentee, turn.now, asked_by=turn.actor)
+    await feedback.follow_up_now(turn, view.pair)
+    return turn.reply(
+        f"Check-in started: I've sent you and {view.partner_mention} the questions in DMs."
+    )
+
+
+async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE,))
+    return _skip(turn, view)
+
+
+async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[Effect]:
+    """The heads-up's [Skip this one]: only skips the occurrence it was sent for."""
+    views = [
+        v for v in await _views(turn) if v.pair.id == pair_id and v.pair.state == PairState.ACTIVE
+    ]
+    if not views:
+        return turn.reply("That pair isn't active any more, so there was nothing to skip.")
+    pair = views[0].pair
+    if pair.next_checkin_at is None or int(pair.next_checkin_at.timestamp()) != due_timestamp:
+        return turn.reply("That check-in was already skipped or has happened.")
+    return _skip(turn, views[0])
+
+
+async def _views(turn: Turn) -> list[PairView]:
+    return await pairs_of(turn, turn.actor, (PairState.ACTIVE, PairState.PAUSED))
+
+
+def _skip(turn: Turn, view: PairView) -> list[Effect]:
+    pair = view.pair
+    assert pair.next_checkin_at is not None
+    skipped = when_for(turn.actor, pair)
+    schedule_next(pair, pair.next_checkin_at, turn.now)
+    who = f"<@{turn.actor.external_id}>"
+    _both(
+        turn,
+        view,
+        f"{who} skipped your next check-in. The one after is {when_for(view.partner, pair)}.",
+    )
+    return turn.reply(f"Skipped the check-in of {skipped}. Next one: {when_for(turn.actor, pair)}.")
+
+
+async def pause(turn: Turn, command: Pause) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    pair = view.pair
+    zone = ZoneInfo(turn.actor.timezone or pair.timezone)
+    if command.until is not None:
+        local_today = turn.now.astimezone(zone).date()
+        if command.until <= local_today:
+            raise UserError("Pick a date in the future to pause until, like 2027-01-10.")
+        if command.until > local_today + timedelta(days=183):
+            raise UserError("A pause can last up to six months.")
+        until = datetime.combine(command.until, time(0, 0)).replace(tzinfo=zone)
+    else:
+        until = turn.now + timedelta(days=command.days or 14)
+    pair.state = PairState.PAUSED.value
+    pair.paused_until = until
+    stop_schedule(pair)
+    until_text = local_view(until, turn.actor.timezone or pair.timezone)
+    who = f"<@{turn.actor.external_id}>"
+    partner_until = local_view(until, view.partner.timezone or pair.timezone)
+    _both(turn, view, f"{who} paused your check-ins until {partner_until}.")
+    return turn.reply(
+        f"Paused until {until_text}. Check-ins start again by themselves then, "
+        "or earlier with `/mentor resume`."
+    )
+
+
+async def resume(turn: Turn, command: Resume) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    pair = view.pair
+    if pair.state != PairState.PAUSED:
+        raise UserError("Your check-ins aren't paused.")
+    pair.state = PairState.ACTIVE.value
+    pair.paused_until = None
+    schedule_next(pair, turn.now, turn.now)
+    who = f"<@{turn.actor.external_id}>"
+    _both(turn, view, f"{who} resumed your check-ins. Next one: {when_for(view.partner, pair)}.")
+    return turn.reply(f"Resumed. Next check-in: {when_for(turn.actor, pair)}.")

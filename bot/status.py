@@ -1,0 +1,105 @@
+"""``/mentor status``: each of your pairs at a glance, in your own local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+
+from bot.cadence import describe, local_view
+from bot.content import Content, Field
+from bot.effects import Effect, ReplyEphemeral
+from bot.pairs import NO_PAIR_HINT, PairView, pairs_of
+from bot.rhythm import rule_of
+from bot.storage.models import LIVE_PAIR_STATES, Feedback, Milestone, MilestoneKind, PairState, Win
+from bot.turn import Turn
+
+
+async def show(turn: Turn) -> list[Effect]:
+    views = await pairs_of(turn, turn.actor, LIVE_PAIR_STATES)
+    if not views:
+        return turn.reply(f"You're not in a mentoring pair yet. {NO_PAIR_HINT}")
+    pair_ids = [v.pair.id for v in views]
+    open_feedback = dict(
+        (
+            await turn.session.execute(
+                select(Feedback.pair_id, func.count())
+                .where(
+                    Feedback.pair_id.in_(pair_ids),
+                    or_(Feedback.answered_at.is_(None), Feedback.acted_at.is_(None)),
+                )
+                .group_by(Feedback.pair_id)
+            )
+        ).all()
+    )
+    goals: dict[tuple[int, bool], int] = {}
+    for pair_id, done, count in (
+        await turn.session.execute(
+            select(Milestone.pair_id, Milestone.completed_at.is_not(None), func.count())
+            .where(Milestone.pair_id.in_(pair_ids), Milestone.kind == MilestoneKind.GOAL.value)
+            .group_by(Milestone.pair_id, Milestone.completed_at.is_not(None))
+        )
+    ).all():
+        if pair_id is not None:
+            goals[(pair_id, bool(done))] = count
+    month_start = _month_start(turn)
+    member_ids = [turn.actor.id, *[v.partner.id for v in views]]
+    wins = dict(
+        (
+            await turn.session.execute(
+                select(Win.member_id, func.count())
+                .where(Win.member_id.in_(member_ids), Win.created_at >= month_start)
+                .group_by(Win.member_id)
+            )
+        ).all()
+    )
+    return [
+        ReplyEphemeral(
+            turn.actor_ref,
+            Content(
+                "Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:",
+                fields=tuple(_pair_fields(turn, v, open_feedback, goals, wins) for v in views),
+            ),
+        )
+    ]
+
+
+def _month_start(turn: Turn) -> datetime:
+    zone = ZoneInfo(turn.actor.timezone or "UTC")
+    local = turn.now.astimezone(zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _pair_fields(
+    turn: Turn,
+    view: PairView,
+    open_feedback: dict[int, int],
+    goals: dict[tuple[int, bool], int],
+    wins: dict[int, int],
+) -> Field:
+    pair = view.pair
+    lines = [f"State: {pair.state}"]
+    if pair.state == PairState.PAUSED and pair.paused_until is not None:
+        lines[0] += (
+            f" until {local_view(pair.paused_until, _zone(turn.actor.timezone, pair.timezone))}"
+        )
+    lines.append(f"Check-ins: {describe(rule_of(pair))}")
+    if pair.next_checkin_at is not None:
+        mine = local_view(pair.next_checkin_at, _zone(turn.actor.timezone, pair.timezone))
+        theirs = local_view(pair.next_checkin_at, _zone(view.partner.timezone, pair.timezone))
+        lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
+    lines.append(f"Streak: {pair.streak} check-in{'s' if pair.streak != 1 else ''} in a row")
+    lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
+    done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)
+    lines.append(f"Milestones: {done} done, {open_} open")
+    lines.append(
+        f"Wins this month: you {wins.get(turn.actor.id, 0)}, "
+        f"{view.partner_mention} {wins.get(view.partner.id, 0)}"
+    )
+    title = view.describe()
+    return Field(title[:1].upper() + title[1:], "\n".join(lines))
+
+
+def _zone(member_zone: str | None, pair_zone: str) -> str:
+    return member_zone or pair_zone

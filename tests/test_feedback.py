@@ -1,0 +1,323 @@
+"""The feedback loop: a specific question, the mentor's answer, and a week later (or at
+the next check-in) how the mentee acted on it, linked to the question."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.content import Form
+from bot.effects import OpenForm, ReplyEphemeral
+from bot.events import ButtonClicked, FormSubmitted
+from bot.storage.models import Feedback, FlowSession
+from tests.conversation import Chat, pair_up
+from tests.test_bad_input import snapshot
+
+QUESTION = "In Tuesday's demo, was the architecture part clear enough for the sales team?"
+ANSWER = "Mostly. Slow down on the diagrams and say why before how."
+ACTION = "I cut the deck to two diagrams and opened with the why. It landed."
+
+
+async def open_form(chat: Chat, user: str, label: str) -> Form:
+    """Press the newest [label] button ``user`` sees; it must open a form."""
+    for seen in reversed(chat.recorder.seen):
+        button = next((b for b in seen.content.buttons if b.label == label), None)
+        if seen.user == user and button is not None:
+            effects = await chat.engine.handle(
+                ButtonClicked(user=chat.ref(user), action_id=button.action_id)
+            )
+            await chat.deliver()
+            assert len(effects) == 1 and isinstance(effects[0], OpenForm), effects
+            return effects[0].form
+    raise AssertionError(f"{user} sees no [{label}] button")
+
+
+async def submit(chat: Chat, user: str, form_id: str, **values: str) -> str:
+    effects = await chat.send(FormSubmitted(user=chat.ref(user), form_id=form_id, values=values))
+    return "\n".join(e.content.text for e in effects if isinstance(e, ReplyEphemeral))
+
+
+async def feedback_rows(chat: Chat) -> list[Feedback]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Feedback).order_by(Feedback.id))).scalars())
+
+
+async def open_flows(chat: Chat) -> int:
+    async with chat.database.transaction() as session:
+        query = select(func.count()).select_from(FlowSession)
+        return int(await session.scalar(query.where(FlowSession.ended_at.is_(None))) or 0)
+
+
+async def run_due(chat: Chat, by: timedelta) -> None:
+    chat.clock.advance(by)
+    await chat.engine.run_due(chat.clock.now())
+    await chat.deliver()
+
+
+async def ask_and_answer(chat: Chat) -> None:
+    """bob (mentee) asks alice (mentor) a specific question; alice replies in DMs."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", ANSWER)
+
+
+async def test_a_vague_question_is_coached_then_sent_anyway(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    dms_before = len(chat.dms("alice"))
+    coaching = await chat.say("bob", "/mentor feedback any feedback?")
+    assert "Name one thing (a demo, a PR, a meeting)" in coaching
+    assert "For example: “In Tuesday's demo" in coaching
+    assert [b.label for b in chat.buttons("bob")] == ["Send anyway", "I'll rephrase"]
+    # Nothing reaches the mentor while the question is being coached.
+    assert len(chat.dms("alice")) == dms_before
+    assert await feedback_rows(chat) == []
+
+    assert "Sent your question to <@alice>" in await chat.click("bob", "Send anyway")
+    assert chat.dms("alice")[-1].startswith("❓ <@bob> asked for your feedback:\nany feedback?")
+    assert [b.label for b in chat.buttons("alice")] == ["Answer in a form"]
+    [row] = await feedback_rows(chat)
+    assert (row.question, row.answer) == ("any feedback?", None)
+
+
+async def test_a_rephrased_question_goes_straight_to_the_mentor(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    for vague in ("How did I do?", "Any thoughts on how things are going in general?"):
+        assert "Name one thing" in await chat.say("bob", f"/mentor feedback {vague}")
+    assert "ask again with `/mentor feedback" in await chat.click("bob", "I'll rephrase")
+    assert not any("asked for your feedback" in dm for dm in chat.dms("alice"))
+
+    assert "Sent your question to <@alice>" in await chat.say("bob", f"/mentor feedback {QUESTION}")
+    assert chat.dms("alice")[-1].startswith(f"❓ <@bob> asked for your feedback:\n{QUESTION}")
+    assert [row.question for row in await feedback_rows(chat)] == [QUESTION]
+
+
+async def test_the_mentor_answers_with_a_dm_reply(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    reply = await chat.say("alice", ANSWER)
+    assert "I've sent your answer to <@bob>" in reply and "In a week" in reply
+    assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
+    [row] = await feedback_rows(chat)
+    assert row.answer == ANSWER and row.answered_at == chat.clock.now()
+    # The answer is in; a second reply is not taken for another answer.
+    assert "not waiting for an answer" in await chat.say("alice", "one more thing")
+    assert [r.answer for r in await feedback_rows(chat)] == [ANSWER]
+
+
+async def test_the_mentor_answers_with_the_form(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    form = await open_form(chat, "alice", "Answer in a form")
+    assert [f.name for f in form.fields] == ["answer"] and form.fields[0].required
+    assert "I've sent your answer to <@bob>" in await submit(
+        chat, "alice", form.form_id, answer=ANSWER
+    )
+    assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
+    # A double submit (or the form after a DM reply) changes nothing.
+    assert "already answered" in await submit(chat, "alice", form.form_id, answer="again")
+    assert [r.answer for r in await feedback_rows(chat)] == [ANSWER]
+    assert sum("answered your question" in dm for dm in chat.dms("bob")) == 1
+
+
+async def test_seven_days_later_the_mentee_is_asked_how_they_acted(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")  # the next check-in is 12 days away
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", ANSWER)
+
+    await run_due(chat, timedelta(days=7) - timedelta(minutes=1))
+    assert not any("How did you act" in dm for dm in chat.dms("bob"))
+    await run_due(chat, timedelta(minutes=1))
+    follow_up = chat.dms("bob")[-1]
+    assert f"You asked <@alice>: “{QUESTION}”\nThey answered: “{ANSWER}”\n" in follow_up
+    assert "How did you act on <@alice>'s feedback?" in follow_up
+    assert [b.label for b in chat.buttons("bob")] == ["Answer in a form", "Skip"]
+    # A timer fires once.
+    await run_due(chat, timedelta(days=7))
+    assert sum("How did you act" in dm for dm in chat.dms("bob")) == 1
+
+    assert "I've shared that with <@alice>" in await chat.say("bob", ACTION)
+    assert chat.dms("alice")[-1] == (
+        f"🌱 <@bob> acted on your feedback about “{QUESTION}”:\n{ACTION}"
+    )
+    [row] = await feedback_rows(chat)
+    assert (row.question, row.answer, row.action) == (QUESTION, ANSWER, ACTION)
+    assert row.acted_at == chat.clock.now()
+    assert await open_flows(chat) == 0
+
+
+async def test_the_follow_up_comes_at_the_next_checkin_when_that_is_first(chat: Chat) -> None:
+    await ask_and_answer(chat)  # on Wednesday; the weekly check-in is Monday 10:00
+    await run_due(chat, timedelta(days=4, hours=22))  # Monday 10:00
+    assert any("Time for your check-in with <@alice>" in dm for dm in chat.dms("bob"))
+    assert "How did you act on <@alice>'s feedback?" in chat.dms("bob")[-1]
+
+    form = await open_form(chat, "bob", "Answer in a form")
+    assert [f.name for f in form.fields] == ["action"]
+    assert "shared that with <@alice>" in await submit(chat, "bob", form.form_id, action=ACTION)
+    assert f"🌱 <@bob> acted on your feedback about “{QUESTION}”:\n{ACTION}" in chat.dms("alice")
+    # The 7-day timer does not ask again.
+    await run_due(chat, timedelta(days=3))
+    assert sum("How did you act" in dm for dm in chat.dms("bob")) == 1
+
+
+async def test_at_a_checkin_a_reply_answers_the_question_asked_last(chat: Chat) -> None:
+    await ask_and_answer(chat)
+    await run_due(chat, timedelta(days=4, hours=22))  # the check-in, then the follow-up
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+    assert chat.dms("alice")[-1].endswith(ACTION)
+    # The next reply goes to the check-in, still open.
+    await chat.say("bob", "great")
+    assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+
+
+async def test_an_answer_from_the_hour_before_a_checkin_waits_for_its_week(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    chat.clock.advance(timedelta(days=4, hours=21))  # Monday 09:00
+    await chat.say("alice", ANSWER)
+    await run_due(chat, timedelta(hours=1))  # the check-in opens at 10:00
+    assert any("Time for your check-in" in dm for dm in chat.dms("bob"))
+    assert not any("How did you act" in dm for dm in chat.dms("bob"))
+    await run_due(chat, timedelta(days=7) - timedelta(hours=1))
+    assert sum("How did you act" in dm for dm in chat.dms("bob")) == 1
+
+
+async def test_the_follow_up_waits_for_the_mentees_morning(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", ANSWER)
+    await run_due(chat, timedelta(days=7))  # 12:00 UTC is 04:00 in Los Angeles
+    assert not any("How did you act" in dm for dm in chat.dms("bob"))
+    await run_due(chat, timedelta(hours=4))  # 08:00 there
+    assert "How did you act" in chat.dms("bob")[-1]
+
+
+async def test_the_list_links_answer_and_action_to_the_question(chat: Chat) -> None:
+    await ask_and_answer(chat)
+    await run_due(chat, timedelta(days=5))
+    await chat.say("bob", ACTION)
+    chat.clock.advance(timedelta(days=1))
+    await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
+    await pair_up(chat, "carol", "dave")
+    await chat.say("dave", "/mentor feedback Is my design doc for search too detailed?")
+
+    listing = await chat.say("bob", "/mentor feedback list")
+    assert listing.index("Open:") < listing.index("Was my retro") < listing.index("Answered:")
+    assert listing.index("Answered:") < listing.index(QUESTION)
+    assert f"you asked <@alice>: “{QUESTION}”\n   answer: {ANSWER}\n" in listing
+    assert f"   acted on it: {ACTION}" in listing
+    assert "(waiting for an answer)" in listing
+    assert "design doc" not in listing  # someone else's
+
+    mentor_view = await chat.say("alice", "/mentor feedback list")
+    assert f"<@bob> asked you: “{QUESTION}”" in mentor_view and ACTION in mentor_view
+    assert "design doc" not in mentor_view
+    carol_view = await chat.say("carol", "/mentor feedback list")
+    assert "design doc" in carol_view and QUESTION not in carol_view
+    assert "No feedback yet" in await chat.say("erin", "/mentor feedback list")
+
+
+async def test_the_mentor_gives_feedback_unprompted(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")
+    note = "Your standup updates were crisp this week; keep leading with blockers."
+    assert "Sent your feedback to <@bob>" in await chat.say("alice", f"/mentor feedback {note}")
+    assert chat.dms("bob")[-1] == f"💬 <@alice> shared some feedback with you:\n{note}"
+    [row] = await feedback_rows(chat)
+    assert (row.question, row.answer) == (None, note)
+
+    await run_due(chat, timedelta(days=7))
+    assert f"<@alice> gave you feedback: “{note}”" in chat.dms("bob")[-1]
+    assert "Skipped" in await chat.click("bob", "Skip")
+    assert "already answered" in await chat.click("bob", "Skip")
+    assert not any("acted on your feedback" in dm for dm in chat.dms("alice"))
+    listing = await chat.say("alice", "/mentor feedback list")
+    assert f"you gave <@bob> feedback: “{note}”" in listing and "(skipped)" in listing
+
+
+async def test_a_mentor_of_two_picks_whom_the_feedback_is_for(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    assert "Which one" in await chat.say("alice", "/mentor feedback Great demo, well paced.")
+    await chat.click("alice", "With Carol (you mentor)")
+    assert chat.dms("carol")[-1].endswith("Great demo, well paced.")
+    assert not any("Great demo" in dm for dm in chat.dms("bob"))
+
+
+async def test_a_third_persons_click_does_nothing(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("carol", "/mentor feedback list")  # carol is known, in no pair
+    await chat.say("bob", "/mentor feedback thoughts?")
+    send_anyway = chat.buttons("bob")[0]
+    before = await snapshot(chat)
+    assert "That question was for <@bob>" in await chat.press("carol", send_anyway)
+    assert await snapshot(chat) == before
+
+    await chat.click("bob", "Send anyway")
+    answer_button = chat.buttons("alice")[0]
+    before = await snapshot(chat)
+    effects = await chat.engine.handle(
+        ButtonClicked(user=chat.ref("carol"), action_id=answer_button.action_id)
+    )
+    assert not any(isinstance(e, OpenForm) for e in effects)
+    assert "That question was for <@alice>" in effects[0].content.text  # type: ignore[union-attr]
+    form_id = answer_button.action_id  # a form id has the same shape: flow:<id>:answer
+    assert "was for <@alice>" in await submit(chat, "carol", form_id, answer="mine now")
+    assert "not waiting for an answer" in await chat.say("carol", "my answer")
+    assert await snapshot(chat) == before
+
+
+async def test_a_double_click_sends_once(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor feedback any feedback?")
+    send_anyway = chat.buttons("bob")[0]
+    assert "Sent your question" in await chat.press("bob", send_anyway)
+    assert "already answered" in await chat.press("bob", send_anyway)
+    assert len(await feedback_rows(chat)) == 1
+    assert sum("asked for your feedback" in dm for dm in chat.dms("alice")) == 1
+
+
+async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    chat.clock.advance(timedelta(minutes=5))
+    await chat.say("carol", "/mentor feedback Was my first code review too harsh on Sam?")
+    # The reply answers the question asked last, then the one before.
+    await chat.say("alice", "A little: start with what works.")
+    assert chat.dms("carol")[-1].endswith("A little: start with what works.")
+    await chat.say("alice", ANSWER)
+    assert chat.dms("bob")[-1].endswith(ANSWER)
+    assert not any(ANSWER in dm for dm in chat.dms("carol"))
+    # The mentees are not waiting to write anything yet.
+    assert "not waiting for an answer" in await chat.say("bob", "thanks!")
+
+
+async def test_bad_input_gets_a_clear_reply_and_changes_nothing(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    form = await open_form(chat, "alice", "Answer in a form")
+    before = await snapshot(chat)
+    assert "3,001 characters" in await chat.say("alice", "x" * 3001)
+    assert "3,001 characters" in await submit(chat, "alice", form.form_id, answer="y" * 3001)
+    assert "was empty, so nothing was saved" in await submit(
+        chat, "alice", form.form_id, answer=" \n\x00 "
+    )
+    assert "Write your question" in await chat.say("bob", "/mentor feedback")
+    assert "keep it under 3,000" in await chat.say("bob", "/mentor feedback " + "q" * 3001)
+    assert "not in a mentoring pair" in await chat.say("zoe", f"/mentor feedback {QUESTION}")
+    assert await snapshot(chat) == before
+
+
+async def test_a_coached_question_is_not_sent_once_the_pair_ended(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor feedback any tips?")
+    send_anyway = chat.buttons("bob")[0]
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    assert "That pair has ended" in await chat.press("bob", send_anyway)
+    assert await feedback_rows(chat) == []

@@ -1,0 +1,182 @@
+"""Reviews: after a goal milestone and when a pair ends, each member looks back (what went
+well, what could be improved); the answers go to the partner and are kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.effects import OpenForm
+from bot.events import ButtonClicked
+from bot.storage.models import Review
+from tests.conversation import Chat, pair_up
+from tests.test_bad_input import snapshot
+from tests.test_feedback import open_form, run_due, submit
+
+WENT_WELL = "The outline session on Monday made the talk hang together."
+IMPROVE = "Start rehearsing a week earlier."
+
+
+async def reviews(chat: Chat) -> list[Review]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Review).order_by(Review.id))).scalars())
+
+
+async def complete_a_goal(chat: Chat) -> None:
+    """alice mentors bob; bob sets a goal, alice marks it done."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    await chat.say("alice", "/mentor milestone done 1")
+
+
+async def test_both_members_look_back_after_a_goal_milestone(chat: Chat) -> None:
+    await complete_a_goal(chat)
+    for me, partner in (("alice", "bob"), ("bob", "alice")):
+        prompt = chat.dms(me)[-1]
+        assert prompt.startswith("🎉 Milestone #1 *Give a talk* is done.")
+        assert f"I'll share your answers with <@{partner}>" in prompt
+        assert "What went well?" in prompt
+        assert [b.label for b in chat.buttons(me)] == ["Answer in a form", "Skip"]
+    assert [(r.occasion, r.milestone_id is not None) for r in await reviews(chat)] == [
+        ("milestone", True),
+        ("milestone", True),
+    ]
+
+    # bob answers in DMs, one question at a time.
+    assert await chat.say("bob", WENT_WELL) == ""
+    assert chat.dms("bob")[-1] == "What could be improved?"
+    assert "shared your look back with <@alice>" in await chat.say("bob", IMPROVE)
+    assert chat.dms("alice")[-1] == (
+        "🔎 <@bob>'s look back at milestone #1 *Give a talk*:\n"
+        f"Went well: {WENT_WELL}\nCould improve: {IMPROVE}"
+    )
+    # alice answers in the form, leaving one answer empty.
+    form = await open_form(chat, "alice", "Answer in a form")
+    assert [f.name for f in form.fields] == ["went_well", "could_improve"]
+    assert "shared your look back with <@bob>" in await submit(
+        chat, "alice", form.form_id, went_well="Bob drove the agenda.", could_improve=""
+    )
+    assert chat.dms("bob")[-1] == (
+        "🔎 <@alice>'s look back at milestone #1 *Give a talk*:\n"
+        "Went well: Bob drove the agenda.\nCould improve: (skipped)"
+    )
+    kept = {(r.went_well, r.could_improve) for r in await reviews(chat)}
+    assert kept == {(WENT_WELL, IMPROVE), ("Bob drove the agenda.", None)}
+    assert all(r.answered_at == chat.clock.now() for r in await reviews(chat))
+
+
+async def test_automatic_milestones_get_no_review(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/win shipped the first PR")  # reaches "First win"
+    assert await reviews(chat) == []
+    assert not any("What went well?" in dm for dm in chat.dms("bob") + chat.dms("alice"))
+
+
+async def test_both_members_look_back_when_a_pair_ends(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    assert "Your mentoring pair with <@bob> has ended." in chat.dms("alice")[-1]
+    assert "Your mentoring pair with <@alice> has ended." in chat.dms("bob")[-1]
+    assert [r.occasion for r in await reviews(chat)] == ["pair_end", "pair_end"]
+
+    await chat.say("alice", "Bob asked sharp questions every week.")
+    await chat.say("alice", "We could have set goals earlier.")
+    assert chat.dms("bob")[-1] == (
+        "🔎 <@alice>'s look back at your pair:\n"
+        "Went well: Bob asked sharp questions every week.\n"
+        "Could improve: We could have set goals earlier."
+    )
+    # bob skips both: kept as answered, nothing is sent to alice.
+    alice_dms = len(chat.dms("alice"))
+    assert await chat.click("bob", "Skip") == "Skipped."
+    assert "nothing to share" in await chat.click("bob", "Skip")
+    assert len(chat.dms("alice")) == alice_dms
+    bobs = [r for r in await reviews(chat) if r.went_well is None]
+    assert len(bobs) == 1 and bobs[0].answered_at is not None
+
+
+async def test_a_withdrawn_proposal_gets_no_review(chat: Chat) -> None:
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    assert await reviews(chat) == []
+
+
+async def test_mentor_review_asks_only_the_person_who_typed_it(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    alice_dms = len(chat.dms("alice"))
+    assert "sent you a short look back in DMs" in await chat.say("bob", "/mentor review")
+    assert chat.dms("bob")[-1].startswith("A short look back at your mentoring with <@alice>.")
+    assert len(chat.dms("alice")) == alice_dms
+    # Asking again re-sends the open one instead of starting a second.
+    assert "open already" in await chat.say("bob", "/mentor review")
+    assert "What went well?" in chat.dms("bob")[-1]
+    assert len(await reviews(chat)) == 1
+
+    await chat.say("bob", WENT_WELL)
+    assert "open already" in await chat.say("bob", "/mentor review @alice")
+    assert chat.dms("bob")[-1].endswith("What could be improved?")
+    await chat.say("bob", IMPROVE)
+    assert chat.dms("alice")[-1].startswith("🔎 <@bob>'s look back at your mentoring so far:")
+    assert "not waiting for an answer" in await chat.say("alice", "hm?")
+
+
+async def test_a_double_click_on_skip_skips_one_question(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor review")
+    skip = chat.buttons("bob")[-1]
+    assert await chat.press("bob", skip) == "Skipped."
+    assert "already answered" in await chat.press("bob", skip)
+    assert chat.dms("bob")[-1] == "What could be improved?"
+    [review] = await reviews(chat)
+    assert review.answered_at is None
+    assert "shared your look back" in await chat.say("bob", IMPROVE)
+
+
+async def test_a_third_persons_click_does_nothing(chat: Chat) -> None:
+    await complete_a_goal(chat)
+    await chat.say("carol", "/mentor help")  # carol is known, in no pair
+    before = await snapshot(chat)
+    skip = chat.buttons("bob")[-1]
+    assert "That question was for <@bob>" in await chat.press("carol", skip)
+    form_button = chat.buttons("bob")[0]
+    effects = await chat.engine.handle(
+        ButtonClicked(user=chat.ref("carol"), action_id=form_button.action_id)
+    )
+    assert not any(isinstance(e, OpenForm) for e in effects)
+    form_id = form_button.action_id.replace(":form", ":answers")
+    assert "was for <@bob>" in await submit(chat, "carol", form_id, went_well="mine")
+    assert await snapshot(chat) == before
+
+
+async def test_bad_input_gets_a_clear_reply_and_changes_nothing(chat: Chat) -> None:
+    await complete_a_goal(chat)
+    form = await open_form(chat, "bob", "Answer in a form")
+    before = await snapshot(chat)
+    assert "3,001 characters" in await chat.say("bob", "x" * 3001)
+    assert "3,001 characters" in await submit(
+        chat, "bob", form.form_id, went_well="ok", could_improve="y" * 3001
+    )
+    assert "Both answers were empty" in await submit(
+        chat, "bob", form.form_id, went_well="  ", could_improve="\x00"
+    )
+    assert "not in a mentoring pair" in await chat.say("zoe", "/mentor review")
+    assert "partner's @mention" in await chat.say("bob", "/mentor review alice")
+    assert await snapshot(chat) == before
+    # A double submit: the second finds the look back done.
+    await submit(chat, "bob", form.form_id, went_well=WENT_WELL)
+    assert "no longer open" in await submit(chat, "bob", form.form_id, went_well="again")
+    assert sum("look back at milestone" in dm for dm in chat.dms("alice")) == 1
+
+
+async def test_the_partners_prompt_waits_for_their_morning(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config timezone America/Los_Angeles")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    await chat.say("bob", "/mentor milestone done 1")  # 12:00 UTC, 04:00 for alice
+    assert "What went well?" in chat.dms("bob")[-1]
+    assert not any("What went well?" in dm for dm in chat.dms("alice"))
+    await run_due(chat, timedelta(hours=4))
+    assert "What went well?" in chat.dms("alice")[-1]
