@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot.cadence import local_view, outside_quiet_hours
+from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
@@ -115,6 +116,26 @@ def _skip_locked(session: AsyncSession) -> bool:
     """Claims lock their rows and skip locked ones where the database can (PostgreSQL);
     SQLite has a single writer, so a claim there is already exclusive."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+async def walk_clock(
+    database: Database,
+    clock: ManualClock,
+    by: timedelta,
+    step: Callable[[], Awaitable[None]],
+) -> None:
+    """Move a simulated clock (the console, tests) forward from one due moment to the
+    next, calling ``step`` (run what is due, deliver) at each, so every check-in, nudge
+    and close happens at its own time rather than all at the end."""
+    target = clock.now() + by
+    while (moment := await next_due_at(database)) is not None and moment <= target:
+        clock.set(max(moment, clock.now()))
+        await step()
+        after = await next_due_at(database)
+        if after is not None and after <= clock.now():
+            break  # something due cannot be handled now; don't spin on it
+    clock.set(target)
+    await step()
 
 
 DuePair = tuple[Pair, Workspace, Member, Member]

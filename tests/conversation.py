@@ -5,14 +5,16 @@ database and the real outbox delivery; only the platform at the end is this reco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from adapters.console.translate import normalize_mentions
 from bot.clock import ManualClock
-from bot.content import Button, Content
+from bot.content import Button, Content, Form
 from bot.delivery import DeliveryReport, deliver_all
+from bot.due import walk_clock
 from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
 from bot.engine import Engine
-from bot.events import ButtonClicked, CommandInvoked, Event, MessageReceived
+from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, MessageReceived
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
 
@@ -59,6 +61,7 @@ class Chat:
         self.workspace = workspace
         self.engine = Engine(database, clock, admin_user_ids=admins)
         self.recorder = Recorder()
+        self.forms: list[tuple[str, Form]] = []
         self._replies = 0
 
     def ref(self, user: str) -> UserRef:
@@ -73,6 +76,14 @@ class Chat:
 
     async def deliver(self) -> DeliveryReport:
         return await deliver_all(self.database, {Platform.CONSOLE: self.recorder}, self.clock)
+
+    async def advance(self, by: timedelta) -> None:
+        """Move the clock, running what falls due at each moment on the way."""
+        await walk_clock(self.database, self.clock, by, self._tick)
+
+    async def _tick(self) -> None:
+        await self.engine.run_due(self.clock.now())
+        await self.deliver()
 
     async def say(self, user: str, line: str, *, key: str | None = None) -> str:
         """Run one line as ``user``; returns the text of the ephemeral answer(s)."""
@@ -108,6 +119,20 @@ class Chat:
         )
         return _answer(await self.send(event))
 
+    def form(self, user: str) -> Form:
+        """The newest form opened for ``user`` (by a button such as [Answer in a form])."""
+        for owner, form in reversed(self.forms):
+            if owner == user:
+                return form
+        raise AssertionError(f"no form was opened for {user}")
+
+    async def submit(self, user: str, form_id: str | None = None, **values: str) -> str:
+        """Submit a form as ``user``: the newest one opened for them, unless named."""
+        event = FormSubmitted(
+            user=self.ref(user), form_id=form_id or self.form(user).form_id, values=values
+        )
+        return _answer(await self.send(event))
+
     def dms(self, user: str) -> list[str]:
         return [s.content.text for s in self.recorder.seen if s.user == user and s.kind == "dm"]
 
@@ -130,7 +155,9 @@ class Chat:
                 )
             case UpdateMessage(to, message_id, content):
                 self.recorder.seen.append(Seen(to.user_id, "updated", content, message_id))
-            case OpenForm() | SendDM() | PostToChannel():
+            case OpenForm(to, form):
+                self.forms.append((to.user_id, form))
+            case SendDM() | PostToChannel():
                 raise AssertionError(f"unexpected effect from the engine: {effect}")
 
 

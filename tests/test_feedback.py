@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.content import Form
-from bot.effects import OpenForm, ReplyEphemeral
-from bot.events import ButtonClicked, FormSubmitted
+from bot.effects import OpenForm
+from bot.events import ButtonClicked
 from bot.storage.models import Feedback, FlowSession
 from tests.conversation import Chat, pair_up
 from tests.test_bad_input import snapshot
@@ -21,21 +21,14 @@ ACTION = "I cut the deck to two diagrams and opened with the why. It landed."
 
 async def open_form(chat: Chat, user: str, label: str) -> Form:
     """Press the newest [label] button ``user`` sees; it must open a form."""
-    for seen in reversed(chat.recorder.seen):
-        button = next((b for b in seen.content.buttons if b.label == label), None)
-        if seen.user == user and button is not None:
-            effects = await chat.engine.handle(
-                ButtonClicked(user=chat.ref(user), action_id=button.action_id)
-            )
-            await chat.deliver()
-            assert len(effects) == 1 and isinstance(effects[0], OpenForm), effects
-            return effects[0].form
-    raise AssertionError(f"{user} sees no [{label}] button")
+    opened = len(chat.forms)
+    await chat.click(user, label)
+    assert len(chat.forms) == opened + 1, f"[{label}] opened no form"
+    return chat.form(user)
 
 
 async def submit(chat: Chat, user: str, form_id: str, **values: str) -> str:
-    effects = await chat.send(FormSubmitted(user=chat.ref(user), form_id=form_id, values=values))
-    return "\n".join(e.content.text for e in effects if isinstance(e, ReplyEphemeral))
+    return await chat.submit(user, form_id, **values)
 
 
 async def feedback_rows(chat: Chat) -> list[Feedback]:
@@ -50,9 +43,7 @@ async def open_flows(chat: Chat) -> int:
 
 
 async def run_due(chat: Chat, by: timedelta) -> None:
-    chat.clock.advance(by)
-    await chat.engine.run_due(chat.clock.now())
-    await chat.deliver()
+    await chat.advance(by)
 
 
 async def ask_and_answer(chat: Chat) -> None:

@@ -3,10 +3,9 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
-
-from alembic.script import ScriptDirectory
 
 from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace

@@ -29,7 +29,7 @@ from adapters.console.translate import (
 from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.delivery import deliver_all, recent_dms
-from bot.due import next_due_at
+from bot.due import walk_clock
 from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
 from bot.engine import Engine
 from bot.events import ButtonClicked, Event, FormSubmitted, MessageReceived
@@ -134,16 +134,9 @@ class ConsoleApp:
         await deliver_all(self._database, {Platform.CONSOLE: self}, self._clock)
 
     async def _advance(self, by: timedelta) -> None:
-        """Move the clock from one due moment to the next, so each thing happens at its
-        own time (a check-in, then its nudge a day later), up to the target."""
-        target = self._clock.now() + by
-        while (moment := await next_due_at(self._database)) is not None and moment <= target:
-            self._clock.set(max(moment, self._clock.now()))
-            await self.catch_up()
-            after = await next_due_at(self._database)
-            if after is not None and after <= self._clock.now():
-                break  # something due cannot be handled now; don't spin on it
-        self._clock.set(target)
+        await walk_clock(self._database, self._clock, by, self._tick)
+
+    async def _tick(self) -> None:
         self._note(f"⏰ {self._clock_line()}")
         await self.catch_up()
 
