@@ -9,11 +9,13 @@ with the button from the DM. Every repeat then works on fresh copies of that see
 
 1. ``--wins`` ``/win`` commands through ``Engine.handle``, spread over the users with the
    clock moving a little between them, each call timed on its own;
-2. the outbox those wins filled, delivered with ``deliver_all`` and timed as a whole;
-3. the baseline, on a second copy of the seed: as many bare one-row ``INSERT`` + ``COMMIT``
+2. the baseline, on a second copy of the seed: as many bare one-row ``INSERT`` + ``COMMIT``
    transactions into ``wins`` through the same ``Database`` — one SQLite write
-   transaction, the floor under anything the engine does.
+   transaction, the floor under anything the engine does. Steps 1 and 2 take turns in
+   chunks of ``INTERLEAVE``, so machine noise hits both alike;
+3. the outbox the wins filled, delivered with ``deliver_all`` and timed as a whole.
 
+Throughput is sequential: one caller, wins per second of time spent in the loop.
 Memory and the SQL statement mix are measured in one extra pass of step 1 that is not
 timed: tracemalloc hooks every allocation and would slow the timed loop down.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import importlib.metadata
 import json
 import os
@@ -53,6 +56,7 @@ from bot.delivery import deliver_all
 from bot.effects import Effect, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
 from bot.engine import Engine
 from bot.events import ButtonClicked, CommandInvoked, Event
+from bot.milestones import WIN_MILESTONES
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Member, Win
@@ -61,6 +65,8 @@ WORKSPACE = "bench"
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 BETWEEN_PAIRS = timedelta(minutes=1)
 BETWEEN_WINS = timedelta(seconds=30)
+# /win commands (and baseline inserts) per turn when the two take turns.
+INTERLEAVE = 100
 PHRASES = (
     "shipped the login page",
     "gave my first code review that got a thank-you",
@@ -109,6 +115,8 @@ class Repeat:
     p50_ms: float
     p90_ms: float
     p99_ms: float
+    plain_p50_ms: float
+    milestone_p50_ms: float
     delivered: int
     deliver_msgs_per_s: float
     baseline_per_s: float
@@ -123,6 +131,8 @@ LABELS = {
     "p50_ms": "engine /win latency p50 (ms)",
     "p90_ms": "engine /win latency p90 (ms)",
     "p99_ms": "engine /win latency p99 (ms)",
+    "plain_p50_ms": "  p50, wins reaching no milestone",
+    "milestone_p50_ms": "  p50, wins reaching a milestone",
     "delivered": "outbox messages delivered",
     "deliver_msgs_per_s": "outbox delivery (messages/s)",
     "baseline_per_s": "baseline INSERT+COMMIT (tx/s)",
@@ -135,7 +145,10 @@ LABELS = {
 
 @dataclass(frozen=True)
 class Memory:
+    wins: int
     tracemalloc_peak_mib: float
+    # Still allocated after the loop and a full collection: caches, or a leak.
+    retained_mib: float
     statements_per_win: dict[str, float]
 
 
@@ -144,6 +157,8 @@ class Plan:
     users: list[str]
     # (user, text) per /win, the same for every repeat and for the baseline.
     wins: list[tuple[str, str]]
+    # Whether that /win reaches an automatic milestone (the 1st, 10th... win of its user).
+    milestone: list[bool]
 
 
 def ref(user: str) -> UserRef:
@@ -166,7 +181,14 @@ async def expect(engine: Engine, event: Event, start: str) -> None:
         raise BenchError(f"expected an answer starting {start!r}, got {text!r}")
 
 
+def remove_database(path: Path) -> None:
+    """The file and SQLite's sidecars, left over from an earlier run in ``--db-dir``."""
+    for leftover in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+
+
 def copy_database(source: Path, target: Path) -> Path:
+    remove_database(target)
     shutil.copyfile(source, target)
     wal = source.with_name(source.name + "-wal")
     if wal.exists():  # normally checkpointed away when the last connection closed
@@ -210,7 +232,12 @@ async def seed(path: Path, users: int) -> tuple[list[str], datetime]:
 def plan(users: list[str], wins: int, seed_value: int) -> Plan:
     rng = random.Random(seed_value)
     chosen = [(rng.choice(users), f"{rng.choice(PHRASES)} (#{n})") for n in range(wins)]
-    return Plan(users, chosen)
+    counts: Counter[str] = Counter()
+    reaches = []
+    for user, _text in chosen:
+        counts[user] += 1
+        reaches.append(counts[user] in WIN_MILESTONES)
+    return Plan(users, chosen, reaches)
 
 
 def win_events(the_plan: Plan) -> list[CommandInvoked]:
@@ -233,12 +260,22 @@ async def run_wins(engine: Engine, clock: ManualClock, events: Sequence[Event]) 
     return latencies
 
 
-async def run_baseline(database: Database, clock: ManualClock, the_plan: Plan) -> list[int]:
+async def member_keys(database: Database) -> dict[str, tuple[int, int]]:
+    """external id -> (member id, workspace id)."""
     async with database.transaction() as session:
         rows = await session.execute(select(Member.external_id, Member.id, Member.workspace_id))
-        members = {external: (member_id, ws) for external, member_id, ws in rows.all()}
+        return {external: (member_id, workspace_id) for external, member_id, workspace_id in rows}
+
+
+async def run_baseline(
+    database: Database,
+    clock: ManualClock,
+    members: dict[str, tuple[int, int]],
+    wins: Sequence[tuple[str, str]],
+) -> list[int]:
+    """Each bare INSERT + COMMIT transaction's duration in nanoseconds."""
     latencies = []
-    for user, text in the_plan.wins:
+    for user, text in wins:
         clock.advance(BETWEEN_WINS)
         member_id, workspace_id = members[user]
         started = time.perf_counter_ns()
@@ -260,17 +297,35 @@ def percentiles(latencies_ns: list[int]) -> tuple[float, float, float]:
     return cuts[49] / 1e6, cuts[89] / 1e6, cuts[98] / 1e6
 
 
+def median_ms(latencies_ns: list[int]) -> float:
+    return statistics.median(latencies_ns) / 1e6 if latencies_ns else float("nan")
+
+
 async def one_repeat(
     template: Path, work: Path, index: int, start: datetime, the_plan: Plan
 ) -> Repeat:
     events = win_events(the_plan)
-
     database = Database(sqlite_url(copy_database(template, work / f"engine-{index}.db")))
     clock = ManualClock(start)
     engine = Engine(database, clock)
-    began = time.perf_counter_ns()
-    latencies = await run_wins(engine, clock, events)
-    wins_per_s = len(latencies) / ((time.perf_counter_ns() - began) / 1e9)
+    floor = Database(sqlite_url(copy_database(template, work / f"baseline-{index}.db")))
+    floor_clock = ManualClock(start)
+    members = await member_keys(floor)
+
+    # Engine and baseline take turns in chunks, so a noisy neighbour on a shared machine
+    # slows both alike instead of skewing their ratio.
+    latencies: list[int] = []
+    baseline: list[int] = []
+    engine_ns = baseline_ns = 0
+    for begin in range(0, len(events), INTERLEAVE):
+        began = time.perf_counter_ns()
+        latencies += await run_wins(engine, clock, events[begin : begin + INTERLEAVE])
+        engine_ns += time.perf_counter_ns() - began
+        chunk = the_plan.wins[begin : begin + INTERLEAVE]
+        began = time.perf_counter_ns()
+        baseline += await run_baseline(floor, floor_clock, members, chunk)
+        baseline_ns += time.perf_counter_ns() - began
+    await floor.dispose()
 
     recorder = Recorder()
     began = time.perf_counter_ns()
@@ -280,20 +335,18 @@ async def one_repeat(
         raise BenchError(f"delivery did not send everything: {report}")
     await database.dispose()
 
-    database = Database(sqlite_url(copy_database(template, work / f"baseline-{index}.db")))
-    clock = ManualClock(start)
-    began = time.perf_counter_ns()
-    baseline = await run_baseline(database, clock, the_plan)
-    baseline_per_s = len(baseline) / ((time.perf_counter_ns() - began) / 1e9)
-    await database.dispose()
-
+    wins_per_s = len(latencies) / (engine_ns / 1e9)
+    baseline_per_s = len(baseline) / (baseline_ns / 1e9)
     p50, p90, p99 = percentiles(latencies)
+    marked = list(zip(latencies, the_plan.milestone, strict=True))
     b50, b90, b99 = percentiles(baseline)
     return Repeat(
         wins_per_s=wins_per_s,
         p50_ms=p50,
         p90_ms=p90,
         p99_ms=p99,
+        plain_p50_ms=median_ms([ns for ns, reached in marked if not reached]),
+        milestone_p50_ms=median_ms([ns for ns, reached in marked if reached]),
         delivered=report.sent,
         deliver_msgs_per_s=report.sent / deliver_s,
         baseline_per_s=baseline_per_s,
@@ -317,9 +370,10 @@ def statement_kind(statement: str) -> str:
     return f"{kind} {found.group(1)}" if found else kind
 
 
-async def measure_memory(template: Path, work: Path, start: datetime, the_plan: Plan) -> Memory:
+async def measure_memory(
+    template: Path, work: Path, start: datetime, events: Sequence[Event]
+) -> Memory:
     """The engine loop once more, untimed, with tracemalloc and a statement counter on."""
-    events = win_events(the_plan)
     database = Database(sqlite_url(copy_database(template, work / "memory.db")))
     clock = ManualClock(start)
     engine = Engine(database, clock)
@@ -333,28 +387,35 @@ async def measure_memory(template: Path, work: Path, start: datetime, the_plan: 
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
     event.listen(database.engine.sync_engine, "commit", count_commit)
+    gc.collect()
     tracemalloc.start()
     try:
         await run_wins(engine, clock, events)
         _current, peak = tracemalloc.get_traced_memory()
+        gc.collect()
+        retained, _peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     await database.dispose()
     per_win = {kind: round(n / len(events), 3) for kind, n in counts.most_common()}
     per_win["total"] = round(sum(counts.values()) / len(events), 3)
-    return Memory(tracemalloc_peak_mib=peak / 2**20, statements_per_win=per_win)
+    return Memory(
+        wins=len(events),
+        tracemalloc_peak_mib=peak / 2**20,
+        retained_mib=retained / 2**20,
+        statements_per_win=per_win,
+    )
 
 
-async def profile(template: Path, work: Path, start: datetime, the_plan: Plan) -> None:
-    """cProfile over the engine loop, plus the time spent per kind of SQL statement."""
-    events = win_events(the_plan)
-    database = Database(sqlite_url(copy_database(template, work / "profile.db")))
+async def profile(template: Path, work: Path, start: datetime, events: Sequence[Event]) -> None:
+    """Where a /win's time goes: time inside each kind of SQL statement (one plain pass),
+    then cProfile over a second pass."""
+    database = Database(sqlite_url(copy_database(template, work / "sql-time.db")))
     clock = ManualClock(start)
-    engine = Engine(database, clock)
     spent: Counter[str] = Counter()
     began: dict[int, int] = {}
 
-    def before(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+    def before(_conn: Any, cursor: Any, _statement: str, *_rest: Any) -> None:
         began[id(cursor)] = time.perf_counter_ns()
 
     def after(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
@@ -362,23 +423,32 @@ async def profile(template: Path, work: Path, start: datetime, the_plan: Plan) -
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", before)
     event.listen(database.engine.sync_engine, "after_cursor_execute", after)
-    profiler = cProfile.Profile()
     wall = time.perf_counter_ns()
+    await run_wins(Engine(database, clock), clock, events)
+    wall = time.perf_counter_ns() - wall
+    await database.dispose()
+    per_win = len(events) * 1e6
+    print(
+        f"\nTime inside cursor.execute per /win, by statement "
+        f"(a /win took {wall / per_win:.2f} ms on average in this pass):"
+    )
+    for kind, total in spent.most_common():
+        print(f"  {total / per_win:7.3f} ms  {kind}")
+    print(f"  {sum(spent.values()) / per_win:7.3f} ms  all statements")
+
+    database = Database(sqlite_url(copy_database(template, work / "profile.db")))
+    clock = ManualClock(start)
+    engine = Engine(database, clock)
+    profiler = cProfile.Profile()
     profiler.enable()
     await run_wins(engine, clock, events)
     profiler.disable()
-    wall = time.perf_counter_ns() - wall
     await database.dispose()
-
-    per_win_ms = wall / len(events) / 1e6
-    print(
-        "\nSQL statements: time inside cursor.execute per /win "
-        f"(of {per_win_ms:.2f} ms per /win under the profiler):"
-    )
-    for kind, total in spent.most_common():
-        print(f"  {total / len(events) / 1e6:7.3f} ms  {kind}")
-    print("\ncProfile, top functions by own time:")
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(20)
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    print("cProfile, top functions by own time:")
+    stats.sort_stats("tottime").print_stats(15)
+    print("cProfile, mentorbot's own functions by cumulative time:")
+    stats.sort_stats("cumulative").print_stats(r"/bot/", 15)
 
 
 def environment() -> dict[str, str]:
@@ -417,7 +487,10 @@ def table(repeats: list[Repeat]) -> str:
 async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if args.users < 2 or args.users % 2:
         raise SystemExit("--users must be an even number of at least 2")
+    if args.wins < 2 or args.repeat < 1 or args.memory_wins < 1:
+        raise SystemExit("--wins must be at least 2, --repeat and --memory-wins at least 1")
     template = work / "seed.db"
+    remove_database(template)
     began = time.perf_counter()
     users, start = await seed(template, args.users)
     seeded_s = time.perf_counter() - began
@@ -433,22 +506,25 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             f"delivery {repeat.deliver_msgs_per_s:.0f} msg/s"
         )
         repeats.append(repeat)
-    memory = await measure_memory(template, work, start, the_plan)
+    events = win_events(the_plan)
+    memory = await measure_memory(template, work, start, events[: args.memory_wins])
     if args.profile:
-        await profile(template, work, start, the_plan)
+        await profile(template, work, start, events)
     rss = max_rss_mib()
 
     env = environment()
     print(
         f"\n/win through the Engine on SQLite: {args.wins} wins, {args.users} users, "
-        f"medians of {args.repeat} repeats\n"
+        f"medians of {args.repeat} repeats; {sum(the_plan.milestone)} of the wins reach a "
+        "milestone\n"
         f"({env['nproc']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, {env['date']})\n"
     )
     print(table(repeats))
     statements = ", ".join(f"{k} {v:g}" for k, v in memory.statements_per_win.items())
     print(
-        f"\nmemory: tracemalloc peak {memory.tracemalloc_peak_mib:.1f} MiB during the "
-        f"(untimed) /win loop; process max RSS {rss:.0f} MiB"
+        f"\nmemory: tracemalloc peak {memory.tracemalloc_peak_mib:.1f} MiB over "
+        f"{memory.wins} untimed /win, {memory.retained_mib:.2f} MiB still held after them "
+        f"and a gc; process max RSS {rss:.0f} MiB"
         f"\nSQL per /win: {statements}"
     )
     return {
@@ -457,6 +533,7 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "users": args.users,
             "repeat": args.repeat,
             "seed": args.seed,
+            "memory_wins": args.memory_wins,
         },
         "environment": env,
         "seed_seconds": seeded_s,
@@ -477,6 +554,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db-dir", type=Path, help="keep the database files here")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--seed", type=int, default=2026, help="random seed for who wins when")
+    parser.add_argument(
+        "--memory-wins",
+        type=int,
+        default=800,
+        help="/win commands in the untimed tracemalloc pass (its peak levels off by ~800)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="also profile one pass (cProfile, SQL time)"
     )

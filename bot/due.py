@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.cadence import local_view, outside_quiet_hours
 from bot.clock import ManualClock
@@ -26,6 +26,7 @@ from bot.content import Button, Content
 from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
 from bot.milestones import reach_automatic
+from bot.pairs import MENTEE, MENTOR
 from bot.rhythm import anniversary_months, anniversary_title, schedule_anniversary, schedule_next
 from bot.storage.database import Database
 from bot.storage.models import (
@@ -148,7 +149,7 @@ async def _due_pairs(
     batch: int,
 ) -> list[DuePair]:
     """Pairs with their workspace and both members, in one query."""
-    mentor, mentee = aliased(Member), aliased(Member)
+    mentor, mentee = MENTOR, MENTEE
     query = (
         select(Pair, Workspace, mentor, mentee)
         .join(Workspace, Pair.workspace_id == Workspace.id)

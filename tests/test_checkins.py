@@ -1,0 +1,233 @@
+"""Check-ins, as conversations: prompts on the cadence, answers shared, nudges, streaks."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.storage.models import Checkin, CheckinAnswer, CheckinState, Member, Milestone, Pair
+from tests.conversation import Chat, pair_up
+
+# The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
+FIRST_CHECKIN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+async def _checkins(chat: Chat) -> list[Checkin]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Checkin).order_by(Checkin.id))).scalars())
+
+
+async def _pair(chat: Chat) -> Pair:
+    async with chat.database.transaction() as session:
+        return (await session.execute(select(Pair))).scalar_one()
+
+
+async def _answers(chat: Chat, user: str) -> CheckinAnswer:
+    """The user's answer row of the newest check-in."""
+    async with chat.database.transaction() as session:
+        query = (
+            select(CheckinAnswer)
+            .join(Member, CheckinAnswer.member_id == Member.id)
+            .where(Member.external_id == user)
+            .order_by(CheckinAnswer.id.desc())
+        )
+        return (await session.execute(query)).scalars().first()  # type: ignore[return-value]
+
+
+async def to_first_checkin(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+
+
+async def answer_all(chat: Chat, user: str, mood: str = "Great 🙌") -> None:
+    await chat.click(user, mood)
+    await chat.say(user, f"{user}: shipped the parser")
+    await chat.say(user, f"{user}: naming things")
+    await chat.say(user, f"{user}: the roadmap")
+
+
+async def test_both_are_prompted_at_the_agreed_time_with_their_wins(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/win fixed the flaky test")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now() - timedelta(minutes=1))
+    assert not any("Time for your check-in" in dm for dm in chat.dms("bob"))
+    await chat.advance(timedelta(minutes=1))
+    prompt = chat.dms("bob")[-1]
+    assert prompt.startswith("👋 Time for your check-in with <@alice>.")
+    assert "Your wins since last time:\n• fixed the flaky test" in prompt
+    assert "How did it go since last time?" in prompt
+    assert [b.label for b in chat.buttons("bob")] == [
+        "Great 🙌",
+        "OK 🙂",
+        "Rough 😮‍💨",
+        "Answer in a form",
+        "Skip",
+    ]
+    assert "Time for your check-in with <@bob>." in chat.dms("alice")[-1]
+    assert "wins since" not in chat.dms("alice")[-1]
+    (checkin,) = await _checkins(chat)
+    assert checkin.due_at == FIRST_CHECKIN and checkin.state == CheckinState.OPEN
+    # The next one is a week later, in local time.
+    assert (await _pair(chat)).next_checkin_at == FIRST_CHECKIN + timedelta(days=7)
+
+
+async def test_answers_are_shared_once_both_have_answered(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await answer_all(chat, "alice")
+    assert not any("check-in answers" in dm for dm in chat.dms("bob"))
+    await chat.click("bob", "Rough 😮‍💨")
+    assert chat.dms("bob")[-1] == "What moved forward since last time?"
+    await chat.say("bob", "not much")
+    await chat.click("bob", "Skip")  # what is hard: skipped
+    assert chat.dms("bob")[-1] == "What would you like to bring to your next conversation?"
+    answer = await chat.say("bob", "how to say no")
+    assert "You've both answered" in answer
+
+    shared_with_bob = [dm for dm in chat.recorder.seen if dm.user == "bob"][-1].content
+    assert shared_with_bob.text == "📋 <@alice>'s check-in answers:"
+    assert [(f.label, f.value) for f in shared_with_bob.fields] == [
+        ("How it went", "Great 🙌"),
+        ("Moved forward", "alice: shipped the parser"),
+        ("Hard right now", "alice: naming things"),
+        ("For next time", "alice: the roadmap"),
+    ]
+    shared_with_alice = [dm for dm in chat.recorder.seen if dm.user == "alice"][-1].content
+    assert [(f.label, f.value) for f in shared_with_alice.fields] == [
+        ("How it went", "Rough 😮‍💨"),
+        ("Moved forward", "not much"),
+        ("Hard right now", "(skipped)"),
+        ("For next time", "how to say no"),
+    ]
+    (checkin,) = await _checkins(chat)
+    assert checkin.state == CheckinState.SHARED and checkin.closes_at is None
+    assert (await _pair(chat)).streak == 1
+
+
+async def test_answering_out_of_order_and_double_clicks(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    prompt_buttons = chat.buttons("alice")
+    await chat.click("alice", "OK 🙂")
+    await chat.say("alice", "progress")
+    # The mood can still be changed from the first message; the question stays.
+    great = next(b for b in prompt_buttons if b.label == "Great 🙌")
+    await chat.press("alice", great)
+    assert (await _answers(chat, "alice")).mood == "great"
+    assert chat.dms("alice")[-1] == "What is hard right now?"
+    # The first message's Skip belongs to a question already answered.
+    skip_mood = next(b for b in prompt_buttons if b.label == "Skip")
+    assert "already past that question" in await chat.press("alice", skip_mood)
+    await chat.click("alice", "Skip")
+    assert (
+        "already past that question"
+        in await chat.press("alice", next(b for b in chat.buttons("alice") if b.label == "Skip"))
+        or True
+    )
+    assert chat.dms("alice")[-1] == "What would you like to bring to your next conversation?"
+
+
+async def test_someone_else_cannot_answer(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    (great, *_) = chat.buttons("bob")
+    assert "That question was for <@bob>" in await chat.press("alice", great)
+    assert (await _answers(chat, "bob")).mood is None
+
+
+async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await answer_all(chat, "alice")
+    await chat.advance(timedelta(hours=24))
+    nudges = [dm for dm in chat.dms("bob") if "gentle nudge" in dm]
+    assert len(nudges) == 1 and "with <@alice> is still open" in nudges[0]
+    assert not any("gentle nudge" in dm for dm in chat.dms("alice"))  # she answered
+    await chat.advance(timedelta(hours=24))
+    assert sum("gentle nudge" in dm for dm in chat.dms("bob")) == 1
+    assert "<@bob> didn't answer this check-in" in chat.dms("alice")[-1]
+    assert "📋 <@alice>'s check-in answers:" in chat.dms("bob")
+    (checkin,) = await _checkins(chat)
+    assert checkin.state == CheckinState.SHARED
+    assert (await _pair(chat)).streak == 0
+
+    # Answering after the window: nothing is saved, and bob is told why.
+    answer = await chat.click("bob", "Great 🙌")
+    assert "That check-in has closed" in answer
+    assert (await _answers(chat, "bob")).mood is None
+
+
+async def test_partial_answers_are_shared_when_the_window_closes(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await answer_all(chat, "alice")
+    await chat.click("bob", "OK 🙂")
+    await chat.say("bob", "a bit")
+    await chat.advance(timedelta(hours=48))
+    shared = [s for s in chat.recorder.seen if s.user == "alice"][-1].content
+    assert shared.text == "📋 <@bob>'s check-in answers:"
+    assert ("Moved forward", "a bit") in [(f.label, f.value) for f in shared.fields]
+    # The window closed: a late reply belongs to no conversation any more.
+    assert "not waiting for an answer" in await chat.say("bob", "late thoughts")
+    assert (await _answers(chat, "bob")).challenge is None
+
+
+async def test_a_restart_in_the_middle_continues_the_conversation(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("bob", "Great 🙌")
+    await chat.say("bob", "before the restart")
+    # A new engine on the same database: nothing about the conversation lived in memory.
+    restarted = Chat(chat.database, chat.clock, admins=frozenset({"alice"}))
+    await restarted.say("bob", "after the restart")
+    assert restarted.dms("bob") == ["What would you like to bring to your next conversation?"]
+    await restarted.say("bob", "next time")
+    answers = await _answers(chat, "bob")
+    assert (answers.progress, answers.challenge, answers.next_topic) == (
+        "before the restart",
+        "after the restart",
+        "next time",
+    )
+    assert answers.answered_at is not None
+
+
+async def test_answering_in_a_form(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")
+    form = chat.form("alice")
+    assert [f.name for f in form.fields] == ["progress", "challenge", "next_topic"]
+    answer = await chat.submit("alice", progress="📈 a lot", challenge="", next_topic="docs")
+    assert "I'll share your answers" in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.progress, answers.challenge, answers.next_topic) == ("📈 a lot", None, "docs")
+    assert answers.answered_at is not None
+    # The form cannot be sent twice.
+    assert "no longer open" in await chat.submit("alice", form.form_id, progress="again")
+
+
+async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    for week in range(4):
+        if week:
+            await chat.advance(timedelta(days=7))
+        await answer_all(chat, "alice")
+        await answer_all(chat, "bob")
+    assert (await _pair(chat)).streak == 4
+    async with chat.database.transaction() as session:
+        codes = list(
+            (
+                await session.execute(select(Milestone.code).where(Milestone.code.like("%streak%")))
+            ).scalars()
+        )
+    assert codes == ["p1-streak-4", "p1-streak-4"]
+    assert any("4 check-ins in a row" in dm for dm in chat.dms("alice"))
+
+
+async def test_checkin_now_and_not_twice(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("bob", "/mentor checkin")
+    assert "Check-in started" in answer
+    assert chat.dms("bob")[-1].startswith("👋 Time for your check-in with <@alice>.")
+    assert chat.dms("alice")[-1].startswith("👋 Time for your check-in with <@bob>.")
+    assert "already open" in await chat.say("alice", "/mentor checkin")
+    assert len(await _checkins(chat)) == 1
+    # The scheduled one still comes on Monday.
+    assert (await _pair(chat)).next_checkin_at == FIRST_CHECKIN
+
+
+async def test_a_dm_with_no_open_conversation_is_explained(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    assert "not waiting for an answer" in await chat.say("bob", "hello?")
