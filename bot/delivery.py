@@ -8,16 +8,19 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.content import Content
 from bot.effects import PostToChannel, SendDM
 from bot.refs import ChannelRef, Platform, UserRef
 from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, OutboxStatus, OutboxTarget, Workspace
+from bot.storage.models import Member, OutboxMessage, OutboxStatus, OutboxTarget, Workspace
+from bot.unreachable import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +30,97 @@ MAX_BACKOFF = timedelta(minutes=10)
 SENDING_LEASE = timedelta(minutes=5)
 
 
+class FailureScope(StrEnum):
+    """What a permanent failure says is unreachable."""
+
+    MESSAGE = "message"  # only this message (too long, malformed)
+    RECIPIENT = "recipient"  # the person: DMs closed, unknown or deactivated user
+    CHANNEL = "channel"  # the channel: gone, archived, or we are not in it
+    WORKSPACE = "workspace"  # everything there: token revoked, app uninstalled
+
+
 class DeliveryFailure(Exception):
-    """Raised by a sender. ``permanent`` failures (DMs closed, channel gone, token
-    revoked) are never retried; the others are, with backoff or after ``retry_after``."""
+    """Raised by a sender. ``permanent`` failures are never retried, and what they make
+    unreachable (``scope``) is not tried again either; the others are retried, with
+    backoff or after ``retry_after`` (a 429)."""
 
     def __init__(
-        self, reason: str, *, permanent: bool, retry_after: timedelta | None = None
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: timedelta | None = None,
+        scope: FailureScope = FailureScope.MESSAGE,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.scope = scope
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_second: float
+    burst: int = 1
+
+
+class TokenBucket:
+    def __init__(self, limit: RateLimit, now: datetime) -> None:
+        self._limit = limit
+        self._tokens = float(limit.burst)
+        self._updated = now
+        self._held_until: datetime | None = None
+
+    def take(self, now: datetime) -> datetime | None:
+        """None: send now (a token was taken). Otherwise the time to try again."""
+        if self._held_until is not None and now < self._held_until:
+            return self._held_until
+        elapsed = max((now - self._updated).total_seconds(), 0.0)
+        self._tokens = min(
+            float(self._limit.burst), self._tokens + elapsed * self._limit.per_second
+        )
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return now + timedelta(seconds=(1.0 - self._tokens) / self._limit.per_second)
+
+    def hold(self, until: datetime) -> None:
+        """The platform said 429: nothing more until ``until``."""
+        self._held_until = max(until, self._held_until or until)
+        self._tokens = 0.0
+
+
+class RateLimits:
+    """Token buckets: one per Slack workspace (Slack limits per workspace), one for the
+    whole Discord bot (Discord limits per bot); the console has none. Each instance keeps
+    its own buckets, so with N instances configure each with 1/N of the rate."""
+
+    def __init__(self, limits: Mapping[Platform, RateLimit]) -> None:
+        self._limits = limits
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def _bucket(self, platform: Platform, workspace: str, now: datetime) -> TokenBucket | None:
+        limit = self._limits.get(platform)
+        if limit is None:
+            return None
+        key = (platform.value, workspace if platform == Platform.SLACK else "")
+        if key not in self._buckets:
+            self._buckets[key] = TokenBucket(limit, now)
+        return self._buckets[key]
+
+    def take(self, platform: Platform, workspace: str, now: datetime) -> datetime | None:
+        bucket = self._bucket(platform, workspace, now)
+        return bucket.take(now) if bucket else None
+
+    def hold(self, platform: Platform, workspace: str, until: datetime) -> None:
+        bucket = self._bucket(platform, workspace, until)
+        if bucket is not None:
+            bucket.hold(until)
+
+
+NO_LIMITS = RateLimits({})
 
 
 class Sender(Protocol):
@@ -49,6 +132,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # held back by a rate limit; not an attempt
 
     @property
     def handled(self) -> int:
@@ -58,6 +142,7 @@ class DeliveryReport:
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
+        self.deferred += other.deferred
 
 
 def backoff(attempts: int) -> timedelta:
@@ -74,41 +159,84 @@ def outbox_effect(message: OutboxMessage, workspace: Workspace) -> SendDM | Post
     return PostToChannel(channel, content, outbox_id=message.id)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    effect: SendDM | PostToChannel
+    platform: Platform
+    workspace: str  # the platform's workspace id
+    blocked: bool  # a DM to someone already known to be unreachable
+
+
 async def deliver_outbox(
-    database: Database, senders: Mapping[Platform, Sender], clock: Clock, *, batch: int = 100
+    database: Database,
+    senders: Mapping[Platform, Sender],
+    clock: Clock,
+    *,
+    batch: int = 100,
+    limits: RateLimits = NO_LIMITS,
 ) -> DeliveryReport:
     """One pass: deliver up to ``batch`` due messages for the platforms in ``senders``."""
     report = DeliveryReport()
-    for effect, platform in await _claim(database, list(senders), clock.now(), batch):
-        assert effect.outbox_id is not None
-        try:
-            await senders[platform].perform(effect)
-        except DeliveryFailure as failure:
-            problem = failure
-        except Exception as error:  # an adapter bug or a network error: retry, log the type
-            log.exception("delivering outbox message %s failed", effect.outbox_id)
-            problem = DeliveryFailure(type(error).__name__, permanent=False)
-        else:
-            await _mark_sent(database, effect.outbox_id, clock.now())
-            report.sent += 1
+    deferred: list[tuple[int, datetime]] = []
+    for item in await _claim(database, list(senders), clock.now(), batch):
+        outbox_id = item.effect.outbox_id
+        assert outbox_id is not None
+        if item.blocked:  # costs no request: the platform already said no
+            problem = DeliveryFailure(
+                "recipient unreachable", permanent=True, scope=FailureScope.RECIPIENT
+            )
+        elif (later := limits.take(item.platform, item.workspace, clock.now())) is not None:
+            deferred.append((outbox_id, later))
             continue
-        if await _record_failure(database, effect.outbox_id, problem, clock.now()):
+        else:
+            try:
+                await senders[item.platform].perform(item.effect)
+            except DeliveryFailure as failure:
+                problem = failure
+                if failure.retry_after is not None:
+                    limits.hold(item.platform, item.workspace, clock.now() + failure.retry_after)
+            except Exception as error:  # an adapter bug or a network error: retry, log the type
+                log.exception("delivering outbox message %s failed", outbox_id)
+                problem = DeliveryFailure(type(error).__name__, permanent=False)
+            else:
+                await _mark_sent(database, outbox_id, clock.now())
+                report.sent += 1
+                continue
+        if await _record_failure(database, outbox_id, problem, clock.now()):
             report.retried += 1
         else:
             report.failed += 1
+    if deferred:
+        await _defer(database, deferred)
+        report.deferred += len(deferred)
     return report
 
 
 async def deliver_all(
-    database: Database, senders: Mapping[Platform, Sender], clock: Clock, *, batch: int = 100
+    database: Database,
+    senders: Mapping[Platform, Sender],
+    clock: Clock,
+    *,
+    batch: int = 100,
+    limits: RateLimits = NO_LIMITS,
 ) -> DeliveryReport:
     """Deliver until nothing due is left, one batch per pass."""
     report = DeliveryReport()
     while True:
-        done = await deliver_outbox(database, senders, clock, batch=batch)
+        done = await deliver_outbox(database, senders, clock, batch=batch, limits=limits)
         report.add(done)
-        if done.handled < batch:
+        if done.handled + done.deferred < batch or done.handled == 0:
             return report
+
+
+async def next_pending_at(database: Database) -> datetime | None:
+    """When the next queued message falls due (the worker sleeps until then)."""
+    async with database.transaction() as session:
+        return await session.scalar(
+            select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.status == OutboxStatus.PENDING.value
+            )
+        )
 
 
 async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> list[SendDM]:
@@ -138,15 +266,23 @@ async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> l
 
 async def _claim(
     database: Database, platforms: list[Platform], now: datetime, batch: int
-) -> list[tuple[SendDM | PostToChannel, Platform]]:
+) -> list[Claimed]:
+    recipient = aliased(Member)
     async with database.transaction() as session:
         query = (
-            select(OutboxMessage, Workspace)
+            select(OutboxMessage, Workspace, recipient.dm_blocked_at)
             .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
+            .outerjoin(
+                recipient,
+                (OutboxMessage.target_kind == OutboxTarget.DM.value)
+                & (recipient.workspace_id == OutboxMessage.workspace_id)
+                & (recipient.external_id == OutboxMessage.target_id),
+            )
             .where(
                 OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
                 OutboxMessage.next_attempt_at <= now,
                 Workspace.platform.in_([p.value for p in platforms]),
+                Workspace.delivery_stopped_at.is_(None),
             )
             .order_by(OutboxMessage.id)
             .limit(batch)
@@ -154,12 +290,34 @@ async def _claim(
         if not database.is_sqlite:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         claimed = []
-        for message, workspace in (await session.execute(query)).all():
+        for message, workspace, blocked_at in (await session.execute(query)).all():
             message.status = OutboxStatus.SENDING.value
             message.attempts += 1
             message.next_attempt_at = now + SENDING_LEASE
-            claimed.append((outbox_effect(message, workspace), Platform(workspace.platform)))
+            claimed.append(
+                Claimed(
+                    outbox_effect(message, workspace),
+                    Platform(workspace.platform),
+                    workspace.external_id,
+                    blocked_at is not None,
+                )
+            )
         return claimed
+
+
+async def _defer(database: Database, deferred: list[tuple[int, datetime]]) -> None:
+    """Back to pending, untouched by the attempt: a rate limit is not a failure."""
+    async with database.transaction() as session:
+        for outbox_id, later in deferred:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id)
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    attempts=OutboxMessage.attempts - 1,
+                    next_attempt_at=later,
+                )
+            )
 
 
 async def _mark_sent(database: Database, outbox_id: int, now: datetime) -> None:
@@ -180,10 +338,16 @@ async def _record_failure(
         if message is None:
             return False
         message.last_error = failure.reason[:200]
-        if failure.permanent or message.attempts >= MAX_ATTEMPTS:
-            message.status = OutboxStatus.FAILED.value
-            log.warning("outbox message %s failed for good: %s", outbox_id, failure.reason)
-            return False
-        message.status = OutboxStatus.PENDING.value
-        message.next_attempt_at = now + (failure.retry_after or backoff(message.attempts))
-        return True
+        if not failure.permanent and message.attempts < MAX_ATTEMPTS:
+            message.status = OutboxStatus.PENDING.value
+            message.next_attempt_at = now + (failure.retry_after or backoff(message.attempts))
+            return True
+        message.status = OutboxStatus.FAILED.value
+        log.warning(
+            "outbox message %s failed for good (%s): %s", outbox_id, failure.scope, failure.reason
+        )
+        if failure.permanent and failure.scope != FailureScope.MESSAGE:
+            workspace = await session.get(Workspace, message.workspace_id)
+            assert workspace is not None
+            await unreachable(session, workspace, message, failure, now)
+        return False

@@ -51,7 +51,16 @@ from bot.content import Content
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
 from bot.errors import UserError
 from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, MessageReceived
-from bot.flows import celebration, checkin, choose_pair, end_pair, feedback, pair_proposal, review
+from bot.flows import (
+    celebration,
+    checkin,
+    choose_conversation,
+    choose_pair,
+    end_pair,
+    feedback,
+    pair_proposal,
+    review,
+)
 from bot.flows.sessions import (
     STALE,
     ConversationFlow,
@@ -65,6 +74,7 @@ from bot.storage.database import Database
 from bot.storage.models import FlowSession
 from bot.text import clean_answer, clean_text
 from bot.turn import Turn, get_member, get_workspace
+from bot.unreachable import UNREACHABLE_NOTE
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +113,10 @@ class Engine:
                     log.info("ignored a repeated delivery of %s", type(event).__name__)
                     return []
                 effects = await self._route(turn, event)
+                if turn.actor.dm_blocked_at is not None:
+                    # They are here, so they can be told why DMs stopped; try DMs again.
+                    turn.actor.dm_blocked_at = None
+                    effects = turn.reply(UNREACHABLE_NOTE) + effects
                 queued = turn.queued
         except CommandError as error:
             return [_reply(event, error.explain())]
@@ -184,6 +198,17 @@ class Engine:
                 if isinstance(outcome, list):
                     return outcome
                 result = outcome
+            case FlowKind.CHOOSE_CONVERSATION:
+                chosen = choose_conversation.step(turn, flow, action.choice)
+                target = await find_flow(turn, chosen.flow_id) if chosen else None
+                if chosen is None or target is None or target.kind not in CONVERSATIONS:
+                    return _step_effects(turn, event, STALE)
+                if target.member_id != turn.actor.id or not CONVERSATIONS[target.kind].accepts_text(
+                    target
+                ):
+                    return _step_effects(turn, event, STALE)
+                answer = await _answer_text(turn, target, chosen.text)
+                return _step_effects(turn, event, StepResult(replace_with="Okay.")) + answer
             case FlowKind.CHOOSE_PAIR:
                 rerun = choose_pair.step(turn, flow, action.choice)
                 if rerun is None:
@@ -259,13 +284,16 @@ def _help(topic: str | None) -> str:
 async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     """A DM reply goes to the conversation that asked last and is waiting for text."""
     text = clean_text(event.text)
-    conversation = await _waiting_for_text(turn)
-    if conversation is not None and not text:
+    waiting = await _waiting_for_text(turn)
+    if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
-    if conversation is not None:
-        text = clean_answer(text)
-        result = await CONVERSATIONS[conversation.kind].on_text(turn, conversation, text)
-        return _answer_effects(turn, result)
+    if len(waiting) > 1:
+        options = [
+            (flow, await CONVERSATIONS[flow.kind].waiting_for(turn, flow)) for flow in waiting
+        ]
+        return await choose_conversation.ask(turn, clean_answer(text), options)
+    if waiting:
+        return await _answer_text(turn, waiting[0], text)
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("win", "mentor"):
@@ -278,7 +306,13 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     )
 
 
-async def _waiting_for_text(turn: Turn) -> FlowSession | None:
+async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]:
+    result = await CONVERSATIONS[flow.kind].on_text(turn, flow, clean_answer(text))
+    return _answer_effects(turn, result)
+
+
+async def _waiting_for_text(turn: Turn) -> list[FlowSession]:
+    """The person's open conversations that a text reply could answer, newest first."""
     query = (
         select(FlowSession)
         .where(
@@ -290,10 +324,8 @@ async def _waiting_for_text(turn: Turn) -> FlowSession | None:
         .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
         .limit(20)
     )
-    for flow in (await turn.session.execute(query)).scalars():
-        if CONVERSATIONS[flow.kind].accepts_text(flow):
-            return flow
-    return None
+    flows = (await turn.session.execute(query)).scalars()
+    return [flow for flow in flows if CONVERSATIONS[flow.kind].accepts_text(flow)]
 
 
 async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:

@@ -39,6 +39,7 @@ def set_channel(turn: Turn, command: SetShoutoutChannel) -> list[Effect]:
             "You can still decide about your own shout-outs: `/mentor config consent on|off`."
         )
     turn.workspace.shoutout_channel_id = command.channel_id
+    turn.workspace.shoutout_set_by_id = turn.actor.id
     if command.channel_id is None:
         return turn.reply("Channel shout-outs are off; milestones are celebrated in DMs.")
     return turn.reply(

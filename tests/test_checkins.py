@@ -188,11 +188,18 @@ async def test_answering_in_a_form(chat: Chat) -> None:
     await to_first_checkin(chat)
     await chat.click("alice", "Answer in a form")
     form = chat.form("alice")
-    assert [f.name for f in form.fields] == ["progress", "challenge", "next_topic"]
-    answer = await chat.submit("alice", progress="📈 a lot", challenge="", next_topic="docs")
+    assert [f.name for f in form.fields] == ["mood", "progress", "challenge", "next_topic"]
+    answer = await chat.submit(
+        "alice", mood="Great!", progress="📈 a lot", challenge="", next_topic="docs"
+    )
     assert "I'll share your answers" in answer
     answers = await _answers(chat, "alice")
-    assert (answers.progress, answers.challenge, answers.next_topic) == ("📈 a lot", None, "docs")
+    assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
+        "great",
+        "📈 a lot",
+        None,
+        "docs",
+    )
     assert answers.answered_at is not None
     # The form cannot be sent twice.
     assert "no longer open" in await chat.submit("alice", form.form_id, progress="again")

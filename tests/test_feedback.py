@@ -156,9 +156,16 @@ async def test_the_follow_up_comes_at_the_next_checkin_when_that_is_first(chat: 
 async def test_at_a_checkin_a_reply_answers_the_question_asked_last(chat: Chat) -> None:
     await ask_and_answer(chat)
     await run_due(chat, timedelta(days=4, hours=22))  # the check-in, then the follow-up
-    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+    # Two questions wait for bob's words: the bot asks which one rather than guess.
+    assert "Which one is this reply for?" in await chat.say("bob", ACTION)
+    assert [b.label for b in chat.buttons("bob")] == [
+        f"How you acted on “{QUESTION}”"[:79] + "…",
+        "Check-in with Alice: How did it go since last time?",
+    ]
+    assert not any(ACTION in dm for dm in chat.dms("alice"))
+    assert "shared that with <@alice>" in await chat.click("bob", chat.buttons("bob")[0].label)
     assert chat.dms("alice")[-1].endswith(ACTION)
-    # The next reply goes to the check-in, still open.
+    # Only the check-in is left, so the next reply goes to it.
     await chat.say("bob", "great")
     assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
 
@@ -190,7 +197,9 @@ async def test_the_follow_up_waits_for_the_mentees_morning(chat: Chat) -> None:
 async def test_the_list_links_answer_and_action_to_the_question(chat: Chat) -> None:
     await ask_and_answer(chat)
     await run_due(chat, timedelta(days=5))
-    await chat.say("bob", ACTION)
+    assert "Which one" in await chat.say("bob", ACTION)  # the check-in is open too
+    acted = next(b for b in chat.buttons("bob") if b.label.startswith("How you acted"))
+    await chat.press("bob", acted)
     chat.clock.advance(timedelta(days=1))
     await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
     await pair_up(chat, "carol", "dave")
@@ -278,9 +287,12 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     await chat.say("bob", f"/mentor feedback {QUESTION}")
     chat.clock.advance(timedelta(minutes=5))
     await chat.say("carol", "/mentor feedback Was my first code review too harsh on Sam?")
-    # The reply answers the question asked last, then the one before.
-    await chat.say("alice", "A little: start with what works.")
+    # Two questions wait for alice's answer: she picks which one her reply is for.
+    assert "Which one" in await chat.say("alice", "A little: start with what works.")
+    await chat.click("alice", "Answer to Carol: “Was my first code review too harsh on Sam?”")
     assert chat.dms("carol")[-1].endswith("A little: start with what works.")
+    assert not any("start with what works" in dm for dm in chat.dms("bob"))
+    # One question is left, so the next reply goes straight to it.
     await chat.say("alice", ANSWER)
     assert chat.dms("bob")[-1].endswith(ANSWER)
     assert not any(ANSWER in dm for dm in chat.dms("carol"))

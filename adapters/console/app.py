@@ -257,10 +257,13 @@ def _dm_message_id(dm: SendDM) -> str | None:
 def _button_in(
     buttons: tuple[Button, ...], wanted: str, message_id: str | None
 ) -> tuple[Button, str | None] | None:
+    """The button labelled ``wanted``, or else the only one whose label starts with it
+    (so ``:click How you acted`` is enough for a long label)."""
     for button in buttons:
         if button.label.casefold() == wanted.casefold():
             return button, message_id
-    return None
+    starting = [b for b in buttons if b.label.casefold().startswith(wanted.casefold())]
+    return (starting[0], message_id) if len(starting) == 1 else None
 
 
 async def stdin_lines(*, interactive: bool, prompt: PromptSource) -> AsyncIterator[str]:

@@ -29,16 +29,18 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.cadence import outside_quiet_hours
+from bot.cadence import local_view, outside_quiet_hours
 from bot.content import ButtonStyle, Content, Field, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
+    BUTTON_LABEL_CHARS,
     STALE,
     FlowKind,
     StepResult,
     flow_button,
     move,
     not_for_you,
+    partner_name,
     start_flow,
 )
 from bot.milestones import reach_automatic
@@ -84,7 +86,7 @@ LABELS = {
     "challenge": "Hard right now",
     "next_topic": "For next time",
 }
-FORM_FIELDS = ("progress", "challenge", "next_topic")
+FORM_FIELDS = ("mood", "progress", "challenge", "next_topic")
 
 
 def accepts_text(flow: FlowSession) -> bool:
@@ -94,6 +96,11 @@ def accepts_text(flow: FlowSession) -> bool:
         State.HARD,
         State.NEXT_TOPIC,
     )
+
+
+async def waiting_for(turn: Turn, flow: FlowSession) -> str:
+    label = f"Check-in with {await partner_name(turn, flow)}: {QUESTIONS[State(flow.state)][0]}"
+    return shorten(label, BUTTON_LABEL_CHARS)
 
 
 async def open_checkin(
@@ -238,13 +245,18 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if choice.startswith("skip:"):
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
+        skipped = QUESTIONS[State(flow.state)][0]
         await _advance(turn, flow, checkin, answer)
-        return StepResult(replace_with="Skipped.")
+        return StepResult(replace_with=f"{skipped} (skipped)")
     if choice == "form":
         fields = tuple(
-            FormField(name, QUESTIONS[state][0], FormFieldKind.LONG_TEXT)
+            FormField(
+                name,
+                QUESTIONS[state][0],
+                FormFieldKind.SHORT_TEXT if name == "mood" else FormFieldKind.LONG_TEXT,
+                placeholder="great, ok, rough, or your own words" if name == "mood" else None,
+            )
             for state, (_, name) in QUESTIONS.items()
-            if name in FORM_FIELDS
         )
         form = Form(f"flow:{flow.id}:answers", "Your check-in", fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
@@ -275,6 +287,8 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     checkin, answer = loaded
     for name in FORM_FIELDS:
         value = values.get(name, "").strip()
+        if name == "mood" and value.lower().rstrip("!.") in MOODS:
+            value = value.lower().rstrip("!.")
         if value:
             setattr(answer, name, value)
     move(turn, flow, State.NEXT_TOPIC)
@@ -297,9 +311,11 @@ async def _advance(
     if await _both_answered(turn, checkin):
         await share(turn, checkin)
         return StepResult(reply="Thanks! You've both answered; I've shared your answers.")
+    closes = checkin.closes_at or turn.now
+    zone = turn.actor.timezone or "UTC"
     return StepResult(
-        reply="Thanks! I'll share your answers with your partner once they've answered "
-        "(or in two days at the latest)."
+        reply="Thanks! I'll share your answers with your partner once they've answered, "
+        f"or on {local_view(closes, zone)} at the latest."
     )
 
 

@@ -42,12 +42,14 @@ from bot.commands import AskFeedback
 from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
+    BUTTON_LABEL_CHARS,
     STALE,
     FlowKind,
     StepResult,
     flow_button,
     move,
     not_for_you,
+    partner_name,
     start_flow,
 )
 from bot.pairs import PairView, pick_pair
@@ -130,6 +132,16 @@ def is_vague(question: str) -> bool:
     if _GENERIC.search(" ".join(words)) is None:
         return False
     return not any(word not in _FILLER for word in words)
+
+
+async def waiting_for(turn: Turn, flow: FlowSession) -> str:
+    feedback = await turn.session.get(Feedback, int(flow.data["feedback_id"]))
+    about = f"“{feedback.question}”" if feedback and feedback.question else "the feedback"
+    if flow.state == State.AWAITING_ANSWER:
+        label = f"Answer to {await partner_name(turn, flow)}: {about}"
+    else:
+        label = f"How you acted on {about}"
+    return shorten(label, BUTTON_LABEL_CHARS)
 
 
 def accepts_text(flow: FlowSession) -> bool:

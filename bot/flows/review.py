@@ -28,12 +28,14 @@ from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
 from bot.errors import UserError
 from bot.flows.sessions import (
+    BUTTON_LABEL_CHARS,
     STALE,
     FlowKind,
     StepResult,
     flow_button,
     move,
     not_for_you,
+    partner_name,
     start_flow,
 )
 from bot.pairs import pick_pair
@@ -61,6 +63,11 @@ QUESTIONS = {
 }
 ORDER = [State.WENT_WELL, State.COULD_IMPROVE, State.DONE]
 TITLE_CHARS = 100
+
+
+async def waiting_for(turn: Turn, flow: FlowSession) -> str:
+    label = f"Look back with {await partner_name(turn, flow)}: {QUESTIONS[State(flow.state)][0]}"
+    return shorten(label, BUTTON_LABEL_CHARS)
 
 
 def accepts_text(flow: FlowSession) -> bool:

@@ -21,6 +21,7 @@ class FlowKind(StrEnum):
     END_PAIR = "end_pair"
     SHOUTOUT_CONSENT = "shoutout_consent"
     CHOOSE_PAIR = "choose_pair"
+    CHOOSE_CONVERSATION = "choose_conversation"
     CHECKIN = "checkin"
     FEEDBACK = "feedback"
     REVIEW = "review"
@@ -37,6 +38,20 @@ class FlowAction:
         if len(parts) != 3 or parts[0] != FLOW_ACTION_PREFIX or not parts[1].isdecimal():
             return None
         return cls(int(parts[1]), parts[2])
+
+
+BUTTON_LABEL_CHARS = 80  # Discord's limit; Slack allows 75 in some places, 2000 in others
+
+
+async def partner_name(turn: Turn, flow: FlowSession) -> str:
+    """The other member of the flow's pair, for labels where a mention cannot render."""
+    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+    if pair is None:
+        return "your partner"
+    other = await turn.session.get(
+        Member, pair.mentee_id if pair.mentor_id == flow.member_id else pair.mentor_id
+    )
+    return (other.display_name or other.external_id) if other else "your partner"
 
 
 def flow_button(
@@ -119,6 +134,10 @@ class ConversationFlow(Protocol):
     """
 
     def accepts_text(self, flow: FlowSession) -> bool: ...
+
+    async def waiting_for(self, turn: Turn, flow: FlowSession) -> str:
+        """What a text reply would answer, short enough for a button label."""
+        ...
 
     async def step(
         self, turn: Turn, flow: FlowSession, choice: str

@@ -113,8 +113,13 @@ class Workspace(Base):
     platform: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
     shoutout_channel_id: Mapped[str | None] = mapped_column(String(64))
+    # Who chose the channel: told if posting there fails for good.
+    shoutout_set_by_id: Mapped[int | None] = mapped_column(Integer)
     # When admins were last told that no shout-out channel is set (told once).
     shoutout_hint_sent_at: Mapped[datetime | None]
+    # Set when the platform refused us for good (token revoked, app uninstalled):
+    # nothing is sent to this workspace until it is installed again.
+    delivery_stopped_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -129,6 +134,9 @@ class Member(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # None: never asked; True/False: the member's answer about public shout-outs.
     shoutout_consent: Mapped[bool | None] = mapped_column(Boolean)
+    # Set when a DM to them failed for good (DMs closed, unknown user); no DM is tried
+    # again until they use the bot.
+    dm_blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

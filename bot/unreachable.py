@@ -1,0 +1,121 @@
+"""What to do when the platform says, for good, that someone or something cannot be
+reached: stop trying it, pause what depends on it, and tell a person who can act."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.pairs import pairs_of
+from bot.rhythm import stop_schedule
+from bot.storage.models import (
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
+    PairState,
+    Workspace,
+)
+from bot.turn import Turn
+
+if TYPE_CHECKING:
+    from bot.delivery import DeliveryFailure
+
+UNREACHABLE_NOTE = (
+    "I couldn't send you a direct message earlier (your DMs may be closed to me), so I "
+    "paused your check-ins. Open your DMs to me, then `/mentor resume` restarts them."
+)
+
+
+async def unreachable(
+    session: AsyncSession,
+    workspace: Workspace,
+    message: OutboxMessage,
+    failure: DeliveryFailure,
+    now: datetime,
+) -> None:
+    from bot.delivery import FailureScope
+
+    match failure.scope:
+        case FailureScope.RECIPIENT if message.target_kind == OutboxTarget.DM:
+            await _recipient(session, workspace, message.target_id, now)
+        case FailureScope.CHANNEL if message.target_kind == OutboxTarget.CHANNEL:
+            await _channel(session, workspace, message.target_id, failure.reason, now)
+        case FailureScope.WORKSPACE:
+            workspace.delivery_stopped_at = now
+            await _fail_pending(session, workspace, None, None, "workspace unreachable")
+        case _:
+            pass
+
+
+async def _fail_pending(
+    session: AsyncSession,
+    workspace: Workspace,
+    target_kind: OutboxTarget | None,
+    target_id: str | None,
+    reason: str,
+) -> None:
+    query = update(OutboxMessage).where(
+        OutboxMessage.workspace_id == workspace.id,
+        OutboxMessage.status == OutboxStatus.PENDING.value,
+    )
+    if target_kind is not None:
+        query = query.where(
+            OutboxMessage.target_kind == target_kind.value, OutboxMessage.target_id == target_id
+        )
+    await session.execute(query.values(status=OutboxStatus.FAILED.value, last_error=reason))
+
+
+async def _recipient(
+    session: AsyncSession, workspace: Workspace, user_id: str, now: datetime
+) -> None:
+    member = (
+        await session.execute(
+            select(Member).where(Member.workspace_id == workspace.id, Member.external_id == user_id)
+        )
+    ).scalar_one_or_none()
+    if member is None or member.dm_blocked_at is not None:
+        return
+    member.dm_blocked_at = now
+    await _fail_pending(session, workspace, OutboxTarget.DM, user_id, "recipient unreachable")
+    turn = Turn.on_behalf_of(session, now, workspace, member)
+    for view in await pairs_of(turn, member, (PairState.ACTIVE,)):
+        view.pair.state = PairState.PAUSED.value
+        view.pair.paused_until = None  # until someone resumes it
+        stop_schedule(view.pair)
+        turn.dm(
+            view.partner,
+            Content(
+                f"I couldn't reach <@{member.external_id}> by direct message (their DMs may "
+                "be closed to me), so I paused your check-ins. They'll get a note the next "
+                "time they use the bot; either of you can restart with `/mentor resume`."
+            ),
+        )
+
+
+async def _channel(
+    session: AsyncSession, workspace: Workspace, channel_id: str, reason: str, now: datetime
+) -> None:
+    await _fail_pending(session, workspace, OutboxTarget.CHANNEL, channel_id, reason[:200])
+    if workspace.shoutout_channel_id != channel_id:
+        return
+    workspace.shoutout_channel_id = None
+    admin = (
+        await session.get(Member, workspace.shoutout_set_by_id)
+        if workspace.shoutout_set_by_id
+        else None
+    )
+    if admin is None:
+        return
+    Turn.on_behalf_of(session, now, workspace, admin).dm(
+        admin,
+        Content(
+            f"I couldn't post a milestone shout-out in <#{channel_id}> ({reason}). I've "
+            "switched shout-outs to DMs for now. Invite me to the channel, or pick another "
+            "with `/mentor config shoutouts #channel`."
+        ),
+    )
