@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,7 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
 from adapters.console.translate import ConsoleInputError, valid_name
 from bot.clock import ManualClock, SystemClock
+from bot.delivery import deliver_all
 from bot.engine import Engine
+from bot.refs import Platform
 from bot.settings import Settings
 from bot.storage.database import Database, safe_url, sqlite_url
 
@@ -64,6 +66,7 @@ def _setup_logging(settings: Settings) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _run(work: Coroutine[Any, Any, None]) -> None:
@@ -143,6 +146,54 @@ async def _console(url: str, user: str, clock: ManualClock, settings: Settings) 
         await console_app.run(lines, echo=not interactive)
     finally:
         await database.dispose()
+
+
+@app.command()
+def dispatch(
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Run the pass as if it were this time (ISO 8601, UTC if no offset)."),
+    ] = None,
+) -> None:
+    """One dispatch pass (due check-ins, nudges, follow-ups), then deliver what it queued.
+
+    For cron-style deploys; messages for platforms this process has no adapter for are
+    left in the outbox for `mentorbot run`."""
+    settings = _settings()
+    _setup_logging(settings)
+    _check_sqlite_folder(settings.database_url)
+    moment = (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
+    _run(_dispatch(settings, ManualClock(moment)))
+
+
+async def _dispatch(settings: Settings, clock: ManualClock) -> None:
+    database = Database(settings.database_url)
+    try:
+        await database.upgrade()
+        engine = Engine(
+            database,
+            clock,
+            admin_user_ids=settings.admin_user_ids,
+            dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
+        )
+        report = await engine.run_due(clock.now())
+        printer = ConsoleApp(
+            engine,
+            database,
+            clock,
+            Console(highlight=False, soft_wrap=True, emoji=False),
+            user="dispatch",
+            everyone_is_admin=False,
+        )
+        delivered = await deliver_all(database, {Platform.CONSOLE: printer}, clock)
+    finally:
+        await database.dispose()
+    err.print(
+        f"dispatch at {clock.now():%Y-%m-%d %H:%M} UTC: {report.checkins_opened} check-ins "
+        f"opened, {report.checkins_missed} missed, {report.timers} reminders, "
+        f"{report.heads_ups} heads-ups; {delivered.sent} messages delivered, "
+        f"{delivered.retried} to retry, {delivered.failed} failed"
+    )
 
 
 @db_app.command("upgrade")

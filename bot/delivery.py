@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import Clock
 from bot.content import Content
 from bot.effects import PostToChannel, SendDM
+from bot.faults import crash_point
 from bot.refs import ChannelRef, Platform, UserRef
 from bot.storage.database import Database
 from bot.storage.models import Member, OutboxMessage, OutboxStatus, OutboxTarget, Workspace
@@ -178,7 +179,10 @@ async def deliver_outbox(
     """One pass: deliver up to ``batch`` due messages for the platforms in ``senders``."""
     report = DeliveryReport()
     deferred: list[tuple[int, datetime]] = []
-    for item in await _claim(database, list(senders), clock.now(), batch):
+    claimed = await _claim(database, list(senders), clock.now(), batch)
+    if claimed:
+        crash_point("after_claim")
+    for item in claimed:
         outbox_id = item.effect.outbox_id
         assert outbox_id is not None
         if item.blocked:  # costs no request: the platform already said no
@@ -199,7 +203,9 @@ async def deliver_outbox(
                 log.exception("delivering outbox message %s failed", outbox_id)
                 problem = DeliveryFailure(type(error).__name__, permanent=False)
             else:
+                crash_point("after_send")  # the platform has it; our record does not yet
                 await _mark_sent(database, outbox_id, clock.now())
+                crash_point("mid_delivery")
                 report.sent += 1
                 continue
         if await _record_failure(database, outbox_id, problem, clock.now()):

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -23,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.cadence import local_view, outside_quiet_hours
 from bot.clock import ManualClock
 from bot.content import Button, Content
+from bot.faults import crash_point
 from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
 from bot.milestones import reach_automatic
@@ -70,11 +72,15 @@ class DueReport:
 Job = Callable[[AsyncSession, datetime, int, DueReport], Awaitable[int]]
 
 
-async def run_due(database: Database, now: datetime, *, batch: int = BATCH) -> DueReport:
+async def run_due(
+    database: Database, now: datetime, *, batch: int = BATCH, spread: timedelta = timedelta(0)
+) -> DueReport:
+    """``spread``: prompts that fall due together go out over this window, each pair at
+    its own fixed offset, instead of in one burst."""
     report = DueReport()
     jobs: list[Job] = [
         _resume_paused,
-        _open_checkins,
+        partial(_open_checkins, spread=spread),
         _close_checkins,
         _fire_timers,
         _send_heads_ups,
@@ -84,6 +90,8 @@ async def run_due(database: Database, now: datetime, *, batch: int = BATCH) -> D
         while True:
             async with database.transaction() as session:
                 handled = await job(session, now, batch, report)
+            if handled:
+                crash_point("after_dispatch_batch")
             if handled < batch:
                 break
     return report
@@ -176,7 +184,7 @@ async def _each(session: AsyncSession, what: str, item_id: int, work: Awaitable[
 
 
 async def _open_checkins(
-    session: AsyncSession, now: datetime, batch: int, report: DueReport
+    session: AsyncSession, now: datetime, batch: int, report: DueReport, *, spread: timedelta
 ) -> int:
     due = await _due_pairs(
         session,
@@ -187,7 +195,7 @@ async def _open_checkins(
     for pair, workspace, mentor, mentee in due:
         due_at = pair.next_checkin_at
         assert due_at is not None
-        opening = _open_one(session, now, pair, workspace, mentor, mentee, report)
+        opening = _open_one(session, now, pair, workspace, mentor, mentee, report, spread)
         await _each(session, "check-in", pair.id, opening)
         # Advanced whatever happened: downtime is caught up once (the next one comes after
         # now, not after the missed one), and a failing pair cannot block the pass.
@@ -203,6 +211,7 @@ async def _open_one(
     mentor: Member,
     mentee: Member,
     report: DueReport,
+    spread: timedelta,
 ) -> None:
     due_at = pair.next_checkin_at
     assert due_at is not None
@@ -210,7 +219,7 @@ async def _open_one(
     if due_at < now - MISSED_AFTER:
         await checkin.record_missed(turn, pair, due_at)
         report.checkins_missed += 1
-    elif await checkin.open_checkin(turn, pair, mentor, mentee, due_at) is not None:
+    elif await checkin.open_checkin(turn, pair, mentor, mentee, due_at, spread=spread) is not None:
         await feedback.follow_up_now(turn, pair)
         report.checkins_opened += 1
 

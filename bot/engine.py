@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import assert_never
 
 from sqlalchemy import select
@@ -98,12 +98,14 @@ class Engine:
         *,
         admin_user_ids: Iterable[str] = (),
         on_queued: Callable[[], None] | None = None,
+        dispatch_spread: timedelta = timedelta(0),
     ) -> None:
         self._db = database
         self._clock = clock
         self._admins = frozenset(admin_user_ids)
         # Called after a commit that queued outbox messages, to wake the delivery worker.
         self._on_queued = on_queued
+        self._spread = dispatch_spread
 
     async def handle(self, event: Event) -> list[Effect]:
         try:
@@ -134,7 +136,7 @@ class Engine:
         window closes, pause ends, anniversaries). Idempotent: a second call at the same
         ``now`` does nothing. Everything it sends goes through the outbox, so it returns
         a report of what it did rather than effects to carry out."""
-        report = await due.run_due(self._db, now or self._clock.now())
+        report = await due.run_due(self._db, now or self._clock.now(), spread=self._spread)
         if report.total and self._on_queued is not None:
             self._on_queued()
         return report

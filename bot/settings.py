@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     port: int = Field(default=3000, ge=1, le=65535)
+    dispatch_interval_seconds: float = Field(default=30.0, gt=0)
+    dispatch_spread_seconds: float = Field(default=120.0, ge=0)
+    slack_messages_per_second: float = Field(default=1.0, gt=0)
+    discord_messages_per_second: float = Field(default=40.0, gt=0)
     log_level: str = "INFO"
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
 

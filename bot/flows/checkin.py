@@ -111,6 +111,7 @@ async def open_checkin(
     due_at: datetime,
     *,
     asked_by: Member | None = None,
+    spread: timedelta = timedelta(0),
 ) -> Checkin | None:
     """Open the check-in due at ``due_at`` and prompt both members; None if that
     occurrence was opened before (the unique key makes a second call do nothing)."""
@@ -133,9 +134,11 @@ async def open_checkin(
         turn.session.add(
             CheckinAnswer(workspace_id=turn.workspace.id, checkin_id=checkin.id, member_id=me.id)
         )
-        # The person who asked for it now gets it now; everyone else not at night.
+        # The person who asked for it now gets it now; everyone else not at night, and
+        # a big workspace's prompts for the same minute go out over a short window.
         zone = me.timezone or pair.timezone
-        send_at = turn.now if me is asked_by else outside_quiet_hours(turn.now, zone)
+        planned = max(turn.now, due_at + spread_offset(pair.id, spread))
+        send_at = turn.now if me is asked_by else outside_quiet_hours(planned, zone)
         flow = await start_flow(
             turn,
             FlowKind.CHECKIN,
@@ -148,6 +151,13 @@ async def open_checkin(
         wins = await _wins_since(turn, me, since)
         turn.dm(me, _prompt(flow, partner, wins), at=send_at)
     return checkin
+
+
+def spread_offset(pair_id: int, window: timedelta) -> timedelta:
+    """A fixed point in ``window`` for this pair (Knuth's multiplicative hash): the same
+    pair always lands at the same offset, and pairs spread evenly across it."""
+    fraction = (pair_id * 2654435761 % 2**32) / 2**32
+    return timedelta(seconds=int(fraction * window.total_seconds()))
 
 
 async def record_missed(turn: Turn, pair: Pair, due_at: datetime) -> None:
