@@ -182,10 +182,17 @@ async def deliver_outbox(
     claimed = await _claim(database, list(senders), clock.now(), batch)
     if claimed:
         crash_point("after_claim")
+    # Refused for good earlier in this batch: the rest of the batch does not ask again.
+    refused: dict[tuple[str, ...], DeliveryFailure] = {}
     for item in claimed:
         outbox_id = item.effect.outbox_id
         assert outbox_id is not None
-        if item.blocked:  # costs no request: the platform already said no
+        earlier = refused.get(_scope_key(item, FailureScope.WORKSPACE)) or refused.get(
+            _scope_key(item, FailureScope.RECIPIENT)
+        )
+        if earlier is not None:
+            problem = earlier
+        elif item.blocked:  # costs no request: the platform already said no
             problem = DeliveryFailure(
                 "recipient unreachable", permanent=True, scope=FailureScope.RECIPIENT
             )
@@ -197,6 +204,8 @@ async def deliver_outbox(
                 await senders[item.platform].perform(item.effect)
             except DeliveryFailure as failure:
                 problem = failure
+                if failure.permanent and failure.scope != FailureScope.MESSAGE:
+                    refused[_scope_key(item, failure.scope)] = failure
                 if failure.retry_after is not None:
                     limits.hold(item.platform, item.workspace, clock.now() + failure.retry_after)
             except Exception as error:  # an adapter bug or a network error: retry, log the type
@@ -218,6 +227,19 @@ async def deliver_outbox(
     return report
 
 
+def _scope_key(item: Claimed, scope: FailureScope) -> tuple[str, ...]:
+    """What a permanent failure of this scope makes unreachable. A recipient and a
+    channel are both "the target" of a message, so they share one key shape."""
+    if scope == FailureScope.WORKSPACE:
+        return (item.platform.value, item.workspace)
+    target = (
+        item.effect.to.user_id
+        if isinstance(item.effect, SendDM)
+        else item.effect.channel.channel_id
+    )
+    return (item.platform.value, item.workspace, type(item.effect).__name__, target)
+
+
 async def deliver_all(
     database: Database,
     senders: Mapping[Platform, Sender],
@@ -226,12 +248,13 @@ async def deliver_all(
     batch: int = 100,
     limits: RateLimits = NO_LIMITS,
 ) -> DeliveryReport:
-    """Deliver until nothing due is left, one batch per pass."""
+    """Deliver until nothing due is left, one batch per pass (a failure can queue a
+    message too: telling the partner that someone is unreachable)."""
     report = DeliveryReport()
     while True:
         done = await deliver_outbox(database, senders, clock, batch=batch, limits=limits)
         report.add(done)
-        if done.handled + done.deferred < batch or done.handled == 0:
+        if done.handled == 0:
             return report
 
 

@@ -116,13 +116,17 @@ class Turn:
     def _queue(
         self, target: OutboxTarget, target_id: str, content: Content, at: datetime | None
     ) -> None:
+        # A workspace that refused us for good gets nothing until it is set up again;
+        # the message is kept, marked failed, rather than left waiting forever.
+        stopped = self.workspace.delivery_stopped_at is not None
         self.session.add(
             OutboxMessage(
                 workspace_id=self.workspace.id,
                 target_kind=target.value,
                 target_id=target_id,
                 content=content.to_json(),
-                status=OutboxStatus.PENDING.value,
+                status=(OutboxStatus.FAILED if stopped else OutboxStatus.PENDING).value,
+                last_error="workspace unreachable" if stopped else None,
                 attempts=0,
                 next_attempt_at=max(at, self.now) if at else self.now,
                 created_at=self.now,

@@ -4,13 +4,14 @@ database and the real outbox delivery; only the platform at the end is this reco
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from adapters.console.translate import normalize_mentions
 from bot.clock import ManualClock
 from bot.content import Button, Content, Form
-from bot.delivery import DeliveryReport, deliver_all
+from bot.delivery import NO_LIMITS, DeliveryReport, RateLimits, deliver_all
 from bot.due import walk_clock
 from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
 from bot.engine import Engine
@@ -36,10 +37,17 @@ class Recorder:
     seen: list[Seen] = field(default_factory=list)
     posts: list[tuple[str, Content]] = field(default_factory=list)
     fail_with: Exception | None = None
+    # Per recipient (user or channel id): how it fails, and how often it was asked.
+    fail_for: dict[str, Exception] = field(default_factory=dict)
+    requests: Counter[str] = field(default_factory=Counter)
 
     async def perform(self, effect: SendDM | PostToChannel) -> None:
+        target = effect.to.user_id if isinstance(effect, SendDM) else effect.channel.channel_id
+        self.requests[target] += 1
         if self.fail_with is not None:
             raise self.fail_with
+        if target in self.fail_for:
+            raise self.fail_for[target]
         match effect:
             case SendDM(to, content, outbox_id):
                 self.seen.append(Seen(to.user_id, "dm", content, f"dm-{outbox_id}"))
@@ -55,17 +63,22 @@ class Chat:
         *,
         workspace: str = "T1",
         admins: frozenset[str] = frozenset(),
+        platform: Platform = Platform.CONSOLE,
+        recorder: Recorder | None = None,
+        limits: RateLimits = NO_LIMITS,
     ) -> None:
         self.database = database
         self.clock = clock
         self.workspace = workspace
+        self.platform = platform
+        self.limits = limits
         self.engine = Engine(database, clock, admin_user_ids=admins)
-        self.recorder = Recorder()
+        self.recorder = recorder or Recorder()
         self.forms: list[tuple[str, Form]] = []
         self._replies = 0
 
     def ref(self, user: str) -> UserRef:
-        return UserRef(Platform.CONSOLE, self.workspace, user)
+        return UserRef(self.platform, self.workspace, user)
 
     async def send(self, event: Event) -> list[Effect]:
         effects = await self.engine.handle(event)
@@ -75,7 +88,9 @@ class Chat:
         return effects
 
     async def deliver(self) -> DeliveryReport:
-        return await deliver_all(self.database, {Platform.CONSOLE: self.recorder}, self.clock)
+        return await deliver_all(
+            self.database, {self.platform: self.recorder}, self.clock, limits=self.limits
+        )
 
     async def advance(self, by: timedelta) -> None:
         """Move the clock, running what falls due at each moment on the way."""

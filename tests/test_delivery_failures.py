@@ -1,0 +1,140 @@
+"""What the platform refuses for good is not tried again, and someone who can act is
+told; rate limits and 429s delay only the workspace they belong to."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.delivery import DeliveryFailure, FailureScope, RateLimit, RateLimits
+from bot.refs import Platform
+from bot.storage.database import Database
+from bot.storage.models import Member, OutboxMessage, OutboxStatus, Pair, PairState, Workspace
+from bot.unreachable import UNREACHABLE_NOTE
+from tests.conversation import Chat, Recorder, pair_up
+
+DMS_CLOSED = DeliveryFailure("cannot_dm_user", permanent=True, scope=FailureScope.RECIPIENT)
+
+
+async def _rows(chat: Chat) -> list[OutboxMessage]:
+    async with chat.database.transaction() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        return list((await session.execute(query)).scalars())
+
+
+async def _pair_state(chat: Chat) -> str:
+    async with chat.database.transaction() as session:
+        return (await session.execute(select(Pair.state))).scalars().one()
+
+
+async def test_closed_dms_cost_one_request_and_pause_the_pair(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_for["bob"] = DMS_CLOSED
+    for n in range(3):
+        await chat.say("alice", f"/win number {n}")
+    await chat.say("alice", "/mentor milestone add Ship it")
+    chat.clock.advance(timedelta(days=30))
+    await chat.deliver()
+    # The proposal reached him; then one refused DM, and no request after that.
+    assert chat.recorder.requests["bob"] == 2
+    to_bob = [r for r in await _rows(chat) if r.target_id == "bob"]
+    assert [r.status for r in to_bob][1:] == [OutboxStatus.FAILED] * (len(to_bob) - 1)
+    assert await _pair_state(chat) == PairState.PAUSED
+    assert any("I couldn't reach <@bob> by direct message" in dm for dm in chat.dms("alice"))
+
+    # bob comes back: he is told why, and DMs are tried again.
+    answer = await chat.say("bob", "/mentor status")
+    assert answer.startswith(UNREACHABLE_NOTE)
+    async with chat.database.transaction() as session:
+        bob = (
+            await session.execute(select(Member).where(Member.external_id == "bob"))
+        ).scalar_one()
+    assert bob.dm_blocked_at is None
+    del chat.recorder.fail_for["bob"]
+    assert "Resumed" in await chat.say("alice", "/mentor resume")
+    assert any("resumed your check-ins" in dm for dm in chat.dms("bob"))
+
+
+async def test_a_channel_we_cannot_post_in_falls_back_to_dms_and_tells_the_admin(
+    chat: Chat,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/mentor config consent on")
+    chat.recorder.fail_for["wins"] = DeliveryFailure(
+        "not_in_channel", permanent=True, scope=FailureScope.CHANNEL
+    )
+    await chat.say("bob", "/win first")
+    assert chat.recorder.requests["wins"] == 1
+    assert any(
+        "I couldn't post a milestone shout-out in <#wins> (not_in_channel)" in dm
+        for dm in chat.dms("alice")
+    )
+    assert "not set" in await chat.say("bob", "/mentor config")
+    # The next milestone is celebrated in DMs; the channel is not tried again.
+    await chat.say("bob", "/mentor milestone add Demo")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert chat.recorder.requests["wins"] == 1
+    assert any("reached a milestone: *Demo*" in dm for dm in chat.dms("alice"))
+
+
+async def test_a_revoked_token_stops_all_delivery_to_the_workspace(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    before = sum(chat.recorder.requests.values())
+    chat.recorder.fail_with = DeliveryFailure(
+        "invalid_auth", permanent=True, scope=FailureScope.WORKSPACE
+    )
+    await chat.say("alice", "/win one")
+    await chat.say("alice", "/win two")
+    chat.clock.advance(timedelta(hours=1))
+    await chat.deliver()
+    assert sum(chat.recorder.requests.values()) == before + 1  # asked once, never again
+    async with chat.database.transaction() as session:
+        workspace = (await session.execute(select(Workspace))).scalar_one()
+    assert workspace.delivery_stopped_at is not None
+    assert {r.status for r in await _rows(chat)} <= {OutboxStatus.SENT, OutboxStatus.FAILED}
+
+
+async def test_a_429_delays_only_its_own_workspace(database: Database, clock: ManualClock) -> None:
+    limits = RateLimits({Platform.SLACK: RateLimit(per_second=100, burst=100)})
+    recorder = Recorder()
+    one = Chat(
+        database, clock, workspace="T1", platform=Platform.SLACK, recorder=recorder, limits=limits
+    )
+    two = Chat(
+        database, clock, workspace="T2", platform=Platform.SLACK, recorder=recorder, limits=limits
+    )
+    await pair_up(one, "alice", "bob")
+    await pair_up(two, "carol", "dave")
+    recorder.fail_for["bob"] = DeliveryFailure(
+        "ratelimited", permanent=False, retry_after=timedelta(seconds=30)
+    )
+    await one.say("alice", "/mentor milestone add Ship")  # a DM to bob: 429
+    del recorder.fail_for["bob"]
+    await one.say("alice", "/win held back")  # same workspace: waits out the Retry-After
+    await two.say("carol", "/win goes out")  # another workspace: not slowed
+    assert "<@carol> shared a win: goes out" in two.dms("dave")
+    assert not any("held back" in dm for dm in one.dms("bob"))
+    assert recorder.requests["bob"] == 2  # the proposal, then the 429; none while held
+    clock.advance(timedelta(seconds=30))
+    await one.deliver()
+    assert "<@alice> shared a win: held back" in one.dms("bob")
+    assert any("set a milestone" in dm for dm in one.dms("bob"))
+    assert {r.status for r in await _rows(one)} == {OutboxStatus.SENT}
+
+
+async def test_the_rate_limit_spaces_messages_without_counting_attempts(
+    database: Database, clock: ManualClock
+) -> None:
+    limits = RateLimits({Platform.SLACK: RateLimit(per_second=2, burst=1)})
+    chat = Chat(database, clock, platform=Platform.SLACK, limits=limits)
+    await chat.say("alice", "/mentor pair @alice @bob")  # one DM: takes the only token
+    for n in range(4):
+        await chat.say("bob", f"/mentor pair @bob @u{n}")  # each asks someone new
+    assert chat.recorder.requests.total() == 1
+    for _ in range(4):
+        clock.advance(timedelta(milliseconds=500))
+        report = await chat.deliver()
+        assert report.sent == 1
+    assert chat.recorder.requests.total() == 5
+    assert {r.attempts for r in await _rows(chat)} == {1}
