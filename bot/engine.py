@@ -54,8 +54,7 @@ from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, Mess
 from bot.flows import (
     celebration,
     checkin,
-    choose_conversation,
-    choose_pair,
+    choice,
     end_pair,
     feedback,
     pair_proposal,
@@ -174,7 +173,13 @@ class Engine:
         try:
             return await _perform(turn, command)
         except AskWhichPair as question:
-            return await choose_pair.ask(turn, question, name, text)
+            return await choice.ask(
+                turn,
+                FlowKind.CHOOSE_PAIR,
+                "You're in more than one pair. Which one do you mean?",
+                {"command": name, "text": text},
+                [(view.pair.id, view.label()) for view in question.candidates],
+            )
 
     async def _click(self, turn: Turn, event: ButtonClicked) -> list[Effect]:
         kind, _, argument = event.action_id.partition(":")
@@ -200,27 +205,35 @@ class Engine:
                 if isinstance(outcome, list):
                     return outcome
                 result = outcome
-            case FlowKind.CHOOSE_CONVERSATION:
-                chosen = choose_conversation.step(turn, flow, action.choice)
-                target = await find_flow(turn, chosen.flow_id) if chosen else None
-                if chosen is None or target is None or target.kind not in CONVERSATIONS:
+            case FlowKind.CHOOSE_PAIR | FlowKind.CHOOSE_CONVERSATION:
+                chosen = choice.step(turn, flow, action.choice)
+                answer = await self._carry_on(turn, flow, chosen) if chosen else None
+                if answer is None:
                     return _step_effects(turn, event, STALE)
-                if target.member_id != turn.actor.id or not CONVERSATIONS[target.kind].accepts_text(
-                    target
-                ):
-                    return _step_effects(turn, event, STALE)
-                answer = await _answer_text(turn, target, chosen.text)
-                return _step_effects(turn, event, StepResult(replace_with="Okay.")) + answer
-            case FlowKind.CHOOSE_PAIR:
-                rerun = choose_pair.step(turn, flow, action.choice)
-                if rerun is None:
-                    return _step_effects(turn, event, STALE)
-                turn.chosen_pair_id = rerun.pair_id
-                answer = await self._run_command(turn, rerun.command, rerun.text)
                 return _step_effects(turn, event, StepResult(replace_with="Okay.")) + answer
             case _:
                 result = STALE
         return _step_effects(turn, event, result)
+
+    async def _carry_on(
+        self, turn: Turn, question: FlowSession, chosen: choice.Chosen
+    ) -> list[Effect] | None:
+        """After a "which one?" question: run the command for the chosen pair, or give the
+        kept reply to the chosen conversation (if it still waits for it)."""
+        if question.kind == FlowKind.CHOOSE_PAIR:
+            turn.chosen_pair_id = chosen.option
+            return await self._run_command(
+                turn, str(chosen.data["command"]), str(chosen.data["text"])
+            )
+        target = await find_flow(turn, chosen.option)
+        if (
+            target is None
+            or target.kind not in CONVERSATIONS
+            or target.member_id != turn.actor.id
+            or not CONVERSATIONS[target.kind].accepts_text(target)
+        ):
+            return None
+        return await _answer_text(turn, target, str(chosen.data["text"]))
 
 
 async def _perform(turn: Turn, command: Command) -> list[Effect]:
@@ -284,16 +297,22 @@ def _help(topic: str | None) -> str:
 
 
 async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
-    """A DM reply goes to the conversation that asked last and is waiting for text."""
+    """A DM reply goes to the conversation waiting for text; with several waiting, the
+    person is asked which one (never guessed: a reply can be private)."""
     text = clean_text(event.text)
     waiting = await _waiting_for_text(turn)
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if len(waiting) > 1:
-        options = [
-            (flow, await CONVERSATIONS[flow.kind].waiting_for(turn, flow)) for flow in waiting
-        ]
-        return await choose_conversation.ask(turn, clean_answer(text), options)
+        options = [(f.id, await CONVERSATIONS[f.kind].waiting_for(turn, f)) for f in waiting]
+        return await choice.ask(
+            turn,
+            FlowKind.CHOOSE_CONVERSATION,
+            "You have more than one open question, so I didn't want to guess. "
+            "Which one is this reply for?",
+            {"text": clean_answer(text)},
+            options,
+        )
     if waiting:
         return await _answer_text(turn, waiting[0], text)
     words = text.split()

@@ -1,0 +1,54 @@
+"""A question answered by picking one of several options, asked instead of guessing:
+"which pair?" for a command that fits more than one of your pairs, and "which question
+is this for?" for a DM reply while several questions wait. What the person already said
+is kept with the question; once they choose, the engine carries on with it.
+
+```mermaid
+stateDiagram-v2
+    [*] --> asked: a command or reply that fits several options
+    asked --> chosen: an option's button (the command runs, or the reply is delivered)
+    chosen --> [*]
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.effects import Effect
+from bot.flows.sessions import FlowKind, flow_button, move, start_flow
+from bot.storage.models import FlowSession
+from bot.turn import Turn
+
+
+class State(StrEnum):
+    ASKED = "asked"
+    CHOSEN = "chosen"
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    option: int  # a pair id or a flow session id, as the question offered
+    data: dict[str, Any]  # what was kept with the question
+
+
+async def ask(
+    turn: Turn,
+    kind: FlowKind,
+    question: str,
+    data: dict[str, Any],
+    options: list[tuple[int, str]],
+) -> list[Effect]:
+    flow = await start_flow(turn, kind, State.ASKED, member=turn.actor, data=data)
+    buttons = tuple(flow_button(flow, str(option), label) for option, label in options)
+    return turn.reply(question, buttons=buttons)
+
+
+def step(turn: Turn, flow: FlowSession, choice: str) -> Chosen | None:
+    """The option chosen, or None when the question is stale or not theirs."""
+    if flow.ended_at is not None or flow.member_id != turn.actor.id or not choice.isdecimal():
+        return None
+    move(turn, flow, State.CHOSEN, end=True)
+    return Chosen(int(choice), dict(flow.data))
