@@ -441,6 +441,15 @@ def _parse_timezone(token: str, word: str) -> str | None:
     return None
 
 
+def parse_timezone(value: str) -> str:
+    """A timezone someone typed, as the IANA name to store; CadenceError says why not."""
+    token = value.strip()
+    zone = _parse_timezone(token, token.lower())
+    if zone is None:
+        raise _unknown_word(token, token.lower())
+    return zone
+
+
 def _unknown_word(token: str, word: str) -> CadenceError:
     vocabulary = [*_WEEKDAY_WORDS, *_CADENCE_WORDS, "noon", "every"]
     close = get_close_matches(word, vocabulary, n=1, cutoff=0.75)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.cadence import CadenceError, parse_timezone
 from bot.text import (
     TITLE_MAX_CHARS,
     WIN_MAX_CHARS,
@@ -462,16 +462,8 @@ def _parse_config(args: list[str]) -> Command:
 
 
 def _parse_timezone(value: str) -> str:
-    if value.upper() == "UTC":
-        return "UTC"
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        lowered = value.lower()
-        for name in sorted(available_timezones()):
-            if name.lower() == lowered:
-                return name
-        raise _usage_error(
-            "config", f"`{value}` is not a timezone I know; use an IANA name like America/Chicago."
-        ) from None
-    return value
+        return parse_timezone(value)
+    except CadenceError as error:
+        example = "/mentor config timezone Europe/Berlin"
+        raise _usage_error("config", f"{error.reason}.", example) from None

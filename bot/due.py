@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.cadence import local_view, outside_quiet_hours
+from bot.cadence import local_view, next_checkin, outside_quiet_hours
 from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.faults import crash_point
@@ -29,7 +29,13 @@ from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
 from bot.milestones import reach_automatic
 from bot.pairs import MENTEE, MENTOR
-from bot.rhythm import anniversary_months, anniversary_title, schedule_anniversary, schedule_next
+from bot.rhythm import (
+    anniversary_months,
+    anniversary_title,
+    rule_of,
+    schedule_anniversary,
+    schedule_next,
+)
 from bot.storage.database import Database
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
@@ -48,6 +54,8 @@ from bot.turn import Turn
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# A year of weekly occurrences: the catch-up walk after an outage never runs longer.
+MAX_CATCH_UP_STEPS = 60
 # A check-in missed by more than this (the bot was down) is recorded, not sent late.
 MISSED_AFTER = timedelta(hours=12)
 SKIP_ACTION = "skip"
@@ -195,12 +203,26 @@ async def _open_checkins(
     for pair, workspace, mentor, mentee in due:
         due_at = pair.next_checkin_at
         assert due_at is not None
+        latest = _latest_occurrence(pair, due_at, now)
         opening = _open_one(session, now, pair, workspace, mentor, mentee, report, spread)
         await _each(session, "check-in", pair.id, opening)
         # Advanced whatever happened: downtime is caught up once (the next one comes after
         # now, not after the missed one), and a failing pair cannot block the pass.
-        schedule_next(pair, max(now, due_at), now)
+        schedule_next(pair, max(now, latest), now)
     return len(due)
+
+
+def _latest_occurrence(pair: Pair, due_at: datetime, now: datetime) -> datetime:
+    """The most recent occurrence at or before ``now``, from the stored one onwards (after
+    a long outage the stored one is old, but the latest may be minutes ago)."""
+    rule, anchor = rule_of(pair), pair.cadence_anchor or due_at.date()
+    latest = due_at
+    for _ in range(MAX_CATCH_UP_STEPS):
+        following = next_checkin(rule, latest, anchor)
+        if following > now:
+            break
+        latest = following
+    return latest
 
 
 async def _open_one(
@@ -215,11 +237,18 @@ async def _open_one(
 ) -> None:
     due_at = pair.next_checkin_at
     assert due_at is not None
+    latest = _latest_occurrence(pair, due_at, now)
     turn = Turn.on_behalf_of(session, now, workspace, mentee)
-    if due_at < now - MISSED_AFTER:
-        await checkin.record_missed(turn, pair, due_at)
+    if latest != due_at or latest < now - MISSED_AFTER:
+        # Never one message per missed week: the stored occurrence is recorded, not sent.
+        await checkin.record_unsent(turn, pair, due_at)
         report.checkins_missed += 1
-    elif await checkin.open_checkin(turn, pair, mentor, mentee, due_at, spread=spread) is not None:
+    if latest < now - MISSED_AFTER:
+        return
+    if await checkin.has_open(turn, pair):  # one started by hand is still open
+        await checkin.record_unsent(turn, pair, latest, CheckinState.SKIPPED)
+        return
+    if await checkin.open_checkin(turn, pair, mentor, mentee, latest, spread=spread) is not None:
         await feedback.follow_up_now(turn, pair)
         report.checkins_opened += 1
 

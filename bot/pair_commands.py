@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.cadence import CadenceError, describe, local_view, parse_cadence
 from bot.commands import Pause, Resume, SetCadence, SkipNext, StartCheckin
 from bot.content import Content
@@ -15,7 +13,7 @@ from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.rhythm import rule_of, schedule_next, stop_schedule
-from bot.storage.models import Checkin, CheckinState, Member, Pair, PairState
+from bot.storage.models import Member, Pair, PairState
 from bot.turn import Turn
 
 
@@ -54,16 +52,24 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     return turn.reply(f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}.")
 
 
-async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE,))
-    open_one = (
-        await turn.session.execute(
-            select(Checkin.id).where(
-                Checkin.pair_id == view.pair.id, Checkin.state == CheckinState.OPEN.value
-            )
+def _not_paused(turn: Turn, view: PairView) -> None:
+    pair = view.pair
+    if pair.state == PairState.PAUSED:
+        until = (
+            f" until {local_view(pair.paused_until, turn.actor.timezone or pair.timezone)}"
+            if pair.paused_until
+            else ""
         )
-    ).first()
-    if open_one is not None:
+        raise UserError(
+            f"Your check-ins with {view.partner_mention} are paused{until}. "
+            "`/mentor resume` starts them again."
+        )
+
+
+async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
+    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    _not_paused(turn, view)
+    if await checkin.has_open(turn, view.pair):
         raise UserError("A check-in with your partner is already open; answer it in your DMs.")
     mentor, mentee = (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
     await checkin.open_checkin(turn, view.pair, mentor, mentee, turn.now, asked_by=turn.actor)
@@ -74,7 +80,8 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
 
 
 async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE,))
+    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    _not_paused(turn, view)
     return _skip(turn, view)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
@@ -80,6 +81,8 @@ class Turn:
     actor_is_admin: bool
     # Set when a person picked a pair from a "which pair?" question.
     chosen_pair_id: int | None = None
+    # Scheduled work (nobody is waiting for an answer): DMs wait out quiet hours.
+    scheduled: bool = False
     queued: int = field(default=0)
 
     @classmethod
@@ -88,7 +91,7 @@ class Turn:
     ) -> Turn:
         """A turn for scheduled work: nobody acted; ``member`` is whom it concerns."""
         ref = UserRef(Platform(workspace.platform), workspace.external_id, member.external_id)
-        return cls(session, now, workspace, member, ref, actor_is_admin=False)
+        return cls(session, now, workspace, member, ref, actor_is_admin=False, scheduled=True)
 
     @property
     def platform(self) -> Platform:
@@ -107,7 +110,10 @@ class Turn:
         return [ReplyEphemeral(self.actor_ref, Content(text, buttons=buttons))]
 
     def dm(self, member: Member, content: Content, *, at: datetime | None = None) -> None:
-        """Queue a DM, sent now or (quiet hours) not before ``at``."""
+        """Queue a DM, sent now or (quiet hours) not before ``at``. DMs from scheduled work
+        never arrive between 21:00 and 08:00 in a recipient's known timezone."""
+        if at is None and self.scheduled and member.timezone:
+            at = outside_quiet_hours(self.now, member.timezone)
         self._queue(OutboxTarget.DM, member.external_id, content, at)
 
     def post(self, channel_id: str, content: Content) -> None:

@@ -160,13 +160,34 @@ def spread_offset(pair_id: int, window: timedelta) -> timedelta:
     return timedelta(seconds=int(fraction * window.total_seconds()))
 
 
-async def record_missed(turn: Turn, pair: Pair, due_at: datetime) -> None:
-    """Fell due while the bot was down for longer than it makes sense to send it late."""
+async def has_open(turn: Turn, pair: Pair) -> bool:
+    query = select(Checkin.id).where(
+        Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
+    )
+    return (await turn.session.execute(query.limit(1))).first() is not None
+
+
+async def cancel_open(turn: Turn, pair: Pair) -> None:
+    """The pair ended: its open check-in is closed, with no nudge and nothing shared."""
+    query = select(Checkin).where(
+        Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
+    )
+    for open_one in (await turn.session.execute(query)).scalars():
+        open_one.state = CheckinState.CANCELED.value
+        open_one.closes_at = None
+        await _expire_open_sessions(turn, open_one)
+
+
+async def record_unsent(
+    turn: Turn, pair: Pair, due_at: datetime, state: CheckinState = CheckinState.MISSED
+) -> None:
+    """An occurrence that is not sent: it fell due while the bot was down for longer than
+    it makes sense to send it late (missed), or while another was still open (skipped)."""
     missed = Checkin(
         workspace_id=turn.workspace.id,
         pair_id=pair.id,
         due_at=due_at,
-        state=CheckinState.MISSED.value,
+        state=state.value,
         opened_at=turn.now,
     )
     try:

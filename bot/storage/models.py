@@ -253,6 +253,8 @@ class CheckinState(StrEnum):
     OPEN = "open"
     SHARED = "shared"  # both answered, or the window closed and answers were shared
     MISSED = "missed"  # fell due while the bot was down too long; not sent
+    SKIPPED = "skipped"  # fell due while another check-in was still open
+    CANCELED = "canceled"  # the pair ended while it was open
 
 
 class Checkin(Base):

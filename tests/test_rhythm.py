@@ -1,0 +1,1037 @@
+"""A pair's rhythm, told as conversations: the cadence command and its friendly words,
+timezones and quiet hours, the heads-up with [Skip this one], skip, pause and resume,
+anniversaries, and the one time-based entry point ``Engine.run_due(now)`` (idempotent,
+catching up downtime once).
+
+The clock starts on Wednesday 2026-11-25 at 12:00 UTC, so a default pair's first
+check-in is Monday 30 Nov at 10:00 UTC and its heads-up Sunday 29 Nov at 10:00 UTC.
+``chat.advance`` walks the clock through every due moment; the downtime tests instead
+jump it and call ``run_due`` once, as a bot that was down would.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.cadence import in_quiet_hours
+from bot.content import Content
+from bot.due import DueReport, next_due_at
+from bot.events import CommandInvoked
+from bot.storage.models import (
+    Cadence,
+    Checkin,
+    CheckinState,
+    Member,
+    Milestone,
+    MilestoneKind,
+    OutboxMessage,
+    OutboxStatus,
+    Pair,
+    PairState,
+)
+from tests.conftest import START
+from tests.conversation import Chat, Seen, pair_up
+from tests.test_bad_input import snapshot
+
+PROMPT = "👋 Time for your check-in"
+HEADS_UP = "Heads-up: your check-in"
+NUDGE = "A gentle nudge"
+WELCOME_BACK = "Welcome back: your pause"
+EXAMPLE = "For example: `/mentor cadence biweekly thu 09:30 Europe/Berlin`"
+QUESTION = "In Tuesday's demo, was the architecture part clear enough for the sales team?"
+
+# From the start (Wednesday noon) to Monday 30 Nov at 10:00, the default first check-in.
+TO_FIRST_CHECKIN = timedelta(days=4, hours=22)
+TO_HEADS_UP = TO_FIRST_CHECKIN - timedelta(hours=24)
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0, *, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# --- looking at what happened -------------------------------------------------------------
+
+
+async def the_pair(chat: Chat, pair_id: int = 1) -> Pair:
+    async with chat.database.transaction() as session:
+        pair = await session.get(Pair, pair_id)
+    assert pair is not None
+    return pair
+
+
+async def checkins(chat: Chat) -> list[tuple[datetime, str]]:
+    async with chat.database.transaction() as session:
+        query = select(Checkin).order_by(Checkin.due_at, Checkin.id)
+        return [(c.due_at, c.state) for c in (await session.execute(query)).scalars()]
+
+
+async def outbox_to(chat: Chat, user: str, starting: str) -> list[OutboxMessage]:
+    """The outbox rows of DMs to ``user`` whose text starts with ``starting``."""
+    async with chat.database.transaction() as session:
+        rows = (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()
+        return [
+            row
+            for row in rows
+            if row.target_id == user and Content.from_json(row.content).text.startswith(starting)
+        ]
+
+
+async def auto_milestones(chat: Chat, user: str) -> list[tuple[str | None, datetime | None]]:
+    async with chat.database.transaction() as session:
+        query = (
+            select(Milestone.code, Milestone.completed_at)
+            .join(Member, Milestone.member_id == Member.id)
+            .where(Member.external_id == user, Milestone.kind == MilestoneKind.AUTO.value)
+            .order_by(Milestone.id)
+        )
+        return [(code, at) for code, at in (await session.execute(query)).all()]
+
+
+def dms_starting(chat: Chat, user: str, starting: str) -> list[str]:
+    return [dm for dm in chat.dms(user) if dm.startswith(starting)]
+
+
+def newest_dm(chat: Chat, user: str, starting: str) -> Seen:
+    for seen in reversed(chat.recorder.seen):
+        if seen.user == user and seen.kind == "dm" and seen.content.text.startswith(starting):
+            return seen
+    raise AssertionError(f"{user} got no DM starting with {starting!r}")
+
+
+async def status(chat: Chat, user: str) -> str:
+    """``/mentor status`` as ``user`` sees it: the text and every field."""
+    effects = await chat.send(CommandInvoked(user=chat.ref(user), command="mentor", text="status"))
+    (effect,) = effects
+    content: Content = effect.content  # type: ignore[union-attr]
+    return "\n".join([content.text, *(f"{f.label}\n{f.value}" for f in content.fields)])
+
+
+async def answer_checkin(chat: Chat, user: str, progress: str) -> str:
+    """Answer the newest check-in prompt in a form."""
+    prompt = newest_dm(chat, user, PROMPT)
+    (button,) = [b for b in prompt.content.buttons if b.label == "Answer in a form"]
+    await chat.press(user, button, prompt.message_id)
+    return await chat.submit(user, progress=progress)
+
+
+async def jump(chat: Chat, by: timedelta) -> DueReport:
+    """The bot was down for ``by``: the clock jumps, and one dispatch pass runs."""
+    chat.clock.advance(by)
+    report = await chat.engine.run_due(chat.clock.now())
+    await chat.deliver()
+    return report
+
+
+# --- the cadence command --------------------------------------------------------------------
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# What alice types after `/mentor cadence`; the stored rule; the next check-in (UTC); the
+# rule in words. The clock reads Wednesday 25 Nov 12:00 UTC.
+FRIENDLY = [
+    ("weekly", Cadence.WEEKLY, 0, "10:00", "UTC", utc(11, 30, 10), "every Monday at 10:00 (UTC)"),
+    (
+        "every 2 weeks",
+        Cadence.BIWEEKLY,
+        0,
+        "10:00",
+        "UTC",
+        utc(12, 7, 10),  # this week's Monday has passed; every other week counts from it
+        "every other Monday at 10:00 (UTC)",
+    ),
+    (
+        "thu 9:30",
+        Cadence.WEEKLY,
+        3,
+        "09:30",
+        "UTC",
+        utc(11, 26, 9, 30),
+        "every Thursday at 09:30 (UTC)",
+    ),
+    (
+        "Europe/Berlin",
+        Cadence.WEEKLY,
+        0,
+        "10:00",
+        "Europe/Berlin",
+        utc(11, 30, 9),
+        "every Monday at 10:00 (Europe/Berlin)",
+    ),
+    ("mon 5pm", Cadence.WEEKLY, 0, "17:00", "UTC", utc(11, 30, 17), "every Monday at 17:00 (UTC)"),
+    (
+        "monthly",
+        Cadence.MONTHLY,
+        0,
+        "10:00",
+        "UTC",
+        utc(12, 7, 10),  # the first Monday of December
+        "the first Monday of each month at 10:00 (UTC)",
+    ),
+    (
+        "biweekly thu 9:30 Europe/Berlin",
+        Cadence.BIWEEKLY,
+        3,
+        "09:30",
+        "Europe/Berlin",
+        utc(11, 26, 8, 30),
+        "every other Thursday at 09:30 (Europe/Berlin)",
+    ),
+    (
+        "Every other Friday at 2:15 p.m. america/new_york",
+        Cadence.BIWEEKLY,
+        4,
+        "14:15",
+        "America/New_York",
+        utc(11, 27, 19, 15),
+        "every other Friday at 14:15 (America/New_York)",
+    ),
+    (
+        "fortnightly wednesday noon",
+        Cadence.BIWEEKLY,
+        2,
+        "12:00",
+        "UTC",
+        utc(12, 9, 12),  # today at noon is now, not after it; next week is the off week
+        "every other Wednesday at 12:00 (UTC)",
+    ),
+    (
+        "monthly thu 08:00 Asia/Tokyo",
+        Cadence.MONTHLY,
+        3,
+        "08:00",
+        "Asia/Tokyo",
+        utc(12, 2, 23),  # Thursday 3 Dec, 08:00 in Tokyo
+        "the first Thursday of each month at 08:00 (Asia/Tokyo)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("words", "cadence", "weekday", "local_time", "zone", "next_at", "rhythm"),
+    FRIENDLY,
+    ids=[row[0] for row in FRIENDLY],
+)
+async def test_the_cadence_in_friendly_words(
+    chat: Chat,
+    words: str,
+    cadence: Cadence,
+    weekday: int,
+    local_time: str,
+    zone: str,
+    next_at: datetime,
+    rhythm: str,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("alice", f"/mentor cadence {words}")
+
+    pair = await the_pair(chat)
+    assert (pair.cadence, pair.weekday, pair.local_time, pair.timezone) == (
+        cadence,
+        weekday,
+        local_time,
+        zone,
+    )
+    assert pair.next_checkin_at is not None
+    assert pair.next_checkin_at == next_at
+    assert pair.next_checkin_at.utcoffset() == timedelta(0)  # stored and read back in UTC
+    assert pair.cadence_anchor == date(2026, 11, 25)
+    heads_up = next_at - timedelta(hours=24)
+    assert pair.heads_up_at == (heads_up if heads_up > START else None)
+
+    # Neither has a timezone of their own, so both see the pair's.
+    local = next_at.astimezone(ZoneInfo(zone))
+    when = f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]}, {local:%H:%M} ({zone})"
+    assert answer == f"Check-ins are now {rhythm}. Next one: {when}."
+    told = chat.dms("bob")[-1]
+    assert told.startswith(f"<@alice> set your check-ins to {rhythm}")
+    assert told.endswith(f"Next one: {when}.")
+
+
+async def test_each_member_is_told_the_next_check_in_in_their_own_time(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone America/New_York")
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("alice", "/mentor cadence thu 3pm Europe/Berlin")
+    assert answer == (
+        "Check-ins are now every Thursday at 15:00 (Europe/Berlin). "
+        "Next one: Thu 26 Nov, 15:00 (Europe/Berlin)."
+    )
+    assert chat.dms("bob")[-1] == (
+        "<@alice> set your check-ins to every Thursday at 15:00 (Europe/Berlin). "
+        "Next one: Thu 26 Nov, 09:00 (America/New_York)."
+    )
+
+
+# What alice types after `/mentor cadence`, and the reason she is given.
+INVALID = [
+    ("daily", "I don't understand 'daily'"),
+    ("every 3 weeks", "'every 3 weeks' is not a rhythm I can keep"),
+    ("mon 11pm", "23:00 is in the quiet hours"),
+    ("thu 6:30", "06:30 is in the quiet hours"),
+    ("thu 9:30 EST", "'EST' is an abbreviation"),
+    ("weekly Mars/Olympus_Mons", "I don't know the timezone 'Mars/Olympus_Mons'"),
+    ("weekly europe/berln", "did you mean Europe/Berlin?"),
+    ("UTC+2", "'UTC+2' is a fixed offset"),
+    ("mon tue", "Please pick one day, not both 'mon' and 'tue'"),
+    ("weekly monthly", "Please pick one rhythm"),
+    ("25:00", "hours go up to 23"),
+    ("thursday 9", "'9' is not a time"),
+]
+
+
+@pytest.mark.parametrize(("words", "reason"), INVALID, ids=[row[0] for row in INVALID])
+async def test_an_invalid_cadence_gets_the_reason_and_an_example_and_changes_nothing(
+    chat: Chat, words: str, reason: str
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    before = await snapshot(chat)
+    bob_before = chat.dms("bob")
+
+    answer = await chat.say("alice", f"/mentor cadence {words}")
+    assert reason in answer
+    assert answer.endswith(EXAMPLE)
+    assert await snapshot(chat) == before
+    assert chat.dms("bob") == bob_before
+
+
+async def test_a_cadence_without_words_shows_the_usage(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    before = await snapshot(chat)
+    answer = await chat.say("alice", "/mentor cadence")
+    assert "Say how often, and optionally when." in answer
+    assert "Usage: `/mentor cadence <weekly|biweekly|monthly> [weekday] [HH:MM] [timezone]`" in (
+        answer
+    )
+    assert "Example: `/mentor cadence biweekly thu 9:30 Europe/Berlin`" in answer
+    assert await snapshot(chat) == before
+
+
+async def test_the_proposers_timezone_is_the_default(chat: Chat) -> None:
+    assert await chat.say("alice", "/mentor config timezone Asia/Tokyo") == (
+        "Your timezone is now Asia/Tokyo."
+    )
+    await pair_up(chat, "alice", "bob")
+    pair = await the_pair(chat)
+    assert pair.timezone == "Asia/Tokyo"
+    assert pair.next_checkin_at == utc(11, 30, 1)  # Monday 10:00 in Tokyo
+    assert "Check-ins: every Monday at 10:00 (Asia/Tokyo)" in chat.dms("alice")[-1]
+
+    # bob has no timezone of his own: the pair's stays.
+    answer = await chat.say("bob", "/mentor cadence thu 9:30")
+    assert answer == (
+        "Check-ins are now every Thursday at 09:30 (Asia/Tokyo). "
+        "Next one: Thu 26 Nov, 09:30 (Asia/Tokyo)."
+    )
+    assert (await the_pair(chat)).next_checkin_at == utc(11, 26, 0, 30)
+
+    # A named zone wins over the default.
+    await chat.say("alice", "/mentor cadence thu 9:30 Europe/Berlin")
+    pair = await the_pair(chat)
+    assert pair.timezone == "Europe/Berlin" and pair.next_checkin_at == utc(11, 26, 8, 30)
+
+    # Without a timezone anywhere, UTC.
+    await pair_up(chat, "carol", "dave")
+    carol_and_dave = await the_pair(chat, 2)
+    assert carol_and_dave.timezone == "UTC"
+    assert carol_and_dave.next_checkin_at == utc(11, 30, 10)
+
+
+async def test_the_cadence_setters_own_timezone_is_the_default(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone America/Chicago")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor cadence wed 9am")
+    pair = await the_pair(chat)
+    assert pair.timezone == "America/Chicago"
+    assert pair.next_checkin_at == utc(11, 25, 15)  # 06:00 in Chicago now: later today
+
+
+@pytest.mark.parametrize("zone", ["EST", "Japan"])
+async def test_a_timezone_accepted_by_config_is_the_cadence_default(chat: Chat, zone: str) -> None:
+    await chat.say("alice", f"/mentor config timezone {zone}")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence thu 9:30")
+    async with chat.database.transaction() as session:
+        alice = (
+            await session.execute(select(Member).where(Member.external_id == "alice"))
+        ).scalar_one()
+    pair = await the_pair(chat)
+    assert pair.next_checkin_at is not None
+    # Either config refused the name, or the check-in is at 09:30 in alice's own zone.
+    local = pair.next_checkin_at.astimezone(ZoneInfo(alice.timezone or "UTC"))
+    assert f"{local:%H:%M}" == "09:30"
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+async def test_status_shows_the_next_check_in_in_each_members_own_time(chat: Chat) -> None:
+    await chat.say("alice", "/mentor config timezone Europe/Berlin")
+    await chat.say("bob", "/mentor config timezone America/New_York")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence mon 3pm")  # 14:00 UTC, 09:00 in New York
+    await chat.say("bob", "/win shipped the login page")
+    await chat.say("bob", "/win fixed the flaky test")
+    await chat.say("alice", "/win gave a talk")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    await chat.say("bob", "/mentor milestone add Ship the CLI")
+    await chat.say("alice", "/mentor milestone done 1")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+
+    await chat.advance(timedelta(days=5, hours=2))  # Monday 30 Nov, 14:00 UTC
+    assert len(dms_starting(chat, "alice", PROMPT)) == len(dms_starting(chat, "bob", PROMPT)) == 1
+    await answer_checkin(chat, "alice", "bob's first PR landed")
+    assert "You've both answered" in await answer_checkin(chat, "bob", "the login page")
+
+    mine = await status(chat, "alice")
+    assert mine == (
+        "Your mentoring at a glance:\n"
+        "You mentoring <@bob>\n"
+        "State: active\n"
+        "Check-ins: every Monday at 15:00 (Europe/Berlin)\n"
+        "Next check-in: Mon 7 Dec, 15:00 (Europe/Berlin) for you; "
+        "Mon 7 Dec, 09:00 (America/New_York) for <@bob>\n"
+        "Streak: 1 check-in in a row\n"
+        "Open feedback: 1\n"
+        "Milestones: 1 done, 1 open\n"
+        "Wins this month: you 1, <@bob> 2"
+    )
+    theirs = await status(chat, "bob")
+    assert "<@alice> mentoring you" in theirs
+    assert (
+        "Next check-in: Mon 7 Dec, 09:00 (America/New_York) for you; "
+        "Mon 7 Dec, 15:00 (Europe/Berlin) for <@alice>"
+    ) in theirs
+    assert "Wins this month: you 2, <@alice> 1" in theirs
+
+
+async def test_status_of_a_paused_pair_says_until_when(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone Asia/Tokyo")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 2w")
+    mine = await status(chat, "alice")
+    assert "State: paused until Wed 9 Dec, 12:00 (UTC)" in mine
+    assert "Next check-in" not in mine
+    assert "State: paused until Wed 9 Dec, 21:00 (Asia/Tokyo)" in await status(chat, "bob")
+
+
+# --- the check-ins themselves ---------------------------------------------------------------
+
+
+async def test_check_ins_keep_their_local_time_across_the_spring_change(chat: Chat) -> None:
+    """Berlin moves its clocks on 28 March 2027: 10:00 there is 09:00 UTC before, 08:00 after."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly Europe/Berlin")
+    await chat.advance(utc(4, 6, 0, year=2027) - START)
+    assert [at for at, _ in await checkins(chat)] == [
+        utc(12, 7, 9),
+        utc(1, 4, 9, year=2027),
+        utc(2, 1, 9, year=2027),
+        utc(3, 1, 9, year=2027),
+        utc(4, 5, 8, year=2027),
+    ]
+    assert len(dms_starting(chat, "bob", PROMPT)) == 5
+    assert len(dms_starting(chat, "bob", HEADS_UP)) == 5
+
+
+# --- quiet hours ----------------------------------------------------------------------------
+
+
+async def test_a_prompt_due_at_night_waits_for_the_recipients_morning(chat: Chat) -> None:
+    """Monday 10:00 UTC is 02:00 in Los Angeles: bob gets everything at his 08:00."""
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await pair_up(chat, "alice", "bob")
+
+    await chat.advance(TO_HEADS_UP)  # Sunday 10:00 UTC
+    assert len(dms_starting(chat, "alice", HEADS_UP)) == 1
+    assert dms_starting(chat, "bob", HEADS_UP) == []
+    await chat.advance(timedelta(hours=6))  # 08:00 in Los Angeles
+    assert dms_starting(chat, "bob", HEADS_UP) == [
+        "Heads-up: your check-in with <@alice> is tomorrow, Mon 30 Nov, 02:00 "
+        "(America/Los_Angeles). If this one doesn't suit you both, you can skip it."
+    ]
+
+    await chat.advance(timedelta(hours=18))  # Monday 10:00 UTC
+    assert len(dms_starting(chat, "alice", PROMPT)) == 1
+    assert dms_starting(chat, "bob", PROMPT) == []
+    (waiting,) = await outbox_to(chat, "bob", PROMPT)
+    assert waiting.status == OutboxStatus.PENDING
+    assert waiting.next_attempt_at == utc(11, 30, 16)  # 08:00 in Los Angeles
+
+    await chat.advance(timedelta(hours=5, minutes=59))
+    assert dms_starting(chat, "bob", PROMPT) == []
+    await chat.advance(timedelta(minutes=1))
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+    (sent,) = await outbox_to(chat, "bob", PROMPT)
+    assert sent.sent_at == utc(11, 30, 16)
+
+    # The nudge comes a day after bob got the prompt, in his daytime too.
+    await chat.advance(timedelta(hours=23, minutes=59))
+    assert dms_starting(chat, "bob", NUDGE) == []
+    await chat.advance(timedelta(minutes=1))
+    assert len(dms_starting(chat, "bob", NUDGE)) == 1
+    for message in await outbox_to(chat, "bob", ""):
+        if message.created_at < utc(11, 29, 10):
+            continue  # alice's invitation, sent because she acted
+        assert message.sent_at is not None
+        assert not in_quiet_hours(message.sent_at, "America/Los_Angeles")
+
+
+async def test_a_check_in_started_by_hand_waits_for_the_partners_morning(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("alice", "/mentor checkin")  # 04:00 in Los Angeles
+    assert answer == "Check-in started: I've sent you and <@bob> the questions in DMs."
+    assert len(dms_starting(chat, "alice", PROMPT)) == 1
+    assert dms_starting(chat, "bob", PROMPT) == []
+    await chat.advance(timedelta(hours=3, minutes=59))
+    assert dms_starting(chat, "bob", PROMPT) == []
+    await chat.advance(timedelta(minutes=1))
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+
+
+async def test_whoever_asks_for_a_check_in_at_night_gets_it_at_once(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor checkin")  # 04:00 for bob, noon for alice
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+    assert len(dms_starting(chat, "alice", PROMPT)) == 1
+
+
+# --- the heads-up and [Skip this one] -------------------------------------------------------
+
+
+async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_HEADS_UP - timedelta(minutes=1))
+    assert dms_starting(chat, "alice", HEADS_UP) == dms_starting(chat, "bob", HEADS_UP) == []
+
+    await chat.advance(timedelta(minutes=1))  # Sunday 10:00
+    assert dms_starting(chat, "bob", HEADS_UP) == [
+        "Heads-up: your check-in with <@alice> is tomorrow, Mon 30 Nov, 10:00 (UTC). "
+        "If this one doesn't suit you both, you can skip it."
+    ]
+    assert [b.label for b in chat.buttons("bob")] == ["Skip this one"]
+    assert dms_starting(chat, "alice", HEADS_UP) == [
+        "Heads-up: your check-in with <@bob> is tomorrow, Mon 30 Nov, 10:00 (UTC). "
+        "If this one doesn't suit you both, you can skip it."
+    ]
+
+    answer = await chat.click("bob", "Skip this one")
+    assert answer == (
+        "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert chat.dms("alice")[-1] == (
+        "<@bob> skipped your next check-in. The one after is Mon 7 Dec, 10:00 (UTC)."
+    )
+    pair = await the_pair(chat)
+    assert pair.next_checkin_at == utc(12, 7, 10)
+    assert pair.heads_up_at == utc(12, 6, 10)
+
+    # A second click, by either of them, skips nothing more.
+    before = await snapshot(chat)
+    alice_before = chat.dms("alice")
+    assert await chat.click("alice", "Skip this one") == (
+        "That check-in was already skipped or has happened."
+    )
+    assert await chat.click("bob", "Skip this one") == (
+        "That check-in was already skipped or has happened."
+    )
+    assert await snapshot(chat) == before
+    assert chat.dms("alice") == alice_before
+
+    await chat.advance(timedelta(days=8, minutes=-1))  # Monday 7 Dec, 09:59
+    assert dms_starting(chat, "alice", PROMPT) == dms_starting(chat, "bob", PROMPT) == []
+    assert len(dms_starting(chat, "bob", HEADS_UP)) == 2  # and one for 7 Dec
+    await chat.advance(timedelta(minutes=1))
+    assert len(dms_starting(chat, "alice", PROMPT)) == len(dms_starting(chat, "bob", PROMPT)) == 1
+    assert await checkins(chat) == [(utc(12, 7, 10), CheckinState.OPEN)]
+
+
+async def test_skip_this_one_after_the_check_in_happened_does_nothing(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN)
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+    before = await snapshot(chat)
+    answer = await chat.click("bob", "Skip this one")
+    assert answer == "That check-in was already skipped or has happened."
+    assert await snapshot(chat) == before
+    assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+
+
+async def test_skip_this_one_after_mentor_skip_does_nothing_more(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_HEADS_UP)
+    await chat.say("alice", "/mentor skip")
+    assert "already skipped" in await chat.click("bob", "Skip this one")
+    assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+
+
+async def test_no_heads_up_when_the_check_in_is_less_than_a_day_away(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence thu 9:30")  # tomorrow morning
+    assert (await the_pair(chat)).heads_up_at is None
+    await chat.advance(timedelta(hours=22))
+    assert dms_starting(chat, "alice", HEADS_UP) == []
+    assert len(dms_starting(chat, "alice", PROMPT)) == 1
+
+
+# --- skip -----------------------------------------------------------------------------------
+
+
+async def test_mentor_skip_moves_the_next_check_in_one_period_and_tells_both(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("bob", "/mentor skip")
+    assert answer == (
+        "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert chat.dms("alice")[-1] == (
+        "<@bob> skipped your next check-in. The one after is Mon 7 Dec, 10:00 (UTC)."
+    )
+    pair = await the_pair(chat)
+    assert (pair.next_checkin_at, pair.heads_up_at) == (utc(12, 7, 10), utc(12, 6, 10))
+
+    await chat.advance(timedelta(days=11))  # past Monday 30 Nov, to Sunday 6 Dec 12:00
+    assert dms_starting(chat, "alice", PROMPT) == dms_starting(chat, "bob", PROMPT) == []
+    # No heads-up for the skipped one; one for the next.
+    assert dms_starting(chat, "alice", HEADS_UP) == [
+        "Heads-up: your check-in with <@bob> is tomorrow, Mon 7 Dec, 10:00 (UTC). "
+        "If this one doesn't suit you both, you can skip it."
+    ]
+    await chat.advance(timedelta(hours=22))
+    assert len(dms_starting(chat, "alice", PROMPT)) == 1
+
+
+async def test_skipping_twice_and_skipping_every_other_week(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor skip")
+    assert "Next one: Mon 14 Dec, 10:00 (UTC)." in await chat.say("alice", "/mentor skip")
+
+    await chat.say("alice", "/mentor cadence every 2 weeks")
+    assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+    answer = await chat.say("bob", "/mentor skip")
+    assert answer == (
+        "Skipped the check-in of Mon 7 Dec, 10:00 (UTC). Next one: Mon 21 Dec, 10:00 (UTC)."
+    )
+
+
+async def test_skip_shows_each_member_their_own_time(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone Asia/Kolkata")
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("bob", "/mentor skip")
+    assert answer == (
+        "Skipped the check-in of Mon 30 Nov, 15:30 (Asia/Kolkata). "
+        "Next one: Mon 7 Dec, 15:30 (Asia/Kolkata)."
+    )
+    assert chat.dms("alice")[-1] == (
+        "<@bob> skipped your next check-in. The one after is Mon 7 Dec, 10:00 (UTC)."
+    )
+
+
+# --- pause and resume -----------------------------------------------------------------------
+
+
+async def test_pause_for_two_weeks_then_check_ins_resume_by_themselves(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("alice", "/mentor pause 2w")
+    assert answer == (
+        "Paused until Wed 9 Dec, 12:00 (UTC). Check-ins start again by themselves then, "
+        "or earlier with `/mentor resume`."
+    )
+    assert chat.dms("bob")[-1] == "<@alice> paused your check-ins until Wed 9 Dec, 12:00 (UTC)."
+    pair = await the_pair(chat)
+    assert pair.state == PairState.PAUSED
+    assert (pair.next_checkin_at, pair.heads_up_at, pair.paused_until) == (
+        None,
+        None,
+        utc(12, 9, 12),
+    )
+
+    await chat.advance(timedelta(days=14, minutes=-1))
+    for user in ("alice", "bob"):
+        assert dms_starting(chat, user, PROMPT) == []
+        assert dms_starting(chat, user, HEADS_UP) == []
+        assert dms_starting(chat, user, WELCOME_BACK) == []
+    assert await checkins(chat) == []
+
+    await chat.advance(timedelta(minutes=1))  # Wednesday 9 Dec, 12:00
+    assert dms_starting(chat, "alice", WELCOME_BACK) == [
+        "Welcome back: your pause with <@bob> is over. Next check-in: Mon 14 Dec, 10:00 (UTC)."
+    ]
+    assert dms_starting(chat, "bob", WELCOME_BACK) == [
+        "Welcome back: your pause with <@alice> is over. Next check-in: Mon 14 Dec, 10:00 (UTC)."
+    ]
+    pair = await the_pair(chat)
+    assert (pair.state, pair.paused_until) == (PairState.ACTIVE, None)
+    assert (pair.next_checkin_at, pair.heads_up_at) == (utc(12, 14, 10), utc(12, 13, 10))
+
+    await chat.advance(timedelta(days=4, hours=22))
+    assert len(dms_starting(chat, "bob", HEADS_UP)) == 1
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+    assert len(dms_starting(chat, "bob", WELCOME_BACK)) == 1
+
+
+async def test_pause_until_a_date_in_two_timezones(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone Asia/Tokyo")
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("bob", "/mentor pause until 2027-01-10")
+    # The date is bob's: the pause ends at midnight in Tokyo.
+    assert answer.startswith("Paused until Sun 10 Jan, 00:00 (Asia/Tokyo).")
+    assert chat.dms("alice")[-1] == "<@bob> paused your check-ins until Sat 9 Jan, 15:00 (UTC)."
+    assert (await the_pair(chat)).paused_until == utc(1, 9, 15, year=2027)
+
+    await chat.advance(utc(1, 9, 15, year=2027) - START - timedelta(minutes=1))
+    assert dms_starting(chat, "alice", PROMPT) == dms_starting(chat, "bob", PROMPT) == []
+    assert dms_starting(chat, "alice", HEADS_UP) == dms_starting(chat, "bob", HEADS_UP) == []
+    assert await checkins(chat) == []
+
+    await chat.advance(timedelta(minutes=1))
+    assert dms_starting(chat, "alice", WELCOME_BACK) == [
+        "Welcome back: your pause with <@bob> is over. Next check-in: Mon 11 Jan, 10:00 (UTC)."
+    ]
+    # Midnight in Tokyo: bob hears it at his 08:00.
+    assert dms_starting(chat, "bob", WELCOME_BACK) == []
+    await chat.advance(timedelta(hours=8))
+    assert dms_starting(chat, "bob", WELCOME_BACK) == [
+        "Welcome back: your pause with <@alice> is over. "
+        "Next check-in: Mon 11 Jan, 19:00 (Asia/Tokyo)."
+    ]
+    assert (await the_pair(chat)).next_checkin_at == utc(1, 11, 10, year=2027)
+
+
+async def test_resume_early_tells_both_and_cancels_the_automatic_resume(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 2w")
+    await chat.advance(timedelta(days=3))  # Saturday 28 Nov
+    answer = await chat.say("bob", "/mentor resume")
+    assert answer == "Resumed. Next check-in: Mon 30 Nov, 10:00 (UTC)."
+    assert chat.dms("alice")[-1] == (
+        "<@bob> resumed your check-ins. Next one: Mon 30 Nov, 10:00 (UTC)."
+    )
+    pair = await the_pair(chat)
+    assert (pair.state, pair.paused_until) == (PairState.ACTIVE, None)
+    assert (pair.next_checkin_at, pair.heads_up_at) == (utc(11, 30, 10), utc(11, 29, 10))
+
+    await chat.advance(timedelta(days=14))
+    assert dms_starting(chat, "alice", WELCOME_BACK) == []
+    assert dms_starting(chat, "bob", WELCOME_BACK) == []
+    assert len(dms_starting(chat, "bob", PROMPT)) == 2  # 30 Nov and 7 Dec
+
+
+async def test_resume_when_not_paused_says_so(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    before = await snapshot(chat)
+    assert await chat.say("bob", "/mentor resume") == "Your check-ins aren't paused."
+    assert await snapshot(chat) == before
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        ("until 2026-11-25", "Pick a date in the future to pause until, like 2027-01-10."),
+        ("until 2026-11-01", "Pick a date in the future to pause until, like 2027-01-10."),
+        ("until 2027-06-01", "A pause can last up to six months."),
+    ],
+)
+async def test_a_pause_date_out_of_range_changes_nothing(
+    chat: Chat, words: str, reason: str
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    before = await snapshot(chat)
+    assert await chat.say("alice", f"/mentor pause {words}") == reason
+    assert await snapshot(chat) == before
+
+
+async def test_a_new_cadence_while_paused_starts_after_the_pause(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 1w")
+    answer = await chat.say("bob", "/mentor cadence thu 9:30")
+    assert "Check-ins are now every Thursday at 09:30 (UTC)." in answer
+    assert (await the_pair(chat)).next_checkin_at is None
+    await chat.advance(timedelta(days=7))
+    assert dms_starting(chat, "bob", WELCOME_BACK) == [
+        "Welcome back: your pause with <@alice> is over. Next check-in: Thu 3 Dec, 09:30 (UTC)."
+    ]
+
+
+@pytest.mark.parametrize("command", ["/mentor skip", "/mentor checkin"])
+async def test_skip_or_checkin_while_paused_says_the_pair_is_paused(
+    chat: Chat, command: str
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 2w")
+    answer = await chat.say("bob", command)
+    assert "not in a mentoring pair" not in answer
+    assert "paused" in answer
+
+
+# --- anniversaries --------------------------------------------------------------------------
+
+
+async def test_anniversaries_at_one_month_three_months_and_one_year(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")  # fewer moments to walk through
+
+    await chat.advance(utc(12, 25, 12) - START - timedelta(minutes=1))
+    assert await auto_milestones(chat, "alice") == []
+    await chat.advance(timedelta(minutes=1))
+    assert await auto_milestones(chat, "alice") == [("p1-months-1", utc(12, 25, 12))]
+    assert await auto_milestones(chat, "bob") == [("p1-months-1", utc(12, 25, 12))]
+    assert dms_starting(chat, "bob", "🎉 You reached a milestone: *1 month of mentoring*!") == [
+        "🎉 You reached a milestone: *1 month of mentoring*! I told <@alice> too."
+    ]
+    assert "🎉 <@alice> reached a milestone: *1 month of mentoring*" in chat.dms("bob")
+
+    await chat.advance(utc(11, 26, 12, year=2027) - chat.clock.now())
+    expected = [
+        ("p1-months-1", utc(12, 25, 12)),
+        ("p1-months-3", utc(2, 25, 12, year=2027)),
+        ("p1-months-12", utc(11, 25, 12, year=2027)),
+    ]
+    assert await auto_milestones(chat, "alice") == expected
+    assert await auto_milestones(chat, "bob") == expected
+    for user, partner in (("alice", "bob"), ("bob", "alice")):
+        for title in ("1 month of mentoring", "3 months of mentoring", "1 year of mentoring"):
+            mine = [dm for dm in chat.dms(user) if f"You reached a milestone: *{title}*" in dm]
+            theirs = [
+                dm for dm in chat.dms(user) if f"<@{partner}> reached a milestone: *{title}*" in dm
+            ]
+            assert len(mine) == 1 and len(theirs) == 1, (user, title)
+        assert not any("2 months" in dm or "6 months" in dm for dm in chat.dms(user))
+    pair = await the_pair(chat)
+    assert pair.anniversaries_reached == 3
+    assert pair.next_anniversary_at == utc(11, 25, 12, year=2028)  # then every year
+    listing = await chat.say("bob", "/mentor milestone list")
+    assert (
+        "Reached along the way: 1 month of mentoring (2026-12-25), "
+        "3 months of mentoring (2027-02-25), 1 year of mentoring (2027-11-25)"
+    ) in listing
+
+
+async def test_anniversaries_go_to_the_channel_only_with_consent(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("alice", "/mentor config consent on")
+
+    await chat.advance(utc(12, 25, 12) - START)
+    assert chat.posts("wins") == ["🎉 <@alice> reached a milestone: *1 month of mentoring*"]
+    assert "🎉 <@alice> reached a milestone: *1 month of mentoring* (celebrated in <#wins>)" in (
+        chat.dms("bob")
+    )
+    # bob was never asked: he is asked now, and nothing of his is posted yet.
+    question = chat.dms("bob")[-1]
+    assert question.startswith("🎉 You reached a milestone: *1 month of mentoring*!")
+    assert "May I celebrate it with a shout-out in <#wins>?" in question
+    assert "DMs only" in await chat.click("bob", "Keep it between us")
+    assert chat.posts("wins") == ["🎉 <@alice> reached a milestone: *1 month of mentoring*"]
+    assert "🎉 <@bob> reached a milestone: *1 month of mentoring*" in chat.dms("alice")
+
+    await chat.advance(utc(2, 25, 12, year=2027) - chat.clock.now())
+    assert chat.posts("wins") == [
+        "🎉 <@alice> reached a milestone: *1 month of mentoring*",
+        "🎉 <@alice> reached a milestone: *3 months of mentoring*",
+    ]
+    assert "🎉 <@bob> reached a milestone: *3 months of mentoring*" in chat.dms("alice")
+    assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
+
+    await chat.say("bob", "/mentor config consent on")
+    await chat.advance(utc(11, 25, 12, year=2027) - chat.clock.now())
+    assert chat.posts("wins")[2:] == [
+        "🎉 <@alice> reached a milestone: *1 year of mentoring*",
+        "🎉 <@bob> reached a milestone: *1 year of mentoring*",
+    ]
+
+
+async def test_a_paused_pair_still_has_its_anniversary(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(utc(12, 20, 12) - START)
+    await chat.say("alice", "/mentor pause 2w")
+    await chat.advance(timedelta(days=5))
+    assert [code for code, _ in await auto_milestones(chat, "bob")] == ["p1-months-1"]
+
+
+async def test_an_anniversary_waits_for_the_recipients_morning(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone Australia/Sydney")
+    await pair_up(chat, "alice", "bob")  # at 12:00 UTC, 23:00 in Sydney
+    await chat.say("alice", "/mentor cadence monthly")
+    await chat.advance(utc(12, 26, 12) - START)
+    messages = await outbox_to(chat, "bob", "🎉")
+    assert len(messages) == 2
+    for message in messages:
+        assert message.sent_at is not None
+        assert not in_quiet_hours(message.sent_at, "Australia/Sydney")
+
+
+# --- run_due: one entry point, idempotent, downtime caught up once --------------------------
+
+
+async def test_a_check_in_missed_by_five_hours_is_sent_once(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    report = await jump(chat, TO_FIRST_CHECKIN + timedelta(hours=5))  # Monday 15:00
+    assert (report.checkins_opened, report.checkins_missed) == (1, 0)
+    assert report.heads_ups == 0  # "tomorrow" is over; no stale heads-up
+    assert await checkins(chat) == [(utc(11, 30, 10), CheckinState.OPEN)]
+    for user in ("alice", "bob"):
+        assert len(dms_starting(chat, user, PROMPT)) == 1
+        assert dms_starting(chat, user, HEADS_UP) == []
+    pair = await the_pair(chat)
+    assert (pair.next_checkin_at, pair.heads_up_at) == (utc(12, 7, 10), utc(12, 6, 10))
+
+    before = await snapshot(chat)
+    again = await chat.engine.run_due(chat.clock.now())
+    assert again.total == 0
+    assert await snapshot(chat) == before
+
+    await chat.advance(timedelta(days=1))
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+
+
+async def test_three_weeks_of_downtime_are_recorded_not_sent(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    seen_before = len(chat.recorder.seen)
+    report = await jump(chat, timedelta(weeks=3))  # Wednesday 16 Dec; 30 Nov, 7 and 14 Dec missed
+    assert (report.checkins_opened, report.checkins_missed, report.heads_ups) == (0, 1, 0)
+    assert len(chat.recorder.seen) == seen_before  # not one message, let alone one a week
+    assert await checkins(chat) == [(utc(11, 30, 10), CheckinState.MISSED)]
+    pair = await the_pair(chat)
+    assert pair.next_checkin_at == utc(12, 21, 10)
+    assert pair.next_checkin_at > chat.clock.now()
+    assert pair.heads_up_at == utc(12, 20, 10)
+
+    before = await snapshot(chat)
+    assert (await chat.engine.run_due(chat.clock.now())).total == 0
+    assert await snapshot(chat) == before
+
+    await chat.advance(timedelta(days=4, hours=22))  # Monday 21 Dec, 10:00
+    assert len(dms_starting(chat, "alice", HEADS_UP)) == 1
+    assert len(dms_starting(chat, "alice", PROMPT)) == len(dms_starting(chat, "bob", PROMPT)) == 1
+    assert await checkins(chat) == [
+        (utc(11, 30, 10), CheckinState.MISSED),
+        (utc(12, 21, 10), CheckinState.OPEN),
+    ]
+
+
+async def test_a_missed_check_in_does_not_count_as_the_previous_one(chat: Chat) -> None:
+    """The prompt after downtime lists the wins since the last check-in that happened."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/win wrote the RFC")
+    await jump(chat, timedelta(weeks=3))
+    await chat.advance(timedelta(days=4, hours=22))
+    assert "• wrote the RFC" in dms_starting(chat, "bob", PROMPT)[0]
+
+
+async def test_after_long_downtime_the_occurrence_missed_by_an_hour_is_still_sent(
+    chat: Chat,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    # Down from Wednesday 25 Nov until Monday 21 Dec 11:00, an hour after that week's one.
+    report = await jump(chat, utc(12, 21, 11) - START)
+    assert report.checkins_opened == 1
+    assert len(dms_starting(chat, "alice", PROMPT)) == len(dms_starting(chat, "bob", PROMPT)) == 1
+    assert (utc(12, 21, 10), CheckinState.OPEN) in await checkins(chat)
+    assert (await the_pair(chat)).next_checkin_at == utc(12, 28, 10)
+
+
+async def test_run_due_twice_at_every_due_moment_does_nothing_the_second_time(
+    chat: Chat,
+) -> None:
+    """Several pairs in different rhythms and zones, walked through five weeks by hand: at
+    each due moment the second ``run_due`` reports nothing and changes nothing."""
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", "Mostly. Slow down on the diagrams.")
+    await pair_up(chat, "carol", "dave")
+    await chat.say("carol", "/mentor pause 1w")
+    await chat.say("erin", "/mentor config timezone Europe/Berlin")
+    await pair_up(chat, "erin", "frank")
+    await chat.say("erin", "/mentor cadence biweekly thu 9:30")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("erin", "/mentor config consent on")
+
+    done = DueReport()
+    end = START + timedelta(days=35)
+    for _ in range(500):
+        moment = await next_due_at(chat.database)
+        if moment is None or moment > end:
+            break
+        chat.clock.set(max(moment, chat.clock.now()))
+        first = await chat.engine.run_due(chat.clock.now())
+        await chat.deliver()
+        before = await snapshot(chat)
+        again = await chat.engine.run_due(chat.clock.now())
+        assert again == DueReport(), chat.clock.now()
+        assert again.total == 0
+        assert await snapshot(chat) == before, chat.clock.now()
+        for name in vars(done):
+            setattr(done, name, getattr(done, name) + getattr(first, name))
+        later = await next_due_at(chat.database)
+        assert later is None or later > chat.clock.now(), "something stays due"
+    else:
+        raise AssertionError("more due moments than expected")
+
+    # alice-bob from 30 Nov, carol-dave after their pause, erin-frank every other Thursday.
+    assert done.checkins_opened == 5 + 4 + 3
+    assert done.heads_ups > 0 and done.timers > 0 and done.checkins_closed > 0
+    assert (done.resumed, done.anniversaries, done.checkins_missed) == (1, 3, 0)
+    assert chat.posts("wins") == ["🎉 <@erin> reached a milestone: *1 month of mentoring*"]
+
+
+# --- ended pairs ----------------------------------------------------------------------------
+
+
+async def test_an_ended_pair_gets_nothing_more(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "dave")
+    await chat.say("carol", "/mentor pause 2w")
+    await chat.advance(TO_HEADS_UP)
+    assert len(dms_starting(chat, "bob", HEADS_UP)) == 1
+
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    await chat.say("dave", "/mentor end")
+    await chat.click("dave", "End pair")
+    for pair_id in (1, 2):
+        pair = await the_pair(chat, pair_id)
+        assert pair.state == PairState.ENDED
+        assert (pair.next_checkin_at, pair.heads_up_at) == (None, None)
+        assert (pair.paused_until, pair.next_anniversary_at) == (None, None)
+
+    assert await chat.click("bob", "Skip this one") == (
+        "That pair isn't active any more, so there was nothing to skip."
+    )
+    assert "not in a mentoring pair yet" in await chat.say("bob", "/mentor skip")
+    assert "not in a mentoring pair yet" in await chat.say("dave", "/mentor resume")
+
+    seen = {user: len(chat.dms(user)) for user in ("alice", "bob", "carol", "dave")}
+    await chat.advance(timedelta(days=400))
+    for user, count in seen.items():
+        assert chat.dms(user)[count:] == [], user
+    assert chat.posts("wins") == []
+    assert await checkins(chat) == []
+    assert (await chat.engine.run_due(chat.clock.now())).total == 0
+
+
+async def test_ending_a_pair_during_an_open_check_in_sends_nothing_more(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN + timedelta(hours=1))
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    seen = {user: len(chat.dms(user)) for user in ("alice", "bob")}
+    await chat.advance(timedelta(days=3))
+    for user, count in seen.items():
+        assert chat.dms(user)[count:] == [], user
+
+
+async def test_a_check_in_started_by_hand_is_not_followed_by_a_second_one(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN - timedelta(hours=1))  # Monday 09:00
+    await chat.say("alice", "/mentor checkin")
+    await chat.advance(timedelta(hours=2))
+    assert len(dms_starting(chat, "bob", PROMPT)) == 1
+    assert [state for _, state in await checkins(chat)].count(CheckinState.OPEN) == 1
