@@ -4,16 +4,18 @@ the adapters and the scheduler together."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,9 +24,12 @@ from adapters.console.translate import ConsoleInputError, valid_name
 from bot.clock import ManualClock, SystemClock
 from bot.delivery import deliver_all
 from bot.engine import Engine
+from bot.pairs_import import COLUMNS, ImportReport, import_pairs
 from bot.refs import Platform
 from bot.settings import Settings
 from bot.storage.database import Database, safe_url, sqlite_url
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="mentorbot keeps mentoring pairs in a steady rhythm on Slack, Discord and the terminal.",
@@ -34,6 +39,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+pairs_app = typer.Typer(help="Pair commands.", no_args_is_help=True)
+app.add_typer(pairs_app, name="pairs")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PLATFORM_VARIABLES = (
@@ -70,9 +77,13 @@ def _setup_logging(settings: Settings) -> None:
 
 
 def _run(work: Coroutine[Any, Any, None]) -> None:
+    _run_returning(work)
+
+
+def _run_returning(work: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine and turn the errors people cause into one clear line."""
     try:
-        asyncio.run(_settled(work))
+        return asyncio.run(_settled(work))
     except (SQLAlchemyError, OSError) as error:
         _fail(f"the database could not be used: {type(error).__name__}: {_first_line(error)}")
     except ValueError as error:
@@ -88,9 +99,9 @@ def _check_sqlite_folder(url: str) -> None:
             _fail(f"cannot create the database file {parsed.database}: {folder} is not a folder")
 
 
-async def _settled(work: Coroutine[Any, Any, None]) -> None:
+async def _settled(work: Coroutine[Any, Any, T]) -> T:
     try:
-        await work
+        return await work
     except Exception:
         # When SQLite fails to open a file, aiosqlite's worker thread still posts a result
         # to the loop; give it a moment so it does not find the loop closed and print a
@@ -194,6 +205,54 @@ async def _dispatch(settings: Settings, clock: ManualClock) -> None:
         f"{report.heads_ups} heads-ups; {delivered.sent} messages delivered, "
         f"{delivered.retried} to retry, {delivered.failed} failed"
     )
+
+
+@pairs_app.command("import")
+def pairs_import(
+    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(COLUMNS))],
+) -> None:
+    """Bulk-create active pairs (already agreed) from a CSV file; importing the same file
+    again changes nothing."""
+    settings = _settings()
+    _setup_logging(settings)
+    _check_sqlite_folder(settings.database_url)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"cannot read {file}: {_first_line(error)}")
+    report = _run_returning(_import(settings.database_url, text))
+    err.print(
+        f"{report.created} pairs created, {report.already} already there, "
+        f"{len(report.rejected)} rows rejected"
+    )
+    for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
+        err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)
+    if len(report.rejected) > MAX_REJECTIONS_SHOWN:
+        err.print(f"  … and {len(report.rejected) - MAX_REJECTIONS_SHOWN} more")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+MAX_REJECTIONS_SHOWN = 50
+
+
+async def _import(url: str, text: str) -> ImportReport:
+    database = Database(url)
+    rows = max(text.count("\n") - 1, 0)
+    try:
+        await database.upgrade()
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("importing pairs", total=rows or None)
+            report = await import_pairs(
+                database,
+                io.StringIO(text, newline=""),
+                SystemClock().now(),
+                progress=lambda done: progress.update(task, completed=done),
+            )
+            progress.update(task, completed=rows)
+        return report
+    finally:
+        await database.dispose()
 
 
 @db_app.command("upgrade")
