@@ -4,7 +4,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.storage.models import Checkin, CheckinAnswer, CheckinState, Member, Milestone, Pair
+from bot.engine import Engine
+from bot.flows.checkin import spread_offset
+from bot.storage.models import (
+    Checkin,
+    CheckinAnswer,
+    CheckinState,
+    Member,
+    Milestone,
+    OutboxMessage,
+    OutboxStatus,
+    Pair,
+)
 from tests.conversation import Chat, pair_up
 
 # The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
@@ -238,3 +249,30 @@ async def test_checkin_now_and_not_twice(chat: Chat) -> None:
 async def test_a_dm_with_no_open_conversation_is_explained(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     assert "not waiting for an answer" in await chat.say("bob", "hello?")
+
+
+async def test_prompts_due_together_are_spread_over_a_window(chat: Chat) -> None:
+    for n in range(6):
+        await pair_up(chat, f"mentor{n}", f"mentee{n}")
+    window = timedelta(minutes=10)
+    engine = Engine(chat.database, chat.clock, dispatch_spread=window)
+    chat.clock.set(FIRST_CHECKIN)
+    await engine.run_due()
+    async with chat.database.transaction() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(OutboxMessage.target_id, OutboxMessage.next_attempt_at).where(
+                        OutboxMessage.status == OutboxStatus.PENDING
+                    )
+                )
+            ).all()
+        )
+    times = {target: at for target, at in rows}
+    assert len(times) == 12
+    assert all(FIRST_CHECKIN <= at < FIRST_CHECKIN + window for at in times.values())
+    assert len(set(times.values())) == 6  # both members of a pair together; pairs apart
+    for n in range(6):
+        assert times[f"mentor{n}"] == times[f"mentee{n}"]
+        offset = times[f"mentor{n}"] - FIRST_CHECKIN
+        assert offset == spread_offset(n + 1, window)  # the same pair, the same offset
