@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due, milestones, pair_commands, preferences, status, wins
+from bot.cadence import CadenceError, parse_timezone
 from bot.clock import Clock
 from bot.commands import (
     MENTOR_USAGE,
@@ -50,7 +51,15 @@ from bot.commands import (
 from bot.content import Content
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
 from bot.errors import UserError
-from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, MessageReceived
+from bot.events import (
+    ButtonClicked,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    MessageReceived,
+    WorkspaceAdded,
+    WorkspaceRemoved,
+)
 from bot.flows import (
     celebration,
     checkin,
@@ -73,7 +82,7 @@ from bot.storage.database import Database
 from bot.storage.models import FlowSession
 from bot.text import clean_answer, clean_text
 from bot.turn import Turn, get_member, get_workspace
-from bot.unreachable import UNREACHABLE_NOTE
+from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +139,19 @@ class Engine:
             self._on_queued()
         return effects
 
+    async def workspace_changed(self, event: WorkspaceRemoved | WorkspaceAdded) -> None:
+        """Uninstalled or token revoked: nothing more is sent there, and what waits is
+        recorded as failed. Installed again: delivery may start again."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            workspace = await get_workspace(session, event.workspace, now)
+            if isinstance(event, WorkspaceAdded):
+                workspace.delivery_stopped_at = None
+                return
+            if workspace.delivery_stopped_at is None:
+                workspace.delivery_stopped_at = now
+                await stop_workspace(session, workspace)
+
     async def run_due(self, now: datetime | None = None) -> due.DueReport:
         """All time-based work due at ``now`` (check-ins, heads-ups, nudges, follow-ups,
         window closes, pause ends, anniversaries). Idempotent: a second call at the same
@@ -146,6 +168,8 @@ class Engine:
         actor = await get_member(session, workspace, event.user.user_id, now)
         if event.user_name and actor.display_name != event.user_name:
             actor.display_name = event.user_name
+        if event.user_timezone and actor.timezone is None and _known_zone(event.user_timezone):
+            actor.timezone = event.user_timezone
         return Turn(
             session=session,
             now=now,
@@ -287,6 +311,14 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             )
         case _:
             assert_never(command)
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        parse_timezone(name)
+    except CadenceError:
+        return False
+    return True
 
 
 def _help(topic: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.refs import ChannelRef, UserRef
+from bot.refs import ChannelRef, UserRef, WorkspaceRef
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,6 +17,9 @@ class Inbound:
     # The platform's id for this delivery (Slack event id, Discord interaction id).
     # A repeat of a key already handled changes nothing.
     event_key: str | None = None
+    # The person's timezone as the platform knows it (Slack's users.info ``tz``); kept
+    # the first time, never over one the person chose.
+    user_timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +50,22 @@ class ButtonClicked(Inbound):
 class FormSubmitted(Inbound):
     form_id: str
     values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRemoved:
+    """The app was uninstalled or its token revoked: stop all delivery there. Arriving
+    from the platform itself, it has no person behind it."""
+
+    workspace: WorkspaceRef
+    event_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceAdded:
+    """The app was (re)installed: delivery to the workspace may start again."""
+
+    workspace: WorkspaceRef
 
 
 Event = CommandInvoked | MessageReceived | ButtonClicked | FormSubmitted

@@ -47,9 +47,14 @@ async def unreachable(
             await _channel(session, workspace, message.target_id, failure.reason, now)
         case FailureScope.WORKSPACE:
             workspace.delivery_stopped_at = now
-            await _fail_pending(session, workspace, None, None, "workspace unreachable")
+            await stop_workspace(session, workspace)
         case _:
             pass
+
+
+async def stop_workspace(session: AsyncSession, workspace: Workspace) -> None:
+    """Everything waiting for a workspace that refused us for good is recorded failed."""
+    await _fail_pending(session, workspace, None, None, "workspace unreachable")
 
 
 async def _fail_pending(

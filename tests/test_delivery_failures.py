@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.delivery import DeliveryFailure, FailureScope, RateLimit, RateLimits
+from bot.events import CommandInvoked, WorkspaceAdded, WorkspaceRemoved
 from bot.refs import Platform
 from bot.storage.database import Database
 from bot.storage.models import Member, OutboxMessage, OutboxStatus, Pair, PairState, Workspace
@@ -138,3 +139,40 @@ async def test_the_rate_limit_spaces_messages_without_counting_attempts(
         assert report.sent == 1
     assert chat.recorder.requests.total() == 5
     assert {r.attempts for r in await _rows(chat)} == {1}
+
+
+async def test_uninstall_stops_delivery_and_a_reinstall_starts_it_again(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    workspace = chat.ref("alice").workspace
+    await chat.engine.workspace_changed(WorkspaceRemoved(workspace))
+    before = chat.recorder.requests.total()
+    await chat.say("alice", "/win while uninstalled")
+    assert chat.recorder.requests.total() == before
+    assert (await _rows(chat))[-1].status == OutboxStatus.FAILED
+
+    await chat.engine.workspace_changed(WorkspaceAdded(workspace))
+    await chat.say("alice", "/win after the reinstall")
+    assert "<@alice> shared a win: after the reinstall" in chat.dms("bob")
+
+
+async def test_the_platform_timezone_is_kept_once_and_never_over_a_chosen_one(
+    chat: Chat,
+) -> None:
+    await chat.send(
+        CommandInvoked(
+            user=chat.ref("alice"), command="mentor", text="config", user_timezone="Asia/Tokyo"
+        )
+    )
+    assert "Timezone: Asia/Tokyo" in await chat.say("alice", "/mentor config")
+    await chat.say("alice", "/mentor config timezone Europe/Lisbon")
+    await chat.send(
+        CommandInvoked(
+            user=chat.ref("alice"), command="mentor", text="config", user_timezone="Asia/Tokyo"
+        )
+    )
+    assert "Timezone: Europe/Lisbon" in await chat.say("alice", "/mentor config")
+    # A zone the bot would refuse from a person is not taken from a platform either.
+    await chat.send(
+        CommandInvoked(user=chat.ref("bob"), command="mentor", text="config", user_timezone="EST")
+    )
+    assert "UTC (not set)" in await chat.say("bob", "/mentor config")
