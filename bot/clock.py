@@ -36,3 +36,16 @@ class ManualClock:
 
     def set(self, to: datetime) -> None:
         self._now = to.astimezone(UTC)
+
+
+class ShiftedClock:
+    """Real time, moved to start at ``start``: ``mentorbot dispatch --now`` runs the pass
+    as of that moment, while leases and backoffs still see time pass as it does."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ShiftedClock needs a timezone-aware start time")
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset

@@ -53,7 +53,7 @@ from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = 500
 # A year of weekly occurrences: the catch-up walk after an outage never runs longer.
 MAX_CATCH_UP_STEPS = 60
 # A check-in missed by more than this (the bot was down) is recorded, not sent late.
@@ -200,16 +200,47 @@ async def _open_checkins(
         Pair.next_checkin_at,
         batch,
     )
+    opening: list[checkin.Due] = []
+    missed: list[checkin.Due] = []
     for pair, workspace, mentor, mentee in due:
         due_at = pair.next_checkin_at
         assert due_at is not None
         latest = _latest_occurrence(pair, due_at, now)
-        opening = _open_one(session, now, pair, workspace, mentor, mentee, report, spread)
-        await _each(session, "check-in", pair.id, opening)
-        # Advanced whatever happened: downtime is caught up once (the next one comes after
-        # now, not after the missed one), and a failing pair cannot block the pass.
+        if latest != due_at or latest < now - MISSED_AFTER:
+            # Never one message per missed week: the stored occurrence is recorded, not
+            # sent; the latest is sent if it is recent enough.
+            missed.append(checkin.Due(pair, workspace, mentor, mentee, due_at))
+        if latest >= now - MISSED_AFTER:
+            opening.append(checkin.Due(pair, workspace, mentor, mentee, latest))
+        # Advanced whatever happens below: downtime is caught up once, and a failing pair
+        # cannot block the pass.
         schedule_next(pair, max(now, latest), now)
+    await checkin.record_missed(session, now, missed)
+    report.checkins_missed += len(missed)
+    opened = await _open_batch(session, now, opening, spread)
+    await feedback.follow_up_now(session, now, opened)
+    report.checkins_opened += len(opened)
     return len(due)
+
+
+async def _open_batch(
+    session: AsyncSession, now: datetime, opening: list[checkin.Due], spread: timedelta
+) -> set[int]:
+    """The whole batch in a few statements; if that fails, pair by pair, so one bad row
+    costs its own check-in (logged) and not everyone's."""
+    try:
+        async with session.begin_nested():
+            return await checkin.open_checkins(session, now, opening, spread=spread)
+    except Exception:
+        log.exception("opening %d check-ins together failed; trying one by one", len(opening))
+    opened: set[int] = set()
+    for item in opening:
+        try:
+            async with session.begin_nested():
+                opened |= await checkin.open_checkins(session, now, [item], spread=spread)
+        except Exception:
+            log.exception("opening the check-in of pair %s failed", item.pair.id)
+    return opened
 
 
 def _latest_occurrence(pair: Pair, due_at: datetime, now: datetime) -> datetime:
@@ -223,34 +254,6 @@ def _latest_occurrence(pair: Pair, due_at: datetime, now: datetime) -> datetime:
             break
         latest = following
     return latest
-
-
-async def _open_one(
-    session: AsyncSession,
-    now: datetime,
-    pair: Pair,
-    workspace: Workspace,
-    mentor: Member,
-    mentee: Member,
-    report: DueReport,
-    spread: timedelta,
-) -> None:
-    due_at = pair.next_checkin_at
-    assert due_at is not None
-    latest = _latest_occurrence(pair, due_at, now)
-    turn = Turn.on_behalf_of(session, now, workspace, mentee)
-    if latest != due_at or latest < now - MISSED_AFTER:
-        # Never one message per missed week: the stored occurrence is recorded, not sent.
-        await checkin.record_unsent(turn, pair, due_at)
-        report.checkins_missed += 1
-    if latest < now - MISSED_AFTER:
-        return
-    if await checkin.has_open(turn, pair):  # one started by hand is still open
-        await checkin.record_unsent(turn, pair, latest, CheckinState.SKIPPED)
-        return
-    if await checkin.open_checkin(turn, pair, mentor, mentee, latest, spread=spread) is not None:
-        await feedback.follow_up_now(turn, pair)
-        report.checkins_opened += 1
 
 
 async def _close_checkins(

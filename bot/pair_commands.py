@@ -73,7 +73,7 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
         raise UserError("A check-in with your partner is already open; answer it in your DMs.")
     mentor, mentee = (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
     await checkin.open_checkin(turn, view.pair, mentor, mentee, turn.now, asked_by=turn.actor)
-    await feedback.follow_up_now(turn, view.pair)
+    await feedback.follow_up_now(turn.session, turn.now, [view.pair.id])
     return turn.reply(
         f"Check-in started: I've sent you and {view.partner_mention} the questions in DMs."
     )

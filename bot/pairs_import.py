@@ -37,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
@@ -57,6 +56,7 @@ from bot.cadence import (
 )
 from bot.refs import Platform
 from bot.rhythm import schedule_anniversary, schedule_next
+from bot.storage.bulk import insert_ignoring_duplicates
 from bot.storage.database import Database
 from bot.storage.models import LIVE_PAIR_STATES, Base, Pair, PairState
 
@@ -472,10 +472,7 @@ class _Writer:
         return value if process is None else process(value)
 
     def _insert_ignore(self, table: TableClause) -> Insert:
-        """INSERT that skips rows a unique constraint or index already holds."""
-        if self._is_sqlite:
-            return sqlite.insert(table).on_conflict_do_nothing()
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return insert_ignoring_duplicates("sqlite" if self._is_sqlite else "postgresql", table)
 
     def _schedule(self, rule: CadenceRule) -> dict[str, Any]:
         """A new active pair's rhythm columns, set by the same functions that schedule

@@ -66,6 +66,31 @@ async def get_member(
     )
 
 
+def outbox_row(
+    workspace: Workspace,
+    target: OutboxTarget,
+    target_id: str,
+    content: Content,
+    now: datetime,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """One outbox message as column values, sent now or (quiet hours) not before ``at``.
+    A workspace that refused us for good gets nothing until it is set up again: the
+    message is kept, marked failed, rather than left waiting forever."""
+    stopped = workspace.delivery_stopped_at is not None
+    return {
+        "workspace_id": workspace.id,
+        "target_kind": target.value,
+        "target_id": target_id,
+        "content": content.to_json(),
+        "status": (OutboxStatus.FAILED if stopped else OutboxStatus.PENDING).value,
+        "last_error": "workspace unreachable" if stopped else None,
+        "attempts": 0,
+        "next_attempt_at": max(at, now) if at else now,
+        "created_at": now,
+    }
+
+
 def display_name(member: Member) -> str:
     """For places where a mention cannot render (button labels)."""
     return member.display_name or member.external_id
@@ -122,21 +147,8 @@ class Turn:
     def _queue(
         self, target: OutboxTarget, target_id: str, content: Content, at: datetime | None
     ) -> None:
-        # A workspace that refused us for good gets nothing until it is set up again;
-        # the message is kept, marked failed, rather than left waiting forever.
-        stopped = self.workspace.delivery_stopped_at is not None
         self.session.add(
-            OutboxMessage(
-                workspace_id=self.workspace.id,
-                target_kind=target.value,
-                target_id=target_id,
-                content=content.to_json(),
-                status=(OutboxStatus.FAILED if stopped else OutboxStatus.PENDING).value,
-                last_error="workspace unreachable" if stopped else None,
-                attempts=0,
-                next_attempt_at=max(at, self.now) if at else self.now,
-                created_at=self.now,
-            )
+            OutboxMessage(**outbox_row(self.workspace, target, target_id, content, self.now, at))
         )
         self.queued += 1
 

@@ -23,11 +23,13 @@ done, or when the window closes; a check-in both answered adds one to the pair's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cadence import local_view, outside_quiet_hours
 from bot.content import ButtonStyle, Content, Field, Form, FormField, FormFieldKind
@@ -41,20 +43,23 @@ from bot.flows.sessions import (
     move,
     not_for_you,
     partner_name,
-    start_flow,
 )
 from bot.milestones import reach_automatic
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
     CheckinState,
     FlowSession,
     Member,
+    OutboxMessage,
+    OutboxTarget,
     Pair,
     Win,
+    Workspace,
 )
 from bot.text import shorten
-from bot.turn import Turn
+from bot.turn import Turn, outbox_row
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -103,6 +108,17 @@ async def waiting_for(turn: Turn, flow: FlowSession) -> str:
     return shorten(label, BUTTON_LABEL_CHARS)
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A pair whose check-in falls due at ``at``, with what opening it needs."""
+
+    pair: Pair
+    workspace: Workspace
+    mentor: Member
+    mentee: Member
+    at: datetime
+
+
 async def open_checkin(
     turn: Turn,
     pair: Pair,
@@ -111,46 +127,140 @@ async def open_checkin(
     due_at: datetime,
     *,
     asked_by: Member | None = None,
+) -> bool:
+    """``/mentor checkin``: open one now; the person who asked gets theirs at once."""
+    due = Due(pair, turn.workspace, mentor, mentee, due_at)
+    return bool(await open_checkins(turn.session, turn.now, [due], asked_by=asked_by))
+
+
+async def open_checkins(
+    session: AsyncSession,
+    now: datetime,
+    due: Sequence[Due],
+    *,
     spread: timedelta = timedelta(0),
-) -> Checkin | None:
-    """Open the check-in due at ``due_at`` and prompt both members; None if that
-    occurrence was opened before (the unique key makes a second call do nothing)."""
-    checkin = Checkin(
-        workspace_id=turn.workspace.id,
-        pair_id=pair.id,
-        due_at=due_at,
-        state=CheckinState.OPEN.value,
-        opened_at=turn.now,
-        closes_at=turn.now + ANSWER_WINDOW,
+    asked_by: Member | None = None,
+) -> set[int]:
+    """Open the check-ins due and queue both members' prompts, for a whole batch in a
+    few statements (the dispatch pass must cost what is due, not one round trip per row).
+
+    Idempotent: an occurrence opened before (unique pair and due time) is left alone.
+    A pair whose earlier check-in is still open gets this occurrence recorded as skipped.
+    Returns the ids of the pairs whose check-in opened."""
+    if not due:
+        return set()
+    dialect = dialect_of(session)
+    pair_ids = [d.pair.id for d in due]
+    still_open = set(
+        (
+            await session.execute(
+                select(Checkin.pair_id).where(
+                    Checkin.pair_id.in_(pair_ids), Checkin.state == CheckinState.OPEN.value
+                )
+            )
+        ).scalars()
     )
-    try:
-        async with turn.session.begin_nested():
-            turn.session.add(checkin)
-    except IntegrityError:
-        return None
-    previous = await _previous_opened_at(turn, pair, checkin)
-    since = previous or pair.activated_at or pair.created_at
-    for me, partner in ((mentor, mentee), (mentee, mentor)):
-        turn.session.add(
-            CheckinAnswer(workspace_id=turn.workspace.id, checkin_id=checkin.id, member_id=me.id)
+    previous: dict[int, datetime] = {
+        pair_id: opened_at
+        for pair_id, opened_at in (
+            await session.execute(
+                select(Checkin.pair_id, func.max(Checkin.opened_at))
+                .where(
+                    Checkin.pair_id.in_(pair_ids),
+                    Checkin.state.in_([CheckinState.OPEN.value, CheckinState.SHARED.value]),
+                )
+                .group_by(Checkin.pair_id)
+            )
+        ).all()
+    }
+    rows = [
+        {
+            "workspace_id": d.workspace.id,
+            "pair_id": d.pair.id,
+            "due_at": d.at,
+            "state": (CheckinState.SKIPPED if d.pair.id in still_open else CheckinState.OPEN).value,
+            "opened_at": now,
+            "closes_at": None if d.pair.id in still_open else now + ANSWER_WINDOW,
+        }
+        for d in due
+    ]
+    # executemany with RETURNING (SQLAlchemy's insertmanyvalues): one cached statement
+    # whatever the batch size, where .values(rows) would compile a new one per size.
+    inserted = (
+        await session.execute(
+            insert_ignoring_duplicates(dialect, Checkin).returning(Checkin.id, Checkin.pair_id),
+            rows,
         )
-        # The person who asked for it now gets it now; everyone else not at night, and
-        # a big workspace's prompts for the same minute go out over a short window.
-        zone = me.timezone or pair.timezone
-        planned = max(turn.now, due_at + spread_offset(pair.id, spread))
-        send_at = turn.now if me is asked_by else outside_quiet_hours(planned, zone)
-        flow = await start_flow(
-            turn,
-            FlowKind.CHECKIN,
-            State.MOOD,
-            member=me,
-            pair=pair,
-            data={"checkin_id": checkin.id},
+    ).all()
+    opened = {pair_id: checkin_id for checkin_id, pair_id in inserted if pair_id not in still_open}
+    opening = [d for d in due if d.pair.id in opened]
+    if not opening:
+        return set()
+    members = [(d, me, partner) for d in opening for me, partner in _both_sides(d)]
+    await session.execute(
+        insert(CheckinAnswer),
+        [
+            {"workspace_id": d.workspace.id, "checkin_id": opened[d.pair.id], "member_id": me.id}
+            for d, me, _ in members
+        ],
+    )
+    send_at = {
+        (d.pair.id, me.id): (
+            now
+            if asked_by is not None and me.id == asked_by.id
+            else outside_quiet_hours(
+                max(now, d.at + spread_offset(d.pair.id, spread)),
+                me.timezone or d.pair.timezone,
+            )
         )
-        flow.due_at = send_at + NUDGE_AFTER
-        wins = await _wins_since(turn, me, since)
-        turn.dm(me, _prompt(flow, partner, wins), at=send_at)
-    return checkin
+        for d, me, _ in members
+    }
+    flows = (
+        await session.execute(
+            insert(FlowSession).returning(
+                FlowSession.id, FlowSession.pair_id, FlowSession.member_id
+            ),
+            [
+                {
+                    "workspace_id": d.workspace.id,
+                    "kind": FlowKind.CHECKIN.value,
+                    "state": State.MOOD.value,
+                    "data": {"checkin_id": opened[d.pair.id]},
+                    "member_id": me.id,
+                    "pair_id": d.pair.id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "due_at": send_at[(d.pair.id, me.id)] + NUDGE_AFTER,
+                }
+                for d, me, _ in members
+            ],
+        )
+    ).all()
+    flow_ids = {(pair_id, member_id): flow_id for flow_id, pair_id, member_id in flows}
+    since = {
+        me.id: previous.get(d.pair.id) or d.pair.activated_at or d.pair.created_at
+        for d, me, _ in members
+    }
+    wins = await _wins_since(session, since)
+    await session.execute(
+        insert(OutboxMessage),
+        [
+            outbox_row(
+                d.workspace,
+                OutboxTarget.DM,
+                me.external_id,
+                _prompt(flow_ids[(d.pair.id, me.id)], partner, wins.get(me.id, [])),
+                now,
+                send_at[(d.pair.id, me.id)],
+            )
+            for d, me, partner in members
+        ],
+    )
+    return set(opened)
+
+
+def _both_sides(due: Due) -> tuple[tuple[Member, Member], tuple[Member, Member]]:
+    return (due.mentor, due.mentee), (due.mentee, due.mentor)
 
 
 def spread_offset(pair_id: int, window: timedelta) -> timedelta:
@@ -178,47 +288,57 @@ async def cancel_open(turn: Turn, pair: Pair) -> None:
         await _expire_open_sessions(turn, open_one)
 
 
-async def record_unsent(
-    turn: Turn, pair: Pair, due_at: datetime, state: CheckinState = CheckinState.MISSED
-) -> None:
-    """An occurrence that is not sent: it fell due while the bot was down for longer than
-    it makes sense to send it late (missed), or while another was still open (skipped)."""
-    missed = Checkin(
-        workspace_id=turn.workspace.id,
-        pair_id=pair.id,
-        due_at=due_at,
-        state=state.value,
-        opened_at=turn.now,
+async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[Due]) -> None:
+    """Occurrences that fell due while the bot was down for longer than it makes sense
+    to send them late: recorded (once; a retried pass changes nothing), not sent."""
+    if not missed:
+        return
+    await session.execute(
+        insert_ignoring_duplicates(dialect_of(session), Checkin),
+        [
+            {
+                "workspace_id": d.workspace.id,
+                "pair_id": d.pair.id,
+                "due_at": d.at,
+                "state": CheckinState.MISSED.value,
+                "opened_at": now,
+                "closes_at": None,
+            }
+            for d in missed
+        ],
     )
-    try:
-        async with turn.session.begin_nested():
-            turn.session.add(missed)
-    except IntegrityError:
-        pass
 
 
-async def _previous_opened_at(turn: Turn, pair: Pair, current: Checkin) -> datetime | None:
+async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict[int, list[str]]:
+    """Each member's newest wins since their pair's last check-in, in one query: the
+    newest few per member since the earliest of those times, then each member's own cut."""
+    if not since:
+        return {}
+    newest = (
+        select(
+            Win.member_id,
+            Win.text,
+            Win.created_at,
+            func.row_number()
+            .over(partition_by=Win.member_id, order_by=(Win.created_at.desc(), Win.id.desc()))
+            .label("rank"),
+        )
+        .where(Win.member_id.in_(list(since)), Win.created_at >= min(since.values()))
+        .subquery()
+    )
     query = (
-        select(Checkin.opened_at)
-        .where(Checkin.pair_id == pair.id, Checkin.id != current.id)
-        .where(Checkin.state != CheckinState.MISSED.value)
-        .order_by(Checkin.opened_at.desc())
-        .limit(1)
+        select(newest.c.member_id, newest.c.text, newest.c.created_at)
+        .where(newest.c.rank <= WINS_IN_PROMPT + 1)
+        .order_by(newest.c.member_id, newest.c.rank)
     )
-    return (await turn.session.execute(query)).scalar_one_or_none()
+    found: dict[int, list[str]] = {}
+    for member_id, text, created_at in (await session.execute(query)).all():
+        if created_at >= since[member_id]:
+            found.setdefault(member_id, []).append(text)
+    return found
 
 
-async def _wins_since(turn: Turn, member: Member, since: datetime) -> list[str]:
-    query = (
-        select(Win.text)
-        .where(Win.member_id == member.id, Win.created_at >= since)
-        .order_by(Win.created_at.desc(), Win.id.desc())
-        .limit(WINS_IN_PROMPT + 1)
-    )
-    return list((await turn.session.execute(query)).scalars())
-
-
-def _prompt(flow: FlowSession, partner: Member, wins: list[str]) -> Content:
+def _prompt(flow_id: int, partner: Member, wins: list[str]) -> Content:
     lines = [f"👋 Time for your check-in with <@{partner.external_id}>."]
     if wins:
         lines.append("Your wins since last time:")
@@ -227,10 +347,10 @@ def _prompt(flow: FlowSession, partner: Member, wins: list[str]) -> Content:
             lines.append("• … and more in `/mentor journal`")
     lines.append(QUESTIONS[State.MOOD][0])
     lines.append("(Reply here, answer in a form, or skip any question.)")
-    buttons = tuple(flow_button(flow, f"mood:{k}", v) for k, v in MOODS.items())
+    buttons = tuple(flow_button(flow_id, f"mood:{k}", v) for k, v in MOODS.items())
     buttons += (
-        flow_button(flow, "form", "Answer in a form", ButtonStyle.PRIMARY),
-        flow_button(flow, f"skip:{State.MOOD}", "Skip"),
+        flow_button(flow_id, "form", "Answer in a form", ButtonStyle.PRIMARY),
+        flow_button(flow_id, f"skip:{State.MOOD}", "Skip"),
     )
     return Content("\n".join(lines), buttons=buttons)
 

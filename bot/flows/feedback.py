@@ -31,10 +31,12 @@ check-in opened in the same dispatch pass. A skipped follow-up closes the item w
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.cadence import outside_quiet_hours
@@ -433,18 +435,25 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
     )
 
 
-async def follow_up_now(turn: Turn, pair: Pair) -> None:
-    """The pair's check-in opened: follow-ups waiting for their 7 days are due now."""
-    query = select(FlowSession).where(
-        FlowSession.pair_id == pair.id,
-        FlowSession.kind == FlowKind.FEEDBACK.value,
-        FlowSession.state == State.FOLLOW_UP_PENDING.value,
-        FlowSession.ended_at.is_(None),
-        FlowSession.due_at > turn.now,
-        FlowSession.due_at <= turn.now + FOLLOW_UP_AFTER - CHECKIN_FOLLOW_UP_MIN_AGE,
+async def follow_up_now(session: AsyncSession, now: datetime, pair_ids: Iterable[int]) -> None:
+    """These pairs' check-ins opened: follow-ups waiting for their 7 days are due now
+    (one statement for a whole dispatch batch)."""
+    ids = list(pair_ids)
+    if not ids:
+        return
+    await session.execute(
+        update(FlowSession)
+        .where(
+            FlowSession.pair_id.in_(ids),
+            FlowSession.kind == FlowKind.FEEDBACK.value,
+            FlowSession.state == State.FOLLOW_UP_PENDING.value,
+            FlowSession.ended_at.is_(None),
+            FlowSession.due_at > now,
+            FlowSession.due_at <= now + FOLLOW_UP_AFTER - CHECKIN_FOLLOW_UP_MIN_AGE,
+        )
+        .values(due_at=now)
+        .execution_options(synchronize_session=False)
     )
-    for flow in (await turn.session.execute(query)).scalars():
-        flow.due_at = turn.now
 
 
 # --- the list ------------------------------------------------------------------------------

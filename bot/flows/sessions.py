@@ -55,9 +55,11 @@ async def partner_name(turn: Turn, flow: FlowSession) -> str:
 
 
 def flow_button(
-    session: FlowSession, choice: str, label: str, style: ButtonStyle = ButtonStyle.DEFAULT
+    session: FlowSession | int, choice: str, label: str, style: ButtonStyle = ButtonStyle.DEFAULT
 ) -> Button:
-    return Button(label, f"{FLOW_ACTION_PREFIX}:{session.id}:{choice}", style)
+    """A button for a flow session (or its id, when it was inserted in bulk)."""
+    session_id = session if isinstance(session, int) else session.id
+    return Button(label, f"{FLOW_ACTION_PREFIX}:{session_id}:{choice}", style)
 
 
 async def start_flow(
