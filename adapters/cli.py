@@ -4,10 +4,12 @@ the adapters and the scheduler together."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import logging
+import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -21,15 +23,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
 from adapters.console.translate import ConsoleInputError, valid_name
-from bot.clock import ManualClock, SystemClock
-from bot.delivery import deliver_all
+from adapters.slack.app import SlackAdapter, SlackStartError
+from adapters.slack.manifest import slack_manifest
+from bot.clock import ManualClock, ShiftedClock, SystemClock
+from bot.delivery import RateLimit, RateLimits, Sender, deliver_all
 from bot.engine import Engine
 from bot.pairs_import import COLUMNS, ImportReport, import_pairs
 from bot.refs import Platform
 from bot.settings import Settings
 from bot.storage.database import Database, safe_url, sqlite_url
+from scheduler.app import BotScheduler
+from scheduler.delivery_worker import DeliveryWorker
 
 T = TypeVar("T")
+
 
 app = typer.Typer(
     help="mentorbot keeps mentoring pairs in a steady rhythm on Slack, Discord and the terminal.",
@@ -174,10 +181,10 @@ def dispatch(
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
     moment = (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
-    _run(_dispatch(settings, ManualClock(moment)))
+    _run(_dispatch(settings, ShiftedClock(moment), moment))
 
 
-async def _dispatch(settings: Settings, clock: ManualClock) -> None:
+async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -> None:
     database = Database(settings.database_url)
     try:
         await database.upgrade()
@@ -187,11 +194,11 @@ async def _dispatch(settings: Settings, clock: ManualClock) -> None:
             admin_user_ids=settings.admin_user_ids,
             dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
         )
-        report = await engine.run_due(clock.now())
+        report = await engine.run_due(moment)
         printer = ConsoleApp(
             engine,
             database,
-            clock,
+            ManualClock(moment),
             Console(highlight=False, soft_wrap=True, emoji=False),
             user="dispatch",
             everyone_is_admin=False,
@@ -200,7 +207,7 @@ async def _dispatch(settings: Settings, clock: ManualClock) -> None:
     finally:
         await database.dispose()
     err.print(
-        f"dispatch at {clock.now():%Y-%m-%d %H:%M} UTC: {report.checkins_opened} check-ins "
+        f"dispatch at {moment:%Y-%m-%d %H:%M} UTC: {report.checkins_opened} check-ins "
         f"opened, {report.checkins_missed} missed, {report.timers} reminders, "
         f"{report.heads_ups} heads-ups; {delivered.sent} messages delivered, "
         f"{delivered.retried} to retry, {delivered.failed} failed"
@@ -275,13 +282,89 @@ async def _upgrade(url: str) -> None:
 
 @app.command()
 def run() -> None:
-    """Run the bot on every platform whose credentials are set."""
+    """Run the bot on every platform whose credentials are set, with the scheduler and
+    the delivery worker. SIGTERM or Ctrl-C stops it after the work in flight."""
     settings = _settings()
     _setup_logging(settings)
     if settings.slack_bot_token is None and settings.discord_bot_token is None:
         _fail(f"no platform is configured. Set {PLATFORM_VARIABLES} (see .env.example).", 2)
-    _fail(
-        "the Slack and Discord adapters are not in this release yet; "
-        "try the bot with `mentorbot console`.",
-        2,
+    if settings.discord_bot_token is not None and not _discord_available():
+        _fail("the Discord adapter is not in this release yet; set only the Slack variables.", 2)
+    _check_sqlite_folder(settings.database_url)
+    _run(_serve(settings))
+
+
+def _discord_available() -> bool:
+    return importlib.util.find_spec("adapters.discord.app") is not None
+
+
+async def _serve(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    senders: dict[Platform, Sender] = {}
+    limits = RateLimits(
+        {
+            Platform.SLACK: RateLimit(settings.slack_messages_per_second, burst=3),
+            Platform.DISCORD: RateLimit(settings.discord_messages_per_second, burst=10),
+        }
     )
+    clock = SystemClock()
+    worker = DeliveryWorker(database, senders, clock, limits=limits)
+    engine = Engine(
+        database,
+        clock,
+        admin_user_ids=settings.admin_user_ids,
+        on_queued=worker.wake,
+        dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
+    )
+    scheduler = BotScheduler(engine, worker, interval_seconds=settings.dispatch_interval_seconds)
+    # How to stop each platform that started, newest first.
+    stoppers: list[Callable[[], Awaitable[None]]] = []
+    discord_task: asyncio.Task[None] | None = None
+    try:
+        await database.upgrade()
+        if settings.slack_bot_token is not None:
+            slack = SlackAdapter(settings, engine)
+            senders[Platform.SLACK] = slack.sender
+            await slack.start()
+            stoppers.append(lambda: slack.stop(grace_seconds=4))
+        if settings.discord_bot_token is not None:
+            from adapters.discord.app import DiscordAdapter
+
+            # Discord starts the scheduler from setup_hook, once, never from on_ready.
+            discord_adapter = DiscordAdapter(settings, engine, database, on_setup=scheduler.start)
+            senders[Platform.DISCORD] = discord_adapter.sender
+            discord_task = asyncio.create_task(discord_adapter.start(), name="discord")
+            discord_task.add_done_callback(lambda _: stop.set())  # a fatal error ends the run
+            stoppers.append(discord_adapter.stop)
+        scheduler.start()  # once per process: a no-op when Discord already started it
+        err.print("mentorbot is running; Ctrl-C or SIGTERM stops it.")
+        await stop.wait()
+    except SlackStartError as error:
+        _fail(str(error))
+    finally:
+        # Stop taking new work, finish what is in flight, within about 10 s.
+        await scheduler.stop(grace_seconds=5)
+        for stop_platform in reversed(stoppers):
+            await stop_platform()
+        if discord_task is not None and discord_task.done() and not discord_task.cancelled():
+            failure = discord_task.exception()
+            if failure is not None:
+                err.print(f"error: Discord stopped: {type(failure).__name__}", markup=False)
+        await database.dispose()
+
+
+@app.command("slack-manifest")
+def slack_manifest_command(
+    socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (no public URL).")] = False,
+    http: Annotated[
+        str | None, typer.Option("--http", help="Your public base URL, for HTTP mode.")
+    ] = None,
+) -> None:
+    """Print a Slack app manifest (YAML) to paste at api.slack.com/apps."""
+    if socket == (http is not None):
+        _fail("say either --socket or --http https://your.host (one of them).", 2)
+    print(slack_manifest(socket_mode=socket, base_url=http), end="")

@@ -38,6 +38,8 @@ class BotScheduler:
         self._jitter = jitter_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # no dispatch pass in flight
+        self._idle.set()
 
     @property
     def running(self) -> bool:
@@ -63,19 +65,28 @@ class BotScheduler:
         self._worker_task = asyncio.create_task(self._worker.run(), name="delivery-worker")
 
     async def dispatch(self) -> None:
+        if self._scheduler is None:
+            return  # stopping: take no new work
+        self._idle.clear()
         try:
             report = await self._engine.run_due()
         except Exception:
             log.exception("a dispatch pass failed; the next one will try again")
             return
+        finally:
+            self._idle.set()
         if report.total:
             log.info("dispatch pass: %s", report)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop taking new work, let the delivery in flight finish, within the grace."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None  # dispatch() takes no new work
+        if scheduler is not None:
+            scheduler.pause()
+            # Shutting down cancels a running job, so let the pass in flight finish first.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace_seconds)
+            scheduler.shutdown(wait=False)
         self._worker.stop()
         if self._worker_task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):

@@ -1,0 +1,86 @@
+"""Who a Slack user is (name, timezone, admin), from ``users.info`` on first contact,
+then from a cache: one call per person per hour, not one per click."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.translate import Profile, profile
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = Profile(name=None, timezone=None, is_admin=False)
+
+
+class Profiles:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        ttl_seconds: float = 3600.0,
+        failed_ttl_seconds: float = 60.0,
+        size: int = 50_000,
+        timeout_seconds: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+        self._failed_ttl = failed_ttl_seconds
+        self._size = size
+        self._timeout = timeout_seconds
+        self._monotonic = monotonic
+        self._cache: OrderedDict[tuple[str, str], tuple[float, Profile]] = OrderedDict()
+        # One users.info call per person at a time, however many requests wait for it.
+        self._pending: dict[tuple[str, str], asyncio.Future[Profile]] = {}
+
+    def cached(self, team_id: str, user_id: str) -> Profile | None:
+        entry = self._cache.get((team_id, user_id))
+        if entry is None:
+            return None
+        stored, found = entry
+        ttl = self._failed_ttl if found is UNKNOWN else self._ttl
+        return found if self._monotonic() - stored <= ttl else None
+
+    async def get(self, team_id: str, user_id: str) -> Profile:
+        """The person's profile; a look-up that fails or is slow gives ``UNKNOWN`` (tried
+        again a minute later) rather than hold up the answer."""
+        found = self.cached(team_id, user_id)
+        if found is not None:
+            return found
+        key = (team_id, user_id)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._look_up(team_id, user_id))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _look_up(self, team_id: str, user_id: str) -> Profile:
+        found = await self._users_info(user_id)
+        # A failed look-up is kept for a minute too: Slack is not asked on every click
+        # while it is down, or about someone it does not know.
+        self._cache[(team_id, user_id)] = (self._monotonic(), found)
+        self._cache.move_to_end((team_id, user_id))
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return found
+
+    async def _users_info(self, user_id: str) -> Profile:
+        try:
+            response = await asyncio.wait_for(self._client.users_info(user=user_id), self._timeout)
+        except SlackApiError as error:
+            log.warning("users.info failed: %s", error.response.get("error"))
+            return UNKNOWN
+        except (TimeoutError, aiohttp.ClientError) as error:
+            log.warning("users.info failed: %s", type(error).__name__)
+            return UNKNOWN
+        user = response.get("user")
+        return profile(user) if isinstance(user, dict) else UNKNOWN

@@ -1,0 +1,180 @@
+"""Delivering the outbox to Slack: ``chat.postMessage`` with blocks and a text fallback,
+and Slack's answers mapped to the delivery worker's failure classes.
+
+DMs are posted to the user id itself (Slack opens the DM; no ``conversations.open`` per
+message). The client is built without slack-sdk's retry handlers: a retried
+``chat.postMessage`` after a dropped connection can post twice, and the outbox already
+retries, with backoff and the ``Retry-After`` of a 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, assert_never
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from bot.content import Content
+from bot.delivery import DeliveryFailure, FailureScope
+from bot.effects import PostToChannel, SendDM
+
+log = logging.getLogger(__name__)
+
+# Slack's error codes, by what they say cannot be reached. The reasons are read by people
+# (an admin is told why a shout-out could not be posted), so they are sentences.
+CHANNEL_ERRORS = {
+    "not_in_channel": "I'm not a member of that channel: invite me with /invite",
+    "channel_not_found": "the channel was not found, or it is private and I'm not in it",
+    "is_archived": "the channel is archived",
+    "restricted_action": "the workspace does not let me post in that channel",
+    "restricted_action_read_only_channel": "the channel is read-only",
+    "restricted_action_thread_only_channel": "the channel takes replies in threads only",
+    "restricted_action_non_threadable_channel": "the workspace does not let me post there",
+    "ekm_access_denied": "the workspace's admins suspended posting",
+}
+RECIPIENT_ERRORS = {
+    "user_not_found": "the person is not in the workspace",
+    "user_disabled": "the person's account is deactivated",
+    "user_not_visible": "I'm not allowed to see that person",
+    "cannot_dm_bot": "that is a bot, and bots cannot be sent direct messages",
+    "messages_tab_disabled": "the person cannot receive messages from me",
+}
+WORKSPACE_ERRORS = {
+    "invalid_auth": "the bot token is not valid",
+    "not_authed": "no bot token was sent",
+    "token_revoked": "the bot token was revoked",
+    "token_expired": "the bot token expired",
+    "account_inactive": "the bot's account or the workspace is deactivated",
+    "team_access_not_granted": "the bot has no access to this workspace",
+    "missing_scope": "the app lacks the chat:write scope: reinstall it",
+    "not_allowed_token_type": "the token is not a bot token",
+    "team_not_found": "the workspace is gone",
+}
+# The message itself is wrong: sending it again would fail again.
+MESSAGE_ERRORS = {"msg_too_long", "no_text", "too_many_attachments", "invalid_arguments"}
+BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format"}
+DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+
+
+def classify(
+    error: str | None,
+    *,
+    status: int,
+    headers: Mapping[str, str],
+    dm: bool,
+    token_works: bool | None = None,
+) -> DeliveryFailure:
+    """A failed ``chat.postMessage`` as the delivery worker's failure (pure).
+
+    ``account_inactive`` names the token's own account, but a person deactivated since
+    they paired shows up as one too: ``token_works`` (from ``auth.test``) tells them
+    apart; ``None`` means it was not checked."""
+    if status == 429 or error in ("ratelimited", "rate_limited"):
+        return DeliveryFailure(
+            "rate limited by Slack", permanent=False, retry_after=_retry_after(headers)
+        )
+    if error == "account_inactive" and token_works and dm:
+        return DeliveryFailure(
+            RECIPIENT_ERRORS["user_disabled"], permanent=True, scope=FailureScope.RECIPIENT
+        )
+    if error == "account_inactive" and token_works:
+        return DeliveryFailure("account_inactive", permanent=False)
+    if error in WORKSPACE_ERRORS:
+        return DeliveryFailure(
+            WORKSPACE_ERRORS[error], permanent=True, scope=FailureScope.WORKSPACE
+        )
+    if dm and error in RECIPIENT_ERRORS:
+        return DeliveryFailure(
+            RECIPIENT_ERRORS[error], permanent=True, scope=FailureScope.RECIPIENT
+        )
+    if dm and error in ("channel_not_found", "not_in_channel", "is_archived"):
+        # Posting to a user id: an unknown id reads as an unknown channel.
+        return DeliveryFailure(
+            RECIPIENT_ERRORS["user_not_found"], permanent=True, scope=FailureScope.RECIPIENT
+        )
+    if not dm and error in CHANNEL_ERRORS:
+        return DeliveryFailure(CHANNEL_ERRORS[error], permanent=True, scope=FailureScope.CHANNEL)
+    if error in MESSAGE_ERRORS or error in BLOCK_ERRORS:
+        return DeliveryFailure(f"Slack refused the message: {error}", permanent=True)
+    if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable"):
+        return DeliveryFailure(f"Slack is having trouble ({error or status})", permanent=False)
+    # Anything else may pass: try again later rather than lose the message.
+    return DeliveryFailure(f"Slack said {error or status}", permanent=False)
+
+
+def _retry_after(headers: Mapping[str, str]) -> timedelta:
+    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    try:
+        seconds = float(raw) if raw is not None else None
+    except ValueError:
+        seconds = None
+    if seconds is None or seconds < 0:
+        return DEFAULT_RETRY_AFTER
+    return timedelta(seconds=min(seconds, 3600))
+
+
+def slack_error(error: SlackApiError) -> tuple[str | None, int, Mapping[str, str]]:
+    response = error.response
+    data = response.data if isinstance(response.data, dict) else {}
+    code = data.get("error")
+    return (str(code) if code else None), int(response.status_code), dict(response.headers or {})
+
+
+class SlackSender:
+    """The outbox's Slack end (the core's ``Sender`` protocol)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def perform(self, effect: SendDM | PostToChannel) -> None:
+        match effect:
+            case SendDM(to, content, _):
+                await self.post(to.user_id, content, dm=True)
+            case PostToChannel(channel, content, _):
+                await self.post(channel.channel_id, content, dm=False)
+            case _:
+                assert_never(effect)
+
+    async def post(self, channel: str, content: Content, *, dm: bool) -> dict[str, Any]:
+        """``chat.postMessage``; raises :class:`DeliveryFailure` when Slack says no."""
+        body = render.message(content)
+        try:
+            try:
+                response = await self._client.chat_postMessage(
+                    channel=channel, unfurl_links=False, unfurl_media=False, **body
+                )
+            except SlackApiError as error:
+                code, _, _ = slack_error(error)
+                if code not in BLOCK_ERRORS:
+                    raise
+                # A message Slack's block checks refuse still gets through as text.
+                log.warning("Slack refused the blocks of a message (%s); sending text", code)
+                response = await self._client.chat_postMessage(
+                    channel=channel, text=body["text"], unfurl_links=False, unfurl_media=False
+                )
+        except SlackApiError as error:
+            code, status, headers = slack_error(error)
+            token_works = await self._token_works() if code == "account_inactive" else None
+            raise classify(
+                code, status=status, headers=headers, dm=dm, token_works=token_works
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            reason = f"could not reach Slack ({type(error).__name__})"
+            raise DeliveryFailure(reason, permanent=False) from error
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+    async def _token_works(self) -> bool | None:
+        try:
+            await asyncio.wait_for(self._client.auth_test(), 10)
+        except SlackApiError:
+            return False
+        except (TimeoutError, aiohttp.ClientError):
+            return None
+        return True

@@ -1,0 +1,256 @@
+"""A local stand-in for Slack, on loopback: the Web API (``/api/<method>``), the
+``response_url`` webhooks (``/respond/<id>``) and the Socket Mode websocket (``/link``).
+
+Every call is recorded with its method and arguments, so a test can say what Slack
+received. Failures are scripted per method and channel (``fail(...)``), including a 429
+with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+TEAM = "T0001"
+BOT_USER = "U0BOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    # What the fake answered (a posted message's ``channel`` and ``ts``).
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    method: str
+    error: str
+    channel: str | None = None
+    status: int = 200
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass
+class Person:
+    name: str
+    tz: str = "UTC"
+    is_admin: bool = False
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, Person] = field(default_factory=dict)
+    # Who anyone not in ``users`` is (None: users.info says user_not_found).
+    everyone: Person | None = None
+    calls: list[Call] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    port: int = 0
+    _runner: web.AppRunner | None = None
+    _socket: web.WebSocketResponse | None = None
+    _acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    _connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # -- running ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{hook}", self._respond)
+        app.router.add_get("/link", self._link)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        listening = socket.create_server(("127.0.0.1", 0))
+        listening.setblocking(False)
+        await web.SockSite(self._runner, listening).start()
+        self.port = int(listening.getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def response_url(self) -> str:
+        return f"{self.url}/respond/{uuid.uuid4().hex[:12]}"
+
+    def fail(
+        self,
+        method: str,
+        error: str,
+        *,
+        channel: str | None = None,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        self.failures.append(Failure(method, error, channel, status, retry_after, times))
+
+    # -- what was received ------------------------------------------------------------
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def posts_to(self, channel: str) -> list[dict[str, Any]]:
+        """The messages delivered to a channel or user id (refused attempts left out)."""
+        return [
+            c.args
+            for c in self.calls
+            if c.method == "chat.postMessage"
+            and c.args.get("channel") == channel
+            and c.result.get("ok")
+        ]
+
+    def texts_to(self, channel: str) -> list[str]:
+        return [str(args.get("text", "")) for args in self.posts_to(channel)]
+
+    def responses(self) -> list[dict[str, Any]]:
+        return self.called("response_url")
+
+    # -- the Web API ------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.text()
+        if raw and request.content_type == "application/json":
+            args |= json.loads(raw)
+        elif raw:
+            args |= dict(parse_qsl(raw))
+        call = Call(method, args)
+        self.calls.append(call)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token != expected:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        failure = self._failure(method, args)
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            return web.json_response(
+                {"ok": False, "error": failure.error}, status=failure.status, headers=headers
+            )
+        call.result = self._answer(method, args)
+        return web.json_response(call.result)
+
+    def _failure(self, method: str, args: Mapping[str, Any]) -> Failure | None:
+        for failure in self.failures:
+            if failure.method != method or failure.times <= 0:
+                continue
+            if failure.channel is not None and args.get("channel") != failure.channel:
+                continue
+            failure.times -= 1
+            return failure
+        return None
+
+    def _answer(self, method: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        ts = f"1700000{next(self._ts):03d}.000100"
+        match method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://example.slack.com/",
+                    "team": "Example",
+                    "user": "mentorbot",
+                    "team_id": TEAM,
+                    "user_id": BOT_USER,
+                    "bot_id": "B0BOT",
+                    "is_enterprise_install": False,
+                }
+            case "chat.postMessage":
+                channel = str(args.get("channel", ""))
+                # Posting to a user id opens the DM: Slack answers with the DM's id.
+                im = "D" + channel[1:] if channel.startswith("U") else channel
+                return {"ok": True, "channel": im, "ts": ts, "message": {"ts": ts}}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": ts}
+            case "chat.update":
+                return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+            case "views.open" | "views.publish":
+                return {"ok": True, "view": {"id": f"V{ts}", **dict(args.get("view") or {})}}
+            case "users.info":
+                person = self.users.get(str(args.get("user")), self.everyone)
+                if person is None:
+                    return {"ok": False, "error": "user_not_found"}
+                user_id = str(args["user"])
+                return {
+                    "ok": True,
+                    "user": {
+                        "id": user_id,
+                        "team_id": TEAM,
+                        "name": person.name.lower(),
+                        "real_name": person.name,
+                        "tz": person.tz,
+                        "is_admin": person.is_admin,
+                        "is_owner": False,
+                        "profile": {"real_name": person.name, "display_name": person.name},
+                    },
+                }
+            case "apps.connections.open":
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
+            case _:
+                return {"ok": True}
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(Call("response_url", {"hook": request.match_info["hook"], **body}))
+        return web.Response(text="ok")
+
+    # -- Socket Mode ------------------------------------------------------------------
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        link = web.WebSocketResponse()
+        await link.prepare(request)
+        self._socket = link
+        await link.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A123456"}}
+        )
+        self._connected.set()
+        async for message in link:
+            if message.type != WSMsgType.TEXT:
+                continue
+            ack = json.loads(message.data)
+            waiting = self._acks.pop(str(ack.get("envelope_id")), None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(ack)
+        return link
+
+    async def envelope(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Send one Socket Mode envelope and wait for the app's ack of it."""
+        await asyncio.wait_for(self._connected.wait(), 5)
+        assert self._socket is not None
+        envelope_id = uuid.uuid4().hex
+        answered: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = answered
+        await self._socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": dict(payload),
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return await asyncio.wait_for(answered, 5)
