@@ -3,6 +3,7 @@ gets its prompts without anyone calling run_due, once, and stop() is prompt."""
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -10,7 +11,7 @@ from bot.clock import SystemClock
 from bot.engine import Engine
 from bot.refs import Platform
 from bot.storage.database import Database
-from bot.storage.models import Pair
+from bot.storage.models import Member, Pair
 from scheduler.app import BotScheduler
 from scheduler.delivery_worker import DeliveryWorker
 from tests.conversation import Chat, Recorder, pair_up
@@ -21,10 +22,17 @@ async def test_the_scheduler_dispatches_and_delivers_on_its_own(
 ) -> None:
     await pair_up(chat, "alice", "bob")
     clock = SystemClock()
+    # Real time: put the pair where it is daytime now, or quiet hours hold the prompts.
+    zone = next(
+        name
+        for name in ("UTC", "Asia/Tokyo", "America/Los_Angeles", "Asia/Kolkata", "Europe/Berlin")
+        if 9 <= clock.now().astimezone(ZoneInfo(name)).hour < 19
+    )
     async with database.transaction() as session:  # due a minute ago, in real time
         await session.execute(
-            update(Pair).values(next_checkin_at=clock.now() - timedelta(minutes=1))
+            update(Pair).values(next_checkin_at=clock.now() - timedelta(minutes=1), timezone=zone)
         )
+        await session.execute(update(Member).values(timezone=zone))
 
     recorder = Recorder()
     worker = DeliveryWorker(database, {Platform.CONSOLE: recorder}, clock, poll_seconds=0.2)
