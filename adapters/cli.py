@@ -4,7 +4,8 @@ the adapters and the scheduler together."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import base64
+import binascii
 import io
 import logging
 import signal
@@ -23,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
 from adapters.console.translate import ConsoleInputError, valid_name
+from adapters.discord.app import DiscordAdapter
+from adapters.discord.invite import invite_url
 from adapters.slack.app import SlackAdapter, SlackStartError
 from adapters.slack.manifest import slack_manifest
 from bot.clock import ManualClock, ShiftedClock, SystemClock
@@ -288,14 +291,8 @@ def run() -> None:
     _setup_logging(settings)
     if settings.slack_bot_token is None and settings.discord_bot_token is None:
         _fail(f"no platform is configured. Set {PLATFORM_VARIABLES} (see .env.example).", 2)
-    if settings.discord_bot_token is not None and not _discord_available():
-        _fail("the Discord adapter is not in this release yet; set only the Slack variables.", 2)
     _check_sqlite_folder(settings.database_url)
     _run(_serve(settings))
-
-
-def _discord_available() -> bool:
-    return importlib.util.find_spec("adapters.discord.app") is not None
 
 
 async def _serve(settings: Settings) -> None:
@@ -332,8 +329,6 @@ async def _serve(settings: Settings) -> None:
             await slack.start()
             stoppers.append(lambda: slack.stop(grace_seconds=4))
         if settings.discord_bot_token is not None:
-            from adapters.discord.app import DiscordAdapter
-
             # Discord starts the scheduler from setup_hook, once, never from on_ready.
             discord_adapter = DiscordAdapter(settings, engine, database, on_setup=scheduler.start)
             senders[Platform.DISCORD] = discord_adapter.sender
@@ -368,3 +363,31 @@ def slack_manifest_command(
     if socket == (http is not None):
         _fail("say either --socket or --http https://your.host (one of them).", 2)
     print(slack_manifest(socket_mode=socket, base_url=http), end="")
+
+
+@app.command("discord-invite")
+def discord_invite(
+    application_id: Annotated[
+        str | None,
+        typer.Option(help="Your application id (default: read from DISCORD_BOT_TOKEN)."),
+    ] = None,
+) -> None:
+    """Print the OAuth2 URL that adds the bot to a Discord server, with exactly the
+    scopes (bot, applications.commands) and permissions it needs."""
+    if application_id is None:
+        token = _settings().discord_bot_token
+        if token is None:
+            _fail("give --application-id, or set DISCORD_BOT_TOKEN to read it from.", 2)
+        application_id = _application_id(token.get_secret_value())
+    if not application_id.isdecimal():
+        _fail("the application id is a number, like 1234567890123456789.", 2)
+    print(invite_url(application_id))
+
+
+def _application_id(token: str) -> str:
+    """A bot token's first part is its user id (the application id), base64-encoded."""
+    head = token.split(".", 1)[0]
+    try:
+        return base64.b64decode(head + "=" * (-len(head) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        _fail("DISCORD_BOT_TOKEN does not look like a bot token; give --application-id.", 2)

@@ -1,0 +1,37 @@
+"""Fixtures: a fake Discord on loopback, a server with people in it, and the bot running
+against it (on each database backend)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.storage.database import Database
+from tests.discord.chat import DiscordChat, RunningBot, running_bot
+from tests.discord.fake_discord import FakeDiscord
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    discord = FakeDiscord()
+    await discord.start()
+    yield discord
+    await discord.close()
+
+
+@pytest.fixture
+def chat(fake: FakeDiscord) -> DiscordChat:
+    """alice owns the server (an admin); bob and carol are members."""
+    people = {name: fake.add_user(name.title()) for name in ("alice", "bob", "carol")}
+    guild = fake.add_guild("Mentoring", owner_id=people["alice"], channels=("general", "wins"))
+    return DiscordChat(fake, guild, people)
+
+
+@pytest.fixture
+async def bot(
+    fake: FakeDiscord, chat: DiscordChat, database: Database, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    async with running_bot(fake, database, clock, guild_id=chat.guild) as running:
+        yield running

@@ -1,0 +1,261 @@
+"""Discord's refusals, rate limits and lost answers, through the real client and the
+outbox: what is refused for good is not asked again, what is only slow is waited out,
+and nothing is posted twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import discord
+import pytest
+from discord.http import HTTPClient, Route
+from sqlalchemy import select
+
+from adapters.discord.sender import DiscordSender, delivery_failure
+from bot.clock import ManualClock
+from bot.content import Content
+from bot.delivery import DeliveryFailure, FailureScope
+from bot.effects import PostToChannel, SendDM
+from bot.refs import ChannelRef, Platform, UserRef
+from bot.storage.database import Database
+from bot.storage.models import OutboxMessage, OutboxStatus, Pair, PairState
+from bot.unreachable import UNREACHABLE_NOTE
+from tests.discord.chat import DiscordChat, RunningBot
+from tests.discord.fake_discord import TOKEN, FakeDiscord, text_of
+from tests.discord.test_flows import pair_up
+
+
+async def outbox(database: Database) -> list[OutboxMessage]:
+    async with database.transaction() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        return list((await session.execute(query)).scalars())
+
+
+async def settled(database: Database) -> list[OutboxMessage]:
+    """The outbox once nothing due waits any more."""
+    async with asyncio.timeout(5):
+        while True:
+            rows = await outbox(database)
+            if not [r for r in rows if r.status == OutboxStatus.SENDING]:
+                pending = [r for r in rows if r.status == OutboxStatus.PENDING]
+                if not pending:
+                    return rows
+            await asyncio.sleep(0.02)
+
+
+async def retrying(database: Database, text: str) -> OutboxMessage:
+    """The outbox row whose text holds ``text``, once a failed try put it back."""
+    async with asyncio.timeout(5):
+        while True:
+            rows = [r for r in await outbox(database) if text in r.content["text"]]
+            if rows and rows[0].status == OutboxStatus.PENDING and rows[0].attempts:
+                return rows[0]
+            await asyncio.sleep(0.02)
+
+
+def dm_path(fake: FakeDiscord, chat: DiscordChat, who: str) -> str:
+    return rf"/channels/{fake.dm_channels[chat.id(who)]}/messages"
+
+
+async def test_a_429_is_waited_out(bot: RunningBot, chat: DiscordChat, fake: FakeDiscord) -> None:
+    await pair_up(chat, "alice", "bob")
+    fake.rate_limit("POST", dm_path(fake, chat, "bob"), retry_after=0.2)
+    await chat.slash("alice", "win", text="after the wait")
+    await chat.dm_arrives("bob", "after the wait")
+    asked = [r for r in fake.requests_to("POST", dm_path(fake, chat, "bob")) if r.body["nonce"]]
+    assert len(asked) == len(fake.dms(chat.id("bob"))) + 1  # one 429, then through
+    assert [t for t in chat.dms("bob") if "after the wait" in t] == [
+        f"{chat.mention('alice')} shared a win: after the wait"
+    ]
+
+
+async def test_a_long_429_goes_back_to_the_outbox_until_retry_after(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database, clock: ManualClock
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    # Past discord.py's max_ratelimit_timeout (30 s at least): handed to the outbox.
+    fake.rate_limit("POST", dm_path(fake, chat, "bob"), retry_after=45)
+    await chat.slash("alice", "win", text="later")
+    row = await retrying(database, "win: later")
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=45)
+    assert row.last_error == "rate limited"
+    clock.advance(timedelta(seconds=45))
+    bot.worker.wake()
+    await chat.dm_arrives("bob", "shared a win: later")
+    assert {r.status for r in await settled(database)} == {OutboxStatus.SENT}
+
+
+async def test_closed_dms_cost_one_request_and_the_person_is_told_once_in_the_server(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    before = len(fake.requests_to("POST", dm_path(fake, chat, "bob")))
+    fake.closed_dms.add(chat.id("bob"))
+    for n in range(3):
+        await chat.slash("alice", "win", text=f"number {n}")
+    await chat.dm_arrives("alice", "I couldn't reach")
+    await settled(database)
+    assert len(fake.requests_to("POST", dm_path(fake, chat, "bob"))) == before + 1
+    async with database.transaction() as session:
+        assert (await session.execute(select(Pair.state))).scalar_one() == PairState.PAUSED
+
+    fake.closed_dms.clear()
+    first = await chat.slash("bob", "mentor status")
+    (callback,) = first.callbacks  # the note and the status, in one answer
+    assert callback["data"]["flags"] == 64  # only bob sees it, in the server
+    assert first.text().startswith(UNREACHABLE_NOTE + "\n\n")
+    again = await chat.slash("bob", "mentor status")
+    assert UNREACHABLE_NOTE not in again.text()
+
+
+async def test_an_answer_lost_after_discord_took_the_message_posts_it_once(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database, clock: ManualClock
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    # Discord creates the message, but the answer that says so is a 503.
+    fake.fail("POST", dm_path(fake, chat, "bob"), 503, {"message": "upstream"}, keep=True)
+    await chat.slash("alice", "win", text="exactly once")
+    await chat.dm_arrives("bob", "exactly once")
+    await retrying(database, "exactly once")
+    clock.advance(timedelta(seconds=2))  # the outbox's first backoff
+    bot.worker.wake()
+    rows = await settled(database)
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    win_dm = next(r for r in rows if "exactly once" in r.content["text"])
+    assert win_dm.attempts == 2
+    asked = [
+        r.body["nonce"]
+        for r in fake.requests_to("POST", dm_path(fake, chat, "bob"))
+        if "exactly once" in str(r.body)
+    ]
+    assert asked == [f"mb{win_dm.id}"] * 2
+    assert [t for t in chat.dms("bob") if "exactly once" in t] == [
+        f"{chat.mention('alice')} shared a win: exactly once"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "explained"),
+    [
+        (404, 10003, "the channel no longer exists (10003)"),
+        (403, 50013, "I'm missing the permission to post there"),
+        (403, 50001, "I can't see the channel (50001)"),
+    ],
+)
+async def test_a_shoutout_channel_that_refuses_is_explained_to_the_admin(
+    bot: RunningBot,
+    chat: DiscordChat,
+    fake: FakeDiscord,
+    database: Database,
+    status: int,
+    code: int,
+    explained: str,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.slash("alice", "mentor config shoutouts", channel="#wins")
+    await chat.slash("bob", "mentor config consent", allow="on")
+    wins = rf"/channels/{chat.channel('wins')}/messages"
+    fake.fail("POST", wins, status, {"message": "refused", "code": code}, times=None)
+    await chat.slash("bob", "win", text="first")
+    told = await chat.dm_arrives("alice", "I couldn't post a milestone shout-out")
+    assert explained in text_of(told)
+    assert f"<#{chat.channel('wins')}>" in text_of(told)
+    await settled(database)
+    assert len(fake.requests_to("POST", wins)) == 1
+
+
+# --- the sender alone, against the fake's REST API ---------------------------------------
+
+
+@pytest.fixture
+async def sender(fake: FakeDiscord) -> AsyncIterator[DiscordSender]:
+    base = Route.BASE
+    Route.BASE = fake.api_url
+    http = HTTPClient(asyncio.get_running_loop(), max_ratelimit_timeout=30.0)
+    await http.static_login(TOKEN)
+    try:
+        yield DiscordSender(http, timeout=5)
+    finally:
+        await http.close()
+        Route.BASE = base
+
+
+@pytest.mark.parametrize(
+    ("route", "status", "code", "permanent", "scope"),
+    [
+        ("dm", 403, 50007, True, FailureScope.RECIPIENT),
+        ("dm", 403, 50278, True, FailureScope.RECIPIENT),
+        ("dm", 404, 10013, True, FailureScope.RECIPIENT),
+        ("dm", 401, 0, True, FailureScope.WORKSPACE),
+        ("dm", 400, 40003, False, FailureScope.MESSAGE),
+        ("dm", 503, 0, False, FailureScope.MESSAGE),
+        ("dm", 400, 50035, True, FailureScope.MESSAGE),
+        ("channel", 404, 10003, True, FailureScope.CHANNEL),
+        ("channel", 403, 50001, True, FailureScope.CHANNEL),
+        ("channel", 403, 50013, True, FailureScope.CHANNEL),
+        ("channel", 401, 0, True, FailureScope.WORKSPACE),
+    ],
+)
+async def test_discord_errors_map_to_the_outbox_failure_classes(
+    sender: DiscordSender,
+    fake: FakeDiscord,
+    route: str,
+    status: int,
+    code: int,
+    permanent: bool,
+    scope: FailureScope,
+) -> None:
+    bob = fake.add_user("Bob")
+    guild = fake.add_guild("G", owner_id=bob)
+    channel = fake.channel_named(guild, "general")
+    body = {"message": "no", "code": code}
+    if route == "dm":
+        fake.fail("POST", r"/channels/\d+/messages", status, body)
+        effect: SendDM | PostToChannel = SendDM(
+            UserRef(Platform.DISCORD, guild, bob), Content("hi"), outbox_id=1
+        )
+    else:
+        fake.fail("POST", rf"/channels/{channel}/messages", status, body)
+        effect = PostToChannel(ChannelRef(Platform.DISCORD, guild, channel), Content("hi"), 2)
+    with pytest.raises(DeliveryFailure) as raised:
+        await sender.perform(effect)
+    assert (raised.value.permanent, raised.value.scope) == (permanent, scope)
+
+
+async def test_a_long_rate_limit_is_handed_back_with_its_retry_after(
+    sender: DiscordSender, fake: FakeDiscord
+) -> None:
+    bob = fake.add_user("Bob")
+    fake.rate_limit("POST", r"/channels/\d+/messages", retry_after=42.5)
+    with pytest.raises(DeliveryFailure) as raised:
+        await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("hi"), 3))
+    assert not raised.value.permanent
+    assert raised.value.retry_after == timedelta(seconds=42.5)
+    assert delivery_failure(discord.RateLimited(7.0), "dm").retry_after == timedelta(seconds=7)
+
+
+async def test_a_dm_channel_is_opened_once_even_when_asked_at_the_same_moment(
+    sender: DiscordSender, fake: FakeDiscord
+) -> None:
+    bob = fake.add_user("Bob")
+    channels = await asyncio.gather(*(sender.dm_channel(bob) for _ in range(5)))
+    assert set(channels) == {fake.dm_channels[bob]}
+    await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("one"), 4))
+    await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("two"), 5))
+    assert len(fake.requests_to("POST", "/users/@me/channels")) == 1
+    assert fake.dm_texts(bob) == ["one", "two"]
+
+
+async def test_a_dm_channel_that_vanished_is_opened_again(
+    sender: DiscordSender, fake: FakeDiscord
+) -> None:
+    bob = fake.add_user("Bob")
+    await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("one"), 6))
+    fake.fail("POST", r"/channels/\d+/messages", 404, {"message": "gone", "code": 10003})
+    with pytest.raises(DeliveryFailure) as raised:
+        await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("two"), 7))
+    assert not raised.value.permanent  # a DM channel can always be opened again
+    await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("two"), 7))
+    assert len(fake.requests_to("POST", "/users/@me/channels")) == 2

@@ -1,0 +1,194 @@
+"""The bot's flows on Discord, end to end: the real discord.py client on loopback against
+the local fake, through the adapter, the Engine, the database and the delivery worker."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from adapters.discord import render
+from bot.storage.database import Database
+from bot.storage.models import Win
+from tests.discord.chat import DiscordChat, RunningBot
+from tests.discord.fake_discord import FakeDiscord, buttons_of, text_of
+
+QUESTION = "In Tuesday's demo, was the architecture part clear enough for the sales team?"
+
+
+async def pair_up(chat: DiscordChat, mentor: str, mentee: str) -> None:
+    await chat.slash(mentor, "mentor pair", mentor=f"@{mentor}", mentee=f"@{mentee}")
+    await chat.dm_arrives(mentee, "would like to")
+    await chat.click(mentee, "Accept")
+    await chat.dm_arrives(mentor, "You're paired")
+
+
+async def wins(database: Database) -> int:
+    async with database.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(Win)) or 0)
+
+
+async def test_a_win_is_answered_and_the_partner_gets_a_dm(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    answered = await chat.slash("alice", "win", text="shipped the *login* page")
+    (callback,) = answered.callbacks
+    assert callback["type"] == 4
+    assert callback["data"]["flags"] == render.EPHEMERAL
+    assert callback["data"]["content"] == (
+        f"Saved to your journal (win #1) and shared with {chat.mention('bob')}. 🎉"
+    )
+    dm = await chat.dm_arrives("bob", "shared a win")
+    assert dm["content"] == ""
+    (embed,) = dm["embeds"]
+    assert (
+        embed["description"] == f"{chat.mention('alice')} shared a win: shipped the **login** page"
+    )
+    assert embed["color"] == render.BRAND_COLOUR
+    sent = fake.requests_to("POST", rf"/channels/{dm['channel_id']}/messages")[-1].body
+    assert sent["enforce_nonce"] is True and sent["nonce"].startswith("mb")
+    assert sent["allowed_mentions"] == {"parse": []}
+    # The DM channel was opened once, for all of bob's DMs.
+    opened = [r for r in fake.requests_to("POST", "/users/@me/channels")]
+    assert [r.body["recipient_id"] for r in opened].count(chat.id("bob")) == 1
+    assert len(fake.dms(chat.id("bob"))) >= 2
+
+
+async def test_a_pair_is_proposed_and_accepted_with_a_button(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    answered = await chat.slash("alice", "mentor pair", mentor="@alice", mentee="@bob")
+    assert "I asked" in answered.text()
+    invitation = await chat.dm_arrives("bob", "would like to mentor you")
+    accept, decline = buttons_of(invitation)
+    assert (accept["label"], accept["style"]) == ("Accept", 1)
+    assert (decline["label"], decline["style"]) == ("Decline", 4)
+    assert accept["custom_id"].startswith(f"{chat.guild}|flow:")
+
+    clicked = await chat.click("bob", "Accept")
+    (callback,) = clicked.callbacks
+    assert callback["type"] == 7  # the invitation itself is replaced, its buttons gone
+    assert callback["data"]["components"] == []
+    assert "You're paired" in text_of(fake.dms(chat.id("bob"))[0])
+    welcome = await chat.dm_arrives("alice", "You're paired")
+    assert "is mentoring" in text_of(welcome)
+    status = await chat.slash("bob", "mentor status")
+    assert chat.mention("alice") in status.text()
+
+
+async def test_a_checkin_is_answered_through_a_modal(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.slash("alice", "mentor checkin")
+    await chat.dm_arrives("bob", "Time for your check-in")
+    opened = await chat.click("bob", "Answer in a form")
+    (callback,) = opened.callbacks
+    assert callback["type"] == 9
+    modal = callback["data"]
+    assert modal["title"] == "Your check-in"
+    inputs = [row["components"][0] for row in modal["components"]]
+    assert [i["custom_id"] for i in inputs] == ["mood", "progress", "challenge", "next_topic"]
+    assert all(len(i["label"]) <= 45 for i in inputs)
+
+    submitted = await chat.submit(
+        "bob", opened, mood="great", progress="Shipped the parser", next_topic="Naming"
+    )
+    assert "I'll share your answers with your partner once they've answered" in (submitted.text())
+    assert submitted.callbacks[0]["data"]["flags"] == render.EPHEMERAL
+
+    await chat.dm_arrives("alice", "Time for your check-in")
+    alice_form = await chat.click("alice", "Answer in a form")
+    done = await chat.submit("alice", alice_form, mood="ok", progress="Reviewed two PRs")
+    assert "You've both answered" in done.text()
+    shared = await chat.dm_arrives("alice", "check-in answers")
+    fields = {f["name"]: f["value"] for f in shared["embeds"][0]["fields"]}
+    assert fields["Moved forward"] == "Shipped the parser"
+    assert fields["For next time"] == "Naming"
+
+
+async def test_feedback_is_asked_and_answered_in_a_dm_and_in_a_form(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    asked = await chat.slash("bob", "mentor feedback ask", question=QUESTION)
+    assert "Sent your question" in asked.text()
+    await chat.dm_arrives("alice", QUESTION)
+
+    # alice answers by replying in the DM: Discord sends no server with it.
+    await fake.user_dm(chat.id("alice"), "Mostly. Slow down on the diagrams.")
+    answer = await chat.dm_arrives("bob", "answered your question")
+    assert "Slow down on the diagrams." in text_of(answer)
+    # The answer to her DM is a DM too: plain text, like a reply in a conversation.
+    thanks = await chat.dm_arrives("alice", "I've sent your answer")
+    assert thanks["content"].startswith(f"Thanks! I've sent your answer to {chat.mention('bob')}")
+    posted = fake.requests_to("POST", rf"/channels/{thanks['channel_id']}/messages")
+    (request,) = [r for r in posted if r.body.get("content") == thanks["content"]]
+    assert "nonce" not in request.body  # not from the outbox: nothing to deduplicate
+
+    # A second question, answered through the form.
+    await chat.slash("bob", "mentor feedback ask", question=QUESTION + " And the demo?")
+    await chat.dm_arrives("alice", "And the demo?")
+    opened = await chat.click("alice", "Answer in a form")
+    assert opened.modal is not None and opened.modal["title"] == "Feedback"
+    await chat.submit("alice", opened, answer="Yes: open with the why.")
+    answered = await chat.dm_arrives("bob", "open with the why")
+    assert "answered your question" in text_of(answered)
+
+
+async def test_a_milestone_is_shouted_out_in_the_channel(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    configured = await chat.slash("alice", "mentor config shoutouts", channel="#wins")
+    assert chat.channel("wins") in configured.text()
+    assert "Heads-up" not in configured.text()
+    await chat.slash("bob", "win", text="first green build")
+    await chat.dm_arrives("bob", "May I celebrate it")
+    await chat.click("bob", "Yes, shout it out")
+    post = await chat.post_arrives("wins", "reached a milestone")
+    (embed,) = post["embeds"]
+    assert embed["description"] == f"🎉 {chat.mention('bob')} reached a milestone: **First win**"
+    assert embed["color"] == render.CELEBRATION_COLOUR
+    assert post["components"] == []
+    sent = fake.requests_to("POST", rf"/channels/{chat.channel('wins')}/messages")[0].body
+    assert sent["allowed_mentions"] == {"parse": []} and sent["enforce_nonce"] is True
+    await chat.dm_arrives("alice", "celebrated in")
+
+
+async def test_a_repeated_interaction_does_nothing_twice(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    payload = fake.slash(chat.guild, chat.id("alice"), "win", text="only once")
+    first = await fake.answered(await fake.interact(payload))
+    await fake.interact(payload)  # the same INTERACTION_CREATE again
+    await chat.dm_arrives("bob", "only once")
+    await chat.slash("alice", "mentor status")  # handled after the repeat, in order
+    assert len(first.callbacks) == 1
+    assert len(fake.requests_to("POST", rf"/interactions/{first.id}/.*/callback")) == 1
+    assert [t for t in chat.dms("bob") if "only once" in t] == [
+        f"{chat.mention('alice')} shared a win: only once"
+    ]
+    assert await wins(database) == 1
+
+
+async def test_the_bot_ignores_its_own_dms_and_greets_strangers(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")  # the bot's own DMs come back over the gateway
+    await fake.user_dm(chat.id("carol"), "hello?")
+    reply = await fake.until(lambda: fake.dms(chat.id("carol"))[1:])
+    assert "I work inside your server" in text_of(reply[0])
+    assert not [m for m in fake.dms(chat.id("bob")) if "not waiting" in text_of(m)]
+
+
+async def test_an_admin_hears_at_once_when_the_bot_cannot_post_in_the_chosen_channel(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    locked = fake.add_channel(chat.guild, "announcements", deny=(1 << 11) | (1 << 14))
+    await fake.dispatch("CHANNEL_CREATE", fake.channels[locked])
+    answered = await chat.slash("alice", "mentor config shoutouts", channel="#announcements")
+    assert f"Milestone shout-outs will go to <#{locked}>" in answered.text()
+    assert "I'm missing Send Messages, Embed Links there" in answered.text()
+    refused = await chat.slash("bob", "mentor config shoutouts", channel="#announcements")
+    assert "Heads-up" not in refused.text()  # not an admin: nothing was chosen
