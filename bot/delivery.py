@@ -367,6 +367,10 @@ async def _record_failure(
         if message is None:
             return False
         message.last_error = failure.reason[:200]
+        if failure.retry_after is not None and not failure.permanent:
+            # "Slow down" (a 429) says nothing about the message: it is not an attempt,
+            # or a long throttle would use them all up and fail a good message.
+            message.attempts -= 1
         if not failure.permanent and message.attempts < MAX_ATTEMPTS:
             message.status = OutboxStatus.PENDING.value
             message.next_attempt_at = now + (failure.retry_after or backoff(message.attempts))

@@ -176,3 +176,19 @@ async def test_the_platform_timezone_is_kept_once_and_never_over_a_chosen_one(
         CommandInvoked(user=chat.ref("bob"), command="mentor", text="config", user_timezone="EST")
     )
     assert "UTC (not set)" in await chat.say("bob", "/mentor config")
+
+
+async def test_a_long_throttle_never_fails_a_message(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    chat.recorder.fail_with = DeliveryFailure(
+        "ratelimited", permanent=False, retry_after=timedelta(seconds=2)
+    )
+    await chat.say("alice", "/win patience")
+    for _ in range(20):  # far more 429s than MAX_ATTEMPTS
+        chat.clock.advance(timedelta(seconds=2))
+        await chat.deliver()
+    chat.recorder.fail_with = None
+    chat.clock.advance(timedelta(seconds=2))
+    await chat.deliver()
+    assert "<@alice> shared a win: patience" in chat.dms("bob")
+    assert OutboxStatus.FAILED not in {r.status for r in await _rows(chat)}
