@@ -73,7 +73,7 @@ class DiscordAdapter:
         sharded: bool = False,
         shard_count: int | None = None,
         defer_after: float = DEFER_AFTER_SECONDS,
-        send_timeout: float = 30.0,
+        send_timeout: float = 45.0,
         guild_ready_timeout: float = 2.0,
         max_ratelimit_timeout: float = 30.0,
     ) -> None:
@@ -103,7 +103,6 @@ class DiscordAdapter:
         self._forms = PendingForms()
         self._routes = DmRoutes(database)
         self._seen: OrderedDict[int, None] = OrderedDict()
-        self.setup_runs = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -120,7 +119,6 @@ class DiscordAdapter:
 
     async def setup(self) -> None:
         """discord.py's ``setup_hook``: once per process, after login, before the gateway."""
-        self.setup_runs += 1
         if self._on_setup is not None:
             started = self._on_setup()
             if inspect.isawaitable(started):
@@ -193,13 +191,15 @@ class DiscordAdapter:
         await self._run(replace(submitted, values=dict(pending.values)), responder)
 
     async def _run(self, event: Event, responder: InteractionResponder) -> None:
-        if self._defer_after <= 0:
-            await responder.defer()  # configured to always say "thinking…" first
-        handling = asyncio.ensure_future(self._engine.handle(event))
-        done, _ = await asyncio.wait({handling}, timeout=self._defer_after)
-        if not done:
+        if self._defer_after <= 0:  # configured to say "thinking…" first, always
             await responder.defer()
-        effects = await handling
+            effects = await self._engine.handle(event)
+        else:
+            handling = asyncio.ensure_future(self._engine.handle(event))
+            done, _ = await asyncio.wait({handling}, timeout=self._defer_after)
+            if not done:
+                await responder.defer()
+            effects = await handling
         if isinstance(event, FormSubmitted):
             finished = self._forms.pop(event.user.user_id, event.form_id)
             if finished is not None:  # notes that waited while the form was open

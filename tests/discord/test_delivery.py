@@ -50,7 +50,8 @@ async def retrying(database: Database, text: str) -> OutboxMessage:
     async with asyncio.timeout(5):
         while True:
             rows = [r for r in await outbox(database) if text in r.content["text"]]
-            if rows and rows[0].status == OutboxStatus.PENDING and rows[0].attempts:
+            # A 429 is not an attempt (bot/delivery.py), so the error marks the try.
+            if rows and rows[0].status == OutboxStatus.PENDING and rows[0].last_error:
                 return rows[0]
             await asyncio.sleep(0.02)
 
@@ -81,10 +82,13 @@ async def test_a_long_429_goes_back_to_the_outbox_until_retry_after(
     row = await retrying(database, "win: later")
     assert row.next_attempt_at == clock.now() + timedelta(seconds=45)
     assert row.last_error == "rate limited"
+    assert row.attempts == 0  # a 429 is not the message's fault: no attempt used up
     clock.advance(timedelta(seconds=45))
     bot.worker.wake()
     await chat.dm_arrives("bob", "shared a win: later")
-    assert {r.status for r in await settled(database)} == {OutboxStatus.SENT}
+    rows = await settled(database)
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    assert next(r for r in rows if r.id == row.id).attempts == 1
 
 
 async def test_closed_dms_cost_one_request_and_the_person_is_told_once_in_the_server(
