@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from adapters.discord.render import split_custom_id, split_form_part_id
 from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, MessageReceived
@@ -144,6 +144,16 @@ class FormPartSubmitted:
 
 Translated = Event | Refusal | FormPartRequested | FormPartSubmitted | None
 
+
+class Who(TypedDict):
+    """Who acted, as every event from an interaction carries it."""
+
+    user: UserRef
+    user_name: str | None
+    user_is_admin: bool
+    event_key: str
+
+
 NO_WORKSPACE = (
     "I work inside a server: use my commands there. (This button or form came from a "
     "message I can't place in a server any more.)"
@@ -196,12 +206,12 @@ def interaction_event(payload: Payload) -> Translated:
         return Refusal(NO_WORKSPACE)
     data: Payload = payload.get("data") or {}
     user = UserRef(Platform.DISCORD, workspace, _user(payload)["id"])
-    who: dict[str, Any] = {
-        "user": user,
-        "user_name": display_name(payload),
-        "user_is_admin": is_admin(payload),
-        "event_key": str(payload["id"]),
-    }
+    who = Who(
+        user=user,
+        user_name=display_name(payload),
+        user_is_admin=is_admin(payload),
+        event_key=str(payload["id"]),
+    )
     if kind == InteractionType.APPLICATION_COMMAND:
         command, text = command_text(data)
         channel_id = _channel_id(payload)
