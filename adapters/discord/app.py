@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 SetupCallback = Callable[[], Awaitable[None] | None]
 
 # Answer straight away when the core is done within this; else defer, then follow up.
+# (0: slash commands are deferred at once, and answered by a followup.)
 DEFER_AFTER_SECONDS = 2.0
 INTERACTIONS_REMEMBERED = 10_000
 SHOUTOUTS = ["config", "shoutouts"]
@@ -191,12 +192,15 @@ class DiscordAdapter:
         await self._run(replace(submitted, values=dict(pending.values)), responder)
 
     async def _run(self, event: Event, responder: InteractionResponder) -> None:
-        if self._defer_after <= 0:  # configured to say "thinking…" first, always
+        if self._defer_after <= 0 and isinstance(event, CommandInvoked):
+            # Configured to say "thinking…" at once. Only for slash commands: a click may
+            # open a form, and a modal can only be the first answer.
             await responder.defer()
             effects = await self._engine.handle(event)
         else:
             handling = asyncio.ensure_future(self._engine.handle(event))
-            done, _ = await asyncio.wait({handling}, timeout=self._defer_after)
+            wait = self._defer_after if self._defer_after > 0 else DEFER_AFTER_SECONDS
+            done, _ = await asyncio.wait({handling}, timeout=wait)
             if not done:
                 await responder.defer()
             effects = await handling

@@ -133,3 +133,18 @@ async def test_buttons_keep_working_after_a_restart(
         await chat.dm_arrives("alice", "You're paired")
         status = await chat.slash("alice", "mentor status")
         assert chat.mention("bob") in status.text()
+
+
+async def test_deferring_every_slash_command_still_lets_a_click_open_a_form(
+    fake: FakeDiscord, chat: DiscordChat, database: Database, clock: ManualClock
+) -> None:
+    async with running_bot(fake, database, clock, guild_id=chat.guild, defer_after=0):
+        answered = await chat.slash("alice", "mentor pair", mentor="@alice", mentee="@bob")
+        assert answered.callbacks == [{"type": 5, "data": {"flags": 64}}]
+        await fake.until(lambda: "I asked" in answered.text())
+        await chat.dm_arrives("bob", "would like to")
+        assert (await chat.click("bob", "Accept")).callbacks[0]["type"] == 7
+        await chat.slash("alice", "mentor checkin")
+        await chat.dm_arrives("bob", "Time for your check-in")
+        opened = await chat.click("bob", "Answer in a form")
+        assert opened.callbacks[0]["type"] == 9
