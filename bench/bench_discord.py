@@ -35,7 +35,6 @@ import contextlib
 import functools
 import io
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -503,5 +502,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()
