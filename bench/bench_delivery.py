@@ -35,11 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
-import json
 import math
 import os
 import statistics
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -54,6 +52,7 @@ from sqlalchemy.engine import make_url
 
 from bench.bench_dispatch import code_version
 from bench.bench_win import environment, remove_database
+from bench.workdir import run_in_workdir
 from bot.clock import SystemClock
 from bot.content import Content
 from bot.delivery import DeliveryFailure, RateLimit, RateLimits
@@ -452,14 +451,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.db_dir is not None:
-        args.db_dir.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(main_async(args, args.db_dir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-delivery-") as work:
-            results = asyncio.run(main_async(args, Path(work)))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    run_in_workdir(args.db_dir, "bench-delivery-", lambda work: main_async(args, work), args.json)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,9 @@ timed: tracemalloc hooks every allocation and would slow the timed loop down.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import gc
 import importlib.metadata
-import json
 import os
 import platform
 import pstats
@@ -38,7 +36,6 @@ import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -50,6 +47,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, select
 
+from bench.workdir import run_in_workdir
 from bot.clock import ManualClock
 from bot.content import Content
 from bot.delivery import deliver_all
@@ -568,14 +566,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.db_dir is not None:
-        args.db_dir.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(main_async(args, args.db_dir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-win-") as work:
-            results = asyncio.run(main_async(args, Path(work)))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    run_in_workdir(args.db_dir, "bench-win-", lambda work: main_async(args, work), args.json)
 
 
 if __name__ == "__main__":
