@@ -152,8 +152,18 @@ class StartReview:
 
 
 @dataclass(frozen=True, slots=True)
-class NotAvailableYet:
-    name: str
+class ExportData:
+    """Everything stored about the person who asks, as files for them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMe:
+    """Delete everything about the person who asks (after they confirm)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStats:
+    """The program view, for admins: numbers about pairs, never anyone's words."""
 
 
 Command = (
@@ -178,7 +188,9 @@ Command = (
     | AskFeedback
     | ListFeedback
     | StartReview
-    | NotAvailableYet
+    | ExportData
+    | ForgetMe
+    | ShowStats
 )
 
 
@@ -232,14 +244,19 @@ MENTOR_USAGE: dict[str, Usage] = {
         "Set, complete and list your pair's milestones",
         "/mentor milestone add Give my first talk",
     ),
+    "export": Usage(
+        "/mentor export", "Get everything stored about you, and a brag doc", "/mentor export"
+    ),
+    "forget": Usage(
+        "/mentor forget", "Delete everything stored about you (asks first)", "/mentor forget"
+    ),
+    "stats": Usage("/mentor stats", "How the mentoring program is going (admins)", "/mentor stats"),
     "config": Usage(
         "/mentor config [shoutouts #channel|off] [consent on|off] [timezone Area/City]",
         "Your settings, and the workspace's shout-out channel (admins)",
         "/mentor config timezone Europe/Berlin",
     ),
 }
-# Part of the agreed interface (DESIGN.md section 5), built in later releases.
-PLANNED = ("export", "forget")
 MAX_PAUSE_DAYS = 183
 
 
@@ -311,8 +328,12 @@ def _parse_mentor(text: str) -> Command:
             return _parse_feedback(words[1:], text)
         case "review":
             return StartReview(_optional_partner(args, "review"))
-        case _ if sub in PLANNED:
-            return NotAvailableYet(sub)
+        case "export":
+            return ExportData()
+        case "forget":
+            return ForgetMe()
+        case "stats":
+            return ShowStats()
         case _:
             raise CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
 

@@ -46,4 +46,24 @@ class UpdateMessage:
     content: Content
 
 
-Effect = ReplyEphemeral | SendDM | PostToChannel | OpenForm | UpdateMessage
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to hand to someone: a name to save it under, its media type and bytes."""
+
+    filename: str
+    media_type: str  # "application/json", "text/markdown", "image/png"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendFiles:
+    """Files for the person who acted, in their DM with the bot (an export, a chart), with
+    ``content`` as the message that goes with them. Sent at once, never through the outbox:
+    an export holds everything about someone and must not wait in a table."""
+
+    to: UserRef
+    content: Content
+    files: tuple[Attachment, ...]
+
+
+Effect = ReplyEphemeral | SendDM | PostToChannel | OpenForm | UpdateMessage | SendFiles

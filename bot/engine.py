@@ -16,7 +16,7 @@ from typing import assert_never
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import due, milestones, pair_commands, preferences, status, wins
+from bot import due, milestones, pair_commands, preferences, privacy, program, status, wins
 from bot.cadence import CadenceError, parse_timezone
 from bot.clock import Clock
 from bot.commands import (
@@ -27,9 +27,10 @@ from bot.commands import (
     CommandError,
     CompleteMilestone,
     EndPair,
+    ExportData,
+    ForgetMe,
     ListFeedback,
     ListMilestones,
-    NotAvailableYet,
     Pause,
     ProposePair,
     Resume,
@@ -41,6 +42,7 @@ from bot.commands import (
     ShowConfig,
     ShowHelp,
     ShowJournal,
+    ShowStats,
     ShowStatus,
     SkipNext,
     StartCheckin,
@@ -224,6 +226,11 @@ class Engine:
                 result = await end_pair.step(turn, flow, action.choice)
             case FlowKind.SHOUTOUT_CONSENT:
                 result = await celebration.step(turn, flow, action.choice)
+            case FlowKind.FORGET:
+                outcome = await privacy.forget_step(turn, flow, action.choice)
+                if isinstance(outcome, list):
+                    return outcome
+                result = outcome
             case FlowKind.CHECKIN | FlowKind.FEEDBACK | FlowKind.REVIEW:
                 outcome = await CONVERSATIONS[flow.kind].step(turn, flow, action.choice)
                 if isinstance(outcome, list):
@@ -304,11 +311,12 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return await feedback.list_(turn)
         case StartReview():
             return await review.start(turn, command)
-        case NotAvailableYet():
-            return turn.reply(
-                f"`/mentor {command.name}` is on mentorbot's roadmap but not in this "
-                f"version yet.\n{help_text()}"
-            )
+        case ExportData():
+            return await privacy.export(turn, command)
+        case ForgetMe():
+            return await privacy.ask_forget(turn, command)
+        case ShowStats():
+            return await program.show_stats(turn, command)
         case _:
             assert_never(command)
 

@@ -30,7 +30,15 @@ from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.delivery import deliver_all, recent_dms
 from bot.due import walk_clock
-from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.effects import (
+    Effect,
+    OpenForm,
+    PostToChannel,
+    ReplyEphemeral,
+    SendDM,
+    SendFiles,
+    UpdateMessage,
+)
 from bot.engine import Engine
 from bot.events import ButtonClicked, Event, FormSubmitted, MessageReceived
 from bot.refs import Platform
@@ -224,6 +232,8 @@ class ConsoleApp:
                 )
                 if form.fields:
                     self._note(form.fields[0].label)
+            case SendFiles():
+                raise NotImplementedError("file delivery: issue 7, in progress")
             case _:
                 assert_never(effect)
 

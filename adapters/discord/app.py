@@ -34,7 +34,15 @@ from adapters.discord.responder import InteractionResponder, combine_replies, op
 from adapters.discord.sender import DiscordSender
 from adapters.discord.translate import Call, FormPartRequested, FormPartSubmitted, Refusal
 from bot.content import Content
-from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.effects import (
+    Effect,
+    OpenForm,
+    PostToChannel,
+    ReplyEphemeral,
+    SendDM,
+    SendFiles,
+    UpdateMessage,
+)
 from bot.engine import Engine
 from bot.events import CommandInvoked, Event, FormSubmitted, WorkspaceAdded, WorkspaceRemoved
 from bot.settings import Settings
@@ -293,6 +301,8 @@ class DiscordAdapter:
                 await self._post_plain(channel_id, open_form_prompt(form, 1, 1), workspace_id)
             case SendDM() | PostToChannel():
                 await self.sender.perform(effect)
+            case SendFiles():
+                raise NotImplementedError("file delivery: issue 7, in progress")
             case _:
                 assert_never(effect)
 

@@ -236,6 +236,10 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
     async def forget(self, interaction: discord.Interaction) -> None:
         await self._answer(interaction)
 
+    @app_commands.command(name="stats", description="How the mentoring program is going (admins)")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        await self._answer(interaction)
+
 
 def build_tree(client: discord.Client, answer: Answer) -> app_commands.CommandTree[discord.Client]:
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)

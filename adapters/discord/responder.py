@@ -31,7 +31,15 @@ from adapters.discord.forms import PendingForms
 from adapters.discord.sender import DiscordSender
 from adapters.discord.translate import Call, InteractionType
 from bot.content import Button, ButtonStyle, Content, Form
-from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.effects import (
+    Effect,
+    OpenForm,
+    PostToChannel,
+    ReplyEphemeral,
+    SendDM,
+    SendFiles,
+    UpdateMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +112,8 @@ class InteractionResponder:
                 await self.open_form(form, 1)
             case SendDM() | PostToChannel():
                 await self._sender.perform(effect)
+            case SendFiles():
+                raise NotImplementedError("file delivery: issue 7, in progress")
             case _:
                 assert_never(effect)
 

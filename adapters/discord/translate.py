@@ -110,6 +110,7 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ("mentor", "config", "timezone"): Shape(("config", "timezone"), (Option("zone"),)),
     ("mentor", "export"): Shape(("export",)),
     ("mentor", "forget"): Shape(("forget",)),
+    ("mentor", "stats"): Shape(("stats",)),
 }
 
 

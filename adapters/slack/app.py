@@ -43,7 +43,15 @@ from adapters.slack.sender import SlackSender, slack_error
 from adapters.slack.translate import HomeAction, HomeForm, NotForUs, Origin
 from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.delivery import DeliveryFailure
-from bot.effects import Effect, OpenForm, PostToChannel, ReplyEphemeral, SendDM, UpdateMessage
+from bot.effects import (
+    Effect,
+    OpenForm,
+    PostToChannel,
+    ReplyEphemeral,
+    SendDM,
+    SendFiles,
+    UpdateMessage,
+)
 from bot.engine import SORRY, Engine
 from bot.events import CommandInvoked, Event, WorkspaceAdded
 from bot.refs import Platform, UserRef, WorkspaceRef
@@ -409,6 +417,8 @@ class SlackAdapter:
                 await self._open_form(to, form, origin)
             case UpdateMessage(to, message_id, content):
                 await self._update(to, message_id, content, origin)
+            case SendFiles():
+                raise NotImplementedError("file delivery: issue 7, in progress")
             case _:
                 assert_never(effect)
 

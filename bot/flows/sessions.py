@@ -25,6 +25,7 @@ class FlowKind(StrEnum):
     CHECKIN = "checkin"
     FEEDBACK = "feedback"
     REVIEW = "review"
+    FORGET = "forget"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ def test_every_slash_command_has_a_shape_with_the_same_options_and_types() -> No
 
 def test_every_chat_subcommand_is_a_slash_command() -> None:
     subcommands = {path[1] for path in SHAPES if path[0] == "mentor"}
-    assert set(MENTOR_USAGE) | {"export", "forget"} <= subcommands
+    assert set(MENTOR_USAGE) <= subcommands
 
 
 def test_timezones_are_suggested_from_what_the_core_accepts() -> None:
