@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -19,22 +20,38 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
+from adapters.console.app import DEFAULT_FILES_DIR, ConsoleApp, PromptSource, stdin_lines
 from adapters.console.translate import ConsoleInputError, valid_name
 from adapters.discord.app import DiscordAdapter
 from adapters.discord.invite import invite_url
+from adapters.logs import setup_logging
+from adapters.ops import Metrics, OpsServer, OpsStartError
 from adapters.slack.app import SlackAdapter, SlackStartError
 from adapters.slack.manifest import slack_manifest
 from bot.clock import ManualClock, ShiftedClock, SystemClock
+from bot.crypto import (
+    EncryptedTextError,
+    EncryptionKeyError,
+    RotationReport,
+    TextCipher,
+    check_readable,
+    cipher_from_setting,
+    describe,
+    rotate_keys,
+)
 from bot.delivery import RateLimit, RateLimits, Sender, deliver_all
 from bot.engine import Engine
 from bot.pairs_import import COLUMNS, ImportReport, import_pairs
+from bot.privacy import ExportBundle, ForgetReport, UnknownMember, export_user, forget_user
+from bot.program import ProgramStats, metrics_csv, stats_for, weekly_chart_png, weekly_csv
 from bot.refs import Platform
 from bot.settings import Settings
 from bot.storage.database import Database, safe_url, sqlite_url
+from bot.storage.models import Base
 from scheduler.app import BotScheduler
 from scheduler.delivery_worker import DeliveryWorker
 
@@ -77,13 +94,24 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def _cipher(settings: Settings) -> TextCipher | None:
+    """The free-text cipher DATA_ENCRYPTION_KEY asks for (the error never shows the key)."""
+    try:
+        return cipher_from_setting(settings.data_encryption_key)
+    except EncryptionKeyError as error:
+        _fail(str(error))
+
+
+def _announce_storage(cipher: TextCipher | None, plain_level: int = logging.WARNING) -> None:
+    # Not the "mentorbot" logger: slack_bolt names its app logger after the app and sets
+    # its level.
+    logging.getLogger(__name__).log(
+        logging.INFO if cipher is not None else plain_level, describe(cipher)
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _setup_logging(settings: Settings) -> None:
+    setup_logging(settings)  # LOG_FORMAT, library levels and secret redaction
 
 
 def _run(work: Coroutine[Any, Any, None]) -> None:
@@ -98,6 +126,8 @@ def _run_returning(work: Coroutine[Any, Any, T]) -> T:
         _fail(f"the database could not be used: {type(error).__name__}: {_first_line(error)}")
     except ValueError as error:
         _fail(str(error))
+    except EncryptedTextError as error:
+        _fail(error.message)
 
 
 def _check_sqlite_folder(url: str) -> None:
@@ -130,6 +160,14 @@ def console(
         Path | None, typer.Option("--db", help="SQLite file to use (default: DATABASE_URL).")
     ] = None,
     as_: Annotated[str, typer.Option("--as", help="The local user you start as.")] = "alice",
+    files_dir: Annotated[
+        Path,
+        typer.Option(
+            "--files-dir",
+            help="Folder for the files the bot hands people (exports, charts); one "
+            "subfolder per user.",
+        ),
+    ] = DEFAULT_FILES_DIR,
     start: Annotated[
         datetime | None,
         typer.Option(help="Start the clock at this time (UTC) instead of now.", hidden=True),
@@ -144,14 +182,18 @@ def console(
         _fail(str(error))
     url = sqlite_url(db) if db is not None else settings.database_url
     _check_sqlite_folder(url)
+    _announce_storage(_cipher(settings), plain_level=logging.INFO)  # a sandbox: no warning
     begin = start.replace(tzinfo=start.tzinfo or UTC) if start else SystemClock().now()
-    _run(_console(url, user, ManualClock(begin), settings))
+    _run(_console(url, user, ManualClock(begin), settings, files_dir))
 
 
-async def _console(url: str, user: str, clock: ManualClock, settings: Settings) -> None:
-    database = Database(url)
+async def _console(
+    url: str, user: str, clock: ManualClock, settings: Settings, files_dir: Path
+) -> None:
+    database = Database(url, cipher=_cipher(settings))
     try:
         await database.upgrade()
+        await check_readable(database, Base.metadata)
         engine = Engine(database, clock, admin_user_ids=settings.admin_user_ids)
         interactive = sys.stdin.isatty()
         console_app = ConsoleApp(
@@ -162,6 +204,7 @@ async def _console(url: str, user: str, clock: ManualClock, settings: Settings) 
             user=user,
             # A local sandbox: everyone may configure it unless ADMIN_USER_IDS says who.
             everyone_is_admin=not settings.admin_user_ids,
+            files_dir=files_dir,
         )
         lines = stdin_lines(interactive=interactive, prompt=PromptSource(console_app, clock))
         await console_app.run(lines, echo=not interactive)
@@ -184,13 +227,15 @@ def dispatch(
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
     moment = (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
+    _announce_storage(_cipher(settings))
     _run(_dispatch(settings, ShiftedClock(moment), moment))
 
 
 async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -> None:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, cipher=_cipher(settings))
     try:
         await database.upgrade()
+        await check_readable(database, Base.metadata)
         engine = Engine(
             database,
             clock,
@@ -230,7 +275,7 @@ def pairs_import(
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         _fail(f"cannot read {file}: {_first_line(error)}")
-    report = _run_returning(_import(settings.database_url, text))
+    report = _run_returning(_import(settings.database_url, text, _cipher(settings)))
     err.print(
         f"{report.created} pairs created, {report.already} already there, "
         f"{len(report.rejected)} rows rejected"
@@ -246,8 +291,8 @@ def pairs_import(
 MAX_REJECTIONS_SHOWN = 50
 
 
-async def _import(url: str, text: str) -> ImportReport:
-    database = Database(url)
+async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportReport:
+    database = Database(url, cipher=cipher)
     rows = max(text.count("\n") - 1, 0)
     try:
         await database.upgrade()
@@ -271,14 +316,209 @@ def db_upgrade() -> None:
     settings = _settings()
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
-    _run(_upgrade(settings.database_url))
+    _run(_upgrade(settings.database_url, _cipher(settings)))
     err.print(f"database is up to date: {safe_url(settings.database_url)}")
 
 
-async def _upgrade(url: str) -> None:
-    database = Database(url)
+async def _upgrade(url: str, cipher: TextCipher | None) -> None:
+    database = Database(url, cipher=cipher)
     try:
         await database.upgrade()
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def stats(
+    platform: Annotated[str, typer.Option(help="slack, discord or console.")],
+    workspace: Annotated[str, typer.Option(help="The Slack team or Discord guild id.")],
+    csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Write metric,value rows here, and the weekly series to NAME-weekly.csv.",
+        ),
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Write the weekly activity chart (PNG).")
+    ] = None,
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Report as of this time (ISO 8601, UTC if no offset)."),
+    ] = None,
+) -> None:
+    """The program view for admins: pairs, check-in answer rates, feedback answer time and
+    stalled pairs of one workspace (numbers and names only, never anyone's words)."""
+    settings = _settings()
+    _setup_logging(settings)
+    try:
+        chosen = Platform(platform.strip().lower())
+    except ValueError:
+        _fail(f"unknown platform {platform!r}: say slack, discord or console.")
+    _check_sqlite_folder(settings.database_url)
+    moment = (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
+    found = _run_returning(
+        _stats(settings.database_url, _cipher(settings), chosen, workspace, moment)
+    )
+    if found is None:
+        _fail(f"no {chosen.value} workspace {workspace!r} is known in this database.")
+    table = Table(title=f"mentorbot program stats: {chosen.value} {workspace}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in found.metrics():
+        table.add_row(name, value or "n/a")
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(table)
+    for stalled in found.stalled:
+        out.print(f"stalled: {stalled.mentor} mentoring {stalled.mentee}", markup=False)
+    try:
+        if csv is not None:
+            csv.write_text(metrics_csv(found), encoding="utf-8")
+            weekly = csv.with_name(f"{csv.stem}-weekly{csv.suffix or '.csv'}")
+            weekly.write_text(weekly_csv(found), encoding="utf-8")
+            err.print(f"wrote {csv} and {weekly}", markup=False)
+        if chart is not None:
+            chart.write_bytes(weekly_chart_png(found.weekly))
+            err.print(f"wrote {chart}", markup=False)
+    except OSError as error:
+        _fail(f"cannot write the file: {_first_line(error)}")
+
+
+async def _stats(
+    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, now: datetime
+) -> ProgramStats | None:
+    database = Database(url, cipher=cipher)
+    try:
+        await database.upgrade()
+        return await stats_for(database, platform, workspace, now)
+    finally:
+        await database.dispose()
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    MD = "md"
+
+
+PlatformOption = Annotated[str, typer.Option(help="slack, discord or console.")]
+WorkspaceOption = Annotated[
+    str, typer.Option(help="The Slack team or Discord guild id (console: console).")
+]
+UserOption = Annotated[str, typer.Option(help="The user's id on that platform.")]
+
+
+def _platform(name: str) -> Platform:
+    try:
+        return Platform(name.strip().lower())
+    except ValueError:
+        _fail(f"unknown platform {name!r}: say slack, discord or console.")
+
+
+@app.command("export")
+def export_command(
+    platform: PlatformOption,
+    workspace: WorkspaceOption,
+    user: UserOption,
+    format_: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="json: everything stored about them; md: the brag doc."),
+    ] = ExportFormat.JSON,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write it (default: the current folder, named as in chat)."),
+    ] = None,
+) -> None:
+    """Write everything stored about one person (what `/mentor export` sends them)."""
+    settings = _settings()
+    _setup_logging(settings)
+    chosen = _platform(platform)
+    _check_sqlite_folder(settings.database_url)
+    bundle = _run_returning(
+        _export(settings.database_url, _cipher(settings), chosen, workspace, user)
+    )
+    if format_ is ExportFormat.JSON:
+        name, data = bundle.json_filename, bundle.json_data
+    else:
+        name, data = bundle.markdown_filename, bundle.markdown
+    target = out if out is not None else Path.cwd() / name
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        _fail(f"cannot write {target}: {_first_line(error)}")
+    err.print(f"wrote the {format_.value} export of {user} to {target}", markup=False)
+
+
+async def _export(
+    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
+) -> ExportBundle:
+    database = Database(url, cipher=cipher)
+    try:
+        await database.upgrade()
+        return await export_user(database, platform, workspace, user, SystemClock().now())
+    except UnknownMember as error:
+        _fail(error.message)
+    finally:
+        await database.dispose()
+
+
+@app.command("forget")
+def forget_command(
+    platform: PlatformOption,
+    workspace: WorkspaceOption,
+    user: UserOption,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete everything stored about one person (what `/mentor forget` does): their
+    pairs end and partners are told, without details. This cannot be undone."""
+    settings = _settings()
+    _setup_logging(settings)
+    chosen = _platform(platform)
+    _check_sqlite_folder(settings.database_url)
+    if not yes:
+        typed = typer.prompt(f"This deletes everything about {user}. Type the user id to confirm")
+        if typed.strip() != user:
+            _fail("that is not the user id, so nothing was deleted.")
+    report = _run_returning(
+        _forget(settings.database_url, _cipher(settings), chosen, workspace, user)
+    )
+    print(report.describe())
+
+
+async def _forget(
+    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
+) -> ForgetReport:
+    database = Database(url, cipher=cipher)
+    try:
+        await database.upgrade()
+        return await forget_user(database, platform, workspace, user, SystemClock().now())
+    except UnknownMember as error:
+        _fail(error.message)
+    finally:
+        await database.dispose()
+
+
+@db_app.command("rotate-key")
+def db_rotate_key() -> None:
+    """Encrypt all free text with the first DATA_ENCRYPTION_KEY: text under an older key
+    and plain text written before encryption was on. Safe to run again."""
+    settings = _settings()
+    _setup_logging(settings)
+    cipher = _cipher(settings)
+    if cipher is None:
+        _fail("set DATA_ENCRYPTION_KEY first: rotate-key encrypts with its first key.", 2)
+    _check_sqlite_folder(settings.database_url)
+    report = _run_returning(_rotate_key(settings.database_url, cipher))
+    err.print(
+        f"{report.values} values in {report.rows} rows encrypted with the first key "
+        f"({describe(cipher)})"
+    )
+
+
+async def _rotate_key(url: str, cipher: TextCipher) -> RotationReport:
+    database = Database(url, cipher=cipher)
+    try:
+        await database.upgrade()
+        return await rotate_keys(database, Base.metadata)
     finally:
         await database.dispose()
 
@@ -292,11 +532,12 @@ def run() -> None:
     if settings.slack_bot_token is None and settings.discord_bot_token is None:
         _fail(f"no platform is configured. Set {PLATFORM_VARIABLES} (see .env.example).", 2)
     _check_sqlite_folder(settings.database_url)
+    _announce_storage(_cipher(settings))
     _run(_serve(settings))
 
 
 async def _serve(settings: Settings) -> None:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, cipher=_cipher(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -309,22 +550,30 @@ async def _serve(settings: Settings) -> None:
         }
     )
     clock = SystemClock()
-    worker = DeliveryWorker(database, senders, clock, limits=limits)
+    metrics = Metrics()
+    worker = DeliveryWorker(database, senders, clock, limits=limits, telemetry=metrics)
     engine = Engine(
         database,
         clock,
         admin_user_ids=settings.admin_user_ids,
         on_queued=worker.wake,
         dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
+        telemetry=metrics,
     )
-    scheduler = BotScheduler(engine, worker, interval_seconds=settings.dispatch_interval_seconds)
+    scheduler = BotScheduler(
+        engine, worker, interval_seconds=settings.dispatch_interval_seconds, telemetry=metrics
+    )
+    # /healthz and /metrics on PORT; Slack's /slack/events too, in HTTP mode.
+    ops = OpsServer(database, metrics, port=settings.port)
     # How to stop each platform that started, newest first.
     stoppers: list[Callable[[], Awaitable[None]]] = []
     discord_task: asyncio.Task[None] | None = None
     try:
         await database.upgrade()
+        await check_readable(database, Base.metadata)
         if settings.slack_bot_token is not None:
-            slack = SlackAdapter(settings, engine)
+            slack = SlackAdapter(settings, engine, server=ops.app)
+            ops.watch("slack", slack)
             senders[Platform.SLACK] = slack.sender
             await slack.start()
             stoppers.append(lambda: slack.stop(grace_seconds=4))
@@ -332,16 +581,20 @@ async def _serve(settings: Settings) -> None:
             # Discord starts the scheduler from setup_hook, once, never from on_ready.
             discord_adapter = DiscordAdapter(settings, engine, database, on_setup=scheduler.start)
             senders[Platform.DISCORD] = discord_adapter.sender
+            ops.watch("discord", discord_adapter)
             discord_task = asyncio.create_task(discord_adapter.start(), name="discord")
             discord_task.add_done_callback(lambda _: stop.set())  # a fatal error ends the run
             stoppers.append(discord_adapter.stop)
+        await ops.start()
         scheduler.start()  # once per process: a no-op when Discord already started it
         err.print("mentorbot is running; Ctrl-C or SIGTERM stops it.")
         await stop.wait()
-    except SlackStartError as error:
+    except (SlackStartError, OpsStartError) as error:
         _fail(str(error))
     finally:
-        # Stop taking new work, finish what is in flight, within about 10 s.
+        # Stop taking new work, finish what is in flight, within about 10 s: first no
+        # more requests (and /healthz no longer ok), then the scheduler and delivery.
+        await ops.stop()
         await scheduler.stop(grace_seconds=5)
         for stop_platform in reversed(stoppers):
             await stop_platform()

@@ -5,13 +5,14 @@ and ``sent`` after it, so a crash in between retries it once the lease runs out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
@@ -92,6 +93,21 @@ class TokenBucket:
         self._held_until = max(until, self._held_until or until)
         self._tokens = 0.0
 
+    def available(self, now: datetime) -> int:
+        """How many sends would be allowed right now (nothing is taken)."""
+        if self._held_until is not None and now < self._held_until:
+            return 0
+        elapsed = max((now - self._updated).total_seconds(), 0.0)
+        return int(min(float(self._limit.burst), self._tokens + elapsed * self._limit.per_second))
+
+    def ready_at(self, now: datetime) -> datetime:
+        """When the next send will be allowed."""
+        if self._held_until is not None and now < self._held_until:
+            return self._held_until
+        elapsed = max((now - self._updated).total_seconds(), 0.0)
+        tokens = min(float(self._limit.burst), self._tokens + elapsed * self._limit.per_second)
+        return now + timedelta(seconds=max(1.0 - tokens, 0.0) / self._limit.per_second)
+
 
 class RateLimits:
     """Token buckets: one per Slack workspace (Slack limits per workspace), one for the
@@ -102,14 +118,28 @@ class RateLimits:
         self._limits = limits
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
+    @staticmethod
+    def key(platform: Platform, workspace: str) -> tuple[str, str]:
+        """Messages with the same key share a bucket (or, unlimited, share nothing)."""
+        return (platform.value, workspace if platform == Platform.SLACK else "")
+
     def _bucket(self, platform: Platform, workspace: str, now: datetime) -> TokenBucket | None:
         limit = self._limits.get(platform)
         if limit is None:
             return None
-        key = (platform.value, workspace if platform == Platform.SLACK else "")
+        key = self.key(platform, workspace)
         if key not in self._buckets:
             self._buckets[key] = TokenBucket(limit, now)
         return self._buckets[key]
+
+    def available(self, platform: Platform, workspace: str, now: datetime) -> int | None:
+        """Sends allowed now for this workspace; None: no limit."""
+        bucket = self._bucket(platform, workspace, now)
+        return bucket.available(now) if bucket else None
+
+    def ready_at(self, platform: Platform, workspace: str, now: datetime) -> datetime:
+        bucket = self._bucket(platform, workspace, now)
+        return bucket.ready_at(now) if bucket else now
 
     def take(self, platform: Platform, workspace: str, now: datetime) -> datetime | None:
         bucket = self._bucket(platform, workspace, now)
@@ -133,7 +163,9 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    deferred: int = 0  # held back by a rate limit; not an attempt
+    deferred: int = 0  # claimed, then held back by a rate limit (a 429 meanwhile)
+    # Messages are due but their rate limit has no room: the earliest moment it will.
+    waiting_until: datetime | None = None
 
     @property
     def handled(self) -> int:
@@ -144,6 +176,7 @@ class DeliveryReport:
         self.retried += other.retried
         self.failed += other.failed
         self.deferred += other.deferred
+        self.waiting_until = other.waiting_until
 
 
 def backoff(attempts: int) -> timedelta:
@@ -179,7 +212,9 @@ async def deliver_outbox(
     """One pass: deliver up to ``batch`` due messages for the platforms in ``senders``."""
     report = DeliveryReport()
     deferred: list[tuple[int, datetime]] = []
-    claimed = await _claim(database, list(senders), clock.now(), batch)
+    claimed, report.waiting_until = await _claim(
+        database, list(senders), clock.now(), batch, limits
+    )
     if claimed:
         crash_point("after_claim")
     # Refused for good earlier in this batch: the rest of the batch does not ask again.
@@ -247,14 +282,16 @@ async def deliver_all(
     *,
     batch: int = 100,
     limits: RateLimits = NO_LIMITS,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> DeliveryReport:
     """Deliver until nothing due is left, one batch per pass (a failure can queue a
-    message too: telling the partner that someone is unreachable)."""
+    message too: telling the partner that someone is unreachable), or until
+    ``stopping()`` says to stop after the pass in flight."""
     report = DeliveryReport()
     while True:
         done = await deliver_outbox(database, senders, clock, batch=batch, limits=limits)
         report.add(done)
-        if done.handled == 0:
+        if done.handled == 0 or stopping():
             return report
 
 
@@ -294,59 +331,102 @@ async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> l
 
 
 async def _claim(
-    database: Database, platforms: list[Platform], now: datetime, batch: int
-) -> list[Claimed]:
-    recipient = aliased(Member)
+    database: Database, platforms: list[Platform], now: datetime, batch: int, limits: RateLimits
+) -> tuple[list[Claimed], datetime | None]:
+    """Claim due messages, per rate-limit bucket only as many as it has room for now, so
+    nothing is claimed only to be put back. Also returns when a bucket that has due
+    messages but no room will have room again."""
+    due = (
+        OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+        OutboxMessage.next_attempt_at <= now,
+    )
     async with database.transaction() as session:
-        query = (
-            select(OutboxMessage, Workspace, recipient.dm_blocked_at)
-            .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
-            .outerjoin(
-                recipient,
-                (OutboxMessage.target_kind == OutboxTarget.DM.value)
-                & (recipient.workspace_id == OutboxMessage.workspace_id)
-                & (recipient.external_id == OutboxMessage.target_id),
-            )
-            .where(
-                OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
-                OutboxMessage.next_attempt_at <= now,
+        waiting = await session.execute(
+            select(Workspace.id, Workspace.platform, Workspace.external_id).where(
                 Workspace.platform.in_([p.value for p in platforms]),
                 Workspace.delivery_stopped_at.is_(None),
+                Workspace.id.in_(select(OutboxMessage.workspace_id).where(*due)),
             )
-            .order_by(OutboxMessage.id)
-            .limit(batch)
         )
-        if not database.is_sqlite:
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        claimed = []
-        for message, workspace, blocked_at in (await session.execute(query)).all():
-            message.status = OutboxStatus.SENDING.value
-            message.attempts += 1
-            message.next_attempt_at = now + SENDING_LEASE
-            claimed.append(
-                Claimed(
-                    outbox_effect(message, workspace),
-                    Platform(workspace.platform),
-                    workspace.external_id,
-                    blocked_at is not None,
-                )
+        groups: dict[tuple[str, str], tuple[Platform, str, list[int]]] = {}
+        for workspace_id, platform_name, external_id in waiting.all():
+            platform = Platform(platform_name)
+            group = groups.setdefault(
+                RateLimits.key(platform, external_id), (platform, external_id, [])
             )
-        return claimed
+            group[2].append(workspace_id)
+        claimed: list[Claimed] = []
+        ready: datetime | None = None
+        for platform, external_id, workspace_ids in groups.values():
+            room = batch - len(claimed)
+            if room <= 0:
+                break
+            available = limits.available(platform, external_id, now)
+            if available == 0:
+                at = limits.ready_at(platform, external_id, now)
+                ready = at if ready is None else min(ready, at)
+                continue
+            take = room if available is None else min(room, available)
+            claimed += await _claim_from(session, workspace_ids, due, now, take, database)
+        return claimed, ready
+
+
+async def _claim_from(
+    session: AsyncSession,
+    workspace_ids: list[int],
+    due: tuple[ColumnElement[bool], ...],
+    now: datetime,
+    limit: int,
+    database: Database,
+) -> list[Claimed]:
+    recipient = aliased(Member)
+    query = (
+        select(OutboxMessage, Workspace, recipient.dm_blocked_at)
+        .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
+        .outerjoin(
+            recipient,
+            (OutboxMessage.target_kind == OutboxTarget.DM.value)
+            & (recipient.workspace_id == OutboxMessage.workspace_id)
+            & (recipient.external_id == OutboxMessage.target_id),
+        )
+        .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if not database.is_sqlite:
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    claimed = []
+    for message, workspace, blocked_at in (await session.execute(query)).all():
+        message.status = OutboxStatus.SENDING.value
+        message.attempts += 1
+        message.next_attempt_at = now + SENDING_LEASE
+        claimed.append(
+            Claimed(
+                outbox_effect(message, workspace),
+                Platform(workspace.platform),
+                workspace.external_id,
+                blocked_at is not None,
+            )
+        )
+    return claimed
 
 
 async def _defer(database: Database, deferred: list[tuple[int, datetime]]) -> None:
     """Back to pending, untouched by the attempt: a rate limit is not a failure."""
+    table = cast(Table, OutboxMessage.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("outbox_id"))
+        .values(
+            status=OutboxStatus.PENDING.value,
+            attempts=table.c.attempts - 1,
+            next_attempt_at=bindparam("later"),
+        )
+    )
     async with database.transaction() as session:
-        for outbox_id, later in deferred:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == outbox_id)
-                .values(
-                    status=OutboxStatus.PENDING.value,
-                    attempts=OutboxMessage.attempts - 1,
-                    next_attempt_at=later,
-                )
-            )
+        await session.execute(
+            statement, [{"outbox_id": outbox_id, "later": later} for outbox_id, later in deferred]
+        )
 
 
 async def _mark_sent(database: Database, outbox_id: int, now: datetime) -> None:

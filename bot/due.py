@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.cadence import local_view, next_checkin, outside_quiet_hours
+from bot import stalls
+from bot.cadence import local_view, outside_quiet_hours
 from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.faults import crash_point
@@ -30,12 +31,14 @@ from bot.flows.sessions import FlowKind
 from bot.milestones import reach_automatic
 from bot.pairs import MENTEE, MENTOR
 from bot.rhythm import (
+    Rhythms,
+    Scheduled,
     anniversary_months,
     anniversary_title,
-    rule_of,
     schedule_anniversary,
     schedule_next,
 )
+from bot.storage.bulk import dialect_of, one_of, table_of
 from bot.storage.database import Database
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
@@ -53,7 +56,7 @@ from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 1000
 # A year of weekly occurrences: the catch-up walk after an outage never runs longer.
 MAX_CATCH_UP_STEPS = 60
 # A check-in missed by more than this (the bot was down) is recorded, not sent late.
@@ -71,6 +74,8 @@ class DueReport:
     checkins_closed: int = 0
     resumed: int = 0
     anniversaries: int = 0
+    stall_nudges: int = 0
+    stall_alerts: int = 0
 
     @property
     def total(self) -> int:
@@ -93,6 +98,7 @@ async def run_due(
         _fire_timers,
         _send_heads_ups,
         _celebrate_anniversaries,
+        partial(stalls.check_stalls, claim=_due_pairs),
     ]
     for job in jobs:
         while True:
@@ -113,6 +119,7 @@ async def next_due_at(database: Database) -> datetime | None:
         Pair.heads_up_at,
         Pair.paused_until,
         Pair.next_anniversary_at,
+        Pair.stall_check_at,
         FlowSession.due_at,
         Checkin.closes_at,
     ]
@@ -193,36 +200,119 @@ async def _each(session: AsyncSession, what: str, item_id: int, work: Awaitable[
     return True
 
 
+_PAIRS = table_of(Pair)
+_MENTOR = table_of(Member).alias("mentor")
+_MENTEE = table_of(Member).alias("mentee")
+# The columns the pass needs, claimed as plain rows: loading four mapped objects per
+# pair (and flushing them back) cost more than everything the database did.
+_CHECKIN_CLAIM = (
+    select(
+        _PAIRS.c.id,
+        _PAIRS.c.workspace_id,
+        _PAIRS.c.cadence,
+        _PAIRS.c.weekday,
+        _PAIRS.c.local_time,
+        _PAIRS.c.timezone,
+        _PAIRS.c.cadence_anchor,
+        _PAIRS.c.next_checkin_at,
+        _PAIRS.c.activated_at,
+        _PAIRS.c.created_at,
+        _MENTOR.c.id,
+        _MENTOR.c.external_id,
+        _MENTOR.c.timezone,
+        _MENTEE.c.id,
+        _MENTEE.c.external_id,
+        _MENTEE.c.timezone,
+    )
+    .join(_MENTOR, _PAIRS.c.mentor_id == _MENTOR.c.id)
+    .join(_MENTEE, _PAIRS.c.mentee_id == _MENTEE.c.id)
+    .where(
+        _PAIRS.c.state == PairState.ACTIVE.value,
+        _PAIRS.c.next_checkin_at <= bindparam("now"),
+    )
+    # The indexed column alone (see _due_pairs).
+    .order_by(_PAIRS.c.next_checkin_at)
+    .limit(bindparam("batch"))
+)
+# A pair keeps the anchor it has; one without gets the default its rhythm gave it.
+_ADVANCE_VALUES = {
+    "cadence_anchor": func.coalesce(
+        _PAIRS.c.cadence_anchor, bindparam("anchor", type_=_PAIRS.c.cadence_anchor.type)
+    ),
+    "next_checkin_at": bindparam("next_checkin_at"),
+    "heads_up_at": bindparam("heads_up_at"),
+}
+_ADVANCE_ONE = update(_PAIRS).where(_PAIRS.c.id == bindparam("pair_id")).values(_ADVANCE_VALUES)
+# Pairs that move to the same next occurrence, at least this many, share one UPDATE.
+_ADVANCE_TOGETHER = 8
+
+
+async def _advance(session: AsyncSession, scheduled: dict[Scheduled, list[int]]) -> None:
+    """Store each pair's next occurrence: pairs due together on one rhythm (the usual
+    case: a workspace's pairs on its default cadence) in one statement per group, the
+    rest in one ``executemany``."""
+    one_by_one: list[dict[str, Any]] = []
+    for when, pair_ids in scheduled.items():
+        values = {
+            "anchor": when.default_anchor,
+            "next_checkin_at": when.next_checkin_at,
+            "heads_up_at": when.heads_up_at,
+        }
+        if len(pair_ids) >= _ADVANCE_TOGETHER:
+            together = (
+                update(_PAIRS)
+                .where(one_of(dialect_of(session), _PAIRS.c.id, pair_ids))
+                .values(_ADVANCE_VALUES)
+            )
+            await session.execute(together, values)
+        else:
+            one_by_one += [{"pair_id": pair_id, **values} for pair_id in pair_ids]
+    if one_by_one:
+        await session.execute(_ADVANCE_ONE, one_by_one)
+
+
 async def _open_checkins(
     session: AsyncSession, now: datetime, batch: int, report: DueReport, *, spread: timedelta
 ) -> int:
-    due = await _due_pairs(
-        session,
-        (Pair.state == PairState.ACTIVE.value) & (Pair.next_checkin_at <= now),
-        Pair.next_checkin_at,
-        batch,
-    )
+    query = _CHECKIN_CLAIM
+    if _skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=_PAIRS)
+    due = (await session.execute(query, {"now": now, "batch": batch})).all()
+    rhythms = Rhythms()
     opening: list[checkin.Due] = []
     missed: list[checkin.Due] = []
-    for pair, workspace, mentor, mentee in due:
-        due_at = pair.next_checkin_at
-        assert due_at is not None
-        latest = _latest_occurrence(pair, due_at, now)
+    scheduled: dict[Scheduled, list[int]] = {}
+    for row in due:
+        (pair_id, workspace_id, cadence, weekday, local_time, timezone, anchor, due_at) = row[:8]
+        rule = rhythms.rule((cadence, weekday, local_time, timezone))
+        latest = rhythms.latest(rule, due_at, anchor or due_at.date(), now, MAX_CATCH_UP_STEPS)
+        started_at = row[8] or row[9]
+        mentor = checkin.Person(row[10], row[11], row[12])
+        mentee = checkin.Person(row[13], row[14], row[15])
         if latest != due_at or latest < now - MISSED_AFTER:
             # Never one message per missed week: the stored occurrence is recorded, not
             # sent; the latest is sent if it is recent enough.
-            missed.append(checkin.Due(pair, workspace, mentor, mentee, due_at))
+            missed.append(
+                checkin.Due(pair_id, workspace_id, timezone, started_at, mentor, mentee, due_at)
+            )
         if latest >= now - MISSED_AFTER:
-            opening.append(checkin.Due(pair, workspace, mentor, mentee, latest))
+            opening.append(
+                checkin.Due(pair_id, workspace_id, timezone, started_at, mentor, mentee, latest)
+            )
         # Advanced whatever happens below: downtime is caught up once, and a failing pair
         # cannot block the pass.
-        schedule_next(pair, max(now, latest), now)
+        scheduled.setdefault(rhythms.schedule(rule, anchor, max(now, latest), now), []).append(
+            pair_id
+        )
+    claimed = len(due)
+    del due
+    await _advance(session, scheduled)
     await checkin.record_missed(session, now, missed)
     report.checkins_missed += len(missed)
     opened = await _open_batch(session, now, opening, spread)
     await feedback.follow_up_now(session, now, opened)
     report.checkins_opened += len(opened)
-    return len(due)
+    return claimed
 
 
 async def _open_batch(
@@ -241,21 +331,8 @@ async def _open_batch(
             async with session.begin_nested():
                 opened |= await checkin.open_checkins(session, now, [item], spread=spread)
         except Exception:
-            log.exception("opening the check-in of pair %s failed", item.pair.id)
+            log.exception("opening the check-in of pair %s failed", item.pair_id)
     return opened
-
-
-def _latest_occurrence(pair: Pair, due_at: datetime, now: datetime) -> datetime:
-    """The most recent occurrence at or before ``now``, from the stored one onwards (after
-    a long outage the stored one is old, but the latest may be minutes ago)."""
-    rule, anchor = rule_of(pair), pair.cadence_anchor or due_at.date()
-    latest = due_at
-    for _ in range(MAX_CATCH_UP_STEPS):
-        following = next_checkin(rule, latest, anchor)
-        if following > now:
-            break
-        latest = following
-    return latest
 
 
 async def _close_checkins(

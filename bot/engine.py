@@ -82,6 +82,7 @@ from bot.flows.sessions import (
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database
 from bot.storage.models import FlowSession
+from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text
 from bot.turn import Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
@@ -109,8 +110,10 @@ class Engine:
         admin_user_ids: Iterable[str] = (),
         on_queued: Callable[[], None] | None = None,
         dispatch_spread: timedelta = timedelta(0),
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._db = database
+        self._telemetry = telemetry
         self._clock = clock
         self._admins = frozenset(admin_user_ids)
         # Called after a commit that queued outbox messages, to wake the delivery worker.
@@ -170,6 +173,10 @@ class Engine:
         actor = await get_member(session, workspace, event.user.user_id, now)
         if event.user_name and actor.display_name != event.user_name:
             actor.display_name = event.user_name
+        listed = event.user.user_id in self._admins
+        if event.user_is_admin is not None or listed:
+            # Kept as last seen where the platform did not say (a Discord DM).
+            actor.is_admin = bool(event.user_is_admin) or listed
         if event.user_timezone and actor.timezone is None and _known_zone(event.user_timezone):
             actor.timezone = event.user_timezone
         return Turn(
@@ -178,12 +185,17 @@ class Engine:
             workspace=workspace,
             actor=actor,
             actor_ref=event.user,
-            actor_is_admin=event.user_is_admin or event.user.user_id in self._admins,
+            actor_is_admin=bool(event.user_is_admin) or event.user.user_id in self._admins,
         )
 
     async def _route(self, turn: Turn, event: Event) -> list[Effect]:
         match event:
             case CommandInvoked():
+                # Counted once per command (a repeated delivery never gets here), bad
+                # input included; the label is the command's name, never its text.
+                self._telemetry.command_handled(
+                    event.user.platform.value, command_label(event.command, event.text)
+                )
                 return await self._run_command(turn, event.command, event.text)
             case ButtonClicked():
                 return await self._click(turn, event)

@@ -13,7 +13,8 @@ class Inbound:
     user: UserRef
     # What the platform told us about the person, refreshed on every contact.
     user_name: str | None = None
-    user_is_admin: bool = False
+    # None: the platform did not say (a Discord DM, a failed profile look-up).
+    user_is_admin: bool | None = False
     # The platform's id for this delivery (Slack event id, Discord interaction id).
     # A repeat of a key already handled changes nothing.
     event_key: str | None = None

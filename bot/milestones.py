@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.access import own_milestones, shared_in_pairs
 from bot.commands import AddMilestone, CompleteMilestone, ListMilestones
 from bot.content import Content
 from bot.effects import Effect
@@ -79,7 +80,10 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
     goals = (
         await turn.session.execute(
             select(Milestone)
-            .where(Milestone.pair_id == view.pair.id, Milestone.kind == MilestoneKind.GOAL.value)
+            .where(
+                shared_in_pairs(turn, [view], Milestone.workspace_id, Milestone.pair_id),
+                Milestone.kind == MilestoneKind.GOAL.value,
+            )
             .order_by(Milestone.number)
         )
     ).scalars()
@@ -92,7 +96,7 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
     reached = (
         await turn.session.execute(
             select(Milestone)
-            .where(Milestone.member_id == turn.actor.id, Milestone.kind == MilestoneKind.AUTO.value)
+            .where(own_milestones(turn), Milestone.kind == MilestoneKind.AUTO.value)
             .order_by(Milestone.completed_at)
         )
     ).scalars()

@@ -17,21 +17,16 @@ finishes the job, because it is idempotent.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, cast
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Table,
     TableClause,
     and_,
-    any_,
-    bindparam,
-    func,
     or_,
     select,
 )
@@ -56,7 +51,7 @@ from bot.cadence import (
 )
 from bot.refs import Platform
 from bot.rhythm import schedule_anniversary, schedule_next
-from bot.storage.bulk import insert_ignoring_duplicates
+from bot.storage.bulk import insert_ignoring_duplicates, one_of
 from bot.storage.database import Database
 from bot.storage.models import LIVE_PAIR_STATES, Base, Pair, PairState
 
@@ -126,7 +121,10 @@ async def import_pairs(
     records = _csv_records(cast(IO[str], rows)) if hasattr(rows, "read") else _mapping_records(rows)
     checker = _RowChecker()
     writer = _Writer(database, now)
-    # Couples seen earlier in this file: (platform, workspace, frozenset of the two ids).
+    # Couples seen earlier in this chunk: (platform, workspace, frozenset of the two ids).
+    # Only this chunk's: those of earlier chunks are in the database by now, where the
+    # writer's live-couple look-up counts them as already there, so memory stays flat
+    # however long the file is.
     seen: set[tuple[str, str, frozenset[str]]] = set()
     pending: list[_Row] = []
     read = 0
@@ -138,6 +136,7 @@ async def import_pairs(
             report.created += created
             report.already += already
             pending.clear()
+        seen.clear()
         if progress is not None:
             progress(read)
 
@@ -600,11 +599,4 @@ class _Writer:
         return found
 
     def _one_of(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
-        """``column IN values`` with the list bound as one value (a JSON array for
-        SQLite, an array for PostgreSQL): a plain IN binds every element separately,
-        which costs more than the lookup itself and meets the drivers' limits on the
-        number of parameters."""
-        if self._is_sqlite:
-            listed = func.json_each(json.dumps(values, ensure_ascii=False)).table_valued("value")
-            return column.in_(select(listed.c.value))
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return one_of("sqlite" if self._is_sqlite else "postgresql", column, values)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.access import is_admin, require_admin
 from bot.commands import SetShoutoutChannel, SetShoutoutConsent, SetTimezone
 from bot.effects import Effect
-from bot.errors import UserError
 from bot.flows.celebration import State as CelebrationState
 from bot.flows.celebration import celebrate_pending, consent_note
 from bot.flows.sessions import FlowKind, move, open_flow_of
@@ -28,16 +28,16 @@ def show(turn: Turn) -> list[Effect]:
         f"• Timezone: {member.timezone or 'UTC (not set)'} — `/mentor config timezone Area/City`\n"
         f"• Public shout-outs of your milestones: {consent} — `/mentor config consent on|off`\n"
         f"Workspace shout-out channel: {channel}"
-        + (" — `/mentor config shoutouts #channel|off`" if turn.actor_is_admin else "")
+        + (" — `/mentor config shoutouts #channel|off`" if is_admin(turn) else "")
     )
 
 
 def set_channel(turn: Turn, command: SetShoutoutChannel) -> list[Effect]:
-    if not turn.actor_is_admin:
-        raise UserError(
-            "Only a workspace admin can choose the shout-out channel. "
-            "You can still decide about your own shout-outs: `/mentor config consent on|off`."
-        )
+    require_admin(
+        turn,
+        "choose the shout-out channel",
+        "You can still decide about your own shout-outs: `/mentor config consent on|off`.",
+    )
     turn.workspace.shoutout_channel_id = command.channel_id
     turn.workspace.shoutout_set_by_id = turn.actor.id
     if command.channel_id is None:

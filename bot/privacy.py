@@ -1,22 +1,841 @@
-"""Export and forget (issue 7): everything stored about a person, handed to them or
-deleted. Work in progress: the helper building it replaces these."""
+"""Export and forget: everything stored about a person, handed to them or deleted.
+
+```mermaid
+stateDiagram-v2
+    [*] --> confirming: /mentor forget
+    confirming --> [*]: Delete everything (the session goes with the rest)
+    confirming --> kept: Keep my data
+    kept --> [*]
+```
+
+**Export** (``/mentor export``, ``mentorbot export``): one function, ``export_member``,
+builds a JSON file of every row about the member in their workspace and a Markdown brag
+doc. Only what *they* wrote is included: a feedback item holds the question and action if
+they are its mentee, the answer if they are its mentor; a partner appears as an id only;
+messages addressed to them are listed with when and whether they were delivered, not
+their words (those may quote the partner, and are in the person's DMs already).
+
+**Forget** (``/mentor forget``, ``mentorbot forget``), in one transaction:
+
+- Their live pairs end, and each partner is told in a DM that the pair ended, without
+  details (and without naming them: the message must outlive them).
+- Deleted: their wins, check-in answers, milestones they own (automatic ones and goals
+  they set), look backs they wrote, every feedback item they were part of (a feedback
+  item is one exchange about the mentee's work between the two, so the whole item goes),
+  their conversations (flow sessions), outbox messages to them or naming them or quoting
+  their text (sent or not), and their member row (with its settings and consent).
+- Kept, for the partner: pair rows, check-in occurrences (a check-in always concerns two
+  people and holds no text), the partner's answers, wins, milestones and look backs.
+  Their references to the forgotten person are moved to one *tombstone* member per
+  workspace (external id ``~forgotten``, no name, no timezone, no consent), so nothing
+  cascades away with the member row and no migration is needed. Only ``proposed_by_id``
+  (nullable, and a proposer gets DMs) is cleared instead: a proposal they made for two
+  other people stays, with no proposer. A partner's look back
+  about a goal the forgotten person set keeps its text and loses the link to that goal.
+- The partner's conversations about those pairs end (their buttons stop working);
+  those about deleted feedback items are deleted with them.
+- ``handled_events`` holds platform delivery ids (trigger and interaction ids), which
+  name nobody, so nothing there is about a person; ``workspaces`` forgets that they chose
+  the shout-out channel.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
 from bot.commands import ExportData, ForgetMe
-from bot.effects import Effect
-from bot.flows.sessions import STALE, StepResult
-from bot.storage.models import FlowSession
-from bot.turn import Turn
+from bot.content import ButtonStyle, Content
+from bot.effects import Attachment, Effect, SendFiles
+from bot.errors import UserError
+from bot.flows import checkin
+from bot.flows.sessions import (
+    STALE,
+    FlowKind,
+    StepResult,
+    flow_button,
+    move,
+    not_for_you,
+    start_flow,
+)
+from bot.pairs import pairs_of
+from bot.refs import Platform, UserRef
+from bot.rhythm import stop_schedule
+from bot.storage.database import Database
+from bot.storage.models import (
+    LIVE_PAIR_STATES,
+    Checkin,
+    CheckinAnswer,
+    Feedback,
+    FlowSession,
+    Member,
+    Milestone,
+    MilestoneKind,
+    OutboxMessage,
+    OutboxTarget,
+    Pair,
+    PairState,
+    Review,
+    Win,
+    Workspace,
+)
+from bot.turn import Turn, get_or_create
+
+EXPORT_FORMAT = 1
+TOMBSTONE_ID = "~forgotten"
+TOMBSTONE_NAME = "(former member)"
+# Texts shorter than this could match anyone's message by chance ("ok", "great"), so
+# they are not looked for in other people's messages; longer ones are, by their start
+# (a quoted text may be shortened).
+QUOTE_MIN_CHARS = 8
+QUOTE_PROBE_CHARS = 60
+OUTBOX_PAGE = 500
+
+# Every table, and where the export puts what it holds about the person.
+EXPORTED_TABLES: dict[str, str] = {
+    "members": "member",
+    "workspaces": "workspace",
+    "pairs": "pairs",
+    "wins": "wins",
+    "milestones": "milestones",
+    "checkins": "checkins",
+    "checkin_answers": "checkin_answers",
+    "feedback": "feedback",
+    "reviews": "reviews",
+    "flow_sessions": "conversations",
+    "outbox": "messages_to_you",
+}
+# Tables that hold nothing about a person, with the reason.
+NOT_ABOUT_A_PERSON: dict[str, str] = {
+    "handled_events": "platform delivery ids (trigger and interaction ids) that name nobody",
+}
+
+
+class State(StrEnum):
+    CONFIRMING = "confirming"
+    KEPT = "kept"
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportBundle:
+    """Everything stored about one member: the JSON file and the brag doc, as bytes."""
+
+    user_id: str
+    json_data: bytes
+    markdown: bytes
+    counts: dict[str, int]
+
+    @property
+    def json_filename(self) -> str:
+        return f"mentorbot-export-{_file_safe(self.user_id)}.json"
+
+    @property
+    def markdown_filename(self) -> str:
+        return f"mentorbot-brag-doc-{_file_safe(self.user_id)}.md"
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.counts.values())
+
+    def files(self) -> tuple[Attachment, ...]:
+        return (
+            Attachment(self.json_filename, "application/json", self.json_data),
+            Attachment(self.markdown_filename, "text/markdown", self.markdown),
+        )
+
+
+def _file_safe(user_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", user_id)[:64] or "user"
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+async def export_member(session: AsyncSession, member: Member, *, now: datetime) -> ExportBundle:
+    """The member's data in their workspace, in one query per table (no N+1)."""
+    workspace = await session.get(Workspace, member.workspace_id)
+    assert workspace is not None
+    ws, me = member.workspace_id, member.id
+    mentor, mentee = aliased(Member), aliased(Member)
+    pair_rows = (
+        await session.execute(
+            select(Pair, mentor.external_id, mentee.external_id)
+            .join(mentor, Pair.mentor_id == mentor.id)
+            .join(mentee, Pair.mentee_id == mentee.id)
+            .where(Pair.workspace_id == ws, or_(Pair.mentor_id == me, Pair.mentee_id == me))
+            .order_by(Pair.id)
+        )
+    ).all()
+    pair_ids = [pair.id for pair, _, _ in pair_rows]
+    wins = await _all(session, select(Win).where(Win.workspace_id == ws, Win.member_id == me))
+    milestones = await _all(
+        session,
+        select(Milestone).where(Milestone.workspace_id == ws, Milestone.member_id == me),
+    )
+    checkins = await _all(
+        session,
+        select(Checkin).where(Checkin.workspace_id == ws, Checkin.pair_id.in_(pair_ids)),
+    )
+    answers = await _all(
+        session,
+        select(CheckinAnswer).where(
+            CheckinAnswer.workspace_id == ws, CheckinAnswer.member_id == me
+        ),
+    )
+    feedback = await _all(
+        session,
+        select(Feedback).where(
+            Feedback.workspace_id == ws, or_(Feedback.mentee_id == me, Feedback.mentor_id == me)
+        ),
+    )
+    reviews = await _all(
+        session, select(Review).where(Review.workspace_id == ws, Review.member_id == me)
+    )
+    flows = await _all(
+        session,
+        select(FlowSession).where(FlowSession.workspace_id == ws, FlowSession.member_id == me),
+    )
+    messages = await _all(
+        session,
+        select(OutboxMessage).where(
+            OutboxMessage.workspace_id == ws,
+            OutboxMessage.target_kind == OutboxTarget.DM.value,
+            OutboxMessage.target_id == member.external_id,
+        ),
+    )
+    # Every answer's check-in is one of their pairs' (the pair rows are never deleted).
+    checkin_of = {c.id: c for c in checkins}
+
+    def who(member_id: int | None) -> str | None:
+        if member_id is None:
+            return None
+        return "you" if member_id == me else "someone else"
+
+    data: dict[str, Any] = {
+        "export": {
+            "format": EXPORT_FORMAT,
+            "generated_at": _iso(now),
+            "platform": workspace.platform,
+            "workspace_id": workspace.external_id,
+            "user_id": member.external_id,
+        },
+        # Every column of their member row (settings, consent), whatever is added later.
+        "member": {
+            ("user_id" if column.key == "external_id" else column.key): _plain(
+                getattr(member, column.key)
+            )
+            for column in Member.__table__.columns
+            if column.key not in ("id", "workspace_id")
+        },
+        "workspace": {
+            "platform": workspace.platform,
+            "workspace_id": workspace.external_id,
+            "you_chose_the_shoutout_channel": workspace.shoutout_set_by_id == me,
+        },
+        "pairs": [
+            _pair_json(pair, me, mentor_id, mentee_id) for pair, mentor_id, mentee_id in pair_rows
+        ],
+        "wins": [
+            {"text": w.text, "created_at": _iso(w.created_at)}
+            for w in sorted(wins, key=lambda w: (w.created_at, w.id))
+        ],
+        "milestones": [
+            {
+                "kind": m.kind,
+                "code": m.code,
+                "number": m.number,
+                "title": m.title,
+                "pair_id": m.pair_id,
+                "created_at": _iso(m.created_at),
+                "completed_at": _iso(m.completed_at),
+                "completed_by": who(m.completed_by_id),
+                "celebrated_at": _iso(m.celebrated_at),
+                "celebrated_in": m.celebrated_in,
+            }
+            for m in sorted(milestones, key=lambda m: (m.created_at, m.id))
+        ],
+        "checkins": [
+            {
+                "pair_id": c.pair_id,
+                "due_at": _iso(c.due_at),
+                "state": c.state,
+                "opened_at": _iso(c.opened_at),
+                "shared_at": _iso(c.shared_at),
+            }
+            for c in sorted(checkins, key=lambda c: (c.due_at, c.id))
+        ],
+        "checkin_answers": [
+            {
+                "pair_id": checkin_of[a.checkin_id].pair_id,
+                "checkin_due_at": _iso(checkin_of[a.checkin_id].due_at),
+                "mood": a.mood,
+                "progress": a.progress,
+                "challenge": a.challenge,
+                "next_topic": a.next_topic,
+                "answered_at": _iso(a.answered_at),
+            }
+            for a in sorted(answers, key=lambda a: a.id)
+        ],
+        "feedback": [_feedback_json(f, me) for f in sorted(feedback, key=lambda f: f.id)],
+        "reviews": [
+            {
+                "pair_id": r.pair_id,
+                "occasion": r.occasion,
+                "milestone_id": r.milestone_id,
+                "went_well": r.went_well,
+                "could_improve": r.could_improve,
+                "created_at": _iso(r.created_at),
+                "answered_at": _iso(r.answered_at),
+            }
+            for r in sorted(reviews, key=lambda r: r.id)
+        ],
+        "conversations": [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "state": f.state,
+                "data": f.data,
+                "pair_id": f.pair_id,
+                "created_at": _iso(f.created_at),
+                "updated_at": _iso(f.updated_at),
+                "ended_at": _iso(f.ended_at),
+                "due_at": _iso(f.due_at),
+            }
+            for f in sorted(flows, key=lambda f: f.id)
+        ],
+        "messages_to_you": [
+            {
+                "id": m.id,
+                "status": m.status,
+                "attempts": m.attempts,
+                "created_at": _iso(m.created_at),
+                "next_attempt_at": _iso(m.next_attempt_at),
+                "sent_at": _iso(m.sent_at),
+                "last_error": m.last_error,
+            }
+            for m in sorted(messages, key=lambda m: m.id)
+        ],
+    }
+    # Singular nouns: the reply counts them ("1 win", "3 wins").
+    counts = {
+        "win": len(wins),
+        "milestone": len(milestones),
+        "check-in answer": len(answers),
+        "feedback item": len(feedback),
+        "look back": len(reviews),
+        "pair": len(pair_rows),
+    }
+    markdown = _brag_doc(member, workspace, wins, milestones, feedback, now)
+    return ExportBundle(
+        user_id=member.external_id,
+        json_data=json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
+        markdown=markdown.encode("utf-8"),
+        counts=counts,
+    )
+
+
+async def _all(session: AsyncSession, query: Any) -> list[Any]:
+    return list((await session.execute(query)).scalars())
+
+
+def _pair_json(pair: Pair, me: int, mentor_id: str, mentee_id: str) -> dict[str, Any]:
+    i_mentor = pair.mentor_id == me
+    if pair.proposed_by_id is None:
+        proposed_by = None
+    elif pair.proposed_by_id == me:
+        proposed_by = "you"
+    elif pair.proposed_by_id in (pair.mentor_id, pair.mentee_id):
+        proposed_by = "your partner"
+    else:
+        proposed_by = "someone else"
+    return {
+        "id": pair.id,
+        "your_role": "mentor" if i_mentor else "mentee",
+        "partner_id": mentee_id if i_mentor else mentor_id,
+        "proposed_by": proposed_by,
+        "state": pair.state,
+        "cadence": pair.cadence,
+        "weekday": pair.weekday,
+        "local_time": pair.local_time,
+        "timezone": pair.timezone,
+        "streak": pair.streak,
+        "created_at": _iso(pair.created_at),
+        "activated_at": _iso(pair.activated_at),
+        "ended_at": _iso(pair.ended_at),
+        "next_checkin_at": _iso(pair.next_checkin_at),
+        "paused_until": _iso(pair.paused_until),
+    }
+
+
+def _feedback_json(item: Feedback, me: int) -> dict[str, Any]:
+    """Only the parts the member wrote: a mentee's question and action, a mentor's answer."""
+    i_mentee = item.mentee_id == me
+    return {
+        "pair_id": item.pair_id,
+        "your_role": "mentee" if i_mentee else "mentor",
+        "kind": "question" if item.question is not None else "feedback given unprompted",
+        "your_question": item.question if i_mentee else None,
+        "your_answer": None if i_mentee else item.answer,
+        "your_action": item.action if i_mentee else None,
+        "asked_at": _iso(item.asked_at),
+        "answered_at": _iso(item.answered_at),
+        "acted_at": _iso(item.acted_at),
+    }
+
+
+def _indented(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def _brag_doc(
+    member: Member,
+    workspace: Workspace,
+    wins: Sequence[Win],
+    milestones: Sequence[Milestone],
+    feedback: Sequence[Feedback],
+    now: datetime,
+) -> str:
+    zone = ZoneInfo(member.timezone or "UTC")
+    name = member.display_name or member.external_id
+    lines = [
+        f"# Brag doc: {name}",
+        "",
+        f"_From mentorbot ({workspace.platform} workspace {workspace.external_id}), "
+        f"{now.astimezone(zone):%Y-%m-%d}._",
+        "",
+        "## Wins",
+        "",
+    ]
+    by_month: dict[str, list[Win]] = defaultdict(list)
+    for win in sorted(wins, key=lambda w: (w.created_at, w.id)):
+        by_month[f"{win.created_at.astimezone(zone):%B %Y}"].append(win)
+    if not by_month:
+        lines.append("No wins yet: add one with `/win <what went well>`.")
+    for month, month_wins in by_month.items():
+        lines += [f"### {month}", ""]
+        lines += [
+            f"- {w.created_at.astimezone(zone):%Y-%m-%d}: {_indented(w.text)}" for w in month_wins
+        ]
+        lines.append("")
+    lines += ["", "## Milestones reached", ""]
+    reached = sorted(
+        (m for m in milestones if m.completed_at is not None),
+        key=lambda m: (m.completed_at or now, m.id),
+    )
+    for m in reached:
+        assert m.completed_at is not None
+        title = f"#{m.number} {m.title}" if m.number is not None else m.title
+        lines.append(f"- {m.completed_at.astimezone(zone):%Y-%m-%d}: {_indented(title)}")
+    if not reached:
+        lines.append("None yet.")
+    lines += ["", "## Feedback I acted on", ""]
+    acted = [f for f in feedback if f.mentee_id == member.id and f.action]
+    for item in sorted(acted, key=lambda f: (f.acted_at or f.asked_at, f.id)):
+        day = (item.acted_at or item.asked_at).astimezone(zone)
+        about = (
+            f"I asked: “{_indented(item.question)}”"
+            if item.question is not None
+            else "Feedback my mentor gave me"
+        )
+        lines.append(f"- {day:%Y-%m-%d}: {about}")
+        lines.append(f"  What I did: {_indented(item.action or '')}")
+    if not acted:
+        lines.append("None yet.")
+    return "\n".join(lines).rstrip() + "\n"
 
 
 async def export(turn: Turn, command: ExportData) -> list[Effect]:
-    return turn.reply("Export is being built.")
+    bundle = await export_member(turn.session, turn.actor, now=turn.now)
+    if bundle.is_empty:
+        note = (
+            "I keep almost nothing about you yet: no wins, pairs, answers or feedback, only "
+            "your name and settings. I've sent you that file anyway, with an empty brag doc."
+        )
+    else:
+        held = ", ".join(_count(n, what) for what, n in bundle.counts.items() if n)
+        note = f"I've sent you everything I keep about you ({held}) in a DM."
+    files = SendFiles(
+        turn.actor_ref,
+        Content(
+            "Your mentorbot data: everything I keep about you in this workspace (JSON), and a "
+            "brag doc of your wins, milestones and the feedback you acted on (Markdown)."
+        ),
+        bundle.files(),
+    )
+    return [*turn.reply(note), files]
+
+
+# --- forget -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What was deleted, for the person (counts only)."""
+
+    wins: int = 0
+    checkin_answers: int = 0
+    feedback: int = 0
+    reviews: int = 0
+    milestones: int = 0
+    conversations: int = 0
+    messages: int = 0
+    pairs_ended: int = 0
+
+    def describe(self) -> str:
+        parts = [
+            _count(self.wins, "win"),
+            _count(self.checkin_answers, "check-in answer"),
+            _count(self.feedback, "feedback item"),
+            _count(self.reviews, "look back"),
+            _count(self.milestones, "milestone"),
+            _count(self.conversations, "conversation"),
+            _count(self.messages, "message"),
+        ]
+        text = (
+            f"Done. I deleted everything I kept about you: {', '.join(parts)}, and your settings."
+        )
+        if self.pairs_ended:
+            text += (
+                f" {_count(self.pairs_ended, 'pair')} ended; I told "
+                f"{'your partner' if self.pairs_ended == 1 else 'your partners'} only that "
+                "it ended."
+            )
+        return text + " This cannot be undone."
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+CONFIRM_TEXT = (
+    "This deletes everything I keep about you in this workspace: your wins, check-in "
+    "answers, feedback, look backs, milestones, conversations and settings. Your pairs "
+    "end, and your partners are told only that the pair ended. It cannot be undone.\n"
+    "Want a copy first? Use `/mentor export` before you confirm."
+)
 
 
 async def ask_forget(turn: Turn, command: ForgetMe) -> list[Effect]:
-    return turn.reply("Forget is being built.")
+    query = select(FlowSession).where(
+        FlowSession.workspace_id == turn.workspace.id,
+        FlowSession.member_id == turn.actor.id,
+        FlowSession.kind == FlowKind.FORGET.value,
+        FlowSession.ended_at.is_(None),
+    )
+    for earlier in (await turn.session.execute(query)).scalars():
+        move(turn, earlier, State.KEPT, end=True)  # only the newest question counts
+    flow = await start_flow(turn, FlowKind.FORGET, State.CONFIRMING, member=turn.actor)
+    return turn.reply(
+        CONFIRM_TEXT,
+        buttons=(
+            flow_button(flow, "delete", "Delete everything", ButtonStyle.DANGER),
+            flow_button(flow, "keep", "Keep my data"),
+        ),
+    )
 
 
 async def forget_step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[Effect]:
-    return STALE
+    if flow.ended_at is not None:
+        return STALE
+    if flow.member_id != turn.actor.id:
+        owner = await turn.session.get(Member, flow.member_id) if flow.member_id else None
+        return not_for_you(owner) if owner else STALE
+    if choice == "keep":
+        move(turn, flow, State.KEPT, end=True)
+        return StepResult(replace_with="Okay, I kept everything as it is.")
+    if choice != "delete":
+        return STALE
+    report = await forget_member(turn, turn.actor)
+    return StepResult(replace_with=report.describe())
+
+
+async def forget_member(turn: Turn, member: Member) -> ForgetReport:
+    """Delete every row about ``member`` in the turn's workspace, ending their pairs and
+    telling partners; the partner's own data stays (see the module docstring)."""
+    session, ws, me = turn.session, turn.workspace.id, member.id
+    assert member.workspace_id == ws
+    ended = await _end_pairs(turn, member)
+    tombstone = await get_or_create(
+        session,
+        Member,
+        {"workspace_id": ws, "external_id": TOMBSTONE_ID},
+        {"display_name": TOMBSTONE_NAME, "created_at": turn.now},
+    )
+    pair_ids = list(
+        (
+            await session.execute(
+                select(Pair.id).where(
+                    Pair.workspace_id == ws, or_(Pair.mentor_id == me, Pair.mentee_id == me)
+                )
+            )
+        ).scalars()
+    )
+    texts = await _texts_of(session, ws, me)
+    messages = await _delete_messages(session, ws, member.external_id, texts)
+    # The partner's look backs keep their words; only the link to a deleted goal goes.
+    owned_milestones = select(Milestone.id).where(Milestone.member_id == me)
+    await _run(
+        session,
+        update(Review)
+        .where(Review.workspace_id == ws, Review.milestone_id.in_(owned_milestones))
+        .where(Review.member_id != me)
+        .values(milestone_id=None),
+    )
+    reviews = await _run(session, delete(Review).where(Review.member_id == me))
+    milestones = await _run(session, delete(Milestone).where(Milestone.member_id == me))
+    answers = await _run(session, delete(CheckinAnswer).where(CheckinAnswer.member_id == me))
+    feedback = await _run(
+        session,
+        delete(Feedback).where(or_(Feedback.mentee_id == me, Feedback.mentor_id == me)),
+    )
+    conversations = await _run(
+        session,
+        delete(FlowSession).where(
+            or_(
+                FlowSession.member_id == me,
+                and_(
+                    FlowSession.pair_id.in_(pair_ids),
+                    FlowSession.kind == FlowKind.FEEDBACK.value,
+                ),
+            )
+        ),
+    )
+    # The partner's conversations about these pairs stop (their buttons go stale).
+    await _run(
+        session,
+        update(FlowSession)
+        .where(FlowSession.pair_id.in_(pair_ids), FlowSession.ended_at.is_(None))
+        .values(ended_at=turn.now, updated_at=turn.now, due_at=None),
+    )
+    wins = await _run(session, delete(Win).where(Win.member_id == me))
+    for column in (Pair.mentor_id, Pair.mentee_id):
+        await _run(
+            session,
+            update(Pair)
+            .where(Pair.workspace_id == ws, column == me)
+            .values({column: tombstone.id}),
+        )
+    # A proposer is told when a proposal is answered: the tombstone must not be, so a
+    # proposal they made for two others simply has no proposer any more.
+    await _run(
+        session,
+        update(Pair)
+        .where(Pair.workspace_id == ws, Pair.proposed_by_id == me)
+        .values(proposed_by_id=None),
+    )
+    await _run(
+        session,
+        update(Milestone)
+        .where(Milestone.workspace_id == ws, Milestone.completed_by_id == me)
+        .values(completed_by_id=tombstone.id),
+    )
+    if turn.workspace.shoutout_set_by_id == me:
+        turn.workspace.shoutout_set_by_id = None
+    member.dm_blocked_at = None  # nothing may touch the row once it is gone
+    await session.delete(member)
+    await session.flush()
+    return ForgetReport(
+        wins=wins,
+        checkin_answers=answers,
+        feedback=feedback,
+        reviews=reviews,
+        milestones=milestones,
+        conversations=conversations,
+        messages=messages,
+        pairs_ended=ended,
+    )
+
+
+async def _run(session: AsyncSession, statement: Any) -> int:
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _end_pairs(turn: Turn, member: Member) -> int:
+    views = await pairs_of(turn, member, LIVE_PAIR_STATES)
+    for view in views:
+        pair = view.pair
+        was_proposal = pair.state == PairState.PROPOSED
+        pair.state = (PairState.DECLINED if was_proposal else PairState.ENDED).value
+        pair.ended_at = turn.now
+        pair.paused_until = None
+        pair.next_anniversary_at = None
+        stop_schedule(pair)
+        await checkin.cancel_open(turn, pair)
+        role = "mentor" if view.i_mentor else "mentee"  # what they were to the partner
+        if was_proposal:
+            text = (
+                f"The proposed mentoring pair with your would-be {role} was withdrawn, "
+                "so there is nothing to answer any more."
+            )
+        else:
+            text = (
+                f"Your mentoring pair with your {role} (since "
+                f"{(pair.activated_at or pair.created_at):%Y-%m-%d}) has ended. "
+                "Thank you for the time you gave each other."
+            )
+        turn.dm(view.partner, Content(text))
+    await turn.session.flush()
+    return sum(1 for v in views if v.pair.state == PairState.ENDED)
+
+
+async def _texts_of(session: AsyncSession, ws: int, me: int) -> list[str]:
+    """What the member wrote, to find messages quoting it."""
+    found: list[str | None] = []
+    found += (await session.execute(select(Win.text).where(Win.member_id == me))).scalars()
+    # Goals only: automatic milestones have the same titles for everyone ("First win").
+    found += (
+        await session.execute(
+            select(Milestone.title).where(
+                Milestone.member_id == me, Milestone.kind == MilestoneKind.GOAL.value
+            )
+        )
+    ).scalars()
+    for answer in (
+        await session.execute(
+            select(
+                CheckinAnswer.mood,
+                CheckinAnswer.progress,
+                CheckinAnswer.challenge,
+                CheckinAnswer.next_topic,
+            ).where(CheckinAnswer.member_id == me)
+        )
+    ).all():
+        found += answer
+    for asked in (
+        await session.execute(
+            select(Feedback.question, Feedback.action).where(Feedback.mentee_id == me)
+        )
+    ).all():
+        found += asked
+    found += (
+        await session.execute(select(Feedback.answer).where(Feedback.mentor_id == me))
+    ).scalars()
+    for review in (
+        await session.execute(
+            select(Review.went_well, Review.could_improve).where(Review.member_id == me)
+        )
+    ).all():
+        found += review
+    return [t for t in found if t is not None and len(t) >= QUOTE_MIN_CHARS]
+
+
+async def _delete_messages(
+    session: AsyncSession, ws: int, external_id: str, texts: Iterable[str]
+) -> int:
+    """Outbox messages to them, naming them, or quoting what they wrote (sent or not).
+
+    Matched here rather than in SQL: the content may be stored encrypted, and a quote
+    may be shortened. Read in pages by id, so a long history is never loaded at once."""
+    needles = [f"<@{external_id}>", f"<@{external_id}|"]
+    needles += sorted({t[:QUOTE_PROBE_CHARS] for t in texts})
+    doomed: list[int] = []
+    last_id = 0
+    while True:
+        page = (
+            await session.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.target_kind,
+                    OutboxMessage.target_id,
+                    OutboxMessage.content,
+                )
+                .where(OutboxMessage.workspace_id == ws, OutboxMessage.id > last_id)
+                .order_by(OutboxMessage.id)
+                .limit(OUTBOX_PAGE)
+            )
+        ).all()
+        for message_id, kind, target, content in page:
+            words = json.dumps(content, ensure_ascii=False)
+            to_them = kind == OutboxTarget.DM.value and target == external_id
+            if to_them or any(needle in words for needle in needles):
+                doomed.append(message_id)
+        if len(page) < OUTBOX_PAGE:
+            break
+        last_id = page[-1][0]
+    for start in range(0, len(doomed), OUTBOX_PAGE):
+        batch = doomed[start : start + OUTBOX_PAGE]
+        await _run(session, delete(OutboxMessage).where(OutboxMessage.id.in_(batch)))
+    return len(doomed)
+
+
+# --- the shell's entry points (mentorbot export / forget) --------------------------------
+
+
+class UnknownMember(UserError):
+    pass
+
+
+async def _find_member(
+    session: AsyncSession, platform: Platform, workspace_id: str, user_id: str
+) -> tuple[Workspace, Member]:
+    """Looks only: unlike a chat event, the shell never creates a member."""
+    workspace = (
+        await session.execute(
+            select(Workspace).where(
+                Workspace.platform == platform.value, Workspace.external_id == workspace_id
+            )
+        )
+    ).scalar_one_or_none()
+    member = None
+    if workspace is not None and user_id != TOMBSTONE_ID:
+        member = (
+            await session.execute(
+                select(Member).where(
+                    Member.workspace_id == workspace.id, Member.external_id == user_id
+                )
+            )
+        ).scalar_one_or_none()
+    if workspace is None or member is None:
+        raise UnknownMember(
+            f"I know no user {user_id!r} in {platform.value} workspace {workspace_id!r}: "
+            "nothing is stored about them there. Check the platform, workspace and user ids."
+        )
+    return workspace, member
+
+
+async def export_user(
+    database: Database, platform: Platform, workspace_id: str, user_id: str, now: datetime
+) -> ExportBundle:
+    """``mentorbot export``: the same bundle ``/mentor export`` sends. Raises
+    ``UnknownMember`` when nothing is stored about that user."""
+    async with database.transaction() as session:
+        _, member = await _find_member(session, platform, workspace_id, user_id)
+        return await export_member(session, member, now=now)
+
+
+async def forget_user(
+    database: Database, platform: Platform, workspace_id: str, user_id: str, now: datetime
+) -> ForgetReport:
+    """``mentorbot forget``: what ``/mentor forget`` does on confirmation, in one
+    transaction. Raises ``UnknownMember`` when nothing is stored about that user."""
+    async with database.transaction() as session:
+        workspace, member = await _find_member(session, platform, workspace_id, user_id)
+        turn = Turn(
+            session=session,
+            now=now,
+            workspace=workspace,
+            actor=member,
+            actor_ref=UserRef(platform, workspace_id, user_id),
+            actor_is_admin=False,
+        )
+        return await forget_member(turn, member)

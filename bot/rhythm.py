@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,93 @@ def rule_of(pair: Pair) -> CadenceRule:
 
 
 def schedule_next(pair: Pair, after: datetime, now: datetime) -> None:
-    """Set the first check-in strictly after ``after``, and its heads-up (if still ahead)."""
+    """Set the first check-in strictly after ``after``, and its heads-up (if still ahead).
+
+    The dispatch pass does the same for a batch of pairs at once (:class:`Rhythms` and
+    ``_advance`` in ``bot.due``): a change here belongs there too."""
     anchor = pair.cadence_anchor or after.astimezone(ZoneInfo(pair.timezone)).date()
     pair.cadence_anchor = anchor
     pair.next_checkin_at = next_checkin(rule_of(pair), after, anchor)
     heads_up = pair.next_checkin_at - HEADS_UP_BEFORE
     pair.heads_up_at = heads_up if heads_up > now else None
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """Where :func:`schedule_next` puts a pair, as values (the dispatch pass writes them
+    for many pairs in one statement). ``default_anchor`` is the anchor a pair gets if it
+    has none yet; one it has is kept."""
+
+    default_anchor: date
+    next_checkin_at: datetime
+    heads_up_at: datetime | None
+
+
+# (cadence, weekday, local_time, timezone), as stored on a pair.
+RuleColumns = tuple[str, int, str, str]
+
+
+class Rhythms:
+    """The cadence arithmetic of one batch of pairs, each result worked out once.
+
+    Pairs that share a rule (and, every other week, an anchor) share their occurrences,
+    and a big workspace has a handful of rules for thousands of pairs, so a dispatch
+    batch does the zoneinfo arithmetic per distinct rule instead of per pair. The
+    answers are those of :func:`schedule_next` and :func:`~bot.cadence.next_checkin`.
+    Not thread-safe, and meant to live for one batch (it grows with what it is asked).
+    """
+
+    def __init__(self) -> None:
+        self._rules: dict[RuleColumns, CadenceRule] = {}
+        self._next: dict[tuple[CadenceRule, date | None, datetime], datetime] = {}
+        # Only ever asked with one ``now`` (a batch), so ``now`` is not part of the key.
+        self._scheduled: dict[tuple[CadenceRule, date | None, datetime], Scheduled] = {}
+
+    def rule(self, columns: RuleColumns) -> CadenceRule:
+        found = self._rules.get(columns)
+        if found is None:
+            cadence, weekday, local_time, timezone = columns
+            found = self._rules[columns] = CadenceRule(
+                Cadence(cadence), weekday, local_time, timezone
+            )
+        return found
+
+    def next_after(self, rule: CadenceRule, after: datetime, anchor: date) -> datetime:
+        """``next_checkin(rule, after, anchor)``."""
+        # Only an every-other-week rule reads its anchor: other pairs share one answer.
+        key = (rule, anchor if rule.cadence is Cadence.BIWEEKLY else None, after)
+        found = self._next.get(key)
+        if found is None:
+            found = self._next[key] = next_checkin(rule, after, anchor)
+        return found
+
+    def latest(
+        self, rule: CadenceRule, due_at: datetime, anchor: date, now: datetime, steps: int
+    ) -> datetime:
+        """The most recent occurrence at or before ``now``, walking on from ``due_at`` at
+        most ``steps`` occurrences (after a long outage the stored one is old)."""
+        latest = due_at
+        for _ in range(steps):
+            following = self.next_after(rule, latest, anchor)
+            if following > now:
+                break
+            latest = following
+        return latest
+
+    def schedule(
+        self, rule: CadenceRule, anchor: date | None, after: datetime, now: datetime
+    ) -> Scheduled:
+        """What :func:`schedule_next` sets on a pair with this rule and stored anchor."""
+        key = (rule, anchor if rule.cadence is Cadence.BIWEEKLY else None, after)
+        found = self._scheduled.get(key)
+        if found is None:
+            default = after.astimezone(rule.zone).date()
+            following = self.next_after(rule, after, anchor or default)
+            heads_up = following - HEADS_UP_BEFORE
+            found = self._scheduled[key] = Scheduled(
+                default, following, heads_up if heads_up > now else None
+            )
+        return found
 
 
 def stop_schedule(pair: Pair) -> None:

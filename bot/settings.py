@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorbot.db"
+LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
@@ -28,7 +29,10 @@ class Settings(BaseSettings):
     slack_messages_per_second: float = Field(default=1.0, gt=0)
     discord_messages_per_second: float = Field(default=40.0, gt=0)
     log_level: str = "INFO"
+    log_format: str = "text"
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    # Comma-separated Fernet keys: the first encrypts free text, all decrypt (rotation).
+    data_encryption_key: SecretStr | None = None
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -41,3 +45,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        chosen = value.strip().lower()
+        if chosen not in LOG_FORMATS:
+            raise ValueError(f"must be text or json, not {value!r}")
+        return chosen

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
+from bot.access import counted_wins, shared_in_pairs
 from bot.cadence import describe, local_view
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
@@ -20,13 +21,12 @@ async def show(turn: Turn) -> list[Effect]:
     views = await pairs_of(turn, turn.actor, LIVE_PAIR_STATES)
     if not views:
         return turn.reply(f"You're not in a mentoring pair yet. {NO_PAIR_HINT}")
-    pair_ids = [v.pair.id for v in views]
     open_feedback = dict(
         (
             await turn.session.execute(
                 select(Feedback.pair_id, func.count())
                 .where(
-                    Feedback.pair_id.in_(pair_ids),
+                    shared_in_pairs(turn, views, Feedback.workspace_id, Feedback.pair_id),
                     or_(Feedback.answered_at.is_(None), Feedback.acted_at.is_(None)),
                 )
                 .group_by(Feedback.pair_id)
@@ -37,19 +37,21 @@ async def show(turn: Turn) -> list[Effect]:
     for pair_id, done, count in (
         await turn.session.execute(
             select(Milestone.pair_id, Milestone.completed_at.is_not(None), func.count())
-            .where(Milestone.pair_id.in_(pair_ids), Milestone.kind == MilestoneKind.GOAL.value)
+            .where(
+                shared_in_pairs(turn, views, Milestone.workspace_id, Milestone.pair_id),
+                Milestone.kind == MilestoneKind.GOAL.value,
+            )
             .group_by(Milestone.pair_id, Milestone.completed_at.is_not(None))
         )
     ).all():
         if pair_id is not None:
             goals[(pair_id, bool(done))] = count
     month_start = _month_start(turn)
-    member_ids = [turn.actor.id, *[v.partner.id for v in views]]
     wins = dict(
         (
             await turn.session.execute(
                 select(Win.member_id, func.count())
-                .where(Win.member_id.in_(member_ids), Win.created_at >= month_start)
+                .where(counted_wins(turn, views), Win.created_at >= month_start)
                 .group_by(Win.member_id)
             )
         ).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
@@ -43,9 +44,7 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
 
 
 async def _count(turn: Turn) -> int:
-    total = await turn.session.scalar(
-        select(func.count()).select_from(Win).where(Win.member_id == turn.actor.id)
-    )
+    total = await turn.session.scalar(select(func.count()).select_from(Win).where(own_wins(turn)))
     return int(total or 0)
 
 
@@ -60,7 +59,7 @@ async def journal_page(turn: Turn, page: int) -> Content:
 async def _page(turn: Turn, page: int) -> list[Win]:
     query = (
         select(Win)
-        .where(Win.member_id == turn.actor.id)
+        .where(own_wins(turn))
         .order_by(Win.created_at.desc(), Win.id.desc())
         .offset((page - 1) * JOURNAL_PAGE_SIZE)
         .limit(JOURNAL_PAGE_SIZE)

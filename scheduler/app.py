@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.engine import Engine
+from bot.telemetry import NO_TELEMETRY, Telemetry
 from scheduler.delivery_worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,9 @@ class BotScheduler:
         *,
         interval_seconds: float = 30.0,
         jitter_seconds: float = 3.0,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
+        self._telemetry = telemetry
         self._engine = engine
         self._worker = worker
         self._interval = interval_seconds
@@ -68,12 +72,14 @@ class BotScheduler:
         if self._scheduler is None:
             return  # stopping: take no new work
         self._idle.clear()
+        started = time.perf_counter()
         try:
             report = await self._engine.run_due()
         except Exception:
             log.exception("a dispatch pass failed; the next one will try again")
             return
         finally:
+            self._telemetry.dispatch_pass(time.perf_counter() - started)
             self._idle.set()
         if report.total:
             log.info("dispatch pass: %s", report)
@@ -81,13 +87,15 @@ class BotScheduler:
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop taking new work, let the delivery in flight finish, within the grace."""
         scheduler, self._scheduler = self._scheduler, None  # dispatch() takes no new work
+        # The message in flight finishes; the rest goes back to the queue at once rather
+        # than being sent while the dispatch pass finishes.
+        self._worker.stop()
         if scheduler is not None:
             scheduler.pause()
             # Shutting down cancels a running job, so let the pass in flight finish first.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), grace_seconds)
             scheduler.shutdown(wait=False)
-        self._worker.stop()
         if self._worker_task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._worker_task, grace_seconds)

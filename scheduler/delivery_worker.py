@@ -8,18 +8,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.delivery import (
     NO_LIMITS,
+    DeliveryFailure,
     DeliveryReport,
     RateLimits,
     Sender,
     deliver_all,
     next_pending_at,
 )
+from bot.effects import PostToChannel, SendDM
 from bot.refs import Platform
 from bot.storage.database import Database
+from bot.telemetry import NO_TELEMETRY, Telemetry, counted_senders
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +38,11 @@ class DeliveryWorker:
         poll_seconds: float = 5.0,
         batch: int = 100,
         limits: RateLimits = NO_LIMITS,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._database = database
         self._senders = senders
+        self._telemetry = telemetry
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._batch = batch
@@ -55,14 +61,18 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Deliver until stopped. ``stop`` lets the pass in flight finish first."""
         while not self._stopping:
-            await self.drain()
+            report = await self.drain()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._sleep_seconds())
+                await asyncio.wait_for(self._wake.wait(), await self._sleep_seconds(report))
             self._wake.clear()
 
-    async def _sleep_seconds(self) -> float:
-        """Until the next queued message is due (a rate-limited or retried one), or the
-        poll interval, whichever is sooner."""
+    async def _sleep_seconds(self, report: DeliveryReport) -> float:
+        """Until a rate limit with messages waiting has room again, or the next queued
+        message is due (a retried one), or the poll interval, whichever is sooner."""
+        if report.waiting_until is not None:
+            # Due messages wait for room: the outbox's earliest due time is already past.
+            left = (report.waiting_until - self._clock.now()).total_seconds()
+            return min(max(left, 0.0), self._poll_seconds)
         try:
             due = await next_pending_at(self._database)
         except Exception:
@@ -73,12 +83,46 @@ class DeliveryWorker:
         return min(max((due - self._clock.now()).total_seconds(), 0.0), self._poll_seconds)
 
     async def drain(self) -> DeliveryReport:
+        """Deliver until nothing due is left. After ``stop`` the message in flight
+        finishes and the rest of its batch goes back to the queue untried, for the next
+        start."""
+        # Built per drain: the composition root adds platforms as they start.
+        senders = {
+            platform: _UntilStopped(sender, self)
+            for platform, sender in counted_senders(self._senders, self._telemetry).items()
+        }
         try:
             report = await deliver_all(
-                self._database, self._senders, self._clock, batch=self._batch, limits=self._limits
+                self._database,
+                senders,
+                self._clock,
+                batch=self._batch,
+                limits=self._limits,
+                stopping=lambda: self._stopping,
             )
         except Exception:
             log.exception("a delivery pass failed; trying again on the next wake-up")
             return DeliveryReport()
         self.total.add(report)
         return report
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+
+# A message claimed but not tried when the worker stopped: due again a second later, so
+# the next start (this instance or another) sends it. Not an attempt (as a 429 is not).
+RELEASED = "not sent yet: the bot was stopping"
+RELEASED_FOR = timedelta(seconds=1)
+
+
+class _UntilStopped:
+    def __init__(self, sender: Sender, worker: DeliveryWorker) -> None:
+        self._sender = sender
+        self._worker = worker
+
+    async def perform(self, effect: SendDM | PostToChannel) -> None:
+        if self._worker.stopping:
+            raise DeliveryFailure(RELEASED, permanent=False, retry_after=RELEASED_FOR)
+        await self._sender.perform(effect)

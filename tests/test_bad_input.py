@@ -56,7 +56,6 @@ BAD_COMMANDS = [
     ("/mentor config colour blue", "no setting called `colour`"),
     ("/mentor end @bob extra", "partner's @mention"),
     ("/nonsense", "I don't know the command `/nonsense`"),
-    ("/mentor export", "not in this version yet"),
     ("/mentor cadence", "Say how often"),
     ("/mentor pause 3x", "is not a length like `2w`"),
     ("/mentor pause 0d", "from one day to six months"),

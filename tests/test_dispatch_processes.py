@@ -346,9 +346,9 @@ def test_three_processes_send_each_prompt_exactly_once(postgres_url: str, tmp_pa
     assert set(received) == everyone(MANY)  # nobody missing, nobody else
     assert sum(opened for opened, _ in split) == MANY
     assert [run.summary[2] for run in runs] == [delivered for _, delivered in split]
-    # Each process claimed a share: the pass is 50 batches of BATCH pairs, far longer
-    # than the few hundred milliseconds between the processes' starts.
-    assert all(opened > 0 for opened, _ in split), split
+    # They really ran side by side: the pass is MANY / BATCH batches, seconds long, and the
+    # processes start within a fraction of that, so at least two claimed a share.
+    assert sum(1 for opened, _ in split if opened > 0) >= 2, split
 
     after = assert_settled(postgres_url, MANY)
     assert after.attempts == Counter({1: 2 * MANY})  # no message was claimed twice

@@ -4,15 +4,24 @@ scheduler and the delivery worker; SIGTERM stops it cleanly and quickly."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 import time
 import urllib.parse
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
-from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Person
+from bot.content import Content
+from bot.storage.database import Database
+from bot.storage.models import OutboxMessage, OutboxTarget, Workspace
+from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
 from tests.slack.slack_chat import SECRET, sign
 from tests.test_console import MENTORBOT, _env
 
@@ -103,3 +112,204 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert BOT_TOKEN not in output and SECRET not in output
     assert "auth.test" in [call.method for call in fake.calls]
     assert (tmp_path / "bot.db").stat().st_size > 0
+
+
+async def _start_run(
+    tmp_path: Path, env: dict[str, str], name: str
+) -> tuple[asyncio.subprocess.Process, Path]:
+    """``mentorbot run`` with its output in a file (a pipe nobody reads would block it)."""
+    log_path = tmp_path / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *MENTORBOT, "run", cwd=tmp_path, env=env, stdout=log, stderr=log
+        )
+    return process, log_path
+
+
+async def _terminate(process: asyncio.subprocess.Process) -> float:
+    """SIGTERM; how long the process took to exit."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), 15)
+    return time.monotonic() - started
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+def _signed_command(fake: FakeSlack, text: str) -> tuple[str, dict[str, str]]:
+    body = urllib.parse.urlencode(
+        {
+            "command": "/win",
+            "text": text,
+            "user_id": "U0ALICE",
+            "user_name": "alice",
+            "team_id": TEAM,
+            "channel_id": "D0ALICE",
+            "trigger_id": "1.2.trigger",
+            "response_url": fake.response_url(),
+            "api_app_id": "A0APP",
+        }
+    )
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(stamp),
+        "X-Slack-Signature": sign(body, stamp),
+    }
+    return body, headers
+
+
+async def test_health_metrics_and_slack_events_share_port(tmp_path: Path) -> None:
+    fake = FakeSlack(users={"U0ALICE": Person("Alice", "Europe/Berlin")})
+    await fake.start()
+    port = _free_port()
+    env = {
+        **_env(),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "PORT": str(port),
+        "LOG_FORMAT": "json",
+    }
+    process, log_path = await _start_run(tmp_path, env, "run")
+    try:
+        await _wait_for_port(port, process)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as response:
+                assert response.status == 200
+                assert await response.json() == {
+                    "status": "ok",
+                    "database": "ok",
+                    "slack": "connected",
+                }
+            body, headers = _signed_command(fake, "one port")
+            async with http.post(f"{base}/slack/events", data=body, headers=headers) as response:
+                assert response.status == 200
+                assert "Saved to your journal" in await response.text()
+            async with http.get(f"{base}/metrics") as response:
+                assert response.status == 200
+                metrics = await response.text()
+        handled = {
+            (sample.labels["platform"], sample.labels["command"]): sample.value
+            for family in text_string_to_metric_families(metrics)
+            for sample in family.samples
+            if sample.name == "mentorbot_commands_handled_total"
+        }
+        assert handled == {("slack", "win"): 1.0}
+        assert await _terminate(process) < 10
+    finally:
+        await _kill(process)
+        await fake.stop()
+    output = log_path.read_text()
+    assert process.returncode == 0, output[-2000:]
+    for line in output.splitlines():
+        if line.startswith("{"):
+            assert {"time", "level", "logger", "message"} <= set(json.loads(line))
+
+
+@dataclass
+class SlowSlack(FakeSlack):
+    """Takes a while over every chat.postMessage, like a platform under load."""
+
+    delay: float = 0.02
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["method"] == "chat.postMessage":
+            await asyncio.sleep(self.delay)
+        return await super()._api(request)
+
+
+QUEUED = 60
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:]
+
+
+async def _queue_messages(database: Database) -> None:
+    now = datetime.now(UTC)
+    async with database.transaction() as session:
+        workspace = Workspace(platform="slack", external_id=TEAM, created_at=now)
+        session.add(workspace)
+        await session.flush()
+        session.add_all(
+            OutboxMessage(
+                workspace_id=workspace.id,
+                target_kind=OutboxTarget.DM.value,
+                target_id=f"U{n:04d}",
+                content=Content(f"queued message {n}").to_json(),
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for n in range(QUEUED)
+        )
+
+
+async def _statuses(database: Database) -> dict[str, int]:
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {str(status): int(count) for status, count in rows.all()}
+
+
+async def test_sigterm_during_delivery_loses_nothing(tmp_path: Path, database: Database) -> None:
+    await _queue_messages(database)
+    fake = SlowSlack()
+    await fake.start()
+    port = _free_port()
+    env = {
+        **_env(),
+        "DATABASE_URL": database.url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "SLACK_MESSAGES_PER_SECOND": "1000",
+        "PORT": str(port),
+    }
+
+    def delivered() -> list[str]:
+        return [text for n in range(QUEUED) for text in fake.texts_to(f"U{n:04d}")]
+
+    async def until(count: int, process: asyncio.subprocess.Process, log: Path) -> None:
+        for _ in range(600):
+            if len(delivered()) >= count:
+                return
+            if process.returncode is not None:
+                raise AssertionError(f"mentorbot run exited early:\n{_tail(log)}")
+            await asyncio.sleep(0.05)
+
+    try:
+        first, first_log = await _start_run(tmp_path, env, "first")
+        try:
+            await until(10, first, first_log)
+            assert len(delivered()) < QUEUED  # still delivering when the signal comes
+            assert await _terminate(first) < 10
+        finally:
+            await _kill(first)
+        assert first.returncode == 0, first_log.read_text()[-2000:]
+        # Whatever Slack accepted is recorded as sent; the rest waits, not half-claimed.
+        statuses = await _statuses(database)
+        assert statuses.get("sent", 0) == len(delivered())
+        assert statuses.get("pending", 0) == QUEUED - len(delivered()) > 0
+        assert set(statuses) <= {"sent", "pending"}
+        # Every request the first run made was one Slack accepted and we recorded.
+        assert len(fake.called("chat.postMessage")) == statuses["sent"]
+
+        second, second_log = await _start_run(tmp_path, env, "second")
+        try:
+            await until(QUEUED, second, second_log)
+            assert await _terminate(second) < 10
+        finally:
+            await _kill(second)
+        assert second.returncode == 0, second_log.read_text()[-2000:]
+    finally:
+        await fake.stop()
+    assert sorted(delivered()) == sorted(f"queued message {n}" for n in range(QUEUED))
+    assert await _statuses(database) == {"sent": QUEUED}

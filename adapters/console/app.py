@@ -4,10 +4,12 @@ events for the Engine, and prints every effect and delivered message."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import assert_never
 
 from rich.console import Console
@@ -26,11 +28,13 @@ from adapters.console.translate import (
     parse_line,
     user_ref,
 )
+from adapters.files import size_text
 from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.delivery import deliver_all, recent_dms
 from bot.due import walk_clock
 from bot.effects import (
+    Attachment,
     Effect,
     OpenForm,
     PostToChannel,
@@ -43,6 +47,11 @@ from bot.engine import Engine
 from bot.events import ButtonClicked, Event, FormSubmitted, MessageReceived
 from bot.refs import Platform
 from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+# Where ``mentorbot console`` writes the files the bot hands people (an export, a chart).
+DEFAULT_FILES_DIR = Path("mentorbot-files")
 
 
 @dataclass
@@ -72,6 +81,7 @@ class ConsoleApp:
         *,
         user: str,
         everyone_is_admin: bool,
+        files_dir: Path = DEFAULT_FILES_DIR,
     ) -> None:
         self._engine = engine
         self._database = database
@@ -79,6 +89,7 @@ class ConsoleApp:
         self._out = console
         self.user = user
         self._everyone_is_admin = everyone_is_admin
+        self._files_dir = files_dir
         self._shown: list[Shown] = []
         self._forms: dict[str, OpenConsoleForm] = {}
         self._next_message = 0
@@ -232,8 +243,9 @@ class ConsoleApp:
                 )
                 if form.fields:
                     self._note(form.fields[0].label)
-            case SendFiles():
-                raise NotImplementedError("file delivery: issue 7, in progress")
+            case SendFiles(to, content, files):
+                lines = [self._save(to.user_id, file) for file in files]
+                self._show(f"DM → {to.user_id}", "dm", to.user_id, content, files=lines)
             case _:
                 assert_never(effect)
 
@@ -244,6 +256,8 @@ class ConsoleApp:
         user: str | None,
         content: Content,
         message_id: str | None = None,
+        *,
+        files: Sequence[str] = (),
     ) -> None:
         if kind != "updated":
             if message_id is None:
@@ -251,13 +265,54 @@ class ConsoleApp:
                 message_id = f"m{self._next_message}"
             if user is not None:
                 self._shown.append(Shown(message_id, user, content.buttons))
-        self._out.print(render_message(header, kind, content))
+        self._out.print(render_message(header, kind, content, files))
+
+    def _save(self, user: str, file: Attachment) -> str:
+        """Write one file into the person's folder, never over an older one (``-1``,
+        ``-2`` go before the extension); the line that says where it went."""
+        folder = self._files_dir / user
+        name = safe_filename(file.filename)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = _write_new(folder, name, file.data)
+        except OSError as error:
+            log.warning("console: could not save a file in %s: %s", folder, error.strerror)
+            reason = error.strerror or type(error).__name__
+            return f"📎 I couldn't save {name} ({size_text(len(file.data))}) in {folder}: {reason}"
+        return f"📎 {name} ({size_text(len(file.data))}) saved to {path}"
 
     def _note(self, text: str) -> None:
         self._out.print(Text(text, style="dim"))
 
     def _clock_line(self) -> str:
         return f"it is {self._clock.now():%a %Y-%m-%d %H:%M} UTC"
+
+
+def safe_filename(name: str) -> str:
+    """The name a file is saved under: its last path part, so a name can never reach
+    outside the person's folder."""
+    last = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return last if last not in ("", ".", "..") else "file"
+
+
+def _write_new(folder: Path, name: str, data: bytes) -> Path:
+    """``folder/name``, or ``name-1``, ``name-2``… when that exists; created exclusively,
+    so not even a second console at the same moment overwrites a file."""
+    # ``brag.md`` -> ``brag-1.md``; a name without an extension (or a dotfile) gets ``-1``.
+    stem, dot, extension = name.rpartition(".")
+    if not stem:
+        stem, dot, extension = name, "", ""
+    number = 0
+    while True:
+        candidate = name if number == 0 else f"{stem}-{number}{dot}{extension}"
+        path = folder / candidate
+        try:
+            with path.open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            number += 1
+            continue
+        return path
 
 
 def _dm_message_id(dm: SendDM) -> str | None:

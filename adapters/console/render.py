@@ -7,6 +7,7 @@ Each message gets a header line saying where it went (``DM → alice``,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rich.text import Text
 
@@ -42,7 +43,8 @@ def inline(text: str) -> Text:
     return out
 
 
-def render_message(header: str, kind: str, content: Content) -> Text:
+def render_message(header: str, kind: str, content: Content, files: Sequence[str] = ()) -> Text:
+    """``files``: one line per file that came with the message, shown as written."""
     out = Text(header, style=HEADER_STYLES[kind])
     body: list[Text] = []
     if content.title:
@@ -51,6 +53,7 @@ def render_message(header: str, kind: str, content: Content) -> Text:
         body.append(title)
     body += [inline(line) for line in content.text.split("\n")]
     body += [Text(f.label + ": ", style="bold") + inline(f.value) for f in content.fields]
+    body += [Text(line) for line in files]
     if content.buttons:
         body.append(Text(" ".join(f"[{b.label}]" for b in content.buttons), style="bold blue"))
     for line in body:

@@ -126,6 +126,11 @@ class DiscordAdapter:
     async def stop(self) -> None:
         await self.client.close()
 
+    @property
+    def connected(self) -> bool:
+        """Logged in, on the gateway and ready (for /healthz)."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     async def setup(self) -> None:
         """discord.py's ``setup_hook``: once per process, after login, before the gateway."""
         if self._on_setup is not None:
@@ -262,7 +267,8 @@ class DiscordAdapter:
         if isinstance(error, app_commands.CommandInvokeError):
             log.error("answering a slash command failed", exc_info=error.original)
             return
-        log.warning("slash command answered from the raw payload: %r", error)
+        # The kind only: a conversion error's text quotes what the person typed.
+        log.warning("slash command answered from the raw payload: %s", type(error).__name__)
         await self.answer(interaction)
 
     # -- direct messages ---------------------------------------------------------------
@@ -302,9 +308,18 @@ class DiscordAdapter:
             case SendDM() | PostToChannel():
                 await self.sender.perform(effect)
             case SendFiles():
-                raise NotImplementedError("file delivery: issue 7, in progress")
+                notices = await self.sender.deliver_files(effect)
+                if notices:
+                    await self._say_in_dm(channel_id, Content("\n".join(notices)), workspace_id)
             case _:
                 assert_never(effect)
+
+    async def _say_in_dm(self, channel_id: str, content: Content, workspace_id: str) -> None:
+        """A note that may not arrive either (closed DMs): logged, never raised."""
+        try:
+            await self._post_plain(channel_id, content, workspace_id)
+        except discord.HTTPException as error:
+            log.warning("Discord: a note in a DM failed: %s %s", error.status, error.code)
 
     async def _post_plain(self, channel_id: str, content: Content, workspace_id: str) -> None:
         for payload in render.messages(content, workspace_id, render.Style.PLAIN):

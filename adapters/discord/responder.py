@@ -30,6 +30,7 @@ from adapters.discord import render
 from adapters.discord.forms import PendingForms
 from adapters.discord.sender import DiscordSender
 from adapters.discord.translate import Call, InteractionType
+from adapters.files import names
 from bot.content import Button, ButtonStyle, Content, Form
 from bot.effects import (
     Effect,
@@ -113,9 +114,20 @@ class InteractionResponder:
             case SendDM() | PostToChannel():
                 await self._sender.perform(effect)
             case SendFiles():
-                raise NotImplementedError("file delivery: issue 7, in progress")
+                await self._send_files(effect)
             case _:
                 assert_never(effect)
+
+    async def _send_files(self, effect: SendFiles) -> None:
+        """The files go to the person's DM; the answer to the interaction stays a note
+        only they see: where the files went, or why they did not arrive."""
+        if self.state == State.FRESH:
+            await self.defer()  # an upload may outlast Discord's 3 seconds
+        notices = await self._sender.deliver_files(effect)
+        if notices:
+            await self.say(Content("\n".join(notices)))
+        elif self.state == State.DEFERRED_REPLY:
+            await self.say(Content(f"📎 I sent {names(effect.files)} to our DM."))
 
     async def defer(self) -> None:
         """The answer will take a while: tell Discord now, answer in follow-ups."""

@@ -5,13 +5,21 @@ Each outbox message carries its id as the message ``nonce`` with ``enforce_nonce
 Discord took a message but the answer never reached us (a timeout, a crash before the
 outbox row was marked sent), the retry gets the message created the first time back
 instead of posting it twice. A DM channel is opened once per person and remembered.
+
+Files (an export, a stats chart) skip the outbox: they go at once, as attachments of a
+DM message (multipart/form-data: ``payload_json`` plus ``files[n]``, through
+discord.py's own HTTP client, which keeps to the rate limits), and what went wrong is
+said in words for the person who asked for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal, assert_never
 
@@ -20,8 +28,9 @@ import discord
 from discord.http import HTTPClient, Route
 
 from adapters.discord import render
+from adapters.files import MIB, not_sent, within_limit
 from bot.delivery import DeliveryFailure, FailureScope
-from bot.effects import PostToChannel, SendDM
+from bot.effects import Attachment, PostToChannel, SendDM, SendFiles
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,7 @@ CANNOT_DM_USER = 50007
 MISSING_PERMISSIONS = 50013
 NO_MUTUAL_GUILDS = 50278
 OPENING_DMS_TOO_FAST = 40003
+REQUEST_TOO_LARGE = 40005
 
 RECIPIENT_GONE = {
     CANNOT_DM_USER: "their DMs are closed to me",
@@ -45,6 +55,17 @@ CHANNEL_GONE = {
     MISSING_PERMISSIONS: "I'm missing the permission to post there: I need View Channel, "
     "Send Messages and Embed Links",
 }
+# Why files did not arrive, in words for the person who asked for them.
+FILE_ERRORS = {
+    CANNOT_DM_USER: "your DMs are closed to me: allow direct messages from server members "
+    "(the server's Privacy Settings) and ask again",
+    NO_MUTUAL_GUILDS: "we no longer share a server",
+    UNKNOWN_CHANNEL: "our DM was gone; ask again and I'll open a new one",
+    REQUEST_TOO_LARGE: "Discord said they are too big to send",
+}
+# What Discord takes from a bot in a server without boosts: 10 MiB, 10 files a message.
+MAX_FILE_BYTES = 10 * MIB
+FILES_PER_MESSAGE = 10
 # Retry-After when Discord (or Cloudflare) gives none we can read.
 DEFAULT_RETRY_AFTER = timedelta(seconds=60)
 DM_CHANNELS_KEPT = 50_000
@@ -91,6 +112,49 @@ def delivery_failure(error: Exception, target: Target) -> DeliveryFailure:
     return DeliveryFailure(f"refused: {status} {code} {error.text[:120]}", permanent=True)
 
 
+class FilesNotSent(Exception):
+    """Files Discord did not take; ``reason`` is a sentence for the person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def files_failure(error: Exception) -> FilesNotSent:
+    """A failed file message in plain words (pure)."""
+    if isinstance(error, discord.RateLimited):
+        return FilesNotSent("Discord asked me to slow down; try again in a minute")
+    if isinstance(error, TimeoutError | aiohttp.ClientError | OSError):
+        return FilesNotSent("I couldn't reach Discord; try again in a few minutes")
+    if not isinstance(error, discord.HTTPException):
+        return FilesNotSent("something went wrong on my side; try again in a few minutes")
+    if error.code in FILE_ERRORS:
+        return FilesNotSent(FILE_ERRORS[error.code])
+    if error.status == 413:
+        return FilesNotSent(FILE_ERRORS[REQUEST_TOO_LARGE])
+    if error.status == 429:
+        return FilesNotSent("Discord asked me to slow down; try again in a minute")
+    if error.status >= 500:
+        return FilesNotSent("Discord is having trouble right now; try again in a few minutes")
+    return FilesNotSent(f"Discord refused them ({error.status}, code {error.code})")
+
+
+def file_messages(
+    files: Sequence[Attachment], limit: int = MAX_FILE_BYTES, per_message: int = FILES_PER_MESSAGE
+) -> list[list[Attachment]]:
+    """The files grouped into messages, in order: at most ``per_message`` files and
+    ``limit`` bytes in each (every file is at most ``limit`` on its own)."""
+    groups: list[list[Attachment]] = []
+    size = 0
+    for file in files:
+        if not groups or len(groups[-1]) == per_message or size + len(file.data) > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(file)
+        size += len(file.data)
+    return groups
+
+
 def nonce(outbox_id: int, part: int) -> str:
     """At most 25 characters, unique per outbox message and part."""
     return f"mb{outbox_id}" if part == 0 else f"mb{outbox_id}.{part}"
@@ -126,6 +190,75 @@ class DiscordSender:
                     raise delivery_failure(error, "channel") from error
             case _:
                 assert_never(effect)
+
+    async def deliver_files(self, effect: SendFiles) -> list[str]:
+        """The files in a DM with the person, ``content`` as their message. Never
+        raises: returns what to tell the person (nothing when everything arrived)."""
+        fitting, refused = within_limit(effect.files, MAX_FILE_BYTES, "Discord")
+        notices = list(refused)
+        if fitting:
+            to = effect.to
+            payloads = render.messages(effect.content, to.workspace_id, render.Style.PLAIN)
+            try:
+                await self.send_files(to.user_id, payloads, fitting)
+            except FilesNotSent as failure:
+                notices.append(not_sent(fitting, failure.reason))
+        return notices
+
+    async def send_files(
+        self, user_id: str, payloads: list[render.JsonObject], files: Sequence[Attachment]
+    ) -> None:
+        """The message (its last part carries the first files) and the files in the DM
+        with ``user_id``; raises :class:`FilesNotSent`."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                channel = await self.dm_channel(user_id)
+                for payload in payloads[:-1]:
+                    await self.post(channel, payload)
+                for n, group in enumerate(file_messages(files)):
+                    carrier = payloads[-1] if n == 0 else {"allowed_mentions": render.NO_PINGS}
+                    await self.post_files(channel, carrier, group)
+        except Exception as error:
+            if isinstance(error, discord.NotFound) and error.code == UNKNOWN_CHANNEL:
+                self._dm_channels.pop(user_id, None)  # opened again next time
+            status = error.status if isinstance(error, discord.HTTPException) else None
+            code = error.code if isinstance(error, discord.HTTPException) else None
+            log.warning(
+                "Discord: %d file(s) for a DM were not sent: %s (status %s, code %s)",
+                len(files),
+                type(error).__name__,
+                status,
+                code,
+            )
+            raise files_failure(error) from None
+
+    async def post_files(
+        self, channel_id: str, payload: render.JsonObject, files: Sequence[Attachment]
+    ) -> Any:
+        """One message with ``files`` attached: ``payload_json`` names each
+        ``files[n]`` part, which carries its own media type (a PNG shows inline)."""
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        uploads = [discord.File(io.BytesIO(f.data), filename=f.filename) for f in files]
+        body = {
+            **payload,
+            "attachments": [{"id": n, "filename": u.filename} for n, u in enumerate(uploads)],
+        }
+        form: list[dict[str, Any]] = [{"name": "payload_json", "value": json.dumps(body)}]
+        form += [
+            {
+                "name": f"files[{n}]",
+                "value": upload.fp,
+                "filename": upload.filename,
+                "content_type": file.media_type,
+            }
+            for n, (upload, file) in enumerate(zip(uploads, files, strict=True))
+        ]
+        try:
+            # ``files``: discord.py rewinds them when it sends the request again (a 429).
+            return await self._http.request(route, files=uploads, form=form)
+        finally:
+            for upload in uploads:
+                upload.close()
 
     async def post(self, channel_id: str, payload: render.JsonObject) -> Any:
         """One message, no nonce (answers in a DM conversation)."""

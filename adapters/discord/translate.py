@@ -151,7 +151,7 @@ class Who(TypedDict):
 
     user: UserRef
     user_name: str | None
-    user_is_admin: bool
+    user_is_admin: bool | None
     event_key: str
 
 
@@ -325,10 +325,12 @@ def display_name(payload: Payload) -> str | None:
     return _name_of(_user(payload), member.get("nick"))
 
 
-def is_admin(payload: Payload) -> bool:
+def is_admin(payload: Payload) -> bool | None:
+    """Manage Server in the guild the interaction came from; None in a DM (no member, so
+    the permissions are unknown there)."""
     member = payload.get("member")
     if not member:
-        return False
+        return None
     return bool(int(member.get("permissions") or 0) & ADMIN_PERMISSIONS)
 
 

@@ -17,6 +17,6 @@ app manifest as YAML (``mentorbot slack-manifest``).
 
 Modules: ``translate`` (Slack payloads -> core events, pure), ``render`` (content ->
 Block Kit and modals, pure), ``sender`` (``chat.postMessage`` and Slack's errors ->
-delivery failures), ``profiles`` (``users.info``, cached), ``app`` (the Bolt app: I/O),
-``manifest``.
+delivery failures; file uploads into a DM with ``files_upload_v2``), ``profiles``
+(``users.info``, cached), ``app`` (the Bolt app: I/O), ``manifest``.
 """

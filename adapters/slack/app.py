@@ -34,16 +34,19 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient as AiohttpSocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.files import MIB, names, not_sent, within_limit
 from adapters.slack import render, translate
 from adapters.slack.manifest import EVENTS_PATH
 from adapters.slack.profiles import Profiles
-from adapters.slack.sender import SlackSender, slack_error
+from adapters.slack.sender import SlackSender, UploadFailed, slack_error
 from adapters.slack.translate import HomeAction, HomeForm, NotForUs, Origin
 from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.delivery import DeliveryFailure
 from bot.effects import (
+    Attachment,
     Effect,
     OpenForm,
     PostToChannel,
@@ -96,6 +99,10 @@ HOME_FORMS = {
         submit_label="Ask",
     ),
 }
+# Slack takes files up to 1 GB; what the bot makes (an export, a chart) is far smaller,
+# so anything past this is refused with a sentence rather than uploaded for minutes.
+MAX_FILE_BYTES = 100 * MIB
+
 # What the Home tab shows, each part the answer of one command.
 HOME_PARTS = ("status", "journal", "feedback list")
 
@@ -119,6 +126,8 @@ class SlackAdapter:
         port: int | None = None,
         ack_budget_seconds: float = 2.0,
         profile_ttl_seconds: float = 3600.0,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        server: web.Application | None = None,
     ) -> None:
         if settings.slack_bot_token is None:
             raise SlackStartError("SLACK_BOT_TOKEN is not set")
@@ -127,6 +136,7 @@ class SlackAdapter:
         self._host = host
         self._port = settings.port if port is None else port
         self._budget = ack_budget_seconds
+        self._max_file_bytes = max_file_bytes
         self._socket_mode = settings.slack_app_token is not None
         if not self._socket_mode and settings.slack_signing_secret is None:
             raise SlackStartError(
@@ -152,6 +162,12 @@ class SlackAdapter:
             request_verification_enabled=not self._socket_mode,
         )
         self._register()
+        # Given the process's HTTP application (the ops server on PORT), HTTP mode serves
+        # its route there, on the one port, instead of listening itself.
+        self._shared_server = server is not None
+        if server is not None and not self._socket_mode:
+            server.router.add_post(EVENTS_PATH, self._http)
+        self._signed_in = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
@@ -191,6 +207,9 @@ class SlackAdapter:
                 ) from None
             log.info("Slack: connected in Socket Mode")
             return
+        if self._shared_server:
+            log.info("Slack: serving %s on the ops server's port", EVENTS_PATH)
+            return
         server = web.Application()
         server.router.add_post(EVENTS_PATH, self._http)
         self._runner = web.AppRunner(server, access_log=None)
@@ -217,10 +236,25 @@ class SlackAdapter:
         self.bot_user_id = str(response.get("user_id") or "")
         if not self.team_id:
             raise SlackStartError("auth.test named no team: is SLACK_BOT_TOKEN a bot token?")
+        self._signed_in = True
         log.info("Slack: signed in to team %s as %s", self.team_id, self.bot_user_id)
+
+    @property
+    def connected(self) -> bool:
+        """``auth.test`` succeeded and, in Socket Mode, the websocket is up (/healthz)."""
+        if not self._signed_in:
+            return False
+        if not self._socket_mode:
+            return True
+        client = self._socket.client if self._socket is not None else None
+        if not isinstance(client, AiohttpSocketModeClient):
+            return False
+        session = client.current_session
+        return not client.closed and session is not None and not session.closed
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop taking requests, let the work in flight finish (within the grace)."""
+        self._signed_in = False
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()  # type: ignore[no-untyped-call]
@@ -285,7 +319,8 @@ class SlackAdapter:
         answer = next(
             (e for e in effects if isinstance(e, ReplyEphemeral) and e.to == origin.user), None
         )
-        await ack(render.ephemeral(answer.content) if answer else "")
+        reply = answer.content if answer else _files_note(effects, origin)
+        await ack(render.ephemeral(reply) if reply else "")
         rest = [e for e in effects if e is not answer]
         if rest:
             self._spawn(self._perform_all(rest, origin))
@@ -417,8 +452,8 @@ class SlackAdapter:
                 await self._open_form(to, form, origin)
             case UpdateMessage(to, message_id, content):
                 await self._update(to, message_id, content, origin)
-            case SendFiles():
-                raise NotImplementedError("file delivery: issue 7, in progress")
+            case SendFiles(to, content, files):
+                await self._send_files(to, content, files, origin)
             case _:
                 assert_never(effect)
 
@@ -438,6 +473,26 @@ class SlackAdapter:
             )
         else:
             await self.sender.post(to.user_id, content, dm=True)
+
+    async def _send_files(
+        self, to: UserRef, content: Content, files: tuple[Attachment, ...], origin: Origin
+    ) -> None:
+        """Upload the files into the person's DM with the bot. Never raises: a file too
+        big, or an upload Slack refused, is told to the person where they acted."""
+        fitting, said = within_limit(files, self._max_file_bytes, "Slack")
+        notices = list(said)
+        if fitting:
+            try:
+                await self.sender.upload(to.user_id, content, fitting)
+            except UploadFailed as failure:
+                notices.append(not_sent(fitting, failure.reason))
+        if not notices:
+            return
+        try:
+            await self._reply(to, Content("\n".join(notices)), origin)
+        except (SlackApiError, DeliveryFailure, TimeoutError, aiohttp.ClientError) as error:
+            reason = error.reason if isinstance(error, DeliveryFailure) else type(error).__name__
+            log.warning("Slack: could not say why files were not sent: %s", reason)
 
     async def _update(self, to: UserRef, message_id: str, content: Content, origin: Origin) -> None:
         here = (
@@ -512,6 +567,15 @@ class SlackAdapter:
             )
         except SlackApiError as error:
             log.warning("Slack: views.publish failed: %s", slack_error(error)[0])
+
+
+def _files_note(effects: list[Effect], origin: Origin) -> Content | None:
+    """The ack of a slash command typed in a channel whose answer is files: say where
+    they are going (they arrive in the DM, not where the command was typed)."""
+    sending = next((e for e in effects if isinstance(e, SendFiles) and e.to == origin.user), None)
+    if sending is None or origin.private or not sending.files:
+        return None
+    return Content(f"📎 I'm sending {names(sending.files)} to our DM.")
 
 
 def _home_command(form: HomeForm, origin: Origin) -> CommandInvoked | None:

@@ -2,9 +2,11 @@
 -> Create New App -> From a manifest, and the app has everything mentorbot uses.
 
 The scopes are the fewest that work: ``commands`` (the slash commands), ``chat:write``
-(DMs and shout-outs), ``users:read`` (timezone, name and admin flag on first contact) and
+(DMs and shout-outs), ``users:read`` (timezone, name and admin flag on first contact),
 ``im:history`` (replies typed in the DM with the bot, which answer check-ins and
-feedback). The Messages tab is left writable for those replies.
+feedback), ``im:write`` (``conversations.open``: the DM's id, which a file upload needs)
+and ``files:write`` (an export or a stats chart, uploaded into that DM). The Messages tab
+is left writable for those replies.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ COMMANDS = (
 )
 # Where HTTP mode serves slash commands, interactivity and events, all on one URL.
 EVENTS_PATH = "/slack/events"
-SCOPES = ("commands", "chat:write", "users:read", "im:history")
+SCOPES = ("commands", "chat:write", "users:read", "im:history", "im:write", "files:write")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "message.im", "tokens_revoked")
 
 

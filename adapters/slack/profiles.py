@@ -17,7 +17,7 @@ from adapters.slack.translate import Profile, profile
 
 log = logging.getLogger(__name__)
 
-UNKNOWN = Profile(name=None, timezone=None, is_admin=False)
+UNKNOWN = Profile(name=None, timezone=None, is_admin=None)
 
 
 class Profiles:

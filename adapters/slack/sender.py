@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, assert_never
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from bot.content import Content
 from bot.delivery import DeliveryFailure, FailureScope
-from bot.effects import PostToChannel, SendDM
+from bot.effects import Attachment, PostToChannel, SendDM
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,46 @@ WORKSPACE_ERRORS = {
 MESSAGE_ERRORS = {"msg_too_long", "no_text", "too_many_attachments", "invalid_arguments"}
 BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format"}
 DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+# Why an upload failed, in words for the person who asked for the file.
+UPLOAD_ERRORS = {
+    "missing_scope": "the app may not upload files yet (it needs the files:write "
+    "permission): ask whoever runs mentorbot to reinstall it",
+    "not_in_channel": "Slack wouldn't let me post in our DM",
+    "channel_not_found": "Slack wouldn't let me post in our DM",
+    "ratelimited": "Slack asked me to slow down; try again in a minute",
+    "rate_limited": "Slack asked me to slow down; try again in a minute",
+    "file_upload_size_restricted": "the workspace does not allow files this big",
+    "file_uploads_disabled": "the workspace's admins turned file uploads off",
+    "file_uploads_except_images_disabled": "the workspace only allows images",
+}
+
+
+class UploadFailed(Exception):
+    """An upload Slack did not take; ``reason`` is a sentence for the person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def upload_failure(error: Exception) -> UploadFailed:
+    """A failed upload in plain words (pure). Only the error code is looked at: the
+    request (the token, the file) never goes into the reason."""
+    if isinstance(error, SlackApiError):
+        code, status, _ = slack_error(error)
+        if status == 429:
+            code = "ratelimited"
+        if code in UPLOAD_ERRORS:
+            return UploadFailed(UPLOAD_ERRORS[code])
+        if code in WORKSPACE_ERRORS:
+            return UploadFailed(f"{WORKSPACE_ERRORS[code]} (Slack said {code})")
+        if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable"):
+            return UploadFailed("Slack is having trouble right now; try again in a few minutes")
+        return UploadFailed(f"Slack said {code or status}")
+    if isinstance(error, TimeoutError | aiohttp.ClientError | OSError):
+        return UploadFailed("I couldn't reach Slack; try again in a few minutes")
+    # SlackRequestError: the upload URL answered something other than 200.
+    return UploadFailed("Slack didn't take the file's contents; try again in a few minutes")
 
 
 def classify(
@@ -169,6 +209,33 @@ class SlackSender:
             raise DeliveryFailure(reason, permanent=False) from error
         data = response.data
         return data if isinstance(data, dict) else {}
+
+    async def upload(self, user_id: str, content: Content, files: Sequence[Attachment]) -> str:
+        """The files into the DM with ``user_id``, ``content`` as their message
+        (``files_upload_v2``: an upload URL per file, the bytes, then one completion
+        that shares them all in the DM). Returns the DM's id; raises
+        :class:`UploadFailed` when Slack says no."""
+        try:
+            opened = await self._client.conversations_open(users=user_id)
+            channel = opened.get("channel")
+            channel_id = str(channel.get("id", "")) if isinstance(channel, dict) else ""
+            if not channel_id:
+                raise UploadFailed("Slack didn't open our DM; try again in a few minutes")
+            await self._client.files_upload_v2(
+                channel=channel_id,
+                initial_comment=render.fallback_text(content),
+                file_uploads=[
+                    {"content": f.data, "filename": f.filename, "title": f.filename} for f in files
+                ],
+            )
+        except (SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as error:
+            failure = upload_failure(error)
+            code = slack_error(error)[0] if isinstance(error, SlackApiError) else None
+            log.warning(
+                "Slack: uploading %d file(s) failed: %s", len(files), code or type(error).__name__
+            )
+            raise failure from None
+        return channel_id
 
     async def _token_works(self) -> bool | None:
         try:

@@ -84,7 +84,7 @@ class Profile:
 
     name: str | None
     timezone: str | None
-    is_admin: bool
+    is_admin: bool | None  # None: unknown (the look-up failed)
 
 
 def normalize_text(text: str) -> str:

@@ -23,14 +23,16 @@ done, or when the window closes; a check-in both answered adds one to the pair's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
 from bot.content import ButtonStyle, Content, Field, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
@@ -45,7 +47,13 @@ from bot.flows.sessions import (
     partner_name,
 )
 from bot.milestones import reach_automatic
-from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
+from bot.storage.bulk import (
+    dialect_of,
+    insert_ignoring_duplicates,
+    insert_many,
+    one_of,
+    table_of,
+)
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
@@ -66,6 +74,9 @@ NUDGE_AFTER = timedelta(hours=24)
 STREAK_MILESTONES = (4, 12, 26)
 MOODS = {"great": "Great 🙌", "ok": "OK 🙂", "rough": "Rough 😮‍💨"}
 WINS_IN_PROMPT = 5
+# Pairs whose rows are built and inserted at a time: bounds the pass's memory, and
+# their 1,000 prompts fill one page of a multi-row INSERT on PostgreSQL.
+_PAIRS_PER_INSERT = 500
 
 
 class State(StrEnum):
@@ -109,14 +120,50 @@ async def waiting_for(turn: Turn, flow: FlowSession) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Due:
-    """A pair whose check-in falls due at ``at``, with what opening it needs."""
+class Person:
+    """A member as a check-in prompt needs them."""
 
-    pair: Pair
-    workspace: Workspace
-    mentor: Member
-    mentee: Member
+    id: int
+    external_id: str
+    timezone: str | None
+
+    @classmethod
+    def of(cls, member: Member) -> Person:
+        return cls(member.id, member.external_id, member.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A pair whose check-in falls due at ``at``, with what opening it needs (plain
+    values: the dispatch pass claims columns, not mapped objects)."""
+
+    pair_id: int
+    workspace_id: int
+    timezone: str  # the pair's
+    # Wins since then go into the first prompt: when the pair became active.
+    started_at: datetime
+    mentor: Person
+    mentee: Person
     at: datetime
+
+    @classmethod
+    def of(cls, pair: Pair, mentor: Member, mentee: Member, at: datetime) -> Due:
+        started = pair.activated_at or pair.created_at
+        return cls(
+            pair.id,
+            pair.workspace_id,
+            pair.timezone,
+            started,
+            Person.of(mentor),
+            Person.of(mentee),
+            at,
+        )
+
+
+_CHECKINS = table_of(Checkin)
+_ANSWERS = table_of(CheckinAnswer)
+_FLOWS = table_of(FlowSession)
+_OUTBOX = table_of(OutboxMessage)
 
 
 async def open_checkin(
@@ -129,8 +176,9 @@ async def open_checkin(
     asked_by: Member | None = None,
 ) -> bool:
     """``/mentor checkin``: open one now; the person who asked gets theirs at once."""
-    due = Due(pair, turn.workspace, mentor, mentee, due_at)
-    return bool(await open_checkins(turn.session, turn.now, [due], asked_by=asked_by))
+    due = Due.of(pair, mentor, mentee, due_at)
+    asker = asked_by.id if asked_by is not None else None
+    return bool(await open_checkins(turn.session, turn.now, [due], asked_by=asker))
 
 
 async def open_checkins(
@@ -139,127 +187,166 @@ async def open_checkins(
     due: Sequence[Due],
     *,
     spread: timedelta = timedelta(0),
-    asked_by: Member | None = None,
+    asked_by: int | None = None,
 ) -> set[int]:
     """Open the check-ins due and queue both members' prompts, for a whole batch in a
     few statements (the dispatch pass must cost what is due, not one round trip per row).
 
     Idempotent: an occurrence opened before (unique pair and due time) is left alone.
     A pair whose earlier check-in is still open gets this occurrence recorded as skipped.
+    ``asked_by``: the member who asked for it (``/mentor checkin``) gets theirs at once.
     Returns the ids of the pairs whose check-in opened."""
     if not due:
         return set()
     dialect = dialect_of(session)
-    pair_ids = [d.pair.id for d in due]
-    still_open = set(
-        (
-            await session.execute(
-                select(Checkin.pair_id).where(
-                    Checkin.pair_id.in_(pair_ids), Checkin.state == CheckinState.OPEN.value
-                )
-            )
-        ).scalars()
+    pair_ids = [d.pair_id for d in due]
+    still_open: set[int] = set()
+    previous: dict[int, datetime] = {}
+    # One look-up for both: which pairs have a check-in open, and when each pair's last
+    # one (open or shared) opened.
+    states = (
+        select(_CHECKINS.c.pair_id, _CHECKINS.c.state, func.max(_CHECKINS.c.opened_at))
+        .where(
+            one_of(dialect, _CHECKINS.c.pair_id, pair_ids),
+            _CHECKINS.c.state.in_([CheckinState.OPEN.value, CheckinState.SHARED.value]),
+        )
+        .group_by(_CHECKINS.c.pair_id, _CHECKINS.c.state)
     )
-    previous: dict[int, datetime] = {
-        pair_id: opened_at
-        for pair_id, opened_at in (
-            await session.execute(
-                select(Checkin.pair_id, func.max(Checkin.opened_at))
-                .where(
-                    Checkin.pair_id.in_(pair_ids),
-                    Checkin.state.in_([CheckinState.OPEN.value, CheckinState.SHARED.value]),
-                )
-                .group_by(Checkin.pair_id)
-            )
-        ).all()
-    }
-    rows = [
-        {
-            "workspace_id": d.workspace.id,
-            "pair_id": d.pair.id,
-            "due_at": d.at,
-            "state": (CheckinState.SKIPPED if d.pair.id in still_open else CheckinState.OPEN).value,
-            "opened_at": now,
-            "closes_at": None if d.pair.id in still_open else now + ANSWER_WINDOW,
-        }
-        for d in due
-    ]
+    for pair_id, state, opened_at in (await session.execute(states)).all():
+        if state == CheckinState.OPEN.value:
+            still_open.add(pair_id)
+        if pair_id not in previous or opened_at > previous[pair_id]:
+            previous[pair_id] = opened_at
+    closes_at = now + ANSWER_WINDOW
     # executemany with RETURNING (SQLAlchemy's insertmanyvalues): one cached statement
     # whatever the batch size, where .values(rows) would compile a new one per size.
     inserted = (
         await session.execute(
-            insert_ignoring_duplicates(dialect, Checkin).returning(Checkin.id, Checkin.pair_id),
-            rows,
-        )
-    ).all()
-    opened = {pair_id: checkin_id for checkin_id, pair_id in inserted if pair_id not in still_open}
-    opening = [d for d in due if d.pair.id in opened]
-    if not opening:
-        return set()
-    members = [(d, me, partner) for d in opening for me, partner in _both_sides(d)]
-    await session.execute(
-        insert(CheckinAnswer),
-        [
-            {"workspace_id": d.workspace.id, "checkin_id": opened[d.pair.id], "member_id": me.id}
-            for d, me, _ in members
-        ],
-    )
-    send_at = {
-        (d.pair.id, me.id): (
-            now
-            if asked_by is not None and me.id == asked_by.id
-            else outside_quiet_hours(
-                max(now, d.at + spread_offset(d.pair.id, spread)),
-                me.timezone or d.pair.timezone,
-            )
-        )
-        for d, me, _ in members
-    }
-    flows = (
-        await session.execute(
-            insert(FlowSession).returning(
-                FlowSession.id, FlowSession.pair_id, FlowSession.member_id
+            insert_ignoring_duplicates(dialect, _CHECKINS).returning(
+                _CHECKINS.c.id, _CHECKINS.c.pair_id
             ),
             [
                 {
-                    "workspace_id": d.workspace.id,
-                    "kind": FlowKind.CHECKIN.value,
-                    "state": State.MOOD.value,
-                    "data": {"checkin_id": opened[d.pair.id]},
+                    "workspace_id": d.workspace_id,
+                    "pair_id": d.pair_id,
+                    "due_at": d.at,
+                    "state": CheckinState.SKIPPED.value
+                    if d.pair_id in still_open
+                    else CheckinState.OPEN.value,
+                    "opened_at": now,
+                    "closes_at": None if d.pair_id in still_open else closes_at,
+                }
+                for d in due
+            ],
+        )
+    ).all()
+    opened = {pair_id: checkin_id for checkin_id, pair_id in inserted if pair_id not in still_open}
+    del inserted
+    opening = [d for d in due if d.pair_id in opened]
+    if not opening:
+        return set()
+    # Prompts due at one moment in one timezone wait out the same quiet hours: each
+    # distinct (moment, zone) is worked out once per batch.
+    quiet: dict[tuple[datetime, str], datetime] = {}
+
+    def send_at(d: Due, me: Person) -> datetime:
+        if me.id == asked_by:
+            return now
+        key = (max(now, d.at + spread_offset(d.pair_id, spread)), me.timezone or d.timezone)
+        found = quiet.get(key)
+        if found is None:
+            found = quiet[key] = outside_quiet_hours(*key)
+        return found
+
+    wins = await _wins_since(
+        session,
+        {
+            me.id: previous.get(d.pair_id) or d.started_at
+            for d in opening
+            for me in (d.mentor, d.mentee)
+        },
+    )
+    workspaces = {
+        workspace.id: workspace
+        for workspace in (
+            await session.execute(
+                select(Workspace).where(Workspace.id.in_(sorted({d.workspace_id for d in opening})))
+            )
+        ).scalars()
+    }
+    prompts = _Prompts(now, workspaces)
+    for start in range(0, len(opening), _PAIRS_PER_INSERT):
+        # In slices: the rows (prompts above all) of a whole batch held at once would
+        # set the pass's peak memory; a slice fills one multi-row INSERT.
+        part = opening[start : start + _PAIRS_PER_INSERT]
+        await _open_part(session, now, part, opened, send_at, wins, prompts)
+    await stalls.watch(session, now if asked_by is None else closes_at, list(opened))
+    return set(opened)
+
+
+async def _open_part(
+    session: AsyncSession,
+    now: datetime,
+    part: Sequence[Due],
+    opened: Mapping[int, int],
+    send_at: Callable[[Due, Person], datetime],
+    wins: Mapping[int, list[str]],
+    prompts: _Prompts,
+) -> None:
+    """Both members' answer rows, conversations and prompts, for some pairs whose
+    check-ins (``opened``: pair id -> check-in id) were just inserted."""
+    await insert_many(
+        session,
+        insert(_ANSWERS),
+        [
+            {"workspace_id": d.workspace_id, "checkin_id": opened[d.pair_id], "member_id": me.id}
+            for d in part
+            for me in (d.mentor, d.mentee)
+        ],
+    )
+    sends = {(d.pair_id, me.id): send_at(d, me) for d in part for me in (d.mentor, d.mentee)}
+    kind, state = FlowKind.CHECKIN.value, State.MOOD.value
+    flows = (
+        await session.execute(
+            insert(_FLOWS).returning(_FLOWS.c.id, _FLOWS.c.pair_id, _FLOWS.c.member_id),
+            [
+                {
+                    "workspace_id": d.workspace_id,
+                    "kind": kind,
+                    "state": state,
+                    "data": {"checkin_id": opened[d.pair_id]},
                     "member_id": me.id,
-                    "pair_id": d.pair.id,
+                    "pair_id": d.pair_id,
                     "created_at": now,
                     "updated_at": now,
-                    "due_at": send_at[(d.pair.id, me.id)] + NUDGE_AFTER,
+                    "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
                 }
-                for d, me, _ in members
+                for d in part
+                for me in (d.mentor, d.mentee)
             ],
         )
     ).all()
     flow_ids = {(pair_id, member_id): flow_id for flow_id, pair_id, member_id in flows}
-    since = {
-        me.id: previous.get(d.pair.id) or d.pair.activated_at or d.pair.created_at
-        for d, me, _ in members
-    }
-    wins = await _wins_since(session, since)
-    await session.execute(
-        insert(OutboxMessage),
+    del flows
+    await insert_many(
+        session,
+        insert(_OUTBOX),
         [
-            outbox_row(
-                d.workspace,
-                OutboxTarget.DM,
+            prompts.row(
+                d.workspace_id,
                 me.external_id,
-                _prompt(flow_ids[(d.pair.id, me.id)], partner, wins.get(me.id, [])),
-                now,
-                send_at[(d.pair.id, me.id)],
+                flow_ids[(d.pair_id, me.id)],
+                partner,
+                wins.get(me.id, ()),
+                sends[(d.pair_id, me.id)],
             )
-            for d, me, partner in members
+            for d in part
+            for me, partner in _both_sides(d)
         ],
     )
-    return set(opened)
 
 
-def _both_sides(due: Due) -> tuple[tuple[Member, Member], tuple[Member, Member]]:
+def _both_sides(due: Due) -> tuple[tuple[Person, Person], tuple[Person, Person]]:
     return (due.mentor, due.mentee), (due.mentee, due.mentor)
 
 
@@ -293,12 +380,13 @@ async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[D
     to send them late: recorded (once; a retried pass changes nothing), not sent."""
     if not missed:
         return
-    await session.execute(
-        insert_ignoring_duplicates(dialect_of(session), Checkin),
+    await insert_many(
+        session,
+        insert_ignoring_duplicates(dialect_of(session), _CHECKINS),
         [
             {
-                "workspace_id": d.workspace.id,
-                "pair_id": d.pair.id,
+                "workspace_id": d.workspace_id,
+                "pair_id": d.pair_id,
                 "due_at": d.at,
                 "state": CheckinState.MISSED.value,
                 "opened_at": now,
@@ -323,7 +411,10 @@ async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict
             .over(partition_by=Win.member_id, order_by=(Win.created_at.desc(), Win.id.desc()))
             .label("rank"),
         )
-        .where(Win.member_id.in_(list(since)), Win.created_at >= min(since.values()))
+        .where(
+            one_of(dialect_of(session), Win.member_id, list(since)),
+            Win.created_at >= min(since.values()),
+        )
         .subquery()
     )
     query = (
@@ -338,7 +429,17 @@ async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict
     return found
 
 
-def _prompt(flow_id: int, partner: Member, wins: list[str]) -> Content:
+def _prompt(flow_id: int, partner: Person, wins: Sequence[str]) -> Content:
+    """What a check-in prompt says: the one definition (:class:`_Prompts` copies it)."""
+    buttons = tuple(flow_button(flow_id, f"mood:{k}", v) for k, v in MOODS.items())
+    buttons += (
+        flow_button(flow_id, "form", "Answer in a form", ButtonStyle.PRIMARY),
+        flow_button(flow_id, f"skip:{State.MOOD}", "Skip"),
+    )
+    return Content(_prompt_text(partner, wins), buttons=buttons)
+
+
+def _prompt_text(partner: Person, wins: Sequence[str]) -> str:
     lines = [f"👋 Time for your check-in with <@{partner.external_id}>."]
     if wins:
         lines.append("Your wins since last time:")
@@ -347,12 +448,55 @@ def _prompt(flow_id: int, partner: Member, wins: list[str]) -> Content:
             lines.append("• … and more in `/mentor journal`")
     lines.append(QUESTIONS[State.MOOD][0])
     lines.append("(Reply here, answer in a form, or skip any question.)")
-    buttons = tuple(flow_button(flow_id, f"mood:{k}", v) for k, v in MOODS.items())
-    buttons += (
-        flow_button(flow_id, "form", "Answer in a form", ButtonStyle.PRIMARY),
-        flow_button(flow_id, f"skip:{State.MOOD}", "Skip"),
-    )
-    return Content("\n".join(lines), buttons=buttons)
+    return "\n".join(lines)
+
+
+class _Prompts:
+    """Prompts as outbox rows, for a whole batch: the rows are those :func:`_prompt`
+    and :func:`~bot.turn.outbox_row` make, but built from one sample of each instead
+    of two objects, five buttons and a JSON conversion per prompt (a dispatch batch
+    queues two thousand)."""
+
+    def __init__(self, now: datetime, workspaces: Mapping[int, Workspace]) -> None:
+        sample = _prompt(0, Person(0, "", None), ()).to_json()
+        # A flow button's action id is the flow's prefix followed by the choice.
+        prefix = flow_button(0, "", "").action_id
+        assert all(action.startswith(prefix) for _, action, _ in sample["buttons"])
+        self._buttons = [
+            (label, action[len(prefix) :], style) for label, action, style in sample["buttons"]
+        ]
+        self._content = {k: v for k, v in sample.items() if k not in ("text", "buttons")}
+        self._now = now
+        self._workspaces = workspaces
+        self._rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+
+    def content(self, flow_id: int, partner: Person, wins: Sequence[str]) -> dict[str, Any]:
+        """``_prompt(flow_id, partner, wins).to_json()``."""
+        prefix = flow_button(flow_id, "", "").action_id
+        return {
+            **self._content,
+            "text": _prompt_text(partner, wins),
+            "buttons": [[label, prefix + choice, style] for label, choice, style in self._buttons],
+        }
+
+    def row(
+        self,
+        workspace_id: int,
+        target_id: str,
+        flow_id: int,
+        partner: Person,
+        wins: Sequence[str],
+        at: datetime,
+    ) -> dict[str, Any]:
+        """``outbox_row(workspace, DM, target_id, _prompt(...), now, at)``."""
+        key = (workspace_id, at)
+        template = self._rows.get(key)
+        if template is None:
+            workspace = self._workspaces[workspace_id]
+            template = outbox_row(workspace, OutboxTarget.DM, "", Content(""), self._now, at)
+            self._rows[key] = template
+        content = self.content(flow_id, partner, wins)
+        return {**template, "target_id": target_id, "content": content}
 
 
 async def _load(turn: Turn, flow: FlowSession) -> tuple[Checkin, CheckinAnswer] | None:
@@ -459,6 +603,7 @@ async def _advance(
     move(turn, flow, State.DONE, end=True)
     flow.due_at = None
     answer.answered_at = turn.now
+    await stalls.answered(turn.session, checkin.pair_id)
     if await _both_answered(turn, checkin):
         await share(turn, checkin)
         return StepResult(reply="Thanks! You've both answered; I've shared your answers.")

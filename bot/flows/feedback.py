@@ -35,10 +35,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import stalls
+from bot.access import own_feedback
 from bot.cadence import outside_quiet_hours
 from bot.commands import AskFeedback
 from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
@@ -212,6 +214,7 @@ async def _new_feedback(
         answered_at=turn.now if answer is not None else None,
     )
     turn.session.add(feedback)
+    pair.stall_check_at = stalls.earlier(pair.stall_check_at, turn.now + stalls.FEEDBACK_WAIT)
     await turn.session.flush()  # its id goes into the flow session
     return feedback
 
@@ -466,10 +469,7 @@ async def list_(turn: Turn) -> list[Effect]:
         select(Feedback, mentor, mentee)
         .join(mentor, Feedback.mentor_id == mentor.id)
         .join(mentee, Feedback.mentee_id == mentee.id)
-        .where(
-            Feedback.workspace_id == turn.workspace.id,
-            or_(Feedback.mentee_id == turn.actor.id, Feedback.mentor_id == turn.actor.id),
-        )
+        .where(own_feedback(turn))
         .order_by(Feedback.asked_at.desc(), Feedback.id.desc())
         .limit(LIST_LIMIT + 1)
     )

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.crypto import TextCipher, attach_cipher
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant will do: it keeps two instances starting together from migrating at once.
 _MIGRATION_LOCK_KEY = 724_115_001
@@ -45,9 +47,18 @@ def safe_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, cipher: TextCipher | None = None) -> None:
         self.url = async_url(url)
-        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo)
+        self.engine: AsyncEngine = create_async_engine(
+            # A failing statement's message must not quote its values (a win, an answer).
+            self.url,
+            echo=echo,
+            hide_parameters=True,
+        )
+        # Free text is encrypted with this database's own cipher (None: plain text); the
+        # column types find it on the engine's dialect, which no other engine shares.
+        self.cipher = cipher
+        attach_cipher(self.engine.dialect, cipher)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -18,12 +18,14 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Free text (and what quotes it) is stored encrypted when DATA_ENCRYPTION_KEY is set.
+from bot.crypto import EncryptedJSON, EncryptedText
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -137,6 +139,9 @@ class Member(Base):
     # Set when a DM to them failed for good (DMs closed, unknown user); no DM is tried
     # again until they use the bot.
     dm_blocked_at: Mapped[datetime | None]
+    # Whether the platform (or ADMIN_USER_IDS) said they are an admin when last seen:
+    # they are the ones told about stalled pairs.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime]
 
 
@@ -159,6 +164,7 @@ class Pair(Base):
         Index("ix_pairs_heads_up_at", "heads_up_at"),
         Index("ix_pairs_paused_until", "paused_until"),
         Index("ix_pairs_next_anniversary_at", "next_anniversary_at"),
+        Index("ix_pairs_stall_check_at", "stall_check_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +191,11 @@ class Pair(Base):
     streak: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_anniversary_at: Mapped[datetime | None]
     anniversaries_reached: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # When to look again whether the pair has stalled (bot/stalls.py); the nudge and the
+    # admin alert of the current stall, so neither is sent twice.
+    stall_check_at: Mapped[datetime | None]
+    stall_nudged_at: Mapped[datetime | None]
+    stall_alerted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -197,7 +208,7 @@ class Win(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime]
 
 
@@ -216,7 +227,7 @@ class Milestone(Base):
     kind: Mapped[str] = mapped_column(String(8))
     code: Mapped[str | None] = mapped_column(String(32))  # automatic ones: "wins-10"
     number: Mapped[int | None] = mapped_column(Integer)  # goals: 1, 2, 3 within the pair
-    title: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(
@@ -239,7 +250,7 @@ class FlowSession(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
@@ -285,10 +296,10 @@ class CheckinAnswer(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    mood: Mapped[str | None] = mapped_column(Text)  # "great"/"ok"/"rough" or their words
-    progress: Mapped[str | None] = mapped_column(Text)
-    challenge: Mapped[str | None] = mapped_column(Text)
-    next_topic: Mapped[str | None] = mapped_column(Text)
+    mood: Mapped[str | None] = mapped_column(EncryptedText)  # "great"/"ok"/"rough" or words
+    progress: Mapped[str | None] = mapped_column(EncryptedText)
+    challenge: Mapped[str | None] = mapped_column(EncryptedText)
+    next_topic: Mapped[str | None] = mapped_column(EncryptedText)
     answered_at: Mapped[datetime | None]
 
 
@@ -304,9 +315,9 @@ class Feedback(Base):
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    question: Mapped[str | None] = mapped_column(Text)  # None: unprompted feedback
-    answer: Mapped[str | None] = mapped_column(Text)
-    action: Mapped[str | None] = mapped_column(Text)  # how the mentee acted on it
+    question: Mapped[str | None] = mapped_column(EncryptedText)  # None: unprompted feedback
+    answer: Mapped[str | None] = mapped_column(EncryptedText)
+    action: Mapped[str | None] = mapped_column(EncryptedText)  # how the mentee acted on it
     asked_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
     acted_at: Mapped[datetime | None]
@@ -326,8 +337,8 @@ class Review(Base):
         ForeignKey("milestones.id", ondelete="CASCADE")
     )
     occasion: Mapped[str] = mapped_column(String(16))  # "milestone", "pair_end", "asked"
-    went_well: Mapped[str | None] = mapped_column(Text)
-    could_improve: Mapped[str | None] = mapped_column(Text)
+    went_well: Mapped[str | None] = mapped_column(EncryptedText)
+    could_improve: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
 
@@ -342,7 +353,7 @@ class OutboxMessage(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     target_kind: Mapped[str] = mapped_column(String(8))
     target_id: Mapped[str] = mapped_column(String(64))
-    content: Mapped[dict[str, Any]]
+    content: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]

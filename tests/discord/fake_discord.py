@@ -9,6 +9,10 @@ Interactions are built the way Discord builds them, from the commands the bot sy
 
 Failures are scripted per route (:meth:`FakeDiscord.fail`), a user can have closed DMs
 (code 50007), and ``enforce_nonce`` returns the earlier message as Discord does.
+
+A message with files comes as multipart/form-data (``payload_json`` and ``files[n]``);
+each file becomes an attachment of the message, its bytes kept (:meth:`FakeDiscord.files`),
+and a file over Discord's 10 MiB is refused with 413 / 40005 as Discord refuses it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, hdrs, web
 
 API = "/api/v10"
 TOKEN = "fake-bot-token"
@@ -78,6 +82,20 @@ def buttons_of(message: JSON) -> list[JSON]:
     ]
 
 
+# What Discord takes from a bot in a server without boosts, per file.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One ``files[n]`` part of a multipart message create."""
+
+    part: str  # ``files[0]``
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class Recorded:
     method: str
@@ -85,6 +103,7 @@ class Recorded:
     query: dict[str, str]
     body: Any
     headers: dict[str, str]
+    files: list[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +193,8 @@ class FakeDiscord:
         # On the next RESUME, also send again this many interactions the client had seen.
         self.replay_seen = 0
         self._nonces: dict[str, JSON] = {}
+        self.attachments: dict[str, Upload] = {}  # attachment id -> what was uploaded
+        self._uploaded: list[Upload] = []  # the files of the request being handled
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -182,7 +203,8 @@ class FakeDiscord:
     # -- lifecycle ---------------------------------------------------------------------
 
     def application(self) -> web.Application:
-        app = web.Application()
+        # Room for a file past Discord's limit, so the fake (not aiohttp) refuses it.
+        app = web.Application(client_max_size=4 * MAX_UPLOAD_BYTES)
         app.router.add_get("/gateway", self._gateway_socket)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
         return app
@@ -310,6 +332,13 @@ class FakeDiscord:
 
     def posts(self, channel_id: str) -> list[JSON]:
         return list(self.messages.get(channel_id, []))
+
+    def files(self, message: JSON) -> list[Upload]:
+        """The files attached to a message, as they were uploaded."""
+        return [self.attachments[str(a["id"])] for a in message.get("attachments") or []]
+
+    def dm_files(self, user_id: str) -> list[Upload]:
+        return [upload for message in self.dms(user_id) for upload in self.files(message)]
 
     async def until(self, check: Callable[[], Any], seconds: float = 5.0) -> Any:
         """Wait until ``check()`` is truthy; returns its value."""
@@ -714,12 +743,20 @@ class FakeDiscord:
         self.arrived_ns = time.perf_counter_ns()
         path = "/" + request.match_info["tail"]
         body: Any = None
-        if request.can_read_body:
+        uploads: list[Upload] = []
+        if request.content_type == "multipart/form-data":
+            body, uploads = await _multipart(request)
+        elif request.can_read_body:
             raw = await request.read()
             body = json.loads(raw) if raw else None
-        record = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        record = Recorded(
+            request.method, path, dict(request.query), body, dict(request.headers), uploads
+        )
         self.requests.append(record)
+        self._uploaded = uploads
         try:
+            if any(len(upload.data) > MAX_UPLOAD_BYTES for upload in uploads):
+                return _json({"message": "Request entity too large", "code": 40005}, 413)
             failure = self._failure_for(request.method, path)
             if failure is not None and not failure.keep:
                 return _json(failure.body, failure.status, failure.headers)
@@ -850,6 +887,7 @@ class FakeDiscord:
         if nonce is not None and body.get("enforce_nonce") and nonce in self._nonces:
             return 200, self._nonces[nonce]
         message = self._message(channel_id, body)
+        message["attachments"] = self._attach(body, self._uploaded)
         if nonce is not None:
             message["nonce"] = nonce
             self._nonces[str(nonce)] = message
@@ -878,6 +916,28 @@ class FakeDiscord:
             "type": 0,
             "flags": flags | int(body.get("flags", 0)),
         }
+
+    def _attach(self, body: JSON, uploads: list[Upload]) -> list[JSON]:
+        """The message's attachments: each ``files[n]`` part under the id ``payload_json``
+        gave it (``attachments: [{"id": n, ...}]``), as Discord reports them."""
+        declared = {str(a.get("id")): a for a in body.get("attachments") or []}
+        attached = []
+        for upload in uploads:
+            index = upload.part.removeprefix("files[").removesuffix("]")
+            attachment_id = snowflake()
+            self.attachments[attachment_id] = upload
+            url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{upload.filename}"
+            attached.append(
+                {
+                    "id": attachment_id,
+                    "filename": declared.get(index, {}).get("filename", upload.filename),
+                    "size": len(upload.data),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": upload.content_type,
+                }
+            )
+        return attached
 
     def _edit_message(
         self, body: Any, query: dict[str, str], channel_id: str, message_id: str
@@ -961,6 +1021,22 @@ class FakeDiscord:
         else:
             _apply_edit(record.original, body)
         return 200, record.original
+
+
+async def _multipart(request: web.Request) -> tuple[JSON, list[Upload]]:
+    """A multipart message create: the JSON of ``payload_json`` and the ``files[n]``."""
+    body: JSON = {}
+    uploads: list[Upload] = []
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        assert isinstance(part, BodyPartReader)
+        data = await part.read()
+        if part.name == "payload_json":
+            body = json.loads(data)
+        elif part.name is not None and re.fullmatch(r"files\[\d+\]", part.name):
+            content_type = part.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
+            uploads.append(Upload(part.name, part.filename or "", content_type, bytes(data)))
+    return body, uploads
 
 
 def _apply_edit(message: JSON, body: JSON) -> None:

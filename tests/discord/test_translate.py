@@ -160,6 +160,7 @@ def test_a_button_in_a_dm_finds_its_server_in_the_custom_id() -> None:
     assert event == ButtonClicked(
         user=UserRef(Platform.DISCORD, GUILD, BOB),
         user_name="Bob",
+        user_is_admin=None,  # a DM says nothing about the server's permissions
         event_key="1320000000000000010",
         action_id="flow:17:form",
         message_id="1330000000000000002",

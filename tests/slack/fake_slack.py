@@ -1,5 +1,7 @@
 """A local stand-in for Slack, on loopback: the Web API (``/api/<method>``), the
-``response_url`` webhooks (``/respond/<id>``) and the Socket Mode websocket (``/link``).
+``response_url`` webhooks (``/respond/<id>``), the file upload URLs that
+``files.getUploadURLExternal`` hands out (``/upload/<file id>``) and the Socket Mode
+websocket (``/link``).
 
 Every call is recorded with its method and arguments, so a test can say what Slack
 received. Failures are scripted per method and channel (``fail(...)``), including a 429
@@ -52,12 +54,27 @@ class Person:
 
 
 @dataclass
+class Upload:
+    """A file as ``files_upload_v2`` sends it: announced (``files.getUploadURLExternal``),
+    its bytes POSTed to the upload URL, then shared (``files.completeUploadExternal``)."""
+
+    id: str
+    filename: str
+    length: int
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+
+
+@dataclass
 class FakeSlack:
     users: dict[str, Person] = field(default_factory=dict)
     # Who anyone not in ``users`` is (None: users.info says user_not_found).
     everyone: Person | None = None
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    uploads: dict[str, Upload] = field(default_factory=dict)
     port: int = 0
     _runner: web.AppRunner | None = None
     _socket: web.WebSocketResponse | None = None
@@ -76,9 +93,11 @@ class FakeSlack:
         return f"{self.url}/api/"
 
     async def start(self) -> None:
-        app = web.Application()
+        # Uploads of several MB reach the fake's upload URL (aiohttp's default is 1 MB).
+        app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{hook}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._link)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -128,6 +147,10 @@ class FakeSlack:
 
     def responses(self) -> list[dict[str, Any]]:
         return self.called("response_url")
+
+    def shared_files(self, channel: str) -> list[Upload]:
+        """The files shared into a channel (a DM's id), in the order they were shared."""
+        return [u for u in self.uploads.values() if u.channel == channel]
 
     # -- the Web API ------------------------------------------------------------------
 
@@ -207,6 +230,13 @@ class FakeSlack:
                         "profile": {"real_name": person.name, "display_name": person.name},
                     },
                 }
+            case "conversations.open":
+                user = str(args.get("users", "")).split(",")[0]
+                return {"ok": True, "channel": {"id": "D" + user[1:]}}
+            case "files.getUploadURLExternal":
+                return self._announce(args)
+            case "files.completeUploadExternal":
+                return self._complete(args)
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
             case _:
@@ -216,6 +246,47 @@ class FakeSlack:
         body = await request.json()
         self.calls.append(Call("response_url", {"hook": request.match_info["hook"], **body}))
         return web.Response(text="ok")
+
+    # -- file uploads -----------------------------------------------------------------
+
+    def _announce(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        self.uploads[file_id] = Upload(file_id, filename, int(length))
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: takes the bytes (as Slack's does, with no token)."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        data = await request.read()
+        self.calls.append(Call("upload", {"file_id": request.match_info["file_id"]}))
+        failure = self._failure("upload", {})
+        if failure is not None:
+            return web.Response(status=failure.status, text=failure.error)
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        if len(data) != upload.length:
+            return web.Response(status=400, text="length does not match")
+        upload.data = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _complete(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        files = json.loads(str(args.get("files") or "[]"))
+        channel = args.get("channel_id")
+        if not files or not channel:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id")))
+            if upload is None or upload.data is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.title = item.get("title")
+            upload.channel = str(channel)
+            upload.initial_comment = args.get("initial_comment")
+            shared.append({"id": upload.id, "name": upload.filename, "title": upload.title})
+        return {"ok": True, "files": shared}
 
     # -- Socket Mode ------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ def test_the_scopes_are_the_minimal_ones() -> None:
         "chat:write",
         "users:read",
         "im:history",
+        "im:write",
+        "files:write",
     ]
     assert "message.im" in data["settings"]["event_subscriptions"]["bot_events"]
     assert data["features"]["app_home"]["home_tab_enabled"] is True

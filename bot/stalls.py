@@ -1,0 +1,312 @@
+"""Stalled pairs: noticed, nudged once, and (a week later, if still stalled) reported to
+the workspace's admins by name only.
+
+A pair has stalled when
+- its last three check-ins closed without an answer from either member (three cadence
+  periods; paused weeks open no check-in, so they do not count), or
+- a feedback question has waited for the mentor's answer for 14 days.
+
+The dispatch pass looks at a pair only when its indexed ``stall_check_at`` falls due, so a
+pass costs what is due. It is armed when a check-in opens (if unset: looked at in that same
+pass), pulled earlier when feedback is asked, and cleared when a check-in is answered (the
+pair cannot have stalled then; its next check-in arms it again). Each look sets it to the
+earliest moment the pair could stall next: when its third check-in from now would close,
+or when a waiting question turns 14 days old. Those are moments the pass visits anyway
+(a check-in's close), so a simulated clock (the console's ``:advance``) stops at no
+extra moments for pairs that keep talking.
+
+Who "the admins" are: members the bot last saw as admins of the workspace (the platform's
+admin flag, or listed in ``ADMIN_USER_IDS``), recorded on every contact
+(``Member.is_admin``). Someone who never used the bot is not known; with nobody known the
+alert is logged (ids only) and nobody is told.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.cadence import outside_quiet_hours
+from bot.content import Content
+from bot.storage.models import (
+    Cadence,
+    Checkin,
+    CheckinAnswer,
+    CheckinState,
+    Feedback,
+    Member,
+    Pair,
+    PairState,
+    Workspace,
+)
+from bot.turn import Turn
+
+if TYPE_CHECKING:
+    from bot.due import DueReport
+
+log = logging.getLogger(__name__)
+
+UNANSWERED_CHECKINS = 3
+FEEDBACK_WAIT = timedelta(days=14)
+ALERT_AFTER = timedelta(days=7)
+# A check-in's answers are shared at most this long after it opens (bot/flows/checkin.py).
+CHECKIN_WINDOW = timedelta(hours=48)
+# The shortest gap between two check-ins of each cadence: a look may come early (it then
+# finds nothing and looks again later), never late.
+SHORTEST_PERIOD = {
+    Cadence.WEEKLY.value: timedelta(days=7),
+    Cadence.BIWEEKLY.value: timedelta(days=14),
+    Cadence.MONTHLY.value: timedelta(days=28),
+}
+
+ClaimedPair = tuple[Pair, Workspace, Member, Member]
+Claim = Callable[
+    [AsyncSession, ColumnElement[bool], InstrumentedAttribute[Any], int],
+    Awaitable[list[ClaimedPair]],
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PairActivity:
+    """What decides whether a pair has stalled (times only; never anyone's words)."""
+
+    pair_id: int
+    # Closed check-ins since the last answered one, and when the third of them closed.
+    unanswered_checkins: int = 0
+    third_unanswered_closed_at: datetime | None = None
+    # The oldest feedback question still waiting for an answer.
+    oldest_waiting_question_at: datetime | None = None
+    # When the check-in open now closes (it may become the next unanswered one).
+    open_closes_at: datetime | None = None
+
+    def stalled_since(self, now: datetime) -> datetime | None:
+        """When the current stall began, or None if the pair has not stalled."""
+        starts = []
+        if self.third_unanswered_closed_at is not None:
+            starts.append(self.third_unanswered_closed_at)
+        if self.oldest_waiting_question_at is not None:
+            waited = self.oldest_waiting_question_at + FEEDBACK_WAIT
+            if waited <= now:
+                starts.append(waited)
+        return min(starts) if starts else None
+
+
+async def pair_activity(
+    session: AsyncSession, scope: ColumnElement[bool]
+) -> dict[int, PairActivity]:
+    """Activity of the pairs matching ``scope`` (a condition on ``Pair``), in three grouped
+    queries whatever their number."""
+    last_answer = (
+        select(Checkin.pair_id, func.max(CheckinAnswer.answered_at).label("at"))
+        .join(CheckinAnswer, CheckinAnswer.checkin_id == Checkin.id)
+        .join(Pair, Pair.id == Checkin.pair_id)
+        .where(scope, CheckinAnswer.answered_at.is_not(None))
+        .group_by(Checkin.pair_id)
+        .subquery()
+    )
+    unanswered = (
+        select(
+            Checkin.pair_id,
+            Checkin.shared_at,
+            func.row_number()
+            .over(partition_by=Checkin.pair_id, order_by=(Checkin.opened_at, Checkin.id))
+            .label("number"),
+            func.count().over(partition_by=Checkin.pair_id).label("total"),
+        )
+        .join(Pair, Pair.id == Checkin.pair_id)
+        .outerjoin(last_answer, last_answer.c.pair_id == Checkin.pair_id)
+        .where(
+            scope,
+            Checkin.state == CheckinState.SHARED.value,
+            or_(last_answer.c.at.is_(None), Checkin.opened_at > last_answer.c.at),
+        )
+        .subquery()
+    )
+    found: dict[int, PairActivity] = {}
+    rows = await session.execute(
+        select(unanswered.c.pair_id, unanswered.c.total, unanswered.c.shared_at).where(
+            unanswered.c.number == _third_or_last(unanswered.c.total)
+        )
+    )
+    for pair_id, total, shared_at in rows.all():
+        found[pair_id] = PairActivity(
+            pair_id,
+            unanswered_checkins=total,
+            third_unanswered_closed_at=shared_at if total >= UNANSWERED_CHECKINS else None,
+        )
+    waiting = await session.execute(
+        select(Feedback.pair_id, func.min(Feedback.asked_at))
+        .join(Pair, Pair.id == Feedback.pair_id)
+        .where(scope, Feedback.question.is_not(None), Feedback.answered_at.is_(None))
+        .group_by(Feedback.pair_id)
+    )
+    for pair_id, asked_at in waiting.all():
+        found[pair_id] = replace(
+            found.get(pair_id, PairActivity(pair_id)), oldest_waiting_question_at=asked_at
+        )
+    still_open = await session.execute(
+        select(Checkin.pair_id, func.min(Checkin.closes_at))
+        .join(Pair, Pair.id == Checkin.pair_id)
+        .where(scope, Checkin.state == CheckinState.OPEN.value)
+        .group_by(Checkin.pair_id)
+    )
+    for pair_id, closes_at in still_open.all():
+        found[pair_id] = replace(
+            found.get(pair_id, PairActivity(pair_id)), open_closes_at=closes_at
+        )
+    return found
+
+
+def _third_or_last(total: ColumnElement[int]) -> ColumnElement[int]:
+    """The third unanswered check-in (the one that made the stall), or the last one when
+    there are fewer: one row per pair either way."""
+    return case((total < UNANSWERED_CHECKINS, total), else_=UNANSWERED_CHECKINS)
+
+
+def active_pairs_of(workspace_id: int) -> ColumnElement[bool]:
+    """Only active pairs can stall: paused and ended ones are left alone."""
+    return and_(Pair.workspace_id == workspace_id, Pair.state == PairState.ACTIVE.value)
+
+
+def earlier(current: datetime | None, candidate: datetime) -> datetime:
+    """For the flows: look at the pair no later than ``candidate``."""
+    return candidate if current is None or candidate < current else current
+
+
+async def watch(session: AsyncSession, at: datetime, pair_ids: Sequence[int]) -> None:
+    """Check-ins opened for these pairs: arm the stall check of those not watched (one
+    statement for a whole dispatch batch). The pass arms them at its own ``now``, so they
+    are looked at in the same pass."""
+    if pair_ids:
+        await session.execute(
+            update(Pair)
+            .where(Pair.id.in_(list(pair_ids)), Pair.stall_check_at.is_(None))
+            .values(stall_check_at=at)
+        )
+
+
+async def answered(session: AsyncSession, pair_id: int) -> None:
+    """A check-in answer: the pair has not stalled on check-ins. Only a waiting feedback
+    question can make it stall before its next check-in opens (which arms it again)."""
+    oldest = await session.scalar(
+        select(func.min(Feedback.asked_at)).where(
+            Feedback.pair_id == pair_id,
+            Feedback.question.is_not(None),
+            Feedback.answered_at.is_(None),
+        )
+    )
+    await session.execute(
+        update(Pair)
+        .where(Pair.id == pair_id)
+        .values(stall_check_at=None if oldest is None else oldest + FEEDBACK_WAIT)
+    )
+
+
+def next_look(pair: Pair, activity: PairActivity, now: datetime) -> datetime | None:
+    """The earliest moment the pair could stall, as far as is known now."""
+    moments = []
+    still_needed = max(UNANSWERED_CHECKINS - activity.unanswered_checkins, 1)
+    period = SHORTEST_PERIOD.get(pair.cadence, SHORTEST_PERIOD[Cadence.WEEKLY.value])
+    if activity.open_closes_at is not None:
+        moments.append(activity.open_closes_at + period * (still_needed - 1))
+    elif pair.next_checkin_at is not None:
+        moments.append(pair.next_checkin_at + period * (still_needed - 1) + CHECKIN_WINDOW)
+    if activity.oldest_waiting_question_at is not None:
+        moments.append(activity.oldest_waiting_question_at + FEEDBACK_WAIT)
+    if not moments:
+        return None  # armed again when its next check-in opens
+    return max(min(moments), now + timedelta(hours=1))
+
+
+async def check_stalls(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport, *, claim: Claim
+) -> int:
+    """The dispatch pass's job: the pairs whose stall check is due, nudged or reported."""
+    due = await claim(session, Pair.stall_check_at <= now, Pair.stall_check_at, batch)
+    active = [item for item in due if item[0].state == PairState.ACTIVE.value]
+    for pair, *_ in due:
+        if pair.state != PairState.ACTIVE.value:
+            pair.stall_check_at = None  # paused or ended: armed again by its next check-in
+    if not active:
+        return len(due)
+    activity = await pair_activity(session, Pair.id.in_([item[0].id for item in active]))
+    alerts: list[ClaimedPair] = []
+    for item in active:
+        pair = item[0]
+        known = activity.get(pair.id, PairActivity(pair.id))
+        since = known.stalled_since(now)
+        if since is None:
+            pair.stall_nudged_at = pair.stall_alerted_at = None
+            pair.stall_check_at = next_look(pair, known, now)
+        elif pair.stall_nudged_at is None or since > pair.stall_nudged_at:
+            _nudge(session, now, item)
+            pair.stall_nudged_at, pair.stall_alerted_at = now, None
+            pair.stall_check_at = now + ALERT_AFTER
+            report.stall_nudges += 1
+        elif pair.stall_alerted_at is None and now >= pair.stall_nudged_at + ALERT_AFTER:
+            alerts.append(item)
+            pair.stall_alerted_at = now
+            pair.stall_check_at = None  # looked at again when its next check-in opens
+        elif pair.stall_alerted_at is None:
+            pair.stall_check_at = pair.stall_nudged_at + ALERT_AFTER
+        else:
+            pair.stall_check_at = None
+    report.stall_alerts += await _alert_admins(session, now, alerts)
+    return len(due)
+
+
+def _nudge(session: AsyncSession, now: datetime, item: ClaimedPair) -> None:
+    pair, workspace, mentor, mentee = item
+    turn = Turn.on_behalf_of(session, now, workspace, mentor)
+    for me, partner in ((mentor, mentee), (mentee, mentor)):
+        turn.dm(
+            me,
+            Content(
+                f"👋 It's been quiet between you and <@{partner.external_id}> for a while. "
+                "How about a check-in? `/mentor checkin` starts one now, and "
+                "`/mentor feedback` shows what is waiting for an answer. If now is not a "
+                "good time, `/mentor pause` is fine too."
+            ),
+            at=outside_quiet_hours(now, me.timezone or pair.timezone),
+        )
+
+
+async def _alert_admins(session: AsyncSession, now: datetime, alerts: list[ClaimedPair]) -> int:
+    """One DM per admin and stalled pair; names only. Returns the pairs reported."""
+    if not alerts:
+        return 0
+    workspace_ids = {workspace.id for _, workspace, _, _ in alerts}
+    admins: dict[int, list[Member]] = {}
+    query = select(Member).where(Member.workspace_id.in_(workspace_ids), Member.is_admin)
+    for admin in (await session.execute(query.order_by(Member.id))).scalars():
+        admins.setdefault(admin.workspace_id, []).append(admin)
+    told = 0
+    for pair, workspace, mentor, mentee in alerts:
+        if not admins.get(workspace.id):
+            log.warning(
+                "pair %s in workspace %s still looks stalled, but no admin is known there",
+                pair.id,
+                workspace.id,
+            )
+            continue
+        for admin in admins[workspace.id]:
+            turn = Turn.on_behalf_of(session, now, workspace, admin)
+            turn.dm(
+                admin,
+                Content(
+                    f"For program admins: <@{mentor.external_id}> (mentor) and "
+                    f"<@{mentee.external_id}> (mentee) still look stalled a week after I "
+                    "nudged them: no check-in answered in their last three, or a feedback "
+                    "question waiting over 14 days. Maybe check in with them?"
+                ),
+                at=outside_quiet_hours(now, admin.timezone or "UTC"),
+            )
+        told += 1
+    return told

@@ -1,0 +1,215 @@
+"""The dispatch pass's batch path: the cadence worked out once per rule gives what each
+pair's own scheduling gives, pairs are advanced in groups exactly as one by one, a pair
+that cannot be opened costs only its own check-in, and the pairs import forgets couples
+chunk by chunk without letting a repeat through."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.cadence import CadenceRule, next_checkin
+from bot.due import run_due
+from bot.flows.checkin import Person, _prompt, _Prompts
+from bot.pairs_import import ImportReport, import_pairs
+from bot.rhythm import Rhythms, schedule_next
+from bot.storage.database import Database
+from bot.storage.models import (
+    Cadence,
+    Checkin,
+    CheckinState,
+    Member,
+    OutboxMessage,
+    OutboxTarget,
+    Pair,
+    PairState,
+    Workspace,
+)
+from bot.turn import outbox_row
+from tests.conftest import START
+
+HEADER = "platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time,timezone"
+# Thursday 26 Nov 2026, 10:00 UTC: the first check-in of a "thu 10:00 UTC" pair
+# imported at START (Wednesday noon).
+DUE = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+RULES = [
+    CadenceRule(Cadence.WEEKLY, 3, "10:00", "UTC"),
+    CadenceRule(Cadence.WEEKLY, 6, "09:30", "Europe/Berlin"),
+    CadenceRule(Cadence.BIWEEKLY, 0, "08:15", "America/New_York"),
+    CadenceRule(Cadence.BIWEEKLY, 4, "18:00", "Australia/Sydney"),
+    CadenceRule(Cadence.MONTHLY, 1, "12:00", "Asia/Kolkata"),
+    CadenceRule(Cadence.MONTHLY, 6, "02:30", "Europe/London"),  # into the spring gap
+]
+ANCHORS = [None, date(2026, 1, 5), date(2026, 1, 12), date(2026, 3, 29)]
+# Around both 2026 changes in Europe and America, and an ordinary day.
+AFTERS = [
+    datetime(2026, 3, 7, 23, 0, tzinfo=UTC),
+    datetime(2026, 3, 28, 1, 30, tzinfo=UTC),
+    datetime(2026, 10, 24, 12, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 23, 59, tzinfo=UTC),
+    datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+]
+
+
+def pair_with(rule: CadenceRule, anchor: date | None) -> Pair:
+    return Pair(
+        cadence=rule.cadence.value,
+        weekday=rule.weekday,
+        local_time=rule.local_time,
+        timezone=rule.timezone,
+        cadence_anchor=anchor,
+    )
+
+
+def test_the_cadence_worked_out_once_per_rule_is_each_pairs_own() -> None:
+    for lead in (timedelta(0), timedelta(days=20)):
+        rhythms = Rhythms()  # one per batch, and a batch has one ``now``
+        for _ in range(2):  # the second round is answered from what the first worked out
+            for rule in RULES:
+                columns = (rule.cadence.value, rule.weekday, rule.local_time, rule.timezone)
+                assert rhythms.rule(columns) == rule
+                for anchor in ANCHORS:
+                    for after in AFTERS:
+                        pair = pair_with(rule, anchor)
+                        schedule_next(pair, after, after - lead)
+                        got = rhythms.schedule(rule, anchor, after, after - lead)
+                        assert got.next_checkin_at == pair.next_checkin_at
+                        assert got.heads_up_at == pair.heads_up_at
+                        assert (anchor or got.default_anchor) == pair.cadence_anchor
+
+
+def test_the_latest_occurrence_walks_on_from_the_stored_one() -> None:
+    rhythms = Rhythms()
+    for rule in RULES:
+        anchor = date(2026, 1, 5)
+        stored = next_checkin(rule, datetime(2026, 1, 1, tzinfo=UTC), anchor)
+        now = datetime(2026, 4, 1, tzinfo=UTC)
+        expected = stored
+        while (following := next_checkin(rule, expected, anchor)) <= now:
+            expected = following
+        assert rhythms.latest(rule, stored, anchor, now, 60) == expected
+        assert rhythms.latest(rule, stored, anchor, now, 1) == min(
+            next_checkin(rule, stored, anchor), expected
+        )
+        assert rhythms.latest(rule, expected, anchor, now, 60) == expected
+
+
+def csv_file(*lines: str) -> io.StringIO:
+    return io.StringIO("\n".join((HEADER, *lines)) + "\n")
+
+
+async def all_pairs(database: Database) -> dict[str, Pair]:
+    """Every pair, by its mentor's id on the platform."""
+    async with database.transaction() as session:
+        query = select(Member.external_id, Pair).join(Member, Pair.mentor_id == Member.id)
+        return {mentor: pair for mentor, pair in (await session.execute(query)).all()}
+
+
+async def test_pairs_due_together_are_advanced_as_each_on_its_own(database: Database) -> None:
+    # Ten on one rule (one statement for all of them), four every other week with their
+    # own anchors (one by one), all stored as due at DUE.
+    lines = [f"slack,T1,M{n},E{n},weekly,thu,10:00,UTC" for n in range(10)]
+    lines += [f"slack,T1,BM{n},BE{n},biweekly,thu,10:00,Europe/London" for n in range(4)]
+    report = await import_pairs(database, csv_file(*lines), START)
+    assert report.created == 14
+    ids = {mentor: pair.id for mentor, pair in (await all_pairs(database)).items()}
+    anchors = {"BM0": date(2026, 11, 16), "BM1": date(2026, 11, 23), "BM2": None, "M2": None}
+    async with database.transaction() as session:
+        await session.execute(update(Pair).values(next_checkin_at=DUE, heads_up_at=None))
+        for mentor, anchor in anchors.items():
+            await session.execute(
+                update(Pair).where(Pair.id == ids[mentor]).values(cadence_anchor=anchor)
+            )
+    expected = {}
+    for mentor, pair in (await all_pairs(database)).items():
+        schedule_next(pair, DUE, DUE)  # what the chat does after a check-in, pair by pair
+        expected[mentor] = (pair.cadence_anchor, pair.next_checkin_at, pair.heads_up_at)
+    # The biweekly pairs really do differ by anchor: the grouping must keep them apart.
+    assert expected["BM0"][1] != expected["BM1"][1]
+
+    due = await run_due(database, DUE)
+
+    assert due.checkins_opened == 14
+    after = {
+        mentor: (pair.cadence_anchor, pair.next_checkin_at, pair.heads_up_at)
+        for mentor, pair in (await all_pairs(database)).items()
+    }
+    assert after == expected
+
+
+async def test_a_pair_that_cannot_be_opened_costs_only_its_own_check_in(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [f"slack,T1,M{n},E{n},weekly,thu,10:00,UTC" for n in range(3)]
+    await import_pairs(database, csv_file(*lines), START)
+    async with database.transaction() as session:
+        # A timezone no zone database knows (stored by an older version, say): working
+        # out this member's quiet hours fails, so the whole batch does, then this pair.
+        await session.execute(
+            update(Member).where(Member.external_id == "E1").values(timezone="Mars/Olympus")
+        )
+
+    with caplog.at_level(logging.ERROR, logger="bot.due"):
+        due = await run_due(database, DUE)
+
+    assert due.checkins_opened == 2
+    pairs = await all_pairs(database)
+    async with database.transaction() as session:
+        query = select(Member.external_id, Checkin.state).join(
+            Member,
+            Member.id == select(Pair.mentor_id).where(Pair.id == Checkin.pair_id).scalar_subquery(),
+        )
+        checkins = sorted((await session.execute(query)).all())
+        prompts = sorted((await session.execute(select(OutboxMessage.target_id))).scalars())
+    assert checkins == [("M0", CheckinState.OPEN.value), ("M2", CheckinState.OPEN.value)]
+    assert prompts == ["E0", "E2", "M0", "M2"]
+    assert f"opening the check-in of pair {pairs['M1'].id} failed" in caplog.text
+    # Every pair moved on, the failed one too: it cannot block the next passes.
+    assert {p.next_checkin_at for p in pairs.values()} == {DUE + timedelta(days=7)}
+    assert {p.state for p in pairs.values()} == {PairState.ACTIVE.value}
+    again = await run_due(database, DUE)
+    assert (again.checkins_opened, again.checkins_missed) == (0, 0)
+
+
+async def test_a_couple_repeated_in_a_later_chunk_is_already_there(database: Database) -> None:
+    lines = (
+        "slack,T1,U1,U2,,,,",
+        "slack,T1,U3,U4,,,,",
+        "slack,T1,U5,U6,,,,",
+        "slack,T1,U2,U1,,,,",  # chunk 2: the first couple again, the other way round
+        "slack,T1,U1,U2,monthly,,,",  # and again: seen just above, in this chunk
+        "slack,T1,U1,U2,,,,",
+        "slack,T1,bad id,U9,,,,",
+    )
+    report = await import_pairs(database, csv_file(*lines), START, chunk=3)
+    assert (report.created, report.already) == (3, 3)
+    assert [(r.line, "spaces" in r.reason) for r in report.rejected] == [(8, True)]
+    pairs = await all_pairs(database)
+    assert {mentor: p.cadence for mentor, p in pairs.items()} == dict.fromkeys(
+        ("U1", "U3", "U5"), "weekly"
+    )
+
+    again = await import_pairs(database, csv_file(*lines), START, chunk=2)
+    assert again == ImportReport(created=0, already=6, rejected=report.rejected)
+    assert {p.id for p in (await all_pairs(database)).values()} == {p.id for p in pairs.values()}
+
+
+def test_prompts_built_for_a_batch_are_the_ones_made_one_by_one() -> None:
+    now = DUE
+    running = Workspace(id=1, platform="slack", external_id="T1")
+    stopped = Workspace(id=2, platform="slack", external_id="T2", delivery_stopped_at=now)
+    prompts = _Prompts(now, {1: running, 2: stopped})
+    partner = Person(7, "U7", "Europe/Berlin")
+    many = [f"win {n}" for n in range(8)]
+    for workspace in (running, stopped):
+        for flow_id, wins in ((1, []), (42, ["shipped it"]), (123456789, many)):
+            for at in (now, now + timedelta(hours=3), now - timedelta(hours=1)):
+                expected = outbox_row(
+                    workspace, OutboxTarget.DM, "U8", _prompt(flow_id, partner, wins), now, at
+                )
+                assert prompts.row(workspace.id, "U8", flow_id, partner, wins, at) == expected

@@ -1,0 +1,217 @@
+"""Log hygiene: a whole mentoring scenario on the real Slack adapter (signed requests in,
+the real Web API client out, against the fake Slack) and on the real Discord client
+(against the fake gateway and REST API), logged at DEBUG in both formats, leaves no
+token, signing secret or journal text in the logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.logs import LIBRARY_LEVELS, REDACTED, setup_logging
+from adapters.slack.app import SlackAdapter
+from bot.clock import ManualClock
+from bot.engine import Engine
+from bot.refs import Platform
+from bot.settings import Settings
+from bot.storage.database import Database
+from scheduler.delivery_worker import DeliveryWorker
+from tests.discord.chat import DiscordChat, running_bot
+from tests.discord.fake_discord import TOKEN, FakeDiscord
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Person
+from tests.slack.slack_chat import SECRET, SlackChat
+
+ALICE, BOB = "U0ALICE", "U0BOB"
+DISCORD_TOKEN = "MTIzNDU2Nzg5.canary.discord-token-value"
+WIN = "canary-win-7f3a shipped the billing page"
+ANSWER = "canary-answer-91cc the migration scared me"
+QUESTION = "canary-question-2be4 how do I pitch this?"
+FEEDBACK = "canary-feedback-c0de lead with the number"
+CANARIES = (
+    BOT_TOKEN,
+    SECRET,
+    DISCORD_TOKEN,
+    "canary-win",
+    "canary-answer",
+    "canary-question",
+    "canary-feedback",
+)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """setup_logging owns the root logger, as in the real process; put it back after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    libraries = {name: logging.getLogger(name).level for name in LIBRARY_LEVELS}
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name, library_level in libraries.items():
+        logging.getLogger(name).setLevel(library_level)
+
+
+def _settings(fake: FakeSlack, log_format: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_url=fake.api_url,
+        discord_bot_token=SecretStr(DISCORD_TOKEN),
+        log_level="DEBUG",
+        log_format=log_format,
+    )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack(
+        users={ALICE: Person("Alice", "Europe/Berlin", is_admin=True), BOB: Person("Bob")}
+    )
+    await slack.start()
+    yield slack
+    await slack.stop()
+
+
+async def _scenario(slack: SlackChat, worker: DeliveryWorker) -> None:
+    async def deliver() -> None:
+        await worker.drain()
+        await slack.adapter.drain()
+
+    await slack.command(ALICE, f"/mentor pair <@{ALICE}|alice> <@{BOB}|bob>")
+    await deliver()
+    await slack.click(BOB, "Accept")
+    await deliver()
+    assert (await slack.command(BOB, f"/win {WIN}")).status == 200
+    await deliver()
+    assert any("canary-win" in text for text in slack.dms(ALICE))  # it really went out
+
+    await slack.command(BOB, f"/mentor feedback {QUESTION}")
+    await deliver()
+    await slack.dm(ALICE, FEEDBACK)
+    await deliver()
+    assert any("canary-feedback" in text for text in slack.dms(BOB))
+
+    await slack.command(BOB, "/mentor checkin")
+    await deliver()
+    await slack.click(BOB, "Answer in a form")
+    await slack.submit(BOB, mood="good", progress=ANSWER)
+    await deliver()
+
+    # A delivery that fails for good is logged (with its reason), never its text.
+    slack.fake.fail("chat.postMessage", "messages_tab_disabled", channel=BOB)
+    await slack.command(ALICE, f"/win {WIN} again")
+    await deliver()
+    assert worker.total.failed >= 1
+    # And a bad request is logged as such.
+    await slack.post("command=/win&text=canary-win-unsigned", "application/x-www-form-urlencoded")
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_no_secret_or_journal_text_reaches_the_logs(
+    log_format: str,
+    fake: FakeSlack,
+    database: Database,
+    clock: ManualClock,
+    restore_logging: None,
+) -> None:
+    settings = _settings(fake, log_format)
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    engine = Engine(database, clock)
+    adapter = SlackAdapter(settings, engine, host="127.0.0.1", port=0)
+    await adapter.start()
+    worker = DeliveryWorker(database, {Platform.SLACK: adapter.sender}, clock)
+    slack = SlackChat(fake, adapter, database, clock)
+    try:
+        await _scenario(slack, worker)
+    finally:
+        await slack.close()
+        await adapter.stop()
+    output = captured.getvalue()
+
+    assert "Slack: signed in to team" in output  # the logs were captured, at DEBUG
+    assert "failed for good" in output
+    for canary in CANARIES:
+        assert canary not in output, canary
+    if log_format == "json":
+        lines = output.splitlines()
+        assert lines
+        for line in lines:
+            record = json.loads(line)
+            assert {"time", "level", "logger", "message"} <= set(record)
+
+
+def test_a_configured_secret_that_is_logged_anyway_is_redacted(
+    restore_logging: None,
+) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        discord_bot_token=SecretStr(DISCORD_TOKEN),
+        log_format="json",
+    )
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    log = logging.getLogger("tests.careless")
+    log.warning("token is %s", BOT_TOKEN)
+    try:
+        raise RuntimeError(f"refused {DISCORD_TOKEN}")
+    except RuntimeError:
+        log.exception("calling out failed")
+    records = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert records[0]["message"] == f"token is {REDACTED}"
+    assert records[1]["message"] == "calling out failed"
+    assert f"RuntimeError: refused {REDACTED}" in records[1]["exception"]
+    assert BOT_TOKEN not in captured.getvalue() and DISCORD_TOKEN not in captured.getvalue()
+
+
+def test_an_unknown_log_format_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="must be text or json, not 'xml'"):
+        Settings(_env_file=None, log_format="xml")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_discord_logs_hold_no_token_or_journal_text(
+    log_format: str, database: Database, clock: ManualClock, restore_logging: None
+) -> None:
+    discord = FakeDiscord()
+    await discord.start()
+    people = {name: discord.add_user(name.title()) for name in ("alice", "bob")}
+    guild = discord.add_guild("Mentoring", owner_id=people["alice"], channels=("general",))
+    chat = DiscordChat(discord, guild, people)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_bot_token=SecretStr(TOKEN),
+        log_level="DEBUG",
+        log_format=log_format,
+    )
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    try:
+        async with running_bot(discord, database, clock, guild_id=guild):
+            await chat.slash("alice", "mentor pair", mentor="@alice", mentee="@bob")
+            await chat.dm_arrives("bob", "would like to")
+            await chat.click("bob", "Accept")
+            await chat.dm_arrives("alice", "You're paired")
+            await chat.slash("bob", "win", text=WIN)
+            await chat.dm_arrives("alice", "canary-win")
+            await chat.slash("bob", "mentor feedback ask", question=QUESTION)
+            await chat.dm_arrives("alice", "canary-question")
+    finally:
+        await discord.close()
+    output = captured.getvalue()
+    assert "discord" in output  # the library's own records were captured
+    for canary in (TOKEN, "canary-win", "canary-question"):
+        assert canary not in output, canary
+    if log_format == "json":
+        for line in output.splitlines():
+            assert {"time", "level", "logger", "message"} <= set(json.loads(line))
