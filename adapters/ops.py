@@ -70,7 +70,7 @@ class Metrics:
         )
         self.outbox_depth = Gauge(
             "mentorbot_outbox_depth",
-            "Outbox messages by status, counted when scraped.",
+            "Outbox messages waiting (pending) or in flight (sending), counted when scraped.",
             ["status"],
             registry=self.registry,
         )
@@ -106,15 +106,25 @@ class Metrics:
             log.warning("metrics: could not count the outbox (%s)", type(error).__name__)
             self.outbox_depth.clear()
         else:
-            for status in OutboxStatus:
+            for status in QUEUED:
                 self.outbox_depth.labels(status=status.value).set(depth.get(status.value, 0))
         return generate_latest(self.registry)
 
 
+# The queue: what waits and what is in flight. Sent and failed rows are history that
+# only grows, so they are not counted at every scrape (the delivered and failed counters
+# say how many went each way).
+QUEUED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
 async def outbox_depth(database: Database) -> dict[str, int]:
+    """One indexed range per status (``ix_outbox_status_next_attempt``): costs the queue's
+    length, not the outbox's history."""
     async with database.transaction() as session:
         rows = await session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status.in_([s.value for s in QUEUED]))
+            .group_by(OutboxMessage.status)
         )
         return {str(status): int(count) for status, count in rows.all()}
 
