@@ -481,7 +481,9 @@ def forget_command(
     report = _run_returning(
         _forget(settings.database_url, _cipher(settings), chosen, workspace, user)
     )
-    print(report.describe())
+    print(f"Deleted everything stored about {user}: {report.counts()}, and their settings.")
+    if report.pairs_ended:
+        print(f"Pairs ended: {report.pairs_ended}; each partner is told only that it ended.")
 
 
 async def _forget(

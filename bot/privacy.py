@@ -500,7 +500,7 @@ class ForgetReport:
     messages: int = 0
     pairs_ended: int = 0
 
-    def describe(self) -> str:
+    def counts(self) -> str:
         parts = [
             _count(self.wins, "win"),
             _count(self.checkin_answers, "check-in answer"),
@@ -510,9 +510,11 @@ class ForgetReport:
             _count(self.conversations, "conversation"),
             _count(self.messages, "message"),
         ]
-        text = (
-            f"Done. I deleted everything I kept about you: {', '.join(parts)}, and your settings."
-        )
+        return ", ".join(parts)
+
+    def describe(self) -> str:
+        """For the person who asked."""
+        text = f"Done. I deleted everything I kept about you: {self.counts()}, and your settings."
         if self.pairs_ended:
             text += (
                 f" {_count(self.pairs_ended, 'pair')} ended; I told "

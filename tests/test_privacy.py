@@ -352,7 +352,7 @@ async def test_forget_from_the_shell_does_the_same(
 
     forgot = await asyncio.to_thread(cli, "forget", *where, answer="alice\n")
     assert forgot.exit_code == 0, forgot.output
-    assert "Done. I deleted everything I kept about you: 2 wins" in forgot.output
+    assert "Deleted everything stored about alice: 2 wins" in forgot.output
     await assert_forgotten(database, alice)
     assert await bobs_data(database, bob) == before
 
