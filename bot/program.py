@@ -52,6 +52,8 @@ SHORT_WEEKS = 4
 LONG_WEEKS = 12
 CHART_WEEKS = 12
 WEEK = timedelta(days=7)
+# Every check-in prompts both members of its pair.
+MEMBERS_PROMPTED = 2
 CHART_NAME = "program-activity.png"
 
 
@@ -184,22 +186,29 @@ async def stats_for(
 async def _answer_rates(
     session: AsyncSession, workspace_id: int, now: datetime
 ) -> tuple[AnswerRate, AnswerRate]:
-    recent = Checkin.opened_at >= now - SHORT_WEEKS * WEEK
-    answered = CheckinAnswer.answered_at.is_not(None)
+    # Both members of a shared check-in were prompted; an answer row exists only once a
+    # member answered (it is made with the first answer), so prompts are counted from
+    # the check-ins and answers from the rows.
+    per_checkin = (
+        select(Checkin.opened_at, func.count(CheckinAnswer.answered_at).label("answered"))
+        .select_from(Checkin)
+        .outerjoin(CheckinAnswer, CheckinAnswer.checkin_id == Checkin.id)
+        .where(
+            Checkin.workspace_id == workspace_id,
+            Checkin.state == CheckinState.SHARED.value,
+            Checkin.opened_at >= now - LONG_WEEKS * WEEK,
+        )
+        .group_by(Checkin.id, Checkin.opened_at)
+        .subquery()
+    )
+    recent = per_checkin.c.opened_at >= now - SHORT_WEEKS * WEEK
     row = (
         await session.execute(
             select(
-                func.count(),
-                func.count(CheckinAnswer.answered_at),
-                func.sum(case((recent, 1), else_=0)),
-                func.sum(case((recent & answered, 1), else_=0)),
-            )
-            .select_from(CheckinAnswer)
-            .join(Checkin, Checkin.id == CheckinAnswer.checkin_id)
-            .where(
-                Checkin.workspace_id == workspace_id,
-                Checkin.state == CheckinState.SHARED.value,
-                Checkin.opened_at >= now - LONG_WEEKS * WEEK,
+                func.count() * MEMBERS_PROMPTED,
+                func.sum(per_checkin.c.answered),
+                func.sum(case((recent, MEMBERS_PROMPTED), else_=0)),
+                func.sum(case((recent, per_checkin.c.answered), else_=0)),
             )
         )
     ).one()

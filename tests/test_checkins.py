@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.engine import Engine
 from bot.flows.checkin import spread_offset
@@ -33,15 +33,29 @@ async def _pair(chat: Chat) -> Pair:
 
 
 async def _answers(chat: Chat, user: str) -> CheckinAnswer:
-    """The user's answer row of the newest check-in."""
+    """The user's answers to their pair's newest check-in: all empty when they have not
+    answered (the row is made with a member's first answer, not with the prompt)."""
     async with chat.database.transaction() as session:
-        query = (
-            select(CheckinAnswer)
-            .join(Member, CheckinAnswer.member_id == Member.id)
-            .where(Member.external_id == user)
-            .order_by(CheckinAnswer.id.desc())
-        )
-        return (await session.execute(query)).scalars().first()  # type: ignore[return-value]
+        member = (
+            await session.execute(select(Member).where(Member.external_id == user))
+        ).scalar_one()
+        newest = (
+            await session.execute(
+                select(Checkin.id)
+                .join(Pair, Pair.id == Checkin.pair_id)
+                .where(or_(Pair.mentor_id == member.id, Pair.mentee_id == member.id))
+                .order_by(Checkin.id.desc())
+                .limit(1)
+            )
+        ).scalar_one()
+        found = (
+            await session.execute(
+                select(CheckinAnswer).where(
+                    CheckinAnswer.checkin_id == newest, CheckinAnswer.member_id == member.id
+                )
+            )
+        ).scalar_one_or_none()
+        return found or CheckinAnswer(checkin_id=newest, member_id=member.id)
 
 
 async def to_first_checkin(chat: Chat) -> None:
@@ -133,6 +147,34 @@ async def test_answering_out_of_order_and_double_clicks(chat: Chat) -> None:
         or True
     )
     assert chat.dms("alice")[-1] == "What would you like to bring to your next conversation?"
+
+
+async def test_an_answer_row_is_made_with_the_first_answer_and_only_once(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    assert await _answer_rows(chat) == []  # prompted, not answered: no row yet
+    await chat.click("bob", "Great 🙌")
+    await chat.say("bob", "a first step")
+    await chat.say("bob", "time")
+    # Each answer found the row the first one made.
+    assert await _answer_rows(chat) == [("bob", "great", "a first step", "time")]
+
+
+async def _answer_rows(chat: Chat) -> list[tuple[str, str | None, str | None, str | None]]:
+    async with chat.database.transaction() as session:
+        query = (
+            select(
+                Member.external_id,
+                CheckinAnswer.mood,
+                CheckinAnswer.progress,
+                CheckinAnswer.challenge,
+            )
+            .join(Member, CheckinAnswer.member_id == Member.id)
+            .order_by(CheckinAnswer.id)
+        )
+        return [
+            (who, mood, progress, hard)
+            for who, mood, progress, hard in await session.execute(query)
+        ]
 
 
 async def test_someone_else_cannot_answer(chat: Chat) -> None:

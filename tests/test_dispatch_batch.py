@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, insert, select, update
 
 from bot.cadence import CadenceRule, next_checkin
+from bot.content import Content
 from bot.due import run_due
 from bot.flows.checkin import Person, _prompt, _Prompts
 from bot.pairs_import import ImportReport, import_pairs
 from bot.rhythm import Rhythms, schedule_next
+from bot.storage.bulk import insert_many, table_of
 from bot.storage.database import Database
 from bot.storage.models import (
     Cadence,
@@ -213,3 +215,43 @@ def test_prompts_built_for_a_batch_are_the_ones_made_one_by_one() -> None:
                     workspace, OutboxTarget.DM, "U8", _prompt(flow_id, partner, wins), now, at
                 )
                 assert prompts.row(workspace.id, "U8", flow_id, partner, wins, at) == expected
+
+
+async def test_bulk_inserts_store_datetimes_as_the_typed_columns_do(database: Database) -> None:
+    """``insert_many`` converts each distinct datetime once (SQLite) and binds the result:
+    the stored value must be exactly what the column's type stores row by row."""
+    moment = datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    async with database.transaction() as session:
+        workspace = Workspace(platform="console", external_id="T1", created_at=START)
+        session.add(workspace)
+        await session.flush()
+
+        def rows(target: str) -> list[dict[str, object]]:
+            return [
+                outbox_row(workspace, OutboxTarget.DM, target, Content(f"{n}"), moment, at)
+                for n, at in enumerate([None, moment + timedelta(hours=1), moment, None])
+            ]
+
+        await session.execute(insert(table_of(OutboxMessage)), rows("typed"))
+        await insert_many(session, insert(table_of(OutboxMessage)), rows("bulk"))
+    async with database.transaction() as session:
+        stored = (
+            await session.execute(
+                select(
+                    OutboxMessage.target_id,
+                    cast(OutboxMessage.next_attempt_at, String),
+                    cast(OutboxMessage.created_at, String),
+                    OutboxMessage.next_attempt_at,
+                ).order_by(OutboxMessage.id)
+            )
+        ).all()
+    typed = [tuple(row[1:]) for row in stored if row[0] == "typed"]
+    bulk = [tuple(row[1:]) for row in stored if row[0] == "bulk"]
+    assert len(typed) == 4
+    assert bulk == typed
+    assert [row[2] for row in bulk] == [
+        moment,
+        moment + timedelta(hours=1),
+        moment,
+        moment,
+    ]

@@ -48,6 +48,7 @@ from bot.flows.sessions import (
 )
 from bot.milestones import reach_automatic
 from bot.storage.bulk import (
+    converting_once,
     dialect_of,
     insert_ignoring_duplicates,
     insert_many,
@@ -67,7 +68,7 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.text import shorten
-from bot.turn import Turn, outbox_row
+from bot.turn import Turn, get_or_create, outbox_row
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -161,7 +162,6 @@ class Due:
 
 
 _CHECKINS = table_of(Checkin)
-_ANSWERS = table_of(CheckinAnswer)
 _FLOWS = table_of(FlowSession)
 _OUTBOX = table_of(OutboxMessage)
 
@@ -222,22 +222,25 @@ async def open_checkins(
     # whatever the batch size, where .values(rows) would compile a new one per size.
     inserted = (
         await session.execute(
-            insert_ignoring_duplicates(dialect, _CHECKINS).returning(
-                _CHECKINS.c.id, _CHECKINS.c.pair_id
-            ),
-            [
-                {
-                    "workspace_id": d.workspace_id,
-                    "pair_id": d.pair_id,
-                    "due_at": d.at,
-                    "state": CheckinState.SKIPPED.value
-                    if d.pair_id in still_open
-                    else CheckinState.OPEN.value,
-                    "opened_at": now,
-                    "closes_at": None if d.pair_id in still_open else closes_at,
-                }
-                for d in due
-            ],
+            *converting_once(
+                session,
+                insert_ignoring_duplicates(dialect, _CHECKINS).returning(
+                    _CHECKINS.c.id, _CHECKINS.c.pair_id
+                ),
+                [
+                    {
+                        "workspace_id": d.workspace_id,
+                        "pair_id": d.pair_id,
+                        "due_at": d.at,
+                        "state": CheckinState.SKIPPED.value
+                        if d.pair_id in still_open
+                        else CheckinState.OPEN.value,
+                        "opened_at": now,
+                        "closes_at": None if d.pair_id in still_open else closes_at,
+                    }
+                    for d in due
+                ],
+            )
         )
     ).all()
     opened = {pair_id: checkin_id for checkin_id, pair_id in inserted if pair_id not in still_open}
@@ -293,37 +296,32 @@ async def _open_part(
     wins: Mapping[int, list[str]],
     prompts: _Prompts,
 ) -> None:
-    """Both members' answer rows, conversations and prompts, for some pairs whose
-    check-ins (``opened``: pair id -> check-in id) were just inserted."""
-    await insert_many(
-        session,
-        insert(_ANSWERS),
-        [
-            {"workspace_id": d.workspace_id, "checkin_id": opened[d.pair_id], "member_id": me.id}
-            for d in part
-            for me in (d.mentor, d.mentee)
-        ],
-    )
+    """Both members' conversations and prompts, for some pairs whose check-ins
+    (``opened``: pair id -> check-in id) were just inserted. Their answer rows come
+    with their first answers (see :func:`_answer`)."""
     sends = {(d.pair_id, me.id): send_at(d, me) for d in part for me in (d.mentor, d.mentee)}
     kind, state = FlowKind.CHECKIN.value, State.MOOD.value
     flows = (
         await session.execute(
-            insert(_FLOWS).returning(_FLOWS.c.id, _FLOWS.c.pair_id, _FLOWS.c.member_id),
-            [
-                {
-                    "workspace_id": d.workspace_id,
-                    "kind": kind,
-                    "state": state,
-                    "data": {"checkin_id": opened[d.pair_id]},
-                    "member_id": me.id,
-                    "pair_id": d.pair_id,
-                    "created_at": now,
-                    "updated_at": now,
-                    "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
-                }
-                for d in part
-                for me in (d.mentor, d.mentee)
-            ],
+            *converting_once(
+                session,
+                insert(_FLOWS).returning(_FLOWS.c.id, _FLOWS.c.pair_id, _FLOWS.c.member_id),
+                [
+                    {
+                        "workspace_id": d.workspace_id,
+                        "kind": kind,
+                        "state": state,
+                        "data": {"checkin_id": opened[d.pair_id]},
+                        "member_id": me.id,
+                        "pair_id": d.pair_id,
+                        "created_at": now,
+                        "updated_at": now,
+                        "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
+                    }
+                    for d in part
+                    for me in (d.mentor, d.mentee)
+                ],
+            )
         )
     ).all()
     flow_ids = {(pair_id, member_id): flow_id for flow_id, pair_id, member_id in flows}
@@ -499,19 +497,23 @@ class _Prompts:
         return {**template, "target_id": target_id, "content": content}
 
 
-async def _load(turn: Turn, flow: FlowSession) -> tuple[Checkin, CheckinAnswer] | None:
-    checkin = await turn.session.get(Checkin, int(flow.data["checkin_id"]))
-    if checkin is None:
+async def _load(turn: Turn, flow: FlowSession) -> Checkin | None:
+    if flow.member_id is None:
         return None
-    answer = (
-        await turn.session.execute(
-            select(CheckinAnswer).where(
-                CheckinAnswer.checkin_id == checkin.id,
-                CheckinAnswer.member_id == flow.member_id,
-            )
-        )
-    ).scalar_one_or_none()
-    return (checkin, answer) if answer is not None else None
+    return await turn.session.get(Checkin, int(flow.data["checkin_id"]))
+
+
+async def _answer(turn: Turn, flow: FlowSession, checkin: Checkin) -> CheckinAnswer:
+    """The member's answer row, made when they first answer rather than with the prompt:
+    a dispatch pass writes two rows fewer per check-in, and a member who never answers
+    has no row (readers count a missing row as not answered)."""
+    assert flow.member_id is not None
+    return await get_or_create(
+        turn.session,
+        CheckinAnswer,
+        {"checkin_id": checkin.id, "member_id": flow.member_id},
+        {"workspace_id": checkin.workspace_id},
+    )
 
 
 def _closed_note(checkin: Checkin) -> StepResult:
@@ -526,13 +528,13 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if flow.member_id != turn.actor.id:
         owner = await turn.session.get(Member, flow.member_id)
         return not_for_you(owner) if owner else STALE
-    loaded = await _load(turn, flow)
-    if loaded is None:
+    checkin = await _load(turn, flow)
+    if checkin is None:
         return STALE
-    checkin, answer = loaded
     if flow.ended_at is not None:
         return _closed_note(checkin) if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
+        answer = await _answer(turn, flow, checkin)
         answer.mood = choice[5:]
         if flow.state == State.MOOD:
             await _advance(turn, flow, checkin, answer)
@@ -541,7 +543,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
         skipped = QUESTIONS[State(flow.state)][0]
-        await _advance(turn, flow, checkin, answer)
+        await _advance(turn, flow, checkin, await _answer(turn, flow, checkin))
         return StepResult(replace_with=f"{skipped} (skipped)")
     if choice == "form":
         fields = tuple(
@@ -560,10 +562,10 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
 
 async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
     """A DM reply: the answer to the question asked last."""
-    loaded = await _load(turn, flow)
-    if loaded is None:
+    checkin = await _load(turn, flow)
+    if checkin is None:
         return STALE
-    checkin, answer = loaded
+    answer = await _answer(turn, flow, checkin)
     _, field = QUESTIONS[State(flow.state)]
     if field == "mood":
         word = text.strip().lower().rstrip("!.")
@@ -576,10 +578,10 @@ async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
 async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
     if flow.member_id != turn.actor.id or flow.ended_at is not None:
         return STALE
-    loaded = await _load(turn, flow)
-    if loaded is None:
+    checkin = await _load(turn, flow)
+    if checkin is None:
         return STALE
-    checkin, answer = loaded
+    answer = await _answer(turn, flow, checkin)
     for name in FORM_FIELDS:
         value = values.get(name, "").strip()
         if name == "mood" and value.lower().rstrip("!.") in MOODS:
@@ -631,13 +633,13 @@ async def share(turn: Turn, checkin: Checkin) -> None:
         return
     pair = await turn.session.get(Pair, checkin.pair_id)
     assert pair is not None
-    answers = await _answers(turn, checkin)
-    members = {m.id: m for m in await _members(turn, [a.member_id for a in answers])}
-    for mine in answers:
-        for theirs in answers:
-            if theirs.member_id != mine.member_id:
-                turn.dm(members[mine.member_id], _shared(members[theirs.member_id], theirs))
-    both = len(answers) == 2 and all(a.answered_at is not None for a in answers)
+    answers = {a.member_id: a for a in await _answers(turn, checkin)}
+    members = {m.id: m for m in await _members(turn, [pair.mentor_id, pair.mentee_id])}
+    # A member without an answer row never answered (rows are made at the first answer).
+    for me, partner in ((pair.mentor_id, pair.mentee_id), (pair.mentee_id, pair.mentor_id)):
+        if me in members and partner in members:
+            turn.dm(members[me], _shared(members[partner], answers.get(partner)))
+    both = len(answers) == 2 and all(a.answered_at is not None for a in answers.values())
     checkin.state = CheckinState.SHARED.value
     checkin.shared_at = turn.now
     checkin.closes_at = None
@@ -658,10 +660,11 @@ async def _members(turn: Turn, ids: list[int]) -> list[Member]:
     return list((await turn.session.execute(select(Member).where(Member.id.in_(ids)))).scalars())
 
 
-def _shared(author: Member, answer: CheckinAnswer) -> Content:
+def _shared(author: Member, answer: CheckinAnswer | None) -> Content:
     who = f"<@{author.external_id}>"
-    if answer.answered_at is None and not any(
-        (answer.mood, answer.progress, answer.challenge, answer.next_topic)
+    if answer is None or (
+        answer.answered_at is None
+        and not any((answer.mood, answer.progress, answer.challenge, answer.next_topic))
     ):
         return Content(f"{who} didn't answer this check-in. Maybe say hello?")
     fields = []

@@ -247,7 +247,8 @@ class FlowSession(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key on PostgreSQL (migration 0005: a trigger per row on a hot table).
+    workspace_id: Mapped[int]
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
@@ -278,7 +279,8 @@ class Checkin(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key on PostgreSQL (migration 0005: a trigger per row on a hot table).
+    workspace_id: Mapped[int]
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(8))
@@ -350,7 +352,8 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key on PostgreSQL (migration 0005: a trigger per row on a hot table).
+    workspace_id: Mapped[int]
     target_kind: Mapped[str] = mapped_column(String(8))
     target_id: Mapped[str] = mapped_column(String(64))
     content: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
