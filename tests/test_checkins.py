@@ -273,7 +273,9 @@ async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
             ).scalars()
         )
     assert codes == ["p1-streak-4", "p1-streak-4"]
-    assert any("4 check-ins in a row" in dm for dm in chat.dms("alice"))
+    for user, partner in (("alice", "bob"), ("bob", "alice")):
+        told = [dm for dm in chat.dms(user) if "4 check-ins in a row" in dm]
+        assert len(told) == 1 and told[0].startswith(f"🎉 You and <@{partner}> reached"), told
 
 
 async def test_checkin_now_and_not_twice(chat: Chat) -> None:

@@ -780,10 +780,13 @@ async def test_anniversaries_at_one_month_three_months_and_one_year(chat: Chat) 
     await chat.advance(timedelta(minutes=1))
     assert await auto_milestones(chat, "alice") == [("p1-months-1", utc(12, 25, 12))]
     assert await auto_milestones(chat, "bob") == [("p1-months-1", utc(12, 25, 12))]
-    assert dms_starting(chat, "bob", "🎉 You reached a milestone: *1 month of mentoring*!") == [
-        "🎉 You reached a milestone: *1 month of mentoring*! I told <@alice> too."
-    ]
-    assert "🎉 <@alice> reached a milestone: *1 month of mentoring*" in chat.dms("bob")
+    # One message each: they reached it together (no second one about the other's copy).
+    for user, partner in (("alice", "bob"), ("bob", "alice")):
+        told = [dm for dm in chat.dms(user) if "1 month of mentoring" in dm]
+        assert len(told) == 1, user
+        assert told[0].startswith(
+            f"🎉 You and <@{partner}> reached a milestone: *1 month of mentoring*!"
+        )
 
     await chat.advance(utc(11, 26, 12, year=2027) - chat.clock.now())
     expected = [
@@ -795,11 +798,8 @@ async def test_anniversaries_at_one_month_three_months_and_one_year(chat: Chat) 
     assert await auto_milestones(chat, "bob") == expected
     for user, partner in (("alice", "bob"), ("bob", "alice")):
         for title in ("1 month of mentoring", "3 months of mentoring", "1 year of mentoring"):
-            mine = [dm for dm in chat.dms(user) if f"You reached a milestone: *{title}*" in dm]
-            theirs = [
-                dm for dm in chat.dms(user) if f"<@{partner}> reached a milestone: *{title}*" in dm
-            ]
-            assert len(mine) == 1 and len(theirs) == 1, (user, title)
+            told = [dm.split("\n")[0] for dm in chat.dms(user) if f"*{title}*" in dm]
+            assert told == [f"🎉 You and <@{partner}> reached a milestone: *{title}*!"], user
         assert not any("2 months" in dm or "6 months" in dm for dm in chat.dms(user))
     pair = await the_pair(chat)
     assert pair.anniversaries_reached == 3
@@ -819,23 +819,25 @@ async def test_anniversaries_go_to_the_channel_only_with_consent(chat: Chat) -> 
 
     await chat.advance(utc(12, 25, 12) - START)
     assert chat.posts("wins") == ["🎉 <@alice> reached a milestone: *1 month of mentoring*"]
-    assert "🎉 <@alice> reached a milestone: *1 month of mentoring* (celebrated in <#wins>)" in (
-        chat.dms("bob")
-    )
+    # bob reached it too: he hears of his own copy, not of alice's as well.
+    assert not any("celebrated in <#wins>" in dm for dm in chat.dms("bob"))
     # bob was never asked: he is asked now, and nothing of his is posted yet.
     question = chat.dms("bob")[-1]
     assert question.startswith("🎉 You reached a milestone: *1 month of mentoring*!")
     assert "May I celebrate it with a shout-out in <#wins>?" in question
     assert "DMs only" in await chat.click("bob", "Keep it between us")
     assert chat.posts("wins") == ["🎉 <@alice> reached a milestone: *1 month of mentoring*"]
-    assert "🎉 <@bob> reached a milestone: *1 month of mentoring*" in chat.dms("alice")
+    assert chat.dms("bob")[-1] == (
+        "🎉 You and <@alice> reached a milestone: *1 month of mentoring*!"
+    )
 
     await chat.advance(utc(2, 25, 12, year=2027) - chat.clock.now())
     assert chat.posts("wins") == [
         "🎉 <@alice> reached a milestone: *1 month of mentoring*",
         "🎉 <@alice> reached a milestone: *3 months of mentoring*",
     ]
-    assert "🎉 <@bob> reached a milestone: *3 months of mentoring*" in chat.dms("alice")
+    assert "🎉 You and <@alice> reached a milestone: *3 months of mentoring*!" in chat.dms("bob")
+    assert not any("3 months" in dm for dm in chat.dms("alice"))  # her shout-out is public
     assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
 
     await chat.say("bob", "/mentor config consent on")
@@ -860,7 +862,7 @@ async def test_an_anniversary_waits_for_the_recipients_morning(chat: Chat) -> No
     await chat.say("alice", "/mentor cadence monthly")
     await chat.advance(utc(12, 26, 12) - START)
     messages = await outbox_to(chat, "bob", "🎉")
-    assert len(messages) == 2
+    assert len(messages) == 1  # "You and @alice reached ...", once
     for message in messages:
         assert message.sent_at is not None
         assert not in_quiet_hours(message.sent_at, "Australia/Sydney")

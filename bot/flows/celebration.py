@@ -8,6 +8,10 @@ stateDiagram-v2
     answered --> [*]
 ```
 A milestone stays uncelebrated (``celebrated_at`` empty) while the question is open.
+
+A pair's own milestones (an anniversary, a check-in streak) are reached by both members,
+each with a record of their own: each is told once ("You and @partner reached ..."), and
+neither also hears of the other's copy.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from bot.flows.sessions import (
     start_flow,
 )
 from bot.pairs import pairs_of
-from bot.storage.models import FlowSession, Member, Milestone
+from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind
 from bot.turn import Turn
 
 
@@ -73,21 +77,34 @@ async def _celebrate_now(turn: Turn, milestone: Milestone, owner: Member) -> Non
     channel = turn.workspace.shoutout_channel_id
     public = channel is not None and owner.shoutout_consent is True
     headline = f"🎉 <@{owner.external_id}> reached a milestone: *{milestone.title}*"
-    partners = [view.partner for view in await pairs_of(turn, owner)]
+    views = await pairs_of(turn, owner)
+    together = milestone.kind == MilestoneKind.AUTO and milestone.pair_id is not None
+    if together:
+        # The partner reached it too, and is told with their own copy.
+        views = [view for view in views if view.pair.id == milestone.pair_id]
+        told: list[Member] = []
+    else:
+        told = [view.partner for view in views]
     if public:
         assert channel is not None
         turn.post(channel, Content(headline))
-        for partner in partners:
+        for partner in told:
             turn.dm(partner, Content(f"{headline} (celebrated in <#{channel}>)"))
     else:
-        note = f"🎉 You reached a milestone: *{milestone.title}*!"
-        if partners:
-            note += " I told " + " and ".join(f"<@{p.external_id}>" for p in partners) + " too."
+        if together and views:
+            note = (
+                f"🎉 You and <@{views[0].partner.external_id}> reached a milestone: "
+                f"*{milestone.title}*!"
+            )
+        else:
+            note = f"🎉 You reached a milestone: *{milestone.title}*!"
+        if told:
+            note += " I told " + " and ".join(f"<@{p.external_id}>" for p in told) + " too."
         if channel is None and turn.workspace.shoutout_hint_sent_at is None:
             turn.workspace.shoutout_hint_sent_at = turn.now
             note += "\n" + CHANNEL_HINT
         turn.dm(owner, Content(note))
-        for partner in partners:
+        for partner in told:
             turn.dm(partner, Content(headline))
     milestone.celebrated_at = turn.now
     milestone.celebrated_in = "channel" if public else "dm"
