@@ -10,15 +10,17 @@ import logging
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import String, cast, insert, select, update
 
 from bot.cadence import CadenceRule, next_checkin
 from bot.content import Content
+from bot.crypto import TextCipher
 from bot.due import run_due
 from bot.flows.checkin import Person, _prompt, _Prompts
 from bot.pairs_import import ImportReport, import_pairs
 from bot.rhythm import Rhythms, schedule_next
-from bot.storage.bulk import insert_many, table_of
+from bot.storage.bulk import insert_arrays, insert_many, table_of
 from bot.storage.database import Database
 from bot.storage.models import (
     Cadence,
@@ -255,3 +257,81 @@ async def test_bulk_inserts_store_datetimes_as_the_typed_columns_do(database: Da
         moment,
         moment,
     ]
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+async def test_array_inserts_store_what_the_typed_insert_stores(
+    database: Database, encrypted: bool
+) -> None:
+    """``insert_arrays`` (PostgreSQL: one ``unnest`` statement; SQLite: the typed
+    executemany) stores every column as a typed insert does, defaults and encrypted
+    columns included, returns what it inserted, and skips duplicates when asked."""
+    if encrypted:
+        database = Database(
+            database.url, cipher=TextCipher.from_setting(Fernet.generate_key().decode())
+        )
+    moment = datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    outbox = table_of(OutboxMessage)
+    try:
+        async with database.transaction() as session:
+            workspace = Workspace(platform="console", external_id="T1", created_at=START)
+            session.add(workspace)
+            await session.flush()
+
+            def rows(target: str) -> list[dict[str, object]]:
+                return [
+                    outbox_row(
+                        workspace, OutboxTarget.DM, target, Content(f"héllo {n}"), moment, at
+                    )
+                    for n, at in enumerate([None, moment + timedelta(hours=1), moment])
+                ]
+
+            await session.execute(insert(outbox), rows("typed"))
+            returned = await insert_arrays(session, outbox, rows("arrays"), returning=("id",))
+            assert len(returned) == 3
+            assert await insert_arrays(session, outbox, []) == []
+        async with database.transaction() as session:
+            found = (
+                await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))
+            ).scalars()
+            seen = {
+                (m.target_id, m.id): (
+                    m.content,
+                    m.status,
+                    m.attempts,
+                    m.next_attempt_at,
+                    m.created_at,
+                    m.sent_at,
+                )
+                for m in found
+            }
+            raw = (
+                await session.execute(
+                    select(OutboxMessage.target_id, cast(OutboxMessage.content, String))
+                )
+            ).all()
+        typed = [value for (target, _), value in sorted(seen.items()) if target == "typed"]
+        arrays = [value for (target, _), value in sorted(seen.items()) if target == "arrays"]
+        assert arrays == typed
+        assert {outbox_id for target, outbox_id in seen if target == "arrays"} == {
+            outbox_id for (outbox_id,) in returned
+        }
+        assert typed[0][0] == Content("héllo 0").to_json() and typed[0][1] == "pending"
+        assert all(("llo " in text) != encrypted for _, text in raw)
+
+        async with database.transaction() as session:
+            pair_rows = [{"workspace_id": workspace.id, "external_id": f"U{n}"} for n in (1, 2)]
+            for row in pair_rows:
+                session.add(Member(**row, created_at=START))
+            await session.flush()
+            again = await insert_arrays(
+                session,
+                table_of(Member),
+                [{**row, "created_at": START} for row in pair_rows],
+                returning=("id",),
+                ignore_duplicates=True,
+            )
+            assert again == []  # both already there: skipped, nothing returned
+    finally:
+        if encrypted:
+            await database.dispose()

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import stalls
@@ -47,14 +47,7 @@ from bot.flows.sessions import (
     partner_name,
 )
 from bot.milestones import reach_automatic
-from bot.storage.bulk import (
-    converting_once,
-    dialect_of,
-    insert_ignoring_duplicates,
-    insert_many,
-    one_of,
-    table_of,
-)
+from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
@@ -218,31 +211,25 @@ async def open_checkins(
         if pair_id not in previous or opened_at > previous[pair_id]:
             previous[pair_id] = opened_at
     closes_at = now + ANSWER_WINDOW
-    # executemany with RETURNING (SQLAlchemy's insertmanyvalues): one cached statement
-    # whatever the batch size, where .values(rows) would compile a new one per size.
-    inserted = (
-        await session.execute(
-            *converting_once(
-                session,
-                insert_ignoring_duplicates(dialect, _CHECKINS).returning(
-                    _CHECKINS.c.id, _CHECKINS.c.pair_id
-                ),
-                [
-                    {
-                        "workspace_id": d.workspace_id,
-                        "pair_id": d.pair_id,
-                        "due_at": d.at,
-                        "state": CheckinState.SKIPPED.value
-                        if d.pair_id in still_open
-                        else CheckinState.OPEN.value,
-                        "opened_at": now,
-                        "closes_at": None if d.pair_id in still_open else closes_at,
-                    }
-                    for d in due
-                ],
-            )
-        )
-    ).all()
+    inserted = await insert_arrays(
+        session,
+        _CHECKINS,
+        [
+            {
+                "workspace_id": d.workspace_id,
+                "pair_id": d.pair_id,
+                "due_at": d.at,
+                "state": CheckinState.SKIPPED.value
+                if d.pair_id in still_open
+                else CheckinState.OPEN.value,
+                "opened_at": now,
+                "closes_at": None if d.pair_id in still_open else closes_at,
+            }
+            for d in due
+        ],
+        returning=("id", "pair_id"),
+        ignore_duplicates=True,
+    )
     opened = {pair_id: checkin_id for checkin_id, pair_id in inserted if pair_id not in still_open}
     del inserted
     opening = [d for d in due if d.pair_id in opened]
@@ -301,34 +288,31 @@ async def _open_part(
     with their first answers (see :func:`_answer`)."""
     sends = {(d.pair_id, me.id): send_at(d, me) for d in part for me in (d.mentor, d.mentee)}
     kind, state = FlowKind.CHECKIN.value, State.MOOD.value
-    flows = (
-        await session.execute(
-            *converting_once(
-                session,
-                insert(_FLOWS).returning(_FLOWS.c.id, _FLOWS.c.pair_id, _FLOWS.c.member_id),
-                [
-                    {
-                        "workspace_id": d.workspace_id,
-                        "kind": kind,
-                        "state": state,
-                        "data": {"checkin_id": opened[d.pair_id]},
-                        "member_id": me.id,
-                        "pair_id": d.pair_id,
-                        "created_at": now,
-                        "updated_at": now,
-                        "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
-                    }
-                    for d in part
-                    for me in (d.mentor, d.mentee)
-                ],
-            )
-        )
-    ).all()
+    flows = await insert_arrays(
+        session,
+        _FLOWS,
+        [
+            {
+                "workspace_id": d.workspace_id,
+                "kind": kind,
+                "state": state,
+                "data": {"checkin_id": opened[d.pair_id]},
+                "member_id": me.id,
+                "pair_id": d.pair_id,
+                "created_at": now,
+                "updated_at": now,
+                "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
+            }
+            for d in part
+            for me in (d.mentor, d.mentee)
+        ],
+        returning=("id", "pair_id", "member_id"),
+    )
     flow_ids = {(pair_id, member_id): flow_id for flow_id, pair_id, member_id in flows}
     del flows
-    await insert_many(
+    await insert_arrays(
         session,
-        insert(_OUTBOX),
+        _OUTBOX,
         [
             prompts.row(
                 d.workspace_id,
@@ -378,9 +362,9 @@ async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[D
     to send them late: recorded (once; a retried pass changes nothing), not sent."""
     if not missed:
         return
-    await insert_many(
+    await insert_arrays(
         session,
-        insert_ignoring_duplicates(dialect_of(session), _CHECKINS),
+        _CHECKINS,
         [
             {
                 "workspace_id": d.workspace_id,
@@ -392,6 +376,7 @@ async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[D
             }
             for d in missed
         ],
+        ignore_duplicates=True,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    Column,
     ColumnElement,
     DateTime,
     Insert,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    text,
 )
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -67,6 +70,107 @@ async def insert_many(
     await session.execute(statement, list(rows))
 
 
+async def insert_arrays(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    returning: Sequence[str] = (),
+    ignore_duplicates: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (all with the same keys) into ``table`` and return the
+    ``returning`` columns of the rows inserted.
+
+    On PostgreSQL in one statement, ``INSERT ... SELECT * FROM unnest(CAST($1 AS T1[]),
+    ...)``: an array per column instead of a parameter per value, which the server parses
+    and plans once and asyncpg sends without per-row work (2,000 conversations: ~35 ms
+    instead of ~55). Each value is converted first by its column's own type (UTC
+    datetimes, JSON, encrypted text), each distinct datetime once, so what is stored is
+    what a typed insert stores.
+
+    On SQLite, or where a column would need a default computed per row, the typed
+    executemany (SQLite's is a loop in C; the same rows as one JSON array through
+    ``json_each`` measured slower: ~180 ms a pass against ~140)."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    defaults = _scalar_defaults(table, names)
+    if dialect.name != "postgresql" or defaults is None:
+        return await _insert_typed(session, table, rows, returning, ignore_duplicates)
+    columns = [table.c[name] for name in [*names, *defaults]]
+    arrays = [_converted(column, rows, defaults, dialect) for column in columns]
+    quote = dialect.identifier_preparer.quote
+    listed = ", ".join(quote(c.name) for c in columns)
+    unnest = ", ".join(
+        f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])"
+        for i, column in enumerate(columns)
+    )
+    sql = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM unnest({unnest})"
+    if ignore_duplicates:
+        sql += " ON CONFLICT DO NOTHING"
+    parameters = {f"a{i}": values for i, values in enumerate(arrays)}
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(name) for name in returning)
+    result = await session.execute(text(sql), parameters)
+    return [tuple(row) for row in result.all()] if returning else []
+
+
+def _converted(
+    column: Column[Any],
+    rows: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, Any],
+    dialect: Dialect,
+) -> list[Any]:
+    """A column's values as its type binds them (each distinct datetime converted once)."""
+    process = _processor(column.type, dialect)
+    if column.name in defaults:
+        value = defaults[column.name]
+        return [process(value) if process else value] * len(rows)
+    values = [row[column.name] for row in rows]
+    if process is None:
+        return values
+    if isinstance(column.type, UTCDateTime):  # a batch shares a few moments
+        done: dict[Any, Any] = {}
+        return [done[v] if v in done else done.setdefault(v, process(v)) for v in values]
+    return [process(v) for v in values]
+
+
+async def _insert_typed(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+    ignore_duplicates: bool,
+) -> list[tuple[Any, ...]]:
+    """The typed INSERT (executemany), each datetime converted once."""
+    statement: Insert = (
+        insert_ignoring_duplicates(dialect_of(session), table)
+        if ignore_duplicates
+        else sql_insert(table)
+    )
+    if returning:
+        statement = statement.returning(*(table.c[name] for name in returning))
+        result = await session.execute(*converting_once(session, statement, rows))
+        return [tuple(row) for row in result.all()]
+    await insert_many(session, statement, rows)
+    return []
+
+
+def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any] | None:
+    """The Python-side defaults of the columns ``names`` leaves out (a typed INSERT
+    fills them in); None if one of them is computed per row (then use that INSERT)."""
+    found: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in names or default is None:
+            continue
+        if not default.is_scalar:
+            return None
+        found[column.name] = default.arg  # type: ignore[attr-defined]
+    return found
+
+
 def converting_once(
     session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[Insert, Sequence[Mapping[str, Any]]]:
@@ -75,7 +179,10 @@ def converting_once(
     the conversion (to UTC; on SQLite then naive and SQLite's text) was a fifth of a
     dispatch pass on SQLite. The values are the column type's own conversion, bound as
     a type that renders as the column's (PostgreSQL casts every parameter) and converts
-    nothing more, so what is stored is what the typed column would store."""
+    nothing more, so what is stored is what the typed column would store.
+
+    Rows that are dicts are changed in place (they are built for the insert; a copy of a
+    thousand rows costs more than the conversion saves): don't reuse them afterwards."""
     if not rows:
         return statement, rows
     dialect = session.get_bind().dialect
@@ -92,7 +199,7 @@ def converting_once(
     done: dict[datetime | None, Any] = {}
     converted: list[dict[str, Any]] = []
     for row in rows:
-        values = dict(row)
+        values = row if isinstance(row, dict) else dict(row)
         for name in names:
             value = values.pop(name)
             found = done.get(value, done)
