@@ -8,10 +8,11 @@ from __future__ import annotations
 import io
 import logging
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import String, cast, insert, select, update
+from sqlalchemy import String, cast, event, insert, select, update
 
 from bot.cadence import CadenceRule, next_checkin
 from bot.content import Content
@@ -35,6 +36,7 @@ from bot.storage.models import (
 )
 from bot.turn import outbox_row
 from tests.conftest import START
+from tests.conversation import Chat, pair_up
 
 HEADER = "platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time,timezone"
 # Thursday 26 Nov 2026, 10:00 UTC: the first check-in of a "thu 10:00 UTC" pair
@@ -335,3 +337,37 @@ async def test_array_inserts_store_what_the_typed_insert_stores(
     finally:
         if encrypted:
             await database.dispose()
+
+
+async def test_a_pass_runs_only_the_jobs_with_something_due(chat: Chat) -> None:
+    """Each job is skipped when its due column holds nothing at or before now (one
+    statement for all of them); a job that made work for a later one in the same pass
+    (an opened check-in arms the stall check) still has it done."""
+    await pair_up(chat, "alice", "bob")
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+            statements.append(args[2])
+
+    sync_engine = chat.database.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        quiet = await run_due(chat.database, chat.clock.now())
+        assert quiet.total == 0
+        assert len(statements) == 1  # the earliest moment of each due column, at once
+        statements.clear()
+
+        async with chat.database.transaction() as session:
+            pair = (await session.execute(select(Pair))).scalar_one()
+            first = pair.next_checkin_at
+            assert first is not None and pair.stall_check_at is None
+        opened = await run_due(chat.database, first)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+    assert opened.checkins_opened == 1
+    async with chat.database.transaction() as session:
+        pair = (await session.execute(select(Pair))).scalar_one()
+    # The stall check was armed by the opening and looked at in the same pass, which set
+    # it to when the pair could next stall (later than now).
+    assert pair.stall_check_at is not None and pair.stall_check_at > first
