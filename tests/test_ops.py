@@ -5,8 +5,6 @@ and failures by kind, the outbox by status, and dispatch passes."""
 from __future__ import annotations
 
 import socket
-import time
-import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +32,7 @@ from tests.conversation import Chat, pair_up
 from tests.discord.chat import running_bot
 from tests.discord.fake_discord import FakeDiscord
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Person
-from tests.slack.slack_chat import SECRET, sign
+from tests.slack.slack_chat import SECRET, signed_win
 
 DMS_CLOSED = DeliveryFailure("cannot_dm_user", permanent=True, scope=FailureScope.RECIPIENT)
 SLOW_DOWN = DeliveryFailure("rate limited", permanent=False, retry_after=timedelta(seconds=30))
@@ -217,30 +215,11 @@ async def test_slack_events_health_and_metrics_share_one_port(
             200,
             {"status": "ok", "database": "ok", "slack": "connected"},
         )
-        body = urllib.parse.urlencode(
-            {
-                "command": "/win",
-                "text": "one port for everything",
-                "user_id": "U0ALICE",
-                "user_name": "alice",
-                "team_id": "T0001",
-                "channel_id": "D0ALICE",
-                "trigger_id": "1.2.trigger",
-                "response_url": fake.response_url(),
-                "api_app_id": "A0APP",
-            }
-        )
-        stamp = int(time.time())
+        body, headers = signed_win(fake.response_url(), "one port for everything")
         async with (
             aiohttp.ClientSession() as http,
             http.post(
-                f"http://127.0.0.1:{server.port}/slack/events",
-                data=body,
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "X-Slack-Request-Timestamp": str(stamp),
-                    "X-Slack-Signature": sign(body, stamp),
-                },
+                f"http://127.0.0.1:{server.port}/slack/events", data=body, headers=headers
             ) as response,
         ):
             assert response.status == 200

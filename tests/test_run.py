@@ -8,7 +8,6 @@ import json
 import signal
 import socket
 import time
-import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from bot.content import Content
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxTarget, Workspace
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
-from tests.slack.slack_chat import SECRET, sign
+from tests.slack.slack_chat import SECRET, signed_win
 from tests.test_console import MENTORBOT, _env
 
 
@@ -68,30 +67,11 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
         )
     try:
         await _wait_for_port(port, process)
-        body = urllib.parse.urlencode(
-            {
-                "command": "/win",
-                "text": "shipped the runner 🚀",
-                "user_id": "U0ALICE",
-                "user_name": "alice",
-                "team_id": "T0TEAM",
-                "channel_id": "D0ALICE",
-                "trigger_id": "1.2.trigger",
-                "response_url": fake.response_url(),
-                "api_app_id": "A0APP",
-            }
-        )
-        stamp = int(time.time())
+        body, headers = signed_win(fake.response_url(), "shipped the runner 🚀", team_id="T0TEAM")
         async with (
             aiohttp.ClientSession() as http,
             http.post(
-                f"http://127.0.0.1:{port}/slack/events",
-                data=body,
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "X-Slack-Request-Timestamp": str(stamp),
-                    "X-Slack-Signature": sign(body, stamp),
-                },
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
             ) as response,
         ):
             assert response.status == 200
@@ -140,29 +120,6 @@ async def _kill(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-def _signed_command(fake: FakeSlack, text: str) -> tuple[str, dict[str, str]]:
-    body = urllib.parse.urlencode(
-        {
-            "command": "/win",
-            "text": text,
-            "user_id": "U0ALICE",
-            "user_name": "alice",
-            "team_id": TEAM,
-            "channel_id": "D0ALICE",
-            "trigger_id": "1.2.trigger",
-            "response_url": fake.response_url(),
-            "api_app_id": "A0APP",
-        }
-    )
-    stamp = int(time.time())
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": str(stamp),
-        "X-Slack-Signature": sign(body, stamp),
-    }
-    return body, headers
-
-
 async def test_health_metrics_and_slack_events_share_port(tmp_path: Path) -> None:
     fake = FakeSlack(users={"U0ALICE": Person("Alice", "Europe/Berlin")})
     await fake.start()
@@ -188,7 +145,7 @@ async def test_health_metrics_and_slack_events_share_port(tmp_path: Path) -> Non
                     "database": "ok",
                     "slack": "connected",
                 }
-            body, headers = _signed_command(fake, "one port")
+            body, headers = signed_win(fake.response_url(), "one port")
             async with http.post(f"{base}/slack/events", data=body, headers=headers) as response:
                 assert response.status == 200
                 assert "Saved to your journal" in await response.text()

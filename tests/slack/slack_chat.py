@@ -44,6 +44,31 @@ def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+def signed_win(response_url: str, text: str, *, team_id: str = TEAM) -> tuple[str, dict[str, str]]:
+    """A signed ``/win`` from alice, as Slack POSTs it to ``/slack/events``: the body
+    and its headers."""
+    body = urlencode(
+        {
+            "command": "/win",
+            "text": text,
+            "user_id": "U0ALICE",
+            "user_name": "alice",
+            "team_id": team_id,
+            "channel_id": "D0ALICE",
+            "trigger_id": "1.2.trigger",
+            "response_url": response_url,
+            "api_app_id": "A0APP",
+        }
+    )
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(stamp),
+        "X-Slack-Signature": sign(body, stamp),
+    }
+    return body, headers
+
+
 def im(user: str) -> str:
     """The id of a user's DM with the bot, as the fake answers it."""
     return "D" + user[1:]
