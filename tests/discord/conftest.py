@@ -3,14 +3,17 @@ against it (on each database backend)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from discord.http import HTTPClient, Route
 
+from adapters.discord.sender import DiscordSender
 from bot.clock import ManualClock
 from bot.storage.database import Database
 from tests.discord.chat import DiscordChat, RunningBot, running_bot
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import TOKEN, FakeDiscord
 
 
 @pytest.fixture
@@ -35,3 +38,17 @@ async def bot(
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(fake, database, clock, guild_id=chat.guild) as running:
         yield running
+
+
+@pytest.fixture
+async def sender(fake: FakeDiscord) -> AsyncIterator[DiscordSender]:
+    """The Discord sender alone, on discord.py's HTTP client, against the fake's REST API."""
+    base = Route.BASE
+    Route.BASE = fake.api_url
+    http = HTTPClient(asyncio.get_running_loop(), max_ratelimit_timeout=30.0)
+    await http.static_login(TOKEN)
+    try:
+        yield DiscordSender(http, timeout=5)
+    finally:
+        await http.close()
+        Route.BASE = base

@@ -5,12 +5,10 @@ and nothing is posted twice."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import discord
 import pytest
-from discord.http import HTTPClient, Route
 from sqlalchemy import select
 
 from adapters.discord.sender import DiscordSender, delivery_failure
@@ -23,7 +21,7 @@ from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus, Pair, PairState
 from bot.unreachable import UNREACHABLE_NOTE
 from tests.discord.chat import DiscordChat, RunningBot
-from tests.discord.fake_discord import TOKEN, FakeDiscord, text_of
+from tests.discord.fake_discord import FakeDiscord, text_of
 from tests.discord.test_flows import pair_up
 
 
@@ -171,19 +169,6 @@ async def test_a_shoutout_channel_that_refuses_is_explained_to_the_admin(
 
 
 # --- the sender alone, against the fake's REST API ---------------------------------------
-
-
-@pytest.fixture
-async def sender(fake: FakeDiscord) -> AsyncIterator[DiscordSender]:
-    base = Route.BASE
-    Route.BASE = fake.api_url
-    http = HTTPClient(asyncio.get_running_loop(), max_ratelimit_timeout=30.0)
-    await http.static_login(TOKEN)
-    try:
-        yield DiscordSender(http, timeout=5)
-    finally:
-        await http.close()
-        Route.BASE = base
 
 
 @pytest.mark.parametrize(

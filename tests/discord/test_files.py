@@ -5,13 +5,11 @@ nothing escapes as an exception."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 import discord
 import pytest
-from discord.http import HTTPClient, Route
 
 from adapters.discord.sender import MAX_FILE_BYTES, DiscordSender, file_messages, files_failure
 from bot.clock import ManualClock
@@ -29,19 +27,6 @@ EXPORT = Attachment("export.json", "application/json", b'{"wins": ["shipped it"]
 BRAG = Attachment("brag.md", "text/markdown", "# Brag doc\n\n- ünïcode wins 🎉\n".encode())
 CHART = Attachment("activity.png", "image/png", PNG)
 SECRET_TEXT = "a canary win nobody may log"
-
-
-@pytest.fixture
-async def sender(fake: FakeDiscord) -> AsyncIterator[DiscordSender]:
-    base = Route.BASE
-    Route.BASE = fake.api_url
-    http = HTTPClient(asyncio.get_running_loop(), max_ratelimit_timeout=30.0)
-    await http.static_login(TOKEN)
-    try:
-        yield DiscordSender(http, timeout=5)
-    finally:
-        await http.close()
-        Route.BASE = base
 
 
 def files_for(user_id: str, *files: Attachment, text: str = "Here is your export.") -> SendFiles:
