@@ -69,6 +69,17 @@ def signed_win(response_url: str, text: str, *, team_id: str = TEAM) -> tuple[st
     return body, headers
 
 
+def trigger_id() -> str:
+    """A fresh trigger id, shaped as Slack's."""
+    return f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}"
+
+
+def _acted_by(payload: dict[str, Any], user: str) -> None:
+    """An interaction payload (a click, a submission) as ``user`` sends it."""
+    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM}
+    payload["trigger_id"] = trigger_id()
+
+
 def im(user: str) -> str:
     """The id of a user's DM with the bot, as the fake answers it."""
     return "D" + user[1:]
@@ -168,7 +179,7 @@ class SlackChat:
             "command": command,
             "text": text,
             "response_url": self.fake.response_url(),
-            "trigger_id": f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}",
+            "trigger_id": trigger_id(),
         }
         return form
 
@@ -212,17 +223,11 @@ class SlackChat:
     def click_payload(self, user: str, label: str) -> dict[str, Any]:
         message, element = self.button(user, label)
         payload = fixture("block_actions")
-        payload["user"] = {
-            "id": user,
-            "username": user.lower(),
-            "name": user.lower(),
-            "team_id": TEAM,
-        }
+        _acted_by(payload, user)
         payload["team"] = {"id": TEAM, "domain": "example"}
         payload["container"] |= {"message_ts": message.ts, "channel_id": message.channel}
         payload["channel"] = {"id": message.channel, "name": "directmessage"}
         payload["message"] |= {"ts": message.ts, "text": message.text, "blocks": message.blocks}
-        payload["trigger_id"] = f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}"
         payload["response_url"] = self.fake.response_url()
         payload["actions"][0] |= {
             "action_id": element["action_id"],
@@ -242,13 +247,7 @@ class SlackChat:
         elements = [e for b in views[-1]["blocks"] if b["type"] == "actions" for e in b["elements"]]
         element = next(e for e in elements if e["text"]["text"] == label)
         payload = fixture("block_actions_home")
-        payload["user"] = {
-            "id": user,
-            "username": user.lower(),
-            "name": user.lower(),
-            "team_id": TEAM,
-        }
-        payload["trigger_id"] = f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}"
+        _acted_by(payload, user)
         payload["actions"][0] |= {"action_id": element["action_id"], "text": element["text"]}
         return await self.interaction(payload)
 
@@ -261,13 +260,7 @@ class SlackChat:
 
     def submission(self, user: str, view: Mapping[str, Any], **values: str) -> dict[str, Any]:
         payload = fixture("view_submission")
-        payload["user"] = {
-            "id": user,
-            "username": user.lower(),
-            "name": user.lower(),
-            "team_id": TEAM,
-        }
-        payload["trigger_id"] = f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}"
+        _acted_by(payload, user)
         state = {
             block["block_id"]: {
                 "value": {"type": "plain_text_input", "value": values.get(block["block_id"])}
