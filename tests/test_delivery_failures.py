@@ -141,6 +141,36 @@ async def test_the_rate_limit_spaces_messages_without_counting_attempts(
     assert {r.attempts for r in await _rows(chat)} == {1}
 
 
+async def test_a_bucket_without_room_is_not_claimed_from_and_says_when_it_has_room(
+    database: Database, clock: ManualClock
+) -> None:
+    """Nothing is claimed only to be put back: messages for a workspace whose bucket is
+    empty stay pending and untouched, and the pass says when the bucket has room again
+    (when the worker wakes), while another workspace's messages go out."""
+    limits = RateLimits({Platform.SLACK: RateLimit(per_second=2, burst=1)})
+    recorder = Recorder()
+    one = Chat(
+        database, clock, workspace="T1", platform=Platform.SLACK, recorder=recorder, limits=limits
+    )
+    two = Chat(
+        database, clock, workspace="T2", platform=Platform.SLACK, recorder=recorder, limits=limits
+    )
+    await one.say("alice", "/mentor pair @alice @bob")  # takes T1's only token
+    await one.say("carol", "/mentor pair @carol @dave")  # waits: T1 has no room
+    await two.say("erin", "/mentor pair @erin @frank")  # T2 has its own bucket
+    assert recorder.requests.total() == 2
+    waiting = [row for row in await _rows(one) if row.target_id == "dave"]
+    assert [(r.status, r.attempts) for r in waiting] == [(OutboxStatus.PENDING, 0)]
+    assert waiting[0].next_attempt_at <= clock.now()  # still due: never claimed, put back
+    report = await one.deliver()
+    assert (report.sent, report.deferred) == (0, 0)
+    assert report.waiting_until == clock.now() + timedelta(milliseconds=500)
+    clock.advance(timedelta(milliseconds=500))
+    report = await one.deliver()
+    assert report.sent == 1 and report.waiting_until is None  # dave's; nothing waits now
+    assert [r.attempts for r in await _rows(one)] == [1, 1, 1]
+
+
 async def test_uninstall_stops_delivery_and_a_reinstall_starts_it_again(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     workspace = chat.ref("alice").workspace
