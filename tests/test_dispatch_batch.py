@@ -21,7 +21,7 @@ from bot.due import run_due
 from bot.flows.checkin import Person, _prompt, _Prompts
 from bot.pairs_import import ImportReport, import_pairs
 from bot.rhythm import Rhythms, schedule_next
-from bot.storage.bulk import insert_arrays, insert_many, table_of
+from bot.storage.bulk import dialect_of, insert_arrays, insert_many, table_of, with_keys
 from bot.storage.database import Database
 from bot.storage.models import (
     Cadence,
@@ -337,6 +337,75 @@ async def test_array_inserts_store_what_the_typed_insert_stores(
     finally:
         if encrypted:
             await database.dispose()
+
+
+async def test_keyed_lookups_find_exactly_the_rows_named(database: Database) -> None:
+    """``with_keys`` (SQLite: a JSON array of couples; PostgreSQL: two arrays) returns
+    the rows whose two key columns hold one of the couples, however odd the text, and
+    nothing for a couple whose parts exist only in other rows."""
+    names = ["U1", "é ü 🦊", 'quo"te', "back\\slash", "[1, 2]", "x" * 64]
+    async with database.transaction() as session:
+        spaces = [
+            Workspace(platform="slack", external_id=f"T{n}", created_at=START) for n in (1, 2)
+        ]
+        session.add_all(spaces)
+        await session.flush()
+        members = {
+            (space.id, name): Member(workspace_id=space.id, external_id=name, created_at=START)
+            for space in spaces
+            for name in names
+        }
+        session.add_all(members.values())
+        await session.flush()
+        table = table_of(Member)
+        first, second = spaces
+        wanted = [(first.id, name) for name in names] + [(second.id, "U1"), (second.id, "nobody")]
+        query = with_keys(
+            dialect_of(session),
+            table,
+            ("workspace_id", "external_id"),
+            wanted,
+            table.c.id,
+            table.c.workspace_id,
+            table.c.external_id,
+        )
+        found = {(a, b): id_ for id_, a, b in await session.execute(query)}
+    expected = {key: members[key].id for key in wanted if key in members}
+    assert found == expected
+    assert len(found) == len(names) + 1
+
+
+async def test_array_inserts_return_only_the_rows_they_inserted(database: Database) -> None:
+    """On SQLite the inserted rows are read back by id (``executemany`` returns none):
+    rows skipped as duplicates, and rows that were there before, are not returned."""
+    async with database.transaction() as session:
+        space = Workspace(platform="slack", external_id="T1", created_at=START)
+        session.add(space)
+        await session.flush()
+        table = table_of(Member)
+        before = await insert_arrays(
+            session,
+            table,
+            [
+                {"workspace_id": space.id, "external_id": f"U{n}", "created_at": START}
+                for n in (1, 3)
+            ],
+            returning=("id", "external_id"),
+        )
+        assert sorted(name for _, name in before) == ["U1", "U3"]
+        rows = [
+            {"workspace_id": space.id, "external_id": f"U{n}", "created_at": START}
+            for n in range(1, 6)
+        ]
+        inserted = await insert_arrays(
+            session, table, rows, returning=("id", "external_id"), ignore_duplicates=True
+        )
+        found = await session.execute(select(Member.external_id, Member.id))
+        stored = {name: id_ for name, id_ in found.all()}
+    assert sorted(name for _, name in inserted) == ["U2", "U4", "U5"]
+    assert {name: id_ for id_, name in inserted} == {
+        name: stored[name] for name in ("U2", "U4", "U5")
+    }
 
 
 async def test_a_pass_runs_only_the_jobs_with_something_due(chat: Chat) -> None:
