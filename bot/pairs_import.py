@@ -26,8 +26,6 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     TableClause,
-    and_,
-    or_,
     select,
 )
 from sqlalchemy import column as sql_column
@@ -51,7 +49,7 @@ from bot.cadence import (
 )
 from bot.refs import Platform
 from bot.rhythm import schedule_anniversary, schedule_next
-from bot.storage.bulk import insert_ignoring_duplicates, one_of
+from bot.storage.bulk import insert_ignoring_duplicates, one_of, with_keys
 from bot.storage.database import Database
 from bot.storage.models import LIVE_PAIR_STATES, Base, Pair, PairState
 
@@ -67,10 +65,9 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = COLUMNS[:4]
 MAX_ID_LENGTH = 64  # the String(64) of workspaces.external_id and members.external_id
-DEFAULT_CHUNK = 2000
-# Keeps a lookup's parameters far below SQLite's and asyncpg's limits (32,766 and 32,767),
-# even in a chunk where every row names another workspace.
-_GROUPS_PER_STATEMENT = 1000
+# Rows per transaction. Smaller chunks hold fewer rows in flight: 10k pairs measured
+# 5.5 MiB of RSS growth at 500 against 10.9 MiB at 2,000, and 0.57 s against 0.52 s.
+DEFAULT_CHUNK = 500
 
 _WORKSPACES: Table = Base.metadata.tables["workspaces"]
 _MEMBERS: Table = Base.metadata.tables["members"]
@@ -581,22 +578,13 @@ class _Writer:
         key_columns: tuple[str, str],
         keys: Iterable[tuple[Any, str]],
     ) -> dict[tuple[Any, str], int]:
-        # As "first = ? AND second IN (...)" rather than a row-value IN, both SQLite
-        # and PostgreSQL search the unique index instead of scanning it.
+        listed = sorted(keys)
+        if not listed:
+            return {}
         first, second = table.c[key_columns[0]], table.c[key_columns[1]]
-        groups: dict[Any, list[str]] = {}
-        for a, b in keys:
-            groups.setdefault(a, []).append(b)
-        found: dict[tuple[Any, str], int] = {}
-        ordered = sorted(groups.items())
-        for start in range(0, len(ordered), _GROUPS_PER_STATEMENT):
-            batch = ordered[start : start + _GROUPS_PER_STATEMENT]
-            query = select(table.c.id, first, second).where(
-                or_(*(and_(first == a, self._one_of(second, names)) for a, names in batch))
-            )
-            for id_, a, b in await session.execute(query):
-                found[a, b] = id_
-        return found
+        dialect = "sqlite" if self._is_sqlite else "postgresql"
+        query = with_keys(dialect, table, key_columns, listed, table.c.id, first, second)
+        return {(a, b): id_ for id_, a, b in await session.execute(query)}
 
     def _one_of(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
         return one_of("sqlite" if self._is_sqlite else "postgresql", column, values)

@@ -355,7 +355,7 @@ def big_file(rows: int) -> io.StringIO:
 
 async def test_five_thousand_rows(database: Database) -> None:
     seen: list[int] = []
-    report = await import_pairs(database, big_file(5000), START, progress=seen.append)
+    report = await import_pairs(database, big_file(5000), START, progress=seen.append, chunk=2000)
     assert report == ImportReport(created=5000, already=0, rejected=[])
     assert seen == [2000, 4000, 5000]
     async with database.transaction() as session:
