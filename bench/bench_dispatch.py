@@ -25,8 +25,8 @@ and 1M pairs):
    - the baseline: one bare ``SELECT * FROM pairs WHERE next_checkin_at <= T0 LIMIT due``
      transaction through the same ``Database``: what the index alone costs;
    - ONE ``Engine.run_due(T0)``, timed: it opens ``due`` check-ins (per pair: a check-in,
-     two answer rows, two flow sessions, two prompts in the outbox; advances
-     ``next_checkin_at``), and runs every other job of the pass (which find nothing).
+     two flow sessions, two prompts in the outbox; advances ``next_checkin_at``; the
+     answer rows come with the first answers), and runs every other job of the pass (which find nothing).
      The pass's RSS growth is read from ``VmHWM`` (reset through ``/proc/self/clear_refs``
      right before it).
 
@@ -56,7 +56,8 @@ otherwise: ``ThreadPoolExecutor`` with 10 threads), ``coalesce=True`` and a one-
 Memory is the same on both sides: tracemalloc's peak over one untimed pass, and the RSS
 growth (``VmHWM`` after minus ``VmRSS`` before) of the creation and of the timed passes
 (the largest of the repeats: later repeats reuse memory the first one freed), each in a
-process that has done nothing bigger before.
+process that has done nothing bigger before; and the peak RSS itself (``VmHWM``, the whole
+process at its highest during the step: both sides' workers import the same modules).
 """
 
 from __future__ import annotations
@@ -169,6 +170,12 @@ def rss_growth(before: float) -> float:
     return _status_mib("VmHWM") - before
 
 
+def rss_peak() -> float:
+    """The process' RSS high-water mark since :func:`start_rss_peak` (MiB): its whole
+    memory at its peak, where :func:`rss_growth` is only what the step added."""
+    return _status_mib("VmHWM")
+
+
 def code_version() -> str:
     """The commit measured, and which product files differ from it."""
     try:
@@ -261,11 +268,11 @@ async def seed_ours(spec: dict[str, Any]) -> dict[str, Any]:
         database, pair_rows(size, spec["workspaces"]), T0, progress=progress
     )
     seconds = time.perf_counter() - began
-    growth = rss_growth(before)
+    growth, peak = rss_growth(before), rss_peak()
     await database.dispose()
     if report.created != size or report.rejected:
         raise BenchError(f"the import created {report.created} of {size}: {report.rejected[:3]}")
-    return {"import_s": seconds, "import_rss_growth_mib": growth}
+    return {"import_s": seconds, "import_rss_growth_mib": growth, "import_rss_peak_mib": peak}
 
 
 # --- ours: measure ----------------------------------------------------------------------
@@ -276,6 +283,7 @@ class PassRepeat:
     pass_ms: float
     baseline_ms: float
     pass_rss_growth_mib: float
+    pass_rss_peak_mib: float
 
 
 async def due_ids(database: Database, size: int, due: int) -> list[int]:
@@ -394,7 +402,7 @@ async def measure_ours(spec: dict[str, Any]) -> dict[str, Any]:
         baseline_ns = await bare_select(database, due)
         before = start_rss_peak()
         pass_ns = await one_pass(database, due)
-        repeat = PassRepeat(pass_ns / 1e6, baseline_ns / 1e6, rss_growth(before))
+        repeat = PassRepeat(pass_ns / 1e6, baseline_ns / 1e6, rss_growth(before), rss_peak())
         repeats.append(repeat)
         print(
             f"  {backend} {size:,} repeat {index + 1}: pass {repeat.pass_ms:.0f} ms, "
@@ -577,11 +585,12 @@ def seed_theirs(spec: dict[str, Any]) -> dict[str, Any]:
         if (number + 1) % max(size // 5, 1) == 0:
             print(f"  apscheduler {size:,}: {number + 1:,} jobs added", flush=True)
     seconds = time.perf_counter() - began
-    growth = rss_growth(before)
+    growth, peak = rss_growth(before), rss_peak()
     scheduler.shutdown()
     return {
         "create_s": seconds,
         "create_rss_growth_mib": growth,
+        "create_rss_peak_mib": peak,
         "store_mib": Path(spec["store"]).stat().st_size / 2**20,
     }
 
@@ -654,11 +663,12 @@ def measure_theirs(spec: dict[str, Any]) -> dict[str, Any]:
     scheduler.start()
     step = max(size // due, 1)
     ids = [f"pair-{number}" for number in range(0, size, step)][:due]
-    passes, growths = [], []
+    passes, growths, peaks = [], [], []
     for index in range(int(spec["repeat"])):
         before = start_rss_peak()
         spent = fire(scheduler, firing, ids, _prompts_path)
         growths.append(rss_growth(before))
+        peaks.append(rss_peak())
         passes.append(spent / 1e6)
         print(f"  apscheduler {size:,} repeat {index + 1}: {spent / 1e6:.0f} ms", flush=True)
     gc.collect()
@@ -672,6 +682,7 @@ def measure_theirs(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "pass_ms": passes,
         "pass_rss_growth_mib": growths,
+        "pass_rss_peak_mib": peaks,
         "tracemalloc_peak_mib": peak / 2**20,
     }
 
@@ -701,10 +712,12 @@ class Ours:
     import_s: float
     import_us_per_pair: float
     import_rss_growth_mib: float
+    import_rss_peak_mib: float
     database_mib: float
     pass_ms: list[float]
     baseline_ms: list[float]
     pass_rss_growth_mib: list[float]
+    pass_rss_peak_mib: list[float]
     tracemalloc_peak_mib: float
     statements_per_due_pair: float
     statements: dict[str, int]
@@ -727,9 +740,11 @@ class Theirs:
     create_s: float
     create_ms_per_pair: float
     create_rss_growth_mib: float
+    create_rss_peak_mib: float
     store_mib: float
     pass_ms: list[float]
     pass_rss_growth_mib: list[float]
+    pass_rss_peak_mib: list[float]
     tracemalloc_peak_mib: float
 
 
@@ -762,10 +777,12 @@ def run_ours(args: argparse.Namespace, work: Path, backend: str, size: int) -> O
         import_s=seeded["import_s"],
         import_us_per_pair=seeded["import_s"] / size * 1e6,
         import_rss_growth_mib=seeded["import_rss_growth_mib"],
+        import_rss_peak_mib=seeded["import_rss_peak_mib"],
         database_mib=database_mib,
         pass_ms=[r["pass_ms"] for r in repeats],
         baseline_ms=[r["baseline_ms"] for r in repeats],
         pass_rss_growth_mib=[r["pass_rss_growth_mib"] for r in repeats],
+        pass_rss_peak_mib=[r["pass_rss_peak_mib"] for r in repeats],
         tracemalloc_peak_mib=measured["tracemalloc_peak_mib"],
         statements_per_due_pair=measured["statements_per_due_pair"],
         statements=measured["statements"],
@@ -796,9 +813,11 @@ def run_theirs(args: argparse.Namespace, work: Path, size: int) -> Theirs:
         create_s=seeded["create_s"],
         create_ms_per_pair=seeded["create_s"] / size * 1e3,
         create_rss_growth_mib=seeded["create_rss_growth_mib"],
+        create_rss_peak_mib=seeded["create_rss_peak_mib"],
         store_mib=seeded["store_mib"],
         pass_ms=measured["pass_ms"],
         pass_rss_growth_mib=measured["pass_rss_growth_mib"],
+        pass_rss_peak_mib=measured["pass_rss_peak_mib"],
         tracemalloc_peak_mib=measured["tracemalloc_peak_mib"],
     )
 
@@ -888,10 +907,22 @@ def comparison_rows(ours: Ours, theirs: Theirs) -> list[tuple[str, float, float,
             max(ours.pass_rss_growth_mib) <= max(theirs.pass_rss_growth_mib),
         ),
         (
+            "pass: peak RSS (max), MiB",
+            max(ours.pass_rss_peak_mib),
+            max(theirs.pass_rss_peak_mib),
+            max(ours.pass_rss_peak_mib) <= max(theirs.pass_rss_peak_mib),
+        ),
+        (
             "create: RSS growth, MiB",
             ours.import_rss_growth_mib,
             theirs.create_rss_growth_mib,
             ours.import_rss_growth_mib <= theirs.create_rss_growth_mib,
+        ),
+        (
+            "create: peak RSS, MiB",
+            ours.import_rss_peak_mib,
+            theirs.create_rss_peak_mib,
+            ours.import_rss_peak_mib <= theirs.create_rss_peak_mib,
         ),
     ]
 
