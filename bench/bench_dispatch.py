@@ -256,10 +256,12 @@ async def seed_ours(spec: dict[str, Any]) -> dict[str, Any]:
         url = pg_database_url(spec["admin_url"], spec["pg_database"])
     database = Database(url)
     await database.upgrade()
-    shown = max(size // 5, 1)
+    fifth = max(size // 5, 1)
+    told = [0]
 
-    def progress(read: int) -> None:
-        if read % shown < 2000 or read == size:
+    def progress(read: int) -> None:  # called after each chunk: tell each fifth once
+        if read // fifth > told[0] or read == size:
+            told[0] = read // fifth
             print(f"  {backend} {size:,}: {read:,} rows imported", flush=True)
 
     before = start_rss_peak()
