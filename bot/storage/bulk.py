@@ -121,7 +121,7 @@ async def insert_arrays(
     what a typed insert stores.
 
     On SQLite, the same converted values as one tuple per row through the driver's
-    ``executemany`` (a loop in C), see :func:`_insert_rows_sqlite`. Where a column
+    ``executemany`` (a loop in C), see :func:`insert_tuples`. Where a column
     would need a default computed per row, the typed executemany."""
     if not rows:
         return []
@@ -133,8 +133,15 @@ async def insert_arrays(
     columns = [table.c[name] for name in [*names, *defaults]]
     arrays = [_converted(column, rows, defaults, dialect) for column in columns]
     if dialect.name == "sqlite":
-        return await _insert_rows_sqlite(
-            session, table, columns, arrays, returning, ignore_duplicates
+        (key,) = [column.name for column in table.primary_key.columns]
+        return await insert_tuples(
+            session,
+            table.name,
+            [column.name for column in columns],
+            list(zip(*arrays, strict=True)),
+            returning=returning,
+            ignore_duplicates=ignore_duplicates,
+            key=key,
         )
     quote = dialect.identifier_preparer.quote
     listed = ", ".join(quote(c.name) for c in columns)
@@ -152,38 +159,43 @@ async def insert_arrays(
     return [tuple(row) for row in result.all()] if returning else []
 
 
-async def _insert_rows_sqlite(
+async def insert_tuples(
     session: AsyncSession,
-    table: Table,
-    columns: Sequence[Column[Any]],
-    arrays: Sequence[list[Any]],
-    returning: Sequence[str],
-    ignore_duplicates: bool,
+    table_name: str,
+    names: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    returning: Sequence[str] = (),
+    ignore_duplicates: bool = False,
+    key: str = "id",
 ) -> list[tuple[Any, ...]]:
-    """SQLite: converted values, a tuple per row, through the driver's ``executemany``,
-    without SQLAlchemy building a parameter dictionary per row (that and its per-row
-    type processing were ~40 ms of a 1,000-due pass). ``executemany`` can't return rows,
-    so the inserted ones are read back by id: all of them are above the table's largest
-    id before the insert, and nobody else inserts in between because every transaction
+    """SQLite only: insert ``rows`` (values ready for the driver, in the order of
+    ``names``) with the driver's ``executemany``, and return the ``returning`` columns
+    of the rows inserted.
+
+    SQLAlchemy builds and processes a parameter dictionary per row of an executemany
+    (~40 ms of a 1,000-due pass), and sends a ``RETURNING`` insert as multi-row
+    ``VALUES`` pages, each a new statement for SQLite to prepare and cache (most of a
+    cold pass's memory). ``executemany`` can't return rows, so the inserted ones are read
+    back by ``key`` (an integer primary key): all of them are above the table's largest
+    key before the insert, and nobody else inserts in between because every transaction
     here holds SQLite's one write lock from its start (``BEGIN IMMEDIATE``)."""
     connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        raise ValueError("insert_tuples reads inserted rows back by id: SQLite only")
     quote = connection.dialect.identifier_preparer.quote
-    name = quote(table.name)
-    (key,) = [quote(column.name) for column in table.primary_key.columns]
+    name, id_ = quote(table_name), quote(key)
     last = None
     if returning:
-        found = await connection.exec_driver_sql(f"SELECT max({key}) FROM {name}")
-        last = found.scalar()
+        last = (await connection.exec_driver_sql(f"SELECT max({id_}) FROM {name}")).scalar()
     verb = "INSERT OR IGNORE" if ignore_duplicates else "INSERT"
-    listed = ", ".join(quote(column.name) for column in columns)
-    marks = ", ".join("?" for _ in columns)
-    await connection.exec_driver_sql(
-        f"{verb} INTO {name} ({listed}) VALUES ({marks})", list(zip(*arrays, strict=True))
-    )
+    listed = ", ".join(quote(column) for column in names)
+    marks = ", ".join("?" for _ in names)
+    await connection.exec_driver_sql(f"{verb} INTO {name} ({listed}) VALUES ({marks})", rows)
     if not returning:
         return []
     wanted = ", ".join(quote(column) for column in returning)
-    query = f"SELECT {wanted} FROM {name} WHERE {key} > ? ORDER BY {key}"
+    query = f"SELECT {wanted} FROM {name} WHERE {id_} > ? ORDER BY {id_}"
     result = await connection.exec_driver_sql(query, (-1 if last is None else last,))
     return [tuple(row) for row in result.all()]
 
