@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import String, cast, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.cadence import CadenceRule, next_checkin
 from bot.content import Content
@@ -406,6 +407,17 @@ async def test_array_inserts_return_only_the_rows_they_inserted(database: Databa
     assert {name: id_ for id_, name in inserted} == {
         name: stored[name] for name in ("U2", "U4", "U5")
     }
+
+    # Skipping duplicates skips nothing else: a row that breaks NOT NULL fails the insert.
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            await insert_arrays(
+                session,
+                table,
+                [{"workspace_id": space.id, "external_id": None, "created_at": START}],
+                returning=("id",),
+                ignore_duplicates=True,
+            )
 
 
 async def test_a_pass_runs_only_the_jobs_with_something_due(chat: Chat) -> None:

@@ -70,8 +70,8 @@ def with_keys(
 
 
 def insert_ignoring_duplicates(dialect_name: str, table: TableClause | type[Base]) -> Insert:
-    """INSERT that skips rows a unique constraint or index already holds (PostgreSQL's
-    ON CONFLICT DO NOTHING, SQLite's INSERT OR IGNORE), so a retried pass is a no-op."""
+    """INSERT that skips rows a unique constraint or index already holds (ON CONFLICT DO
+    NOTHING on both backends), so a retried pass is a no-op."""
     if dialect_name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return postgresql.insert(table).on_conflict_do_nothing()
@@ -188,10 +188,13 @@ async def insert_tuples(
     last = None
     if returning:
         last = (await connection.exec_driver_sql(f"SELECT max({id_}) FROM {name}")).scalar()
-    verb = "INSERT OR IGNORE" if ignore_duplicates else "INSERT"
     listed = ", ".join(quote(column) for column in names)
     marks = ", ".join("?" for _ in names)
-    await connection.exec_driver_sql(f"{verb} INTO {name} ({listed}) VALUES ({marks})", rows)
+    # ON CONFLICT DO NOTHING skips only rows a unique index holds; INSERT OR IGNORE would
+    # also drop rows that break NOT NULL or CHECK, silently.
+    skip = " ON CONFLICT DO NOTHING" if ignore_duplicates else ""
+    sql = f"INSERT INTO {name} ({listed}) VALUES ({marks}){skip}"
+    await connection.exec_driver_sql(sql, rows)
     if not returning:
         return []
     wanted = ", ".join(quote(column) for column in returning)
