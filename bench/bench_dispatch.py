@@ -26,9 +26,9 @@ and 1M pairs):
      transaction through the same ``Database``: what the index alone costs;
    - ONE ``Engine.run_due(T0)``, timed: it opens ``due`` check-ins (per pair: a check-in,
      two flow sessions, two prompts in the outbox; advances ``next_checkin_at``; the
-     answer rows come with the first answers), and runs every other job of the pass (which find nothing).
-     The pass's RSS growth is read from ``VmHWM`` (reset through ``/proc/self/clear_refs``
-     right before it).
+     answer rows come with the first answers), and runs every other job of the pass
+     (which find nothing). The pass's RSS growth is read from ``VmHWM`` (reset through
+     ``/proc/self/clear_refs`` right before it).
 
    Then one more, untimed pass with tracemalloc on (its peak is the pass's Python heap)
    and a statement counter, which also captures the SQL of the check-in claim; that
