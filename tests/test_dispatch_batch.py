@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import String, cast, event, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, cast, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.cadence import CadenceRule, next_checkin
@@ -22,7 +22,7 @@ from bot.due import run_due
 from bot.flows.checkin import Person, _prompt, _Prompts
 from bot.pairs_import import ImportReport, import_pairs
 from bot.rhythm import Rhythms, schedule_next
-from bot.storage.bulk import dialect_of, insert_arrays, insert_many, table_of, with_keys
+from bot.storage.bulk import dialect_of, insert_arrays, table_of, with_keys
 from bot.storage.database import Database
 from bot.storage.models import (
     Cadence,
@@ -223,8 +223,8 @@ def test_prompts_built_for_a_batch_are_the_ones_made_one_by_one() -> None:
 
 
 async def test_bulk_inserts_store_datetimes_as_the_typed_columns_do(database: Database) -> None:
-    """``insert_many`` converts each distinct datetime once (SQLite) and binds the result:
-    the stored value must be exactly what the column's type stores row by row."""
+    """``insert_arrays`` converts each distinct datetime once and binds the result: the
+    stored value must be exactly what the column's type stores row by row."""
     moment = datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
     async with database.transaction() as session:
         workspace = Workspace(platform="console", external_id="T1", created_at=START)
@@ -238,7 +238,7 @@ async def test_bulk_inserts_store_datetimes_as_the_typed_columns_do(database: Da
             ]
 
         await session.execute(insert(table_of(OutboxMessage)), rows("typed"))
-        await insert_many(session, insert(table_of(OutboxMessage)), rows("bulk"))
+        await insert_arrays(session, table_of(OutboxMessage), rows("bulk"))
     async with database.transaction() as session:
         stored = (
             await session.execute(
@@ -338,6 +338,20 @@ async def test_array_inserts_store_what_the_typed_insert_stores(
     finally:
         if encrypted:
             await database.dispose()
+
+
+async def test_array_inserts_refuse_a_default_computed_per_row(database: Database) -> None:
+    """A column left out of the rows gets its default only if it is a plain value; one
+    computed per row must be given in the rows, and saying so beats storing a wrong one."""
+    table = Table(
+        "stamped",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("made", Integer, default=lambda: 1),
+    )
+    async with database.transaction() as session:
+        with pytest.raises(TypeError, match=r"stamped\.made"):
+            await insert_arrays(session, table, [{"id": 1}])
 
 
 async def test_keyed_lookups_find_exactly_the_rows_named(database: Database) -> None:

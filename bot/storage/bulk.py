@@ -1,25 +1,22 @@
 """Set-based writes shared by the bulk paths (pairs import, the dispatch pass).
 
-Bulk statements go through the models' ``Table`` objects (``table_of``), never through
-untyped ``table()`` clauses, so every column's type (UTC datetimes, JSON, encrypted
-text) converts the values exactly as the ORM would.
+Bulk statements take the models' ``Table`` objects (``table_of``) and convert each
+value with its column's own type (UTC datetimes, JSON, encrypted text) exactly as the
+ORM would; only values converted that way reach the driver directly (``insert_tuples``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     Column,
     ColumnElement,
-    DateTime,
     Insert,
     Select,
-    String,
     Table,
     TableClause,
     and_,
@@ -28,7 +25,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy import insert as sql_insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -86,22 +82,6 @@ def table_of(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-async def insert_many(
-    session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """``statement`` (an INSERT without RETURNING) for many rows in one go.
-
-    On PostgreSQL the primary key is returned and thrown away: with RETURNING,
-    SQLAlchemy sends the rows as multi-row ``VALUES`` pages, where asyncpg's
-    ``executemany`` has the server execute the statement once per row (1,000 rows:
-    a few ms against ~40 ms). SQLite's ``executemany`` is already a loop in C.
-    """
-    if dialect_of(session) == "postgresql":
-        statement = statement.returning(*statement.table.primary_key)
-    statement, rows = converting_once(session, statement, rows)
-    await session.execute(statement, list(rows))
-
-
 async def insert_arrays(
     session: AsyncSession,
     table: Table,
@@ -121,15 +101,15 @@ async def insert_arrays(
     what a typed insert stores.
 
     On SQLite, the same converted values as one tuple per row through the driver's
-    ``executemany`` (a loop in C), see :func:`insert_tuples`. Where a column
-    would need a default computed per row, the typed executemany."""
+    ``executemany`` (a loop in C), see :func:`insert_tuples`.
+
+    A column left out of ``rows`` gets its Python-side default, which must be a plain
+    value (a default computed per row has to be given in ``rows``)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect
     names = list(rows[0])
     defaults = _scalar_defaults(table, names)
-    if dialect.name not in ("postgresql", "sqlite") or defaults is None:
-        return await _insert_typed(session, table, rows, returning, ignore_duplicates)
     columns = [table.c[name] for name in [*names, *defaults]]
     arrays = [_converted(column, rows, defaults, dialect) for column in columns]
     if dialect.name == "sqlite":
@@ -223,99 +203,22 @@ def _converted(
     return [process(v) for v in values]
 
 
-async def _insert_typed(
-    session: AsyncSession,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    returning: Sequence[str],
-    ignore_duplicates: bool,
-) -> list[tuple[Any, ...]]:
-    """The typed INSERT (executemany), each datetime converted once."""
-    statement: Insert = (
-        insert_ignoring_duplicates(dialect_of(session), table)
-        if ignore_duplicates
-        else sql_insert(table)
-    )
-    if returning:
-        statement = statement.returning(*(table.c[name] for name in returning))
-        result = await session.execute(*converting_once(session, statement, rows))
-        return [tuple(row) for row in result.all()]
-    await insert_many(session, statement, rows)
-    return []
-
-
-def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any] | None:
+def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
     """The Python-side defaults of the columns ``names`` leaves out (a typed INSERT
-    fills them in); None if one of them is computed per row (then use that INSERT)."""
+    would fill them in)."""
     found: dict[str, Any] = {}
     for column in table.columns:
         default = column.default
         if column.name in names or default is None:
             continue
         if not default.is_scalar:
-            return None
+            raise TypeError(f"{table.name}.{column.name}: give its per-row default in the rows")
         found[column.name] = default.arg  # type: ignore[attr-defined]
     return found
 
 
-def converting_once(
-    session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
-) -> tuple[Insert, Sequence[Mapping[str, Any]]]:
-    """``statement`` and ``rows`` with each datetime converted once per distinct value
-    rather than once per row: a batch's rows share a few moments (now, a due time), and
-    the conversion (to UTC; on SQLite then naive and SQLite's text) was a fifth of a
-    dispatch pass on SQLite. The values are the column type's own conversion, bound as
-    a type that renders as the column's (PostgreSQL casts every parameter) and converts
-    nothing more, so what is stored is what the typed column would store.
-
-    Rows that are dicts are changed in place (they are built for the insert; a copy of a
-    thousand rows costs more than the conversion saves): don't reuse them afterwards."""
-    if not rows:
-        return statement, rows
-    dialect = session.get_bind().dialect
-    table = statement.table
-    if not isinstance(table, Table):
-        return statement, rows  # an untyped table() has no column types to apply
-    names = [
-        name for name in rows[0] if name in table.c and isinstance(table.c[name].type, UTCDateTime)
-    ]
-    bound_as = _converted_datetime(dialect)
-    if not names or bound_as is None:
-        return statement, rows
-    convert = {name: _processor(table.c[name].type, dialect) for name in names}
-    done: dict[datetime | None, Any] = {}
-    converted: list[dict[str, Any]] = []
-    for row in rows:
-        values = row if isinstance(row, dict) else dict(row)
-        for name in names:
-            value = values.pop(name)
-            found = done.get(value, done)
-            if found is done:
-                process = convert[name]
-                found = done[value] = process(value) if process is not None else value
-            values[_ONCE + name] = found
-        converted.append(values)
-    return statement.values(
-        {name: bindparam(_ONCE + name, type_=bound_as) for name in names}
-    ), converted
-
-
-def _converted_datetime(dialect: Dialect) -> TypeEngine[Any] | None:
-    """The type to bind a converted datetime as: SQLite's converted value is the text
-    stored; PostgreSQL's is an aware datetime, bound as ``timestamptz`` (which converts
-    nothing there). None where neither holds: convert row by row."""
-    if dialect.name == "sqlite":
-        return String()
-    stamp = DateTime(timezone=True)
-    return stamp if _processor(stamp, dialect) is None else None
-
-
 def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     return column_type.dialect_impl(dialect).bind_processor(dialect)
-
-
-# Bound parameters may not take a column's own name in an INSERT's VALUES.
-_ONCE = "converted_"
 
 
 def one_of(
