@@ -91,7 +91,7 @@ import asyncpg
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.engine import make_url
 
-from bench.bench_win import environment, remove_database, statement_kind
+from bench.bench_win import environment, remove_database, statement_kind, statement_time
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.pairs_import import import_pairs
@@ -458,24 +458,11 @@ async def measure_ours(spec: dict[str, Any]) -> dict[str, Any]:
 
 async def profile_pass(database: Database, due: int, backend: str, size: int) -> None:
     """Where one pass's time goes: time inside each kind of statement, and cProfile."""
-    spent: Counter[str] = Counter()
-    began: dict[int, int] = {}
-
-    def before(_conn: Any, cursor: Any, _statement: str, *_rest: Any) -> None:
-        began[id(cursor)] = time.perf_counter_ns()
-
-    def after(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
-        spent[statement_kind(statement)] += time.perf_counter_ns() - began.pop(id(cursor))
-
-    sync_engine = database.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", before)
-    event.listen(sync_engine, "after_cursor_execute", after)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    wall = await one_pass(database, due)
-    profiler.disable()
-    event.remove(sync_engine, "before_cursor_execute", before)
-    event.remove(sync_engine, "after_cursor_execute", after)
+    with statement_time(database) as spent:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        wall = await one_pass(database, due)
+        profiler.disable()
     print(
         f"\nProfile, {backend} {size:,} pairs, one pass with {due} due "
         f"({wall / 1e6:.0f} ms under cProfile). Time inside cursor.execute, by statement:"

@@ -39,7 +39,8 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -368,6 +369,28 @@ def statement_kind(statement: str) -> str:
     return f"{kind} {found.group(1)}" if found else kind
 
 
+@contextmanager
+def statement_time(database: Database) -> Iterator[Counter[str]]:
+    """Within the block, the time spent inside ``cursor.execute`` (ns) by statement kind."""
+    spent: Counter[str] = Counter()
+    began: dict[int, int] = {}
+
+    def before(_conn: Any, cursor: Any, _statement: str, *_rest: Any) -> None:
+        began[id(cursor)] = time.perf_counter_ns()
+
+    def after(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        spent[statement_kind(statement)] += time.perf_counter_ns() - began.pop(id(cursor))
+
+    sync_engine = database.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", before)
+    event.listen(sync_engine, "after_cursor_execute", after)
+    try:
+        yield spent
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", before)
+        event.remove(sync_engine, "after_cursor_execute", after)
+
+
 async def measure_memory(
     template: Path, work: Path, start: datetime, events: Sequence[Event]
 ) -> Memory:
@@ -410,20 +433,10 @@ async def profile(template: Path, work: Path, start: datetime, events: Sequence[
     then cProfile over a second pass."""
     database = Database(sqlite_url(copy_database(template, work / "sql-time.db")))
     clock = ManualClock(start)
-    spent: Counter[str] = Counter()
-    began: dict[int, int] = {}
-
-    def before(_conn: Any, cursor: Any, _statement: str, *_rest: Any) -> None:
-        began[id(cursor)] = time.perf_counter_ns()
-
-    def after(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
-        spent[statement_kind(statement)] += time.perf_counter_ns() - began.pop(id(cursor))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", before)
-    event.listen(database.engine.sync_engine, "after_cursor_execute", after)
-    wall = time.perf_counter_ns()
-    await run_wins(Engine(database, clock), clock, events)
-    wall = time.perf_counter_ns() - wall
+    with statement_time(database) as spent:
+        wall = time.perf_counter_ns()
+        await run_wins(Engine(database, clock), clock, events)
+        wall = time.perf_counter_ns() - wall
     await database.dispose()
     per_win = len(events) * 1e6
     print(

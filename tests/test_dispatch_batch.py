@@ -266,8 +266,8 @@ async def test_bulk_inserts_store_datetimes_as_the_typed_columns_do(database: Da
 async def test_array_inserts_store_what_the_typed_insert_stores(
     database: Database, encrypted: bool
 ) -> None:
-    """``insert_arrays`` (PostgreSQL: one ``unnest`` statement; SQLite: the typed
-    executemany) stores every column as a typed insert does, defaults and encrypted
+    """``insert_arrays`` (PostgreSQL: one ``unnest`` statement; SQLite: converted tuples
+    through the driver's executemany) stores every column as a typed insert does, defaults and encrypted
     columns included, returns what it inserted, and skips duplicates when asked."""
     if encrypted:
         database = Database(
