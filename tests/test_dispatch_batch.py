@@ -267,8 +267,9 @@ async def test_array_inserts_store_what_the_typed_insert_stores(
     database: Database, encrypted: bool
 ) -> None:
     """``insert_arrays`` (PostgreSQL: one ``unnest`` statement; SQLite: converted tuples
-    through the driver's executemany) stores every column as a typed insert does, defaults and encrypted
-    columns included, returns what it inserted, and skips duplicates when asked."""
+    through the driver's executemany) stores every column as a typed insert does,
+    defaults and encrypted columns included, returns what it inserted, and skips
+    duplicates when asked."""
     if encrypted:
         database = Database(
             database.url, cipher=TextCipher.from_setting(Fernet.generate_key().decode())
