@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Protocol
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from sqlalchemy import func, select, text
 
+from adapters.net import listen
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus
 
@@ -169,7 +169,7 @@ class OpsServer:
         self._platforms[name] = platform
 
     async def start(self) -> None:
-        listening = _listen(self._host, self._requested_port)
+        listening = listen(self._host, self._requested_port, OpsStartError)
         # A short shutdown: requests in flight (a Slack ack) finish within seconds.
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()
@@ -204,13 +204,3 @@ class OpsServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         body = await self.metrics.scrape(self._database)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket; with port 0 the system picks a free port (tests)."""
-    try:
-        listening = socket.create_server((host, port), reuse_port=False, backlog=512)
-    except OSError as error:
-        raise OpsStartError(f"cannot listen on {host}:{port} ({error.strerror})") from None
-    listening.setblocking(False)
-    return listening

@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from adapters.ops import Metrics, OpsServer
-from adapters.slack.app import SlackAdapter
+from adapters.ops import Metrics, OpsServer, OpsStartError
+from adapters.slack.app import SlackAdapter, SlackStartError
 from bot.clock import ManualClock
 from bot.delivery import DeliveryFailure, FailureScope
 from bot.engine import Engine
@@ -28,6 +28,7 @@ from bot.storage.database import Database, sqlite_url
 from bot.storage.models import OutboxMessage
 from scheduler.app import BotScheduler
 from scheduler.delivery_worker import DeliveryWorker
+from tests.conftest import START
 from tests.conversation import Chat, pair_up
 from tests.discord.chat import running_bot
 from tests.discord.fake_discord import FakeDiscord
@@ -88,6 +89,32 @@ async def ops(database: Database) -> AsyncIterator[OpsServer]:
 async def test_healthz_is_ok_when_the_database_answers(ops: OpsServer) -> None:
     assert ops.port is not None
     assert await _health(ops.port) == (200, {"status": "ok", "database": "ok"})
+
+
+async def test_a_taken_port_is_told_in_plain_words(ops: OpsServer, database: Database) -> None:
+    """The ops server and Slack's own HTTP server say which address they could not
+    listen on, with their own start-up error, instead of an OSError's traceback."""
+    assert ops.port is not None
+    second = OpsServer(database, Metrics(), host="127.0.0.1", port=ops.port)
+    with pytest.raises(OpsStartError, match=rf"cannot listen on 127\.0\.0\.1:{ops.port} \("):
+        await second.start()
+    fake = FakeSlack(users={})
+    await fake.start()
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_url=fake.api_url,
+    )
+    slack = SlackAdapter(
+        settings, Engine(database, ManualClock(START)), host="127.0.0.1", port=ops.port
+    )
+    try:
+        with pytest.raises(SlackStartError, match=rf"cannot listen on 127\.0\.0\.1:{ops.port} \("):
+            await slack.start()
+    finally:
+        await slack.stop(grace_seconds=0)
+        await fake.stop()
 
 
 @pytest.mark.parametrize("where", ["postgresql", "sqlite"])

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any, TypeVar, assert_never
@@ -38,6 +37,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient as AiohttpSocketModeC
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import MIB, names, not_sent, within_limit
+from adapters.net import listen
 from adapters.slack import render, translate
 from adapters.slack.manifest import EVENTS_PATH
 from adapters.slack.profiles import Profiles
@@ -214,7 +214,7 @@ class SlackAdapter:
         server.router.add_post(EVENTS_PATH, self._http)
         self._runner = web.AppRunner(server, access_log=None)
         await self._runner.setup()
-        listening = _listen(self._host, self._port)
+        listening = listen(self._host, self._port, SlackStartError)
         await web.SockSite(self._runner, listening).start()
         self.port = int(listening.getsockname()[1])
         log.info("Slack: listening on %s:%s%s", self._host, self.port, EVENTS_PATH)
@@ -589,16 +589,6 @@ def _home_command(form: HomeForm, origin: Origin) -> CommandInvoked | None:
             return CommandInvoked(user=origin.user, command="mentor", text=text, event_key=key)
         case _:
             return None
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket; with port 0 the system picks a free port (tests)."""
-    try:
-        listening = socket.create_server((host, port), reuse_port=False, backlog=512)
-    except OSError as error:
-        raise SlackStartError(f"cannot listen on {host}:{port} ({error.strerror})") from None
-    listening.setblocking(False)
-    return listening
 
 
 OnStarted = Callable[["SlackAdapter"], Awaitable[None]]
