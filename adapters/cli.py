@@ -3,83 +3,125 @@ the adapters and the scheduler together."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import io
 import logging
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from collections.abc import Coroutine
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperCommand
 
-from adapters.console.app import DEFAULT_FILES_DIR, ConsoleApp, PromptSource, stdin_lines
-from adapters.console.translate import ConsoleInputError, valid_name
-from adapters.discord.app import DiscordAdapter
-from adapters.discord.invite import invite_url
-from adapters.logs import setup_logging
-from adapters.ops import Metrics, OpsServer, OpsStartError
-from adapters.slack.app import SlackAdapter, SlackStartError
-from adapters.slack.manifest import slack_manifest
-from bot.clock import ManualClock, ShiftedClock, SystemClock
-from bot.crypto import (
-    EncryptedTextError,
-    EncryptionKeyError,
-    RotationReport,
-    TextCipher,
-    check_readable,
-    cipher_from_setting,
-    describe,
-    rotate_keys,
-)
-from bot.delivery import RateLimit, RateLimits, Sender, deliver_all
-from bot.engine import Engine
-from bot.pairs_import import COLUMNS, ImportReport, import_pairs
-from bot.privacy import ExportBundle, ForgetReport, UnknownMember, export_user, forget_user
-from bot.program import ProgramStats, metrics_csv, stats_for, weekly_chart_png, weekly_csv
-from bot.refs import Platform
-from bot.settings import Settings
-from bot.storage.database import Database, safe_url, sqlite_url
-from bot.storage.models import Base
-from scheduler.app import BotScheduler
-from scheduler.delivery_worker import DeliveryWorker
+# Start-up stays light (bench/bench_startup.py; tests/test_cli_startup.py checks it):
+# `mentorbot --help` imports typer and little else. Each command imports what it uses,
+# so a platform library, SQLAlchemy or Alembic load only for the commands that need them.
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from rich.console import Console
+    from typer._click import Context as ClickContext  # typer's own copy of click
+
+    from bot.clock import ManualClock, ShiftedClock
+    from bot.crypto import RotationReport, TextCipher
+    from bot.delivery import RateLimits, Sender
+    from bot.engine import Engine
+    from bot.pairs_import import ImportReport
+    from bot.privacy import ExportBundle, ForgetReport
+    from bot.program import ProgramStats
+    from bot.refs import Platform
+    from bot.settings import Settings
+    from bot.storage.database import Database
 
 T = TypeVar("T")
 
 
 app = typer.Typer(
-    help="mentorbot keeps mentoring pairs in a steady rhythm on Slack, Discord and the terminal.",
+    help="mentorbot keeps mentoring pairs in a steady rhythm on Slack, Discord and the "
+    "terminal.\n\nExit codes: 0 done; 1 an error (bad input, an unreadable file or "
+    "database, an unknown workspace or user, rows rejected by `pairs import`); 2 a usage "
+    "or configuration error (a wrong option, a missing or refused token).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: no `<bool>` placeholders, and rich is not imported for --help.
+    rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
-pairs_app = typer.Typer(help="Pair commands.", no_args_is_help=True)
+pairs_app = typer.Typer(help="Pair commands.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(pairs_app, name="pairs")
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _ErrorConsole:
+    """rich's Console on stderr, built on first use (importing rich costs start-up)."""
+
+    _console: Console | None = None
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console.print(*objects, **options)
+
+    @property
+    def console(self) -> Console:
+        self.print(end="")
+        assert self._console is not None
+        return self._console
+
+
+err = _ErrorConsole()
 
 PLATFORM_VARIABLES = (
     "SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) or DISCORD_BOT_TOKEN"
 )
+# The console's one workspace (adapters.console.translate.WORKSPACE_ID).
+CONSOLE_WORKSPACE = "local"
 
 
 def main() -> None:
     app()
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"mentorbot {version('mentorbot')}")
+        except PackageNotFoundError:
+            print("mentorbot (not installed: run `pip install -e .`)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
+class _PlainUsage(TyperCommand):
+    """The usage line as click writes it (``FILE.csv``), not typer's ``{FILE.csv}``."""
+
+    def collect_usage_pieces(self, ctx: ClickContext) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
     try:
         return Settings()
     except ValidationError as error:
@@ -96,6 +138,8 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 def _cipher(settings: Settings) -> TextCipher | None:
     """The free-text cipher DATA_ENCRYPTION_KEY asks for (the error never shows the key)."""
+    from bot.crypto import EncryptionKeyError, cipher_from_setting
+
     try:
         return cipher_from_setting(settings.data_encryption_key)
     except EncryptionKeyError as error:
@@ -103,6 +147,8 @@ def _cipher(settings: Settings) -> TextCipher | None:
 
 
 def _announce_storage(cipher: TextCipher | None, plain_level: int = logging.WARNING) -> None:
+    from bot.crypto import describe
+
     # Not the "mentorbot" logger: slack_bolt names its app logger after the app and sets
     # its level.
     logging.getLogger(__name__).log(
@@ -111,6 +157,8 @@ def _announce_storage(cipher: TextCipher | None, plain_level: int = logging.WARN
 
 
 def _setup_logging(settings: Settings) -> None:
+    from adapters.logs import setup_logging
+
     setup_logging(settings)  # LOG_FORMAT, library levels and secret redaction
 
 
@@ -120,6 +168,12 @@ def _run(work: Coroutine[Any, Any, None]) -> None:
 
 def _run_returning(work: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine and turn the errors people cause into one clear line."""
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.crypto import EncryptedTextError
+
     try:
         return asyncio.run(_settled(work))
     except (SQLAlchemyError, OSError) as error:
@@ -132,6 +186,8 @@ def _run_returning(work: Coroutine[Any, Any, T]) -> T:
 
 def _check_sqlite_folder(url: str) -> None:
     """Fail clearly before aiosqlite does: its worker thread would print a traceback."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).expanduser().resolve().parent
@@ -140,6 +196,8 @@ def _check_sqlite_folder(url: str) -> None:
 
 
 async def _settled(work: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     try:
         return await work
     except Exception:
@@ -154,6 +212,26 @@ def _first_line(error: BaseException) -> str:
     return str(error).split("\n", 1)[0][:300]
 
 
+def _moment(now: datetime | None) -> datetime:
+    """``--now`` in UTC (UTC when it has no offset), or the current time."""
+    from bot.clock import SystemClock
+
+    return (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
+
+
+def _rate_limits(settings: Settings) -> RateLimits:
+    """Messages per second per Slack workspace / Discord bot (for `run` and `dispatch`)."""
+    from bot.delivery import RateLimit, RateLimits
+    from bot.refs import Platform
+
+    return RateLimits(
+        {
+            Platform.SLACK: RateLimit(settings.slack_messages_per_second, burst=3),
+            Platform.DISCORD: RateLimit(settings.discord_messages_per_second, burst=10),
+        }
+    )
+
+
 @app.command()
 def console(
     db: Annotated[
@@ -161,19 +239,27 @@ def console(
     ] = None,
     as_: Annotated[str, typer.Option("--as", help="The local user you start as.")] = "alice",
     files_dir: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--files-dir",
             help="Folder for the files the bot hands people (exports, charts); one "
-            "subfolder per user.",
+            "subfolder per user (default: mentorbot-files).",
         ),
-    ] = DEFAULT_FILES_DIR,
+    ] = None,
     start: Annotated[
         datetime | None,
-        typer.Option(help="Start the clock at this time (UTC) instead of now.", hidden=True),
+        typer.Option(
+            help="Start the clock at this time (ISO 8601, UTC if no offset) instead of now; "
+            "the scripted sessions in tests/console_sessions/ use 2026-11-25T12:00:00."
+        ),
     ] = None,
 ) -> None:
     """The whole bot in the terminal: several local users and a clock you can move."""
+    from adapters.console.app import DEFAULT_FILES_DIR
+    from adapters.console.translate import ConsoleInputError, valid_name
+    from bot.clock import ManualClock, SystemClock
+    from bot.storage.database import sqlite_url
+
     settings = _settings()
     logging.basicConfig(level=max(logging.WARNING, logging.getLevelName(settings.log_level)))
     try:
@@ -184,12 +270,21 @@ def console(
     _check_sqlite_folder(url)
     _announce_storage(_cipher(settings), plain_level=logging.INFO)  # a sandbox: no warning
     begin = start.replace(tzinfo=start.tzinfo or UTC) if start else SystemClock().now()
-    _run(_console(url, user, ManualClock(begin), settings, files_dir))
+    folder = files_dir if files_dir is not None else DEFAULT_FILES_DIR
+    _run(_console(url, user, ManualClock(begin), settings, folder))
 
 
 async def _console(
     url: str, user: str, clock: ManualClock, settings: Settings, files_dir: Path
 ) -> None:
+    from rich.console import Console
+
+    from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
+    from bot.crypto import check_readable
+    from bot.engine import Engine
+    from bot.storage.database import Database
+    from bot.storage.models import Base
+
     database = Database(url, cipher=_cipher(settings))
     try:
         await database.upgrade()
@@ -212,6 +307,10 @@ async def _console(
         await database.dispose()
 
 
+# Where each platform's messages go when `dispatch` has no token for it.
+TOKEN_FOR = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
+
+
 @app.command()
 def dispatch(
     now: Annotated[
@@ -219,55 +318,164 @@ def dispatch(
         typer.Option(help="Run the pass as if it were this time (ISO 8601, UTC if no offset)."),
     ] = None,
 ) -> None:
-    """One dispatch pass (due check-ins, nudges, follow-ups), then deliver what it queued.
+    """One dispatch pass (due check-ins, nudges, follow-ups), then deliver what is due
+    and exit: for cron.
 
-    For cron-style deploys; messages for platforms this process has no adapter for are
-    left in the outbox for `mentorbot run`."""
+    Slack messages are sent when SLACK_BOT_TOKEN is set and Discord messages when
+    DISCORD_BOT_TOKEN is set (Slack's Web API and Discord's REST API only: no Socket Mode,
+    no gateway), with the rate limits, retries and failure handling of `mentorbot run`.
+    Without a platform's token its messages stay queued, and it says how many. Several
+    at once on one PostgreSQL send each message once."""
+    from bot.clock import ShiftedClock
+
     settings = _settings()
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
-    moment = (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
+    moment = _moment(now)
     _announce_storage(_cipher(settings))
     _run(_dispatch(settings, ShiftedClock(moment), moment))
 
 
 async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -> None:
+    import contextlib
+    from datetime import timedelta
+
+    from rich.console import Console
+
+    from adapters.console.app import ConsoleApp
+    from bot.clock import ManualClock
+    from bot.crypto import check_readable
+    from bot.engine import Engine
+    from bot.refs import Platform
+    from bot.storage.database import Database
+    from bot.storage.models import Base
+    from scheduler.dispatch_once import deliver_queued, waiting_by_platform
+
     database = Database(settings.database_url, cipher=_cipher(settings))
     try:
-        await database.upgrade()
-        await check_readable(database, Base.metadata)
-        engine = Engine(
-            database,
-            clock,
-            admin_user_ids=settings.admin_user_ids,
-            dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
-        )
-        report = await engine.run_due(moment)
-        printer = ConsoleApp(
-            engine,
-            database,
-            ManualClock(moment),
-            Console(highlight=False, soft_wrap=True, emoji=False),
-            user="dispatch",
-            everyone_is_admin=False,
-        )
-        delivered = await deliver_all(database, {Platform.CONSOLE: printer}, clock)
+        async with contextlib.AsyncExitStack() as stack:
+            await database.upgrade()
+            await check_readable(database, Base.metadata)
+            engine = Engine(
+                database,
+                clock,
+                admin_user_ids=settings.admin_user_ids,
+                dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
+            )
+            # Tokens are checked before anything is queued: a refused one stops here.
+            senders = await _platform_senders(settings, engine, stack)
+            report = await engine.run_due(moment)
+            senders[Platform.CONSOLE] = ConsoleApp(
+                engine,
+                database,
+                ManualClock(moment),
+                Console(highlight=False, soft_wrap=True, emoji=False),
+                user="dispatch",
+                everyone_is_admin=False,
+            )
+            delivered = await deliver_queued(
+                database, senders, clock, limits=_rate_limits(settings)
+            )
+        waiting = await waiting_by_platform(database)
     finally:
         await database.dispose()
     err.print(
         f"dispatch at {moment:%Y-%m-%d %H:%M} UTC: {report.checkins_opened} check-ins "
         f"opened, {report.checkins_missed} missed, {report.timers} reminders, "
         f"{report.heads_ups} heads-ups; {delivered.sent} messages delivered, "
-        f"{delivered.retried} to retry, {delivered.failed} failed"
+        f"{delivered.retried} to retry, {delivered.failed} failed",
+        markup=False,
     )
+    for platform, count in sorted(waiting.items()):
+        if platform in senders:
+            err.print(
+                f"{_messages(count)} for {platform.value} wait for a retry: the next "
+                "dispatch (or `mentorbot run`) sends them",
+                markup=False,
+            )
+        else:
+            err.print(
+                f"{_messages(count)} for {platform.value} wait: set "
+                f"{TOKEN_FOR.get(platform.value, 'its token')} to deliver them "
+                "(or run `mentorbot run`)",
+                markup=False,
+            )
 
 
-@pairs_app.command("import")
+def _messages(count: int) -> str:
+    return f"{count} message{'' if count == 1 else 's'}"
+
+
+async def _platform_senders(
+    settings: Settings, engine: Engine, stack: AsyncExitStack
+) -> dict[Platform, Sender]:
+    """A sender for each platform whose token is set: Slack's Web API, Discord's REST
+    API; never Socket Mode or the gateway. A refused token ends the command."""
+    from bot.refs import Platform
+
+    senders: dict[Platform, Sender] = {}
+    if settings.slack_bot_token is not None:
+        senders[Platform.SLACK] = await _slack_sender(settings, engine)
+    if settings.discord_bot_token is not None:
+        import aiohttp
+        import discord
+
+        from adapters.discord.sender import rest_sender
+
+        token = settings.discord_bot_token.get_secret_value()
+        try:
+            senders[Platform.DISCORD] = await stack.enter_async_context(
+                rest_sender(token, settings.discord_api_url)
+            )
+        except discord.LoginFailure:
+            _fail("Discord refused DISCORD_BOT_TOKEN: copy the bot's token (Bot → Reset Token)", 2)
+        except (TimeoutError, aiohttp.ClientError, discord.HTTPException) as error:
+            _fail(f"could not reach Discord at {settings.discord_api_url} ({type(error).__name__})")
+    return senders
+
+
+async def _slack_sender(settings: Settings, engine: Engine) -> Sender:
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    from adapters.slack.sender import SlackSender, slack_error, web_client
+    from bot.events import WorkspaceAdded
+    from bot.refs import Platform, WorkspaceRef
+
+    assert settings.slack_bot_token is not None
+    client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    try:
+        signed_in = await client.auth_test()
+    except SlackApiError as error:
+        code, _, _ = slack_error(error)
+        _fail(
+            f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token "
+            "(xoxb-…) from your app's OAuth & Permissions page",
+            2,
+        )
+    except (TimeoutError, aiohttp.ClientError) as error:
+        _fail(f"could not reach Slack at {settings.slack_api_url} ({type(error).__name__})")
+    team = str(signed_in.get("team_id") or "")
+    if not team:
+        _fail("auth.test named no team: is SLACK_BOT_TOKEN a bot token?", 2)
+    # The token works, so the app is installed: delivery there may go on (again).
+    await engine.workspace_changed(WorkspaceAdded(WorkspaceRef(Platform.SLACK, team)))
+    return SlackSender(client)
+
+
+# The columns of a `pairs import` file (bot.pairs_import.COLUMNS; a test keeps them equal).
+IMPORT_COLUMNS = "platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time,timezone"
+
+
+@pairs_app.command("import", cls=_PlainUsage)
 def pairs_import(
-    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(COLUMNS))],
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="CSV: " + IMPORT_COLUMNS)],
 ) -> None:
     """Bulk-create active pairs (already agreed) from a CSV file; importing the same file
-    again changes nothing."""
+    again changes nothing.
+
+    Good rows are imported even when others are rejected; then each rejected line is
+    listed and the exit code is 1 (0 when every row was imported or already there)."""
     settings = _settings()
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
@@ -276,10 +484,7 @@ def pairs_import(
     except (OSError, UnicodeDecodeError) as error:
         _fail(f"cannot read {file}: {_first_line(error)}")
     report = _run_returning(_import(settings.database_url, text, _cipher(settings)))
-    err.print(
-        f"{report.created} pairs created, {report.already} already there, "
-        f"{len(report.rejected)} rows rejected"
-    )
+    err.print(import_summary(report), markup=False)
     for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
         err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)
     if len(report.rejected) > MAX_REJECTIONS_SHOWN:
@@ -291,12 +496,40 @@ def pairs_import(
 MAX_REJECTIONS_SHOWN = 50
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def import_summary(report: ImportReport) -> str:
+    """What an import did, in words: the good rows are in even when some were rejected."""
+    done = (
+        f"{_count(report.created, 'pair', 'pairs')} created, "
+        f"{_count(report.already, 'pair was', 'pairs were')} already there"
+    )
+    if not report.rejected:
+        return f"{done}."
+    rejected = len(report.rejected)
+    return (
+        f"{done}; {_count(rejected, 'row was', 'rows were')} rejected and not imported "
+        f"(fix {'it' if rejected == 1 else 'them'} and import the file again: rows already "
+        "imported are skipped)."
+    )
+
+
 async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportReport:
+    import io
+
+    from rich.progress import Progress
+
+    from bot.clock import SystemClock
+    from bot.pairs_import import import_pairs
+    from bot.storage.database import Database
+
     database = Database(url, cipher=cipher)
     rows = max(text.count("\n") - 1, 0)
     try:
         await database.upgrade()
-        with Progress(console=err, transient=True) as progress:
+        with Progress(console=err.console, transient=True) as progress:
             task = progress.add_task("importing pairs", total=rows or None)
             report = await import_pairs(
                 database,
@@ -312,26 +545,62 @@ async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportRepor
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema up to date (Alembic migrations)."""
+    """Create the database, or bring its schema up to date (Alembic migrations)."""
+    from bot.storage.database import safe_url
+
     settings = _settings()
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
-    _run(_upgrade(settings.database_url, _cipher(settings)))
-    err.print(f"database is up to date: {safe_url(settings.database_url)}")
+    before, after = _run_returning(_upgrade(settings.database_url, _cipher(settings)))
+    where = safe_url(settings.database_url)
+    if before is None:
+        err.print(f"created the database schema (revision {after}): {where}", markup=False)
+    elif before != after:
+        err.print(f"upgraded the database from revision {before} to {after}: {where}")
+    else:
+        err.print(f"the database was already up to date (revision {after}): {where}")
 
 
-async def _upgrade(url: str, cipher: TextCipher | None) -> None:
+async def _upgrade(url: str, cipher: TextCipher | None) -> tuple[str | None, str | None]:
+    """The schema revision before and after the upgrade (None: no schema yet)."""
+    from bot.storage.database import Database
+
     database = Database(url, cipher=cipher)
     try:
+        before = await _revision(database)
         await database.upgrade()
+        return before, await _revision(database)
     finally:
         await database.dispose()
 
 
+async def _revision(database: Database) -> str | None:
+    from sqlalchemy import inspect, text
+
+    async with database.engine.connect() as connection:
+        has_table = await connection.run_sync(
+            lambda sync: inspect(sync).has_table("alembic_version")
+        )
+        if not has_table:
+            return None
+        found = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        return str(found) if found is not None else None
+
+
+PlatformOption = Annotated[str, typer.Option(help="slack, discord or console.")]
+WorkspaceOption = Annotated[
+    str,
+    typer.Option(
+        help=f"The Slack team id or Discord server id (the console's is {CONSOLE_WORKSPACE})."
+    ),
+]
+UserOption = Annotated[str, typer.Option(help="The user's id on that platform.")]
+
+
 @app.command()
 def stats(
-    platform: Annotated[str, typer.Option(help="slack, discord or console.")],
-    workspace: Annotated[str, typer.Option(help="The Slack team or Discord guild id.")],
+    platform: PlatformOption,
+    workspace: WorkspaceOption,
     csv: Annotated[
         Path | None,
         typer.Option(
@@ -349,19 +618,21 @@ def stats(
 ) -> None:
     """The program view for admins: pairs, check-in answer rates, feedback answer time and
     stalled pairs of one workspace (numbers and names only, never anyone's words)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.program import metrics_csv, weekly_chart_png, weekly_csv
+
     settings = _settings()
     _setup_logging(settings)
-    try:
-        chosen = Platform(platform.strip().lower())
-    except ValueError:
-        _fail(f"unknown platform {platform!r}: say slack, discord or console.")
+    chosen = _platform(platform)
     _check_sqlite_folder(settings.database_url)
-    moment = (now.replace(tzinfo=now.tzinfo or UTC) if now else SystemClock().now()).astimezone(UTC)
-    found = _run_returning(
+    moment = _moment(now)
+    found, known = _run_returning(
         _stats(settings.database_url, _cipher(settings), chosen, workspace, moment)
     )
     if found is None:
-        _fail(f"no {chosen.value} workspace {workspace!r} is known in this database.")
+        _fail(_unknown_workspace(chosen, workspace, known))
     table = Table(title=f"mentorbot program stats: {chosen.value} {workspace}")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -384,13 +655,41 @@ def stats(
         _fail(f"cannot write the file: {_first_line(error)}")
 
 
+MAX_WORKSPACES_LISTED = 20
+
+
+def _unknown_workspace(platform: Platform, workspace: str, known: list[str]) -> str:
+    """An unknown workspace, with the ones this database knows for that platform."""
+    said = f"no {platform.value} workspace {workspace!r} is known in this database"
+    if not known:
+        return f"{said}, and it knows no {platform.value} workspace at all."
+    listed = ", ".join(known[:MAX_WORKSPACES_LISTED])
+    more = len(known) - MAX_WORKSPACES_LISTED
+    return f"{said}. It knows: {listed}" + (f" (and {more} more)." if more > 0 else ".")
+
+
 async def _stats(
     url: str, cipher: TextCipher | None, platform: Platform, workspace: str, now: datetime
-) -> ProgramStats | None:
+) -> tuple[ProgramStats | None, list[str]]:
+    from sqlalchemy import select
+
+    from bot.program import stats_for
+    from bot.storage.database import Database
+    from bot.storage.models import Workspace
+
     database = Database(url, cipher=cipher)
     try:
         await database.upgrade()
-        return await stats_for(database, platform, workspace, now)
+        found = await stats_for(database, platform, workspace, now)
+        if found is not None:
+            return found, []
+        async with database.transaction() as session:
+            known = await session.scalars(
+                select(Workspace.external_id)
+                .where(Workspace.platform == platform.value)
+                .order_by(Workspace.external_id)
+            )
+            return None, list(known)
     finally:
         await database.dispose()
 
@@ -400,14 +699,9 @@ class ExportFormat(StrEnum):
     MD = "md"
 
 
-PlatformOption = Annotated[str, typer.Option(help="slack, discord or console.")]
-WorkspaceOption = Annotated[
-    str, typer.Option(help="The Slack team or Discord guild id (console: console).")
-]
-UserOption = Annotated[str, typer.Option(help="The user's id on that platform.")]
-
-
 def _platform(name: str) -> Platform:
+    from bot.refs import Platform
+
     try:
         return Platform(name.strip().lower())
     except ValueError:
@@ -451,6 +745,10 @@ def export_command(
 async def _export(
     url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
 ) -> ExportBundle:
+    from bot.clock import SystemClock
+    from bot.privacy import UnknownMember, export_user
+    from bot.storage.database import Database
+
     database = Database(url, cipher=cipher)
     try:
         await database.upgrade()
@@ -489,6 +787,10 @@ def forget_command(
 async def _forget(
     url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
 ) -> ForgetReport:
+    from bot.clock import SystemClock
+    from bot.privacy import UnknownMember, forget_user
+    from bot.storage.database import Database
+
     database = Database(url, cipher=cipher)
     try:
         await database.upgrade()
@@ -503,6 +805,8 @@ async def _forget(
 def db_rotate_key() -> None:
     """Encrypt all free text with the first DATA_ENCRYPTION_KEY: text under an older key
     and plain text written before encryption was on. Safe to run again."""
+    from bot.crypto import describe
+
     settings = _settings()
     _setup_logging(settings)
     cipher = _cipher(settings)
@@ -517,6 +821,10 @@ def db_rotate_key() -> None:
 
 
 async def _rotate_key(url: str, cipher: TextCipher) -> RotationReport:
+    from bot.crypto import rotate_keys
+    from bot.storage.database import Database
+    from bot.storage.models import Base
+
     database = Database(url, cipher=cipher)
     try:
         await database.upgrade()
@@ -539,18 +847,28 @@ def run() -> None:
 
 
 async def _serve(settings: Settings) -> None:
+    import asyncio
+    import signal
+    from collections.abc import Awaitable, Callable
+    from datetime import timedelta
+
+    from adapters.ops import Metrics, OpsServer, OpsStartError
+    from bot.clock import SystemClock
+    from bot.crypto import check_readable
+    from bot.engine import Engine
+    from bot.refs import Platform
+    from bot.storage.database import Database
+    from bot.storage.models import Base
+    from scheduler.app import BotScheduler
+    from scheduler.delivery_worker import DeliveryWorker
+
     database = Database(settings.database_url, cipher=_cipher(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
     senders: dict[Platform, Sender] = {}
-    limits = RateLimits(
-        {
-            Platform.SLACK: RateLimit(settings.slack_messages_per_second, burst=3),
-            Platform.DISCORD: RateLimit(settings.discord_messages_per_second, burst=10),
-        }
-    )
+    limits = _rate_limits(settings)
     clock = SystemClock()
     metrics = Metrics()
     worker = DeliveryWorker(database, senders, clock, limits=limits, telemetry=metrics)
@@ -570,16 +888,22 @@ async def _serve(settings: Settings) -> None:
     # How to stop each platform that started, newest first.
     stoppers: list[Callable[[], Awaitable[None]]] = []
     discord_task: asyncio.Task[None] | None = None
+    slack_start_error: type[Exception] = OpsStartError
     try:
         await database.upgrade()
         await check_readable(database, Base.metadata)
         if settings.slack_bot_token is not None:
+            from adapters.slack.app import SlackAdapter, SlackStartError
+
+            slack_start_error = SlackStartError
             slack = SlackAdapter(settings, engine, server=ops.app)
             ops.watch("slack", slack)
             senders[Platform.SLACK] = slack.sender
             await slack.start()
             stoppers.append(lambda: slack.stop(grace_seconds=4))
         if settings.discord_bot_token is not None:
+            from adapters.discord.app import DiscordAdapter
+
             # Discord starts the scheduler from setup_hook, once, never from on_ready.
             discord_adapter = DiscordAdapter(settings, engine, database, on_setup=scheduler.start)
             senders[Platform.DISCORD] = discord_adapter.sender
@@ -591,7 +915,7 @@ async def _serve(settings: Settings) -> None:
         scheduler.start()  # once per process: a no-op when Discord already started it
         err.print("mentorbot is running; Ctrl-C or SIGTERM stops it.")
         await stop.wait()
-    except (SlackStartError, OpsStartError) as error:
+    except (slack_start_error, OpsStartError) as error:
         _fail(str(error))
     finally:
         # Stop taking new work, finish what is in flight, within about 10 s: first no
@@ -615,6 +939,8 @@ def slack_manifest_command(
     ] = None,
 ) -> None:
     """Print a Slack app manifest (YAML) to paste at api.slack.com/apps."""
+    from adapters.slack.manifest import slack_manifest
+
     if socket == (http is not None):
         _fail("say either --socket or --http https://your.host (one of them).", 2)
     print(slack_manifest(socket_mode=socket, base_url=http), end="")
@@ -629,6 +955,8 @@ def discord_invite(
 ) -> None:
     """Print the OAuth2 URL that adds the bot to a Discord server, with exactly the
     scopes (bot, applications.commands) and permissions it needs."""
+    from adapters.discord.invite import invite_url
+
     if application_id is None:
         token = _settings().discord_bot_token
         if token is None:
@@ -641,6 +969,9 @@ def discord_invite(
 
 def _application_id(token: str) -> str:
     """A bot token's first part is its user id (the application id), base64-encoded."""
+    import base64
+    import binascii
+
     head = token.split(".", 1)[0]
     try:
         return base64.b64decode(head + "=" * (-len(head) % 4)).decode("ascii")

@@ -15,11 +15,12 @@ said in words for the person who asked for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, assert_never
 
@@ -295,3 +296,20 @@ class DiscordSender:
             if outbox_id is not None:
                 payload = {**payload, "nonce": nonce(outbox_id, part), "enforce_nonce": True}
             await self.post(channel_id, payload)
+
+
+@contextlib.asynccontextmanager
+async def rest_sender(
+    token: str, api_url: str, *, max_ratelimit_timeout: float = 30.0
+) -> AsyncIterator[DiscordSender]:
+    """A sender over REST alone, for ``mentorbot dispatch``: discord.py's HTTP client
+    logged in with the bot token (``GET /users/@me``), no gateway connection. Raises
+    :class:`discord.LoginFailure` when Discord refuses the token."""
+    # discord.py reads the base URL when it builds a request; tests point it at a fake.
+    Route.BASE = api_url.rstrip("/")
+    http = HTTPClient(asyncio.get_running_loop(), max_ratelimit_timeout=max_ratelimit_timeout)
+    try:
+        await http.static_login(token)
+        yield DiscordSender(http)
+    finally:
+        await http.close()

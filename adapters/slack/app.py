@@ -34,14 +34,13 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient as AiohttpSocketModeClient
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.files import MIB, names, not_sent, within_limit
 from adapters.net import listen
 from adapters.slack import render, translate
 from adapters.slack.manifest import EVENTS_PATH
 from adapters.slack.profiles import Profiles
-from adapters.slack.sender import SlackSender, UploadFailed, slack_error
+from adapters.slack.sender import SlackSender, UploadFailed, slack_error, web_client
 from adapters.slack.translate import HomeAction, HomeForm, NotForUs, Origin
 from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.delivery import DeliveryFailure
@@ -143,13 +142,8 @@ class SlackAdapter:
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's "
                 "requests (or set SLACK_APP_TOKEN for Socket Mode)"
             )
-        self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            timeout=10,
-            # No automatic retries: a retried chat.postMessage can post twice, and the
-            # outbox retries by itself, honouring Retry-After.
-            retry_handlers=[],
+        self.client = web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url
         )
         self.sender = SlackSender(self.client)
         self._profiles = Profiles(self.client, ttl_seconds=profile_ttl_seconds)

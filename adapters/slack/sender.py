@@ -166,6 +166,13 @@ def slack_error(error: SlackApiError) -> tuple[str | None, int, Mapping[str, str
     return (str(code) if code else None), int(response.status_code), dict(response.headers or {})
 
 
+def web_client(token: str, api_url: str) -> AsyncWebClient:
+    """The Web API client the bot sends with (``mentorbot run`` and ``dispatch``): no
+    automatic retries, since a retried ``chat.postMessage`` can post twice and the outbox
+    retries by itself, honouring Retry-After."""
+    return AsyncWebClient(token=token, base_url=api_url, timeout=10, retry_handlers=[])
+
+
 class SlackSender:
     """The outbox's Slack end (the core's ``Sender`` protocol)."""
 
