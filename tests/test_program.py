@@ -275,6 +275,7 @@ async def cli_writes_the_same_numbers_as_csv(chat: Chat, tmp_path: Path) -> None
     )
     assert unknown.exit_code == 1
     assert "no console workspace 'nope' is known" in unknown.output
+    assert "It knows: T1." in unknown.output  # the workspaces that exist are named
 
 
 @contextmanager
