@@ -120,11 +120,12 @@ def test_compose_has_postgres_and_two_bots_on_it() -> None:
 
 
 def readme_install() -> str:
-    """The install step of the README's first command (``pip install … && mentorbot …``)."""
+    """The install step of the README's first command (``… && pip install … && …``)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first = re.search(r"```sh\n(.+?)\n```", readme, re.S)
     assert first is not None
-    return first.group(1).split("&&")[0].strip()
+    steps = [step.strip() for step in first.group(1).split("&&")]
+    return next(step for step in steps if step.startswith("pip install"))
 
 
 def test_the_dockerfile_installs_as_the_readme_says_and_copies_every_package() -> None:
