@@ -245,7 +245,7 @@ def test_a_refused_slack_token_stops_dispatch_before_it_queues(
 
     env = {**slack_env(fake_slack), "SLACK_BOT_TOKEN": "xoxb-not-the-token"}
     process = mentorbot(tmp_path, url, ["dispatch", "--now", due.at.isoformat()], env)
-    stdout, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in stderr.decode()
     assert "xoxb-not-the-token" not in stderr.decode()
