@@ -383,7 +383,7 @@ async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -
         f"dispatch at {moment:%Y-%m-%d %H:%M} UTC: {report.checkins_opened} check-ins "
         f"opened, {report.checkins_missed} missed, {report.timers} reminders, "
         f"{report.heads_ups} heads-ups; {delivered.sent} messages delivered, "
-        f"{delivered.retried} to retry, {delivered.failed} failed",
+        f"{delivered.retried} attempts to be retried, {delivered.failed} failed for good",
         markup=False,
     )
     for platform, count in sorted(waiting.items()):

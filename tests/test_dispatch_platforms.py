@@ -236,6 +236,44 @@ def test_cron_dispatch_delivers_to_slack_once(
     assert slack_prompts(fake_slack) == received  # the second pass sends nothing
 
 
+def test_dispatch_waits_out_a_429_and_gives_up_on_someone_slack_does_not_know(
+    templates: Templates, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    url = sqlite_copy(templates, tmp_path / "mentorbot.db")
+    couples = slack_members(3)
+    due = write_csv(tmp_path / "pairs.csv", "slack", TEAM, couples)
+    import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
+    slow, gone = couples[1][0], couples[2][1]
+    fake_slack.fail("chat.postMessage", "ratelimited", channel=slow, status=429, retry_after=1)
+    fake_slack.fail("chat.postMessage", "user_not_found", channel=gone, times=99)
+
+    process = mentorbot(
+        tmp_path, url, ["dispatch", "--now", due.at.isoformat()], slack_env(fake_slack)
+    )
+    done = finish(process)
+
+    def accepted(channel: str) -> list[str]:
+        return fake_slack.texts_to(channel)
+
+    # The 429 was waited out (Retry-After: 1) in the same run: one prompt, no more.
+    assert [t[: len(PROMPT)] for t in accepted(slow)] == [PROMPT]
+    assert len(fake_slack.posts_to(slow)) == 1
+    assert len([c for c in fake_slack.calls if c.args.get("channel") == slow]) == 2
+    # Slack does not know that person: tried once, never again, and their partner is told.
+    assert accepted(gone) == []
+    assert len([c for c in fake_slack.calls if c.args.get("channel") == gone]) == 1
+    partner = couples[2][0]
+    assert accepted(partner)[0].startswith(PROMPT)
+    assert len(accepted(partner)) == 2, accepted(partner)
+    for member in (couples[0][0], couples[0][1], couples[1][1]):
+        assert len(accepted(member)) == 1
+    assert "1 attempts to be retried, 1 failed for good" in done.stderr
+
+    calls = len(fake_slack.calls)
+    dispatch_all(tmp_path, url, due, 1, slack_env(fake_slack))
+    assert [c.method for c in fake_slack.calls[calls:]] == ["auth.test"]  # nothing more
+
+
 def test_a_refused_slack_token_stops_dispatch_before_it_queues(
     templates: Templates, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
