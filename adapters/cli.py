@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -307,6 +307,8 @@ async def _console(
         await database.dispose()
 
 
+# How long one `dispatch` may deliver: runs started by cron once a minute do not overlap.
+DISPATCH_BUDGET_SECONDS = 50.0
 # Where each platform's messages go when `dispatch` has no token for it.
 TOKEN_FOR = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
 
@@ -317,6 +319,14 @@ def dispatch(
         datetime | None,
         typer.Option(help="Run the pass as if it were this time (ISO 8601, UTC if no offset)."),
     ] = None,
+    max_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Stop delivering after this many seconds (under cron's minute by default); "
+            "what a rate limit held back is sent by the next run.",
+        ),
+    ] = DISPATCH_BUDGET_SECONDS,
 ) -> None:
     """One dispatch pass (due check-ins, nudges, follow-ups), then deliver what is due
     and exit: for cron.
@@ -333,12 +343,13 @@ def dispatch(
     _check_sqlite_folder(settings.database_url)
     moment = _moment(now)
     _announce_storage(_cipher(settings))
-    _run(_dispatch(settings, ShiftedClock(moment), moment))
+    _run(_dispatch(settings, ShiftedClock(moment), moment, timedelta(seconds=max_seconds)))
 
 
-async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -> None:
+async def _dispatch(
+    settings: Settings, clock: ShiftedClock, moment: datetime, budget: timedelta
+) -> None:
     import contextlib
-    from datetime import timedelta
 
     from rich.console import Console
 
@@ -374,7 +385,7 @@ async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -
                 everyone_is_admin=False,
             )
             delivered = await deliver_queued(
-                database, senders, clock, limits=_rate_limits(settings)
+                database, senders, clock, limits=_rate_limits(settings), budget=budget
             )
         waiting = await waiting_by_platform(database)
     finally:
@@ -389,8 +400,8 @@ async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -
     for platform, count in sorted(waiting.items()):
         if platform in senders:
             err.print(
-                f"{_messages(count)} for {platform.value} wait for a retry: the next "
-                "dispatch (or `mentorbot run`) sends them",
+                f"{_messages(count)} for {platform.value} wait for a retry or the rate "
+                "limit: the next dispatch (or `mentorbot run`) sends them",
                 markup=False,
             )
         else:
@@ -850,7 +861,6 @@ async def _serve(settings: Settings) -> None:
     import asyncio
     import signal
     from collections.abc import Awaitable, Callable
-    from datetime import timedelta
 
     from adapters.ops import Metrics, OpsServer, OpsStartError
     from bot.clock import SystemClock

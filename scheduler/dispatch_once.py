@@ -6,7 +6,9 @@ return instead of polling forever.
 Several processes can run this at once on one PostgreSQL: each message is claimed by one
 of them (``FOR UPDATE SKIP LOCKED``) and marked ``sending`` with a lease, so the others
 skip it. A retry that falls due within :data:`RETRY_WAIT` is waited for; a later one (a
-longer backoff, a long ``Retry-After``) stays queued for the next run.
+longer backoff, a long ``Retry-After``) stays queued for the next run, and so does what a
+rate limit would not let out before the run's time budget is spent (so that runs started
+by cron once a minute do not pile up, each sending at the full per-process rate).
 """
 
 from __future__ import annotations
@@ -40,20 +42,29 @@ async def deliver_queued(
     limits: RateLimits = NO_LIMITS,
     batch: int = 100,
     retry_wait: timedelta = RETRY_WAIT,
+    budget: timedelta | None = None,
 ) -> DeliveryReport:
-    """Deliver until nothing for ``senders``' platforms is due within ``retry_wait``."""
+    """Deliver until nothing for ``senders``' platforms is due within ``retry_wait``, or
+    until ``budget`` has passed (the batch in flight finishes; the rest stays queued)."""
     total = DeliveryReport()
     if not senders:
         return total
+    deadline = None if budget is None else clock.now() + budget
+
+    def out_of_time() -> bool:
+        return deadline is not None and clock.now() >= deadline
+
     while True:
-        report = await deliver_all(database, senders, clock, batch=batch, limits=limits)
+        report = await deliver_all(
+            database, senders, clock, batch=batch, limits=limits, stopping=out_of_time
+        )
         total.add(report)
         due = await next_due_at(database, list(senders))
-        if due is None:
+        if due is None or out_of_time():
             return total
         now = clock.now()
         until = due if report.waiting_until is None else max(due, report.waiting_until)
-        if until - now > retry_wait:
+        if until - now > retry_wait or (deadline is not None and until > deadline):
             return total
         seconds = (until - now).total_seconds()
         if seconds <= 0 and report.handled == 0:

@@ -274,6 +274,29 @@ def test_dispatch_waits_out_a_429_and_gives_up_on_someone_slack_does_not_know(
     assert [c.method for c in fake_slack.calls[calls:]] == ["auth.test"]  # nothing more
 
 
+def test_a_rate_limited_dispatch_stops_at_its_time_limit_and_the_next_run_finishes(
+    templates: Templates, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    url = sqlite_copy(templates, tmp_path / "mentorbot.db")
+    couples = slack_members(10)
+    due = write_csv(tmp_path / "pairs.csv", "slack", TEAM, couples)
+    import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
+    slow = {**slack_env(fake_slack), "SLACK_MESSAGES_PER_SECOND": "2"}  # burst 3
+
+    args = ["dispatch", "--now", due.at.isoformat(), "--max-seconds", "2"]
+    first = finish(mentorbot(tmp_path, url, args, slow))
+    sent = sum(slack_prompts(fake_slack).values())
+    # 3 at once, then 2 a second for about 2 s: far from all 20 (the default 1 a second
+    # would have kept it running for 17 s).
+    assert 3 <= sent <= 10, sent
+    assert f"{20 - sent} messages for slack wait for a retry or the rate limit" in first.stderr
+
+    dispatch_all(tmp_path, url, due, 1, slack_env(fake_slack))
+    assert slack_prompts(fake_slack) == Counter(
+        {member: 1 for couple in couples for member in couple}
+    )
+
+
 def test_a_refused_slack_token_stops_dispatch_before_it_queues(
     templates: Templates, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
