@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperArgument, TyperCommand
 
 # Start-up stays light (bench/bench_startup.py; tests/test_cli_startup.py checks it):
 # `mentorbot --help` imports typer and little else. Each command imports what it uses,
@@ -110,7 +110,14 @@ def _options(
 
 
 class _PlainUsage(TyperCommand):
-    """The usage line as click writes it (``FILE.csv``), not typer's ``{FILE.csv}``."""
+    """The usage line as click writes it (``FILE.csv``), not typer's ``{FILE.csv}``, and
+    arguments listed by their name alone (not ``FILE.csv <path>``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
 
     def collect_usage_pieces(self, ctx: ClickContext) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
@@ -232,16 +239,24 @@ def _rate_limits(settings: Settings) -> RateLimits:
     )
 
 
+def _no_type(ctx: ClickContext) -> str:
+    return ""
+
+
 @app.command()
 def console(
     db: Annotated[
-        Path | None, typer.Option("--db", help="SQLite file to use (default: DATABASE_URL).")
+        Path | None,
+        typer.Option("--db", metavar="FILE", help="SQLite file to use (default: DATABASE_URL)."),
     ] = None,
-    as_: Annotated[str, typer.Option("--as", help="The local user you start as.")] = "alice",
+    as_: Annotated[
+        str, typer.Option("--as", metavar="NAME", help="The local user you start as.")
+    ] = "alice",
     files_dir: Annotated[
         Path | None,
         typer.Option(
             "--files-dir",
+            metavar="FOLDER",
             help="Folder for the files the bot hands people (exports, charts); one "
             "subfolder per user (default: mentorbot-files).",
         ),
@@ -249,8 +264,9 @@ def console(
     start: Annotated[
         datetime | None,
         typer.Option(
+            metavar="ISO8601",
             help="Start the clock at this time (ISO 8601, UTC if no offset) instead of now; "
-            "the scripted sessions in tests/console_sessions/ use 2026-11-25T12:00:00."
+            "the scripted sessions in tests/console_sessions/ use 2026-11-25T12:00:00.",
         ),
     ] = None,
 ) -> None:
@@ -317,12 +333,16 @@ TOKEN_FOR = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
 def dispatch(
     now: Annotated[
         datetime | None,
-        typer.Option(help="Run the pass as if it were this time (ISO 8601, UTC if no offset)."),
+        typer.Option(
+            metavar="ISO8601",
+            help="Run the pass as if it were this time (ISO 8601, UTC if no offset).",
+        ),
     ] = None,
     max_seconds: Annotated[
         float,
         typer.Option(
             min=0,
+            metavar="SECONDS",
             help="Stop delivering after this many seconds (under cron's minute by default); "
             "what a rate limit held back is sent by the next run.",
         ),
@@ -480,7 +500,15 @@ IMPORT_COLUMNS = "platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time
 
 @pairs_app.command("import", cls=_PlainUsage)
 def pairs_import(
-    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="CSV: " + IMPORT_COLUMNS)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.csv",
+            show_default=False,
+            help="A CSV file whose first line names its columns: "
+            + IMPORT_COLUMNS.replace(",", ", "),
+        ),
+    ],
 ) -> None:
     """Bulk-create active pairs (already agreed) from a CSV file; importing the same file
     again changes nothing.
@@ -598,14 +626,15 @@ async def _revision(database: Database) -> str | None:
         return str(found) if found is not None else None
 
 
-PlatformOption = Annotated[str, typer.Option(help="slack, discord or console.")]
+PlatformOption = Annotated[str, typer.Option(metavar="PLATFORM", help="slack, discord or console.")]
 WorkspaceOption = Annotated[
     str,
     typer.Option(
-        help=f"The Slack team id or Discord server id (the console's is {CONSOLE_WORKSPACE})."
+        metavar="ID",
+        help=f"The Slack team id or Discord server id (the console's is {CONSOLE_WORKSPACE}).",
     ),
 ]
-UserOption = Annotated[str, typer.Option(help="The user's id on that platform.")]
+UserOption = Annotated[str, typer.Option(metavar="ID", help="The user's id on that platform.")]
 
 
 @app.command()
@@ -616,15 +645,19 @@ def stats(
         Path | None,
         typer.Option(
             "--csv",
+            metavar="FILE",
             help="Write metric,value rows here, and the weekly series to NAME-weekly.csv.",
         ),
     ] = None,
     chart: Annotated[
-        Path | None, typer.Option("--chart", help="Write the weekly activity chart (PNG).")
+        Path | None,
+        typer.Option("--chart", metavar="FILE", help="Write the weekly activity chart (PNG)."),
     ] = None,
     now: Annotated[
         datetime | None,
-        typer.Option(help="Report as of this time (ISO 8601, UTC if no offset)."),
+        typer.Option(
+            metavar="ISO8601", help="Report as of this time (ISO 8601, UTC if no offset)."
+        ),
     ] = None,
 ) -> None:
     """The program view for admins: pairs, check-in answer rates, feedback answer time and
@@ -726,11 +759,18 @@ def export_command(
     user: UserOption,
     format_: Annotated[
         ExportFormat,
-        typer.Option("--format", help="json: everything stored about them; md: the brag doc."),
+        typer.Option(
+            "--format",
+            metavar="json|md",
+            help="json: everything stored about them; md: the brag doc.",
+        ),
     ] = ExportFormat.JSON,
     out: Annotated[
         Path | None,
-        typer.Option(help="Where to write it (default: the current folder, named as in chat)."),
+        typer.Option(
+            metavar="FILE",
+            help="Where to write it (default: the current folder, named as in chat).",
+        ),
     ] = None,
 ) -> None:
     """Write everything stored about one person (what `/mentor export` sends them)."""
@@ -945,7 +985,8 @@ async def _serve(settings: Settings) -> None:
 def slack_manifest_command(
     socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (no public URL).")] = False,
     http: Annotated[
-        str | None, typer.Option("--http", help="Your public base URL, for HTTP mode.")
+        str | None,
+        typer.Option("--http", metavar="URL", help="Your public base URL, for HTTP mode."),
     ] = None,
 ) -> None:
     """Print a Slack app manifest (YAML) to paste at api.slack.com/apps."""
@@ -960,7 +1001,9 @@ def slack_manifest_command(
 def discord_invite(
     application_id: Annotated[
         str | None,
-        typer.Option(help="Your application id (default: read from DISCORD_BOT_TOKEN)."),
+        typer.Option(
+            metavar="ID", help="Your application id (default: read from DISCORD_BOT_TOKEN)."
+        ),
     ] = None,
 ) -> None:
     """Print the OAuth2 URL that adds the bot to a Discord server, with exactly the
