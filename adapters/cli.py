@@ -59,18 +59,16 @@ class _ErrorConsole:
 
     _console: Console | None = None
 
-    def print(self, *objects: Any, **options: Any) -> None:
+    @property
+    def console(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(stderr=True, highlight=False, soft_wrap=True)
-        self._console.print(*objects, **options)
-
-    @property
-    def console(self) -> Console:
-        self.print(end="")
-        assert self._console is not None
         return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.console.print(*objects, **options)
 
 
 err = _ErrorConsole()
