@@ -321,8 +321,6 @@ async def _console(
         await database.dispose()
 
 
-# How long one `dispatch` may deliver: runs started by cron once a minute do not overlap.
-DISPATCH_BUDGET_SECONDS = 50.0
 # Where each platform's messages go when `dispatch` has no token for it.
 TOKEN_FOR = {"slack": "SLACK_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
 
@@ -337,14 +335,15 @@ def dispatch(
         ),
     ] = None,
     max_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             min=0,
             metavar="SECONDS",
-            help="Stop delivering after this many seconds (under cron's minute by default); "
-            "what a rate limit held back is sent by the next run.",
+            help="Stop delivering after this many seconds (default: when everything due is "
+            "sent); what a rate limit held back is sent by the next run. Under cron, 50 "
+            "keeps a run from overlapping the next.",
         ),
-    ] = DISPATCH_BUDGET_SECONDS,
+    ] = None,
 ) -> None:
     """One dispatch pass (due check-ins, nudges, follow-ups), then deliver what is due
     and exit: for cron.
@@ -361,11 +360,12 @@ def dispatch(
     _check_sqlite_folder(settings.database_url)
     moment = _moment(now)
     _announce_storage(_cipher(settings))
-    _run(_dispatch(settings, ShiftedClock(moment), moment, timedelta(seconds=max_seconds)))
+    budget = None if max_seconds is None else timedelta(seconds=max_seconds)
+    _run(_dispatch(settings, ShiftedClock(moment), moment, budget))
 
 
 async def _dispatch(
-    settings: Settings, clock: ShiftedClock, moment: datetime, budget: timedelta
+    settings: Settings, clock: ShiftedClock, moment: datetime, budget: timedelta | None
 ) -> None:
     import contextlib
 
