@@ -397,3 +397,36 @@ def test_cron_dispatch_delivers_to_discord_over_rest_once(
 
     dispatch_all(tmp_path, url, due, processes, discord_env(fake_discord))
     assert discord_prompts(fake_discord, members) == received  # the second pass sends nothing
+
+
+def test_discord_dispatch_waits_out_a_429_and_gives_up_on_closed_dms(
+    templates: Templates, tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    url = sqlite_copy(templates, tmp_path / "mentorbot.db")
+    couples = [
+        (fake_discord.add_user(f"mentor{i}"), fake_discord.add_user(f"mentee{i}")) for i in range(3)
+    ]
+    guild = fake_discord.add_guild("mentoring", owner_id=couples[0][0])
+    due = write_csv(tmp_path / "pairs.csv", "discord", guild, couples)
+    import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
+    closed = couples[2][1]
+    fake_discord.closed_dms.add(closed)
+    # Discord's own 429 on the first message: discord.py waits it out inside the request.
+    fake_discord.rate_limit("POST", r"/channels/\d+/messages", retry_after=0.5)
+
+    dispatch_all(tmp_path, url, due, 1, discord_env(fake_discord))
+
+    assert fake_discord.failures == []  # the 429 was answered
+    for member in (couples[0][0], couples[0][1], couples[1][0], couples[1][1]):
+        texts = fake_discord.dm_texts(member)
+        assert len(texts) == 1 and texts[0].startswith(PROMPT), (member, texts)
+    # Closed DMs (50007): tried once, never again; the partner gets the prompt and a note.
+    channel = fake_discord.dm_channels[closed]
+    assert len(fake_discord.requests_to("POST", rf"/channels/{channel}/messages")) == 1
+    assert fake_discord.dm_texts(closed) == []
+    partner = fake_discord.dm_texts(couples[2][0])
+    assert len(partner) == 2 and partner[0].startswith(PROMPT), partner
+
+    before = len(fake_discord.requests)
+    dispatch_all(tmp_path, url, due, 1, discord_env(fake_discord))
+    assert [r.path for r in fake_discord.requests[before:]] == ["/users/@me"]  # nothing more
