@@ -23,7 +23,8 @@ CLI = "from adapters.cli import main; main()"
 # Libraries only some commands use; none may load for --help (or console, or dispatch
 # without tokens).
 PLATFORM_LIBRARIES = {"slack_bolt", "slack_sdk", "discord", "matplotlib"}
-HEAVY = PLATFORM_LIBRARIES | {"alembic", "sqlalchemy", "aiohttp", "apscheduler", "rich"}
+# rich (about 30 ms) is allowed: --help does not need it today, but an output helper may.
+HEAVY = PLATFORM_LIBRARIES | {"alembic", "sqlalchemy", "aiohttp", "apscheduler", "pydantic"}
 
 
 def imported_modules(args: list[str], cwd: Path, stdin: str = "") -> set[str]:
