@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from pydantic import SecretStr
@@ -133,3 +134,35 @@ class Redactor(logging.Filter):
             if key not in _STANDARD and isinstance(value, str):
                 setattr(record, key, self.redact(value))
         return True
+
+
+class Throttled:
+    """One log line for a thing that can happen thousands of times a second (refused
+    requests): the first occurrence is logged at once, later ones at most once per
+    ``every_seconds``, each line counting what happened since the last. ``what`` and
+    ``reason`` are fixed words of our own, never anything the sender chose."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        *,
+        every_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._what = what
+        self._every = every_seconds
+        self._clock = clock
+        self._count = 0
+        self._last: float | None = None
+
+    def note(self, reason: str) -> None:
+        self._count += 1
+        now = self._clock()
+        if self._last is not None and now - self._last < self._every:
+            return
+        self._logger.warning(
+            "%s: %d since the last note (latest: %s)", self._what, self._count, reason
+        )
+        self._count, self._last = 0, now
