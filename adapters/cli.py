@@ -175,7 +175,7 @@ def console(
 ) -> None:
     """The whole bot in the terminal: several local users and a clock you can move."""
     settings = _settings()
-    logging.basicConfig(level=max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    setup_logging(settings, least_level=logging.WARNING)  # the terminal is the chat's
     try:
         user = valid_name(as_)
     except ConsoleInputError as error:

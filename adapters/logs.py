@@ -3,9 +3,10 @@ JSON object per line (``LOG_FORMAT=json``), on stderr.
 
 What people write (wins, answers, feedback) and the credentials must never reach a log.
 The main guarantee is that our code logs ids, kinds and counts, never text. Two more
-layers: libraries that log whole requests and SQL parameters at DEBUG are kept at
-INFO or WARNING whatever ``LOG_LEVEL`` says, and a filter on the handler replaces any
-configured secret that still turns up with ``[redacted]``.
+layers, both filters on the handler (so no logger's level gets around them): records of
+libraries that log whole requests, responses and SQL parameters at DEBUG are dropped
+below INFO or WARNING whatever ``LOG_LEVEL`` says, and any configured secret that still
+turns up is replaced with ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TextIO
 
 from pydantic import SecretStr
@@ -52,18 +53,25 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
-def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:
-    """Replace the root logger's handlers with one in the configured format; returns it."""
+def setup_logging(
+    settings: Settings, *, stream: TextIO | None = None, least_level: int = logging.NOTSET
+) -> logging.Handler:
+    """Replace the root logger's handlers with one in the configured format; returns it.
+    ``least_level`` raises ``LOG_LEVEL`` to at least that (the console keeps its
+    terminal for the conversation: warnings and worse only)."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(json_formatter() if settings.log_format == "json" else text_formatter())
+    handler.addFilter(LibraryLevels(LIBRARY_LEVELS))
     handler.addFilter(Redactor(configured_secrets(settings)))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     level = logging.getLevelName(settings.log_level)
-    root.setLevel(level if isinstance(level, int) else logging.INFO)
+    root.setLevel(max(level if isinstance(level, int) else logging.INFO, least_level))
     for name, least in LIBRARY_LEVELS.items():
+        # Saves formatting what the handler would drop; the handler's filter is the
+        # guarantee, since a library may set its own loggers' levels.
         logging.getLogger(name).setLevel(max(least, root.level))
     return handler
 
@@ -95,6 +103,27 @@ def configured_secrets(settings: Settings) -> list[str]:
         parts = [value, *(part.strip() for part in value.split(","))]
         found += [part for part in parts if len(part) >= MIN_SECRET_CHARS]
     return list(dict.fromkeys(found))
+
+
+class LibraryLevels(logging.Filter):
+    """Drops a library's records below its least level in ``LIBRARY_LEVELS``, whatever
+    level its logger has. Runs on the handler, so no logger level can get around it:
+    Bolt, for one, sets ``slack_bolt.AsyncApp`` to the root's level when an app is
+    made, and then logs every response body (the replies that repeat people's words)
+    at DEBUG."""
+
+    def __init__(self, levels: Mapping[str, int]) -> None:
+        super().__init__()
+        self._levels = dict(levels)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        while name:
+            least = self._levels.get(name)
+            if least is not None:
+                return record.levelno >= least
+            name = name.rpartition(".")[0]
+        return True
 
 
 class Redactor(logging.Filter):
