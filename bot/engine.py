@@ -20,6 +20,7 @@ from bot import due, milestones, pair_commands, preferences, privacy, program, s
 from bot.cadence import CadenceError, parse_timezone
 from bot.clock import Clock
 from bot.commands import (
+    MAX_PAGE,
     MENTOR_USAGE,
     AddMilestone,
     AskFeedback,
@@ -79,6 +80,7 @@ from bot.flows.sessions import (
     StepResult,
     find_flow,
 )
+from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database
 from bot.storage.models import FlowSession
@@ -221,12 +223,16 @@ class Engine:
 
     async def _click(self, turn: Turn, event: ButtonClicked) -> list[Effect]:
         kind, _, argument = event.action_id.partition(":")
-        if kind == wins.JOURNAL_ACTION and argument.isdecimal():
-            return _show(turn, event, await wins.journal_page(turn, int(argument)))
+        # Button values come back as sent, or forged: every number is checked here.
+        page = whole_number(argument, high=MAX_PAGE)
+        if kind == wins.JOURNAL_ACTION and page is not None:
+            return _show(turn, event, await wins.journal_page(turn, page))
         if kind == due.SKIP_ACTION:
-            pair_id, _, timestamp = argument.partition(":")
-            if pair_id.isdecimal() and timestamp.isdecimal():
-                return await pair_commands.skip_occurrence(turn, int(pair_id), int(timestamp))
+            pair_text, _, stamp_text = argument.partition(":")
+            pair_id = whole_number(pair_text)
+            stamp = whole_number(stamp_text, low=0, high=TIMESTAMP_MAX)
+            if pair_id is not None and stamp is not None:
+                return await pair_commands.skip_occurrence(turn, pair_id, stamp)
         action = FlowAction.parse(event.action_id)
         flow = await find_flow(turn, action.session_id) if action else None
         if action is None or flow is None:
