@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.cadence import CadenceError, parse_timezone
+from bot.ids import fits_id
 from bot.numbers import whole_number
 from bot.text import (
     TITLE_MAX_CHARS,
@@ -350,7 +351,7 @@ def _usage_error(sub: str, message: str, example: str | None = None) -> CommandE
 
 
 def _parse_pair(args: list[str]) -> ProposePair:
-    ids = [user_mention_id(a) for a in args]
+    ids = [_person(a, "pair") for a in args]
     if len(args) != 2 or None in ids:
         raise _usage_error("pair", "Name two people: first the mentor, then the mentee.")
     mentor_id, mentee_id = ids
@@ -363,7 +364,7 @@ def _parse_pair(args: list[str]) -> ProposePair:
 def _optional_partner(args: list[str], sub: str) -> str | None:
     if not args:
         return None
-    partner = user_mention_id(args[0])
+    partner = _person(args[0], sub)
     if partner is None or len(args) > 1:
         raise _usage_error(sub, f"I expected a partner's @mention, not `{' '.join(args)}`.")
     return partner
@@ -383,9 +384,25 @@ def _quoted(words: str) -> str:
     return shorten(words, QUOTED_CHARS)
 
 
+def _person(token: str, sub: str | None = None) -> str | None:
+    """The id in a user mention, or None when ``token`` is not one."""
+    return _fitting(user_mention_id(token), token, sub)
+
+
+def _fitting(found: str | None, token: str, sub: str | None) -> str | None:
+    """A mentioned id, refused clearly when it is longer than any real one (the same
+    rule on SQLite and PostgreSQL: bot/ids.py)."""
+    if found is None or fits_id(found):
+        return found
+    message = f"`{_quoted(token)}` is not a mention I can use: it is too long to be real."
+    if sub is None:
+        raise CommandError(message)
+    raise _usage_error(sub, message)
+
+
 def _split_partner(args: list[str]) -> tuple[str | None, list[str]]:
     """A leading @mention picks the pair when you are in several."""
-    if args and (partner := user_mention_id(args[0])) is not None:
+    if args and (partner := _person(args[0])) is not None:
         return partner, args[1:]
     return None, args
 
@@ -476,7 +493,7 @@ def _parse_config(args: list[str]) -> Command:
         case "shoutouts" | "shoutout" | "channel":
             if value is not None and value.lower() == "off":
                 return SetShoutoutChannel(None)
-            channel = channel_mention_id(value) if value else None
+            channel = _fitting(channel_mention_id(value), value, "config") if value else None
             if channel is None:
                 raise _usage_error("config", "Name the shout-out channel with #, or say `off`.")
             return SetShoutoutChannel(channel)

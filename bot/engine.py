@@ -80,12 +80,13 @@ from bot.flows.sessions import (
     StepResult,
     find_flow,
 )
+from bot.ids import NAME_MAX_CHARS, fits_id
 from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
-from bot.text import clean_answer, clean_text
+from bot.text import clean_answer, clean_text, shorten
 from bot.turn import Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
@@ -101,6 +102,8 @@ CONVERSATIONS: dict[str, ConversationFlow] = {
 SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. Please try again in a moment."
 )
+
+UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved."
 
 
 class Engine:
@@ -123,6 +126,10 @@ class Engine:
         self._spread = dispatch_spread
 
     async def handle(self, event: Event) -> list[Effect]:
+        if not (fits_id(event.user.user_id) and fits_id(event.user.workspace_id)):
+            # No platform sends such ids; storing one would fail on PostgreSQL only.
+            log.warning("refused %s: an id longer than any column holds", type(event).__name__)
+            return [_reply(event, UNREADABLE_SENDER)]
         try:
             async with self._db.transaction() as session:
                 turn = await self._begin(session, event)
@@ -173,8 +180,9 @@ class Engine:
         now = self._clock.now()
         workspace = await get_workspace(session, event.user.workspace, now)
         actor = await get_member(session, workspace, event.user.user_id, now)
-        if event.user_name and actor.display_name != event.user_name:
-            actor.display_name = event.user_name
+        name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
+        if name and actor.display_name != name:
+            actor.display_name = name
         listed = event.user.user_id in self._admins
         if event.user_is_admin is not None or listed:
             # Kept as last seen where the platform did not say (a Discord DM).
