@@ -45,6 +45,7 @@ from bot.crypto import (
 )
 from bot.delivery import RateLimit, RateLimits, Sender, deliver_all
 from bot.engine import Engine
+from bot.escaping import escape_controls
 from bot.pairs_import import COLUMNS, ImportReport, import_pairs
 from bot.privacy import ExportBundle, ForgetReport, UnknownMember, export_user, forget_user
 from bot.program import ProgramStats, metrics_csv, stats_for, weekly_chart_png, weekly_csv
@@ -281,7 +282,7 @@ def pairs_import(
         f"{len(report.rejected)} rows rejected"
     )
     for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
-        err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)
+        err.print(f"  line {rejected.line}: {escape_controls(rejected.reason)}", markup=False)
     if len(report.rejected) > MAX_REJECTIONS_SHOWN:
         err.print(f"  … and {len(report.rejected) - MAX_REJECTIONS_SHOWN} more")
     if report.rejected:
@@ -362,15 +363,16 @@ def stats(
     )
     if found is None:
         _fail(f"no {chosen.value} workspace {workspace!r} is known in this database.")
-    table = Table(title=f"mentorbot program stats: {chosen.value} {workspace}")
+    table = Table(title=escape_controls(f"mentorbot program stats: {chosen.value} {workspace}"))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in found.metrics():
-        table.add_row(name, value or "n/a")
+        table.add_row(escape_controls(name), escape_controls(value or "n/a"))
     out = Console(highlight=False, soft_wrap=True)
     out.print(table)
     for stalled in found.stalled:
-        out.print(f"stalled: {stalled.mentor} mentoring {stalled.mentee}", markup=False)
+        shown = escape_controls(f"stalled: {stalled.mentor} mentoring {stalled.mentee}")
+        out.print(shown, markup=False)
     try:
         if csv is not None:
             csv.write_text(metrics_csv(found), encoding="utf-8")
