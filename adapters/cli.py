@@ -567,8 +567,16 @@ async def _serve(settings: Settings) -> None:
     scheduler = BotScheduler(
         engine, worker, interval_seconds=settings.dispatch_interval_seconds, telemetry=metrics
     )
-    # /healthz and /metrics on PORT; Slack's /slack/events too, in HTTP mode.
-    ops = OpsServer(database, metrics, port=settings.port)
+    # /healthz and /metrics on OPS_HOST:OPS_PORT, or on PORT with Slack's /slack/events.
+    ops_shared = settings.ops_port in (None, settings.port)
+    token = settings.metrics_token
+    ops = OpsServer(
+        database,
+        metrics,
+        host=settings.ops_host,
+        port=settings.ops_port or settings.port,
+        metrics_token=token.get_secret_value() if token else None,
+    )
     # How to stop each platform that started, newest first.
     stoppers: list[Callable[[], Awaitable[None]]] = []
     discord_task: asyncio.Task[None] | None = None
@@ -576,7 +584,7 @@ async def _serve(settings: Settings) -> None:
         await database.upgrade()
         await check_readable(database, Base.metadata)
         if settings.slack_bot_token is not None:
-            slack = SlackAdapter(settings, engine, server=ops.app)
+            slack = SlackAdapter(settings, engine, server=ops.app if ops_shared else None)
             ops.watch("slack", slack)
             senders[Platform.SLACK] = slack.sender
             await slack.start()

@@ -31,6 +31,7 @@ SECRET_SETTINGS = (
     "slack_app_token",
     "discord_bot_token",
     "data_encryption_key",
+    "metrics_token",
 )
 # Shorter values would redact ordinary words; no real credential is this short.
 MIN_SECRET_CHARS = 6
