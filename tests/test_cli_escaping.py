@@ -3,13 +3,17 @@ C1, carriage returns, bidi overrides) are shown escaped, never sent to the termi
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.escaping import escape_controls
 from bot.pairs_import import Rejected
+from bot.storage.database import Database, sqlite_url
+from bot.storage.models import Feedback, Member, Pair, PairState, Workspace
 from tests.test_console import MENTORBOT, _env
 
 CLEAR = "\x1b[2J"
@@ -62,3 +66,60 @@ def test_pairs_import_shows_the_files_escape_sequences_escaped(tmp_path: Path) -
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in done.stderr + done.stdout
     assert "\\x1b[2J" in done.stderr and "\\x1b]0;owned\\x07" in done.stderr
+
+
+async def test_stats_show_stored_ids_escaped(tmp_path: Path) -> None:
+    """Ids arrive from the platforms as they are; a stalled pair's ids are printed."""
+    url = sqlite_url(tmp_path / "bot.db")
+    database = Database(url)
+    await database.upgrade()
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    long_ago = now - timedelta(days=30)
+    try:
+        async with database.transaction() as session:
+            workspace = Workspace(platform="slack", external_id="T1", created_at=long_ago)
+            session.add(workspace)
+            await session.flush()
+            mentor, mentee = (
+                Member(workspace_id=workspace.id, external_id=name, created_at=long_ago)
+                for name in (f"U1{TITLE}", f"U2{CLEAR}\u202e")
+            )
+            session.add_all([mentor, mentee])
+            await session.flush()
+            pair = Pair(
+                workspace_id=workspace.id,
+                mentor_id=mentor.id,
+                mentee_id=mentee.id,
+                state=PairState.ACTIVE.value,
+                created_at=long_ago,
+                activated_at=long_ago,
+            )
+            session.add(pair)
+            await session.flush()
+            session.add(
+                Feedback(
+                    workspace_id=workspace.id,
+                    pair_id=pair.id,
+                    mentee_id=mentee.id,
+                    mentor_id=mentor.id,
+                    question="waiting for an answer",
+                    asked_at=long_ago,
+                )
+            )
+    finally:
+        await database.dispose()
+    arguments = ["stats", "--platform", "slack", "--workspace", "T1", "--now", now.isoformat()]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*MENTORBOT, *arguments],
+        cwd=tmp_path,
+        env={**_env(), "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stalled: U1\\x1b]0;owned\\x07 mentoring U2\\x1b[2J\\u202e" in done.stdout
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in done.stdout + done.stderr
