@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from adapters.logs import LIBRARY_LEVELS, REDACTED, setup_logging
+from adapters.logs import LIBRARY_LEVELS, REDACTED, Throttled, setup_logging
 from adapters.slack.app import SlackAdapter
 from bot.clock import ManualClock
 from bot.engine import Engine
@@ -376,3 +376,22 @@ def test_no_library_logger_level_gets_around_the_handler(restore_logging: None) 
     assert "our own debug line" in output
     for name in ("slack_bolt.AsyncApp", "sqlalchemy.engine.Engine", "discord.http"):
         logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_a_throttled_note_is_one_line_per_minute_with_the_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    note = Throttled(logging.getLogger("tests.throttled"), "refused", clock=lambda: now[0])
+    for _ in range(500):
+        note.note("no signature headers")
+    now[0] += 30
+    note.note("a wrong signature")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused: 1 since the last note (latest: no signature headers)"
+    ]
+    now[0] += 31  # a minute after the first line
+    note.note("a wrong signature")
+    assert caplog.records[-1].getMessage() == (
+        "refused: 501 since the last note (latest: a wrong signature)"
+    )
