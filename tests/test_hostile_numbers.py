@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from adapters.console.translate import ConsoleInputError, parse_duration
 from bot.engine import SORRY
 from bot.events import ButtonClicked
 from bot.numbers import DB_INT_MAX, whole_number
@@ -93,3 +94,9 @@ def test_whole_numbers_are_ascii_digits_within_range() -> None:
         assert whole_number(refused) is None, refused
     assert whole_number("0", low=0) == 0
     assert whole_number("8", high=7) is None
+
+
+@pytest.mark.parametrize("raw", [f"{DIGITS}d", f"{HUGE}h", "0m"], ids=lambda v: v[:12])
+def test_the_console_clock_refuses_huge_advances_in_words(raw: str) -> None:
+    with pytest.raises(ConsoleInputError, match="positive amount, at most ten years"):
+        parse_duration(raw)
