@@ -53,3 +53,13 @@ def unsigned(secret: bytes, body: bytes, headers: Mapping[str, str], now: float)
     if not hmac.compare_digest(expected, given.encode("utf-8", "replace")):
         return Unsigned.WRONG
     return None
+
+
+# Slack's SSL certificate check for slash-command URLs is a tiny form POST
+# (``ssl_check=1&token=…``) that Bolt answers before verifying signatures; it gets its
+# 200 here without being parsed (https://api.slack.com/interactivity/slash-commands).
+SSL_CHECK_MAX_BYTES = 512
+
+
+def is_ssl_check(body: bytes) -> bool:
+    return len(body) <= SSL_CHECK_MAX_BYTES and b"ssl_check=1" in body.split(b"&")

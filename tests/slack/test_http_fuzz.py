@@ -312,3 +312,13 @@ async def test_signed_payloads_of_odd_shapes_get_400_and_a_warning(
     warnings = [r.getMessage() for r in every_record.records if r.levelno == logging.WARNING]
     assert len([w for w in warnings if "unexpected shape" in w]) == 3, warnings
     assert not [r for r in every_record.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_slacks_unsigned_ssl_check_is_answered_without_a_log_line(
+    slack: SlackChat, every_record: pytest.LogCaptureFixture
+) -> None:
+    body = b"ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO"
+    assert await send(slack, body, "application/x-www-form-urlencoded", {}) == 200
+    assert await send(slack, body + b"&x=" + b"y" * 600, "text/plain", {}) == 401
+    ours = [r.getMessage() for r in every_record.records if r.name.startswith("adapters")]
+    assert len(ours) == 1 and "refused unsigned" in ours[0]  # the second one only
