@@ -2,7 +2,10 @@
 events, asks the Engine, and carries out the effects.
 
 HTTP mode serves ``/slack/events`` on ``PORT`` (aiohttp); Socket Mode connects out with
-``SLACK_APP_TOKEN``. Both feed the same listeners.
+``SLACK_APP_TOKEN``. Both feed the same listeners. In HTTP mode the signature is checked
+on the raw bytes before anything parses them (``signature.py``): what Slack did not sign
+gets 401 (400 for a broken timestamp) and one throttled log line a minute; what Slack
+signed but Bolt or ``translate`` cannot read gets 400 and a warning.
 
 Acknowledging: Slack wants an answer to a slash command or an interaction within 3 s.
 Each request's work (the ``users.info`` look-up on first contact, then the Engine's
@@ -318,13 +321,18 @@ class SlackAdapter:
         return await to_aiohttp_response(response)
 
     async def _on_error(self, error: Exception) -> BoltResponse:
-        """What Bolt or a listener raised on a signed request of an unexpected shape:
-        400 and a warning naming where, instead of Bolt's 500 and traceback. Listeners
-        catch their own errors, so only a payload's shape gets here."""
-        log.warning(
-            "Slack: a signed request of an unexpected shape (%s); answered 400", _where(error)
-        )
-        return BoltResponse(status=400, body="unexpected request")
+        """What Bolt or a listener raised. On a signed request of an unexpected shape
+        (reading it raised one of ``UNEXPECTED_SHAPE``): 400 and a warning naming where,
+        instead of Bolt's 500 and traceback. Anything else is a bug: 500 and the
+        traceback, as Bolt would."""
+        if isinstance(error, UNEXPECTED_SHAPE):
+            log.warning(
+                "Slack: a signed request of an unexpected shape (%s); answered 400",
+                _where(error),
+            )
+            return BoltResponse(status=400, body="unexpected request")
+        log.error("Slack: handling a request failed", exc_info=error)
+        return BoltResponse(status=500, body="")
 
     def _register(self) -> None:
         everything = re.compile(r".*", re.DOTALL)
