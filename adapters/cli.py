@@ -271,11 +271,12 @@ def console(
     """The whole bot in the terminal: several local users and a clock you can move."""
     from adapters.console.app import DEFAULT_FILES_DIR
     from adapters.console.translate import ConsoleInputError, valid_name
+    from adapters.logs import setup_logging
     from bot.clock import ManualClock, SystemClock
     from bot.storage.database import sqlite_url
 
     settings = _settings()
-    logging.basicConfig(level=max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    setup_logging(settings, least_level=logging.WARNING)  # the terminal is the chat's
     try:
         user = valid_name(as_)
     except ConsoleInputError as error:
@@ -513,6 +514,8 @@ def pairs_import(
 
     Good rows are imported even when others are rejected; then each rejected line is
     listed and the exit code is 1 (0 when every row was imported or already there)."""
+    from bot.escaping import escape_controls
+
     settings = _settings()
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
@@ -523,7 +526,7 @@ def pairs_import(
     report = _run_returning(_import(settings.database_url, text, _cipher(settings)))
     err.print(import_summary(report), markup=False)
     for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
-        err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)
+        err.print(f"  line {rejected.line}: {escape_controls(rejected.reason)}", markup=False)
     if len(report.rejected) > MAX_REJECTIONS_SHOWN:
         err.print(f"  … and {len(report.rejected) - MAX_REJECTIONS_SHOWN} more")
     if report.rejected:
@@ -663,6 +666,7 @@ def stats(
     from rich.console import Console
     from rich.table import Table
 
+    from bot.escaping import escape_controls
     from bot.program import metrics_csv, weekly_chart_png, weekly_csv
 
     settings = _settings()
@@ -675,15 +679,16 @@ def stats(
     )
     if found is None:
         _fail(_unknown_workspace(chosen, workspace, known))
-    table = Table(title=f"mentorbot program stats: {chosen.value} {workspace}")
+    table = Table(title=escape_controls(f"mentorbot program stats: {chosen.value} {workspace}"))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in found.metrics():
-        table.add_row(name, value or "n/a")
+        table.add_row(escape_controls(name), escape_controls(value or "n/a"))
     out = Console(highlight=False, soft_wrap=True)
     out.print(table)
     for stalled in found.stalled:
-        out.print(f"stalled: {stalled.mentor} mentoring {stalled.mentee}", markup=False)
+        shown = escape_controls(f"stalled: {stalled.mentor} mentoring {stalled.mentee}")
+        out.print(shown, markup=False)
     try:
         if csv is not None:
             csv.write_text(metrics_csv(found), encoding="utf-8")
@@ -931,8 +936,16 @@ async def _serve(settings: Settings) -> None:
     scheduler = BotScheduler(
         engine, worker, interval_seconds=settings.dispatch_interval_seconds, telemetry=metrics
     )
-    # /healthz and /metrics on PORT; Slack's /slack/events too, in HTTP mode.
-    ops = OpsServer(database, metrics, port=settings.port)
+    # /healthz and /metrics on OPS_HOST:OPS_PORT, or on PORT with Slack's /slack/events.
+    ops_shared = settings.ops_port in (None, settings.port)
+    token = settings.metrics_token
+    ops = OpsServer(
+        database,
+        metrics,
+        host=settings.ops_host,
+        port=settings.ops_port or settings.port,
+        metrics_token=token.get_secret_value() if token else None,
+    )
     # How to stop each platform that started, newest first.
     stoppers: list[Callable[[], Awaitable[None]]] = []
     discord_task: asyncio.Task[None] | None = None
@@ -944,7 +957,7 @@ async def _serve(settings: Settings) -> None:
             from adapters.slack.app import SlackAdapter, SlackStartError
 
             slack_start_error = SlackStartError
-            slack = SlackAdapter(settings, engine, server=ops.app)
+            slack = SlackAdapter(settings, engine, server=ops.app if ops_shared else None)
             ops.watch("slack", slack)
             senders[Platform.SLACK] = slack.sender
             await slack.start()

@@ -3,9 +3,10 @@ JSON object per line (``LOG_FORMAT=json``), on stderr.
 
 What people write (wins, answers, feedback) and the credentials must never reach a log.
 The main guarantee is that our code logs ids, kinds and counts, never text. Two more
-layers: libraries that log whole requests and SQL parameters at DEBUG are kept at
-INFO or WARNING whatever ``LOG_LEVEL`` says, and a filter on the handler replaces any
-configured secret that still turns up with ``[redacted]``.
+layers, both filters on the handler (so no logger's level gets around them): records of
+libraries that log whole requests, responses and SQL parameters at DEBUG are dropped
+below INFO or WARNING whatever ``LOG_LEVEL`` says, and any configured secret that still
+turns up is replaced with ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TextIO
 
 from pydantic import SecretStr
@@ -29,6 +31,7 @@ SECRET_SETTINGS = (
     "slack_app_token",
     "discord_bot_token",
     "data_encryption_key",
+    "metrics_token",
 )
 # Shorter values would redact ordinary words; no real credential is this short.
 MIN_SECRET_CHARS = 6
@@ -51,18 +54,25 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
-def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:
-    """Replace the root logger's handlers with one in the configured format; returns it."""
+def setup_logging(
+    settings: Settings, *, stream: TextIO | None = None, least_level: int = logging.NOTSET
+) -> logging.Handler:
+    """Replace the root logger's handlers with one in the configured format; returns it.
+    ``least_level`` raises ``LOG_LEVEL`` to at least that (the console keeps its
+    terminal for the conversation: warnings and worse only)."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(json_formatter() if settings.log_format == "json" else text_formatter())
+    handler.addFilter(LibraryLevels(LIBRARY_LEVELS))
     handler.addFilter(Redactor(configured_secrets(settings)))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     level = logging.getLevelName(settings.log_level)
-    root.setLevel(level if isinstance(level, int) else logging.INFO)
+    root.setLevel(max(level if isinstance(level, int) else logging.INFO, least_level))
     for name, least in LIBRARY_LEVELS.items():
+        # Saves formatting what the handler would drop; the handler's filter is the
+        # guarantee, since a library may set its own loggers' levels.
         logging.getLogger(name).setLevel(max(least, root.level))
     return handler
 
@@ -94,6 +104,27 @@ def configured_secrets(settings: Settings) -> list[str]:
         parts = [value, *(part.strip() for part in value.split(","))]
         found += [part for part in parts if len(part) >= MIN_SECRET_CHARS]
     return list(dict.fromkeys(found))
+
+
+class LibraryLevels(logging.Filter):
+    """Drops a library's records below its least level in ``LIBRARY_LEVELS``, whatever
+    level its logger has. Runs on the handler, so no logger level can get around it:
+    Bolt, for one, sets ``slack_bolt.AsyncApp`` to the root's level when an app is
+    made, and then logs every response body (the replies that repeat people's words)
+    at DEBUG."""
+
+    def __init__(self, levels: Mapping[str, int]) -> None:
+        super().__init__()
+        self._levels = dict(levels)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        while name:
+            least = self._levels.get(name)
+            if least is not None:
+                return record.levelno >= least
+            name = name.rpartition(".")[0]
+        return True
 
 
 class Redactor(logging.Filter):
@@ -133,3 +164,35 @@ class Redactor(logging.Filter):
             if key not in _STANDARD and isinstance(value, str):
                 setattr(record, key, self.redact(value))
         return True
+
+
+class Throttled:
+    """One log line for a thing that can happen thousands of times a second (refused
+    requests): the first occurrence is logged at once, later ones at most once per
+    ``every_seconds``, each line counting what happened since the last. ``what`` and
+    ``reason`` are fixed words of our own, never anything the sender chose."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        *,
+        every_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._what = what
+        self._every = every_seconds
+        self._clock = clock
+        self._count = 0
+        self._last: float | None = None
+
+    def note(self, reason: str) -> None:
+        self._count += 1
+        now = self._clock()
+        if self._last is not None and now - self._last < self._every:
+            return
+        self._logger.warning(
+            "%s: %d since the last note (latest: %s)", self._what, self._count, reason
+        )
+        self._count, self._last = 0, now

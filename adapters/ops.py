@@ -4,9 +4,11 @@
   seconds and every configured platform is connected, else 503; the JSON body says which
   part is not, e.g. ``{"status": "ok", "database": "ok", "slack": "connected"}``.
 - ``GET /metrics``: Prometheus text (commands handled, messages delivered and failed by
-  kind, outbox depth by status, dispatch pass duration).
+  kind, outbox depth by status, dispatch pass duration). With ``METRICS_TOKEN`` set, only
+  for requests that carry it as ``Authorization: Bearer <token>`` (else 401).
 - With Slack in HTTP mode, the Slack adapter adds ``/slack/events`` to this same
-  application, so the process listens on one port.
+  application, so the process listens on one port; unless ``OPS_PORT`` gives these two
+  routes a port of their own (on ``OPS_HOST``, e.g. 127.0.0.1, out of the public's reach).
 
 :class:`Metrics` is the Prometheus end of the core's :class:`~bot.telemetry.Telemetry`;
 each has its own registry (several can live in one process, as in tests).
@@ -15,6 +17,7 @@ each has its own registry (several can live in one process, as in tests).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from typing import Protocol
 
@@ -151,8 +154,10 @@ class OpsServer:
         *,
         host: str = "0.0.0.0",
         port: int = 3000,
+        metrics_token: str | None = None,
     ) -> None:
         self._database = database
+        self._metrics_token = metrics_token.encode() if metrics_token else None
         self.metrics = metrics
         self._host = host
         self._requested_port = port
@@ -202,5 +207,21 @@ class OpsServer:
         return web.json_response(report, status=200 if healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        if self._metrics_token is not None and not _bearer_is(
+            request.headers.get("Authorization", ""), self._metrics_token
+        ):
+            return web.Response(
+                status=401,
+                text="/metrics needs the bearer token (METRICS_TOKEN)\n",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         body = await self.metrics.scrape(self._database)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _bearer_is(authorization: str, token: bytes) -> bool:
+    """``Authorization: Bearer <token>`` (RFC 6750 section 2.1), compared in constant time."""
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "replace"), token)

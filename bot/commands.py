@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.cadence import CadenceError, parse_timezone
+from bot.ids import fits_id
+from bot.numbers import whole_number
 from bot.text import (
     TITLE_MAX_CHARS,
     WIN_MAX_CHARS,
     channel_mention_id,
     clean_text,
+    shorten,
     user_mention_id,
 )
 
@@ -258,6 +261,10 @@ MENTOR_USAGE: dict[str, Usage] = {
     ),
 }
 MAX_PAUSE_DAYS = 183
+MAX_PAGE = 999_999  # journal pages (10 wins each: more than anyone will write)
+MAX_MILESTONE = 999_999  # a milestone's number in its pair's list
+# How much of a word that could not be understood an error repeats.
+QUOTED_CHARS = 40
 
 
 def help_text() -> str:
@@ -344,7 +351,7 @@ def _usage_error(sub: str, message: str, example: str | None = None) -> CommandE
 
 
 def _parse_pair(args: list[str]) -> ProposePair:
-    ids = [user_mention_id(a) for a in args]
+    ids = [_person(a, "pair") for a in args]
     if len(args) != 2 or None in ids:
         raise _usage_error("pair", "Name two people: first the mentor, then the mentee.")
     mentor_id, mentee_id = ids
@@ -357,7 +364,7 @@ def _parse_pair(args: list[str]) -> ProposePair:
 def _optional_partner(args: list[str], sub: str) -> str | None:
     if not args:
         return None
-    partner = user_mention_id(args[0])
+    partner = _person(args[0], sub)
     if partner is None or len(args) > 1:
         raise _usage_error(sub, f"I expected a partner's @mention, not `{' '.join(args)}`.")
     return partner
@@ -366,14 +373,36 @@ def _optional_partner(args: list[str], sub: str) -> str | None:
 def _parse_page(args: list[str]) -> int:
     if not args:
         return 1
-    if len(args) == 1 and args[0].isdecimal() and 0 < int(args[0]) < 1_000_000:
-        return int(args[0])
-    raise _usage_error("journal", f"`{' '.join(args)}` is not a page number.")
+    page = whole_number(args[0], high=MAX_PAGE) if len(args) == 1 else None
+    if page is not None:
+        return page
+    raise _usage_error("journal", f"`{_quoted(' '.join(args))}` is not a page number.")
+
+
+def _quoted(words: str) -> str:
+    """What the person typed, repeated in an error, cut short if it is long."""
+    return shorten(words, QUOTED_CHARS)
+
+
+def _person(token: str, sub: str | None = None) -> str | None:
+    """The id in a user mention, or None when ``token`` is not one."""
+    return _fitting(user_mention_id(token), token, sub)
+
+
+def _fitting(found: str | None, token: str, sub: str | None) -> str | None:
+    """A mentioned id, refused clearly when it is longer than any real one (the same
+    rule on SQLite and PostgreSQL: bot/ids.py)."""
+    if found is None or fits_id(found):
+        return found
+    message = f"`{_quoted(token)}` is not a mention I can use: it is too long to be real."
+    if sub is None:
+        raise CommandError(message)
+    raise _usage_error(sub, message)
 
 
 def _split_partner(args: list[str]) -> tuple[str | None, list[str]]:
     """A leading @mention picks the pair when you are in several."""
-    if args and (partner := user_mention_id(args[0])) is not None:
+    if args and (partner := _person(args[0])) is not None:
         return partner, args[1:]
     return None, args
 
@@ -395,13 +424,15 @@ def _parse_milestone(args: list[str]) -> Command:
                 )
             return AddMilestone(title, partner)
         case "done" | "complete":
-            number = rest[0].lstrip("#") if len(rest) == 1 else ""
-            if not number.isdecimal() or not 0 < int(number) < 1_000_000:
+            number = (
+                whole_number(rest[0].lstrip("#"), high=MAX_MILESTONE) if len(rest) == 1 else None
+            )
+            if number is None:
                 raise _usage_error(
                     "milestone",
                     "Say which milestone is done by its number from `/mentor milestone list`.",
                 )
-            return CompleteMilestone(int(number), partner)
+            return CompleteMilestone(number, partner)
         case "list":
             if rest:
                 raise _usage_error("milestone", "`list` takes no words after it.")
@@ -424,13 +455,14 @@ def _parse_pause(args: list[str]) -> Pause:
             ) from None
         return Pause(until=until, partner_id=partner)
     amount, unit = spec[:-1].strip(), spec[-1:]
-    if unit in ("w", "d") and amount.isdecimal():
-        days = int(amount) * (7 if unit == "w" else 1)
-        if not 0 < days <= MAX_PAUSE_DAYS:
+    if unit in ("w", "d") and amount.isascii() and amount.isdigit():
+        count = whole_number(amount, low=0, high=MAX_PAUSE_DAYS)
+        days = None if count is None else count * (7 if unit == "w" else 1)
+        if days is None or not 0 < days <= MAX_PAUSE_DAYS:
             raise _usage_error("pause", "A pause can last from one day to six months.")
         return Pause(days=days, partner_id=partner)
     raise _usage_error(
-        "pause", f"`{spec}` is not a length like `2w` or `10d`, or `until 2027-01-10`."
+        "pause", f"`{_quoted(spec)}` is not a length like `2w` or `10d`, or `until 2027-01-10`."
     )
 
 
@@ -461,7 +493,7 @@ def _parse_config(args: list[str]) -> Command:
         case "shoutouts" | "shoutout" | "channel":
             if value is not None and value.lower() == "off":
                 return SetShoutoutChannel(None)
-            channel = channel_mention_id(value) if value else None
+            channel = _fitting(channel_mention_id(value), value, "config") if value else None
             if channel is None:
                 raise _usage_error("config", "Name the shout-out channel with #, or say `off`.")
             return SetShoutoutChannel(channel)

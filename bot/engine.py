@@ -20,6 +20,7 @@ from bot import due, milestones, pair_commands, preferences, privacy, program, s
 from bot.cadence import CadenceError, parse_timezone
 from bot.clock import Clock
 from bot.commands import (
+    MAX_PAGE,
     MENTOR_USAGE,
     AddMilestone,
     AskFeedback,
@@ -79,11 +80,13 @@ from bot.flows.sessions import (
     StepResult,
     find_flow,
 )
+from bot.ids import NAME_MAX_CHARS, fits_id
+from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
-from bot.text import clean_answer, clean_text
+from bot.text import clean_answer, clean_text, shorten
 from bot.turn import Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
@@ -99,6 +102,8 @@ CONVERSATIONS: dict[str, ConversationFlow] = {
 SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. Please try again in a moment."
 )
+
+UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved."
 
 
 class Engine:
@@ -121,6 +126,10 @@ class Engine:
         self._spread = dispatch_spread
 
     async def handle(self, event: Event) -> list[Effect]:
+        if not (fits_id(event.user.user_id) and fits_id(event.user.workspace_id)):
+            # No platform sends such ids; storing one would fail on PostgreSQL only.
+            log.warning("refused %s: an id longer than any column holds", type(event).__name__)
+            return [_reply(event, UNREADABLE_SENDER)]
         try:
             async with self._db.transaction() as session:
                 turn = await self._begin(session, event)
@@ -171,8 +180,9 @@ class Engine:
         now = self._clock.now()
         workspace = await get_workspace(session, event.user.workspace, now)
         actor = await get_member(session, workspace, event.user.user_id, now)
-        if event.user_name and actor.display_name != event.user_name:
-            actor.display_name = event.user_name
+        name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
+        if name and actor.display_name != name:
+            actor.display_name = name
         listed = event.user.user_id in self._admins
         if event.user_is_admin is not None or listed:
             # Kept as last seen where the platform did not say (a Discord DM).
@@ -221,12 +231,16 @@ class Engine:
 
     async def _click(self, turn: Turn, event: ButtonClicked) -> list[Effect]:
         kind, _, argument = event.action_id.partition(":")
-        if kind == wins.JOURNAL_ACTION and argument.isdecimal():
-            return _show(turn, event, await wins.journal_page(turn, int(argument)))
+        # Button values come back as sent, or forged: every number is checked here.
+        page = whole_number(argument, high=MAX_PAGE)
+        if kind == wins.JOURNAL_ACTION and page is not None:
+            return _show(turn, event, await wins.journal_page(turn, page))
         if kind == due.SKIP_ACTION:
-            pair_id, _, timestamp = argument.partition(":")
-            if pair_id.isdecimal() and timestamp.isdecimal():
-                return await pair_commands.skip_occurrence(turn, int(pair_id), int(timestamp))
+            pair_text, _, stamp_text = argument.partition(":")
+            pair_id = whole_number(pair_text)
+            stamp = whole_number(stamp_text, low=0, high=TIMESTAMP_MAX)
+            if pair_id is not None and stamp is not None:
+                return await pair_commands.skip_occurrence(turn, pair_id, stamp)
         action = FlowAction.parse(event.action_id)
         flow = await find_flow(turn, action.session_id) if action else None
         if action is None or flow is None:

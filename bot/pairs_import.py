@@ -46,6 +46,8 @@ from bot.cadence import (
     parse_local_time,
     timezone_names,
 )
+from bot.escaping import escape_controls
+from bot.ids import ID_MAX_CHARS
 from bot.refs import Platform
 from bot.rhythm import schedule_anniversary, schedule_next
 from bot.storage.bulk import insert_ignoring_duplicates, insert_tuples, one_of, with_keys
@@ -63,7 +65,7 @@ COLUMNS = (
     "timezone",
 )
 REQUIRED_COLUMNS = COLUMNS[:4]
-MAX_ID_LENGTH = 64  # the String(64) of workspaces.external_id and members.external_id
+MAX_ID_LENGTH = ID_MAX_CHARS  # the same rule as ids typed in commands (bot/ids.py)
 # Rows per transaction. Smaller chunks hold fewer rows in flight: 10k pairs on SQLite
 # measured 4.3 MiB of RSS growth at 500 against 7.4 MiB at 2,000, and 0.60 s against 0.51.
 DEFAULT_CHUNK = 500
@@ -83,6 +85,10 @@ class Rejected:
 
     line: int
     reason: str
+
+    def __post_init__(self) -> None:
+        # Reasons quote the file's values; they are shown on the operator's terminal.
+        object.__setattr__(self, "reason", escape_controls(self.reason))
 
 
 @dataclass

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     port: int = Field(default=3000, ge=1, le=65535)
+    # /healthz and /metrics: the interface they listen on, and their own port (unset:
+    # PORT, shared with Slack's /slack/events in HTTP mode).
+    ops_host: str = "0.0.0.0"
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+    # When set, /metrics answers only requests with "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = None
     dispatch_interval_seconds: float = Field(default=30.0, gt=0)
     dispatch_spread_seconds: float = Field(default=120.0, ge=0)
     slack_messages_per_second: float = Field(default=1.0, gt=0)
@@ -40,6 +46,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("ops_port", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level")
     @classmethod

@@ -8,12 +8,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from adapters.logs import LIBRARY_LEVELS, REDACTED, setup_logging
+from adapters.logs import LIBRARY_LEVELS, REDACTED, Throttled, setup_logging
 from adapters.slack.app import SlackAdapter
 from bot.clock import ManualClock
 from bot.engine import Engine
@@ -25,6 +27,8 @@ from tests.discord.chat import DiscordChat, running_bot
 from tests.discord.fake_discord import TOKEN, FakeDiscord
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Person
 from tests.slack.slack_chat import SECRET, SlackChat
+from tests.test_console import MENTORBOT, START
+from tests.test_console import _env as _console_env
 
 ALICE, BOB = "U0ALICE", "U0BOB"
 DISCORD_TOKEN = "MTIzNDU2Nzg5.canary.discord-token-value"
@@ -215,3 +219,179 @@ async def test_discord_logs_hold_no_token_or_journal_text(
     if log_format == "json":
         for line in output.splitlines():
             assert {"time", "level", "logger", "message"} <= set(json.loads(line))
+
+
+# -- replies that repeat people's words, at DEBUG --------------------------------------------
+
+MILESTONE = "canary-milestone-5e1d give a lightning talk"
+ECHOED = ("canary-win", "canary-milestone", "canary-question")
+
+
+def _assert_clean(output: str, log_format: str) -> None:
+    assert output  # something was logged at DEBUG
+    for canary in ECHOED:
+        assert canary not in output, canary
+    if log_format == "json":
+        for line in output.splitlines():
+            assert {"time", "level", "logger", "message"} <= set(json.loads(line))
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_slack_replies_that_repeat_peoples_words_stay_out_of_debug_logs(
+    log_format: str,
+    fake: FakeSlack,
+    database: Database,
+    clock: ManualClock,
+    restore_logging: None,
+) -> None:
+    settings = _settings(fake, log_format)
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    adapter = SlackAdapter(settings, Engine(database, clock), host="127.0.0.1", port=0)
+    await adapter.start()
+    worker = DeliveryWorker(database, {Platform.SLACK: adapter.sender}, clock)
+    slack = SlackChat(fake, adapter, database, clock)
+    replies: list[str] = []
+    try:
+        await slack.command(ALICE, f"/mentor pair <@{ALICE}|alice> <@{BOB}|bob>")
+        await worker.drain()
+        await slack.click(BOB, "Accept")
+        for line in (
+            f"/win {WIN}",
+            "/mentor journal",
+            f"/mentor milestone add {MILESTONE}",
+            "/mentor milestone list",
+            f"/mentor feedback {QUESTION}",
+            "/mentor feedback list",
+        ):
+            answer = await slack.command(BOB, line)
+            assert answer.status == 200
+            replies.append(answer.body)
+            await worker.drain()
+            await adapter.drain()
+    finally:
+        await slack.close()
+        await adapter.stop()
+    # The replies do repeat the words (in the ack's body, which Bolt logs at DEBUG).
+    for canary in ECHOED:
+        assert any(canary in reply for reply in replies), canary
+    assert "Slack: signed in to team" in captured.getvalue()  # the logs were captured
+    _assert_clean(captured.getvalue(), log_format)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_discord_replies_that_repeat_peoples_words_stay_out_of_debug_logs(
+    log_format: str, database: Database, clock: ManualClock, restore_logging: None
+) -> None:
+    discord = FakeDiscord()
+    await discord.start()
+    people = {name: discord.add_user(name.title()) for name in ("alice", "bob")}
+    guild = discord.add_guild("Mentoring", owner_id=people["alice"], channels=("general",))
+    chat = DiscordChat(discord, guild, people)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_bot_token=SecretStr(TOKEN),
+        log_level="DEBUG",
+        log_format=log_format,
+    )
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    replies: list[str] = []
+    try:
+        async with running_bot(discord, database, clock, guild_id=guild):
+            await chat.slash("alice", "mentor pair", mentor="@alice", mentee="@bob")
+            await chat.dm_arrives("bob", "would like to")
+            await chat.click("bob", "Accept")
+            await chat.dm_arrives("alice", "You're paired")
+            for line, options in (
+                ("win", {"text": WIN}),
+                ("mentor journal", {}),
+                ("mentor milestone add", {"title": MILESTONE}),
+                ("mentor milestone list", {}),
+                ("mentor feedback ask", {"question": QUESTION}),
+                ("mentor feedback list", {}),
+            ):
+                replies.append((await chat.slash("bob", line, **options)).text())
+    finally:
+        await discord.close()
+    for canary in ECHOED:
+        assert any(canary in reply for reply in replies), (canary, replies)
+    assert "discord" in captured.getvalue()
+    _assert_clean(captured.getvalue(), log_format)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_console_replies_that_repeat_peoples_words_stay_out_of_debug_logs(
+    log_format: str, tmp_path: Path
+) -> None:
+    script = "\n".join(
+        (
+            "/mentor pair @alice @bob",
+            ":as bob",
+            ":click Accept",
+            f"/win {WIN}",
+            "/mentor journal",
+            f"/mentor milestone add {MILESTONE}",
+            "/mentor milestone list",
+            f"/mentor feedback {QUESTION}",
+            "/mentor feedback list",
+            ":quit",
+        )
+    )
+    env = _console_env() | {"LOG_LEVEL": "DEBUG", "LOG_FORMAT": log_format}
+    done = subprocess.run(
+        [*MENTORBOT, "console", "--db", str(tmp_path / "bot.db"), "--start", START],
+        input=script,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for canary in ECHOED:
+        assert done.stdout.count(canary) >= 2, canary  # typed, and repeated in a reply
+    for canary in ECHOED:
+        assert canary not in done.stderr, canary
+    if log_format == "json":
+        for line in done.stderr.splitlines():
+            assert {"time", "level", "logger", "message"} <= set(json.loads(line))
+
+
+def test_no_library_logger_level_gets_around_the_handler(restore_logging: None) -> None:
+    settings = Settings(_env_file=None, log_level="DEBUG")  # type: ignore[call-arg]
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    # As Bolt does when an app is made, and as any library may do to its own loggers.
+    for name in ("slack_bolt.AsyncApp", "sqlalchemy.engine.Engine", "discord.http"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+        logging.getLogger(name).debug("body: canary-win-debug")
+        logging.getLogger(name).warning("a warning of %s", name)
+    logging.getLogger("adapters.slack.app").debug("our own debug line")
+    output = captured.getvalue()
+    assert "canary-win" not in output
+    assert output.count("a warning of") == 3
+    assert "our own debug line" in output
+    for name in ("slack_bolt.AsyncApp", "sqlalchemy.engine.Engine", "discord.http"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_a_throttled_note_is_one_line_per_minute_with_the_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    note = Throttled(logging.getLogger("tests.throttled"), "refused", clock=lambda: now[0])
+    for _ in range(500):
+        note.note("no signature headers")
+    now[0] += 30
+    note.note("a wrong signature")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused: 1 since the last note (latest: no signature headers)"
+    ]
+    now[0] += 31  # a minute after the first line
+    note.note("a wrong signature")
+    assert caplog.records[-1].getMessage() == (
+        "refused: 501 since the last note (latest: a wrong signature)"
+    )

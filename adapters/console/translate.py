@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.events import CommandInvoked, Event, MessageReceived
+from bot.numbers import whole_number
 from bot.refs import Platform, UserRef
 
 WORKSPACE_ID = "local"
@@ -89,8 +90,8 @@ def parse_duration(raw: str) -> timedelta:
         raise ConsoleInputError(
             f"`{raw.strip()}` is not a duration; try `:advance 7d`, `3h` or `30m`."
         )
-    amount, unit = int(match.group(1)), _UNITS[match.group(2)]
-    if amount == 0 or amount > 10_000_000:
+    amount, unit = whole_number(match.group(1), high=10_000_000), _UNITS[match.group(2)]
+    if amount is None:
         raise ConsoleInputError("Advance the clock by a positive amount, at most ten years.")
     delta = timedelta(**{unit: amount})
     if delta > MAX_ADVANCE:

@@ -2,7 +2,10 @@
 events, asks the Engine, and carries out the effects.
 
 HTTP mode serves ``/slack/events`` on ``PORT`` (aiohttp); Socket Mode connects out with
-``SLACK_APP_TOKEN``. Both feed the same listeners.
+``SLACK_APP_TOKEN``. Both feed the same listeners. In HTTP mode the signature is checked
+on the raw bytes before anything parses them (``signature.py``): what Slack did not sign
+gets 401 (400 for a broken timestamp) and one throttled log line a minute; what Slack
+signed but Bolt or ``translate`` cannot read gets 400 and a warning.
 
 Acknowledging: Slack wants an answer to a slash command or an interaction within 3 s.
 Each request's work (the ``users.info`` look-up on first contact, then the Engine's
@@ -22,25 +25,32 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
+import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar, assert_never
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient as AiohttpSocketModeClient
 
 from adapters.files import MIB, names, not_sent, within_limit
+from adapters.logs import Throttled
 from adapters.net import listen
 from adapters.slack import render, translate
 from adapters.slack.manifest import EVENTS_PATH
 from adapters.slack.profiles import Profiles
 from adapters.slack.sender import SlackSender, UploadFailed, slack_error, web_client
+from adapters.slack.signature import is_ssl_check, unsigned
 from adapters.slack.translate import HomeAction, HomeForm, NotForUs, Origin
 from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.delivery import DeliveryFailure
@@ -102,6 +112,9 @@ HOME_FORMS = {
 # so anything past this is refused with a sentence rather than uploaded for minutes.
 MAX_FILE_BYTES = 100 * MIB
 
+# What reading a payload of a shape Slack never sends can raise (in Bolt or translate).
+UNEXPECTED_SHAPE = (ValueError, TypeError, AttributeError, LookupError)
+
 # What the Home tab shows, each part the answer of one command.
 HOME_PARTS = ("status", "journal", "feedback list")
 
@@ -156,6 +169,9 @@ class SlackAdapter:
             request_verification_enabled=not self._socket_mode,
         )
         self._register()
+        self.app.error(self._on_error)
+        self._secret = secret.get_secret_value().encode() if secret else b""
+        self._refused = Throttled(log, "Slack: refused unsigned or malformed requests")
         # Given the process's HTTP application (the ops server on PORT), HTTP mode serves
         # its route there, on the one port, instead of listening itself.
         self._shared_server = server is not None
@@ -274,8 +290,43 @@ class SlackAdapter:
     # -- requests ---------------------------------------------------------------------------
 
     async def _http(self, request: web.Request) -> web.Response:
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        """The signature is checked on the raw bytes before anything parses them: an
+        unsigned or malformed request gets 401/400 and at most one throttled log line.
+        A signed request of a shape we cannot read (not UTF-8, not the JSON or form it
+        claims, a string where an object belongs) gets 400 and a warning."""
+        raw = await request.read()
+        why = unsigned(self._secret, raw, request.headers, time.time())
+        if why is not None and is_ssl_check(raw):
+            return web.Response(status=200)
+        if why is not None:
+            self._refused.note(why)
+            return web.Response(status=why.status, text=why.value)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+            if not isinstance(bolt_request.body, dict):
+                raise TypeError("the body is not an object")
+            response = await self.app.async_dispatch(bolt_request)
+        except UNEXPECTED_SHAPE as error:
+            response = await self._on_error(error)
         return await to_aiohttp_response(response)
+
+    async def _on_error(self, error: Exception) -> BoltResponse:
+        """What Bolt or a listener raised. On a signed request of an unexpected shape
+        (reading it raised one of ``UNEXPECTED_SHAPE``): 400 and a warning naming where,
+        instead of Bolt's 500 and traceback. Anything else is a bug: 500 and the
+        traceback, as Bolt would."""
+        if isinstance(error, UNEXPECTED_SHAPE):
+            log.warning(
+                "Slack: a signed request of an unexpected shape (%s); answered 400",
+                _where(error),
+            )
+            return BoltResponse(status=400, body="unexpected request")
+        log.error("Slack: handling a request failed", exc_info=error)
+        return BoltResponse(status=500, body="")
 
     def _register(self) -> None:
         everything = re.compile(r".*", re.DOTALL)
@@ -561,6 +612,16 @@ class SlackAdapter:
             )
         except SlackApiError as error:
             log.warning("Slack: views.publish failed: %s", slack_error(error)[0])
+
+
+def _where(error: BaseException) -> str:
+    """The error's type and the innermost line it came from: enough to find a shape
+    Bolt or translate does not expect, without logging the payload."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return type(error).__name__
+    last = frames[-1]
+    return f"{type(error).__name__} at {Path(last.filename).name}:{last.lineno}"
 
 
 def _files_note(effects: list[Effect], origin: Origin) -> Content | None:

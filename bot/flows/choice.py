@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.effects import Effect
 from bot.flows.sessions import FlowKind, flow_button, move, start_flow
+from bot.numbers import whole_number
 from bot.storage.models import FlowSession
 from bot.turn import Turn
 
@@ -48,7 +49,8 @@ async def ask(
 
 def step(turn: Turn, flow: FlowSession, choice: str) -> Chosen | None:
     """The option chosen, or None when the question is stale or not theirs."""
-    if flow.ended_at is not None or flow.member_id != turn.actor.id or not choice.isdecimal():
+    option = whole_number(choice)  # a pair or flow id: a forged value may be anything
+    if flow.ended_at is not None or flow.member_id != turn.actor.id or option is None:
         return None
     move(turn, flow, State.CHOSEN, end=True)
-    return Chosen(int(choice), dict(flow.data))
+    return Chosen(option, dict(flow.data))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.content import Button, ButtonStyle
 from bot.effects import Effect
+from bot.numbers import whole_number
 from bot.storage.models import FlowSession, Member, Pair
 from bot.turn import Turn
 
@@ -36,9 +37,10 @@ class FlowAction:
     @classmethod
     def parse(cls, action_id: str) -> FlowAction | None:
         parts = action_id.split(":", 2)
-        if len(parts) != 3 or parts[0] != FLOW_ACTION_PREFIX or not parts[1].isdecimal():
+        session_id = whole_number(parts[1]) if len(parts) == 3 else None
+        if session_id is None or parts[0] != FLOW_ACTION_PREFIX:
             return None
-        return cls(int(parts[1]), parts[2])
+        return cls(session_id, parts[2])
 
 
 BUTTON_LABEL_CHARS = 80  # Discord's limit; Slack allows 75 in some places, 2000 in others
