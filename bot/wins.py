@@ -10,7 +10,7 @@ from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
 from bot.pairs import NO_PAIR_HINT, pairs_of
-from bot.storage.models import Win
+from bot.storage.models import Member, Win
 from bot.text import shorten
 from bot.turn import Turn
 
@@ -20,6 +20,13 @@ JOURNAL_ACTION = "journal"
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
+    # Wins sent at once by one person are numbered one after the other: each waits here
+    # for the one before to commit, so its count includes it and a count milestone
+    # (first win, 10 wins) is reached by exactly one of them. SQLite's BEGIN IMMEDIATE
+    # already runs writers one at a time; PostgreSQL's READ COMMITTED needs the lock.
+    await turn.session.execute(
+        select(Member.id).where(Member.id == turn.actor.id).with_for_update()
+    )
     turn.session.add(
         Win(
             workspace_id=turn.workspace.id,
