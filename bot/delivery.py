@@ -379,9 +379,31 @@ async def _claim_from(
     limit: int,
     database: Database,
 ) -> list[Claimed]:
+    # Fair within a bucket: the messages one event queued (they share its moment,
+    # ``created_at``) take turns with every other event's, and a big fan-out goes after
+    # a small one: each event's first due message, smallest events first, then each
+    # one's second, and so on. One person's /win to 500 partners then no longer holds
+    # the bucket while someone else's single DM waits behind it.
+    cause = OutboxMessage.created_at
+    turns = (
+        select(
+            OutboxMessage.id.label("id"),
+            func.row_number().over(partition_by=cause, order_by=OutboxMessage.id).label("turn"),
+            func.count().over(partition_by=cause).label("size"),
+        )
+        .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
+        .subquery()
+    )
+    chosen = (
+        select(turns.c.id, turns.c.turn, turns.c.size)
+        .order_by(turns.c.turn, turns.c.size, turns.c.id)
+        .limit(limit)
+        .subquery()
+    )
     recipient = aliased(Member)
     query = (
         select(OutboxMessage, Workspace, recipient.dm_blocked_at)
+        .join(chosen, chosen.c.id == OutboxMessage.id)
         .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
         .outerjoin(
             recipient,
@@ -389,9 +411,8 @@ async def _claim_from(
             & (recipient.workspace_id == OutboxMessage.workspace_id)
             & (recipient.external_id == OutboxMessage.target_id),
         )
-        .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
-        .order_by(OutboxMessage.id)
-        .limit(limit)
+        .where(*due)
+        .order_by(chosen.c.turn, chosen.c.size, OutboxMessage.id)
     )
     if not database.is_sqlite:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
