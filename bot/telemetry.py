@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.commands import MENTOR_USAGE
-from bot.delivery import DeliveryFailure, FailureScope, Sender
+from bot.delivery import DeliveryFailure, FailureScope, Sender, delivered_before
 from bot.effects import PostToChannel, SendDM
 from bot.refs import Platform
 
@@ -100,6 +100,9 @@ class CountedSender:
             self._telemetry.failed(self._platform, "error")
             raise
         self._telemetry.delivered(self._platform)
+
+    async def delivered_before(self, effect: SendDM | PostToChannel) -> bool | None:
+        return await delivered_before(self._sender, effect)
 
 
 def counted_senders(

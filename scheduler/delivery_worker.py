@@ -18,6 +18,7 @@ from bot.delivery import (
     RateLimits,
     Sender,
     deliver_all,
+    delivered_before,
     next_pending_at,
 )
 from bot.effects import PostToChannel, SendDM
@@ -126,3 +127,6 @@ class _UntilStopped:
         if self._worker.stopping:
             raise DeliveryFailure(RELEASED, permanent=False, retry_after=RELEASED_FOR)
         await self._sender.perform(effect)
+
+    async def delivered_before(self, effect: SendDM | PostToChannel) -> bool | None:
+        return await delivered_before(self._sender, effect)
