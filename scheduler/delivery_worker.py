@@ -23,7 +23,7 @@ from bot.delivery import (
 )
 from bot.effects import PostToChannel, SendDM
 from bot.refs import Platform
-from bot.storage.database import Database
+from bot.storage.database import Database, DatabaseUnavailable
 from bot.telemetry import NO_TELEMETRY, Telemetry, counted_senders
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ class DeliveryWorker:
             return min(max(left, 0.0), self._poll_seconds)
         try:
             due = await next_pending_at(self._database)
+        except DatabaseUnavailable:
+            return self._poll_seconds
         except Exception:
             log.exception("could not read the outbox; polling")
             return self._poll_seconds
@@ -101,6 +103,10 @@ class DeliveryWorker:
                 limits=self._limits,
                 stopping=lambda: self._stopping,
             )
+        except DatabaseUnavailable as error:
+            # What was sent and not yet marked is looked for before it is sent again.
+            log.warning("a delivery pass could not reach the database (%s); trying again", error)
+            return DeliveryReport()
         except Exception:
             log.exception("a delivery pass failed; trying again on the next wake-up")
             return DeliveryReport()

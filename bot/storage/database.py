@@ -122,6 +122,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        else:
+            _close_within(self.engine, limits.statement_seconds)
 
     @property
     def is_sqlite(self) -> bool:
@@ -168,6 +170,8 @@ class Database:
             await engine.dispose()
 
     async def dispose(self) -> None:
+        """Close the pooled connections (each within ``limits.statement_seconds`` on
+        PostgreSQL, then cut)."""
         await self.engine.dispose()
 
 
@@ -181,6 +185,23 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def _upgrade_on(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
+
+
+def _close_within(engine: AsyncEngine, seconds: float) -> None:
+    """Closing a connection says goodbye to the server and waits for it; a server that
+    does not answer (a partition) gets ``seconds``, then the connection is cut, so
+    stopping never waits on it."""
+
+    def close(dbapi_connection: Any) -> None:
+        try:
+            dbapi_connection.run_async(lambda driver: driver.close(timeout=seconds))
+        except (TimeoutError, OSError, asyncio.CancelledError):
+            dbapi_connection.driver_connection.terminate()
+        except Exception as error:
+            log.warning("closing a database connection failed: %s", type(error).__name__)
+            dbapi_connection.driver_connection.terminate()
+
+    engine.sync_engine.dialect.do_close = close  # type: ignore[method-assign]
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
