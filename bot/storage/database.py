@@ -41,9 +41,11 @@ class DatabaseLimits:
 
     connect_seconds: float = 3.0  # opening a PostgreSQL connection (asyncpg ``timeout``)
     statement_seconds: float = 5.0  # one statement on PostgreSQL (asyncpg ``command_timeout``)
-    checkout_seconds: float = 3.0  # waiting for a free pooled connection (``pool_timeout``)
+    # Waiting for a free pooled connection (``pool_timeout``): in a burst of requests
+    # they queue here, so it is longer than any one statement should take.
+    checkout_seconds: float = 10.0
     # One whole unit of work, everything above included; also bounds SQLite's lock waits.
-    transaction_seconds: float = 6.0
+    transaction_seconds: float = 15.0
 
 
 class DatabaseUnavailable(Exception):
@@ -92,12 +94,14 @@ class Database:
         *,
         echo: bool = False,
         cipher: TextCipher | None = None,
-        limits: DatabaseLimits = DatabaseLimits(),
+        limits: DatabaseLimits | None = None,
     ) -> None:
         self.url = async_url(url)
+        # None: no limits of our own (the command-line tools, which an operator watches);
+        # `mentorbot run` passes the settings' (bot/settings.py).
         self.limits = limits
         options: dict[str, Any] = {}
-        if make_url(self.url).get_backend_name() == "postgresql":
+        if limits is not None and make_url(self.url).get_backend_name() == "postgresql":
             options = {
                 "connect_args": {
                     "timeout": limits.connect_seconds,
@@ -122,7 +126,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        else:
+        elif limits is not None:
             _close_within(self.engine, limits.statement_seconds)
 
     @property
@@ -134,7 +138,7 @@ class Database:
         """One unit of work: committed when the block ends, rolled back if it raises.
         Raises :class:`DatabaseUnavailable` when the database does not answer within
         ``limits.transaction_seconds`` (the block is cancelled) or the connection fails."""
-        deadline = asyncio.timeout(self.limits.transaction_seconds)
+        deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
         try:
             async with deadline, self.sessions() as session, session.begin():
                 yield session
@@ -158,7 +162,7 @@ class Database:
             self.url,
             hide_parameters=True,
             poolclass=NullPool,
-            connect_args={"timeout": self.limits.connect_seconds},
+            connect_args={"timeout": self.limits.connect_seconds} if self.limits else {},
         )
         try:
             async with engine.begin() as conn:
@@ -170,8 +174,8 @@ class Database:
             await engine.dispose()
 
     async def dispose(self) -> None:
-        """Close the pooled connections (each within ``limits.statement_seconds`` on
-        PostgreSQL, then cut)."""
+        """Close the pooled connections (with limits: each within
+        ``limits.statement_seconds`` on PostgreSQL, then cut)."""
         await self.engine.dispose()
 
 
