@@ -101,17 +101,16 @@ class Database:
         # `mentorbot run` passes the settings' (bot/settings.py).
         self.limits = limits
         options: dict[str, Any] = {}
-        if limits is not None and make_url(self.url).get_backend_name() == "postgresql":
-            options = {
-                "connect_args": {
+        if make_url(self.url).get_backend_name() == "postgresql":
+            # A connection the server dropped (pg_terminate_backend, a restart) is found
+            # on checkout and replaced, instead of failing the first request.
+            options["pool_pre_ping"] = True
+            if limits is not None:
+                options["pool_timeout"] = limits.checkout_seconds
+                options["connect_args"] = {
                     "timeout": limits.connect_seconds,
                     "command_timeout": limits.statement_seconds,
-                },
-                "pool_timeout": limits.checkout_seconds,
-                # A connection the server dropped (pg_terminate_backend, a restart) is
-                # found on checkout and replaced, instead of failing the first request.
-                "pool_pre_ping": True,
-            }
+                }
         self.engine: AsyncEngine = create_async_engine(
             # A failing statement's message must not quote its values (a win, an answer).
             self.url,

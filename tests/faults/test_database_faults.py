@@ -84,7 +84,7 @@ async def test_a_win_during_a_partition_is_refused_in_plain_words(
 async def test_the_first_request_after_the_server_dropped_its_connections_works(
     postgres_url: str,
 ) -> None:
-    database = Database(postgres_url, limits=QUICK)
+    database = Database(postgres_url)  # with or without time limits
     chat = Chat(database, ManualClock(START))
     try:
         assert "win #1" in await chat.say("alice", "/win before")
