@@ -194,6 +194,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if created and args.postgres_url:
         await drop_database(args.postgres_url, created)
     acks = [ms for ms, _, _ in results]
+    # Why the database work of those told "not saved" gave up (the log's warnings).
+    reasons = re.findall(r"the database did not answer: ([^\n]+)", log_path.read_text())
     return {
         "database": "postgresql" if args.postgres_url else "sqlite",
         "burst": len(jobs),
@@ -202,6 +204,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "confirmed": confirmed,
         "told_not_saved": not_saved,
         "unanswered": unanswered,
+        "gave_up_because": {reason: reasons.count(reason) for reason in sorted(set(reasons))},
         "numbers_exact": exact,
         "acked_with_answer": sum("win #" in a for _, _, a in results),
         "acked_one_moment": sum("One moment" in a for _, _, a in results),

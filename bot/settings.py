@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # statement, waiting for a pooled connection, and one whole unit of work. A database
     # that stops answering then means "not saved, try again" within seconds.
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
-    db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_transaction_timeout_seconds: float = Field(default=15.0, gt=0)
     log_level: str = "INFO"

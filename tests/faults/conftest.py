@@ -15,7 +15,7 @@ from bot.storage.models import Base
 from tests.conftest import Templates
 from tests.faults.proxy import FaultProxy
 
-# Short limits keep the tests to seconds; the defaults are the settings' (3/5/10/15 s).
+# Short limits keep the tests to seconds; the defaults are the settings' (3/10/10/15 s).
 QUICK = DatabaseLimits(
     connect_seconds=1.0, statement_seconds=1.0, checkout_seconds=1.0, transaction_seconds=2.0
 )
