@@ -17,7 +17,7 @@ from tests.faults.proxy import FaultProxy
 
 # Short limits keep the tests to seconds; the defaults are the settings' (3/10/10/15 s).
 QUICK = DatabaseLimits(
-    connect_seconds=1.0, statement_seconds=1.0, checkout_seconds=1.0, transaction_seconds=2.0
+    connect_seconds=1.0, statement_seconds=2.0, checkout_seconds=2.0, transaction_seconds=3.0
 )
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 

@@ -21,7 +21,7 @@ from tests.conversation import Chat
 from tests.faults.conftest import QUICK, behind
 from tests.faults.proxy import FaultProxy
 
-# The tests wait this long before calling a hang a hang (the limits here are 1-2 s).
+# The tests wait this long before calling a hang a hang (the limits here are 1-3 s).
 HANG = 20
 
 

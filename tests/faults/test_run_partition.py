@@ -93,9 +93,9 @@ async def test_run_behind_a_partition(postgres_url: str, proxy: FaultProxy, tmp_
         "PORT": str(port),
         "DISPATCH_INTERVAL_SECONDS": "1",
         "DB_CONNECT_TIMEOUT_SECONDS": "1",
-        "DB_STATEMENT_TIMEOUT_SECONDS": "1",
-        "DB_POOL_TIMEOUT_SECONDS": "1",
-        "DB_TRANSACTION_TIMEOUT_SECONDS": "2",
+        "DB_STATEMENT_TIMEOUT_SECONDS": "2",
+        "DB_POOL_TIMEOUT_SECONDS": "2",
+        "DB_TRANSACTION_TIMEOUT_SECONDS": "3",
     }
     base = f"http://127.0.0.1:{port}"
     process, log_path = await _start_run(tmp_path, env, "run")
@@ -155,7 +155,7 @@ async def test_run_behind_a_partition(postgres_url: str, proxy: FaultProxy, tmp_
             answers = [acked] + [str(r.get("text")) for r in fake.responses()]
             return any(NOT_SAVED in answer for answer in answers)
 
-        await _eventually(told_not_saved, "alice is told her win was not saved", 10)
+        await _eventually(told_not_saved, "alice is told her win was not saved", 15)
 
         proxy.resume()
 
@@ -171,7 +171,7 @@ async def test_run_behind_a_partition(postgres_url: str, proxy: FaultProxy, tmp_
         fake.armed = True
         assert "(win #3)" in await win("taken")
         await _eventually(lambda: bob_has("taken"), "Slack has bob's DM")
-        await asyncio.sleep(3)  # the sent mark times out
+        await asyncio.sleep(4)  # the sent mark times out (3 s)
         proxy.resume()
         async with direct.transaction() as session:  # the 5-minute lease runs out
             taken = list(
