@@ -24,13 +24,6 @@ NEWS_HEADER = "News from your mentoring partners:"
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
-    # Wins sent at once by one person are numbered one after the other: each waits here
-    # for the one before to commit, so its count includes it and a count milestone
-    # (first win, 10 wins) is reached by exactly one of them. SQLite's BEGIN IMMEDIATE
-    # already runs writers one at a time; PostgreSQL's READ COMMITTED needs the lock.
-    await turn.session.execute(
-        select(Member.id).where(Member.id == turn.actor.id).with_for_update()
-    )
     turn.session.add(
         Win(
             workspace_id=turn.workspace.id,
@@ -40,13 +33,23 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
         )
     )
     await turn.session.flush()
-    count = await _count(turn)
     partners = [view.partner for view in await pairs_of(turn, turn.actor)]
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     waiting = await _news_waiting(turn, [p.external_id for p in partners])
     for partner in partners:
         if not _add_to(waiting.get(partner.external_id), news):
             turn.dm(partner, Content(news))
+    # Wins sent at once by one person are numbered one after the other: each waits here
+    # for the one before to commit, so its count includes it and a count milestone
+    # (first win, 10 wins) is reached by exactly one of them. SQLite's BEGIN IMMEDIATE
+    # already runs writers one at a time; PostgreSQL's READ COMMITTED needs the lock,
+    # taken this late so that it is held for as short a time as can be. FOR NO KEY
+    # UPDATE: the wins' foreign keys hold KEY SHARE locks on the row, which FOR UPDATE
+    # would wait for (a deadlock between two wins); this one only waits for its kind.
+    await turn.session.execute(
+        select(Member.id).where(Member.id == turn.actor.id).with_for_update(key_share=True)
+    )
+    count = await _count(turn)
     await reach_win_milestone(turn, turn.actor, count)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
