@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections import Counter
+
+from sqlalchemy import func, or_, select
 
 from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
@@ -10,7 +12,15 @@ from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
 from bot.pairs import NO_PAIR_HINT, pairs_of
-from bot.storage.models import Member, OutboxMessage, OutboxStatus, OutboxTarget, Win
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
+    Pair,
+    Win,
+)
 from bot.text import shorten
 from bot.turn import Turn
 
@@ -20,6 +30,8 @@ JOURNAL_ACTION = "journal"
 # Win news waiting for delivery to one person is batched into one DM of at most this
 # many characters (inside Discord's 2,000 per message, the smallest platform limit).
 NEWS_BATCH_CHARS = 1800
+# Whose news is batched: people in at least this many pairs (others get one DM a win).
+NEWS_BATCH_PARTNERS = 5
 NEWS_HEADER = "News from your mentoring partners:"
 
 
@@ -35,7 +47,7 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     await turn.session.flush()
     partners = [view.partner for view in await pairs_of(turn, turn.actor)]
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
-    waiting = await _news_waiting(turn, [p.external_id for p in partners])
+    waiting = await _news_waiting(turn, await _with_many_partners(turn, partners))
     for partner in partners:
         if not _add_to(waiting.get(partner.external_id), news):
             turn.dm(partner, Content(news))
@@ -58,6 +70,25 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
         f"Saved to your journal (win #{count}). You're not in a mentoring pair yet, so "
         f"nobody else was told. {NO_PAIR_HINT}"
     )
+
+
+async def _with_many_partners(turn: Turn, partners: list[Member]) -> list[str]:
+    """The partners in at least ``NEWS_BATCH_PARTNERS`` pairs: their news is batched."""
+    if not partners:
+        return []
+    ids = {p.id: p.external_id for p in partners}
+    states = [s.value for s in PARTNERED_PAIR_STATES]
+    rows = await turn.session.execute(
+        select(Pair.mentor_id, Pair.mentee_id).where(
+            Pair.workspace_id == turn.workspace.id,
+            Pair.state.in_(states),
+            or_(Pair.mentor_id.in_(list(ids)), Pair.mentee_id.in_(list(ids))),
+        )
+    )
+    pairs: Counter[int] = Counter()
+    for mentor_id, mentee_id in rows.all():
+        pairs.update(m for m in (mentor_id, mentee_id) if m in ids)
+    return [ids[m] for m, n in pairs.items() if n >= NEWS_BATCH_PARTNERS]
 
 
 async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:

@@ -4,10 +4,10 @@ not one per win."""
 from __future__ import annotations
 
 from bot.events import CommandInvoked
-from bot.wins import NEWS_BATCH_CHARS, NEWS_HEADER
+from bot.wins import NEWS_BATCH_CHARS, NEWS_BATCH_PARTNERS, NEWS_HEADER
 from tests.conversation import Chat, pair_up
 
-PARTNERS = 6
+PARTNERS = NEWS_BATCH_PARTNERS + 1
 
 
 async def _win(chat: Chat, user: str, text: str) -> None:
@@ -31,6 +31,8 @@ async def test_news_waiting_for_one_person_goes_out_in_one_dm(chat: Chat) -> Non
 
 
 async def test_a_batch_that_is_full_starts_another(chat: Chat) -> None:
+    for n in range(NEWS_BATCH_PARTNERS - 1):
+        await pair_up(chat, "hub", f"p{n}")
     await pair_up(chat, "hub", "pat")
     long = "x" * 700
     for n in range(3):
@@ -49,4 +51,14 @@ async def test_news_already_sent_is_not_changed(chat: Chat) -> None:
     assert [dm for dm in chat.dms("hub") if "shared a win" in dm] == [
         "<@pat> shared a win: first",
         "<@pat> shared a win: second",
+    ]
+
+
+async def test_someone_with_few_partners_gets_one_dm_a_win(chat: Chat) -> None:
+    await pair_up(chat, "bob", "pat")
+    for n in range(3):
+        await _win(chat, "pat", f"win number {n}")
+    await chat.deliver()
+    assert [dm for dm in chat.dms("bob") if "shared a win" in dm] == [
+        f"<@pat> shared a win: win number {n}" for n in range(3)
     ]
