@@ -59,13 +59,15 @@ def _unavailable(error: BaseException) -> bool:
     """The database (or the way to it) is down, rather than the work being wrong."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
+    if isinstance(error, exc.OperationalError):
+        # SQLite's busy timeout ran out; other operational errors are bugs (no such table).
+        return "database is locked" in str(error.orig)
     return isinstance(
         error,
         TimeoutError  # our deadline, or asyncpg's connect or statement timeout
-        | OSError
+        | OSError  # the connection was refused or reset
         | exc.TimeoutError  # the pool had no free connection in time
-        | exc.InterfaceError
-        | exc.OperationalError,
+        | exc.InterfaceError,  # the connection is closed
     )
 
 
