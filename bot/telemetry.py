@@ -30,6 +30,11 @@ class Telemetry(Protocol):
 
     def dispatch_pass(self, seconds: float) -> None: ...
 
+    def resent(self, found: int, unchecked: int) -> None:
+        """Messages left ``sending`` by an attempt whose outcome was never recorded:
+        ``found`` on the platform (not sent again), ``unchecked`` sent again blind."""
+        ...
+
 
 class NoTelemetry:
     def command_handled(self, platform: str, command: str) -> None:
@@ -42,6 +47,9 @@ class NoTelemetry:
         pass
 
     def dispatch_pass(self, seconds: float) -> None:
+        pass
+
+    def resent(self, found: int, unchecked: int) -> None:
         pass
 
 

@@ -111,6 +111,8 @@ class DeliveryWorker:
             log.exception("a delivery pass failed; trying again on the next wake-up")
             return DeliveryReport()
         self.total.add(report)
+        if report.recovered or report.unverified:
+            self._telemetry.resent(report.recovered, report.unverified)
         return report
 
     @property

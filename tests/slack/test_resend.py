@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
+from adapters.ops import Metrics
 from adapters.slack.sender import OUTBOX_EVENT, SlackSender, outbox_id_of
 from bot.clock import ManualClock
 from bot.content import Content
@@ -19,6 +22,7 @@ from bot.effects import SendDM
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus, OutboxTarget, Workspace
+from scheduler.delivery_worker import DeliveryWorker
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack
 
 
@@ -84,3 +88,21 @@ async def test_every_post_carries_its_outbox_id(
     assert outbox_id_of(post) == 42
     assert outbox_id_of({"metadata": {"event_type": "other", "event_payload": {}}}) is None
     assert outbox_id_of({"metadata": {"event_type": OUTBOX_EVENT, "event_payload": "7"}}) is None
+
+
+async def test_the_worker_counts_what_it_found_and_what_it_could_not_check(
+    database: Database, clock: ManualClock, slack: FakeSlack
+) -> None:
+    sender = SlackSender(AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url))
+    delivered, _ = await _left_sending(database, clock, ["U0BOB", "C0NEWS"])
+    await sender.perform(SendDM(UserRef(Platform.SLACK, TEAM, "U0BOB"), Content("x"), delivered))
+    metrics = Metrics()
+    worker = DeliveryWorker(database, {Platform.SLACK: sender}, clock, telemetry=metrics)
+    await worker.drain()
+    found = {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(generate_latest(metrics.registry).decode())
+        for sample in family.samples
+        if sample.name == "mentorbot_messages_resent_total"
+    }
+    assert found == {"found": 1.0, "unchecked": 1.0}
