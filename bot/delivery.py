@@ -30,6 +30,8 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 # A message claimed but never marked sent (the process died) is tried again after this.
 SENDING_LEASE = timedelta(minutes=5)
+# How many due messages per claimed one are ranked for a fair claim (see _claim_from).
+CLAIM_CANDIDATES = 4
 
 
 class FailureScope(StrEnum):
@@ -447,10 +449,12 @@ async def _claim_from(
         .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
         .subquery()
     )
+    # A few times the room: rows another instance holds are skipped by the lock below,
+    # and the next in turn are taken instead.
     chosen = (
         select(turns.c.id, turns.c.turn, turns.c.size)
         .order_by(turns.c.turn, turns.c.size, turns.c.id)
-        .limit(limit)
+        .limit(limit * CLAIM_CANDIDATES)
         .subquery()
     )
     recipient = aliased(Member)
@@ -466,6 +470,7 @@ async def _claim_from(
         )
         .where(*due)
         .order_by(chosen.c.turn, chosen.c.size, OutboxMessage.id)
+        .limit(limit)
     )
     if not database.is_sqlite:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
