@@ -1,6 +1,11 @@
 """Delivering the outbox: claim due messages, send each through its platform's adapter,
 and record the result. A message is marked ``sending`` (with a lease) before the call
-and ``sent`` after it, so a crash in between retries it once the lease runs out."""
+and ``sent`` after it, so a crash in between retries it once the lease runs out; a
+sender that can look (Slack: the outbox id in the message metadata) is asked first
+whether the platform already has it, and the re-sends nobody could check are counted.
+
+Within a rate-limit bucket the claim is fair: the messages of one event take turns with
+every other event's, smaller events first (``_claim_from``)."""
 
 from __future__ import annotations
 
