@@ -33,6 +33,8 @@ NEWS_BATCH_CHARS = 1800
 # Whose news is batched: people in at least this many pairs (others get one DM a win).
 NEWS_BATCH_PARTNERS = 5
 NEWS_HEADER = "News from your mentoring partners:"
+# How many of each such person's newest waiting DMs are looked at for a batch to join.
+NEWS_LOOKBACK = 10
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
@@ -108,6 +110,7 @@ async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxM
             OutboxMessage.attempts == 0,
         )
         .order_by(OutboxMessage.id.desc())
+        .limit(NEWS_LOOKBACK * len(partner_ids))
         .with_for_update(skip_locked=True)
     )
     waiting: dict[str, OutboxMessage] = {}
