@@ -914,12 +914,21 @@ async def _serve(settings: Settings) -> None:
     from bot.storage.models import Base
     from scheduler.app import BotScheduler
     from scheduler.delivery_worker import DeliveryWorker
+    from scheduler.shutdown import STOP_SECONDS, Watchdog, stop_within
 
-    database = Database(settings.database_url, cipher=_cipher(settings))
+    database = Database(
+        settings.database_url, cipher=_cipher(settings), limits=settings.database_limits()
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    watchdog = Watchdog()  # SIGTERM ends the process within 10 s, whatever the DB does
+
+    def on_signal() -> None:
+        stop.set()
+        watchdog.arm()
+
     for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
+        loop.add_signal_handler(signal_number, on_signal)
     senders: dict[Platform, Sender] = {}
     limits = _rate_limits(settings)
     clock = SystemClock()
@@ -981,15 +990,19 @@ async def _serve(settings: Settings) -> None:
     finally:
         # Stop taking new work, finish what is in flight, within about 10 s: first no
         # more requests (and /healthz no longer ok), then the scheduler and delivery.
-        await ops.stop()
-        await scheduler.stop(grace_seconds=5)
-        for stop_platform in reversed(stoppers):
-            await stop_platform()
+        await stop_within(
+            STOP_SECONDS,
+            [
+                ops.stop,
+                lambda: scheduler.stop(grace_seconds=4),
+                *reversed(stoppers),
+                database.dispose,
+            ],
+        )
         if discord_task is not None and discord_task.done() and not discord_task.cancelled():
             failure = discord_task.exception()
             if failure is not None:
                 err.print(f"error: Discord stopped: {type(failure).__name__}", markup=False)
-        await database.dispose()
 
 
 @app.command("slack-manifest")

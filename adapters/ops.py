@@ -77,6 +77,14 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.resent_messages = Counter(
+            "mentorbot_messages_resent",
+            "Outbox messages whose earlier attempt's outcome was never recorded: found on "
+            "the platform (found) or sent again without a way to check (unchecked: a "
+            "possible duplicate).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.dispatch_seconds = Histogram(
             "mentorbot_dispatch_pass_seconds",
             "How long a dispatch pass (due check-ins, nudges, follow-ups) took.",
@@ -97,6 +105,12 @@ class Metrics:
 
     def dispatch_pass(self, seconds: float) -> None:
         self.dispatch_seconds.observe(seconds)
+
+    def resent(self, found: int, unchecked: int) -> None:
+        if found:
+            self.resent_messages.labels(outcome="found").inc(found)
+        if unchecked:
+            self.resent_messages.labels(outcome="unchecked").inc(unchecked)
 
     # -- scraping ----------------------------------------------------------------------
 

@@ -1,6 +1,11 @@
 """Delivering the outbox: claim due messages, send each through its platform's adapter,
 and record the result. A message is marked ``sending`` (with a lease) before the call
-and ``sent`` after it, so a crash in between retries it once the lease runs out."""
+and ``sent`` after it, so a crash in between retries it once the lease runs out; a
+sender that can look (Slack: the outbox id in the message metadata) is asked first
+whether the platform already has it, and the re-sends nobody could check are counted.
+
+Within a rate-limit bucket the claim is fair: the messages of one event take turns with
+every other event's, smaller events first (``_claim_from``)."""
 
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 # A message claimed but never marked sent (the process died) is tried again after this.
 SENDING_LEASE = timedelta(minutes=5)
+# How many due messages per claimed one are ranked for a fair claim (see _claim_from).
+CLAIM_CANDIDATES = 4
 
 
 class FailureScope(StrEnum):
@@ -158,12 +165,36 @@ class Sender(Protocol):
     async def perform(self, effect: SendDM | PostToChannel) -> None: ...
 
 
+class Verifying(Protocol):
+    """A sender that can tell whether the platform already has a message (a send whose
+    ``sent`` mark was never written: the process died, or the database stopped
+    answering, right after the platform took it)."""
+
+    async def delivered_before(self, effect: SendDM | PostToChannel) -> bool | None:
+        """True: the platform has it; False: it does not; None: no way to tell."""
+        ...
+
+
+async def delivered_before(sender: Sender, effect: SendDM | PostToChannel) -> bool | None:
+    """Ask ``sender`` (if it can tell) whether the platform already has ``effect``."""
+    check = getattr(sender, "delivered_before", None)
+    if check is None:
+        return None
+    found: bool | None = await check(effect)
+    return found
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
     deferred: int = 0  # claimed, then held back by a rate limit (a 429 meanwhile)
+    # Left in ``sending`` by an attempt whose outcome was never recorded: found on the
+    # platform (so not sent again), or sent again without a way to check (a possible
+    # duplicate, counted and logged).
+    recovered: int = 0
+    unverified: int = 0
     # Messages are due but their rate limit has no room: the earliest moment it will.
     waiting_until: datetime | None = None
 
@@ -176,6 +207,8 @@ class DeliveryReport:
         self.retried += other.retried
         self.failed += other.failed
         self.deferred += other.deferred
+        self.recovered += other.recovered
+        self.unverified += other.unverified
         self.waiting_until = other.waiting_until
 
 
@@ -199,6 +232,9 @@ class Claimed:
     platform: Platform
     workspace: str  # the platform's workspace id
     blocked: bool  # a DM to someone already known to be unreachable
+    # Claimed again after its lease ran out: an earlier attempt may have reached the
+    # platform without its ``sent`` mark being written.
+    maybe_sent: bool = False
 
 
 async def deliver_outbox(
@@ -235,8 +271,24 @@ async def deliver_outbox(
             deferred.append((outbox_id, later))
             continue
         else:
+            sender = senders[item.platform]
+            if item.maybe_sent:
+                found = await _delivered_before(sender, item.effect)
+                if found:
+                    log.info("outbox message %s was delivered before; not sent again", outbox_id)
+                    await _mark_sent(database, outbox_id, clock.now())
+                    report.recovered += 1
+                    continue
+                if found is None:
+                    log.warning(
+                        "outbox message %s may reach %s twice: an earlier attempt's outcome "
+                        "was not recorded and the platform cannot be asked",
+                        outbox_id,
+                        item.platform.value,
+                    )
+                    report.unverified += 1
             try:
-                await senders[item.platform].perform(item.effect)
+                await sender.perform(item.effect)
             except DeliveryFailure as failure:
                 problem = failure
                 if failure.permanent and failure.scope != FailureScope.MESSAGE:
@@ -260,6 +312,14 @@ async def deliver_outbox(
         await _defer(database, deferred)
         report.deferred += len(deferred)
     return report
+
+
+async def _delivered_before(sender: Sender, effect: SendDM | PostToChannel) -> bool | None:
+    try:
+        return await delivered_before(sender, effect)
+    except Exception as error:  # the look-up failed: send, and count it as unverified
+        log.warning("could not look for an earlier delivery: %s", type(error).__name__)
+        return None
 
 
 def _scope_key(item: Claimed, scope: FailureScope) -> tuple[str, ...]:
@@ -379,9 +439,33 @@ async def _claim_from(
     limit: int,
     database: Database,
 ) -> list[Claimed]:
+    # Fair within a bucket: the messages one event queued (they share its moment,
+    # ``created_at``) take turns with every other event's, and a big fan-out goes after
+    # a small one: each event's first due message, smallest events first, then each
+    # one's second, and so on. One person's /win to 500 partners then no longer holds
+    # the bucket while someone else's single DM waits behind it.
+    cause = OutboxMessage.created_at
+    turns = (
+        select(
+            OutboxMessage.id.label("id"),
+            func.row_number().over(partition_by=cause, order_by=OutboxMessage.id).label("turn"),
+            func.count().over(partition_by=cause).label("size"),
+        )
+        .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
+        .subquery()
+    )
+    # A few times the room: rows another instance holds are skipped by the lock below,
+    # and the next in turn are taken instead.
+    chosen = (
+        select(turns.c.id, turns.c.turn, turns.c.size)
+        .order_by(turns.c.turn, turns.c.size, turns.c.id)
+        .limit(limit * CLAIM_CANDIDATES)
+        .subquery()
+    )
     recipient = aliased(Member)
     query = (
         select(OutboxMessage, Workspace, recipient.dm_blocked_at)
+        .join(chosen, chosen.c.id == OutboxMessage.id)
         .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
         .outerjoin(
             recipient,
@@ -389,14 +473,15 @@ async def _claim_from(
             & (recipient.workspace_id == OutboxMessage.workspace_id)
             & (recipient.external_id == OutboxMessage.target_id),
         )
-        .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
-        .order_by(OutboxMessage.id)
+        .where(*due)
+        .order_by(chosen.c.turn, chosen.c.size, OutboxMessage.id)
         .limit(limit)
     )
     if not database.is_sqlite:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     claimed = []
     for message, workspace, blocked_at in (await session.execute(query)).all():
+        maybe_sent = message.status == OutboxStatus.SENDING.value
         message.status = OutboxStatus.SENDING.value
         message.attempts += 1
         message.next_attempt_at = now + SENDING_LEASE
@@ -406,6 +491,7 @@ async def _claim_from(
                 Platform(workspace.platform),
                 workspace.external_id,
                 blocked_at is not None,
+                maybe_sent,
             )
         )
     return claimed

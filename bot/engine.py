@@ -83,7 +83,7 @@ from bot.flows.sessions import (
 from bot.ids import NAME_MAX_CHARS, fits_id
 from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
-from bot.storage.database import Database
+from bot.storage.database import Database, DatabaseUnavailable
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
@@ -101,6 +101,10 @@ CONVERSATIONS: dict[str, ConversationFlow] = {
 
 SORRY = (
     "Sorry, something went wrong on my side and nothing was saved. Please try again in a moment."
+)
+# The database did not answer within its time limits (bot/storage/database.py).
+NOT_SAVED = (
+    "I couldn't save that: my database isn't answering right now. Please try again in a minute."
 )
 
 UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved."
@@ -146,6 +150,8 @@ class Engine:
             return [_reply(event, error.explain())]
         except UserError as error:
             return [_reply(event, error.message)]
+        except DatabaseUnavailable:
+            return [_reply(event, NOT_SAVED)]
         except Exception:
             log.exception("failed to handle %s", type(event).__name__)
             return [_reply(event, SORRY)]

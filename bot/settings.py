@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.storage.database import DatabaseLimits
+
 DEFAULT_DATABASE_URL = "sqlite:///mentorbot.db"
 LOG_FORMATS = ("text", "json")
 
@@ -34,11 +36,26 @@ class Settings(BaseSettings):
     dispatch_spread_seconds: float = Field(default=120.0, ge=0)
     slack_messages_per_second: float = Field(default=1.0, gt=0)
     discord_messages_per_second: float = Field(default=40.0, gt=0)
+    # Time limits of database work (DatabaseLimits): opening a PostgreSQL connection, one
+    # statement, waiting for a pooled connection, and one whole unit of work. A database
+    # that stops answering then means "not saved, try again" within seconds.
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_transaction_timeout_seconds: float = Field(default=15.0, gt=0)
     log_level: str = "INFO"
     log_format: str = "text"
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     # Comma-separated Fernet keys: the first encrypts free text, all decrypt (rotation).
     data_encryption_key: SecretStr | None = None
+
+    def database_limits(self) -> DatabaseLimits:
+        return DatabaseLimits(
+            connect_seconds=self.db_connect_timeout_seconds,
+            statement_seconds=self.db_statement_timeout_seconds,
+            checkout_seconds=self.db_pool_timeout_seconds,
+            transaction_seconds=self.db_transaction_timeout_seconds,
+        )
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

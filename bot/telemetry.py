@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.commands import MENTOR_USAGE
-from bot.delivery import DeliveryFailure, FailureScope, Sender
+from bot.delivery import DeliveryFailure, FailureScope, Sender, delivered_before
 from bot.effects import PostToChannel, SendDM
 from bot.refs import Platform
 
@@ -30,6 +30,11 @@ class Telemetry(Protocol):
 
     def dispatch_pass(self, seconds: float) -> None: ...
 
+    def resent(self, found: int, unchecked: int) -> None:
+        """Messages left ``sending`` by an attempt whose outcome was never recorded:
+        ``found`` on the platform (not sent again), ``unchecked`` sent again blind."""
+        ...
+
 
 class NoTelemetry:
     def command_handled(self, platform: str, command: str) -> None:
@@ -42,6 +47,9 @@ class NoTelemetry:
         pass
 
     def dispatch_pass(self, seconds: float) -> None:
+        pass
+
+    def resent(self, found: int, unchecked: int) -> None:
         pass
 
 
@@ -100,6 +108,9 @@ class CountedSender:
             self._telemetry.failed(self._platform, "error")
             raise
         self._telemetry.delivered(self._platform)
+
+    async def delivered_before(self, effect: SendDM | PostToChannel) -> bool | None:
+        return await delivered_before(self._sender, effect)
 
 
 def counted_senders(

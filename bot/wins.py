@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections import Counter
+
+from sqlalchemy import func, or_, select
 
 from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
@@ -10,13 +12,29 @@ from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
 from bot.pairs import NO_PAIR_HINT, pairs_of
-from bot.storage.models import Win
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
+    Pair,
+    Win,
+)
 from bot.text import shorten
 from bot.turn import Turn
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
 JOURNAL_ACTION = "journal"
+# Win news waiting for delivery to one person is batched into one DM of at most this
+# many characters (inside Discord's 2,000 per message, the smallest platform limit).
+NEWS_BATCH_CHARS = 1800
+# Whose news is batched: people in at least this many pairs (others get one DM a win).
+NEWS_BATCH_PARTNERS = 5
+NEWS_HEADER = "News from your mentoring partners:"
+# How many of each such person's newest waiting DMs are looked at for a batch to join.
+NEWS_LOOKBACK = 10
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
@@ -29,10 +47,23 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
         )
     )
     await turn.session.flush()
-    count = await _count(turn)
     partners = [view.partner for view in await pairs_of(turn, turn.actor)]
+    news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
+    waiting = await _news_waiting(turn, await _with_many_partners(turn, partners))
     for partner in partners:
-        turn.dm(partner, Content(f"<@{turn.actor.external_id}> shared a win: {command.text}"))
+        if not _add_to(waiting.get(partner.external_id), news):
+            turn.dm(partner, Content(news))
+    # Wins sent at once by one person are numbered one after the other: each waits here
+    # for the one before to commit, so its count includes it and a count milestone
+    # (first win, 10 wins) is reached by exactly one of them. SQLite's BEGIN IMMEDIATE
+    # already runs writers one at a time; PostgreSQL's READ COMMITTED needs the lock,
+    # taken this late so that it is held for as short a time as can be. FOR NO KEY
+    # UPDATE: the wins' foreign keys hold KEY SHARE locks on the row, which FOR UPDATE
+    # would wait for (a deadlock between two wins); this one only waits for its kind.
+    await turn.session.execute(
+        select(Member.id).where(Member.id == turn.actor.id).with_for_update(key_share=True)
+    )
+    count = await _count(turn)
     await reach_win_milestone(turn, turn.actor, count)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
@@ -41,6 +72,71 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
         f"Saved to your journal (win #{count}). You're not in a mentoring pair yet, so "
         f"nobody else was told. {NO_PAIR_HINT}"
     )
+
+
+async def _with_many_partners(turn: Turn, partners: list[Member]) -> list[str]:
+    """The partners in at least ``NEWS_BATCH_PARTNERS`` pairs: their news is batched."""
+    if not partners:
+        return []
+    ids = {p.id: p.external_id for p in partners}
+    states = [s.value for s in PARTNERED_PAIR_STATES]
+    rows = await turn.session.execute(
+        select(Pair.mentor_id, Pair.mentee_id).where(
+            Pair.workspace_id == turn.workspace.id,
+            Pair.state.in_(states),
+            or_(Pair.mentor_id.in_(list(ids)), Pair.mentee_id.in_(list(ids))),
+        )
+    )
+    pairs: Counter[int] = Counter()
+    for mentor_id, mentee_id in rows.all():
+        pairs.update(m for m in (mentor_id, mentee_id) if m in ids)
+    return [ids[m] for m, n in pairs.items() if n >= NEWS_BATCH_PARTNERS]
+
+
+async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:
+    """Win news to these partners still waiting in the outbox (not yet claimed for
+    sending), so a person with many partners gets their news in one DM rather than one
+    per win while delivery is busy. Locked (PostgreSQL), so the delivery worker does not
+    claim one while a line is added to it."""
+    if not partner_ids:
+        return {}
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.workspace_id == turn.workspace.id,
+            OutboxMessage.target_kind == OutboxTarget.DM.value,
+            OutboxMessage.target_id.in_(partner_ids),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.attempts == 0,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(NEWS_LOOKBACK * len(partner_ids))
+        .with_for_update(skip_locked=True)
+    )
+    waiting: dict[str, OutboxMessage] = {}
+    for message in (await turn.session.execute(query)).scalars():
+        content = Content.from_json(message.content)
+        if not content.buttons and _is_news(content.text):
+            waiting.setdefault(message.target_id, message)
+    return waiting
+
+
+def _is_news(text: str) -> bool:
+    first = text.split("\n", 1)[0]
+    return first == NEWS_HEADER or (first.startswith("<@") and "> shared a win: " in first)
+
+
+def _add_to(message: OutboxMessage | None, news: str) -> bool:
+    """Add a line of news to a waiting DM, if there is one and it has room."""
+    if message is None:
+        return False
+    text = Content.from_json(message.content).text
+    lines = text.split("\n")[1:] if text.startswith(NEWS_HEADER) else [f"• {text}"]
+    batched = "\n".join([NEWS_HEADER, *lines, f"• {news}"])
+    if len(batched) > NEWS_BATCH_CHARS:
+        return False
+    message.content = Content(batched).to_json()
+    return True
 
 
 async def _count(turn: Turn) -> int:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.engine import Engine
+from bot.storage.database import DatabaseUnavailable
 from bot.telemetry import NO_TELEMETRY, Telemetry
 from scheduler.delivery_worker import DeliveryWorker
 
@@ -75,6 +76,9 @@ class BotScheduler:
         started = time.perf_counter()
         try:
             report = await self._engine.run_due()
+        except DatabaseUnavailable as error:
+            log.warning("a dispatch pass could not reach the database (%s); trying again", error)
+            return
         except Exception:
             log.exception("a dispatch pass failed; the next one will try again")
             return
@@ -85,7 +89,12 @@ class BotScheduler:
             log.info("dispatch pass: %s", report)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop taking new work, let the delivery in flight finish, within the grace."""
+        """Stop taking new work, let the delivery in flight finish: all within the grace."""
+        deadline = asyncio.get_running_loop().time() + grace_seconds
+
+        def left() -> float:
+            return max(deadline - asyncio.get_running_loop().time(), 0.0)
+
         scheduler, self._scheduler = self._scheduler, None  # dispatch() takes no new work
         # The message in flight finishes; the rest goes back to the queue at once rather
         # than being sent while the dispatch pass finishes.
@@ -94,9 +103,9 @@ class BotScheduler:
             scheduler.pause()
             # Shutting down cancels a running job, so let the pass in flight finish first.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), grace_seconds)
+                await asyncio.wait_for(self._idle.wait(), left())
             scheduler.shutdown(wait=False)
         if self._worker_task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self._worker_task, grace_seconds)
+                await asyncio.wait_for(self._worker_task, left())
             self._worker_task = None

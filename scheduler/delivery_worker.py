@@ -18,11 +18,12 @@ from bot.delivery import (
     RateLimits,
     Sender,
     deliver_all,
+    delivered_before,
     next_pending_at,
 )
 from bot.effects import PostToChannel, SendDM
 from bot.refs import Platform
-from bot.storage.database import Database
+from bot.storage.database import Database, DatabaseUnavailable
 from bot.telemetry import NO_TELEMETRY, Telemetry, counted_senders
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class DeliveryWorker:
             return min(max(left, 0.0), self._poll_seconds)
         try:
             due = await next_pending_at(self._database)
+        except DatabaseUnavailable:
+            return self._poll_seconds
         except Exception:
             log.exception("could not read the outbox; polling")
             return self._poll_seconds
@@ -100,10 +103,16 @@ class DeliveryWorker:
                 limits=self._limits,
                 stopping=lambda: self._stopping,
             )
+        except DatabaseUnavailable as error:
+            # What was sent and not yet marked is looked for before it is sent again.
+            log.warning("a delivery pass could not reach the database (%s); trying again", error)
+            return DeliveryReport()
         except Exception:
             log.exception("a delivery pass failed; trying again on the next wake-up")
             return DeliveryReport()
         self.total.add(report)
+        if report.recovered or report.unverified:
+            self._telemetry.resent(report.recovered, report.unverified)
         return report
 
     @property
@@ -126,3 +135,6 @@ class _UntilStopped:
         if self._worker.stopping:
             raise DeliveryFailure(RELEASED, permanent=False, retry_after=RELEASED_FOR)
         await self._sender.perform(effect)
+
+    async def delivered_before(self, effect: SendDM | PostToChannel) -> bool | None:
+        return await delivered_before(self._sender, effect)

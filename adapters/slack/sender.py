@@ -60,6 +60,13 @@ WORKSPACE_ERRORS = {
 MESSAGE_ERRORS = {"msg_too_long", "no_text", "too_many_attachments", "invalid_arguments"}
 BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format"}
 DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+# Each outbox message carries its id in the message's metadata (chat.postMessage
+# ``metadata``: ``event_type`` and ``event_payload``), so a message whose ``sent`` mark
+# was never written can be looked for in the DM (conversations.history with
+# ``include_all_metadata``, the ``im:history`` scope) before it is sent again.
+OUTBOX_EVENT = "mentorbot_outbox"
+# How far back in the DM to look: the newest messages (Slack's default page is 100).
+HISTORY_LOOKBACK = 100
 # Why an upload failed, in words for the person who asked for the file.
 UPLOAD_ERRORS = {
     "missing_scope": "the app may not upload files yet (it needs the files:write "
@@ -173,6 +180,22 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=api_url, timeout=10, retry_handlers=[])
 
 
+def _metadata(outbox_id: int | None) -> dict[str, Any]:
+    if outbox_id is None:
+        return {}
+    return {"metadata": {"event_type": OUTBOX_EVENT, "event_payload": {"outbox_id": outbox_id}}}
+
+
+def outbox_id_of(message: object) -> int | None:
+    """The outbox id a message posted by the bot carries in its metadata (pure)."""
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("event_type") != OUTBOX_EVENT:
+        return None
+    payload = metadata.get("event_payload")
+    found = payload.get("outbox_id") if isinstance(payload, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
 class SlackSender:
     """The outbox's Slack end (the core's ``Sender`` protocol)."""
 
@@ -181,20 +204,48 @@ class SlackSender:
 
     async def perform(self, effect: SendDM | PostToChannel) -> None:
         match effect:
-            case SendDM(to, content, _):
-                await self.post(to.user_id, content, dm=True)
-            case PostToChannel(channel, content, _):
-                await self.post(channel.channel_id, content, dm=False)
+            case SendDM(to, content, outbox_id):
+                await self.post(to.user_id, content, dm=True, outbox_id=outbox_id)
+            case PostToChannel(channel, content, outbox_id):
+                await self.post(channel.channel_id, content, dm=False, outbox_id=outbox_id)
             case _:
                 assert_never(effect)
 
-    async def post(self, channel: str, content: Content, *, dm: bool) -> dict[str, Any]:
+    async def delivered_before(self, effect: SendDM | PostToChannel) -> bool | None:
+        """Whether the DM already holds this outbox message (its id in the metadata).
+        None for a channel post (reading channels needs a scope the bot does not ask
+        for) and when Slack does not answer the look-up."""
+        if not isinstance(effect, SendDM) or effect.outbox_id is None:
+            return None
+        try:
+            opened = await self._client.conversations_open(users=effect.to.user_id)
+            channel = opened.get("channel")
+            channel_id = str(channel.get("id", "")) if isinstance(channel, dict) else ""
+            if not channel_id:
+                return None
+            history = await self._client.conversations_history(
+                channel=channel_id, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            )
+        except (SlackClientError, TimeoutError, aiohttp.ClientError) as error:
+            code = slack_error(error)[0] if isinstance(error, SlackApiError) else None
+            log.warning("Slack: could not read the DM's history: %s", code or type(error).__name__)
+            return None
+        messages = history.get("messages")
+        return any(
+            outbox_id_of(message) == effect.outbox_id
+            for message in (messages if isinstance(messages, list) else [])
+        )
+
+    async def post(
+        self, channel: str, content: Content, *, dm: bool, outbox_id: int | None = None
+    ) -> dict[str, Any]:
         """``chat.postMessage``; raises :class:`DeliveryFailure` when Slack says no."""
         body = render.message(content)
+        tag = _metadata(outbox_id)
         try:
             try:
                 response = await self._client.chat_postMessage(
-                    channel=channel, unfurl_links=False, unfurl_media=False, **body
+                    channel=channel, unfurl_links=False, unfurl_media=False, **body, **tag
                 )
             except SlackApiError as error:
                 code, _, _ = slack_error(error)
@@ -203,7 +254,11 @@ class SlackSender:
                 # A message Slack's block checks refuse still gets through as text.
                 log.warning("Slack refused the blocks of a message (%s); sending text", code)
                 response = await self._client.chat_postMessage(
-                    channel=channel, text=body["text"], unfurl_links=False, unfurl_media=False
+                    channel=channel,
+                    text=body["text"],
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **tag,
                 )
         except SlackApiError as error:
             code, status, headers = slack_error(error)

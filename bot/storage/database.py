@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,13 +20,55 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from bot.crypto import TextCipher, attach_cipher
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant will do: it keeps two instances starting together from migrating at once.
 _MIGRATION_LOCK_KEY = 724_115_001
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class DatabaseLimits:
+    """How long any database operation may take, so a database that stops answering (a
+    network partition, not a refused connection) turns into a plain "not saved" within
+    seconds instead of a request that hangs until it is back. The defaults are those of
+    the ``DB_*_TIMEOUT_SECONDS`` settings (bot/settings.py)."""
+
+    connect_seconds: float = 3.0  # opening a PostgreSQL connection (asyncpg ``timeout``)
+    # One statement on PostgreSQL (asyncpg ``command_timeout``). A client-side timer: in a
+    # burst that keeps the event loop busy, 5 s refused good work (bench_concurrent_win).
+    statement_seconds: float = 10.0
+    # Waiting for a free pooled connection (``pool_timeout``): in a burst of requests
+    # they queue here, so it is longer than any one statement should take.
+    checkout_seconds: float = 10.0
+    # One whole unit of work, everything above included; also bounds SQLite's lock waits.
+    transaction_seconds: float = 15.0
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer in time or the connection to it failed; nothing of
+    the unit of work was saved. The message names no values and no password."""
+
+
+def _unavailable(error: BaseException) -> bool:
+    """The database (or the way to it) is down, rather than the work being wrong."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.OperationalError):
+        # SQLite's busy timeout ran out; other operational errors are bugs (no such table).
+        return "database is locked" in str(error.orig)
+    return isinstance(
+        error,
+        TimeoutError  # our deadline, or asyncpg's connect or statement timeout
+        | OSError  # the connection was refused or reset
+        | exc.TimeoutError  # the pool had no free connection in time
+        | exc.InterfaceError,  # the connection is closed
+    )
 
 
 def async_url(url: str) -> str:
@@ -47,13 +92,35 @@ def safe_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, cipher: TextCipher | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        cipher: TextCipher | None = None,
+        limits: DatabaseLimits | None = None,
+    ) -> None:
         self.url = async_url(url)
+        # None: no limits of our own (the command-line tools, which an operator watches);
+        # `mentorbot run` passes the settings' (bot/settings.py).
+        self.limits = limits
+        options: dict[str, Any] = {}
+        if make_url(self.url).get_backend_name() == "postgresql":
+            # A connection the server dropped (pg_terminate_backend, a restart) is found
+            # on checkout and replaced, instead of failing the first request.
+            options["pool_pre_ping"] = True
+            if limits is not None:
+                options["pool_timeout"] = limits.checkout_seconds
+                options["connect_args"] = {
+                    "timeout": limits.connect_seconds,
+                    "command_timeout": limits.statement_seconds,
+                }
         self.engine: AsyncEngine = create_async_engine(
             # A failing statement's message must not quote its values (a win, an answer).
             self.url,
             echo=echo,
             hide_parameters=True,
+            **options,
         )
         # Free text is encrypted with this database's own cipher (None: plain text); the
         # column types find it on the engine's dialect, which no other engine shares.
@@ -62,6 +129,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        elif limits is not None:
+            _close_within(self.engine, limits.statement_seconds)
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,20 +138,46 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """One unit of work: committed when the block ends, rolled back if it raises.
+        Raises :class:`DatabaseUnavailable` when the database does not answer within
+        ``limits.transaction_seconds`` (the block is cancelled) or the connection fails."""
+        deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
+        try:
+            async with deadline, self.sessions() as session, session.begin():
+                yield session
+        except Exception as error:
+            if not _unavailable(error):
+                raise
+            why = "the request's time limit" if deadline.expired() else type(error).__name__
+            log.warning("the database did not answer: %s", why)
+            raise DatabaseUnavailable(f"the database did not answer ({why})") from None
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
-        async with self.engine.begin() as conn:
-            if not self.is_sqlite:
+        if self.is_sqlite:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(_upgrade_on)
+            return
+        # Its own connection without the statement limit: a migration of a big table, or
+        # waiting for another instance's, may take longer than any request should.
+        engine = create_async_engine(
+            self.url,
+            hide_parameters=True,
+            poolclass=NullPool,
+            connect_args={"timeout": self.limits.connect_seconds} if self.limits else {},
+        )
+        try:
+            async with engine.begin() as conn:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )
-            await conn.run_sync(_upgrade_on)
+                await conn.run_sync(_upgrade_on)
+        finally:
+            await engine.dispose()
 
     async def dispose(self) -> None:
+        """Close the pooled connections (with limits: each within
+        ``limits.statement_seconds`` on PostgreSQL, then cut)."""
         await self.engine.dispose()
 
 
@@ -96,6 +191,23 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def _upgrade_on(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
+
+
+def _close_within(engine: AsyncEngine, seconds: float) -> None:
+    """Closing a connection says goodbye to the server and waits for it; a server that
+    does not answer (a partition) gets ``seconds``, then the connection is cut, so
+    stopping never waits on it."""
+
+    def close(dbapi_connection: Any) -> None:
+        try:
+            dbapi_connection.run_async(lambda driver: driver.close(timeout=seconds))
+        except (TimeoutError, OSError, asyncio.CancelledError):
+            dbapi_connection.driver_connection.terminate()
+        except Exception as error:
+            log.warning("closing a database connection failed: %s", type(error).__name__)
+            dbapi_connection.driver_connection.terminate()
+
+    engine.sync_engine.dialect.do_close = close  # type: ignore[method-assign]
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -201,6 +201,10 @@ class FakeSlack:
                     "bot_id": "B0BOT",
                     "is_enterprise_install": False,
                 }
+            case "chat.postMessage" if not _valid_metadata(args.get("metadata")):
+                return {"ok": False, "error": "invalid_metadata_format"}
+            case "conversations.history":
+                return self._history(args)
             case "chat.postMessage":
                 channel = str(args.get("channel", ""))
                 # Posting to a user id opens the DM: Slack answers with the DM's id.
@@ -241,6 +245,26 @@ class FakeSlack:
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
             case _:
                 return {"ok": True}
+
+    def _history(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """conversations.history: the channel's messages, newest first, up to ``limit``
+        (Slack's default 100, at most 999); a message's ``metadata`` only with
+        ``include_all_metadata``."""
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        limit = min(int(args.get("limit") or 100), 999)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for call in reversed(self.calls):
+            if call.method != "chat.postMessage" or call.result.get("channel") != channel:
+                continue
+            message = {"type": "message", "text": call.args.get("text", "")}
+            message |= {"ts": call.result["ts"], "bot_id": "B0BOT", "user": BOT_USER}
+            if with_metadata and call.args.get("metadata"):
+                message["metadata"] = call.args["metadata"]
+            messages.append(message)
+        return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -325,3 +349,20 @@ class FakeSlack:
             }
         )
         return await asyncio.wait_for(answered, 5)
+
+
+def _valid_metadata(metadata: Any) -> bool:
+    """chat.postMessage ``metadata``: absent, or an object with a string ``event_type``
+    and an object ``event_payload`` (Slack's message metadata format)."""
+    if metadata is None:
+        return True
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return False
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload"), dict)
+    )
