@@ -194,7 +194,12 @@ async def _console(
     try:
         await database.upgrade()
         await check_readable(database, Base.metadata)
-        engine = Engine(database, clock, admin_user_ids=settings.admin_user_ids)
+        engine = Engine(
+            database,
+            clock,
+            admin_user_ids=settings.admin_user_ids,
+            max_pairs_per_person=settings.max_pairs_per_person,
+        )
         interactive = sys.stdin.isatty()
         console_app = ConsoleApp(
             engine,
@@ -241,6 +246,7 @@ async def _dispatch(settings: Settings, clock: ShiftedClock, moment: datetime) -
             clock,
             admin_user_ids=settings.admin_user_ids,
             dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
+            max_pairs_per_person=settings.max_pairs_per_person,
         )
         report = await engine.run_due(moment)
         printer = ConsoleApp(
@@ -275,7 +281,9 @@ def pairs_import(
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         _fail(f"cannot read {file}: {_first_line(error)}")
-    report = _run_returning(_import(settings.database_url, text, _cipher(settings)))
+    report = _run_returning(
+        _import(settings.database_url, text, _cipher(settings), settings.max_pairs_per_person)
+    )
     err.print(
         f"{report.created} pairs created, {report.already} already there, "
         f"{len(report.rejected)} rows rejected"
@@ -291,7 +299,9 @@ def pairs_import(
 MAX_REJECTIONS_SHOWN = 50
 
 
-async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportReport:
+async def _import(
+    url: str, text: str, cipher: TextCipher | None, max_pairs: int
+) -> ImportReport:
     database = Database(url, cipher=cipher)
     rows = max(text.count("\n") - 1, 0)
     try:
@@ -303,6 +313,7 @@ async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportRepor
                 io.StringIO(text, newline=""),
                 SystemClock().now(),
                 progress=lambda done: progress.update(task, completed=done),
+                max_pairs_per_person=max_pairs,
             )
             progress.update(task, completed=rows)
         return report
@@ -561,6 +572,7 @@ async def _serve(settings: Settings) -> None:
         on_queued=worker.wake,
         dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
         telemetry=metrics,
+        max_pairs_per_person=settings.max_pairs_per_person,
     )
     scheduler = BotScheduler(
         engine, worker, interval_seconds=settings.dispatch_interval_seconds, telemetry=metrics
