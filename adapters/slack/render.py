@@ -219,10 +219,8 @@ def select_blocks(select: Select) -> list[Block]:
                 ],
             }
         )
-    return [
-        {"type": "actions", "elements": elements[i : i + BUTTONS_PER_ACTIONS]}
-        for i in range(0, len(elements), BUTTONS_PER_ACTIONS)
-    ]
+    # A block per menu: a message too long for all of them can take them in turns.
+    return [{"type": "actions", "elements": [element]} for element in elements]
 
 
 def _body(content: Content) -> list[Block]:
@@ -294,10 +292,11 @@ def message(content: Content) -> dict[str, Any]:
 def messages(content: Content) -> list[dict[str, Any]]:
     """``text`` and ``blocks`` for as many chat.postMessage calls as the content needs:
     each within 50 blocks and Slack's block text limit, nothing cut; the buttons and
-    menus on the last. Each message's ``text`` is its own words (its notification)."""
+    menus come last (on the last message, unless there are more menus than one message
+    holds). Each message's ``text`` is its own words (its notification)."""
     groups: list[list[Block]] = [[]]
     size = 0
-    for block in _body(content):
+    for block in _body(content) + _actions(content):
         chars = block_chars(block)
         full = len(groups[-1]) >= MESSAGE_BLOCKS or size + chars > MESSAGE_BLOCK_TEXT_CHARS
         if groups[-1] and full:
@@ -305,12 +304,6 @@ def messages(content: Content) -> list[dict[str, Any]]:
             size = 0
         groups[-1].append(block)
         size += chars
-    actions = _actions(content)
-    if actions:
-        crowded = len(groups[-1]) + len(actions) > MESSAGE_BLOCKS
-        if crowded or size + block_chars(actions) > MESSAGE_BLOCK_TEXT_CHARS:
-            groups.append([])
-        groups[-1] += actions
     if len(groups) == 1:
         return [{"text": fallback_text(content), "blocks": groups[0]}]
     return [{"text": _group_text(group), "blocks": group} for group in groups if group]
@@ -391,4 +384,20 @@ def home(sections: Sequence[Content], buttons: Sequence[Button]) -> dict[str, An
         found += blocks(part, limit=VIEW_BLOCKS)
     if len(found) > VIEW_BLOCKS:
         found = [*found[: VIEW_BLOCKS - 1], _section("… (more in `/mentor status`)")]
-    return {"type": "home", "blocks": found}
+    return {"type": "home", "blocks": _unique_actions(found)}
+
+
+def _unique_actions(found: list[Block]) -> list[Block]:
+    """Slack refuses a view where two elements share an action id: a button shown
+    twice (by two parts) is kept once, where it first appears."""
+    seen: set[str] = set()
+    kept: list[Block] = []
+    for block in found:
+        if block["type"] == "actions":
+            elements = [e for e in block["elements"] if e["action_id"] not in seen]
+            seen.update(e["action_id"] for e in elements)
+            if not elements:
+                continue
+            block = {**block, "elements": elements}
+        kept.append(block)
+    return kept
