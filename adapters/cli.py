@@ -299,9 +299,7 @@ def pairs_import(
 MAX_REJECTIONS_SHOWN = 50
 
 
-async def _import(
-    url: str, text: str, cipher: TextCipher | None, max_pairs: int
-) -> ImportReport:
+async def _import(url: str, text: str, cipher: TextCipher | None, max_pairs: int) -> ImportReport:
     database = Database(url, cipher=cipher)
     rows = max(text.count("\n") - 1, 0)
     try:

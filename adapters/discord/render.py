@@ -247,8 +247,7 @@ def select_rows(select: Select, workspace_id: str) -> list[JsonObject]:
             "min_values": 1,
             "max_values": 1,
             "options": [
-                {"label": trim(_label(o.label), OPTION_LABEL_CHARS), "value": o.value}
-                for o in page
+                {"label": trim(_label(o.label), OPTION_LABEL_CHARS), "value": o.value} for o in page
             ],
         }
         rows.append({"type": 1, "components": [menu]})

@@ -141,9 +141,7 @@ def message_errors(body: Any, *, files: bool = False) -> JSON | None:
         total += _units(embed.get("title") or "") + _units(description or "")
         for f, item in enumerate(fields):
             _too_long(errors, f"embeds.{e}.fields.{f}.name", item.get("name"), FIELD_NAME_CHARS)
-            _too_long(
-                errors, f"embeds.{e}.fields.{f}.value", item.get("value"), FIELD_VALUE_CHARS
-            )
+            _too_long(errors, f"embeds.{e}.fields.{f}.value", item.get("value"), FIELD_VALUE_CHARS)
             if not item.get("name") or not item.get("value"):
                 _error(errors, f"embeds.{e}.fields.{f}", "BASE_TYPE_REQUIRED", "required")
             total += _units(item.get("name") or "") + _units(item.get("value") or "")
