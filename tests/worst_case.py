@@ -39,6 +39,17 @@ class Produced:
     forms: list[Form] = field(default_factory=list)
 
 
+_PRODUCED: dict[str, Produced] = {}
+
+
+async def worst_case_once(backend: str, database: Database, clock: ManualClock) -> Produced:
+    """:func:`worst_case`, run once per database backend in a test session (it takes a
+    few seconds; what it produced is plain values, the same for every test)."""
+    if backend not in _PRODUCED:
+        _PRODUCED[backend] = await worst_case(database, clock)
+    return _PRODUCED[backend]
+
+
 async def worst_case(database: Database, clock: ManualClock) -> Produced:
     chat = Chat(database, clock)
     chat.engine = Engine(database, clock, max_pairs_per_person=PAIRS + 5)

@@ -55,8 +55,10 @@ INPUT_PLACEHOLDER_CHARS = 100
 INPUT_VALUE_CHARS = 4000
 # Fields go to a new embed past this size, so any one embed fits a message with the marker.
 EMBED_FILL_CHARS = EMBED_TOTAL_CHARS - 200
-# One piece of content never becomes more messages than this; the rest is cut.
-MAX_MESSAGES = 5
+# One piece of content never becomes more messages than this; the rest is cut. The
+# core's longest content (120 milestones of 200 characters, about 25,000 characters in
+# descriptions of 4,096, one a message) takes 7: none of it is ever cut.
+MAX_MESSAGES = 10
 
 TRIMMED = "\n… (shortened: the rest was too long for Discord)"
 EPHEMERAL = 1 << 6

@@ -30,14 +30,14 @@ from tests.slack.fake_slack import (
     message_error,
     view_error,
 )
-from tests.worst_case import AMPERSANDS, ANGLES, MIXED, Produced, worst_case
+from tests.worst_case import AMPERSANDS, ANGLES, MIXED, Produced, worst_case_once
 
 _SPACE = re.compile(r"\s+")
 
 
 @pytest.fixture
-async def produced(database: Database, clock: ManualClock) -> Produced:
-    return await worst_case(database, clock)
+async def produced(backend: str, database: Database, clock: ManualClock) -> Produced:
+    return await worst_case_once(backend, database, clock)
 
 
 def _texts(blocks: list[dict[str, Any]]) -> str:
