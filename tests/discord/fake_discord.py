@@ -579,6 +579,28 @@ class FakeDiscord:
             message=message,
         )
 
+    def choose(self, user_id: str, message: JSON, label: str) -> JSON:
+        """A choice of the option labelled ``label`` in a string select of ``message``:
+        Discord sends the select's custom id and the option's value."""
+        menu, option = next(
+            (component, option)
+            for row in message.get("components") or []
+            for component in row.get("components", [])
+            if component.get("type") == 3
+            for option in component.get("options", [])
+            if option["label"] == label
+        )
+        data = {"custom_id": menu["custom_id"], "component_type": 3, "values": [option["value"]]}
+        channel = self.channels[message["channel_id"]]
+        return self._interaction(
+            3,
+            data,
+            user_id,
+            guild_id=channel.get("guild_id"),
+            channel_id=channel["id"],
+            message=message,
+        )
+
     def submit(self, user_id: str, opened_by: JSON, modal: JSON, values: dict[str, str]) -> JSON:
         """The modal that answered the interaction ``opened_by``, submitted with
         ``values`` (by input custom id)."""
