@@ -341,6 +341,12 @@ def ephemeral(content: Content, *, replace_original: bool | None = None) -> dict
     return body
 
 
+def ephemerals(content: Content) -> list[dict[str, Any]]:
+    """:func:`ephemeral` for content of any length: the first is the ack (or the first
+    ``response_url`` post), the others follow it; none replaces anything."""
+    return [{**body, "response_type": "ephemeral"} for body in messages(content)]
+
+
 def modal(form: Form) -> dict[str, Any]:
     """A form as a modal; the submission comes back with ``callback_id`` = the form id,
     each answer under the block id = the field's name."""

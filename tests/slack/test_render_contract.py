@@ -21,7 +21,8 @@ from bot.content import Button, Content, Field, Form, FormField, FormFieldKind, 
 from bot.effects import SendDM
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
-from tests.slack.conftest import BOB
+from tests.discord.chat import eventually
+from tests.slack.conftest import ALICE, BOB
 from tests.slack.fake_slack import (
     BOT_TOKEN,
     MESSAGE_BLOCK_TEXT_CHARS,
@@ -30,6 +31,8 @@ from tests.slack.fake_slack import (
     message_error,
     view_error,
 )
+from tests.slack.slack_chat import SlackChat
+from tests.slack.test_http import pair
 from tests.worst_case import AMPERSANDS, ANGLES, MIXED, Produced, worst_case_once
 
 _SPACE = re.compile(r"\s+")
@@ -208,3 +211,31 @@ async def test_refused_blocks_go_again_as_plain_text_with_every_word(fake: FakeS
     assert_every_word(content, _posted_words(fake, BOB))
     # The button still came, on a message of its own.
     assert "flow:1:thanks" in str(posts[-1].get("blocks"))
+
+
+async def test_a_reply_too_long_for_one_message_arrives_whole(
+    slack: SlackChat, fake: FakeSlack
+) -> None:
+    """``/mentor milestone list`` of 40 titles of 200 ``&<``: about 36,000 characters
+    once escaped. The ack carries the first part, the ``response_url`` the rest."""
+    await pair(slack, ALICE, BOB)
+    titles = [(f"{n} " + "&<" * 100)[:200] for n in range(40)]
+    for title in titles:
+        assert (await slack.command(ALICE, f"/mentor milestone add {title}")).status == 200
+    hooks_before = len(fake.responses())
+
+    listed = await slack.command(ALICE, "/mentor milestone list")
+
+    assert message_error(listed.json) is None
+    wanted = [_flat(render.escape(title)) for title in titles]
+
+    async def arrived() -> bool:
+        bodies = [listed.json, *fake.responses()[hooks_before:]]
+        shown = _flat("".join(_texts(body["blocks"]) for body in bodies))
+        return all(title in shown for title in wanted)
+
+    await eventually(arrived)
+    more = fake.responses()[hooks_before:]
+    assert len(more) >= 2
+    assert all(message_error(body) is None for body in more)
+    assert all(body["response_type"] == "ephemeral" for body in [listed.json, *more])
