@@ -13,6 +13,8 @@ from bot.errors import UserError
 from bot.storage.models import LIVE_PAIR_STATES, PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn, display_name
 
+# The longest name in a pair's label: "With <name> (your mentor)" then fits 75 characters.
+LABEL_NAME_CHARS = 50
 NO_PAIR_HINT = "Start one with `/mentor pair @mentor @mentee`."
 # Made once: building aliases per query was a measurable share of every /win.
 MENTOR = aliased(Member, name="mentor")
@@ -38,9 +40,14 @@ class PairView:
         return f"{self.partner_mention} mentoring you"
 
     def label(self) -> str:
-        """For button labels, where mentions do not render."""
+        """For button and menu labels, where mentions do not render. A long name is
+        shortened here, so the label fits every platform (Slack's menu options hold 75
+        characters) and still ends with the role."""
         role = "you mentor" if self.i_mentor else "your mentor"
-        return f"With {display_name(self.partner)} ({role})"
+        name = display_name(self.partner)
+        if len(name) > LABEL_NAME_CHARS:
+            name = name[: LABEL_NAME_CHARS - 1].rstrip() + "…"
+        return f"With {name} ({role})"
 
     @property
     def partner_mention(self) -> str:

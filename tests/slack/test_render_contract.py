@@ -239,3 +239,10 @@ async def test_a_reply_too_long_for_one_message_arrives_whole(
     assert len(more) >= 2
     assert all(message_error(body) is None for body in more)
     assert all(body["response_type"] == "ephemeral" for body in [listed.json, *more])
+
+
+def test_a_long_name_is_shortened_in_a_menu_but_the_role_stays(produced: Produced) -> None:
+    (menu,) = [c.select for c in produced.contents if c.select is not None]
+    for option in menu.options:
+        assert len(option.label) <= render.OPTION_TEXT_CHARS
+        assert option.label.endswith("(you mentor)")
