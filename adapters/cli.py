@@ -304,7 +304,12 @@ async def _console(
     try:
         await database.upgrade()
         await check_readable(database, Base.metadata)
-        engine = Engine(database, clock, admin_user_ids=settings.admin_user_ids)
+        engine = Engine(
+            database,
+            clock,
+            admin_user_ids=settings.admin_user_ids,
+            max_pairs_per_person=settings.max_pairs_per_person,
+        )
         interactive = sys.stdin.isatty()
         console_app = ConsoleApp(
             engine,
@@ -391,6 +396,7 @@ async def _dispatch(
                 clock,
                 admin_user_ids=settings.admin_user_ids,
                 dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
+                max_pairs_per_person=settings.max_pairs_per_person,
             )
             # Tokens are checked before anything is queued: a refused one stops here.
             senders = await _platform_senders(settings, engine, stack)
@@ -523,7 +529,9 @@ def pairs_import(
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         _fail(f"cannot read {file}: {_first_line(error)}")
-    report = _run_returning(_import(settings.database_url, text, _cipher(settings)))
+    report = _run_returning(
+        _import(settings.database_url, text, _cipher(settings), settings.max_pairs_per_person)
+    )
     err.print(import_summary(report), markup=False)
     for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
         err.print(f"  line {rejected.line}: {escape_controls(rejected.reason)}", markup=False)
@@ -556,7 +564,7 @@ def import_summary(report: ImportReport) -> str:
     )
 
 
-async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportReport:
+async def _import(url: str, text: str, cipher: TextCipher | None, max_pairs: int) -> ImportReport:
     import io
 
     from rich.progress import Progress
@@ -576,6 +584,7 @@ async def _import(url: str, text: str, cipher: TextCipher | None) -> ImportRepor
                 io.StringIO(text, newline=""),
                 SystemClock().now(),
                 progress=lambda done: progress.update(task, completed=done),
+                max_pairs_per_person=max_pairs,
             )
             progress.update(task, completed=rows)
         return report
@@ -941,6 +950,7 @@ async def _serve(settings: Settings) -> None:
         on_queued=worker.wake,
         dispatch_spread=timedelta(seconds=settings.dispatch_spread_seconds),
         telemetry=metrics,
+        max_pairs_per_person=settings.max_pairs_per_person,
     )
     scheduler = BotScheduler(
         engine, worker, interval_seconds=settings.dispatch_interval_seconds, telemetry=metrics

@@ -34,22 +34,72 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class Option:
+    """One choice of a :class:`Select`. Choosing it is the same as pressing a button
+    whose ``action_id`` is ``value``."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Select:
+    """A pick-one menu, for more choices than buttons can hold (a Slack ``static_select``,
+    a Discord string select, numbered lines on the console). A platform whose menu holds
+    fewer options shows several menus, each with its share."""
+
+    action_id: str
+    placeholder: str
+    options: tuple[Option, ...]
+
+
+# Past this many choices the core asks with a Select, not buttons: Discord fits five
+# buttons in a row, and a screen of buttons is hard to read anyway.
+MAX_CHOICE_BUTTONS = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
     text: str
     title: str | None = None
     fields: tuple[Field, ...] = ()
     buttons: tuple[Button, ...] = ()
+    select: Select | None = None
+
+    @property
+    def choices(self) -> tuple[Button, ...]:
+        """Everything that can be clicked: the buttons, then the select's options as
+        buttons (what a click on them does is the same)."""
+        options = self.select.options if self.select else ()
+        return self.buttons + tuple(Button(o.label, o.value) for o in options)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "title": self.title,
             "fields": [[f.label, f.value] for f in self.fields],
             "buttons": [[b.label, b.action_id, b.style.value] for b in self.buttons],
         }
+        if self.select is not None:
+            data["select"] = {
+                "action_id": self.select.action_id,
+                "placeholder": self.select.placeholder,
+                "options": [[o.label, o.value] for o in self.select.options],
+            }
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Content:
+        stored = data.get("select")
+        select = (
+            Select(
+                str(stored["action_id"]),
+                str(stored["placeholder"]),
+                tuple(Option(str(label), str(value)) for label, value in stored["options"]),
+            )
+            if stored
+            else None
+        )
         return cls(
             text=str(data["text"]),
             title=data.get("title"),
@@ -58,6 +108,7 @@ class Content:
                 Button(str(label), str(action), ButtonStyle(style))
                 for label, action, style in data.get("buttons", [])
             ),
+            select=select,
         )
 
 

@@ -87,7 +87,7 @@ from bot.storage.database import Database, DatabaseUnavailable
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
-from bot.turn import Turn, get_member, get_workspace
+from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON, Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,10 @@ class Engine:
         on_queued: Callable[[], None] | None = None,
         dispatch_spread: timedelta = timedelta(0),
         telemetry: Telemetry = NO_TELEMETRY,
+        max_pairs_per_person: int = DEFAULT_MAX_PAIRS_PER_PERSON,
     ) -> None:
         self._db = database
+        self._max_pairs = max_pairs_per_person
         self._telemetry = telemetry
         self._clock = clock
         self._admins = frozenset(admin_user_ids)
@@ -202,6 +204,7 @@ class Engine:
             actor=actor,
             actor_ref=event.user,
             actor_is_admin=bool(event.user_is_admin) or event.user.user_id in self._admins,
+            max_pairs=self._max_pairs,
         )
 
     async def _route(self, turn: Turn, event: Event) -> list[Effect]:

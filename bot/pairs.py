@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.errors import UserError
-from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
+from bot.storage.models import LIVE_PAIR_STATES, PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn, display_name
 
+# The longest name in a pair's label: "With <name> (your mentor)" then fits 75 characters.
+LABEL_NAME_CHARS = 50
 NO_PAIR_HINT = "Start one with `/mentor pair @mentor @mentee`."
 # Made once: building aliases per query was a measurable share of every /win.
 MENTOR = aliased(Member, name="mentor")
@@ -37,9 +40,14 @@ class PairView:
         return f"{self.partner_mention} mentoring you"
 
     def label(self) -> str:
-        """For button labels, where mentions do not render."""
+        """For button and menu labels, where mentions do not render. A long name is
+        shortened here, so the label fits every platform (Slack's menu options hold 75
+        characters) and still ends with the role."""
         role = "you mentor" if self.i_mentor else "your mentor"
-        return f"With {display_name(self.partner)} ({role})"
+        name = display_name(self.partner)
+        if len(name) > LABEL_NAME_CHARS:
+            name = name[: LABEL_NAME_CHARS - 1].rstrip() + "…"
+        return f"With {name} ({role})"
 
     @property
     def partner_mention(self) -> str:
@@ -103,3 +111,47 @@ async def pick_pair(
     if len(views) == 1:
         return views[0]
     raise AskWhichPair(views)
+
+
+async def pair_counts(
+    session: AsyncSession,
+    member_ids: Sequence[int],
+    states: Sequence[PairState] = LIVE_PAIR_STATES,
+) -> dict[int, int]:
+    """How many pairs in these states each member is in (either role), in one query."""
+    wanted = [s.value for s in states]
+    roles = union_all(
+        select(Pair.mentor_id.label("member")).where(
+            Pair.mentor_id.in_(member_ids), Pair.state.in_(wanted)
+        ),
+        select(Pair.mentee_id.label("member")).where(
+            Pair.mentee_id.in_(member_ids), Pair.state.in_(wanted)
+        ),
+    ).subquery()
+    query = select(roles.c.member, func.count()).group_by(roles.c.member)
+    counts = {member_id: 0 for member_id in member_ids}
+    counts.update({int(m): int(n) for m, n in (await session.execute(query)).all()})
+    return counts
+
+
+async def too_many_pairs(
+    turn: Turn,
+    people: Sequence[Member],
+    states: Sequence[PairState] = LIVE_PAIR_STATES,
+    *,
+    outcome: str = "so I didn't start another",
+) -> str | None:
+    """What to tell ``turn.actor`` when one of ``people`` is already in
+    ``turn.max_pairs`` pairs in these states (MAX_PAIRS_PER_PERSON); None when
+    there is room."""
+    counts = await pair_counts(turn.session, [p.id for p in people], states)
+    for person in people:
+        if counts[person.id] < turn.max_pairs:
+            continue
+        who = "You're" if person.id == turn.actor.id else f"<@{person.external_id}> is"
+        return (
+            f"{who} already in {counts[person.id]} pairs, the most one person can be in "
+            f"here ({turn.max_pairs}), {outcome}. End one with `/mentor end` first, or ask "
+            "whoever runs mentorbot to raise MAX_PAIRS_PER_PERSON."
+        )
+    return None

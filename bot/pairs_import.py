@@ -26,7 +26,9 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     TableClause,
+    func,
     select,
+    union_all,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
@@ -53,6 +55,7 @@ from bot.rhythm import schedule_anniversary, schedule_next
 from bot.storage.bulk import insert_ignoring_duplicates, insert_tuples, one_of, with_keys
 from bot.storage.database import Database
 from bot.storage.models import LIVE_PAIR_STATES, Base, Pair, PairState
+from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON
 
 COLUMNS = (
     "platform",
@@ -107,13 +110,15 @@ async def import_pairs(
     *,
     progress: Callable[[int], None] | None = None,
     chunk: int = DEFAULT_CHUNK,
+    max_pairs_per_person: int | None = DEFAULT_MAX_PAIRS_PER_PERSON,
 ) -> ImportReport:
     """Create the active pairs ``rows`` describe, as of ``now`` (an aware datetime).
 
     ``rows`` is a text stream of CSV with its header (open files with
     ``encoding="utf-8-sig", newline=""``), or mappings from column names to values (as
     :class:`csv.DictReader` gives them; line numbers then count from 2). ``progress`` is
-    called after each chunk with the number of rows read so far.
+    called after each chunk with the number of rows read so far. A row that would put
+    someone in more than ``max_pairs_per_person`` live pairs is rejected (None: no cap).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
@@ -122,7 +127,7 @@ async def import_pairs(
     report = ImportReport()
     records = _csv_records(cast(IO[str], rows)) if hasattr(rows, "read") else _mapping_records(rows)
     checker = _RowChecker()
-    writer = _Writer(database, now)
+    writer = _Writer(database, now, max_pairs_per_person)
     # Couples seen earlier in this chunk: (platform, workspace, frozenset of the two ids).
     # Only this chunk's: those of earlier chunks are in the database by now, where the
     # writer's live-couple look-up counts them as already there, so memory stays flat
@@ -134,9 +139,10 @@ async def import_pairs(
     async def flush() -> None:
         if pending:
             async with database.transaction() as session:
-                created, already = await writer.write(session, pending)
+                created, already, refused = await writer.write(session, pending)
             report.created += created
             report.already += already
+            report.rejected += refused
             pending.clear()
         seen.clear()
         if progress is not None:
@@ -430,7 +436,8 @@ class _Writer:
     columns' own types, instead of once per row.
     """
 
-    def __init__(self, database: Database, now: datetime) -> None:
+    def __init__(self, database: Database, now: datetime, max_pairs: int | None) -> None:
+        self._max_pairs = max_pairs
         self._dialect = database.engine.dialect
         self._is_sqlite = database.is_sqlite
         self._now = now
@@ -521,8 +528,11 @@ class _Writer:
         self._schedules[rule] = columns = {**self._pairs.shared, **columns}
         return columns
 
-    async def write(self, session: AsyncSession, rows: list[_Row]) -> tuple[int, int]:
-        """Store one chunk: (pairs created, rows whose two people already had a pair)."""
+    async def write(
+        self, session: AsyncSession, rows: list[_Row]
+    ) -> tuple[int, int, list[Rejected]]:
+        """Store one chunk: (pairs created, rows whose two people already had a pair,
+        rows refused because someone would be in too many pairs)."""
         workspaces = await self._ensure(
             session,
             _WORKSPACES,
@@ -549,25 +559,59 @@ class _Writer:
         )
         live = {frozenset(couple) for couple in await session.execute(query)}
 
+        counts = await self._pair_counts(session, sorted(set(members.values())))
+        refused: list[Rejected] = []
         values: list[dict[str, Any]] = []
         for row in rows:
             workspace_id = workspaces[row.platform, row.workspace]
             mentor_id = members[workspace_id, row.mentor]
             mentee_id = members[workspace_id, row.mentee]
-            if frozenset((mentor_id, mentee_id)) not in live:
-                values.append(
-                    {
-                        "workspace_id": workspace_id,
-                        "mentor_id": mentor_id,
-                        "mentee_id": mentee_id,
-                        **self._schedule(row.rule),
-                    }
+            if frozenset((mentor_id, mentee_id)) in live:
+                continue
+            full = [
+                person
+                for person, member_id in ((row.mentor, mentor_id), (row.mentee, mentee_id))
+                if self._max_pairs is not None and counts.get(member_id, 0) >= self._max_pairs
+            ]
+            if full:
+                refused.append(
+                    Rejected(
+                        row.line,
+                        f"{' and '.join(full)} would be in more than {self._max_pairs} pairs "
+                        "(MAX_PAIRS_PER_PERSON)",
+                    )
                 )
+                continue
+            counts[mentor_id] = counts.get(mentor_id, 0) + 1
+            counts[mentee_id] = counts.get(mentee_id, 0) + 1
+            values.append(
+                {
+                    "workspace_id": workspace_id,
+                    "mentor_id": mentor_id,
+                    "mentee_id": mentee_id,
+                    **self._schedule(row.rule),
+                }
+            )
         values.sort(key=lambda value: (value["mentor_id"], value["mentee_id"]))
         # The partial unique index uq_pairs_live_couple skips a pair another
         # instance created since the lookup above; what is returned counts what was stored.
         created = len(await self._insert(session, self._pairs.table, values, ("id",)))
-        return created, len(rows) - created
+        return created, len(rows) - created - len(refused), refused
+
+    async def _pair_counts(self, session: AsyncSession, member_ids: list[int]) -> dict[int, int]:
+        """Live pairs per member (either role); nothing when there is no cap."""
+        if self._max_pairs is None or not member_ids:
+            return {}
+        roles = union_all(
+            select(_PAIRS.c.mentor_id.label("member")).where(
+                self._one_of(_PAIRS.c.mentor_id, member_ids), _PAIRS.c.state.in_(_LIVE)
+            ),
+            select(_PAIRS.c.mentee_id.label("member")).where(
+                self._one_of(_PAIRS.c.mentee_id, member_ids), _PAIRS.c.state.in_(_LIVE)
+            ),
+        ).subquery()
+        query = select(roles.c.member, func.count()).group_by(roles.c.member)
+        return {int(m): int(n) for m, n in await session.execute(query)}
 
     async def _ensure(
         self,

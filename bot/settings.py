@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.storage.database import DatabaseLimits
+from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorbot.db"
 LOG_FORMATS = ("text", "json")
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    # The most pairs (proposed, active or paused) one person may be in.
+    max_pairs_per_person: int = Field(default=DEFAULT_MAX_PAIRS_PER_PERSON, ge=1, le=1000)
     # Comma-separated Fernet keys: the first encrypts free text, all decrypt (rotation).
     data_encryption_key: SecretStr | None = None
 

@@ -96,6 +96,12 @@ def display_name(member: Member) -> str:
     return member.display_name or member.external_id
 
 
+# How many pairs (proposed, active or paused) one person may be in, unless configured
+# otherwise: a "which pair?" question stays a short menu, and one person's news does not
+# flood the delivery queue.
+DEFAULT_MAX_PAIRS_PER_PERSON = 20
+
+
 @dataclass
 class Turn:
     session: AsyncSession
@@ -108,6 +114,8 @@ class Turn:
     chosen_pair_id: int | None = None
     # Scheduled work (nobody is waiting for an answer): DMs wait out quiet hours.
     scheduled: bool = False
+    # The most pairs one person may be in (MAX_PAIRS_PER_PERSON).
+    max_pairs: int = DEFAULT_MAX_PAIRS_PER_PERSON
     queued: int = field(default=0)
 
     @classmethod

@@ -170,7 +170,7 @@ class ConsoleApp:
         if found is None:
             # Shown before a restart: the delivered DMs still carry their buttons.
             for dm in await recent_dms(self._database, user_ref(self.user)):
-                found = _button_in(dm.content.buttons, wanted, _dm_message_id(dm))
+                found = _button_in(dm.content.choices, wanted, _dm_message_id(dm))
                 if found is not None:
                     break
         if found is None:
@@ -228,7 +228,7 @@ class ConsoleApp:
             case UpdateMessage(to, message_id, content):
                 for shown in self._shown:
                     if shown.message_id == message_id:
-                        shown.buttons = content.buttons
+                        shown.buttons = content.choices
                 self._show(f"updated → {to.user_id}", "updated", to.user_id, content, message_id)
             case OpenForm(to, form):
                 self._forms[to.user_id] = OpenConsoleForm(
@@ -264,7 +264,7 @@ class ConsoleApp:
                 self._next_message += 1
                 message_id = f"m{self._next_message}"
             if user is not None:
-                self._shown.append(Shown(message_id, user, content.buttons))
+                self._shown.append(Shown(message_id, user, content.choices))
         self._out.print(render_message(header, kind, content, files))
 
     def _save(self, user: str, file: Attachment) -> str:

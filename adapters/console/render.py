@@ -56,6 +56,10 @@ def render_message(header: str, kind: str, content: Content, files: Sequence[str
     body += [Text(line) for line in files]
     if content.buttons:
         body.append(Text(" ".join(f"[{b.label}]" for b in content.buttons), style="bold blue"))
+    if content.select is not None:
+        # A menu: one option a line, each picked with ``:click`` like a button.
+        body.append(Text(f"{content.select.placeholder} (:click one)", style="bold blue"))
+        body += [Text(f"  [{o.label}]", style="bold blue") for o in content.select.options]
     for line in body:
         out.append("\n  ")
         out.append_text(line)

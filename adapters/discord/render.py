@@ -3,7 +3,9 @@
 Discord's limits shape everything here: 2,000 characters of message content; an embed's
 title 256, description 4,096, 25 fields of 256 + 1,024; 10 embeds and 6,000 characters
 across the embeds of one message; 5 rows of 5 buttons, labels of 80 and custom ids of
-100 characters; a modal holds 5 text inputs with labels of 45 characters. Content that
+100 characters; a string select of 25 options takes a row of its own; a modal holds 5
+text inputs with labels of 45 characters (https://discord.com/developers/docs/resources/
+message#create-message, .../components/reference). Content that
 does not fit is split over embeds and messages; past ``MAX_MESSAGES`` it is cut with a
 visible marker, never silently.
 
@@ -23,7 +25,7 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
+from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind, Select
 
 JsonObject = dict[str, Any]
 T = TypeVar("T")
@@ -40,6 +42,12 @@ BUTTONS_PER_ROW = 5
 ROWS_PER_MESSAGE = 5
 BUTTON_LABEL_CHARS = 80
 CUSTOM_ID_CHARS = 100
+# A string select: 25 options, labels and values of 100, a placeholder of 150
+# (https://discord.com/developers/docs/components/reference#string-select).
+SELECT_OPTIONS = 25
+OPTION_LABEL_CHARS = 100
+OPTION_VALUE_CHARS = 100
+SELECT_PLACEHOLDER_CHARS = 150
 MODAL_TITLE_CHARS = 45
 INPUTS_PER_MODAL = 5
 INPUT_LABEL_CHARS = 45
@@ -47,8 +55,10 @@ INPUT_PLACEHOLDER_CHARS = 100
 INPUT_VALUE_CHARS = 4000
 # Fields go to a new embed past this size, so any one embed fits a message with the marker.
 EMBED_FILL_CHARS = EMBED_TOTAL_CHARS - 200
-# One piece of content never becomes more messages than this; the rest is cut.
-MAX_MESSAGES = 5
+# One piece of content never becomes more messages than this; the rest is cut. The
+# core's longest content (120 milestones of 200 characters, about 25,000 characters in
+# descriptions of 4,096, one a message) takes 7: none of it is ever cut.
+MAX_MESSAGES = 10
 
 TRIMMED = "\n… (shortened: the rest was too long for Discord)"
 EPHEMERAL = 1 << 6
@@ -172,9 +182,11 @@ def messages(content: Content, workspace_id: str, style: Style) -> list[JsonObje
     if len(payloads) > MAX_MESSAGES:
         payloads = payloads[:MAX_MESSAGES]
         _mark_trimmed(payloads[-1])
-    rows = components(content.buttons, workspace_id)
-    if rows:
-        payloads[-1]["components"] = rows
+    pages = component_pages(content, workspace_id)
+    if pages:
+        payloads[-1]["components"] = pages[0]
+    for rows in pages[1:]:
+        payloads.append({"content": MORE_CHOICES, "components": rows})
     for payload in payloads:
         payload["allowed_mentions"] = NO_PINGS
     return payloads
@@ -184,14 +196,18 @@ def update(content: Content, workspace_id: str, *, card: bool) -> JsonObject:
     """A whole replacement for one message (a clicked message loses its buttons): every
     part is set, so nothing of the old message is left behind."""
     style = Style.CARD if card else Style.PLAIN
-    parts = messages(replace(content, buttons=()), workspace_id, style)
+    parts = messages(replace(content, buttons=(), select=None), workspace_id, style)
     payload = parts[0]
     if len(parts) > 1:
         _mark_trimmed(payload)
     payload.setdefault("content", "")
     payload.setdefault("embeds", [])
-    payload["components"] = components(content.buttons, workspace_id)
+    pages = component_pages(content, workspace_id)
+    payload["components"] = pages[0] if pages else []
     return payload
+
+
+MORE_CHOICES = "More choices:"
 
 
 def components(buttons: Sequence[Button], workspace_id: str) -> list[JsonObject]:
@@ -200,6 +216,44 @@ def components(buttons: Sequence[Button], workspace_id: str) -> list[JsonObject]
         {"type": 1, "components": [_button(b, workspace_id) for b in row]}
         for row in _chunks(shown, BUTTONS_PER_ROW)
     ]
+
+
+def component_pages(content: Content, workspace_id: str) -> list[list[JsonObject]]:
+    """The action rows of the content, five to a message: the buttons, then a string
+    select per 25 options. Rows that do not fit one message go on the next ones."""
+    rows = components(content.buttons, workspace_id)
+    if content.select is not None:
+        rows += select_rows(content.select, workspace_id)
+    return [list(page) for page in _chunks(rows, ROWS_PER_MESSAGE)]
+
+
+def select_rows(select: Select, workspace_id: str) -> list[JsonObject]:
+    """A string select per 25 options (each in its own row); with several, each
+    placeholder says which options it holds. Choosing sends the option's value, the
+    core's action id."""
+    options = select.options
+    pages = list(_chunks(options, SELECT_OPTIONS))
+    rows: list[JsonObject] = []
+    for number, page in enumerate(pages):
+        placeholder = select.placeholder
+        if len(pages) > 1:
+            first = number * SELECT_OPTIONS + 1
+            placeholder += f" ({first} to {first + len(page) - 1} of {len(options)})"
+        for option in page:
+            if units(option.value) > OPTION_VALUE_CHARS:
+                raise RenderError(f"an option value of {len(option.value)} characters")
+        menu = {
+            "type": 3,
+            "custom_id": custom_id(workspace_id, f"{select.action_id}#{number}"),
+            "placeholder": trim(placeholder, SELECT_PLACEHOLDER_CHARS),
+            "min_values": 1,
+            "max_values": 1,
+            "options": [
+                {"label": trim(_label(o.label), OPTION_LABEL_CHARS), "value": o.value} for o in page
+            ],
+        }
+        rows.append({"type": 1, "components": [menu]})
+    return rows
 
 
 def _button(button: Button, workspace_id: str) -> JsonObject:

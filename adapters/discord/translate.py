@@ -193,6 +193,9 @@ def call_of(payload: Payload) -> Call:
     )
 
 
+STRING_SELECT = 3  # a message component's type
+
+
 def interaction_event(payload: Payload) -> Translated:
     """An application command, a button click or a modal submit, as the core sees it."""
     kind = payload.get("type")
@@ -225,6 +228,12 @@ def interaction_event(payload: Payload) -> Translated:
             return FormPartRequested(user, part[2], part[0])
         message = payload.get("message") or {}
         message_id = str(message["id"]) if "id" in message else None
+        if data.get("component_type") == STRING_SELECT:
+            # A menu's choice acts as the button it stands for: its value is the action id.
+            values = data.get("values") or []
+            if not values or not isinstance(values[0], str):
+                return None
+            action = values[0]
         return ButtonClicked(action_id=action, message_id=message_id, **who)
     if part is not None:
         submitted = FormSubmitted(form_id=part[2], values=modal_values(data), **who)

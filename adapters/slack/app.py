@@ -365,10 +365,22 @@ class SlackAdapter:
             (e for e in effects if isinstance(e, ReplyEphemeral) and e.to == origin.user), None
         )
         reply = answer.content if answer else _files_note(effects, origin)
-        await ack(render.ephemeral(reply) if reply else "")
+        # A reply too long for one message: the ack carries the first part.
+        parts = render.ephemerals(reply) if reply else []
+        await ack(parts[0] if parts else "")
         rest = [e for e in effects if e is not answer]
-        if rest:
-            self._spawn(self._perform_all(rest, origin))
+        if len(parts) > 1 or rest:
+            self._spawn(self._after_ack(parts[1:], rest, origin))
+
+    async def _after_ack(
+        self, parts: list[dict[str, Any]], rest: list[Effect], origin: Origin
+    ) -> None:
+        """The rest of a long reply (in order, through the ``response_url``), then the
+        other effects."""
+        for body in parts:
+            if origin.response_url is not None:
+                await self._respond(origin.response_url, body)
+        await self._perform_all(rest, origin)
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         try:
@@ -509,13 +521,13 @@ class SlackAdapter:
         if origin.private or to.user_id != origin.user_id:
             await self.sender.post(to.user_id, content, dm=True)
         elif origin.response_url is not None:
-            await self._respond(
-                origin.response_url, render.ephemeral(content, replace_original=False)
-            )
+            for body in render.ephemerals(content):
+                await self._respond(origin.response_url, {**body, "replace_original": False})
         elif origin.channel_id is not None:
-            await self.client.chat_postEphemeral(
-                channel=origin.channel_id, user=to.user_id, **render.message(content)
-            )
+            for body in render.messages(content):
+                await self.client.chat_postEphemeral(
+                    channel=origin.channel_id, user=to.user_id, **body
+                )
         else:
             await self.sender.post(to.user_id, content, dm=True)
 

@@ -9,7 +9,13 @@ screen readers). A form becomes a modal whose ``callback_id`` is the form id and
 input blocks are named after the fields.
 
 Text is escaped the way Slack asks (``&``, ``<``, ``>``), except the core's neutral
-mentions ``<@U123>`` and ``<#C123>``, which Slack shows natively.
+mentions ``<@U123>`` and ``<#C123>``, which Slack shows natively. Text is escaped first
+and measured after, since escaping makes it longer (``&`` is five characters), and it is
+never cut inside an entity or a mention.
+
+Content longer than one message allows is split over several (:func:`messages`), the
+buttons and menus on the last; a single message (an ephemeral answer, an edit) is cut
+with a visible marker.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.content import Button, ButtonStyle, Content, Field, Form, FormFieldKind
+from bot.content import Button, ButtonStyle, Content, Field, Form, FormFieldKind, Select
 
-# Slack's limits (Block Kit reference).
+# Slack's limits (Block Kit reference, https://api.slack.com/reference/block-kit/blocks
+# and .../block-elements; chat.postMessage, https://api.slack.com/methods/chat.postMessage).
 SECTION_TEXT_CHARS = 3000
+CONTEXT_ELEMENTS = 10
 FIELD_TEXT_CHARS = 2000
 FIELDS_PER_SECTION = 10
 BUTTONS_PER_ACTIONS = 25
@@ -33,12 +41,29 @@ INPUT_LABEL_CHARS = 2000
 PLACEHOLDER_CHARS = 150
 INPUT_MAX_LENGTH = 3000
 FALLBACK_CHARS = 3000
+# Options in one static_select (https://api.slack.com/reference/block-kit/block-elements
+# #static_select), an option's text (75) and value (150).
+SELECT_OPTIONS = 100
+OPTION_TEXT_CHARS = 75
+OPTION_VALUE_CHARS = 150
+ACTION_ID_CHARS = 255
+# chat.postMessage truncates ``text`` past 40,000 characters.
+MESSAGE_TEXT_CHARS = 40_000
+# The text of all blocks of one message together: Slack answers ``msg_blocks_too_long``
+# past about 12,000 characters. Not in Slack's reference; seen and reported in bolt-js
+# issues #2509 and #2867.
+MESSAGE_BLOCK_TEXT_CHARS = 12_000
+# A piece of plain text, when a message's blocks are refused (the fallback): kept well
+# under what Slack shows without a "show more".
+PLAIN_PIECE_CHARS = 3500
 # A field this short and on one line sits in a two-column ``fields`` section.
 SHORT_FIELD_CHARS = 80
 
 Block = dict[str, Any]
 
 _MENTION = re.compile(r"<[@#][A-Za-z0-9_.\-]+>")
+# Units that must not be cut in two: an entity made by escaping, or a mention.
+_UNIT = re.compile(r"&(?:amp|lt|gt);|<[@#][A-Za-z0-9_.\-]+>")
 _SMALL_PRINT = re.compile(r"^\(.*\)$|^Tip:", re.DOTALL)
 
 
@@ -59,7 +84,20 @@ def _escape_plain(text: str) -> str:
 
 
 def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Text cut to ``limit`` characters with a "…"; never inside an entity or mention,
+    so ``text`` may be escaped already (escape first, then cut)."""
+    if len(text) <= limit:
+        return text
+    return text[: _safe_cut(text, limit - 1)].rstrip() + "…"
+
+
+def _safe_cut(text: str, at: int) -> int:
+    """``at``, moved back to the start of an entity or mention it would cut in two."""
+    start = max(0, at - 40)
+    for match in _UNIT.finditer(text, start, min(len(text), at + 40)):
+        if match.start() < at < match.end():
+            return match.start()
+    return at
 
 
 def plain(text: str, limit: int = SECTION_TEXT_CHARS) -> dict[str, Any]:
@@ -83,8 +121,9 @@ def _chunks(lines: Iterable[str], limit: int) -> list[str]:
             if current:
                 pieces.append(current)
                 current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
+            cut = _safe_cut(line, limit) or limit
+            pieces.append(line[:cut])
+            line = line[cut:]
         if current and len(current) + 1 + len(line) > limit:
             pieces.append(current)
             current = line
@@ -107,8 +146,8 @@ def text_blocks(text: str) -> list[Block]:
     for line in text.split("\n"):
         if _SMALL_PRINT.match(line.strip()):
             flush()
-            small = shorten(escape(line.strip()), SECTION_TEXT_CHARS)
-            blocks.append({"type": "context", "elements": [_mrkdwn(small)]})
+            for piece in _chunks([escape(line.strip())], SECTION_TEXT_CHARS):
+                blocks.append({"type": "context", "elements": [_mrkdwn(piece)]})
         else:
             normal.append(escape(line))
     flush()
@@ -126,12 +165,14 @@ def field_blocks(fields: Sequence[Field]) -> list[Block]:
 
     for item in fields:
         label, value = escape(item.label), escape(item.value)
-        if len(item.value) <= SHORT_FIELD_CHARS and "\n" not in item.value:
-            short.append(_mrkdwn(shorten(f"*{label}*\n{value}", FIELD_TEXT_CHARS)))
+        short_enough = len(label) + len(value) + 3 <= FIELD_TEXT_CHARS
+        if len(item.value) <= SHORT_FIELD_CHARS and "\n" not in item.value and short_enough:
+            short.append(_mrkdwn(f"*{label}*\n{value}"))
             continue
         flush()
         blocks.extend(
-            _section(piece) for piece in _chunks([f"*{label}*", *value.split("\n")], 3000)
+            _section(piece)
+            for piece in _chunks([f"*{label}*", *value.split("\n")], SECTION_TEXT_CHARS)
         )
     flush()
     return blocks
@@ -156,18 +197,84 @@ def button_blocks(buttons: Sequence[Button]) -> list[Block]:
     ]
 
 
-def blocks(content: Content, *, limit: int = MESSAGE_BLOCKS) -> list[Block]:
+def select_blocks(select: Select) -> list[Block]:
+    """A menu per 100 options (Slack's most for a ``static_select``); with several, each
+    placeholder says which of the options it holds. Choosing sends the option's value,
+    which is the core's action id."""
+    options = select.options
+    pages = [options[i : i + SELECT_OPTIONS] for i in range(0, len(options), SELECT_OPTIONS)]
+    elements: list[Block] = []
+    for number, page in enumerate(pages):
+        placeholder = select.placeholder
+        if len(pages) > 1:
+            first = number * SELECT_OPTIONS + 1
+            placeholder += f" ({first} to {first + len(page) - 1} of {len(options)})"
+        elements.append(
+            {
+                "type": "static_select",
+                "action_id": f"{select.action_id}#{number}"[:ACTION_ID_CHARS],
+                "placeholder": plain(placeholder, PLACEHOLDER_CHARS),
+                "options": [
+                    {"text": plain(o.label, OPTION_TEXT_CHARS), "value": o.value} for o in page
+                ],
+            }
+        )
+    # A block per menu: a message too long for all of them can take them in turns.
+    return [{"type": "actions", "elements": [element]} for element in elements]
+
+
+def _body(content: Content) -> list[Block]:
+    """The title, text and fields as blocks (no actions)."""
     found: list[Block] = []
     if content.title:
-        found.append(_section(f"*{escape(shorten(content.title, SECTION_TEXT_CHARS - 2))}*"))
+        # Escape first, then cut: escaping makes text longer.
+        found.append(_section(f"*{shorten(escape(content.title), SECTION_TEXT_CHARS - 2)}*"))
     found += text_blocks(content.text)
     found += field_blocks(content.fields)
-    actions = button_blocks(content.buttons)
+    return found
+
+
+def _actions(content: Content) -> list[Block]:
+    found = button_blocks(content.buttons)
+    if content.select is not None:
+        found += select_blocks(content.select)
+    return found
+
+
+def block_chars(block: Any) -> int:
+    """The characters of text in blocks (every text object's ``text``, options
+    included): what Slack's limit on a message's block text counts."""
+    if isinstance(block, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else block_chars(v)
+            for k, v in block.items()
+        )
+    if isinstance(block, list):
+        return sum(block_chars(item) for item in block)
+    return 0
+
+
+def blocks(content: Content, *, limit: int = MESSAGE_BLOCKS) -> list[Block]:
+    """All of it in one message (or view) of at most ``limit`` blocks and Slack's block
+    text limit: cut with a visible marker if it is longer."""
+    found = _body(content)
+    actions = _actions(content)
     # Never drop the buttons: cut the text instead if a message is too long for Slack.
     room = max(limit - len(actions), 1)
-    if len(found) > room:
-        found = [*found[: room - 1], _section("… (shortened)")]
-    return found + actions
+    budget = MESSAGE_BLOCK_TEXT_CHARS - block_chars(actions)
+    if len(found) <= room and block_chars(found) <= budget:
+        return found + actions
+    kept: list[Block] = []
+    size = len(SHORTENED)
+    for block in found:
+        size += block_chars(block)
+        if len(kept) + 2 > room or size > budget:
+            break
+        kept.append(block)
+    return [*kept, _section(SHORTENED), *actions]
+
+
+SHORTENED = "… (shortened: the rest was too long for Slack)"
 
 
 def fallback_text(content: Content) -> str:
@@ -178,8 +285,51 @@ def fallback_text(content: Content) -> str:
 
 
 def message(content: Content) -> dict[str, Any]:
-    """``text`` and ``blocks`` for chat.postMessage, chat.update or a response."""
+    """``text`` and ``blocks`` for one chat.update or response (cut if too long)."""
     return {"text": fallback_text(content), "blocks": blocks(content)}
+
+
+def messages(content: Content) -> list[dict[str, Any]]:
+    """``text`` and ``blocks`` for as many chat.postMessage calls as the content needs:
+    each within 50 blocks and Slack's block text limit, nothing cut; the buttons and
+    menus come last (on the last message, unless there are more menus than one message
+    holds). Each message's ``text`` is its own words (its notification)."""
+    groups: list[list[Block]] = [[]]
+    size = 0
+    for block in _body(content) + _actions(content):
+        chars = block_chars(block)
+        full = len(groups[-1]) >= MESSAGE_BLOCKS or size + chars > MESSAGE_BLOCK_TEXT_CHARS
+        if groups[-1] and full:
+            groups.append([])
+            size = 0
+        groups[-1].append(block)
+        size += chars
+    if len(groups) == 1:
+        return [{"text": fallback_text(content), "blocks": groups[0]}]
+    return [{"text": _group_text(group), "blocks": group} for group in groups if group]
+
+
+def _group_text(group: Sequence[Block]) -> str:
+    return shorten("\n".join(_texts(group)), FALLBACK_CHARS) or "…"
+
+
+def plain_pieces(found: Sequence[Block]) -> list[str]:
+    """Every word of a message's blocks as plain ``text`` messages, for when Slack
+    refuses the blocks: nothing is cut, each piece at most ``PLAIN_PIECE_CHARS``."""
+    return _chunks(_texts(found), PLAIN_PIECE_CHARS) or ["…"]
+
+
+def _texts(found: Sequence[Block]) -> list[str]:
+    """The mrkdwn of the blocks' sections and context, in order (already escaped)."""
+    texts: list[str] = []
+    for block in found:
+        if block["type"] == "section":
+            if "text" in block:
+                texts.append(block["text"]["text"])
+            texts += [f["text"] for f in block.get("fields", [])]
+        elif block["type"] == "context":
+            texts += [e["text"] for e in block["elements"]]
+    return texts
 
 
 def ephemeral(content: Content, *, replace_original: bool | None = None) -> dict[str, Any]:
@@ -189,6 +339,12 @@ def ephemeral(content: Content, *, replace_original: bool | None = None) -> dict
     if replace_original is not None:
         body["replace_original"] = replace_original
     return body
+
+
+def ephemerals(content: Content) -> list[dict[str, Any]]:
+    """:func:`ephemeral` for content of any length: the first is the ack (or the first
+    ``response_url`` post), the others follow it; none replaces anything."""
+    return [{**body, "response_type": "ephemeral"} for body in messages(content)]
 
 
 def modal(form: Form) -> dict[str, Any]:
@@ -234,4 +390,20 @@ def home(sections: Sequence[Content], buttons: Sequence[Button]) -> dict[str, An
         found += blocks(part, limit=VIEW_BLOCKS)
     if len(found) > VIEW_BLOCKS:
         found = [*found[: VIEW_BLOCKS - 1], _section("… (more in `/mentor status`)")]
-    return {"type": "home", "blocks": found}
+    return {"type": "home", "blocks": _unique_actions(found)}
+
+
+def _unique_actions(found: list[Block]) -> list[Block]:
+    """Slack refuses a view where two elements share an action id: a button shown
+    twice (by two parts) is kept once, where it first appears."""
+    seen: set[str] = set()
+    kept: list[Block] = []
+    for block in found:
+        if block["type"] == "actions":
+            elements = [e for e in block["elements"] if e["action_id"] not in seen]
+            seen.update(e["action_id"] for e in elements)
+            if not elements:
+                continue
+            block = {**block, "elements": elements}
+        kept.append(block)
+    return kept

@@ -58,7 +58,10 @@ WORKSPACE_ERRORS = {
 }
 # The message itself is wrong: sending it again would fail again.
 MESSAGE_ERRORS = {"msg_too_long", "no_text", "too_many_attachments", "invalid_arguments"}
-BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format"}
+# The blocks are refused (too long, malformed): the words go again as plain text.
+# ``msg_blocks_too_long``: more block text than Slack takes in one message (bolt-js
+# issues #2509 and #2867); see ``render.MESSAGE_BLOCK_TEXT_CHARS``.
+BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"}
 DEFAULT_RETRY_AFTER = timedelta(seconds=30)
 # Each outbox message carries its id in the message's metadata (chat.postMessage
 # ``metadata``: ``event_type`` and ``event_payload``), so a message whose ``sent`` mark
@@ -239,27 +242,19 @@ class SlackSender:
     async def post(
         self, channel: str, content: Content, *, dm: bool, outbox_id: int | None = None
     ) -> dict[str, Any]:
-        """``chat.postMessage``; raises :class:`DeliveryFailure` when Slack says no."""
-        body = render.message(content)
-        tag = _metadata(outbox_id)
+        """``chat.postMessage``, once per part of content too long for one message;
+        raises :class:`DeliveryFailure` when Slack says no. Returns Slack's answer to
+        the last part.
+
+        Only the last part carries the outbox id in its metadata: finding it in the DM's
+        history (:meth:`delivered_before`) then means every part went, and a crash between
+        parts re-sends the earlier parts rather than losing the later ones."""
+        data: dict[str, Any] = {}
+        parts = render.messages(content)
         try:
-            try:
-                response = await self._client.chat_postMessage(
-                    channel=channel, unfurl_links=False, unfurl_media=False, **body, **tag
-                )
-            except SlackApiError as error:
-                code, _, _ = slack_error(error)
-                if code not in BLOCK_ERRORS:
-                    raise
-                # A message Slack's block checks refuse still gets through as text.
-                log.warning("Slack refused the blocks of a message (%s); sending text", code)
-                response = await self._client.chat_postMessage(
-                    channel=channel,
-                    text=body["text"],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    **tag,
-                )
+            for number, body in enumerate(parts, start=1):
+                tag = _metadata(outbox_id) if number == len(parts) else {}
+                data = await self._post_part(channel, body, tag)
         except SlackApiError as error:
             code, status, headers = slack_error(error)
             token_works = await self._token_works() if code == "account_inactive" else None
@@ -269,8 +264,39 @@ class SlackSender:
         except (TimeoutError, aiohttp.ClientError) as error:
             reason = f"could not reach Slack ({type(error).__name__})"
             raise DeliveryFailure(reason, permanent=False) from error
-        data = response.data
-        return data if isinstance(data, dict) else {}
+        return data
+
+    async def _post_part(
+        self, channel: str, body: dict[str, Any], tag: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One message. If Slack refuses its blocks, every word of it still goes, as
+        plain text in as many messages as it takes; then its buttons are tried alone."""
+        try:
+            return await self._post(channel, **body, **tag)
+        except SlackApiError as error:
+            code, _, _ = slack_error(error)
+            if code not in BLOCK_ERRORS:
+                raise
+        log.warning("Slack refused the blocks of a message (%s); sending it as text", code)
+        data: dict[str, Any] = {}
+        for piece in render.plain_pieces(body["blocks"]):
+            data = await self._post(channel, text=piece, **tag)
+        actions = [b for b in body["blocks"] if b["type"] == "actions"]
+        if actions:
+            try:
+                data = await self._post(channel, text="…", blocks=actions, **tag)
+            except SlackApiError as error:
+                code, _, _ = slack_error(error)
+                if code not in BLOCK_ERRORS:
+                    raise
+                log.warning("Slack refused the buttons of a message too (%s)", code)
+        return data
+
+    async def _post(self, channel: str, **body: Any) -> dict[str, Any]:
+        response = await self._client.chat_postMessage(
+            channel=channel, unfurl_links=False, unfurl_media=False, **body
+        )
+        return response.data if isinstance(response.data, dict) else {}
 
     async def upload(self, user_id: str, content: Content, files: Sequence[Attachment]) -> str:
         """The files into the DM with ``user_id``, ``content`` as their message

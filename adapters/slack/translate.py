@@ -204,6 +204,10 @@ def block_action(payload: Mapping[str, Any]) -> tuple[ButtonClicked | HomeAction
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise ValueError("the payload has no action")
     action_id = _str(actions[0], "action_id")
+    if actions[0].get("type") == "static_select":
+        # A menu's choice acts as the button it stands for: its value is the action id.
+        chosen = actions[0].get("selected_option")
+        action_id = _str(chosen if isinstance(chosen, Mapping) else {}, "value")
     container = payload.get("container")
     container = container if isinstance(container, Mapping) else {}
     channel = payload.get("channel")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.effects import Effect
+from bot.content import MAX_CHOICE_BUTTONS, Content, Option, Select
+from bot.effects import Effect, ReplyEphemeral
 from bot.flows.sessions import FlowKind, flow_button, move, start_flow
 from bot.numbers import whole_number
 from bot.storage.models import FlowSession
@@ -44,7 +45,12 @@ async def ask(
 ) -> list[Effect]:
     flow = await start_flow(turn, kind, State.ASKED, member=turn.actor, data=data)
     buttons = tuple(flow_button(flow, str(option), label) for option, label in options)
-    return turn.reply(question, buttons=buttons)
+    if len(buttons) <= MAX_CHOICE_BUTTONS:
+        return turn.reply(question, buttons=buttons)
+    menu = Select(
+        f"choose:{flow.id}", "Choose one…", tuple(Option(b.label, b.action_id) for b in buttons)
+    )
+    return [ReplyEphemeral(turn.actor_ref, Content(question, select=menu))]
 
 
 def step(turn: Turn, flow: FlowSession, choice: str) -> Chosen | None:

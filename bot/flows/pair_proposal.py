@@ -32,8 +32,16 @@ from bot.flows.sessions import (
     move,
     start_flow,
 )
+from bot.pairs import too_many_pairs
 from bot.rhythm import rule_of, schedule_anniversary, schedule_next
-from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, Pair, PairState
+from bot.storage.models import (
+    LIVE_PAIR_STATES,
+    PARTNERED_PAIR_STATES,
+    FlowSession,
+    Member,
+    Pair,
+    PairState,
+)
 from bot.turn import Turn
 
 
@@ -54,6 +62,9 @@ async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     existing = await _live_pair_between(turn, mentor, mentee)
     if existing is not None:
         return await _already(turn, existing, mentor, mentee)
+    full = await too_many_pairs(turn, [mentor, mentee])
+    if full is not None:
+        raise UserError(full)
 
     pair = Pair(
         workspace_id=turn.workspace.id,
@@ -193,6 +204,16 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     if not (pair.mentor_accepted and pair.mentee_accepted):
         waiting = mentee if me.id == mentor.id else mentor
         return StepResult(replace_with=f"You accepted. Waiting for {_m(waiting)} to accept too.")
+    # Pairs started since the proposal count: the cap holds when it becomes a pair.
+    full = await too_many_pairs(
+        turn, [mentor, mentee], PARTNERED_PAIR_STATES, outcome="so this pair can't start yet"
+    )
+    if full is not None:
+        if me.id == mentor.id:
+            pair.mentor_accepted = False
+        else:
+            pair.mentee_accepted = False
+        return StepResult(reply=full)
 
     pair.state = PairState.ACTIVE.value
     pair.activated_at = turn.now

@@ -9,6 +9,9 @@ Interactions are built the way Discord builds them, from the commands the bot sy
 
 Failures are scripted per route (:meth:`FakeDiscord.fail`), a user can have closed DMs
 (code 50007), and ``enforce_nonce`` returns the earlier message as Discord does.
+Messages, interaction answers and modals past Discord's limits are refused as Discord
+refuses them: 400, code 50035 "Invalid Form Body" with the errors by field
+(:func:`message_errors`, :func:`modal_errors`).
 
 A message with files comes as multipart/form-data (``payload_json`` and ``files[n]``);
 each file becomes an attachment of the message, its bytes kept (:meth:`FakeDiscord.files`),
@@ -39,6 +42,159 @@ ALL_PERMISSIONS = str((1 << 47) - 1)
 MEMBER_PERMISSIONS = str((1 << 10) | (1 << 11) | (1 << 14) | (1 << 31))
 
 _snowflakes = itertools.count()
+
+# Discord's limits on what a bot sends (https://discord.com/developers/docs/resources/
+# message#create-message, .../resources/message#embed-object-embed-limits,
+# .../components/reference, .../interactions/receiving-and-responding#interaction-
+# response-object-modal).
+CONTENT_CHARS = 2000
+EMBEDS = 10
+EMBEDS_TOTAL_CHARS = 6000
+EMBED_TITLE_CHARS = 256
+EMBED_DESCRIPTION_CHARS = 4096
+EMBED_FIELDS = 25
+FIELD_NAME_CHARS = 256
+FIELD_VALUE_CHARS = 1024
+ACTION_ROWS = 5
+BUTTONS_PER_ROW = 5
+BUTTON_LABEL_CHARS = 80
+CUSTOM_ID_CHARS = 100
+SELECT_OPTIONS = 25
+OPTION_CHARS = 100
+PLACEHOLDER_CHARS = 150
+MODAL_TITLE_CHARS = 45
+MODAL_INPUTS = 5
+INPUT_LABEL_CHARS = 45
+INPUT_PLACEHOLDER_CHARS = 100
+INPUT_VALUE_CHARS = 4000
+INVALID_FORM_BODY = 50035
+EMPTY_MESSAGE = 50006
+
+
+def _units(text: str) -> int:
+    """Discord counts UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _too_long(errors: JSON, path: str, value: Any, limit: int) -> None:
+    if isinstance(value, str) and _units(value) > limit:
+        errors[path] = {
+            "_errors": [
+                {"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {limit} or fewer in length."}
+            ]
+        }
+
+
+def _error(errors: JSON, path: str, code: str, message: str) -> None:
+    errors[path] = {"_errors": [{"code": code, "message": message}]}
+
+
+def _component_errors(errors: JSON, rows: Any) -> None:
+    if not isinstance(rows, list):
+        return
+    if len(rows) > ACTION_ROWS:
+        _error(errors, "components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    ids: list[str] = []
+    for r, row in enumerate(rows):
+        items = row.get("components") or []
+        kinds = {item.get("type") for item in items}
+        if not items or len(items) > BUTTONS_PER_ROW or (3 in kinds and len(items) > 1):
+            _error(errors, f"components.{r}.components", "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "")
+        for c, item in enumerate(items):
+            where = f"components.{r}.components.{c}"
+            ids.append(str(item.get("custom_id")))
+            _too_long(errors, f"{where}.custom_id", item.get("custom_id"), CUSTOM_ID_CHARS)
+            if item.get("type") == 2:
+                _too_long(errors, f"{where}.label", item.get("label"), BUTTON_LABEL_CHARS)
+            if item.get("type") == 3:
+                options = item.get("options") or []
+                if not 1 <= len(options) <= SELECT_OPTIONS:
+                    _error(errors, f"{where}.options", "BASE_TYPE_BAD_LENGTH", "1 to 25")
+                for o, option in enumerate(options):
+                    _too_long(errors, f"{where}.options.{o}.label", option.get("label"), 100)
+                    _too_long(errors, f"{where}.options.{o}.value", option.get("value"), 100)
+                _too_long(
+                    errors, f"{where}.placeholder", item.get("placeholder"), PLACEHOLDER_CHARS
+                )
+    if len(ids) != len(set(ids)):
+        _error(errors, "components", "COMPONENT_CUSTOM_ID_DUPLICATED", "custom ids must differ")
+
+
+def message_errors(body: Any, *, files: bool = False) -> JSON | None:
+    """The 400 Discord answers a message with (create, edit, interaction answer,
+    follow-up), or None when it takes it."""
+    if not isinstance(body, dict):
+        return None
+    errors: JSON = {}
+    _too_long(errors, "content", body.get("content"), CONTENT_CHARS)
+    embeds = body.get("embeds") or []
+    if len(embeds) > EMBEDS:
+        _error(errors, "embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+    total = 0
+    for e, embed in enumerate(embeds):
+        _too_long(errors, f"embeds.{e}.title", embed.get("title"), EMBED_TITLE_CHARS)
+        description = embed.get("description")
+        _too_long(errors, f"embeds.{e}.description", description, EMBED_DESCRIPTION_CHARS)
+        fields = embed.get("fields") or []
+        if len(fields) > EMBED_FIELDS:
+            _error(errors, f"embeds.{e}.fields", "BASE_TYPE_MAX_LENGTH", "25 or fewer")
+        total += _units(embed.get("title") or "") + _units(description or "")
+        for f, item in enumerate(fields):
+            _too_long(errors, f"embeds.{e}.fields.{f}.name", item.get("name"), FIELD_NAME_CHARS)
+            _too_long(errors, f"embeds.{e}.fields.{f}.value", item.get("value"), FIELD_VALUE_CHARS)
+            if not item.get("name") or not item.get("value"):
+                _error(errors, f"embeds.{e}.fields.{f}", "BASE_TYPE_REQUIRED", "required")
+            total += _units(item.get("name") or "") + _units(item.get("value") or "")
+    if total > EMBEDS_TOTAL_CHARS:
+        _error(errors, "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size")
+    _component_errors(errors, body.get("components"))
+    if errors:
+        return {"code": INVALID_FORM_BODY, "message": "Invalid Form Body", "errors": errors}
+    if not (body.get("content") or embeds or body.get("components") or files):
+        return {"code": EMPTY_MESSAGE, "message": "Cannot send an empty message"}
+    return None
+
+
+def modal_errors(modal: Any) -> JSON | None:
+    """The 400 Discord answers a modal with, or None."""
+    if not isinstance(modal, dict):
+        return None
+    errors: JSON = {}
+    _too_long(errors, "data.title", modal.get("title"), MODAL_TITLE_CHARS)
+    _too_long(errors, "data.custom_id", modal.get("custom_id"), CUSTOM_ID_CHARS)
+    rows = modal.get("components") or []
+    if not 1 <= len(rows) <= MODAL_INPUTS:
+        _error(errors, "data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5")
+    for r, row in enumerate(rows):
+        for c, item in enumerate(row.get("components") or []):
+            where = f"data.components.{r}.components.{c}"
+            _too_long(errors, f"{where}.label", item.get("label"), INPUT_LABEL_CHARS)
+            _too_long(errors, f"{where}.custom_id", item.get("custom_id"), CUSTOM_ID_CHARS)
+            _too_long(
+                errors, f"{where}.placeholder", item.get("placeholder"), INPUT_PLACEHOLDER_CHARS
+            )
+            if int(item.get("max_length") or 0) > INPUT_VALUE_CHARS:
+                _error(errors, f"{where}.max_length", "NUMBER_TYPE_MAX", "4000 or less")
+    if errors:
+        return {"code": INVALID_FORM_BODY, "message": "Invalid Form Body", "errors": errors}
+    return None
+
+
+def payload_errors(method: str, path: str, body: Any, *, files: bool = False) -> JSON | None:
+    """What Discord says of a request's body on the routes that carry messages."""
+    if re.fullmatch(r"/channels/\d+/messages(/\d+)?", path) or re.fullmatch(
+        r"/webhooks/\d+/[^/]+(/messages/@original)?", path
+    ):
+        if method == "PATCH":
+            return message_errors(body, files=True)  # an edit keeps what it does not set
+        return message_errors(body, files=files)
+    if re.fullmatch(r"/interactions/\d+/[^/]+/callback", path) and isinstance(body, dict):
+        data = body.get("data")
+        if body.get("type") in (4, 7):
+            return message_errors(data, files=body.get("type") == 7)
+        if body.get("type") == 9:
+            return modal_errors(data)
+    return None
 
 
 def snowflake() -> str:
@@ -423,6 +579,28 @@ class FakeDiscord:
             message=message,
         )
 
+    def choose(self, user_id: str, message: JSON, label: str) -> JSON:
+        """A choice of the option labelled ``label`` in a string select of ``message``:
+        Discord sends the select's custom id and the option's value."""
+        menu, option = next(
+            (component, option)
+            for row in message.get("components") or []
+            for component in row.get("components", [])
+            if component.get("type") == 3
+            for option in component.get("options", [])
+            if option["label"] == label
+        )
+        data = {"custom_id": menu["custom_id"], "component_type": 3, "values": [option["value"]]}
+        channel = self.channels[message["channel_id"]]
+        return self._interaction(
+            3,
+            data,
+            user_id,
+            guild_id=channel.get("guild_id"),
+            channel_id=channel["id"],
+            message=message,
+        )
+
     def submit(self, user_id: str, opened_by: JSON, modal: JSON, values: dict[str, str]) -> JSON:
         """The modal that answered the interaction ``opened_by``, submitted with
         ``values`` (by input custom id)."""
@@ -757,6 +935,9 @@ class FakeDiscord:
         try:
             if any(len(upload.data) > MAX_UPLOAD_BYTES for upload in uploads):
                 return _json({"message": "Request entity too large", "code": 40005}, 413)
+            refused = payload_errors(request.method, path, body, files=bool(uploads))
+            if refused is not None:
+                return _json(refused, 400)
             failure = self._failure_for(request.method, path)
             if failure is not None and not failure.keep:
                 return _json(failure.body, failure.status, failure.headers)

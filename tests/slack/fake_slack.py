@@ -21,11 +21,143 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0001"
 BOT_USER = "U0BOT"
+
+# Slack's message limits, enforced as Slack does (Block Kit reference,
+# https://api.slack.com/reference/block-kit; chat.postMessage's reference). slack_sdk's
+# models check most single-block limits; the rest are checked here.
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+SECTION_TEXT_CHARS = 3000
+FIELD_TEXT_CHARS = 2000
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+BUTTON_TEXT_CHARS = 75
+SELECT_OPTIONS = 100
+OPTION_TEXT_CHARS = 75
+OPTION_VALUE_CHARS = 150
+VIEW_TITLE_CHARS = 24
+# chat.postMessage: ``msg_too_long`` past 40,000 characters of ``text``.
+MESSAGE_TEXT_CHARS = 40_000
+# ``msg_blocks_too_long`` past about 12,000 characters of text across a message's blocks
+# (not in Slack's reference: bolt-js issues #2509 and #2867).
+MESSAGE_BLOCK_TEXT_CHARS = 12_000
+
+
+def _block_text(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else _block_text(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return sum(_block_text(item) for item in value)
+    return 0
+
+
+def _block_problem(block: Any) -> str | None:
+    """What Slack would refuse in one block (None: nothing)."""
+    if not isinstance(block, dict):
+        return "a block is not an object"
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return f"unknown block type {block.get('type')!r}"
+        parsed.validate_json()
+    except (SlackObjectFormationError, KeyError, TypeError, ValueError) as error:
+        return str(error)
+    kind = block.get("type")
+    if kind == "section":
+        text = (block.get("text") or {}).get("text", "")
+        if len(text) > SECTION_TEXT_CHARS:
+            return "section text over 3000"
+        if any(len(f.get("text", "")) > FIELD_TEXT_CHARS for f in block.get("fields", [])):
+            return "field text over 2000"
+    if kind == "context" and len(block.get("elements", [])) > CONTEXT_ELEMENTS:
+        return "context over 10 elements"
+    if kind == "actions":
+        elements = block.get("elements", [])
+        if len(elements) > ACTIONS_ELEMENTS:
+            return "actions over 25 elements"
+        for element in elements:
+            button = element.get("type") == "button"
+            if button and len(element["text"]["text"]) > BUTTON_TEXT_CHARS:
+                return "button text over 75"
+            if element.get("type") == "static_select":
+                options = element.get("options", [])
+                if not 1 <= len(options) <= SELECT_OPTIONS:
+                    return "static_select needs 1 to 100 options"
+                for option in options:
+                    if len(option["text"]["text"]) > OPTION_TEXT_CHARS:
+                        return "option text over 75"
+                    if len(option["value"]) > OPTION_VALUE_CHARS:
+                        return "option value over 150"
+    return None
+
+
+def _action_ids(blocks: list[Any]) -> list[str]:
+    return [
+        str(element["action_id"])
+        for block in blocks
+        if isinstance(block, dict) and block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if "action_id" in element
+    ]
+
+
+def message_error(args: Mapping[str, Any]) -> str | None:
+    """The error Slack answers a message with (chat.postMessage, chat.update,
+    chat.postEphemeral, a response_url post), or None when it takes it."""
+    blocks = args.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return "invalid_blocks_format"
+    text = str(args.get("text") or "")
+    if not blocks and not text.strip():
+        return "no_text"
+    if len(text) > MESSAGE_TEXT_CHARS:
+        return "msg_too_long"
+    if not blocks:
+        return None
+    if not isinstance(blocks, list) or len(blocks) > MESSAGE_BLOCKS:
+        return "invalid_blocks"
+    if any(_block_problem(block) for block in blocks):
+        return "invalid_blocks"
+    ids = _action_ids(blocks)
+    if len(ids) != len(set(ids)):
+        return "invalid_blocks"  # action ids must be unique in a message
+    if _block_text(blocks) > MESSAGE_BLOCK_TEXT_CHARS:
+        return "msg_blocks_too_long"
+    return None
+
+
+def view_error(view: Any) -> str | None:
+    """What Slack says of a modal or Home tab (views.open, views.publish), or None."""
+    if isinstance(view, str):
+        view = json.loads(view)
+    if not isinstance(view, dict):
+        return "invalid_arguments"
+    blocks = view.get("blocks") or []
+    if len(blocks) > VIEW_BLOCKS or any(_block_problem(block) for block in blocks):
+        return "invalid_arguments"
+    for key in ("title", "submit", "close"):
+        if key in view and len(view[key].get("text", "")) > VIEW_TITLE_CHARS:
+            return "invalid_arguments"
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError, ValueError):
+        return "invalid_arguments"
+    ids = _action_ids(blocks)
+    return "invalid_arguments" if len(ids) != len(set(ids)) else None
 
 
 @dataclass
@@ -174,8 +306,20 @@ class FakeSlack:
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
+        refused = self._refused(method, args)
+        if refused is not None:
+            return web.json_response({"ok": False, "error": refused})
         call.result = self._answer(method, args)
         return web.json_response(call.result)
+
+    @staticmethod
+    def _refused(method: str, args: Mapping[str, Any]) -> str | None:
+        """Payloads Slack would refuse, refused the same way."""
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            return message_error(args)
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            return view_error(args.get("view"))
+        return None
 
     def _failure(self, method: str, args: Mapping[str, Any]) -> Failure | None:
         for failure in self.failures:
@@ -269,6 +413,10 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.calls.append(Call("response_url", {"hook": request.match_info["hook"], **body}))
+        refused = message_error(body)
+        if refused is not None:
+            # A response_url answers 400 with the error in plain text.
+            return web.Response(status=400, text=refused)
         return web.Response(text="ok")
 
     # -- file uploads -----------------------------------------------------------------

@@ -1,0 +1,28 @@
+"""The console shows a menu (a Select) as one option a line, and ``:click`` picks an
+option as it picks a button: the session in tests/console_sessions/which_pair_menu.txt,
+where alice, in six pairs, is asked "which pair?" with a menu and chooses p4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_console import SESSIONS, only, run_console
+
+
+def test_which_pair_is_a_menu_and_click_picks_an_option(tmp_path: Path) -> None:
+    script = (SESSIONS / "which_pair_menu.txt").read_text(encoding="utf-8")
+    out = run_console(tmp_path, script)
+
+    asked = only(
+        out.turn("/mentor milestone add Give a lightning talk").blocks, "ephemeral → alice"
+    )
+    assert asked.body == (
+        "You're in more than one pair. Which one do you mean?",
+        "Choose one… (:click one)",
+        *[f"  [With p{n} (you mentor)]" for n in range(1, 7)],
+    )
+    chosen = out.turn(":click With p4")
+    assert "Milestone #1 added: Give a lightning talk" in chosen.messages[1].text
+    assert only(chosen.blocks, "DM → p4").text.startswith("@alice set a milestone for your pair")
+    listed = only(out.turn("/mentor milestone list @p4").blocks, "ephemeral → alice")
+    assert "#1 Give a lightning talk" in listed.text
