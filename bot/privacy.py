@@ -207,9 +207,17 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             Feedback.workspace_id == ws, or_(Feedback.mentee_id == me, Feedback.mentor_id == me)
         ),
     )
-    reviews = await _all(
-        session, select(Review).where(Review.workspace_id == ws, Review.member_id == me)
-    )
+    # A look back names its milestone as the milestones section does: by its number
+    # within the pair (pair_id + number), never by an internal row id.
+    review_rows = (
+        await session.execute(
+            select(Review, Milestone.number)
+            .outerjoin(Milestone, Review.milestone_id == Milestone.id)
+            .where(Review.workspace_id == ws, Review.member_id == me)
+        )
+    ).all()
+    reviews = [review for review, _ in review_rows]
+    milestone_number = {review.id: number for review, number in review_rows}
     flows = await _all(
         session,
         select(FlowSession).where(FlowSession.workspace_id == ws, FlowSession.member_id == me),
@@ -300,7 +308,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             {
                 "pair_id": r.pair_id,
                 "occasion": r.occasion,
-                "milestone_id": r.milestone_id,
+                "milestone_number": milestone_number[r.id],
                 "went_well": r.went_well,
                 "could_improve": r.could_improve,
                 "created_at": _iso(r.created_at),

@@ -272,6 +272,11 @@ async def test_export_holds_everything_about_her_and_nothing_of_anyone_else(
     assert exported["member"]["shoutout_consent"] is True
     assert exported["workspace"]["you_chose_the_shoutout_channel"] is True
     assert exported["feedback"][0]["your_answer"] is None  # bob's words stay his
+    # A look back names its milestone by the key the milestones carry: pair and number.
+    [look_back] = [r for r in exported["reviews"] if r["occasion"] == "milestone"]
+    assert "milestone_id" not in look_back
+    goals = {(m["pair_id"], m["number"]): m["title"] for m in exported["milestones"]}
+    assert goals[(look_back["pair_id"], look_back["milestone_number"])] == ALICE["goal"]
     brag = files["mentorbot-brag-doc-alice.md"].decode()
     assert "## Wins" in brag and "### November 2026" in brag
     assert ALICE["goal"] in brag and "First win" in brag
