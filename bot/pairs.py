@@ -13,6 +13,9 @@ from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn, display_name
 
 NO_PAIR_HINT = "Start one with `/mentor pair @mentor @mentee`."
+# The member that stands in for everyone who used forget (bot/privacy.py): one per
+# workspace, no name, no settings; a pair with them ended when they left.
+FORGOTTEN_MEMBER_ID = "~forgotten"
 # Made once: building aliases per query was a measurable share of every /win.
 MENTOR = aliased(Member, name="mentor")
 MENTEE = aliased(Member, name="mentee")

@@ -69,7 +69,7 @@ from bot.flows.sessions import (
     not_for_you,
     start_flow,
 )
-from bot.pairs import pairs_of
+from bot.pairs import FORGOTTEN_MEMBER_ID, pairs_of
 from bot.refs import Platform, UserRef
 from bot.rhythm import stop_schedule
 from bot.storage.database import Database
@@ -93,7 +93,7 @@ from bot.storage.models import (
 from bot.turn import Turn, get_or_create
 
 EXPORT_FORMAT = 1
-TOMBSTONE_ID = "~forgotten"
+TOMBSTONE_ID = FORGOTTEN_MEMBER_ID
 TOMBSTONE_NAME = "(former member)"
 # Texts shorter than this could match anyone's message by chance ("ok", "great"), so
 # they are not looked for in other people's messages; longer ones are, by their start

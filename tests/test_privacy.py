@@ -319,6 +319,12 @@ async def test_forget_in_chat_leaves_nothing_about_her_and_keeps_bobs_data(
     assert len(told) == 1 and "Your mentoring pair with your mentee" in told[0]
     assert "has ended" in told[0] and "alice" not in told[0].lower()
     assert not any(ALICE["pending"] in dm for dm in world.t1.dms("bob"))
+    # Bob's status says what happened to his pair and what he can do now.
+    status = await world.t1.say("bob", "/mentor status")
+    assert status.startswith("You're not in a mentoring pair now. Your mentoring pair with ")
+    assert "your mentee ended on 2026-11-30: they left mentorbot" in status
+    assert "`/mentor journal`" in status and "`/mentor pair @mentor @mentee`" in status
+    assert "alice" not in status.lower() and "~forgotten" not in status
     # The proposal she made for erin and frank still works, and tells nobody in her place.
     await world.t1.click("erin", "Accept")
     assert "You're paired" in await world.t1.click("frank", "Accept")
