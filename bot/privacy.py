@@ -19,13 +19,19 @@ their words (those may quote the partner, and are in the person's DMs already).
 
 - Their live pairs end, and each partner is told in a DM that the pair ended, without
   details (and without naming them: the message must outlive them).
-- Deleted: their wins, check-in answers, milestones they own (automatic ones and goals
-  they set), look backs they wrote, every feedback item they were part of (a feedback
-  item is one exchange about the mentee's work between the two, so the whole item goes),
-  their conversations (flow sessions), outbox messages to them or naming them or quoting
-  their text (sent or not), and their member row (with its settings and consent).
+- Deleted: their wins, the words of their check-in answers, milestones they own
+  (automatic ones and goals they set), look backs they wrote, their words in feedback
+  items (question and action as mentee, answer as mentor), their conversations (flow
+  sessions), outbox messages to them or naming them or quoting their text (sent or not),
+  and their member row (with its settings and consent).
+- Kept, as anonymous facts, so the program's numbers do not change: that a check-in
+  prompt was answered and when (the answer row, without words, belongs to the tombstone;
+  when both members of one check-in are forgotten, only the first one's fact can stay),
+  and a feedback item's times (asked, answered, acted on; a question keeps an empty text,
+  so it still counts as a question).
 - Kept, for the partner: pair rows, check-in occurrences (a check-in always concerns two
-  people and holds no text), the partner's answers, wins, milestones and look backs.
+  people and holds no text), the partner's answers, wins, milestones and look backs, and
+  what the partner wrote in feedback items with the forgotten person.
   Their references to the forgotten person are moved to one *tombstone* member per
   workspace (external id ``~forgotten``, no name, no timezone, no consent), so nothing
   cascades away with the member row and no migration is needed. Only ``proposed_by_id``
@@ -95,6 +101,9 @@ from bot.turn import Turn, get_or_create
 EXPORT_FORMAT = 1
 TOMBSTONE_ID = FORGOTTEN_MEMBER_ID
 TOMBSTONE_NAME = "(former member)"
+# A forgotten person's question: no words, but still a question (not feedback given
+# unprompted, whose question is None), so the program's feedback numbers stay.
+FORGOTTEN_QUESTION = ""
 # Texts shorter than this could match anyone's message by chance ("ok", "great"), so
 # they are not looked for in other people's messages; longer ones are, by their start
 # (a quoted text may be shortened).
@@ -612,11 +621,8 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
     )
     reviews = await _run(session, delete(Review).where(Review.member_id == me))
     milestones = await _run(session, delete(Milestone).where(Milestone.member_id == me))
-    answers = await _run(session, delete(CheckinAnswer).where(CheckinAnswer.member_id == me))
-    feedback = await _run(
-        session,
-        delete(Feedback).where(or_(Feedback.mentee_id == me, Feedback.mentor_id == me)),
-    )
+    answers = await _keep_answered_facts(session, me, tombstone.id)
+    feedback = await _keep_feedback_facts(session, me, tombstone.id)
     conversations = await _run(
         session,
         delete(FlowSession).where(
@@ -673,6 +679,45 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
         messages=messages,
         pairs_ended=ended,
     )
+
+
+async def _keep_answered_facts(session: AsyncSession, me: int, tombstone: int) -> int:
+    """Their check-in answers lose every word and their author (moved to the tombstone);
+    that the prompt was answered, and when, stays, so past answer rates do not change.
+    Returns how many answers' words were deleted."""
+    words = {"mood": None, "progress": None, "challenge": None, "next_topic": None}
+    # A check-in whose other member was forgotten before already has the tombstone's
+    # answer, and an answer row is one per member: this one's fact goes with its words.
+    taken = select(CheckinAnswer.checkin_id).where(CheckinAnswer.member_id == tombstone)
+    kept = await _run(
+        session,
+        update(CheckinAnswer)
+        .where(CheckinAnswer.member_id == me, CheckinAnswer.checkin_id.not_in(taken))
+        .values(member_id=tombstone, **words),
+    )
+    return kept + await _run(session, delete(CheckinAnswer).where(CheckinAnswer.member_id == me))
+
+
+async def _keep_feedback_facts(session: AsyncSession, me: int, tombstone: int) -> int:
+    """A feedback item they were part of keeps the partner's words and the times (asked,
+    answered, acted on: the program's numbers); their words and their name go. A question
+    keeps an empty text (``FORGOTTEN_QUESTION``), so it still counts as a question.
+    Returns how many items lost their words."""
+    await _run(
+        session,
+        update(Feedback)
+        .where(Feedback.mentee_id == me, Feedback.question.is_not(None))
+        .values(question=FORGOTTEN_QUESTION),
+    )
+    as_mentee = await _run(
+        session,
+        update(Feedback).where(Feedback.mentee_id == me).values(action=None, mentee_id=tombstone),
+    )
+    as_mentor = await _run(
+        session,
+        update(Feedback).where(Feedback.mentor_id == me).values(answer=None, mentor_id=tombstone),
+    )
+    return as_mentee + as_mentor
 
 
 async def _run(session: AsyncSession, statement: Any) -> int:

@@ -22,6 +22,7 @@ from bot.delivery import DeliveryFailure
 from bot.effects import Effect, ReplyEphemeral, SendFiles, UpdateMessage
 from bot.events import ButtonClicked, CommandInvoked
 from bot.privacy import EXPORTED_TABLES, NOT_ABOUT_A_PERSON, TOMBSTONE_ID
+from bot.program import ProgramStats, program_stats
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import (
     Base,
@@ -218,6 +219,23 @@ async def bobs_data(database: Database, bob: int) -> dict[str, list[tuple[Any, .
         }
 
 
+async def stats_of(database: Database, clock: ManualClock) -> ProgramStats:
+    async with database.transaction() as session:
+        t1 = await session.scalar(select(Workspace.id).where(Workspace.external_id == "T1"))
+        assert t1 is not None
+        return await program_stats(session, t1, clock.now() + timedelta(days=3))
+
+
+def past_numbers(stats: ProgramStats) -> tuple[object, ...]:
+    return (
+        stats.short_rate,
+        stats.long_rate,
+        stats.feedback_answered,
+        stats.median_feedback_wait,
+        [week.checkins_answered for week in stats.weekly],
+    )
+
+
 async def assert_forgotten(database: Database, alice: int) -> None:
     """No row in workspace T1 references alice or holds her words or her id."""
     everything = await rows(database)
@@ -307,6 +325,8 @@ async def test_forget_in_chat_leaves_nothing_about_her_and_keeps_bobs_data(
     before = await bobs_data(database, bob)
     assert all(before.values())
     bob_dms = len(world.t1.dms("bob"))
+    stats_before = await stats_of(database, clock)
+    assert stats_before.long_rate.answered == 2 and stats_before.feedback_answered == 1
 
     answer = await world.t1.click("alice", "Delete everything")
     assert "Done. I deleted everything I kept about you: 2 wins, 1 check-in answer" in answer
@@ -315,6 +335,14 @@ async def test_forget_in_chat_leaves_nothing_about_her_and_keeps_bobs_data(
 
     await assert_forgotten(database, alice)
     assert await bobs_data(database, bob) == before
+    # The program's numbers about the past are the same: her answers are facts without
+    # words or name. (Her pair is now ended and her wins are gone, which is true.)
+    assert past_numbers(await stats_of(database, clock)) == past_numbers(stats_before)
+    # Bob keeps his answer to her question; her words are gone from his view.
+    listed = await world.t1.say("bob", "/mentor feedback list")
+    assert BOB["answer"][:30] in listed
+    assert "a former member asked you: (deleted at their request)" in listed
+    assert "acted on it: (deleted at their request)" in listed
     told = world.t1.dms("bob")[bob_dms:]
     assert len(told) == 1 and "Your mentoring pair with your mentee" in told[0]
     assert "has ended" in told[0] and "alice" not in told[0].lower()
