@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -96,6 +96,7 @@ from bot.storage.models import (
     Win,
     Workspace,
 )
+from bot.text import mentioned_user_ids, named_mentions
 from bot.turn import Turn, get_or_create
 
 EXPORT_FORMAT = 1
@@ -241,6 +242,17 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
     )
     # Every answer's check-in is one of their pairs' (the pair rows are never deleted).
     checkin_of = {c.id: c for c in checkins}
+    said = await _mention_namer(
+        session,
+        ws,
+        [
+            *(w.text for w in wins),
+            *(m.title for m in milestones),
+            *(t for a in answers for t in (a.mood, a.progress, a.challenge, a.next_topic)),
+            *(t for f in feedback for t in (f.question, f.answer, f.action)),
+            *(t for r in reviews for t in (r.went_well, r.could_improve)),
+        ],
+    )
 
     def who(member_id: int | None) -> str | None:
         if member_id is None:
@@ -272,7 +284,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             _pair_json(pair, me, mentor_id, mentee_id) for pair, mentor_id, mentee_id in pair_rows
         ],
         "wins": [
-            {"text": w.text, "created_at": _iso(w.created_at)}
+            {"text": said(w.text), "created_at": _iso(w.created_at)}
             for w in sorted(wins, key=lambda w: (w.created_at, w.id))
         ],
         "milestones": [
@@ -280,7 +292,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
                 "kind": m.kind,
                 "code": m.code,
                 "number": m.number,
-                "title": m.title,
+                "title": said(m.title),
                 "pair_id": m.pair_id,
                 "created_at": _iso(m.created_at),
                 "completed_at": _iso(m.completed_at),
@@ -304,22 +316,22 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             {
                 "pair_id": checkin_of[a.checkin_id].pair_id,
                 "checkin_due_at": _iso(checkin_of[a.checkin_id].due_at),
-                "mood": a.mood,
-                "progress": a.progress,
-                "challenge": a.challenge,
-                "next_topic": a.next_topic,
+                "mood": said(a.mood),
+                "progress": said(a.progress),
+                "challenge": said(a.challenge),
+                "next_topic": said(a.next_topic),
                 "answered_at": _iso(a.answered_at),
             }
             for a in sorted(answers, key=lambda a: a.id)
         ],
-        "feedback": [_feedback_json(f, me) for f in sorted(feedback, key=lambda f: f.id)],
+        "feedback": [_feedback_json(f, me, said) for f in sorted(feedback, key=lambda f: f.id)],
         "reviews": [
             {
                 "pair_id": r.pair_id,
                 "occasion": r.occasion,
                 "milestone_number": milestone_number[r.id],
-                "went_well": r.went_well,
-                "could_improve": r.could_improve,
+                "went_well": said(r.went_well),
+                "could_improve": said(r.could_improve),
                 "created_at": _iso(r.created_at),
                 "answered_at": _iso(r.answered_at),
             }
@@ -361,13 +373,39 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
         "look back": len(reviews),
         "pair": len(pair_rows),
     }
-    markdown = _brag_doc(member, workspace, wins, milestones, feedback, now)
+    markdown = _brag_doc(member, workspace, wins, milestones, feedback, now, said)
     return ExportBundle(
         user_id=member.external_id,
         json_data=json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
         markdown=markdown.encode("utf-8"),
         counts=counts,
     )
+
+
+# Text as people read it: mention markup turned into names (None stays None).
+Namer = Callable[[str | None], str | None]
+
+
+async def _mention_namer(session: AsyncSession, ws: int, texts: Iterable[str | None]) -> Namer:
+    """Files are read without a platform to render ``<@U1>``: each mention becomes the
+    name of that member in this workspace (one query for all of them)."""
+    ids: set[str] = set()
+    for text in texts:
+        if text is not None:
+            ids |= mentioned_user_ids(text)
+    names: dict[str, str] = {}
+    if ids:
+        rows = await session.execute(
+            select(Member.external_id, Member.display_name).where(
+                Member.workspace_id == ws, Member.external_id.in_(sorted(ids))
+            )
+        )
+        names = {external_id: name for external_id, name in rows.all() if name}
+
+    def said(text: str | None) -> str | None:
+        return None if text is None else named_mentions(text, names)
+
+    return said
 
 
 async def _all(session: AsyncSession, query: Any) -> list[Any]:
@@ -403,20 +441,36 @@ def _pair_json(pair: Pair, me: int, mentor_id: str, mentee_id: str) -> dict[str,
     }
 
 
-def _feedback_json(item: Feedback, me: int) -> dict[str, Any]:
+def _feedback_json(item: Feedback, me: int, said: Namer) -> dict[str, Any]:
     """Only the parts the member wrote: a mentee's question and action, a mentor's answer."""
     i_mentee = item.mentee_id == me
     return {
         "pair_id": item.pair_id,
         "your_role": "mentee" if i_mentee else "mentor",
         "kind": "question" if item.question is not None else "feedback given unprompted",
-        "your_question": item.question if i_mentee else None,
-        "your_answer": None if i_mentee else item.answer,
-        "your_action": item.action if i_mentee else None,
+        "your_question": said(item.question) if i_mentee else None,
+        "your_answer": None if i_mentee else said(item.answer),
+        "your_action": said(item.action) if i_mentee else None,
         "asked_at": _iso(item.asked_at),
         "answered_at": _iso(item.answered_at),
         "acted_at": _iso(item.acted_at),
     }
+
+
+# What Markdown would read as formatting, a heading, a link, an HTML tag or an entity
+# (CommonMark lets a backslash escape any ASCII punctuation).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&])")
+# At the start of a line: a list item (- +; * is escaped anywhere) or a numbered one.
+_MARKDOWN_BULLET = re.compile(r"^(\s*)([-+])", re.MULTILINE)
+_MARKDOWN_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
+
+
+def markdown_text(text: str) -> str:
+    """Someone's words, to show as written in a Markdown file: nothing in them becomes
+    formatting or markup (``<html>`` stays visible text)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    escaped = _MARKDOWN_BULLET.sub(r"\1\\\2", escaped)
+    return _MARKDOWN_NUMBER.sub(r"\1\\\2", escaped)
 
 
 def _indented(text: str) -> str:
@@ -430,13 +484,18 @@ def _brag_doc(
     milestones: Sequence[Milestone],
     feedback: Sequence[Feedback],
     now: datetime,
+    said: Namer,
 ) -> str:
+    def words(text: str | None) -> str:
+        """Someone's words in the doc: mentions as names, escaped, lines kept in the item."""
+        return _indented(markdown_text(said(text) or ""))
+
     zone = ZoneInfo(member.timezone or "UTC")
-    name = member.display_name or member.external_id
+    name = words(member.display_name or member.external_id)
     lines = [
         f"# Brag doc: {name}",
         "",
-        f"_From mentorbot ({workspace.platform} workspace {workspace.external_id}), "
+        f"_From mentorbot ({workspace.platform} workspace {words(workspace.external_id)}), "
         f"{now.astimezone(zone):%Y-%m-%d}._",
         "",
         "## Wins",
@@ -450,7 +509,7 @@ def _brag_doc(
     for month, month_wins in by_month.items():
         lines += [f"### {month}", ""]
         lines += [
-            f"- {w.created_at.astimezone(zone):%Y-%m-%d}: {_indented(w.text)}" for w in month_wins
+            f"- {w.created_at.astimezone(zone):%Y-%m-%d}: {words(w.text)}" for w in month_wins
         ]
         lines.append("")
     lines += ["", "## Milestones reached", ""]
@@ -460,8 +519,8 @@ def _brag_doc(
     )
     for m in reached:
         assert m.completed_at is not None
-        title = f"#{m.number} {m.title}" if m.number is not None else m.title
-        lines.append(f"- {m.completed_at.astimezone(zone):%Y-%m-%d}: {_indented(title)}")
+        title = f"\\#{m.number} {words(m.title)}" if m.number is not None else words(m.title)
+        lines.append(f"- {m.completed_at.astimezone(zone):%Y-%m-%d}: {title}")
     if not reached:
         lines.append("None yet.")
     lines += ["", "## Feedback I acted on", ""]
@@ -469,12 +528,12 @@ def _brag_doc(
     for item in sorted(acted, key=lambda f: (f.acted_at or f.asked_at, f.id)):
         day = (item.acted_at or item.asked_at).astimezone(zone)
         about = (
-            f"I asked: “{_indented(item.question)}”"
+            f"I asked: “{words(item.question)}”"
             if item.question is not None
             else "Feedback my mentor gave me"
         )
         lines.append(f"- {day:%Y-%m-%d}: {about}")
-        lines.append(f"  What I did: {_indented(item.action or '')}")
+        lines.append(f"  What I did: {words(item.action)}")
     if not acted:
         lines.append("None yet.")
     return "\n".join(lines).rstrip() + "\n"

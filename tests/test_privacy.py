@@ -464,3 +464,27 @@ async def test_forget_finds_her_words_in_messages_stored_encrypted(
         assert not any(ALICE["pending"] in dm for dm in chat.dms("bob"))
     finally:
         await database.dispose()
+
+
+async def test_export_files_show_names_and_keep_markup_as_written(
+    database: Database, clock: ManualClock
+) -> None:
+    """Files have no platform to render mentions, and Markdown would eat tags: mentions
+    become names, and a brag doc shows what was typed, character for character."""
+    chat = Chat(database, clock)
+    await pair_up(chat, "bob", "alice")
+    win = "paired with <@bob> in <#C9|general> on <html> & *all* of it\n- a list line\n1. one"
+    await chat.say("alice", f"/win {win}")
+    effects = await command(chat, "alice", "/mentor export")
+    files = files_of(effects)
+    exported = json.loads(files["mentorbot-export-alice.json"])
+    assert exported["wins"][0]["text"] == (
+        "paired with @Bob in #general on <html> & *all* of it\n- a list line\n1. one"
+    )
+    brag = files["mentorbot-brag-doc-alice.md"].decode()
+    assert "<@bob>" not in brag and "<#C9" not in brag and "<html>" not in brag
+    assert (
+        ": paired with @Bob in \\#general on \\<html\\> \\& \\*all\\* of it\n"
+        "  \\- a list line\n"
+        "  1\\. one\n"
+    ) in brag
