@@ -24,7 +24,13 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.console.app import DEFAULT_FILES_DIR, ConsoleApp, PromptSource, stdin_lines
+from adapters.console.app import (
+    DEFAULT_FILES_DIR,
+    ConsoleApp,
+    PromptSource,
+    console_clock,
+    stdin_lines,
+)
 from adapters.console.translate import ConsoleInputError, valid_name
 from adapters.discord.app import DiscordAdapter
 from adapters.discord.invite import invite_url
@@ -183,17 +189,19 @@ def console(
     url = sqlite_url(db) if db is not None else settings.database_url
     _check_sqlite_folder(url)
     _announce_storage(_cipher(settings), plain_level=logging.INFO)  # a sandbox: no warning
-    begin = start.replace(tzinfo=start.tzinfo or UTC) if start else SystemClock().now()
-    _run(_console(url, user, ManualClock(begin), settings, files_dir))
+    begin = start.replace(tzinfo=start.tzinfo or UTC) if start else None
+    _run(_console(url, user, begin, settings, files_dir))
 
 
 async def _console(
-    url: str, user: str, clock: ManualClock, settings: Settings, files_dir: Path
+    url: str, user: str, start: datetime | None, settings: Settings, files_dir: Path
 ) -> None:
     database = Database(url, cipher=_cipher(settings))
     try:
         await database.upgrade()
         await check_readable(database, Base.metadata)
+        # Without --start, the clock goes on where this database's last session left it.
+        clock, clock_source = await console_clock(database, start, SystemClock().now())
         engine = Engine(database, clock, admin_user_ids=settings.admin_user_ids)
         interactive = sys.stdin.isatty()
         console_app = ConsoleApp(
@@ -205,6 +213,7 @@ async def _console(
             # A local sandbox: everyone may configure it unless ADMIN_USER_IDS says who.
             everyone_is_admin=not settings.admin_user_ids,
             files_dir=files_dir,
+            clock_source=clock_source,
         )
         lines = stdin_lines(interactive=interactive, prompt=PromptSource(console_app, clock))
         await console_app.run(lines, echo=not interactive)
