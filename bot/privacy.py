@@ -597,17 +597,23 @@ class ForgetReport:
                 f"{'your partner' if self.pairs_ended == 1 else 'your partners'} only that "
                 "it ended."
             )
-        return text + " This cannot be undone."
+        return f"{text} {KEPT_FACTS} This cannot be undone."
 
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 
+# What forget keeps, said to the person both before and after.
+KEPT_FACTS = (
+    "What stays has neither your name nor your words: that a check-in or a feedback "
+    "question was answered, and when, so the program's numbers stay true."
+)
 CONFIRM_TEXT = (
     "This deletes everything I keep about you in this workspace: your wins, check-in "
     "answers, feedback, look backs, milestones, conversations and settings. Your pairs "
-    "end, and your partners are told only that the pair ended. It cannot be undone.\n"
+    f"end, and your partners are told only that the pair ended. {KEPT_FACTS} "
+    "It cannot be undone.\n"
     "Want a copy first? Use `/mentor export` before you confirm."
 )
 

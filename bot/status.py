@@ -113,7 +113,10 @@ def _pair_fields(
     if pair.next_checkin_at is not None:
         mine = local_view(pair.next_checkin_at, _zone(turn.actor.timezone, pair.timezone))
         theirs = local_view(pair.next_checkin_at, _zone(view.partner.timezone, pair.timezone))
-        lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
+        if mine == theirs:
+            lines.append(f"Next check-in: {mine}, for both of you")
+        else:
+            lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
     lines.append(f"Streak: {pair.streak} check-in{'s' if pair.streak != 1 else ''} in a row")
     lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
     done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)

@@ -331,6 +331,7 @@ async def test_forget_in_chat_leaves_nothing_about_her_and_keeps_bobs_data(
     answer = await world.t1.click("alice", "Delete everything")
     assert "Done. I deleted everything I kept about you: 2 wins, 1 check-in answer" in answer
     assert "1 feedback item, 1 look back, 2 milestones" in answer
+    assert "What stays has neither your name nor your words" in answer
     assert "This cannot be undone." in answer
 
     await assert_forgotten(database, alice)
