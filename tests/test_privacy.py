@@ -489,3 +489,30 @@ async def test_export_files_show_names_and_keep_markup_as_written(
         "  \\- a list line\n"
         "  1\\. one\n"
     ) in brag
+
+
+async def test_both_members_of_a_pair_forgotten_one_after_the_other(
+    database: Database, clock: ManualClock
+) -> None:
+    """The second forget finds the tombstone already holding the first one's answer to
+    the same check-in: it must not fail (one answer row per member), and nothing of
+    either person is left."""
+    chat = Chat(database, clock)
+    await pair_up(chat, "bob", "alice")
+    await chat.advance(timedelta(days=5))  # Monday: the check-in opens
+    for user, words in (("alice", ALICE), ("bob", BOB)):
+        await chat.click(user, "Great 🙌")
+        for key in ("progress", "challenge", "next"):
+            await chat.say(user, words[key])
+    alice = await member_id(database, "T1", "alice")
+    bob = await member_id(database, "T1", "bob")
+    assert alice is not None and bob is not None
+    for user in ("alice", "bob"):
+        await chat.say(user, "/mentor forget")
+        assert "Done." in await chat.click(user, "Delete everything")
+    everything = await rows(database)
+    answers = everything["checkin_answers"]
+    assert len(answers) == 1  # the first one's fact; the second's went with its words
+    assert answers[0]["progress"] is None and answers[0]["answered_at"] is not None
+    for table, column in person_columns():
+        assert all(row[column] not in (alice, bob) for row in everything[table]), (table, column)
