@@ -14,6 +14,10 @@ doc. Only what *they* wrote is included: a feedback item holds the question and 
 they are its mentee, the answer if they are its mentor; a partner appears as an id only;
 messages addressed to them are listed with when and whether they were delivered, not
 their words (those may quote the partner, and are in the person's DMs already).
+Files have no platform to render mention markup, so ``<@U1>`` in what they wrote becomes
+the member's name (``@Alice``), and the brag doc escapes their words for Markdown: what
+they typed (``<html>``, ``*stars*``) reads as typed. A look back names its milestone as
+the milestones do: ``pair_id`` and ``milestone_number``.
 
 **Forget** (``/mentor forget``, ``mentorbot forget``), in one transaction:
 
