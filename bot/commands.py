@@ -285,6 +285,14 @@ def parse_command(command: str, text: str) -> Command:
         return _parse_win(text)
     if name == "mentor":
         return _parse_mentor(text)
+    close = closest_word(name, ("win", "mentor"))
+    if close is not None:
+        usage = WIN_USAGE if close == "win" else MENTOR_USAGE["help"]
+        raise CommandError(
+            f"I don't know the command `/{name}`. Did you mean `/{close}`?",
+            usage=usage.usage,
+            example=usage.example,
+        )
     raise CommandError(f"I don't know the command `/{name}`.\n{help_text()}")
 
 

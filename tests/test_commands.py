@@ -125,6 +125,17 @@ def test_a_typo_gets_the_command_it_is_closest_to(
     assert len(explained.splitlines()) == 3
 
 
+def test_a_typo_in_the_command_itself_gets_the_command() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("/mentr", "status")
+    assert caught.value.explain().startswith(
+        "I don't know the command `/mentr`. Did you mean `/mentor`?\nUsage: `/mentor help`"
+    )
+    with pytest.raises(CommandError) as caught:
+        parse_command("/wn", "shipped it")
+    assert "Did you mean `/win`?" in caught.value.explain()
+
+
 def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
     with pytest.raises(CommandError) as caught:
         parse_command("mentor", "xyzzy")
