@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from typer._click import Context as ClickContext  # typer's own copy of click
 
-    from bot.clock import ManualClock, ShiftedClock
+    from bot.clock import ShiftedClock
     from bot.crypto import RotationReport, TextCipher
     from bot.delivery import RateLimits, Sender
     from bot.engine import Engine
@@ -272,7 +272,6 @@ def console(
     from adapters.console.app import DEFAULT_FILES_DIR
     from adapters.console.translate import ConsoleInputError, valid_name
     from adapters.logs import setup_logging
-    from bot.clock import ManualClock, SystemClock
     from bot.storage.database import sqlite_url
 
     settings = _settings()
@@ -284,17 +283,18 @@ def console(
     url = sqlite_url(db) if db is not None else settings.database_url
     _check_sqlite_folder(url)
     _announce_storage(_cipher(settings), plain_level=logging.INFO)  # a sandbox: no warning
-    begin = start.replace(tzinfo=start.tzinfo or UTC) if start else SystemClock().now()
+    begin = start.replace(tzinfo=start.tzinfo or UTC) if start else None
     folder = files_dir if files_dir is not None else DEFAULT_FILES_DIR
-    _run(_console(url, user, ManualClock(begin), settings, folder))
+    _run(_console(url, user, begin, settings, folder))
 
 
 async def _console(
-    url: str, user: str, clock: ManualClock, settings: Settings, files_dir: Path
+    url: str, user: str, start: datetime | None, settings: Settings, files_dir: Path
 ) -> None:
     from rich.console import Console
 
-    from adapters.console.app import ConsoleApp, PromptSource, stdin_lines
+    from adapters.console.app import ConsoleApp, PromptSource, console_clock, stdin_lines
+    from bot.clock import SystemClock
     from bot.crypto import check_readable
     from bot.engine import Engine
     from bot.storage.database import Database
@@ -304,6 +304,8 @@ async def _console(
     try:
         await database.upgrade()
         await check_readable(database, Base.metadata)
+        # Without --start, the clock goes on where this database's last session left it.
+        clock, clock_source = await console_clock(database, start, SystemClock().now())
         engine = Engine(
             database,
             clock,
@@ -320,6 +322,7 @@ async def _console(
             # A local sandbox: everyone may configure it unless ADMIN_USER_IDS says who.
             everyone_is_admin=not settings.admin_user_ids,
             files_dir=files_dir,
+            clock_source=clock_source,
         )
         lines = stdin_lines(interactive=interactive, prompt=PromptSource(console_app, clock))
         await console_app.run(lines, echo=not interactive)

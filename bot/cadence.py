@@ -304,6 +304,11 @@ _CADENCE_WORDS = {
     "monthly": Cadence.MONTHLY,
 }
 _EVERY = {"every", "each"}
+# Rhythms people ask for that the bot does not keep: named, so the answer lists the ones
+# it does instead of not understanding.
+_UNSUPPORTED_RHYTHMS = {"daily", "everyday", "weekdays", "hourly", "yearly", "annually"}
+_DAY = {"day", "days", "weekday", "weekdays", "morning", "evening"}
+RHYTHMS_OFFERED = "weekly, biweekly (every 2 weeks) or monthly"
 _ONE = {"1", "one", "a"}
 _TWO = {"2", "two", "other", "second", "2nd"}
 _WEEK = {"week", "weeks"}
@@ -444,6 +449,9 @@ def _parse_timezone(token: str, word: str) -> str | None:
 def parse_timezone(value: str) -> str:
     """A timezone someone typed, as the IANA name to store; CadenceError says why not."""
     token = value.strip()
+    words = token.split()
+    if len(words) > 1 and (spaced := _spaced_zone(words, 0)) is not None:
+        raise _spaced_zone_error(spaced[1], spaced[0])
     zone = _parse_timezone(token, token.lower())
     if zone is None:
         raise _unknown_word(token, token.lower())
@@ -480,6 +488,8 @@ def _every(tokens: list[str], words: list[str], i: int) -> tuple[Cadence | None,
     """Read "every ..." at ``i``: the cadence it names (None for "every thursday", where
     it only introduces the weekday) and how many tokens it used."""
     rest = words[i + 1 : i + 4]
+    if rest[:1] and rest[0] in _DAY:
+        raise _unsupported_rhythm(" ".join(tokens[i : i + 2]))
     if rest[:1] and rest[0] in _WEEKDAY_WORDS:
         return None, 1
     if rest[:1] == ["fortnight"]:
@@ -503,6 +513,30 @@ def _every(tokens: list[str], words: list[str], i: int) -> tuple[Cadence | None,
             f"'{phrase}' is not a rhythm I can keep: choose weekly, every 2 weeks or monthly"
         )
     raise CadenceError(f"I don't understand '{phrase}': say weekly, every 2 weeks or monthly")
+
+
+def _unsupported_rhythm(said: str) -> CadenceError:
+    return CadenceError(f"I can't keep '{said}' check-ins: they can be {RHYTHMS_OFFERED}")
+
+
+def _spaced_zone(tokens: list[str], i: int) -> tuple[str, str] | None:
+    """The zone meant by ``America/New York`` (a zone name typed with spaces for its
+    underscores) starting at token ``i``, and the words typed; None if there is none."""
+    if "/" not in tokens[i]:
+        return None
+    names = timezone_names()
+    for end in range(i + 2, min(i + 4, len(tokens)) + 1):
+        joined = "_".join(tokens[i:end]).lower()
+        if joined in names:
+            return names[joined], " ".join(tokens[i:end])
+    return None
+
+
+def _spaced_zone_error(typed: str, zone: str) -> CadenceError:
+    return CadenceError(
+        f"I don't know the timezone '{typed}' (did you mean {zone}? Timezone names are "
+        "written with _ instead of spaces)"
+    )
 
 
 def parse_cadence(words: str, default_timezone: str) -> CadenceRule:
@@ -532,6 +566,10 @@ def parse_cadence(words: str, default_timezone: str) -> CadenceRule:
     while i < len(tokens):
         token, word = tokens[i], lowered[i]
         used = 1
+        if word in _UNSUPPORTED_RHYTHMS:
+            raise _unsupported_rhythm(token)
+        if (spaced := _spaced_zone(tokens, i)) is not None:
+            raise _spaced_zone_error(spaced[1], spaced[0])
         if word in _CADENCE_WORDS:
             cadence = _once("rhythm", cadence, _CADENCE_WORDS[word], token)
         elif word in _EVERY:

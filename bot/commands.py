@@ -6,6 +6,8 @@ the same helpful answer.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -266,6 +268,18 @@ MAX_MILESTONE = 999_999  # a milestone's number in its pair's list
 # How much of a word that could not be understood an error repeats.
 QUOTED_CHARS = 40
 
+# ``/mentor pause`` lengths: "2w", "10d", "3 weeks", "a week", "one month" (30 days).
+_PAUSE_UNITS = {
+    **dict.fromkeys(("d", "day", "days"), 1),
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 7),
+    **dict.fromkeys(("month", "months"), 30),
+}
+_PAUSE_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_PAUSE_LENGTH = re.compile(
+    rf"(?P<amount>[0-9]+|{'|'.join(_PAUSE_NUMBERS)})\s*"
+    rf"(?P<unit>{'|'.join(sorted(_PAUSE_UNITS, key=len, reverse=True))})"
+)
+
 
 def help_text() -> str:
     lines = ["Here is what I can do:", f"`{WIN_USAGE.usage}` — {WIN_USAGE.summary}"]
@@ -279,6 +293,14 @@ def parse_command(command: str, text: str) -> Command:
         return _parse_win(text)
     if name == "mentor":
         return _parse_mentor(text)
+    close = closest_word(name, ("win", "mentor"))
+    if close is not None:
+        usage = WIN_USAGE if close == "win" else MENTOR_USAGE["help"]
+        raise CommandError(
+            f"I don't know the command `/{name}`. Did you mean `/{close}`?",
+            usage=usage.usage,
+            example=usage.example,
+        )
     raise CommandError(f"I don't know the command `/{name}`.\n{help_text()}")
 
 
@@ -342,7 +364,53 @@ def _parse_mentor(text: str) -> Command:
         case "stats":
             return ShowStats()
         case _:
-            raise CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
+            raise _unknown_subcommand(sub)
+
+
+def _unknown_subcommand(sub: str) -> CommandError:
+    """A typo gets the one command it is closest to, with its usage; anything else the
+    whole help."""
+    close = closest_word(sub, MENTOR_USAGE)
+    if close is None:
+        return CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
+    usage = MENTOR_USAGE[close]
+    return CommandError(
+        f"I don't know `/mentor {sub}`. Did you mean `/mentor {close}`?",
+        usage=usage.usage,
+        example=usage.example,
+    )
+
+
+def closest_word(typed: str, words: Iterable[str]) -> str | None:
+    """The word ``typed`` is most likely a typo of: at most two edits away (one for short
+    words), a swap of two neighbours counting as one edit; among equals, the one with the
+    same letters (``stauts`` -> ``status``, not ``stats``), then the same length."""
+    typed = typed.lower()
+    best: tuple[int, bool, int, str] | None = None
+    for word in words:
+        distance = _edits(typed, word)
+        if distance > (1 if len(word) <= 4 else 2):
+            continue
+        key = (distance, sorted(typed) != sorted(word), abs(len(word) - len(typed)), word)
+        if best is None or key < best:
+            best = key
+    return best[3] if best is not None else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours turning ``a`` into
+    ``b`` (the optimal string alignment distance)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
 
 
 def _usage_error(sub: str, message: str, example: str | None = None) -> CommandError:
@@ -451,18 +519,25 @@ def _parse_pause(args: list[str]) -> Pause:
             until = date.fromisoformat(spec[6:].strip())
         except ValueError:
             raise _usage_error(
-                "pause", f"`{spec[6:].strip()}` is not a date like 2027-01-10."
+                "pause", f"`{_quoted(spec[6:].strip())}` is not a date like 2027-01-10."
             ) from None
         return Pause(until=until, partner_id=partner)
-    amount, unit = spec[:-1].strip(), spec[-1:]
-    if unit in ("w", "d") and amount.isascii() and amount.isdigit():
-        count = whole_number(amount, low=0, high=MAX_PAUSE_DAYS)
-        days = None if count is None else count * (7 if unit == "w" else 1)
+    length = _PAUSE_LENGTH.fullmatch(spec)
+    if length is not None:
+        amount, unit = length["amount"], length["unit"]
+        number = (
+            whole_number(amount, low=0, high=MAX_PAUSE_DAYS)
+            if amount.isdigit()
+            else _PAUSE_NUMBERS[amount]
+        )
+        days = None if number is None else number * _PAUSE_UNITS[unit]
         if days is None or not 0 < days <= MAX_PAUSE_DAYS:
             raise _usage_error("pause", "A pause can last from one day to six months.")
         return Pause(days=days, partner_id=partner)
     raise _usage_error(
-        "pause", f"`{_quoted(spec)}` is not a length like `2w` or `10d`, or `until 2027-01-10`."
+        "pause",
+        f"`{_quoted(spec)}` is not a length like `2w`, `3 weeks` or `10 days`, "
+        "or `until 2027-01-10`.",
     )
 
 
@@ -507,9 +582,9 @@ def _parse_config(args: list[str]) -> Command:
                 "/mentor config consent on",
             )
         case "timezone" | "tz":
-            if value is None:
+            if not rest:
                 raise _usage_error("config", "Name your timezone, like Europe/Berlin.")
-            return SetTimezone(_parse_timezone(value))
+            return SetTimezone(_parse_timezone(" ".join(rest)))
         case _:
             raise _usage_error("config", f"There is no setting called `{setting}`.")
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cadence import CadenceError, describe, local_view, parse_cadence
+from bot.cadence import (
+    CadenceError,
+    describe,
+    in_quiet_hours,
+    local_view,
+    outside_quiet_hours,
+    parse_cadence,
+)
 from bot.commands import Pause, Resume, SetCadence, SkipNext, StartCheckin
 from bot.content import Content
 from bot.effects import Effect
@@ -47,9 +54,48 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     _both(
         turn,
         view,
-        f"{who} set your check-ins to {rhythm}. Next one: {when_for(view.partner, pair)}.",
+        f"{who} set your check-ins to {rhythm}. Next one: {when_for(view.partner, pair)}."
+        + _night_note(view.partner, pair, "you"),
     )
-    return turn.reply(f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}.")
+    return turn.reply(
+        f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}."
+        + _partner_time(view, pair)
+    )
+
+
+def _partner_time(view: PairView, pair: Pair) -> str:
+    """For whoever sets the time: when it falls for the partner, if their clock differs,
+    and a warning if that is in their night."""
+    at = pair.next_checkin_at
+    assert at is not None
+    zone = view.partner.timezone or pair.timezone
+    note = _night_note(view.partner, pair, view.partner_mention)
+    if note:
+        return note
+    mine = at.astimezone(ZoneInfo(view.me.timezone or pair.timezone)).replace(tzinfo=None)
+    if mine == at.astimezone(ZoneInfo(zone)).replace(tzinfo=None):
+        return ""  # the same wall clock: nothing to add
+    return f" For {view.partner_mention} that is {local_view(at, zone)}."
+
+
+def _night_note(member: Member, pair: Pair, who: str) -> str:
+    """A warning when the pair's time is outside 08:00-21:00 in ``member``'s zone: their
+    prompt waits for their morning (quiet hours, bot/cadence.py)."""
+    assert pair.next_checkin_at is not None
+    zone = member.timezone or pair.timezone
+    if not in_quiet_hours(pair.next_checkin_at, zone):
+        return ""
+    held = local_view(outside_quiet_hours(pair.next_checkin_at, zone), zone)
+    if who == "you":
+        return (
+            f"\n⚠️ That is outside 08:00-21:00 for you, so your questions wait until {held}. "
+            "If another time suits you both better, `/mentor cadence` changes it."
+        )
+    return (
+        f"\n⚠️ For {who} that is {local_view(pair.next_checkin_at, zone)}, outside "
+        f"08:00-21:00 there, so their questions wait until {held}. A time in the day for "
+        "both of you works better: `/mentor cadence` changes it."
+    )
 
 
 def _not_paused(turn: Turn, view: PairView) -> None:
@@ -108,12 +154,32 @@ def _skip(turn: Turn, view: PairView) -> list[Effect]:
     skipped = when_for(turn.actor, pair)
     schedule_next(pair, pair.next_checkin_at, turn.now)
     who = f"<@{turn.actor.external_id}>"
+    gap = _long_gap(turn, pair)
     _both(
         turn,
         view,
-        f"{who} skipped your next check-in. The one after is {when_for(view.partner, pair)}.",
+        f"{who} skipped your next check-in. The one after is {when_for(view.partner, pair)}." + gap,
     )
-    return turn.reply(f"Skipped the check-in of {skipped}. Next one: {when_for(turn.actor, pair)}.")
+    return turn.reply(
+        f"Skipped the check-in of {skipped}. Next one: {when_for(turn.actor, pair)}." + gap
+    )
+
+
+# A skip that leaves this long, or longer, until the next check-in is said out loud.
+LONG_GAP = timedelta(days=21)
+
+
+def _long_gap(turn: Turn, pair: Pair) -> str:
+    """When skipping leaves three weeks or more until the next check-in: how long, and
+    how to meet sooner."""
+    assert pair.next_checkin_at is not None
+    wait = pair.next_checkin_at - turn.now
+    if wait < LONG_GAP:
+        return ""
+    return (
+        f"\nThat is {wait.days // 7} weeks from now with no check-in. "
+        "`/mentor checkin` starts one any time before then."
+    )
 
 
 async def pause(turn: Turn, command: Pause) -> list[Effect]:

@@ -16,6 +16,9 @@ from bot.turn import Turn, display_name
 # The longest name in a pair's label: "With <name> (your mentor)" then fits 75 characters.
 LABEL_NAME_CHARS = 50
 NO_PAIR_HINT = "Start one with `/mentor pair @mentor @mentee`."
+# The member that stands in for everyone who used forget (bot/privacy.py): one per
+# workspace, no name, no settings; a pair with them ended when they left.
+FORGOTTEN_MEMBER_ID = "~forgotten"
 # Made once: building aliases per query was a measurable share of every /win.
 MENTOR = aliased(Member, name="mentor")
 MENTEE = aliased(Member, name="mentee")

@@ -14,18 +14,28 @@ doc. Only what *they* wrote is included: a feedback item holds the question and 
 they are its mentee, the answer if they are its mentor; a partner appears as an id only;
 messages addressed to them are listed with when and whether they were delivered, not
 their words (those may quote the partner, and are in the person's DMs already).
+Files have no platform to render mention markup, so ``<@U1>`` in what they wrote becomes
+the member's name (``@Alice``), and the brag doc escapes their words for Markdown: what
+they typed (``<html>``, ``*stars*``) reads as typed. A look back names its milestone as
+the milestones do: ``pair_id`` and ``milestone_number``.
 
 **Forget** (``/mentor forget``, ``mentorbot forget``), in one transaction:
 
 - Their live pairs end, and each partner is told in a DM that the pair ended, without
   details (and without naming them: the message must outlive them).
-- Deleted: their wins, check-in answers, milestones they own (automatic ones and goals
-  they set), look backs they wrote, every feedback item they were part of (a feedback
-  item is one exchange about the mentee's work between the two, so the whole item goes),
-  their conversations (flow sessions), outbox messages to them or naming them or quoting
-  their text (sent or not), and their member row (with its settings and consent).
+- Deleted: their wins, the words of their check-in answers, milestones they own
+  (automatic ones and goals they set), look backs they wrote, their words in feedback
+  items (question and action as mentee, answer as mentor), their conversations (flow
+  sessions), outbox messages to them or naming them or quoting their text (sent or not),
+  and their member row (with its settings and consent).
+- Kept, as anonymous facts, so the program's numbers do not change: that a check-in
+  prompt was answered and when (the answer row, without words, belongs to the tombstone;
+  when both members of one check-in are forgotten, only the first one's fact can stay),
+  and a feedback item's times (asked, answered, acted on; a question keeps an empty text,
+  so it still counts as a question).
 - Kept, for the partner: pair rows, check-in occurrences (a check-in always concerns two
-  people and holds no text), the partner's answers, wins, milestones and look backs.
+  people and holds no text), the partner's answers, wins, milestones and look backs, and
+  what the partner wrote in feedback items with the forgotten person.
   Their references to the forgotten person are moved to one *tombstone* member per
   workspace (external id ``~forgotten``, no name, no timezone, no consent), so nothing
   cascades away with the member row and no migration is needed. Only ``proposed_by_id``
@@ -44,7 +54,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -69,7 +79,7 @@ from bot.flows.sessions import (
     not_for_you,
     start_flow,
 )
-from bot.pairs import pairs_of
+from bot.pairs import FORGOTTEN_MEMBER_ID, pairs_of
 from bot.refs import Platform, UserRef
 from bot.rhythm import stop_schedule
 from bot.storage.database import Database
@@ -90,11 +100,15 @@ from bot.storage.models import (
     Win,
     Workspace,
 )
+from bot.text import mentioned_user_ids, named_mentions
 from bot.turn import Turn, get_or_create
 
 EXPORT_FORMAT = 1
-TOMBSTONE_ID = "~forgotten"
+TOMBSTONE_ID = FORGOTTEN_MEMBER_ID
 TOMBSTONE_NAME = "(former member)"
+# A forgotten person's question: no words, but still a question (not feedback given
+# unprompted, whose question is None), so the program's feedback numbers stay.
+FORGOTTEN_QUESTION = ""
 # Texts shorter than this could match anyone's message by chance ("ok", "great"), so
 # they are not looked for in other people's messages; longer ones are, by their start
 # (a quoted text may be shortened).
@@ -207,9 +221,17 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             Feedback.workspace_id == ws, or_(Feedback.mentee_id == me, Feedback.mentor_id == me)
         ),
     )
-    reviews = await _all(
-        session, select(Review).where(Review.workspace_id == ws, Review.member_id == me)
-    )
+    # A look back names its milestone as the milestones section does: by its number
+    # within the pair (pair_id + number), never by an internal row id.
+    review_rows = (
+        await session.execute(
+            select(Review, Milestone.number)
+            .outerjoin(Milestone, Review.milestone_id == Milestone.id)
+            .where(Review.workspace_id == ws, Review.member_id == me)
+        )
+    ).all()
+    reviews = [review for review, _ in review_rows]
+    milestone_number = {review.id: number for review, number in review_rows}
     flows = await _all(
         session,
         select(FlowSession).where(FlowSession.workspace_id == ws, FlowSession.member_id == me),
@@ -224,6 +246,17 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
     )
     # Every answer's check-in is one of their pairs' (the pair rows are never deleted).
     checkin_of = {c.id: c for c in checkins}
+    said = await _mention_namer(
+        session,
+        ws,
+        [
+            *(w.text for w in wins),
+            *(m.title for m in milestones),
+            *(t for a in answers for t in (a.mood, a.progress, a.challenge, a.next_topic)),
+            *(t for f in feedback for t in (f.question, f.answer, f.action)),
+            *(t for r in reviews for t in (r.went_well, r.could_improve)),
+        ],
+    )
 
     def who(member_id: int | None) -> str | None:
         if member_id is None:
@@ -255,7 +288,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             _pair_json(pair, me, mentor_id, mentee_id) for pair, mentor_id, mentee_id in pair_rows
         ],
         "wins": [
-            {"text": w.text, "created_at": _iso(w.created_at)}
+            {"text": said(w.text), "created_at": _iso(w.created_at)}
             for w in sorted(wins, key=lambda w: (w.created_at, w.id))
         ],
         "milestones": [
@@ -263,7 +296,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
                 "kind": m.kind,
                 "code": m.code,
                 "number": m.number,
-                "title": m.title,
+                "title": said(m.title),
                 "pair_id": m.pair_id,
                 "created_at": _iso(m.created_at),
                 "completed_at": _iso(m.completed_at),
@@ -287,22 +320,22 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             {
                 "pair_id": checkin_of[a.checkin_id].pair_id,
                 "checkin_due_at": _iso(checkin_of[a.checkin_id].due_at),
-                "mood": a.mood,
-                "progress": a.progress,
-                "challenge": a.challenge,
-                "next_topic": a.next_topic,
+                "mood": said(a.mood),
+                "progress": said(a.progress),
+                "challenge": said(a.challenge),
+                "next_topic": said(a.next_topic),
                 "answered_at": _iso(a.answered_at),
             }
             for a in sorted(answers, key=lambda a: a.id)
         ],
-        "feedback": [_feedback_json(f, me) for f in sorted(feedback, key=lambda f: f.id)],
+        "feedback": [_feedback_json(f, me, said) for f in sorted(feedback, key=lambda f: f.id)],
         "reviews": [
             {
                 "pair_id": r.pair_id,
                 "occasion": r.occasion,
-                "milestone_id": r.milestone_id,
-                "went_well": r.went_well,
-                "could_improve": r.could_improve,
+                "milestone_number": milestone_number[r.id],
+                "went_well": said(r.went_well),
+                "could_improve": said(r.could_improve),
                 "created_at": _iso(r.created_at),
                 "answered_at": _iso(r.answered_at),
             }
@@ -344,13 +377,39 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
         "look back": len(reviews),
         "pair": len(pair_rows),
     }
-    markdown = _brag_doc(member, workspace, wins, milestones, feedback, now)
+    markdown = _brag_doc(member, workspace, wins, milestones, feedback, now, said)
     return ExportBundle(
         user_id=member.external_id,
         json_data=json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
         markdown=markdown.encode("utf-8"),
         counts=counts,
     )
+
+
+# Text as people read it: mention markup turned into names (None stays None).
+Namer = Callable[[str | None], str | None]
+
+
+async def _mention_namer(session: AsyncSession, ws: int, texts: Iterable[str | None]) -> Namer:
+    """Files are read without a platform to render ``<@U1>``: each mention becomes the
+    name of that member in this workspace (one query for all of them)."""
+    ids: set[str] = set()
+    for text in texts:
+        if text is not None:
+            ids |= mentioned_user_ids(text)
+    names: dict[str, str] = {}
+    if ids:
+        rows = await session.execute(
+            select(Member.external_id, Member.display_name).where(
+                Member.workspace_id == ws, Member.external_id.in_(sorted(ids))
+            )
+        )
+        names = {external_id: name for external_id, name in rows.all() if name}
+
+    def said(text: str | None) -> str | None:
+        return None if text is None else named_mentions(text, names)
+
+    return said
 
 
 async def _all(session: AsyncSession, query: Any) -> list[Any]:
@@ -386,20 +445,36 @@ def _pair_json(pair: Pair, me: int, mentor_id: str, mentee_id: str) -> dict[str,
     }
 
 
-def _feedback_json(item: Feedback, me: int) -> dict[str, Any]:
+def _feedback_json(item: Feedback, me: int, said: Namer) -> dict[str, Any]:
     """Only the parts the member wrote: a mentee's question and action, a mentor's answer."""
     i_mentee = item.mentee_id == me
     return {
         "pair_id": item.pair_id,
         "your_role": "mentee" if i_mentee else "mentor",
         "kind": "question" if item.question is not None else "feedback given unprompted",
-        "your_question": item.question if i_mentee else None,
-        "your_answer": None if i_mentee else item.answer,
-        "your_action": item.action if i_mentee else None,
+        "your_question": said(item.question) if i_mentee else None,
+        "your_answer": None if i_mentee else said(item.answer),
+        "your_action": said(item.action) if i_mentee else None,
         "asked_at": _iso(item.asked_at),
         "answered_at": _iso(item.answered_at),
         "acted_at": _iso(item.acted_at),
     }
+
+
+# What Markdown would read as formatting, a heading, a link, an HTML tag or an entity
+# (CommonMark lets a backslash escape any ASCII punctuation).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&])")
+# At the start of a line: a list item (- +; * is escaped anywhere) or a numbered one.
+_MARKDOWN_BULLET = re.compile(r"^(\s*)([-+])", re.MULTILINE)
+_MARKDOWN_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
+
+
+def markdown_text(text: str) -> str:
+    """Someone's words, to show as written in a Markdown file: nothing in them becomes
+    formatting or markup (``<html>`` stays visible text)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    escaped = _MARKDOWN_BULLET.sub(r"\1\\\2", escaped)
+    return _MARKDOWN_NUMBER.sub(r"\1\\\2", escaped)
 
 
 def _indented(text: str) -> str:
@@ -413,13 +488,18 @@ def _brag_doc(
     milestones: Sequence[Milestone],
     feedback: Sequence[Feedback],
     now: datetime,
+    said: Namer,
 ) -> str:
+    def words(text: str | None) -> str:
+        """Someone's words in the doc: mentions as names, escaped, lines kept in the item."""
+        return _indented(markdown_text(said(text) or ""))
+
     zone = ZoneInfo(member.timezone or "UTC")
-    name = member.display_name or member.external_id
+    name = words(member.display_name or member.external_id)
     lines = [
         f"# Brag doc: {name}",
         "",
-        f"_From mentorbot ({workspace.platform} workspace {workspace.external_id}), "
+        f"_From mentorbot ({workspace.platform} workspace {words(workspace.external_id)}), "
         f"{now.astimezone(zone):%Y-%m-%d}._",
         "",
         "## Wins",
@@ -433,7 +513,7 @@ def _brag_doc(
     for month, month_wins in by_month.items():
         lines += [f"### {month}", ""]
         lines += [
-            f"- {w.created_at.astimezone(zone):%Y-%m-%d}: {_indented(w.text)}" for w in month_wins
+            f"- {w.created_at.astimezone(zone):%Y-%m-%d}: {words(w.text)}" for w in month_wins
         ]
         lines.append("")
     lines += ["", "## Milestones reached", ""]
@@ -443,8 +523,8 @@ def _brag_doc(
     )
     for m in reached:
         assert m.completed_at is not None
-        title = f"#{m.number} {m.title}" if m.number is not None else m.title
-        lines.append(f"- {m.completed_at.astimezone(zone):%Y-%m-%d}: {_indented(title)}")
+        title = f"\\#{m.number} {words(m.title)}" if m.number is not None else words(m.title)
+        lines.append(f"- {m.completed_at.astimezone(zone):%Y-%m-%d}: {title}")
     if not reached:
         lines.append("None yet.")
     lines += ["", "## Feedback I acted on", ""]
@@ -452,12 +532,12 @@ def _brag_doc(
     for item in sorted(acted, key=lambda f: (f.acted_at or f.asked_at, f.id)):
         day = (item.acted_at or item.asked_at).astimezone(zone)
         about = (
-            f"I asked: “{_indented(item.question)}”"
+            f"I asked: “{words(item.question)}”"
             if item.question is not None
             else "Feedback my mentor gave me"
         )
         lines.append(f"- {day:%Y-%m-%d}: {about}")
-        lines.append(f"  What I did: {_indented(item.action or '')}")
+        lines.append(f"  What I did: {words(item.action)}")
     if not acted:
         lines.append("None yet.")
     return "\n".join(lines).rstrip() + "\n"
@@ -521,17 +601,23 @@ class ForgetReport:
                 f"{'your partner' if self.pairs_ended == 1 else 'your partners'} only that "
                 "it ended."
             )
-        return text + " This cannot be undone."
+        return f"{text} {KEPT_FACTS} This cannot be undone."
 
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 
+# What forget keeps, said to the person both before and after.
+KEPT_FACTS = (
+    "What stays has neither your name nor your words: that a check-in or a feedback "
+    "question was answered, and when, so the program's numbers stay true."
+)
 CONFIRM_TEXT = (
     "This deletes everything I keep about you in this workspace: your wins, check-in "
     "answers, feedback, look backs, milestones, conversations and settings. Your pairs "
-    "end, and your partners are told only that the pair ended. It cannot be undone.\n"
+    f"end, and your partners are told only that the pair ended. {KEPT_FACTS} "
+    "It cannot be undone.\n"
     "Want a copy first? Use `/mentor export` before you confirm."
 )
 
@@ -604,11 +690,8 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
     )
     reviews = await _run(session, delete(Review).where(Review.member_id == me))
     milestones = await _run(session, delete(Milestone).where(Milestone.member_id == me))
-    answers = await _run(session, delete(CheckinAnswer).where(CheckinAnswer.member_id == me))
-    feedback = await _run(
-        session,
-        delete(Feedback).where(or_(Feedback.mentee_id == me, Feedback.mentor_id == me)),
-    )
+    answers = await _keep_answered_facts(session, me, tombstone.id)
+    feedback = await _keep_feedback_facts(session, me, tombstone.id)
     conversations = await _run(
         session,
         delete(FlowSession).where(
@@ -665,6 +748,45 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
         messages=messages,
         pairs_ended=ended,
     )
+
+
+async def _keep_answered_facts(session: AsyncSession, me: int, tombstone: int) -> int:
+    """Their check-in answers lose every word and their author (moved to the tombstone);
+    that the prompt was answered, and when, stays, so past answer rates do not change.
+    Returns how many answers' words were deleted."""
+    words = {"mood": None, "progress": None, "challenge": None, "next_topic": None}
+    # A check-in whose other member was forgotten before already has the tombstone's
+    # answer, and an answer row is one per member: this one's fact goes with its words.
+    taken = select(CheckinAnswer.checkin_id).where(CheckinAnswer.member_id == tombstone)
+    kept = await _run(
+        session,
+        update(CheckinAnswer)
+        .where(CheckinAnswer.member_id == me, CheckinAnswer.checkin_id.not_in(taken))
+        .values(member_id=tombstone, **words),
+    )
+    return kept + await _run(session, delete(CheckinAnswer).where(CheckinAnswer.member_id == me))
+
+
+async def _keep_feedback_facts(session: AsyncSession, me: int, tombstone: int) -> int:
+    """A feedback item they were part of keeps the partner's words and the times (asked,
+    answered, acted on: the program's numbers); their words and their name go. A question
+    keeps an empty text (``FORGOTTEN_QUESTION``), so it still counts as a question.
+    Returns how many items lost their words."""
+    await _run(
+        session,
+        update(Feedback)
+        .where(Feedback.mentee_id == me, Feedback.question.is_not(None))
+        .values(question=FORGOTTEN_QUESTION),
+    )
+    as_mentee = await _run(
+        session,
+        update(Feedback).where(Feedback.mentee_id == me).values(action=None, mentee_id=tombstone),
+    )
+    as_mentor = await _run(
+        session,
+        update(Feedback).where(Feedback.mentor_id == me).values(answer=None, mentor_id=tombstone),
+    )
+    return as_mentee + as_mentor
 
 
 async def _run(session: AsyncSession, statement: Any) -> int:

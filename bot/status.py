@@ -11,7 +11,7 @@ from bot.access import counted_wins, shared_in_pairs
 from bot.cadence import describe, local_view
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
-from bot.pairs import NO_PAIR_HINT, PairView, pairs_of
+from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, pairs_of
 from bot.rhythm import rule_of
 from bot.storage.models import LIVE_PAIR_STATES, Feedback, Milestone, MilestoneKind, PairState, Win
 from bot.turn import Turn
@@ -20,7 +20,7 @@ from bot.turn import Turn
 async def show(turn: Turn) -> list[Effect]:
     views = await pairs_of(turn, turn.actor, LIVE_PAIR_STATES)
     if not views:
-        return turn.reply(f"You're not in a mentoring pair yet. {NO_PAIR_HINT}")
+        return turn.reply(await _no_live_pair(turn))
     open_feedback = dict(
         (
             await turn.session.execute(
@@ -67,6 +67,29 @@ async def show(turn: Turn) -> list[Effect]:
     ]
 
 
+async def _no_live_pair(turn: Turn) -> str:
+    """No pair now: say so, and about the last pair that ended (a partner who used
+    forget included), with what they can still do and how to start again."""
+    ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
+    if not ended:
+        return f"You're not in a mentoring pair yet. {NO_PAIR_HINT}"
+    last = max(ended, key=lambda v: (v.pair.ended_at or v.pair.created_at, v.pair.id))
+    role = "mentee" if last.i_mentor else "mentor"
+    day = (last.pair.ended_at or turn.now).astimezone(ZoneInfo(turn.actor.timezone or "UTC"))
+    if last.partner.external_id == FORGOTTEN_MEMBER_ID:
+        what = (
+            f"Your mentoring pair with your {role} ended on {day:%Y-%m-%d}: they left "
+            "mentorbot and had their data deleted."
+        )
+    else:
+        what = f"Your mentoring pair with {last.partner_mention} ended on {day:%Y-%m-%d}."
+    return (
+        f"You're not in a mentoring pair now. {what} What you wrote is still yours: "
+        "`/mentor journal` shows your wins and `/mentor export` sends you everything. "
+        f"Ready for a new pair? {NO_PAIR_HINT}"
+    )
+
+
 def _month_start(turn: Turn) -> datetime:
     zone = ZoneInfo(turn.actor.timezone or "UTC")
     local = turn.now.astimezone(zone)
@@ -90,7 +113,10 @@ def _pair_fields(
     if pair.next_checkin_at is not None:
         mine = local_view(pair.next_checkin_at, _zone(turn.actor.timezone, pair.timezone))
         theirs = local_view(pair.next_checkin_at, _zone(view.partner.timezone, pair.timezone))
-        lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
+        if mine == theirs:
+            lines.append(f"Next check-in: {mine}, for both of you")
+        else:
+            lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
     lines.append(f"Streak: {pair.streak} check-in{'s' if pair.streak != 1 else ''} in a row")
     lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
     done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from bot.errors import UserError
 
@@ -14,6 +15,8 @@ TITLE_MAX_CHARS = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 USER_MENTION = re.compile(r"^<@([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>$")
 CHANNEL_MENTION = re.compile(r"^<#([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>$")
+# Mention markup anywhere in a text: <@U1>, <@U1|alice>, <#C1>, <#C1|general>.
+MENTION_IN_TEXT = re.compile(r"<([@#])([A-Za-z0-9_.\-]+)(?:\|([^>]*))?>")
 
 
 def clean_text(raw: str) -> str:
@@ -37,6 +40,24 @@ def user_mention_id(token: str) -> str | None:
 def channel_mention_id(token: str) -> str | None:
     match = CHANNEL_MENTION.match(token)
     return match.group(1) if match else None
+
+
+def mentioned_user_ids(text: str) -> set[str]:
+    return {m[2] for m in MENTION_IN_TEXT.finditer(text) if m[1] == "@"}
+
+
+def named_mentions(text: str, names: Mapping[str, str]) -> str:
+    """Mention markup as people read it where no platform renders it (files): ``<@U1>``
+    becomes ``@`` and the name in ``names`` (else the label it carries, else the id),
+    ``<#C1|general>`` becomes ``#general``."""
+
+    def name(match: re.Match[str]) -> str:
+        sigil, key, label = match[1], match[2], match[3]
+        if sigil == "@":
+            return "@" + (names.get(key) or label or key)
+        return "#" + (label or key)
+
+    return MENTION_IN_TEXT.sub(name, text)
 
 
 def shorten(text: str, limit: int) -> str:

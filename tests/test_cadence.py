@@ -485,6 +485,13 @@ def test_the_default_timezone() -> None:
         ("EST5EDT", "'EST5EDT' is an old timezone alias"),
         ("europe/berln", "I don't know the timezone 'europe/berln' (did you mean Europe/Berlin?)"),
         ("Mars/Olympus_Mons", "I don't know the timezone 'Mars/Olympus_Mons'"),
+        # A zone typed with spaces for its underscores gets the name it means.
+        ("weekly America/New York", "'America/New York' (did you mean America/New_York?"),
+        ("thu america/port of spain", "(did you mean America/Port_of_Spain?"),
+        # Rhythms the bot does not keep are named, with the ones it does.
+        ("daily", "I can't keep 'daily' check-ins: they can be weekly, biweekly"),
+        ("every day 9:30", "I can't keep 'every day' check-ins: they can be weekly"),
+        ("Everyday", "I can't keep 'Everyday' check-ins"),
     ],
 )
 def test_parse_cadence_refuses(words: str, reason: str) -> None:

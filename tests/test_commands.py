@@ -72,6 +72,12 @@ from bot.text import clean_text
         ("mentor", "skip <@U2>", SkipNext("U2")),
         ("mentor", "pause", Pause(days=14)),
         ("mentor", "pause 3w", Pause(days=21)),
+        ("mentor", "pause 3 weeks", Pause(days=21)),
+        ("mentor", "pause 3weeks", Pause(days=21)),
+        ("mentor", "pause a week", Pause(days=7)),
+        ("mentor", "pause 10 days", Pause(days=10)),
+        ("mentor", "pause <@U2> two wks", Pause(days=14, partner_id="U2")),
+        ("mentor", "pause 1 month", Pause(days=30)),
         ("mentor", "pause until 2027-01-10", Pause(until=date(2027, 1, 10))),
         ("mentor", "resume", Resume()),
         ("mentor", "review", StartReview()),
@@ -91,6 +97,66 @@ def test_a_missing_argument_says_what_and_shows_an_example() -> None:
     assert "Name two people" in explained
     assert "Usage: `/mentor pair @mentor @mentee`" in explained
     assert "Example: `/mentor pair @alice @bob`" in explained
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "usage"),
+    [
+        ("stauts", "status", "/mentor status"),
+        ("statsu", "status", "/mentor status"),
+        ("chekin", "checkin", "/mentor checkin [@partner]"),
+        ("pasue", "pause", "/mentor pause [@partner] [2w | 10d | until YYYY-MM-DD]"),
+        ("ned", "end", "/mentor end [@partner]"),
+        ("STATS", None, None),  # not a typo: a command, whatever its case
+    ],
+)
+def test_a_typo_gets_the_command_it_is_closest_to(
+    typed: str, meant: str | None, usage: str | None
+) -> None:
+    if meant is None:
+        assert parse_command("mentor", typed) == ShowStats()
+        return
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", typed)
+    explained = caught.value.explain()
+    assert explained.startswith(f"I don't know `/mentor {typed}`. Did you mean `/mentor {meant}`?")
+    assert f"Usage: `{usage}`" in explained
+    assert "Here is what I can do" not in explained
+    assert len(explained.splitlines()) == 3
+
+
+def test_a_typo_in_the_command_itself_gets_the_command() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("/mentr", "status")
+    assert caught.value.explain().startswith(
+        "I don't know the command `/mentr`. Did you mean `/mentor`?\nUsage: `/mentor help`"
+    )
+    with pytest.raises(CommandError) as caught:
+        parse_command("/wn", "shipped it")
+    assert "Did you mean `/win`?" in caught.value.explain()
+
+
+def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "xyzzy")
+    assert "Here is what I can do:" in caught.value.explain()
+
+
+@pytest.mark.parametrize("length", ["3 fortnights", "soon", "-2w", "0 days"])
+def test_a_pause_length_it_cannot_read_says_which_it_can(length: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", f"pause {length}")
+    explained = caught.value.explain()
+    assert "`3 weeks`" in explained or "one day to six months" in explained
+
+
+def test_a_timezone_typed_with_a_space_gets_its_name() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "config timezone America/New York")
+    assert "did you mean America/New_York?" in caught.value.explain()
+    assert parse_command("mentor", "config timezone America/New_York") == SetTimezone(
+        "America/New_York"
+    )
 
 
 def test_clean_text_keeps_what_people_wrote() -> None:

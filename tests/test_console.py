@@ -173,7 +173,8 @@ def test_must_show_session(tmp_path: Path) -> None:
 
     assert out.banner == [
         Block(
-            f"mentorbot console — it is Wed {TODAY} 12:00 UTC — you are alice. Type :help for help."
+            f"mentorbot console — it is Wed {TODAY} 12:00 UTC (set by --start) — you are alice. "
+            "Type :help for help."
         )
     ]
     assert [t.line for t in out.turns] == script.splitlines()

@@ -108,6 +108,13 @@ async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> Non
     # Wins no longer go to a former partner.
     await chat.say("bob", "/win solo win")
     assert not any("solo win" in dm for dm in chat.dms("alice"))
+    # Status tells each of them the pair ended, rather than that they never had one.
+    assert await chat.say("alice", "/mentor status") == (
+        "You're not in a mentoring pair now. Your mentoring pair with <@bob> ended on "
+        "2026-11-25. What you wrote is still yours: `/mentor journal` shows your wins and "
+        "`/mentor export` sends you everything. Ready for a new pair? Start one with "
+        "`/mentor pair @mentor @mentee`."
+    )
 
 
 async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:

@@ -22,6 +22,7 @@ from bot.delivery import DeliveryFailure
 from bot.effects import Effect, ReplyEphemeral, SendFiles, UpdateMessage
 from bot.events import ButtonClicked, CommandInvoked
 from bot.privacy import EXPORTED_TABLES, NOT_ABOUT_A_PERSON, TOMBSTONE_ID
+from bot.program import ProgramStats, program_stats
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import (
     Base,
@@ -218,6 +219,23 @@ async def bobs_data(database: Database, bob: int) -> dict[str, list[tuple[Any, .
         }
 
 
+async def stats_of(database: Database, clock: ManualClock) -> ProgramStats:
+    async with database.transaction() as session:
+        t1 = await session.scalar(select(Workspace.id).where(Workspace.external_id == "T1"))
+        assert t1 is not None
+        return await program_stats(session, t1, clock.now() + timedelta(days=3))
+
+
+def past_numbers(stats: ProgramStats) -> tuple[object, ...]:
+    return (
+        stats.short_rate,
+        stats.long_rate,
+        stats.feedback_answered,
+        stats.median_feedback_wait,
+        [week.checkins_answered for week in stats.weekly],
+    )
+
+
 async def assert_forgotten(database: Database, alice: int) -> None:
     """No row in workspace T1 references alice or holds her words or her id."""
     everything = await rows(database)
@@ -272,6 +290,11 @@ async def test_export_holds_everything_about_her_and_nothing_of_anyone_else(
     assert exported["member"]["shoutout_consent"] is True
     assert exported["workspace"]["you_chose_the_shoutout_channel"] is True
     assert exported["feedback"][0]["your_answer"] is None  # bob's words stay his
+    # A look back names its milestone by the key the milestones carry: pair and number.
+    [look_back] = [r for r in exported["reviews"] if r["occasion"] == "milestone"]
+    assert "milestone_id" not in look_back
+    goals = {(m["pair_id"], m["number"]): m["title"] for m in exported["milestones"]}
+    assert goals[(look_back["pair_id"], look_back["milestone_number"])] == ALICE["goal"]
     brag = files["mentorbot-brag-doc-alice.md"].decode()
     assert "## Wins" in brag and "### November 2026" in brag
     assert ALICE["goal"] in brag and "First win" in brag
@@ -302,18 +325,35 @@ async def test_forget_in_chat_leaves_nothing_about_her_and_keeps_bobs_data(
     before = await bobs_data(database, bob)
     assert all(before.values())
     bob_dms = len(world.t1.dms("bob"))
+    stats_before = await stats_of(database, clock)
+    assert stats_before.long_rate.answered == 2 and stats_before.feedback_answered == 1
 
     answer = await world.t1.click("alice", "Delete everything")
     assert "Done. I deleted everything I kept about you: 2 wins, 1 check-in answer" in answer
     assert "1 feedback item, 1 look back, 2 milestones" in answer
+    assert "What stays has neither your name nor your words" in answer
     assert "This cannot be undone." in answer
 
     await assert_forgotten(database, alice)
     assert await bobs_data(database, bob) == before
+    # The program's numbers about the past are the same: her answers are facts without
+    # words or name. (Her pair is now ended and her wins are gone, which is true.)
+    assert past_numbers(await stats_of(database, clock)) == past_numbers(stats_before)
+    # Bob keeps his answer to her question; her words are gone from his view.
+    listed = await world.t1.say("bob", "/mentor feedback list")
+    assert BOB["answer"][:30] in listed
+    assert "a former member asked you: (deleted at their request)" in listed
+    assert "acted on it: (deleted at their request)" in listed
     told = world.t1.dms("bob")[bob_dms:]
     assert len(told) == 1 and "Your mentoring pair with your mentee" in told[0]
     assert "has ended" in told[0] and "alice" not in told[0].lower()
     assert not any(ALICE["pending"] in dm for dm in world.t1.dms("bob"))
+    # Bob's status says what happened to his pair and what he can do now.
+    status = await world.t1.say("bob", "/mentor status")
+    assert status.startswith("You're not in a mentoring pair now. Your mentoring pair with ")
+    assert "your mentee ended on 2026-11-30: they left mentorbot" in status
+    assert "`/mentor journal`" in status and "`/mentor pair @mentor @mentee`" in status
+    assert "alice" not in status.lower() and "~forgotten" not in status
     # The proposal she made for erin and frank still works, and tells nobody in her place.
     await world.t1.click("erin", "Accept")
     assert "You're paired" in await world.t1.click("frank", "Accept")
@@ -425,3 +465,54 @@ async def test_forget_finds_her_words_in_messages_stored_encrypted(
         assert not any(ALICE["pending"] in dm for dm in chat.dms("bob"))
     finally:
         await database.dispose()
+
+
+async def test_export_files_show_names_and_keep_markup_as_written(
+    database: Database, clock: ManualClock
+) -> None:
+    """Files have no platform to render mentions, and Markdown would eat tags: mentions
+    become names, and a brag doc shows what was typed, character for character."""
+    chat = Chat(database, clock)
+    await pair_up(chat, "bob", "alice")
+    win = "paired with <@bob> in <#C9|general> on <html> & *all* of it\n- a list line\n1. one"
+    await chat.say("alice", f"/win {win}")
+    effects = await command(chat, "alice", "/mentor export")
+    files = files_of(effects)
+    exported = json.loads(files["mentorbot-export-alice.json"])
+    assert exported["wins"][0]["text"] == (
+        "paired with @Bob in #general on <html> & *all* of it\n- a list line\n1. one"
+    )
+    brag = files["mentorbot-brag-doc-alice.md"].decode()
+    assert "<@bob>" not in brag and "<#C9" not in brag and "<html>" not in brag
+    assert (
+        ": paired with @Bob in \\#general on \\<html\\> \\& \\*all\\* of it\n"
+        "  \\- a list line\n"
+        "  1\\. one\n"
+    ) in brag
+
+
+async def test_both_members_of_a_pair_forgotten_one_after_the_other(
+    database: Database, clock: ManualClock
+) -> None:
+    """The second forget finds the tombstone already holding the first one's answer to
+    the same check-in: it must not fail (one answer row per member), and nothing of
+    either person is left."""
+    chat = Chat(database, clock)
+    await pair_up(chat, "bob", "alice")
+    await chat.advance(timedelta(days=5))  # Monday: the check-in opens
+    for user, words in (("alice", ALICE), ("bob", BOB)):
+        await chat.click(user, "Great 🙌")
+        for key in ("progress", "challenge", "next"):
+            await chat.say(user, words[key])
+    alice = await member_id(database, "T1", "alice")
+    bob = await member_id(database, "T1", "bob")
+    assert alice is not None and bob is not None
+    for user in ("alice", "bob"):
+        await chat.say(user, "/mentor forget")
+        assert "Done." in await chat.click(user, "Delete everything")
+    everything = await rows(database)
+    answers = everything["checkin_answers"]
+    assert len(answers) == 1  # the first one's fact; the second's went with its words
+    assert answers[0]["progress"] is None and answers[0]["answered_at"] is not None
+    for table, column in person_columns():
+        assert all(row[column] not in (alice, bob) for row in everything[table]), (table, column)

@@ -258,7 +258,8 @@ async def test_each_member_is_told_the_next_check_in_in_their_own_time(chat: Cha
     answer = await chat.say("alice", "/mentor cadence thu 3pm Europe/Berlin")
     assert answer == (
         "Check-ins are now every Thursday at 15:00 (Europe/Berlin). "
-        "Next one: Thu 26 Nov, 15:00 (Europe/Berlin)."
+        "Next one: Thu 26 Nov, 15:00 (Europe/Berlin). "
+        "For <@bob> that is Thu 26 Nov, 09:00 (America/New_York)."
     )
     assert chat.dms("bob")[-1] == (
         "<@alice> set your check-ins to every Thursday at 15:00 (Europe/Berlin). "
@@ -266,9 +267,34 @@ async def test_each_member_is_told_the_next_check_in_in_their_own_time(chat: Cha
     )
 
 
+async def test_a_cadence_at_night_for_the_partner_is_said_to_both(chat: Chat) -> None:
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await pair_up(chat, "alice", "bob")
+    answer = await chat.say("alice", "/mentor cadence mon 10:00 Europe/Berlin")
+    assert answer == (
+        "Check-ins are now every Monday at 10:00 (Europe/Berlin). "
+        "Next one: Mon 30 Nov, 10:00 (Europe/Berlin).\n"
+        "⚠️ For <@bob> that is Mon 30 Nov, 01:00 (America/Los_Angeles), outside "
+        "08:00-21:00 there, so their questions wait until Mon 30 Nov, 08:00 "
+        "(America/Los_Angeles). A time in the day for both of you works better: "
+        "`/mentor cadence` changes it."
+    )
+    assert chat.dms("bob")[-1].endswith(
+        "Next one: Mon 30 Nov, 01:00 (America/Los_Angeles).\n"
+        "⚠️ That is outside 08:00-21:00 for you, so your questions wait until "
+        "Mon 30 Nov, 08:00 (America/Los_Angeles). If another time suits you both better, "
+        "`/mentor cadence` changes it."
+    )
+    # A time in the day for both: no warning, only when it is for bob.
+    answer = await chat.say("alice", "/mentor cadence mon 18:00 Europe/Berlin")
+    assert "⚠️" not in answer and "⚠️" not in chat.dms("bob")[-1]
+    assert answer.endswith("For <@bob> that is Mon 30 Nov, 09:00 (America/Los_Angeles).")
+
+
 # What alice types after `/mentor cadence`, and the reason she is given.
 INVALID = [
-    ("daily", "I don't understand 'daily'"),
+    ("daily", "I can't keep 'daily' check-ins: they can be weekly, biweekly"),
+    ("weekly America/New York", "did you mean America/New_York?"),
     ("every 3 weeks", "'every 3 weeks' is not a rhythm I can keep"),
     ("mon 11pm", "23:00 is in the quiet hours"),
     ("thu 6:30", "06:30 is in the quiet hours"),
@@ -613,8 +639,34 @@ async def test_skipping_twice_and_skipping_every_other_week(chat: Chat) -> None:
     await chat.say("alice", "/mentor cadence every 2 weeks")
     assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
     answer = await chat.say("bob", "/mentor skip")
-    assert answer == (
+    assert answer.startswith(
         "Skipped the check-in of Mon 7 Dec, 10:00 (UTC). Next one: Mon 21 Dec, 10:00 (UTC)."
+    )
+
+
+async def test_two_skips_on_a_biweekly_pair_say_how_long_until_the_next(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence every 2 weeks")
+    # Twelve days away: one skip in a weekly rhythm is no long gap, nothing more to say.
+    await chat.say("alice", "/mentor cadence weekly")
+    assert "weeks from now" not in await chat.say("alice", "/mentor skip")
+    await chat.say("alice", "/mentor cadence every 2 weeks")
+    first = await chat.say("alice", "/mentor skip")
+    assert first == (
+        "Skipped the check-in of Mon 7 Dec, 10:00 (UTC). Next one: Mon 21 Dec, 10:00 (UTC)."
+        "\nThat is 3 weeks from now with no check-in. "
+        "`/mentor checkin` starts one any time before then."
+    )
+    second = await chat.say("alice", "/mentor skip")
+    gap = (
+        "\nThat is 5 weeks from now with no check-in. "
+        "`/mentor checkin` starts one any time before then."
+    )
+    assert second == (
+        "Skipped the check-in of Mon 21 Dec, 10:00 (UTC). Next one: Mon 4 Jan, 10:00 (UTC)." + gap
+    )
+    assert chat.dms("bob")[-1] == (
+        "<@alice> skipped your next check-in. The one after is Mon 4 Jan, 10:00 (UTC)." + gap
     )
 
 

@@ -14,10 +14,12 @@ from typing import assert_never
 
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy import select
 
 from adapters.console.render import render_message
 from adapters.console.translate import (
     CONSOLE_HELP,
+    WORKSPACE_ID,
     Advance,
     Click,
     ConsoleInputError,
@@ -47,6 +49,8 @@ from bot.engine import Engine
 from bot.events import ButtonClicked, Event, FormSubmitted, MessageReceived
 from bot.refs import Platform
 from bot.storage.database import Database
+from bot.storage.models import Workspace
+from bot.turn import get_or_create
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,7 @@ class ConsoleApp:
         user: str,
         everyone_is_admin: bool,
         files_dir: Path = DEFAULT_FILES_DIR,
+        clock_source: str = "",
     ) -> None:
         self._engine = engine
         self._database = database
@@ -90,6 +95,7 @@ class ConsoleApp:
         self.user = user
         self._everyone_is_admin = everyone_is_admin
         self._files_dir = files_dir
+        self._clock_source = clock_source
         self._shown: list[Shown] = []
         self._forms: dict[str, OpenConsoleForm] = {}
         self._next_message = 0
@@ -98,13 +104,15 @@ class ConsoleApp:
     # -- the loop ----------------------------------------------------------------------
 
     async def run(self, lines: AsyncIterator[str], *, echo: bool) -> None:
+        source = f" ({self._clock_source})" if self._clock_source else ""
         self._out.print(
             Text(
-                f"mentorbot console — {self._clock_line()} — you are {self.user}. "
+                f"mentorbot console — {self._clock_line()}{source} — you are {self.user}. "
                 "Type :help for help.",
                 style="dim",
             )
         )
+        await save_clock(self._database, self._clock)
         await self.catch_up()  # whatever fell due or was queued since the last exit
         async for line in lines:
             if echo:
@@ -157,6 +165,7 @@ class ConsoleApp:
 
     async def _tick(self) -> None:
         self._note(f"⏰ {self._clock_line()}")
+        await save_clock(self._database, self._clock)
         await self.catch_up()
 
     async def catch_up(self) -> None:
@@ -167,16 +176,20 @@ class ConsoleApp:
     async def _click(self, label: str) -> None:
         wanted = label.strip().strip("[]").strip()
         found = self._find_button(wanted)
-        if found is None:
+        if not found:
             # Shown before a restart: the delivered DMs still carry their buttons.
             for dm in await recent_dms(self._database, user_ref(self.user)):
-                found = _button_in(dm.content.choices, wanted, _dm_message_id(dm))
-                if found is not None:
+                found = _buttons_in(dm.content.choices, wanted, _dm_message_id(dm))
+                if found:
                     break
-        if found is None:
+        if not found:
             self._note(f"{self.user} has no button labelled [{wanted}] on screen.")
             return
-        button, message_id = found
+        if len(found) > 1:
+            labels = " ".join(f"[{button.label}]" for button, _ in found)
+            self._note(f"[{wanted}] could be any of {labels}: say more of the label.")
+            return
+        [(button, message_id)] = found
         await self._send(
             ButtonClicked(
                 user=user_ref(self.user),
@@ -187,13 +200,13 @@ class ConsoleApp:
             )
         )
 
-    def _find_button(self, wanted: str) -> tuple[Button, str | None] | None:
+    def _find_button(self, wanted: str) -> list[tuple[Button, str | None]]:
         for shown in reversed(self._shown):
             if shown.user == self.user:
-                found = _button_in(shown.buttons, wanted, shown.message_id)
-                if found is not None:
+                found = _buttons_in(shown.buttons, wanted, shown.message_id)
+                if found:
                     return found
-        return None
+        return []
 
     async def _answer_form(self, line: str) -> None:
         form = self._forms[self.user]
@@ -288,6 +301,43 @@ class ConsoleApp:
         return f"it is {self._clock.now():%a %Y-%m-%d %H:%M} UTC"
 
 
+# Where a console session's clock came from, for the banner.
+CLOCK_FROM_START = "set by --start"
+CLOCK_KEPT = "where the last session left it"
+CLOCK_NOW = "the real time: no clock saved in this database yet"
+
+
+async def console_clock(
+    database: Database, start: datetime | None, now: datetime
+) -> tuple[ManualClock, str]:
+    """The clock a console session starts with, and where it came from: ``start`` when
+    given, else where this database's console clock stopped, else ``now``."""
+    if start is not None:
+        return ManualClock(start), CLOCK_FROM_START
+    async with database.transaction() as session:
+        saved = await session.scalar(
+            select(Workspace.console_now).where(
+                Workspace.platform == Platform.CONSOLE.value,
+                Workspace.external_id == WORKSPACE_ID,
+            )
+        )
+    if saved is not None:
+        return ManualClock(saved), CLOCK_KEPT
+    return ManualClock(now), CLOCK_NOW
+
+
+async def save_clock(database: Database, clock: ManualClock) -> None:
+    """Keep the console's time in its workspace row, for the next session."""
+    async with database.transaction() as session:
+        workspace = await get_or_create(
+            session,
+            Workspace,
+            {"platform": Platform.CONSOLE.value, "external_id": WORKSPACE_ID},
+            {"created_at": clock.now()},
+        )
+        workspace.console_now = clock.now()
+
+
 def safe_filename(name: str) -> str:
     """The name a file is saved under: its last path part, so a name can never reach
     outside the person's folder."""
@@ -319,16 +369,16 @@ def _dm_message_id(dm: SendDM) -> str | None:
     return f"out-{dm.outbox_id}" if dm.outbox_id is not None else None
 
 
-def _button_in(
+def _buttons_in(
     buttons: tuple[Button, ...], wanted: str, message_id: str | None
-) -> tuple[Button, str | None] | None:
-    """The button labelled ``wanted``, or else the only one whose label starts with it
-    (so ``:click How you acted`` is enough for a long label)."""
-    for button in buttons:
-        if button.label.casefold() == wanted.casefold():
-            return button, message_id
-    starting = [b for b in buttons if b.label.casefold().startswith(wanted.casefold())]
-    return (starting[0], message_id) if len(starting) == 1 else None
+) -> list[tuple[Button, str | None]]:
+    """On one message: the button labelled ``wanted``, or else every one whose label
+    holds it anywhere, ignoring case (``:click great``, ``:click acted``); more than one
+    means the person has to say more."""
+    key = wanted.casefold()
+    exact = [b for b in buttons if b.label.casefold() == key]
+    matching = exact[:1] or [b for b in buttons if key in b.label.casefold()]
+    return [(button, message_id) for button in matching]
 
 
 async def stdin_lines(*, interactive: bool, prompt: PromptSource) -> AsyncIterator[str]:

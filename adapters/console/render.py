@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from bot.content import Content
+from bot.content import Content, Field
 
 _MARKUP = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>|<#([^>|]+)(?:\|[^>]*)?>|\*([^*\n]+)\*|`([^`\n]+)`")
 
@@ -43,6 +43,22 @@ def inline(text: str) -> Text:
     return out
 
 
+def _fields(fields: Sequence[Field]) -> list[Text]:
+    """A one-line field as ``Label: value``; a longer one as its label, then each line of
+    its value indented below it, with a blank line before it so two read apart."""
+    lines: list[Text] = []
+    for field in fields:
+        label = inline(field.label)
+        label.stylize("bold")
+        value = field.value.split("\n")
+        if len(value) == 1:
+            lines.append(label + Text(": ", style="bold") + inline(field.value))
+            continue
+        lines += [Text(""), label + Text(":", style="bold")]
+        lines += [Text("  ") + inline(line) for line in value]
+    return lines
+
+
 def render_message(header: str, kind: str, content: Content, files: Sequence[str] = ()) -> Text:
     """``files``: one line per file that came with the message, shown as written."""
     out = Text(header, style=HEADER_STYLES[kind])
@@ -52,7 +68,7 @@ def render_message(header: str, kind: str, content: Content, files: Sequence[str
         title.stylize("bold")
         body.append(title)
     body += [inline(line) for line in content.text.split("\n")]
-    body += [Text(f.label + ": ", style="bold") + inline(f.value) for f in content.fields]
+    body += _fields(content.fields)
     body += [Text(line) for line in files]
     if content.buttons:
         body.append(Text(" ".join(f"[{b.label}]" for b in content.buttons), style="bold blue"))

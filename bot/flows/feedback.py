@@ -56,7 +56,7 @@ from bot.flows.sessions import (
     partner_name,
     start_flow,
 )
-from bot.pairs import PairView, pick_pair
+from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair
 from bot.storage.models import PARTNERED_PAIR_STATES, Feedback, FlowSession, Member, Pair
 from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
 from bot.turn import Turn
@@ -156,7 +156,13 @@ def _quote(text: str) -> str:
     return f"“{shorten(text, QUOTE_CHARS)}”"
 
 
+# Shown where a person's words were, after they used forget.
+FORGOTTEN_WORDS = "(deleted at their request)"
+
+
 def _m(member: Member) -> str:
+    if member.external_id == FORGOTTEN_MEMBER_ID:
+        return "a former member"
     return f"<@{member.external_id}>"
 
 
@@ -502,15 +508,22 @@ def _describe(me: Member, feedback: Feedback, mentor: Member, mentee: Member) ->
     day = f"{feedback.asked_at:%Y-%m-%d}"
     if feedback.question is not None:
         who = f"{_m(mentee)} asked you" if i_mentor else f"you asked {_m(mentor)}"
-        answer = cut(feedback.answer) if feedback.answer else "(waiting for an answer)"
-        lines = [f"• {day} {who}: “{cut(feedback.question)}”", f"   answer: {answer}"]
+        answer = "(waiting for an answer)"
+        # An empty question or answer: its author used forget (bot/privacy.py).
+        question = f"“{cut(feedback.question)}”" if feedback.question else FORGOTTEN_WORDS
+        if feedback.answer:
+            answer = cut(feedback.answer)
+        elif feedback.answered_at is not None:
+            answer = FORGOTTEN_WORDS
+        lines = [f"• {day} {who}: {question}", f"   answer: {answer}"]
     else:
         who = f"you gave {_m(mentee)} feedback" if i_mentor else f"{_m(mentor)} gave you feedback"
-        lines = [f"• {day} {who}: “{cut(feedback.answer or '')}”"]
+        given = f"“{cut(feedback.answer)}”" if feedback.answer else FORGOTTEN_WORDS
+        lines = [f"• {day} {who}: {given}"]
     if feedback.action:
         action = cut(feedback.action)
     elif feedback.acted_at is not None:
-        action = "(skipped)"
+        action = FORGOTTEN_WORDS if mentee.external_id == FORGOTTEN_MEMBER_ID else "(skipped)"
     else:
         action = "(not yet)"
     return [*lines, f"   acted on it: {action}"]

@@ -123,6 +123,9 @@ class Workspace(Base):
     # nothing is sent to this workspace until it is installed again.
     delivery_stopped_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The console only: its simulated time (``--start``, ``:advance``), so a restarted
+    # console goes on where it stopped. None on the chat platforms.
+    console_now: Mapped[datetime | None]
 
 
 class Member(Base):
