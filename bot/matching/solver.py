@@ -162,7 +162,7 @@ class _Weights:
             for topic in sorted(person.topics):
                 topics.setdefault(topic, len(topics))
 
-        def incidence(people: Sequence[Mentor] | Sequence[Mentee]) -> Any:
+        def incidence(people: Sequence[Mentor | Mentee]) -> Any:
             rows = [i for i, p in enumerate(people) for _ in p.topics]
             cols = [topics[t] for p in people for t in p.topics]
             ones = np.ones(len(rows), dtype=np.int32)
