@@ -26,14 +26,18 @@ from bot.commands import (
     Command,
     CommandError,
     CompleteMilestone,
+    EditProfile,
     EndPair,
     ExportData,
     ForgetMe,
+    JoinPool,
+    LeavePool,
     ListFeedback,
     ListMilestones,
     Pause,
     ProposePair,
     Resume,
+    RunMatch,
     SetCadence,
     SetShoutoutChannel,
     SetShoutoutConsent,
@@ -42,6 +46,7 @@ from bot.commands import (
     ShowConfig,
     ShowHelp,
     ShowJournal,
+    ShowProfile,
     ShowStats,
     ShowStatus,
     SkipNext,
@@ -79,6 +84,8 @@ from bot.flows.sessions import (
     StepResult,
     find_flow,
 )
+from bot.matching import pool as matching_pool
+from bot.matching import rounds as matching_rounds
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database
 from bot.storage.models import FlowSession
@@ -223,6 +230,10 @@ class Engine:
         kind, _, argument = event.action_id.partition(":")
         if kind == wins.JOURNAL_ACTION and argument.isdecimal():
             return _show(turn, event, await wins.journal_page(turn, int(argument)))
+        if kind == matching_rounds.MATCH_ACTION and (
+            parsed := matching_rounds.parse_action(argument)
+        ):
+            return await matching_rounds.click(turn, *parsed, event.message_id)
         if kind == due.SKIP_ACTION:
             pair_id, _, timestamp = argument.partition(":")
             if pair_id.isdecimal() and timestamp.isdecimal():
@@ -329,6 +340,16 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return await privacy.ask_forget(turn, command)
         case ShowStats():
             return await program.show_stats(turn, command)
+        case JoinPool():
+            return await matching_pool.join(turn, command)
+        case ShowProfile():
+            return await matching_pool.show_profile(turn, command)
+        case EditProfile():
+            return await matching_pool.edit_profile(turn, command)
+        case LeavePool():
+            return await matching_pool.leave(turn, command)
+        case RunMatch():
+            return await matching_rounds.run_match(turn, command)
         case _:
             assert_never(command)
 
@@ -402,6 +423,8 @@ async def _waiting_for_text(turn: Turn) -> list[FlowSession]:
 
 
 async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
+    if event.form_id == matching_pool.JOIN_FORM_ID:
+        return await matching_pool.join_from_form(turn, dict(event.values))
     action = FlowAction.parse(event.form_id)
     flow = await find_flow(turn, action.session_id) if action else None
     if flow is None or flow.kind not in CONVERSATIONS or flow.ended_at is not None:
