@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.access import own_match_profile
 from bot.commands import EditProfile, JoinPool, LeavePool, ShowProfile
 from bot.content import Form, FormField
 from bot.effects import Effect, OpenForm
@@ -309,8 +310,13 @@ async def _describe(turn: Turn, profile: MatchProfile) -> str:
     return "\n".join(lines)
 
 
+async def _own_profile(turn: Turn) -> MatchProfile | None:
+    query = select(MatchProfile).where(own_match_profile(turn))
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
 async def show_profile(turn: Turn, command: ShowProfile) -> list[Effect]:
-    profile = await profile_of(turn.session, turn.actor)
+    profile = await _own_profile(turn)
     if profile is None:
         raise UserError(NOT_IN_POOL)
     return turn.reply(
@@ -322,7 +328,7 @@ async def show_profile(turn: Turn, command: ShowProfile) -> list[Effect]:
 
 
 async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
-    profile = await profile_of(turn.session, turn.actor)
+    profile = await _own_profile(turn)
     if profile is None or profile.left_at is not None:
         raise UserError(NOT_IN_POOL)
     role = command.role or profile.role
@@ -345,7 +351,7 @@ async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
 
 
 async def leave(turn: Turn, command: LeavePool) -> list[Effect]:
-    profile = await profile_of(turn.session, turn.actor)
+    profile = await _own_profile(turn)
     if profile is None or profile.left_at is not None:
         raise UserError("You're not in the matching pool, so there was nothing to leave.")
     profile.left_at = turn.now

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.access import require_admin
+from bot.access import require_admin, workspace_match_round
 from bot.commands import RunMatch
 from bot.content import Button, ButtonStyle, Content
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
@@ -159,11 +159,7 @@ async def run_match(turn: Turn, command: RunMatch) -> list[Effect]:
 
 async def click(turn: Turn, round_id: int, choice: str, message_id: str | None) -> list[Effect]:
     require_admin(turn, "send a matching round")
-    query = (
-        select(MatchRound)
-        .where(MatchRound.id == round_id, MatchRound.workspace_id == turn.workspace.id)
-        .with_for_update()
-    )
+    query = select(MatchRound).where(workspace_match_round(turn, round_id)).with_for_update()
     row = (await turn.session.execute(query)).scalar_one_or_none()
     if row is None or row.sent_at is not None or row.canceled_at is not None:
         done = "sent" if row is not None and row.sent_at is not None else "closed"
