@@ -425,15 +425,15 @@ class MatchTopic(Base):
 
 class MatchProfileTopic(Base):
     __tablename__ = "match_profile_topics"
-    __table_args__ = (Index("ix_match_profile_topics_topic_id", "topic_id"),)
+    __table_args__ = (
+        UniqueConstraint("profile_id", "topic_id"),
+        Index("ix_match_profile_topics_topic_id", "topic_id"),
+    )
 
+    id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    profile_id: Mapped[int] = mapped_column(
-        ForeignKey("match_profiles.id", ondelete="CASCADE"), primary_key=True
-    )
-    topic_id: Mapped[int] = mapped_column(
-        ForeignKey("match_topics.id", ondelete="CASCADE"), primary_key=True
-    )
+    profile_id: Mapped[int] = mapped_column(ForeignKey("match_profiles.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("match_topics.id", ondelete="CASCADE"))
 
 
 class MatchRound(Base):

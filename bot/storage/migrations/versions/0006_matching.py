@@ -63,6 +63,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "match_profile_topics",
+        sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("profile_id", sa.Integer(), nullable=False),
         sa.Column("topic_id", sa.Integer(), nullable=False),
@@ -84,7 +85,10 @@ def upgrade() -> None:
             name="fk_match_profile_topics_topic_id_match_topics",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("profile_id", "topic_id", name="pk_match_profile_topics"),
+        sa.PrimaryKeyConstraint("id", name="pk_match_profile_topics"),
+        sa.UniqueConstraint(
+            "profile_id", "topic_id", name="uq_match_profile_topics_profile_id_topic_id"
+        ),
     )
     op.create_index("ix_match_profile_topics_topic_id", "match_profile_topics", ["topic_id"])
     op.create_table(
