@@ -24,6 +24,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters import matching_cli
 from adapters.console.app import DEFAULT_FILES_DIR, ConsoleApp, PromptSource, stdin_lines
 from adapters.console.translate import ConsoleInputError, valid_name
 from adapters.discord.app import DiscordAdapter
@@ -68,6 +69,11 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 pairs_app = typer.Typer(help="Pair commands.", no_args_is_help=True)
 app.add_typer(pairs_app, name="pairs")
+# Matching (adapters/matching_cli.py: its heavy imports are inside the commands).
+people_app = typer.Typer(help="The matching pool.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+people_app.command("import")(matching_cli.people_import)
+app.command("match")(matching_cli.match)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PLATFORM_VARIABLES = (
