@@ -157,3 +157,9 @@ async def test_leave_takes_a_person_out_of_the_next_round_and_keeps_pairs(
     assert "<@mia> mentors <@eve>" in await chat.say("alice", "/mentor match")
     async with database.transaction() as session:
         assert len((await session.execute(select(MatchProfile))).scalars().all()) == 2
+
+
+async def test_words_typed_without_commas_join_a_topic_already_in_use(chat: Chat) -> None:
+    await chat.say("mo", "/mentor join mentor public speaking, design")
+    answer = await chat.say("ed", "/mentor join mentee Public Speaking career")
+    assert "Topics: career, public speaking" in answer

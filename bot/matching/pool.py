@@ -31,6 +31,7 @@ from bot.matching.topics import (
     MAX_CAPACITY,
     TEAM_MAX_CHARS,
     TopicError,
+    merge_known,
     normalise_team,
     normalise_topics,
     parse_capacity,
@@ -244,24 +245,30 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
         )
     if command.capacity is not None and not _mentors(command.role):
         raise UserError("Capacity is for mentors: how many mentees they take at once.")
+    topics = merge_known(command.topics, await _known_topics(turn))
     profile, _ = await upsert_profile(
         turn.session,
         turn.actor,
         turn.now,
         role=command.role,
-        topics=command.topics,
+        topics=topics,
         capacity=command.capacity,
         team=command.team,
         team_given=command.team_given,
     )
     suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
-    others = [t for t in suggestions if t not in command.topics]
+    others = [t for t in suggestions if t not in topics]
     return turn.reply(
         "You're in the matching pool.\n"
         + await _describe(turn, profile)
         + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
         "pair forms unless both of you accept." + _suggestion_line(others)
     )
+
+
+async def _known_topics(turn: Turn) -> set[str]:
+    query = select(MatchTopic.name).where(MatchTopic.workspace_id == turn.workspace.id)
+    return set((await turn.session.execute(query)).scalars())
 
 
 def _suggestion_line(suggestions: Sequence[str]) -> str:
@@ -337,6 +344,8 @@ async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
     topics = command.topics
     if topics is None:
         topics = tuple((await topics_of(turn.session, [profile.id]))[profile.id])
+    else:
+        topics = merge_known(topics, await _known_topics(turn))
     await upsert_profile(
         turn.session,
         turn.actor,

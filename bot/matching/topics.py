@@ -6,6 +6,7 @@ Pure functions; used by the command parser, the people import and the pool.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 
 TOPIC_MAX_CHARS = 40  # the String(40) of match_topics.name
 MAX_TOPICS = 10  # per person: enough to say what you offer or want, few enough to mean it
@@ -87,3 +88,22 @@ def parse_capacity(raw: str) -> int:
             f"not “{value}”"
         )
     return int(value)
+
+
+def merge_known(topics: Sequence[str], known: Collection[str], longest: int = 4) -> tuple[str, ...]:
+    """Neighbouring topics that together are a topic already in use become that topic:
+    ``public speaking`` typed without a comma is the "public speaking" others named,
+    not "public" and "speaking"."""
+    merged: list[str] = []
+    index = 0
+    while index < len(topics):
+        for size in range(min(longest, len(topics) - index), 1, -1):
+            candidate = " ".join(topics[index : index + size])
+            if candidate in known:
+                merged.append(candidate)
+                index += size
+                break
+        else:
+            merged.append(topics[index])
+            index += 1
+    return tuple(dict.fromkeys(merged))
