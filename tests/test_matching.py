@@ -163,3 +163,14 @@ async def test_words_typed_without_commas_join_a_topic_already_in_use(chat: Chat
     await chat.say("mo", "/mentor join mentor public speaking, design")
     answer = await chat.say("ed", "/mentor join mentee Public Speaking career")
     assert "Topics: career, public speaking" in answer
+
+
+async def test_profile_edits_one_setting_at_a_time(chat: Chat) -> None:
+    await chat.say("mia", "/mentor join mentor python team payments")
+    assert "Topics: career, sql" in await chat.say("mia", "/mentor profile topics SQL, careers")
+    assert "up to 3 mentees" in await chat.say("mia", "/mentor profile capacity 3")
+    assert "Team: none" in await chat.say("mia", "/mentor profile team none")
+    answer = await chat.say("mia", "/mentor profile role mentee")
+    assert "Role: a mentee" in answer and "Topics: career, sql" in answer
+    assert "Capacity is for mentors" in await chat.say("mia", "/mentor profile capacity 2")
+    assert "no profile setting called `colour`" in await chat.say("mia", "/mentor profile colour x")
