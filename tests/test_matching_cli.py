@@ -118,6 +118,10 @@ async def test_match_dry_run_prints_json_and_sends_nothing_then_a_real_run_sends
     chat = Chat(database, clock)
     await chat.deliver()
     assert "would you like to mentor <@eve>?" in chat.dms("mia")[-1]
+    stats = await asyncio.to_thread(cli, database, "stats", *where)
+    assert stats.exit_code == 0, stats.output
+    for metric in ("pool_mentors", "pool_open_capacity", "match_proposals_open", "match_rate"):
+        assert metric in stats.stdout
     unknown = await asyncio.to_thread(
         cli, database, "match", "--platform", "slack", "--workspace", "T9"
     )
