@@ -174,3 +174,20 @@ async def test_profile_edits_one_setting_at_a_time(chat: Chat) -> None:
     assert "Role: a mentee" in answer and "Topics: career, sql" in answer
     assert "Capacity is for mentors" in await chat.say("mia", "/mentor profile capacity 2")
     assert "no profile setting called `colour`" in await chat.say("mia", "/mentor profile colour x")
+
+
+async def test_a_paired_mentee_is_matched_again_only_after_joining_again(chat: Chat) -> None:
+    await chat.say("mia", "/mentor join mentor python capacity 2")
+    await chat.say("mo", "/mentor join mentor python")
+    await chat.say("eve", "/mentor join mentee python")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    await chat.click("eve", "Accept")
+    await answer(chat, "mo" if "<@mo>" in chat.dms("eve")[-1] else "mia", "<@eve>", "Accept")
+    # Editing the profile is not asking for another mentor.
+    await chat.say("eve", "/mentor profile topics python, sql")
+    assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+    await chat.advance(timedelta(days=1))
+    await chat.say("eve", "/mentor join mentee python, sql")
+    again = await chat.say("alice", "/mentor match")
+    assert "Matching round preview: 1 pair." in again and "mentors <@eve>" in again

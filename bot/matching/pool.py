@@ -135,8 +135,11 @@ async def upsert_profile(
     capacity: int | None,
     team: str | None,
     team_given: bool,
+    joining: bool = False,
 ) -> tuple[MatchProfile, bool]:
-    """Join (or join again); returns the profile and whether anything changed."""
+    """Create or change the profile; returns it and whether anything changed.
+    ``joining``: the person ran ``/mentor join`` themselves, so a mentee who was paired
+    since they joined asks for another mentor (an edit or an import does not)."""
     profile = await profile_of(session, member)
     if profile is None:
         profile = MatchProfile(
@@ -161,7 +164,7 @@ async def upsert_profile(
         tuple((await topics_of(session, [profile.id]))[profile.id]),
     )
     rejoin = profile.left_at is not None
-    if _mentees(role) and not rejoin:
+    if joining and _mentees(role) and not rejoin:
         # Joining again as a mentee while paired: they ask for another mentor.
         rejoin = await _has_pair_as_mentee_since(session, member, profile.joined_at)
     profile.role = role
@@ -255,6 +258,7 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
         capacity=command.capacity,
         team=command.team,
         team_given=command.team_given,
+        joining=True,
     )
     suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
     others = [t for t in suggestions if t not in topics]
