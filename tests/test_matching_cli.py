@@ -115,9 +115,14 @@ async def test_match_dry_run_prints_json_and_sends_nothing_then_a_real_run_sends
     # Sent by the shell on the real clock, outside each person's quiet hours: a day on,
     # everything queued is due whatever the time of day now.
     clock.set(datetime.now(UTC) + timedelta(days=1))
-    chat = Chat(database, clock)
+    chat = Chat(database, clock, admins=frozenset({"alice"}))
     await chat.deliver()
     assert "would you like to mentor <@eve>?" in chat.dms("mia")[-1]
+    # Nobody sent the round in chat: the admins seen in the workspace hear of an expiry.
+    await chat.say("alice", "/mentor config")
+    await chat.advance(timedelta(days=8))
+    expired = [t for t in chat.dms("alice") if t.startswith("A matching proposal expired")]
+    assert len(expired) == 3
     stats = await asyncio.to_thread(cli, database, "stats", *where)
     assert stats.exit_code == 0, stats.output
     for metric in ("pool_mentors", "pool_open_capacity", "match_proposals_open", "match_rate"):

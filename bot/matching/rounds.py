@@ -312,8 +312,16 @@ async def _expire(
                 "without both answers, so no pair was formed. You stay in the matching pool."
             ),
         )
-    admin = await session.get(Member, pair.proposed_by_id) if pair.proposed_by_id else None
-    if admin is not None and admin.id not in (mentor.id, mentee.id):
+    # The admin who sent the round; a round sent from the shell has none, so the
+    # workspace's admins as last seen are told instead (as for stalled pairs).
+    if pair.proposed_by_id is not None:
+        admins = [m for m in [await session.get(Member, pair.proposed_by_id)] if m is not None]
+    else:
+        query = select(Member).where(Member.workspace_id == workspace.id, Member.is_admin)
+        admins = list((await session.execute(query.order_by(Member.id).limit(20))).scalars())
+    for admin in admins:
+        if admin.id in (mentor.id, mentee.id):
+            continue
         turn.dm(
             admin,
             Content(
