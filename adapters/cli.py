@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperArgument, TyperCommand
 
+from adapters import matching_cli
+
 # Start-up stays light (bench/bench_startup.py; tests/test_cli_startup.py checks it):
 # `mentorbot --help` imports typer and little else. Each command imports what it uses,
 # so a platform library, SQLAlchemy or Alembic load only for the commands that need them.
@@ -73,6 +75,7 @@ class _ErrorConsole:
 
 err = _ErrorConsole()
 
+
 PLATFORM_VARIABLES = (
     "SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) or DISCORD_BOT_TOKEN"
 )
@@ -120,6 +123,13 @@ class _PlainUsage(TyperCommand):
     def collect_usage_pieces(self, ctx: ClickContext) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+
+# Matching (adapters/matching_cli.py: its heavy imports are inside the commands).
+people_app = typer.Typer(help="The matching pool.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(people_app, name="people")
+people_app.command("import", cls=_PlainUsage)(matching_cli.people_import)
+app.command("match")(matching_cli.match)
 
 
 def _settings() -> Settings:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.errors import UserError
 from bot.pairs import PairView
-from bot.storage.models import Feedback, Milestone, Win
+from bot.storage.models import Feedback, MatchProfile, MatchRound, Milestone, Win
 from bot.turn import Turn
 
 ADMIN_ONLY = "Only a workspace admin can {action}."
@@ -85,3 +85,16 @@ def counted_wins(turn: Turn, views: Sequence[PairView]) -> ColumnElement[bool]:
 def _is_actors(turn: Turn, view: PairView) -> bool:
     """A pair view is usable only when it is the actor's own, in this workspace."""
     return view.me.id == turn.actor.id and view.pair.workspace_id == turn.workspace.id
+
+
+def own_match_profile(turn: Turn) -> ColumnElement[bool]:
+    """The actor's matching profile, in this workspace. Others' profiles are read only to
+    run a round (the pool as a whole, for an admin), never shown one by one."""
+    return and_(
+        MatchProfile.workspace_id == turn.workspace.id, MatchProfile.member_id == turn.actor.id
+    )
+
+
+def workspace_match_round(turn: Turn, round_id: int) -> ColumnElement[bool]:
+    """A matching round of this workspace: a round id from elsewhere finds nothing."""
+    return and_(MatchRound.id == round_id, MatchRound.workspace_id == turn.workspace.id)

@@ -7,12 +7,19 @@ the same helpful answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from bot.cadence import CadenceError, parse_timezone
 from bot.ids import fits_id
+from bot.matching.topics import (
+    TopicError,
+    normalise_team,
+    normalise_topics,
+    parse_capacity,
+)
 from bot.numbers import whole_number
 from bot.text import (
     TITLE_MAX_CHARS,
@@ -22,6 +29,8 @@ from bot.text import (
     shorten,
     user_mention_id,
 )
+
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -171,6 +180,46 @@ class ShowStats:
     """The program view, for admins: numbers about pairs, never anyone's words."""
 
 
+# --- matching (bot/matching/) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JoinPool:
+    """``role`` None: no words given; Slack and Discord ask with a form."""
+
+    role: str | None
+    topics: tuple[str, ...] = ()
+    capacity: int | None = None  # None: keep (or the default, 1)
+    team: str | None = None
+    team_given: bool = False  # ``team none`` clears it; not naming a team keeps it
+
+
+@dataclass(frozen=True, slots=True)
+class ShowProfile:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class EditProfile:
+    """One setting of the profile: ``role``, ``topics``, ``capacity`` or ``team``."""
+
+    role: str | None = None
+    topics: tuple[str, ...] | None = None
+    capacity: int | None = None
+    team: str | None = None
+    team_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LeavePool:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RunMatch:
+    pass
+
+
 Command = (
     ShareWin
     | ShowHelp
@@ -196,6 +245,11 @@ Command = (
     | ExportData
     | ForgetMe
     | ShowStats
+    | JoinPool
+    | ShowProfile
+    | EditProfile
+    | LeavePool
+    | RunMatch
 )
 
 
@@ -256,6 +310,22 @@ MENTOR_USAGE: dict[str, Usage] = {
         "/mentor forget", "Delete everything stored about you (asks first)", "/mentor forget"
     ),
     "stats": Usage("/mentor stats", "How the mentoring program is going (admins)", "/mentor stats"),
+    "join": Usage(
+        "/mentor join mentor|mentee|both [topics…] [capacity N] [team NAME]",
+        "Join the matching pool (mentors: what you can help with; mentees: what to learn)",
+        "/mentor join mentor python, public speaking capacity 2 team payments",
+    ),
+    "profile": Usage(
+        "/mentor profile [role mentor|mentee|both | topics … | capacity N | team NAME|none]",
+        "Show or change your matching profile",
+        "/mentor profile topics python, career growth",
+    ),
+    "leave": Usage("/mentor leave", "Leave the matching pool (your pairs stay)", "/mentor leave"),
+    "match": Usage(
+        "/mentor match",
+        "Preview a matching round, then send the proposals (admins)",
+        "/mentor match",
+    ),
     "config": Usage(
         "/mentor config [shoutouts #channel|off] [consent on|off] [timezone Area/City]",
         "Your settings, and the workspace's shout-out channel (admins)",
@@ -363,6 +433,14 @@ def _parse_mentor(text: str) -> Command:
             return ForgetMe()
         case "stats":
             return ShowStats()
+        case "join":
+            return _parse_join(args)
+        case "profile":
+            return _parse_profile(args)
+        case "leave":
+            return LeavePool()
+        case "match":
+            return RunMatch()
         case _:
             raise _unknown_subcommand(sub)
 
@@ -595,3 +673,76 @@ def _parse_timezone(value: str) -> str:
     except CadenceError as error:
         example = "/mentor config timezone Europe/Berlin"
         raise _usage_error("config", f"{error.reason}.", example) from None
+
+
+# --- matching ------------------------------------------------------------------------
+
+MATCH_ROLES = ("mentor", "mentee", "both")
+
+
+def _parse_join(args: list[str]) -> JoinPool:
+    if not args:
+        return JoinPool(None)
+    role = args[0].lower()
+    if role not in MATCH_ROLES:
+        raise _usage_error(
+            "join", f"Say whether you join as a mentor, a mentee or both, not `{args[0]}`."
+        )
+    topics, capacity, team, team_given = _profile_words(args[1:], "join")
+    return JoinPool(role, topics, capacity, team, team_given)
+
+
+def _profile_words(
+    words: list[str], sub: str
+) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+    """Topics, with ``capacity N`` and ``team NAME`` anywhere among them."""
+    rest: list[str] = []
+    capacity: int | None = None
+    team: str | None = None
+    team_given = False
+    index = 0
+    while index < len(words):
+        word = words[index].lower().rstrip(",;")
+        value = words[index + 1].rstrip(",;") if index + 1 < len(words) else None
+        if word == "capacity" and value is not None:
+            capacity = _matching_value(sub, parse_capacity, value)
+            index += 2
+        elif word == "team" and value is not None:
+            team, team_given = _matching_value(sub, normalise_team, value), True
+            index += 2
+        else:
+            rest.append(words[index])
+            index += 1
+    topics = _matching_value(sub, normalise_topics, " ".join(rest))
+    return topics, capacity, team, team_given
+
+
+def _matching_value(sub: str, parse: Callable[[str], T], value: str) -> T:
+    try:
+        return parse(value)
+    except TopicError as error:
+        message = str(error)
+        raise _usage_error(sub, message[:1].upper() + message[1:] + ".") from None
+
+
+def _parse_profile(args: list[str]) -> ShowProfile | EditProfile:
+    if not args:
+        return ShowProfile()
+    setting, rest = args[0].lower(), args[1:]
+    if not rest:
+        raise _usage_error("profile", f"Say what to set `{setting}` to.")
+    match setting:
+        case "role":
+            role = rest[0].lower()
+            if len(rest) != 1 or role not in MATCH_ROLES:
+                raise _usage_error("profile", "Your role is mentor, mentee or both.")
+            return EditProfile(role=role)
+        case "topics" | "topic":
+            return EditProfile(topics=_matching_value("profile", normalise_topics, " ".join(rest)))
+        case "capacity":
+            return EditProfile(capacity=_matching_value("profile", parse_capacity, " ".join(rest)))
+        case "team":
+            team = _matching_value("profile", normalise_team, " ".join(rest))
+            return EditProfile(team=team, team_given=True)
+        case _:
+            raise _usage_error("profile", f"There is no profile setting called `{setting}`.")

@@ -28,6 +28,7 @@ from bot.content import Button, Content
 from bot.faults import crash_point
 from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
+from bot.matching import rounds as matching_rounds
 from bot.milestones import reach_automatic
 from bot.pairs import MENTEE, MENTOR
 from bot.rhythm import (
@@ -45,6 +46,7 @@ from bot.storage.models import (
     Checkin,
     CheckinState,
     FlowSession,
+    MatchProposal,
     Member,
     OutboxMessage,
     OutboxStatus,
@@ -76,6 +78,7 @@ class DueReport:
     anniversaries: int = 0
     stall_nudges: int = 0
     stall_alerts: int = 0
+    proposals_expired: int = 0
 
     @property
     def total(self) -> int:
@@ -103,6 +106,7 @@ async def run_due(
         (_send_heads_ups, Pair.heads_up_at),
         (_celebrate_anniversaries, Pair.next_anniversary_at),
         (partial(stalls.check_stalls, claim=_due_pairs), Pair.stall_check_at),
+        (matching_rounds.expire_due, MatchProposal.expires_at),
     ]
     earliest = await _earliest(database, [column for _, column in jobs])
     for number, (job, _) in enumerate(jobs):
@@ -147,6 +151,7 @@ async def next_due_at(database: Database) -> datetime | None:
         Pair.stall_check_at,
         FlowSession.due_at,
         Checkin.closes_at,
+        MatchProposal.expires_at,
     ]
     async with database.transaction() as session:
         found = [await session.scalar(select(func.min(column))) for column in columns]

@@ -27,14 +27,18 @@ from bot.commands import (
     Command,
     CommandError,
     CompleteMilestone,
+    EditProfile,
     EndPair,
     ExportData,
     ForgetMe,
+    JoinPool,
+    LeavePool,
     ListFeedback,
     ListMilestones,
     Pause,
     ProposePair,
     Resume,
+    RunMatch,
     SetCadence,
     SetShoutoutChannel,
     SetShoutoutConsent,
@@ -43,6 +47,7 @@ from bot.commands import (
     ShowConfig,
     ShowHelp,
     ShowJournal,
+    ShowProfile,
     ShowStats,
     ShowStatus,
     SkipNext,
@@ -81,6 +86,8 @@ from bot.flows.sessions import (
     find_flow,
 )
 from bot.ids import NAME_MAX_CHARS, fits_id
+from bot.matching import pool as matching_pool
+from bot.matching import rounds as matching_rounds
 from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
 from bot.storage.database import Database, DatabaseUnavailable
@@ -244,6 +251,10 @@ class Engine:
         page = whole_number(argument, high=MAX_PAGE)
         if kind == wins.JOURNAL_ACTION and page is not None:
             return _show(turn, event, await wins.journal_page(turn, page))
+        if kind == matching_rounds.MATCH_ACTION and (
+            parsed := matching_rounds.parse_action(argument)
+        ):
+            return await matching_rounds.click(turn, *parsed, event.message_id)
         if kind == due.SKIP_ACTION:
             pair_text, _, stamp_text = argument.partition(":")
             pair_id = whole_number(pair_text)
@@ -352,6 +363,16 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return await privacy.ask_forget(turn, command)
         case ShowStats():
             return await program.show_stats(turn, command)
+        case JoinPool():
+            return await matching_pool.join(turn, command)
+        case ShowProfile():
+            return await matching_pool.show_profile(turn, command)
+        case EditProfile():
+            return await matching_pool.edit_profile(turn, command)
+        case LeavePool():
+            return await matching_pool.leave(turn, command)
+        case RunMatch():
+            return await matching_rounds.run_match(turn, command)
         case _:
             assert_never(command)
 
@@ -425,6 +446,8 @@ async def _waiting_for_text(turn: Turn) -> list[FlowSession]:
 
 
 async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
+    if event.form_id == matching_pool.JOIN_FORM_ID:
+        return await matching_pool.join_from_form(turn, dict(event.values))
     action = FlowAction.parse(event.form_id)
     flow = await find_flow(turn, action.session_id) if action else None
     if flow is None or flow.kind not in CONVERSATIONS or flow.ended_at is not None:

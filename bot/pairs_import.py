@@ -50,6 +50,7 @@ from bot.cadence import (
 )
 from bot.escaping import escape_controls
 from bot.ids import ID_MAX_CHARS
+from bot.numbers import whole_number
 from bot.refs import Platform
 from bot.rhythm import schedule_anniversary, schedule_next
 from bot.storage.bulk import insert_ignoring_duplicates, insert_tuples, one_of, with_keys
@@ -125,7 +126,7 @@ async def import_pairs(
     if chunk < 1:
         raise ValueError("chunk must be at least 1")
     report = ImportReport()
-    records = _csv_records(cast(IO[str], rows)) if hasattr(rows, "read") else _mapping_records(rows)
+    records = csv_records(cast(IO[str], rows)) if hasattr(rows, "read") else mapping_records(rows)
     checker = _RowChecker()
     writer = _Writer(database, now, max_pairs_per_person)
     # Couples seen earlier in this chunk: (platform, workspace, frozenset of the two ids).
@@ -178,9 +179,13 @@ async def import_pairs(
 _Record = tuple[int, dict[str, str]] | Rejected
 
 
-def _header_problem(names: Sequence[str]) -> str | None:
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    unknown = [name for name in names if name not in COLUMNS]
+def _header_problem(
+    names: Sequence[str],
+    columns: Sequence[str] = COLUMNS,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+) -> str | None:
+    missing = [name for name in required if name not in names]
+    unknown = [name for name in names if name not in columns]
     doubled = sorted({name for name in names if names.count(name) > 1})
     problems = []
     if missing:
@@ -195,14 +200,20 @@ def _header_problem(names: Sequence[str]) -> str | None:
         problems.append(f"column{'s' if len(doubled) > 1 else ''} {', '.join(doubled)} twice")
     if not problems:
         return None
-    return f"the header is wrong: {'; '.join(problems)} (expected: {','.join(COLUMNS)})"
+    return f"the header is wrong: {'; '.join(problems)} (expected: {','.join(columns)})"
 
 
 def _column_name(raw: str) -> str:
     return raw.strip().lstrip("\ufeff").strip().lower()
 
 
-def _csv_records(stream: IO[str]) -> Iterator[_Record]:
+def csv_records(
+    stream: IO[str],
+    columns: Sequence[str] = COLUMNS,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+) -> Iterator[_Record]:
+    """Each CSV row as (line, {column: value}), or why it cannot be read; line 1 is the
+    header (a rejection there ends the file). Shared with the people import."""
     reader = csv.reader(stream, strict=True)
     try:
         header = next(reader, None)
@@ -213,10 +224,10 @@ def _csv_records(stream: IO[str]) -> Iterator[_Record]:
         yield Rejected(1, "the file is not UTF-8 text")
         return
     if header is None:
-        yield Rejected(1, f"the file is empty; it needs the header {','.join(COLUMNS)}")
+        yield Rejected(1, f"the file is empty; it needs the header {','.join(columns)}")
         return
     names = [_column_name(name) for name in header]
-    problem = _header_problem(names)
+    problem = _header_problem(names, columns, required)
     if problem is not None:
         yield Rejected(1, problem)
         return
@@ -242,13 +253,17 @@ def _csv_records(stream: IO[str]) -> Iterator[_Record]:
         yield line, dict(zip(names, fields, strict=True))
 
 
-def _mapping_records(rows: Iterable[Mapping[str, str | None]]) -> Iterator[_Record]:
+def mapping_records(
+    rows: Iterable[Mapping[str, str | None]],
+    columns: Sequence[str] = COLUMNS,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+) -> Iterator[_Record]:
     checked_header = False
     for index, row in enumerate(rows):
         line = index + 2
         if not checked_header:
             names = [_column_name(name) for name in row if name is not None]
-            problem = _header_problem(names)
+            problem = _header_problem(names, columns, required)
             if problem is not None:
                 yield Rejected(1, problem)
                 return
@@ -283,8 +298,8 @@ class _Row:
         return self.platform, self.workspace, frozenset((self.mentor, self.mentee))
 
 
-_PLATFORMS = {platform.value: platform.value for platform in Platform}
-_PLATFORM_LIST = ", ".join(platform.value for platform in Platform)
+PLATFORMS = {platform.value: platform.value for platform in Platform}
+PLATFORM_LIST = ", ".join(platform.value for platform in Platform)
 
 
 class _RowChecker:
@@ -296,14 +311,14 @@ class _RowChecker:
 
     def check(self, line: int, values: Mapping[str, str]) -> _Row | Rejected:
         raw_platform = values["platform"].strip()
-        platform = _PLATFORMS.get(raw_platform.lower())
+        platform = PLATFORMS.get(raw_platform.lower())
         if platform is None:
             shown = f"unknown platform '{raw_platform}'" if raw_platform else "no platform"
-            return Rejected(line, f"{shown} (use {_PLATFORM_LIST})")
+            return Rejected(line, f"{shown} (use {PLATFORM_LIST})")
         ids: list[str] = []
         for name in ("workspace_id", "mentor_id", "mentee_id"):
             value = values[name].strip()
-            problem = _id_problem(name, value)
+            problem = id_problem(name, value)
             if problem is not None:
                 return Rejected(line, problem)
             ids.append(value)
@@ -324,7 +339,7 @@ class _RowChecker:
         return _Row(line, platform, workspace, mentor, mentee, rule)
 
 
-def _id_problem(name: str, value: str) -> str | None:
+def id_problem(name: str, value: str) -> str | None:
     if not value:
         return f"no {name}"
     if len(value) > MAX_ID_LENGTH:
@@ -336,7 +351,7 @@ def _id_problem(name: str, value: str) -> str | None:
     return None
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     """A field that cannot be used; the argument is the reason shown for its row."""
 
 
@@ -349,8 +364,8 @@ def _rule(cadence: str, weekday: str, local_time: str, timezone: str) -> Cadence
         rhythm = _cadence(cadence) if cadence else DEFAULT_CADENCE
         day = _weekday(weekday) if weekday else DEFAULT_WEEKDAY
         at = _local_time(local_time or DEFAULT_LOCAL_TIME)
-        zone = _timezone(timezone) if timezone else DEFAULT_TIMEZONE
-    except _Invalid as invalid:
+        zone = timezone_name(timezone) if timezone else DEFAULT_TIMEZONE
+    except Invalid as invalid:
         return str(invalid)
     try:
         return parse_cadence(f"{rhythm.value} {WEEKDAYS[day]} {at} {zone}", DEFAULT_TIMEZONE)
@@ -363,20 +378,21 @@ def _cadence(value: str) -> Cadence:
         return Cadence(value.lower())
     except ValueError:
         choices = ", ".join(cadence.value for cadence in Cadence)
-        raise _Invalid(f"cadence '{value}' is not one of {choices}") from None
+        raise Invalid(f"cadence '{value}' is not one of {choices}") from None
 
 
 def _weekday(value: str) -> int:
     """0 (Monday) to 6 (Sunday), from a number or a name ("thu", "Thursday")."""
     if value.isdigit():
-        if int(value) <= 6:
-            return int(value)
-        raise _Invalid(f"weekday {value} is not 0 (Monday) to 6 (Sunday)")
+        number = whole_number(value, low=0, high=6)
+        if number is not None:
+            return number
+        raise Invalid(f"weekday {value[:40]} is not 0 (Monday) to 6 (Sunday)")
     word = value.lower()
     for number, name in enumerate(WEEKDAYS):
         if len(word) >= 3 and name.lower().startswith(word):
             return number
-    raise _Invalid(
+    raise Invalid(
         f"weekday '{value}' is not a day: write mon ... sun, the full name, "
         "or 0 (Monday) to 6 (Sunday)"
     )
@@ -386,10 +402,10 @@ def _local_time(value: str) -> str:
     try:
         return f"{parse_local_time(value):%H:%M}"
     except CadenceError as error:
-        raise _Invalid(f"time: {error.reason} (write HH:MM, 24-hour)") from None
+        raise Invalid(f"time: {error.reason} (write HH:MM, 24-hour)") from None
 
 
-def _timezone(value: str) -> str:
+def timezone_name(value: str) -> str:
     """The canonical name of a timezone the chat accepts, else why not: the chat's
     own explanation (abbreviations, fixed offsets, "did you mean") where it has one."""
     name = None if " " in value else timezone_names().get(value.lower())
@@ -399,8 +415,8 @@ def _timezone(value: str) -> str:
         parse_cadence(value, DEFAULT_TIMEZONE)
     except CadenceError as error:
         if value.lower() in error.reason.lower():
-            raise _Invalid(f"timezone: {error.reason}") from None
-    raise _Invalid(f"timezone: I don't know the timezone '{value}'; use a name like Europe/Berlin")
+            raise Invalid(f"timezone: {error.reason}") from None
+    raise Invalid(f"timezone: I don't know the timezone '{value}'; use a name like Europe/Berlin")
 
 
 # --- writing --------------------------------------------------------------------------

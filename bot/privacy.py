@@ -79,6 +79,7 @@ from bot.flows.sessions import (
     not_for_you,
     start_flow,
 )
+from bot.matching.pool import profile_of, topics_of
 from bot.pairs import FORGOTTEN_MEMBER_ID, pairs_of
 from bot.refs import Platform, UserRef
 from bot.rhythm import stop_schedule
@@ -89,6 +90,10 @@ from bot.storage.models import (
     CheckinAnswer,
     Feedback,
     FlowSession,
+    MatchProfile,
+    MatchProfileTopic,
+    MatchProposal,
+    MatchRound,
     Member,
     Milestone,
     MilestoneKind,
@@ -129,10 +134,16 @@ EXPORTED_TABLES: dict[str, str] = {
     "reviews": "reviews",
     "flow_sessions": "conversations",
     "outbox": "messages_to_you",
+    "match_profiles": "matching_profile",
+    "match_profile_topics": "matching_profile",
+    "match_proposals": "matching_proposals",
+    "match_rounds": "matching_rounds_you_ran",
 }
 # Tables that hold nothing about a person, with the reason.
 NOT_ABOUT_A_PERSON: dict[str, str] = {
     "handled_events": "platform delivery ids (trigger and interaction ids) that name nobody",
+    "match_topics": "the workspace's topic words, shared by all who name them (a person's "
+    "own choice of topics is exported with their matching profile)",
 }
 
 
@@ -244,6 +255,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             OutboxMessage.target_id == member.external_id,
         ),
     )
+    matching = await _matching_export(session, member, pair_ids)
     # Every answer's check-in is one of their pairs' (the pair rows are never deleted).
     checkin_of = {c.id: c for c in checkins}
     said = await _mention_namer(
@@ -367,6 +379,7 @@ async def export_member(session: AsyncSession, member: Member, *, now: datetime)
             }
             for m in sorted(messages, key=lambda m: m.id)
         ],
+        **matching,
     }
     # Singular nouns: the reply counts them ("1 win", "3 wins").
     counts = {
@@ -410,6 +423,81 @@ async def _mention_namer(session: AsyncSession, ws: int, texts: Iterable[str | N
         return None if text is None else named_mentions(text, names)
 
     return said
+
+
+async def _matching_export(
+    session: AsyncSession, member: Member, pair_ids: list[int]
+) -> dict[str, Any]:
+    """Their matching profile with its topics, the round proposals about their pairs, and
+    the rounds they ran (counts only: a preview names other people)."""
+    profile = await profile_of(session, member)
+    topics = (await topics_of(session, [profile.id]))[profile.id] if profile else []
+    proposals = await _all(
+        session,
+        select(MatchProposal).where(
+            MatchProposal.workspace_id == member.workspace_id, MatchProposal.pair_id.in_(pair_ids)
+        ),
+    )
+    rounds = await _all(
+        session,
+        select(MatchRound).where(
+            MatchRound.workspace_id == member.workspace_id, MatchRound.run_by_id == member.id
+        ),
+    )
+    return {
+        "matching_profile": None
+        if profile is None
+        else {
+            "role": profile.role,
+            "topics": topics,
+            "capacity": profile.capacity,
+            "team": profile.team,
+            "joined_at": _iso(profile.joined_at),
+            "left_at": _iso(profile.left_at),
+            "updated_at": _iso(profile.updated_at),
+        },
+        "matching_proposals": [
+            {
+                "pair_id": p.pair_id,
+                "round_id": p.round_id,
+                "score": p.score,
+                "expires_at": _iso(p.expires_at),
+                "expired_at": _iso(p.expired_at),
+            }
+            for p in sorted(proposals, key=lambda p: p.id)
+        ],
+        "matching_rounds_you_ran": [
+            {
+                "id": r.id,
+                "created_at": _iso(r.created_at),
+                "sent_at": _iso(r.sent_at),
+                "canceled_at": _iso(r.canceled_at),
+                "pairs_previewed": len(r.preview.get("pairs", [])),
+            }
+            for r in sorted(rounds, key=lambda r: r.id)
+        ],
+    }
+
+
+async def _forget_matching(session: AsyncSession, ws: int, me: int) -> None:
+    """Their profile (and its topic links) goes; rounds they ran lose their name, and
+    previews that listed them lose those lines (a preview is kept for its counts)."""
+    profiles = select(MatchProfile.id).where(MatchProfile.member_id == me)
+    await _run(session, delete(MatchProfileTopic).where(MatchProfileTopic.profile_id.in_(profiles)))
+    await _run(session, delete(MatchProfile).where(MatchProfile.member_id == me))
+    await _run(
+        session,
+        update(MatchRound)
+        .where(MatchRound.workspace_id == ws, MatchRound.run_by_id == me)
+        .values(run_by_id=None),
+    )
+    for row in await _all(session, select(MatchRound).where(MatchRound.workspace_id == ws)):
+        pairs = [p for p in row.preview.get("pairs", []) if me not in (p["mentor"], p["mentee"])]
+        left = [u for u in row.preview.get("unmatched", []) if u["member"] != me]
+        if len(pairs) != len(row.preview.get("pairs", [])) or len(left) != len(
+            row.preview.get("unmatched", [])
+        ):
+            row.preview = {"pairs": pairs, "unmatched": left}
 
 
 async def _all(session: AsyncSession, query: Any) -> list[Any]:
@@ -712,6 +800,7 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
         .values(ended_at=turn.now, updated_at=turn.now, due_at=None),
     )
     wins = await _run(session, delete(Win).where(Win.member_id == me))
+    await _forget_matching(session, ws, me)
     for column in (Pair.mentor_id, Pair.mentee_id):
         await _run(
             session,

@@ -31,6 +31,7 @@ from bot.access import require_admin
 from bot.commands import ShowStats
 from bot.content import Content
 from bot.effects import Attachment, Effect, SendFiles
+from bot.matching.pool import PoolStats, pool_stats
 from bot.pairs import MENTEE, MENTOR
 from bot.refs import Platform
 from bot.stalls import active_pairs_of, pair_activity
@@ -108,6 +109,7 @@ class ProgramStats:
     median_feedback_wait: timedelta | None
     stalled: tuple[StalledPair, ...]
     weekly: tuple[WeekActivity, ...]
+    pool: PoolStats | None = None  # the matching pool (bot/matching/pool.py)
 
     def metrics(self) -> list[tuple[str, str]]:
         """Name and value of each number, for the CSV and the CLI's table."""
@@ -125,6 +127,7 @@ class ProgramStats:
                 "" if wait is None else f"{wait.total_seconds() / 3600:.2f}",
             ),
             ("pairs_stalled", str(len(self.stalled))),
+            *(self.pool.metrics() if self.pool is not None else []),
         ]
 
 
@@ -165,6 +168,7 @@ async def program_stats(session: AsyncSession, workspace_id: int, now: datetime)
         median_feedback_wait=median,
         stalled=await _stalled(session, workspace_id, now),
         weekly=await weekly_activity(session, workspace_id, now),
+        pool=await pool_stats(session, workspace_id, now),
     )
 
 
@@ -352,6 +356,8 @@ def describe(stats: ProgramStats) -> str:
         lines += [f"• <@{s.mentor}> mentoring <@{s.mentee}>" for s in stats.stalled]
     else:
         lines.append("No pair looks stalled.")
+    if stats.pool is not None:
+        lines.append(stats.pool.describe())
     return "\n".join(lines)
 
 

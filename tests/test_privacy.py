@@ -138,6 +138,12 @@ async def build_world(database: Database, chat_clock: ManualClock) -> World:
     await t1.say("carol", f"/win {OTHERS['carol']}")
     await t1.say("dana", "/mentor config timezone Europe/Paris")
     await t1.say("alice", "/mentor pair @erin @frank")  # a proposal she made for others
+    # Matching: alice joins the pool (to mentor as well), runs a round and sends it.
+    await t1.say("alice", "/mentor join both python, public speaking team platform")
+    await t1.say("gina", "/mentor join mentee python")
+    await t1.say("alice", "/mentor match")
+    await press_on(t1, "alice", "Matching round preview", "Send proposals")
+    await press_on(t1, "gina", "matching round suggests", "Decline")  # no second pair
     await t2.say("alice", f"/win {OTHERS['t2']}")
     # A win whose DM to bob is still waiting (his DMs fail for now).
     t1.recorder.fail_for["bob"] = DeliveryFailure("server error 503", permanent=False)
@@ -271,7 +277,7 @@ async def test_export_holds_everything_about_her_and_nothing_of_anyone_else(
     effects = await command(world.t1, "alice", "/mentor export")
     reply = texts_of([e for e in effects if isinstance(e, ReplyEphemeral)])
     assert "I've sent you everything I keep about you" in reply
-    assert "2 wins" in reply and "1 pair)" in reply
+    assert "2 wins" in reply and "2 pairs)" in reply  # bob mentors her; gina declined her
     files = files_of(effects)
     assert set(files) == {"mentorbot-export-alice.json", "mentorbot-brag-doc-alice.md"}
     exported = json.loads(files["mentorbot-export-alice.json"])
@@ -285,7 +291,7 @@ async def test_export_holds_everything_about_her_and_nothing_of_anyone_else(
         assert canary in whole
     for canary in [*BOB.values(), *OTHERS.values()]:
         assert canary not in whole
-    assert [p["partner_id"] for p in exported["pairs"]] == ["bob"]
+    assert [p["partner_id"] for p in exported["pairs"]] == ["bob", "gina"]
     assert exported["member"]["timezone"] == "Europe/Berlin"
     assert exported["member"]["shoutout_consent"] is True
     assert exported["workspace"]["you_chose_the_shoutout_channel"] is True

@@ -22,6 +22,7 @@ from discord import app_commands
 
 from bot.cadence import timezone_names
 from bot.commands import MENTOR_USAGE
+from bot.matching.topics import MAX_CAPACITY, TEAM_MAX_CHARS
 from bot.text import TEXT_MAX_CHARS, TITLE_MAX_CHARS
 
 Answer = Callable[[discord.Interaction], Awaitable[None]]
@@ -31,6 +32,8 @@ PARTNER = "Your partner, when you are in more than one pair"
 Rhythm = Literal["weekly", "biweekly", "monthly"]
 Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 OnOff = Literal["on", "off"]
+MatchRoleChoice = Literal["mentor", "mentee", "both"]
+ProfileSetting = Literal["role", "topics", "capacity", "team"]
 Text = app_commands.Range[str, 1, TEXT_MAX_CHARS]
 Title = app_commands.Range[str, 1, TITLE_MAX_CHARS]
 Number = app_commands.Range[int, 1, 999_999]
@@ -238,6 +241,43 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
 
     @app_commands.command(name="stats", description="How the mentoring program is going (admins)")
     async def stats(self, interaction: discord.Interaction) -> None:
+        await self._answer(interaction)
+
+    # --- matching: with no options, /mentor join opens the join form ---------------------
+
+    @app_commands.command(name="join", description="Join the matching pool (a form asks)")
+    @app_commands.describe(
+        role="As a mentor, a mentee or both",
+        topics="Comma-separated: what you can help with, or want to learn",
+        capacity=f"Mentors: mentees at once (1-{MAX_CAPACITY})",
+        team="Your team: you are never matched inside it",
+    )
+    async def join(
+        self,
+        interaction: discord.Interaction,
+        role: MatchRoleChoice | None = None,
+        topics: app_commands.Range[str, 1, 400] | None = None,
+        capacity: app_commands.Range[int, 1, MAX_CAPACITY] | None = None,
+        team: app_commands.Range[str, 1, TEAM_MAX_CHARS] | None = None,
+    ) -> None:
+        await self._answer(interaction)
+
+    @app_commands.command(name="profile", description="Show or change your matching profile")
+    @app_commands.describe(setting="What to change", value="Its new value")
+    async def profile(
+        self,
+        interaction: discord.Interaction,
+        setting: ProfileSetting | None = None,
+        value: app_commands.Range[str, 1, 400] | None = None,
+    ) -> None:
+        await self._answer(interaction)
+
+    @app_commands.command(name="leave", description="Leave the matching pool (pairs stay)")
+    async def leave(self, interaction: discord.Interaction) -> None:
+        await self._answer(interaction)
+
+    @app_commands.command(name="match", description="Preview a matching round (admins)")
+    async def match(self, interaction: discord.Interaction) -> None:
         await self._answer(interaction)
 
 

@@ -56,6 +56,7 @@ class Written(StrEnum):
     FLAG = "flag"  # the option's name, when true ("off")
     DAYS = "days"  # 14 -> "14d"
     UNTIL = "until"  # 2027-01-10 -> "until 2027-01-10"
+    NAMED = "named"  # capacity 2 -> "capacity 2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,19 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ("mentor", "export"): Shape(("export",)),
     ("mentor", "forget"): Shape(("forget",)),
     ("mentor", "stats"): Shape(("stats",)),
+    # Matching: /mentor join with no options opens the join form.
+    ("mentor", "join"): Shape(
+        ("join",),
+        (
+            Option("role"),
+            Option("topics"),
+            Option("capacity", Written.NAMED),
+            Option("team", Written.NAMED),
+        ),
+    ),
+    ("mentor", "profile"): Shape(("profile",), (Option("setting"), Option("value"))),
+    ("mentor", "leave"): Shape(("leave",)),
+    ("mentor", "match"): Shape(("match",)),
 }
 
 
@@ -292,6 +306,8 @@ def _write(option: Option, value: Any) -> str:
             return f"{value}d"
         case Written.UNTIL:
             return f"until {value}"
+        case Written.NAMED:
+            return f"{option.name} {value}"
         case Written.AS_IS:
             return str(value)
 

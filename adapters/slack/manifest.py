@@ -20,7 +20,7 @@ COMMANDS = (
     (
         "/mentor",
         "Mentoring pairs: check-ins, feedback, milestones",
-        "help | pair @mentor @mentee | status | checkin | feedback <question> | journal",
+        "help | pair @mentor @mentee | status | checkin | feedback <question> | journal | join",
     ),
 )
 # Where HTTP mode serves slash commands, interactivity and events, all on one URL.

@@ -378,3 +378,99 @@ class HandledEvent(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
+
+
+# --- matching (bot/matching/, DESIGN.md section 8) ---------------------------------------
+
+
+class MatchRole(StrEnum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+    BOTH = "both"
+
+
+class MatchProfile(Base):
+    """A person in the matching pool of their workspace (one profile per member).
+
+    ``left_at`` set: they left the pool (``/mentor leave``); the row stays so joining
+    again keeps their topics. ``joined_at`` is when they last joined: how long they have
+    waited, and (for a mentee with a pair) whether they asked for another mentor since."""
+
+    __tablename__ = "match_profiles"
+    __table_args__ = (
+        UniqueConstraint("member_id"),
+        Index("ix_match_profiles_workspace_id", "workspace_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(8))
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    team: Mapped[str | None] = mapped_column(EncryptedText)
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class MatchTopic(Base):
+    """A topic of a workspace, normalised (bot/matching/topics.py), shared by everyone who
+    names it: the words people are offered as suggestions."""
+
+    __tablename__ = "match_topics"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class MatchProfileTopic(Base):
+    __tablename__ = "match_profile_topics"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "topic_id"),
+        Index("ix_match_profile_topics_topic_id", "topic_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("match_profiles.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("match_topics.id", ondelete="CASCADE"))
+
+
+class MatchRound(Base):
+    """One run of ``/mentor match``: the preview the admin saw, then sent or canceled."""
+
+    __tablename__ = "match_rounds"
+    __table_args__ = (Index("ix_match_rounds_workspace_id", "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    run_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # {"pairs": [{"mentor": member id, "mentee": member id, "score", "reasons"}],
+    #  "unmatched": [{"member": member id, "reason"}]}; reasons quote topics.
+    preview: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    canceled_at: Mapped[datetime | None]
+
+
+class MatchProposal(Base):
+    """A pair proposed by a round; it expires if not answered in time."""
+
+    __tablename__ = "match_proposals"
+    __table_args__ = (
+        UniqueConstraint("pair_id"),
+        Index("ix_match_proposals_expires_at", "expires_at"),
+        Index("ix_match_proposals_round_id", "round_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("match_rounds.id", ondelete="CASCADE"))
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(Integer)
+    # Cleared once the proposal is answered or has expired (the due job looks at it once).
+    expires_at: Mapped[datetime | None]
+    expired_at: Mapped[datetime | None]

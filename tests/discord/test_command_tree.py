@@ -19,6 +19,7 @@ TYPES = {
     Written.DAYS: {discord.AppCommandOptionType.integer},
     Written.UNTIL: {discord.AppCommandOptionType.string},
     Written.AS_IS: {discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer},
+    Written.NAMED: {discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer},
 }
 
 

@@ -1,0 +1,550 @@
+"""The matching pool: profiles (join, profile, leave), the pool as the solver sees it, and
+its numbers for the program stats.
+
+Who is in the pool: members with a profile they have not left. A mentor's room is their
+capacity minus their live pairs as mentor (active, paused, proposed). A mentee can be
+matched when they have no open proposal as mentee and no pair as mentee that started
+after they last joined (joining again asks for another mentor). Who may not be matched
+with whom is the pairs table itself: any pair of the two, in any state and either way
+round (current partners, ended pairs, declined or expired proposals), blocks them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.access import own_match_profile
+from bot.commands import EditProfile, JoinPool, LeavePool, ShowProfile
+from bot.content import Form, FormField
+from bot.effects import Effect, OpenForm
+from bot.errors import UserError
+from bot.matching.solver import Mentee, Mentor, Pool
+from bot.matching.topics import (
+    DEFAULT_CAPACITY,
+    MAX_CAPACITY,
+    TEAM_MAX_CHARS,
+    TopicError,
+    merge_known,
+    normalise_team,
+    normalise_topics,
+    parse_capacity,
+)
+from bot.refs import Platform
+from bot.storage.models import (
+    LIVE_PAIR_STATES,
+    PARTNERED_PAIR_STATES,
+    MatchProfile,
+    MatchProfileTopic,
+    MatchProposal,
+    MatchRole,
+    MatchTopic,
+    Member,
+    Pair,
+    PairState,
+)
+from bot.turn import Turn, get_or_create
+
+JOIN_FORM_ID = "match:join"
+SUGGESTED_TOPICS = 8
+NOT_IN_POOL = "You're not in the matching pool. Join with `/mentor join mentor|mentee [topics…]`."
+
+
+def _mentors(role: str) -> bool:
+    return role in (MatchRole.MENTOR, MatchRole.BOTH)
+
+
+def _mentees(role: str) -> bool:
+    return role in (MatchRole.MENTEE, MatchRole.BOTH)
+
+
+# --- profiles ----------------------------------------------------------------------------
+
+
+async def profile_of(session: AsyncSession, member: Member) -> MatchProfile | None:
+    query = select(MatchProfile).where(MatchProfile.member_id == member.id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def topics_of(session: AsyncSession, profile_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    if not profile_ids:
+        return found
+    rows = await session.execute(
+        select(MatchProfileTopic.profile_id, MatchTopic.name)
+        .join(MatchTopic, MatchTopic.id == MatchProfileTopic.topic_id)
+        .where(MatchProfileTopic.profile_id.in_(list(profile_ids)))
+        .order_by(MatchTopic.name)
+    )
+    for profile_id, name in rows.all():
+        found[profile_id].append(name)
+    return found
+
+
+async def set_topics(
+    session: AsyncSession, profile: MatchProfile, topics: Sequence[str], now: datetime
+) -> None:
+    """The profile's topics become exactly ``topics`` (normalised), each a shared row."""
+    rows = [
+        await get_or_create(
+            session,
+            MatchTopic,
+            {"workspace_id": profile.workspace_id, "name": name},
+            {"created_at": now},
+        )
+        for name in topics
+    ]
+    await session.execute(
+        delete(MatchProfileTopic).where(MatchProfileTopic.profile_id == profile.id)
+    )
+    session.add_all(
+        MatchProfileTopic(workspace_id=profile.workspace_id, profile_id=profile.id, topic_id=t.id)
+        for t in rows
+    )
+    await session.flush()
+
+
+async def suggested_topics(session: AsyncSession, workspace_id: int, limit: int) -> list[str]:
+    """The topics most people in the pool named, most named first."""
+    uses = func.count(MatchProfileTopic.profile_id)
+    rows = await session.execute(
+        select(MatchTopic.name, uses)
+        .join(MatchProfileTopic, MatchProfileTopic.topic_id == MatchTopic.id)
+        .join(MatchProfile, MatchProfile.id == MatchProfileTopic.profile_id)
+        .where(MatchTopic.workspace_id == workspace_id, MatchProfile.left_at.is_(None))
+        .group_by(MatchTopic.name)
+        .order_by(uses.desc(), MatchTopic.name)
+        .limit(limit)
+    )
+    return [name for name, _ in rows.all()]
+
+
+async def upsert_profile(
+    session: AsyncSession,
+    member: Member,
+    now: datetime,
+    *,
+    role: str,
+    topics: Sequence[str],
+    capacity: int | None,
+    team: str | None,
+    team_given: bool,
+    joining: bool = False,
+) -> tuple[MatchProfile, bool]:
+    """Create or change the profile; returns it and whether anything changed.
+    ``joining``: the person ran ``/mentor join`` themselves, so a mentee who was paired
+    since they joined asks for another mentor (an edit or an import does not)."""
+    profile = await profile_of(session, member)
+    if profile is None:
+        profile = MatchProfile(
+            workspace_id=member.workspace_id,
+            member_id=member.id,
+            role=role,
+            capacity=capacity or DEFAULT_CAPACITY,
+            team=team,
+            joined_at=now,
+            left_at=None,
+            updated_at=now,
+        )
+        session.add(profile)
+        await session.flush()
+        await set_topics(session, profile, topics, now)
+        return profile, True
+    before = (
+        profile.role,
+        profile.capacity,
+        profile.team,
+        profile.left_at,
+        tuple((await topics_of(session, [profile.id]))[profile.id]),
+    )
+    rejoin = profile.left_at is not None
+    if joining and _mentees(role) and not rejoin:
+        # Joining again as a mentee while paired: they ask for another mentor.
+        rejoin = await _has_pair_as_mentee_since(session, member, profile.joined_at)
+    profile.role = role
+    if capacity is not None:
+        profile.capacity = capacity
+    if team_given:
+        profile.team = team
+    profile.left_at = None
+    if rejoin:
+        profile.joined_at = now
+    await set_topics(session, profile, topics, now)
+    after = (profile.role, profile.capacity, profile.team, None, tuple(sorted(topics)))
+    changed = rejoin or before != after
+    if changed:
+        profile.updated_at = now
+    return profile, changed
+
+
+async def _has_pair_as_mentee_since(session: AsyncSession, member: Member, since: datetime) -> bool:
+    query = select(Pair.id).where(
+        Pair.mentee_id == member.id,
+        Pair.state.in_([s.value for s in LIVE_PAIR_STATES]),
+        func.coalesce(Pair.activated_at, Pair.created_at) >= since,
+    )
+    return (await session.execute(query.limit(1))).first() is not None
+
+
+def join_form(suggestions: Sequence[str]) -> Form:
+    hint = ", ".join(suggestions[:4]) or "python, public speaking, career growth"
+    return Form(
+        JOIN_FORM_ID,
+        "Join the matching pool",
+        (
+            FormField(
+                "role",
+                "Mentor, mentee or both?",
+                required=True,
+                max_length=6,
+                placeholder="mentor, mentee or both",
+            ),
+            FormField(
+                "topics",
+                "Topics (comma-separated)",
+                required=True,
+                max_length=400,
+                placeholder=hint[:100],
+            ),
+            FormField(
+                "capacity",
+                f"Mentors: mentees at once (1-{MAX_CAPACITY})",
+                max_length=2,
+                placeholder=str(DEFAULT_CAPACITY),
+            ),
+            FormField(
+                "team",
+                "Your team (never matched inside it)",
+                max_length=TEAM_MAX_CHARS,
+                placeholder="optional",
+            ),
+        ),
+        submit_label="Join",
+    )
+
+
+async def join(turn: Turn, command: JoinPool) -> list[Effect]:
+    if command.role is None:
+        if turn.platform == Platform.CONSOLE:
+            raise UserError(
+                "Say how you join, with your topics: "
+                "`/mentor join mentor python, public speaking capacity 2`."
+            )
+        suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
+        return [OpenForm(turn.actor_ref, join_form(suggestions))]
+    if not command.topics:
+        suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
+        raise UserError(
+            "Name at least one topic"
+            + (" you can help with." if _mentors(command.role) else " you want to learn.")
+            + _suggestion_line(suggestions)
+            + f"\nExample: `/mentor join {command.role} python, public speaking`"
+        )
+    if command.capacity is not None and not _mentors(command.role):
+        raise UserError("Capacity is for mentors: how many mentees they take at once.")
+    topics = merge_known(command.topics, await _known_topics(turn))
+    profile, _ = await upsert_profile(
+        turn.session,
+        turn.actor,
+        turn.now,
+        role=command.role,
+        topics=topics,
+        capacity=command.capacity,
+        team=command.team,
+        team_given=command.team_given,
+        joining=True,
+    )
+    suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
+    others = [t for t in suggestions if t not in topics]
+    return turn.reply(
+        "You're in the matching pool.\n"
+        + await _describe(turn, profile)
+        + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
+        "pair forms unless both of you accept." + _suggestion_line(others)
+    )
+
+
+async def _known_topics(turn: Turn) -> set[str]:
+    query = select(MatchTopic.name).where(MatchTopic.workspace_id == turn.workspace.id)
+    return set((await turn.session.execute(query)).scalars())
+
+
+def _suggestion_line(suggestions: Sequence[str]) -> str:
+    if not suggestions:
+        return ""
+    return f"\nTopics others named here: {', '.join(suggestions)}."
+
+
+async def join_from_form(turn: Turn, values: dict[str, str]) -> list[Effect]:
+    role = values.get("role", "").strip().lower()
+    if role not in (r.value for r in MatchRole):
+        raise UserError(
+            f"“{values.get('role', '')}” is not a role: write mentor, mentee or both. "
+            "Nothing was saved; run `/mentor join` again."
+        )
+    try:
+        topics = normalise_topics(values.get("topics", ""))
+        raw_capacity = values.get("capacity", "").strip()
+        capacity = parse_capacity(raw_capacity) if raw_capacity and _mentors(role) else None
+        team_raw = values.get("team", "")
+        team = normalise_team(team_raw)
+    except TopicError as error:
+        raise UserError(f"{str(error)[:1].upper()}{str(error)[1:]}. Nothing was saved.") from None
+    return await join(turn, JoinPool(role, topics, capacity, team, bool(team_raw.strip())))
+
+
+async def _describe(turn: Turn, profile: MatchProfile) -> str:
+    topics = (await topics_of(turn.session, [profile.id]))[profile.id]
+    role = {
+        MatchRole.MENTOR: f"a mentor (up to {profile.capacity} mentee"
+        + ("s" if profile.capacity != 1 else "")
+        + " at once)",
+        MatchRole.MENTEE: "a mentee",
+        MatchRole.BOTH: f"a mentor (up to {profile.capacity} at once) and a mentee",
+    }[MatchRole(profile.role)]
+    zone = turn.actor.timezone
+    lines = [
+        f"Role: {role}",
+        f"Topics: {', '.join(topics) or 'none yet'}",
+        f"Team: {profile.team or 'none'}",
+        "Time zone: "
+        + (zone or "not known yet, so UTC (set it with `/mentor config timezone Area/City`)"),
+    ]
+    if profile.left_at is not None:
+        lines.append("You left the pool; `/mentor join` puts you back.")
+    return "\n".join(lines)
+
+
+async def _own_profile(turn: Turn) -> MatchProfile | None:
+    query = select(MatchProfile).where(own_match_profile(turn))
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
+async def show_profile(turn: Turn, command: ShowProfile) -> list[Effect]:
+    profile = await _own_profile(turn)
+    if profile is None:
+        raise UserError(NOT_IN_POOL)
+    return turn.reply(
+        "Your matching profile:\n"
+        + await _describe(turn, profile)
+        + "\nChange it with `/mentor profile topics …`, `capacity N`, `team NAME|none` or "
+        "`role mentor|mentee|both`; leave with `/mentor leave`."
+    )
+
+
+async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
+    profile = await _own_profile(turn)
+    if profile is None or profile.left_at is not None:
+        raise UserError(NOT_IN_POOL)
+    role = command.role or profile.role
+    if command.capacity is not None and not _mentors(role):
+        raise UserError("Capacity is for mentors: how many mentees they take at once.")
+    topics = command.topics
+    if topics is None:
+        topics = tuple((await topics_of(turn.session, [profile.id]))[profile.id])
+    else:
+        topics = merge_known(topics, await _known_topics(turn))
+    await upsert_profile(
+        turn.session,
+        turn.actor,
+        turn.now,
+        role=role,
+        topics=topics,
+        capacity=command.capacity,
+        team=command.team,
+        team_given=command.team_given,
+    )
+    return turn.reply("Saved. Your matching profile:\n" + await _describe(turn, profile))
+
+
+async def leave(turn: Turn, command: LeavePool) -> list[Effect]:
+    profile = await _own_profile(turn)
+    if profile is None or profile.left_at is not None:
+        raise UserError("You're not in the matching pool, so there was nothing to leave.")
+    profile.left_at = turn.now
+    profile.updated_at = turn.now
+    return turn.reply(
+        "You left the matching pool: no round will propose you now. Your pairs stay as they "
+        "are, and `/mentor join` puts you back."
+    )
+
+
+# --- the pool as the solver sees it -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPool:
+    pool: Pool
+    members: dict[str, Member]  # by platform user id
+    capacity: dict[str, int]  # each mentor's capacity, for the stats
+
+
+async def load_pool(session: AsyncSession, workspace_id: int, now: datetime) -> LoadedPool:
+    """Everyone in the pool, each mentor's room, and who may not meet whom: four queries."""
+    rows = (
+        await session.execute(
+            select(MatchProfile, Member)
+            .join(Member, Member.id == MatchProfile.member_id)
+            .where(MatchProfile.workspace_id == workspace_id, MatchProfile.left_at.is_(None))
+            .order_by(MatchProfile.joined_at, MatchProfile.id)
+        )
+    ).all()
+    topics = await topics_of(session, [profile.id for profile, _ in rows])
+    pairs = (
+        await session.execute(
+            select(
+                Pair.mentor_id,
+                Pair.mentee_id,
+                Pair.state,
+                func.coalesce(Pair.activated_at, Pair.created_at),
+            ).where(Pair.workspace_id == workspace_id)
+        )
+    ).all()
+    external = dict(
+        (
+            await session.execute(
+                select(Member.id, Member.external_id).where(Member.workspace_id == workspace_id)
+            )
+        ).all()
+    )
+    live = {s.value for s in LIVE_PAIR_STATES}
+    partnered = {s.value for s in PARTNERED_PAIR_STATES}
+    load: dict[int, int] = defaultdict(int)
+    proposed_mentee: set[int] = set()
+    paired_since: dict[int, datetime] = {}
+    blocked: set[tuple[str, str]] = set()
+    for mentor_id, mentee_id, state, started in pairs:
+        one, other = external.get(mentor_id), external.get(mentee_id)
+        if one is not None and other is not None:
+            blocked.add((one, other))
+            blocked.add((other, one))
+        if state in live:
+            load[mentor_id] += 1
+        if state == PairState.PROPOSED.value:
+            proposed_mentee.add(mentee_id)
+        elif state in partnered:
+            paired_since[mentee_id] = max(started, paired_since.get(mentee_id, started))
+    mentors: list[Mentor] = []
+    mentees: list[Mentee] = []
+    members: dict[str, Member] = {}
+    capacity: dict[str, int] = {}
+    for profile, member in rows:
+        members[member.external_id] = member
+        zone = member.timezone or "UTC"
+        names = frozenset(topics[profile.id])
+        if _mentors(profile.role):
+            room = max(profile.capacity - load[member.id], 0)
+            mentors.append(Mentor(member.external_id, names, room, profile.team, zone))
+            capacity[member.external_id] = profile.capacity
+        if _mentees(profile.role):
+            since = paired_since.get(member.id)
+            if member.id in proposed_mentee or (since is not None and since >= profile.joined_at):
+                continue
+            waited = max((now - profile.joined_at).days, 0)
+            mentees.append(Mentee(member.external_id, names, profile.team, zone, waited))
+    return LoadedPool(Pool(mentors, mentees, frozenset(blocked), now.date()), members, capacity)
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    mentors: int
+    mentees_waiting: int
+    open_capacity: int
+    median_wait_days: float | None
+    longest_wait_days: int | None
+    proposals_sent: int
+    accepted: int
+    declined: int
+    expired: int
+    open: int
+
+    @property
+    def match_rate(self) -> float | None:
+        """Accepted among the round proposals that were answered or expired."""
+        decided = self.accepted + self.declined + self.expired
+        return self.accepted / decided if decided else None
+
+    def metrics(self) -> list[tuple[str, str]]:
+        rate = self.match_rate
+        return [
+            ("pool_mentors", str(self.mentors)),
+            ("pool_mentees_waiting", str(self.mentees_waiting)),
+            ("pool_open_capacity", str(self.open_capacity)),
+            ("pool_median_wait_days", _number(self.median_wait_days)),
+            ("pool_longest_wait_days", _number(self.longest_wait_days)),
+            ("match_proposals_sent", str(self.proposals_sent)),
+            ("match_proposals_accepted", str(self.accepted)),
+            ("match_proposals_declined", str(self.declined)),
+            ("match_proposals_expired", str(self.expired)),
+            ("match_proposals_open", str(self.open)),
+            ("match_rate", "" if rate is None else f"{rate:.4f}"),
+        ]
+
+    def describe(self) -> str:
+        wait = (
+            f"; waiting {self.median_wait_days:g} days at the median, "
+            f"{self.longest_wait_days} at the longest"
+            if self.median_wait_days is not None
+            else ""
+        )
+        rate = self.match_rate
+        decided = self.accepted + self.declined + self.expired
+        rate_text = (
+            f"{rate:.0%} accepted ({self.accepted} of {decided} answered or expired; "
+            f"{self.open} open)"
+            if rate is not None
+            else f"no proposal answered yet ({self.open} open)"
+        )
+        return (
+            f"Matching pool: {self.mentors} mentors with {self.open_capacity} open places, "
+            f"{self.mentees_waiting} mentees waiting{wait}.\n"
+            f"Matching rounds: {self.proposals_sent} proposals sent, {rate_text}."
+        )
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+async def pool_stats(session: AsyncSession, workspace_id: int, now: datetime) -> PoolStats:
+    loaded = await load_pool(session, workspace_id, now)
+    waits = [m.waited_days for m in loaded.pool.mentees]
+    outcomes = (
+        await session.execute(
+            select(Pair.state, MatchProposal.expired_at.is_not(None), func.count())
+            .join(Pair, Pair.id == MatchProposal.pair_id)
+            .where(MatchProposal.workspace_id == workspace_id)
+            .group_by(Pair.state, MatchProposal.expired_at.is_not(None))
+        )
+    ).all()
+    accepted = declined = expired = still_open = 0
+    for state, did_expire, count in outcomes:
+        if did_expire:
+            expired += count
+        elif state == PairState.PROPOSED.value:
+            still_open += count
+        elif state == PairState.DECLINED.value:
+            declined += count
+        else:
+            accepted += count  # active, paused, or ended after being accepted
+    return PoolStats(
+        mentors=len(loaded.pool.mentors),
+        mentees_waiting=len(waits),
+        open_capacity=sum(m.room for m in loaded.pool.mentors),
+        median_wait_days=statistics.median(waits) if waits else None,
+        longest_wait_days=max(waits) if waits else None,
+        proposals_sent=accepted + declined + expired + still_open,
+        accepted=accepted,
+        declined=declined,
+        expired=expired,
+        open=still_open,
+    )

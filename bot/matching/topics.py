@@ -1,0 +1,112 @@
+"""Topics: free words, normalised so "Databases", "database " and "DATABASE" are one.
+
+Pure functions; used by the command parser, the people import and the pool.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+
+from bot.numbers import whole_number
+
+TOPIC_MAX_CHARS = 40  # the String(40) of match_topics.name
+MAX_TOPICS = 10  # per person: enough to say what you offer or want, few enough to mean it
+TEAM_MAX_CHARS = 60
+MAX_CAPACITY = 10
+DEFAULT_CAPACITY = 1
+
+# Letters, digits and the marks that carry meaning in topic names (c++, c#, node.js, ci/cd).
+_NOT_TOPIC = re.compile(r"[^\w+#./ -]+")
+_SPACES = re.compile(r"[\s_]+")
+
+
+class TopicError(ValueError):
+    """A topic that cannot be used; ``str()`` says why, for the person."""
+
+
+def normalise_topic(raw: str) -> str:
+    """Lower case, single spaces, no stray punctuation, and the last word singular by
+    simple rules (databases -> database, libraries -> library, classes -> class)."""
+    text = _SPACES.sub(" ", _NOT_TOPIC.sub(" ", raw.lower())).strip(" .-/")
+    if not text:
+        raise TopicError(f"“{raw.strip()}” has no letters or digits to make a topic of")
+    words = text.split(" ")
+    words[-1] = _singular(words[-1])
+    topic = " ".join(words)
+    if len(topic) > TOPIC_MAX_CHARS:
+        raise TopicError(f"the topic “{topic}” is longer than {TOPIC_MAX_CHARS} characters")
+    return topic
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def split_topics(text: str) -> list[str]:
+    """Topics as typed: separated by commas or semicolons when there are any, else by
+    spaces (so ``python sql`` is two topics and ``machine learning, sql`` is two too)."""
+    parts = re.split(r"[,;]", text) if re.search(r"[,;]", text) else text.split()
+    return [part for part in (p.strip() for p in parts) if part]
+
+
+def normalise_topics(text: str) -> tuple[str, ...]:
+    """Each topic once, in the order first given."""
+    topics: list[str] = []
+    for part in split_topics(text):
+        topic = normalise_topic(part)
+        if topic not in topics:
+            topics.append(topic)
+    if len(topics) > MAX_TOPICS:
+        raise TopicError(f"that is {len(topics)} topics; name up to {MAX_TOPICS}")
+    return tuple(topics)
+
+
+def normalise_team(raw: str) -> str | None:
+    """A team name as compared: case and spaces do not matter; empty or "none" is none."""
+    team = _SPACES.sub(" ", raw).strip()
+    if not team or team.lower() in ("none", "-"):
+        return None
+    if len(team) > TEAM_MAX_CHARS:
+        raise TopicError(f"a team name has at most {TEAM_MAX_CHARS} characters")
+    return team.lower()
+
+
+def parse_capacity(raw: str) -> int:
+    value = raw.strip()
+    if not value:
+        return DEFAULT_CAPACITY
+    capacity = whole_number(value, high=MAX_CAPACITY)
+    if capacity is None:
+        raise TopicError(
+            f"capacity is how many mentees at once, a number from 1 to {MAX_CAPACITY}, "
+            f"not “{value[:40]}”"
+        )
+    return capacity
+
+
+def merge_known(topics: Sequence[str], known: Collection[str], longest: int = 4) -> tuple[str, ...]:
+    """Neighbouring topics that together are a topic already in use become that topic:
+    ``public speaking`` typed without a comma is the "public speaking" others named,
+    not "public" and "speaking"."""
+    merged: list[str] = []
+    index = 0
+    while index < len(topics):
+        for size in range(min(longest, len(topics) - index), 1, -1):
+            candidate = " ".join(topics[index : index + size])
+            if candidate in known:
+                merged.append(candidate)
+                index += size
+                break
+        else:
+            merged.append(topics[index])
+            index += 1
+    return tuple(dict.fromkeys(merged))

@@ -1,0 +1,193 @@
+"""Matching through the Engine: joining the pool, a round previewed and sent by an admin,
+answers, declines, expiry, and the pool in the stats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.storage.database import Database
+from bot.storage.models import MatchProfile, MatchTopic, Pair, PairState
+from tests.conversation import Chat
+
+
+async def answer(chat: Chat, user: str, words: str, label: str) -> str:
+    """Press ``label`` on the newest message to ``user`` that says ``words``."""
+    for seen in reversed(chat.recorder.seen):
+        if seen.user == user and words in seen.content.text:
+            for button in seen.content.buttons:
+                if button.label == label:
+                    return await chat.press(user, button, seen.message_id)
+    raise AssertionError(f"{user} saw no message with {words!r} and [{label}]")
+
+
+async def join_five(chat: Chat) -> None:
+    await chat.say("alice", "/mentor config timezone Europe/Berlin")
+    await chat.say("mia", "/mentor config timezone Europe/Paris")
+    await chat.say("mo", "/mentor config timezone America/New_York")
+    assert "You're in the matching pool" in await chat.say(
+        "mia", "/mentor join mentor Python, Databases capacity 2 team payments"
+    )
+    await chat.say("mo", "/mentor join mentor design, public speaking")
+    await chat.say("eve", "/mentor join mentee python")
+    await chat.say("ed", "/mentor join mentee public speaking, career team payments")
+    await chat.say("ela", "/mentor join mentee database")
+
+
+async def test_join_normalises_topics_and_suggests_those_in_use(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say("mia", "/mentor join mentor Python, Databases  capacity 2 team Payments")
+    answer = await chat.say("eve", "/mentor join mentee PYTHON")
+    assert "Topics: python" in answer
+    assert "Topics others named here: database." in answer
+    async with database.transaction() as session:
+        names = set((await session.execute(select(MatchTopic.name))).scalars())
+        assert names == {"python", "database"}
+    profile = await chat.say("mia", "/mentor profile")
+    assert "Role: a mentor (up to 2 mentees at once)" in profile
+    assert "Topics: database, python" in profile and "Team: payments" in profile
+
+
+async def test_bad_join_words_are_explained(chat: Chat) -> None:
+    assert "mentor, a mentee or both" in await chat.say("eve", "/mentor join teacher python")
+    assert "from 1 to 10" in await chat.say("eve", "/mentor join mentor python capacity 11")
+    assert "Name at least one topic" in await chat.say("eve", "/mentor join mentee")
+    assert "Capacity is for mentors" in await chat.say("eve", "/mentor join mentee go capacity 2")
+    # In the console there is no form: the words are needed.
+    assert "Say how you join" in await chat.say("eve", "/mentor join")
+    assert "not in the matching pool" in await chat.say("eve", "/mentor profile")
+    assert "nothing to leave" in await chat.say("eve", "/mentor leave")
+
+
+async def test_only_admins_run_a_round_and_nobody_hears_before_send(chat: Chat) -> None:
+    await join_five(chat)
+    assert "Only a workspace admin" in await chat.say("eve", "/mentor match")
+    preview = await chat.say("alice", "/mentor match")
+    assert "Matching round preview: 3 pairs" in preview
+    assert (
+        "<@mia> mentors <@eve> (score 18): shared topics: python; 8 of 9 working hours shared"
+        in preview
+    )
+    assert (
+        "<@mo> mentors <@ed> (score 14): shared topics: public speaking; "
+        "4 of 9 working hours shared" in preview
+    )
+    assert not any(chat.dms(user) for user in ("mia", "mo", "eve", "ed", "ela"))
+    assert [b.label for b in chat.buttons("alice")] == ["Send proposals", "Cancel"]
+    assert "Canceled" in await chat.click("alice", "Cancel")
+    assert "already closed" in await chat.click("alice", "Send proposals")
+    assert not any(chat.dms(user) for user in ("mia", "mo", "eve", "ed", "ela"))
+
+
+async def test_sent_proposals_ask_both_and_a_decline_changes_the_next_round(
+    chat: Chat, database: Database
+) -> None:
+    await join_five(chat)
+    await chat.say("alice", "/mentor match")
+    sent = await chat.click("alice", "Send proposals")
+    assert "Sent 3 proposals" in sent
+    assert "already sent" in await chat.click("alice", "Send proposals")
+    assert "The matching round suggests a pair: <@mia> mentoring <@eve>" in chat.dms("eve")[-1]
+    assert "would you like to mentor <@eve>?" in chat.dms("mia")[0]
+    # Both accept mia/eve: a pair, and alice (who sent the round) hears it.
+    await chat.click("eve", "Accept")
+    await answer(chat, "mia", "mentor <@eve>", "Accept")
+    assert any("You're paired: <@mia> is mentoring <@eve>" in t for t in chat.dms("alice"))
+    # ed declines mo: both are back in the pool, never proposed together again.
+    await chat.click("ed", "Decline")
+    # mo joins a mentor from another team: ed's round goes to the new one.
+    await chat.say("max", "/mentor join mentor public speaking, career")
+    preview = await chat.say("alice", "/mentor match")
+    assert "<@max> mentors <@ed>" in preview
+    assert "<@mo> mentors <@ed>" not in preview
+    # A mentee paired since joining is not matched again; mia's second place is taken.
+    assert "<@eve>" not in preview
+    async with database.transaction() as session:
+        states = {
+            (p.mentor_id, p.mentee_id): p.state
+            for p in (await session.execute(select(Pair))).scalars()
+        }
+    assert PairState.DECLINED.value in states.values()
+
+
+async def test_mentor_capacity_counts_active_pairs_and_open_proposals(chat: Chat) -> None:
+    await chat.say("mia", "/mentor join mentor python")
+    await chat.say("eve", "/mentor join mentee python")
+    await chat.say("ela", "/mentor join mentee python")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    preview = await chat.say("alice", "/mentor match")
+    assert "No pair can be proposed right now." in preview
+    assert "no mentor has room" in preview
+
+
+async def test_an_unanswered_proposal_expires_after_a_week_and_the_admin_is_told(
+    chat: Chat, clock: ManualClock
+) -> None:
+    await chat.say("mia", "/mentor join mentor python")
+    await chat.say("eve", "/mentor join mentee python")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    await chat.advance(timedelta(days=6))
+    assert not any("expired" in t for t in chat.dms("alice"))
+    await chat.advance(timedelta(days=1, hours=1))
+    assert any(
+        "A matching proposal expired: <@mia> mentoring <@eve>" in t for t in chat.dms("alice")
+    )
+    assert "expired after 7 days" in chat.dms("eve")[-1]
+    assert "withdrawn" in await chat.click("eve", "Accept")
+    stats = await chat.say("alice", "/mentor stats")
+    assert "Matching pool: 1 mentors with 1 open places, 1 mentees waiting" in stats
+    assert "1 proposals sent, 0% accepted (0 of 1 answered or expired; 0 open)" in stats
+    # Those two are not proposed again.
+    assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+
+
+async def test_leave_takes_a_person_out_of_the_next_round_and_keeps_pairs(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say("mia", "/mentor join mentor python")
+    await chat.say("eve", "/mentor join mentee python")
+    assert "You left the matching pool" in await chat.say("eve", "/mentor leave")
+    assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+    assert "You're in the matching pool" in await chat.say("eve", "/mentor join mentee python")
+    assert "<@mia> mentors <@eve>" in await chat.say("alice", "/mentor match")
+    async with database.transaction() as session:
+        assert len((await session.execute(select(MatchProfile))).scalars().all()) == 2
+
+
+async def test_words_typed_without_commas_join_a_topic_already_in_use(chat: Chat) -> None:
+    await chat.say("mo", "/mentor join mentor public speaking, design")
+    answer = await chat.say("ed", "/mentor join mentee Public Speaking career")
+    assert "Topics: career, public speaking" in answer
+
+
+async def test_profile_edits_one_setting_at_a_time(chat: Chat) -> None:
+    await chat.say("mia", "/mentor join mentor python team payments")
+    assert "Topics: career, sql" in await chat.say("mia", "/mentor profile topics SQL, careers")
+    assert "up to 3 mentees" in await chat.say("mia", "/mentor profile capacity 3")
+    assert "Team: none" in await chat.say("mia", "/mentor profile team none")
+    answer = await chat.say("mia", "/mentor profile role mentee")
+    assert "Role: a mentee" in answer and "Topics: career, sql" in answer
+    assert "Capacity is for mentors" in await chat.say("mia", "/mentor profile capacity 2")
+    assert "no profile setting called `colour`" in await chat.say("mia", "/mentor profile colour x")
+
+
+async def test_a_paired_mentee_is_matched_again_only_after_joining_again(chat: Chat) -> None:
+    await chat.say("mia", "/mentor join mentor python capacity 2")
+    await chat.say("mo", "/mentor join mentor python")
+    await chat.say("eve", "/mentor join mentee python")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    await chat.click("eve", "Accept")
+    await answer(chat, "mo" if "<@mo>" in chat.dms("eve")[-1] else "mia", "<@eve>", "Accept")
+    # Editing the profile is not asking for another mentor.
+    await chat.say("eve", "/mentor profile topics python, sql")
+    assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+    await chat.advance(timedelta(days=1))
+    await chat.say("eve", "/mentor join mentee python, sql")
+    again = await chat.say("alice", "/mentor match")
+    assert "Matching round preview: 1 pair." in again and "mentors <@eve>" in again
