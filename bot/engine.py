@@ -83,7 +83,7 @@ from bot.pairs import AskWhichPair
 from bot.storage.database import Database
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
-from bot.text import clean_answer, clean_text
+from bot.text import clean_answer, clean_text, shorten
 from bot.turn import Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
@@ -250,9 +250,11 @@ class Engine:
                 result = outcome
             case FlowKind.CHOOSE_PAIR | FlowKind.CHOOSE_CONVERSATION:
                 chosen = choice.step(turn, flow, action.choice)
-                answer = await self._carry_on(turn, flow, chosen) if chosen else None
-                if answer is None:
+                if chosen is None:
                     return _step_effects(turn, event, STALE)
+                if flow.kind == FlowKind.CHOOSE_CONVERSATION:
+                    return await _deliver_kept(turn, event, chosen)
+                answer = await self._carry_on(turn, flow, chosen)
                 return _step_effects(turn, event, StepResult(replace_with="Okay.")) + answer
             case _:
                 result = STALE
@@ -260,23 +262,36 @@ class Engine:
 
     async def _carry_on(
         self, turn: Turn, question: FlowSession, chosen: choice.Chosen
-    ) -> list[Effect] | None:
-        """After a "which one?" question: run the command for the chosen pair, or give the
-        kept reply to the chosen conversation (if it still waits for it)."""
-        if question.kind == FlowKind.CHOOSE_PAIR:
-            turn.chosen_pair_id = chosen.option
-            return await self._run_command(
-                turn, str(chosen.data["command"]), str(chosen.data["text"])
-            )
-        target = await find_flow(turn, chosen.option)
-        if (
-            target is None
-            or target.kind not in CONVERSATIONS
-            or target.member_id != turn.actor.id
-            or not CONVERSATIONS[target.kind].accepts_text(target)
-        ):
-            return None
-        return await _answer_text(turn, target, str(chosen.data["text"]))
+    ) -> list[Effect]:
+        """After "which pair?": run the command for the chosen pair."""
+        turn.chosen_pair_id = chosen.option
+        return await self._run_command(turn, str(chosen.data["command"]), str(chosen.data["text"]))
+
+
+async def _deliver_kept(turn: Turn, event: ButtonClicked, chosen: choice.Chosen) -> list[Effect]:
+    """A "which question is this reply for?" answered (asked by earlier versions, which
+    held a reply back while several questions waited): the kept reply is stored in the
+    chosen conversation, and the person is told where, or told plainly that it was not
+    saved because that question is no longer waiting."""
+    text = str(chosen.data["text"])
+    target = await find_flow(turn, chosen.option)
+    if (
+        target is None
+        or target.kind not in CONVERSATIONS
+        or target.member_id != turn.actor.id
+        or not CONVERSATIONS[target.kind].accepts_text(target)
+    ):
+        return _step_effects(
+            turn,
+            event,
+            StepResult(
+                replace_with=f"That question was answered meanwhile, so your reply "
+                f"“{shorten(text, 200)}” was not saved. Please send it again if you want it kept."
+            ),
+        )
+    where = await CONVERSATIONS[target.kind].waiting_for(turn, target)
+    saved = StepResult(replace_with=f"Saved your reply as: {where}")
+    return _step_effects(turn, event, saved) + await _answer_text(turn, target, text)
 
 
 async def _perform(turn: Turn, command: Command) -> list[Effect]:
@@ -349,24 +364,15 @@ def _help(topic: str | None) -> str:
 
 
 async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
-    """A DM reply goes to the conversation waiting for text; with several waiting, the
-    person is asked which one (never guessed: a reply can be private)."""
+    """A DM reply answers the question asked last in that DM: the one the person sees
+    right above it (a session's ``updated_at`` is when its current question reached them).
+    Nothing is held back or guessed at: the words are stored there at once."""
     text = clean_text(event.text)
     waiting = await _waiting_for_text(turn)
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
-    if len(waiting) > 1:
-        options = [(f.id, await CONVERSATIONS[f.kind].waiting_for(turn, f)) for f in waiting]
-        return await choice.ask(
-            turn,
-            FlowKind.CHOOSE_CONVERSATION,
-            "You have more than one open question, so I didn't want to guess. "
-            "Which one is this reply for?",
-            {"text": clean_answer(text)},
-            options,
-        )
     if waiting:
-        return await _answer_text(turn, waiting[0], text)
+        return await _answer_text(turn, _asked_last(turn, waiting), text)
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("win", "mentor"):
@@ -377,6 +383,12 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         "I'm not waiting for an answer from you right now. "
         "Type `/mentor help` to see what I can do."
     )
+
+
+def _asked_last(turn: Turn, waiting: list[FlowSession]) -> FlowSession:
+    """Of the open questions (newest first), the one asked last that has reached the
+    person; one still held back by quiet hours has not been seen yet."""
+    return next((f for f in waiting if f.updated_at <= turn.now), waiting[0])
 
 
 async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]:
@@ -406,10 +418,9 @@ async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
     flow = await find_flow(turn, action.session_id) if action else None
     if flow is None or flow.kind not in CONVERSATIONS or flow.ended_at is not None:
         return turn.reply("That form is no longer open, so nothing was saved.")
-    values = {
-        name: clean_answer(value, f"answer to “{name}”") if clean_text(value) else ""
-        for name, value in event.values.items()
-    }
+    # Only cleaned here: each flow checks the lengths, so one over-long answer is named
+    # by its question and costs none of the others.
+    values = {name: clean_text(value) for name, value in event.values.items()}
     return _answer_effects(turn, await CONVERSATIONS[flow.kind].on_form(turn, flow, values))
 
 

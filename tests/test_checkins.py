@@ -258,6 +258,60 @@ async def test_answering_in_a_form(chat: Chat) -> None:
     assert "no longer open" in await chat.submit("alice", form.form_id, progress="again")
 
 
+async def test_a_nudge_carries_the_same_ways_to_answer_as_the_prompt(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    prompt = [b.label for b in chat.buttons("bob")]
+    await chat.advance(timedelta(hours=24))
+    assert "gentle nudge" in chat.dms("bob")[-1]
+    assert [b.label for b in chat.buttons("bob")] == prompt
+    assert "How did it go" in await chat.click("bob", "Rough 😮‍💨")
+    assert (await _answers(chat, "bob")).mood == "rough"
+
+
+async def test_one_over_long_form_answer_costs_only_itself(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")
+    answer = await chat.submit(
+        "alice", mood="ok", progress="p" * 3001, challenge="naming", next_topic="docs"
+    )
+    assert "Your answer to “What moved forward since last time?” is 3,001 characters" in answer
+    assert "“progress”" not in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
+        "ok",
+        None,
+        "naming",
+        "docs",
+    )
+    assert answers.answered_at is None
+    # Only that one is asked again: the reply finishes the check-in.
+    assert "I'll share your answers" in await chat.say("alice", "the parser")
+    answers = await _answers(chat, "alice")
+    assert (answers.progress, answers.challenge, answers.next_topic) == (
+        "the parser",
+        "naming",
+        "docs",
+    )
+    assert answers.answered_at is not None
+
+
+async def test_a_form_after_typed_answers_continues_from_there(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    await chat.say("alice", "shipped the parser")
+    await chat.click("alice", "Skip")  # what is hard: skipped
+    await chat.click("alice", "Answer in a form")  # the prompt's button, still live
+    assert [f.name for f in chat.form("alice").fields] == ["next_topic"]
+    await chat.submit("alice", next_topic="")  # a blank line skips it: nothing is erased
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress, answers.next_topic) == (
+        "great",
+        "shipped the parser",
+        None,
+    )
+    assert answers.answered_at is not None
+
+
 async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
     await to_first_checkin(chat)
     for week in range(4):

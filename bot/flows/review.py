@@ -36,6 +36,7 @@ from bot.flows.sessions import (
     move,
     not_for_you,
     partner_name,
+    read_form,
     start_flow,
 )
 from bot.pairs import pick_pair
@@ -210,9 +211,10 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if review is None:
         return STALE
     if choice == "form":
+        # From the question asked now on: what is answered already stays as it is.
         fields = tuple(
             FormField(name, question, FormFieldKind.LONG_TEXT, max_length=TEXT_MAX_CHARS)
-            for question, name in QUESTIONS.values()
+            for question, name in _open_questions(flow)
         )
         form = Form(f"flow:{flow.id}:answers", "Look back", fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
@@ -242,23 +244,43 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     review = await _load(turn, flow)
     if review is None:
         return STALE
-    answers = {
-        name: clean_answer(values[name])
-        for _, name in QUESTIONS.values()
-        if values.get(name, "").strip()
-    }
-    if not answers and not (review.went_well or review.could_improve):
+    read = read_form(values, [name for _, name in _open_questions(flow)])
+    if not read.answers and not read.too_long and not (review.went_well or review.could_improve):
         raise UserError(
             "Both answers were empty, so nothing was saved. Write at least one, or press Skip."
         )
-    for name, value in answers.items():
+    for name, value in read.answers.items():
         setattr(review, name, value)
+    if read.too_long:
+        # The answers that fit are kept; only the over-long ones are asked again.
+        retry = [name for name, _ in read.too_long]
+        state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
+        flow.data = {**flow.data, "retry": retry[1:]}
+        move(turn, flow, state)
+        labels = {name: question for question, name in QUESTIONS.values()}
+        return StepResult(reply=read.refused_note(labels))
     move(turn, flow, State.COULD_IMPROVE)
     return await _advance(turn, flow, review)
 
 
+def _open_questions(flow: FlowSession) -> list[tuple[str, str]]:
+    """The questions from the one asked now on (question, answer field)."""
+    start = ORDER.index(State(flow.state))
+    return [QUESTIONS[state] for state in ORDER[start:] if state in QUESTIONS]
+
+
 async def _advance(turn: Turn, flow: FlowSession, review: Review) -> StepResult:
     following = ORDER[ORDER.index(State(flow.state)) + 1]
+    retry = flow.data.get("retry")
+    if retry is not None:
+        # After a form: only the answers that did not fit are asked again.
+        data = {k: v for k, v in flow.data.items() if k != "retry"}
+        if retry:
+            following = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
+            data["retry"] = retry[1:]
+        else:
+            following = State.DONE
+        flow.data = data
     if following != State.DONE:
         move(turn, flow, following)
         turn.dm(turn.actor, _question(flow, following))
