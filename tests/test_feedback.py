@@ -87,7 +87,11 @@ async def test_the_mentor_answers_with_a_dm_reply(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", f"/mentor feedback {QUESTION}")
     reply = await chat.say("alice", ANSWER)
-    assert "I've sent your answer to <@bob>" in reply and "In a week" in reply
+    # Said as it will happen: the Monday check-in comes before a week is up.
+    assert reply == (
+        "Thanks! I've sent your answer to <@bob>. I'll ask them how they acted on it with "
+        "your next check-in (Mon 30 Nov, 10:00 (UTC)) and tell you."
+    )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     [row] = await feedback_rows(chat)
     assert row.answer == ANSWER and row.answered_at == chat.clock.now()
@@ -261,6 +265,27 @@ async def test_the_follow_up_waits_for_the_mentees_morning(chat: Chat) -> None:
     assert "How did you act" in chat.dms("bob")[-1]
 
 
+async def test_a_reply_goes_to_a_question_seen_not_one_held_for_the_morning(
+    chat: Chat,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", ANSWER)
+    await run_due(chat, timedelta(days=6, hours=23))
+    await chat.say("bob", "/mentor review")  # a look back, asked at once
+    await run_due(chat, timedelta(hours=1, minutes=30))  # the follow-up waits for 08:00
+    assert not any("How did you act" in dm for dm in chat.dms("bob"))
+    assert await chat.say("bob", "We kept a steady rhythm.") == ""
+    assert chat.dms("bob")[-1] == "What could be improved?"
+    [row] = await feedback_rows(chat)
+    assert row.action is None
+    await run_due(chat, timedelta(hours=4))  # 08:00 there: now the follow-up is asked last
+    assert "How did you act" in chat.dms("bob")[-1]
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+
+
 async def test_the_list_links_answer_and_action_to_the_question(chat: Chat) -> None:
     await ask_and_answer(chat)
     await run_due(chat, timedelta(days=5))
@@ -291,7 +316,11 @@ async def test_the_mentor_gives_feedback_unprompted(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor cadence monthly")
     note = "Your standup updates were crisp this week; keep leading with blockers."
-    assert "Sent your feedback to <@bob>" in await chat.say("alice", f"/mentor feedback {note}")
+    # Monthly: the next check-in is further than a week away, so it is a week.
+    assert await chat.say("alice", f"/mentor feedback {note}") == (
+        "Sent your feedback to <@bob>. I'll ask them how they acted on it in a week "
+        "(Wed 2 Dec, 12:00 (UTC)) and tell you."
+    )
     assert chat.dms("bob")[-1] == f"💬 <@alice> shared some feedback with you:\n{note}"
     [row] = await feedback_rows(chat)
     assert (row.question, row.answer) == (None, note)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 
 from bot import stalls
 from bot.access import own_feedback
-from bot.cadence import outside_quiet_hours
+from bot.cadence import local_view, outside_quiet_hours
 from bot.commands import AskFeedback
 from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
@@ -57,7 +57,14 @@ from bot.flows.sessions import (
     start_flow,
 )
 from bot.pairs import PairView, pick_pair
-from bot.storage.models import PARTNERED_PAIR_STATES, Feedback, FlowSession, Member, Pair
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Feedback,
+    FlowSession,
+    Member,
+    Pair,
+    PairState,
+)
 from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
 from bot.turn import Turn
 
@@ -246,9 +253,27 @@ async def _give_unprompted(turn: Turn, view: PairView, text: str) -> list[Effect
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     turn.dm(view.partner, Content(f"💬 {_m(turn.actor)} shared some feedback with you:\n{text}"))
     return turn.reply(
-        f"Sent your feedback to {view.partner_mention}. In a week I'll ask them how they "
-        "acted on it and tell you."
+        f"Sent your feedback to {view.partner_mention}. {_when_followed_up(turn, view.pair)}"
     )
+
+
+def _when_followed_up(turn: Turn, pair: Pair) -> str:
+    """When the mentee will be asked how they acted on feedback given now, as it will
+    happen: with their next check-in when that comes first (and at least a day later, see
+    :func:`follow_up_now`), else a week from now; told in the actor's zone."""
+    in_a_week = turn.now + FOLLOW_UP_AFTER
+    upcoming = pair.next_checkin_at
+    with_checkin = (
+        pair.state == PairState.ACTIVE
+        and upcoming is not None
+        and turn.now + CHECKIN_FOLLOW_UP_MIN_AGE <= upcoming < in_a_week
+    )
+    zone = turn.actor.timezone or pair.timezone
+    if with_checkin and upcoming is not None:
+        when = f"with your next check-in ({local_view(upcoming, zone)})"
+    else:
+        when = f"in a week ({local_view(in_a_week, zone)})"
+    return f"I'll ask them how they acted on it {when} and tell you."
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -345,13 +370,16 @@ async def _record(turn: Turn, flow: FlowSession, raw: str) -> StepResult:
         return STALE
     feedback, mentor, mentee = loaded
     if flow.state == State.AWAITING_ANSWER:
-        return _answered(turn, flow, feedback, mentor, mentee, clean_answer(raw))
+        pair = await turn.session.get(Pair, feedback.pair_id)
+        assert pair is not None
+        return _answered(turn, flow, pair, feedback, mentor, mentee, clean_answer(raw))
     return _acted(turn, flow, feedback, mentor, mentee, clean_answer(raw, "note"))
 
 
 def _answered(
     turn: Turn,
     flow: FlowSession,
+    pair: Pair,
     feedback: Feedback,
     mentor: Member,
     mentee: Member,
@@ -368,8 +396,7 @@ def _answered(
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     move(turn, flow, State.FOLLOW_UP_PENDING)
     return StepResult(
-        reply=f"Thanks! I've sent your answer to {_m(mentee)}. In a week I'll ask them how "
-        "they acted on it and tell you."
+        reply=f"Thanks! I've sent your answer to {_m(mentee)}. {_when_followed_up(turn, pair)}"
     )
 
 
@@ -424,6 +451,8 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
         pair=pair,
         data={"feedback_id": feedback.id},
     )
+    at = outside_quiet_hours(turn.now, mentee.timezone or pair.timezone)
+    asking.updated_at = max(turn.now, at)  # when the question reaches them
     turn.dm(
         mentee,
         Content(
@@ -434,7 +463,7 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
                 flow_button(asking, "skip", "Skip"),
             ),
         ),
-        at=outside_quiet_hours(turn.now, mentee.timezone or pair.timezone),
+        at=at,
     )
 
 

@@ -97,6 +97,7 @@ async def start(turn: Turn, command: StartReview) -> list[Effect]:
     open_flow = await _open_review(turn, turn.actor, view.pair)
     if open_flow is not None:
         state = State(open_flow.state)
+        open_flow.updated_at = turn.now  # asked again: now the question asked last
         turn.dm(turn.actor, _question(open_flow, state, intro="Your look back is still open."))
         return turn.reply(
             f"You have a look back open already; I've sent you its question again in DMs: "
@@ -154,6 +155,7 @@ async def _start_one(
     # Whoever acted is awake; the partner is not woken at night.
     zone = me.timezone or pair.timezone
     at = None if me.id == turn.actor.id else outside_quiet_hours(turn.now, zone)
+    flow.updated_at = max(turn.now, at or turn.now)  # when the question reaches them
     turn.dm(me, _question(flow, State.WENT_WELL, intro=intro), at=at)
 
 
