@@ -91,6 +91,28 @@ def outbox_row(
     }
 
 
+# Buttons one message may carry on every platform (Slack: 25 elements in an actions
+# block; Discord: 5 action rows of 5 buttons).
+MESSAGE_BUTTONS = 25
+
+
+def _joinable(first: Content, then: Content) -> bool:
+    """Fields stay under the text that introduces them, so a message with fields is
+    not added to; nor is anything past what one message's buttons allow."""
+    return not first.fields and len(first.buttons) + len(then.buttons) <= MESSAGE_BUTTONS
+
+
+def join_contents(first: Content, then: Content) -> Content:
+    """Two things told to one person at one event, as one message: both texts, in order,
+    and the buttons for what comes next of both."""
+    return Content(
+        f"{first.text}\n\n{then.text}",
+        title=first.title or then.title,
+        fields=then.fields,
+        buttons=first.buttons + then.buttons,
+    )
+
+
 def display_name(member: Member) -> str:
     """For places where a mention cannot render (button labels)."""
     return member.display_name or member.external_id
@@ -109,6 +131,8 @@ class Turn:
     # Scheduled work (nobody is waiting for an answer): DMs wait out quiet hours.
     scheduled: bool = False
     queued: int = field(default=0)
+    # This turn's DM to each person: one event, one message per person (see ``_queue``).
+    _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)
 
     @classmethod
     def on_behalf_of(
@@ -147,9 +171,19 @@ class Turn:
     def _queue(
         self, target: OutboxTarget, target_id: str, content: Content, at: datetime | None
     ) -> None:
-        self.session.add(
-            OutboxMessage(**outbox_row(self.workspace, target, target_id, content, self.now, at))
-        )
+        row = outbox_row(self.workspace, target, target_id, content, self.now, at)
+        earlier = self._dms.get(target_id) if target == OutboxTarget.DM else None
+        if earlier is not None and _joinable(Content.from_json(earlier.content), content):
+            # One event, one message per person: what else this event tells them joins
+            # the DM already queued (sent when the later of the two may be).
+            joined = join_contents(Content.from_json(earlier.content), content)
+            earlier.content = joined.to_json()
+            earlier.next_attempt_at = max(earlier.next_attempt_at, row["next_attempt_at"])
+            return
+        message = OutboxMessage(**row)
+        self.session.add(message)
+        if target == OutboxTarget.DM:
+            self._dms[target_id] = message
         self.queued += 1
 
     async def claim_event_key(self, key: str) -> bool:

@@ -100,7 +100,10 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
         assert posted.user == user
         assert posted.headers[:2] == [f"ephemeral → {user}", f"DM → {partner}"]
         assert "Saved to your journal (win #1)" in posted.messages[0].text
-        assert posted.messages[1].text == f"@{user} shared a win: {win}"
+        # One message: the win, and the First win milestone it reached.
+        assert posted.messages[1].text == (
+            f"@{user} shared a win: {win}\n\n🎉 @{user} reached a milestone: First win"
+        )
 
     # The clock walks to the heads-up (the day before), then to the check-in itself.
     advance = out.turn(":advance 2d")

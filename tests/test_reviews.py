@@ -34,7 +34,9 @@ async def test_both_members_look_back_after_a_goal_milestone(chat: Chat) -> None
     await complete_a_goal(chat)
     for me, partner in (("alice", "bob"), ("bob", "alice")):
         prompt = chat.dms(me)[-1]
-        assert prompt.startswith("🎉 Milestone #1 *Give a talk* is done.")
+        # One message: the celebration, then the look back it starts.
+        assert prompt.startswith("🎉 ")
+        assert "\n\nTime for a short look back at milestone #1 *Give a talk*." in prompt
         assert f"I'll share your answers with <@{partner}>" in prompt
         assert "What went well?" in prompt
         assert [b.label for b in chat.buttons(me)] == ["Answer in a form", "Skip"]
@@ -78,7 +80,13 @@ async def test_both_members_look_back_when_a_pair_ends(chat: Chat) -> None:
     await chat.say("alice", "/mentor end")
     await chat.click("alice", "End pair")
     assert "Your mentoring pair with <@bob> has ended." in chat.dms("alice")[-1]
-    assert "Your mentoring pair with <@alice> has ended." in chat.dms("bob")[-1]
+    # bob hears of the end and is asked to look back in one message.
+    assert chat.dms("bob")[-1].startswith(
+        "<@alice> ended your mentoring pair. Thank you for the time you gave each other.\n\n"
+        "Time for a short look back at your pair with <@alice>."
+    )
+    assert sum("ended your mentoring pair" in dm for dm in chat.dms("bob")) == 1
+    assert len(chat.dms("bob")) == 2  # the pairing, then this one
     assert [r.occasion for r in await reviews(chat)] == ["pair_end", "pair_end"]
 
     await chat.say("alice", "Bob asked sharp questions every week.")
@@ -165,7 +173,7 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(chat: Chat) -> N
     # A double submit: the second finds the look back done.
     await submit(chat, "bob", form.form_id, went_well=WENT_WELL)
     assert "no longer open" in await submit(chat, "bob", form.form_id, went_well="again")
-    assert sum("look back at milestone" in dm for dm in chat.dms("alice")) == 1
+    assert sum("🔎 <@bob>'s look back at milestone" in dm for dm in chat.dms("alice")) == 1
 
 
 async def test_one_over_long_answer_in_the_form_costs_only_itself(chat: Chat) -> None:
@@ -177,7 +185,7 @@ async def test_one_over_long_answer_in_the_form_costs_only_itself(chat: Chat) ->
     assert "could_improve" not in answer
     mine = [r for r in await reviews(chat) if r.went_well]
     assert [r.went_well for r in mine] == [WENT_WELL]
-    assert not any("look back at milestone" in dm for dm in chat.dms("alice"))
+    assert not any("🔎 <@bob>'s look back at milestone" in dm for dm in chat.dms("alice"))
     # Only the over-long one is asked again; a reply finishes the look back.
     assert "shared your look back with <@alice>" in await chat.say("bob", IMPROVE)
     assert chat.dms("alice")[-1].endswith(f"Went well: {WENT_WELL}\nCould improve: {IMPROVE}")

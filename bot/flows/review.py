@@ -141,14 +141,16 @@ async def _start_one(
         turn, FlowKind.REVIEW, State.WENT_WELL, member=me, pair=pair, data={"review_id": review.id}
     )
     who = f"<@{partner.external_id}>"
+    # The news itself (the celebration, the pair's end) is told in the same message, by
+    # whoever queued it first: the look back only adds its own question.
     match occasion:
         case Occasion.MILESTONE:
             assert milestone is not None
-            intro = (
-                f"🎉 Milestone {_milestone_name(milestone)} is done. Time for a short look back."
-            )
-        case Occasion.PAIR_END:
+            intro = f"Time for a short look back at milestone {_milestone_name(milestone)}."
+        case Occasion.PAIR_END if me.id == turn.actor.id:
             intro = f"Your mentoring pair with {who} has ended. Time for a short look back."
+        case Occasion.PAIR_END:
+            intro = f"Time for a short look back at your pair with {who}."
         case Occasion.ASKED:
             intro = f"A short look back at your mentoring with {who}."
     intro += f" I'll share your answers with {who}; skip anything you like."
