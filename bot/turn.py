@@ -97,18 +97,21 @@ MESSAGE_BUTTONS = 25
 
 
 def _joinable(first: Content, then: Content) -> bool:
-    """Fields stay under the text that introduces them, so a message with fields is
-    not added to; nor is anything past what one message's buttons allow."""
-    return not first.fields and len(first.buttons) + len(then.buttons) <= MESSAGE_BUTTONS
+    """Two messages with fields cannot share one text above them; nor may the buttons
+    pass what one message allows."""
+    fits = len(first.buttons) + len(then.buttons) <= MESSAGE_BUTTONS
+    return fits and not (first.fields and then.fields)
 
 
 def join_contents(first: Content, then: Content) -> Content:
-    """Two things told to one person at one event, as one message: both texts, in order,
-    and the buttons for what comes next of both."""
+    """Two things told to one person at one event, as one message: both texts, and the
+    buttons for what comes next of both. Fields stay right under the text that
+    introduces them, so the text of a message with fields comes last."""
+    texts = (then.text, first.text) if first.fields else (first.text, then.text)
     return Content(
-        f"{first.text}\n\n{then.text}",
+        "\n\n".join(texts),
         title=first.title or then.title,
-        fields=then.fields,
+        fields=first.fields + then.fields,
         buttons=first.buttons + then.buttons,
     )
 

@@ -312,6 +312,20 @@ async def test_a_form_after_typed_answers_continues_from_there(chat: Chat) -> No
     assert answers.answered_at is not None
 
 
+async def test_a_form_opened_before_a_typed_answer_never_erases_it(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")  # all four questions
+    form = chat.form("alice")
+    await chat.say("alice", "calm week")  # the mood, typed meanwhile
+    answer = await chat.submit(
+        "alice", form.form_id, mood="great", progress="the parser", challenge="", next_topic=""
+    )
+    assert "“How did it go since last time?” had an answer already" in answer
+    assert "not saved" in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress) == ("calm week", "the parser")
+
+
 async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
     await to_first_checkin(chat)
     for week in range(4):
@@ -330,6 +344,9 @@ async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
     for user, partner in (("alice", "bob"), ("bob", "alice")):
         told = [dm for dm in chat.dms(user) if "4 check-ins in a row" in dm]
         assert len(told) == 1 and told[0].startswith(f"🎉 You and <@{partner}> reached"), told
+        # One message with the answers that made the streak: its fields follow their intro.
+        assert told[0].endswith(f"\n\n📋 <@{partner}>'s check-in answers:")
+        assert chat.dms(user)[-1] == told[0]
 
 
 async def test_checkin_now_and_not_twice(chat: Chat) -> None:

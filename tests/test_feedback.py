@@ -110,7 +110,9 @@ async def test_the_mentor_answers_with_the_form(chat: Chat) -> None:
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     # A double submit (or the form after a DM reply) changes nothing.
-    assert "already answered" in await submit(chat, "alice", form.form_id, answer="again")
+    assert "answered already, so what you wrote in this form was not saved" in await submit(
+        chat, "alice", form.form_id, answer="again"
+    )
     assert [r.answer for r in await feedback_rows(chat)] == [ANSWER]
     assert sum("answered your question" in dm for dm in chat.dms("bob")) == 1
 

@@ -41,11 +41,13 @@ from bot.flows.sessions import (
     STALE,
     FlowKind,
     StepResult,
+    answered_before_note,
     flow_button,
     move,
     not_for_you,
     partner_name,
     read_form,
+    with_note,
 )
 from bot.milestones import reach_automatic
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of
@@ -584,11 +586,18 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     if checkin is None:
         return STALE
     answer = await _answer(turn, flow, checkin)
-    read = read_form(values, [name for _, name in _open_questions(flow)])
+    open_names = [name for _, name in _open_questions(flow)]
+    read = read_form(values, list(FORM_FIELDS))
+    answered_before: list[str] = []
     for name, value in read.answers.items():
         if name == "mood" and value.lower().rstrip("!.") in MOODS:
             value = value.lower().rstrip("!.")
-        setattr(answer, name, value)
+        current = getattr(answer, name)
+        if name in open_names or not current or current == value:
+            setattr(answer, name, value)  # an open or skipped question: nothing is erased
+        else:
+            answered_before.append(QUESTIONS[_state_of(name)][0])
+    note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
         retry = [name for name, _ in read.too_long]
@@ -596,9 +605,13 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         flow.data = {**flow.data, "retry": retry[1:]}
         move(turn, flow, state)
         labels = {name: question for question, name in QUESTIONS.values()}
-        return StepResult(reply=read.refused_note(labels))
+        return with_note(note, StepResult(reply=read.refused_note(labels)))
     move(turn, flow, State.NEXT_TOPIC)
-    return await _advance(turn, flow, checkin, answer)
+    return with_note(note, await _advance(turn, flow, checkin, answer))
+
+
+def _state_of(name: str) -> State:
+    return next(state for state, (_, field) in QUESTIONS.items() if field == name)
 
 
 async def _advance(

@@ -358,7 +358,11 @@ async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
 async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
     name = FORM_FIELDS.get(State(flow.state)) if flow.ended_at is None else None
     if name is None or name not in values:
-        return STALE  # the form of a step already done (answered by a reply meanwhile)
+        # The form of a step already done (answered by a reply meanwhile).
+        return StepResult(
+            reply="That question was answered already, so what you wrote in this form was "
+            "not saved."
+        )
     if flow.member_id != turn.actor.id:
         return await _not_yours(turn, flow)
     return await _record(turn, flow, values[name])

@@ -32,12 +32,14 @@ from bot.flows.sessions import (
     STALE,
     FlowKind,
     StepResult,
+    answered_before_note,
     flow_button,
     move,
     not_for_you,
     partner_name,
     read_form,
     start_flow,
+    with_note,
 )
 from bot.pairs import pick_pair
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
@@ -248,13 +250,20 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     review = await _load(turn, flow)
     if review is None:
         return STALE
-    read = read_form(values, [name for _, name in _open_questions(flow)])
+    open_names = [name for _, name in _open_questions(flow)]
+    read = read_form(values, [name for _, name in QUESTIONS.values()])
     if not read.answers and not read.too_long and not (review.went_well or review.could_improve):
         raise UserError(
             "Both answers were empty, so nothing was saved. Write at least one, or press Skip."
         )
+    answered_before: list[str] = []
     for name, value in read.answers.items():
-        setattr(review, name, value)
+        current = getattr(review, name)
+        if name in open_names or not current or current == value:
+            setattr(review, name, value)  # an open or skipped question: nothing is erased
+        else:
+            answered_before += [q for q, field in QUESTIONS.values() if field == name]
+    note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
         retry = [name for name, _ in read.too_long]
@@ -262,9 +271,9 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         flow.data = {**flow.data, "retry": retry[1:]}
         move(turn, flow, state)
         labels = {name: question for question, name in QUESTIONS.values()}
-        return StepResult(reply=read.refused_note(labels))
+        return with_note(note, StepResult(reply=read.refused_note(labels)))
     move(turn, flow, State.COULD_IMPROVE)
-    return await _advance(turn, flow, review)
+    return with_note(note, await _advance(turn, flow, review))
 
 
 def _open_questions(flow: FlowSession) -> list[tuple[str, str]]:

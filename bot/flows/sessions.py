@@ -180,6 +180,22 @@ class FormAnswers:
         )
 
 
+def answered_before_note(labels: list[str]) -> str:
+    """For a form opened before some of its questions were answered another way."""
+    named = ", ".join(f"“{label}”" for label in labels)
+    return (
+        f"{named} had an answer already, so what you wrote for it in the form was not "
+        "saved (your earlier answer stays)."
+    )
+
+
+def with_note(note: str, result: StepResult) -> StepResult:
+    """``result`` with ``note`` said first."""
+    if not note:
+        return result
+    return StepResult(result.replace_with, f"{note}\n{result.reply}" if result.reply else note)
+
+
 def read_form(values: dict[str, str], names: list[str]) -> FormAnswers:
     """The answers to the fields ``names`` (already cleaned by the engine)."""
     answers: dict[str, str] = {}
