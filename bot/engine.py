@@ -368,11 +368,12 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     right above it (a session's ``updated_at`` is when its current question reached them).
     Nothing is held back or guessed at: the words are stored there at once."""
     text = clean_text(event.text)
-    waiting = await _waiting_for_text(turn)
+    # A question still held back by quiet hours has not reached them: it is not waiting.
+    waiting = [flow for flow in await _waiting_for_text(turn) if flow.updated_at <= turn.now]
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
-        return await _answer_text(turn, _asked_last(turn, waiting), text)
+        return await _answer_text(turn, waiting[0], text)
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("win", "mentor"):
@@ -380,15 +381,9 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
             f"Did you mean `/{text}`? Commands start with a slash: type it as a slash command."
         )
     return turn.reply(
-        "I'm not waiting for an answer from you right now. "
+        "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."
     )
-
-
-def _asked_last(turn: Turn, waiting: list[FlowSession]) -> FlowSession:
-    """Of the open questions (newest first), the one asked last that has reached the
-    person; one still held back by quiet hours has not been seen yet."""
-    return next((f for f in waiting if f.updated_at <= turn.now), waiting[0])
 
 
 async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]:
