@@ -208,7 +208,7 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     )
 
     # A week on: the next heads-up and check-in, and with the check-in (the first of the
-    # two to come) the follow-up question to bob.
+    # two to come) the follow-up question to bob, in the same message as his prompt.
     week = out.turn(":advance 7d")
     assert week.user == "bob"
     assert outline(week) == [
@@ -218,22 +218,24 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
         "⏰ it is Fri 2026-12-04 10:00 UTC",
         "DM → alice",
         "DM → bob",
-        "DM → bob",
         "⏰ it is Fri 2026-12-04 12:00 UTC",
     ]
     assert week.messages[0].text == heads_up("bob", "Fri 4 Dec")
     assert week.messages[1].text == heads_up("alice", "Fri 4 Dec")
     # No wins since the last check-in, so none are listed.
     assert week.messages[2].text == prompt("bob", [])
-    assert week.messages[3].text == prompt("alice", [])
-    follow_up = week.messages[4]
-    assert follow_up.text == (
-        f"🔁 You asked @alice: “{QUESTION}”\n"
+    to_bob = week.messages[3]
+    assert to_bob.text == (
+        prompt("alice", []) + "\n\n" + f"🔁 You asked @alice: “{QUESTION}”\n"
         f"They answered: “{ANSWER}”\n"
         "How did you act on @alice's feedback? Reply here, answer in a form, or skip. "
         "I'll pass your answer on to @alice."
     )
-    assert follow_up.buttons == ["Answer in a form", "Skip"]
+    assert to_bob.buttons == [
+        *MOOD_BUTTONS,
+        "Answer the follow-up in a form",
+        "Skip the follow-up",
+    ]
     assert len([b for b in out.messages if "How did you act on" in b.text]) == 1
 
     # Two questions wait for bob's words: his reply answers the one asked last, the

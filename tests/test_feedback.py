@@ -147,10 +147,22 @@ async def test_seven_days_later_the_mentee_is_asked_how_they_acted(chat: Chat) -
 async def test_the_follow_up_comes_at_the_next_checkin_when_that_is_first(chat: Chat) -> None:
     await ask_and_answer(chat)  # on Wednesday; the weekly check-in is Monday 10:00
     await run_due(chat, timedelta(days=4, hours=22))  # Monday 10:00
-    assert any("Time for your check-in with <@alice>" in dm for dm in chat.dms("bob"))
-    assert "How did you act on <@alice>'s feedback?" in chat.dms("bob")[-1]
+    # One event, one message: the check-in prompt, then the follow-up it made due.
+    prompt = chat.dms("bob")[-1]
+    assert prompt.startswith("👋 Time for your check-in with <@alice>")
+    assert "\n\n🔁 You asked <@alice>" in prompt
+    assert prompt.endswith("I'll pass your answer on to <@alice>.")
+    assert [b.label for b in chat.buttons("bob")] == [
+        "Great 🙌",
+        "OK 🙂",
+        "Rough 😮‍💨",
+        "Answer in a form",
+        "Skip",
+        "Answer the follow-up in a form",
+        "Skip the follow-up",
+    ]
 
-    form = await open_form(chat, "bob", "Answer in a form")
+    form = await open_form(chat, "bob", "Answer the follow-up in a form")
     assert [f.name for f in form.fields] == ["action"]
     assert "shared that with <@alice>" in await submit(chat, "bob", form.form_id, action=ACTION)
     assert f"🌱 <@bob> acted on your feedback about “{QUESTION}”:\n{ACTION}" in chat.dms("alice")

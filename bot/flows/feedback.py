@@ -62,11 +62,14 @@ from bot.storage.models import (
     Feedback,
     FlowSession,
     Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
     Pair,
     PairState,
 )
 from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
-from bot.turn import Turn
+from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
 # An answer younger than this is not followed up at a check-in yet: nobody acts on
@@ -457,11 +460,27 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
     )
     at = outside_quiet_hours(turn.now, mentee.timezone or pair.timezone)
     asking.updated_at = max(turn.now, at)  # when the question reaches them
+    text = (
+        f"{recap}\nHow did you act on {_m(mentor)}'s feedback? Reply here, answer in a "
+        f"form, or skip. I'll pass your answer on to {_m(mentor)}."
+    )
+    joining = await _queued_at_this_moment(turn, mentee, max(turn.now, at))
+    if joining is not None:
+        # Asked because the check-in opened: one message with its prompt (this question
+        # last, so a reply answers it), its buttons named apart from the check-in's.
+        follow_up = Content(
+            text,
+            buttons=(
+                flow_button(asking, "act", "Answer the follow-up in a form"),
+                flow_button(asking, "skip", "Skip the follow-up"),
+            ),
+        )
+        joining.content = join_contents(Content.from_json(joining.content), follow_up).to_json()
+        return
     turn.dm(
         mentee,
         Content(
-            f"{recap}\nHow did you act on {_m(mentor)}'s feedback? Reply here, answer in a "
-            f"form, or skip. I'll pass your answer on to {_m(mentor)}.",
+            text,
             buttons=(
                 flow_button(asking, "act", "Answer in a form", ButtonStyle.PRIMARY),
                 flow_button(asking, "skip", "Skip"),
@@ -469,6 +488,29 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
         ),
         at=at,
     )
+
+
+async def _queued_at_this_moment(
+    turn: Turn, member: Member, send_at: datetime
+) -> OutboxMessage | None:
+    """A DM to ``member`` queued by this dispatch pass (at ``turn.now``) for the same
+    moment and not sent yet, such as the prompt of the check-in whose opening made this
+    follow-up due. Locked, so delivery cannot take it while it is joined."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at == send_at,
+            OutboxMessage.workspace_id == turn.workspace.id,
+            OutboxMessage.target_kind == OutboxTarget.DM.value,
+            OutboxMessage.target_id == member.external_id,
+            OutboxMessage.created_at == turn.now,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return (await turn.session.execute(query)).scalar_one_or_none()
 
 
 async def follow_up_now(session: AsyncSession, now: datetime, pair_ids: Iterable[int]) -> None:
