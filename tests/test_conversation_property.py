@@ -235,8 +235,11 @@ class Conversations(RuleBasedStateMachine):
     def time_passes(self, hours: int) -> None:
         before = len(self.chat.recorder.seen)
         self.run(self.chat.advance(timedelta(hours=hours)))
+        # (two check-ins' prompts read alike; their buttons tell them apart)
         sent = [
-            (s.user, s.content.text) for s in self.chat.recorder.seen[before:] if s.kind == "dm"
+            (s.user, s.content.text, tuple(b.action_id for b in s.content.buttons))
+            for s in self.chat.recorder.seen[before:]
+            if s.kind == "dm"
         ]
         assert len(sent) == len(set(sent)), f"a DM sent twice in one clock move: {sent}"
 
