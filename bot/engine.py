@@ -8,6 +8,7 @@ Any error rolls the whole transaction back, so bad input never leaves half a rec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -84,7 +85,7 @@ from bot.storage.database import Database
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
-from bot.turn import Turn, get_member, get_workspace
+from bot.turn import KEEP_MESSAGE, Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,10 @@ class Engine:
             )
 
     async def _click(self, turn: Turn, event: ButtonClicked) -> list[Effect]:
+        if event.action_id.startswith(KEEP_MESSAGE):
+            # A button of a joined message: answered on its own, the message stays.
+            action_id = event.action_id.removeprefix(KEEP_MESSAGE)
+            event = dataclasses.replace(event, action_id=action_id, message_id=None)
         kind, _, argument = event.action_id.partition(":")
         if kind == wins.JOURNAL_ACTION and argument.isdecimal():
             return _show(turn, event, await wins.journal_page(turn, int(argument)))

@@ -3,7 +3,7 @@ messages queued in the outbox as part of it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -103,6 +103,11 @@ def _joinable(first: Content, then: Content) -> bool:
     return fits and not (first.fields and then.fields)
 
 
+# A button on a joined message says so in its action id: a click then answers on its
+# own instead of replacing the message, which still asks the other part's question.
+KEEP_MESSAGE = "keep:"
+
+
 def join_contents(first: Content, then: Content) -> Content:
     """Two things told to one person at one event, as one message: both texts, and the
     buttons for what comes next of both. Fields stay right under the text that
@@ -112,8 +117,14 @@ def join_contents(first: Content, then: Content) -> Content:
         "\n\n".join(texts),
         title=first.title or then.title,
         fields=first.fields + then.fields,
-        buttons=first.buttons + then.buttons,
+        buttons=tuple(_kept(b) for b in first.buttons + then.buttons),
     )
+
+
+def _kept(button: Button) -> Button:
+    if button.action_id.startswith(KEEP_MESSAGE):
+        return button
+    return replace(button, action_id=KEEP_MESSAGE + button.action_id)
 
 
 def display_name(member: Member) -> str:

@@ -154,9 +154,23 @@ async def test_a_third_persons_click_does_nothing(chat: Chat) -> None:
         ButtonClicked(user=chat.ref("carol"), action_id=form_button.action_id)
     )
     assert not any(isinstance(e, OpenForm) for e in effects)
-    form_id = form_button.action_id.replace(":form", ":answers")
+    # (a button of a joined message carries the keep: mark; the form's id does not)
+    form_id = form_button.action_id.removeprefix("keep:").replace(":form", ":answers")
     assert "was for <@bob>" in await submit(chat, "carol", form_id, went_well="mine")
     assert await snapshot(chat) == before
+
+
+async def test_a_click_on_a_joined_message_keeps_its_other_question(chat: Chat) -> None:
+    """The consent question and the look back share one message: answering one of them
+    leaves the message (and the other question's buttons) in place."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert "celebrate your milestones in <#wins>" in await chat.click("bob", "Yes, shout it out")
+    assert not [s for s in chat.recorder.seen if s.user == "bob" and s.kind == "updated"]
+    assert await chat.click("bob", "Skip") == "Skipped."  # the look back's, still there
+    assert chat.dms("bob")[-1] == "What could be improved?"
 
 
 async def test_bad_input_gets_a_clear_reply_and_changes_nothing(chat: Chat) -> None:
