@@ -149,8 +149,6 @@ async def _start_one(
         case Occasion.MILESTONE:
             assert milestone is not None
             intro = f"Time for a short look back at milestone {_milestone_name(milestone)}."
-        case Occasion.PAIR_END if me.id == turn.actor.id:
-            intro = f"Your mentoring pair with {who} has ended. Time for a short look back."
         case Occasion.PAIR_END:
             intro = f"Time for a short look back at your pair with {who}."
         case Occasion.ASKED:
