@@ -79,7 +79,8 @@ async def test_both_members_look_back_when_a_pair_ends(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor end")
     await chat.click("alice", "End pair")
-    assert "Your mentoring pair with <@bob> has ended." in chat.dms("alice")[-1]
+    # alice's confirmation said it ended; her DM asks her to look back.
+    assert chat.dms("alice")[-1].startswith("Time for a short look back at your pair with <@bob>.")
     # bob hears of the end and is asked to look back in one message.
     assert chat.dms("bob")[-1].startswith(
         "<@alice> ended your mentoring pair. Thank you for the time you gave each other.\n\n"
