@@ -43,6 +43,7 @@ from bot.flows import checkin, feedback, review
 from bot.flows.sessions import FlowAction, FlowKind
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import CheckinAnswer, Feedback, FlowSession, Member, Review
+from bot.turn import KEEP_MESSAGE
 from tests.conftest import START
 from tests.conversation import Chat, pair_up
 
@@ -312,7 +313,8 @@ class Conversations(RuleBasedStateMachine):
                 flow_ids = {
                     action.session_id
                     for button in seen.content.buttons
-                    if (action := FlowAction.parse(button.action_id)) is not None
+                    if (action := FlowAction.parse(button.action_id.removeprefix(KEEP_MESSAGE)))
+                    is not None
                 }
                 for _, (kind, field) in reversed(asked):
                     for flow_id in flow_ids:
