@@ -326,6 +326,15 @@ async def test_a_form_opened_before_a_typed_answer_never_erases_it(chat: Chat) -
     assert (answers.mood, answers.progress) == ("calm week", "the parser")
 
 
+async def test_someone_elses_check_in_form_is_refused_by_name(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("bob", "Answer in a form")
+    form = chat.form("bob")
+    answer = await chat.submit("alice", form.form_id, mood="", progress="mine now")
+    assert answer == "That question was for <@bob>, so I left it alone."
+    assert (await _answers(chat, "bob")).progress is None
+
+
 async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
     await to_first_checkin(chat)
     for week in range(4):

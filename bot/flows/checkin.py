@@ -580,8 +580,13 @@ def _open_questions(flow: FlowSession) -> list[tuple[State, str]]:
 
 
 async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
-    if flow.member_id != turn.actor.id or not accepts_text(flow):
-        return STALE
+    if flow.member_id != turn.actor.id:
+        owner = await turn.session.get(Member, flow.member_id)
+        return not_for_you(owner) if owner else STALE
+    if not accepts_text(flow):
+        return StepResult(
+            reply="That check-in is done, so what you wrote in this form was not saved."
+        )
     checkin = await _load(turn, flow)
     if checkin is None:
         return STALE
