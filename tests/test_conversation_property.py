@@ -310,12 +310,13 @@ class Conversations(RuleBasedStateMachine):
                     for q, kind_field in QUESTIONS.items()
                     if q in seen.content.text
                 )
-                flow_ids = {
+                # In the order of the buttons, which follows the order of the questions.
+                flow_ids = [
                     action.session_id
-                    for button in seen.content.buttons
+                    for button in reversed(seen.content.buttons)
                     if (action := FlowAction.parse(button.action_id.removeprefix(KEEP_MESSAGE)))
                     is not None
-                }
+                ]
                 for _, (kind, field) in reversed(asked):
                     for flow_id in flow_ids:
                         flow = await session.get(FlowSession, flow_id)

@@ -255,6 +255,22 @@ async def test_a_kept_reply_is_stored_where_chosen_or_said_not_saved(chat: Chat)
     assert row.action == ACTION
 
 
+async def test_two_follow_ups_at_one_check_in_keep_their_buttons_apart(chat: Chat) -> None:
+    await ask_and_answer(chat)
+    await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
+    await chat.say("alice", "A little: keep it to the three top items.")
+    await run_due(chat, timedelta(days=4, hours=22))  # Monday's check-in
+    follow_ups = [dm for dm in chat.dms("bob") if "How did you act" in dm]
+    assert len(follow_ups) == 2
+    assert follow_ups[0].startswith("👋 Time for your check-in")  # one joins the prompt
+    assert follow_ups[1].startswith("🔁 You asked <@alice>")  # the other comes on its own
+    assert [b.label for b in chat.buttons("bob")] == ["Answer in a form", "Skip"]
+    # A reply answers the one asked last: the second.
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+    rows = await feedback_rows(chat)
+    assert [row.action for row in rows] == [None, ACTION]
+
+
 async def test_an_answer_from_the_hour_before_a_checkin_waits_for_its_week(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", f"/mentor feedback {QUESTION}")

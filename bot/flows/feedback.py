@@ -72,6 +72,7 @@ from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
 from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
+_SKIP_FOLLOW_UP = "Skip the follow-up"
 # An answer younger than this is not followed up at a check-in yet: nobody acts on
 # feedback within the hour, so it waits for the 7-day timer instead.
 CHECKIN_FOLLOW_UP_MIN_AGE = timedelta(days=1)
@@ -465,6 +466,8 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
         f"form, or skip. I'll pass your answer on to {_m(mentor)}."
     )
     joining = await _queued_at_this_moment(turn, mentee, max(turn.now, at))
+    if joining is not None and _SKIP_FOLLOW_UP in str(joining.content):
+        joining = None  # one follow-up per prompt: their buttons must be told apart
     if joining is not None:
         # Asked because the check-in opened: one message with its prompt (this question
         # last, so a reply answers it), its buttons named apart from the check-in's.
@@ -472,7 +475,7 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
             text,
             buttons=(
                 flow_button(asking, "act", "Answer the follow-up in a form"),
-                flow_button(asking, "skip", "Skip the follow-up"),
+                flow_button(asking, "skip", _SKIP_FOLLOW_UP),
             ),
         )
         joining.content = join_contents(Content.from_json(joining.content), follow_up).to_json()
