@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, cast
@@ -25,6 +25,7 @@ from bot.content import Content
 from bot.effects import PostToChannel, SendDM
 from bot.faults import crash_point
 from bot.refs import ChannelRef, Platform, UserRef
+from bot.rhythm import resolve_moments
 from bot.storage.database import Database
 from bot.storage.models import Member, OutboxMessage, OutboxStatus, OutboxTarget, Workspace
 from bot.unreachable import unreachable
@@ -216,9 +217,15 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
 
 
-def outbox_effect(message: OutboxMessage, workspace: Workspace) -> SendDM | PostToChannel:
+def outbox_effect(
+    message: OutboxMessage, workspace: Workspace, sent_at: datetime
+) -> SendDM | PostToChannel:
+    """The message as sent at ``sent_at``: relative moments ("tomorrow") told then."""
     platform = Platform(workspace.platform)
     content = Content.from_json(message.content)
+    text = resolve_moments(content.text, sent_at)
+    if text != content.text:
+        content = replace(content, text=text)
     if message.target_kind == OutboxTarget.DM:
         ref = UserRef(platform, workspace.external_id, message.target_id)
         return SendDM(ref, content, outbox_id=message.id)
@@ -384,7 +391,7 @@ async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> l
         )
         found = []
         for message, workspace in (await session.execute(query)).all():
-            effect = outbox_effect(message, workspace)
+            effect = outbox_effect(message, workspace, message.sent_at or message.created_at)
             assert isinstance(effect, SendDM)
             found.append(effect)
         return found
@@ -487,7 +494,7 @@ async def _claim_from(
         message.next_attempt_at = now + SENDING_LEASE
         claimed.append(
             Claimed(
-                outbox_effect(message, workspace),
+                outbox_effect(message, workspace, now),
                 Platform(workspace.platform),
                 workspace.external_id,
                 blocked_at is not None,

@@ -36,6 +36,7 @@ from bot.rhythm import (
     Scheduled,
     anniversary_months,
     anniversary_title,
+    moment_marker,
     schedule_anniversary,
     schedule_next,
 )
@@ -440,12 +441,13 @@ async def _send_heads_ups(
         skip = Button("Skip this one", skip_action(pair))
         for me, partner in ((mentor, mentee), (mentee, mentor)):
             zone = me.timezone or pair.timezone
-            when = local_view(pair.next_checkin_at, zone)
+            # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
+            when = moment_marker(pair.next_checkin_at, zone)
             turn.dm(
                 me,
                 Content(
-                    f"Heads-up: your check-in with <@{partner.external_id}> is tomorrow, "
-                    f"{when}. If this one doesn't suit you both, you can skip it.",
+                    f"Heads-up: your check-in with <@{partner.external_id}> is {when}. "
+                    "If this one doesn't suit you both, you can skip it.",
                     buttons=(skip,),
                 ),
                 at=outside_quiet_hours(now, zone),

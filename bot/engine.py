@@ -8,6 +8,7 @@ Any error rolls the whole transaction back, so bad input never leaves half a rec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -94,7 +95,7 @@ from bot.storage.database import Database, DatabaseUnavailable
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
-from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON, Turn, get_member, get_workspace
+from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON, KEEP_MESSAGE, Turn, get_member, get_workspace
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,10 @@ class Engine:
             )
 
     async def _click(self, turn: Turn, event: ButtonClicked) -> list[Effect]:
+        if event.action_id.startswith(KEEP_MESSAGE):
+            # A button of a joined message: answered on its own, the message stays.
+            action_id = event.action_id.removeprefix(KEEP_MESSAGE)
+            event = dataclasses.replace(event, action_id=action_id, message_id=None)
         kind, _, argument = event.action_id.partition(":")
         # Button values come back as sent, or forged: every number is checked here.
         page = whole_number(argument, high=MAX_PAGE)
@@ -284,9 +289,11 @@ class Engine:
                 result = outcome
             case FlowKind.CHOOSE_PAIR | FlowKind.CHOOSE_CONVERSATION:
                 chosen = choice.step(turn, flow, action.choice)
-                answer = await self._carry_on(turn, flow, chosen) if chosen else None
-                if answer is None:
+                if chosen is None:
                     return _step_effects(turn, event, STALE)
+                if flow.kind == FlowKind.CHOOSE_CONVERSATION:
+                    return await _deliver_kept(turn, event, chosen)
+                answer = await self._carry_on(turn, flow, chosen)
                 return _step_effects(turn, event, StepResult(replace_with="Okay.")) + answer
             case _:
                 result = STALE
@@ -294,23 +301,36 @@ class Engine:
 
     async def _carry_on(
         self, turn: Turn, question: FlowSession, chosen: choice.Chosen
-    ) -> list[Effect] | None:
-        """After a "which one?" question: run the command for the chosen pair, or give the
-        kept reply to the chosen conversation (if it still waits for it)."""
-        if question.kind == FlowKind.CHOOSE_PAIR:
-            turn.chosen_pair_id = chosen.option
-            return await self._run_command(
-                turn, str(chosen.data["command"]), str(chosen.data["text"])
-            )
-        target = await find_flow(turn, chosen.option)
-        if (
-            target is None
-            or target.kind not in CONVERSATIONS
-            or target.member_id != turn.actor.id
-            or not CONVERSATIONS[target.kind].accepts_text(target)
-        ):
-            return None
-        return await _answer_text(turn, target, str(chosen.data["text"]))
+    ) -> list[Effect]:
+        """After "which pair?": run the command for the chosen pair."""
+        turn.chosen_pair_id = chosen.option
+        return await self._run_command(turn, str(chosen.data["command"]), str(chosen.data["text"]))
+
+
+async def _deliver_kept(turn: Turn, event: ButtonClicked, chosen: choice.Chosen) -> list[Effect]:
+    """A "which question is this reply for?" answered (asked by earlier versions, which
+    held a reply back while several questions waited): the kept reply is stored in the
+    chosen conversation, and the person is told where, or told plainly that it was not
+    saved because that question is no longer waiting."""
+    text = str(chosen.data["text"])
+    target = await find_flow(turn, chosen.option)
+    if (
+        target is None
+        or target.kind not in CONVERSATIONS
+        or target.member_id != turn.actor.id
+        or not CONVERSATIONS[target.kind].accepts_text(target)
+    ):
+        return _step_effects(
+            turn,
+            event,
+            StepResult(
+                replace_with=f"That question was answered meanwhile, so your reply "
+                f"“{shorten(text, 200)}” was not saved. Please send it again if you want it kept."
+            ),
+        )
+    where = await CONVERSATIONS[target.kind].waiting_for(turn, target)
+    saved = StepResult(replace_with=f"Saved your reply as: {where}")
+    return _step_effects(turn, event, saved) + await _answer_text(turn, target, text)
 
 
 async def _perform(turn: Turn, command: Command) -> list[Effect]:
@@ -393,22 +413,14 @@ def _help(topic: str | None) -> str:
 
 
 async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
-    """A DM reply goes to the conversation waiting for text; with several waiting, the
-    person is asked which one (never guessed: a reply can be private)."""
+    """A DM reply answers the question asked last in that DM: the one the person sees
+    right above it (a session's ``updated_at`` is when its current question reached them).
+    Nothing is held back or guessed at: the words are stored there at once."""
     text = clean_text(event.text)
-    waiting = await _waiting_for_text(turn)
+    # A question still held back by quiet hours has not reached them: it is not waiting.
+    waiting = [flow for flow in await _waiting_for_text(turn) if flow.updated_at <= turn.now]
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
-    if len(waiting) > 1:
-        options = [(f.id, await CONVERSATIONS[f.kind].waiting_for(turn, f)) for f in waiting]
-        return await choice.ask(
-            turn,
-            FlowKind.CHOOSE_CONVERSATION,
-            "You have more than one open question, so I didn't want to guess. "
-            "Which one is this reply for?",
-            {"text": clean_answer(text)},
-            options,
-        )
     if waiting:
         return await _answer_text(turn, waiting[0], text)
     words = text.split()
@@ -418,7 +430,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
             f"Did you mean `/{text}`? Commands start with a slash: type it as a slash command."
         )
     return turn.reply(
-        "I'm not waiting for an answer from you right now. "
+        "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."
     )
 
@@ -452,10 +464,9 @@ async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
     flow = await find_flow(turn, action.session_id) if action else None
     if flow is None or flow.kind not in CONVERSATIONS or flow.ended_at is not None:
         return turn.reply("That form is no longer open, so nothing was saved.")
-    values = {
-        name: clean_answer(value, f"answer to “{name}”") if clean_text(value) else ""
-        for name, value in event.values.items()
-    }
+    # Only cleaned here: each flow checks the lengths, so one over-long answer is named
+    # by its question and costs none of the others.
+    values = {name: clean_text(value) for name, value in event.values.items()}
     return _answer_effects(turn, await CONVERSATIONS[flow.kind].on_form(turn, flow, values))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cadence import CadenceRule, next_checkin
+from bot.cadence import CadenceRule, local_view, next_checkin
 from bot.storage.models import Cadence, Pair
 
 HEADS_UP_BEFORE = timedelta(hours=24)
@@ -144,3 +145,38 @@ def schedule_anniversary(pair: Pair) -> None:
         .replace(tzinfo=zone)
         .astimezone(pair.activated_at.tzinfo)
     )
+
+
+# --- moments told relative to when a message is read ------------------------------------
+#
+# A DM queued now may be sent hours later (quiet hours, a retry), so "today" or "tomorrow"
+# is worked out when it is sent, in the recipient's zone. The text holds a marker with
+# the moment and the zone; delivery resolves it. The marker is framed by control
+# characters that :func:`bot.text.clean_text` removes from everything people write, so
+# no one's words can hold one (and PostgreSQL takes them, unlike NUL).
+_MOMENT = re.compile("\x1e([^|\x1e\x1f]+)\\|([^\x1e\x1f]+)\x1f")
+
+
+def moment_marker(moment: datetime, zone: str) -> str:
+    """Stands in a DM's text for "today, Mon 30 Nov, 10:00 (UTC)" or "tomorrow, …" or
+    "on …", decided by :func:`resolve_moments` when the DM is sent."""
+    return f"\x1e{moment.isoformat()}|{zone}\x1f"
+
+
+def resolve_moments(text: str, sent_at: datetime) -> str:
+    """The text as read at ``sent_at``: each moment relative to that day in its zone."""
+    if "\x1e" not in text:
+        return text
+
+    def told(match: re.Match[str]) -> str:
+        moment, zone = datetime.fromisoformat(match.group(1)), match.group(2)
+        local = ZoneInfo(zone)
+        days = (moment.astimezone(local).date() - sent_at.astimezone(local).date()).days
+        when = local_view(moment, zone)
+        if days == 0:
+            return f"today, {when}"
+        if days == 1:
+            return f"tomorrow, {when}"
+        return f"on {when}"
+
+    return _MOMENT.sub(told, text)

@@ -3,7 +3,7 @@ messages queued in the outbox as part of it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -91,6 +91,42 @@ def outbox_row(
     }
 
 
+# Buttons one message may carry on every platform (Slack: 25 elements in an actions
+# block; Discord: 5 action rows of 5 buttons).
+MESSAGE_BUTTONS = 25
+
+
+def _joinable(first: Content, then: Content) -> bool:
+    """Two messages with fields cannot share one text above them; nor may the buttons
+    pass what one message allows."""
+    fits = len(first.buttons) + len(then.buttons) <= MESSAGE_BUTTONS
+    return fits and not (first.fields and then.fields)
+
+
+# A button on a joined message says so in its action id: a click then answers on its
+# own instead of replacing the message, which still asks the other part's question.
+KEEP_MESSAGE = "keep:"
+
+
+def join_contents(first: Content, then: Content) -> Content:
+    """Two things told to one person at one event, as one message: both texts, and the
+    buttons for what comes next of both. Fields stay right under the text that
+    introduces them, so the text of a message with fields comes last."""
+    texts = (then.text, first.text) if first.fields else (first.text, then.text)
+    return Content(
+        "\n\n".join(texts),
+        title=first.title or then.title,
+        fields=first.fields + then.fields,
+        buttons=tuple(_kept(b) for b in first.buttons + then.buttons),
+    )
+
+
+def _kept(button: Button) -> Button:
+    if button.action_id.startswith(KEEP_MESSAGE):
+        return button
+    return replace(button, action_id=KEEP_MESSAGE + button.action_id)
+
+
 def display_name(member: Member) -> str:
     """For places where a mention cannot render (button labels)."""
     return member.display_name or member.external_id
@@ -117,6 +153,8 @@ class Turn:
     # The most pairs one person may be in (MAX_PAIRS_PER_PERSON).
     max_pairs: int = DEFAULT_MAX_PAIRS_PER_PERSON
     queued: int = field(default=0)
+    # This turn's DM to each person: one event, one message per person (see ``_queue``).
+    _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)
 
     @classmethod
     def on_behalf_of(
@@ -155,9 +193,19 @@ class Turn:
     def _queue(
         self, target: OutboxTarget, target_id: str, content: Content, at: datetime | None
     ) -> None:
-        self.session.add(
-            OutboxMessage(**outbox_row(self.workspace, target, target_id, content, self.now, at))
-        )
+        row = outbox_row(self.workspace, target, target_id, content, self.now, at)
+        earlier = self._dms.get(target_id) if target == OutboxTarget.DM else None
+        if earlier is not None and _joinable(Content.from_json(earlier.content), content):
+            # One event, one message per person: what else this event tells them joins
+            # the DM already queued (sent when the later of the two may be).
+            joined = join_contents(Content.from_json(earlier.content), content)
+            earlier.content = joined.to_json()
+            earlier.next_attempt_at = max(earlier.next_attempt_at, row["next_attempt_at"])
+            return
+        message = OutboxMessage(**row)
+        self.session.add(message)
+        if target == OutboxTarget.DM:
+            self._dms[target_id] = message
         self.queued += 1
 
     async def claim_event_key(self, key: str) -> bool:

@@ -258,6 +258,83 @@ async def test_answering_in_a_form(chat: Chat) -> None:
     assert "no longer open" in await chat.submit("alice", form.form_id, progress="again")
 
 
+async def test_a_nudge_carries_the_same_ways_to_answer_as_the_prompt(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    prompt = [b.label for b in chat.buttons("bob")]
+    await chat.advance(timedelta(hours=24))
+    assert "gentle nudge" in chat.dms("bob")[-1]
+    assert [b.label for b in chat.buttons("bob")] == prompt
+    assert "How did it go" in await chat.click("bob", "Rough 😮‍💨")
+    assert (await _answers(chat, "bob")).mood == "rough"
+
+
+async def test_one_over_long_form_answer_costs_only_itself(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")
+    answer = await chat.submit(
+        "alice", mood="ok", progress="p" * 3001, challenge="naming", next_topic="docs"
+    )
+    assert "Your answer to “What moved forward since last time?” is 3,001 characters" in answer
+    assert "“progress”" not in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
+        "ok",
+        None,
+        "naming",
+        "docs",
+    )
+    assert answers.answered_at is None
+    # Only that one is asked again: the reply finishes the check-in.
+    assert "I'll share your answers" in await chat.say("alice", "the parser")
+    answers = await _answers(chat, "alice")
+    assert (answers.progress, answers.challenge, answers.next_topic) == (
+        "the parser",
+        "naming",
+        "docs",
+    )
+    assert answers.answered_at is not None
+
+
+async def test_a_form_after_typed_answers_continues_from_there(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    await chat.say("alice", "shipped the parser")
+    await chat.click("alice", "Skip")  # what is hard: skipped
+    await chat.click("alice", "Answer in a form")  # the prompt's button, still live
+    assert [f.name for f in chat.form("alice").fields] == ["next_topic"]
+    await chat.submit("alice", next_topic="")  # a blank line skips it: nothing is erased
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress, answers.next_topic) == (
+        "great",
+        "shipped the parser",
+        None,
+    )
+    assert answers.answered_at is not None
+
+
+async def test_a_form_opened_before_a_typed_answer_never_erases_it(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")  # all four questions
+    form = chat.form("alice")
+    await chat.say("alice", "calm week")  # the mood, typed meanwhile
+    answer = await chat.submit(
+        "alice", form.form_id, mood="great", progress="the parser", challenge="", next_topic=""
+    )
+    assert "“How did it go since last time?” had an answer already" in answer
+    assert "not saved" in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress) == ("calm week", "the parser")
+
+
+async def test_someone_elses_check_in_form_is_refused_by_name(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("bob", "Answer in a form")
+    form = chat.form("bob")
+    answer = await chat.submit("alice", form.form_id, mood="", progress="mine now")
+    assert answer == "That question was for <@bob>, so I left it alone."
+    assert (await _answers(chat, "bob")).progress is None
+
+
 async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
     await to_first_checkin(chat)
     for week in range(4):
@@ -276,6 +353,9 @@ async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
     for user, partner in (("alice", "bob"), ("bob", "alice")):
         told = [dm for dm in chat.dms(user) if "4 check-ins in a row" in dm]
         assert len(told) == 1 and told[0].startswith(f"🎉 You and <@{partner}> reached"), told
+        # One message with the answers that made the streak: its fields follow their intro.
+        assert told[0].endswith(f"\n\n📋 <@{partner}>'s check-in answers:")
+        assert chat.dms(user)[-1] == told[0]
 
 
 async def test_checkin_now_and_not_twice(chat: Chat) -> None:

@@ -100,7 +100,10 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
         assert posted.user == user
         assert posted.headers[:2] == [f"ephemeral → {user}", f"DM → {partner}"]
         assert "Saved to your journal (win #1)" in posted.messages[0].text
-        assert posted.messages[1].text == f"@{user} shared a win: {win}"
+        # One message: the win, and the First win milestone it reached.
+        assert posted.messages[1].text == (
+            f"@{user} shared a win: {win}\n\n🎉 @{user} reached a milestone: First win"
+        )
 
     # The clock walks to the heads-up (the day before), then to the check-in itself.
     advance = out.turn(":advance 2d")
@@ -196,8 +199,8 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     assert answered.user == "alice"
     assert answered.headers == ["DM → alice", "DM → bob"]
     assert answered.messages[0].text == (
-        "Thanks! I've sent your answer to @bob. In a week I'll ask them how they acted on it "
-        "and tell you."
+        "Thanks! I've sent your answer to @bob. I'll ask them how they acted on it with "
+        "your next check-in (Fri 4 Dec, 10:00 (UTC)) and tell you."
     )
     assert answered.messages[1].body == (
         f"💬 @alice answered your question “{QUESTION}”:",
@@ -205,7 +208,7 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     )
 
     # A week on: the next heads-up and check-in, and with the check-in (the first of the
-    # two to come) the follow-up question to bob.
+    # two to come) the follow-up question to bob, in the same message as his prompt.
     week = out.turn(":advance 7d")
     assert week.user == "bob"
     assert outline(week) == [
@@ -215,38 +218,34 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
         "⏰ it is Fri 2026-12-04 10:00 UTC",
         "DM → alice",
         "DM → bob",
-        "DM → bob",
         "⏰ it is Fri 2026-12-04 12:00 UTC",
     ]
     assert week.messages[0].text == heads_up("bob", "Fri 4 Dec")
     assert week.messages[1].text == heads_up("alice", "Fri 4 Dec")
     # No wins since the last check-in, so none are listed.
     assert week.messages[2].text == prompt("bob", [])
-    assert week.messages[3].text == prompt("alice", [])
-    follow_up = week.messages[4]
-    assert follow_up.text == (
-        f"🔁 You asked @alice: “{QUESTION}”\n"
+    to_bob = week.messages[3]
+    assert to_bob.text == (
+        prompt("alice", []) + "\n\n" + f"🔁 You asked @alice: “{QUESTION}”\n"
         f"They answered: “{ANSWER}”\n"
         "How did you act on @alice's feedback? Reply here, answer in a form, or skip. "
         "I'll pass your answer on to @alice."
     )
-    assert follow_up.buttons == ["Answer in a form", "Skip"]
+    assert to_bob.buttons == [
+        *MOOD_BUTTONS,
+        "Answer the follow-up in a form",
+        "Skip the follow-up",
+    ]
     assert len([b for b in out.messages if "How did you act on" in b.text]) == 1
 
-    # Two questions wait for bob's words, so the bot asks which one his reply is for.
-    which = out.turn(ACTION)
-    assert which.user == "bob"
-    assert which.headers == ["DM → bob"]
-    assert which.messages[0].text.startswith("You have more than one open question")
-    assert which.messages[0].buttons == [
-        "How you acted on “What is one thing I could change to make my demos easier to f…",
-        "Check-in with alice: How did it go since last time?",
-    ]
+    # Two questions wait for bob's words: his reply answers the one asked last, the
+    # follow-up right above it, with no "which one?" in between.
+    acted = out.turn(ACTION)
+    assert acted.user == "bob"
+    assert acted.headers == ["DM → bob", "DM → alice"]
+    assert acted.messages[0].text == "Thanks! I've shared that with @alice."
     # It reaches alice, linked to the question.
-    acted = out.turn(":click How you acted")
-    assert acted.headers == ["updated → bob", "ephemeral → bob", "DM → alice"]
-    assert acted.messages[1].text == "Thanks! I've shared that with @alice."
-    assert acted.messages[2].body == (
+    assert acted.messages[1].body == (
         f"🌱 @bob acted on your feedback about “{QUESTION}”:",
         ACTION,
     )
@@ -345,7 +344,8 @@ def test_an_unanswered_checkin_is_nudged_once_and_shared_after_48_hours(tmp_path
             f"A gentle nudge: your check-in with @{partner} is still open for another day. "
             "How did it go since last time?"
         )
-        assert message.buttons == ["Answer in a form", "Skip"]
+        # The same ways to answer as the prompt: the moods too.
+        assert message.buttons == MOOD_BUTTONS
 
     # alice answers after the nudge (the mood as a word); bob never does.
     mood = out.turn("great")

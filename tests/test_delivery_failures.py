@@ -114,12 +114,12 @@ async def test_a_429_delays_only_its_own_workspace(database: Database, clock: Ma
     del recorder.fail_for["bob"]
     await one.say("alice", "/win held back")  # same workspace: waits out the Retry-After
     await two.say("carol", "/win goes out")  # another workspace: not slowed
-    assert "<@carol> shared a win: goes out" in two.dms("dave")
+    assert two.dms("dave")[-1].startswith("<@carol> shared a win: goes out\n\n🎉")
     assert not any("held back" in dm for dm in one.dms("bob"))
     assert recorder.requests["bob"] == 2  # the proposal, then the 429; none while held
     clock.advance(timedelta(seconds=30))
     await one.deliver()
-    assert "<@alice> shared a win: held back" in one.dms("bob")
+    assert one.dms("bob")[-1].startswith("<@alice> shared a win: held back\n\n🎉")
     assert any("set a milestone" in dm for dm in one.dms("bob"))
     assert {r.status for r in await _rows(one)} == {OutboxStatus.SENT}
 
@@ -220,5 +220,5 @@ async def test_a_long_throttle_never_fails_a_message(chat: Chat) -> None:
     chat.recorder.fail_with = None
     chat.clock.advance(timedelta(seconds=2))
     await chat.deliver()
-    assert "<@alice> shared a win: patience" in chat.dms("bob")
+    assert chat.dms("bob")[-1].startswith("<@alice> shared a win: patience\n\n🎉")
     assert OutboxStatus.FAILED not in {r.status for r in await _rows(chat)}

@@ -135,7 +135,7 @@ async def full_scenario(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor cadence monthly")  # the check-in comes after the rest
     assert "Saved to your journal" in await chat.say("bob", f"/win {WIN}")
-    assert f"<@bob> shared a win: {WIN}" in chat.dms("alice")
+    assert chat.dms("alice")[-1].startswith(f"<@bob> shared a win: {WIN}\n\n")
 
     assert "Sent your question" in await chat.say("bob", f"/mentor feedback {QUESTION}")
     await chat.say("alice", ANSWER)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.content import Form
+from bot.content import Button, Form
 from bot.effects import OpenForm
 from bot.events import ButtonClicked
 from bot.storage.models import Feedback, FlowSession
@@ -87,7 +87,11 @@ async def test_the_mentor_answers_with_a_dm_reply(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", f"/mentor feedback {QUESTION}")
     reply = await chat.say("alice", ANSWER)
-    assert "I've sent your answer to <@bob>" in reply and "In a week" in reply
+    # Said as it will happen: the Monday check-in comes before a week is up.
+    assert reply == (
+        "Thanks! I've sent your answer to <@bob>. I'll ask them how they acted on it with "
+        "your next check-in (Mon 30 Nov, 10:00 (UTC)) and tell you."
+    )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     [row] = await feedback_rows(chat)
     assert row.answer == ANSWER and row.answered_at == chat.clock.now()
@@ -106,7 +110,9 @@ async def test_the_mentor_answers_with_the_form(chat: Chat) -> None:
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     # A double submit (or the form after a DM reply) changes nothing.
-    assert "already answered" in await submit(chat, "alice", form.form_id, answer="again")
+    assert "answered already, so what you wrote in this form was not saved" in await submit(
+        chat, "alice", form.form_id, answer="again"
+    )
     assert [r.answer for r in await feedback_rows(chat)] == [ANSWER]
     assert sum("answered your question" in dm for dm in chat.dms("bob")) == 1
 
@@ -141,10 +147,22 @@ async def test_seven_days_later_the_mentee_is_asked_how_they_acted(chat: Chat) -
 async def test_the_follow_up_comes_at_the_next_checkin_when_that_is_first(chat: Chat) -> None:
     await ask_and_answer(chat)  # on Wednesday; the weekly check-in is Monday 10:00
     await run_due(chat, timedelta(days=4, hours=22))  # Monday 10:00
-    assert any("Time for your check-in with <@alice>" in dm for dm in chat.dms("bob"))
-    assert "How did you act on <@alice>'s feedback?" in chat.dms("bob")[-1]
+    # One event, one message: the check-in prompt, then the follow-up it made due.
+    prompt = chat.dms("bob")[-1]
+    assert prompt.startswith("👋 Time for your check-in with <@alice>")
+    assert "\n\n🔁 You asked <@alice>" in prompt
+    assert prompt.endswith("I'll pass your answer on to <@alice>.")
+    assert [b.label for b in chat.buttons("bob")] == [
+        "Great 🙌",
+        "OK 🙂",
+        "Rough 😮‍💨",
+        "Answer in a form",
+        "Skip",
+        "Answer the follow-up in a form",
+        "Skip the follow-up",
+    ]
 
-    form = await open_form(chat, "bob", "Answer in a form")
+    form = await open_form(chat, "bob", "Answer the follow-up in a form")
     assert [f.name for f in form.fields] == ["action"]
     assert "shared that with <@alice>" in await submit(chat, "bob", form.form_id, action=ACTION)
     assert f"🌱 <@bob> acted on your feedback about “{QUESTION}”:\n{ACTION}" in chat.dms("alice")
@@ -156,18 +174,101 @@ async def test_the_follow_up_comes_at_the_next_checkin_when_that_is_first(chat: 
 async def test_at_a_checkin_a_reply_answers_the_question_asked_last(chat: Chat) -> None:
     await ask_and_answer(chat)
     await run_due(chat, timedelta(days=4, hours=22))  # the check-in, then the follow-up
-    # Two questions wait for bob's words: the bot asks which one rather than guess.
-    assert "Which one is this reply for?" in await chat.say("bob", ACTION)
-    assert [b.label for b in chat.buttons("bob")] == [
-        f"How you acted on “{QUESTION}”"[:79] + "…",
-        "Check-in with Alice: How did it go since last time?",
-    ]
-    assert not any(ACTION in dm for dm in chat.dms("alice"))
-    assert "shared that with <@alice>" in await chat.click("bob", chat.buttons("bob")[0].label)
+    # Two questions wait for bob's words: the reply goes to the one he sees right above
+    # it (the follow-up came after the check-in prompt), with no "which one?" asked.
+    assert "How did you act on" in chat.dms("bob")[-1]
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
     assert chat.dms("alice")[-1].endswith(ACTION)
+    [row] = await feedback_rows(chat)
+    assert row.action == ACTION
     # Only the check-in is left, so the next reply goes to it.
     await chat.say("bob", "great")
     assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+
+
+async def test_a_reply_goes_to_the_check_in_question_asked_after_the_follow_up(
+    chat: Chat,
+) -> None:
+    await ask_and_answer(chat)
+    await run_due(chat, timedelta(days=4, hours=22))
+    # A minute later bob answers the check-in's mood with a button: its next question
+    # is now the one asked last.
+    chat.clock.advance(timedelta(minutes=1))
+    await chat.click("bob", "Great 🙌")
+    assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+    await chat.say("bob", "Shipped the login page.")
+    assert chat.dms("bob")[-1].startswith("What is hard right now?")
+    [row] = await feedback_rows(chat)
+    assert row.action is None  # not stored against the follow-up
+    await chat.say("bob", "Time for reviews.")
+    assert chat.dms("bob")[-1].startswith("What would you like to bring")
+
+
+async def _kept_reply_question(chat: Chat, user: str, text: str) -> tuple[int, int]:
+    """A "which one is this reply for?" left open by an earlier version (which held
+    replies back while several questions waited): its id and the user's open question."""
+    async with chat.database.transaction() as session:
+        target = (
+            (
+                await session.execute(
+                    select(FlowSession)
+                    .where(
+                        FlowSession.kind.in_(["feedback", "checkin"]),
+                        FlowSession.ended_at.is_(None),
+                    )
+                    .order_by(FlowSession.id.desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
+        assert target is not None and target.member_id is not None
+        question = FlowSession(
+            workspace_id=target.workspace_id,
+            kind="choose_conversation",
+            state="asked",
+            data={"text": text},
+            member_id=target.member_id,
+            created_at=chat.clock.now(),
+            updated_at=chat.clock.now(),
+        )
+        session.add(question)
+        await session.flush()
+        return question.id, target.id
+
+
+async def test_a_kept_reply_is_stored_where_chosen_or_said_not_saved(chat: Chat) -> None:
+    await ask_and_answer(chat)
+    await run_due(chat, timedelta(days=4, hours=22))
+    question, target = await _kept_reply_question(chat, "bob", ACTION)
+    button = Button("How you acted", f"flow:{question}:{target}")
+    answer = await chat.press("bob", button, "dm-1")
+    assert answer.startswith("Saved your reply as: How you acted on")
+    assert "shared that with <@alice>" in answer
+    [row] = await feedback_rows(chat)
+    assert row.action == ACTION
+    # Chosen for a question answered meanwhile: told plainly, quoting the words.
+    question, _ = await _kept_reply_question(chat, "bob", "words for the follow-up")
+    answer = await chat.press("bob", Button("How you acted", f"flow:{question}:{target}"), "x")
+    assert "your reply “words for the follow-up” was not saved" in answer
+    [row] = await feedback_rows(chat)
+    assert row.action == ACTION
+
+
+async def test_two_follow_ups_at_one_check_in_keep_their_buttons_apart(chat: Chat) -> None:
+    await ask_and_answer(chat)
+    await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
+    await chat.say("alice", "A little: keep it to the three top items.")
+    await run_due(chat, timedelta(days=4, hours=22))  # Monday's check-in
+    follow_ups = [dm for dm in chat.dms("bob") if "How did you act" in dm]
+    assert len(follow_ups) == 2
+    assert follow_ups[0].startswith("👋 Time for your check-in")  # one joins the prompt
+    assert follow_ups[1].startswith("🔁 You asked <@alice>")  # the other comes on its own
+    assert [b.label for b in chat.buttons("bob")] == ["Answer in a form", "Skip"]
+    # A reply answers the one asked last: the second.
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+    rows = await feedback_rows(chat)
+    assert [row.action for row in rows] == [None, ACTION]
 
 
 async def test_an_answer_from_the_hour_before_a_checkin_waits_for_its_week(chat: Chat) -> None:
@@ -194,12 +295,32 @@ async def test_the_follow_up_waits_for_the_mentees_morning(chat: Chat) -> None:
     assert "How did you act" in chat.dms("bob")[-1]
 
 
+async def test_a_reply_goes_to_a_question_seen_not_one_held_for_the_morning(
+    chat: Chat,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")
+    await chat.say("bob", "/mentor config timezone America/Los_Angeles")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", ANSWER)
+    await run_due(chat, timedelta(days=6, hours=23))
+    await chat.say("bob", "/mentor review")  # a look back, asked at once
+    await run_due(chat, timedelta(hours=1, minutes=30))  # the follow-up waits for 08:00
+    assert not any("How did you act" in dm for dm in chat.dms("bob"))
+    assert await chat.say("bob", "We kept a steady rhythm.") == ""
+    assert chat.dms("bob")[-1] == "What could be improved?"
+    [row] = await feedback_rows(chat)
+    assert row.action is None
+    await run_due(chat, timedelta(hours=4))  # 08:00 there: now the follow-up is asked last
+    assert "How did you act" in chat.dms("bob")[-1]
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+
+
 async def test_the_list_links_answer_and_action_to_the_question(chat: Chat) -> None:
     await ask_and_answer(chat)
     await run_due(chat, timedelta(days=5))
-    assert "Which one" in await chat.say("bob", ACTION)  # the check-in is open too
-    acted = next(b for b in chat.buttons("bob") if b.label.startswith("How you acted"))
-    await chat.press("bob", acted)
+    # The check-in is open too; the follow-up was asked last, so the reply goes to it.
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
     chat.clock.advance(timedelta(days=1))
     await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
     await pair_up(chat, "carol", "dave")
@@ -225,7 +346,11 @@ async def test_the_mentor_gives_feedback_unprompted(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor cadence monthly")
     note = "Your standup updates were crisp this week; keep leading with blockers."
-    assert "Sent your feedback to <@bob>" in await chat.say("alice", f"/mentor feedback {note}")
+    # Monthly: the next check-in is further than a week away, so it is a week.
+    assert await chat.say("alice", f"/mentor feedback {note}") == (
+        "Sent your feedback to <@bob>. I'll ask them how they acted on it in a week "
+        "(Wed 2 Dec, 12:00 (UTC)) and tell you."
+    )
     assert chat.dms("bob")[-1] == f"💬 <@alice> shared some feedback with you:\n{note}"
     [row] = await feedback_rows(chat)
     assert (row.question, row.answer) == (None, note)
@@ -287,9 +412,10 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     await chat.say("bob", f"/mentor feedback {QUESTION}")
     chat.clock.advance(timedelta(minutes=5))
     await chat.say("carol", "/mentor feedback Was my first code review too harsh on Sam?")
-    # Two questions wait for alice's answer: she picks which one her reply is for.
-    assert "Which one" in await chat.say("alice", "A little: start with what works.")
-    await chat.click("alice", "Answer to Carol: “Was my first code review too harsh on Sam?”")
+    # Two questions wait for alice's answer: a reply goes to the one asked last (carol's).
+    assert "sent your answer to <@carol>" in await chat.say(
+        "alice", "A little: start with what works."
+    )
     assert chat.dms("carol")[-1].endswith("A little: start with what works.")
     assert not any("start with what works" in dm for dm in chat.dms("bob"))
     # One question is left, so the next reply goes straight to it.

@@ -34,11 +34,47 @@ async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
     (celebration,) = [dm for dm in chat.dms("bob") if "You reached a milestone" in dm]
     assert "🎉 You reached a milestone: *Ship the CLI*! I told <@alice> too." in celebration
     assert "no shout-out channel is set up yet" in celebration
-    assert "🎉 <@bob> reached a milestone: *Ship the CLI*" in chat.dms("alice")
+    assert chat.dms("alice")[-1].startswith("🎉 <@bob> reached a milestone: *Ship the CLI*\n\n")
     await chat.say("bob", "/mentor milestone add Second")
     await chat.say("bob", "/mentor milestone done 2")
     assert sum("no shout-out channel" in dm for dm in chat.dms("bob")) == 1
     assert all(m.celebrated_in == "dm" for m in await _milestones(chat))
+
+
+async def test_a_completed_milestone_is_one_message_per_person(chat: Chat) -> None:
+    """The celebration and the look back it starts, with the buttons for what comes
+    next, in one DM each (it was three or four for bob and two for alice)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor milestone add Ship the CLI")
+    bob, alice = len(chat.dms("bob")), len(chat.dms("alice"))
+    assert "Milestone #1 done" in await chat.say("bob", "/mentor milestone done 1")
+    [to_bob] = chat.dms("bob")[bob:]
+    assert to_bob.startswith("🎉 You reached a milestone: *Ship the CLI*! I told <@alice> too.")
+    assert "Time for a short look back at milestone #1 *Ship the CLI*." in to_bob
+    assert [b.label for b in chat.buttons("bob")] == ["Answer in a form", "Skip"]
+    [to_alice] = chat.dms("alice")[alice:]
+    assert to_alice.startswith("🎉 <@bob> reached a milestone: *Ship the CLI*\n\n")
+    assert "What went well?" in to_alice
+    assert [b.label for b in chat.buttons("alice")] == ["Answer in a form", "Skip"]
+    # The buttons of the joined message work: alice's Skip skips her first question.
+    assert await chat.click("alice", "Skip") == "Skipped."
+
+
+async def test_consent_question_and_look_back_share_one_message(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/mentor milestone add Pass the exam")
+    bob = len(chat.dms("bob"))
+    await chat.say("bob", "/mentor milestone done 1")
+    [to_bob] = chat.dms("bob")[bob:]
+    assert "May I celebrate it with a shout-out in <#wins>?" in to_bob
+    assert "What went well?" in to_bob
+    assert [b.label for b in chat.buttons("bob")] == [
+        "Yes, shout it out",
+        "Keep it between us",
+        "Answer in a form",
+        "Skip",
+    ]
 
 
 async def test_a_shout_out_needs_consent_asked_once(chat: Chat) -> None:
@@ -71,7 +107,7 @@ async def test_declined_consent_keeps_it_in_dms(chat: Chat) -> None:
     await chat.say("bob", "/win first")
     assert "DMs only" in await chat.click("bob", "Keep it between us")
     assert chat.posts("wins") == []
-    assert "🎉 <@bob> reached a milestone: *First win*" in chat.dms("alice")
+    assert chat.dms("alice")[-1] == "🎉 <@bob> reached a milestone: *First win*"
     # Changed later with /mentor config: the next one goes to the channel.
     await chat.say("bob", "/mentor config consent on")
     await chat.say("bob", "/mentor milestone add Later")

@@ -89,8 +89,8 @@ async def test_one_person_can_mentor_one_and_be_mentored_by_another(chat: Chat) 
     states = [p.state for p in await _pairs(chat)]
     assert states == [PairState.ACTIVE, PairState.ACTIVE]
     await chat.say("alice", "/win gave my first talk")
-    assert "<@alice> shared a win: gave my first talk" in chat.dms("bob")
-    assert "<@alice> shared a win: gave my first talk" in chat.dms("carol")
+    assert chat.dms("bob")[-1].startswith("<@alice> shared a win: gave my first talk\n\n")
+    assert chat.dms("carol")[-1].startswith("<@alice> shared a win: gave my first talk\n\n")
 
 
 async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> None:

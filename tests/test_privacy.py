@@ -120,7 +120,8 @@ async def build_world(database: Database, chat_clock: ManualClock) -> World:
     await t1.say("alice", f"/mentor feedback {ALICE['question']}")
     await t1.say("bob", BOB["answer"])
     await t1.advance(timedelta(days=5))  # Monday: the check-in opens; the follow-up is due
-    await press_on(t1, "alice", "How did you act on", "Answer in a form")
+    # (the follow-up comes in the check-in's prompt, with buttons of its own)
+    await press_on(t1, "alice", "How did you act on", "Answer the follow-up in a form")
     await t1.submit("alice", action=ALICE["action"])
     # The check-in: both answer everything.
     for user, words in (("alice", ALICE), ("bob", BOB)):

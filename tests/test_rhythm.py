@@ -527,6 +527,23 @@ async def test_whoever_asks_for_a_check_in_at_night_gets_it_at_once(chat: Chat) 
     assert len(dms_starting(chat, "alice", PROMPT)) == 1
 
 
+async def test_a_heads_up_held_till_morning_says_today(chat: Chat) -> None:
+    """The check-in is Monday 20:30 UTC, 21:30 in Berlin. Bob's heads-up falls on Sunday
+    21:30 there, in his quiet hours: it waits for his Monday 08:00, when the check-in is
+    today. The words are chosen when it is sent, in his zone."""
+    await chat.say("bob", "/mentor config timezone Europe/Berlin")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence weekly mon 20:30")
+    await chat.advance(utc(11, 29, 20, 30) - chat.clock.now())
+    assert len(dms_starting(chat, "alice", HEADS_UP)) == 1
+    assert dms_starting(chat, "bob", HEADS_UP) == []
+    await chat.advance(timedelta(hours=10, minutes=30))  # Monday 08:00 in Berlin
+    assert dms_starting(chat, "bob", HEADS_UP) == [
+        "Heads-up: your check-in with <@alice> is today, Mon 30 Nov, 21:30 "
+        "(Europe/Berlin). If this one doesn't suit you both, you can skip it."
+    ]
+
+
 # --- the heads-up and [Skip this one] -------------------------------------------------------
 
 

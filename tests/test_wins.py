@@ -30,7 +30,11 @@ async def test_a_win_is_confirmed_and_dmed_to_the_partner(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     answer = await chat.say("bob", "/win asked my first question in standup")
     assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
-    assert "<@bob> shared a win: asked my first question in standup" in chat.dms("alice")
+    # One event, one message: the win and the first-win milestone it reached.
+    assert chat.dms("alice")[-1] == (
+        "<@bob> shared a win: asked my first question in standup\n\n"
+        "🎉 <@bob> reached a milestone: *First win*"
+    )
 
 
 async def test_a_win_without_a_pair_is_kept_and_explained(chat: Chat) -> None:
@@ -51,7 +55,7 @@ async def test_unicode_and_odd_text_round_trip_exactly(chat: Chat, text: str) ->
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", f"/win {text}")
     assert await _stored(chat) == [text]
-    assert f"<@alice> shared a win: {text}" in chat.dms("bob")
+    assert chat.dms("bob")[-1].startswith(f"<@alice> shared a win: {text}\n\n🎉")
     journal = await chat.say("alice", "/mentor journal")
     assert text in journal
 

@@ -34,17 +34,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
-from bot.content import ButtonStyle, Content, Field, Form, FormField, FormFieldKind
+from bot.content import Button, ButtonStyle, Content, Field, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
     STALE,
     FlowKind,
     StepResult,
+    answered_before_note,
     flow_button,
     move,
     not_for_you,
     partner_name,
+    read_form,
+    with_note,
 )
 from bot.milestones import reach_automatic
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of
@@ -300,7 +303,8 @@ async def _open_part(
                 "member_id": me.id,
                 "pair_id": d.pair_id,
                 "created_at": now,
-                "updated_at": now,
+                # When its question reaches them: a reply goes to the question asked last.
+                "updated_at": sends[(d.pair_id, me.id)],
                 "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
             }
             for d in part
@@ -414,12 +418,20 @@ async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict
 
 def _prompt(flow_id: int, partner: Person, wins: Sequence[str]) -> Content:
     """What a check-in prompt says: the one definition (:class:`_Prompts` copies it)."""
-    buttons = tuple(flow_button(flow_id, f"mood:{k}", v) for k, v in MOODS.items())
-    buttons += (
-        flow_button(flow_id, "form", "Answer in a form", ButtonStyle.PRIMARY),
-        flow_button(flow_id, f"skip:{State.MOOD}", "Skip"),
+    return Content(_prompt_text(partner, wins), buttons=_answer_buttons(flow_id, State.MOOD))
+
+
+def _answer_buttons(flow: FlowSession | int, state: State) -> tuple[Button, ...]:
+    """The ways to answer the question of ``state``: the prompt and a nudge carry the same
+    (the mood buttons while the mood is asked, a form, Skip)."""
+    buttons: tuple[Button, ...] = ()
+    if state == State.MOOD:
+        buttons = tuple(flow_button(flow, f"mood:{k}", v) for k, v in MOODS.items())
+    return (
+        *buttons,
+        flow_button(flow, "form", "Answer in a form", ButtonStyle.PRIMARY),
+        flow_button(flow, f"skip:{state}", "Skip"),
     )
-    return Content(_prompt_text(partner, wins), buttons=buttons)
 
 
 def _prompt_text(partner: Person, wins: Sequence[str]) -> str:
@@ -531,6 +543,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         await _advance(turn, flow, checkin, await _answer(turn, flow, checkin))
         return StepResult(replace_with=f"{skipped} (skipped)")
     if choice == "form":
+        # From the question asked now on: what is answered already stays as it is.
         fields = tuple(
             FormField(
                 name,
@@ -538,7 +551,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
                 FormFieldKind.SHORT_TEXT if name == "mood" else FormFieldKind.LONG_TEXT,
                 placeholder="great, ok, rough, or your own words" if name == "mood" else None,
             )
-            for state, (_, name) in QUESTIONS.items()
+            for state, name in _open_questions(flow)
         )
         form = Form(f"flow:{flow.id}:answers", "Your check-in", fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
@@ -560,27 +573,66 @@ async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
     return await _advance(turn, flow, checkin, answer)
 
 
+def _open_questions(flow: FlowSession) -> list[tuple[State, str]]:
+    """The questions from the one asked now on, with their answer fields."""
+    start = ORDER.index(State(flow.state))
+    return [(state, QUESTIONS[state][1]) for state in ORDER[start:] if state in QUESTIONS]
+
+
 async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
-    if flow.member_id != turn.actor.id or flow.ended_at is not None:
-        return STALE
+    if flow.member_id != turn.actor.id:
+        owner = await turn.session.get(Member, flow.member_id)
+        return not_for_you(owner) if owner else STALE
+    if not accepts_text(flow):
+        return StepResult(
+            reply="That check-in is done, so what you wrote in this form was not saved."
+        )
     checkin = await _load(turn, flow)
     if checkin is None:
         return STALE
     answer = await _answer(turn, flow, checkin)
-    for name in FORM_FIELDS:
-        value = values.get(name, "").strip()
+    open_names = [name for _, name in _open_questions(flow)]
+    read = read_form(values, list(FORM_FIELDS))
+    answered_before: list[str] = []
+    for name, value in read.answers.items():
         if name == "mood" and value.lower().rstrip("!.") in MOODS:
             value = value.lower().rstrip("!.")
-        if value:
-            setattr(answer, name, value)
+        current = getattr(answer, name)
+        if name in open_names or not current or current == value:
+            setattr(answer, name, value)  # an open or skipped question: nothing is erased
+        else:
+            answered_before.append(QUESTIONS[_state_of(name)][0])
+    note = answered_before_note(answered_before) if answered_before else ""
+    if read.too_long:
+        # The answers that fit are kept; only the over-long ones are asked again.
+        retry = [name for name, _ in read.too_long]
+        state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
+        flow.data = {**flow.data, "retry": retry[1:]}
+        move(turn, flow, state)
+        labels = {name: question for question, name in QUESTIONS.values()}
+        return with_note(note, StepResult(reply=read.refused_note(labels)))
     move(turn, flow, State.NEXT_TOPIC)
-    return await _advance(turn, flow, checkin, answer)
+    return with_note(note, await _advance(turn, flow, checkin, answer))
+
+
+def _state_of(name: str) -> State:
+    return next(state for state, (_, field) in QUESTIONS.items() if field == name)
 
 
 async def _advance(
     turn: Turn, flow: FlowSession, checkin: Checkin, answer: CheckinAnswer
 ) -> StepResult:
     following = ORDER[ORDER.index(State(flow.state)) + 1]
+    retry = flow.data.get("retry")
+    if retry is not None:
+        # After a form: only the answers that did not fit are asked again.
+        data = {k: v for k, v in flow.data.items() if k != "retry"}
+        if retry:
+            following = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
+            data["retry"] = retry[1:]
+        else:
+            following = State.DONE
+        flow.data = data
     if following != State.DONE:
         move(turn, flow, following)
         question, _ = QUESTIONS[following]
@@ -686,16 +738,16 @@ async def nudge(turn: Turn, flow: FlowSession) -> None:
     partner = await turn.session.get(Member, partner_id)
     who = f"<@{partner.external_id}>" if partner else "your partner"
     question, _ = QUESTIONS[State(flow.state)]
+    at = outside_quiet_hours(turn.now, member.timezone or pair.timezone)
+    # The nudge asks again, so it is the question asked last.
+    flow.updated_at = max(turn.now, at)
     turn.dm(
         member,
         Content(
             f"A gentle nudge: your check-in with {who} is still open for another day. {question}",
-            buttons=(
-                flow_button(flow, "form", "Answer in a form", ButtonStyle.PRIMARY),
-                flow_button(flow, f"skip:{flow.state}", "Skip"),
-            ),
+            buttons=_answer_buttons(flow, State(flow.state)),
         ),
-        at=outside_quiet_hours(turn.now, member.timezone or pair.timezone),
+        at=at,
     )
 
 

@@ -1,7 +1,11 @@
 """A question answered by picking one of several options, asked instead of guessing:
-"which pair?" for a command that fits more than one of your pairs, and "which question
-is this for?" for a DM reply while several questions wait. What the person already said
-is kept with the question; once they choose, the engine carries on with it.
+"which pair?" for a command that fits more than one of your pairs. What the person already
+said is kept with the question; once they choose, the engine carries on with it.
+
+A DM reply is never held behind such a question: it answers the question asked last.
+"Which question is this for?" (``CHOOSE_CONVERSATION``) was asked by earlier versions;
+one still open is honoured: the kept reply is stored where chosen, or its author is told
+plainly that it was not saved.
 
 ```mermaid
 stateDiagram-v2

@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 
 from bot import stalls
 from bot.access import own_feedback
-from bot.cadence import outside_quiet_hours
+from bot.cadence import local_view, outside_quiet_hours
 from bot.commands import AskFeedback
 from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
 from bot.effects import Effect, OpenForm
@@ -57,11 +57,22 @@ from bot.flows.sessions import (
     start_flow,
 )
 from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair
-from bot.storage.models import PARTNERED_PAIR_STATES, Feedback, FlowSession, Member, Pair
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Feedback,
+    FlowSession,
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
+    Pair,
+    PairState,
+)
 from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
-from bot.turn import Turn
+from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
+_SKIP_FOLLOW_UP = "Skip the follow-up"
 # An answer younger than this is not followed up at a check-in yet: nobody acts on
 # feedback within the hour, so it waits for the 7-day timer instead.
 CHECKIN_FOLLOW_UP_MIN_AGE = timedelta(days=1)
@@ -252,9 +263,27 @@ async def _give_unprompted(turn: Turn, view: PairView, text: str) -> list[Effect
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     turn.dm(view.partner, Content(f"💬 {_m(turn.actor)} shared some feedback with you:\n{text}"))
     return turn.reply(
-        f"Sent your feedback to {view.partner_mention}. In a week I'll ask them how they "
-        "acted on it and tell you."
+        f"Sent your feedback to {view.partner_mention}. {_when_followed_up(turn, view.pair)}"
     )
+
+
+def _when_followed_up(turn: Turn, pair: Pair) -> str:
+    """When the mentee will be asked how they acted on feedback given now, as it will
+    happen: with their next check-in when that comes first (and at least a day later, see
+    :func:`follow_up_now`), else a week from now; told in the actor's zone."""
+    in_a_week = turn.now + FOLLOW_UP_AFTER
+    upcoming = pair.next_checkin_at
+    with_checkin = (
+        pair.state == PairState.ACTIVE
+        and upcoming is not None
+        and turn.now + CHECKIN_FOLLOW_UP_MIN_AGE <= upcoming < in_a_week
+    )
+    zone = turn.actor.timezone or pair.timezone
+    if with_checkin and upcoming is not None:
+        when = f"with your next check-in ({local_view(upcoming, zone)})"
+    else:
+        when = f"in a week ({local_view(in_a_week, zone)})"
+    return f"I'll ask them how they acted on it {when} and tell you."
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -339,7 +368,11 @@ async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
 async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> StepResult:
     name = FORM_FIELDS.get(State(flow.state)) if flow.ended_at is None else None
     if name is None or name not in values:
-        return STALE  # the form of a step already done (answered by a reply meanwhile)
+        # The form of a step already done (answered by a reply meanwhile).
+        return StepResult(
+            reply="That question was answered already, so what you wrote in this form was "
+            "not saved."
+        )
     if flow.member_id != turn.actor.id:
         return await _not_yours(turn, flow)
     return await _record(turn, flow, values[name])
@@ -351,13 +384,16 @@ async def _record(turn: Turn, flow: FlowSession, raw: str) -> StepResult:
         return STALE
     feedback, mentor, mentee = loaded
     if flow.state == State.AWAITING_ANSWER:
-        return _answered(turn, flow, feedback, mentor, mentee, clean_answer(raw))
+        pair = await turn.session.get(Pair, feedback.pair_id)
+        assert pair is not None
+        return _answered(turn, flow, pair, feedback, mentor, mentee, clean_answer(raw))
     return _acted(turn, flow, feedback, mentor, mentee, clean_answer(raw, "note"))
 
 
 def _answered(
     turn: Turn,
     flow: FlowSession,
+    pair: Pair,
     feedback: Feedback,
     mentor: Member,
     mentee: Member,
@@ -374,8 +410,7 @@ def _answered(
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     move(turn, flow, State.FOLLOW_UP_PENDING)
     return StepResult(
-        reply=f"Thanks! I've sent your answer to {_m(mentee)}. In a week I'll ask them how "
-        "they acted on it and tell you."
+        reply=f"Thanks! I've sent your answer to {_m(mentee)}. {_when_followed_up(turn, pair)}"
     )
 
 
@@ -430,18 +465,61 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
         pair=pair,
         data={"feedback_id": feedback.id},
     )
+    at = outside_quiet_hours(turn.now, mentee.timezone or pair.timezone)
+    asking.updated_at = max(turn.now, at)  # when the question reaches them
+    text = (
+        f"{recap}\nHow did you act on {_m(mentor)}'s feedback? Reply here, answer in a "
+        f"form, or skip. I'll pass your answer on to {_m(mentor)}."
+    )
+    joining = await _queued_at_this_moment(turn, mentee, max(turn.now, at))
+    if joining is not None and _SKIP_FOLLOW_UP in str(joining.content):
+        joining = None  # one follow-up per prompt: their buttons must be told apart
+    if joining is not None:
+        # Asked because the check-in opened: one message with its prompt (this question
+        # last, so a reply answers it), its buttons named apart from the check-in's.
+        follow_up = Content(
+            text,
+            buttons=(
+                flow_button(asking, "act", "Answer the follow-up in a form"),
+                flow_button(asking, "skip", _SKIP_FOLLOW_UP),
+            ),
+        )
+        joining.content = join_contents(Content.from_json(joining.content), follow_up).to_json()
+        return
     turn.dm(
         mentee,
         Content(
-            f"{recap}\nHow did you act on {_m(mentor)}'s feedback? Reply here, answer in a "
-            f"form, or skip. I'll pass your answer on to {_m(mentor)}.",
+            text,
             buttons=(
                 flow_button(asking, "act", "Answer in a form", ButtonStyle.PRIMARY),
                 flow_button(asking, "skip", "Skip"),
             ),
         ),
-        at=outside_quiet_hours(turn.now, mentee.timezone or pair.timezone),
+        at=at,
     )
+
+
+async def _queued_at_this_moment(
+    turn: Turn, member: Member, send_at: datetime
+) -> OutboxMessage | None:
+    """A DM to ``member`` queued by this dispatch pass (at ``turn.now``) for the same
+    moment and not sent yet, such as the prompt of the check-in whose opening made this
+    follow-up due. Locked, so delivery cannot take it while it is joined."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at == send_at,
+            OutboxMessage.workspace_id == turn.workspace.id,
+            OutboxMessage.target_kind == OutboxTarget.DM.value,
+            OutboxMessage.target_id == member.external_id,
+            OutboxMessage.created_at == turn.now,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return (await turn.session.execute(query)).scalar_one_or_none()
 
 
 async def follow_up_now(session: AsyncSession, now: datetime, pair_ids: Iterable[int]) -> None:

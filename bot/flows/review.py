@@ -32,11 +32,14 @@ from bot.flows.sessions import (
     STALE,
     FlowKind,
     StepResult,
+    answered_before_note,
     flow_button,
     move,
     not_for_you,
     partner_name,
+    read_form,
     start_flow,
+    with_note,
 )
 from bot.pairs import pick_pair
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
@@ -96,6 +99,7 @@ async def start(turn: Turn, command: StartReview) -> list[Effect]:
     open_flow = await _open_review(turn, turn.actor, view.pair)
     if open_flow is not None:
         state = State(open_flow.state)
+        open_flow.updated_at = turn.now  # asked again: now the question asked last
         turn.dm(turn.actor, _question(open_flow, state, intro="Your look back is still open."))
         return turn.reply(
             f"You have a look back open already; I've sent you its question again in DMs: "
@@ -139,20 +143,21 @@ async def _start_one(
         turn, FlowKind.REVIEW, State.WENT_WELL, member=me, pair=pair, data={"review_id": review.id}
     )
     who = f"<@{partner.external_id}>"
+    # The news itself (the celebration, the pair's end) is told in the same message, by
+    # whoever queued it first: the look back only adds its own question.
     match occasion:
         case Occasion.MILESTONE:
             assert milestone is not None
-            intro = (
-                f"🎉 Milestone {_milestone_name(milestone)} is done. Time for a short look back."
-            )
+            intro = f"Time for a short look back at milestone {_milestone_name(milestone)}."
         case Occasion.PAIR_END:
-            intro = f"Your mentoring pair with {who} has ended. Time for a short look back."
+            intro = f"Time for a short look back at your pair with {who}."
         case Occasion.ASKED:
             intro = f"A short look back at your mentoring with {who}."
     intro += f" I'll share your answers with {who}; skip anything you like."
     # Whoever acted is awake; the partner is not woken at night.
     zone = me.timezone or pair.timezone
     at = None if me.id == turn.actor.id else outside_quiet_hours(turn.now, zone)
+    flow.updated_at = max(turn.now, at or turn.now)  # when the question reaches them
     turn.dm(me, _question(flow, State.WENT_WELL, intro=intro), at=at)
 
 
@@ -210,9 +215,10 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if review is None:
         return STALE
     if choice == "form":
+        # From the question asked now on: what is answered already stays as it is.
         fields = tuple(
             FormField(name, question, FormFieldKind.LONG_TEXT, max_length=TEXT_MAX_CHARS)
-            for question, name in QUESTIONS.values()
+            for question, name in _open_questions(flow)
         )
         form = Form(f"flow:{flow.id}:answers", "Look back", fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
@@ -242,23 +248,50 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     review = await _load(turn, flow)
     if review is None:
         return STALE
-    answers = {
-        name: clean_answer(values[name])
-        for _, name in QUESTIONS.values()
-        if values.get(name, "").strip()
-    }
-    if not answers and not (review.went_well or review.could_improve):
+    open_names = [name for _, name in _open_questions(flow)]
+    read = read_form(values, [name for _, name in QUESTIONS.values()])
+    if not read.answers and not read.too_long and not (review.went_well or review.could_improve):
         raise UserError(
             "Both answers were empty, so nothing was saved. Write at least one, or press Skip."
         )
-    for name, value in answers.items():
-        setattr(review, name, value)
+    answered_before: list[str] = []
+    for name, value in read.answers.items():
+        current = getattr(review, name)
+        if name in open_names or not current or current == value:
+            setattr(review, name, value)  # an open or skipped question: nothing is erased
+        else:
+            answered_before += [q for q, field in QUESTIONS.values() if field == name]
+    note = answered_before_note(answered_before) if answered_before else ""
+    if read.too_long:
+        # The answers that fit are kept; only the over-long ones are asked again.
+        retry = [name for name, _ in read.too_long]
+        state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
+        flow.data = {**flow.data, "retry": retry[1:]}
+        move(turn, flow, state)
+        labels = {name: question for question, name in QUESTIONS.values()}
+        return with_note(note, StepResult(reply=read.refused_note(labels)))
     move(turn, flow, State.COULD_IMPROVE)
-    return await _advance(turn, flow, review)
+    return with_note(note, await _advance(turn, flow, review))
+
+
+def _open_questions(flow: FlowSession) -> list[tuple[str, str]]:
+    """The questions from the one asked now on (question, answer field)."""
+    start = ORDER.index(State(flow.state))
+    return [QUESTIONS[state] for state in ORDER[start:] if state in QUESTIONS]
 
 
 async def _advance(turn: Turn, flow: FlowSession, review: Review) -> StepResult:
     following = ORDER[ORDER.index(State(flow.state)) + 1]
+    retry = flow.data.get("retry")
+    if retry is not None:
+        # After a form: only the answers that did not fit are asked again.
+        data = {k: v for k, v in flow.data.items() if k != "retry"}
+        if retry:
+            following = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
+            data["retry"] = retry[1:]
+        else:
+            following = State.DONE
+        flow.data = data
     if following != State.DONE:
         move(turn, flow, following)
         turn.dm(turn.actor, _question(flow, following))

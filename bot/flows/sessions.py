@@ -12,6 +12,7 @@ from bot.content import Button, ButtonStyle
 from bot.effects import Effect
 from bot.numbers import whole_number
 from bot.storage.models import FlowSession, Member, Pair
+from bot.text import TEXT_MAX_CHARS
 from bot.turn import Turn
 
 FLOW_ACTION_PREFIX = "flow"
@@ -160,3 +161,51 @@ STALE = StepResult(reply="That question was already answered, so nothing changed
 
 def not_for_you(owner: Member) -> StepResult:
     return StepResult(reply=f"That question was for <@{owner.external_id}>, so I left it alone.")
+
+
+@dataclass(frozen=True, slots=True)
+class FormAnswers:
+    """A submitted form read field by field: one over-long answer does not cost the
+    others. ``answers`` holds the non-empty answers that fit; ``too_long`` the fields
+    (in the form's order) whose answer did not fit, with its length."""
+
+    answers: dict[str, str]
+    too_long: list[tuple[str, int]]
+
+    def refused_note(self, labels: dict[str, str]) -> str:
+        """What was not saved, named by the question as the person saw it."""
+        return "\n".join(
+            f"Your answer to “{labels.get(name, name)}” is {length:,} characters long; it "
+            f"can be up to {TEXT_MAX_CHARS:,}, so that one was not saved. Could you say it "
+            "shorter? Reply here with it."
+            for name, length in self.too_long
+        )
+
+
+def answered_before_note(labels: list[str]) -> str:
+    """For a form opened before some of its questions were answered another way."""
+    named = ", ".join(f"“{label}”" for label in labels)
+    return (
+        f"{named} had an answer already, so what you wrote for it in the form was not "
+        "saved (your earlier answer stays)."
+    )
+
+
+def with_note(note: str, result: StepResult) -> StepResult:
+    """``result`` with ``note`` said first."""
+    if not note:
+        return result
+    return StepResult(result.replace_with, f"{note}\n{result.reply}" if result.reply else note)
+
+
+def read_form(values: dict[str, str], names: list[str]) -> FormAnswers:
+    """The answers to the fields ``names`` (already cleaned by the engine)."""
+    answers: dict[str, str] = {}
+    too_long: list[tuple[str, int]] = []
+    for name in names:
+        value = values.get(name, "").strip()
+        if len(value) > TEXT_MAX_CHARS:
+            too_long.append((name, len(value)))
+        elif value:
+            answers[name] = value
+    return FormAnswers(answers, too_long)

@@ -258,6 +258,8 @@ class FlowSession(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
+    # When it last moved, or when its current question reaches the person (later, when
+    # held back by quiet hours): a DM reply answers the question asked last.
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     # The session's one timer (a nudge, a follow-up); the dispatch pass fires it once.

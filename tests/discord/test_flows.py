@@ -40,8 +40,10 @@ async def test_a_win_is_answered_and_the_partner_gets_a_dm(
     dm = await chat.dm_arrives("bob", "shared a win")
     assert dm["content"] == ""
     (embed,) = dm["embeds"]
-    assert (
-        embed["description"] == f"{chat.mention('alice')} shared a win: shipped the **login** page"
+    # One message: the win, and the "First win" milestone it reached.
+    assert embed["description"] == (
+        f"{chat.mention('alice')} shared a win: shipped the **login** page\n\n"
+        f"🎉 {chat.mention('alice')} reached a milestone: **First win**"
     )
     assert embed["color"] == render.BRAND_COLOUR
     sent = fake.requests_to("POST", rf"/channels/{dm['channel_id']}/messages")[-1].body
@@ -166,7 +168,7 @@ async def test_a_repeated_interaction_does_nothing_twice(
     await chat.slash("alice", "mentor status")  # handled after the repeat, in order
     assert len(first.callbacks) == 1
     assert len(fake.requests_to("POST", rf"/interactions/{first.id}/.*/callback")) == 1
-    assert [t for t in chat.dms("bob") if "only once" in t] == [
+    assert [t.split("\n")[0] for t in chat.dms("bob") if "only once" in t] == [
         f"{chat.mention('alice')} shared a win: only once"
     ]
     assert await wins(database) == 1

@@ -46,7 +46,11 @@ async def test_a_win_is_confirmed_in_the_ack_and_the_partner_gets_a_dm(slack: Sl
     assert answer.json["response_type"] == "ephemeral"
     assert answer.text == f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉"
     await slack.deliver()
-    news = f"<@{ALICE}> shared a win: shipped the login page (https://x.io/login) &amp; 2 &gt; 1"
+    # One message: the win, and the "First win" milestone it reached.
+    news = (
+        f"<@{ALICE}> shared a win: shipped the login page (https://x.io/login) &amp; 2 &gt; 1"
+        f"\n\n🎉 <@{ALICE}> reached a milestone: *First win*"
+    )
     dm = next(p for p in slack.fake.posts_to(BOB) if "shared a win" in p["text"])
     assert dm["text"] == news
     assert dm["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": news}}]

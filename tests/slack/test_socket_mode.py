@@ -40,7 +40,7 @@ async def test_a_win_through_socket_mode(
         )
         assert ack["payload"]["response_type"] == "ephemeral"
         await deliver_all(database, {Platform.SLACK: adapter.sender}, clock)
-        assert f"<@{ALICE}> shared a win: over a socket" in fake.texts_to(BOB)
+        assert fake.texts_to(BOB)[-1].startswith(f"<@{ALICE}> shared a win: over a socket\n\n")
     finally:
         await forms.close()
         await adapter.stop()

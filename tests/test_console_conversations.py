@@ -1,0 +1,126 @@
+"""Console stories of issue 12's conversation items, run as people would type them.
+
+Each script in tests/console_sessions/ runs by hand on a fresh database file::
+
+    mentorbot console --db demo.db --start 2026-11-25T12:00:00 \\
+        < tests/console_sessions/conversation_replies.txt
+
+and is checked here, turn by turn, as the mentee and the mentor read it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_console import SESSIONS, Transcript, only, run_console
+
+QUESTION = "In Tuesday's demo, was the architecture part clear enough for people outside the team?"
+MOOD_BUTTONS = ["Great 🙌", "OK 🙂", "Rough 😮‍💨", "Answer in a form", "Skip"]
+
+
+def session(tmp_path: Path, name: str) -> Transcript:
+    return run_console(tmp_path, (SESSIONS / f"{name}.txt").read_text(encoding="utf-8"))
+
+
+def test_replies_go_to_the_question_asked_last(tmp_path: Path) -> None:
+    """Items 1, 9 and 17: the follow-up comes with the check-in prompt, a reply answers
+    it (no "which one?"), the mentor is told when the follow-up will really come, and a
+    nudge carries the prompt's buttons."""
+    out = session(tmp_path, "conversation_replies")
+
+    answered = out.turn("Mostly: start with the outcome, then the architecture.")
+    assert answered.messages[0].text == (
+        "Thanks! I've sent your answer to @bob. I'll ask them how they acted on it with "
+        "your next check-in (Mon 30 Nov, 10:00 (UTC)) and tell you."
+    )
+
+    week = out.turn(":advance 5d")
+    [to_bob] = [m for m in week.messages if m.header == "DM → bob" and "Time for" in m.text]
+    assert to_bob.text.startswith("👋 Time for your check-in with @alice.")
+    assert to_bob.text.endswith("I'll pass your answer on to @alice.")
+    assert to_bob.buttons == [*MOOD_BUTTONS, "Answer the follow-up in a form", "Skip the follow-up"]
+
+    acted = out.turn("I opened Friday's demo with the result; people asked better questions.")
+    assert acted.headers == ["DM → bob", "DM → alice"]
+    assert acted.messages[0].text == "Thanks! I've shared that with @alice."
+    assert acted.messages[1].text.startswith(f"🌱 @bob acted on your feedback about “{QUESTION}”")
+
+    # The check-in is still there to answer: the mood, then the next question.
+    mood = out.turn(":click Great")
+    assert mood.headers == ["ephemeral → bob", "DM → bob"]
+    assert mood.messages[1].text == "What moved forward since last time?"
+    assert out.turn("Shipped the login page.").messages[0].text == "What is hard right now?"
+
+    nudged = out.turn(":advance 1d")
+    nudge = only(nudged.messages, "DM → alice")
+    assert nudge.text.startswith("A gentle nudge: your check-in with @bob")
+    assert nudge.buttons == MOOD_BUTTONS
+    rough = out.turn(":click Rough")
+    assert rough.messages[0].text == "How did it go since last time? Rough 😮‍💨"
+
+
+def test_forms_continue_and_keep_what_fits(tmp_path: Path) -> None:
+    """Items 2 and 3: a form after a typed answer asks only what is open; an over-long
+    form answer is named by its question and asked again alone, the others kept."""
+    out = session(tmp_path, "forms_keep_answers")
+
+    opened = out.turn(":click Answer in a form")
+    assert opened.notes[-1] == "What could be improved?"  # not "What went well?" again
+    shared = only(out.turn("", 0).messages, "DM → alice")
+    assert shared.text == (
+        "🔎 @bob's look back at your mentoring so far:\n"
+        "Went well: The weekly rhythm kept me going.\n"
+        "Could improve: (skipped)"
+    )
+
+    too_long = out.turn("The roadmap")
+    assert too_long.messages[0].text == (
+        "Your answer to “What moved forward since last time?” is 3,023 characters long; it "
+        "can be up to 3,000, so that one was not saved. Could you say it shorter? Reply "
+        "here with it."
+    )
+    done = out.turn("Finished the migration in a shorter answer.")
+    assert done.messages[0].text.startswith("Thanks! I'll share your answers with your partner")
+
+
+def test_one_event_one_message_per_person(tmp_path: Path) -> None:
+    """Item 11: a win that reaches a milestone, a milestone done, a pair ended: one DM
+    each, carrying the buttons for what comes next."""
+    out = session(tmp_path, "one_message_per_event")
+
+    win = out.turn("/win shipped the login page")
+    assert win.headers == ["ephemeral → bob", "DM → alice", "DM → bob"]
+    assert only(win.messages, "DM → alice").body == (
+        "@bob shared a win: shipped the login page",
+        "",
+        "🎉 @bob reached a milestone: First win",
+    )
+
+    done = out.turn("/mentor milestone done 1")
+    assert done.headers == ["ephemeral → bob", "DM → bob", "DM → alice"]
+    for message in done.messages[1:]:
+        assert "reached a milestone: Give a talk at the team meeting" in message.text
+        assert "Time for a short look back at milestone #1" in message.text
+        assert message.buttons == ["Answer in a form", "Skip"]
+
+    ended = out.turn(":click End pair")
+    assert ended.headers == ["updated → alice", "DM → bob", "DM → alice"]
+    to_bob = only(ended.messages, "DM → bob")
+    assert to_bob.text.startswith("@alice ended your mentoring pair.")
+    assert "Time for a short look back at your pair with @alice." in to_bob.text
+    assert to_bob.buttons == ["Answer in a form", "Skip"]
+
+
+def test_a_held_heads_up_says_today(tmp_path: Path) -> None:
+    """Item 8: bob's heads-up waits out his night in Berlin; sent on the check-in's day,
+    it says "today", in his zone."""
+    out = session(tmp_path, "heads_up_when_sent")
+    evening = out.turn(":advance 30m", 0)
+    assert only(evening.messages, "DM → alice").text.startswith(
+        "Heads-up: your check-in with @bob is tomorrow, Mon 30 Nov, 20:30 (UTC)."
+    )
+    assert [m for m in evening.messages if m.header == "DM → bob"] == []
+    morning = out.turn(":advance 30m", 1)
+    assert only(morning.messages, "DM → bob").text.startswith(
+        "Heads-up: your check-in with @alice is today, Mon 30 Nov, 21:30 (Europe/Berlin)."
+    )
