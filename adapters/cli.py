@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typer._click import Context as ClickContext  # typer's own copy of click
 
     from bot.clock import ShiftedClock
-    from bot.crypto import RotationReport, TextCipher
+    from bot.crypto import TextCipher
     from bot.delivery import RateLimits, Sender
     from bot.engine import Engine
     from bot.pairs_import import ImportReport
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from bot.refs import Platform
     from bot.settings import Settings
     from bot.storage.database import Database
+    from bot.storage.keys import RotationReport
 
 T = TypeVar("T")
 
@@ -305,9 +306,9 @@ async def _console(
 
     from adapters.console.app import ConsoleApp, PromptSource, console_clock, stdin_lines
     from bot.clock import SystemClock
-    from bot.crypto import check_readable
     from bot.engine import Engine
     from bot.storage.database import Database
+    from bot.storage.keys import check_readable
     from bot.storage.models import Base
 
     database = Database(url, cipher=_cipher(settings))
@@ -392,10 +393,10 @@ async def _dispatch(
 
     from adapters.console.app import ConsoleApp
     from bot.clock import ManualClock
-    from bot.crypto import check_readable
     from bot.engine import Engine
     from bot.refs import Platform
     from bot.storage.database import Database
+    from bot.storage.keys import check_readable
     from bot.storage.models import Base
     from scheduler.dispatch_once import deliver_queued, waiting_by_platform
 
@@ -897,8 +898,8 @@ def db_rotate_key() -> None:
 
 
 async def _rotate_key(url: str, cipher: TextCipher) -> RotationReport:
-    from bot.crypto import rotate_keys
     from bot.storage.database import Database
+    from bot.storage.keys import rotate_keys
     from bot.storage.models import Base
 
     database = Database(url, cipher=cipher)
@@ -929,10 +930,10 @@ async def _serve(settings: Settings) -> None:
 
     from adapters.ops import Metrics, OpsServer, OpsStartError
     from bot.clock import SystemClock
-    from bot.crypto import check_readable
     from bot.engine import Engine
     from bot.refs import Platform
     from bot.storage.database import Database
+    from bot.storage.keys import check_readable
     from bot.storage.models import Base
     from scheduler.app import BotScheduler
     from scheduler.delivery_worker import DeliveryWorker

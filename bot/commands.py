@@ -14,12 +14,6 @@ from typing import TypeVar
 
 from bot.cadence import CadenceError, parse_timezone
 from bot.ids import fits_id
-from bot.matching.topics import (
-    TopicError,
-    normalise_team,
-    normalise_topics,
-    parse_capacity,
-)
 from bot.numbers import whole_number
 from bot.text import (
     TITLE_MAX_CHARS,
@@ -28,6 +22,12 @@ from bot.text import (
     clean_text,
     shorten,
     user_mention_id,
+)
+from bot.topics import (
+    TopicError,
+    normalise_team,
+    normalise_topics,
+    parse_capacity,
 )
 
 T = TypeVar("T")

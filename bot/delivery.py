@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Protocol, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
@@ -22,6 +21,8 @@ from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.content import Content
+from bot.delivery_failure import DeliveryFailure as DeliveryFailure
+from bot.delivery_failure import FailureScope as FailureScope
 from bot.effects import PostToChannel, SendDM
 from bot.faults import crash_point
 from bot.refs import ChannelRef, Platform, UserRef
@@ -38,35 +39,6 @@ MAX_BACKOFF = timedelta(minutes=10)
 SENDING_LEASE = timedelta(minutes=5)
 # How many due messages per claimed one are ranked for a fair claim (see _claim_from).
 CLAIM_CANDIDATES = 4
-
-
-class FailureScope(StrEnum):
-    """What a permanent failure says is unreachable."""
-
-    MESSAGE = "message"  # only this message (too long, malformed)
-    RECIPIENT = "recipient"  # the person: DMs closed, unknown or deactivated user
-    CHANNEL = "channel"  # the channel: gone, archived, or we are not in it
-    WORKSPACE = "workspace"  # everything there: token revoked, app uninstalled
-
-
-class DeliveryFailure(Exception):
-    """Raised by a sender. ``permanent`` failures are never retried, and what they make
-    unreachable (``scope``) is not tried again either; the others are retried, with
-    backoff or after ``retry_after`` (a 429)."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        permanent: bool,
-        retry_after: timedelta | None = None,
-        scope: FailureScope = FailureScope.MESSAGE,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.scope = scope
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -25,6 +24,7 @@ from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
 from bot.clock import ManualClock
 from bot.content import Button, Content
+from bot.due_report import DueReport as DueReport
 from bot.faults import crash_point
 from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
@@ -66,24 +66,6 @@ MAX_CATCH_UP_STEPS = 60
 MISSED_AFTER = timedelta(hours=12)
 SKIP_ACTION = "skip"
 RETRY_FAILED_AFTER = timedelta(hours=1)
-
-
-@dataclass
-class DueReport:
-    checkins_opened: int = 0
-    checkins_missed: int = 0
-    heads_ups: int = 0
-    timers: int = 0
-    checkins_closed: int = 0
-    resumed: int = 0
-    anniversaries: int = 0
-    stall_nudges: int = 0
-    stall_alerts: int = 0
-    proposals_expired: int = 0
-
-    @property
-    def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
 
 
 Job = Callable[[AsyncSession, datetime, int, DueReport], Awaitable[int]]

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.cadence import outside_quiet_hours
 from bot.content import Content
+from bot.due_report import DueReport
 from bot.storage.models import (
     Cadence,
     Checkin,
@@ -47,9 +48,6 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.turn import Turn
-
-if TYPE_CHECKING:
-    from bot.due import DueReport
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ reached: stop trying it, pause what depends on it, and tell a person who can act
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
+from bot.delivery_failure import DeliveryFailure, FailureScope
 from bot.pairs import pairs_of
 from bot.rhythm import stop_schedule
 from bot.storage.models import (
@@ -21,9 +21,6 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.turn import Turn
-
-if TYPE_CHECKING:
-    from bot.delivery import DeliveryFailure
 
 UNREACHABLE_NOTE = (
     "I couldn't send you a direct message earlier (your DMs may be closed to me), so I "
@@ -38,8 +35,6 @@ async def unreachable(
     failure: DeliveryFailure,
     now: datetime,
 ) -> None:
-    from bot.delivery import FailureScope
-
     match failure.scope:
         case FailureScope.RECIPIENT if message.target_kind == OutboxTarget.DM:
             await _recipient(session, workspace, message.target_id, now)

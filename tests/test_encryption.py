@@ -29,11 +29,10 @@ from bot.crypto import (
     EncryptedTextError,
     EncryptionKeyError,
     TextCipher,
-    check_readable,
     encrypted_columns,
-    rotate_keys,
 )
 from bot.storage.database import Database, sqlite_url
+from bot.storage.keys import check_readable, rotate_keys
 from bot.storage.models import Base
 from tests.conftest import START, TABLES, Templates
 from tests.conversation import Chat, pair_up

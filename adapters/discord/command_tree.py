@@ -22,8 +22,8 @@ from discord import app_commands
 
 from bot.cadence import timezone_names
 from bot.commands import MENTOR_USAGE
-from bot.matching.topics import MAX_CAPACITY, TEAM_MAX_CHARS
 from bot.text import TEXT_MAX_CHARS, TITLE_MAX_CHARS
+from bot.topics import MAX_CAPACITY, TEAM_MAX_CHARS
 
 Answer = Callable[[discord.Interaction], Awaitable[None]]
 

@@ -21,13 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.matching.pool import upsert_profile
-from bot.matching.topics import (
-    MAX_TOPICS,
-    TopicError,
-    normalise_team,
-    normalise_topic,
-    parse_capacity,
-)
 from bot.pairs_import import (
     PLATFORM_LIST,
     PLATFORMS,
@@ -41,6 +34,13 @@ from bot.pairs_import import (
 from bot.refs import Platform, WorkspaceRef
 from bot.storage.database import Database
 from bot.storage.models import MatchProfile, MatchRole
+from bot.topics import (
+    MAX_TOPICS,
+    TopicError,
+    normalise_team,
+    normalise_topic,
+    parse_capacity,
+)
 from bot.turn import get_member, get_workspace
 
 COLUMNS = ("platform", "workspace_id", "user_id", "role", "topics", "capacity", "team", "timezone")

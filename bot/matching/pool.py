@@ -26,16 +26,6 @@ from bot.content import Form, FormField
 from bot.effects import Effect, OpenForm
 from bot.errors import UserError
 from bot.matching.solver import Mentee, Mentor, Pool
-from bot.matching.topics import (
-    DEFAULT_CAPACITY,
-    MAX_CAPACITY,
-    TEAM_MAX_CHARS,
-    TopicError,
-    merge_known,
-    normalise_team,
-    normalise_topics,
-    parse_capacity,
-)
 from bot.refs import Platform
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -48,6 +38,16 @@ from bot.storage.models import (
     Member,
     Pair,
     PairState,
+)
+from bot.topics import (
+    DEFAULT_CAPACITY,
+    MAX_CAPACITY,
+    TEAM_MAX_CHARS,
+    TopicError,
+    merge_known,
+    normalise_team,
+    normalise_topics,
+    parse_capacity,
 )
 from bot.turn import Turn, get_or_create
 

@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.access import require_admin, workspace_match_round
 from bot.commands import RunMatch
 from bot.content import Button, ButtonStyle, Content
+from bot.due_report import DueReport
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
 from bot.flows import pair_proposal
 from bot.flows.sessions import FlowKind, flow_button, start_flow
@@ -45,9 +46,6 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.turn import Turn
-
-if TYPE_CHECKING:
-    from bot.due import DueReport
 
 MATCH_ACTION = "match"
 EXPIRES_AFTER = timedelta(days=7)
