@@ -416,7 +416,7 @@ class MatchProfile(Base):
 
 
 class MatchTopic(Base):
-    """A topic of a workspace, normalised (bot/matching/topics.py), shared by everyone who
+    """A topic of a workspace, normalised (bot/topics.py), shared by everyone who
     names it: the words people are offered as suggestions."""
 
     __tablename__ = "match_topics"
