@@ -3,6 +3,7 @@ messages queued in the outbox as part of it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -117,8 +118,29 @@ def join_contents(first: Content, then: Content) -> Content:
         "\n\n".join(texts),
         title=first.title or then.title,
         fields=first.fields + then.fields,
-        buttons=tuple(_kept(b) for b in first.buttons + then.buttons),
+        buttons=_told_apart(tuple(_kept(b) for b in first.buttons + then.buttons)),
     )
+
+
+# The number a joined message puts after a label that two of its parts share.
+_PART_NUMBER = re.compile(r" \((\d+)\)$")
+
+
+def _told_apart(buttons: tuple[Button, ...]) -> tuple[Button, ...]:
+    """Two parts with the same buttons (two proposals: [Accept] [Decline] twice) would
+    leave nobody knowing which [Accept] is which: a label that repeats is numbered in the
+    order its parts are told, ``Accept (1)``, ``Accept (2)``, however many are joined."""
+    bases = [_PART_NUMBER.sub("", button.label) for button in buttons]
+    repeated = {base for base in bases if bases.count(base) > 1}
+    seen: dict[str, int] = {}
+    told: list[Button] = []
+    for base, button in zip(bases, buttons, strict=True):
+        if base not in repeated:
+            told.append(button)
+            continue
+        seen[base] = seen.get(base, 0) + 1
+        told.append(replace(button, label=f"{base} ({seen[base]})"))
+    return tuple(told)
 
 
 def _kept(button: Button) -> Button:

@@ -39,7 +39,8 @@ def test_matching_session(tmp_path: Path) -> None:
     before = out.turns[: out.turns.index(out.turn(":click Send proposals"))]
     assert not [h for t in before for h in t.headers if h.startswith("DM")]
 
-    # Sending asks both people of each pair, in DMs with Accept and Decline.
+    # Sending asks both people of each pair, in DMs with Accept and Decline: one DM per
+    # person, so mia's two proposals come together, their buttons told apart.
     sent = out.turn(":click Send proposals")
     assert sent.headers == [
         "updated → alice",
@@ -47,12 +48,14 @@ def test_matching_session(tmp_path: Path) -> None:
         "DM → eve",
         "DM → mo",
         "DM → ed",
-        "DM → mia",
         "DM → ela",
     ]
     assert "Sent 3 proposals" in sent.messages[0].text
     assert sent.messages[0].buttons == []
-    for dm in sent.messages[1:]:
+    to_mia = sent.messages[1]
+    assert to_mia.text.index("@mia mentoring @eve") < to_mia.text.index("@mia mentoring @ela")
+    assert to_mia.buttons == ["Accept (1)", "Decline (1)", "Accept (2)", "Decline (2)"]
+    for dm in sent.messages[2:]:
         assert "The matching round suggests a pair" in dm.text
         assert dm.buttons == ["Accept", "Decline"]
 
@@ -65,7 +68,7 @@ def test_matching_session(tmp_path: Path) -> None:
         assert "🤝 You're paired: @mo is mentoring @ed." in message.text
 
     # mia accepts ela, ela declines: mia and the admin are told.
-    assert "Waiting for @ela" in out.turn(":click Accept", 2).messages[0].text
+    assert "Waiting for @ela" in out.turn(":click Accept (2)").messages[0].text
     declined = out.turn(":click Decline")
     assert declined.headers == ["updated → ela", "DM → mia", "DM → alice"]
     assert "@ela declined the pair of @mia mentoring @ela." in declined.messages[1].text

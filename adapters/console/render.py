@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from bot.content import Content, Field
+from bot.escaping import escape_controls
 
 _MARKUP = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>|<#([^>|]+)(?:\|[^>]*)?>|\*([^*\n]+)\*|`([^`\n]+)`")
 
@@ -24,7 +25,10 @@ HEADER_STYLES = {
 
 
 def inline(text: str) -> Text:
-    """Mentions become ``@name``/``#name``; ``*bold*`` and ``code`` get styles."""
+    """Mentions become ``@name``/``#name``; ``*bold*`` and ``code`` get styles. One line
+    of people's text: control characters (an escape sequence in a win, a carriage
+    return) are shown escaped, never sent to the terminal."""
+    text = escape_controls(text)
     out = Text()
     position = 0
     for match in _MARKUP.finditer(text):
@@ -61,7 +65,7 @@ def _fields(fields: Sequence[Field]) -> list[Text]:
 
 def render_message(header: str, kind: str, content: Content, files: Sequence[str] = ()) -> Text:
     """``files``: one line per file that came with the message, shown as written."""
-    out = Text(header, style=HEADER_STYLES[kind])
+    out = Text(escape_controls(header), style=HEADER_STYLES[kind])
     body: list[Text] = []
     if content.title:
         title = inline(content.title)
@@ -69,13 +73,18 @@ def render_message(header: str, kind: str, content: Content, files: Sequence[str
         body.append(title)
     body += [inline(line) for line in content.text.split("\n")]
     body += _fields(content.fields)
-    body += [Text(line) for line in files]
+    body += [Text(escape_controls(line)) for line in files]
     if content.buttons:
-        body.append(Text(" ".join(f"[{b.label}]" for b in content.buttons), style="bold blue"))
+        labels = " ".join(f"[{b.label}]" for b in content.buttons)
+        body.append(Text(escape_controls(labels), style="bold blue"))
     if content.select is not None:
         # A menu: one option a line, each picked with ``:click`` like a button.
-        body.append(Text(f"{content.select.placeholder} (:click one)", style="bold blue"))
-        body += [Text(f"  [{o.label}]", style="bold blue") for o in content.select.options]
+        menu = escape_controls(f"{content.select.placeholder} (:click one)")
+        body.append(Text(menu, style="bold blue"))
+        body += [
+            Text(escape_controls(f"  [{o.label}]"), style="bold blue")
+            for o in content.select.options
+        ]
     for line in body:
         out.append("\n  ")
         out.append_text(line)
