@@ -73,6 +73,11 @@ class Content:
         options = self.select.options if self.select else ()
         return self.buttons + tuple(Button(o.label, o.value) for o in options)
 
+    @property
+    def is_plain(self) -> bool:
+        """Text alone: no title, fields, buttons or menu."""
+        return not (self.title or self.fields or self.buttons or self.select is not None)
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "text": self.text,

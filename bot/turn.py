@@ -177,6 +177,8 @@ class Turn:
     queued: int = field(default=0)
     # This turn's DM to each person: one event, one message per person (see ``_queue``).
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)
+    # People whose DM of this event is a batch of news lines (``told_in``).
+    _batches: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def on_behalf_of(
@@ -217,6 +219,12 @@ class Turn:
     ) -> None:
         row = outbox_row(self.workspace, target, target_id, content, self.now, at)
         earlier = self._dms.get(target_id) if target == OutboxTarget.DM else None
+        if earlier is not None and target_id in self._batches and content.is_plain:
+            # A batch of news (one line each): what else this event tells them is a line.
+            batch = Content.from_json(earlier.content)
+            lines = "\n".join(f"• {part}" for part in content.text.split("\n\n") if part)
+            earlier.content = replace(batch, text=f"{batch.text}\n{lines}").to_json()
+            return
         if earlier is not None and _joinable(Content.from_json(earlier.content), content):
             # One event, one message per person: what else this event tells them joins
             # the DM already queued (sent when the later of the two may be).
@@ -229,6 +237,14 @@ class Turn:
         if target == OutboxTarget.DM:
             self._dms[target_id] = message
         self.queued += 1
+
+    def told_in(self, target_id: str, message: OutboxMessage) -> None:
+        """This event's news to a person went into ``message``, a DM still waiting from
+        an earlier event (bot/wins.py batches win news): what else the event tells them
+        joins it too, rather than leaving as a message of its own."""
+        if target_id not in self._dms:
+            self._dms[target_id] = message
+            self._batches.add(target_id)
 
     async def claim_event_key(self, key: str) -> bool:
         """False when this platform delivery was handled before (a retry)."""

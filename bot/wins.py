@@ -51,7 +51,11 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     waiting = await _news_waiting(turn, await _with_many_partners(turn, partners))
     for partner in partners:
-        if not _add_to(waiting.get(partner.external_id), news):
+        batch = waiting.get(partner.external_id)
+        if _add_to(batch, news):
+            assert batch is not None
+            turn.told_in(partner.external_id, batch)
+        else:
             turn.dm(partner, Content(news))
     # Wins sent at once by one person are numbered one after the other: each waits here
     # for the one before to commit, so its count includes it and a count milestone
@@ -131,7 +135,10 @@ def _add_to(message: OutboxMessage | None, news: str) -> bool:
     if message is None:
         return False
     text = Content.from_json(message.content).text
-    lines = text.split("\n")[1:] if text.startswith(NEWS_HEADER) else [f"• {text}"]
+    # A waiting DM may tell two things of one event (a win and the milestone it reached,
+    # bot/turn.py join_contents): each of its paragraphs becomes a line of the batch.
+    parts = text.split("\n")[1:] if text.startswith(NEWS_HEADER) else text.split("\n\n")
+    lines = [part if part.startswith("• ") else f"• {part}" for part in parts if part]
     batched = "\n".join([NEWS_HEADER, *lines, f"• {news}"])
     if len(batched) > NEWS_BATCH_CHARS:
         return False

@@ -18,6 +18,7 @@ from bot.engine import Engine
 from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, MessageReceived
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
+from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON
 
 
 @dataclass
@@ -66,13 +67,16 @@ class Chat:
         platform: Platform = Platform.CONSOLE,
         recorder: Recorder | None = None,
         limits: RateLimits = NO_LIMITS,
+        max_pairs_per_person: int = DEFAULT_MAX_PAIRS_PER_PERSON,
     ) -> None:
         self.database = database
         self.clock = clock
         self.workspace = workspace
         self.platform = platform
         self.limits = limits
-        self.engine = Engine(database, clock, admin_user_ids=admins)
+        self.engine = Engine(
+            database, clock, admin_user_ids=admins, max_pairs_per_person=max_pairs_per_person
+        )
         self.recorder = recorder or Recorder()
         self.forms: list[tuple[str, Form]] = []
         self._replies = 0

@@ -193,7 +193,7 @@ async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat)
     assert not any("gentle nudge" in dm for dm in chat.dms("alice"))  # she answered
     await chat.advance(timedelta(hours=24))
     assert sum("gentle nudge" in dm for dm in chat.dms("bob")) == 1
-    assert "<@bob> didn't answer this check-in" in chat.dms("alice")[-1]
+    assert "<@bob> didn't answer the check-in of " in chat.dms("alice")[-1]
     assert "📋 <@alice>'s check-in answers:" in chat.dms("bob")
     (checkin,) = await _checkins(chat)
     assert checkin.state == CheckinState.SHARED

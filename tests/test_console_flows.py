@@ -364,7 +364,7 @@ def test_an_unanswered_checkin_is_nudged_once_and_shared_after_48_hours(tmp_path
         "⏰ it is Tue 2026-12-01 12:00 UTC",
     ]
     assert only(closed.messages, "DM → alice").text == (
-        "@bob didn't answer this check-in. Maybe say hello?"
+        "@bob didn't answer the check-in of Fri 27 Nov, 10:00 (UTC). Maybe say hello?"
     )
     assert only(closed.messages, "DM → bob").body == (
         "📋 @alice's check-in answers:",

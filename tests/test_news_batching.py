@@ -25,9 +25,17 @@ async def test_news_waiting_for_one_person_goes_out_in_one_dm(chat: Chat) -> Non
     assert len(news) == 1
     [batch] = news
     assert batch.startswith(NEWS_HEADER)
+    # Each first win reaches a milestone: the hub hears of it on the next line of the
+    # same DM (one event, one message), not in a DM of its own.
     assert [line for line in batch.split("\n")[1:]] == [
-        f"• <@p{n}> shared a win: win number {n}" for n in range(PARTNERS)
+        line
+        for n in range(PARTNERS)
+        for line in (
+            f"• <@p{n}> shared a win: win number {n}",
+            f"• 🎉 <@p{n}> reached a milestone: *First win*",
+        )
     ]
+    assert not [dm for dm in chat.dms("hub") if "reached a milestone" in dm and dm != batch]
 
 
 async def test_a_batch_that_is_full_starts_another(chat: Chat) -> None:
@@ -49,7 +57,7 @@ async def test_news_already_sent_is_not_changed(chat: Chat) -> None:
     await chat.say("pat", "/win first")  # delivered at once
     await chat.say("pat", "/win second")
     assert [dm for dm in chat.dms("hub") if "shared a win" in dm] == [
-        "<@pat> shared a win: first",
+        "<@pat> shared a win: first\n\n🎉 <@pat> reached a milestone: *First win*",
         "<@pat> shared a win: second",
     ]
 
@@ -59,6 +67,7 @@ async def test_someone_with_few_partners_gets_one_dm_a_win(chat: Chat) -> None:
     for n in range(3):
         await _win(chat, "pat", f"win number {n}")
     await chat.deliver()
+    first_win = "\n\n🎉 <@pat> reached a milestone: *First win*"
     assert [dm for dm in chat.dms("bob") if "shared a win" in dm] == [
-        f"<@pat> shared a win: win number {n}" for n in range(3)
+        f"<@pat> shared a win: win number {n}{first_win if n == 0 else ''}" for n in range(3)
     ]

@@ -675,7 +675,8 @@ async def share(turn: Turn, checkin: Checkin) -> None:
     # A member without an answer row never answered (rows are made at the first answer).
     for me, partner in ((pair.mentor_id, pair.mentee_id), (pair.mentee_id, pair.mentor_id)):
         if me in members and partner in members:
-            turn.dm(members[me], _shared(members[partner], answers.get(partner)))
+            said = _shared(members[partner], answers.get(partner), checkin, members[me])
+            turn.dm(members[me], said)
     both = len(answers) == 2 and all(a.answered_at is not None for a in answers.values())
     checkin.state = CheckinState.SHARED.value
     checkin.shared_at = turn.now
@@ -697,13 +698,18 @@ async def _members(turn: Turn, ids: list[int]) -> list[Member]:
     return list((await turn.session.execute(select(Member).where(Member.id.in_(ids)))).scalars())
 
 
-def _shared(author: Member, answer: CheckinAnswer | None) -> Content:
+def _shared(
+    author: Member, answer: CheckinAnswer | None, checkin: Checkin, reader: Member
+) -> Content:
     who = f"<@{author.external_id}>"
     if answer is None or (
         answer.answered_at is None
         and not any((answer.mood, answer.progress, answer.challenge, answer.next_topic))
     ):
-        return Content(f"{who} didn't answer this check-in. Maybe say hello?")
+        # Named by when it was asked: two check-ins closing unanswered in one stretch
+        # (a manual one and the scheduled one) are two different notes, not one repeated.
+        asked = local_view(checkin.opened_at, reader.timezone or "UTC")
+        return Content(f"{who} didn't answer the check-in of {asked}. Maybe say hello?")
     fields = []
     if answer.mood:
         fields.append(Field(LABELS["mood"], MOODS.get(answer.mood, answer.mood)))
