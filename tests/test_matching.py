@@ -94,7 +94,8 @@ async def test_sent_proposals_ask_both_and_a_decline_changes_the_next_round(
     assert "would you like to mentor <@eve>?" in chat.dms("mia")[0]
     # Both accept mia/eve: a pair, and alice (who sent the round) hears it.
     await chat.click("eve", "Accept")
-    await answer(chat, "mia", "mentor <@eve>", "Accept")
+    # mia's two proposals came in one DM (one event, one message): eve's is the first.
+    await answer(chat, "mia", "mentor <@eve>", "Accept (1)")
     assert any("You're paired: <@mia> is mentoring <@eve>" in t for t in chat.dms("alice"))
     # ed declines mo: both are back in the pool, never proposed together again.
     await chat.click("ed", "Decline")
