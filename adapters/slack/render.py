@@ -363,7 +363,7 @@ def modal(form: Form) -> dict[str, Any]:
             "max_length": max_length,
         }
         placeholder = item.placeholder
-        if item.initial and len(item.initial) <= max_length:
+        if item.initial and _browser_length(item.initial) <= max_length:
             element["initial_value"] = item.initial  # plain text: shown as written
         elif item.initial:
             # Never cut: sent back cut, it would replace the whole answer with part of it.
@@ -387,6 +387,12 @@ def modal(form: Form) -> dict[str, Any]:
         "close": plain("Cancel", VIEW_TITLE_CHARS),
         "blocks": inputs,
     }
+
+
+def _browser_length(text: str) -> int:
+    """Slack does not say how an ``initial_value`` counts against ``max_length``; in
+    UTF-16 units, as a browser counts an input, is the longer count, so it always fits."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def home(sections: Sequence[Content], buttons: Sequence[Button]) -> dict[str, Any]:
