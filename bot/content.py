@@ -130,6 +130,9 @@ class FormField:
     required: bool = False
     max_length: int = 3000
     placeholder: str | None = None
+    # What the field shows when it opens (an answer given already); sent back as it is
+    # unless the person edits it.
+    initial: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from bot.engine import Engine
 from bot.flows.checkin import spread_offset
@@ -295,21 +295,94 @@ async def test_one_over_long_form_answer_costs_only_itself(chat: Chat) -> None:
     assert answers.answered_at is not None
 
 
-async def test_a_form_after_typed_answers_continues_from_there(chat: Chat) -> None:
+async def test_a_form_after_typed_answers_shows_them_and_continues(chat: Chat) -> None:
     await to_first_checkin(chat)
     await chat.click("alice", "Great 🙌")
     await chat.say("alice", "shipped the parser")
     await chat.click("alice", "Skip")  # what is hard: skipped
     await chat.click("alice", "Answer in a form")  # the prompt's button, still live
-    assert [f.name for f in chat.form("alice").fields] == ["next_topic"]
-    await chat.submit("alice", next_topic="")  # a blank line skips it: nothing is erased
+    # The whole check-in, with what alice answered already filled in.
+    assert [(f.name, f.initial) for f in chat.form("alice").fields] == [
+        ("mood", "great"),
+        ("progress", "shipped the parser"),
+        ("challenge", None),
+        ("next_topic", None),
+    ]
+    # The mood sent back as shown, the progress emptied: neither erases anything.
+    await chat.submit("alice", mood="great", progress="", challenge="naming", next_topic="")
     answers = await _answers(chat, "alice")
-    assert (answers.mood, answers.progress, answers.next_topic) == (
+    assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
         "great",
         "shipped the parser",
+        "naming",
         None,
     )
     assert answers.answered_at is not None
+
+
+async def test_an_answer_edited_in_the_form_replaces_it_once(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "OK 🙂")
+    await chat.say("alice", "shipped the parser")
+    await chat.click("alice", "Answer in a form")
+    await chat.submit(
+        "alice", mood="ok", progress="shipped the parser and its tests", next_topic="docs"
+    )
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress, answers.next_topic) == (
+        "ok",
+        "shipped the parser and its tests",
+        "docs",
+    )
+    async with chat.database.transaction() as session:
+        rows = await session.scalar(
+            select(func.count())
+            .select_from(CheckinAnswer)
+            .where(CheckinAnswer.checkin_id == answers.checkin_id)
+        )
+    assert rows == 1  # alice's one row, bob has not answered
+    await answer_all(chat, "bob")
+    shared = [s.content for s in chat.recorder.seen if s.user == "bob" and s.kind == "dm"][-1]
+    assert shared.text == "📋 <@alice>'s check-in answers:"
+    assert [f.value for f in shared.fields] == [
+        "OK 🙂",
+        "shipped the parser and its tests",
+        "(skipped)",
+        "docs",
+    ]
+
+
+async def test_a_form_left_as_shown_never_undoes_a_later_change(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    await chat.click("alice", "Answer in a form")
+    assert chat.form("alice").fields[0].initial == "great"
+    await chat.click("alice", "Rough 😮‍💨")  # the prompt's mood buttons, meanwhile
+    await chat.submit("alice", mood="great", progress="the parser")  # the mood as shown
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress) == ("rough", "the parser")
+
+
+async def test_an_over_long_edit_in_the_form_keeps_the_earlier_answer(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    await chat.say("alice", "shipped the parser")
+    await chat.click("alice", "Answer in a form")
+    answer = await chat.submit(
+        "alice", mood="great", progress="p" * 3001, challenge="naming", next_topic="docs"
+    )
+    assert (
+        "Your answer to “What moved forward since last time?” is 3,001 characters long; it "
+        "can be up to 3,000, so that one was not saved (your earlier answer stays)."
+    ) in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.progress, answers.challenge, answers.next_topic) == (
+        "shipped the parser",
+        "naming",
+        "docs",
+    )
+    assert "I'll share your answers" in await chat.say("alice", "the parser, shorter")
+    assert (await _answers(chat, "alice")).progress == "the parser, shorter"
 
 
 async def test_a_form_opened_before_a_typed_answer_never_erases_it(chat: Chat) -> None:

@@ -59,25 +59,37 @@ def test_replies_go_to_the_question_asked_last(tmp_path: Path) -> None:
     assert rough.messages[0].text == "How did it go since last time? Rough 😮‍💨"
 
 
-def test_forms_continue_and_keep_what_fits(tmp_path: Path) -> None:
-    """Items 2 and 3: a form after a typed answer asks only what is open; an over-long
-    form answer is named by its question and asked again alone, the others kept."""
+def test_forms_show_the_answers_so_far_and_keep_what_fits(tmp_path: Path) -> None:
+    """Items 2 and 3: a form after a typed answer opens with it filled in, and a blank
+    line keeps it; an over-long form answer is named by its question and asked again
+    alone, the earlier answer and the others kept."""
     out = session(tmp_path, "forms_keep_answers")
 
     opened = out.turn(":click Answer in a form")
-    assert opened.notes[-1] == "What could be improved?"  # not "What went well?" again
-    shared = only(out.turn("", 0).messages, "DM → alice")
+    assert opened.messages[0].text == (
+        "Look back — answer each line below (a blank line keeps the answer shown, or skips)"
+    )
+    assert opened.notes == [
+        "What went well? (now: “The weekly rhythm kept me going.”; Enter keeps it)"
+    ]
+    assert out.turn("", 0).notes == ["What could be improved?"]
+    shared = only(out.turn("Shorter check-ins on busy weeks.").messages, "DM → alice")
     assert shared.text == (
         "🔎 @bob's look back at your mentoring so far:\n"
         "Went well: The weekly rhythm kept me going.\n"
-        "Could improve: (skipped)"
+        "Could improve: Shorter check-ins on busy weeks."
     )
 
+    checkin = out.turn(":click Answer in a form", 1)
+    assert checkin.notes == ["How did it go since last time? (now: “ok”; Enter keeps it)"]
+    assert out.turn("", 1).notes == [
+        "What moved forward since last time? (now: “I moved the parser forward.”; Enter keeps it)"
+    ]
     too_long = out.turn("The roadmap")
     assert too_long.messages[0].text == (
         "Your answer to “What moved forward since last time?” is 3,023 characters long; it "
-        "can be up to 3,000, so that one was not saved. Could you say it shorter? Reply "
-        "here with it."
+        "can be up to 3,000, so that one was not saved (your earlier answer stays). Could "
+        "you say it shorter? Reply here with it."
     )
     done = out.turn("Finished the migration in a shorter answer.")
     assert done.messages[0].text.startswith("Thanks! I'll share your answers with your partner")

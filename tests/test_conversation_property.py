@@ -12,7 +12,8 @@ the same database file).
 After each step:
 - every typed reply and every submitted form answer is stored exactly once, or its author
   was told plainly that it was not saved; once stored it stays (a later step never erases
-  it; the one exception: a mood button replaces a mood, as the person chose);
+  it; the exceptions, as the person chose: a mood button replaces a mood, and an answer
+  edited in a form that showed it replaces it);
 - a typed reply is stored against the question the person saw last in their DMs among
   those still waiting (the newest DM asking it), in that conversation's own record, and
   a form answer in the field of the same name, in the submitter's own record;
@@ -182,26 +183,32 @@ class Conversations(RuleBasedStateMachine):
     )
     def submit(self, user: str, pick: int, filled: list[bool], own: bool) -> None:
         """A form opened for ``user`` (or, unless ``own``, any form anyone opened),
-        submitted by ``user``, some answers left empty."""
+        submitted by ``user``: some fields written in (over an answer shown, an edit),
+        the others left as they opened (empty, or with the answer shown)."""
         forms = [form for owner, form in self.chat.forms if owner == user or not own]
         if not forms:
             return
         self.run(self.chat.advance(timedelta(minutes=1)))
         form = forms[-1 - pick % len(forms)] if own else forms[pick % len(forms)]
         values = {
-            field.name: (self.token() if full else "")
+            field.name: (self.token() if full else field.initial or "")
             for field, full in zip(form.fields, filled, strict=False)
         }
         answer = self._event(lambda: self.chat.submit(user, form.form_id, **values))
         places = self.run(self._places())
-        for name, text in values.items():
-            if not text:
-                continue
+        for field in form.fields:
+            text = values.get(field.name, "")
+            if not text or text == field.initial:
+                continue  # left as it opened: no new words
             where = places.get(text)
             if where is None:
                 assert _told_not_saved(answer), (text, answer)
                 continue
-            assert (where.field, where.owner) == (name, user), (text, where, user)
+            assert (where.field, where.owner) == (field.name, user), (text, where, user)
+            if field.initial:
+                # An edit of the answer the form showed: it replaces what was there.
+                for old in [old for old, place in self.stored.items() if place == where]:
+                    del self.stored[old]
             self.stored[text] = where
 
     @rule(user=st.sampled_from(PEOPLE))

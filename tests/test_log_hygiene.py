@@ -106,8 +106,11 @@ async def _scenario(slack: SlackChat, worker: DeliveryWorker) -> None:
 
     await slack.command(BOB, "/mentor checkin")
     await deliver()
+    await slack.dm(BOB, f"{ANSWER} (the mood)")  # the form opens with it filled in
+    await deliver()
     await slack.click(BOB, "Answer in a form")
-    await slack.submit(BOB, mood="good", progress=ANSWER)
+    assert ANSWER in str(slack.opened_view())
+    await slack.submit(BOB, progress=ANSWER)
     await deliver()
 
     # A delivery that fails for good is logged (with its reason), never its text.

@@ -207,16 +207,54 @@ async def test_one_over_long_answer_in_the_form_costs_only_itself(chat: Chat) ->
     assert chat.dms("alice")[-1].endswith(f"Went well: {WENT_WELL}\nCould improve: {IMPROVE}")
 
 
-async def test_a_form_after_a_typed_answer_continues_from_there(chat: Chat) -> None:
+async def test_a_form_after_a_typed_answer_shows_it_and_continues(chat: Chat) -> None:
     await complete_a_goal(chat)
     await chat.say("bob", WENT_WELL)
     form = await open_form(chat, "bob", "Answer in a form")
-    # The answered question is not asked again, so nothing typed there can replace it.
-    assert [f.name for f in form.fields] == ["could_improve"]
-    await submit(chat, "bob", form.form_id, could_improve="")  # a blank line skips it
+    # Both questions, the one answered already filled in with bob's answer.
+    assert [(f.name, f.initial) for f in form.fields] == [
+        ("went_well", WENT_WELL),
+        ("could_improve", None),
+    ]
+    # Sent back as shown, and a blank one skipped: nothing is erased.
+    await submit(chat, "bob", form.form_id, went_well=WENT_WELL, could_improve="")
     [mine] = [r for r in await reviews(chat) if r.member_id and r.answered_at]
     assert (mine.went_well, mine.could_improve) == (WENT_WELL, None)
     assert chat.dms("alice")[-1].endswith(f"Went well: {WENT_WELL}\nCould improve: (skipped)")
+
+
+async def test_an_answer_emptied_in_the_form_stays_and_an_edited_one_replaces_it(
+    chat: Chat,
+) -> None:
+    await complete_a_goal(chat)
+    await chat.say("bob", WENT_WELL)
+    form = await open_form(chat, "bob", "Answer in a form")
+    await submit(chat, "bob", form.form_id, went_well="", could_improve=IMPROVE)
+    assert chat.dms("alice")[-1].endswith(f"Went well: {WENT_WELL}\nCould improve: {IMPROVE}")
+
+    await chat.say("alice", WENT_WELL)
+    form = await open_form(chat, "alice", "Answer in a form")
+    assert form.fields[0].initial == WENT_WELL
+    edited = "The outline session on Monday, and the dry run on Thursday."
+    await submit(chat, "alice", form.form_id, went_well=edited, could_improve=IMPROVE)
+    assert chat.dms("bob")[-1].endswith(f"Went well: {edited}\nCould improve: {IMPROVE}")
+    theirs = [(r.went_well, r.could_improve) for r in await reviews(chat)]
+    assert theirs == [(edited, IMPROVE), (WENT_WELL, IMPROVE)]  # one row each, once
+
+
+async def test_an_over_long_edit_in_the_form_keeps_the_earlier_answer(chat: Chat) -> None:
+    await complete_a_goal(chat)
+    await chat.say("bob", WENT_WELL)
+    form = await open_form(chat, "bob", "Answer in a form")
+    answer = await submit(chat, "bob", form.form_id, went_well="w" * 3001, could_improve=IMPROVE)
+    assert (
+        "Your answer to “What went well?” is 3,001 characters long; it can be up to 3,000, "
+        "so that one was not saved (your earlier answer stays)."
+    ) in answer
+    [mine] = [r for r in await reviews(chat) if r.could_improve]
+    assert (mine.went_well, mine.could_improve) == (WENT_WELL, IMPROVE)
+    assert "shared your look back with <@alice>" in await chat.say("bob", "Shorter now.")
+    assert chat.dms("alice")[-1].endswith(f"Went well: Shorter now.\nCould improve: {IMPROVE}")
 
 
 async def test_the_partners_prompt_waits_for_their_morning(chat: Chat) -> None:

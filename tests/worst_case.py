@@ -25,6 +25,8 @@ from tests.conversation import Chat, pair_up
 AMPERSANDS = "&" * TEXT_MAX_CHARS
 ANGLES = "<" * TEXT_MAX_CHARS
 MIXED = ("<b>&amp; " * (TEXT_MAX_CHARS // 9))[:TEXT_MAX_CHARS]
+# As long as an answer may be, and twice as long in UTF-16 units (what Discord counts).
+EMOJI = "😀" * TEXT_MAX_CHARS
 # The longest name the console takes as a mention; display names get 200 characters.
 LONG = "l" * 32
 LONG_NAME = "Maximiliane " * 16 + "Long"  # 196 characters
@@ -81,6 +83,10 @@ async def worst_case(database: Database, clock: ManualClock) -> Produced:
 
     # The forms.
     await chat.say("alice", "/mentor review")
+    # Answered first: the forms open with the longest answers filled in.
+    await chat.say(LONG, "/mentor review")
+    await chat.say("alice", MIXED)
+    await chat.say(LONG, EMOJI)
     for user in ("alice", LONG):
         for label in ("Answer in a form", "Answer in a form"):
             for button in chat.buttons(user):

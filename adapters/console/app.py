@@ -32,7 +32,7 @@ from adapters.console.translate import (
 )
 from adapters.files import size_text
 from bot.clock import ManualClock
-from bot.content import Button, Content
+from bot.content import Button, Content, FormField
 from bot.delivery import deliver_all, recent_dms
 from bot.due import walk_clock
 from bot.effects import (
@@ -70,9 +70,15 @@ class Shown:
 @dataclass
 class OpenConsoleForm:
     form_id: str
-    names: list[str]
-    labels: list[str]
+    fields: tuple[FormField, ...]
     values: dict[str, str]
+
+    def ask(self) -> str:
+        """The next question, with the answer it has already."""
+        field = self.fields[len(self.values)]
+        if field.initial:
+            return f"{field.label} (now: “{field.initial}”; Enter keeps it)"
+        return field.label
 
 
 class ConsoleApp:
@@ -210,9 +216,12 @@ class ConsoleApp:
 
     async def _answer_form(self, line: str) -> None:
         form = self._forms[self.user]
-        form.values[form.names[len(form.values)]] = line.rstrip("\n")
-        if len(form.values) < len(form.names):
-            self._note(form.labels[len(form.values)])
+        field = form.fields[len(form.values)]
+        typed = line.rstrip("\n")
+        # An empty line leaves the field as it opened, as a modal sends it back.
+        form.values[field.name] = typed if typed.strip() else field.initial or ""
+        if len(form.values) < len(form.fields):
+            self._note(form.ask())
             return
         del self._forms[self.user]
         await self._send(
@@ -244,18 +253,19 @@ class ConsoleApp:
                         shown.buttons = content.choices
                 self._show(f"updated → {to.user_id}", "updated", to.user_id, content, message_id)
             case OpenForm(to, form):
-                self._forms[to.user_id] = OpenConsoleForm(
-                    form.form_id,
-                    [f.name for f in form.fields],
-                    [f.label for f in form.fields],
-                    {},
+                opened = OpenConsoleForm(form.form_id, form.fields, {})
+                self._forms[to.user_id] = opened
+                blank = (
+                    "keeps the answer shown, or skips"
+                    if any(f.initial for f in form.fields)
+                    else "skips one"
                 )
-                lines = [f"{form.title} — answer each line below (a blank line skips one)"]
+                lines = [f"{form.title} — answer each line below (a blank line {blank})"]
                 self._show(
                     f"form → {to.user_id}", "ephemeral", to.user_id, Content("\n".join(lines))
                 )
                 if form.fields:
-                    self._note(form.fields[0].label)
+                    self._note(opened.ask())
             case SendFiles(to, content, files):
                 lines = [self._save(to.user_id, file) for file in files]
                 self._show(f"DM → {to.user_id}", "dm", to.user_id, content, files=lines)

@@ -52,7 +52,11 @@ MODAL_TITLE_CHARS = 45
 INPUTS_PER_MODAL = 5
 INPUT_LABEL_CHARS = 45
 INPUT_PLACEHOLDER_CHARS = 100
+# A text input's value, typed or pre-filled, and its max_length
+# (https://discord.com/developers/docs/components/reference#text-input).
 INPUT_VALUE_CHARS = 4000
+# A form field whose answer so far does not fit the input: shown empty, which keeps it.
+KEPT_WHEN_EMPTY = "Answered already: leave this empty to keep your answer"
 # Fields go to a new embed past this size, so any one embed fits a message with the marker.
 EMBED_FILL_CHARS = EMBED_TOTAL_CHARS - 200
 # One piece of content never becomes more messages than this; the rest is cut. The
@@ -386,6 +390,13 @@ def _text_input(field: FormField) -> JsonObject:
         "required": field.required,
         "max_length": max(1, min(field.max_length, INPUT_VALUE_CHARS)),
     }
+    if field.initial and units(field.initial) <= INPUT_VALUE_CHARS:
+        # Discord counts UTF-16 units, the core characters: room for a whole answer.
+        entry["max_length"] = max(entry["max_length"], units(field.initial))
+        entry["value"] = field.initial
+    elif field.initial:
+        # Never cut: sent back cut, it would replace the whole answer with part of it.
+        placeholder = KEPT_WHEN_EMPTY
     if placeholder:
         entry["placeholder"] = trim(placeholder, INPUT_PLACEHOLDER_CHARS)
     return entry

@@ -41,6 +41,9 @@ INPUT_LABEL_CHARS = 2000
 PLACEHOLDER_CHARS = 150
 INPUT_MAX_LENGTH = 3000
 FALLBACK_CHARS = 3000
+# A form field whose answer so far does not fit the input (the core's answers always
+# do): shown empty, which keeps the answer.
+KEPT_WHEN_EMPTY = "Answered already: leave this empty to keep your answer"
 # Options in one static_select (https://api.slack.com/reference/block-kit/block-elements
 # #static_select), an option's text (75) and value (150).
 SELECT_OPTIONS = 100
@@ -352,14 +355,21 @@ def modal(form: Form) -> dict[str, Any]:
     each answer under the block id = the field's name."""
     inputs: list[Block] = []
     for item in form.fields[:VIEW_BLOCKS]:
+        max_length = max(1, min(item.max_length, INPUT_MAX_LENGTH))
         element: Block = {
             "type": "plain_text_input",
             "action_id": "value",
             "multiline": item.kind == FormFieldKind.LONG_TEXT,
-            "max_length": max(1, min(item.max_length, INPUT_MAX_LENGTH)),
+            "max_length": max_length,
         }
-        if item.placeholder:
-            element["placeholder"] = plain(item.placeholder, PLACEHOLDER_CHARS)
+        placeholder = item.placeholder
+        if item.initial and _browser_length(item.initial) <= max_length:
+            element["initial_value"] = item.initial  # plain text: shown as written
+        elif item.initial:
+            # Never cut: sent back cut, it would replace the whole answer with part of it.
+            placeholder = KEPT_WHEN_EMPTY
+        if placeholder:
+            element["placeholder"] = plain(placeholder, PLACEHOLDER_CHARS)
         inputs.append(
             {
                 "type": "input",
@@ -377,6 +387,12 @@ def modal(form: Form) -> dict[str, Any]:
         "close": plain("Cancel", VIEW_TITLE_CHARS),
         "blocks": inputs,
     }
+
+
+def _browser_length(text: str) -> int:
+    """Slack does not say how an ``initial_value`` counts against ``max_length``; in
+    UTF-16 units, as a browser counts an input, is the longer count, so it always fits."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def home(sections: Sequence[Content], buttons: Sequence[Button]) -> dict[str, Any]:

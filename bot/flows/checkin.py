@@ -43,10 +43,12 @@ from bot.flows.sessions import (
     StepResult,
     answered_before_note,
     flow_button,
+    form_changes,
     move,
     not_for_you,
     partner_name,
     read_form,
+    remember_shown,
     with_note,
 )
 from bot.milestones import reach_automatic
@@ -500,6 +502,14 @@ async def _load(turn: Turn, flow: FlowSession) -> Checkin | None:
     return await turn.session.get(Checkin, int(flow.data["checkin_id"]))
 
 
+async def _answer_if_any(turn: Turn, flow: FlowSession, checkin: Checkin) -> CheckinAnswer | None:
+    """The member's answer row, if they have answered anything yet."""
+    query = select(CheckinAnswer).where(
+        CheckinAnswer.checkin_id == checkin.id, CheckinAnswer.member_id == flow.member_id
+    )
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
 async def _answer(turn: Turn, flow: FlowSession, checkin: Checkin) -> CheckinAnswer:
     """The member's answer row, made when they first answer rather than with the prompt:
     a dispatch pass writes two rows fewer per check-in, and a member who never answers
@@ -543,16 +553,19 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         await _advance(turn, flow, checkin, await _answer(turn, flow, checkin))
         return StepResult(replace_with=f"{skipped} (skipped)")
     if choice == "form":
-        # From the question asked now on: what is answered already stays as it is.
+        # The whole check-in, showing what is answered already (to keep, or to edit).
+        answered = await _answer_if_any(turn, flow, checkin)
         fields = tuple(
             FormField(
                 name,
-                QUESTIONS[state][0],
+                question,
                 FormFieldKind.SHORT_TEXT if name == "mood" else FormFieldKind.LONG_TEXT,
                 placeholder="great, ok, rough, or your own words" if name == "mood" else None,
+                initial=getattr(answered, name) or None if answered else None,
             )
-            for state, name in _open_questions(flow)
+            for question, name in QUESTIONS.values()
         )
+        remember_shown(flow, fields)
         form = Form(f"flow:{flow.id}:answers", "Your check-in", fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
     return STALE
@@ -566,8 +579,7 @@ async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
     answer = await _answer(turn, flow, checkin)
     _, field = QUESTIONS[State(flow.state)]
     if field == "mood":
-        word = text.strip().lower().rstrip("!.")
-        answer.mood = word if word in MOODS else text
+        answer.mood = _mood_word(text)
     else:
         setattr(answer, field, text)
     return await _advance(turn, flow, checkin, answer)
@@ -593,15 +605,14 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     answer = await _answer(turn, flow, checkin)
     open_names = [name for _, name in _open_questions(flow)]
     read = read_form(values, list(FORM_FIELDS))
-    answered_before: list[str] = []
-    for name, value in read.answers.items():
-        if name == "mood" and value.lower().rstrip("!.") in MOODS:
-            value = value.lower().rstrip("!.")
-        current = getattr(answer, name)
-        if name in open_names or not current or current == value:
-            setattr(answer, name, value)  # an open or skipped question: nothing is erased
-        else:
-            answered_before.append(QUESTIONS[_state_of(name)][0])
+    answers = {
+        name: _mood_word(value) if name == "mood" else value for name, value in read.answers.items()
+    }
+    stored = {name: getattr(answer, name) for name in FORM_FIELDS}
+    changes = form_changes(flow, answers, stored, open_names)
+    for name, value in changes.store.items():
+        setattr(answer, name, value)
+    answered_before = [QUESTIONS[_state_of(name)][0] for name in changes.kept]
     note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
@@ -610,9 +621,16 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         flow.data = {**flow.data, "retry": retry[1:]}
         move(turn, flow, state)
         labels = {name: question for question, name in QUESTIONS.values()}
-        return with_note(note, StepResult(reply=read.refused_note(labels)))
+        kept = [name for name in retry if stored[name]]
+        return with_note(note, StepResult(reply=read.refused_note(labels, kept)))
     move(turn, flow, State.NEXT_TOPIC)
     return with_note(note, await _advance(turn, flow, checkin, answer))
+
+
+def _mood_word(value: str) -> str:
+    """A mood typed as one of the buttons' words is stored as that word."""
+    word = value.lower().rstrip("!.")
+    return word if word in MOODS else value
 
 
 def _state_of(name: str) -> State:

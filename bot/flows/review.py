@@ -34,10 +34,12 @@ from bot.flows.sessions import (
     StepResult,
     answered_before_note,
     flow_button,
+    form_changes,
     move,
     not_for_you,
     partner_name,
     read_form,
+    remember_shown,
     start_flow,
     with_note,
 )
@@ -215,11 +217,18 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if review is None:
         return STALE
     if choice == "form":
-        # From the question asked now on: what is answered already stays as it is.
+        # Both questions, showing what is answered already (to keep, or to edit).
         fields = tuple(
-            FormField(name, question, FormFieldKind.LONG_TEXT, max_length=TEXT_MAX_CHARS)
-            for question, name in _open_questions(flow)
+            FormField(
+                name,
+                question,
+                FormFieldKind.LONG_TEXT,
+                max_length=TEXT_MAX_CHARS,
+                initial=getattr(review, name) or None,
+            )
+            for question, name in QUESTIONS.values()
         )
+        remember_shown(flow, fields)
         form = Form(f"flow:{flow.id}:answers", "Look back", fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
     result = await _advance(turn, flow, review)
@@ -254,13 +263,12 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         raise UserError(
             "Both answers were empty, so nothing was saved. Write at least one, or press Skip."
         )
-    answered_before: list[str] = []
-    for name, value in read.answers.items():
-        current = getattr(review, name)
-        if name in open_names or not current or current == value:
-            setattr(review, name, value)  # an open or skipped question: nothing is erased
-        else:
-            answered_before += [q for q, field in QUESTIONS.values() if field == name]
+    stored = {name: getattr(review, name) for _, name in QUESTIONS.values()}
+    changes = form_changes(flow, read.answers, stored, open_names)
+    for name, value in changes.store.items():
+        setattr(review, name, value)
+    labels = {name: question for question, name in QUESTIONS.values()}
+    answered_before = [labels[name] for name in changes.kept]
     note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
@@ -268,8 +276,8 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
         flow.data = {**flow.data, "retry": retry[1:]}
         move(turn, flow, state)
-        labels = {name: question for question, name in QUESTIONS.values()}
-        return with_note(note, StepResult(reply=read.refused_note(labels)))
+        kept = [name for name in retry if stored[name]]
+        return with_note(note, StepResult(reply=read.refused_note(labels, kept)))
     move(turn, flow, State.COULD_IMPROVE)
     return with_note(note, await _advance(turn, flow, review))
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from bot.content import Button, ButtonStyle
+from bot.content import Button, ButtonStyle, FormField
 from bot.effects import Effect
 from bot.numbers import whole_number
 from bot.storage.models import FlowSession, Member, Pair
@@ -172,11 +174,13 @@ class FormAnswers:
     answers: dict[str, str]
     too_long: list[tuple[str, int]]
 
-    def refused_note(self, labels: dict[str, str]) -> str:
-        """What was not saved, named by the question as the person saw it."""
+    def refused_note(self, labels: dict[str, str], kept: Collection[str] = ()) -> str:
+        """What was not saved, named by the question as the person saw it; ``kept``: the
+        fields whose earlier answer stays meanwhile."""
         return "\n".join(
             f"Your answer to “{labels.get(name, name)}” is {length:,} characters long; it "
-            f"can be up to {TEXT_MAX_CHARS:,}, so that one was not saved. Could you say it "
+            f"can be up to {TEXT_MAX_CHARS:,}, so that one was not saved"
+            f"{' (your earlier answer stays)' if name in kept else ''}. Could you say it "
             "shorter? Reply here with it."
             for name, length in self.too_long
         )
@@ -209,3 +213,57 @@ def read_form(values: dict[str, str], names: list[str]) -> FormAnswers:
         elif value:
             answers[name] = value
     return FormAnswers(answers, too_long)
+
+
+# In a flow's data while a form of its answers is open: what the form showed pre-filled,
+# as fingerprints (the words themselves are kept once, in their own record).
+FORM_SHOWN = "form_shown"
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def remember_shown(flow: FlowSession, fields: Sequence[FormField]) -> None:
+    """Note what a form opens pre-filled with, so that its submission can tell an answer
+    the person edited from one they left as it was shown."""
+    shown = {f.name: _fingerprint(f.initial) for f in fields if f.initial}
+    flow.data = {**flow.data, FORM_SHOWN: shown}
+
+
+@dataclass(frozen=True, slots=True)
+class FormChanges:
+    """What a submitted form changes: ``store`` the answers to write; ``kept`` the fields
+    answered another way after the form opened (that answer stays, the form's is not
+    saved)."""
+
+    store: dict[str, str]
+    kept: list[str]
+
+
+def form_changes(
+    flow: FlowSession,
+    answers: Mapping[str, str],
+    stored: Mapping[str, str | None],
+    open_names: Collection[str],
+) -> FormChanges:
+    """Merge a form's non-empty ``answers`` into the ``stored`` ones: an open or skipped
+    question takes the form's answer; a pre-filled one takes it only when the person
+    edited it (left as shown, it never undoes a change made since); an empty field never
+    erases anything (``answers`` holds no empty ones)."""
+    shown: dict[str, str] = flow.data.get(FORM_SHOWN) or {}
+    flow.data = {k: v for k, v in flow.data.items() if k != FORM_SHOWN}
+    store: dict[str, str] = {}
+    kept: list[str] = []
+    for name, value in answers.items():
+        current = stored.get(name)
+        if value == current:
+            continue
+        if name in shown:
+            if shown[name] != _fingerprint(value):
+                store[name] = value  # edited where it was shown: the new words replace it
+        elif name in open_names or not current:
+            store[name] = value
+        else:
+            kept.append(name)
+    return FormChanges(store, kept)

@@ -175,6 +175,7 @@ def modal_errors(modal: Any) -> JSON | None:
             )
             if int(item.get("max_length") or 0) > INPUT_VALUE_CHARS:
                 _error(errors, f"{where}.max_length", "NUMBER_TYPE_MAX", "4000 or less")
+            _too_long(errors, f"{where}.value", item.get("value"), INPUT_VALUE_CHARS)
     if errors:
         return {"code": INVALID_FORM_BODY, "message": "Invalid Form Body", "errors": errors}
     return None
@@ -611,7 +612,8 @@ class FakeDiscord:
                     {
                         "type": 4,
                         "custom_id": i["custom_id"],
-                        "value": values.get(i["custom_id"], ""),
+                        # a field left alone comes back as it opened
+                        "value": values.get(i["custom_id"], i.get("value", "")),
                     }
                     for i in row["components"]
                 ],

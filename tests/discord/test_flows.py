@@ -108,6 +108,28 @@ async def test_a_checkin_is_answered_through_a_modal(
     assert fields["For next time"] == "Naming"
 
 
+async def test_a_look_back_form_opens_with_the_answer_given_so_far(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.slash("bob", "mentor review")
+    await chat.dm_arrives("bob", "What went well?")
+    await fake.user_dm(chat.id("bob"), "The weekly rhythm kept me going.")
+    await chat.dm_arrives("bob", "What could be improved?")
+    opened = await chat.click("bob", "Answer in a form")
+    assert opened.modal is not None
+    inputs = [row["components"][0] for row in opened.modal["components"]]
+    assert [(i["custom_id"], i.get("value")) for i in inputs] == [
+        ("went_well", "The weekly rhythm kept me going."),
+        ("could_improve", None),
+    ]
+    # The first answer left as it opened, the second written now.
+    await chat.submit("bob", opened, could_improve="Shorter check-ins on busy weeks.")
+    shared = await chat.dm_arrives("alice", "look back")
+    assert "Went well: The weekly rhythm kept me going." in text_of(shared)
+    assert "Could improve: Shorter check-ins on busy weeks." in text_of(shared)
+
+
 async def test_feedback_is_asked_and_answered_in_a_dm_and_in_a_form(
     bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
 ) -> None:

@@ -22,7 +22,7 @@ from bot.effects import SendDM
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
 from tests.discord.fake_discord import FakeDiscord, message_errors, modal_errors
-from tests.worst_case import Produced, worst_case_once
+from tests.worst_case import EMOJI, MIXED, Produced, worst_case_once
 
 GUILD = "123456789012345678"
 _SPACE = re.compile(r"\s+")
@@ -90,6 +90,26 @@ def test_every_form_fits_in_discord_modals(produced: Produced) -> None:
             assert modal_errors(modal) is None
 
 
+def test_a_form_opens_with_the_answers_given_so_far(produced: Produced) -> None:
+    initials = {f.initial for form in produced.forms for f in form.fields if f.initial}
+    assert {MIXED.strip(), EMOJI} <= initials  # (kept without the trailing space)
+    for form in produced.forms:
+        modals = render.modals(form, GUILD)
+        inputs = {
+            i["custom_id"]: i for m in modals for row in m["components"] for i in row["components"]
+        }
+        for field in form.fields:
+            shown = inputs[field.name]
+            if field.initial == EMOJI:
+                # 6,000 UTF-16 units: past what an input holds, so shown empty (which
+                # keeps the answer), never cut (which would replace it with a part).
+                assert "value" not in shown
+                assert shown["placeholder"] == render.KEPT_WHEN_EMPTY
+            else:
+                assert shown.get("value") == field.initial
+                assert render.units(field.initial or "") <= shown["max_length"]
+
+
 def test_more_choices_than_a_message_holds_go_on_more_messages() -> None:
     """Five rows of 25 options fit a message; 150 options and two rows of buttons need
     a second message, and every option can still be chosen."""
@@ -136,6 +156,9 @@ async def test_the_fake_refuses_what_discord_refuses(fake: FakeDiscord) -> None:
     big_embeds = {"embeds": [{"description": "x" * 4000}, {"description": "y" * 2500}]}
     errors = message_errors(big_embeds)
     assert errors is not None and "embeds" in errors["errors"]
+    value = {"type": 4, "custom_id": "q", "label": "Q", "style": 2, "value": "😀" * 2001}
+    errors = modal_errors({"title": "T", "custom_id": "f", "components": [{"components": [value]}]})
+    assert errors is not None and "data.components.0.components.0.value" in errors["errors"]
     assert message_errors({"content": ""}) == {
         "code": 50006,
         "message": "Cannot send an empty message",

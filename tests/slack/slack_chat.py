@@ -261,9 +261,13 @@ class SlackChat:
     def submission(self, user: str, view: Mapping[str, Any], **values: str) -> dict[str, Any]:
         payload = fixture("view_submission")
         _acted_by(payload, user)
+        # A field left alone comes back as it opened (its initial_value, if any).
         state = {
             block["block_id"]: {
-                "value": {"type": "plain_text_input", "value": values.get(block["block_id"])}
+                "value": {
+                    "type": "plain_text_input",
+                    "value": values.get(block["block_id"], block["element"].get("initial_value")),
+                }
             }
             for block in view["blocks"]
             if block.get("type") == "input"

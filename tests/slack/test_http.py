@@ -15,7 +15,7 @@ from bot.effects import Effect
 from bot.engine import Engine
 from bot.events import Event
 from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, OutboxStatus, Win
+from bot.storage.models import CheckinAnswer, OutboxMessage, OutboxStatus, Win
 from tests.slack.conftest import ALICE, BOB, CAROL, slack_settings
 from tests.slack.fake_slack import TEAM, FakeSlack
 from tests.slack.slack_chat import GENERAL, SlackChat, fixture, im, sign
@@ -111,6 +111,36 @@ async def test_a_check_in_answered_through_a_modal(slack: SlackChat) -> None:
     assert "Thanks!" in slack.dms(BOB)[-1]  # the reply to a modal is a DM
     await slack.command(ALICE, "/mentor checkin")  # already open: nothing new
     await slack.deliver()
+
+
+async def test_a_check_in_form_opens_with_the_answers_given_so_far(slack: SlackChat) -> None:
+    await pair(slack, ALICE, BOB)
+    await slack.command(BOB, "/mentor checkin")
+    await slack.deliver()
+    await slack.dm(BOB, "Calm week")
+    await slack.dm(BOB, "Shipped the login page")
+    await slack.deliver()
+    await slack.click(BOB, "Answer in a form")  # the prompt's button
+    elements = {b["block_id"]: b["element"] for b in slack.opened_view()["blocks"]}
+    assert [elements[name].get("initial_value") for name in elements] == [
+        "Calm week",
+        "Shipped the login page",
+        None,
+        None,
+    ]
+    # The mood left as it opened; the progress edited; the rest answered now.
+    done = await slack.submit(
+        BOB, progress="Shipped the login page and its tests", challenge="Naming", next_topic="CI"
+    )
+    assert (done.status, done.body) == (200, "")
+    async with slack.database.transaction() as session:
+        [answer] = (await session.execute(select(CheckinAnswer))).scalars()
+    assert (answer.mood, answer.progress, answer.challenge, answer.next_topic) == (
+        "Calm week",
+        "Shipped the login page and its tests",
+        "Naming",
+        "CI",
+    )
 
 
 async def test_feedback_asked_in_a_command_and_answered_in_a_dm(slack: SlackChat) -> None:

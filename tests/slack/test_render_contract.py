@@ -33,7 +33,7 @@ from tests.slack.fake_slack import (
 )
 from tests.slack.slack_chat import SlackChat
 from tests.slack.test_http import pair
-from tests.worst_case import AMPERSANDS, ANGLES, MIXED, Produced, worst_case_once
+from tests.worst_case import AMPERSANDS, ANGLES, EMOJI, MIXED, Produced, worst_case_once
 
 _SPACE = re.compile(r"\s+")
 
@@ -120,6 +120,38 @@ def test_every_form_and_the_home_tab_fit(produced: Produced) -> None:
         assert view_error(render.modal(form)) is None
     home = render.home(produced.contents, [Button("x" * 100, f"home:{n}") for n in range(30)])
     assert view_error(home) is None
+
+
+def test_a_form_opens_with_the_answers_given_so_far(produced: Produced) -> None:
+    initials = {f.initial for form in produced.forms for f in form.fields if f.initial}
+    assert {MIXED.strip(), EMOJI} <= initials  # (kept without the trailing space)
+    for form in produced.forms:
+        view = render.modal(form)
+        assert view_error(view) is None
+        elements = {block["block_id"]: block["element"] for block in view["blocks"]}
+        for item in form.fields:
+            element = elements[item.name]
+            if item.initial == EMOJI:
+                # 6,000 UTF-16 units: past what the input may hold, so shown empty (which
+                # keeps the answer), never cut (which would replace it with a part).
+                assert "initial_value" not in element
+                assert element["placeholder"]["text"] == render.KEPT_WHEN_EMPTY
+            else:
+                # Shown whole and as written (plain text: not escaped).
+                assert element.get("initial_value") == item.initial
+                assert len(item.initial or "") <= element["max_length"]
+
+
+def test_an_answer_longer_than_its_input_is_never_cut_into_it() -> None:
+    form = Form(
+        "flow:1:answers",
+        "Look back",
+        (FormField("went_well", "What went well?", max_length=10, initial="x" * 11),),
+    )
+    element = render.modal(form)["blocks"][0]["element"]
+    assert "initial_value" not in element  # empty keeps the answer; a cut one would replace it
+    assert element["placeholder"]["text"] == render.KEPT_WHEN_EMPTY
+    assert view_error(render.modal(form)) is None
 
 
 def test_a_title_is_escaped_before_it_is_cut() -> None:
