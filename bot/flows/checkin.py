@@ -45,6 +45,7 @@ from bot.flows.sessions import (
     flow_button,
     form_changes,
     move,
+    next_question,
     not_for_you,
     partner_name,
     read_form,
@@ -640,17 +641,8 @@ def _state_of(name: str) -> State:
 async def _advance(
     turn: Turn, flow: FlowSession, checkin: Checkin, answer: CheckinAnswer
 ) -> StepResult:
-    following = ORDER[ORDER.index(State(flow.state)) + 1]
-    retry = flow.data.get("retry")
-    if retry is not None:
-        # After a form: only the answers that did not fit are asked again.
-        data = {k: v for k, v in flow.data.items() if k != "retry"}
-        if retry:
-            following = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
-            data["retry"] = retry[1:]
-        else:
-            following = State.DONE
-        flow.data = data
+    fields = {state: name for state, (_, name) in QUESTIONS.items()}
+    following = next_question(flow, ORDER, fields, State.DONE)
     if following != State.DONE:
         move(turn, flow, following)
         question, _ = QUESTIONS[following]

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 
@@ -267,3 +267,26 @@ def form_changes(
         else:
             kept.append(name)
     return FormChanges(store, kept)
+
+
+StateT = TypeVar("StateT", bound=StrEnum)
+
+
+def next_question(
+    flow: FlowSession, order: Sequence[StateT], fields: Mapping[StateT, str], done: StateT
+) -> StateT:
+    """The state a question-by-question flow (check-in, look-back) asks next: the one
+    after the current in ``order``; after a form, only the answers that did not fit
+    (their field names in ``flow.data["retry"]``) are asked again, then ``done``."""
+    following = order[order.index(type(done)(flow.state)) + 1]
+    retry = flow.data.get("retry")
+    if retry is None:
+        return following
+    data = {key: value for key, value in flow.data.items() if key != "retry"}
+    if retry:
+        following = next(state for state, name in fields.items() if name == retry[0])
+        data["retry"] = retry[1:]
+    else:
+        following = done
+    flow.data = data
+    return following
