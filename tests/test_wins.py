@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
-from bot.storage.models import Win
+from bot.storage.database import _alembic_config
+from bot.storage.models import Member, Win
 from tests.conversation import Chat, pair_up
 
 ODD_TEXTS = [
@@ -91,3 +93,35 @@ async def test_a_repeated_delivery_creates_one_win(chat: Chat) -> None:
     assert "win #1" in first and again == ""
     assert await _stored(chat) == ["only once"]
     assert sum("only once" in dm for dm in chat.dms("bob")) == 1
+
+
+async def test_win_numbers_start_again_after_forget(chat: Chat) -> None:
+    """The count kept on the member row goes with the wins: a forgotten person who comes
+    back starts a new journal, at win #1; their partner's count is untouched."""
+    await pair_up(chat, "alice", "bob")
+    assert "(win #1)" in await chat.say("alice", "/win mine")
+    assert "(win #1)" in await chat.say("bob", "/win one")
+    assert "(win #2)" in await chat.say("bob", "/win two")
+    await chat.say("bob", "/mentor forget")
+    await chat.click("bob", "Delete everything")
+    assert "(win #1)" in await chat.say("bob", "/win back again")
+    assert "(win #2)" in await chat.say("alice", "/win mine are kept")
+    async with chat.database.transaction() as session:
+        counts = dict((await session.execute(select(Member.external_id, Member.wins_count))).all())
+    assert counts["bob"] == 1 and counts["alice"] == 2
+
+
+async def test_the_migration_counts_the_wins_already_kept(chat: Chat) -> None:
+    """Upgrading from 0007: each member's count is the number of wins in their journal,
+    so the next /win gets the next number."""
+    await pair_up(chat, "alice", "bob")
+    for n in range(3):
+        await chat.say("bob", f"/win {n}")
+    await chat.say("alice", "/win mine")
+    async with chat.database.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.downgrade(_alembic_config(c), "0007"))
+    async with chat.database.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), "head"))
+    await chat.database.dispose()  # nothing cached from the old columns
+    assert "(win #4)" in await chat.say("bob", "/win after the upgrade")
+    assert "(win #2)" in await chat.say("alice", "/win after the upgrade")

@@ -17,10 +17,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("wins_count", sa.Integer(), server_default=sa.text("0"), nullable=False)
-        )
+    # A plain ALTER TABLE ... ADD COLUMN, not batch mode: batch mode copies the members
+    # table on SQLite, and dropping the old one would cascade-delete every row that
+    # refers to a member (wins, pairs, answers...).
+    op.add_column(
+        "members",
+        sa.Column("wins_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
     op.execute(
         "UPDATE members SET wins_count = "
         "(SELECT count(*) FROM wins WHERE wins.member_id = members.id)"
@@ -28,5 +31,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_column("wins_count")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not batch mode (see upgrade).
+    op.drop_column("members", "wins_count")
