@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.access import own_wins
@@ -40,8 +40,10 @@ OTHER_PAIR = aliased(Pair, name="other_pair")
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
-    turn.session.add(
-        Win(
+    # A plain INSERT (no object for the unit of work to track): nothing here reads the
+    # row back, and it is the most common write of all.
+    await turn.session.execute(
+        insert(Win).values(
             workspace_id=turn.workspace.id,
             member_id=turn.actor.id,
             text=command.text,
