@@ -64,18 +64,22 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     # reached by exactly one of them. Taken this late so the lock is held as briefly as
     # can be; it is a FOR NO KEY UPDATE lock, which does not wait for the KEY SHARE
     # locks the wins' foreign keys hold on the row (no deadlock between two wins).
-    count = int(
-        (
-            await turn.session.execute(
-                update(Member)
-                .where(Member.id == turn.actor.id)
-                .values(wins_count=Member.wins_count + 1)
-                .returning(Member.wins_count),
-                execution_options={"synchronize_session": False},
-            )
-        ).scalar_one()
-    )
-    await reach_win_milestone(turn, turn.actor, count)
+    # The news DMs just queued stay unwritten until the commit (no autoflush), so a
+    # celebration that joins one (one event, one message per person) changes it before
+    # its INSERT rather than costing an UPDATE after it.
+    with turn.session.no_autoflush:
+        count = int(
+            (
+                await turn.session.execute(
+                    update(Member)
+                    .where(Member.id == turn.actor.id)
+                    .values(wins_count=Member.wins_count + 1)
+                    .returning(Member.wins_count),
+                    execution_options={"synchronize_session": False},
+                )
+            ).scalar_one()
+        )
+        await reach_win_milestone(turn, turn.actor, count)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
         return turn.reply(f"Saved to your journal (win #{count}) and shared with {told}. 🎉")
