@@ -1,11 +1,14 @@
 """Wins go into the author's journal and to their partners."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from bot.effects import ReplyEphemeral
+from bot.events import CommandInvoked
 from bot.storage.database import _alembic_config
 from bot.storage.models import Member, Win
 from tests.conversation import Chat, pair_up
@@ -125,3 +128,33 @@ async def test_the_migration_counts_the_wins_already_kept(chat: Chat) -> None:
     await chat.database.dispose()  # nothing cached from the old columns
     assert "(win #4)" in await chat.say("bob", "/win after the upgrade")
     assert "(win #2)" in await chat.say("alice", "/win after the upgrade")
+
+
+async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
+    """The hot path (issue 16): the look-up, the win, the partners, the kept count and
+    the outbox; no statement per partner but the outbox rows on SQLite (SQLAlchemy
+    inserts those one by one there, in one statement on PostgreSQL), no count of the
+    journal."""
+    for partner in ("alice", "carol", "dave"):
+        await pair_up(chat, partner, "bob")
+    await chat.say("bob", "/win the first, which reaches a milestone")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT"):
+            statements.append(statement)
+
+    engine = chat.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    win = CommandInvoked(user=chat.ref("bob"), user_name="Bob", command="win", text="second")
+    try:
+        effects = await chat.engine.handle(win)  # the event alone, not its delivery
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    [reply] = effects
+    assert isinstance(reply, ReplyEphemeral)
+    assert reply.content.text.startswith("Saved to your journal (win #2) and shared with ")
+    outbox = [s for s in statements if s.startswith("INSERT INTO outbox")]
+    assert len(statements) - len(outbox) == 4, statements
+    assert len(outbox) == (3 if chat.database.is_sqlite else 1), outbox
+    assert not any("from wins" in s.lower() for s in statements)  # kept, not counted
