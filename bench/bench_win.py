@@ -1,16 +1,18 @@
-"""Benchmark: ``/win`` through the Engine on a SQLite file.
+"""Benchmark: ``/win`` through the Engine on a SQLite file or (``--postgres-url``) on
+PostgreSQL.
 
 Run by hand (``python -m bench.bench_win --help``); the numbers live in bench/README.md.
 Benchmarks are never timed inside the tests.
 
 The seed is built once through the engine itself: ``--users`` people in ``--users / 2``
 active pairs, each proposed by the mentor with ``/mentor pair`` and accepted by the mentee
-with the button from the DM. Every repeat then works on fresh copies of that seed file:
+with the button from the DM. Every repeat then works on fresh copies of that seed (a
+file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL):
 
 1. ``--wins`` ``/win`` commands through ``Engine.handle``, spread over the users with the
    clock moving a little between them, each call timed on its own;
 2. the baseline, on a second copy of the seed: as many bare one-row ``INSERT`` + ``COMMIT``
-   transactions into ``wins`` through the same ``Database`` — one SQLite write
+   transactions into ``wins`` through the same ``Database`` — one write
    transaction, the floor under anything the engine does. Steps 1 and 2 take turns in
    chunks of ``INTERLEAVE``, so machine noise hits both alike;
 3. the outbox the wins filled, delivered with ``deliver_all`` and timed as a whole.
@@ -38,6 +40,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,7 +49,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select
+import asyncpg
+from sqlalchemy import event, insert, make_url, select
 
 from bench.workdir import run_in_workdir
 from bot.clock import ManualClock
@@ -149,6 +153,10 @@ class Memory:
     # Still allocated after the loop and a full collection: caches, or a leak.
     retained_mib: float
     statements_per_win: dict[str, float]
+    # Statements other than BEGIN and COMMIT, per /win, for wins reaching no milestone
+    # and for those reaching one (the issue's "statements per /win").
+    plain_statements: float
+    milestone_statements: float
 
 
 @dataclass(frozen=True)
@@ -195,9 +203,64 @@ def copy_database(source: Path, target: Path) -> Path:
     return target
 
 
-async def seed(path: Path, users: int) -> tuple[list[str], datetime]:
+class Store:
+    """Where the databases live: SQLite files in the work folder, or databases on a
+    PostgreSQL server (made from the seed with ``CREATE DATABASE ... TEMPLATE``)."""
+
+    def __init__(self, work: Path, postgres_url: str | None) -> None:
+        self.work = work
+        self.admin = (
+            make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+            if postgres_url
+            else None
+        )
+        self.prefix = f"bench_win_{uuid.uuid4().hex[:8]}"
+        self.made: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return "postgresql" if self.admin else "sqlite"
+
+    async def _admin(self, sql: str) -> None:
+        assert self.admin is not None
+        connection = await asyncpg.connect(self.admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    def _url(self, name: str) -> str:
+        assert self.admin is not None
+        return make_url(self.admin).set(database=name).render_as_string(False)
+
+    async def seed_url(self) -> str:
+        if self.admin is None:
+            template = self.work / "seed.db"
+            remove_database(template)
+            return sqlite_url(template)
+        name = f"{self.prefix}_seed"
+        await self._admin(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        return self._url(name)
+
+    async def copy(self, name: str) -> str:
+        """A fresh copy of the seed (no connection to the seed may be open)."""
+        if self.admin is None:
+            return sqlite_url(copy_database(self.work / "seed.db", self.work / f"{name}.db"))
+        copy = f"{self.prefix}_{name.replace('-', '_')}"
+        await self._admin(f'CREATE DATABASE "{copy}" TEMPLATE "{self.prefix}_seed"')
+        self.made.append(copy)
+        return self._url(copy)
+
+    async def drop_all(self) -> None:
+        for name in reversed(self.made):
+            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
+
+
+async def seed(url: str, users: int) -> tuple[list[str], datetime]:
     """Pairs formed the way people form them: a proposal, then the mentee's Accept."""
-    database = Database(sqlite_url(path))
+    database = Database(url)
     await database.upgrade()
     clock = ManualClock(START)
     engine = Engine(database, clock)
@@ -300,14 +363,12 @@ def median_ms(latencies_ns: list[int]) -> float:
     return statistics.median(latencies_ns) / 1e6 if latencies_ns else float("nan")
 
 
-async def one_repeat(
-    template: Path, work: Path, index: int, start: datetime, the_plan: Plan
-) -> Repeat:
+async def one_repeat(store: Store, index: int, start: datetime, the_plan: Plan) -> Repeat:
     events = win_events(the_plan)
-    database = Database(sqlite_url(copy_database(template, work / f"engine-{index}.db")))
+    database = Database(await store.copy(f"engine-{index}"))
     clock = ManualClock(start)
     engine = Engine(database, clock)
-    floor = Database(sqlite_url(copy_database(template, work / f"baseline-{index}.db")))
+    floor = Database(await store.copy(f"baseline-{index}"))
     floor_clock = ManualClock(start)
     members = await member_keys(floor)
 
@@ -392,10 +453,10 @@ def statement_time(database: Database) -> Iterator[Counter[str]]:
 
 
 async def measure_memory(
-    template: Path, work: Path, start: datetime, events: Sequence[Event]
+    store: Store, start: datetime, events: Sequence[Event], milestone: Sequence[bool]
 ) -> Memory:
     """The engine loop once more, untimed, with tracemalloc and a statement counter on."""
-    database = Database(sqlite_url(copy_database(template, work / "memory.db")))
+    database = Database(await store.copy("memory"))
     clock = ManualClock(start)
     engine = Engine(database, clock)
     counts: Counter[str] = Counter()
@@ -408,10 +469,15 @@ async def measure_memory(
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
     event.listen(database.engine.sync_engine, "commit", count_commit)
+    work: dict[bool, list[int]] = {False: [], True: []}
     gc.collect()
     tracemalloc.start()
     try:
-        await run_wins(engine, clock, events)
+        for one, reaches in zip(events, milestone, strict=False):
+            before = sum(n for kind, n in counts.items() if kind not in ("BEGIN", "COMMIT"))
+            await run_wins(engine, clock, [one])
+            after = sum(n for kind, n in counts.items() if kind not in ("BEGIN", "COMMIT"))
+            work[reaches].append(after - before)
         _current, peak = tracemalloc.get_traced_memory()
         gc.collect()
         retained, _peak = tracemalloc.get_traced_memory()
@@ -425,13 +491,15 @@ async def measure_memory(
         tracemalloc_peak_mib=peak / 2**20,
         retained_mib=retained / 2**20,
         statements_per_win=per_win,
+        plain_statements=statistics.fmean(work[False]) if work[False] else float("nan"),
+        milestone_statements=statistics.fmean(work[True]) if work[True] else float("nan"),
     )
 
 
-async def profile(template: Path, work: Path, start: datetime, events: Sequence[Event]) -> None:
+async def profile(store: Store, start: datetime, events: Sequence[Event]) -> None:
     """Where a /win's time goes: time inside each kind of SQL statement (one plain pass),
     then cProfile over a second pass."""
-    database = Database(sqlite_url(copy_database(template, work / "sql-time.db")))
+    database = Database(await store.copy("sql-time"))
     clock = ManualClock(start)
     with statement_time(database) as spent:
         wall = time.perf_counter_ns()
@@ -447,7 +515,7 @@ async def profile(template: Path, work: Path, start: datetime, events: Sequence[
         print(f"  {total / per_win:7.3f} ms  {kind}")
     print(f"  {sum(spent.values()) / per_win:7.3f} ms  all statements")
 
-    database = Database(sqlite_url(copy_database(template, work / "profile.db")))
+    database = Database(await store.copy("profile"))
     clock = ManualClock(start)
     engine = Engine(database, clock)
     profiler = cProfile.Profile()
@@ -500,17 +568,24 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         raise SystemExit("--users must be an even number of at least 2")
     if args.wins < 2 or args.repeat < 1 or args.memory_wins < 1:
         raise SystemExit("--wins must be at least 2, --repeat and --memory-wins at least 1")
-    template = work / "seed.db"
-    remove_database(template)
+    store = Store(work, args.postgres_url)
+    try:
+        return await measure(args, store)
+    finally:
+        await store.drop_all()
+
+
+async def measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
+    work = store.work
     began = time.perf_counter()
-    users, start = await seed(template, args.users)
+    users, start = await seed(await store.seed_url(), args.users)
     seeded_s = time.perf_counter() - began
     print(f"seeded {len(users)} users in {len(users) // 2} pairs in {seeded_s:.1f}s ({work})")
     the_plan = plan(users, args.wins, args.seed)
 
     repeats = []
     for index in range(args.repeat):
-        repeat = await one_repeat(template, work, index, start, the_plan)
+        repeat = await one_repeat(store, index, start, the_plan)
         print(
             f"repeat {index + 1}/{args.repeat}: {repeat.wins_per_s:.0f} wins/s, "
             f"p50 {repeat.p50_ms:.2f} ms, baseline p50 {repeat.baseline_p50_ms:.2f} ms, "
@@ -518,14 +593,14 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
         repeats.append(repeat)
     events = win_events(the_plan)
-    memory = await measure_memory(template, work, start, events[: args.memory_wins])
+    memory = await measure_memory(store, start, events[: args.memory_wins], the_plan.milestone)
     if args.profile:
-        await profile(template, work, start, events)
+        await profile(store, start, events)
     rss = max_rss_mib()
 
     env = environment()
     print(
-        f"\n/win through the Engine on SQLite: {args.wins} wins, {args.users} users, "
+        f"\n/win through the Engine on {store.name}: {args.wins} wins, {args.users} users, "
         f"medians of {args.repeat} repeats; {sum(the_plan.milestone)} of the wins reach a "
         "milestone\n"
         f"({env['nproc']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, {env['date']})\n"
@@ -537,6 +612,8 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         f"{memory.wins} untimed /win, {memory.retained_mib:.2f} MiB still held after them "
         f"and a gc; process max RSS {rss:.0f} MiB"
         f"\nSQL per /win: {statements}"
+        f"\nstatements per /win besides BEGIN and COMMIT: {memory.plain_statements:.2f} "
+        f"reaching no milestone, {memory.milestone_statements:.2f} reaching one"
     )
     return {
         "config": {
@@ -546,7 +623,7 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "seed": args.seed,
             "memory_wins": args.memory_wins,
         },
-        "environment": env,
+        "environment": {**env, "database": store.name},
         "seed_seconds": seeded_s,
         "medians": medians(repeats),
         "repeats": [asdict(r) for r in repeats],
@@ -557,7 +634,11 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.bench_win",
-        description="Benchmark /win through the Engine on a SQLite file.",
+        description="Benchmark /win through the Engine on a SQLite file or PostgreSQL.",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        help="run on PostgreSQL: an admin URL (databases are created and dropped)",
     )
     parser.add_argument("--wins", type=int, default=2000, help="/win commands per repeat")
     parser.add_argument("--users", type=int, default=200, help="people, in users/2 pairs")

@@ -95,7 +95,13 @@ from bot.storage.database import Database, DatabaseUnavailable
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
-from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON, KEEP_MESSAGE, Turn, get_member, get_workspace
+from bot.turn import (
+    DEFAULT_MAX_PAIRS_PER_PERSON,
+    KEEP_MESSAGE,
+    Turn,
+    get_workspace,
+    get_workspace_and_member,
+)
 from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
 
 log = logging.getLogger(__name__)
@@ -194,8 +200,7 @@ class Engine:
 
     async def _begin(self, session: AsyncSession, event: Event) -> Turn:
         now = self._clock.now()
-        workspace = await get_workspace(session, event.user.workspace, now)
-        actor = await get_member(session, workspace, event.user.user_id, now)
+        workspace, actor = await get_workspace_and_member(session, event.user, now)
         name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
         if name and actor.display_name != name:
             actor.display_name = name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from bot.access import own_milestones, shared_in_pairs
 from bot.commands import AddMilestone, CompleteMilestone, ListMilestones
@@ -13,6 +12,7 @@ from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate
 from bot.pairs import pick_pair
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
 from bot.storage.models import Member, Milestone, MilestoneKind
 from bot.turn import Turn
 
@@ -115,21 +115,24 @@ async def reach_win_milestone(turn: Turn, owner: Member, win_count: int) -> None
 async def reach_automatic(
     turn: Turn, owner: Member, code: str, title: str, pair_id: int | None = None
 ) -> Milestone | None:
-    """Record and celebrate an automatic milestone, once per member and code."""
-    milestone = Milestone(
-        workspace_id=turn.workspace.id,
-        member_id=owner.id,
-        pair_id=pair_id,
-        kind=MilestoneKind.AUTO.value,
-        code=code,
-        title=title,
-        created_at=turn.now,
-        completed_at=turn.now,
-    )
-    try:
-        async with turn.session.begin_nested():
-            turn.session.add(milestone)
-    except IntegrityError:
+    """Record and celebrate an automatic milestone, once per member and code. One
+    statement: the unique constraint on (member, code) decides, also between two
+    instances at the same moment."""
+    values = {
+        "workspace_id": turn.workspace.id,
+        "member_id": owner.id,
+        "pair_id": pair_id,
+        "kind": MilestoneKind.AUTO.value,
+        "code": code,
+        "title": title,
+        "created_at": turn.now,
+        "completed_at": turn.now,
+    }
+    insert = insert_ignoring_duplicates(dialect_of(turn.session), Milestone)
+    milestone = (
+        await turn.session.scalars(insert.values(**values).returning(Milestone))
+    ).one_or_none()
+    if milestone is None:
         return None  # reached before
     await celebrate(turn, milestone, owner)
     return milestone

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
 from bot.storage.models import (
     Base,
     HandledEvent,
@@ -65,6 +66,30 @@ async def get_member(
         {"workspace_id": workspace.id, "external_id": user_id},
         {"created_at": now},
     )
+
+
+async def get_workspace_and_member(
+    session: AsyncSession, ref: UserRef, now: datetime
+) -> tuple[Workspace, Member]:
+    """The workspace and the member an event comes from, in one query when both exist
+    (every event but a person's first); created if missing, as ``get_or_create`` does."""
+    query = (
+        select(Workspace, Member)
+        .outerjoin(
+            Member,
+            and_(Member.workspace_id == Workspace.id, Member.external_id == ref.user_id),
+        )
+        .where(
+            Workspace.platform == ref.platform.value,
+            Workspace.external_id == ref.workspace_id,
+        )
+    )
+    found = (await session.execute(query)).one_or_none()
+    workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
+    member = found[1] if found else None
+    if member is None:
+        member = await get_member(session, workspace, ref.user_id, now)
+    return workspace, member
 
 
 def outbox_row(
@@ -247,12 +272,11 @@ class Turn:
             self._batches.add(target_id)
 
     async def claim_event_key(self, key: str) -> bool:
-        """False when this platform delivery was handled before (a retry)."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(
-                    HandledEvent(workspace_id=self.workspace.id, key=key, created_at=self.now)
-                )
-        except IntegrityError:
-            return False
-        return True
+        """False when this platform delivery was handled before (a retry). One statement:
+        the unique constraint decides, also between two instances at the same moment."""
+        claim = (
+            insert_ignoring_duplicates(dialect_of(self.session), HandledEvent)
+            .values(workspace_id=self.workspace.id, key=key, created_at=self.now)
+            .returning(HandledEvent.id)
+        )
+        return (await self.session.execute(claim)).first() is not None

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
-from bot.pairs import NO_PAIR_HINT, pairs_of
+from bot.pairs import NO_PAIR_HINT
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
     Member,
@@ -35,21 +34,25 @@ NEWS_BATCH_PARTNERS = 5
 NEWS_HEADER = "News from your mentoring partners:"
 # How many of each such person's newest waiting DMs are looked at for a batch to join.
 NEWS_LOOKBACK = 10
+# Made once (building aliases per query costs a measurable share of a /win).
+PARTNER = aliased(Member, name="partner")
+OTHER_PAIR = aliased(Pair, name="other_pair")
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
-    turn.session.add(
-        Win(
+    # A plain INSERT (no object for the unit of work to track): nothing here reads the
+    # row back, and it is the most common write of all.
+    await turn.session.execute(
+        insert(Win).values(
             workspace_id=turn.workspace.id,
             member_id=turn.actor.id,
             text=command.text,
             created_at=turn.now,
         )
     )
-    await turn.session.flush()
-    partners = [view.partner for view in await pairs_of(turn, turn.actor)]
+    partners, many = await _partners(turn)
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
-    waiting = await _news_waiting(turn, await _with_many_partners(turn, partners))
+    waiting = await _news_waiting(turn, many)
     for partner in partners:
         batch = waiting.get(partner.external_id)
         if _add_to(batch, news):
@@ -57,18 +60,30 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
             turn.told_in(partner.external_id, batch)
         else:
             turn.dm(partner, Content(news))
-    # Wins sent at once by one person are numbered one after the other: each waits here
-    # for the one before to commit, so its count includes it and a count milestone
-    # (first win, 10 wins) is reached by exactly one of them. SQLite's BEGIN IMMEDIATE
-    # already runs writers one at a time; PostgreSQL's READ COMMITTED needs the lock,
-    # taken this late so that it is held for as short a time as can be. FOR NO KEY
-    # UPDATE: the wins' foreign keys hold KEY SHARE locks on the row, which FOR UPDATE
-    # would wait for (a deadlock between two wins); this one only waits for its kind.
-    await turn.session.execute(
-        select(Member.id).where(Member.id == turn.actor.id).with_for_update(key_share=True)
-    )
-    count = await _count(turn)
-    await reach_win_milestone(turn, turn.actor, count)
+    # The count is kept on the member row and counted up here, in the same transaction
+    # as the win. Wins sent at once by one person are numbered one after the other: the
+    # UPDATE waits for the one before to commit (SQLite's BEGIN IMMEDIATE already runs
+    # writers one at a time; on PostgreSQL the row lock does, and READ COMMITTED then
+    # adds one to the committed count), so a count milestone (first win, 10 wins) is
+    # reached by exactly one of them. Taken this late so the lock is held as briefly as
+    # can be; it is a FOR NO KEY UPDATE lock, which does not wait for the KEY SHARE
+    # locks the wins' foreign keys hold on the row (no deadlock between two wins).
+    # The news DMs just queued stay unwritten until the commit (no autoflush), so a
+    # celebration that joins one (one event, one message per person) changes it before
+    # its INSERT rather than costing an UPDATE after it.
+    with turn.session.no_autoflush:
+        count = int(
+            (
+                await turn.session.execute(
+                    update(Member)
+                    .where(Member.id == turn.actor.id)
+                    .values(wins_count=Member.wins_count + 1)
+                    .returning(Member.wins_count),
+                    execution_options={"synchronize_session": False},
+                )
+            ).scalar_one()
+        )
+        await reach_win_milestone(turn, turn.actor, count)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
         return turn.reply(f"Saved to your journal (win #{count}) and shared with {told}. 🎉")
@@ -78,23 +93,44 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     )
 
 
-async def _with_many_partners(turn: Turn, partners: list[Member]) -> list[str]:
-    """The partners in at least ``NEWS_BATCH_PARTNERS`` pairs: their news is batched."""
-    if not partners:
-        return []
-    ids = {p.id: p.external_id for p in partners}
+async def _partners(turn: Turn) -> tuple[list[Member], list[str]]:
+    """The actor's partners (one per partnered pair, oldest pair first) and, of those, the
+    ones in at least ``NEWS_BATCH_PARTNERS`` pairs (their news is batched), in one query."""
+    me = turn.actor.id
     states = [s.value for s in PARTNERED_PAIR_STATES]
-    rows = await turn.session.execute(
-        select(Pair.mentor_id, Pair.mentee_id).where(
-            Pair.workspace_id == turn.workspace.id,
-            Pair.state.in_(states),
-            or_(Pair.mentor_id.in_(list(ids)), Pair.mentee_id.in_(list(ids))),
+    their_pairs = (
+        select(func.count(OTHER_PAIR.id))
+        .where(
+            OTHER_PAIR.workspace_id == turn.workspace.id,
+            OTHER_PAIR.state.in_(states),
+            or_(OTHER_PAIR.mentor_id == PARTNER.id, OTHER_PAIR.mentee_id == PARTNER.id),
         )
+        .scalar_subquery()
     )
-    pairs: Counter[int] = Counter()
-    for mentor_id, mentee_id in rows.all():
-        pairs.update(m for m in (mentor_id, mentee_id) if m in ids)
-    return [ids[m] for m, n in pairs.items() if n >= NEWS_BATCH_PARTNERS]
+    query = (
+        select(PARTNER, their_pairs)
+        .select_from(Pair)
+        .join(
+            PARTNER,
+            or_(
+                and_(Pair.mentor_id == me, PARTNER.id == Pair.mentee_id),
+                and_(Pair.mentee_id == me, PARTNER.id == Pair.mentor_id),
+            ),
+        )
+        .where(
+            Pair.workspace_id == turn.workspace.id,
+            or_(Pair.mentor_id == me, Pair.mentee_id == me),
+            Pair.state.in_(states),
+        )
+        .order_by(Pair.id)
+    )
+    partners: list[Member] = []
+    many: list[str] = []
+    for partner, pairs in (await turn.session.execute(query)).all():
+        partners.append(partner)
+        if pairs >= NEWS_BATCH_PARTNERS and partner.external_id not in many:
+            many.append(partner.external_id)
+    return partners, many
 
 
 async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:

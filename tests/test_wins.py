@@ -1,11 +1,16 @@
 """Wins go into the author's journal and to their partners."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import event, select
 
-from bot.storage.models import Win
+from bot.effects import ReplyEphemeral
+from bot.events import CommandInvoked
+from bot.storage.database import _alembic_config
+from bot.storage.models import Member, Win
 from tests.conversation import Chat, pair_up
 
 ODD_TEXTS = [
@@ -91,3 +96,65 @@ async def test_a_repeated_delivery_creates_one_win(chat: Chat) -> None:
     assert "win #1" in first and again == ""
     assert await _stored(chat) == ["only once"]
     assert sum("only once" in dm for dm in chat.dms("bob")) == 1
+
+
+async def test_win_numbers_start_again_after_forget(chat: Chat) -> None:
+    """The count kept on the member row goes with the wins: a forgotten person who comes
+    back starts a new journal, at win #1; their partner's count is untouched."""
+    await pair_up(chat, "alice", "bob")
+    assert "(win #1)" in await chat.say("alice", "/win mine")
+    assert "(win #1)" in await chat.say("bob", "/win one")
+    assert "(win #2)" in await chat.say("bob", "/win two")
+    await chat.say("bob", "/mentor forget")
+    await chat.click("bob", "Delete everything")
+    assert "(win #1)" in await chat.say("bob", "/win back again")
+    assert "(win #2)" in await chat.say("alice", "/win mine are kept")
+    async with chat.database.transaction() as session:
+        counts = dict((await session.execute(select(Member.external_id, Member.wins_count))).all())
+    assert counts["bob"] == 1 and counts["alice"] == 2
+
+
+async def test_the_migration_counts_the_wins_already_kept(chat: Chat) -> None:
+    """Upgrading from 0007: each member's count is the number of wins in their journal,
+    so the next /win gets the next number."""
+    await pair_up(chat, "alice", "bob")
+    for n in range(3):
+        await chat.say("bob", f"/win {n}")
+    await chat.say("alice", "/win mine")
+    async with chat.database.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.downgrade(_alembic_config(c), "0007"))
+    async with chat.database.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), "head"))
+    await chat.database.dispose()  # nothing cached from the old columns
+    assert "(win #4)" in await chat.say("bob", "/win after the upgrade")
+    assert "(win #2)" in await chat.say("alice", "/win after the upgrade")
+
+
+async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
+    """The hot path (issue 16): the look-up, the win, the partners, the kept count and
+    the outbox; no statement per partner but the outbox rows on SQLite (SQLAlchemy
+    inserts those one by one there, in one statement on PostgreSQL), no count of the
+    journal."""
+    for partner in ("alice", "carol", "dave"):
+        await pair_up(chat, partner, "bob")
+    await chat.say("bob", "/win the first, which reaches a milestone")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT"):
+            statements.append(statement)
+
+    engine = chat.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    win = CommandInvoked(user=chat.ref("bob"), user_name="Bob", command="win", text="second")
+    try:
+        effects = await chat.engine.handle(win)  # the event alone, not its delivery
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    [reply] = effects
+    assert isinstance(reply, ReplyEphemeral)
+    assert reply.content.text.startswith("Saved to your journal (win #2) and shared with ")
+    outbox = [s for s in statements if s.startswith("INSERT INTO outbox")]
+    assert len(statements) - len(outbox) == 4, statements
+    assert len(outbox) == (3 if chat.database.is_sqlite else 1), outbox
+    assert not any("from wins" in s.lower() for s in statements)  # kept, not counted

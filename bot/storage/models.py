@@ -146,6 +146,9 @@ class Member(Base):
     # they are the ones told about stalled pairs.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime]
+    # How many wins their journal holds, kept rather than counted (bot/wins.py adds one in
+    # the transaction that stores a win; forget deletes the wins with this row).
+    wins_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Pair(Base):
