@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -186,10 +187,11 @@ def test_an_unknown_log_format_is_refused_clearly() -> None:
         Settings(_env_file=None, log_format="xml")  # type: ignore[call-arg]
 
 
-@pytest.mark.parametrize("log_format", ["text", "json"])
-async def test_discord_logs_hold_no_token_or_journal_text(
-    log_format: str, database: Database, clock: ManualClock, restore_logging: None
-) -> None:
+@asynccontextmanager
+async def _paired_on_discord(
+    log_format: str, database: Database, clock: ManualClock
+) -> AsyncIterator[tuple[DiscordChat, io.StringIO]]:
+    """The bot on the fake Discord, logging at DEBUG into a buffer, alice mentoring bob."""
     discord = FakeDiscord()
     await discord.start()
     people = {name: discord.add_user(name.title()) for name in ("alice", "bob")}
@@ -209,12 +211,20 @@ async def test_discord_logs_hold_no_token_or_journal_text(
             await chat.dm_arrives("bob", "would like to")
             await chat.click("bob", "Accept")
             await chat.dm_arrives("alice", "You're paired")
-            await chat.slash("bob", "win", text=WIN)
-            await chat.dm_arrives("alice", "canary-win")
-            await chat.slash("bob", "mentor feedback ask", question=QUESTION)
-            await chat.dm_arrives("alice", "canary-question")
+            yield chat, captured
     finally:
         await discord.close()
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_discord_logs_hold_no_token_or_journal_text(
+    log_format: str, database: Database, clock: ManualClock, restore_logging: None
+) -> None:
+    async with _paired_on_discord(log_format, database, clock) as (chat, captured):
+        await chat.slash("bob", "win", text=WIN)
+        await chat.dm_arrives("alice", "canary-win")
+        await chat.slash("bob", "mentor feedback ask", question=QUESTION)
+        await chat.dm_arrives("alice", "canary-question")
     output = captured.getvalue()
     assert "discord" in output  # the library's own records were captured
     for canary in (TOKEN, "canary-win", "canary-question"):
@@ -286,37 +296,17 @@ async def test_slack_replies_that_repeat_peoples_words_stay_out_of_debug_logs(
 async def test_discord_replies_that_repeat_peoples_words_stay_out_of_debug_logs(
     log_format: str, database: Database, clock: ManualClock, restore_logging: None
 ) -> None:
-    discord = FakeDiscord()
-    await discord.start()
-    people = {name: discord.add_user(name.title()) for name in ("alice", "bob")}
-    guild = discord.add_guild("Mentoring", owner_id=people["alice"], channels=("general",))
-    chat = DiscordChat(discord, guild, people)
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_bot_token=SecretStr(TOKEN),
-        log_level="DEBUG",
-        log_format=log_format,
-    )
-    captured = io.StringIO()
-    setup_logging(settings, stream=captured)
     replies: list[str] = []
-    try:
-        async with running_bot(discord, database, clock, guild_id=guild):
-            await chat.slash("alice", "mentor pair", mentor="@alice", mentee="@bob")
-            await chat.dm_arrives("bob", "would like to")
-            await chat.click("bob", "Accept")
-            await chat.dm_arrives("alice", "You're paired")
-            for line, options in (
-                ("win", {"text": WIN}),
-                ("mentor journal", {}),
-                ("mentor milestone add", {"title": MILESTONE}),
-                ("mentor milestone list", {}),
-                ("mentor feedback ask", {"question": QUESTION}),
-                ("mentor feedback list", {}),
-            ):
-                replies.append((await chat.slash("bob", line, **options)).text())
-    finally:
-        await discord.close()
+    async with _paired_on_discord(log_format, database, clock) as (chat, captured):
+        for line, options in (
+            ("win", {"text": WIN}),
+            ("mentor journal", {}),
+            ("mentor milestone add", {"title": MILESTONE}),
+            ("mentor milestone list", {}),
+            ("mentor feedback ask", {"question": QUESTION}),
+            ("mentor feedback list", {}),
+        ):
+            replies.append((await chat.slash("bob", line, **options)).text())
     for canary in ECHOED:
         assert any(canary in reply for reply in replies), (canary, replies)
     assert "discord" in captured.getvalue()
