@@ -38,6 +38,22 @@ def fixture(name: str) -> dict[str, Any]:
     return data
 
 
+def ephemeral_click(slack: SlackChat, user: str, element: dict[str, Any]) -> dict[str, Any]:
+    """A press on a button of an ephemeral answer in #general."""
+    payload = fixture("block_actions")
+    payload["user"] = {"id": user, "username": "alice", "name": "alice", "team_id": TEAM}
+    payload["container"] = {
+        "type": "message",
+        "message_ts": "1700000099.000100",
+        "channel_id": GENERAL,
+        "is_ephemeral": True,
+    }
+    payload["channel"] = {"id": GENERAL, "name": "general"}
+    payload["response_url"] = slack.fake.response_url()
+    payload["actions"][0] |= {"action_id": element["action_id"], "text": element["text"]}
+    return payload
+
+
 def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
     """Slack's v0 signature: HMAC-SHA256 of ``v0:{timestamp}:{body}``."""
     base = f"v0:{timestamp}:{body}".encode()

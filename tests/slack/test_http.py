@@ -17,8 +17,8 @@ from bot.events import Event
 from bot.storage.database import Database
 from bot.storage.models import CheckinAnswer, OutboxMessage, OutboxStatus, Win
 from tests.slack.conftest import ALICE, BOB, CAROL, slack_settings
-from tests.slack.fake_slack import TEAM, FakeSlack
-from tests.slack.slack_chat import GENERAL, SlackChat, fixture, im, sign
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.slack_chat import SlackChat, ephemeral_click, im, sign
 
 
 async def pair(slack: SlackChat, mentor: str, mentee: str) -> None:
@@ -359,18 +359,7 @@ async def test_a_button_on_an_ephemeral_answer_replaces_it_through_the_response_
     [actions] = [b for b in question.json["blocks"] if b["type"] == "actions"]
     with_bob = next(e for e in actions["elements"] if "Bob" in e["text"]["text"])
 
-    payload = fixture("block_actions")
-    payload["user"] = {"id": ALICE, "username": "alice", "name": "alice", "team_id": TEAM}
-    payload["container"] = {
-        "type": "message",
-        "message_ts": "1700000099.000100",
-        "channel_id": GENERAL,
-        "is_ephemeral": True,
-    }
-    payload["channel"] = {"id": GENERAL, "name": "general"}
-    payload["response_url"] = slack.fake.response_url()
-    payload["actions"][0] |= {"action_id": with_bob["action_id"], "text": with_bob["text"]}
-    await slack.interaction(payload)
+    await slack.interaction(ephemeral_click(slack, ALICE, with_bob))
 
     replaced = [r for r in slack.fake.responses() if r.get("replace_original")]
     assert [r["text"] for r in replaced] == ["Okay."]

@@ -4,27 +4,8 @@ Accept/Decline."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.slack.conftest import ALICE, BOB, CAROL
-from tests.slack.fake_slack import TEAM
-from tests.slack.slack_chat import GENERAL, SlackChat, fixture, im
-
-
-def ephemeral_click(slack: SlackChat, user: str, element: dict[str, Any]) -> dict[str, Any]:
-    """A press on a button of an ephemeral answer in #general."""
-    payload = fixture("block_actions")
-    payload["user"] = {"id": user, "username": "alice", "name": "alice", "team_id": TEAM}
-    payload["container"] = {
-        "type": "message",
-        "message_ts": "1700000099.000100",
-        "channel_id": GENERAL,
-        "is_ephemeral": True,
-    }
-    payload["channel"] = {"id": GENERAL, "name": "general"}
-    payload["response_url"] = slack.fake.response_url()
-    payload["actions"][0] |= {"action_id": element["action_id"], "text": element["text"]}
-    return payload
+from tests.slack.slack_chat import SlackChat, ephemeral_click, im
 
 
 async def test_join_form_preview_and_proposals_as_dms(slack: SlackChat) -> None:
