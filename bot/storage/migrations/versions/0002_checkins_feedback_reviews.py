@@ -17,6 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMN / CREATE INDEX, not batch mode: on SQLite batch mode may copy the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
     op.create_table(
         "checkins",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -39,8 +42,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkins")),
         sa.UniqueConstraint("pair_id", "due_at", name=op.f("uq_checkins_pair_id_due_at")),
     )
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.create_index("ix_checkins_closes_at", ["closes_at"], unique=False)
+    op.create_index("ix_checkins_closes_at", "checkins", ["closes_at"], unique=False)
 
     op.create_table(
         "feedback",
@@ -78,8 +80,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
     )
-    with op.batch_alter_table("feedback", schema=None) as batch_op:
-        batch_op.create_index("ix_feedback_pair_id", ["pair_id"], unique=False)
+    op.create_index("ix_feedback_pair_id", "feedback", ["pair_id"], unique=False)
 
     op.create_table(
         "checkin_answers",
@@ -150,59 +151,55 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
     )
-    with op.batch_alter_table("reviews", schema=None) as batch_op:
-        batch_op.create_index("ix_reviews_pair_id", ["pair_id"], unique=False)
+    op.create_index("ix_reviews_pair_id", "reviews", ["pair_id"], unique=False)
 
-    with op.batch_alter_table("flow_sessions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index("ix_flow_sessions_due_at", ["due_at"], unique=False)
+    op.add_column("flow_sessions", sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_flow_sessions_due_at", "flow_sessions", ["due_at"], unique=False)
 
-    with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("cadence_anchor", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("heads_up_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("streak", sa.Integer(), nullable=False, server_default=sa.text("0"))
-        )
-        batch_op.add_column(
-            sa.Column("next_anniversary_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column(
-                "anniversaries_reached", sa.Integer(), nullable=False, server_default=sa.text("0")
-            )
-        )
-        batch_op.create_index("ix_pairs_heads_up_at", ["heads_up_at"], unique=False)
-        batch_op.create_index("ix_pairs_next_anniversary_at", ["next_anniversary_at"], unique=False)
-        batch_op.create_index("ix_pairs_paused_until", ["paused_until"], unique=False)
+    op.add_column("pairs", sa.Column("cadence_anchor", sa.Date(), nullable=True))
+    op.add_column("pairs", sa.Column("heads_up_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("pairs", sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "pairs", sa.Column("streak", sa.Integer(), nullable=False, server_default=sa.text("0"))
+    )
+    op.add_column(
+        "pairs", sa.Column("next_anniversary_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        "pairs",
+        sa.Column(
+            "anniversaries_reached", sa.Integer(), nullable=False, server_default=sa.text("0")
+        ),
+    )
+    op.create_index("ix_pairs_heads_up_at", "pairs", ["heads_up_at"], unique=False)
+    op.create_index("ix_pairs_next_anniversary_at", "pairs", ["next_anniversary_at"], unique=False)
+    op.create_index("ix_pairs_paused_until", "pairs", ["paused_until"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.drop_index("ix_pairs_paused_until")
-        batch_op.drop_index("ix_pairs_next_anniversary_at")
-        batch_op.drop_index("ix_pairs_heads_up_at")
-        batch_op.drop_column("anniversaries_reached")
-        batch_op.drop_column("next_anniversary_at")
-        batch_op.drop_column("streak")
-        batch_op.drop_column("paused_until")
-        batch_op.drop_column("heads_up_at")
-        batch_op.drop_column("cadence_anchor")
+    # Plain DROP INDEX / DROP COLUMN (SQLite 3.35+), not batch mode: batch mode copies the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.drop_index("ix_pairs_paused_until", table_name="pairs")
+    op.drop_index("ix_pairs_next_anniversary_at", table_name="pairs")
+    op.drop_index("ix_pairs_heads_up_at", table_name="pairs")
+    op.drop_column("pairs", "anniversaries_reached")
+    op.drop_column("pairs", "next_anniversary_at")
+    op.drop_column("pairs", "streak")
+    op.drop_column("pairs", "paused_until")
+    op.drop_column("pairs", "heads_up_at")
+    op.drop_column("pairs", "cadence_anchor")
 
-    with op.batch_alter_table("flow_sessions", schema=None) as batch_op:
-        batch_op.drop_index("ix_flow_sessions_due_at")
-        batch_op.drop_column("due_at")
+    op.drop_index("ix_flow_sessions_due_at", table_name="flow_sessions")
+    op.drop_column("flow_sessions", "due_at")
 
-    with op.batch_alter_table("reviews", schema=None) as batch_op:
-        batch_op.drop_index("ix_reviews_pair_id")
+    op.drop_index("ix_reviews_pair_id", table_name="reviews")
 
     op.drop_table("reviews")
     op.drop_table("checkin_answers")
-    with op.batch_alter_table("feedback", schema=None) as batch_op:
-        batch_op.drop_index("ix_feedback_pair_id")
+    op.drop_index("ix_feedback_pair_id", table_name="feedback")
 
     op.drop_table("feedback")
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.drop_index("ix_checkins_closes_at")
+    op.drop_index("ix_checkins_closes_at", table_name="checkins")
 
     op.drop_table("checkins")

@@ -17,20 +17,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("dm_blocked_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN / CREATE INDEX, not batch mode: on SQLite batch mode may copy the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.add_column("members", sa.Column("dm_blocked_at", sa.DateTime(timezone=True), nullable=True))
 
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("shoutout_set_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("delivery_stopped_at", sa.DateTime(timezone=True), nullable=True)
-        )
+    op.add_column("workspaces", sa.Column("shoutout_set_by_id", sa.Integer(), nullable=True))
+    op.add_column(
+        "workspaces", sa.Column("delivery_stopped_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.drop_column("delivery_stopped_at")
-        batch_op.drop_column("shoutout_set_by_id")
+    # Plain DROP INDEX / DROP COLUMN (SQLite 3.35+), not batch mode: batch mode copies the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.drop_column("workspaces", "delivery_stopped_at")
+    op.drop_column("workspaces", "shoutout_set_by_id")
 
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_column("dm_blocked_at")
+    op.drop_column("members", "dm_blocked_at")

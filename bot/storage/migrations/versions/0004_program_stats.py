@@ -17,26 +17,27 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("is_admin", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-        )
+    # Plain ADD COLUMN / CREATE INDEX, not batch mode: on SQLite batch mode may copy the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.add_column(
+        "members",
+        sa.Column("is_admin", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
 
-    with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("stall_check_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("stall_nudged_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("stall_alerted_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch_op.create_index("ix_pairs_stall_check_at", ["stall_check_at"], unique=False)
+    op.add_column("pairs", sa.Column("stall_check_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("pairs", sa.Column("stall_nudged_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("pairs", sa.Column("stall_alerted_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_pairs_stall_check_at", "pairs", ["stall_check_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.drop_index("ix_pairs_stall_check_at")
-        batch_op.drop_column("stall_alerted_at")
-        batch_op.drop_column("stall_nudged_at")
-        batch_op.drop_column("stall_check_at")
+    # Plain DROP INDEX / DROP COLUMN (SQLite 3.35+), not batch mode: batch mode copies the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.drop_index("ix_pairs_stall_check_at", table_name="pairs")
+    op.drop_column("pairs", "stall_alerted_at")
+    op.drop_column("pairs", "stall_nudged_at")
+    op.drop_column("pairs", "stall_check_at")
 
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_column("is_admin")
+    op.drop_column("members", "is_admin")

@@ -17,10 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("console_now", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN / CREATE INDEX, not batch mode: on SQLite batch mode may copy the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.add_column("workspaces", sa.Column("console_now", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.drop_column("console_now")
+    # Plain DROP INDEX / DROP COLUMN (SQLite 3.35+), not batch mode: batch mode copies the
+    # table, and dropping the old one runs ON DELETE CASCADE into every table that refers
+    # to it (tests/test_migrations.py).
+    op.drop_column("workspaces", "console_now")
