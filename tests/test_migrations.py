@@ -7,7 +7,10 @@ renaming the copy; with foreign keys on, dropping ``members`` or ``workspaces`` 
 walks every downgrade the revisions have since the first with a filled database.
 """
 
+from collections.abc import Callable
+
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import func, select, text
 
 from bot.storage.database import _alembic_config
@@ -16,6 +19,11 @@ from tests.conversation import Chat, pair_up
 
 # Every revision a downgrade can stop at and still have the tables counted below.
 _STEPS = ["0007", "0006", "0005", "0004", "0003", "0002", "0001"]
+
+
+async def _migrate(chat: Chat, step: Callable[[Config, str], None], revision: str) -> None:
+    async with chat.database.engine.begin() as conn:
+        await conn.run_sync(lambda c: step(_alembic_config(c), revision))
 
 
 async def _counts(chat: Chat) -> dict[str, int]:
@@ -38,12 +46,10 @@ async def test_every_downgrade_and_the_way_back_keep_the_rows(chat: Chat) -> Non
     assert before == {"workspaces": 1, "members": 3, "pairs": 2, "wins": 4}
 
     for revision in _STEPS:
-        async with chat.database.engine.begin() as conn:
-            await conn.run_sync(lambda c, r=revision: command.downgrade(_alembic_config(c), r))
+        await _migrate(chat, command.downgrade, revision)
         assert await _counts(chat) == before, f"rows lost stepping down to {revision}"
     for revision in [*reversed(_STEPS[:-1]), "head"]:
-        async with chat.database.engine.begin() as conn:
-            await conn.run_sync(lambda c, r=revision: command.upgrade(_alembic_config(c), r))
+        await _migrate(chat, command.upgrade, revision)
         assert await _counts(chat) == before, f"rows lost stepping up to {revision}"
     await chat.database.dispose()  # nothing cached from the old columns
     assert await _counts(chat) == before
