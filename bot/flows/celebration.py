@@ -126,10 +126,11 @@ async def _celebrate_now(
         turn.dm(owner, Content(note))
         for partner in told:
             turn.dm(partner, Content(headline))
-    # Already so when it was written celebrated (bot/milestones.py): no UPDATE then.
+    # Already so when it was written celebrated (bot/milestones.py): not set again then,
+    # as even an unchanged value set costs the commit a flush.
     if milestone.celebrated_at is None:
         milestone.celebrated_at = turn.now
-    milestone.celebrated_in = "channel" if public else "dm"
+        milestone.celebrated_in = "channel" if public else "dm"
 
 
 async def celebrate_pending(turn: Turn, owner: Member) -> None:
