@@ -205,9 +205,11 @@ class Engine:
         if name and actor.display_name != name:
             actor.display_name = name
         listed = event.user.user_id in self._admins
-        if event.user_is_admin is not None or listed:
-            # Kept as last seen where the platform did not say (a Discord DM).
-            actor.is_admin = bool(event.user_is_admin) or listed
+        admin = bool(event.user_is_admin) or listed
+        if (event.user_is_admin is not None or listed) and actor.is_admin != admin:
+            # Kept as last seen where the platform did not say (a Discord DM). Set only
+            # when it changed: an unchanged value set still costs the commit a flush.
+            actor.is_admin = admin
         if event.user_timezone and actor.timezone is None and _known_zone(event.user_timezone):
             actor.timezone = event.user_timezone
         return Turn(
@@ -216,7 +218,7 @@ class Engine:
             workspace=workspace,
             actor=actor,
             actor_ref=event.user,
-            actor_is_admin=bool(event.user_is_admin) or event.user.user_id in self._admins,
+            actor_is_admin=admin,
             max_pairs=self._max_pairs,
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 
 from bot.access import own_milestones, shared_in_pairs
@@ -10,11 +12,11 @@ from bot.content import Content
 from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import review
-from bot.flows.celebration import celebrate
+from bot.flows.celebration import celebrate, celebrated_in
 from bot.pairs import pick_pair
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
 from bot.storage.models import Member, Milestone, MilestoneKind
-from bot.turn import Turn
+from bot.turn import Person, Turn
 
 # Reached when a member's journal holds this many wins.
 WIN_MILESTONES = {1: "First win", 10: "10 wins", 25: "25 wins", 50: "50 wins"}
@@ -106,18 +108,30 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
     return turn.reply("\n".join(lines))
 
 
-async def reach_win_milestone(turn: Turn, owner: Member, win_count: int) -> None:
+async def reach_win_milestone(
+    turn: Turn, owner: Member, win_count: int, partners: Sequence[Person] | None = None
+) -> None:
+    """``partners``: the owner's partners when the caller knows them (a /win), so the
+    celebration does not look them up again."""
     title = WIN_MILESTONES.get(win_count)
     if title is not None:
-        await reach_automatic(turn, owner, f"wins-{win_count}", title)
+        await reach_automatic(turn, owner, f"wins-{win_count}", title, partners=partners)
 
 
 async def reach_automatic(
-    turn: Turn, owner: Member, code: str, title: str, pair_id: int | None = None
+    turn: Turn,
+    owner: Member,
+    code: str,
+    title: str,
+    pair_id: int | None = None,
+    *,
+    partners: Sequence[Person] | None = None,
 ) -> Milestone | None:
     """Record and celebrate an automatic milestone, once per member and code. One
     statement: the unique constraint on (member, code) decides, also between two
-    instances at the same moment."""
+    instances at the same moment. Celebrated at once (no consent question to wait for),
+    it is written as celebrated, rather than updated so afterwards."""
+    where = celebrated_in(turn, owner)
     values = {
         "workspace_id": turn.workspace.id,
         "member_id": owner.id,
@@ -127,6 +141,8 @@ async def reach_automatic(
         "title": title,
         "created_at": turn.now,
         "completed_at": turn.now,
+        "celebrated_at": None if where is None else turn.now,
+        "celebrated_in": where,
     }
     insert = insert_ignoring_duplicates(dialect_of(turn.session), Milestone)
     milestone = (
@@ -134,5 +150,5 @@ async def reach_automatic(
     ).one_or_none()
     if milestone is None:
         return None  # reached before
-    await celebrate(turn, milestone, owner)
+    await celebrate(turn, milestone, owner, partners)
     return milestone

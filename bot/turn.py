@@ -4,11 +4,13 @@ messages queued in the outbox as part of it."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +18,7 @@ from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
-from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, table_of
 from bot.storage.models import (
     Base,
     HandledEvent,
@@ -28,6 +30,8 @@ from bot.storage.models import (
 )
 
 ModelT = TypeVar("ModelT", bound=Base)
+
+_OUTBOX = table_of(OutboxMessage)
 
 
 async def get_or_create(
@@ -68,28 +72,55 @@ async def get_member(
     )
 
 
+# The look-up every event starts with, built once: a statement built per call costs more
+# Python than SQLite takes to run it (bench/README.md, issue 16).
+_WORKSPACE_AND_MEMBER = (
+    select(Workspace, Member)
+    .outerjoin(
+        Member,
+        and_(Member.workspace_id == Workspace.id, Member.external_id == bindparam("user_id")),
+    )
+    .where(
+        Workspace.platform == bindparam("platform"),
+        Workspace.external_id == bindparam("workspace_id"),
+    )
+)
+
+
 async def get_workspace_and_member(
     session: AsyncSession, ref: UserRef, now: datetime
 ) -> tuple[Workspace, Member]:
     """The workspace and the member an event comes from, in one query when both exist
     (every event but a person's first); created if missing, as ``get_or_create`` does."""
-    query = (
-        select(Workspace, Member)
-        .outerjoin(
-            Member,
-            and_(Member.workspace_id == Workspace.id, Member.external_id == ref.user_id),
+    found = (
+        await session.execute(
+            _WORKSPACE_AND_MEMBER,
+            {
+                "user_id": ref.user_id,
+                "platform": ref.platform.value,
+                "workspace_id": ref.workspace_id,
+            },
         )
-        .where(
-            Workspace.platform == ref.platform.value,
-            Workspace.external_id == ref.workspace_id,
-        )
-    )
-    found = (await session.execute(query)).one_or_none()
+    ).one_or_none()
     workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
     member = found[1] if found else None
     if member is None:
         member = await get_member(session, workspace, ref.user_id, now)
     return workspace, member
+
+
+# The columns ``outbox_row`` fills.
+_OUTBOX_COLUMNS = (
+    "workspace_id",
+    "target_kind",
+    "target_id",
+    "content",
+    "status",
+    "last_error",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 def outbox_row(
@@ -174,6 +205,15 @@ def _kept(button: Button) -> Button:
     return replace(button, action_id=KEEP_MESSAGE + button.action_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Whom a DM goes to, when their member row was not loaded (bot/wins.py reads the
+    partners a win's news goes to along with the win)."""
+
+    external_id: str
+    timezone: str | None = None
+
+
 def display_name(member: Member) -> str:
     """For places where a mention cannot render (button labels)."""
     return member.display_name or member.external_id
@@ -204,6 +244,8 @@ class Turn:
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)
     # People whose DM of this event is a batch of news lines (``told_in``).
     _batches: set[str] = field(default_factory=set, repr=False)
+    # Messages queued inside ``outbox_in_one_statement``, written when it ends.
+    _unwritten: list[OutboxMessage] | None = field(default=None, repr=False)
 
     @classmethod
     def on_behalf_of(
@@ -229,7 +271,7 @@ class Turn:
     def reply(self, text: str, *, buttons: tuple[Button, ...] = ()) -> list[Effect]:
         return [ReplyEphemeral(self.actor_ref, Content(text, buttons=buttons))]
 
-    def dm(self, member: Member, content: Content, *, at: datetime | None = None) -> None:
+    def dm(self, member: Member | Person, content: Content, *, at: datetime | None = None) -> None:
         """Queue a DM, sent now or (quiet hours) not before ``at``. DMs from scheduled work
         never arrive between 21:00 and 08:00 in a recipient's known timezone."""
         if at is None and self.scheduled and member.timezone:
@@ -258,10 +300,41 @@ class Turn:
             earlier.next_attempt_at = max(earlier.next_attempt_at, row["next_attempt_at"])
             return
         message = OutboxMessage(**row)
-        self.session.add(message)
+        if self._unwritten is not None:
+            self._unwritten.append(message)
+        else:
+            self.session.add(message)
         if target == OutboxTarget.DM:
             self._dms[target_id] = message
         self.queued += 1
+
+    @asynccontextmanager
+    async def outbox_in_one_statement(self) -> AsyncIterator[None]:
+        """The messages this block queues go to the outbox in one INSERT when it ends,
+        rather than as objects of the unit of work (which writes them one INSERT each on
+        SQLite, and costs more Python per row than the INSERT). Until then, what else the
+        block tells a person joins their message as usual; after it, anything more to
+        them is a message of its own. Should the block raise, they are left to the unit
+        of work as any other message is (nothing is lost if the transaction goes on)."""
+        if self._unwritten is not None:
+            yield  # already inside one
+            return
+        unwritten: list[OutboxMessage] = []
+        self._unwritten = unwritten
+        try:
+            yield
+        except BaseException:
+            self._unwritten = None
+            self.session.add_all(unwritten)
+            raise
+        self._unwritten = None
+        if not unwritten:
+            return
+        rows = [{name: getattr(message, name) for name in _OUTBOX_COLUMNS} for message in unwritten]
+        await self.session.execute(insert(_OUTBOX), rows if len(rows) > 1 else rows[0])
+        for message in unwritten:
+            if self._dms.get(message.target_id) is message:
+                del self._dms[message.target_id]
 
     def told_in(self, target_id: str, message: OutboxMessage) -> None:
         """This event's news to a person went into ``message``, a DM still waiting from
@@ -274,9 +347,23 @@ class Turn:
     async def claim_event_key(self, key: str) -> bool:
         """False when this platform delivery was handled before (a retry). One statement:
         the unique constraint decides, also between two instances at the same moment."""
-        claim = (
-            insert_ignoring_duplicates(dialect_of(self.session), HandledEvent)
-            .values(workspace_id=self.workspace.id, key=key, created_at=self.now)
-            .returning(HandledEvent.id)
+        claim = _CLAIMS[dialect_of(self.session)]
+        found = await self.session.execute(
+            claim, {"workspace": self.workspace.id, "key": key, "at": self.now}
         )
-        return (await self.session.execute(claim)).first() is not None
+        return found.first() is not None
+
+
+def _claim(dialect_name: str) -> Any:
+    table = table_of(HandledEvent)
+    return (
+        insert_ignoring_duplicates(dialect_name, table)
+        .values(
+            workspace_id=bindparam("workspace"), key=bindparam("key"), created_at=bindparam("at")
+        )
+        .returning(table.c.id)
+    )
+
+
+# Built once per database kind, as the look-up above.
+_CLAIMS = {name: _claim(name) for name in ("sqlite", "postgresql")}

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.orm import aliased
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    ColumnElement,
+    Insert,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
@@ -11,6 +24,7 @@ from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
+from bot.storage.bulk import dialect_of, table_of
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
     Member,
@@ -21,7 +35,7 @@ from bot.storage.models import (
     Win,
 )
 from bot.text import shorten
-from bot.turn import Turn
+from bot.turn import Person, Turn
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
@@ -34,56 +48,123 @@ NEWS_BATCH_PARTNERS = 5
 NEWS_HEADER = "News from your mentoring partners:"
 # How many of each such person's newest waiting DMs are looked at for a batch to join.
 NEWS_LOOKBACK = 10
-# Made once (building aliases per query costs a measurable share of a /win).
-PARTNER = aliased(Member, name="partner")
-OTHER_PAIR = aliased(Pair, name="other_pair")
+_WINS = table_of(Win)
+_MEMBERS = table_of(Member)
+_PAIRS = table_of(Pair)
+_PAIR = _PAIRS.alias("pair")
+_PARTNER = _MEMBERS.alias("partner")
+_OTHER_PAIR = _PAIRS.alias("other_pair")
+
+
+def _partnered(state: ColumnElement[str]) -> ColumnElement[bool]:
+    # Not IN: an IN list is filled in on every execution, this is compiled once.
+    return or_(*(state == s.value for s in PARTNERED_PAIR_STATES))
+
+
+@dataclass(frozen=True, slots=True)
+class Partner(Person):
+    """A partner of the person sharing a win, and how many pairs they are in."""
+
+    pairs: int = 1
+
+
+def _saving_a_win(dialect_name: str) -> Insert:
+    """The win's INSERT, returning the sharer's partners: one per partnered pair, with
+    the pair's id (to keep them in the pairs' order) and how many pairs each partner is
+    in (whether their news is batched), as a JSON array. Built once per database kind:
+    a statement built per call costs more Python than the database takes to run it."""
+    me: BindParameter[int] = bindparam("me")
+    workspace: BindParameter[int] = bindparam("workspace")
+    partner, other = _PARTNER.c, _OTHER_PAIR.c
+    their_pairs = (
+        select(func.count(other.id))
+        .where(
+            other.workspace_id == workspace,
+            _partnered(other.state),
+            or_(other.mentor_id == partner.id, other.mentee_id == partner.id),
+        )
+        .scalar_subquery()
+    )
+    pairs = _PAIR.c
+    fields = (pairs.id, partner.external_id, partner.timezone, their_pairs)
+    if dialect_name == "sqlite":
+        listed = func.json_group_array(func.json_array(*fields), type_=JSON)
+    else:
+        listed = func.json_agg(func.json_build_array(*fields), type_=JSON)
+    partners = (
+        select(listed)
+        .select_from(
+            _PAIR.join(
+                _PARTNER,
+                or_(
+                    and_(pairs.mentor_id == me, partner.id == pairs.mentee_id),
+                    and_(pairs.mentee_id == me, partner.id == pairs.mentor_id),
+                ),
+            )
+        )
+        .where(
+            pairs.workspace_id == workspace,
+            or_(pairs.mentor_id == me, pairs.mentee_id == me),
+            _partnered(pairs.state),
+        )
+        .scalar_subquery()
+    )
+    # In a SELECT of its own: SQLite's RETURNING leaves the tables' names off the columns
+    # of a subquery's WHERE (SQLAlchemy 2.1), where two tables have the same columns.
+    partners = select(partners).scalar_subquery()
+    return (
+        insert(_WINS)
+        .values(
+            workspace_id=workspace,
+            member_id=me,
+            text=bindparam("text"),
+            created_at=bindparam("at"),
+        )
+        .returning(partners)
+    )
+
+
+_SAVING_A_WIN = {name: _saving_a_win(name) for name in ("sqlite", "postgresql")}
+
+# The count is kept on the member row and counted up here, in the same transaction as
+# the win. Wins sent at once by one person are numbered one after the other: the UPDATE
+# waits for the one before to commit (SQLite's BEGIN IMMEDIATE already runs writers one
+# at a time; on PostgreSQL the row lock does, and READ COMMITTED then adds one to the
+# committed count), so a count milestone (first win, 10 wins) is reached by exactly one
+# of them. It is a FOR NO KEY UPDATE lock, which does not wait for the KEY SHARE locks
+# the wins' foreign keys hold on the row (no deadlock between two wins).
+_COUNTING_A_WIN = (
+    update(_MEMBERS)
+    .where(_MEMBERS.c.id == bindparam("me"))
+    .values(wins_count=_MEMBERS.c.wins_count + 1)
+    .returning(_MEMBERS.c.wins_count)
+)
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
-    # A plain INSERT (no object for the unit of work to track): nothing here reads the
-    # row back, and it is the most common write of all.
-    await turn.session.execute(
-        insert(Win).values(
-            workspace_id=turn.workspace.id,
-            member_id=turn.actor.id,
-            text=command.text,
-            created_at=turn.now,
-        )
-    )
-    partners, many = await _partners(turn)
+    """Four statements when no milestone is reached: the event's look-up (bot/turn.py),
+    the win with its sharer's partners, the kept count, and the news for the partners
+    in one outbox INSERT (tests/test_wins.py)."""
+    partners = await _save(turn, command.text)
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
+    many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))
     waiting = await _news_waiting(turn, many)
-    for partner in partners:
-        batch = waiting.get(partner.external_id)
-        if _add_to(batch, news):
-            assert batch is not None
-            turn.told_in(partner.external_id, batch)
-        else:
-            turn.dm(partner, Content(news))
-    # The count is kept on the member row and counted up here, in the same transaction
-    # as the win. Wins sent at once by one person are numbered one after the other: the
-    # UPDATE waits for the one before to commit (SQLite's BEGIN IMMEDIATE already runs
-    # writers one at a time; on PostgreSQL the row lock does, and READ COMMITTED then
-    # adds one to the committed count), so a count milestone (first win, 10 wins) is
-    # reached by exactly one of them. Taken this late so the lock is held as briefly as
-    # can be; it is a FOR NO KEY UPDATE lock, which does not wait for the KEY SHARE
-    # locks the wins' foreign keys hold on the row (no deadlock between two wins).
-    # The news DMs just queued stay unwritten until the commit (no autoflush), so a
-    # celebration that joins one (one event, one message per person) changes it before
-    # its INSERT rather than costing an UPDATE after it.
+    # The news DMs stay unwritten until the block ends (one INSERT for all of them), so
+    # a celebration that joins one (one event, one message per person) changes it
+    # before its INSERT rather than costing an UPDATE after it; nor does the unit of
+    # work write the waiting DMs news joined before the count's UPDATE (no autoflush).
     with turn.session.no_autoflush:
-        count = int(
-            (
-                await turn.session.execute(
-                    update(Member)
-                    .where(Member.id == turn.actor.id)
-                    .values(wins_count=Member.wins_count + 1)
-                    .returning(Member.wins_count),
-                    execution_options={"synchronize_session": False},
-                )
-            ).scalar_one()
-        )
-        await reach_win_milestone(turn, turn.actor, count)
+        async with turn.outbox_in_one_statement():
+            for partner in partners:
+                batch = waiting.get(partner.external_id)
+                if _add_to(batch, news):
+                    assert batch is not None
+                    turn.told_in(partner.external_id, batch)
+                else:
+                    turn.dm(partner, Content(news))
+            counted = await turn.session.execute(_COUNTING_A_WIN, {"me": turn.actor.id})
+            count = int(counted.scalar_one())
+            await reach_win_milestone(turn, turn.actor, count, partners)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
         return turn.reply(f"Saved to your journal (win #{count}) and shared with {told}. 🎉")
@@ -93,44 +174,17 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     )
 
 
-async def _partners(turn: Turn) -> tuple[list[Member], list[str]]:
-    """The actor's partners (one per partnered pair, oldest pair first) and, of those, the
-    ones in at least ``NEWS_BATCH_PARTNERS`` pairs (their news is batched), in one query."""
-    me = turn.actor.id
-    states = [s.value for s in PARTNERED_PAIR_STATES]
-    their_pairs = (
-        select(func.count(OTHER_PAIR.id))
-        .where(
-            OTHER_PAIR.workspace_id == turn.workspace.id,
-            OTHER_PAIR.state.in_(states),
-            or_(OTHER_PAIR.mentor_id == PARTNER.id, OTHER_PAIR.mentee_id == PARTNER.id),
-        )
-        .scalar_subquery()
+async def _save(turn: Turn, text: str) -> list[Partner]:
+    """Save the win; the sharer's partners, oldest pair first."""
+    saved = await turn.session.execute(
+        _SAVING_A_WIN[dialect_of(turn.session)],
+        {"me": turn.actor.id, "workspace": turn.workspace.id, "text": text, "at": turn.now},
     )
-    query = (
-        select(PARTNER, their_pairs)
-        .select_from(Pair)
-        .join(
-            PARTNER,
-            or_(
-                and_(Pair.mentor_id == me, PARTNER.id == Pair.mentee_id),
-                and_(Pair.mentee_id == me, PARTNER.id == Pair.mentor_id),
-            ),
-        )
-        .where(
-            Pair.workspace_id == turn.workspace.id,
-            or_(Pair.mentor_id == me, Pair.mentee_id == me),
-            Pair.state.in_(states),
-        )
-        .order_by(Pair.id)
-    )
-    partners: list[Member] = []
-    many: list[str] = []
-    for partner, pairs in (await turn.session.execute(query)).all():
-        partners.append(partner)
-        if pairs >= NEWS_BATCH_PARTNERS and partner.external_id not in many:
-            many.append(partner.external_id)
-    return partners, many
+    listed = saved.scalar_one() or []  # PostgreSQL's json_agg of no rows is NULL
+    return [
+        Partner(external_id, timezone, pairs)
+        for _pair_id, external_id, timezone, pairs in sorted(listed, key=lambda row: row[0])
+    ]
 
 
 async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:

@@ -1,11 +1,13 @@
 """The schema comes from Alembic migrations and behaves the same on both backends."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
@@ -106,3 +108,83 @@ def test_urls_people_write_pick_the_async_drivers() -> None:
     with pytest.raises(ValueError, match="DATABASE_URL must be"):
         async_url("mysql://u:p@h/db")
     assert "secret" not in safe_url("postgresql://u:secret@h/db")
+
+
+async def test_a_sqlite_writer_holds_the_write_lock_from_its_first_statement(
+    database: Database,
+) -> None:
+    """BEGIN IMMEDIATE goes to SQLite with a transaction's first statement
+    (bot/storage/sqlite_driver.py): a second writer, here another process's Database on
+    the same file, waits at its first statement until the first one commits, so a read
+    that turns into a write sees the other's write instead of failing with "database is
+    locked"; and it waits on aiosqlite's thread, with the event loop free meanwhile."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    workspace = await _workspace(database)
+    other = Database(database.url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    count = select(func.count()).select_from(Member)
+    first_read = asyncio.Event()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def first() -> None:
+        async with database.transaction() as session:
+            assert await session.scalar(count) == 0
+            first_read.set()
+            await asyncio.sleep(0.3)  # the second writer is waiting now
+            session.add(Member(workspace_id=workspace.id, external_id="A", created_at=now))
+
+    async def second() -> int:
+        await first_read.wait()
+        async with other.transaction() as session:
+            seen = await session.scalar(count)  # waits for the first to commit
+            session.add(Member(workspace_id=workspace.id, external_id="B", created_at=now))
+        return int(seen or 0)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        _, seen = await asyncio.gather(first(), second())
+    finally:
+        ticker.cancel()
+        await other.dispose()
+    assert seen == 1
+    assert ticks >= 15
+    async with database.transaction() as session:
+        assert await session.scalar(count) == 2
+
+
+async def test_a_sqlite_transaction_goes_on_after_its_first_statement_failed(
+    database: Database,
+) -> None:
+    """The first statement carries BEGIN (bot/storage/sqlite_driver.py): when it fails,
+    the transaction has still begun; what follows belongs to it, and a rollback undoes
+    it all. (PostgreSQL aborts a transaction at a failed statement.)"""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    workspace = await _workspace(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    duplicate = insert(Workspace).values(platform="console", external_id="T1", created_at=now)
+
+    async def second_workspace(session: AsyncSession) -> None:
+        with pytest.raises(IntegrityError):
+            await session.execute(duplicate)
+        await session.execute(
+            insert(Member).values(workspace_id=workspace.id, external_id="U1", created_at=now)
+        )
+
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            await second_workspace(session)
+            raise RuntimeError("undo it")
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 0
+    async with database.transaction() as session:
+        await second_workspace(session)
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 1

@@ -1,5 +1,6 @@
 """Wins go into the author's journal and to their partners."""
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import event, select
 from bot.effects import ReplyEphemeral
 from bot.events import CommandInvoked
 from bot.storage.database import _alembic_config
-from bot.storage.models import Member, Win
+from bot.storage.models import Member, Milestone, Win
 from tests.conversation import Chat, pair_up
 
 ODD_TEXTS = [
@@ -130,14 +131,9 @@ async def test_the_migration_counts_the_wins_already_kept(chat: Chat) -> None:
     assert "(win #2)" in await chat.say("alice", "/win after the upgrade")
 
 
-async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
-    """The hot path (issue 16): the look-up, the win, the partners, the kept count and
-    the outbox; no statement per partner but the outbox rows on SQLite (SQLAlchemy
-    inserts those one by one there, in one statement on PostgreSQL), no count of the
-    journal."""
-    for partner in ("alice", "carol", "dave"):
-        await pair_up(chat, partner, "bob")
-    await chat.say("bob", "/win the first, which reaches a milestone")
+def _statements_of(chat: Chat) -> tuple[list[str], Any]:
+    """The statements run until the returned function is called, besides BEGIN and
+    COMMIT."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -146,15 +142,67 @@ async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
 
     engine = chat.database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    """``INSERT wins``, ``UPDATE members``...: each statement's verb and first table."""
+    kinds = []
+    for statement in statements:
+        verb = statement.split(None, 1)[0].upper()
+        table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", statement)
+        kinds.append(f"{verb} {table.group(1) if table else '?'}")
+    return kinds
+
+
+async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
+    """The hot path (issue 16): the look-up, the win returning the partners, the kept
+    count and the outbox rows for all partners in one INSERT, on both databases; no
+    statement per partner, no count of the journal."""
+    for partner in ("alice", "carol", "dave"):
+        await pair_up(chat, partner, "bob")
+    await chat.say("bob", "/win the first, which reaches a milestone")
+    statements, stop = _statements_of(chat)
     win = CommandInvoked(user=chat.ref("bob"), user_name="Bob", command="win", text="second")
     try:
         effects = await chat.engine.handle(win)  # the event alone, not its delivery
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        stop()
     [reply] = effects
     assert isinstance(reply, ReplyEphemeral)
     assert reply.content.text.startswith("Saved to your journal (win #2) and shared with ")
-    outbox = [s for s in statements if s.startswith("INSERT INTO outbox")]
-    assert len(statements) - len(outbox) == 4, statements
-    assert len(outbox) == (3 if chat.database.is_sqlite else 1), outbox
+    assert _kinds(statements) == [
+        "SELECT workspaces",
+        "INSERT wins",
+        "UPDATE members",
+        "INSERT outbox",
+    ], statements
     assert not any("from wins" in s.lower() for s in statements)  # kept, not counted
+
+
+async def test_a_win_reaching_a_milestone_takes_one_statement_more(chat: Chat) -> None:
+    """The milestone, written celebrated; the partners already known, and the owner's
+    DM in the same outbox INSERT as the partners' news with the celebration joined."""
+    for partner in ("alice", "carol", "dave"):
+        await pair_up(chat, partner, "bob")
+    await chat.say("alice", "/win mine first (the workspace's shout-out tip goes with it)")
+    statements, stop = _statements_of(chat)
+    try:
+        await chat.say("bob", "/win my first")
+    finally:
+        stop()
+    assert _kinds(statements)[:5] == [
+        "SELECT workspaces",
+        "INSERT wins",
+        "UPDATE members",
+        "INSERT milestones",
+        "INSERT outbox",
+    ], statements
+    assert "UPDATE milestones" not in _kinds(statements)
+    async with chat.database.transaction() as session:
+        reached = (
+            await session.execute(select(Milestone).where(Milestone.code == "wins-1"))
+        ).scalars()
+        assert {m.celebrated_in for m in reached} == {"dm"}
+    assert "reached a milestone: *First win*" in chat.dms("carol")[-1]
+    assert "shared a win: my first" in chat.dms("carol")[-1]

@@ -16,6 +16,7 @@ neither also hears of the other's copy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -31,9 +32,9 @@ from bot.flows.sessions import (
     open_flow_of,
     start_flow,
 )
-from bot.pairs import pairs_of
+from bot.pairs import PairView, pairs_of
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind
-from bot.turn import Turn
+from bot.turn import Person, Turn
 
 
 class State(StrEnum):
@@ -48,13 +49,27 @@ CHANNEL_HINT = (
 )
 
 
-async def celebrate(turn: Turn, milestone: Milestone, owner: Member) -> None:
+def celebrated_in(turn: Turn, owner: Member) -> str | None:
+    """Where a milestone of ``owner``'s reached now is celebrated: ``"channel"`` or
+    ``"dm"``, or None while their consent to a shout-out is yet to be asked."""
     channel = turn.workspace.shoutout_channel_id
     if channel is not None and owner.shoutout_consent is None:
+        return None
+    return "channel" if channel is not None and owner.shoutout_consent is True else "dm"
+
+
+async def celebrate(
+    turn: Turn, milestone: Milestone, owner: Member, partners: Sequence[Person] | None = None
+) -> None:
+    """``partners``: the owner's partners in their partnered pairs, when the caller has
+    them already (they are looked up otherwise)."""
+    channel = turn.workspace.shoutout_channel_id
+    if celebrated_in(turn, owner) is None:
+        assert channel is not None
         if await open_flow_of(turn, owner, FlowKind.SHOUTOUT_CONSENT) is None:
             await _ask_consent(turn, milestone, owner, channel)
         return
-    await _celebrate_now(turn, milestone, owner)
+    await _celebrate_now(turn, milestone, owner, partners)
 
 
 async def _ask_consent(turn: Turn, milestone: Milestone, owner: Member, channel: str) -> None:
@@ -73,18 +88,23 @@ async def _ask_consent(turn: Turn, milestone: Milestone, owner: Member, channel:
     )
 
 
-async def _celebrate_now(turn: Turn, milestone: Milestone, owner: Member) -> None:
+async def _celebrate_now(
+    turn: Turn, milestone: Milestone, owner: Member, partners: Sequence[Person] | None = None
+) -> None:
     channel = turn.workspace.shoutout_channel_id
-    public = channel is not None and owner.shoutout_consent is True
+    public = celebrated_in(turn, owner) == "channel"
     headline = f"🎉 <@{owner.external_id}> reached a milestone: *{milestone.title}*"
-    views = await pairs_of(turn, owner)
     together = milestone.kind == MilestoneKind.AUTO and milestone.pair_id is not None
+    views: list[PairView] = []
+    told: Sequence[Member | Person]
     if together:
         # The partner reached it too, and is told with their own copy.
-        views = [view for view in views if view.pair.id == milestone.pair_id]
-        told: list[Member] = []
+        views = [view for view in await pairs_of(turn, owner) if view.pair.id == milestone.pair_id]
+        told = []
+    elif partners is not None:
+        told = partners
     else:
-        told = [view.partner for view in views]
+        told = [view.partner for view in await pairs_of(turn, owner)]
     if public:
         assert channel is not None
         turn.post(channel, Content(headline))
@@ -106,8 +126,11 @@ async def _celebrate_now(turn: Turn, milestone: Milestone, owner: Member) -> Non
         turn.dm(owner, Content(note))
         for partner in told:
             turn.dm(partner, Content(headline))
-    milestone.celebrated_at = turn.now
-    milestone.celebrated_in = "channel" if public else "dm"
+    # Already so when it was written celebrated (bot/milestones.py): not set again then,
+    # as even an unchanged value set costs the commit a flush.
+    if milestone.celebrated_at is None:
+        milestone.celebrated_at = turn.now
+        milestone.celebrated_in = "channel" if public else "dm"
 
 
 async def celebrate_pending(turn: Turn, owner: Member) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from bot.crypto import TextCipher, attach_cipher
+from bot.storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,10 @@ class Database:
         # `mentorbot run` passes the settings' (bot/settings.py).
         self.limits = limits
         options: dict[str, Any] = {}
-        if make_url(self.url).get_backend_name() == "postgresql":
+        if make_url(self.url).get_backend_name() == "sqlite":
+            # One hand-off to aiosqlite's thread per statement instead of four.
+            options["module"] = sqlite_driver.dbapi()
+        else:
             # A connection the server dropped (pg_terminate_backend, a restart) is found
             # on checkout and replaced, instead of failing the first request.
             options["pool_pre_ping"] = True
@@ -224,6 +228,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # It goes to SQLite with the transaction's first statement (bot/storage/sqlite_driver.py).
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        adapted = conn.connection.dbapi_connection
+        assert isinstance(adapted, sqlite_driver.Connection)
+        adapted.begin_with_next_statement("BEGIN IMMEDIATE")
