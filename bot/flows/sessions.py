@@ -272,21 +272,30 @@ def form_changes(
 StateT = TypeVar("StateT", bound=StrEnum)
 
 
-def next_question(
+def upcoming(
     flow: FlowSession, order: Sequence[StateT], fields: Mapping[StateT, str], done: StateT
 ) -> StateT:
     """The state a question-by-question flow (check-in, look-back) asks next: the one
     after the current in ``order``; after a form, only the answers that did not fit
-    (their field names in ``flow.data["retry"]``) are asked again, then ``done``."""
-    following = order[order.index(type(done)(flow.state)) + 1]
+    (their field names in ``flow.data["retry"]``) are asked again, then ``done``. Changes
+    nothing (:func:`next_question` moves on)."""
     retry = flow.data.get("retry")
     if retry is None:
-        return following
-    data = {key: value for key, value in flow.data.items() if key != "retry"}
+        return order[order.index(type(done)(flow.state)) + 1]
     if retry:
-        following = next(state for state, name in fields.items() if name == retry[0])
-        data["retry"] = retry[1:]
-    else:
-        following = done
-    flow.data = data
+        return next(state for state, name in fields.items() if name == retry[0])
+    return done
+
+
+def next_question(
+    flow: FlowSession, order: Sequence[StateT], fields: Mapping[StateT, str], done: StateT
+) -> StateT:
+    """:func:`upcoming`, with the answer asked again taken off the flow's retry list."""
+    following = upcoming(flow, order, fields, done)
+    retry = flow.data.get("retry")
+    if retry is not None:
+        data = {key: value for key, value in flow.data.items() if key != "retry"}
+        if retry:
+            data["retry"] = retry[1:]
+        flow.data = data
     return following
