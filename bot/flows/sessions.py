@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.content import Button, ButtonStyle, FormField
 from bot.effects import Effect
@@ -92,15 +92,19 @@ async def start_flow(
     return flow
 
 
+# Built once: every click and form submission runs it.
+_FIND_FLOW = (
+    select(FlowSession)
+    .where(FlowSession.id == bindparam("id"), FlowSession.workspace_id == bindparam("workspace"))
+    .with_for_update()
+)
+
+
 async def find_flow(turn: Turn, session_id: int) -> FlowSession | None:
     """A session of this workspace only: an id from elsewhere finds nothing. The row is
     locked (PostgreSQL) so two clicks at the same moment take turns."""
-    query = (
-        select(FlowSession)
-        .where(FlowSession.id == session_id, FlowSession.workspace_id == turn.workspace.id)
-        .with_for_update()
-    )
-    return (await turn.session.execute(query)).scalar_one_or_none()
+    params = {"id": session_id, "workspace": turn.workspace.id}
+    return (await turn.session.execute(_FIND_FLOW, params)).scalar_one_or_none()
 
 
 async def open_flow_of(turn: Turn, member: Member, kind: FlowKind) -> FlowSession | None:
