@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert
 
 from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
@@ -535,18 +535,15 @@ _WHOLE = (
     .where(Checkin.id == bindparam("checkin"))
 )
 _MINE = (
-    select(Checkin.id, CheckinAnswer)
+    select(_CHECKINS.c.id, *(_ANSWERS.c[name] for name in FORM_FIELDS))
     .outerjoin(
-        CheckinAnswer,
-        and_(
-            CheckinAnswer.checkin_id == Checkin.id,
-            CheckinAnswer.member_id == bindparam("member"),
-        ),
+        _ANSWERS,
+        and_(_ANSWERS.c.checkin_id == _CHECKINS.c.id, _ANSWERS.c.member_id == bindparam("member")),
     )
-    .where(Checkin.id == bindparam("checkin"))
+    .where(_CHECKINS.c.id == bindparam("checkin"))
 )
 # (dialect, answer fields written) -> the upsert writing them, built once.
-_UPSERTS: dict[tuple[str, tuple[str, ...]], ReturningInsert[CheckinAnswer]] = {}
+_UPSERTS: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
 
 
 @dataclass(slots=True)
@@ -581,15 +578,19 @@ def _checkin_id(flow: FlowSession) -> int:
     return int(flow.data["checkin_id"])
 
 
-async def _mine(turn: Turn, flow: FlowSession) -> tuple[bool, CheckinAnswer | None]:
-    """Whether the flow's check-in is still there, and the member's answers so far."""
+async def _mine(turn: Turn, flow: FlowSession) -> dict[str, str | None] | None:
+    """The member's answers so far, by field (None for each when they have not answered
+    yet); None when the flow's check-in is gone."""
     params = {"checkin": _checkin_id(flow), "member": flow.member_id}
     row = (await turn.session.execute(_MINE, params)).one_or_none()
-    return (False, None) if row is None else (True, row[1])
+    return None if row is None else dict(zip(FORM_FIELDS, row[1:], strict=True))
 
 
-def _upsert(dialect: str, names: tuple[str, ...]) -> ReturningInsert[CheckinAnswer]:
-    found = _UPSERTS.get((dialect, names))
+def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Insert:
+    """``INSERT ... SELECT FROM checkins ... ON CONFLICT DO UPDATE`` of the answer fields
+    ``names``, returning the row's id, or (``loads``) the row as an object; built once
+    per dialect, fields and kind."""
+    found = _UPSERTS.get((dialect, names, loads))
     if found is not None:
         return found
     values = [bindparam(f"v_{name}", type_=_ANSWERS.c[name].type) for name in names]
@@ -599,36 +600,55 @@ def _upsert(dialect: str, names: tuple[str, ...]) -> ReturningInsert[CheckinAnsw
         bindparam("member", type_=_ANSWERS.c.member_id.type),
         *values,
     ).where(_CHECKINS.c.id == bindparam("checkin"))
-    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(CheckinAnswer)
+    into = CheckinAnswer if loads else _ANSWERS
+    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(into)
     insert = insert.from_select(["workspace_id", "checkin_id", "member_id", *names], source)
     # Nothing to write (a skip) still returns the row: it names the same member again.
     changes = {name: insert.excluded[name] for name in names or ("member_id",)}
-    found = insert.on_conflict_do_update(
-        index_elements=["checkin_id", "member_id"], set_=changes
-    ).returning(CheckinAnswer)
-    _UPSERTS[(dialect, names)] = found
+    upsert = insert.on_conflict_do_update(index_elements=["checkin_id", "member_id"], set_=changes)
+    found = upsert.returning(CheckinAnswer) if loads else upsert.returning(_ANSWERS.c.id)
+    _UPSERTS[(dialect, names, loads)] = found
     return found
 
 
-async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> CheckinAnswer | None:
+def _upsert_params(flow: FlowSession, values: Mapping[str, Any]) -> dict[str, Any]:
+    params = {f"v_{name}": value for name, value in values.items()}
+    return params | {"checkin": _checkin_id(flow), "member": flow.member_id}
+
+
+async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> bool:
     """``values`` written into the member's answers, in one statement: the row is made
     at their first answer rather than with the prompt (a dispatch pass writes two rows
     fewer per check-in, and a member who never answers has no row), and the unique
-    (check-in, member) decides between two events at the same moment. None when the
-    check-in is gone."""
+    (check-in, member) decides between two events at the same moment. False when the
+    check-in is gone. (A Core statement: no object is loaded, which costs twice the
+    statement itself; the answer that completes the check-in reads it afterwards.)"""
     assert flow.member_id is not None
     statement = _upsert(dialect_of(turn.session), tuple(values))
-    params = {f"v_{name}": value for name, value in values.items()}
-    params |= {"checkin": _checkin_id(flow), "member": flow.member_id}
+    found = await turn.session.execute(statement, _upsert_params(flow, values))
+    return found.first() is not None
+
+
+async def _save_into(
+    turn: Turn, flow: FlowSession, values: Mapping[str, Any], whole: _Whole
+) -> bool:
+    """:func:`_save` for a check-in read whole before (a form's answers depend on the
+    stored ones): the member's answer object in ``whole`` comes back updated."""
+    assert flow.member_id is not None
+    statement = _upsert(dialect_of(turn.session), tuple(values), loads=True)
     # "orm": one statement with these parameters, rows loaded as objects (not the bulk
-    # INSERT the ORM would take parameters for); refreshed if this event holds the row.
+    # INSERT the ORM would take parameters for), refreshing the object already loaded.
     # Not flushed first: the statement reads the check-in and writes only this row,
     # which no object of this event holds unsaved changes for.
     options = {"dml_strategy": "orm", "populate_existing": True}
     with turn.session.no_autoflush:
-        found = await turn.session.execute(statement, params, execution_options=options)
+        found = await turn.session.execute(
+            statement, _upsert_params(flow, values), execution_options=options
+        )
     answer: CheckinAnswer | None = found.scalar_one_or_none()
-    return answer
+    if answer is not None:
+        whole.answers[answer.member_id] = answer
+    return answer is not None
 
 
 CLOSED = StepResult(
@@ -649,7 +669,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         if flow.state == State.MOOD:
             answered = await _answer_and_advance(turn, flow, {"mood": mood}) is not None
         else:
-            answered = await _save(turn, flow, {"mood": mood}) is not None
+            answered = await _save(turn, flow, {"mood": mood})
         if not answered:
             return STALE
         return StepResult(replace_with=f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}")
@@ -662,8 +682,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         return StepResult(replace_with=f"{skipped} (skipped)")
     if choice == "form":
         # The whole check-in, showing what is answered already (to keep, or to edit).
-        there, answered_so_far = await _mine(turn, flow)
-        if not there:
+        answered_so_far = await _mine(turn, flow)
+        if answered_so_far is None:
             return STALE
         fields = tuple(
             FormField(
@@ -671,7 +691,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
                 question,
                 FormFieldKind.SHORT_TEXT if name == "mood" else FormFieldKind.LONG_TEXT,
                 placeholder="great, ok, rough, or your own words" if name == "mood" else None,
-                initial=(getattr(answered_so_far, name) or None) if answered_so_far else None,
+                initial=answered_so_far[name] or None,
             )
             for question, name in QUESTIONS.values()
         )
@@ -721,7 +741,7 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
-        await _save(turn, flow, changes.store)
+        await _save_into(turn, flow, changes.store, whole)
         retry = [name for name, _ in read.too_long]
         state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
         flow.data = {**flow.data, "retry": retry[1:]}
@@ -752,8 +772,11 @@ async def _answer_and_advance(
     finishing = upcoming(flow, ORDER, _FIELDS, State.DONE) == State.DONE
     if finishing:
         values = {**values, "answered_at": turn.now}
-    answer = await _save(turn, flow, values)
-    if answer is None:
+    if whole is None:
+        saved = await _save(turn, flow, values)
+    else:
+        saved = await _save_into(turn, flow, values, whole)
+    if not saved:
         return None
     following = next_question(flow, ORDER, _FIELDS, State.DONE)
     if following != State.DONE:
@@ -765,9 +788,8 @@ async def _answer_and_advance(
     move(turn, flow, State.DONE, end=True)
     flow.due_at = None
     if whole is None:
-        whole = await _whole(turn.session, answer.checkin_id)
-        assert whole is not None  # the answer's row refers to it
-    whole.answers[answer.member_id] = answer
+        whole = await _whole(turn.session, _checkin_id(flow))
+        assert whole is not None  # the answer just saved refers to it
     stalls.answered(whole.pair, whole.waiting_since)
     if _both_answered(whole):
         await _share(turn, whole)
