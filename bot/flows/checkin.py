@@ -542,7 +542,7 @@ _MINE = (
     )
     .where(_CHECKINS.c.id == bindparam("checkin"))
 )
-# (dialect, answer fields written) -> the upsert writing them, built once.
+# (dialect, answer fields written, whether it loads the row) -> the upsert, built once.
 _UPSERTS: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
 
 
@@ -621,8 +621,9 @@ async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> boo
     at their first answer rather than with the prompt (a dispatch pass writes two rows
     fewer per check-in, and a member who never answers has no row), and the unique
     (check-in, member) decides between two events at the same moment. False when the
-    check-in is gone. (A Core statement: no object is loaded, which costs twice the
-    statement itself; the answer that completes the check-in reads it afterwards.)"""
+    check-in is gone. A Core statement: loading the row as an object through the ORM's
+    RETURNING costs about 0.7 ms more per call (bench/README.md, ``bench_flows``); the
+    answer that completes the check-in reads it afterwards."""
     assert flow.member_id is not None
     statement = _upsert(dialect_of(turn.session), tuple(values))
     found = await turn.session.execute(statement, _upsert_params(flow, values))
@@ -651,7 +652,7 @@ async def _save_into(
     return answer is not None
 
 
-CLOSED = StepResult(
+_CLOSED = StepResult(
     reply="That check-in has closed (answers are shared after 48 hours), so I didn't "
     "save this. Your next check-in will come on your pair's usual rhythm."
 )
@@ -663,7 +664,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         owner = await turn.session.get(Member, flow.member_id)
         return not_for_you(owner) if owner else STALE
     if flow.ended_at is not None:
-        return CLOSED if flow.state == State.EXPIRED else STALE
+        return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
         mood = choice[5:]
         if flow.state == State.MOOD:
