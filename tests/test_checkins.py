@@ -1,17 +1,10 @@
 """Check-ins, as conversations: prompts on the cadence, answers shared, nudges, streaks."""
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, or_, select
 
-from bot.effects import Effect
 from bot.engine import Engine
-from bot.events import Event
 from bot.flows.checkin import spread_offset
 from bot.storage.models import (
     Checkin,
@@ -24,6 +17,7 @@ from bot.storage.models import (
     Pair,
 )
 from tests.conversation import Chat, pair_up
+from tests.statements import statements_per_event
 
 # The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
 FIRST_CHECKIN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -480,44 +474,6 @@ async def test_prompts_due_together_are_spread_over_a_window(chat: Chat) -> None
         assert times[f"mentor{n}"] == times[f"mentee{n}"]
         offset = times[f"mentor{n}"] - FIRST_CHECKIN
         assert offset == spread_offset(n + 1, window)  # the same pair, the same offset
-
-
-_TABLE = re.compile(r"^(SELECT|INSERT|DELETE)\b.*?\b(?:FROM|INTO)\s+(\w+)|^(UPDATE)\s+(\w+)", re.S)
-
-
-def _kind(statement: str) -> str:
-    """``SELECT members``, ``INSERT outbox``...: the verb and the first table named."""
-    found = _TABLE.match(statement.lstrip())
-    if found is None:
-        return statement.split(None, 1)[0].upper()
-    return f"{found[1] or found[3]} {found[2] or found[4]}"
-
-
-@contextmanager
-def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
-    """Within the block, each event the engine handles: the statements it ran besides
-    BEGIN and COMMIT (its delivery afterwards not included)."""
-    events: list[list[str]] = []
-    handle = chat.engine.handle
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if _kind(statement) not in ("BEGIN", "COMMIT"):
-            events[-1].append(_kind(statement))
-
-    async def counted(event: Event) -> list[Effect]:
-        events.append([])
-        sync_engine = chat.database.engine.sync_engine
-        sa_event.listen(sync_engine, "before_cursor_execute", record)
-        try:
-            return await handle(event)
-        finally:
-            sa_event.remove(sync_engine, "before_cursor_execute", record)
-
-    chat.engine.handle = counted  # type: ignore[method-assign]
-    try:
-        yield events
-    finally:
-        del chat.engine.handle
 
 
 LOOK_UP = ["SELECT workspaces"]  # the workspace and the member who acted, in one query
