@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -190,21 +190,28 @@ async def watch(session: AsyncSession, at: datetime, pair_ids: Sequence[int]) ->
         )
 
 
-async def answered(session: AsyncSession, pair_id: int) -> None:
-    """A check-in answer: the pair has not stalled on check-ins. Only a waiting feedback
-    question can make it stall before its next check-in opens (which arms it again)."""
-    oldest = await session.scalar(
-        select(func.min(Feedback.asked_at)).where(
+def waiting_question_since(
+    pair_id: ColumnElement[int] | InstrumentedAttribute[int],
+) -> ScalarSelect[datetime]:
+    """When the oldest feedback question of the pair ``pair_id`` (a column) still waiting
+    for the mentor's answer was asked, as a subquery: read with the check-in it concerns."""
+    oldest: ScalarSelect[datetime] = (
+        select(func.min(Feedback.asked_at))
+        .where(
             Feedback.pair_id == pair_id,
             Feedback.question.is_not(None),
             Feedback.answered_at.is_(None),
         )
+        .scalar_subquery()
     )
-    await session.execute(
-        update(Pair)
-        .where(Pair.id == pair_id)
-        .values(stall_check_at=None if oldest is None else oldest + FEEDBACK_WAIT)
-    )
+    return oldest
+
+
+def answered(pair: Pair, waiting_since: datetime | None) -> None:
+    """A check-in answer: the pair has not stalled on check-ins. Only a waiting feedback
+    question (the oldest asked at ``waiting_since``, :func:`waiting_question_since`) can
+    make it stall before its next check-in opens (which arms it again)."""
+    pair.stall_check_at = None if waiting_since is None else waiting_since + FEEDBACK_WAIT
 
 
 def next_look(pair: Pair, activity: PairActivity, now: datetime) -> datetime | None:

@@ -17,6 +17,7 @@ from bot.storage.models import (
     Pair,
 )
 from tests.conversation import Chat, pair_up
+from tests.statements import statements_per_event
 
 # The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
 FIRST_CHECKIN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -473,3 +474,77 @@ async def test_prompts_due_together_are_spread_over_a_window(chat: Chat) -> None
         assert times[f"mentor{n}"] == times[f"mentee{n}"]
         offset = times[f"mentor{n}"] - FIRST_CHECKIN
         assert offset == spread_offset(n + 1, window)  # the same pair, the same offset
+
+
+LOOK_UP = ["SELECT workspaces"]  # the workspace and the member who acted, in one query
+# The next question asked: the flow moves on and the question is queued.
+NEXT_QUESTION = ["UPDATE flow_sessions", "INSERT outbox"]
+
+
+async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) -> None:
+    """The hot path (issue 16): a click or a reply writes the answer in one upsert; only
+    the answer completing a check-in reads it whole (pair, members, both answers, the
+    pair's waiting feedback question), in one query. Nothing per question or partner."""
+    await to_first_checkin(chat)
+    with statements_per_event(chat) as events:
+        assert "How did it go" in await chat.click("bob", "Great 🙌")
+        await chat.say("bob", "bob: shipped the parser")
+        assert "(skipped)" in await chat.click("bob", "Skip")
+        assert "I'll share your answers" in await chat.say("bob", "bob: the roadmap")
+    flow = ["SELECT flow_sessions"]  # the clicked flow, or those waiting for a reply
+    answer = ["INSERT checkin_answers"]  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING
+    assert events == [
+        LOOK_UP + flow + answer + NEXT_QUESTION,  # the mood button
+        LOOK_UP + flow + answer + NEXT_QUESTION,  # a typed answer
+        LOOK_UP + flow + answer + NEXT_QUESTION,  # [Skip]
+        # The last answer: the flow done, the check-in read whole (its first FROM is
+        # the subquery of the pair's waiting feedback), the pair's stall check.
+        LOOK_UP + flow + answer + ["UPDATE flow_sessions", "SELECT feedback", "UPDATE pairs"],
+    ]
+    await answer_all_counted_shares(chat)
+
+
+async def answer_all_counted_shares(chat: Chat) -> None:
+    """alice answers too: her last answer shares both, in a fixed number of statements."""
+    await chat.click("alice", "OK 🙂")
+    await chat.say("alice", "alice: reviews")
+    await chat.say("alice", "alice: naming things")
+    with statements_per_event(chat) as events:
+        assert "shared your answers" in await chat.say("alice", "alice: the roadmap")
+    [shares] = events
+    # Both DMs in one INSERT on PostgreSQL; SQLAlchemy inserts them one by one on SQLite.
+    dms = ["INSERT outbox"] * (2 if chat.database.is_sqlite else 1)
+    written = ["UPDATE checkins", "UPDATE flow_sessions", "UPDATE pairs"]
+    read = ["SELECT flow_sessions", "INSERT checkin_answers", "SELECT feedback"]
+    assert sorted(shares) == sorted(LOOK_UP + read + written + dms), shares
+    for reader, author in (("alice", "bob"), ("bob", "alice")):
+        [said] = [s.content for s in chat.recorder.seen if s.user == reader][-1:]
+        assert said.text == f"📋 <@{author}>'s check-in answers:"
+        assert said.fields[-1].value == f"{author}: the roadmap"
+    assert (await _pair(chat)).streak == 1
+
+
+async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    with statements_per_event(chat) as events:
+        await chat.click("alice", "Answer in a form")
+        answer = await chat.submit(
+            "alice", mood="ok", progress="a lot", challenge="naming", next_topic="docs"
+        )
+    assert "I'll share your answers" in answer
+    flow = ["SELECT flow_sessions"]
+    assert events == [
+        # The button: her answers so far (to pre-fill), what the form showed noted.
+        LOOK_UP + flow + ["SELECT checkins", "UPDATE flow_sessions"],
+        # The form: the check-in read whole, the answers written in one upsert.
+        LOOK_UP
+        + flow
+        + ["SELECT feedback", "INSERT checkin_answers", "UPDATE flow_sessions", "UPDATE pairs"],
+    ]
+    answers = await _answers(chat, "alice")
+    assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
+        "ok",
+        "a lot",
+        "naming",
+        "docs",
+    )

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from bot.storage.models import FlowSession, Pair, PairState
 from tests.conversation import Chat, pair_up
+from tests.statements import statements_per_event
 
 
 async def _pairs(chat: Chat) -> list[Pair]:
@@ -144,3 +145,28 @@ async def test_an_ambiguous_command_asks_which_pair(chat: Chat) -> None:
 async def test_end_with_a_partner_who_is_not_one(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     assert "You don't have a pair with <@zed>" in await chat.say("alice", "/mentor end @zed")
+
+
+async def test_accept_and_decline_take_a_fixed_number_of_statements(chat: Chat) -> None:
+    """The hot path (issue 16): a click on a proposal reads the pair and both people in
+    one query; the acceptance is written once, with the pair it starts."""
+    for user in ("alice", "bob", "carol", "dave"):
+        await chat.say(user, "/mentor help")  # their names are known: no update of them
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.say("carol", "/mentor pair @carol @dave")
+    with statements_per_event(chat) as events:
+        assert "You're paired" in await chat.click("bob", "Accept")
+        assert "You declined" in await chat.click("dave", "Decline")
+    look_up = ["SELECT workspaces", "SELECT flow_sessions", "SELECT pairs"]
+    assert events == [
+        # The cap (a count of pairs), then the flow, the welcome DM and the pair.
+        [*look_up, "SELECT pairs", "UPDATE flow_sessions", "INSERT outbox", "UPDATE pairs"],
+        [*look_up, "UPDATE flow_sessions", "INSERT outbox", "UPDATE pairs"],
+    ]
+    accepted, declined = await _pairs(chat)
+    assert (accepted.state, accepted.mentor_accepted, accepted.mentee_accepted) == (
+        PairState.ACTIVE,
+        True,
+        True,
+    )
+    assert declined.state == PairState.DECLINED

@@ -29,8 +29,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import Insert
 
 from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
@@ -50,6 +54,7 @@ from bot.flows.sessions import (
     partner_name,
     read_form,
     remember_shown,
+    upcoming,
     with_note,
 )
 from bot.milestones import reach_automatic
@@ -67,7 +72,7 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.text import shorten
-from bot.turn import Turn, get_or_create, outbox_row
+from bot.turn import Turn, outbox_row
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -497,38 +502,160 @@ class _Prompts:
         return {**template, "target_id": target_id, "content": content}
 
 
-async def _load(turn: Turn, flow: FlowSession) -> Checkin | None:
-    if flow.member_id is None:
+# Each event's statements are few and fixed (issue 16): a reply or a click writes the
+# member's answer in one upsert; only the answer that completes a check-in reads the rest
+# of it (the pair, both members, both answers, a waiting feedback question) in one query.
+_ANSWERS = table_of(CheckinAnswer)
+_FIELDS = {state: name for state, (_, name) in QUESTIONS.items()}
+_MENTOR = aliased(Member, name="mentor")
+_MENTEE = aliased(Member, name="mentee")
+_MENTOR_ANSWER = aliased(CheckinAnswer, name="mentor_answer")
+_MENTEE_ANSWER = aliased(CheckinAnswer, name="mentee_answer")
+_WHOLE = (
+    select(
+        Checkin,
+        Pair,
+        _MENTOR,
+        _MENTEE,
+        _MENTOR_ANSWER,
+        _MENTEE_ANSWER,
+        stalls.waiting_question_since(Checkin.pair_id),
+    )
+    .join(Pair, Pair.id == Checkin.pair_id)
+    .outerjoin(_MENTOR, _MENTOR.id == Pair.mentor_id)
+    .outerjoin(_MENTEE, _MENTEE.id == Pair.mentee_id)
+    .outerjoin(
+        _MENTOR_ANSWER,
+        and_(_MENTOR_ANSWER.checkin_id == Checkin.id, _MENTOR_ANSWER.member_id == Pair.mentor_id),
+    )
+    .outerjoin(
+        _MENTEE_ANSWER,
+        and_(_MENTEE_ANSWER.checkin_id == Checkin.id, _MENTEE_ANSWER.member_id == Pair.mentee_id),
+    )
+    .where(Checkin.id == bindparam("checkin"))
+)
+_MINE = (
+    select(_CHECKINS.c.id, *(_ANSWERS.c[name] for name in FORM_FIELDS))
+    .outerjoin(
+        _ANSWERS,
+        and_(_ANSWERS.c.checkin_id == _CHECKINS.c.id, _ANSWERS.c.member_id == bindparam("member")),
+    )
+    .where(_CHECKINS.c.id == bindparam("checkin"))
+)
+# (dialect, answer fields written, whether it loads the row) -> the upsert, built once.
+_UPSERTS: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
+
+
+@dataclass(slots=True)
+class _Whole:
+    """A check-in with what sharing it needs."""
+
+    checkin: Checkin
+    pair: Pair
+    members: dict[int, Member]
+    # By member; a member without an answer row never answered (rows come with the
+    # first answer).
+    answers: dict[int, CheckinAnswer]
+    # When the pair's oldest feedback question still waiting for an answer was asked.
+    waiting_since: datetime | None
+
+
+async def _whole(session: AsyncSession, checkin_id: int) -> _Whole | None:
+    row = (await session.execute(_WHOLE, {"checkin": checkin_id})).one_or_none()
+    if row is None:
         return None
-    return await turn.session.get(Checkin, int(flow.data["checkin_id"]))
-
-
-async def _answer_if_any(turn: Turn, flow: FlowSession, checkin: Checkin) -> CheckinAnswer | None:
-    """The member's answer row, if they have answered anything yet."""
-    query = select(CheckinAnswer).where(
-        CheckinAnswer.checkin_id == checkin.id, CheckinAnswer.member_id == flow.member_id
+    checkin, pair, mentor, mentee, mentor_answer, mentee_answer, waiting_since = row
+    return _Whole(
+        checkin,
+        pair,
+        {m.id: m for m in (mentor, mentee) if m is not None},
+        {a.member_id: a for a in (mentor_answer, mentee_answer) if a is not None},
+        waiting_since,
     )
-    return (await turn.session.execute(query)).scalar_one_or_none()
 
 
-async def _answer(turn: Turn, flow: FlowSession, checkin: Checkin) -> CheckinAnswer:
-    """The member's answer row, made when they first answer rather than with the prompt:
-    a dispatch pass writes two rows fewer per check-in, and a member who never answers
-    has no row (readers count a missing row as not answered)."""
+def _checkin_id(flow: FlowSession) -> int:
+    return int(flow.data["checkin_id"])
+
+
+async def _mine(turn: Turn, flow: FlowSession) -> dict[str, str | None] | None:
+    """The member's answers so far, by field (None for each when they have not answered
+    yet); None when the flow's check-in is gone."""
+    params = {"checkin": _checkin_id(flow), "member": flow.member_id}
+    row = (await turn.session.execute(_MINE, params)).one_or_none()
+    return None if row is None else dict(zip(FORM_FIELDS, row[1:], strict=True))
+
+
+def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Insert:
+    """``INSERT ... SELECT FROM checkins ... ON CONFLICT DO UPDATE`` of the answer fields
+    ``names``, returning the row's id, or (``loads``) the row as an object; built once
+    per dialect, fields and kind."""
+    found = _UPSERTS.get((dialect, names, loads))
+    if found is not None:
+        return found
+    values = [bindparam(f"v_{name}", type_=_ANSWERS.c[name].type) for name in names]
+    source = select(
+        _CHECKINS.c.workspace_id,
+        _CHECKINS.c.id,
+        bindparam("member", type_=_ANSWERS.c.member_id.type),
+        *values,
+    ).where(_CHECKINS.c.id == bindparam("checkin"))
+    into = CheckinAnswer if loads else _ANSWERS
+    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(into)
+    insert = insert.from_select(["workspace_id", "checkin_id", "member_id", *names], source)
+    # Nothing to write (a skip) still returns the row: it names the same member again.
+    changes = {name: insert.excluded[name] for name in names or ("member_id",)}
+    upsert = insert.on_conflict_do_update(index_elements=["checkin_id", "member_id"], set_=changes)
+    found = upsert.returning(CheckinAnswer) if loads else upsert.returning(_ANSWERS.c.id)
+    _UPSERTS[(dialect, names, loads)] = found
+    return found
+
+
+def _upsert_params(flow: FlowSession, values: Mapping[str, Any]) -> dict[str, Any]:
+    params = {f"v_{name}": value for name, value in values.items()}
+    return params | {"checkin": _checkin_id(flow), "member": flow.member_id}
+
+
+async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> bool:
+    """``values`` written into the member's answers, in one statement: the row is made
+    at their first answer rather than with the prompt (a dispatch pass writes two rows
+    fewer per check-in, and a member who never answers has no row), and the unique
+    (check-in, member) decides between two events at the same moment. False when the
+    check-in is gone. A Core statement: loading the row as an object through the ORM's
+    RETURNING costs about 0.7 ms more per call (bench/README.md, ``bench_flows``); the
+    answer that completes the check-in reads it afterwards."""
     assert flow.member_id is not None
-    return await get_or_create(
-        turn.session,
-        CheckinAnswer,
-        {"checkin_id": checkin.id, "member_id": flow.member_id},
-        {"workspace_id": checkin.workspace_id},
-    )
+    statement = _upsert(dialect_of(turn.session), tuple(values))
+    found = await turn.session.execute(statement, _upsert_params(flow, values))
+    return found.first() is not None
 
 
-def _closed_note(checkin: Checkin) -> StepResult:
-    return StepResult(
-        reply="That check-in has closed (answers are shared after 48 hours), so I didn't "
-        "save this. Your next check-in will come on your pair's usual rhythm."
-    )
+async def _save_into(
+    turn: Turn, flow: FlowSession, values: Mapping[str, Any], whole: _Whole
+) -> bool:
+    """:func:`_save` for a check-in read whole before (a form's answers depend on the
+    stored ones): the member's answer object in ``whole`` comes back updated."""
+    assert flow.member_id is not None
+    statement = _upsert(dialect_of(turn.session), tuple(values), loads=True)
+    # "orm": one statement with these parameters, rows loaded as objects (not the bulk
+    # INSERT the ORM would take parameters for), refreshing the object already loaded.
+    # Not flushed first: the statement reads the check-in and writes only this row,
+    # which no object of this event holds unsaved changes for.
+    options = {"dml_strategy": "orm", "populate_existing": True}
+    with turn.session.no_autoflush:
+        found = await turn.session.execute(
+            statement, _upsert_params(flow, values), execution_options=options
+        )
+    answer: CheckinAnswer | None = found.scalar_one_or_none()
+    if answer is not None:
+        whole.answers[answer.member_id] = answer
+    return answer is not None
+
+
+_CLOSED = StepResult(
+    reply="That check-in has closed (answers are shared after 48 hours), so I didn't "
+    "save this. Your next check-in will come on your pair's usual rhythm."
+)
 
 
 async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[Effect]:
@@ -536,33 +663,36 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if flow.member_id != turn.actor.id:
         owner = await turn.session.get(Member, flow.member_id)
         return not_for_you(owner) if owner else STALE
-    checkin = await _load(turn, flow)
-    if checkin is None:
-        return STALE
     if flow.ended_at is not None:
-        return _closed_note(checkin) if flow.state == State.EXPIRED else STALE
+        return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
-        answer = await _answer(turn, flow, checkin)
-        answer.mood = choice[5:]
+        mood = choice[5:]
         if flow.state == State.MOOD:
-            await _advance(turn, flow, checkin, answer)
-        return StepResult(replace_with=f"{QUESTIONS[State.MOOD][0]} {MOODS[answer.mood]}")
+            answered = await _answer_and_advance(turn, flow, {"mood": mood}) is not None
+        else:
+            answered = await _save(turn, flow, {"mood": mood})
+        if not answered:
+            return STALE
+        return StepResult(replace_with=f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}")
     if choice.startswith("skip:"):
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
         skipped = QUESTIONS[State(flow.state)][0]
-        await _advance(turn, flow, checkin, await _answer(turn, flow, checkin))
+        if not await _answer_and_advance(turn, flow, {}):
+            return STALE
         return StepResult(replace_with=f"{skipped} (skipped)")
     if choice == "form":
         # The whole check-in, showing what is answered already (to keep, or to edit).
-        answered = await _answer_if_any(turn, flow, checkin)
+        answered_so_far = await _mine(turn, flow)
+        if answered_so_far is None:
+            return STALE
         fields = tuple(
             FormField(
                 name,
                 question,
                 FormFieldKind.SHORT_TEXT if name == "mood" else FormFieldKind.LONG_TEXT,
                 placeholder="great, ok, rough, or your own words" if name == "mood" else None,
-                initial=getattr(answered, name) or None if answered else None,
+                initial=answered_so_far[name] or None,
             )
             for question, name in QUESTIONS.values()
         )
@@ -574,16 +704,11 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
 
 async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
     """A DM reply: the answer to the question asked last."""
-    checkin = await _load(turn, flow)
-    if checkin is None:
+    if flow.member_id is None:
         return STALE
-    answer = await _answer(turn, flow, checkin)
     _, field = QUESTIONS[State(flow.state)]
-    if field == "mood":
-        answer.mood = _mood_word(text)
-    else:
-        setattr(answer, field, text)
-    return await _advance(turn, flow, checkin, answer)
+    value = _mood_word(text) if field == "mood" else text
+    return await _answer_and_advance(turn, flow, {field: value}) or STALE
 
 
 def _open_questions(flow: FlowSession) -> list[tuple[State, str]]:
@@ -600,23 +725,24 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         return StepResult(
             reply="That check-in is done, so what you wrote in this form was not saved."
         )
-    checkin = await _load(turn, flow)
-    if checkin is None:
+    # Read whole: what the member answered so far decides what the form changes, and
+    # the form completes the check-in (unless an answer was too long).
+    whole = await _whole(turn.session, _checkin_id(flow))
+    if whole is None or flow.member_id is None:
         return STALE
-    answer = await _answer(turn, flow, checkin)
+    answer = whole.answers.get(flow.member_id)
     open_names = [name for _, name in _open_questions(flow)]
     read = read_form(values, list(FORM_FIELDS))
     answers = {
         name: _mood_word(value) if name == "mood" else value for name, value in read.answers.items()
     }
-    stored = {name: getattr(answer, name) for name in FORM_FIELDS}
+    stored = {name: getattr(answer, name) if answer else None for name in FORM_FIELDS}
     changes = form_changes(flow, answers, stored, open_names)
-    for name, value in changes.store.items():
-        setattr(answer, name, value)
     answered_before = [QUESTIONS[_state_of(name)][0] for name in changes.kept]
     note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
+        await _save_into(turn, flow, changes.store, whole)
         retry = [name for name, _ in read.too_long]
         state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
         flow.data = {**flow.data, "retry": retry[1:]}
@@ -625,7 +751,7 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         kept = [name for name in retry if stored[name]]
         return with_note(note, StepResult(reply=read.refused_note(labels, kept)))
     move(turn, flow, State.NEXT_TOPIC)
-    return with_note(note, await _advance(turn, flow, checkin, answer))
+    return with_note(note, await _answer_and_advance(turn, flow, changes.store, whole) or STALE)
 
 
 def _mood_word(value: str) -> str:
@@ -638,11 +764,22 @@ def _state_of(name: str) -> State:
     return next(state for state, (_, field) in QUESTIONS.items() if field == name)
 
 
-async def _advance(
-    turn: Turn, flow: FlowSession, checkin: Checkin, answer: CheckinAnswer
-) -> StepResult:
-    fields = {state: name for state, (_, name) in QUESTIONS.items()}
-    following = next_question(flow, ORDER, fields, State.DONE)
+async def _answer_and_advance(
+    turn: Turn, flow: FlowSession, values: Mapping[str, Any], whole: _Whole | None = None
+) -> StepResult | None:
+    """``values`` saved as the member's answers, then the next question asked, or the
+    check-in done. None when the check-in is gone (nothing changed). ``whole``: the
+    check-in, when the caller read it already."""
+    finishing = upcoming(flow, ORDER, _FIELDS, State.DONE) == State.DONE
+    if finishing:
+        values = {**values, "answered_at": turn.now}
+    if whole is None:
+        saved = await _save(turn, flow, values)
+    else:
+        saved = await _save_into(turn, flow, values, whole)
+    if not saved:
+        return None
+    following = next_question(flow, ORDER, _FIELDS, State.DONE)
     if following != State.DONE:
         move(turn, flow, following)
         question, _ = QUESTIONS[following]
@@ -651,12 +788,14 @@ async def _advance(
         return StepResult()
     move(turn, flow, State.DONE, end=True)
     flow.due_at = None
-    answer.answered_at = turn.now
-    await stalls.answered(turn.session, checkin.pair_id)
-    if await _both_answered(turn, checkin):
-        await share(turn, checkin)
+    if whole is None:
+        whole = await _whole(turn.session, _checkin_id(flow))
+        assert whole is not None  # the answer just saved refers to it
+    stalls.answered(whole.pair, whole.waiting_since)
+    if _both_answered(whole):
+        await _share(turn, whole)
         return StepResult(reply="Thanks! You've both answered; I've shared your answers.")
-    closes = checkin.closes_at or turn.now
+    closes = whole.checkin.closes_at or turn.now
     zone = turn.actor.timezone or "UTC"
     return StepResult(
         reply="Thanks! I'll share your answers with your partner once they've answered, "
@@ -664,13 +803,8 @@ async def _advance(
     )
 
 
-async def _answers(turn: Turn, checkin: Checkin) -> list[CheckinAnswer]:
-    query = select(CheckinAnswer).where(CheckinAnswer.checkin_id == checkin.id)
-    return list((await turn.session.execute(query)).scalars())
-
-
-async def _both_answered(turn: Turn, checkin: Checkin) -> bool:
-    answers = await _answers(turn, checkin)
+def _both_answered(whole: _Whole) -> bool:
+    answers = whole.answers.values()
     return len(answers) == 2 and all(a.answered_at is not None for a in answers)
 
 
@@ -678,20 +812,28 @@ async def share(turn: Turn, checkin: Checkin) -> None:
     """Each member sees the other's answers; the window closes; the streak moves."""
     if checkin.state != CheckinState.OPEN:
         return
-    pair = await turn.session.get(Pair, checkin.pair_id)
-    assert pair is not None
-    answers = {a.member_id: a for a in await _answers(turn, checkin)}
-    members = {m.id: m for m in await _members(turn, [pair.mentor_id, pair.mentee_id])}
+    whole = await _whole(turn.session, checkin.id)
+    assert whole is not None and whole.checkin is checkin
+    await _share(turn, whole)
+
+
+async def _share(turn: Turn, whole: _Whole) -> None:
+    checkin, pair, members, answers = whole.checkin, whole.pair, whole.members, whole.answers
+    if checkin.state != CheckinState.OPEN:
+        return
     # A member without an answer row never answered (rows are made at the first answer).
     for me, partner in ((pair.mentor_id, pair.mentee_id), (pair.mentee_id, pair.mentor_id)):
         if me in members and partner in members:
             said = _shared(members[partner], answers.get(partner), checkin, members[me])
             turn.dm(members[me], said)
-    both = len(answers) == 2 and all(a.answered_at is not None for a in answers.values())
+    both = _both_answered(whole)
     checkin.state = CheckinState.SHARED.value
     checkin.shared_at = turn.now
     checkin.closes_at = None
-    await _expire_open_sessions(turn, checkin)
+    if not both:
+        # Both answered: both conversations ended with their answers (a member's
+        # ``answered_at`` is set only as their conversation ends), none is left open.
+        await _expire_open_sessions(turn, checkin)
     pair.streak = pair.streak + 1 if both else 0
     if both and pair.streak in STREAK_MILESTONES:
         for member in members.values():
@@ -702,10 +844,6 @@ async def share(turn: Turn, checkin: Checkin) -> None:
                 f"{pair.streak} check-ins in a row",
                 pair.id,
             )
-
-
-async def _members(turn: Turn, ids: list[int]) -> list[Member]:
-    return list((await turn.session.execute(select(Member).where(Member.id.in_(ids)))).scalars())
 
 
 def _shared(

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import aliased
 
 from bot.cadence import describe
 from bot.commands import ProposePair
@@ -166,16 +167,29 @@ def _invitation(proposer: Member, mentor: Member, mentee: Member, to: Member) ->
     )
 
 
+# A proposal with both people, in one query (a click on it needs all three).
+_MENTOR = aliased(Member, name="mentor")
+_MENTEE = aliased(Member, name="mentee")
+_PROPOSAL = (
+    select(Pair, _MENTOR, _MENTEE)
+    .join(_MENTOR, _MENTOR.id == Pair.mentor_id)
+    .join(_MENTEE, _MENTEE.id == Pair.mentee_id)
+    .where(Pair.id == bindparam("pair"))
+)
+
+
 async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
-    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
-    if pair is None or flow.ended_at is not None:
+    found = (
+        (await turn.session.execute(_PROPOSAL, {"pair": flow.pair_id})).one_or_none()
+        if flow.pair_id
+        else None
+    )
+    if found is None or flow.ended_at is not None:
         return STALE
+    pair, mentor, mentee = found
     if pair.state != PairState.PROPOSED:
         move(turn, flow, State.WITHDRAWN, end=True)
         return StepResult(replace_with="This proposal was withdrawn.")
-    mentor = await turn.session.get(Member, pair.mentor_id)
-    mentee = await turn.session.get(Member, pair.mentee_id)
-    assert mentor is not None and mentee is not None
     me = turn.actor
     if me.id not in (mentor.id, mentee.id):
         return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
@@ -197,23 +211,22 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     if choice != "accept":
         return STALE
 
+    other_accepted = pair.mentee_accepted if me.id == mentor.id else pair.mentor_accepted
+    if other_accepted:
+        # Pairs started since the proposal count: the cap holds when it becomes a pair.
+        # Checked before this acceptance is recorded: refused, it is not recorded.
+        full = await too_many_pairs(
+            turn, [mentor, mentee], PARTNERED_PAIR_STATES, outcome="so this pair can't start yet"
+        )
+        if full is not None:
+            return StepResult(reply=full)
     if me.id == mentor.id:
         pair.mentor_accepted = True
     else:
         pair.mentee_accepted = True
-    if not (pair.mentor_accepted and pair.mentee_accepted):
+    if not other_accepted:
         waiting = mentee if me.id == mentor.id else mentor
         return StepResult(replace_with=f"You accepted. Waiting for {_m(waiting)} to accept too.")
-    # Pairs started since the proposal count: the cap holds when it becomes a pair.
-    full = await too_many_pairs(
-        turn, [mentor, mentee], PARTNERED_PAIR_STATES, outcome="so this pair can't start yet"
-    )
-    if full is not None:
-        if me.id == mentor.id:
-            pair.mentor_accepted = False
-        else:
-            pair.mentee_accepted = False
-        return StepResult(reply=full)
 
     pair.state = PairState.ACTIVE.value
     pair.activated_at = turn.now

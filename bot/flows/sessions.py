@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.content import Button, ButtonStyle, FormField
 from bot.effects import Effect
@@ -92,15 +92,19 @@ async def start_flow(
     return flow
 
 
+# Built once: every click and form submission runs it.
+_FIND_FLOW = (
+    select(FlowSession)
+    .where(FlowSession.id == bindparam("id"), FlowSession.workspace_id == bindparam("workspace"))
+    .with_for_update()
+)
+
+
 async def find_flow(turn: Turn, session_id: int) -> FlowSession | None:
     """A session of this workspace only: an id from elsewhere finds nothing. The row is
     locked (PostgreSQL) so two clicks at the same moment take turns."""
-    query = (
-        select(FlowSession)
-        .where(FlowSession.id == session_id, FlowSession.workspace_id == turn.workspace.id)
-        .with_for_update()
-    )
-    return (await turn.session.execute(query)).scalar_one_or_none()
+    params = {"id": session_id, "workspace": turn.workspace.id}
+    return (await turn.session.execute(_FIND_FLOW, params)).scalar_one_or_none()
 
 
 async def open_flow_of(turn: Turn, member: Member, kind: FlowKind) -> FlowSession | None:
@@ -272,21 +276,30 @@ def form_changes(
 StateT = TypeVar("StateT", bound=StrEnum)
 
 
-def next_question(
+def upcoming(
     flow: FlowSession, order: Sequence[StateT], fields: Mapping[StateT, str], done: StateT
 ) -> StateT:
     """The state a question-by-question flow (check-in, look-back) asks next: the one
     after the current in ``order``; after a form, only the answers that did not fit
-    (their field names in ``flow.data["retry"]``) are asked again, then ``done``."""
-    following = order[order.index(type(done)(flow.state)) + 1]
+    (their field names in ``flow.data["retry"]``) are asked again, then ``done``. Changes
+    nothing (:func:`next_question` moves on)."""
     retry = flow.data.get("retry")
     if retry is None:
-        return following
-    data = {key: value for key, value in flow.data.items() if key != "retry"}
+        return order[order.index(type(done)(flow.state)) + 1]
     if retry:
-        following = next(state for state, name in fields.items() if name == retry[0])
-        data["retry"] = retry[1:]
-    else:
-        following = done
-    flow.data = data
+        return next(state for state, name in fields.items() if name == retry[0])
+    return done
+
+
+def next_question(
+    flow: FlowSession, order: Sequence[StateT], fields: Mapping[StateT, str], done: StateT
+) -> StateT:
+    """:func:`upcoming`, with the answer asked again taken off the flow's retry list."""
+    following = upcoming(flow, order, fields, done)
+    retry = flow.data.get("retry")
+    if retry is not None:
+        data = {key: value for key, value in flow.data.items() if key != "retry"}
+        if retry:
+            data["retry"] = retry[1:]
+        flow.data = data
     return following
