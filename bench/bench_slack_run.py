@@ -768,8 +768,8 @@ def summary(results: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--pairs", type=int, default=3000, help="pairs (their mentors send)")
-    parser.add_argument("--requests", type=int, default=800, help="per pass")
+    parser.add_argument("--pairs", type=int, default=2000, help="pairs (their mentors send)")
+    parser.add_argument("--requests", type=int, default=600, help="per pass")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (medians over them)")
     parser.add_argument("--clients", type=int, default=8, help="clients in the rate pass")
     parser.add_argument("--in-flight", type=int, default=50, help="clients in the other pass")
