@@ -72,7 +72,7 @@ from adapters.slack.sender import SlackSender, web_client
 from bench.bench_slack import SECRET, drop_database, mentor_id, prepare_database, sign
 from bot.clock import ManualClock
 from bot.delivery import deliver_all
-from bot.engine import Engine
+from bot.engine import NOT_SAVED, SORRY, Engine
 from bot.events import CommandInvoked
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
@@ -570,6 +570,15 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             print(f"profile of A written to {args.profile}", file=sys.stderr)
         await fake.stop()
     checks = await check(url, everything, fake)
+    # What the mentorbot processes logged (LOG_LEVEL=WARNING: warnings and errors only).
+    logged = [
+        line
+        for name in ("A", "B")
+        for line in (work / f"{name}.log").read_text(errors="replace").splitlines()
+        if " ERROR " in line or (" WARNING " in line and "adapters.cli" not in line)
+    ]
+    checks["log_warnings_and_errors"] = len(logged)
+    checks["log_first_lines"] = logged[:12]
     if created and args.postgres_url:
         await drop_database(args.postgres_url, created)
     return {
@@ -648,6 +657,14 @@ def _line(found: dict[str, Any]) -> str:
 async def check(url: str, sent: list[Sent], fake: FakeSlack) -> dict[str, Any]:
     """Nothing lost or doubled, counted in the database and the answers."""
     late = {r["hook"]: str(r.get("text", "")) for r in fake.responses()}
+    # What the bot told people in their DMs when their work failed (a click's or an
+    # answer's ack is empty: the answer, or the apology, is a DM).
+    told = [
+        str(c.args.get("text", ""))
+        for c in fake.calls
+        if c.method == "chat.postMessage"
+        and (NOT_SAVED in str(c.args.get("text", "")) or SORRY in str(c.args.get("text", "")))
+    ]
     numbers: dict[str, list[int]] = defaultdict(list)
     win_texts: set[str] = set()
     unconfirmed = 0
@@ -710,6 +727,12 @@ async def check(url: str, sent: list[Sent], fake: FakeSlack) -> dict[str, Any]:
         "answers_stored_in_all": len(stored_answers),
         "clicks_and_answers_sent": len(keys),
         "clicks_and_answers_handled_once": len(handled),
+        "told_not_saved_or_sorry_in_a_dm": len(told),
+        "not_handled": [
+            f"{s.request.kind} by {s.request.user} to {s.target}: {s.answer[:100]!r}"
+            for s in sent
+            if s.request.key and s.request.key not in handled
+        ][:20],
     }
 
 
@@ -794,7 +817,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-slack-run-") as work:
         results = asyncio.run(run(args, Path(work)))
     print(summary(results))
-    print(json.dumps(results["checks"], indent=2))
+    print(json.dumps(results["checks"], indent=2, ensure_ascii=False))
     print(f"load average at the end: {results['load_average']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
