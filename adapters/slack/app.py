@@ -13,7 +13,10 @@ transaction) runs as a task; if it finishes within ``ack_budget_seconds`` (2 s),
 ack carries the answer (the ephemeral reply to a slash command, the closing of a modal),
 so a crash before the commit shows the person an error instead of losing their words.
 If it does not, the ack goes out anyway ("one moment") and the answer follows through
-the ``response_url`` or a DM when the work is done. Bolt runs with
+the ``response_url`` or a DM when the work is done. In HTTP mode the budget counts from
+the request's arrival (the route's first line), not from when Bolt runs the listener: in
+a burst a request can wait in the event loop behind others, and that wait is part of
+Slack's 3 s too. Bolt runs with
 ``process_before_response=True``: the listener returns the ack itself, without Bolt's
 10 ms polling, and the work after the ack is in tasks this adapter tracks, so ``stop``
 waits for it.
@@ -38,6 +41,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -114,6 +118,10 @@ MAX_FILE_BYTES = 100 * MIB
 
 # What reading a payload of a shape Slack never sends can raise (in Bolt or translate).
 UNEXPECTED_SHAPE = (ValueError, TypeError, AttributeError, LookupError)
+
+# Where ``_http`` notes, in Bolt's context, when the request arrived (the event loop's
+# clock): the ack budget counts from there.
+ARRIVED = "mentorbot_arrived"
 
 # What the Home tab shows, each part the answer of one command.
 HOME_PARTS = ("status", "journal", "feedback list")
@@ -294,6 +302,7 @@ class SlackAdapter:
         unsigned or malformed request gets 401/400 and at most one throttled log line.
         A signed request of a shape we cannot read (not UTF-8, not the JSON or form it
         claims, a string where an object belongs) gets 400 and a warning."""
+        arrived = asyncio.get_running_loop().time()
         raw = await request.read()
         why = unsigned(self._secret, raw, request.headers, time.time())
         if why is not None and is_ssl_check(raw):
@@ -306,6 +315,7 @@ class SlackAdapter:
                 body=raw.decode("utf-8"),
                 query=request.query_string,
                 headers=request.headers,  # type: ignore[arg-type]
+                context={ARRIVED: arrived},
             )
             if not isinstance(bolt_request.body, dict):
                 raise TypeError("the body is not an object")
@@ -344,11 +354,23 @@ class SlackAdapter:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _within_budget(self, task: asyncio.Task[T]) -> T | None:
-        done, _ = await asyncio.wait({task}, timeout=self._budget)
+    async def _within_budget(
+        self, task: asyncio.Task[T], context: AsyncBoltContext | None = None
+    ) -> T | None:
+        """The task's result if it is done within what is left of the ack budget: counted
+        from the request's arrival when ``_http`` noted it (HTTP mode), else from now."""
+        left = self._budget
+        arrived = context.get(ARRIVED) if context is not None else None
+        if isinstance(arrived, float):
+            left -= asyncio.get_running_loop().time() - arrived
+        if left <= 0:
+            return task.result() if task.done() else None
+        done, _ = await asyncio.wait({task}, timeout=left)
         return task.result() if task in done else None
 
-    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_command(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         try:
             event, origin = translate.slash_command(body)
         except ValueError as error:
@@ -356,7 +378,7 @@ class SlackAdapter:
             await ack()
             return
         work = self._spawn(self._handle(event, origin))
-        effects = await self._within_budget(work)
+        effects = await self._within_budget(work, context)
         if effects is None:
             await ack(render.ephemeral(Content(WORKING)))
             self._spawn(self._finish(work, origin))
@@ -382,7 +404,9 @@ class SlackAdapter:
                 await self._respond(origin.response_url, body)
         await self._perform_all(rest, origin)
 
-    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_action(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         try:
             clicked, origin = translate.block_action(body)
         except ValueError as error:
@@ -393,9 +417,11 @@ class SlackAdapter:
             await ack()
             self._spawn(self._home_action(clicked, origin))
             return
-        await self._answer(ack, self._spawn(self._handle(clicked, origin)), origin)
+        await self._answer(ack, self._spawn(self._handle(clicked, origin)), origin, context)
 
-    async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_view(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         view = body.get("view")
         errors = translate.form_errors(view if isinstance(view, dict) else {})
         if errors:
@@ -415,20 +441,24 @@ class SlackAdapter:
             work = self._spawn(self._handle(command, origin, refresh_home=True))
         else:
             work = self._spawn(self._handle(submitted, origin))
-        await self._answer(ack, work, origin)
+        await self._answer(ack, work, origin, context)
 
     async def _answer(
-        self, ack: AsyncAck, work: asyncio.Task[list[Effect]], origin: Origin
+        self,
+        ack: AsyncAck,
+        work: asyncio.Task[list[Effect]],
+        origin: Origin,
+        context: AsyncBoltContext,
     ) -> None:
         """Ack once the work is done (or the budget is spent), then carry out the rest."""
-        effects = await self._within_budget(work)
+        effects = await self._within_budget(work, context)
         await ack()
         if effects is None:
             self._spawn(self._finish(work, origin))
         elif effects:
             self._spawn(self._perform_all(effects, origin))
 
-    async def _on_message(self, body: dict[str, Any]) -> None:
+    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         try:
             message, origin = translate.direct_message(body)
         except NotForUs:
@@ -437,7 +467,7 @@ class SlackAdapter:
             log.warning("Slack: a message event without %s", error)
             return
         work = self._spawn(self._handle(message, origin))
-        effects = await self._within_budget(work)
+        effects = await self._within_budget(work, context)
         if effects is None:
             self._spawn(self._finish(work, origin))
         elif effects:
@@ -450,7 +480,7 @@ class SlackAdapter:
             return
         self._spawn(self._publish_home(origin))
 
-    async def _on_removed(self, body: dict[str, Any]) -> None:
+    async def _on_removed(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         try:
             removed = translate.workspace_removed(body)
         except (NotForUs, ValueError):
@@ -459,7 +489,7 @@ class SlackAdapter:
             "Slack: team %s removed the app; delivery there stops",
             removed.workspace.workspace_id,
         )
-        await self._within_budget(self._spawn(self._engine.workspace_changed(removed)))
+        await self._within_budget(self._spawn(self._engine.workspace_changed(removed)), context)
 
     # -- the work ---------------------------------------------------------------------------
 
