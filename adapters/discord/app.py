@@ -48,6 +48,7 @@ from bot.events import CommandInvoked, Event, FormSubmitted, WorkspaceAdded, Wor
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.text import channel_mention_id
+from scheduler.delivery_worker import wakes_held
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +164,16 @@ class DiscordAdapter:
     async def answer(self, interaction: discord.Interaction) -> None:
         if self._repeated(interaction.id):
             return  # the gateway delivered it again (a resumed session replays events)
+        # The delivery worker, woken by the Engine's commit, starts its pass once the
+        # person has the answer, not on this event loop ahead of it.
+        with wakes_held() as held:
+            await self._answer(interaction, held.release)
+
+    async def _answer(self, interaction: discord.Interaction, answered: Callable[[], None]) -> None:
         payload = interaction_payload(interaction)
         call = translate.call_of(payload)
         responder = InteractionResponder(
-            self.client.http, call, sender=self.sender, forms=self._forms
+            self.client.http, call, sender=self.sender, forms=self._forms, answered=answered
         )
         translated = translate.interaction_event(payload)
         match translated:
@@ -276,6 +283,10 @@ class DiscordAdapter:
     async def message(self, message: discord.Message) -> None:
         if message.guild is not None or message.author.bot:
             return
+        with wakes_held():  # as for an interaction: the reply first, then the worker
+            await self._message(message)
+
+    async def _message(self, message: discord.Message) -> None:
         channel_id = str(message.channel.id)
         user_id = str(message.author.id)
         workspace_id = await self._routes.workspace_for(user_id)

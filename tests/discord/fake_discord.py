@@ -261,6 +261,9 @@ class Recorded:
     body: Any
     headers: dict[str, str]
     files: list[Upload] = field(default_factory=list)
+    # perf_counter_ns when the request arrived, and when its response went back.
+    arrived_ns: int = 0
+    answered_ns: int = 0
 
 
 @dataclass
@@ -336,6 +339,7 @@ class FakeDiscord:
         self.guilds: dict[str, Guild] = {}
         self.requests: list[Recorded] = []
         self.failures: list[Failure] = []
+        self.slow: list[tuple[str, re.Pattern[str], float]] = []
         self.closed_dms: set[str] = set()
         self.channels: dict[str, JSON] = {}
         self.messages: dict[str, list[JSON]] = {}
@@ -473,6 +477,11 @@ class FakeDiscord:
                 "X-RateLimit-Scope": "user",
             },
         )
+
+    def delay(self, method: str, path: str, seconds: float) -> None:
+        """Answer every ``method path`` (a regex, as in :meth:`fail`) ``seconds`` late:
+        the work is done at once, the response waits (a slow or far-away Discord)."""
+        self.slow.append((method, re.compile(path), seconds))
 
     # -- what happened -----------------------------------------------------------------
 
@@ -932,25 +941,37 @@ class FakeDiscord:
         record = Recorded(
             request.method, path, dict(request.query), body, dict(request.headers), uploads
         )
+        record.arrived_ns = self.arrived_ns
         self.requests.append(record)
         self._uploaded = uploads
         try:
-            if any(len(upload.data) > MAX_UPLOAD_BYTES for upload in uploads):
-                return _json({"message": "Request entity too large", "code": 40005}, 413)
-            refused = payload_errors(request.method, path, body, files=bool(uploads))
-            if refused is not None:
-                return _json(refused, 400)
-            failure = self._failure_for(request.method, path)
-            if failure is not None and not failure.keep:
-                return _json(failure.body, failure.status, failure.headers)
-            status, answer = self._route(request.method, path, body, dict(request.query))
-            if failure is not None:  # the work was done, but the answer is lost
-                return _json(failure.body, failure.status, failure.headers)
-            if answer is None:
-                return web.Response(status=204)
-            return _json(answer, status)
+            response = self._respond(request.method, path, body, dict(request.query), uploads)
+            self._touch()
+            for method, pattern, seconds in self.slow:
+                if method == request.method and pattern.fullmatch(path):
+                    await asyncio.sleep(seconds)
+            record.answered_ns = time.perf_counter_ns()
+            return response
         finally:
             self._touch()
+
+    def _respond(
+        self, method: str, path: str, body: Any, query: dict[str, str], uploads: list[Upload]
+    ) -> web.Response:
+        if any(len(upload.data) > MAX_UPLOAD_BYTES for upload in uploads):
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
+        refused = payload_errors(method, path, body, files=bool(uploads))
+        if refused is not None:
+            return _json(refused, 400)
+        failure = self._failure_for(method, path)
+        if failure is not None and not failure.keep:
+            return _json(failure.body, failure.status, failure.headers)
+        status, answer = self._route(method, path, body, query)
+        if failure is not None:  # the work was done, but the answer is lost
+            return _json(failure.body, failure.status, failure.headers)
+        if answer is None:
+            return web.Response(status=204)
+        return _json(answer, status)
 
     def _failure_for(self, method: str, path: str) -> Failure | None:
         for failure in self.failures:
