@@ -349,6 +349,9 @@ class FakeDiscord:
         self._by_token: dict[str, Interaction] = {}
         self.commands: dict[str | None, list[JSON]] = {}  # guild id (None: global)
         self.sessions: dict[int, GatewaySession] = {}  # by shard
+        # More bots side by side (benchmarks): a token -> where their sessions are kept
+        # (at their shard plus this).
+        self.other_bots: dict[str, int] = {}
         self.identify_payloads: list[JSON] = []
         self.arrived_ns = 0  # perf_counter_ns of the REST request being handled
         # On the next RESUME, also send again this many interactions the client had seen.
@@ -640,9 +643,9 @@ class FakeDiscord:
             message=opened_by.get("message"),
         )
 
-    async def interact(self, payload: JSON) -> Interaction:
-        """Send an INTERACTION_CREATE on the right shard; the record fills as the bot
-        answers."""
+    async def interact(self, payload: JSON, *, session: int | None = None) -> Interaction:
+        """Send an INTERACTION_CREATE on the right shard (or the given session); the
+        record fills as the bot answers."""
         record = self.interactions.get(str(payload["id"]))
         if record is None:
             record = Interaction(payload)
@@ -650,6 +653,8 @@ class FakeDiscord:
             self._by_token[str(payload["token"])] = record
         guild_id = payload.get("guild_id")
         shard = self.shard_of(str(guild_id)) if guild_id else 0
+        if session is not None:
+            shard = session
         record.sent_ns = time.perf_counter_ns()
         await self.dispatch("INTERACTION_CREATE", payload, shard=shard)
         return record
@@ -824,15 +829,17 @@ class FakeDiscord:
         return socket
 
     async def _identify(self, socket: web.WebSocketResponse, data: JSON) -> GatewaySession | None:
-        if data.get("token") != TOKEN:
+        token = data.get("token")
+        if token != TOKEN and token not in self.other_bots:
             await socket.close(code=4004)  # authentication failed
             return None
         self.identify_payloads.append(data)
         shard_id, count = data.get("shard", [0, 1])
+        key = shard_id + self.other_bots.get(str(token), 0)
         session = GatewaySession(snowflake(), (shard_id, count))
-        previous = self.sessions.get(shard_id)
+        previous = self.sessions.get(key)
         session.identifies = (previous.identifies if previous else 0) + 1
-        self.sessions[shard_id] = session
+        self.sessions[key] = session
         session.socket = socket
         guilds = [g for g in self.guilds.values() if self.shard_of(g.id) == shard_id]
         ready = {
@@ -851,9 +858,9 @@ class FakeDiscord:
             "guild_join_requests": [],
             "auth_session_id_hash": "",
         }
-        await self.dispatch("READY", ready, shard=shard_id)
+        await self.dispatch("READY", ready, shard=key)
         for guild in guilds:
-            await self.dispatch("GUILD_CREATE", self.guild_payload(guild.id), shard=shard_id)
+            await self.dispatch("GUILD_CREATE", self.guild_payload(guild.id), shard=key)
         return session
 
     def guild_payload(self, guild_id: str, *, unavailable: bool | None = False) -> JSON:
@@ -911,7 +918,8 @@ class FakeDiscord:
         session = next(
             (s for s in self.sessions.values() if s.session_id == data.get("session_id")), None
         )
-        if session is None or data.get("token") != TOKEN:
+        token = data.get("token")
+        if session is None or (token != TOKEN and token not in self.other_bots):
             await socket.send_str(json.dumps({"op": 9, "d": False}))  # start over
             return None
         session.socket = socket
@@ -922,8 +930,8 @@ class FakeDiscord:
         self.replay_seen = 0
         for frame in again + [f for seq, f in session.history if seq > last]:
             await socket.send_str(json.dumps(frame))
-        shard_id = session.shard[0]
-        await self.dispatch("RESUMED", {}, shard=shard_id)
+        key = next(k for k, s in self.sessions.items() if s is session)
+        await self.dispatch("RESUMED", {}, shard=key)
         return session
 
     # -- REST --------------------------------------------------------------------------
