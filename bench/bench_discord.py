@@ -1,30 +1,29 @@
 """Benchmark: ``/win`` interactions through the gateway to the Discord adapter, against a
-bare discord.py bot that only responds (the floor).
+bare discord.py bot that only responds (the floor), interleaved one by one.
 
 Run by hand (``python -m bench.bench_discord --help``); the numbers live in
 bench/README.md. Benchmarks are never timed inside the tests.
 
 The fake Discord of ``tests/discord/fake_discord.py`` runs in a process of its own (as
-Discord is another machine), serving REST and the gateway on loopback. It sends each
-``/win`` as an INTERACTION_CREATE on the bot's gateway socket and times it from just
-before the frame is written to the arrival of the bot's interaction callback (``POST
-/interactions/{id}/{token}/callback``); both stamps are taken in the fake's process with
-one clock. Both bots are real discord.py clients with the same intents and settings:
+Discord is another machine), serving REST and the gateway on loopback, and every bot runs
+in a process of its own too (as each would in production), all connected to the fake at
+once. The fake sends each ``/win`` as an INTERACTION_CREATE on one bot's gateway socket
+and times it from just before the frame is written to the arrival of that bot's
+interaction callback (``POST /interactions/{id}/{token}/callback``); both stamps are
+taken in the fake's process with one clock. The bots take turns interaction by
+interaction (the order alternating), so machine noise hits all alike; the ratios to the
+floor come from the same run.
 
-- **mentorbot**: the ``DiscordAdapter`` with the real Engine on a SQLite file (and on
-  PostgreSQL with ``--postgres``) holding ``--users / 2`` active Discord pairs (created
-  with ``bot.pairs_import.import_pairs``), the delivery worker and the scheduler running.
-  Each ``/win`` is one Engine transaction (the win, the partner's DM queued in the
-  outbox, milestones), answered with an ephemeral message in the callback; the partner's
-  DM is then sent by the worker (its arrival is timed too).
 - **floor**: a bare ``discord.Client`` with one ``/win`` app command whose callback only
   calls ``interaction.response.send_message(..., ephemeral=True)``: gateway parsing,
   discord.py's dispatch and one HTTP request, under anything a bot can do.
-
-Interactions go one at a time, paced at ``--rate`` per second (0: back to back); the
-bots take turns each round (the order alternating), so machine noise hits both alike.
-Before timing, every user sends one win (first contact, first-win milestones) and each
-bot start is warmed up with a few interactions.
+- **mentorbot**: the ``DiscordAdapter`` as ``mentorbot run`` wires it (the real Engine,
+  the delivery worker woken by the engine, the scheduler, Discord's rate limit) on a
+  SQLite file (and on PostgreSQL with ``--postgres-url``) holding ``--users / 2`` active
+  Discord pairs. Each ``/win`` is one Engine transaction (the win, the partner's DM
+  queued in the outbox, milestones), answered with an ephemeral message in the callback;
+  the partner's DM is then sent by the worker (its arrival is timed too, and the next
+  interaction waits for it, so no bot's DM overlaps another bot's turn).
 """
 
 from __future__ import annotations
@@ -35,19 +34,22 @@ import contextlib
 import functools
 import io
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
+import asyncpg
 import discord
 import yarl
 from aiohttp import web
@@ -56,6 +58,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from adapters.discord.app import DEFER_AFTER_SECONDS, DiscordAdapter
 from adapters.discord.client import intents
@@ -73,20 +76,27 @@ from bot.storage.database import Database, sqlite_url
 from bot.storage.models import OutboxMessage, OutboxStatus
 from scheduler.app import BotScheduler
 from scheduler.delivery_worker import DeliveryWorker
-from tests.discord.fake_discord import JSON, TOKEN, FakeDiscord, text_of
+from tests.discord.fake_discord import JSON, TOKEN, FakeDiscord, Interaction, text_of
 
 WARMUP_PER_START = 20
 PHRASE = "bench win"
+SESSION_SPACING = 100  # bot n's gateway session is kept at n * 100 in the fake
+
+
+def token_of(bot: int) -> str:
+    return f"{TOKEN}-{bot}"
 
 
 # --- the fake Discord, in its own process -------------------------------------------------
 
 
 class BenchFake(FakeDiscord):
-    """The fake, plus ``/bench/run``: send ``/win``s and time their callbacks."""
+    """The fake, serving several bots at once, plus ``/bench/run``: send ``/win``s to
+    them in turn and time their callbacks."""
 
-    def __init__(self, users: int) -> None:
+    def __init__(self, users: int, bots: int) -> None:
         super().__init__()
+        self.other_bots = {token_of(n): (n + 1) * SESSION_SPACING for n in range(bots)}
         self.people = [self.add_user(f"User{n}") for n in range(users)]
         self.guild = self.add_guild("Bench", owner_id=self.people[0])
         self.dm_arrivals: dict[str, int] = {}
@@ -102,27 +112,39 @@ class BenchFake(FakeDiscord):
         return web.json_response({"guild": self.guild, "people": self.people})
 
     async def _run(self, request: web.Request) -> web.Response:
+        """``count`` rounds; in each, one ``/win`` to every bot in ``bots`` (the order
+        alternating), paced at ``rate`` interactions a second in all (0: back to back)."""
         ask = await request.json()
         count, rate, users = int(ask["count"]), float(ask["rate"]), int(ask["users"])
-        records = []
+        bots: list[int] = ask["bots"]
+        dms: list[bool] = ask["dms"]
+        got: dict[int, JSON] = {b: {"callback_ns": [], "shown_ns": [], "dm_ns": []} for b in bots}
         began = time.perf_counter()
+        step = 0
         for n in range(count):
-            if rate > 0:
-                await asyncio.sleep(max(0.0, began + n / rate - time.perf_counter()))
-            self.sent += 1
-            person = self.people[(self.sent - 1) % users]
-            text = f"{PHRASE} {self.sent}"
-            payload = self.slash(self.guild, person, "win", text=text)
-            record = await self.answered(await self.interact(payload), 30)
-            await self.until(functools.partial(getattr, record, "shown_ns"), 30)
-            records.append((record, text))
-        callbacks = [r.answered_ns - r.sent_ns for r, _ in records]
-        shown = [r.shown_ns - r.sent_ns for r, _ in records]
-        if ask.get("dms"):
-            with contextlib.suppress(TimeoutError):
-                await self.until(lambda: all(t in self.dm_arrivals for _, t in records), 30)
-        dms = [self.dm_arrivals[t] - r.sent_ns for r, t in records if t in self.dm_arrivals]
-        return web.json_response({"callback_ns": callbacks, "shown_ns": shown, "dm_ns": dms})
+            for bot in bots if n % 2 == 0 else bots[::-1]:
+                if rate > 0:
+                    await asyncio.sleep(max(0.0, began + step / rate - time.perf_counter()))
+                step += 1
+                record, text = await self._one(bot, users)
+                got[bot]["callback_ns"].append(record.answered_ns - record.sent_ns)
+                got[bot]["shown_ns"].append(record.shown_ns - record.sent_ns)
+                if dms[bots.index(bot)]:
+                    with contextlib.suppress(TimeoutError):
+                        await self.until(functools.partial(self.dm_arrivals.get, text), 10)
+                    if text in self.dm_arrivals:
+                        got[bot]["dm_ns"].append(self.dm_arrivals[text] - record.sent_ns)
+        return web.json_response({str(b): numbers for b, numbers in got.items()})
+
+    async def _one(self, bot: int, users: int) -> tuple[Interaction, str]:
+        self.sent += 1
+        person = self.people[(self.sent - 1) % users]
+        text = f"{PHRASE} {self.sent}"
+        payload = self.slash(self.guild, person, "win", text=text)
+        session = (bot + 1) * SESSION_SPACING
+        record = await self.answered(await self.interact(payload, session=session), 30)
+        await self.until(lambda: record.shown_ns, 30)
+        return record, text
 
     def _create_message(self, body: Any, query: dict[str, str], channel_id: str) -> Any:
         text = text_of(body or {})
@@ -132,8 +154,8 @@ class BenchFake(FakeDiscord):
         return super()._create_message(body, query, channel_id)
 
 
-async def serve_fake(users: int) -> None:
-    fake = BenchFake(users)
+async def serve_fake(users: int, bots: int) -> None:
+    fake = BenchFake(users, bots)
     await fake.start()
     print(json.dumps({"port": fake.port}), flush=True)
     # Serve until the benchmark closes our stdin.
@@ -141,7 +163,7 @@ async def serve_fake(users: int) -> None:
     await fake.close()
 
 
-# --- the bots -----------------------------------------------------------------------------
+# --- the bots, each in its own process ----------------------------------------------------
 
 
 class TimedEngine(Engine):
@@ -182,39 +204,45 @@ class Mode:
     name: str
     url: str | None = None  # None: the floor
     defer_after: float = DEFER_AFTER_SECONDS
-    wake_delay: float = 0.0
+    code: str | None = None  # run the bot with this folder's code (PYTHONPATH)
 
 
-@dataclass
-class Bot:
-    name: str
-    client: discord.Client
-    task: asyncio.Task[None]
-    engine: TimedEngine | None = None
-    database: Database | None = None
-
-
-def point_at(port: int) -> None:
-    Route.BASE = f"http://127.0.0.1:{port}/api/v10"
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{port}/gateway")
+@dataclass(frozen=True)
+class BotSpec:
+    mode: Mode
+    bot: int
+    port: int
+    guild: str
 
 
 async def wait_ready(client: discord.Client, task: asyncio.Task[None]) -> None:
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(60):
         while not client.is_ready():
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
 
 
+def settings_for(spec: BotSpec) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_bot_token=SecretStr(token_of(spec.bot)),
+        discord_guild_id=spec.guild,
+        discord_api_url=f"http://127.0.0.1:{spec.port}/api/v10",
+        discord_gateway_url=f"ws://127.0.0.1:{spec.port}/gateway",
+    )
+
+
 @contextlib.asynccontextmanager
-async def floor_bot(port: int, guild: str) -> AsyncIterator[Bot]:
-    point_at(port)
-    client = FloorBot(guild)
-    task = asyncio.create_task(client.start(TOKEN))
+async def floor_bot(spec: BotSpec) -> AsyncIterator[None]:
+    settings = settings_for(spec)
+    Route.BASE = settings.discord_api_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    client = FloorBot(spec.guild)
+    task = asyncio.create_task(client.start(token_of(spec.bot)))
     await wait_ready(client, task)
     try:
-        yield Bot("floor", client, task)
+        yield None
     finally:
         await client.close()
         with contextlib.suppress(asyncio.CancelledError):
@@ -222,33 +250,20 @@ async def floor_bot(port: int, guild: str) -> AsyncIterator[Bot]:
 
 
 @contextlib.asynccontextmanager
-async def mentor_bot(port: int, guild: str, mode: Mode) -> AsyncIterator[Bot]:
-    assert mode.url is not None
-    database = Database(mode.url)
+async def mentor_bot(spec: BotSpec) -> AsyncIterator[TimedEngine]:
+    assert spec.mode.url is not None
+    database = Database(spec.mode.url)
     worker_box: list[DeliveryWorker] = []
     clock = SystemClock()
-    loop = asyncio.get_running_loop()
-    if mode.wake_delay:
-        # The worker starts delivering a moment later, after the interaction's answer.
-        engine = TimedEngine(
-            database, clock, on_queued=lambda: loop.call_later(mode.wake_delay, worker_box[0].wake)
-        )
-    else:
-        engine = TimedEngine(database, clock, on_queued=lambda: worker_box[0].wake())
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_bot_token=SecretStr(TOKEN),
-        discord_guild_id=guild,
-        discord_api_url=f"http://127.0.0.1:{port}/api/v10",
-        discord_gateway_url=f"ws://127.0.0.1:{port}/gateway",
-    )
+    engine = TimedEngine(database, clock, on_queued=lambda: worker_box[0].wake())
+    settings = settings_for(spec)
     adapter = DiscordAdapter(
         settings,
         engine,
         database,
         on_setup=lambda: scheduler.start(),
         guild_ready_timeout=0.05,
-        defer_after=mode.defer_after,
+        defer_after=spec.mode.defer_after,
     )
     # As `mentorbot run` wires it.
     rate = RateLimit(settings.discord_messages_per_second, burst=10)
@@ -259,8 +274,7 @@ async def mentor_bot(port: int, guild: str, mode: Mode) -> AsyncIterator[Bot]:
     task = asyncio.create_task(adapter.start())
     await wait_ready(adapter.client, task)
     try:
-        yield Bot(mode.name, adapter.client, task, engine, database)
-        await drained(database)
+        yield engine
     finally:
         await adapter.stop()
         await scheduler.stop(grace_seconds=5)
@@ -269,19 +283,90 @@ async def mentor_bot(port: int, guild: str, mode: Mode) -> AsyncIterator[Bot]:
         await database.dispose()
 
 
-async def drained(database: Database) -> None:
+async def serve_bot(spec: BotSpec) -> None:
+    """Run one bot until stdin closes; ``clear`` forgets the Engine's timings so far,
+    ``report`` prints them."""
+    loop = asyncio.get_running_loop()
+    engine: TimedEngine | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        if spec.mode.url is None:
+            await stack.enter_async_context(floor_bot(spec))
+        else:
+            engine = await stack.enter_async_context(mentor_bot(spec))
+        print(json.dumps({"ready": True}), flush=True)
+        while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
+            handle_ns = engine.handle_ns if engine is not None else []
+            if line == "clear":
+                handle_ns.clear()
+            print(json.dumps({"engine_ns": handle_ns}), flush=True)
+
+
+class BotProcess:
+    def __init__(self, spec: BotSpec, folder: Path) -> None:
+        env = dict(os.environ)
+        if spec.mode.code is not None:
+            env["PYTHONPATH"] = spec.mode.code
+        self.spec = spec
+        self.log = (folder / f"bot-{spec.bot}.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_discord", "--serve-bot", json.dumps(asdict(spec))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env=env,
+            cwd=spec.mode.code,
+        )
+
+    def _ask(self, line: str | None) -> JSON:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        if line is not None:
+            stdin.write(line + "\n")
+            stdin.flush()
+        answer = stdout.readline()
+        if not answer:
+            raise RuntimeError(f"{self.spec.mode.name} stopped; see {self.log.name}")
+        result: JSON = json.loads(answer)
+        return result
+
+    async def ready(self) -> None:
+        await asyncio.to_thread(self._ask, None)
+
+    async def engine_ns(self, *, clear: bool = False) -> list[int]:
+        result = await asyncio.to_thread(self._ask, "clear" if clear else "report")
+        return list(result["engine_ns"])
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+# --- the databases ------------------------------------------------------------------------
+
+
+async def drained(url: str) -> None:
     """Wait until the outbox has nothing left to send (so no backlog is timed later)."""
     waiting = (
         select(func.count())
         .select_from(OutboxMessage)
         .where(OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]))
     )
-    async with asyncio.timeout(300):
-        while True:
-            async with database.transaction() as session:
-                if not await session.scalar(waiting):
-                    return
-            await asyncio.sleep(0.1)
+    database = Database(url)
+    try:
+        async with asyncio.timeout(300):
+            while True:
+                async with database.transaction() as session:
+                    if not await session.scalar(waiting):
+                        return
+                await asyncio.sleep(0.1)
+    finally:
+        await database.dispose()
 
 
 async def seed(url: str, guild: str, people: Sequence[str], now: datetime) -> None:
@@ -301,6 +386,27 @@ async def seed(url: str, guild: str, people: Sequence[str], now: datetime) -> No
         await database.dispose()
 
 
+async def create_postgres(admin_url: str) -> str:
+    admin = make_url(admin_url).set(drivername="postgresql")
+    name = f"mentorbot_bench_discord_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres(url: str) -> None:
+    parsed = make_url(url).set(drivername="postgresql")
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 # --- running it ---------------------------------------------------------------------------
 
 
@@ -310,7 +416,6 @@ class Numbers:
     shown_ns: list[int] = field(default_factory=list)
     dm_ns: list[int] = field(default_factory=list)
     engine_ns: list[int] = field(default_factory=list)
-    round_p50_ms: list[float] = field(default_factory=list)
 
 
 async def run(session: aiohttp.ClientSession, port: int, ask: dict[str, Any]) -> JSON:
@@ -337,166 +442,215 @@ def summary(numbers: Sequence[int]) -> dict[str, float]:
     }
 
 
-def modes_for(args: argparse.Namespace, folder: Path) -> list[Mode]:
+def parts_p50(numbers: Sequence[int], parts: int = 4) -> list[float]:
+    """The p50 of each quarter of the run, in order: how steady it was."""
+    size = max(1, len(numbers) // parts)
+    return [quantile(numbers[i * size : (i + 1) * size], 0.5) for i in range(parts)]
+
+
+def modes_for(args: argparse.Namespace, folder: Path, postgres: str | None) -> list[Mode]:
     """Each mentorbot mode on a database of its own, so none inherits another's wins
     (and its milestones) or outbox."""
     modes = [Mode("floor"), Mode("mentorbot (SQLite)", sqlite_url(folder / "direct.db"))]
-    if args.postgres:
-        modes.append(Mode("mentorbot (PostgreSQL)", args.postgres))
+    if postgres:
+        modes.append(Mode("mentorbot (PostgreSQL)", postgres))
     if args.defer_first:
         url = sqlite_url(folder / "defer.db")
         modes.append(Mode("mentorbot (SQLite), defer first", url, defer_after=0.0))
-    if args.wake_delay:
-        name = f"mentorbot (SQLite), worker woken {args.wake_delay * 1000:g} ms later"
-        url = sqlite_url(folder / "wake.db")
-        modes.append(Mode(name, url, wake_delay=args.wake_delay))
+    for n, code in enumerate(args.compare):
+        url = sqlite_url(folder / f"compare-{n}.db")
+        modes.append(Mode(f"mentorbot (SQLite), code in {code}", url, code=str(code)))
     return modes
 
 
-async def bench(args: argparse.Namespace, port: int, folder: Path) -> dict[str, Any]:
-    modes = modes_for(args, folder)
+async def bench(
+    args: argparse.Namespace, port: int, folder: Path, modes: list[Mode], load: float
+) -> JSON:
     numbers = {mode.name: Numbers() for mode in modes}
-    async with aiohttp.ClientSession() as session:
+    bots: list[BotProcess] = []
+    # A timed run takes minutes: no client timeout (the fake has its own, per interaction).
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
         async with session.get(f"http://127.0.0.1:{port}/bench/world") as response:
             world = await response.json()
         guild, people = world["guild"], world["people"]
         for url in sorted({m.url for m in modes if m.url is not None}):
             await seed(url, guild, people, datetime.now(UTC))
-        warmed: set[str] = set()
-
-        async def one(mode: Mode) -> None:
-            bot_for = floor_bot(port, guild) if mode.url is None else mentor_bot(port, guild, mode)
-            async with bot_for as bot:
+        try:
+            for n, mode in enumerate(modes):
+                bots.append(BotProcess(BotSpec(mode, n, port, guild), folder))
+                await bots[-1].ready()
                 # Everyone's first win (first contact, milestones) is not timed.
-                first = mode.url is not None and mode.url not in warmed
-                warm = len(people) if first else WARMUP_PER_START
-                ask = {"count": warm, "rate": 0, "users": len(people), "dms": False}
+                warm = len(people) if mode.url is not None else WARMUP_PER_START
+                ask = {"count": warm, "rate": 0, "users": len(people), "bots": [n], "dms": [False]}
                 await run(session, port, ask)
                 if mode.url is not None:
-                    warmed.add(mode.url)
-                    await drained(Database(mode.url))
-                if bot.engine is not None:
-                    bot.engine.handle_ns.clear()
-                ask = {
-                    "count": args.wins,
-                    "rate": args.rate,
-                    "users": len(people),
-                    "dms": mode.url is not None,
-                }
-                result = await run(session, port, ask)
+                    await drained(mode.url)
+                print(f"  {mode.name}: started and warmed up", file=sys.stderr)
+            for bot in bots:
+                await bot.engine_ns(clear=True)
+            print(f"timing {args.wins} /wins per bot at {args.rate:g}/s", file=sys.stderr)
+            ask = {
+                "count": args.wins,
+                "rate": args.rate,
+                "users": len(people),
+                "bots": list(range(len(modes))),
+                "dms": [m.url is not None for m in modes],
+            }
+            result = await run(session, port, ask)
+            for n, (mode, bot) in enumerate(zip(modes, bots, strict=True)):
                 got = numbers[mode.name]
-                got.callback_ns += result["callback_ns"]
-                got.shown_ns += result["shown_ns"]
-                got.dm_ns += result["dm_ns"]
-                got.round_p50_ms.append(quantile(result["callback_ns"], 0.5))
-                if bot.engine is not None:
-                    got.engine_ns += bot.engine.handle_ns
-            print(
-                f"  {mode.name}: {len(result['callback_ns'])} callbacks, "
-                f"p50 {quantile(result['callback_ns'], 0.5):.2f} ms",
-                file=sys.stderr,
-            )
-
-        for round_number in range(args.rounds):
-            print(f"round {round_number + 1} of {args.rounds}", file=sys.stderr)
-            for mode in modes if round_number % 2 == 0 else modes[::-1]:
-                await one(mode)
+                got.callback_ns = result[str(n)]["callback_ns"]
+                got.shown_ns = result[str(n)]["shown_ns"]
+                got.dm_ns = result[str(n)]["dm_ns"]
+                got.engine_ns = await bot.engine_ns()
+        finally:
+            for bot in bots:
+                bot.close()
     floor = summary(numbers["floor"].callback_ns)
-    results: dict[str, Any] = {
+    results: JSON = {
         "environment": environment(),
+        "load_average": {"start": load, "end": os.getloadavg()[0]},
         "code": code_version(),
         "settings": {
-            k: str(v) if isinstance(v, Path) else v
+            k: [str(c) for c in v] if k == "compare" else v
             for k, v in vars(args).items()
-            if k not in ("serve_fake", "postgres")
+            if k not in ("serve_fake", "serve_bot", "postgres_url", "json")
         },
-        "round_p50_ms": {name: n.round_p50_ms for name, n in numbers.items()},
         "callback": {name: summary(n.callback_ns) for name, n in numbers.items()},
+        "callback_p50_by_quarter_ms": {
+            name: parts_p50(n.callback_ns) for name, n in numbers.items()
+        },
         "shown": {name: summary(n.shown_ns) for name, n in numbers.items()},
         "dm": {name: summary(n.dm_ns) for name, n in numbers.items() if n.dm_ns},
         "engine_handle": {name: summary(n.engine_ns) for name, n in numbers.items() if n.engine_ns},
     }
+    # Where the callback carries the Engine's answer (not a defer).
+    results["answered_in_callback"] = [m.name for m in modes if m.url and m.defer_after > 0]
     results["ratio_to_floor"] = {
         name: {
             "p50": results["callback"][name]["p50_ms"] / floor["p50_ms"],
             "p99": results["callback"][name]["p99_ms"] / floor["p99_ms"],
         }
         for name in numbers
-        if name != "floor"
     }
     return results
 
 
-def table(results: dict[str, Any]) -> str:
+def table(results: JSON) -> str:
     rows = [
-        "| time to the interaction callback | n | p50 (ms) | p90 (ms) | p99 (ms) | mean (ms) |",
-        "|---|--:|--:|--:|--:|--:|",
+        "| time to the interaction callback | n | p50 (ms) | p99 (ms) | p50 / floor | "
+        "p99 / floor | p50 of each quarter (ms) |",
+        "|---|--:|--:|--:|--:|--:|---|",
     ]
     for name, s in results["callback"].items():
+        ratio = results["ratio_to_floor"][name]
+        quarters = " · ".join(f"{v:.2f}" for v in results["callback_p50_by_quarter_ms"][name])
         rows.append(
-            f"| {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p90_ms']:.2f} | "
-            f"{s['p99_ms']:.2f} | {s['mean_ms']:.2f} |"
+            f"| {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
+            f"**{ratio['p50']:.2f}x** | **{ratio['p99']:.2f}x** | {quarters} |"
         )
-    for name, ratio in results["ratio_to_floor"].items():
-        rows.append(f"| {name} / floor | | {ratio['p50']:.2f}x | | {ratio['p99']:.2f}x | |")
-    for name, p50s in results["round_p50_ms"].items():
-        rows.append(
-            f"| {name}: p50 of each round | | {' · '.join(f'{v:.2f}' for v in p50s)} | | | |"
-        )
+    rows += [
+        "",
+        "| also measured (ms after the interaction was sent) | n | p50 | p90 | p99 |",
+        "|---|--:|--:|--:|--:|",
+    ]
     sections = (
         ("answer shown", "shown"),
-        ("engine.handle", "engine_handle"),
+        ("`Engine.handle`", "engine_handle"),
         ("partner's DM arrives", "dm"),
     )
     for title, key in sections:
         for name, s in results[key].items():
+            if name == "floor":
+                continue
             rows.append(
                 f"| {title}, {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p90_ms']:.2f} | "
-                f"{s['p99_ms']:.2f} | {s['mean_ms']:.2f} |"
+                f"{s['p99_ms']:.2f} |"
             )
+    floor = results["callback"]["floor"]["p50_ms"]
+    rows.append("")
+    for name, engine in results["engine_handle"].items():
+        if name not in results["answered_in_callback"]:
+            continue
+        adapter = results["callback"][name]["p50_ms"] - engine["p50_ms"] - floor
+        rows.append(
+            f"- {name}: callback p50 - `Engine.handle` p50 - floor p50 = {adapter:.2f} ms "
+            "(what the adapter adds, roughly)"
+        )
     return "\n".join(rows)
+
+
+def start_fake(users: int, bots: int) -> tuple[subprocess.Popen[str], int]:
+    command = [sys.executable, "-m", "bench.bench_discord", "--serve-fake"]
+    command += ["--users", str(users), "--bots", str(bots)]
+    fake = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert fake.stdout is not None
+    return fake, int(json.loads(fake.stdout.readline())["port"])
+
+
+def close_fake(fake: subprocess.Popen[str]) -> None:
+    stdin: IO[str] | None = fake.stdin
+    if stdin is not None:
+        stdin.close()
+    try:
+        fake.wait(10)
+    except subprocess.TimeoutExpired:
+        fake.kill()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--wins", type=int, default=400, help="timed /wins per bot per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--wins", type=int, default=1000, help="timed /wins per bot")
     parser.add_argument("--users", type=int, default=400, help="people (in users/2 pairs)")
-    parser.add_argument("--rate", type=float, default=25.0, help="/wins per second (0: flat out)")
-    parser.add_argument("--postgres", help="also run mentorbot on this (empty) PostgreSQL URL")
+    parser.add_argument(
+        "--rate", type=float, default=30.0, help="/wins per second, all bots together (0: flat out)"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("MENTORBOT_BENCH_POSTGRES_URL"),
+        help="also run mentorbot on PostgreSQL: an admin URL (a database is created and "
+        "dropped); default $MENTORBOT_BENCH_POSTGRES_URL",
+    )
     parser.add_argument(
         "--defer-first",
         action="store_true",
-        help="also run mentorbot deferring every interaction at once (defer_after=0)",
+        help="also run mentorbot deferring every slash command at once (defer_after=0)",
     )
     parser.add_argument(
-        "--wake-delay",
-        type=float,
-        default=0.0,
-        help="also run mentorbot with the delivery worker woken this many seconds after a commit",
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        help="also run mentorbot (SQLite) with the code in this folder (another checkout, "
+        "holding this bench/bench_discord.py); may be given more than once",
     )
     parser.add_argument("--json", type=Path, help="write every number here too")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bots", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bot", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_fake:
-        asyncio.run(serve_fake(args.users))
+        asyncio.run(serve_fake(args.users, args.bots))
         return
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "bench.bench_discord", "--serve-fake", "--users", str(args.users)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert fake.stdout is not None and fake.stdin is not None
+    if args.serve_bot:
+        spec = json.loads(args.serve_bot)
+        asyncio.run(serve_bot(BotSpec(**{**spec, "mode": Mode(**spec["mode"])})))
+        return
     folder = Path(tempfile.mkdtemp(prefix="bench-discord-"))
+    postgres = asyncio.run(create_postgres(args.postgres_url)) if args.postgres_url else None
+    modes = modes_for(args, folder, postgres)
+    fake, port = start_fake(args.users, len(modes))
+    load = os.getloadavg()[0]
     try:
-        port = int(json.loads(fake.stdout.readline())["port"])
-        results = asyncio.run(bench(args, port, folder))
+        results = asyncio.run(bench(args, port, folder, modes, load))
     finally:
-        fake.stdin.close()
-        fake.wait(10)
+        close_fake(fake)
+        if postgres:
+            asyncio.run(drop_postgres(postgres))
         shutil.rmtree(folder, ignore_errors=True)
     print(table(results))
+    loads = results["load_average"]
+    print(f"\nload average {loads['start']:.2f} at the start, {loads['end']:.2f} at the end")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -1,13 +1,19 @@
 """The delivery worker: woken in-process right after a commit that queued messages, so a
 partner's DM follows a ``/win`` within a second; polling only as the fallback for work
-queued by other instances and for retries that come due."""
+queued by other instances and for retries that come due.
+
+An adapter answering an interaction holds the wake-ups its event causes
+(:func:`wakes_held`) until the answer is out, so the worker's pass does not run on the
+event loop ahead of it; the messages are in the outbox already, so nothing waits on the
+hold but the moment the pass starts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -53,7 +59,9 @@ class DeliveryWorker:
         self.total = DeliveryReport()
 
     def wake(self) -> None:
-        self._wake.set()
+        held = _held.get()
+        if held is None or not held.hold(self):
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
@@ -118,6 +126,41 @@ class DeliveryWorker:
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+
+class HeldWakes:
+    """The workers woken inside :func:`wakes_held`, woken for real on ``release`` (the
+    first call; a wake after it goes through at once)."""
+
+    def __init__(self) -> None:
+        self._workers: list[DeliveryWorker] | None = []
+
+    def hold(self, worker: DeliveryWorker) -> bool:
+        if self._workers is None:
+            return False
+        self._workers.append(worker)
+        return True
+
+    def release(self) -> None:
+        workers, self._workers = self._workers, None
+        for worker in workers or ():
+            worker._wake.set()
+
+
+_held: ContextVar[HeldWakes | None] = ContextVar("held_wakes", default=None)
+
+
+@contextlib.contextmanager
+def wakes_held() -> Iterator[HeldWakes]:
+    """Wake-ups asked for in this context (and in tasks started from it) wait until
+    ``release()`` or the end of the block, whichever comes first."""
+    held = HeldWakes()
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+        held.release()
 
 
 # A message claimed but not tried when the worker stopped: due again a second later, so

@@ -48,6 +48,7 @@ from bot.events import CommandInvoked, Event, FormSubmitted, WorkspaceAdded, Wor
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.text import channel_mention_id
+from scheduler.delivery_worker import wakes_held
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,13 @@ SetupCallback = Callable[[], Awaitable[None] | None]
 # (0: slash commands are deferred at once, and answered by a followup.)
 DEFER_AFTER_SECONDS = 2.0
 INTERACTIONS_REMEMBERED = 10_000
+ANSWERED = frozenset(
+    {
+        discord.InteractionType.application_command,
+        discord.InteractionType.component,
+        discord.InteractionType.modal_submit,
+    }
+)
 SHOUTOUTS = ["config", "shoutouts"]
 
 FORM_EXPIRED = (
@@ -153,20 +161,23 @@ class DiscordAdapter:
     # -- interactions ------------------------------------------------------------------
 
     async def interaction(self, interaction: discord.Interaction) -> None:
-        """Buttons and modal submits; slash commands come through the command tree."""
-        if interaction.type in (
-            discord.InteractionType.component,
-            discord.InteractionType.modal_submit,
-        ):
+        """Slash commands, buttons and modal submits (autocomplete is the tree's)."""
+        if interaction.type in ANSWERED:
             await self.answer(interaction)
 
     async def answer(self, interaction: discord.Interaction) -> None:
         if self._repeated(interaction.id):
             return  # the gateway delivered it again (a resumed session replays events)
+        # The delivery worker, woken by the Engine's commit, starts its pass once the
+        # person has the answer, not on this event loop ahead of it.
+        with wakes_held() as held:
+            await self._answer(interaction, held.release)
+
+    async def _answer(self, interaction: discord.Interaction, answered: Callable[[], None]) -> None:
         payload = interaction_payload(interaction)
         call = translate.call_of(payload)
         responder = InteractionResponder(
-            self.client.http, call, sender=self.sender, forms=self._forms
+            self.client.http, call, sender=self.sender, forms=self._forms, answered=answered
         )
         translated = translate.interaction_event(payload)
         match translated:
@@ -211,12 +222,7 @@ class DiscordAdapter:
             await responder.defer()
             effects = await self._engine.handle(event)
         else:
-            handling = asyncio.ensure_future(self._engine.handle(event))
-            wait = self._defer_after if self._defer_after > 0 else DEFER_AFTER_SECONDS
-            done, _ = await asyncio.wait({handling}, timeout=wait)
-            if not done:
-                await responder.defer()
-            effects = await handling
+            effects = await self._handle_in_time(event, responder)
         if isinstance(event, FormSubmitted):
             finished = self._forms.pop(event.user.user_id, event.form_id)
             if finished is not None:  # notes that waited while the form was open
@@ -225,6 +231,23 @@ class DiscordAdapter:
         for effect in combine_replies(effects):
             await responder.perform(effect)
         await responder.finish()
+
+    async def _handle_in_time(self, event: Event, responder: InteractionResponder) -> list[Effect]:
+        """The Engine's effects; when it takes longer than the wait, a defer goes out
+        meanwhile. The Engine runs in this task (no task and wait of its own for the
+        usual, quick case), the defer in one started by a timer."""
+        wait = self._defer_after if self._defer_after > 0 else DEFER_AFTER_SECONDS
+        deferring: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            wait, lambda: deferring.append(asyncio.ensure_future(responder.defer()))
+        )
+        try:
+            effects = await self._engine.handle(event)
+        finally:
+            timer.cancel()
+        if deferring:
+            await deferring[0]  # its state (deferred) decides how the answers go out
+        return effects
 
     def _channel_check(self, event: Event, effects: Sequence[Effect]) -> list[Effect]:
         """When an admin picks a shout-out channel, say at once if the bot can't post
@@ -276,6 +299,10 @@ class DiscordAdapter:
     async def message(self, message: discord.Message) -> None:
         if message.guild is not None or message.author.bot:
             return
+        with wakes_held():  # as for an interaction: the reply first, then the worker
+            await self._message(message)
+
+    async def _message(self, message: discord.Message) -> None:
         channel_id = str(message.channel.id)
         user_id = str(message.author.id)
         workspace_id = await self._routes.workspace_for(user_id)

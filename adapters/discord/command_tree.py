@@ -8,6 +8,10 @@ them before they reach the bot. Every callback hands the interaction to the one
 command, so the core's single parser still decides what a command means. The parameter
 names here are the option names in :data:`adapters.discord.translate.SHAPES`.
 
+The callbacks are where discord.py wants the commands declared; the adapter answers
+the commands from ``on_interaction`` (see :class:`Commands`), and ``answer`` ignores an
+interaction it has seen, should a later discord.py run them too.
+
 All commands are guild-only: a workspace is a guild, and a command in a DM would belong
 to none.
 """
@@ -281,8 +285,22 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
         await self._answer(interaction)
 
 
+class Commands(app_commands.CommandTree[discord.Client]):
+    """The slash commands as Discord is told of them (synced), and their autocomplete.
+
+    A command itself is answered by the adapter's ``on_interaction``, from the raw
+    payload, as buttons and forms are: that is what the callbacks above do anyway (and
+    the error handler, for a command the tree could not match or convert), so the tree's
+    own run of a command (a task of its own, the options converted into objects, then
+    the callback) would only come first and add to every command's time."""
+
+    def _from_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.autocomplete:
+            super()._from_interaction(interaction)
+
+
 def build_tree(client: discord.Client, answer: Answer) -> app_commands.CommandTree[discord.Client]:
-    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    tree = Commands(client)
 
     @app_commands.command(name="win", description="Save a win to your journal")
     @app_commands.describe(text="What went well")

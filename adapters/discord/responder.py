@@ -18,7 +18,7 @@ submit) is offered as a button that opens it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any, assert_never
@@ -93,9 +93,17 @@ def open_form_prompt(form: Form, part: int, parts: int, text: str = OPEN_FORM_TE
 
 class InteractionResponder:
     def __init__(
-        self, http: HTTPClient, call: Call, *, sender: DiscordSender, forms: PendingForms
+        self,
+        http: HTTPClient,
+        call: Call,
+        *,
+        sender: DiscordSender,
+        forms: PendingForms,
+        answered: Callable[[], None] = lambda: None,
     ) -> None:
         self._http = http
+        # Called after each answer the person can read (a defer is not one).
+        self._answered = answered
         self._call = call
         self._sender = sender
         self._forms = forms
@@ -203,6 +211,8 @@ class InteractionResponder:
             webhook_token=self._call.token,
         )
         await self._request(route, body)
+        if kind not in (CallbackType.DEFERRED_MESSAGE, CallbackType.DEFERRED_UPDATE):
+            self._answered()
 
     async def _webhook(self, method: str, tail: str, payload: dict[str, Any]) -> None:
         route = Route(
@@ -212,6 +222,7 @@ class InteractionResponder:
             webhook_token=self._call.token,
         )
         await self._request(route, payload)
+        self._answered()
 
     async def _request(self, route: Route, body: dict[str, Any]) -> None:
         try:

@@ -138,6 +138,7 @@ async def running_bot(
     defer_after: float = 2.0,
     engine_factory: Callable[..., Engine] = Engine,
     send_timeout: float = 10.0,
+    poll_seconds: float = 0.05,
 ) -> AsyncIterator[RunningBot]:
     """The bot wired as the composition root wires it: the engine wakes the delivery
     worker, and the scheduler starts from the adapter's ``on_setup``."""
@@ -162,7 +163,11 @@ async def running_bot(
     )
     limits = RateLimits({Platform.DISCORD: RateLimit(per_second=1000, burst=1000)})
     worker = DeliveryWorker(
-        database, {Platform.DISCORD: adapter.sender}, clock, poll_seconds=0.05, limits=limits
+        database,
+        {Platform.DISCORD: adapter.sender},
+        clock,
+        poll_seconds=poll_seconds,
+        limits=limits,
     )
     holder.append(worker)
     scheduler = BotScheduler(engine, worker, interval_seconds=3600, jitter_seconds=0)

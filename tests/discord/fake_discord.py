@@ -261,6 +261,9 @@ class Recorded:
     body: Any
     headers: dict[str, str]
     files: list[Upload] = field(default_factory=list)
+    # perf_counter_ns when the request arrived, and when its response went back.
+    arrived_ns: int = 0
+    answered_ns: int = 0
 
 
 @dataclass
@@ -336,6 +339,7 @@ class FakeDiscord:
         self.guilds: dict[str, Guild] = {}
         self.requests: list[Recorded] = []
         self.failures: list[Failure] = []
+        self.slow: list[tuple[str, re.Pattern[str], float]] = []
         self.closed_dms: set[str] = set()
         self.channels: dict[str, JSON] = {}
         self.messages: dict[str, list[JSON]] = {}
@@ -345,6 +349,9 @@ class FakeDiscord:
         self._by_token: dict[str, Interaction] = {}
         self.commands: dict[str | None, list[JSON]] = {}  # guild id (None: global)
         self.sessions: dict[int, GatewaySession] = {}  # by shard
+        # More bots side by side (benchmarks): a token -> where their sessions are kept
+        # (at their shard plus this).
+        self.other_bots: dict[str, int] = {}
         self.identify_payloads: list[JSON] = []
         self.arrived_ns = 0  # perf_counter_ns of the REST request being handled
         # On the next RESUME, also send again this many interactions the client had seen.
@@ -473,6 +480,11 @@ class FakeDiscord:
                 "X-RateLimit-Scope": "user",
             },
         )
+
+    def delay(self, method: str, path: str, seconds: float) -> None:
+        """Answer every ``method path`` (a regex, as in :meth:`fail`) ``seconds`` late:
+        the work is done at once, the response waits (a slow or far-away Discord)."""
+        self.slow.append((method, re.compile(path), seconds))
 
     # -- what happened -----------------------------------------------------------------
 
@@ -631,9 +643,9 @@ class FakeDiscord:
             message=opened_by.get("message"),
         )
 
-    async def interact(self, payload: JSON) -> Interaction:
-        """Send an INTERACTION_CREATE on the right shard; the record fills as the bot
-        answers."""
+    async def interact(self, payload: JSON, *, session: int | None = None) -> Interaction:
+        """Send an INTERACTION_CREATE on the right shard (or the given session); the
+        record fills as the bot answers."""
         record = self.interactions.get(str(payload["id"]))
         if record is None:
             record = Interaction(payload)
@@ -641,6 +653,8 @@ class FakeDiscord:
             self._by_token[str(payload["token"])] = record
         guild_id = payload.get("guild_id")
         shard = self.shard_of(str(guild_id)) if guild_id else 0
+        if session is not None:
+            shard = session
         record.sent_ns = time.perf_counter_ns()
         await self.dispatch("INTERACTION_CREATE", payload, shard=shard)
         return record
@@ -815,15 +829,17 @@ class FakeDiscord:
         return socket
 
     async def _identify(self, socket: web.WebSocketResponse, data: JSON) -> GatewaySession | None:
-        if data.get("token") != TOKEN:
+        token = data.get("token")
+        if token != TOKEN and token not in self.other_bots:
             await socket.close(code=4004)  # authentication failed
             return None
         self.identify_payloads.append(data)
         shard_id, count = data.get("shard", [0, 1])
+        key = shard_id + self.other_bots.get(str(token), 0)
         session = GatewaySession(snowflake(), (shard_id, count))
-        previous = self.sessions.get(shard_id)
+        previous = self.sessions.get(key)
         session.identifies = (previous.identifies if previous else 0) + 1
-        self.sessions[shard_id] = session
+        self.sessions[key] = session
         session.socket = socket
         guilds = [g for g in self.guilds.values() if self.shard_of(g.id) == shard_id]
         ready = {
@@ -842,9 +858,9 @@ class FakeDiscord:
             "guild_join_requests": [],
             "auth_session_id_hash": "",
         }
-        await self.dispatch("READY", ready, shard=shard_id)
+        await self.dispatch("READY", ready, shard=key)
         for guild in guilds:
-            await self.dispatch("GUILD_CREATE", self.guild_payload(guild.id), shard=shard_id)
+            await self.dispatch("GUILD_CREATE", self.guild_payload(guild.id), shard=key)
         return session
 
     def guild_payload(self, guild_id: str, *, unavailable: bool | None = False) -> JSON:
@@ -902,7 +918,8 @@ class FakeDiscord:
         session = next(
             (s for s in self.sessions.values() if s.session_id == data.get("session_id")), None
         )
-        if session is None or data.get("token") != TOKEN:
+        token = data.get("token")
+        if session is None or (token != TOKEN and token not in self.other_bots):
             await socket.send_str(json.dumps({"op": 9, "d": False}))  # start over
             return None
         session.socket = socket
@@ -913,8 +930,8 @@ class FakeDiscord:
         self.replay_seen = 0
         for frame in again + [f for seq, f in session.history if seq > last]:
             await socket.send_str(json.dumps(frame))
-        shard_id = session.shard[0]
-        await self.dispatch("RESUMED", {}, shard=shard_id)
+        key = next(k for k, s in self.sessions.items() if s is session)
+        await self.dispatch("RESUMED", {}, shard=key)
         return session
 
     # -- REST --------------------------------------------------------------------------
@@ -932,25 +949,37 @@ class FakeDiscord:
         record = Recorded(
             request.method, path, dict(request.query), body, dict(request.headers), uploads
         )
+        record.arrived_ns = self.arrived_ns
         self.requests.append(record)
         self._uploaded = uploads
         try:
-            if any(len(upload.data) > MAX_UPLOAD_BYTES for upload in uploads):
-                return _json({"message": "Request entity too large", "code": 40005}, 413)
-            refused = payload_errors(request.method, path, body, files=bool(uploads))
-            if refused is not None:
-                return _json(refused, 400)
-            failure = self._failure_for(request.method, path)
-            if failure is not None and not failure.keep:
-                return _json(failure.body, failure.status, failure.headers)
-            status, answer = self._route(request.method, path, body, dict(request.query))
-            if failure is not None:  # the work was done, but the answer is lost
-                return _json(failure.body, failure.status, failure.headers)
-            if answer is None:
-                return web.Response(status=204)
-            return _json(answer, status)
+            response = self._respond(request.method, path, body, dict(request.query), uploads)
+            self._touch()
+            for method, pattern, seconds in self.slow:
+                if method == request.method and pattern.fullmatch(path):
+                    await asyncio.sleep(seconds)
+            record.answered_ns = time.perf_counter_ns()
+            return response
         finally:
             self._touch()
+
+    def _respond(
+        self, method: str, path: str, body: Any, query: dict[str, str], uploads: list[Upload]
+    ) -> web.Response:
+        if any(len(upload.data) > MAX_UPLOAD_BYTES for upload in uploads):
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
+        refused = payload_errors(method, path, body, files=bool(uploads))
+        if refused is not None:
+            return _json(refused, 400)
+        failure = self._failure_for(method, path)
+        if failure is not None and not failure.keep:
+            return _json(failure.body, failure.status, failure.headers)
+        status, answer = self._route(method, path, body, query)
+        if failure is not None:  # the work was done, but the answer is lost
+            return _json(failure.body, failure.status, failure.headers)
+        if answer is None:
+            return web.Response(status=204)
+        return _json(answer, status)
 
     def _failure_for(self, method: str, path: str) -> Failure | None:
         for failure in self.failures:

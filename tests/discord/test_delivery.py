@@ -20,7 +20,7 @@ from bot.refs import ChannelRef, Platform, UserRef
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus, Pair, PairState
 from bot.unreachable import UNREACHABLE_NOTE
-from tests.discord.chat import DiscordChat, RunningBot
+from tests.discord.chat import DiscordChat, RunningBot, running_bot
 from tests.discord.fake_discord import FakeDiscord, text_of
 from tests.discord.test_flows import pair_up
 
@@ -250,3 +250,36 @@ async def test_a_dm_channel_that_vanished_is_opened_again(
     assert not raised.value.permanent  # a DM channel can always be opened again
     await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("two"), 7))
     assert len(fake.requests_to("POST", "/users/@me/channels")) == 2
+
+
+CALLBACK = r"/interactions/\d+/[^/]+/callback"
+
+
+async def test_the_partners_dm_starts_once_the_answer_is_out(
+    fake: FakeDiscord, chat: DiscordChat, database: Database, clock: ManualClock
+) -> None:
+    # The worker polls rarely here: only the wake-up after the commit can send the DM.
+    async with running_bot(fake, database, clock, guild_id=chat.guild, poll_seconds=30):
+        await pair_up(chat, "alice", "bob")
+        await settled(database)
+        await asyncio.sleep(0.2)  # the worker's pass is over: it waits to be woken
+        fake.delay("POST", CALLBACK, 0.3)  # a far-away Discord takes its time to answer
+        await chat.slash("alice", "win", text="answered first")
+        (callback,) = fake.requests_to("POST", CALLBACK)[-1:]
+        await fake.until(lambda: callback.answered_ns)
+        await chat.dm_arrives("bob", "answered first")
+    (dm,) = fake.requests_to("POST", dm_path(fake, chat, "bob"))[-1:]
+    # The worker's pass waited for the answer instead of running ahead of it.
+    assert dm.arrived_ns > callback.answered_ns
+
+
+async def test_an_answer_that_failed_still_wakes_the_worker(
+    fake: FakeDiscord, chat: DiscordChat, database: Database, clock: ManualClock
+) -> None:
+    async with running_bot(fake, database, clock, guild_id=chat.guild, poll_seconds=30):
+        await pair_up(chat, "alice", "bob")
+        # The interaction expired before the answer came: the win is saved all the same,
+        # and the partner hears of it without waiting for the worker's next poll.
+        fake.fail("POST", CALLBACK, 404, {"message": "Unknown interaction", "code": 10062})
+        await fake.interact(fake.slash(chat.guild, chat.id("alice"), "win", text="saved anyway"))
+        await chat.dm_arrives("bob", "saved anyway", seconds=5)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -145,3 +146,18 @@ async def test_sharding_changes_nothing_dms_arrive_on_shard_0_only(
             assert "start with the demo" in text_of(answer)
     finally:
         await fake.close()
+
+
+async def test_rate_limit_buckets_of_past_interactions_are_still_dropped(bot: RunningBot) -> None:
+    http = bot.adapter.client.http
+    # discord.py makes a bucket per interaction route (its id and token are in the key).
+    for n in range(300):
+        http.get_ratelimit(f"POST /interactions/{{id}}/{{token}}/callback:{n}+token{n}")
+    buckets: dict[str, Any] = http._buckets
+    for bucket in buckets.values():
+        bucket._last_request -= 301  # unused for longer than discord.py keeps them
+    for n in range(300, 900):
+        http.get_ratelimit(f"POST /interactions/{{id}}/{{token}}/callback:{n}+token{n}")
+    # The 300 expired ones went in a sweep; never more than twice those in use are kept.
+    assert not [key for key, bucket in buckets.items() if bucket.is_inactive()]
+    assert len(buckets) <= 2 * 600
