@@ -71,7 +71,7 @@ from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.pairs_import import import_pairs
 from bot.storage.database import Database, sqlite_url
-from bot.storage.models import Checkin, CheckinAnswer, OutboxMessage, OutboxStatus, Win
+from bot.storage.models import Checkin, CheckinAnswer, OutboxMessage, OutboxStatus, Pair, Win
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
 
 # A Wednesday, 13:00 UTC: the afternoon in Europe, the morning in New York.
@@ -145,6 +145,11 @@ async def seed(args: argparse.Namespace, work: Path) -> tuple[str, str | None, d
         if report.created != args.pairs:
             raise RuntimeError(f"the import created {report.created} of {args.pairs} pairs")
         seeded["import_s"] = round(time.perf_counter() - began, 1)
+        async with database.transaction() as session:
+            # The heads-ups of check-ins the day before sees were sent the day before that.
+            await session.execute(
+                update(Pair).where(Pair.heads_up_at < START).values(heads_up_at=None)
+            )
         began = time.perf_counter()
         engine = Engine(database, ManualClock(SEEDED_AT))
         opened = 0
@@ -414,29 +419,32 @@ def slope(points: Sequence[tuple[float, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
 
 
-def memory_figures(samples: list[tuple[float, int]], epoch: float, speed: float) -> dict[str, Any]:
-    """RSS at minutes 0, 30 and 60 of the bot's hour, the largest, and the second half's
+def memory_figures(
+    samples: list[tuple[float, int]], epoch: float, speed: float, length: float = 60
+) -> dict[str, Any]:
+    """RSS at the start, middle and end of the bot's hour, the largest, and each half's
     slope in MB per 10 minutes of the bot's time."""
 
     def minute(wall: float) -> float:
         return (wall - epoch) * speed / 60
 
     timed = [(minute(wall), rss) for wall, rss in samples]
-    hour = [(m, rss) for m, rss in timed if 0 <= m <= 60]
+    half = length / 2
+    hour = [(m, rss) for m, rss in timed if 0 <= m <= length]
 
     def at(target: float) -> float:
         nearest = min(hour, key=lambda point: abs(point[0] - target))
         return round(nearest[1] / MB, 1)
 
-    second_half = [(m / 10, rss / MB) for m, rss in hour if m >= 30]
-    first_half = [(m / 10, rss / MB) for m, rss in hour if m < 30]
+    second_half = [(m / 10, rss / MB) for m, rss in hour if m >= half]
+    first_half = [(m / 10, rss / MB) for m, rss in hour if m < half]
     return {
         "rss_max_mb": round(max(rss for _, rss in timed) / MB, 1),
         "rss_max_mib": round(max(rss for _, rss in timed) / MIB, 1),
         "rss_before_start_mb": round(timed[0][1] / MB, 1),
         "rss_minute_0_mb": at(0),
-        "rss_minute_30_mb": at(30),
-        "rss_minute_60_mb": at(60),
+        "rss_middle_mb": at(half),
+        "rss_end_mb": at(length),
         "slope_first_half_mb_per_10_min": round(slope(first_half), 2),
         "slope_second_half_mb_per_10_min": round(slope(second_half), 2),
         "samples": len(timed),
@@ -451,7 +459,7 @@ def tracemalloc_growth(
     if len(dumps) < 2:
         return []
     minutes = [((spawned + (n + 1) * every) - epoch) * speed / 60 for n in range(len(dumps))]
-    middle = min(range(len(dumps)), key=lambda n: abs(minutes[n] - 30))
+    middle = min(range(len(dumps)), key=lambda n: abs(minutes[n] - minutes[-1] / 2))
     ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
     first = tracemalloc.Snapshot.load(str(dumps[middle])).filter_traces(ignore)
     last = tracemalloc.Snapshot.load(str(dumps[-1])).filter_traces(ignore)
@@ -525,6 +533,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "MENTORBOT_BENCH_EPOCH": str(epoch),
         "MENTORBOT_BENCH_SPEED": str(args.speed),
     }
+    env.update(item.split("=", 1) for item in args.env)
     if trace is not None:
         trace.mkdir(exist_ok=True)
         env["MENTORBOT_BENCH_TRACEMALLOC"] = str(trace)
@@ -548,9 +557,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         args.answer_share,
         args.skip_share,
     )
-    hour_ends = epoch + 3600 / args.speed
+    hour_ends = epoch + args.minutes * 60 / args.speed
     people = [f(n) for n in range(args.pairs) for f in (mentor_id, mentee_id)]
-    for _ in range(args.wins_per_hour):
+    for _ in range(round(args.wins_per_hour * args.minutes / 60)):
         user, phrase = rng.choice(people), rng.choice(PHRASES)
         traffic.at(
             rng.uniform(epoch, hour_ends),
@@ -594,9 +603,10 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "database": "postgresql" if args.postgres_url else "sqlite",
         "pairs": args.pairs,
         "speed": args.speed,
-        "hour_real_seconds": round(3600 / args.speed, 1),
+        "simulated_minutes": args.minutes,
+        "real_seconds": round(args.minutes * 60 / args.speed, 1),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        **memory_figures(samples, epoch, args.speed),
+        **memory_figures(samples, epoch, args.speed, args.minutes),
         "seed": seeded,
         "dms_delivered_by_kind": dict(traffic.delivered),
         "other_dms_begin": dict(traffic.other.most_common(8)),
@@ -634,6 +644,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=20.0,
         help="how much faster than real time the bot's clock runs (20: the hour in 3 min)",
     )
+    parser.add_argument(
+        "--minutes", type=float, default=60.0, help="how long the bot runs, in its own time"
+    )
     parser.add_argument("--wins-per-hour", type=int, default=2_000, help="/win in the hour")
     parser.add_argument(
         "--answer-share",
@@ -670,6 +683,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--trace-frames", type=int, default=1, help="frames per allocation")
     parser.add_argument(
         "--db-dir", type=Path, help="work here and keep the SQLite file and the bot's log"
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one more environment variable for the bot (e.g. MALLOC_ARENA_MAX=2)",
     )
     parser.add_argument("--rss-csv", type=Path, help="write every RSS sample here")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
