@@ -25,12 +25,16 @@ memory at most 150 MB, and flat over the second half of the hour.
    mood button, then three typed DMs, a minute or two apart); ``--skip-share`` of those
    who get a heads-up press its "Skip this one".
 4. **Memory**: the bot's ``VmRSS`` (``/proc/<pid>/status``; psutil is not needed) every
-   real second. Reported: the largest, the RSS at minute 0, 30 and 60 of the simulated
-   hour, and the slope of a least-squares line through the second half's samples, in MB
-   per 10 simulated minutes (MB = 10^6 bytes, as the goal is written; MiB alongside).
-   ``--tracemalloc`` runs the bot with tracemalloc on (slower, more memory: for finding
-   what grows, not for the figures) and prints the biggest growth between the snapshot
-   at minute 30 and the last one.
+   real second. Reported: the largest, the RSS at the start, middle and end of the
+   simulated time (``--minutes``, default 60), and the slope of a least-squares line
+   through each half's samples, in MB per 10 simulated minutes (MB = 10^6 bytes, as the
+   goal is written; MiB alongside). ``--tracemalloc`` runs the bot with tracemalloc on
+   (slower, more memory: for finding what grows, not for the figures) and prints the
+   biggest growth between the snapshot nearest the middle and the last one.
+5. **What was done**: the DMs the fake Slack received, by kind; the requests sent and
+   refused, with their ack p50; from the database afterwards, the wins stored, the
+   check-ins opened, the answers, the messages sent and still queued; the bot's log's
+   ERROR lines and its exit code (SIGTERM at the end).
 """
 
 from __future__ import annotations
