@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from typer._click import Context as ClickContext  # typer's own copy of click
 
-    from bot.clock import ShiftedClock
+    from bot.clock import Clock, ShiftedClock
     from bot.crypto import TextCipher
     from bot.delivery import RateLimits, Sender
     from bot.engine import Engine
@@ -914,16 +914,23 @@ async def _rotate_key(url: str, cipher: TextCipher) -> RotationReport:
 def run() -> None:
     """Run the bot on every platform whose credentials are set, with the scheduler and
     the delivery worker. SIGTERM or Ctrl-C stops it after the work in flight."""
+    serve()
+
+
+def serve(clock: Clock | None = None) -> None:
+    """What ``mentorbot run`` does. ``clock``: the command line never passes one (the
+    bot runs on the system clock); bench/bench_memory.py runs the same process on a
+    fast simulated clock to put an hour of traffic through it in minutes."""
     settings = _settings()
     _setup_logging(settings)
     if settings.slack_bot_token is None and settings.discord_bot_token is None:
         _fail(f"no platform is configured. Set {PLATFORM_VARIABLES} (see .env.example).", 2)
     _check_sqlite_folder(settings.database_url)
     _announce_storage(_cipher(settings))
-    _run(_serve(settings))
+    _run(_serve(settings, clock))
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     import asyncio
     import signal
     from collections.abc import Awaitable, Callable
@@ -954,7 +961,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(signal_number, on_signal)
     senders: dict[Platform, Sender] = {}
     limits = _rate_limits(settings)
-    clock = SystemClock()
+    clock = given_clock or SystemClock()
     metrics = Metrics()
     worker = DeliveryWorker(database, senders, clock, limits=limits, telemetry=metrics)
     engine = Engine(

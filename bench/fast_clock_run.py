@@ -1,0 +1,70 @@
+"""``mentorbot run`` on a fast simulated clock: the process bench/bench_memory.py measures.
+
+Bench-only. The command line never runs on this clock: ``adapters.cli.serve`` takes a
+clock only from here. Everything else is ``mentorbot run`` as deployed (settings from
+the environment, the Slack adapter, the scheduler, the delivery worker, the ops server).
+
+The clock reads ``START`` until the wall-clock moment ``EPOCH`` and then runs ``SPEED``
+times faster than real time, so an hour of the bot's time passes in ``3600 / SPEED``
+seconds. Sleeps are real (the scheduler's interval, the worker's poll): the benchmark
+sets ``DISPATCH_INTERVAL_SECONDS`` to the default divided by ``SPEED``, so the bot makes
+as many dispatch passes in its hour as it would in a real one.
+
+Environment (set by bench_memory): ``MENTORBOT_BENCH_START`` (ISO 8601),
+``MENTORBOT_BENCH_EPOCH`` (Unix seconds), ``MENTORBOT_BENCH_SPEED``; optionally
+``MENTORBOT_BENCH_TRACEMALLOC`` (a folder: tracemalloc runs, and a snapshot is dumped
+there every ``MENTORBOT_BENCH_SNAPSHOT_SECONDS``, as ``snapshot-<n>.dump``) and
+``MENTORBOT_BENCH_TRACE_FRAMES`` (frames kept per allocation, default 1).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import tracemalloc
+from datetime import datetime, timedelta
+from pathlib import Path
+
+
+class FastClock:
+    """``start`` until the wall clock reaches ``epoch``, then ``speed`` times real time."""
+
+    def __init__(self, start: datetime, epoch: float, speed: float) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FastClock needs a timezone-aware start time")
+        self._start = start
+        self._epoch = epoch
+        self._speed = speed
+
+    def now(self) -> datetime:
+        passed = max(time.time() - self._epoch, 0.0) * self._speed
+        return self._start + timedelta(seconds=passed)
+
+
+def _snapshots(folder: Path, every: float) -> None:
+    number = 0
+    while True:
+        time.sleep(every)
+        tracemalloc.take_snapshot().dump(str(folder / f"snapshot-{number:03d}.dump"))
+        number += 1
+
+
+def main() -> None:
+    from adapters.cli import serve
+
+    clock = FastClock(
+        datetime.fromisoformat(os.environ["MENTORBOT_BENCH_START"]),
+        float(os.environ["MENTORBOT_BENCH_EPOCH"]),
+        float(os.environ["MENTORBOT_BENCH_SPEED"]),
+    )
+    trace = os.environ.get("MENTORBOT_BENCH_TRACEMALLOC")
+    if trace:
+        tracemalloc.start(int(os.environ.get("MENTORBOT_BENCH_TRACE_FRAMES", "1")))
+        every = float(os.environ.get("MENTORBOT_BENCH_SNAPSHOT_SECONDS", "30"))
+        threading.Thread(target=_snapshots, args=(Path(trace), every), daemon=True).start()
+    serve(clock)
+
+
+if __name__ == "__main__":
+    main()
