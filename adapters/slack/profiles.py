@@ -67,9 +67,15 @@ class Profiles:
         found = await self._users_info(user_id)
         # A failed look-up is kept for a minute too: Slack is not asked on every click
         # while it is down, or about someone it does not know.
-        self._cache[(team_id, user_id)] = (self._monotonic(), found)
+        now = self._monotonic()
+        self._cache[(team_id, user_id)] = (now, found)
         self._cache.move_to_end((team_id, user_id))
-        while len(self._cache) > self._size:
+        # Oldest first: whatever has expired goes too (it would not be served again), so
+        # the cache holds the last hour's people, not the `size` most recent of all time.
+        while self._cache:
+            stored, _ = next(iter(self._cache.values()))
+            if len(self._cache) <= self._size and now - stored <= self._ttl:
+                break
             self._cache.popitem(last=False)
         return found
 
