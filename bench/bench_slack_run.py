@@ -149,6 +149,9 @@ class Process:
         return _cpu_seconds(self.process.pid)
 
 
+_ROOT = str(Path(__file__).resolve().parents[1])
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process, from /proc (0 where there is none)."""
     return sum(_cpu_split(pid))
@@ -200,7 +203,12 @@ async def start_floor(name: str, fake: FakeSlack, work: Path) -> Process:
         "-c",
         f"from bench.bench_slack_run import serve_floor; serve_floor({port}, {fake.api_url!r})",
     ]
-    process = await asyncio.create_subprocess_exec(*command, cwd=work, stdout=log, stderr=log)
+    # The floor imports this module: the checkout goes on its path (it runs in `work`).
+    path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=work, env=env, stdout=log, stderr=log
+    )
     return Process(name, port, process)
 
 
