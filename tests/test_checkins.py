@@ -106,10 +106,10 @@ async def test_answers_are_shared_once_both_have_answered(chat: Chat) -> None:
     await chat.click("bob", "Skip")  # what is hard: skipped
     assert chat.dms("bob")[-1] == "What would you like to bring to your next conversation?"
     answer = await chat.say("bob", "how to say no")
-    assert "You've both answered" in answer
+    assert answer == ""  # one event, one message: the thanks is in the DM below
 
     shared_with_bob = [dm for dm in chat.recorder.seen if dm.user == "bob"][-1].content
-    assert shared_with_bob.text == "📋 <@alice>'s check-in answers:"
+    assert shared_with_bob.text == "Thanks! You've both answered. 📋 <@alice>'s check-in answers:"
     assert [(f.label, f.value) for f in shared_with_bob.fields] == [
         ("How it went", "Great 🙌"),
         ("Moved forward", "alice: shipped the parser"),
@@ -344,7 +344,8 @@ async def test_an_answer_edited_in_the_form_replaces_it_once(chat: Chat) -> None
     assert rows == 1  # alice's one row, bob has not answered
     await answer_all(chat, "bob")
     shared = [s.content for s in chat.recorder.seen if s.user == "bob" and s.kind == "dm"][-1]
-    assert shared.text == "📋 <@alice>'s check-in answers:"
+    # bob finished it: thanked in the same DM
+    assert shared.text == "Thanks! You've both answered. 📋 <@alice>'s check-in answers:"
     assert [f.value for f in shared.fields] == [
         "OK 🙂",
         "shipped the parser and its tests",
@@ -428,7 +429,8 @@ async def test_a_streak_of_four_is_a_milestone_for_both(chat: Chat) -> None:
         told = [dm for dm in chat.dms(user) if "4 check-ins in a row" in dm]
         assert len(told) == 1 and told[0].startswith(f"🎉 You and <@{partner}> reached"), told
         # One message with the answers that made the streak: its fields follow their intro.
-        assert told[0].endswith(f"\n\n📋 <@{partner}>'s check-in answers:")
+        thanks = "Thanks! You've both answered. " if user == "bob" else ""  # bob finished
+        assert told[0].endswith(f"\n\n{thanks}📋 <@{partner}>'s check-in answers:")
         assert chat.dms(user)[-1] == told[0]
 
 
@@ -510,7 +512,7 @@ async def answer_all_counted_shares(chat: Chat) -> None:
     await chat.say("alice", "alice: reviews")
     await chat.say("alice", "alice: naming things")
     with statements_per_event(chat) as events:
-        assert "shared your answers" in await chat.say("alice", "alice: the roadmap")
+        assert await chat.say("alice", "alice: the roadmap") == ""  # thanked in the DM
     [shares] = events
     # Both DMs in one INSERT on PostgreSQL; SQLAlchemy inserts them one by one on SQLite.
     dms = ["INSERT outbox"] * (2 if chat.database.is_sqlite else 1)
@@ -519,7 +521,8 @@ async def answer_all_counted_shares(chat: Chat) -> None:
     assert sorted(shares) == sorted(LOOK_UP + read + written + dms), shares
     for reader, author in (("alice", "bob"), ("bob", "alice")):
         [said] = [s.content for s in chat.recorder.seen if s.user == reader][-1:]
-        assert said.text == f"📋 <@{author}>'s check-in answers:"
+        thanks = "Thanks! You've both answered. " if reader == "alice" else ""
+        assert said.text == f"{thanks}📋 <@{author}>'s check-in answers:"
         assert said.fields[-1].value == f"{author}: the roadmap"
     assert (await _pair(chat)).streak == 1
 

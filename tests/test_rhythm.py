@@ -410,7 +410,11 @@ async def test_status_shows_the_next_check_in_in_each_members_own_time(chat: Cha
     await chat.advance(timedelta(days=5, hours=2))  # Monday 30 Nov, 14:00 UTC
     assert len(dms_starting(chat, "alice", PROMPT)) == len(dms_starting(chat, "bob", PROMPT)) == 1
     await answer_checkin(chat, "alice", "bob's first PR landed")
-    assert "You've both answered" in await answer_checkin(chat, "bob", "the login page")
+    await answer_checkin(chat, "bob", "the login page")
+    assert (
+        "You've both answered. 📋 <@alice>'s check-in answers:"
+        in dms_starting(chat, "bob", "Thanks!")[-1]
+    )
 
     mine = await status(chat, "alice")
     assert mine == (

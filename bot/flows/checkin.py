@@ -24,7 +24,7 @@ done, or when the window closes; a check-in both answered adds one to the pair's
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -793,8 +793,9 @@ async def _answer_and_advance(
         assert whole is not None  # the answer just saved refers to it
     stalls.answered(whole.pair, whole.waiting_since)
     if _both_answered(whole):
-        await _share(turn, whole)
-        return StepResult(reply="Thanks! You've both answered; I've shared your answers.")
+        # One event, one message: the thanks heads the partner's answers in one DM.
+        await _share(turn, whole, thanked=turn.actor.id)
+        return StepResult()
     closes = whole.checkin.closes_at or turn.now
     zone = turn.actor.timezone or "UTC"
     return StepResult(
@@ -817,7 +818,9 @@ async def share(turn: Turn, checkin: Checkin) -> None:
     await _share(turn, whole)
 
 
-async def _share(turn: Turn, whole: _Whole) -> None:
+async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
+    """Each side gets the other's answers; ``thanked``: the member whose answer completed
+    the check-in, thanked in the same DM."""
     checkin, pair, members, answers = whole.checkin, whole.pair, whole.members, whole.answers
     if checkin.state != CheckinState.OPEN:
         return
@@ -825,6 +828,8 @@ async def _share(turn: Turn, whole: _Whole) -> None:
     for me, partner in ((pair.mentor_id, pair.mentee_id), (pair.mentee_id, pair.mentor_id)):
         if me in members and partner in members:
             said = _shared(members[partner], answers.get(partner), checkin, members[me])
+            if me == thanked:
+                said = replace(said, text=f"Thanks! You've both answered. {said.text}")
             turn.dm(members[me], said)
     both = _both_answered(whole)
     checkin.state = CheckinState.SHARED.value

@@ -101,8 +101,9 @@ async def test_a_checkin_is_answered_through_a_modal(
     await chat.dm_arrives("alice", "Time for your check-in")
     alice_form = await chat.click("alice", "Answer in a form")
     done = await chat.submit("alice", alice_form, mood="ok", progress="Reviewed two PRs")
-    assert "You've both answered" in done.text()
-    shared = await chat.dm_arrives("alice", "check-in answers")
+    assert done.callbacks  # the modal is answered (and closes)
+    # One event, one message: the thanks heads the DM with bob's answers.
+    shared = await chat.dm_arrives("alice", "Thanks! You've both answered.")
     fields = {f["name"]: f["value"] for f in shared["embeds"][0]["fields"]}
     assert fields["Moved forward"] == "Shipped the parser"
     assert fields["For next time"] == "Naming"
