@@ -301,7 +301,8 @@ class Engine:
                 if flow.kind == FlowKind.CHOOSE_CONVERSATION:
                     return await _deliver_kept(turn, event, chosen)
                 answer = await self._carry_on(turn, flow, chosen)
-                return _step_effects(turn, event, StepResult(replace_with="Okay.")) + answer
+                shown = StepResult(replace_with=choice.answered(chosen))
+                return _step_effects(turn, event, shown) + answer
             case _:
                 result = STALE
         return _step_effects(turn, event, result)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.flows.choice import Chosen, answered
 from tests.test_console import SESSIONS, only, run_console
 
 
@@ -22,7 +23,19 @@ def test_which_pair_is_a_menu_and_click_picks_an_option(tmp_path: Path) -> None:
         *[f"  [With p{n} (you mentor)]" for n in range(1, 7)],
     )
     chosen = out.turn(":click With p4")
+    # The menu is replaced by the question with what was chosen, not a bare "Okay.".
+    assert chosen.headers[0] == "updated → alice"
+    assert chosen.messages[0].text == (
+        "You're in more than one pair. Which one do you mean? With p4 (you mentor)"
+    )
     assert "Milestone #1 added: Give a lightning talk" in chosen.messages[1].text
     assert only(chosen.blocks, "DM → p4").text.startswith("@alice set a milestone for your pair")
     listed = only(out.turn("/mentor milestone list @p4").blocks, "ephemeral → alice")
     assert "#1 Give a lightning talk" in listed.text
+
+
+def test_a_question_kept_by_an_earlier_version_is_answered_okay() -> None:
+    """ "Which pair?" questions asked before labels were kept still get a plain answer."""
+    assert answered(Chosen(4, {"command": "checkin", "text": ""})) == "Okay."
+    kept = {"question": "Which one?", "labels": {"4": "With Bob"}}
+    assert answered(Chosen(4, kept)) == "Which one? With Bob"

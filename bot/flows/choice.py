@@ -47,7 +47,9 @@ async def ask(
     data: dict[str, Any],
     options: list[tuple[int, str]],
 ) -> list[Effect]:
-    flow = await start_flow(turn, kind, State.ASKED, member=turn.actor, data=data)
+    # The question and the labels are kept, so the answered question can say what was chosen.
+    shown = {"question": question, "labels": {str(option): label for option, label in options}}
+    flow = await start_flow(turn, kind, State.ASKED, member=turn.actor, data={**data, **shown})
     buttons = tuple(flow_button(flow, str(option), label) for option, label in options)
     if len(buttons) <= MAX_CHOICE_BUTTONS:
         return turn.reply(question, buttons=buttons)
@@ -64,3 +66,14 @@ def step(turn: Turn, flow: FlowSession, choice: str) -> Chosen | None:
         return None
     move(turn, flow, State.CHOSEN, end=True)
     return Chosen(option, dict(flow.data))
+
+
+def answered(chosen: Chosen) -> str:
+    """The question with the option chosen after it ("Which one do you mean? With
+    @bob"); a question asked by an earlier version kept no labels: "Okay."."""
+    labels = chosen.data.get("labels")
+    label = labels.get(str(chosen.option)) if isinstance(labels, dict) else None
+    question = chosen.data.get("question")
+    if not isinstance(label, str) or not isinstance(question, str):
+        return "Okay."
+    return f"{question} {label}"

@@ -47,7 +47,7 @@ async def test_which_pair_beyond_buttons_is_a_menu_and_its_choice_counts(
     label = next(o["label"] for o in menus[1]["options"] if partners[27] in o["label"])
     chosen = await fake.answered(await fake.interact(fake.choose(chat.id("alice"), message, label)))
 
-    # "Okay." for the choice, then the command's own answer, for the chosen pair.
+    # The question with the choice after it, then the command's own answer, for the pair.
     await fake.until(lambda: "ship the parser" in chosen.text())
     async with database.transaction() as session:
         (pair_id,) = (await session.execute(select(Milestone.pair_id))).scalars()

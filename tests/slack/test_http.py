@@ -398,7 +398,10 @@ async def test_a_button_on_an_ephemeral_answer_replaces_it_through_the_response_
     await slack.interaction(ephemeral_click(slack, ALICE, with_bob))
 
     replaced = [r for r in slack.fake.responses() if r.get("replace_original")]
-    assert [r["text"] for r in replaced] == ["Okay."]
+    # The question answered: what was chosen stays on it.
+    assert [r["text"] for r in replaced] == [
+        "You're in more than one pair. Which one do you mean? With Bob (you mentor)"
+    ]
     await slack.deliver()
     # Alice asked, so hers comes now; Bob's waits for his morning in New York.
     assert slack.dms(ALICE)[-1].startswith(f"👋 Time for your check-in with <@{BOB}>.")
