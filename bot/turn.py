@@ -18,7 +18,7 @@ from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
-from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, table_of
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import (
     Base,
     HandledEvent,
@@ -365,5 +365,4 @@ def _claim(dialect_name: str) -> Any:
     )
 
 
-# Built once per database kind, as the look-up above.
-_CLAIMS = {name: _claim(name) for name in ("sqlite", "postgresql")}
+_CLAIMS = per_dialect(_claim)

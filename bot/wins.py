@@ -24,7 +24,7 @@ from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
-from bot.storage.bulk import dialect_of, table_of
+from bot.storage.bulk import dialect_of, per_dialect, table_of
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
     Member,
@@ -71,8 +71,7 @@ class Partner(Person):
 def _saving_a_win(dialect_name: str) -> Insert:
     """The win's INSERT, returning the sharer's partners: one per partnered pair, with
     the pair's id (to keep them in the pairs' order) and how many pairs each partner is
-    in (whether their news is batched), as a JSON array. Built once per database kind:
-    a statement built per call costs more Python than the database takes to run it."""
+    in (whether their news is batched), as a JSON array (built once: ``per_dialect``)."""
     me: BindParameter[int] = bindparam("me")
     workspace: BindParameter[int] = bindparam("workspace")
     partner, other = _PARTNER.c, _OTHER_PAIR.c
@@ -124,7 +123,7 @@ def _saving_a_win(dialect_name: str) -> Insert:
     )
 
 
-_SAVING_A_WIN = {name: _saving_a_win(name) for name in ("sqlite", "postgresql")}
+_SAVING_A_WIN = per_dialect(_saving_a_win)
 
 # The count is kept on the member row and counted up here, in the same transaction as
 # the win. Wins sent at once by one person are numbered one after the other: the UPDATE

@@ -30,8 +30,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import Insert
@@ -58,7 +56,7 @@ from bot.flows.sessions import (
     with_note,
 )
 from bot.milestones import reach_automatic
-from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of
+from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of, upsert_into
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
@@ -601,8 +599,8 @@ def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Ins
         *values,
     ).where(_CHECKINS.c.id == bindparam("checkin"))
     into = CheckinAnswer if loads else _ANSWERS
-    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(into)
-    insert = insert.from_select(["workspace_id", "checkin_id", "member_id", *names], source)
+    columns = ["workspace_id", "checkin_id", "member_id", *names]
+    insert = upsert_into(dialect, into).from_select(columns, source)
     # Nothing to write (a skip) still returns the row: it names the same member again.
     changes = {name: insert.excluded[name] for name in names or ("member_id",)}
     upsert = insert.on_conflict_do_update(index_elements=["checkin_id", "member_id"], set_=changes)
