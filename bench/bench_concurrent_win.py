@@ -25,51 +25,35 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from sqlalchemy import func, select
 
-from bench.bench_slack import SECRET, drop_database, mentee_id, mentor_id, prepare_database, sign
+from bench.bench_slack import (
+    drop_database,
+    free_port,
+    mentee_id,
+    mentor_id,
+    mentorbot_env,
+    prepare_database,
+    sign,
+    win_form,
+)
 from bot.engine import NOT_SAVED
 from bot.storage.database import Database
 from bot.storage.models import Win
-from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
+from tests.slack.fake_slack import FakeSlack, Person
 
 MENTORBOT = [sys.executable, "-c", "from adapters.cli import main; main()"]
 NUMBER = re.compile(r"win #(\d+)")
-
-
-def win_form(user: str, text: str, response_url: str) -> str:
-    return urlencode(
-        {
-            "team_id": TEAM,
-            "channel_id": "C0GENERAL",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/win",
-            "text": text,
-            "api_app_id": "A0BENCH",
-            "response_url": response_url,
-            "trigger_id": f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}",
-        }
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -98,16 +82,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     url, created = await prepare_database(args, work)
     fake = FakeSlack(everyone=Person("Someone", "Europe/Berlin"))
     await fake.start()
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
-        "DATABASE_URL": url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
+    port = free_port()
+    env = mentorbot_env(url, fake.api_url, port)
     log_path = work / "run.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(

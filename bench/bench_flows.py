@@ -42,12 +42,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-
 from bench.bench_win import (
     BenchError,
     Recorder,
     Store,
+    counting_statements,
     display,
     environment,
     max_rss_mib,
@@ -56,7 +55,6 @@ from bench.bench_win import (
     ref,
     run_baseline,
     seed,
-    statement_kind,
     statement_time,
 )
 from bench.workdir import run_in_workdir
@@ -225,9 +223,10 @@ def check(step: Step, effects: list[Effect]) -> None:
             ok = len(effects) == 1 and isinstance(effects[0], OpenForm)
         case "reply":
             ok = not effects  # the next question goes out as a DM
+        case _ if step.shares:
+            ok = not effects  # the thanks heads the DM with the partner's answers
         case _:
-            shared = "You've both answered" in text
-            ok = text.startswith("Thanks!") and shared == step.shares
+            ok = text.startswith("Thanks! I'll share your answers")
     if not ok:
         raise BenchError(f"{step.kind} by {step.user} got {effects!r}")
 
@@ -303,30 +302,19 @@ async def count_statements(store: Store, the_plan: Plan) -> dict[str, Counter[st
     database = Database(await store.copy("statements"))
     clock = ManualClock(FIRST_CHECKIN)
     engine = Engine(database, clock)
-    current: Counter[str] = Counter()
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        current[statement_kind(statement)] += 1
-
-    def count_commit(_conn: Any) -> None:
-        current["COMMIT"] += 1
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    event.listen(database.engine.sync_engine, "commit", count_commit)
     per_kind: dict[str, Counter[str]] = defaultdict(Counter)
     try:
-        for step in the_plan.steps:
-            current.clear()
-            await run_events(engine, clock, [step])
-            names = [step.kind]
-            if step.kind in ("reply_last", "form"):
-                names.append("finishing, shares" if step.shares else "finishing, waits")
-            for name in names:
-                per_kind[name].update(current)
-                per_kind[name]["events"] += 1
+        with counting_statements(database) as current:
+            for step in the_plan.steps:
+                current.clear()
+                await run_events(engine, clock, [step])
+                names = [step.kind]
+                if step.kind in ("reply_last", "form"):
+                    names.append("finishing, shares" if step.shares else "finishing, waits")
+                for name in names:
+                    per_kind[name].update(current)
+                    per_kind[name]["events"] += 1
     finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
-        event.remove(database.engine.sync_engine, "commit", count_commit)
         await database.dispose()
     return per_kind
 

@@ -49,7 +49,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -70,13 +69,21 @@ import asyncpg
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
-from bench.bench_slack import SECRET, drop_database, mentee_id, mentor_id, sign
+from bench.bench_slack import (
+    drop_database,
+    free_port,
+    mentee_id,
+    mentor_id,
+    mentorbot_env,
+    sign,
+    win_form,
+)
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.pairs_import import import_pairs
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Checkin, CheckinAnswer, OutboxMessage, OutboxStatus, Pair, Win
-from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
+from tests.slack.fake_slack import TEAM, FakeSlack, Person
 
 # A Wednesday, 13:00 UTC: the afternoon in Europe, the morning in New York.
 START = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
@@ -189,19 +196,7 @@ def button_name(element: dict[str, Any]) -> str:
 
 
 def win_body(user: str, text: str, response_url: str) -> tuple[str, str]:
-    form = {
-        "team_id": TEAM,
-        "channel_id": "C0GENERAL",
-        "channel_name": "general",
-        "user_id": user,
-        "user_name": user.lower(),
-        "command": "/win",
-        "text": text,
-        "api_app_id": "A0BENCH",
-        "response_url": response_url,
-        "trigger_id": f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}",
-    }
-    return urlencode(form), "application/x-www-form-urlencoded"
+    return win_form(user, text, response_url), "application/x-www-form-urlencoded"
 
 
 def click_body(
@@ -519,20 +514,14 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     url, created, seeded = await seed(args, work)
     fake = FakeSlack(everyone=Person("Someone", "Europe/Berlin"))
     await fake.start()
-    port = _free_port()
+    port = free_port()
     spawned = time.time()
     epoch = spawned + args.warm_up
     trace = work / "tracemalloc" if args.tracemalloc else None
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
-        "DATABASE_URL": url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.api_url,
+        **mentorbot_env(url, fake.api_url, port),
         "SLACK_MESSAGES_PER_SECOND": str(args.messages_per_second),
         "DISPATCH_INTERVAL_SECONDS": str(DEFAULT_DISPATCH_INTERVAL / args.speed),
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
         "MENTORBOT_BENCH_START": START.isoformat(),
         "MENTORBOT_BENCH_EPOCH": str(epoch),
         "MENTORBOT_BENCH_SPEED": str(args.speed),
@@ -631,12 +620,6 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             + "".join(f"{(w - epoch) * args.speed / 60:.2f},{r / MB:.2f}\n" for w, r in samples)
         )
     return results
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -99,7 +99,28 @@ def mentee_id(i: int) -> str:
     return f"UE{i:06d}"
 
 
-def win_form(user: str, text: str) -> str:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def mentorbot_env(url: str, api_url: str, port: int) -> dict[str, str]:
+    """The environment of a ``mentorbot run`` in Slack HTTP mode against the fake Slack
+    at ``api_url``, on ``url``, listening on ``port`` (no other platform's settings)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def win_form(user: str, text: str, response_url: str = RESPONSE_URL) -> str:
+    """A signed-to-be ``/win`` slash command's form body, as Slack posts it."""
     return urlencode(
         {
             "token": "x",
@@ -113,7 +134,7 @@ def win_form(user: str, text: str) -> str:
             "text": text,
             "api_app_id": "A0BENCH",
             "is_enterprise_install": "false",
-            "response_url": RESPONSE_URL,
+            "response_url": response_url,
             "trigger_id": f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}",
         }
     )

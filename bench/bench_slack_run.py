@@ -69,7 +69,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from adapters.slack.sender import SlackSender, web_client
-from bench.bench_slack import SECRET, drop_database, mentor_id, prepare_database, sign
+from bench.bench_slack import (
+    SECRET,
+    drop_database,
+    free_port,
+    mentor_id,
+    mentorbot_env,
+    prepare_database,
+    sign,
+)
 from bot.clock import ManualClock
 from bot.delivery import deliver_all
 from bot.engine import NOT_SAVED, SORRY, Engine
@@ -127,14 +135,6 @@ def serve_floor(port: int, api_url: str) -> None:
 # -- the processes -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Process:
     name: str
@@ -170,16 +170,8 @@ def _cpu_split(pid: int) -> tuple[float, float]:
 async def start_mentorbot(
     name: str, url: str, fake: FakeSlack, work: Path, profile: Path | None = None
 ) -> Process:
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
-        "DATABASE_URL": url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
+    port = free_port()
+    env = mentorbot_env(url, fake.api_url, port)
     log = (work / f"{name}.log").open("wb")
     command = [sys.executable, "-c", "from adapters.cli import main; main()", "run"]
     if profile is not None:  # cProfile of the whole process, written when it stops
@@ -196,7 +188,7 @@ async def start_mentorbot(
 
 
 async def start_floor(name: str, fake: FakeSlack, work: Path) -> Process:
-    port = _free_port()
+    port = free_port()
     log = (work / f"{name}.log").open("wb")
     command = [
         sys.executable,

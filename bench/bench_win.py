@@ -456,13 +456,9 @@ def statement_time(database: Database) -> Iterator[Counter[str]]:
         event.remove(sync_engine, "after_cursor_execute", after)
 
 
-async def measure_memory(
-    store: Store, start: datetime, events: Sequence[Event], milestone: Sequence[bool]
-) -> Memory:
-    """The engine loop once more, untimed, with tracemalloc and a statement counter on."""
-    database = Database(await store.copy("memory"))
-    clock = ManualClock(start)
-    engine = Engine(database, clock)
+@contextmanager
+def counting_statements(database: Database) -> Iterator[Counter[str]]:
+    """Statements by kind (``statement_kind``) and COMMITs, counted while the block runs."""
     counts: Counter[str] = Counter()
 
     def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -471,20 +467,36 @@ async def measure_memory(
     def count_commit(_conn: Any) -> None:
         counts["COMMIT"] += 1
 
-    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    event.listen(database.engine.sync_engine, "commit", count_commit)
+    sync_engine = database.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", count)
+    event.listen(sync_engine, "commit", count_commit)
+    try:
+        yield counts
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", count)
+        event.remove(sync_engine, "commit", count_commit)
+
+
+async def measure_memory(
+    store: Store, start: datetime, events: Sequence[Event], milestone: Sequence[bool]
+) -> Memory:
+    """The engine loop once more, untimed, with tracemalloc and a statement counter on."""
+    database = Database(await store.copy("memory"))
+    clock = ManualClock(start)
+    engine = Engine(database, clock)
     work: dict[bool, list[int]] = {False: [], True: []}
     gc.collect()
     tracemalloc.start()
     try:
-        for one, reaches in zip(events, milestone, strict=False):
-            before = sum(n for kind, n in counts.items() if kind not in ("BEGIN", "COMMIT"))
-            await run_wins(engine, clock, [one])
-            after = sum(n for kind, n in counts.items() if kind not in ("BEGIN", "COMMIT"))
-            work[reaches].append(after - before)
-        _current, peak = tracemalloc.get_traced_memory()
-        gc.collect()
-        retained, _peak = tracemalloc.get_traced_memory()
+        with counting_statements(database) as counts:
+            for one, reaches in zip(events, milestone, strict=False):
+                before = sum(n for kind, n in counts.items() if kind not in ("BEGIN", "COMMIT"))
+                await run_wins(engine, clock, [one])
+                after = sum(n for kind, n in counts.items() if kind not in ("BEGIN", "COMMIT"))
+                work[reaches].append(after - before)
+            _current, peak = tracemalloc.get_traced_memory()
+            gc.collect()
+            retained, _peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     await database.dispose()
