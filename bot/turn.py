@@ -28,6 +28,7 @@ from bot.storage.models import (
     OutboxTarget,
     Workspace,
 )
+from bot.storage.sqlite_driver import DEFERRED
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -331,7 +332,10 @@ class Turn:
         if not unwritten:
             return
         rows = [{name: getattr(message, name) for name in _OUTBOX_COLUMNS} for message in unwritten]
-        await self.session.execute(insert(_OUTBOX), rows if len(rows) > 1 else rows[0])
+        # Nothing reads it back: on SQLite it goes with the transaction's next statement.
+        await self.session.execute(
+            insert(_OUTBOX), rows if len(rows) > 1 else rows[0], execution_options=DEFERRED
+        )
         for message in unwritten:
             if self._dms.get(message.target_id) is message:
                 del self._dms[message.target_id]

@@ -34,6 +34,7 @@ from bot.storage.models import (
     Pair,
     Win,
 )
+from bot.storage.sqlite_driver import DEFERRED
 from bot.text import shorten
 from bot.turn import Person, Turn
 
@@ -111,40 +112,45 @@ def _saving_a_win(dialect_name: str) -> Insert:
     # In a SELECT of its own: SQLite's RETURNING leaves the tables' names off the columns
     # of a subquery's WHERE (SQLAlchemy 2.1), where two tables have the same columns.
     partners = select(partners).scalar_subquery()
-    return (
-        insert(_WINS)
-        .values(
-            workspace_id=workspace,
-            member_id=me,
-            text=bindparam("text"),
-            created_at=bindparam("at"),
-        )
-        .returning(partners)
+    saving = insert(_WINS).values(
+        workspace_id=workspace,
+        member_id=me,
+        text=bindparam("text"),
+        created_at=bindparam("at"),
+    )
+    if dialect_name == "sqlite":
+        # BEGIN IMMEDIATE runs writers one at a time: the kept count read here is the
+        # newest, and ``_COUNTING_A_WIN`` adds the one (deferred, with the COMMIT).
+        after = select(_MEMBERS.c.wins_count + 1).where(_MEMBERS.c.id == me).scalar_subquery()
+        return saving.returning(partners, select(after).scalar_subquery())
+    # PostgreSQL counts it up in the same statement. Wins sent at once by one person are
+    # numbered one after the other: the UPDATE waits for the row lock of the one before,
+    # and READ COMMITTED then adds one to the committed count, so a count milestone (first
+    # win, 10 wins) is reached by exactly one of them. It is a FOR NO KEY UPDATE lock,
+    # which does not wait for the KEY SHARE locks the wins' foreign keys hold on the row
+    # (no deadlock between two wins).
+    counted = _COUNTING_A_WIN.cte("counted")
+    return saving.add_cte(counted).returning(
+        partners, select(counted.c.wins_count).scalar_subquery()
     )
 
 
-_SAVING_A_WIN = per_dialect(_saving_a_win)
-
-# The count is kept on the member row and counted up here, in the same transaction as
-# the win. Wins sent at once by one person are numbered one after the other: the UPDATE
-# waits for the one before to commit (SQLite's BEGIN IMMEDIATE already runs writers one
-# at a time; on PostgreSQL the row lock does, and READ COMMITTED then adds one to the
-# committed count), so a count milestone (first win, 10 wins) is reached by exactly one
-# of them. It is a FOR NO KEY UPDATE lock, which does not wait for the KEY SHARE locks
-# the wins' foreign keys hold on the row (no deadlock between two wins).
-_COUNTING_A_WIN = (
+# The count is kept on the member row and counted up in the same transaction as the win.
+_COUNTING_UP = (
     update(_MEMBERS)
     .where(_MEMBERS.c.id == bindparam("me"))
     .values(wins_count=_MEMBERS.c.wins_count + 1)
-    .returning(_MEMBERS.c.wins_count)
 )
+_COUNTING_A_WIN = _COUNTING_UP.returning(_MEMBERS.c.wins_count)
+_SAVING_A_WIN = per_dialect(_saving_a_win)
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
-    """Four statements when no milestone is reached: the event's look-up (bot/turn.py),
-    the win with its sharer's partners, the kept count, and the news for the partners
-    in one outbox INSERT (tests/test_wins.py)."""
-    partners = await _save(turn, command.text)
+    """When no milestone is reached, on PostgreSQL three statements: the event's look-up
+    (bot/turn.py), the win with its sharer's partners and its counting up, and the news
+    for the partners in one outbox INSERT. On SQLite four, the counting up a statement
+    of its own; it and the INSERT go to SQLite with the COMMIT (tests/test_wins.py)."""
+    partners, count = await _save(turn, command.text)
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))
     waiting = await _news_waiting(turn, many)
@@ -161,8 +167,6 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
                     turn.told_in(partner.external_id, batch)
                 else:
                     turn.dm(partner, Content(news))
-            counted = await turn.session.execute(_COUNTING_A_WIN, {"me": turn.actor.id})
-            count = int(counted.scalar_one())
             await reach_win_milestone(turn, turn.actor, count, partners)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
@@ -173,17 +177,26 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     )
 
 
-async def _save(turn: Turn, text: str) -> list[Partner]:
-    """Save the win; the sharer's partners, oldest pair first."""
+async def _save(turn: Turn, text: str) -> tuple[list[Partner], int]:
+    """Save the win and count it; the sharer's partners, oldest pair first, and the
+    sharer's count of wins with this one."""
+    dialect = dialect_of(turn.session)
+    me = turn.actor.id
     saved = await turn.session.execute(
-        _SAVING_A_WIN[dialect_of(turn.session)],
-        {"me": turn.actor.id, "workspace": turn.workspace.id, "text": text, "at": turn.now},
+        _SAVING_A_WIN[dialect],
+        {"me": me, "workspace": turn.workspace.id, "text": text, "at": turn.now},
     )
-    listed = saved.scalar_one() or []  # PostgreSQL's json_agg of no rows is NULL
-    return [
+    listed, count = saved.one()
+    if dialect == "sqlite":
+        await turn.session.execute(_COUNTING_UP, {"me": me}, execution_options=DEFERRED)
+    partners = [
         Partner(external_id, timezone, pairs)
-        for _pair_id, external_id, timezone, pairs in sorted(listed, key=lambda row: row[0])
+        for _pair_id, external_id, timezone, pairs in sorted(
+            listed or [],  # PostgreSQL's json_agg of no rows is NULL
+            key=lambda row: row[0],
+        )
     ]
+    return partners, int(count)
 
 
 async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:

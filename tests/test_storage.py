@@ -2,7 +2,9 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import aiosqlite
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, insert, inspect, select, text
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
+from bot.storage.sqlite_driver import DEFERRED
 
 
 async def test_migrations_create_every_model_table(database: Database) -> None:
@@ -188,3 +191,84 @@ async def test_a_sqlite_transaction_goes_on_after_its_first_statement_failed(
         await second_workspace(session)
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+async def test_a_deferred_statement_belongs_to_its_transaction(database: Database) -> None:
+    """``DEFERRED`` (bot/storage/sqlite_driver.py): on SQLite the statement waits for
+    the next one or the COMMIT; on both backends the transaction's next statement sees
+    it, COMMIT keeps it and a rollback undoes it."""
+    workspace = await _workspace(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    count = select(func.count()).select_from(Member)
+
+    def member(external_id: str) -> Any:
+        return insert(Member).values(
+            workspace_id=workspace.id, external_id=external_id, created_at=now
+        )
+
+    async with database.transaction() as session:
+        await session.execute(member("A"), execution_options=DEFERRED)
+        assert await session.scalar(count) == 1  # the next statement sees it
+        await session.execute(member("B"), execution_options=DEFERRED)  # goes with COMMIT
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            await session.execute(member("C"), execution_options=DEFERRED)
+            raise RuntimeError("undo it")
+    async with database.transaction() as session:
+        # Only deferred statements in a transaction: BEGIN goes with them, then COMMIT.
+        await session.execute(member("D"), execution_options=DEFERRED)
+    async with database.transaction() as session:
+        names = await session.scalars(select(Member.external_id).order_by(Member.external_id))
+        assert list(names) == ["A", "B", "D"]
+
+
+async def test_a_deferred_statement_that_fails_keeps_nothing_of_its_transaction(
+    database: Database,
+) -> None:
+    """Its error comes with the COMMIT it waited for: nothing of the transaction is kept,
+    and the connection goes on to serve the next transaction."""
+    workspace = await _workspace(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    duplicate = insert(Workspace).values(platform="console", external_id="T1", created_at=now)
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            await session.execute(
+                insert(Member).values(workspace_id=workspace.id, external_id="A", created_at=now)
+            )
+            await session.execute(duplicate, execution_options=DEFERRED)
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 0
+        await session.execute(
+            insert(Member).values(workspace_id=workspace.id, external_id="B", created_at=now)
+        )
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+async def test_a_deferred_statement_costs_no_hand_off_of_its_own(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deferred writes and the COMMIT are one trip to aiosqlite's thread."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    workspace = await _workspace(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    trips = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 0
+        for name in ("A", "B"):
+            await session.execute(
+                insert(Member).values(workspace_id=workspace.id, external_id=name, created_at=now),
+                execution_options=DEFERRED,
+            )
+    assert trips == 2  # BEGIN with the SELECT; the two INSERTs with the COMMIT
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 2

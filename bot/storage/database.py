@@ -273,3 +273,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         adapted = conn.connection.dbapi_connection
         assert isinstance(adapted, sqlite_driver.Connection)
         adapted.begin_with_next_statement("BEGIN IMMEDIATE")
+
+    # A statement marked ``sqlite_driver.DEFERRED`` goes with the transaction's next one.
+    dialect = engine.sync_engine.dialect
+    dialect.do_execute = sqlite_driver.execute_deferring  # type: ignore[method-assign]
+    dialect.do_executemany = sqlite_driver.executemany_deferring  # type: ignore[method-assign]

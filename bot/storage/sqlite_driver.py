@@ -9,6 +9,12 @@ along with its first statement, and handing a connection back to the pool after 
 COMMIT or ROLLBACK costs no second ROLLBACK: a one-statement transaction went from eight
 hand-offs to two.
 
+A statement whose outcome nobody reads (``DEFERRED``: an INSERT with no RETURNING, a
+counter's UPDATE) need not cost a hand-off of its own: it waits on the event loop's side
+and goes to the thread with the transaction's next statement or its COMMIT, in the order
+it was given. Its error, should it have one, is raised by that statement or COMMIT, and
+the transaction is rolled back as for any other error: nothing of it is kept.
+
 Every ``sqlite3`` call still runs on aiosqlite's thread, never on the event loop's: a
 statement waiting for SQLite's write lock (``busy_timeout``, another process writing)
 never holds up the loop. Only the statements' way to the thread changes: the SQL, its
@@ -45,17 +51,42 @@ class _Failed:
     error: Exception
 
 
+# A statement as the thread runs it: SQL, parameters, and whether it is an executemany.
+_Statement = tuple[str, Any, bool]
+
+# The execution option that lets a statement wait for the next hand-off (see the module's
+# docstring): ``session.execute(statement, values, execution_options=DEFERRED)``. Only
+# for statements whose result, row count and inserted key nobody reads.
+DEFERRED = {"mentorbot_deferred": True}
+
+
+def _execute(cursor: sqlite3.Cursor, operation: str, parameters: Any, many: bool) -> None:
+    if many:
+        cursor.executemany(operation, parameters)
+    elif parameters is None:
+        cursor.execute(operation)
+    else:
+        cursor.execute(operation, parameters)
+
+
 def _run(
-    connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool
+    connection: sqlite3.Connection,
+    begin: str | None,
+    deferred: Sequence[_Statement],
+    operation: str,
+    parameters: Any,
+    many: bool,
 ) -> _Outcome | _Failed:
     """On aiosqlite's thread: the whole statement (after ``begin``, when a transaction
-    starts with it), the cursor closed afterwards. An error of ``begin`` is raised as it
-    is: no transaction began."""
+    starts with it, and the ``deferred`` statements waiting for it), the cursor closed
+    afterwards. An error of ``begin`` is raised as it is: no transaction began."""
     cursor = connection.cursor()
     try:
         if begin is not None:
             cursor.execute(begin)
         try:
+            for waiting in deferred:
+                _execute(cursor, *waiting)
             if many:
                 cursor.executemany(operation, parameters)
             elif parameters is None:
@@ -69,6 +100,19 @@ def _run(
         return rows, description, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+def _commit(connection: sqlite3.Connection, deferred: Sequence[_Statement]) -> None:
+    """On aiosqlite's thread: the statements still waiting, then COMMIT. Should one of
+    them fail, its error is raised and nothing is committed (the caller rolls back)."""
+    if deferred:
+        cursor = connection.cursor()
+        try:
+            for waiting in deferred:
+                _execute(cursor, *waiting)
+        finally:
+            cursor.close()
+    connection.commit()
 
 
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
@@ -124,16 +168,24 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         await self._go(operation, seq_of_parameters, True)
 
+    def defer(self, operation: str, parameters: Any, many: bool) -> None:
+        """Keep the statement for the transaction's next hand-off (``DEFERRED``)."""
+        adapted = self._adapt_connection
+        assert isinstance(adapted, Connection)
+        adapted.deferred.append((operation, parameters, many))
+        self._outcome((None, None, -1, None))
+
     async def _go(self, operation: Any, parameters: Any, many: bool) -> None:
         adapted = self._adapt_connection
         assert isinstance(adapted, Connection)
         async with adapted._execute_mutex:
             connection = self._connection
             begin = adapted.pending_begin
+            deferred, adapted.deferred = adapted.deferred, []
             # Not known while the thread works (a failing BEGIN leaves it as it was).
             adapted.in_transaction = None
             outcome = await connection._execute(
-                _run, connection._conn, begin, operation, parameters, many
+                _run, connection._conn, begin, deferred, operation, parameters, many
             )
             # The BEGIN went through (the statement itself may have failed).
             adapted.pending_begin = None
@@ -157,13 +209,15 @@ class Connection(AsyncAdapt_aiosqlite_connection):
     False only when the connection is known to be outside a transaction (after a COMMIT
     or ROLLBACK), None when that is not known."""
 
-    __slots__ = ("in_transaction", "pending_begin")
+    __slots__ = ("deferred", "in_transaction", "pending_begin")
     _cursor_cls = _Cursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.pending_begin: str | None = None
         self.in_transaction: bool | None = None
+        # Statements waiting for the next hand-off (``DEFERRED``), in the order given.
+        self.deferred: list[_Statement] = []
 
     def begin_with_next_statement(self, begin: str) -> None:
         """Start a transaction with ``begin`` (``BEGIN IMMEDIATE``), sent together with
@@ -171,20 +225,50 @@ class Connection(AsyncAdapt_aiosqlite_connection):
         self.pending_begin = begin
 
     def commit(self) -> None:
-        if self.pending_begin is not None:
+        if self.pending_begin is not None and not self.deferred:
             # Nothing ran since BEGIN would have been sent: there is nothing to commit.
             self.pending_begin = None
             self.in_transaction = False
             return
-        super().commit()
+        if self.pending_begin is not None:
+            # Only deferred statements since: they go to SQLite with BEGIN, then COMMIT.
+            begin, self.pending_begin = self.pending_begin, None
+            self.deferred.insert(0, (begin, None, False))
+        deferred, self.deferred = self.deferred, []
+        self.in_transaction = None  # open, should the COMMIT fail: rolled back then
+        if self._connection._connection:
+            try:
+                await_(self._connection._execute(_commit, self._connection._conn, deferred))
+            except Exception as error:
+                self._handle_exception(error)
         self.in_transaction = False
 
     def rollback(self) -> None:
         self.pending_begin = None
+        self.deferred.clear()
         if self.in_transaction is False:
             return  # the pool's reset after a COMMIT or ROLLBACK: nothing to undo
         super().rollback()
         self.in_transaction = False
+
+
+def execute_deferring(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+    """The dialect's ``do_execute``: a statement with ``DEFERRED`` among its execution
+    options waits for the next hand-off; every other goes at once."""
+    if context is not None and context.execution_options.get("mentorbot_deferred"):
+        cursor.defer(statement, parameters, False)
+    else:
+        cursor.execute(statement, parameters)
+
+
+def executemany_deferring(
+    cursor: Any, statement: str, parameters: Any, context: Any = None
+) -> None:
+    """The dialect's ``do_executemany``, as ``execute_deferring``."""
+    if context is not None and context.execution_options.get("mentorbot_deferred"):
+        cursor.defer(statement, parameters, True)
+    else:
+        cursor.executemany(statement, parameters)
 
 
 class OneHandOffDBAPI(AsyncAdapt_aiosqlite_dbapi):
