@@ -254,7 +254,7 @@ async def test_a_deferred_statement_costs_no_hand_off_of_its_own(
     workspace = await _workspace(database)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     trips = 0
-    real = aiosqlite.Connection._execute
+    real: Any = aiosqlite.Connection._execute
 
     async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal trips
