@@ -3,12 +3,22 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
-from bot.delivery import MAX_ATTEMPTS, SENDING_LEASE, DeliveryFailure, deliver_all
+from bot.delivery import (
+    MAX_ATTEMPTS,
+    SENDING_LEASE,
+    DeliveryFailure,
+    DeliveryReport,
+    RateLimit,
+    RateLimits,
+    deliver_all,
+)
 from bot.events import CommandInvoked
 from bot.refs import Platform
 from bot.storage.models import OutboxMessage, OutboxStatus
+from scheduler import delivery_worker
 from scheduler.delivery_worker import DeliveryWorker
 from tests.conversation import Chat, Recorder, pair_up
 
@@ -126,3 +136,41 @@ async def test_the_worker_delivers_when_woken(chat: Chat) -> None:
     worker.stop()
     await asyncio.wait_for(task, 5)
     assert [s.user for s in recorder.seen] == ["bob"]
+
+
+async def test_a_full_rate_limit_lets_wake_ups_start_a_pass_only_after_a_gap(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a bucket has due messages and no room, each new message's wake-up would
+    start a pass that claims nothing: they wait out ``BUSY_PASS_GAP_SECONDS`` instead,
+    and stopping still ends the wait at once."""
+    monkeypatch.setattr(delivery_worker, "BUSY_PASS_GAP_SECONDS", 0.2)
+    recorder = Recorder()
+    limits = RateLimits({Platform.CONSOLE: RateLimit(per_second=0.01, burst=1)})
+    worker = DeliveryWorker(
+        chat.database, {Platform.CONSOLE: recorder}, chat.clock, poll_seconds=60, limits=limits
+    )
+    passes = 0
+    drain = worker.drain
+
+    async def counted() -> DeliveryReport:
+        nonlocal passes
+        passes += 1
+        return await drain()
+
+    monkeypatch.setattr(worker, "drain", counted)
+    chat.engine._on_queued = worker.wake
+    task = asyncio.create_task(worker.run())
+    await chat.engine.handle(  # sent: the bucket's one token
+        CommandInvoked(user=chat.ref("alice"), command="mentor", text="pair <@alice> <@bob>")
+    )
+    for number in range(30):  # each queues a DM to bob, which waits for the bucket
+        await chat.engine.handle(
+            CommandInvoked(user=chat.ref("bob"), command="mentor", text=f"pair <@bob> <@c{number}>")
+        )
+        await asyncio.sleep(0.01)
+    worker.stop()
+    await asyncio.wait_for(task, 1)  # not held up by the gap
+    assert len(recorder.seen) == 1
+    # 30 wake-ups in about 0.3 s: the first pass, and one per gap (not one per wake-up).
+    assert 2 <= passes <= 5, passes
