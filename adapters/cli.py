@@ -465,7 +465,7 @@ async def _platform_senders(
 
     senders: dict[Platform, Sender] = {}
     if settings.slack_bot_token is not None:
-        senders[Platform.SLACK] = await _slack_sender(settings, engine)
+        senders[Platform.SLACK] = await _slack_sender(settings, engine, stack)
     if settings.discord_bot_token is not None:
         import aiohttp
         import discord
@@ -484,7 +484,7 @@ async def _platform_senders(
     return senders
 
 
-async def _slack_sender(settings: Settings, engine: Engine) -> Sender:
+async def _slack_sender(settings: Settings, engine: Engine, stack: AsyncExitStack) -> Sender:
     import aiohttp
     from slack_sdk.errors import SlackApiError
 
@@ -494,6 +494,10 @@ async def _slack_sender(settings: Settings, engine: Engine) -> Sender:
 
     assert settings.slack_bot_token is not None
     client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    # One session for the whole pass (slack_sdk would open a connection per message).
+    client.session = await stack.enter_async_context(
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    )
     try:
         signed_in = await client.auth_test()
     except SlackApiError as error:

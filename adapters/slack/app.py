@@ -211,6 +211,9 @@ class SlackAdapter:
             WorkspaceAdded(WorkspaceRef(Platform.SLACK, self.team_id))
         )
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        # The Web API calls share it too: without a session of its own, slack_sdk opens
+        # one per call, a new connection (a TLS handshake with Slack) for every message.
+        self.client.session = self._session
         if self._socket_mode:
             token = self._settings.slack_app_token
             assert token is not None
@@ -282,6 +285,9 @@ class SlackAdapter:
             self._runner = None
         await self.drain(grace_seconds)
         if self._session is not None:
+            # Anything sent after this (the delivery worker's last pass) gets a session
+            # of its own per call again.
+            self.client.session = None
             await self._session.close()
             self._session = None
 

@@ -166,6 +166,8 @@ class Call:
     args: dict[str, Any]
     # What the fake answered (a posted message's ``channel`` and ``ts``).
     result: dict[str, Any] = field(default_factory=dict)
+    # The caller's end of the TCP connection the call came over (host, port).
+    peer: tuple[str, int] | None = None
 
 
 @dataclass
@@ -294,7 +296,8 @@ class FakeSlack:
             args |= json.loads(raw)
         elif raw:
             args |= dict(parse_qsl(raw))
-        call = Call(method, args)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        call = Call(method, args, peer=tuple(peer) if peer else None)
         self.calls.append(call)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN

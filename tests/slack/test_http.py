@@ -406,3 +406,19 @@ async def test_a_button_on_an_ephemeral_answer_replaces_it_through_the_response_
     # Alice asked, so hers comes now; Bob's waits for his morning in New York.
     assert slack.dms(ALICE)[-1].startswith(f"👋 Time for your check-in with <@{BOB}>.")
     assert not any("Time for your check-in with <@U0CAROL>" in t for t in slack.dms(ALICE))
+
+
+async def test_web_api_calls_share_connections_rather_than_open_one_each(
+    slack: SlackChat,
+) -> None:
+    """slack_sdk opens a session, so a connection (with Slack a TLS handshake), for each
+    call unless given one: the adapter gives it its own, kept open while it runs."""
+    await pair(slack, ALICE, BOB)
+    for number in range(6):
+        assert "Saved" in (await slack.command(ALICE, f"/win number {number}")).text
+        await slack.deliver()
+    posts = [c for c in slack.fake.calls if c.method == "chat.postMessage"]
+    assert len(posts) >= 6
+    connections = {c.peer for c in posts}
+    assert None not in connections
+    assert len(connections) <= 2, connections
