@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import assert_never
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due, milestones, pair_commands, preferences, privacy, program, status, wins
@@ -448,20 +448,27 @@ async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]
     return _answer_effects(turn, result)
 
 
+# Built once: every typed DM asks it (bench/README.md, issue 16).
+_WAITING_FOR_TEXT = (
+    select(FlowSession)
+    .where(
+        FlowSession.member_id == bindparam("member"),
+        FlowSession.workspace_id == bindparam("workspace"),
+        FlowSession.kind.in_(list(CONVERSATIONS)),
+        FlowSession.ended_at.is_(None),
+    )
+    .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+    .limit(20)
+)
+
+
 async def _waiting_for_text(turn: Turn) -> list[FlowSession]:
     """The person's open conversations that a text reply could answer, newest first."""
-    query = (
-        select(FlowSession)
-        .where(
-            FlowSession.member_id == turn.actor.id,
-            FlowSession.workspace_id == turn.workspace.id,
-            FlowSession.kind.in_(list(CONVERSATIONS)),
-            FlowSession.ended_at.is_(None),
+    flows = (
+        await turn.session.execute(
+            _WAITING_FOR_TEXT, {"member": turn.actor.id, "workspace": turn.workspace.id}
         )
-        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
-        .limit(20)
-    )
-    flows = (await turn.session.execute(query)).scalars()
+    ).scalars()
     return [flow for flow in flows if CONVERSATIONS[flow.kind].accepts_text(flow)]
 
 
