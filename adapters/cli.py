@@ -936,6 +936,7 @@ def serve(clock: Clock | None = None) -> None:
 
 async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     import asyncio
+    import gc
     import signal
     from collections.abc import Awaitable, Callable
 
@@ -951,7 +952,10 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     from scheduler.shutdown import STOP_SECONDS, Watchdog, stop_within
 
     database = Database(
-        settings.database_url, cipher=_cipher(settings), limits=settings.database_limits()
+        settings.database_url,
+        cipher=_cipher(settings),
+        limits=settings.database_limits(),
+        pool_size=settings.db_pool_size,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -1018,6 +1022,10 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
             stoppers.append(discord_adapter.stop)
         await ops.start()
         scheduler.start()  # once per process: a no-op when Discord already started it
+        # What starting made (modules, compiled statements, settings) lives as long as
+        # the process: out of the collector's way, a full collection under load no
+        # longer walks it (bench/README.md, issue 16: the acks' p99).
+        gc.freeze()
         err.print("mentorbot is running; Ctrl-C or SIGTERM stops it.")
         await stop.wait()
     except (slack_start_error, OpsStartError) as error:
