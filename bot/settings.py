@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.storage.database import DatabaseLimits
+from bot.storage.database import DEFAULT_POOL_SIZE, DatabaseLimits
 from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorbot.db"
@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_transaction_timeout_seconds: float = Field(default=15.0, gt=0)
+    # PostgreSQL connections one process keeps open (requests beyond them queue for one).
+    db_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=1000)
     log_level: str = "INFO"
     log_format: str = "text"
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
