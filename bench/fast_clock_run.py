@@ -8,7 +8,10 @@ The clock reads ``START`` until the wall-clock moment ``EPOCH`` and then runs ``
 times faster than real time, so an hour of the bot's time passes in ``3600 / SPEED``
 seconds. Sleeps are real (the scheduler's interval, the worker's poll): the benchmark
 sets ``DISPATCH_INTERVAL_SECONDS`` to the default divided by ``SPEED``, so the bot makes
-as many dispatch passes in its hour as it would in a real one.
+as many dispatch passes in its hour as it would in a real one. The delivery worker's
+sleeps are scaled here the same way (its wait for a rate limit's room is a span of the
+bot's clock, slept in real seconds; its gap between passes while a rate limit is full is
+real seconds): it delivers as often in the bot's hour as in a real one.
 
 Environment (set by bench_memory): ``MENTORBOT_BENCH_START`` (ISO 8601),
 ``MENTORBOT_BENCH_EPOCH`` (Unix seconds), ``MENTORBOT_BENCH_SPEED``; optionally
@@ -50,6 +53,20 @@ def _snapshots(folder: Path, every: float) -> None:
         number += 1
 
 
+def _scale_delivery_sleeps(speed: float) -> None:
+    """The delivery worker sleeps ``speed`` times shorter, as the bot's clock runs."""
+    from bot.delivery import DeliveryReport
+    from scheduler import delivery_worker
+
+    delivery_worker.BUSY_PASS_GAP_SECONDS /= speed
+    sleep_seconds = delivery_worker.DeliveryWorker._sleep_seconds
+
+    async def scaled(worker: delivery_worker.DeliveryWorker, report: DeliveryReport) -> float:
+        return await sleep_seconds(worker, report) / speed
+
+    setattr(delivery_worker.DeliveryWorker, "_sleep_seconds", scaled)  # noqa: B010
+
+
 def main() -> None:
     from adapters.cli import serve
 
@@ -58,6 +75,7 @@ def main() -> None:
         float(os.environ["MENTORBOT_BENCH_EPOCH"]),
         float(os.environ["MENTORBOT_BENCH_SPEED"]),
     )
+    _scale_delivery_sleeps(float(os.environ["MENTORBOT_BENCH_SPEED"]))
     trace = os.environ.get("MENTORBOT_BENCH_TRACEMALLOC")
     if trace:
         tracemalloc.start(int(os.environ.get("MENTORBOT_BENCH_TRACE_FRAMES", "1")))
