@@ -152,8 +152,10 @@ class Engine:
             return [_reply(event, UNREADABLE_SENDER)]
         try:
             async with self._db.transaction() as session:
-                turn = await self._begin(session, event)
-                if event.event_key is not None and not await turn.claim_event_key(event.event_key):
+                turn, claimed = await self._begin(session, event)
+                if claimed is None and event.event_key is not None:
+                    claimed = await turn.claim_event_key(event.event_key)
+                if claimed is False:
                     log.info("ignored a repeated delivery of %s", type(event).__name__)
                     return []
                 effects = await self._route(turn, event)
@@ -198,9 +200,13 @@ class Engine:
             self._on_queued()
         return report
 
-    async def _begin(self, session: AsyncSession, event: Event) -> Turn:
+    async def _begin(self, session: AsyncSession, event: Event) -> tuple[Turn, bool | None]:
+        """The event's turn, and whether its delivery key was claimed with the look-up
+        (None: not yet; bot/turn.py ``get_workspace_and_member``)."""
         now = self._clock.now()
-        workspace, actor = await get_workspace_and_member(session, event.user, now)
+        workspace, actor, claimed = await get_workspace_and_member(
+            session, event.user, now, event_key=event.event_key
+        )
         name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
         if name and actor.display_name != name:
             actor.display_name = name
@@ -212,7 +218,7 @@ class Engine:
             actor.is_admin = admin
         if event.user_timezone and actor.timezone is None and _known_zone(event.user_timezone):
             actor.timezone = event.user_timezone
-        return Turn(
+        turn = Turn(
             session=session,
             now=now,
             workspace=workspace,
@@ -221,6 +227,7 @@ class Engine:
             actor_is_admin=admin,
             max_pairs=self._max_pairs,
         )
+        return turn, claimed
 
     async def _route(self, turn: Turn, event: Event) -> list[Effect]:
         match event:

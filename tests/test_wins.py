@@ -1,5 +1,6 @@
 """Wins go into the author's journal and to their partners."""
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -216,3 +217,51 @@ async def test_a_win_reaching_a_milestone_takes_one_statement_more(chat: Chat) -
         assert {m.celebrated_in for m in reached} == {"dm"}
     assert "reached a milestone: *First win*" in chat.dms("carol")[-1]
     assert "shared a win: my first" in chat.dms("carol")[-1]
+
+
+async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_nothing(
+    chat: Chat,
+) -> None:
+    """A platform's delivery id (a retried Slack request, a replayed Discord event) is
+    claimed in the event's transaction: on PostgreSQL in the look-up's own statement
+    (a data-modifying CTE), on SQLite in one of its own. The repeat saves nothing and
+    answers nothing, also when it is the workspace's very first event (claimed after the
+    workspace is made) and from another workspace with the same key (its own claim)."""
+    first = CommandInvoked(user=chat.ref("zoe"), command="win", text="first", event_key="k1")
+    assert "win #1" in _answer(await chat.engine.handle(first))  # a new workspace
+    assert await chat.engine.handle(first) == []
+    await chat.say("alice", "/mentor status")
+    statements, stop = _statements_of(chat)
+    win = CommandInvoked(user=chat.ref("alice"), command="win", text="keyed", event_key="k2")
+    try:
+        assert "win #1" in _answer(await chat.engine.handle(win))
+    finally:
+        stop()
+    claims = [s for s in statements if "handled_events" in s]
+    if chat.database.is_sqlite:
+        assert _kinds(statements)[:2] == ["SELECT workspaces", "INSERT handled_events"]
+    else:
+        assert claims == [statements[0]], statements
+        assert " ".join(statements[0].split()).startswith(
+            "WITH claimed AS (INSERT INTO handled_events"
+        )
+    assert await chat.engine.handle(win) == []
+    other = Chat(chat.database, chat.clock, workspace="T2")
+    again = CommandInvoked(user=other.ref("alice"), command="win", text="there", event_key="k2")
+    assert "win #1" in _answer(await other.engine.handle(again))
+    assert sorted(await _stored(chat)) == ["first", "keyed", "there"]
+
+
+def _answer(effects: list[Any]) -> str:
+    [text] = [e.content.text for e in effects if isinstance(e, ReplyEphemeral)]
+    return str(text)
+
+
+async def test_one_delivery_handled_twice_at_the_same_moment_is_saved_once(chat: Chat) -> None:
+    """Two instances given the same delivery at once (a Slack retry landing elsewhere):
+    the unique key decides inside the look-up's statement; one answers, one does not."""
+    await chat.say("alice", "/mentor status")
+    twice = CommandInvoked(user=chat.ref("alice"), command="win", text="once", event_key="k9")
+    answers = await asyncio.gather(chat.engine.handle(twice), chat.engine.handle(twice))
+    assert sorted(len(a) for a in answers) == [0, 1]
+    assert await _stored(chat) == ["once"]
