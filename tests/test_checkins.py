@@ -238,6 +238,21 @@ async def test_a_restart_in_the_middle_continues_the_conversation(chat: Chat) ->
     assert answers.answered_at is not None
 
 
+async def test_skipping_the_last_question_thanks_as_a_typed_last_answer_does(chat: Chat) -> None:
+    """[Skip] on the last question ends the check-in: the question is shown skipped and
+    the person is told what happens to their answers, as after a typed last answer."""
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    await chat.say("alice", "the parser")
+    await chat.say("alice", "estimates")
+    answer = await chat.click("alice", "Skip")
+    assert answer.startswith("What would you like to bring to your next conversation? (skipped)")
+    assert "Thanks! I'll share your answers with your partner once they've answered" in answer
+    answers = await _answers(chat, "alice")
+    assert (answers.challenge, answers.next_topic) == ("estimates", None)
+    assert answers.answered_at is not None
+
+
 async def test_answering_in_a_form(chat: Chat) -> None:
     await to_first_checkin(chat)
     await chat.click("alice", "Answer in a form")

@@ -665,20 +665,24 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
         mood = choice[5:]
+        shown = f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}"
         if flow.state == State.MOOD:
-            answered = await _answer_and_advance(turn, flow, {"mood": mood}) is not None
-        else:
-            answered = await _save(turn, flow, {"mood": mood})
-        if not answered:
+            advanced = await _answer_and_advance(turn, flow, {"mood": mood})
+            # The last question open, its "thanks" goes with it (a form asked again).
+            return STALE if advanced is None else replace(advanced, replace_with=shown)
+        if not await _save(turn, flow, {"mood": mood}):
             return STALE
-        return StepResult(replace_with=f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}")
+        return StepResult(replace_with=shown)
     if choice.startswith("skip:"):
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
         skipped = QUESTIONS[State(flow.state)][0]
-        if not await _answer_and_advance(turn, flow, {}):
+        advanced = await _answer_and_advance(turn, flow, {})
+        if advanced is None:
             return STALE
-        return StepResult(replace_with=f"{skipped} (skipped)")
+        # Skipping the last question ends the check-in: its "thanks" is said as for a
+        # typed last answer.
+        return replace(advanced, replace_with=f"{skipped} (skipped)")
     if choice == "form":
         # The whole check-in, showing what is answered already (to keep, or to edit).
         answered_so_far = await _mine(turn, flow)
