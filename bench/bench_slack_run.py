@@ -55,7 +55,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
@@ -251,6 +251,7 @@ class Sent:
     nanoseconds: int
     status: int
     answer: str
+    started_ns: int = 0  # when it was sent, from the start of its pass
 
 
 class Load:
@@ -395,13 +396,15 @@ async def closed_loop(
     queue = list(enumerate(requests))
     queue.reverse()
     sent: list[Sent] = []
+    origin = time.perf_counter_ns()
 
     async def client() -> None:
         while queue:
             i, request = queue.pop()
             url = processes[i % len(processes)].url
+            at = time.perf_counter_ns() - origin
             ns, status, answer = await send(http, url, request)
-            sent.append(Sent(request, target, ns, status, answer))
+            sent.append(Sent(request, target, ns, status, answer, at))
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -544,8 +547,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 everything += sent
             print(f"warmed up in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             for round_ in range(args.rounds):
-                for kind in KINDS:
-                    for target in TARGETS:
+                for kind in args.kinds:
+                    for target in args.targets:
                         for mode, clients in (
                             ("rate", args.clients),
                             ("in flight", args.in_flight),
@@ -625,6 +628,8 @@ async def one_pass(
         "not_200": sum(s.status != 200 for s in sent),
         "one_moment": sum(WORKING in s.answer for s in sent),
         "cpu_ms_per_request": Cpu.per_request(before, after, len(sent)),
+        # Each request's send time and ack time (ms), in the order they were answered.
+        "timeline": [[round(s.started_ns / 1e6, 2), round(s.nanoseconds / 1e6, 2)] for s in sent],
     }
     return found, sent if ours else []
 
@@ -756,8 +761,10 @@ def summary(results: dict[str, Any]) -> str:
         "load generator |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for kind in KINDS:
-        for target in TARGETS:
+    kinds = [k for k in KINDS if any(key[0] == k for key in by)]
+    targets = [t for t in TARGETS if any(key[1] == t for key in by)]
+    for kind in kinds:
+        for target in targets:
             rate = (
                 f"{med(kind, target, 'rate', 'p50_ms'):.1f} / "
                 f"{med(kind, target, 'rate', 'p99_ms'):.1f}"
@@ -777,7 +784,7 @@ def summary(results: dict[str, Any]) -> str:
                 f"| {flight} | {used} |"
             )
     lines.append("")
-    for kind in KINDS:
+    for kind in kinds if set(targets) == set(TARGETS) else []:
         one = med(kind, "mentorbot", "rate", "requests_per_second")
         two = med(kind, "mentorbot x2", "rate", "requests_per_second")
         floor_one = med(kind, "floor", "rate", "requests_per_second")
@@ -787,6 +794,17 @@ def summary(results: dict[str, Any]) -> str:
             f"mentorbot {two / one:.2f}x, floor {floor_two / floor_one:.2f}x"
         )
     return "\n".join(lines)
+
+
+def _names(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(","))
+        unknown = [name for name in names if name not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"not one of {', '.join(allowed)}: {unknown}")
+        return names
+
+    return parse
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -803,7 +821,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="an admin URL of a PostgreSQL server (a database is created and dropped); "
         "default: a SQLite file in a temporary folder",
     )
-    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--kinds", type=_names(KINDS), default=KINDS, help="e.g. win,click (default: all)"
+    )
+    parser.add_argument(
+        "--targets",
+        type=_names(TARGETS),
+        default=TARGETS,
+        help="e.g. 'floor,mentorbot' (default: all four)",
+    )
+    parser.add_argument(
+        "--json", type=Path, help="also write the numbers here (with every request's timeline)"
+    )
     parser.add_argument(
         "--profile", type=Path, help="run process A under cProfile, its stats written here"
     )
