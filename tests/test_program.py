@@ -102,8 +102,9 @@ async def known_history(chat: Chat) -> None:
 async def test_the_numbers_are_exact_in_chat_and_in_the_cli_csv(chat: Chat, tmp_path: Path) -> None:
     await known_history(chat)
     now = chat.clock.now()
+    workspace = await workspace_id(chat)  # a unit of work of its own, not one inside another
     async with chat.database.transaction() as session:
-        stats = await program_stats(session, await workspace_id(chat), now)
+        stats = await program_stats(session, workspace, now)
     assert (stats.proposed, stats.active, stats.paused, stats.ended) == (1, 2, 1, 1)
     # 12 weeks: 6 check-ins x 2 pairs x 2 members; carol and dave answered 6 of theirs.
     assert (stats.long_rate.prompts, stats.long_rate.answered) == (24, 6)
@@ -234,8 +235,9 @@ async def cli_writes_the_same_numbers_as_csv(chat: Chat, tmp_path: Path) -> None
     """``mentorbot stats --csv`` on the same database (one history serves both tests:
     building it walks six weeks of check-ins)."""
     now = chat.clock.now()
+    workspace = await workspace_id(chat)  # a unit of work of its own, not one inside another
     async with chat.database.transaction() as session:
-        stats = await program_stats(session, await workspace_id(chat), now)
+        stats = await program_stats(session, workspace, now)
     target = tmp_path / "stats.csv"
     arguments = [
         "stats",

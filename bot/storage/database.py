@@ -116,6 +116,15 @@ class Database:
         self.limits = limits
         options: dict[str, Any] = {}
         parsed = make_url(self.url)
+        # How many units of work may hold a connection at once: the pool's size. Those
+        # past it wait their turn at this gate, first come first served, rather than in
+        # the pool's queue, where a newcomer takes a connection just handed back ahead
+        # of the one woken for it, who goes to the back of the line again: with 50
+        # requests in flight some waited three or four turns (ack p99 3.5x the p50,
+        # bench/README.md, issue 16). None: no pool to queue for (SQLite in memory).
+        self._gate: asyncio.Semaphore | None = None
+        # The tasks holding a turn: one that asks for a second would wait for itself.
+        self._holders: set[asyncio.Task[Any] | None] = set()
         if parsed.get_backend_name() == "sqlite":
             # One hand-off to aiosqlite's thread per statement instead of four.
             options["module"] = sqlite_driver.dbapi()
@@ -126,9 +135,11 @@ class Database:
                 # is a queue instead (8 at once: 1,228 transactions a second, not 224).
                 options["pool_size"] = 1
                 options["max_overflow"] = 0
+                self._gate = asyncio.Semaphore(1)
         else:
             options["pool_size"] = pool_size
             options["max_overflow"] = 0
+            self._gate = asyncio.Semaphore(pool_size)
         if limits is not None:
             options["pool_timeout"] = limits.checkout_seconds
         if limits is not None and parsed.get_backend_name() != "sqlite":
@@ -165,26 +176,53 @@ class Database:
         Raises :class:`DatabaseUnavailable` when the database does not answer within
         ``limits.transaction_seconds`` (the block is cancelled) or the connection fails."""
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
+        gate = self._gate
+        task = asyncio.current_task()
+        if gate is not None and task in self._holders:
+            raise RuntimeError("a unit of work was opened inside another of the same task")
         session = self.sessions()
+        held: asyncio.Semaphore | None = None  # the turn this unit of work holds
         try:
             try:
-                async with deadline, session.begin():
-                    yield session
-            except BaseException:
-                # As ``async with session`` closes it: to the end, even when this task
-                # is cancelled meanwhile (the connection goes back to the pool).
-                await session.__aexit__(None, None, None)
-                raise
-            # Committed: the connection is back in the pool already and the close only
-            # lets go of the objects, so it needs no task of its own to run to its end
-            # (that task cost every event about 35 µs on SQLite, bench/README.md).
-            await session.close()
+                try:
+                    async with deadline:
+                        if gate is not None:
+                            await self._turn(gate)
+                            held = gate
+                            self._holders.add(task)
+                        async with session.begin():
+                            yield session
+                except BaseException:
+                    # As ``async with session`` closes it: to the end, even when this
+                    # task is cancelled meanwhile (the connection goes back to the pool).
+                    await session.__aexit__(None, None, None)
+                    raise
+                # Committed: the connection is back in the pool already and the close
+                # only lets go of the objects, so it needs no task of its own to run to
+                # its end (that task cost every event about 35 µs on SQLite).
+                await session.close()
+            finally:
+                if held is not None:
+                    self._holders.discard(task)
+                    held.release()  # the connection is back in the pool: the next turn
         except Exception as error:
             if not _unavailable(error):
                 raise
             why = "the request's time limit" if deadline.expired() else type(error).__name__
             log.warning("the database did not answer: %s", why)
             raise DatabaseUnavailable(f"the database did not answer ({why})") from None
+
+    async def _turn(self, gate: asyncio.Semaphore) -> None:
+        """Wait for a connection's turn, at most ``limits.checkout_seconds`` (the pool's
+        own timeout, which its queue no longer reaches)."""
+        if self.limits is None:
+            await gate.acquire()
+            return
+        try:
+            async with asyncio.timeout(self.limits.checkout_seconds):
+                await gate.acquire()
+        except TimeoutError:
+            raise exc.TimeoutError("no pooled connection came free in time") from None
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""

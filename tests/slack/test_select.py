@@ -98,8 +98,8 @@ async def test_which_pair_beyond_buttons_is_a_menu_and_its_choice_counts(
         return bool(await added())
 
     await eventually(any_added)
+    (pair_id,) = await added()
     async with database.transaction() as session:
-        (pair_id,) = await added()
         pair = await session.get(Pair, pair_id)
         assert pair is not None
         mentee = await session.get(Member, pair.mentee_id)
