@@ -158,7 +158,8 @@ class Engine:
                 if claimed is False:
                     log.info("ignored a repeated delivery of %s", type(event).__name__)
                     return []
-                effects = await self._route(turn, event)
+                async with turn.outbox_in_one_statement():
+                    effects = await self._route(turn, event)
                 if turn.actor.dm_blocked_at is not None:
                     # They are here, so they can be told why DMs stopped; try DMs again.
                     turn.actor.dm_blocked_at = None

@@ -766,6 +766,7 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
         ).scalars()
     )
     texts = await _texts_of(session, ws, me)
+    await turn.write_outbox()  # what this event told partners is looked through too
     messages = await _delete_messages(session, ws, member.external_id, texts)
     # The partner's look backs keep their words; only the link to a deleted goal goes.
     owned_milestones = select(Milestone.id).where(Milestone.member_id == me)

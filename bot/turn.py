@@ -358,21 +358,29 @@ class Turn:
         SQLite, and costs more Python per row than the INSERT). Until then, what else the
         block tells a person joins their message as usual; after it, anything more to
         them is a message of its own. Should the block raise, they are left to the unit
-        of work as any other message is (nothing is lost if the transaction goes on)."""
+        of work as any other message is (nothing is lost if the transaction goes on).
+        Every event's work runs inside one (bot/engine.py)."""
         if self._unwritten is not None:
             yield  # already inside one
             return
-        unwritten: list[OutboxMessage] = []
-        self._unwritten = unwritten
+        self._unwritten = []
         try:
             yield
         except BaseException:
-            self._unwritten = None
+            unwritten, self._unwritten = self._unwritten, None
             self.session.add_all(unwritten)
             raise
+        await self.write_outbox()
         self._unwritten = None
+
+    async def write_outbox(self) -> None:
+        """Write the messages queued so far inside ``outbox_in_one_statement`` now, for
+        work that reads or deletes outbox rows (forgetting someone); what the block
+        queues after this is written when it ends."""
+        unwritten = self._unwritten
         if not unwritten:
             return
+        self._unwritten = []
         rows = [{name: getattr(message, name) for name in _OUTBOX_COLUMNS} for message in unwritten]
         # Nothing reads it back: on SQLite it goes with the transaction's next statement.
         await self.session.execute(

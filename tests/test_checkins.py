@@ -529,8 +529,8 @@ async def answer_all_counted_shares(chat: Chat) -> None:
     with statements_per_event(chat) as events:
         assert await chat.say("alice", "alice: the roadmap") == ""  # thanked in the DM
     [shares] = events
-    # Both DMs in one INSERT on PostgreSQL; SQLAlchemy inserts them one by one on SQLite.
-    dms = ["INSERT outbox"] * (2 if chat.database.is_sqlite else 1)
+    # Both DMs in one INSERT (every event's messages are written together).
+    dms = ["INSERT outbox"]
     written = ["UPDATE checkins", "UPDATE flow_sessions", "UPDATE pairs"]
     read = ["SELECT flow_sessions", "INSERT checkin_answers", "SELECT feedback"]
     assert sorted(shares) == sorted(LOOK_UP + read + written + dms), shares

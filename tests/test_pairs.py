@@ -159,9 +159,9 @@ async def test_accept_and_decline_take_a_fixed_number_of_statements(chat: Chat) 
         assert "You declined" in await chat.click("dave", "Decline")
     look_up = ["SELECT workspaces", "SELECT flow_sessions", "SELECT pairs"]
     assert events == [
-        # The cap (a count of pairs), then the flow, the welcome DM and the pair.
-        [*look_up, "SELECT pairs", "UPDATE flow_sessions", "INSERT outbox", "UPDATE pairs"],
-        [*look_up, "UPDATE flow_sessions", "INSERT outbox", "UPDATE pairs"],
+        # The cap (a count of pairs), then the flow, the pair and the welcome DM.
+        [*look_up, "SELECT pairs", "UPDATE flow_sessions", "UPDATE pairs", "INSERT outbox"],
+        [*look_up, "UPDATE flow_sessions", "UPDATE pairs", "INSERT outbox"],
     ]
     accepted, declined = await _pairs(chat)
     assert (accepted.state, accepted.mentor_accepted, accepted.mentee_accepted) == (

@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 from adapters.cli import app
 from bot.clock import ManualClock
+from bot.content import Content
 from bot.crypto import TextCipher
 from bot.delivery import DeliveryFailure
 from bot.effects import Effect, ReplyEphemeral, SendFiles, UpdateMessage
 from bot.events import ButtonClicked, CommandInvoked
-from bot.privacy import EXPORTED_TABLES, NOT_ABOUT_A_PERSON, TOMBSTONE_ID
+from bot.privacy import EXPORTED_TABLES, NOT_ABOUT_A_PERSON, TOMBSTONE_ID, forget_member
 from bot.program import ProgramStats, program_stats
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import (
@@ -29,11 +30,13 @@ from bot.storage.models import (
     CheckinAnswer,
     Member,
     Milestone,
+    OutboxMessage,
     Pair,
     Review,
     Win,
     Workspace,
 )
+from bot.turn import Turn, get_workspace_and_member
 from tests.conversation import Chat, pair_up
 
 # What alice wrote: none of it may reach anyone else, and all of it goes with a forget.
@@ -523,3 +526,35 @@ async def test_both_members_of_a_pair_forgotten_one_after_the_other(
     assert answers[0]["progress"] is None and answers[0]["answered_at"] is not None
     for table, column in person_columns():
         assert all(row[column] not in (alice, bob) for row in everything[table]), (table, column)
+
+
+async def test_forget_also_deletes_what_the_same_event_queued_about_her(chat: Chat) -> None:
+    """An event's messages are written together when its work ends (bot/turn.py
+    ``outbox_in_one_statement``); forgetting someone writes those queued so far first,
+    so a message the same event queued to her or naming her is deleted with the rest,
+    and one about nobody in particular stays."""
+    await pair_up(chat, "alice", "bob")
+    async with chat.database.transaction() as session:
+        workspace, alice, _ = await get_workspace_and_member(
+            session, chat.ref("alice"), chat.clock.now()
+        )
+        turn = Turn(
+            session=session,
+            now=chat.clock.now(),
+            workspace=workspace,
+            actor=alice,
+            actor_ref=chat.ref("alice"),
+            actor_is_admin=False,
+        )
+        async with turn.outbox_in_one_statement():
+            bob = await turn.member("bob")
+            turn.dm(alice, Content("A note to her"))
+            turn.post("C0GENERAL", Content("<@alice> reached a milestone"))
+            turn.post("C0OTHER", Content("Someone reached a milestone"))
+            await forget_member(turn, alice)
+            turn.dm(bob, Content("Queued after the forgetting"))
+    async with chat.database.transaction() as session:
+        texts = list((await session.execute(select(OutboxMessage.content))).scalars())
+    said = json.dumps(texts)
+    assert "A note to her" not in said and "<@alice>" not in said
+    assert "Someone reached a milestone" in said and "Queued after the forgetting" in said
