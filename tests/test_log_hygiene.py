@@ -388,3 +388,24 @@ def test_a_throttled_note_is_one_line_per_minute_with_the_count(
     assert caplog.records[-1].getMessage() == (
         "refused: 501 since the last note (latest: a wrong signature)"
     )
+
+
+def test_bolts_note_that_the_token_is_unused_is_not_in_the_log(
+    fake: FakeSlack,
+    database: Database,
+    clock: ManualClock,
+    restore_logging: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As `mentorbot run` starts: SLACK_BOT_TOKEN in the environment, which Bolt reads
+    itself beside our client. Its "`token` will be unused" warning alarms operators for
+    nothing and is dropped; its other warnings are not."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    settings = _settings(fake, "text")
+    captured = io.StringIO()
+    setup_logging(settings, stream=captured)
+    SlackAdapter(settings, Engine(database, clock), host="127.0.0.1", port=0)
+    logging.getLogger("slack_bolt.AsyncApp").warning("another note from Bolt")
+    output = captured.getvalue()
+    assert "another note from Bolt" in output
+    assert "will be unused" not in output

@@ -42,6 +42,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -75,6 +76,21 @@ from bot.settings import Settings
 from bot.text import TEXT_MAX_CHARS
 
 log = logging.getLogger(__name__)
+
+
+class _NotTheTokenNote(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` from the environment itself and, given our client
+    (which has that token), warns at every start that the token "will be unused": true,
+    harmless, and alarming in an operator's log. Only that one line is dropped."""
+
+    _note = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self._note
+
+
+# The logger Bolt's AsyncApp logs its own notes to (``slack_bolt.logger.get_bolt_logger``).
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_NotTheTokenNote())
 
 T = TypeVar("T")
 
