@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -13,7 +14,7 @@ from sqlalchemy import event, func, select, text
 from bot.clock import ManualClock
 from bot.effects import ReplyEphemeral
 from bot.events import CommandInvoked
-from bot.storage.database import Database, DatabaseLimits, DatabaseUnavailable
+from bot.storage.database import Database, DatabaseLimits, DatabaseUnavailable, sqlite_url
 from bot.storage.models import Milestone, Win
 from tests.conftest import START
 from tests.conversation import Chat
@@ -151,3 +152,25 @@ async def test_a_unit_of_work_opened_inside_another_is_refused_rather_than_waiti
             assert await session.scalar(text("SELECT 6")) == 6
     finally:
         await pooled.dispose()
+
+
+def test_a_disposed_database_serves_the_next_event_loop(tmp_path: Path) -> None:
+    """The waiting line for a connection belongs to one event loop, as the pool does: a
+    command-line tool that runs twice (``asyncio.run`` each time) with one ``Database``
+    and disposes of it in between is served both times, waits included."""
+    database = Database(sqlite_url(tmp_path / "two-loops.db"), pool_size=1)
+
+    async def burst() -> list[int]:
+        async def one(n: int) -> int:
+            async with database.transaction() as session:
+                value = await session.scalar(text(f"SELECT {n}"))
+            assert value is not None
+            return int(value)
+
+        try:
+            return list(await asyncio.gather(*(one(n) for n in range(5))))
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(burst()) == [0, 1, 2, 3, 4]
+    assert asyncio.run(burst()) == [0, 1, 2, 3, 4]

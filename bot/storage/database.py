@@ -121,8 +121,8 @@ class Database:
         # the pool's queue, where a newcomer takes a connection just handed back ahead
         # of the one woken for it, who goes to the back of the line again: with 50
         # requests in flight some waited three or four turns (ack p99 3.5x the p50,
-        # bench/README.md, issue 16). None: no pool to queue for (SQLite in memory).
-        self._gate: asyncio.Semaphore | None = None
+        # bench/README.md, issue 16). 0: no pool to queue for (SQLite in memory).
+        self._turns = 0
         # The tasks holding a turn: one that asks for a second would wait for itself.
         self._holders: set[asyncio.Task[Any] | None] = set()
         if parsed.get_backend_name() == "sqlite":
@@ -135,11 +135,11 @@ class Database:
                 # is a queue instead (8 at once: 1,228 transactions a second, not 224).
                 options["pool_size"] = 1
                 options["max_overflow"] = 0
-                self._gate = asyncio.Semaphore(1)
+                self._turns = 1
         else:
             options["pool_size"] = pool_size
             options["max_overflow"] = 0
-            self._gate = asyncio.Semaphore(pool_size)
+            self._turns = pool_size
         if limits is not None:
             options["pool_timeout"] = limits.checkout_seconds
         if limits is not None and parsed.get_backend_name() != "sqlite":
@@ -159,6 +159,7 @@ class Database:
         self.cipher = cipher
         attach_cipher(self.engine.dialect, cipher)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._gate = self._new_gate()
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         else:
@@ -251,6 +252,11 @@ class Database:
         """Close the pooled connections (with limits: each within
         ``limits.statement_seconds`` on PostgreSQL, then cut)."""
         await self.engine.dispose()
+        # Its waiters belong to this event loop, as the pool did; a later one gets both new.
+        self._gate = self._new_gate()
+
+    def _new_gate(self) -> asyncio.Semaphore | None:
+        return asyncio.Semaphore(self._turns) if self._turns else None
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
