@@ -360,9 +360,7 @@ class Turn:
         them is a message of its own. Should the block raise, they are left to the unit
         of work as any other message is (nothing is lost if the transaction goes on).
         Every event's work runs inside one (bot/engine.py)."""
-        if self._unwritten is not None:
-            yield  # already inside one
-            return
+        assert self._unwritten is None, "already inside one"
         self._unwritten = []
         try:
             yield

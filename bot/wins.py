@@ -154,20 +154,20 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))
     waiting = await _news_waiting(turn, many)
-    # The news DMs stay unwritten until the block ends (one INSERT for all of them), so
-    # a celebration that joins one (one event, one message per person) changes it
-    # before its INSERT rather than costing an UPDATE after it; nor does the unit of
-    # work write the waiting DMs news joined before the count's UPDATE (no autoflush).
+    # The news DMs stay unwritten until the event's work ends (one INSERT for all of
+    # them, bot/engine.py), so a celebration that joins one (one event, one message per
+    # person) changes it before its INSERT rather than costing an UPDATE after it; nor
+    # does the unit of work write the waiting DMs news joined before the count's UPDATE
+    # (no autoflush).
     with turn.session.no_autoflush:
-        async with turn.outbox_in_one_statement():
-            for partner in partners:
-                batch = waiting.get(partner.external_id)
-                if _add_to(batch, news):
-                    assert batch is not None
-                    turn.told_in(partner.external_id, batch)
-                else:
-                    turn.dm(partner, Content(news))
-            await reach_win_milestone(turn, turn.actor, count, partners)
+        for partner in partners:
+            batch = waiting.get(partner.external_id)
+            if _add_to(batch, news):
+                assert batch is not None
+                turn.told_in(partner.external_id, batch)
+            else:
+                turn.dm(partner, Content(news))
+        await reach_win_milestone(turn, turn.actor, count, partners)
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
         return turn.reply(f"Saved to your journal (win #{count}) and shared with {told}. 🎉")
