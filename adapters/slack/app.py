@@ -43,7 +43,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient as AiohttpSocketModeClient
@@ -52,6 +51,7 @@ from adapters.files import MIB, names, not_sent, within_limit
 from adapters.logs import Throttled
 from adapters.net import listen
 from adapters.slack import render, translate
+from adapters.slack.body import SignedRequest
 from adapters.slack.manifest import EVENTS_PATH
 from adapters.slack.profiles import Profiles
 from adapters.slack.sender import SlackSender, UploadFailed, slack_error, web_client
@@ -333,14 +333,13 @@ class SlackAdapter:
             self._refused.note(why)
             return web.Response(status=why.status, text=why.value)
         try:
-            bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"),
+            bolt_request = SignedRequest(
+                raw.decode("utf-8"),
+                content_type=request.content_type,
                 query=request.query_string,
                 headers=request.headers,  # type: ignore[arg-type]
                 context={ARRIVED: arrived},
             )
-            if not isinstance(bolt_request.body, dict):
-                raise TypeError("the body is not an object")
             response = await self.app.async_dispatch(bolt_request)
         except UNEXPECTED_SHAPE as error:
             response = await self._on_error(error)

@@ -57,6 +57,28 @@ async def test_a_win_is_confirmed_in_the_ack_and_the_partner_gets_a_dm(slack: Sl
     assert dm["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": news}}]
 
 
+async def test_a_command_that_mentions_payload_is_a_command(slack: SlackChat) -> None:
+    """Bolt read any form holding the word "payload" as a button's payload: these two
+    got a 404 and the win was lost. A form is an interaction only by its field."""
+    await pair(slack, ALICE, BOB)
+
+    answer = await slack.command(ALICE, "/win fixed the payload parser")
+    assert answer.status == 200, answer.body
+    assert answer.text == f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉"
+    async with slack.database.transaction() as session:
+        assert await session.scalar(select(Win.text)) == "fixed the payload parser"
+
+    form = slack.command_form(BOB, "/mentor status") | {"channel_name": "payload-team"}
+    status = await slack.post(urlencode(form), "application/x-www-form-urlencoded")
+    assert "Your mentoring at a glance" in status.text
+
+    # A form whose payload is not an object is still refused as unreadable.
+    refused = await slack.post(
+        urlencode({"payload": "[1, 2]"}), "application/x-www-form-urlencoded"
+    )
+    assert refused.status == 400
+
+
 async def test_pairing_asks_the_mentee_and_their_accept_button_forms_the_pair(
     slack: SlackChat,
 ) -> None:
