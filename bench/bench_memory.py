@@ -30,7 +30,14 @@ memory at most 150 MB, and flat over the second half of the hour.
    through each half's samples, in MB per 10 simulated minutes (MB = 10^6 bytes, as the
    goal is written; MiB alongside). ``--tracemalloc`` runs the bot with tracemalloc on
    (slower, more memory: for finding what grows, not for the figures) and prints the
-   biggest growth between the snapshot nearest the middle and the last one.
+   biggest growth between the snapshot nearest the middle and the last one. The RSS
+   is also split into its anonymous part (``RssAnon``: the heaps) and its file part
+   (``RssFile``: code mapped from disk). ``--pymalloc`` has the bot write CPython's
+   small-object allocator statistics every few seconds: the bytes its live objects
+   take (allocated blocks) and the arenas (1 MiB each) that hold them, at the middle
+   and the end, with the live bytes' second-half slope. Live bytes flat while arenas
+   grow is the allocator's slack (freed blocks scattered over arenas it cannot give
+   back), not data kept.
 5. **What was done**: the DMs the fake Slack received, by kind; the requests sent and
    refused, with their ack p50; from the database afterwards, the wins stored, the
    check-ins opened, the answers, the messages sent and still queued; the bot's log's
@@ -78,6 +85,7 @@ from bench.bench_slack import (
     sign,
     win_form,
 )
+from bench.fast_clock_run import PYMALLOC_MARK
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.pairs_import import import_pairs
@@ -392,20 +400,33 @@ async def drive(traffic: Traffic, until: float, clients: int) -> None:
 # -- memory --------------------------------------------------------------------------------
 
 
-def rss_bytes(pid: int) -> int | None:
+# What ``/proc/<pid>/status`` splits the resident set into (proc(5)): anonymous pages
+# (the heaps: what the process allocated) and file pages (the interpreter, the C
+# extensions and the modules mapped from disk, read in as code paths are first run).
+RSS_PARTS = ("VmRSS", "RssAnon", "RssFile")
+
+
+def rss_parts(pid: int) -> tuple[int, int, int] | None:
+    """VmRSS, RssAnon and RssFile of ``pid`` in bytes."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(found.group(1)) * 1024 if found else None
+    found = [re.search(rf"^{name}:\s+(\d+) kB", status, re.MULTILINE) for name in RSS_PARTS]
+    if not all(found):
+        return None
+    rss, anon, file = (int(match.group(1)) * 1024 for match in found if match)
+    return rss, anon, file
 
 
-async def sample_rss(pid: int, samples: list[tuple[float, int]], stop: asyncio.Event) -> None:
+Sample = tuple[float, int, int, int]  # wall time, VmRSS, RssAnon, RssFile
+
+
+async def sample_rss(pid: int, samples: list[Sample], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        rss = rss_bytes(pid)
-        if rss is not None:
-            samples.append((time.time(), rss))
+        parts = rss_parts(pid)
+        if parts is not None:
+            samples.append((time.time(), *parts))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
 
@@ -419,34 +440,72 @@ def slope(points: Sequence[tuple[float, float]]) -> float:
 
 
 def memory_figures(
-    samples: list[tuple[float, int]], epoch: float, speed: float, length: float = 60
+    samples: list[Sample], epoch: float, speed: float, length: float = 60
 ) -> dict[str, Any]:
     """RSS at the start, middle and end of the bot's hour, the largest, and each half's
-    slope in MB per 10 minutes of the bot's time."""
+    slope in MB per 10 minutes of the bot's time; the same for its anonymous part."""
 
     def minute(wall: float) -> float:
         return (wall - epoch) * speed / 60
 
-    timed = [(minute(wall), rss) for wall, rss in samples]
     half = length / 2
-    hour = [(m, rss) for m, rss in timed if 0 <= m <= length]
+    figures: dict[str, Any] = {}
+    for index, prefix in ((1, "rss"), (2, "anon")):
+        timed = [(minute(sample[0]), sample[index]) for sample in samples]
+        hour = [(m, size) for m, size in timed if 0 <= m <= length]
 
-    def at(target: float) -> float:
-        nearest = min(hour, key=lambda point: abs(point[0] - target))
-        return round(nearest[1] / MB, 1)
+        def at(target: float, hour: list[tuple[float, float]] = hour) -> float:
+            nearest = min(hour, key=lambda point: abs(point[0] - target))
+            return round(nearest[1] / MB, 1)
 
-    second_half = [(m / 10, rss / MB) for m, rss in hour if m >= half]
-    first_half = [(m / 10, rss / MB) for m, rss in hour if m < half]
+        second_half = [(m / 10, size / MB) for m, size in hour if m >= half]
+        first_half = [(m / 10, size / MB) for m, size in hour if m < half]
+        figures |= {
+            f"{prefix}_max_mb": round(max(size for _, size in timed) / MB, 1),
+            f"{prefix}_before_start_mb": round(timed[0][1] / MB, 1),
+            f"{prefix}_minute_0_mb": at(0),
+            f"{prefix}_middle_mb": at(half),
+            f"{prefix}_end_mb": at(length),
+            f"{prefix}_slope_first_half_mb_per_10_min": round(slope(first_half), 2),
+            f"{prefix}_slope_second_half_mb_per_10_min": round(slope(second_half), 2),
+        }
+    figures["rss_max_mib"] = round(max(sample[1] for sample in samples) / MIB, 1)
+    figures["samples"] = len(samples)
+    return figures
+
+
+# How often (real seconds) ``--pymalloc`` has the bot write its allocator statistics.
+PYMALLOC_EVERY_SECONDS = 6.0
+
+
+def pymalloc_figures(
+    log_text: str, epoch: float, speed: float, length: float = 60
+) -> dict[str, Any]:
+    """The live bytes and the arenas of CPython's small-object allocator at the
+    statistics nearest the middle and the end, and the live bytes' second-half slope
+    (MB per 10 minutes of the bot's time)."""
+    points: list[tuple[float, float, int]] = []  # minute, live MB, arenas
+    for part in log_text.split(PYMALLOC_MARK + " ")[1:]:
+        stamp, _, text = part.partition("\n")
+        live = re.search(r"^# bytes in allocated blocks\s*=\s*([\d,]+)", text, re.MULTILINE)
+        arenas = re.search(r"^# arenas allocated current\s*=\s*([\d,]+)", text, re.MULTILINE)
+        if live and arenas:
+            minute = (float(stamp) - epoch) * speed / 60
+            points.append(
+                (minute, int(live[1].replace(",", "")) / MB, int(arenas[1].replace(",", "")))
+            )
+    hour = [point for point in points if 0 <= point[0] <= length]
+    if not hour:
+        return {}
+    middle = min(hour, key=lambda point: abs(point[0] - length / 2))
+    end = hour[-1]
+    second_half = [(minute / 10, live) for minute, live, _ in hour if minute >= length / 2]
     return {
-        "rss_max_mb": round(max(rss for _, rss in timed) / MB, 1),
-        "rss_max_mib": round(max(rss for _, rss in timed) / MIB, 1),
-        "rss_before_start_mb": round(timed[0][1] / MB, 1),
-        "rss_minute_0_mb": at(0),
-        "rss_middle_mb": at(half),
-        "rss_end_mb": at(length),
-        "slope_first_half_mb_per_10_min": round(slope(first_half), 2),
-        "slope_second_half_mb_per_10_min": round(slope(second_half), 2),
-        "samples": len(timed),
+        "live_mb_middle": round(middle[1], 1),
+        "live_mb_end": round(end[1], 1),
+        "live_slope_second_half_mb_per_10_min": round(slope(second_half), 2),
+        "arenas_middle": middle[2],
+        "arenas_end": end[2],
     }
 
 
@@ -532,12 +591,14 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         env["MENTORBOT_BENCH_TRACEMALLOC"] = str(trace)
         env["MENTORBOT_BENCH_SNAPSHOT_SECONDS"] = str(args.snapshot_seconds)
         env["MENTORBOT_BENCH_TRACE_FRAMES"] = str(args.trace_frames)
+    if args.pymalloc:
+        env["MENTORBOT_BENCH_PYMALLOC_SECONDS"] = str(PYMALLOC_EVERY_SECONDS)
     log_path = work / "run.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.fast_clock_run", cwd=ROOT, env=env, stdout=log, stderr=log
         )
-    samples: list[tuple[float, int]] = []
+    samples: list[Sample] = []
     stop_sampling = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(process.pid, samples, stop_sampling))
     rng = random.Random(args.seed)
@@ -610,14 +671,19 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "log_errors": len(FAILED.findall(log_text)),
         "exit_code": process.returncode,
     }
+    if args.pymalloc:
+        results["pymalloc"] = pymalloc_figures(log_text, epoch, args.speed, args.minutes)
     if trace is not None:
         results["tracemalloc_growth"] = tracemalloc_growth(
             trace, spawned, args.snapshot_seconds, epoch, args.speed, args.trace_frames
         )
     if args.rss_csv:
         args.rss_csv.write_text(
-            "minute,rss_mb\n"
-            + "".join(f"{(w - epoch) * args.speed / 60:.2f},{r / MB:.2f}\n" for w, r in samples)
+            "minute,rss_mb,anon_mb,file_mb\n"
+            + "".join(
+                f"{(w - epoch) * args.speed / 60:.2f},{r / MB:.2f},{a / MB:.2f},{f / MB:.2f}\n"
+                for w, r, a, f in samples
+            )
         )
     return results
 
@@ -667,6 +733,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run the bot with tracemalloc and print what grew over the second half",
     )
     parser.add_argument("--snapshot-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--pymalloc",
+        action="store_true",
+        help="have the bot write its small-object allocator's statistics: live bytes, arenas",
+    )
     parser.add_argument("--trace-frames", type=int, default=1, help="frames per allocation")
     parser.add_argument(
         "--db-dir", type=Path, help="work here and keep the SQLite file and the bot's log"

@@ -17,12 +17,16 @@ Environment (set by bench_memory): ``MENTORBOT_BENCH_START`` (ISO 8601),
 ``MENTORBOT_BENCH_EPOCH`` (Unix seconds), ``MENTORBOT_BENCH_SPEED``; optionally
 ``MENTORBOT_BENCH_TRACEMALLOC`` (a folder: tracemalloc runs, and a snapshot is dumped
 there every ``MENTORBOT_BENCH_SNAPSHOT_SECONDS``, as ``snapshot-<n>.dump``) and
-``MENTORBOT_BENCH_TRACE_FRAMES`` (frames kept per allocation, default 1).
+``MENTORBOT_BENCH_TRACE_FRAMES`` (frames kept per allocation, default 1);
+``MENTORBOT_BENCH_PYMALLOC_SECONDS`` (every so many seconds, CPython's small-object
+allocator writes its statistics, ``sys._debugmallocstats()``, to stderr after a line
+``PYMALLOC_MARK <unix time>``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import tracemalloc
@@ -53,6 +57,17 @@ def _snapshots(folder: Path, every: float) -> None:
         number += 1
 
 
+PYMALLOC_MARK = "pymalloc statistics at"
+
+
+def _pymalloc_statistics(every: float) -> None:
+    while True:
+        time.sleep(every)
+        sys.stderr.write(f"{PYMALLOC_MARK} {time.time():.3f}\n")
+        sys.stderr.flush()
+        sys._debugmallocstats()  # to the C stderr, after the mark
+
+
 def _scale_delivery_sleeps(speed: float) -> None:
     """The delivery worker sleeps ``speed`` times shorter, as the bot's clock runs."""
     from bot.delivery import DeliveryReport
@@ -81,6 +96,10 @@ def main() -> None:
         tracemalloc.start(int(os.environ.get("MENTORBOT_BENCH_TRACE_FRAMES", "1")))
         every = float(os.environ.get("MENTORBOT_BENCH_SNAPSHOT_SECONDS", "30"))
         threading.Thread(target=_snapshots, args=(Path(trace), every), daemon=True).start()
+    pymalloc_every = os.environ.get("MENTORBOT_BENCH_PYMALLOC_SECONDS")
+    if pymalloc_every:
+        every = float(pymalloc_every)
+        threading.Thread(target=_pymalloc_statistics, args=(every,), daemon=True).start()
     serve(clock)
 
 
