@@ -205,9 +205,12 @@ class Engine:
         """The event's turn, and whether its delivery key was claimed with the look-up
         (None: not yet; bot/turn.py ``get_workspace_and_member``)."""
         now = self._clock.now()
-        workspace, actor, claimed = await get_workspace_and_member(
-            session, event.user, now, event_key=event.event_key
+        # A typed DM answers an open conversation: those are read with the look-up.
+        flows = _TEXT_FLOW_KINDS if isinstance(event, MessageReceived) else None
+        found = await get_workspace_and_member(
+            session, event.user, now, event_key=event.event_key, open_flows=flows
         )
+        actor = found.member
         name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
         if name and actor.display_name != name:
             actor.display_name = name
@@ -222,13 +225,14 @@ class Engine:
         turn = Turn(
             session=session,
             now=now,
-            workspace=workspace,
+            workspace=found.workspace,
             actor=actor,
             actor_ref=event.user,
             actor_is_admin=admin,
             max_pairs=self._max_pairs,
+            open_flows=found.open_flows,
         )
-        return turn, claimed
+        return turn, found.claimed
 
     async def _route(self, turn: Turn, event: Event) -> list[Effect]:
         match event:
@@ -456,28 +460,34 @@ async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]
     return _answer_effects(turn, result)
 
 
-# Built once: every typed DM asks it (bench/README.md, issue 16).
+# The flows a typed DM may answer.
+_TEXT_FLOW_KINDS = tuple(str(kind) for kind in CONVERSATIONS)
+# How many of a person's open conversations a typed DM looks through, newest first.
+WAITING_LOOKED_AT = 20
+
+# Built once: a typed DM whose look-up did not read the open flows asks it.
 _WAITING_FOR_TEXT = (
     select(FlowSession)
     .where(
         FlowSession.member_id == bindparam("member"),
         FlowSession.workspace_id == bindparam("workspace"),
-        FlowSession.kind.in_(list(CONVERSATIONS)),
+        FlowSession.kind.in_(_TEXT_FLOW_KINDS),
         FlowSession.ended_at.is_(None),
     )
     .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
-    .limit(20)
+    .limit(WAITING_LOOKED_AT)
 )
 
 
 async def _waiting_for_text(turn: Turn) -> list[FlowSession]:
     """The person's open conversations that a text reply could answer, newest first."""
-    flows = (
-        await turn.session.execute(
-            _WAITING_FOR_TEXT, {"member": turn.actor.id, "workspace": turn.workspace.id}
-        )
-    ).scalars()
-    return [flow for flow in flows if CONVERSATIONS[flow.kind].accepts_text(flow)]
+    flows = turn.open_flows
+    if flows is None:
+        params = {"member": turn.actor.id, "workspace": turn.workspace.id}
+        flows = list((await turn.session.execute(_WAITING_FOR_TEXT, params)).scalars())
+    return [
+        flow for flow in flows[:WAITING_LOOKED_AT] if CONVERSATIONS[flow.kind].accepts_text(flow)
+    ]
 
 
 async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:

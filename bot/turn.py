@@ -27,6 +27,7 @@ from bot.storage.bulk import (
 )
 from bot.storage.models import (
     Base,
+    FlowSession,
     HandledEvent,
     Member,
     OutboxMessage,
@@ -94,12 +95,16 @@ _WORKSPACE_AND_MEMBER = (
 )
 
 
-def _claiming_look_up() -> Select[Any]:
-    """PostgreSQL: the look-up that also claims the event's delivery key (see
+# A select of any columns (the look-up's shapes differ in their columns).
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def _claiming(look_up: AnySelect) -> AnySelect:
+    """PostgreSQL: ``look_up`` that also claims the event's delivery key (see
     ``Turn.claim_event_key``) in the same statement, a data-modifying CTE: one round trip
     less for every button click and typed answer (bench/README.md, issue 16). The claim
     needs the workspace: for a workspace's very first event it claims nothing, and the
-    key is claimed on its own afterwards."""
+    key is claimed on its own afterwards. The claim's count is the last column."""
     handled, workspaces = table_of(HandledEvent), table_of(Workspace)
     claimed = (
         upsert_into("postgresql", handled)
@@ -119,37 +124,84 @@ def _claiming_look_up() -> Select[Any]:
         .cte("claimed")
     )
     count = select(func.count()).select_from(claimed).scalar_subquery()
-    return _WORKSPACE_AND_MEMBER.add_columns(count).add_cte(claimed)
+    return look_up.add_columns(count).add_cte(claimed)
 
 
-_WORKSPACE_MEMBER_AND_CLAIM = _claiming_look_up()
+def _with_open_flows(kinds: tuple[str, ...]) -> AnySelect:
+    """The look-up with the member's open flows of ``kinds``, one row each, newest
+    first (a row with no flow when there is none): a typed DM needs them to find the
+    question it answers, and reading them here costs no round trip of their own."""
+    return (
+        _WORKSPACE_AND_MEMBER.add_columns(FlowSession)
+        .outerjoin(
+            FlowSession,
+            and_(
+                FlowSession.member_id == Member.id,
+                FlowSession.workspace_id == Workspace.id,
+                FlowSession.kind.in_(kinds),
+                FlowSession.ended_at.is_(None),
+            ),
+        )
+        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+    )
+
+
+# Built once per shape: (claiming the key, the flows' kinds or None).
+_LOOK_UPS: dict[tuple[bool, tuple[str, ...] | None], AnySelect] = {}
+
+
+def _look_up(claiming: bool, kinds: tuple[str, ...] | None) -> AnySelect:
+    key = (claiming, kinds)
+    if key not in _LOOK_UPS:
+        built = _WORKSPACE_AND_MEMBER if kinds is None else _with_open_flows(kinds)
+        _LOOK_UPS[key] = _claiming(built) if claiming else built
+    return _LOOK_UPS[key]
+
+
+@dataclass(frozen=True, slots=True)
+class LookUp:
+    """Who an event comes from (see ``get_workspace_and_member``)."""
+
+    workspace: Workspace
+    member: Member
+    # Whether the event's delivery key was claimed now (False: a repeated delivery).
+    # None: not claimed yet.
+    claimed: bool | None
+    # The member's open flows of the kinds asked for, newest first; None: not asked.
+    open_flows: list[FlowSession] | None = None
 
 
 async def get_workspace_and_member(
-    session: AsyncSession, ref: UserRef, now: datetime, *, event_key: str | None = None
-) -> tuple[Workspace, Member, bool | None]:
+    session: AsyncSession,
+    ref: UserRef,
+    now: datetime,
+    *,
+    event_key: str | None = None,
+    open_flows: tuple[str, ...] | None = None,
+) -> LookUp:
     """The workspace and the member an event comes from, in one query when both exist
     (every event but a person's first); created if missing, as ``get_or_create`` does.
-    With an ``event_key`` on PostgreSQL, the query also claims it: the third value says
-    whether it was claimed now (False: a repeated delivery). None: not claimed yet."""
+    With an ``event_key`` on PostgreSQL, the query also claims it. With ``open_flows``
+    (flow kinds), it also reads the member's open flows of those kinds."""
     values: dict[str, Any] = {
         "user_id": ref.user_id,
         "platform": ref.platform.value,
         "workspace_id": ref.workspace_id,
     }
-    claimed: bool | None = None
-    if event_key is not None and dialect_of(session) == "postgresql":
+    claiming = event_key is not None and dialect_of(session) == "postgresql"
+    if claiming:
         values |= {"key": event_key, "at": now}
-        found = (await session.execute(_WORKSPACE_MEMBER_AND_CLAIM, values)).one_or_none()
-        if found is not None:
-            claimed = found[2] == 1
-    else:
-        found = (await session.execute(_WORKSPACE_AND_MEMBER, values)).one_or_none()
+    rows = (await session.execute(_look_up(claiming, open_flows), values)).all()
+    found = rows[0] if rows else None
+    claimed = found[-1] == 1 if claiming and found is not None else None
     workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
     member = found[1] if found else None
     if member is None:
         member = await get_member(session, workspace, ref.user_id, now)
-    return workspace, member, claimed
+    flows = None
+    if open_flows is not None:
+        flows = [row[2] for row in rows if row[2] is not None]
+    return LookUp(workspace, member, claimed, flows)
 
 
 # The columns ``outbox_row`` fills.
@@ -282,6 +334,9 @@ class Turn:
     scheduled: bool = False
     # The most pairs one person may be in (MAX_PAIRS_PER_PERSON).
     max_pairs: int = DEFAULT_MAX_PAIRS_PER_PERSON
+    # The actor's open conversations, newest first, when the look-up read them (a
+    # typed DM); None: not read.
+    open_flows: list[FlowSession] | None = None
     queued: int = field(default=0)
     # This turn's DM to each person: one event, one message per person (see ``_queue``).
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)

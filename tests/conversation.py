@@ -116,7 +116,9 @@ class Chat:
                 event_key=key,
             )
         else:
-            event = MessageReceived(user=self.ref(user), user_name=user.title(), text=line)
+            event = MessageReceived(
+                user=self.ref(user), user_name=user.title(), text=line, event_key=key
+            )
         return _answer(await self.send(event))
 
     async def click(self, user: str, label: str) -> str:

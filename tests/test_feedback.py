@@ -271,6 +271,28 @@ async def test_two_follow_ups_at_one_check_in_keep_their_buttons_apart(chat: Cha
     assert [row.action for row in rows] == [None, ACTION]
 
 
+async def test_a_reply_delivered_twice_among_open_conversations_is_stored_once(
+    chat: Chat,
+) -> None:
+    """A typed DM's look-up reads the person's open conversations, one row each, and on
+    PostgreSQL claims the event's key in the same statement: the reply goes to the one
+    asked last, and a second delivery of it changes nothing and says nothing."""
+    await ask_and_answer(chat)
+    await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
+    await chat.say("alice", "A little: keep it to the three top items.")
+    await run_due(chat, timedelta(days=4, hours=22))  # a check-in and two follow-ups open
+    sent_to_alice = len(chat.dms("alice"))
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION, key="dm-1")
+    assert await chat.say("bob", ACTION, key="dm-1") == ""
+    rows = await feedback_rows(chat)
+    assert [row.action for row in rows] == [None, ACTION]
+    await chat.deliver()
+    assert len(chat.dms("alice")) == sent_to_alice + 1
+    # The next reply answers the next open question, the first follow-up.
+    assert "shared that with <@alice>" in await chat.say("bob", "Cut it to three.", key="dm-2")
+    assert [row.action for row in await feedback_rows(chat)] == ["Cut it to three.", ACTION]
+
+
 async def test_an_answer_from_the_hour_before_a_checkin_waits_for_its_week(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", f"/mentor feedback {QUESTION}")

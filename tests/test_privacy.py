@@ -535,9 +535,8 @@ async def test_forget_also_deletes_what_the_same_event_queued_about_her(chat: Ch
     and one about nobody in particular stays."""
     await pair_up(chat, "alice", "bob")
     async with chat.database.transaction() as session:
-        workspace, alice, _ = await get_workspace_and_member(
-            session, chat.ref("alice"), chat.clock.now()
-        )
+        found = await get_workspace_and_member(session, chat.ref("alice"), chat.clock.now())
+        workspace, alice = found.workspace, found.member
         turn = Turn(
             session=session,
             now=chat.clock.now(),
