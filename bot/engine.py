@@ -205,10 +205,16 @@ class Engine:
         """The event's turn, and whether its delivery key was claimed with the look-up
         (None: not yet; bot/turn.py ``get_workspace_and_member``)."""
         now = self._clock.now()
-        # A typed DM answers an open conversation: those are read with the look-up.
+        # A typed DM answers an open conversation, a button or a form names one: those
+        # are read with the look-up.
         flows = _TEXT_FLOW_KINDS if isinstance(event, MessageReceived) else None
         found = await get_workspace_and_member(
-            session, event.user, now, event_key=event.event_key, open_flows=flows
+            session,
+            event.user,
+            now,
+            event_key=event.event_key,
+            open_flows=flows,
+            flow_id=_named_flow(event),
         )
         actor = found.member
         name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
@@ -231,6 +237,7 @@ class Engine:
             actor_is_admin=admin,
             max_pairs=self._max_pairs,
             open_flows=found.open_flows,
+            flow_by_id=found.flow_by_id,
         )
         return turn, found.claimed
 
@@ -458,6 +465,18 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
 async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]:
     result = await CONVERSATIONS[flow.kind].on_text(turn, flow, clean_answer(text))
     return _answer_effects(turn, result)
+
+
+def _named_flow(event: Event) -> int | None:
+    """The flow session a button or a form names (``flow:<id>:…``), if any."""
+    match event:
+        case ButtonClicked():
+            action = FlowAction.parse(event.action_id.removeprefix(KEEP_MESSAGE))
+        case FormSubmitted():
+            action = FlowAction.parse(event.form_id)
+        case _:
+            action = None
+    return action.session_id if action else None
 
 
 # The flows a typed DM may answer.

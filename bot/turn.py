@@ -10,9 +10,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, func, insert, select
+from sqlalchemy import Select, and_, bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
@@ -146,14 +147,32 @@ def _with_open_flows(kinds: tuple[str, ...]) -> AnySelect:
     )
 
 
-# Built once per shape: (claiming the key, the flows' kinds or None).
-_LOOK_UPS: dict[tuple[bool, tuple[str, ...] | None], AnySelect] = {}
+def _with_flow_by_id(dialect: str) -> AnySelect:
+    """The look-up with the flow a button or form names (``flow:<id>:…``), when it is
+    this workspace's: a click needs it first thing, and reading it here costs no round
+    trip of its own. On PostgreSQL the row is locked, as ``find_flow`` locks it (two
+    clicks on one flow take turns), in a lateral subquery: a lock may not reach the
+    nullable side of an outer join itself."""
+    by_id = and_(FlowSession.id == bindparam("flow_id"), FlowSession.workspace_id == Workspace.id)
+    if dialect != "postgresql":
+        return _WORKSPACE_AND_MEMBER.add_columns(FlowSession).outerjoin(FlowSession, by_id)
+    locked = select(FlowSession).where(by_id).with_for_update().lateral("clicked_flow")
+    flow = aliased(FlowSession, locked)
+    return _WORKSPACE_AND_MEMBER.add_columns(flow).outerjoin(flow, true())
 
 
-def _look_up(claiming: bool, kinds: tuple[str, ...] | None) -> AnySelect:
-    key = (claiming, kinds)
+# Built once per shape: (dialect, claiming the key, the open flows' kinds, a flow by id).
+_LOOK_UPS: dict[tuple[str, bool, tuple[str, ...] | None, bool], AnySelect] = {}
+
+
+def _look_up(dialect: str, claiming: bool, kinds: tuple[str, ...] | None, by_id: bool) -> AnySelect:
+    key = (dialect, claiming, kinds, by_id)
     if key not in _LOOK_UPS:
-        built = _WORKSPACE_AND_MEMBER if kinds is None else _with_open_flows(kinds)
+        built = _WORKSPACE_AND_MEMBER
+        if kinds is not None:
+            built = _with_open_flows(kinds)
+        elif by_id:
+            built = _with_flow_by_id(dialect)
         _LOOK_UPS[key] = _claiming(built) if claiming else built
     return _LOOK_UPS[key]
 
@@ -169,6 +188,9 @@ class LookUp:
     claimed: bool | None
     # The member's open flows of the kinds asked for, newest first; None: not asked.
     open_flows: list[FlowSession] | None = None
+    # The flow asked for by id and what was found (None: not this workspace's, or gone);
+    # None: not asked.
+    flow_by_id: tuple[int, FlowSession | None] | None = None
 
 
 async def get_workspace_and_member(
@@ -178,20 +200,27 @@ async def get_workspace_and_member(
     *,
     event_key: str | None = None,
     open_flows: tuple[str, ...] | None = None,
+    flow_id: int | None = None,
 ) -> LookUp:
     """The workspace and the member an event comes from, in one query when both exist
     (every event but a person's first); created if missing, as ``get_or_create`` does.
     With an ``event_key`` on PostgreSQL, the query also claims it. With ``open_flows``
-    (flow kinds), it also reads the member's open flows of those kinds."""
+    (flow kinds), it also reads the member's open flows of those kinds; otherwise, with
+    a ``flow_id``, that flow of the workspace (locked on PostgreSQL)."""
     values: dict[str, Any] = {
         "user_id": ref.user_id,
         "platform": ref.platform.value,
         "workspace_id": ref.workspace_id,
     }
-    claiming = event_key is not None and dialect_of(session) == "postgresql"
+    dialect = dialect_of(session)
+    claiming = event_key is not None and dialect == "postgresql"
     if claiming:
         values |= {"key": event_key, "at": now}
-    rows = (await session.execute(_look_up(claiming, open_flows), values)).all()
+    by_id = open_flows is None and flow_id is not None
+    if by_id:
+        values["flow_id"] = flow_id
+    statement = _look_up(dialect, claiming, open_flows, by_id)
+    rows = (await session.execute(statement, values)).all()
     found = rows[0] if rows else None
     claimed = found[-1] == 1 if claiming and found is not None else None
     workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
@@ -201,7 +230,9 @@ async def get_workspace_and_member(
     flows = None
     if open_flows is not None:
         flows = [row[2] for row in rows if row[2] is not None]
-    return LookUp(workspace, member, claimed, flows)
+    # A workspace's first event reads no flow: none of its flows exists yet.
+    by_id_found = (flow_id, found[2] if found else None) if by_id and flow_id is not None else None
+    return LookUp(workspace, member, claimed, flows, by_id_found)
 
 
 # The columns ``outbox_row`` fills.
@@ -337,6 +368,9 @@ class Turn:
     # The actor's open conversations, newest first, when the look-up read them (a
     # typed DM); None: not read.
     open_flows: list[FlowSession] | None = None
+    # The flow a clicked button or submitted form names, read (and locked) with the
+    # look-up, and its id; None: not read (``find_flow`` reads it).
+    flow_by_id: tuple[int, FlowSession | None] | None = None
     queued: int = field(default=0)
     # This turn's DM to each person: one event, one message per person (see ``_queue``).
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)

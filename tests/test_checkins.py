@@ -508,13 +508,13 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
         await chat.say("bob", "bob: shipped the parser")
         assert "(skipped)" in await chat.click("bob", "Skip")
         assert "I'll share your answers" in await chat.say("bob", "bob: the roadmap")
-    flow = ["SELECT flow_sessions"]  # the clicked flow
     answer = ["INSERT checkin_answers"]  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING
-    # A typed reply's look-up reads the flows waiting for it in the same statement.
+    # The look-up reads the flow a button names, or those waiting for a typed reply, in
+    # the same statement.
     assert events == [
-        LOOK_UP + flow + answer + NEXT_QUESTION,  # the mood button
+        LOOK_UP + answer + NEXT_QUESTION,  # the mood button
         LOOK_UP + answer + NEXT_QUESTION,  # a typed answer
-        LOOK_UP + flow + answer + NEXT_QUESTION,  # [Skip]
+        LOOK_UP + answer + NEXT_QUESTION,  # [Skip]
         # The last answer: the flow done, the check-in read whole (its first FROM is
         # the subquery of the pair's waiting feedback), the pair's stall check.
         LOOK_UP + answer + ["UPDATE flow_sessions", "SELECT feedback", "UPDATE pairs"],
@@ -552,14 +552,18 @@ async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
             "alice", mood="ok", progress="a lot", challenge="naming", next_topic="docs"
         )
     assert "I'll share your answers" in answer
-    flow = ["SELECT flow_sessions"]
+    # The flow the button and the form name is read with the look-up.
     assert events == [
         # The button: her answers so far (to pre-fill), what the form showed noted.
-        LOOK_UP + flow + ["SELECT checkins", "UPDATE flow_sessions"],
+        [*LOOK_UP, "SELECT checkins", "UPDATE flow_sessions"],
         # The form: the check-in read whole, the answers written in one upsert.
-        LOOK_UP
-        + flow
-        + ["SELECT feedback", "INSERT checkin_answers", "UPDATE flow_sessions", "UPDATE pairs"],
+        [
+            *LOOK_UP,
+            "SELECT feedback",
+            "INSERT checkin_answers",
+            "UPDATE flow_sessions",
+            "UPDATE pairs",
+        ],
     ]
     answers = await _answers(chat, "alice")
     assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (

@@ -1,7 +1,11 @@
 """Pairs form by consent, end with a confirmation, and ambiguous commands ask which pair."""
 
+import asyncio
+
+import pytest
 from sqlalchemy import func, select
 
+from bot.flows.sessions import FlowAction
 from bot.storage.models import FlowSession, Pair, PairState
 from tests.conversation import Chat, pair_up
 from tests.statements import statements_per_event
@@ -147,6 +151,29 @@ async def test_end_with_a_partner_who_is_not_one(chat: Chat) -> None:
     assert "You don't have a pair with <@zed>" in await chat.say("alice", "/mentor end @zed")
 
 
+async def test_a_click_waits_while_another_holds_its_flow(chat: Chat) -> None:
+    """A click reads the flow its button names with the event's look-up, and on
+    PostgreSQL locks it there: a click while another instance works on the same flow
+    waits for it, then acts on what that one left (here: the proposal closed), not on
+    what it read before."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no row locks (it takes writers in turn)")
+    await chat.say("alice", "/mentor pair @alice @bob")
+    [accept] = [b for b in chat.buttons("bob") if b.label == "Accept"]
+    action = FlowAction.parse(accept.action_id)
+    assert action is not None
+    async with chat.database.transaction() as session:
+        # Another instance holds the proposal's row and closes it (as a Decline would).
+        held = select(FlowSession).where(FlowSession.id == action.session_id)
+        flow = (await session.execute(held.with_for_update())).scalar_one()
+        click = asyncio.create_task(chat.press("bob", accept))
+        await asyncio.sleep(0.5)
+        assert not click.done()
+        flow.ended_at = chat.clock.now()
+    assert "You're paired" not in await click
+    assert not [pair for pair in await _pairs(chat) if pair.state == PairState.ACTIVE]
+
+
 async def test_accept_and_decline_take_a_fixed_number_of_statements(chat: Chat) -> None:
     """The hot path (issue 16): a click on a proposal reads the pair and both people in
     one query; the acceptance is written once, with the pair it starts."""
@@ -157,7 +184,8 @@ async def test_accept_and_decline_take_a_fixed_number_of_statements(chat: Chat) 
     with statements_per_event(chat) as events:
         assert "You're paired" in await chat.click("bob", "Accept")
         assert "You declined" in await chat.click("dave", "Decline")
-    look_up = ["SELECT workspaces", "SELECT flow_sessions", "SELECT pairs"]
+    # The flow the button names is read with the look-up.
+    look_up = ["SELECT workspaces", "SELECT pairs"]
     assert events == [
         # The cap (a count of pairs), then the flow, the pair and the welcome DM.
         [*look_up, "SELECT pairs", "UPDATE flow_sessions", "UPDATE pairs", "INSERT outbox"],

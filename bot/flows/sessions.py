@@ -103,6 +103,8 @@ _FIND_FLOW = (
 async def find_flow(turn: Turn, session_id: int) -> FlowSession | None:
     """A session of this workspace only: an id from elsewhere finds nothing. The row is
     locked (PostgreSQL) so two clicks at the same moment take turns."""
+    if turn.flow_by_id is not None and turn.flow_by_id[0] == session_id:
+        return turn.flow_by_id[1]  # read (and locked) with the event's look-up
     params = {"id": session_id, "workspace": turn.workspace.id}
     return (await turn.session.execute(_FIND_FLOW, params)).scalar_one_or_none()
 
