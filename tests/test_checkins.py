@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from bot.engine import Engine
 from bot.flows.checkin import spread_offset
@@ -10,6 +10,7 @@ from bot.storage.models import (
     Checkin,
     CheckinAnswer,
     CheckinState,
+    FlowSession,
     Member,
     Milestone,
     OutboxMessage,
@@ -498,6 +499,31 @@ LOOK_UP = ["SELECT workspaces"]  # the workspace and the member who acted, in on
 NEXT_QUESTION = ["UPDATE flow_sessions", "INSERT outbox"]
 
 
+async def test_an_answer_to_a_check_in_that_is_gone_is_not_saved_and_moves_nothing(
+    chat: Chat,
+) -> None:
+    """The answer and its flow's next step are written together (on PostgreSQL in one
+    statement): when the check-in is gone, neither is, and the person is told."""
+    await to_first_checkin(chat)
+    await chat.click("bob", "Great 🙌")
+    async with chat.database.transaction() as session:
+        bobs = (
+            select(FlowSession)
+            .join(Member, Member.id == FlowSession.member_id)
+            .where(FlowSession.kind == "checkin", Member.external_id == "bob")
+        )
+        flow = (await session.execute(bobs)).scalar_one()
+        assert flow.state == "progress"  # the next question, asked after the mood
+        state = flow.state
+        await session.execute(delete(CheckinAnswer))
+        await session.execute(delete(Checkin))
+    assert "nothing changed" in await chat.say("bob", "bob: shipped the parser")
+    async with chat.database.transaction() as session:
+        again = await session.get(FlowSession, flow.id)
+        assert again is not None and again.state == state
+        assert await session.scalar(select(func.count()).select_from(CheckinAnswer)) == 0
+
+
 async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) -> None:
     """The hot path (issue 16): a click or a reply writes the answer in one upsert; only
     the answer completing a check-in reads it whole (pair, members, both answers, the
@@ -509,12 +535,19 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
         assert "(skipped)" in await chat.click("bob", "Skip")
         assert "I'll share your answers" in await chat.say("bob", "bob: the roadmap")
     answer = ["INSERT checkin_answers"]  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING
+    # The answer and the flow's move on to the next question; on PostgreSQL one
+    # statement, ``WITH moved AS (UPDATE flow_sessions ...) INSERT INTO checkin_answers``.
+    answer_and_next = (
+        ["INSERT checkin_answers", *NEXT_QUESTION]
+        if chat.database.is_sqlite
+        else ["WITH", "INSERT outbox"]
+    )
     # The look-up reads the flow a button names, or those waiting for a typed reply, in
     # the same statement.
     assert events == [
-        LOOK_UP + answer + NEXT_QUESTION,  # the mood button
-        LOOK_UP + answer + NEXT_QUESTION,  # a typed answer
-        LOOK_UP + answer + NEXT_QUESTION,  # [Skip]
+        LOOK_UP + answer_and_next,  # the mood button
+        LOOK_UP + answer_and_next,  # a typed answer
+        LOOK_UP + answer_and_next,  # [Skip]
         # The last answer: the flow done, the check-in read whole (its first FROM is
         # the subquery of the pair's waiting feedback), the pair's stall check.
         LOOK_UP + answer + ["UPDATE flow_sessions", "SELECT feedback", "UPDATE pairs"],
