@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import assert_never
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due, milestones, pair_commands, preferences, privacy, program, status, wins
@@ -445,7 +444,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     Nothing is held back or guessed at: the words are stored there at once."""
     text = clean_text(event.text)
     # A question still held back by quiet hours has not reached them: it is not waiting.
-    waiting = [flow for flow in await _waiting_for_text(turn) if flow.updated_at <= turn.now]
+    waiting = [flow for flow in _waiting_for_text(turn) if flow.updated_at <= turn.now]
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
@@ -479,34 +478,17 @@ def _named_flow(event: Event) -> int | None:
     return action.session_id if action else None
 
 
-# The flows a typed DM may answer.
+# The flows a typed DM may answer: the event's look-up reads them (``_begin``).
 _TEXT_FLOW_KINDS = tuple(str(kind) for kind in CONVERSATIONS)
 # How many of a person's open conversations a typed DM looks through, newest first.
 WAITING_LOOKED_AT = 20
 
-# Built once: a typed DM whose look-up did not read the open flows asks it.
-_WAITING_FOR_TEXT = (
-    select(FlowSession)
-    .where(
-        FlowSession.member_id == bindparam("member"),
-        FlowSession.workspace_id == bindparam("workspace"),
-        FlowSession.kind.in_(_TEXT_FLOW_KINDS),
-        FlowSession.ended_at.is_(None),
-    )
-    .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
-    .limit(WAITING_LOOKED_AT)
-)
 
-
-async def _waiting_for_text(turn: Turn) -> list[FlowSession]:
+def _waiting_for_text(turn: Turn) -> list[FlowSession]:
     """The person's open conversations that a text reply could answer, newest first."""
-    flows = turn.open_flows
-    if flows is None:
-        params = {"member": turn.actor.id, "workspace": turn.workspace.id}
-        flows = list((await turn.session.execute(_WAITING_FOR_TEXT, params)).scalars())
-    return [
-        flow for flow in flows[:WAITING_LOOKED_AT] if CONVERSATIONS[flow.kind].accepts_text(flow)
-    ]
+    assert turn.open_flows is not None, "a typed DM's look-up reads them"
+    looked_at = turn.open_flows[:WAITING_LOOKED_AT]
+    return [flow for flow in looked_at if CONVERSATIONS[flow.kind].accepts_text(flow)]
 
 
 async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:

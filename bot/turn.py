@@ -230,9 +230,11 @@ async def get_workspace_and_member(
     flows = None
     if open_flows is not None:
         flows = [row[2] for row in rows if row[2] is not None]
-    # A workspace's first event reads no flow: none of its flows exists yet.
-    by_id_found = (flow_id, found[2] if found else None) if by_id and flow_id is not None else None
-    return LookUp(workspace, member, claimed, flows, by_id_found)
+    named = None
+    if by_id and flow_id is not None:
+        # A workspace's first event reads no flow: none of its flows exists yet.
+        named = (flow_id, found[2] if found else None)
+    return LookUp(workspace, member, claimed, flows, named)
 
 
 # The columns ``outbox_row`` fills.

@@ -41,6 +41,7 @@ from bot.content import Button, ButtonStyle, Content, Field, Form, FormField, Fo
 from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
+    MOVED_COLUMNS,
     STALE,
     FlowKind,
     StepResult,
@@ -48,6 +49,7 @@ from bot.flows.sessions import (
     flow_button,
     form_changes,
     move,
+    moved_values,
     next_question,
     not_for_you,
     partner_name,
@@ -629,7 +631,6 @@ async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> boo
     return found.first() is not None
 
 
-_FLOWS = table_of(FlowSession)
 # PostgreSQL: the answer's upsert that also moves its flow to the next question, a
 # data-modifying CTE (one statement less per answer). Only where the check-in is there
 # (the upsert's own condition): an answer not saved moves nothing.
@@ -639,7 +640,7 @@ _MOVING = (
         _FLOWS.c.id == bindparam("flow"),
         select(_CHECKINS.c.id).where(_CHECKINS.c.id == bindparam("checkin")).exists(),
     )
-    .values(state=bindparam("state"), updated_at=bindparam("moved_at"))
+    .values({name: bindparam(f"moved_{name}") for name in MOVED_COLUMNS})
     .returning(_FLOWS.c.id)
     .cte("moved")
 )
@@ -657,15 +658,12 @@ async def _save_and_move(
     if statement is None:
         statement = _upsert("postgresql", names).add_cte(_MOVING)
         _SAVING_AND_MOVING[names] = statement
-    params = _upsert_params(flow, values) | {
-        "flow": flow.id,
-        "state": following.value,
-        "moved_at": turn.now,
-    }
-    if (await turn.session.execute(statement, params)).first() is None:
+    moved = moved_values(turn, following)
+    params = _upsert_params(flow, values) | {f"moved_{k}": v for k, v in moved.items()}
+    if (await turn.session.execute(statement, params | {"flow": flow.id})).first() is None:
         return False
-    set_committed_value(flow, "state", following.value)
-    set_committed_value(flow, "updated_at", turn.now)
+    for name, value in moved.items():
+        set_committed_value(flow, name, value)
     return True
 
 
@@ -835,9 +833,9 @@ async def _answer_and_advance(
         return None
     if not moving:
         following = next_question(flow, ORDER, _FIELDS, State.DONE)
-    if following != State.DONE:
-        if not moving:
+        if following != State.DONE:
             move(turn, flow, following)
+    if following != State.DONE:
         question, _ = QUESTIONS[following]
         skip = flow_button(flow, f"skip:{following}", "Skip")
         turn.dm(turn.actor, Content(question, buttons=(skip,)))

@@ -122,9 +122,19 @@ async def open_flow_of(turn: Turn, member: Member, kind: FlowKind) -> FlowSessio
     return (await turn.session.execute(query)).scalar_one_or_none()
 
 
+# What moving a flow to its next state writes. bot/flows/checkin.py writes the same
+# columns in an answer's own statement on PostgreSQL.
+MOVED_COLUMNS = ("state", "updated_at")
+
+
+def moved_values(turn: Turn, state: StrEnum) -> dict[str, Any]:
+    """The values of ``MOVED_COLUMNS`` for a flow moved to ``state`` now."""
+    return dict(zip(MOVED_COLUMNS, (state.value, turn.now), strict=True))
+
+
 def move(turn: Turn, flow: FlowSession, state: StrEnum, *, end: bool = False) -> None:
-    flow.state = state.value
-    flow.updated_at = turn.now
+    for name, value in moved_values(turn, state).items():
+        setattr(flow, name, value)
     if end:
         flow.ended_at = turn.now
 
