@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, bindparam, func, select
 
 from bot.access import own_milestones, shared_in_pairs
 from bot.commands import AddMilestone, CompleteMilestone, ListMilestones
@@ -14,12 +14,41 @@ from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate, celebrated_in
 from bot.pairs import pick_pair
-from bot.storage.bulk import dialect_of, insert_ignoring_duplicates
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import Member, Milestone, MilestoneKind
 from bot.turn import Person, Turn
 
 # Reached when a member's journal holds this many wins.
 WIN_MILESTONES = {1: "First win", 10: "10 wins", 25: "25 wins", 50: "50 wins"}
+
+_MILESTONES = table_of(Milestone)
+# The columns ``reach_automatic`` writes, each bound by its own name.
+_REACHED_COLUMNS = (
+    "workspace_id",
+    "member_id",
+    "pair_id",
+    "kind",
+    "code",
+    "title",
+    "created_at",
+    "completed_at",
+    "celebrated_at",
+    "celebrated_in",
+)
+
+
+def _reaching(dialect_name: str) -> Insert:
+    """An automatic milestone's INSERT, skipped when reached before, returning its id;
+    built once (``per_dialect``): built per call, with the ORM's entity in RETURNING, its
+    Python cost a person's first win more than doubled (bench/README.md, issue 16)."""
+    columns = _MILESTONES.c
+    values = {name: bindparam(name, type_=columns[name].type) for name in _REACHED_COLUMNS}
+    return (
+        insert_ignoring_duplicates(dialect_name, _MILESTONES).values(values).returning(columns.id)
+    )
+
+
+_REACHING = per_dialect(_reaching)
 
 
 async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
@@ -144,11 +173,11 @@ async def reach_automatic(
         "celebrated_at": None if where is None else turn.now,
         "celebrated_in": where,
     }
-    insert = insert_ignoring_duplicates(dialect_of(turn.session), Milestone)
-    milestone = (
-        await turn.session.scalars(insert.values(**values).returning(Milestone))
-    ).one_or_none()
-    if milestone is None:
+    found = await turn.session.scalar(_REACHING[dialect_of(turn.session)], values)
+    if found is None:
         return None  # reached before
+    # As written; not in the session: nothing of it is left to write (it is written
+    # celebrated, or its celebration waits for consent and reads it again then).
+    milestone = Milestone(id=found, **values)
     await celebrate(turn, milestone, owner, partners)
     return milestone
