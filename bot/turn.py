@@ -41,6 +41,8 @@ from bot.storage.sqlite_driver import DEFERRED
 ModelT = TypeVar("ModelT", bound=Base)
 
 _OUTBOX = table_of(OutboxMessage)
+# Built once: a statement built per event has its cache key worked out each time.
+_WRITING_OUTBOX = insert(_OUTBOX)
 
 
 async def get_or_create(
@@ -473,7 +475,7 @@ class Turn:
         rows = [{name: getattr(message, name) for name in _OUTBOX_COLUMNS} for message in unwritten]
         # Nothing reads it back: on SQLite it goes with the transaction's next statement.
         await self.session.execute(
-            insert(_OUTBOX), rows if len(rows) > 1 else rows[0], execution_options=DEFERRED
+            _WRITING_OUTBOX, rows if len(rows) > 1 else rows[0], execution_options=DEFERRED
         )
         for message in unwritten:
             if self._dms.get(message.target_id) is message:
