@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, or_, select
 
 from bot.engine import Engine
 from bot.flows.checkin import spread_offset
+from bot.flows.sessions import FlowKind
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
@@ -184,6 +185,26 @@ async def test_someone_else_cannot_answer(chat: Chat) -> None:
     (great, *_) = chat.buttons("bob")
     assert "That question was for <@bob>" in await chat.press("alice", great)
     assert (await _answers(chat, "bob")).mood is None
+
+
+async def test_the_last_answer_ends_the_conversation_it_answers(chat: Chat) -> None:
+    """Its flow is written ended at the answer's moment, with nothing due (on PostgreSQL
+    in the answer's own statement): no nudge, no question, and it is no longer open."""
+    await to_first_checkin(chat)
+    await chat.advance(timedelta(minutes=5))
+    await answer_all(chat, "alice")
+    async with chat.database.transaction() as session:
+        member = select(Member.id).where(Member.external_id == "alice").scalar_subquery()
+        (flow,) = (
+            await session.execute(
+                select(FlowSession).where(
+                    FlowSession.member_id == member, FlowSession.kind == FlowKind.CHECKIN
+                )
+            )
+        ).scalars()
+    assert (flow.state, flow.ended_at, flow.due_at) == ("done", chat.clock.now(), None)
+    assert flow.updated_at == chat.clock.now()
+    assert (await _answers(chat, "alice")).answered_at == chat.clock.now()
 
 
 async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:
@@ -542,15 +563,19 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
         if chat.database.is_sqlite
         else ["WITH", "INSERT outbox"]
     )
+    # The last answer: the flow done (on PostgreSQL in the answer's statement, as a
+    # move), the check-in read whole (its first FROM is the subquery of the pair's
+    # waiting feedback), the pair's stall check.
+    answer_and_done = (
+        [*answer, "UPDATE flow_sessions"] if chat.database.is_sqlite else ["WITH"]
+    ) + ["SELECT feedback", "UPDATE pairs"]
     # The look-up reads the flow a button names, or those waiting for a typed reply, in
     # the same statement.
     assert events == [
         LOOK_UP + answer_and_next,  # the mood button
         LOOK_UP + answer_and_next,  # a typed answer
         LOOK_UP + answer_and_next,  # [Skip]
-        # The last answer: the flow done, the check-in read whole (its first FROM is
-        # the subquery of the pair's waiting feedback), the pair's stall check.
-        LOOK_UP + answer + ["UPDATE flow_sessions", "SELECT feedback", "UPDATE pairs"],
+        LOOK_UP + answer_and_done,
     ]
     await answer_all_counted_shares(chat)
 
@@ -565,9 +590,13 @@ async def answer_all_counted_shares(chat: Chat) -> None:
     [shares] = events
     # Both DMs in one INSERT (every event's messages are written together).
     dms = ["INSERT outbox"]
-    written = ["UPDATE checkins", "UPDATE flow_sessions", "UPDATE pairs"]
-    # The flow waiting for the reply is read with the look-up.
-    read = ["INSERT checkin_answers", "SELECT feedback"]
+    written = ["UPDATE checkins", "UPDATE pairs"]
+    # The flow waiting for the reply is read with the look-up; it ends in the answer's
+    # statement on PostgreSQL.
+    if chat.database.is_sqlite:
+        read = ["INSERT checkin_answers", "SELECT feedback", "UPDATE flow_sessions"]
+    else:
+        read = ["WITH", "SELECT feedback"]
     assert sorted(shares) == sorted(LOOK_UP + read + written + dms), shares
     for reader, author in (("alice", "bob"), ("bob", "alice")):
         [said] = [s.content for s in chat.recorder.seen if s.user == reader][-1:]

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import CTE, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -631,34 +631,47 @@ async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> boo
     return found.first() is not None
 
 
-# PostgreSQL: the answer's upsert that also moves its flow to the next question, a
-# data-modifying CTE (one statement less per answer). Only where the check-in is there
-# (the upsert's own condition): an answer not saved moves nothing.
-_MOVING = (
-    update(_FLOWS)
-    .where(
-        _FLOWS.c.id == bindparam("flow"),
-        select(_CHECKINS.c.id).where(_CHECKINS.c.id == bindparam("checkin")).exists(),
+# What the answer that completes a check-in also writes to its flow: it ends, and no
+# reminder is due for it.
+_ENDED_COLUMNS = (*MOVED_COLUMNS, "ended_at", "due_at")
+
+
+def _moving(columns: tuple[str, ...]) -> CTE:
+    """PostgreSQL: the flow's UPDATE of ``columns`` for the answer's upsert, a
+    data-modifying CTE (one statement less per answer). Only where the check-in is there
+    (the upsert's own condition): an answer not saved moves nothing."""
+    return (
+        update(_FLOWS)
+        .where(
+            _FLOWS.c.id == bindparam("flow"),
+            select(_CHECKINS.c.id).where(_CHECKINS.c.id == bindparam("checkin")).exists(),
+        )
+        .values({name: bindparam(f"moved_{name}", type_=_FLOWS.c[name].type) for name in columns})
+        .returning(_FLOWS.c.id)
+        .cte("moved")
     )
-    .values({name: bindparam(f"moved_{name}") for name in MOVED_COLUMNS})
-    .returning(_FLOWS.c.id)
-    .cte("moved")
-)
-_SAVING_AND_MOVING: dict[tuple[str, ...], Insert] = {}
+
+
+# Whether the flow ends -> its UPDATE.
+_MOVING = {False: _moving(MOVED_COLUMNS), True: _moving(_ENDED_COLUMNS)}
+# (answer fields written, whether the flow ends) -> the statement, built once.
+_SAVING_AND_MOVING: dict[tuple[tuple[str, ...], bool], Insert] = {}
 
 
 async def _save_and_move(
     turn: Turn, flow: FlowSession, values: Mapping[str, Any], following: State
 ) -> bool:
     """PostgreSQL: :func:`_save`, and ``flow`` moved to ``following`` in the same
-    statement, as :func:`move` would have it written at the flush (the flow object is
-    told so: nothing of it is left to write)."""
-    names = tuple(values)
-    statement = _SAVING_AND_MOVING.get(names)
+    statement, as :func:`move` would have it written at the flush, or, ``following``
+    being ``DONE``, ended (the flow object is told so: nothing of it is left to write)."""
+    names, ends = tuple(values), following == State.DONE
+    statement = _SAVING_AND_MOVING.get((names, ends))
     if statement is None:
-        statement = _upsert("postgresql", names).add_cte(_MOVING)
-        _SAVING_AND_MOVING[names] = statement
+        statement = _upsert("postgresql", names).add_cte(_MOVING[ends])
+        _SAVING_AND_MOVING[(names, ends)] = statement
     moved = moved_values(turn, following)
+    if ends:
+        moved |= {"ended_at": turn.now, "due_at": None}
     params = _upsert_params(flow, values) | {f"moved_{k}": v for k, v in moved.items()}
     if (await turn.session.execute(statement, params | {"flow": flow.id})).first() is None:
         return False
@@ -814,14 +827,9 @@ async def _answer_and_advance(
     finishing = upcoming(flow, ORDER, _FIELDS, State.DONE) == State.DONE
     if finishing:
         values = {**values, "answered_at": turn.now}
-    # The common step (a next question, nothing asked again, PostgreSQL): the flow
-    # moves in the answer's own statement.
-    moving = (
-        whole is None
-        and not finishing
-        and "retry" not in flow.data
-        and dialect_of(turn.session) == "postgresql"
-    )
+    # The common step (a typed answer or a click, nothing asked again, PostgreSQL): the
+    # flow moves on, or ends, in the answer's own statement.
+    moving = whole is None and "retry" not in flow.data and dialect_of(turn.session) == "postgresql"
     if moving:
         following = upcoming(flow, ORDER, _FIELDS, State.DONE)
         saved = await _save_and_move(turn, flow, values, following)
@@ -840,8 +848,9 @@ async def _answer_and_advance(
         skip = flow_button(flow, f"skip:{following}", "Skip")
         turn.dm(turn.actor, Content(question, buttons=(skip,)))
         return StepResult()
-    move(turn, flow, State.DONE, end=True)
-    flow.due_at = None
+    if not moving:
+        move(turn, flow, State.DONE, end=True)
+        flow.due_at = None
     if whole is None:
         whole = await _whole(turn.session, _checkin_id(flow))
         assert whole is not None  # the answer just saved refers to it
