@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, func, insert, select, true
+from sqlalchemy import Insert, Select, and_, bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -102,15 +102,14 @@ _WORKSPACE_AND_MEMBER = (
 AnySelect = Select[*tuple[Any, ...]]
 
 
-def _claiming(look_up: AnySelect) -> AnySelect:
-    """PostgreSQL: ``look_up`` that also claims the event's delivery key (see
-    ``Turn.claim_event_key``) in the same statement, a data-modifying CTE: one round trip
-    less for every button click and typed answer (bench/README.md, issue 16). The claim
-    needs the workspace: for a workspace's very first event it claims nothing, and the
-    key is claimed on its own afterwards. The claim's count is the last column."""
+def _claim_by_workspace_ref(dialect: str) -> Insert:
+    """The claim of an event's delivery key (see ``Turn.claim_event_key``) that finds
+    its workspace by the platform's ids, as the look-up does: it needs no result of it.
+    For a workspace's very first event it claims nothing (there is no workspace row yet),
+    and the key is claimed on its own afterwards."""
     handled, workspaces = table_of(HandledEvent), table_of(Workspace)
-    claimed = (
-        upsert_into("postgresql", handled)
+    return (
+        upsert_into(dialect, handled)
         .from_select(
             ["workspace_id", "key", "created_at"],
             select(
@@ -123,9 +122,22 @@ def _claiming(look_up: AnySelect) -> AnySelect:
             ),
         )
         .on_conflict_do_nothing()
-        .returning(handled.c.id)
-        .cte("claimed")
     )
+
+
+_CLAIMS_BY_REF = per_dialect(_claim_by_workspace_ref)
+
+
+def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
+    """``look_up`` that also says whether the event's delivery key was claimed, as its
+    last column (1: claimed now): one round trip less for every event a platform sends
+    with a key (bench/README.md, issue 16). PostgreSQL: the claim is a data-modifying CTE
+    of the look-up. SQLite has none: the claim (``_CLAIMS_BY_REF``) goes to SQLite just
+    before the look-up, in the same hand-off (``DEFERRED``), and the look-up reads how
+    many rows it inserted with ``changes()``, which counts the connection's last INSERT."""
+    if dialect == "sqlite":
+        return look_up.add_columns(func.changes())
+    claimed = _CLAIMS_BY_REF[dialect].returning(table_of(HandledEvent).c.id).cte("claimed")
     count = select(func.count()).select_from(claimed).scalar_subquery()
     return look_up.add_columns(count).add_cte(claimed)
 
@@ -175,7 +187,7 @@ def _look_up(dialect: str, claiming: bool, kinds: tuple[str, ...] | None, by_id:
             built = _with_open_flows(kinds)
         elif by_id:
             built = _with_flow_by_id(dialect)
-        _LOOK_UPS[key] = _claiming(built) if claiming else built
+        _LOOK_UPS[key] = _claiming(dialect, built) if claiming else built
     return _LOOK_UPS[key]
 
 
@@ -206,7 +218,7 @@ async def get_workspace_and_member(
 ) -> LookUp:
     """The workspace and the member an event comes from, in one query when both exist
     (every event but a person's first); created if missing, as ``get_or_create`` does.
-    With an ``event_key`` on PostgreSQL, the query also claims it. With ``open_flows``
+    With an ``event_key``, the query also claims it (``_claiming``). With ``open_flows``
     (flow kinds), it also reads the member's open flows of those kinds; otherwise, with
     a ``flow_id``, that flow of the workspace (locked on PostgreSQL)."""
     values: dict[str, Any] = {
@@ -215,9 +227,13 @@ async def get_workspace_and_member(
         "workspace_id": ref.workspace_id,
     }
     dialect = dialect_of(session)
-    claiming = event_key is not None and dialect == "postgresql"
+    claiming = event_key is not None
     if claiming:
         values |= {"key": event_key, "at": now}
+        if dialect == "sqlite":
+            # Right before the look-up, in its hand-off: see ``_claiming``.
+            claim = {name: values[name] for name in ("platform", "workspace_id", "key", "at")}
+            await session.execute(_CLAIMS_BY_REF[dialect], claim, execution_options=DEFERRED)
     by_id = open_flows is None and flow_id is not None
     if by_id:
         values["flow_id"] = flow_id

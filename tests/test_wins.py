@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import aiosqlite
 import pytest
 from alembic import command
 from sqlalchemy import event, select
@@ -220,26 +221,42 @@ async def test_a_win_reaching_a_milestone_takes_one_statement_more(chat: Chat) -
 
 
 async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_nothing(
-    chat: Chat,
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A platform's delivery id (a retried Slack request, a replayed Discord event) is
     claimed in the event's transaction: on PostgreSQL in the look-up's own statement
-    (a data-modifying CTE), on SQLite in one of its own. The repeat saves nothing and
-    answers nothing, also when it is the workspace's very first event (claimed after the
-    workspace is made) and from another workspace with the same key (its own claim)."""
+    (a data-modifying CTE); on SQLite by a statement that goes to SQLite with the
+    look-up, which reads whether it inserted (``changes()``): no trip to SQLite's thread
+    of its own. The repeat saves nothing and answers nothing, also when it is the
+    workspace's very first event (claimed after the workspace is made) and from another
+    workspace with the same key (its own claim)."""
     first = CommandInvoked(user=chat.ref("zoe"), command="win", text="first", event_key="k1")
     assert "win #1" in _answer(await chat.engine.handle(first))  # a new workspace
     assert await chat.engine.handle(first) == []
     await chat.say("alice", "/mentor status")
     statements, stop = _statements_of(chat)
+    trips = 0
+    real: Any = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     win = CommandInvoked(user=chat.ref("alice"), command="win", text="keyed", event_key="k2")
     try:
         assert "win #1" in _answer(await chat.engine.handle(win))
     finally:
         stop()
+        monkeypatch.undo()
     claims = [s for s in statements if "handled_events" in s]
     if chat.database.is_sqlite:
-        assert _kinds(statements)[:2] == ["SELECT workspaces", "INSERT handled_events"]
+        assert _kinds(statements)[:2] == ["INSERT handled_events", "SELECT workspaces"]
+        assert "changes()" in statements[1]
+        # BEGIN, the claim and the look-up; the win; its milestone (a first win); its
+        # count, its news and the COMMIT.
+        assert trips == 4
     else:
         assert claims == [statements[0]], statements
         assert " ".join(statements[0].split()).startswith(
