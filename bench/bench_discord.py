@@ -11,7 +11,7 @@ once. The fake sends each ``/win`` as an INTERACTION_CREATE on one bot's gateway
 and times it from just before the frame is written to the arrival of that bot's
 interaction callback (``POST /interactions/{id}/{token}/callback``); both stamps are
 taken in the fake's process with one clock. The bots take turns interaction by
-interaction (the order alternating), so machine noise hits all alike; the ratios to the
+interaction (always in the same order), so machine noise hits all alike; the ratios to the
 floor come from the same run.
 
 - **floor**: a bare ``discord.Client`` with one ``/win`` app command whose callback only
@@ -112,8 +112,12 @@ class BenchFake(FakeDiscord):
         return web.json_response({"guild": self.guild, "people": self.people})
 
     async def _run(self, request: web.Request) -> web.Response:
-        """``count`` rounds; in each, one ``/win`` to every bot in ``bots`` (the order
-        alternating), paced at ``rate`` interactions a second in all (0: back to back)."""
+        """``count`` rounds; in each, one ``/win`` to every bot in ``bots``, always in the
+        same order, paced at ``rate`` interactions a second in all (0: back to back). The
+        same order: each bot's turn comes as long after its last as every other bot's.
+        (Alternating the order gave the first and the last bot two turns in a row at each
+        turnaround, which found them warm and made them look ~0.3 ms faster than a bot in
+        the middle: bench/README.md, Discord, 2026-12-03.)"""
         ask = await request.json()
         count, rate, users = int(ask["count"]), float(ask["rate"]), int(ask["users"])
         bots: list[int] = ask["bots"]
@@ -121,8 +125,8 @@ class BenchFake(FakeDiscord):
         got: dict[int, JSON] = {b: {"callback_ns": [], "shown_ns": [], "dm_ns": []} for b in bots}
         began = time.perf_counter()
         step = 0
-        for n in range(count):
-            for bot in bots if n % 2 == 0 else bots[::-1]:
+        for _round in range(count):
+            for bot in bots:
                 if rate > 0:
                     await asyncio.sleep(max(0.0, began + step / rate - time.perf_counter()))
                 step += 1
