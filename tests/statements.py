@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event as sa_event
 
 from bot.effects import Effect
@@ -50,3 +51,36 @@ def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
         yield events
     finally:
         del chat.engine.handle
+
+
+@contextmanager
+def trips_per_event(chat: Chat) -> Iterator[list[int]]:
+    """SQLite: within the block, how many times each event the engine handles goes to
+    aiosqlite's thread (bot/storage/sqlite_driver.py: a statement, or deferred ones
+    with the next statement or the COMMIT)."""
+    trips: list[int] = []
+    handle = chat.engine.handle
+    real: Any = aiosqlite.Connection._execute
+    counting = False
+
+    async def counted_trip(self: aiosqlite.Connection, fn: Any, *args: Any, **kw: Any) -> Any:
+        if counting:
+            trips[-1] += 1
+        return await real(self, fn, *args, **kw)
+
+    async def counted(event: Event) -> list[Effect]:
+        nonlocal counting
+        trips.append(0)
+        counting = True
+        try:
+            return await handle(event)
+        finally:
+            counting = False
+
+    aiosqlite.Connection._execute = counted_trip  # type: ignore[method-assign]
+    chat.engine.handle = counted  # type: ignore[method-assign]
+    try:
+        yield trips
+    finally:
+        chat.engine.handle = handle  # type: ignore[method-assign]
+        aiosqlite.Connection._execute = real  # type: ignore[method-assign]

@@ -19,7 +19,7 @@ from bot.storage.models import (
     Pair,
 )
 from tests.conversation import Chat, pair_up
-from tests.statements import statements_per_event
+from tests.statements import statements_per_event, trips_per_event
 
 # The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
 FIRST_CHECKIN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -550,11 +550,17 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
     the answer completing a check-in reads it whole (pair, members, both answers, the
     pair's waiting feedback question), in one query. Nothing per question or partner."""
     await to_first_checkin(chat)
-    with statements_per_event(chat) as events:
+    with statements_per_event(chat) as events, trips_per_event(chat) as trips:
         assert "How did it go" in await chat.click("bob", "Great 🙌")
         await chat.say("bob", "bob: shipped the parser")
         assert "(skipped)" in await chat.click("bob", "Skip")
         assert "I'll share your answers" in await chat.say("bob", "bob: the roadmap")
+    if chat.database.is_sqlite:
+        # Trips to aiosqlite's thread: BEGIN with the look-up; the answer; the COMMIT,
+        # with the flow's move and the next question, deferred. The last answer: the
+        # check-in read whole (the flow's end going along), the pair's stall check (the
+        # unit of work's flush), the COMMIT.
+        assert trips == [3, 3, 3, 5]
     answer = ["INSERT checkin_answers"]  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING
     # The answer and the flow's move on to the next question; on PostgreSQL one
     # statement, ``WITH moved AS (UPDATE flow_sessions ...) INSERT INTO checkin_answers``.

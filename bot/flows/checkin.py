@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CTE, and_, bindparam, func, select, update
+from sqlalchemy import CTE, Update, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -72,6 +72,7 @@ from bot.storage.models import (
     Win,
     Workspace,
 )
+from bot.storage.sqlite_driver import DEFERRED
 from bot.text import shorten
 from bot.turn import Turn, outbox_row
 
@@ -636,24 +637,25 @@ async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> boo
 _ENDED_COLUMNS = (*MOVED_COLUMNS, "ended_at", "due_at")
 
 
-def _moving(columns: tuple[str, ...]) -> CTE:
-    """PostgreSQL: the flow's UPDATE of ``columns`` for the answer's upsert, a
-    data-modifying CTE (one statement less per answer). Only where the check-in is there
-    (the upsert's own condition): an answer not saved moves nothing."""
-    return (
-        update(_FLOWS)
-        .where(
-            _FLOWS.c.id == bindparam("flow"),
-            select(_CHECKINS.c.id).where(_CHECKINS.c.id == bindparam("checkin")).exists(),
-        )
-        .values({name: bindparam(f"moved_{name}", type_=_FLOWS.c[name].type) for name in columns})
-        .returning(_FLOWS.c.id)
-        .cte("moved")
-    )
+def _moving(columns: tuple[str, ...]) -> Update:
+    """The flow's UPDATE of ``columns`` (``moved_<column>`` parameters), for an answer
+    that moves it on or ends it."""
+    values = {name: bindparam(f"moved_{name}", type_=_FLOWS.c[name].type) for name in columns}
+    return update(_FLOWS).where(_FLOWS.c.id == bindparam("flow")).values(values)
 
 
-# Whether the flow ends -> its UPDATE.
+def _moving_with_answer(moving: Update) -> CTE:
+    """PostgreSQL: ``moving`` as a data-modifying CTE of the answer's upsert (one
+    statement less per answer). Only where the check-in is there (the upsert's own
+    condition): an answer not saved moves nothing."""
+    there = select(_CHECKINS.c.id).where(_CHECKINS.c.id == bindparam("checkin")).exists()
+    return moving.where(there).returning(_FLOWS.c.id).cte("moved")
+
+
+# Whether the flow ends -> its UPDATE: on SQLite after the answer's upsert, deferred to
+# go to SQLite with the event's next statement; on PostgreSQL inside the upsert.
 _MOVING = {False: _moving(MOVED_COLUMNS), True: _moving(_ENDED_COLUMNS)}
+_MOVING_WITH_ANSWER = {ends: _moving_with_answer(moving) for ends, moving in _MOVING.items()}
 # (answer fields written, whether the flow ends) -> the statement, built once.
 _SAVING_AND_MOVING: dict[tuple[tuple[str, ...], bool], Insert] = {}
 
@@ -661,20 +663,31 @@ _SAVING_AND_MOVING: dict[tuple[tuple[str, ...], bool], Insert] = {}
 async def _save_and_move(
     turn: Turn, flow: FlowSession, values: Mapping[str, Any], following: State
 ) -> bool:
-    """PostgreSQL: :func:`_save`, and ``flow`` moved to ``following`` in the same
-    statement, as :func:`move` would have it written at the flush, or, ``following``
-    being ``DONE``, ended (the flow object is told so: nothing of it is left to write)."""
+    """:func:`_save`, and ``flow`` moved to ``following`` as :func:`move` would have it
+    written at the flush, or, ``following`` being ``DONE``, ended; the flow object is
+    told so (nothing of it is left to write). On PostgreSQL in the same statement. On
+    SQLite the flow's UPDATE is deferred: it goes to SQLite with the event's next
+    statement or its COMMIT, rather than as a flush of its own (a trip to aiosqlite's
+    thread less per answer; bench/README.md, issue 16)."""
     names, ends = tuple(values), following == State.DONE
-    statement = _SAVING_AND_MOVING.get((names, ends))
-    if statement is None:
-        statement = _upsert("postgresql", names).add_cte(_MOVING[ends])
-        _SAVING_AND_MOVING[(names, ends)] = statement
     moved = moved_values(turn, following)
     if ends:
         moved |= {"ended_at": turn.now, "due_at": None}
-    params = _upsert_params(flow, values) | {f"moved_{k}": v for k, v in moved.items()}
-    if (await turn.session.execute(statement, params | {"flow": flow.id})).first() is None:
-        return False
+    moving = {f"moved_{k}": v for k, v in moved.items()} | {"flow": flow.id}
+    if dialect_of(turn.session) == "sqlite":
+        # Writers take turns (BEGIN IMMEDIATE): the check-in the answer was saved to is
+        # still there for the UPDATE that follows it.
+        if not await _save(turn, flow, values):
+            return False
+        await turn.session.execute(_MOVING[ends], moving, execution_options=DEFERRED)
+    else:
+        statement = _SAVING_AND_MOVING.get((names, ends))
+        if statement is None:
+            statement = _upsert("postgresql", names).add_cte(_MOVING_WITH_ANSWER[ends])
+            _SAVING_AND_MOVING[(names, ends)] = statement
+        params = _upsert_params(flow, values) | moving
+        if (await turn.session.execute(statement, params)).first() is None:
+            return False
     for name, value in moved.items():
         set_committed_value(flow, name, value)
     return True
@@ -827,9 +840,9 @@ async def _answer_and_advance(
     finishing = upcoming(flow, ORDER, _FIELDS, State.DONE) == State.DONE
     if finishing:
         values = {**values, "answered_at": turn.now}
-    # The common step (a typed answer or a click, nothing asked again, PostgreSQL): the
-    # flow moves on, or ends, in the answer's own statement.
-    moving = whole is None and "retry" not in flow.data and dialect_of(turn.session) == "postgresql"
+    # The common step (a typed answer or a click, nothing asked again): the flow moves
+    # on, or ends, with the answer (``_save_and_move``).
+    moving = whole is None and "retry" not in flow.data
     if moving:
         following = upcoming(flow, ORDER, _FIELDS, State.DONE)
         saved = await _save_and_move(turn, flow, values, following)
