@@ -214,6 +214,7 @@ class Engine:
             event_key=event.event_key,
             open_flows=flows,
             flow_id=_named_flow(event),
+            win_partners=isinstance(event, CommandInvoked) and event.command == "win",
         )
         actor = found.member
         name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
@@ -237,6 +238,7 @@ class Engine:
             max_pairs=self._max_pairs,
             open_flows=found.open_flows,
             flow_by_id=found.flow_by_id,
+            partners=found.partners,
         )
         return turn, found.claimed
 

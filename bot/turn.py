@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
+from bot.partners import listed_partners
 from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
 from bot.storage.bulk import (
     dialect_of,
@@ -175,18 +176,31 @@ def _with_flow_by_id(dialect: str) -> AnySelect:
     return _WORKSPACE_AND_MEMBER.add_columns(flow).outerjoin(flow, true())
 
 
-# Built once per shape: (dialect, claiming the key, the open flows' kinds, a flow by id).
-_LOOK_UPS: dict[tuple[str, bool, tuple[str, ...] | None, bool], AnySelect] = {}
+# SQLite: the look-up of a ``/win`` with the member's partners (bot/partners.py). Read
+# here, under the write lock BEGIN IMMEDIATE takes, the win's own statements need give
+# no answer and go to SQLite with the COMMIT (bot/wins.py): a trip to aiosqlite's
+# thread less. PostgreSQL reads them in the win's INSERT, as its RETURNING.
+_WITH_PARTNERS = _WORKSPACE_AND_MEMBER.add_columns(
+    listed_partners("sqlite", table_of(Member).c.id, table_of(Workspace).c.id)
+)
+
+# Built once per shape: (dialect, claiming the key, the open flows' kinds, a flow by id,
+# the partners).
+_LOOK_UPS: dict[tuple[str, bool, tuple[str, ...] | None, bool, bool], AnySelect] = {}
 
 
-def _look_up(dialect: str, claiming: bool, kinds: tuple[str, ...] | None, by_id: bool) -> AnySelect:
-    key = (dialect, claiming, kinds, by_id)
+def _look_up(
+    dialect: str, claiming: bool, kinds: tuple[str, ...] | None, by_id: bool, partners: bool
+) -> AnySelect:
+    key = (dialect, claiming, kinds, by_id, partners)
     if key not in _LOOK_UPS:
         built = _WORKSPACE_AND_MEMBER
         if kinds is not None:
             built = _with_open_flows(kinds)
         elif by_id:
             built = _with_flow_by_id(dialect)
+        elif partners:
+            built = _WITH_PARTNERS
         _LOOK_UPS[key] = _claiming(dialect, built) if claiming else built
     return _LOOK_UPS[key]
 
@@ -205,6 +219,9 @@ class LookUp:
     # The flow asked for by id and what was found (None: not this workspace's, or gone);
     # None: not asked.
     flow_by_id: tuple[int, FlowSession | None] | None = None
+    # The member's partners as ``listed_partners`` gives them (SQLite, a ``/win``);
+    # None: not read.
+    partners: list[Any] | None = None
 
 
 async def get_workspace_and_member(
@@ -215,12 +232,14 @@ async def get_workspace_and_member(
     event_key: str | None = None,
     open_flows: tuple[str, ...] | None = None,
     flow_id: int | None = None,
+    win_partners: bool = False,
 ) -> LookUp:
     """The workspace and the member an event comes from, in one query when both exist
     (every event but a person's first); created if missing, as ``get_or_create`` does.
     With an ``event_key``, the query also claims it (``_claiming``). With ``open_flows``
     (flow kinds), it also reads the member's open flows of those kinds; otherwise, with
-    a ``flow_id``, that flow of the workspace (locked on PostgreSQL)."""
+    a ``flow_id``, that flow of the workspace (locked on PostgreSQL). With
+    ``win_partners`` on SQLite, the member's partners (``_WITH_PARTNERS``)."""
     values: dict[str, Any] = {
         "user_id": ref.user_id,
         "platform": ref.platform.value,
@@ -237,7 +256,8 @@ async def get_workspace_and_member(
     by_id = open_flows is None and flow_id is not None
     if by_id:
         values["flow_id"] = flow_id
-    statement = _look_up(dialect, claiming, open_flows, by_id)
+    partners = win_partners and not by_id and open_flows is None and dialect == "sqlite"
+    statement = _look_up(dialect, claiming, open_flows, by_id, partners)
     rows = (await session.execute(statement, values)).all()
     found = rows[0] if rows else None
     claimed = found[-1] == 1 if claiming and found is not None else None
@@ -252,7 +272,10 @@ async def get_workspace_and_member(
     if by_id and flow_id is not None:
         # A workspace's first event reads no flow: none of its flows exists yet.
         named = (flow_id, found[2] if found else None)
-    return LookUp(workspace, member, claimed, flows, named)
+    listed = None
+    if partners and found is not None and found[1] is not None:
+        listed = found[2] or []
+    return LookUp(workspace, member, claimed, flows, named, listed)
 
 
 # The columns ``outbox_row`` fills.
@@ -391,6 +414,9 @@ class Turn:
     # The flow a clicked button or submitted form names, read (and locked) with the
     # look-up, and its id; None: not read (``find_flow`` reads it).
     flow_by_id: tuple[int, FlowSession | None] | None = None
+    # The actor's partners, read with the look-up (SQLite, a ``/win``: ``LookUp``);
+    # None: not read (the win's INSERT returns them).
+    partners: list[Any] | None = None
     queued: int = field(default=0)
     # This turn's DM to each person: one event, one message per person (see ``_queue``).
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)

@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import (
-    JSON,
     BindParameter,
-    ColumnElement,
     Insert,
-    and_,
     bindparam,
     func,
     insert,
-    or_,
     select,
     update,
 )
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
@@ -24,14 +21,13 @@ from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
+from bot.partners import listed_partners
 from bot.storage.bulk import dialect_of, per_dialect, table_of
 from bot.storage.models import (
-    PARTNERED_PAIR_STATES,
     Member,
     OutboxMessage,
     OutboxStatus,
     OutboxTarget,
-    Pair,
     Win,
 )
 from bot.storage.sqlite_driver import DEFERRED
@@ -51,15 +47,6 @@ NEWS_HEADER = "News from your mentoring partners:"
 NEWS_LOOKBACK = 10
 _WINS = table_of(Win)
 _MEMBERS = table_of(Member)
-_PAIRS = table_of(Pair)
-_PAIR = _PAIRS.alias("pair")
-_PARTNER = _MEMBERS.alias("partner")
-_OTHER_PAIR = _PAIRS.alias("other_pair")
-
-
-def _partnered(state: ColumnElement[str]) -> ColumnElement[bool]:
-    # Not IN: an IN list is filled in on every execution, this is compiled once.
-    return or_(*(state == s.value for s in PARTNERED_PAIR_STATES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,55 +56,25 @@ class Partner(Person):
     pairs: int = 1
 
 
+# The win's INSERT alone, for when nothing of it needs answering (see ``_save``).
+_SAVING_ONLY = insert(_WINS).values(
+    workspace_id=bindparam("workspace"),
+    member_id=bindparam("me"),
+    text=bindparam("text"),
+    created_at=bindparam("at"),
+)
+
+
 def _saving_a_win(dialect_name: str) -> Insert:
-    """The win's INSERT, returning the sharer's partners: one per partnered pair, with
-    the pair's id (to keep them in the pairs' order) and how many pairs each partner is
-    in (whether their news is batched), as a JSON array (built once: ``per_dialect``)."""
+    """The win's INSERT, returning the sharer's partners (``listed_partners``) and the
+    sharer's count of wins with this one (built once: ``per_dialect``)."""
     me: BindParameter[int] = bindparam("me")
     workspace: BindParameter[int] = bindparam("workspace")
-    partner, other = _PARTNER.c, _OTHER_PAIR.c
-    their_pairs = (
-        select(func.count(other.id))
-        .where(
-            other.workspace_id == workspace,
-            _partnered(other.state),
-            or_(other.mentor_id == partner.id, other.mentee_id == partner.id),
-        )
-        .scalar_subquery()
-    )
-    pairs = _PAIR.c
-    fields = (pairs.id, partner.external_id, partner.timezone, their_pairs)
-    if dialect_name == "sqlite":
-        listed = func.json_group_array(func.json_array(*fields), type_=JSON)
-    else:
-        listed = func.json_agg(func.json_build_array(*fields), type_=JSON)
-    partners = (
-        select(listed)
-        .select_from(
-            _PAIR.join(
-                _PARTNER,
-                or_(
-                    and_(pairs.mentor_id == me, partner.id == pairs.mentee_id),
-                    and_(pairs.mentee_id == me, partner.id == pairs.mentor_id),
-                ),
-            )
-        )
-        .where(
-            pairs.workspace_id == workspace,
-            or_(pairs.mentor_id == me, pairs.mentee_id == me),
-            _partnered(pairs.state),
-        )
-        .scalar_subquery()
-    )
+    partners = listed_partners(dialect_name, me, workspace)
     # In a SELECT of its own: SQLite's RETURNING leaves the tables' names off the columns
     # of a subquery's WHERE (SQLAlchemy 2.1), where two tables have the same columns.
     partners = select(partners).scalar_subquery()
-    saving = insert(_WINS).values(
-        workspace_id=workspace,
-        member_id=me,
-        text=bindparam("text"),
-        created_at=bindparam("at"),
-    )
+    saving = _SAVING_ONLY
     if dialect_name == "sqlite":
         # BEGIN IMMEDIATE runs writers one at a time: the kept count read here is the
         # newest, and ``_COUNTING_A_WIN`` adds the one (deferred, with the COMMIT).
@@ -148,8 +105,9 @@ _SAVING_A_WIN = per_dialect(_saving_a_win)
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     """When no milestone is reached, on PostgreSQL three statements: the event's look-up
     (bot/turn.py), the win with its sharer's partners and its counting up, and the news
-    for the partners in one outbox INSERT. On SQLite four, the counting up a statement
-    of its own; it and the INSERT go to SQLite with the COMMIT (tests/test_wins.py)."""
+    for the partners in one outbox INSERT. On SQLite four: the look-up reads the
+    partners, and the win, its counting up and the news need no answer, so they go to
+    SQLite with the COMMIT: two trips to its thread in all (tests/test_wins.py)."""
     partners, count = await _save(turn, command.text)
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))
@@ -182,13 +140,19 @@ async def _save(turn: Turn, text: str) -> tuple[list[Partner], int]:
     sharer's count of wins with this one."""
     dialect = dialect_of(turn.session)
     me = turn.actor.id
-    saved = await turn.session.execute(
-        _SAVING_A_WIN[dialect],
-        {"me": me, "workspace": turn.workspace.id, "text": text, "at": turn.now},
-    )
-    listed, count = saved.one()
-    if dialect == "sqlite":
+    values = {"me": me, "workspace": turn.workspace.id, "text": text, "at": turn.now}
+    if turn.partners is not None:
+        # SQLite, the partners and the kept count read with the look-up (bot/turn.py),
+        # which BEGIN IMMEDIATE made the newest: the win and its counting up need no
+        # answer, and go to SQLite with the event's next statement or its COMMIT.
+        await turn.session.execute(_SAVING_ONLY, values, execution_options=DEFERRED)
         await turn.session.execute(_COUNTING_UP, {"me": me}, execution_options=DEFERRED)
+        listed, count = turn.partners, turn.actor.wins_count + 1
+        set_committed_value(turn.actor, "wins_count", count)
+    else:
+        listed, count = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).one()
+        if dialect == "sqlite":
+            await turn.session.execute(_COUNTING_UP, {"me": me}, execution_options=DEFERRED)
     partners = [
         Partner(external_id, timezone, pairs)
         for _pair_id, external_id, timezone, pairs in sorted(
