@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -53,34 +54,52 @@ def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
         del chat.engine.handle
 
 
-@contextmanager
-def trips_per_event(chat: Chat) -> Iterator[list[int]]:
-    """SQLite: within the block, how many times each event the engine handles goes to
-    aiosqlite's thread (bot/storage/sqlite_driver.py: a statement, or deferred ones
-    with the next statement or the COMMIT)."""
-    trips: list[int] = []
-    handle = chat.engine.handle
-    real: Any = aiosqlite.Connection._execute
-    counting = False
+@dataclass
+class Trips:
+    """How many times work went to aiosqlite's thread (bot/storage/sqlite_driver.py: a
+    statement, or deferred ones with the next statement or the COMMIT) while ``on``."""
 
-    async def counted_trip(self: aiosqlite.Connection, fn: Any, *args: Any, **kw: Any) -> Any:
-        if counting:
-            trips[-1] += 1
+    count: int = 0
+    on: bool = True
+
+
+@contextmanager
+def trips_to_sqlite() -> Iterator[Trips]:
+    """SQLite: the trips to aiosqlite's thread within the block."""
+    trips = Trips()
+    real: Any = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kw: Any) -> Any:
+        if trips.on:
+            trips.count += 1
         return await real(self, fn, *args, **kw)
 
-    async def counted(event: Event) -> list[Effect]:
-        nonlocal counting
-        trips.append(0)
-        counting = True
-        try:
-            return await handle(event)
-        finally:
-            counting = False
-
-    aiosqlite.Connection._execute = counted_trip  # type: ignore[method-assign]
-    chat.engine.handle = counted  # type: ignore[method-assign]
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
     try:
         yield trips
     finally:
-        chat.engine.handle = handle  # type: ignore[method-assign]
         aiosqlite.Connection._execute = real  # type: ignore[method-assign]
+
+
+@contextmanager
+def trips_per_event(chat: Chat) -> Iterator[list[int]]:
+    """SQLite: within the block, the trips to aiosqlite's thread of each event the
+    engine handles (its delivery afterwards not included)."""
+    per_event: list[int] = []
+    handle = chat.engine.handle
+    with trips_to_sqlite() as trips:
+        trips.on = False
+
+        async def counted(event: Event) -> list[Effect]:
+            trips.count, trips.on = 0, True
+            try:
+                return await handle(event)
+            finally:
+                trips.on = False
+                per_event.append(trips.count)
+
+        chat.engine.handle = counted  # type: ignore[method-assign]
+        try:
+            yield per_event
+        finally:
+            chat.engine.handle = handle  # type: ignore[method-assign]

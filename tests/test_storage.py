@@ -4,7 +4,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import aiosqlite
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, insert, inspect, select, text
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
 from bot.storage.sqlite_driver import DEFERRED
+from tests.statements import trips_to_sqlite
 
 
 async def test_migrations_create_every_model_table(database: Database) -> None:
@@ -245,30 +245,22 @@ async def test_a_deferred_statement_that_fails_keeps_nothing_of_its_transaction(
         assert await session.scalar(select(func.count()).select_from(Member)) == 1
 
 
-async def test_a_deferred_statement_costs_no_hand_off_of_its_own(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_deferred_statement_costs_no_hand_off_of_its_own(database: Database) -> None:
     """Two deferred writes and the COMMIT are one trip to aiosqlite's thread."""
     if not database.is_sqlite:
         pytest.skip("SQLite only")
     workspace = await _workspace(database)
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    trips = 0
-    real: Any = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    async with database.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(Member)) == 0
-        for name in ("A", "B"):
-            await session.execute(
-                insert(Member).values(workspace_id=workspace.id, external_id=name, created_at=now),
-                execution_options=DEFERRED,
-            )
-    assert trips == 2  # BEGIN with the SELECT; the two INSERTs with the COMMIT
+    with trips_to_sqlite() as trips:
+        async with database.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(Member)) == 0
+            for name in ("A", "B"):
+                await session.execute(
+                    insert(Member).values(
+                        workspace_id=workspace.id, external_id=name, created_at=now
+                    ),
+                    execution_options=DEFERRED,
+                )
+    assert trips.count == 2  # BEGIN with the SELECT; the two INSERTs with the COMMIT
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 2

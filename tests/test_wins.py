@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import aiosqlite
 import pytest
 from alembic import command
 from sqlalchemy import event, select
@@ -232,7 +231,7 @@ async def test_a_win_reaching_a_milestone_takes_one_statement_more(chat: Chat) -
 
 
 async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_nothing(
-    chat: Chat, monkeypatch: pytest.MonkeyPatch
+    chat: Chat,
 ) -> None:
     """A platform's delivery id (a retried Slack request, a replayed Discord event) is
     claimed in the event's transaction: on PostgreSQL in the look-up's own statement
@@ -246,28 +245,19 @@ async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_n
     assert await chat.engine.handle(first) == []
     await chat.say("alice", "/mentor status")
     statements, stop = _statements_of(chat)
-    trips = 0
-    real: Any = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     win = CommandInvoked(user=chat.ref("alice"), command="win", text="keyed", event_key="k2")
-    try:
-        assert "win #1" in _answer(await chat.engine.handle(win))
-    finally:
-        stop()
-        monkeypatch.undo()
+    with trips_per_event(chat) as trips:
+        try:
+            assert "win #1" in _answer(await chat.engine.handle(win))
+        finally:
+            stop()
     claims = [s for s in statements if "handled_events" in s]
     if chat.database.is_sqlite:
         assert _kinds(statements)[:2] == ["INSERT handled_events", *_win_look_up(chat)]
         assert "changes()" in statements[1]
         # BEGIN, the claim and the look-up; the milestone (a first win), with the win and
         # its count; its news and the COMMIT.
-        assert trips == 3
+        assert trips == [3]
     else:
         assert claims == [statements[0]], statements
         assert " ".join(statements[0].split()).startswith(
