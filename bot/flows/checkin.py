@@ -633,8 +633,13 @@ async def _save(turn: Turn, flow: FlowSession, values: Mapping[str, Any]) -> boo
 
 
 # What the answer that completes a check-in also writes to its flow: it ends, and no
-# reminder is due for it.
+# reminder is due for it (``_ended_values``).
 _ENDED_COLUMNS = (*MOVED_COLUMNS, "ended_at", "due_at")
+
+
+def _ended_values(turn: Turn) -> dict[str, Any]:
+    """The values of ``_ENDED_COLUMNS`` for a check-in's flow done now."""
+    return moved_values(turn, State.DONE) | {"ended_at": turn.now, "due_at": None}
 
 
 def _moving(columns: tuple[str, ...]) -> Update:
@@ -670,9 +675,7 @@ async def _save_and_move(
     statement or its COMMIT, rather than as a flush of its own (a trip to aiosqlite's
     thread less per answer; bench/README.md, issue 16)."""
     names, ends = tuple(values), following == State.DONE
-    moved = moved_values(turn, following)
-    if ends:
-        moved |= {"ended_at": turn.now, "due_at": None}
+    moved = _ended_values(turn) if ends else moved_values(turn, following)
     moving = {f"moved_{k}": v for k, v in moved.items()} | {"flow": flow.id}
     if dialect_of(turn.session) == "sqlite":
         # Writers take turns (BEGIN IMMEDIATE): the check-in the answer was saved to is
@@ -862,8 +865,8 @@ async def _answer_and_advance(
         turn.dm(turn.actor, Content(question, buttons=(skip,)))
         return StepResult()
     if not moving:
-        move(turn, flow, State.DONE, end=True)
-        flow.due_at = None
+        for name, value in _ended_values(turn).items():
+            setattr(flow, name, value)
     if whole is None:
         whole = await _whole(turn.session, _checkin_id(flow))
         assert whole is not None  # the answer just saved refers to it
