@@ -29,7 +29,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    ScalarSelect,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -211,7 +222,20 @@ def answered(pair: Pair, waiting_since: datetime | None) -> None:
     """A check-in answer: the pair has not stalled on check-ins. Only a waiting feedback
     question (the oldest asked at ``waiting_since``, :func:`waiting_question_since`) can
     make it stall before its next check-in opens (which arms it again)."""
-    pair.stall_check_at = None if waiting_since is None else waiting_since + FEEDBACK_WAIT
+    pair.stall_check_at = check_after_answer(waiting_since)
+
+
+def check_after_answer(waiting_since: datetime | None) -> datetime | None:
+    """The pair's stall check after a check-in answer (:func:`answered`)."""
+    return None if waiting_since is None else waiting_since + FEEDBACK_WAIT
+
+
+def check_after_answer_in_sql(pair_id: ColumnElement[int]) -> ColumnElement[datetime]:
+    """:func:`check_after_answer` as SQL, for the pair ``pair_id`` (a column): for an
+    UPDATE that writes it where the answer is saved. NULL plus an interval is NULL, as
+    no waiting question gives no check. PostgreSQL only (SQLite keeps datetimes as text,
+    without that arithmetic)."""
+    return waiting_question_since(pair_id) + literal(FEEDBACK_WAIT, Interval())
 
 
 def next_look(pair: Pair, activity: PairActivity, now: datetime) -> datetime | None:

@@ -11,6 +11,7 @@ from bot.storage.models import (
     Checkin,
     CheckinAnswer,
     CheckinState,
+    Feedback,
     FlowSession,
     Member,
     Milestone,
@@ -557,10 +558,10 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
         assert "I'll share your answers" in await chat.say("bob", "bob: the roadmap")
     if chat.database.is_sqlite:
         # Trips to aiosqlite's thread: BEGIN with the look-up; the answer; the COMMIT,
-        # with the flow's move and the next question, deferred. The last answer: the
-        # check-in read whole (the flow's end going along), the pair's stall check (the
-        # unit of work's flush), the COMMIT.
-        assert trips == [3, 3, 3, 5]
+        # with the flow's move and the next question, deferred. The last answer the
+        # same: it reads back whether the partner answered, and the flow's end and the
+        # pair's stall check go with the COMMIT.
+        assert trips == [3, 3, 3, 3]
     answer = ["INSERT checkin_answers"]  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING
     # The answer and the flow's move on to the next question; on PostgreSQL one
     # statement, ``WITH moved AS (UPDATE flow_sessions ...) INSERT INTO checkin_answers``.
@@ -569,12 +570,13 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
         if chat.database.is_sqlite
         else ["WITH", "INSERT outbox"]
     )
-    # The last answer: the flow done (on PostgreSQL in the answer's statement, as a
-    # move), the check-in read whole (its first FROM is the subquery of the pair's
-    # waiting feedback), the pair's stall check.
+    # The last answer, its partner still to answer: the flow done and the pair's stall
+    # check (on PostgreSQL in the answer's statement, ``WITH moved AS (...), stall_checked
+    # AS (UPDATE pairs ...) INSERT INTO checkin_answers``), and nothing read whole: the
+    # answer's RETURNING says the partner has not answered and when the check-in closes.
     answer_and_done = (
-        [*answer, "UPDATE flow_sessions"] if chat.database.is_sqlite else ["WITH"]
-    ) + ["SELECT feedback", "UPDATE pairs"]
+        [*answer, "UPDATE flow_sessions", "UPDATE pairs"] if chat.database.is_sqlite else ["WITH"]
+    )
     # The look-up reads the flow a button names, or those waiting for a typed reply, in
     # the same statement.
     assert events == [
@@ -610,6 +612,33 @@ async def answer_all_counted_shares(chat: Chat) -> None:
         assert said.text == f"{thanks}📋 <@{author}>'s check-in answers:"
         assert said.fields[-1].value == f"{author}: the roadmap"
     assert (await _pair(chat)).streak == 1
+
+
+async def test_the_last_answer_sets_the_pairs_stall_check(chat: Chat) -> None:
+    """A member's last answer written, the pair can stall only on a feedback question
+    still waiting for the mentor: 14 days after it was asked. The check is written with
+    the answer (on PostgreSQL in its statement), whether the partner has answered yet or
+    not (then it goes with the shared check-in's streak)."""
+    await to_first_checkin(chat)
+    assert (await _pair(chat)).stall_check_at is not None  # armed as the check-in opened
+    await answer_all(chat, "bob")
+    assert (await _pair(chat)).stall_check_at is None
+    await answer_all(chat, "alice")
+    assert (await _pair(chat)).stall_check_at is None
+
+    await chat.say("bob", "/mentor feedback In Tuesday's demo, was the architecture part clear?")
+    async with chat.database.transaction() as session:
+        asked = (await session.execute(select(Feedback.asked_at))).scalar_one()
+    assert asked is not None
+    await chat.advance(FIRST_CHECKIN + timedelta(weeks=1) - chat.clock.now())
+    await answer_all(chat, "bob")
+    pair = await _pair(chat)
+    assert pair.stall_check_at == asked + timedelta(days=14)
+    assert pair.streak == 1
+    await answer_all(chat, "alice")
+    pair = await _pair(chat)
+    assert pair.stall_check_at == asked + timedelta(days=14)
+    assert pair.streak == 2
 
 
 async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:

@@ -29,7 +29,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CTE, Update, and_, bindparam, func, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    ScalarSelect,
+    Update,
+    and_,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -661,39 +671,120 @@ def _moving_with_answer(moving: Update) -> CTE:
 # go to SQLite with the event's next statement; on PostgreSQL inside the upsert.
 _MOVING = {False: _moving(MOVED_COLUMNS), True: _moving(_ENDED_COLUMNS)}
 _MOVING_WITH_ANSWER = {ends: _moving_with_answer(moving) for ends, moving in _MOVING.items()}
-# (answer fields written, whether the flow ends) -> the statement, built once.
-_SAVING_AND_MOVING: dict[tuple[tuple[str, ...], bool], Insert] = {}
+
+# The answer that completes a member's check-in reads back, in its own statement, what
+# the rest of the event needs: whether the partner has answered (only then is the
+# check-in read whole, to share it) and when the check-in closes (the thanks says so).
+# It also sets the pair's stall check (``stalls.answered``): on PostgreSQL in the same
+# statement; on SQLite from the waiting feedback question read back, in a deferred UPDATE.
+_PAIRS = table_of(Pair)
+_PARTNER_ANSWERS = _ANSWERS.alias("partner_answer")
+
+
+def _of_checkin(column: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """``column`` of the answer's check-in, as a subquery."""
+    return select(column).where(_CHECKINS.c.id == bindparam("checkin")).scalar_subquery()
+
+
+_PAIR_OF_CHECKIN = _of_checkin(_CHECKINS.c.pair_id)
+_FINISHING = (
+    select(_PARTNER_ANSWERS.c.id)
+    .where(
+        _PARTNER_ANSWERS.c.checkin_id == bindparam("checkin"),
+        _PARTNER_ANSWERS.c.member_id != bindparam("member"),
+        _PARTNER_ANSWERS.c.answered_at.is_not(None),
+    )
+    .exists()
+    .label("partner_answered"),
+    _of_checkin(_CHECKINS.c.closes_at).label("closes_at"),
+)
+_FINISHING_ON_SQLITE = (
+    *_FINISHING,
+    _PAIR_OF_CHECKIN.label("pair_id"),
+    stalls.waiting_question_since(_PAIR_OF_CHECKIN).label("waiting_since"),
+)
+_STALL_CHECK = (
+    update(_PAIRS)
+    .where(_PAIRS.c.id == bindparam("pair"))
+    .values(stall_check_at=bindparam("stall_check_at", type_=_PAIRS.c.stall_check_at.type))
+)
+# PostgreSQL: the stall check as a data-modifying CTE of the answer's upsert; its WHERE
+# finds no pair when the check-in is gone (an answer not saved changes nothing).
+_STALL_CHECK_WITH_ANSWER = (
+    update(_PAIRS)
+    .where(_PAIRS.c.id == _PAIR_OF_CHECKIN)
+    .values(stall_check_at=stalls.check_after_answer_in_sql(_PAIRS.c.id))
+    .returning(_PAIRS.c.id)
+    .cte("stall_checked")
+)
+# (dialect, answer fields written, whether the flow ends) -> the statement, built once.
+_SAVING_AND_MOVING: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
+
+
+def _saving_and_moving(dialect: str, names: tuple[str, ...], ends: bool) -> Insert:
+    """The answer's upsert for :func:`_save_and_move`: on PostgreSQL with the flow's
+    move, and for the last answer the stall check, as CTEs; the last answer returns
+    ``_FINISHING`` too (on SQLite also what its stall check needs)."""
+    found = _SAVING_AND_MOVING.get((dialect, names, ends))
+    if found is not None:
+        return found
+    found = _upsert(dialect, names)
+    if dialect == "sqlite":
+        found = found.returning(*_FINISHING_ON_SQLITE) if ends else found
+    else:
+        found = found.add_cte(_MOVING_WITH_ANSWER[ends])
+        if ends:
+            found = found.add_cte(_STALL_CHECK_WITH_ANSWER).returning(*_FINISHING)
+    _SAVING_AND_MOVING[(dialect, names, ends)] = found
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    """What the answer completing a member's check-in read back (``_FINISHING``)."""
+
+    partner_answered: bool
+    closes_at: datetime | None
 
 
 async def _save_and_move(
     turn: Turn, flow: FlowSession, values: Mapping[str, Any], following: State
-) -> bool:
+) -> _Finished | bool:
     """:func:`_save`, and ``flow`` moved to ``following`` as :func:`move` would have it
     written at the flush, or, ``following`` being ``DONE``, ended; the flow object is
     told so (nothing of it is left to write). On PostgreSQL in the same statement. On
     SQLite the flow's UPDATE is deferred: it goes to SQLite with the event's next
     statement or its COMMIT, rather than as a flush of its own (a trip to aiosqlite's
-    thread less per answer; bench/README.md, issue 16)."""
+    thread less per answer; bench/README.md, issue 16). False when the check-in is gone;
+    for the last answer, what it read back (the pair's stall check is set too)."""
     names, ends = tuple(values), following == State.DONE
     moved = _ended_values(turn) if ends else moved_values(turn, following)
     moving = {f"moved_{k}": v for k, v in moved.items()} | {"flow": flow.id}
-    if dialect_of(turn.session) == "sqlite":
+    dialect = dialect_of(turn.session)
+    statement = _saving_and_moving(dialect, names, ends)
+    params = _upsert_params(flow, values)
+    if dialect == "sqlite":
         # Writers take turns (BEGIN IMMEDIATE): the check-in the answer was saved to is
-        # still there for the UPDATE that follows it.
-        if not await _save(turn, flow, values):
+        # still there for the UPDATEs that follow it.
+        row = (await turn.session.execute(statement, params)).first()
+        if row is None:
             return False
         await turn.session.execute(_MOVING[ends], moving, execution_options=DEFERRED)
+        if ends and not row.partner_answered:
+            # (When the partner has answered, the pair is read whole to share the
+            # check-in, and ``stalls.answered`` writes this with the streak.)
+            stall = {
+                "pair": row.pair_id,
+                "stall_check_at": stalls.check_after_answer(row.waiting_since),
+            }
+            await turn.session.execute(_STALL_CHECK, stall, execution_options=DEFERRED)
     else:
-        statement = _SAVING_AND_MOVING.get((names, ends))
-        if statement is None:
-            statement = _upsert("postgresql", names).add_cte(_MOVING_WITH_ANSWER[ends])
-            _SAVING_AND_MOVING[(names, ends)] = statement
-        params = _upsert_params(flow, values) | moving
-        if (await turn.session.execute(statement, params)).first() is None:
+        row = (await turn.session.execute(statement, params | moving)).first()
+        if row is None:
             return False
     for name, value in moved.items():
         set_committed_value(flow, name, value)
-    return True
+    return _Finished(bool(row.partner_answered), row.closes_at) if ends else True
 
 
 async def _save_into(
@@ -867,6 +958,9 @@ async def _answer_and_advance(
     if not moving:
         for name, value in _ended_values(turn).items():
             setattr(flow, name, value)
+    elif isinstance(saved, _Finished) and not saved.partner_answered:
+        # The partner is still to answer: nothing to share, and the stall check is set.
+        return _thanks_until(turn, saved.closes_at)
     if whole is None:
         whole = await _whole(turn.session, _checkin_id(flow))
         assert whole is not None  # the answer just saved refers to it
@@ -875,7 +969,13 @@ async def _answer_and_advance(
         # One event, one message: the thanks heads the partner's answers in one DM.
         await _share(turn, whole, thanked=turn.actor.id)
         return StepResult()
-    closes = whole.checkin.closes_at or turn.now
+    return _thanks_until(turn, whole.checkin.closes_at)
+
+
+def _thanks_until(turn: Turn, closes_at: datetime | None) -> StepResult:
+    """The thanks for an answer that completes the member's side of a check-in whose
+    other side is still to come (it closes at ``closes_at``)."""
+    closes = closes_at or turn.now
     zone = turn.actor.timezone or "UTC"
     return StepResult(
         reply="Thanks! I'll share your answers with your partner once they've answered, "
