@@ -675,8 +675,9 @@ _MOVING_WITH_ANSWER = {ends: _moving_with_answer(moving) for ends, moving in _MO
 # The answer that completes a member's check-in reads back, in its own statement, what
 # the rest of the event needs: whether the partner has answered (only then is the
 # check-in read whole, to share it) and when the check-in closes (the thanks says so).
-# It also sets the pair's stall check (``stalls.answered``): on PostgreSQL in the same
-# statement; on SQLite from the waiting feedback question read back, in a deferred UPDATE.
+# When the partner is still to answer, it also sets the pair's stall check
+# (``stalls.answered``): on PostgreSQL in the same statement; on SQLite from the waiting
+# feedback question read back, in a deferred UPDATE.
 _PAIRS = table_of(Pair)
 _PARTNER_ANSWERS = _ANSWERS.alias("partner_answer")
 
@@ -687,7 +688,7 @@ def _of_checkin(column: ColumnElement[Any]) -> ScalarSelect[Any]:
 
 
 _PAIR_OF_CHECKIN = _of_checkin(_CHECKINS.c.pair_id)
-_FINISHING = (
+_PARTNER_ANSWERED = (
     select(_PARTNER_ANSWERS.c.id)
     .where(
         _PARTNER_ANSWERS.c.checkin_id == bindparam("checkin"),
@@ -695,7 +696,9 @@ _FINISHING = (
         _PARTNER_ANSWERS.c.answered_at.is_not(None),
     )
     .exists()
-    .label("partner_answered"),
+)
+_FINISHING = (
+    _PARTNER_ANSWERED.label("partner_answered"),
     _of_checkin(_CHECKINS.c.closes_at).label("closes_at"),
 )
 _FINISHING_ON_SQLITE = (
@@ -709,10 +712,12 @@ _STALL_CHECK = (
     .values(stall_check_at=bindparam("stall_check_at", type_=_PAIRS.c.stall_check_at.type))
 )
 # PostgreSQL: the stall check as a data-modifying CTE of the answer's upsert; its WHERE
-# finds no pair when the check-in is gone (an answer not saved changes nothing).
+# finds no pair when the check-in is gone (an answer not saved changes nothing). When
+# the partner has answered, the pair is read whole to share the check-in, and
+# ``stalls.answered`` writes the check with the streak instead (the row written once).
 _STALL_CHECK_WITH_ANSWER = (
     update(_PAIRS)
-    .where(_PAIRS.c.id == _PAIR_OF_CHECKIN)
+    .where(_PAIRS.c.id == _PAIR_OF_CHECKIN, ~_PARTNER_ANSWERED)
     .values(stall_check_at=stalls.check_after_answer_in_sql(_PAIRS.c.id))
     .returning(_PAIRS.c.id)
     .cte("stall_checked")
