@@ -1,11 +1,13 @@
 """Check-ins, as conversations: prompts on the cadence, answers shared, nudges, streaks."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, func, or_, select
 
 from bot.engine import Engine
-from bot.flows.checkin import spread_offset
+from bot.flows.checkin import spread_offset, take_share_turn
 from bot.flows.sessions import FlowKind
 from bot.storage.models import (
     Checkin,
@@ -519,6 +521,8 @@ async def test_prompts_due_together_are_spread_over_a_window(chat: Chat) -> None
 LOOK_UP = ["SELECT workspaces"]  # the workspace and the member who acted, in one query
 # The next question asked: the flow moves on and the question is queued.
 NEXT_QUESTION = ["UPDATE flow_sessions", "INSERT outbox"]
+# PostgreSQL: an answer that completes a member's check-in takes its turn at sharing it.
+SHARE_TURN = ["SELECT"]
 
 
 async def test_an_answer_to_a_check_in_that_is_gone_is_not_saved_and_moves_nothing(
@@ -574,8 +578,12 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
     # check (on PostgreSQL in the answer's statement, ``WITH moved AS (...), stall_checked
     # AS (UPDATE pairs ...) INSERT INTO checkin_answers``), and nothing read whole: the
     # answer's RETURNING says the partner has not answered and when the check-in closes.
+    # On PostgreSQL it first takes its turn at sharing the check-in (``SELECT
+    # pg_advisory_xact_lock``).
     answer_and_done = (
-        [*answer, "UPDATE flow_sessions", "UPDATE pairs"] if chat.database.is_sqlite else ["WITH"]
+        [*answer, "UPDATE flow_sessions", "UPDATE pairs"]
+        if chat.database.is_sqlite
+        else [*SHARE_TURN, "WITH"]
     )
     # The look-up reads the flow a button names, or those waiting for a typed reply, in
     # the same statement.
@@ -604,7 +612,7 @@ async def answer_all_counted_shares(chat: Chat) -> None:
     if chat.database.is_sqlite:
         read = ["INSERT checkin_answers", "SELECT feedback", "UPDATE flow_sessions"]
     else:
-        read = ["WITH", "SELECT feedback"]
+        read = [*SHARE_TURN, "WITH", "SELECT feedback"]
     assert sorted(shares) == sorted(LOOK_UP + read + written + dms), shares
     for reader, author in (("alice", "bob"), ("bob", "alice")):
         [said] = [s.content for s in chat.recorder.seen if s.user == reader][-1:]
@@ -641,6 +649,43 @@ async def test_the_last_answer_sets_the_pairs_stall_check(chat: Chat) -> None:
     assert pair.streak == 2
 
 
+async def test_two_last_answers_at_once_share_the_check_in(chat: Chat) -> None:
+    """Both members send their last answer at the same moment, to two instances: the
+    second waits for the first to commit, finds its answer, and shares both then (not
+    only at the 48-hour close). SQLite takes writers one at a time anyway."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await to_first_checkin(chat)
+    for user in ("alice", "bob"):
+        await chat.click(user, "Great 🙌")
+        await chat.say(user, f"{user}: shipped the parser")
+        await chat.say(user, f"{user}: naming things")
+    [checkin] = await _checkins(chat)
+    async with chat.database.transaction() as session:
+        # Another instance is at alice's last answer: it has its turn at the check-in
+        # and has written her answer, not committed yet.
+        await take_share_turn(session, checkin.id)
+        mine = (
+            select(CheckinAnswer)
+            .join(Member, Member.id == CheckinAnswer.member_id)
+            .where(Member.external_id == "alice")
+        )
+        answer = (await session.execute(mine)).scalar_one()
+        answer.next_topic, answer.answered_at = "alice: the roadmap", chat.clock.now()
+        bobs = asyncio.create_task(chat.say("bob", "bob: the roadmap"))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()
+    assert await bobs == ""  # thanked in the DM with alice's answers
+    for reader, author in (("bob", "alice"), ("alice", "bob")):
+        [said] = [s.content for s in chat.recorder.seen if s.user == reader][-1:]
+        thanks = "Thanks! You've both answered. " if reader == "bob" else ""
+        assert said.text == f"{thanks}📋 <@{author}>'s check-in answers:"
+        assert said.fields[-1].value == f"{author}: the roadmap"
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.SHARED
+    assert (await _pair(chat)).streak == 1
+
+
 async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
     await to_first_checkin(chat)
     with statements_per_event(chat) as events:
@@ -653,9 +698,11 @@ async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
     assert events == [
         # The button: her answers so far (to pre-fill), what the form showed noted.
         [*LOOK_UP, "SELECT checkins", "UPDATE flow_sessions"],
-        # The form: the check-in read whole, the answers written in one upsert.
+        # The form: its turn at sharing the check-in taken (PostgreSQL), the check-in
+        # read whole, the answers written in one upsert.
         [
             *LOOK_UP,
+            *([] if chat.database.is_sqlite else SHARE_TURN),
             "SELECT feedback",
             "INSERT checkin_answers",
             "UPDATE flow_sessions",

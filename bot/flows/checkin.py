@@ -722,6 +722,24 @@ _STALL_CHECK_WITH_ANSWER = (
     .returning(_PAIRS.c.id)
     .cte("stall_checked")
 )
+# PostgreSQL: the answers that complete the two sides of a check-in take turns, each
+# from before it is saved to its commit, so that the second finds the first's answer and
+# shares both (two at once would each find the other still to come, and the check-in
+# would be shared only at its close). SQLite takes writers one at a time anyway. An
+# advisory lock (the two-key form, in a key space of its own): a row lock on the
+# check-in would be taken after the flow's, which the dispatch pass's close takes the
+# other way round.
+_SHARE_TURNS = 0x6D62_0001
+_TAKING_SHARE_TURN = select(func.pg_advisory_xact_lock(_SHARE_TURNS, bindparam("checkin")))
+
+
+async def take_share_turn(session: AsyncSession, checkin_id: int) -> None:
+    """Wait for the check-in's turn (``_SHARE_TURNS``) until the transaction ends; on
+    SQLite nothing to do."""
+    if dialect_of(session) != "sqlite":
+        await session.execute(_TAKING_SHARE_TURN, {"checkin": checkin_id})
+
+
 # (dialect, answer fields written, whether the flow ends) -> the statement, built once.
 _SAVING_AND_MOVING: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
 
@@ -892,7 +910,9 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
             reply="That check-in is done, so what you wrote in this form was not saved."
         )
     # Read whole: what the member answered so far decides what the form changes, and
-    # the form completes the check-in (unless an answer was too long).
+    # the form completes the check-in (unless an answer was too long), so it takes its
+    # turn at sharing it first.
+    await take_share_turn(turn.session, _checkin_id(flow))
     whole = await _whole(turn.session, _checkin_id(flow))
     if whole is None or flow.member_id is None:
         return STALE
@@ -939,6 +959,8 @@ async def _answer_and_advance(
     finishing = upcoming(flow, ORDER, _FIELDS, State.DONE) == State.DONE
     if finishing:
         values = {**values, "answered_at": turn.now}
+        if whole is None:  # (a form took its turn before reading the check-in)
+            await take_share_turn(turn.session, _checkin_id(flow))
     # The common step (a typed answer or a click, nothing asked again): the flow moves
     # on, or ends, with the answer (``_save_and_move``).
     moving = whole is None and "retry" not in flow.data
