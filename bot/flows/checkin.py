@@ -178,6 +178,8 @@ class Due:
 
 
 _CHECKINS = table_of(Checkin)
+# The check-in an answer is for (its statements' ``checkin`` parameter).
+_THE_CHECKIN = _CHECKINS.c.id == bindparam("checkin")
 _FLOWS = table_of(FlowSession)
 _OUTBOX = table_of(OutboxMessage)
 
@@ -552,7 +554,7 @@ _MINE = (
         _ANSWERS,
         and_(_ANSWERS.c.checkin_id == _CHECKINS.c.id, _ANSWERS.c.member_id == bindparam("member")),
     )
-    .where(_CHECKINS.c.id == bindparam("checkin"))
+    .where(_THE_CHECKIN)
 )
 # (dialect, answer fields written, whether it loads the row) -> the upsert, built once.
 _UPSERTS: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
@@ -611,7 +613,7 @@ def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Ins
         _CHECKINS.c.id,
         bindparam("member", type_=_ANSWERS.c.member_id.type),
         *values,
-    ).where(_CHECKINS.c.id == bindparam("checkin"))
+    ).where(_THE_CHECKIN)
     into = CheckinAnswer if loads else _ANSWERS
     columns = ["workspace_id", "checkin_id", "member_id", *names]
     insert = upsert_into(dialect, into).from_select(columns, source)
@@ -663,7 +665,7 @@ def _moving_with_answer(moving: Update) -> CTE:
     """PostgreSQL: ``moving`` as a data-modifying CTE of the answer's upsert (one
     statement less per answer). Only where the check-in is there (the upsert's own
     condition): an answer not saved moves nothing."""
-    there = select(_CHECKINS.c.id).where(_CHECKINS.c.id == bindparam("checkin")).exists()
+    there = select(_CHECKINS.c.id).where(_THE_CHECKIN).exists()
     return moving.where(there).returning(_FLOWS.c.id).cte("moved")
 
 
@@ -684,7 +686,7 @@ _PARTNER_ANSWERS = _ANSWERS.alias("partner_answer")
 
 def _of_checkin(column: ColumnElement[Any]) -> ScalarSelect[Any]:
     """``column`` of the answer's check-in, as a subquery."""
-    return select(column).where(_CHECKINS.c.id == bindparam("checkin")).scalar_subquery()
+    return select(column).where(_THE_CHECKIN).scalar_subquery()
 
 
 _PAIR_OF_CHECKIN = _of_checkin(_CHECKINS.c.pair_id)
