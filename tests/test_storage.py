@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -264,3 +265,63 @@ async def test_a_deferred_statement_costs_no_hand_off_of_its_own(database: Datab
     assert trips.count == 2  # BEGIN with the SELECT; the two INSERTs with the COMMIT
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 2
+
+
+async def test_savepoints_nest_under_one_name(database: Database) -> None:
+    """Every savepoint is ``SAVEPOINT mentorbot_savepoint`` (bot/storage/database.py):
+    a dispatch pass of many items adds no statement text per item for the driver to
+    prepare and keep, and nesting still undoes exactly what it should."""
+    workspace = await _workspace(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    said: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "SAVEPOINT" in statement.upper():
+            said.append(statement)
+
+    async def add(session: AsyncSession, external_id: str) -> None:
+        await session.execute(
+            insert(Member).values(
+                workspace_id=workspace.id, external_id=external_id, created_at=now
+            )
+        )
+
+    sa_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with database.transaction() as session:
+            for number in range(50):  # one savepoint per item, as the dispatch pass
+                async with session.begin_nested():
+                    await add(session, f"item{number}")
+            # A failing inner one is undone; the outer one's work before and after stays.
+            async with session.begin_nested():
+                await add(session, "outer")
+                with pytest.raises(IntegrityError):
+                    async with session.begin_nested():
+                        await add(session, "item0")
+                await add(session, "after")
+            # An outer one rolled back after its inner one was rolled back goes back to
+            # where it began, not to where the inner one began.
+            with pytest.raises(RuntimeError):
+                async with session.begin_nested():
+                    await add(session, "gone")
+                    with pytest.raises(IntegrityError):
+                        async with session.begin_nested():
+                            await add(session, "item1")
+                    raise RuntimeError("undo the outer one")
+            # An outer one rolled back takes the inner one it released with it.
+            with pytest.raises(RuntimeError):
+                async with session.begin_nested():
+                    async with session.begin_nested():
+                        await add(session, "inner")
+                    raise RuntimeError("undo the outer one")
+    finally:
+        sa_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    async with database.transaction() as session:
+        names = set(await session.scalars(select(Member.external_id)))
+    assert names == {f"item{number}" for number in range(50)} | {"outer", "after"}
+    assert len(said) > 100
+    assert sorted(set(said)) == [
+        "RELEASE SAVEPOINT mentorbot_savepoint",
+        "ROLLBACK TO SAVEPOINT mentorbot_savepoint",
+        "SAVEPOINT mentorbot_savepoint",
+    ]

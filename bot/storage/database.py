@@ -158,6 +158,7 @@ class Database:
         # column types find it on the engine's dialect, which no other engine shares.
         self.cipher = cipher
         attach_cipher(self.engine.dialect, cipher)
+        _one_savepoint_name(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._gate = self._new_gate()
         if self.is_sqlite:
@@ -286,6 +287,40 @@ def _close_within(engine: AsyncEngine, seconds: float) -> None:
             dbapi_connection.driver_connection.terminate()
 
     engine.sync_engine.dialect.do_close = close  # type: ignore[method-assign]
+
+
+# The name of every savepoint (see _one_savepoint_name).
+SAVEPOINT = "mentorbot_savepoint"
+
+
+def _one_savepoint_name(engine: AsyncEngine) -> None:
+    """Every savepoint goes by one name, instead of SQLAlchemy's ``sa_savepoint_<n>``
+    numbered per connection. Each statement text is a statement of its own to the
+    driver: asyncpg prepares every one (a round trip) and keeps up to 100 per connection,
+    and a dispatch pass that gave 400 items a savepoint each made 800 new statements,
+    which pushed the statements every request uses out of the pooled connections' caches
+    (prepared again on their next use) and kept each cache full of dead names. One name
+    does the same: savepoints nest last in, first out (``begin_nested`` blocks), and both
+    PostgreSQL and SQLite release or roll back to the newest savepoint of a name."""
+    dialect = engine.sync_engine.dialect
+    savepoint = dialect.do_savepoint
+    rollback_to = dialect.do_rollback_to_savepoint
+    release = dialect.do_release_savepoint
+
+    def do_savepoint(connection: Connection, _name: str) -> None:
+        savepoint(connection, SAVEPOINT)
+
+    def do_rollback_to_savepoint(connection: Connection, _name: str) -> None:
+        rollback_to(connection, SAVEPOINT)
+        # ROLLBACK TO keeps the savepoint; under one name it would then stand in for the
+        # one it was nested in (whose own rollback would stop at it), so it goes.
+        release(connection, SAVEPOINT)
+
+    def do_release_savepoint(connection: Connection, _name: str) -> None:
+        release(connection, SAVEPOINT)
+
+    for method in (do_savepoint, do_rollback_to_savepoint, do_release_savepoint):
+        setattr(dialect, method.__name__, method)
 
 
 # A pooled PostgreSQL connection idle this long is pinged before it is used again.
