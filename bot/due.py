@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
@@ -375,19 +375,31 @@ async def _close_checkins(
     return len(due)
 
 
+_PARTNER = aliased(Member, name="partner")
+
+
 async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report: DueReport) -> int:
+    # The flow's pair and the member's partner come with it: a nudge names the partner,
+    # and looking each pair up in turn was a query per timer.
     query = (
-        select(FlowSession, Workspace, Member)
+        select(FlowSession, Workspace, Member, Pair, _PARTNER)
         .join(Workspace, FlowSession.workspace_id == Workspace.id)
         .join(Member, FlowSession.member_id == Member.id)
+        .outerjoin(Pair, FlowSession.pair_id == Pair.id)
+        .outerjoin(
+            _PARTNER,
+            _PARTNER.id
+            == case((Pair.mentor_id == Member.id, Pair.mentee_id), else_=Pair.mentor_id),
+        )
         .where(FlowSession.due_at <= now)
         .order_by(FlowSession.due_at, FlowSession.id)
         .limit(batch)
     )
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=FlowSession)
-    due = [(f, w, m) for f, w, m in (await session.execute(query)).all()]
-    for flow, workspace, member in due:
+    # Held for the loop: the session keeps only weak references to what it loaded.
+    due = (await session.execute(query)).all()
+    for flow, workspace, member, _pair, _partner in due:
         turn = Turn.on_behalf_of(session, now, workspace, member)
         if await _each(session, f"{flow.kind} timer", flow.id, _fire(turn, flow)):
             report.timers += 1

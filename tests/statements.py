@@ -19,7 +19,7 @@ from tests.conversation import Chat
 _TABLE = re.compile(r"^(SELECT|INSERT|DELETE)\b.*?\b(?:FROM|INTO)\s+(\w+)|^(UPDATE)\s+(\w+)", re.S)
 
 
-def _kind(statement: str) -> str:
+def statement_kind(statement: str) -> str:
     """``SELECT members``, ``INSERT outbox``...: the verb and the first table named."""
     found = _TABLE.match(statement.lstrip())
     if found is None:
@@ -35,8 +35,8 @@ def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
     handle = chat.engine.handle
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if _kind(statement) not in ("BEGIN", "COMMIT"):
-            events[-1].append(_kind(statement))
+        if statement_kind(statement) not in ("BEGIN", "COMMIT"):
+            events[-1].append(statement_kind(statement))
 
     async def counted(event: Event) -> list[Effect]:
         events.append([])

@@ -1,10 +1,13 @@
 """Check-ins, as conversations: prompts on the cadence, answers shared, nudges, streaks."""
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy import event as sa_event
 
 from bot.engine import Engine
 from bot.flows.checkin import spread_offset, take_share_turn
@@ -22,7 +25,7 @@ from bot.storage.models import (
     Pair,
 )
 from tests.conversation import Chat, pair_up
-from tests.statements import statements_per_event, trips_per_event
+from tests.statements import statement_kind, statements_per_event, trips_per_event
 
 # The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
 FIRST_CHECKIN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -208,6 +211,40 @@ async def test_the_last_answer_ends_the_conversation_it_answers(chat: Chat) -> N
     assert (flow.state, flow.ended_at, flow.due_at) == ("done", chat.clock.now(), None)
     assert flow.updated_at == chat.clock.now()
     assert (await _answers(chat, "alice")).answered_at == chat.clock.now()
+
+
+async def test_a_pass_of_nudges_reads_nothing_per_nudge(chat: Chat) -> None:
+    """The timers' claim brings each flow's pair and partner: a nudge is its flow's UPDATE
+    and its DM, in a savepoint, with no look-up of its own (six nudges here)."""
+    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
+    for mentor, mentee in couples:
+        await pair_up(chat, mentor, mentee)
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    chat.clock.advance(timedelta(hours=25))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement_kind(statement))
+
+    sync_engine = chat.database.engine.sync_engine
+    sa_event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        report = await chat.engine.run_due(chat.clock.now())
+    finally:
+        sa_event.remove(sync_engine, "before_cursor_execute", record)
+    assert report.timers == 6
+    assert Counter(statements) == {
+        "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
+        "SELECT flow_sessions": 1,  # the timers, with their pairs and partners
+        "SAVEPOINT": 6,
+        "UPDATE flow_sessions": 6,
+        "INSERT outbox": 6,
+        "RELEASE": 6,
+    }
+    await chat.deliver()
+    for mentor, mentee in couples:
+        assert f"gentle nudge: your check-in with <@{mentee}>" in chat.dms(mentor)[-1]
+        assert f"gentle nudge: your check-in with <@{mentor}>" in chat.dms(mentee)[-1]
 
 
 async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:
