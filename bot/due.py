@@ -351,19 +351,20 @@ async def _open_batch(
 async def _close_checkins(
     session: AsyncSession, now: datetime, batch: int, report: DueReport
 ) -> int:
+    # The pair and its mentor come with each check-in, not a look-up each.
     query = (
-        select(Checkin, Workspace)
+        select(Checkin, Workspace, Member)
         .join(Workspace, Checkin.workspace_id == Workspace.id)
+        .outerjoin(Pair, Checkin.pair_id == Pair.id)
+        .outerjoin(Member, Member.id == Pair.mentor_id)
         .where(Checkin.closes_at <= now, Checkin.state == CheckinState.OPEN.value)
         .order_by(Checkin.closes_at, Checkin.id)
         .limit(batch)
     )
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=Checkin)
-    due = [(c, w) for c, w in (await session.execute(query)).all()]
-    for item, workspace in due:
-        pair = await session.get(Pair, item.pair_id)
-        member = await session.get(Member, pair.mentor_id) if pair else None
+    due = [(c, w, m) for c, w, m in (await session.execute(query)).all()]
+    for item, workspace, member in due:
         if member is None:
             item.closes_at = None
             continue

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy import event as sa_event
 
+from bot.due_report import DueReport
 from bot.engine import Engine
 from bot.flows.checkin import spread_offset, take_share_turn
 from bot.flows.sessions import FlowKind
@@ -213,18 +214,13 @@ async def test_the_last_answer_ends_the_conversation_it_answers(chat: Chat) -> N
     assert (await _answers(chat, "alice")).answered_at == chat.clock.now()
 
 
-async def test_a_pass_of_nudges_reads_nothing_per_nudge(chat: Chat) -> None:
-    """The timers' claim brings each flow's pair and partner: a nudge is its flow's UPDATE
-    and its DM, in a savepoint, with no look-up of its own (six nudges here)."""
-    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
-    for mentor, mentee in couples:
-        await pair_up(chat, mentor, mentee)
-    await chat.advance(FIRST_CHECKIN - chat.clock.now())
-    chat.clock.advance(timedelta(hours=25))
-    statements: list[str] = []
+async def _pass_statements(chat: Chat, later: timedelta) -> tuple[DueReport, Counter[str]]:
+    """The dispatch pass ``later`` from now, and the kinds of statement it ran."""
+    chat.clock.advance(later)
+    statements: Counter[str] = Counter()
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement_kind(statement))
+        statements[statement_kind(statement)] += 1
 
     sync_engine = chat.database.engine.sync_engine
     sa_event.listen(sync_engine, "before_cursor_execute", record)
@@ -232,8 +228,23 @@ async def test_a_pass_of_nudges_reads_nothing_per_nudge(chat: Chat) -> None:
         report = await chat.engine.run_due(chat.clock.now())
     finally:
         sa_event.remove(sync_engine, "before_cursor_execute", record)
+    await chat.deliver()
+    return report, statements
+
+
+async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) -> None:
+    """The claim of the timers brings each flow's pair and the member's partner, and the
+    claim of the check-ins closing each one's pair and mentor: a nudge is its flow's
+    UPDATE and its DM, a close reads its check-in whole once, with no look-up of a pair or
+    a member of its own (three pairs here)."""
+    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
+    for mentor, mentee in couples:
+        await pair_up(chat, mentor, mentee)
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+
+    report, statements = await _pass_statements(chat, timedelta(hours=25))
     assert report.timers == 6
-    assert Counter(statements) == {
+    assert statements == {
         "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
         "SELECT flow_sessions": 1,  # the timers, with their pairs and partners
         "SAVEPOINT": 6,
@@ -241,10 +252,21 @@ async def test_a_pass_of_nudges_reads_nothing_per_nudge(chat: Chat) -> None:
         "INSERT outbox": 6,
         "RELEASE": 6,
     }
-    await chat.deliver()
     for mentor, mentee in couples:
         assert f"gentle nudge: your check-in with <@{mentee}>" in chat.dms(mentor)[-1]
         assert f"gentle nudge: your check-in with <@{mentor}>" in chat.dms(mentee)[-1]
+
+    report, statements = await _pass_statements(chat, timedelta(hours=24))
+    assert report.checkins_closed == 3
+    assert {kind: n for kind, n in statements.items() if kind.startswith("SELECT")} == {
+        "SELECT pairs": 2,  # what is due, before and after
+        "SELECT checkins": 1,  # the check-ins closing, with their pairs and mentors
+        "SELECT feedback": 3,  # each check-in whole (pair, members, answers), to share
+        "SELECT flow_sessions": 3,  # each one's conversations left open, to end
+    }
+    for mentor, mentee in couples:
+        assert f"<@{mentee}> didn't answer the check-in of " in chat.dms(mentor)[-1]
+        assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
 
 
 async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:

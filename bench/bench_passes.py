@@ -1,7 +1,8 @@
-"""Benchmark: one dispatch pass that fires check-in nudges (flow timers), and the
-``/win`` events right after it on the same pooled connection.
+"""Benchmark: dispatch passes with many items due, one at a time in savepoints of their
+own: every member's check-in nudge, then every check-in's 48-hour close; and the ``/win``
+events right after the nudges on the same pooled connection.
 
-Run by hand (``python -m bench.bench_nudges --help``); the numbers live in
+Run by hand (``python -m bench.bench_passes --help``); the numbers live in
 bench/README.md. Benchmarks are never timed inside the tests.
 
 Each repeat starts from empty tables: ``--pairs`` pairs imported (weekly, all on the same
@@ -16,7 +17,9 @@ it share a connection's prepared statements, as one pooled connection does in
    savepoint of its own (``bot/due.py``, ``_each``); the SQL texts the driver was given
    in it are counted (each new text is a statement PostgreSQL prepares: a round trip);
 3. the same number of ``/win`` events again ("after"; the first of them is also shown
-   on its own).
+   on its own);
+4. the pass 49 hours after the opening, timed: it closes every check-in (nobody
+   answered: each member hears the other did not), each in a savepoint of its own.
 
 The baseline, measured right before each pass through the same ``Database``: a bare
 ``SELECT`` of the due timers (what the index alone costs).
@@ -53,6 +56,7 @@ TEAM = "T1"
 OPEN = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday
 IMPORTED = OPEN - timedelta(days=2)
 NUDGES = OPEN + timedelta(hours=25)
+CLOSES = OPEN + timedelta(hours=49)
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
 
@@ -141,16 +145,32 @@ async def one_repeat(database: Database, pairs: int, wins: int) -> dict[str, Any
         sa_event.remove(sync_engine, "before_cursor_execute", heard)
     if report.timers != 2 * pairs or due != 2 * pairs:
         raise BenchError(f"{report.timers} nudges fired, {due} due, of {2 * pairs}")
+    nudge_statements, nudge_texts = statements, len(texts)
     after = await timed_wins(engine, wins, wins)
+    clock.set(CLOSES)
+    statements = 0
+    texts.clear()
+    sa_event.listen(sync_engine, "before_cursor_execute", heard)
+    try:
+        began = time.perf_counter()
+        closing = await engine.run_due(CLOSES)
+        close_ms = (time.perf_counter() - began) * 1e3
+    finally:
+        sa_event.remove(sync_engine, "before_cursor_execute", heard)
+    if closing.checkins_closed != pairs:
+        raise BenchError(f"{closing.checkins_closed} check-ins closed of {pairs}")
     return {
         "pass_ms": pass_ms,
         "baseline_ms": baseline_ms,
         "nudges": report.timers,
-        "statements": statements,
-        "texts": len(texts),
+        "statements": nudge_statements,
+        "texts": nudge_texts,
         "win_before_ms": statistics.median(before),
         "win_after_ms": statistics.median(after),
         "first_win_after_ms": after[0],
+        "close_ms": close_ms,
+        "close_statements": statements,
+        "close_texts": len(texts),
     }
 
 
@@ -171,10 +191,10 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"environment": environment(), "pairs": args.pairs}
     if "sqlite" in args.backends:
-        results["sqlite"] = await measure(sqlite_url(work / "nudges.db"), args)
+        results["sqlite"] = await measure(sqlite_url(work / "passes.db"), args)
     if "postgresql" in args.backends:
         admin = make_url(args.postgres_url).set(drivername="postgresql")
-        name = f"mentorbot_bench_nudges_{uuid.uuid4().hex[:10]}"
+        name = f"mentorbot_bench_passes_{uuid.uuid4().hex[:10]}"
         plain = admin.render_as_string(hide_password=False)
         connection = await asyncpg.connect(plain)
         await connection.execute(f'CREATE DATABASE "{name}"')
@@ -190,7 +210,7 @@ async def main_async(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def show(results: dict[str, Any]) -> None:
-    print(f"{results['pairs']:,} pairs, every member's nudge due (median of the repeats):")
+    print(f"{results['pairs']:,} pairs (median of the repeats); the nudges' pass:")
     print(
         "| backend | pass (ms) | per nudge (ms) | baseline SELECT (ms) | statements | SQL texts "
         "| /win before | /win after | first /win after |"
@@ -205,6 +225,17 @@ def show(results: dict[str, Any]) -> None:
             f"| {found['baseline_ms']:.2f} | {found['statements']:.0f} | {found['texts']:.0f} "
             f"| {found['win_before_ms']:.2f} | {found['win_after_ms']:.2f} "
             f"| {found['first_win_after_ms']:.2f} |"
+        )
+    print("\nThe closes' pass (every check-in, nobody answered):")
+    print("| backend | pass (ms) | per close (ms) | statements | SQL texts |")
+    print("|---|--:|--:|--:|--:|")
+    for backend in ("sqlite", "postgresql"):
+        found = results.get(backend)
+        if found is None:
+            continue
+        print(
+            f"| {backend} | {found['close_ms']:.1f} | {found['close_ms'] / results['pairs']:.3f} "
+            f"| {found['close_statements']:.0f} | {found['close_texts']:.0f} |"
         )
 
 
@@ -228,7 +259,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     results = run_in_workdir(
-        None, "mentorbot-nudges-", lambda work: main_async(args, work), args.json
+        None, "mentorbot-passes-", lambda work: main_async(args, work), args.json
     )
     show(results)
     sys.stdout.flush()
