@@ -1,12 +1,13 @@
 """Check-ins, as conversations: prompts on the cadence, answers shared, nudges, streaks."""
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy import event as sa_event
 
 from bot.due_report import DueReport
@@ -234,9 +235,9 @@ async def _pass_statements(chat: Chat, later: timedelta) -> tuple[DueReport, Cou
 
 async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) -> None:
     """The claim of the timers brings each flow's pair and the member's partner, and the
-    claim of the check-ins closing each one's pair and mentor: a nudge is its flow's
-    UPDATE and its DM, a close reads its check-in whole once, with no look-up of a pair or
-    a member of its own (three pairs here)."""
+    claim of the check-ins closing each one's pair and mentor: the nudges are their
+    flows' UPDATE and their DMs, written together, and a close reads its check-in whole
+    once, with no look-up of a pair or a member of its own (three pairs here)."""
     couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
     for mentor, mentee in couples:
         await pair_up(chat, mentor, mentee)
@@ -247,10 +248,10 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
     assert statements == {
         "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
         "SELECT flow_sessions": 1,  # the timers, with their pairs and partners
-        "SAVEPOINT": 6,
-        "UPDATE flow_sessions": 6,
-        "INSERT outbox": 6,
-        "RELEASE": 6,
+        "SAVEPOINT": 1,  # all six in one
+        "UPDATE flow_sessions": 1,  # their flows, as one executemany
+        "INSERT outbox": 6 if chat.database.is_sqlite else 1,  # PostgreSQL: one, of six rows
+        "RELEASE": 1,
     }
     for mentor, mentee in couples:
         assert f"gentle nudge: your check-in with <@{mentee}>" in chat.dms(mentor)[-1]
@@ -267,6 +268,40 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
     for mentor, mentee in couples:
         assert f"<@{mentee}> didn't answer the check-in of " in chat.dms(mentor)[-1]
         assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
+
+
+async def test_a_nudge_that_fails_costs_only_its_own(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pass fires its timers together; when that fails, one by one, so the others
+    are nudged and the failing one is logged and no longer due (it would block the
+    queue)."""
+    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
+    for mentor, mentee in couples:
+        await pair_up(chat, mentor, mentee)
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    async with chat.database.transaction() as session:
+        # A timezone no zone database knows (stored by an older version, say): working
+        # out dave's quiet hours fails, so the whole batch does, then his nudge alone.
+        await session.execute(
+            update(Member).where(Member.external_id == "dave").values(timezone="Mars/Olympus")
+        )
+    with caplog.at_level(logging.ERROR, logger="bot.due"):
+        report, _statements = await _pass_statements(chat, timedelta(hours=25))
+    assert report.timers == 5
+    assert "firing 6 timers together failed; trying one by one" in caplog.text
+    assert "checkin timer for" in caplog.text
+    for user in ("alice", "bob", "carol", "erin", "frank"):
+        nudges = [dm for dm in chat.dms(user) if "gentle nudge" in dm]
+        assert len(nudges) == 1, user
+    assert not any("gentle nudge" in dm for dm in chat.dms("dave"))
+    async with chat.database.transaction() as session:
+        due = await session.scalars(
+            select(FlowSession.due_at).where(FlowSession.due_at.is_not(None))
+        )
+        assert list(due) == []  # none left due, the failed one neither
+    again = await chat.engine.run_due(chat.clock.now())
+    assert again.timers == 0
 
 
 async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:
