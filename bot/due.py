@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -363,20 +363,32 @@ async def _close_checkins(
     )
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=Checkin)
-    due = [(c, w, m) for c, w, m in (await session.execute(query)).all()]
-    for item, workspace, member in due:
+
+    def close(row: _AnyRow) -> Awaitable[None] | None:
+        item, workspace, member = row
         if member is None:
             item.closes_at = None
-            continue
-        turn = Turn.on_behalf_of(session, now, workspace, member)
-        if await _each(session, "closing a check-in", item.id, checkin.share(turn, item)):
-            report.checkins_closed += 1
-        else:
-            item.closes_at = now + RETRY_FAILED_AFTER
-    return len(due)
+            return None
+        return checkin.share(Turn.on_behalf_of(session, now, workspace, member), item)
+
+    async def close_alone(row: _AnyRow) -> bool:
+        item = row[0]
+        work = close(row)
+        if work is None:
+            return False
+        if await _each(session, "closing a check-in", item.id, work):
+            return True
+        item.closes_at = now + RETRY_FAILED_AFTER
+        return False
+
+    claimed, closed = await _together(session, query, "check-ins closing", close, close_alone)
+    report.checkins_closed += closed
+    return claimed
 
 
 _PARTNER = aliased(Member, name="partner")
+# A row of any claim's columns (the passes' claims differ).
+_AnyRow = Row[*tuple[Any, ...]]
 
 
 async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report: DueReport) -> int:
@@ -398,31 +410,58 @@ async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report:
     )
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=FlowSession)
+
+    def fire(row: _AnyRow) -> Awaitable[None]:
+        flow, workspace, member = row[:3]
+        return _fire(Turn.on_behalf_of(session, now, workspace, member), flow)
+
+    async def fire_alone(row: _AnyRow) -> bool:
+        flow = row[0]
+        if await _each(session, f"{flow.kind} timer", flow.id, fire(row)):
+            return True
+        flow.due_at = None  # a timer that keeps failing must not block the queue
+        return False
+
+    claimed, fired = await _together(session, query, "timers", fire, fire_alone)
+    report.timers += fired
+    return claimed
+
+
+async def _together(
+    session: AsyncSession,
+    claim: Select[*tuple[Any, ...]],
+    what: str,
+    work: Callable[[_AnyRow], Awaitable[None] | None],
+    alone: Callable[[_AnyRow], Awaitable[bool]],
+) -> tuple[int, int]:
+    """The rows ``claim`` finds, and how many of them were done: ``work`` for all of
+    them in one savepoint (what they change is written together when it ends; a
+    savepoint each cost two statements an item), or, when that fails, ``alone`` for
+    each, so an item that fails costs only its own. ``work`` gives None for a row with
+    nothing to do."""
     # Held for the loop: the session keeps only weak references to what it loaded.
-    due = (await session.execute(query)).all()
-    if not due:
-        return 0
+    rows = (await session.execute(claim)).all()
+    if not rows:
+        return 0, 0
     try:
-        # All of them in one savepoint: their flows' UPDATEs and their DMs are written
-        # together when it ends (a savepoint each cost two statements a timer).
         async with session.begin_nested():
-            for flow, workspace, member, _pair, _partner in due:
-                await _fire(Turn.on_behalf_of(session, now, workspace, member), flow)
+            done = 0
+            for row in rows:
+                doing = work(row)
+                if doing is not None:
+                    await doing
+                    done += 1
     except Exception:
-        log.exception("firing %d timers together failed; trying one by one", len(due))
+        log.exception("%d %s together failed; trying one by one", len(rows), what)
     else:
-        report.timers += len(due)
-        return len(due)
-    # One by one, so a timer that fails costs only its own. The rollback expired what
-    # the batch had changed: read again (these rows are still this transaction's).
-    due = (await session.execute(query, execution_options=_READ_AGAIN)).all()
-    for flow, workspace, member, _pair, _partner in due:
-        turn = Turn.on_behalf_of(session, now, workspace, member)
-        if await _each(session, f"{flow.kind} timer", flow.id, _fire(turn, flow)):
-            report.timers += 1
-        else:
-            flow.due_at = None  # a timer that keeps failing must not block the queue
-    return len(due)
+        return len(rows), done
+    # The rollback expired what the batch had changed: read again (the rows are still
+    # this transaction's).
+    rows = (await session.execute(claim, execution_options=_READ_AGAIN)).all()
+    done = 0
+    for row in rows:
+        done += await alone(row)
+    return len(rows), done
 
 
 _READ_AGAIN = {"populate_existing": True}

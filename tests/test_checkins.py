@@ -259,6 +259,7 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
 
     report, statements = await _pass_statements(chat, timedelta(hours=24))
     assert report.checkins_closed == 3
+    assert (statements["SAVEPOINT"], statements["RELEASE"]) == (1, 1)  # all three in one
     assert {kind: n for kind, n in statements.items() if kind.startswith("SELECT")} == {
         "SELECT pairs": 2,  # what is due, before and after
         "SELECT checkins": 1,  # the check-ins closing, with their pairs and mentors
@@ -289,7 +290,7 @@ async def test_a_nudge_that_fails_costs_only_its_own(
     with caplog.at_level(logging.ERROR, logger="bot.due"):
         report, _statements = await _pass_statements(chat, timedelta(hours=25))
     assert report.timers == 5
-    assert "firing 6 timers together failed; trying one by one" in caplog.text
+    assert "6 timers together failed; trying one by one" in caplog.text
     assert "checkin timer for" in caplog.text
     for user in ("alice", "bob", "carol", "erin", "frank"):
         nudges = [dm for dm in chat.dms(user) if "gentle nudge" in dm]
@@ -302,6 +303,36 @@ async def test_a_nudge_that_fails_costs_only_its_own(
         assert list(due) == []  # none left due, the failed one neither
     again = await chat.engine.run_due(chat.clock.now())
     assert again.timers == 0
+
+
+async def test_a_close_that_fails_costs_only_its_own(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pass closes its check-ins together; when that fails, one by one: the others
+    are shared, and the failing one stays open, to be tried again an hour later."""
+    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
+    for mentor, mentee in couples:
+        await pair_up(chat, mentor, mentee)
+    await chat.advance(FIRST_CHECKIN - chat.clock.now() + timedelta(hours=25))  # nudged
+    async with chat.database.transaction() as session:
+        # Telling dave when the check-in was asked fails (a zone nobody knows).
+        await session.execute(
+            update(Member).where(Member.external_id == "dave").values(timezone="Mars/Olympus")
+        )
+    with caplog.at_level(logging.ERROR, logger="bot.due"):
+        report, _statements = await _pass_statements(chat, timedelta(hours=24))
+    assert report.checkins_closed == 2
+    assert "3 check-ins closing together failed; trying one by one" in caplog.text
+    assert "scheduled closing a check-in for" in caplog.text
+    for mentor, mentee in (("alice", "bob"), ("erin", "frank")):
+        assert f"<@{mentee}> didn't answer the check-in of " in chat.dms(mentor)[-1]
+        assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
+    assert not any("didn't answer" in dm for dm in chat.dms("carol") + chat.dms("dave"))
+    async with chat.database.transaction() as session:
+        rows = await session.execute(select(Checkin.state, Checkin.closes_at).order_by(Checkin.id))
+        states = [tuple(row) for row in rows]
+    later = chat.clock.now() + timedelta(hours=1)
+    assert states == [("shared", None), ("open", later), ("shared", None)]
 
 
 async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:
