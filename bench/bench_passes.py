@@ -1,6 +1,6 @@
-"""Benchmark: dispatch passes with many items due, one at a time in savepoints of their
-own: every member's check-in nudge, then every check-in's 48-hour close; and the ``/win``
-events right after the nudges on the same pooled connection.
+"""Benchmark: dispatch passes with many items due: every member's check-in nudge, then
+every check-in's 48-hour close; and the ``/win`` events right after the nudges on the same
+pooled connection.
 
 Run by hand (``python -m bench.bench_passes --help``); the numbers live in
 bench/README.md. Benchmarks are never timed inside the tests.
@@ -13,13 +13,13 @@ it share a connection's prepared statements, as one pooled connection does in
 ``mentorbot run``):
 
 1. ``--wins`` ``/win`` events through ``Engine.handle``, each timed ("before");
-2. the pass 25 hours after the opening, timed: it fires every member's nudge, each in a
-   savepoint of its own (``bot/due.py``, ``_each``); the SQL texts the driver was given
-   in it are counted (each new text is a statement PostgreSQL prepares: a round trip);
+2. the pass 25 hours after the opening, timed: it fires every member's nudge
+   (``bot/due.py``, ``_together``); the SQL texts the driver was given in it are counted
+   (each new text is a statement PostgreSQL prepares: a round trip);
 3. the same number of ``/win`` events again ("after"; the first of them is also shown
    on its own);
 4. the pass 49 hours after the opening, timed: it closes every check-in (nobody
-   answered: each member hears the other did not), each in a savepoint of its own.
+   answered: each member hears the other did not).
 
 The baseline, measured right before each pass through the same ``Database``: a bare
 ``SELECT`` of the due timers (what the index alone costs).
