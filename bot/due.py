@@ -208,7 +208,7 @@ async def _each(session: AsyncSession, what: str, item_id: int, work: Awaitable[
         async with session.begin_nested():
             await work
     except Exception:
-        log.exception("scheduled %s for %s failed; it stays due", what, item_id)
+        log.exception("scheduled %s for %s failed", what, item_id)
         return False
     return True
 
