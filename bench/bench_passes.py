@@ -33,6 +33,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from sqlalchemy.engine import make_url
 from bench.bench_win import environment
 from bench.workdir import run_in_workdir
 from bot.clock import ManualClock
+from bot.due_report import DueReport
 from bot.engine import Engine
 from bot.events import CommandInvoked
 from bot.pairs_import import import_pairs
@@ -116,17 +118,17 @@ async def fresh(database: Database, pairs: int) -> None:
         )
 
 
-async def one_repeat(database: Database, pairs: int, wins: int) -> dict[str, Any]:
-    await fresh(database, pairs)
-    clock = ManualClock(NUDGES)
-    engine = Engine(database, clock)
-    before = await timed_wins(engine, 0, wins)
-    began = time.perf_counter()
-    async with database.transaction() as session:
-        due = await session.scalar(
-            select(func.count()).select_from(FlowSession).where(FlowSession.due_at <= NUDGES)
-        )
-    baseline_ms = (time.perf_counter() - began) * 1e3
+@dataclass(frozen=True)
+class Pass:
+    """One timed dispatch pass: its report, its time, and the statements it ran."""
+
+    report: DueReport
+    ms: float
+    statements: int
+    texts: int  # different SQL texts among them
+
+
+async def timed_pass(database: Database, engine: Engine, moment: datetime) -> Pass:
     texts: set[str] = set()
     statements = 0
 
@@ -139,38 +141,44 @@ async def one_repeat(database: Database, pairs: int, wins: int) -> dict[str, Any
     sa_event.listen(sync_engine, "before_cursor_execute", heard)
     try:
         began = time.perf_counter()
-        report = await engine.run_due(NUDGES)
-        pass_ms = (time.perf_counter() - began) * 1e3
+        report = await engine.run_due(moment)
+        ms = (time.perf_counter() - began) * 1e3
     finally:
         sa_event.remove(sync_engine, "before_cursor_execute", heard)
-    if report.timers != 2 * pairs or due != 2 * pairs:
-        raise BenchError(f"{report.timers} nudges fired, {due} due, of {2 * pairs}")
-    nudge_statements, nudge_texts = statements, len(texts)
+    return Pass(report, ms, statements, len(texts))
+
+
+async def one_repeat(database: Database, pairs: int, wins: int) -> dict[str, Any]:
+    await fresh(database, pairs)
+    clock = ManualClock(NUDGES)
+    engine = Engine(database, clock)
+    before = await timed_wins(engine, 0, wins)
+    began = time.perf_counter()
+    async with database.transaction() as session:
+        due = await session.scalar(
+            select(func.count()).select_from(FlowSession).where(FlowSession.due_at <= NUDGES)
+        )
+    baseline_ms = (time.perf_counter() - began) * 1e3
+    nudging = await timed_pass(database, engine, NUDGES)
+    if nudging.report.timers != 2 * pairs or due != 2 * pairs:
+        raise BenchError(f"{nudging.report.timers} nudges fired, {due} due, of {2 * pairs}")
     after = await timed_wins(engine, wins, wins)
     clock.set(CLOSES)
-    statements = 0
-    texts.clear()
-    sa_event.listen(sync_engine, "before_cursor_execute", heard)
-    try:
-        began = time.perf_counter()
-        closing = await engine.run_due(CLOSES)
-        close_ms = (time.perf_counter() - began) * 1e3
-    finally:
-        sa_event.remove(sync_engine, "before_cursor_execute", heard)
-    if closing.checkins_closed != pairs:
-        raise BenchError(f"{closing.checkins_closed} check-ins closed of {pairs}")
+    closing = await timed_pass(database, engine, CLOSES)
+    if closing.report.checkins_closed != pairs:
+        raise BenchError(f"{closing.report.checkins_closed} check-ins closed of {pairs}")
     return {
-        "pass_ms": pass_ms,
+        "pass_ms": nudging.ms,
         "baseline_ms": baseline_ms,
-        "nudges": report.timers,
-        "statements": nudge_statements,
-        "texts": nudge_texts,
+        "nudges": nudging.report.timers,
+        "statements": nudging.statements,
+        "texts": nudging.texts,
         "win_before_ms": statistics.median(before),
         "win_after_ms": statistics.median(after),
         "first_win_after_ms": after[0],
-        "close_ms": close_ms,
-        "close_statements": statements,
-        "close_texts": len(texts),
+        "close_ms": closing.ms,
+        "close_statements": closing.statements,
+        "close_texts": closing.texts,
     }
 
 
@@ -215,11 +223,9 @@ def show(results: dict[str, Any]) -> None:
         "| backend | pass (ms) | per nudge (ms) | baseline SELECT (ms) | statements | SQL texts "
         "| /win before | /win after | first /win after |"
     )
+    measured = [(b, results[b]) for b in ("sqlite", "postgresql") if b in results]
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
-    for backend in ("sqlite", "postgresql"):
-        found = results.get(backend)
-        if found is None:
-            continue
+    for backend, found in measured:
         print(
             f"| {backend} | {found['pass_ms']:.1f} | {found['pass_ms'] / found['nudges']:.3f} "
             f"| {found['baseline_ms']:.2f} | {found['statements']:.0f} | {found['texts']:.0f} "
@@ -229,10 +235,7 @@ def show(results: dict[str, Any]) -> None:
     print("\nThe closes' pass (every check-in, nobody answered):")
     print("| backend | pass (ms) | per close (ms) | statements | SQL texts |")
     print("|---|--:|--:|--:|--:|")
-    for backend in ("sqlite", "postgresql"):
-        found = results.get(backend)
-        if found is None:
-            continue
+    for backend, found in measured:
         print(
             f"| {backend} | {found['close_ms']:.1f} | {found['close_ms'] / results['pairs']:.3f} "
             f"| {found['close_statements']:.0f} | {found['close_texts']:.0f} |"
