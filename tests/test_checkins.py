@@ -233,15 +233,31 @@ async def _pass_statements(chat: Chat, later: timedelta) -> tuple[DueReport, Cou
     return report, statements
 
 
+COUPLES = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
+
+
+async def _three_pairs_at_first_checkin(chat: Chat) -> None:
+    """``COUPLES`` paired, their first check-ins open (all at ``FIRST_CHECKIN``)."""
+    for mentor, mentee in COUPLES:
+        await pair_up(chat, mentor, mentee)
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+
+
+async def _zone_nobody_knows(chat: Chat, user: str) -> None:
+    """``user``'s timezone becomes one no zone database knows (stored by an older
+    version, say): anything told to them at a local time fails."""
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.external_id == user).values(timezone="Mars/Olympus")
+        )
+
+
 async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) -> None:
     """The claim of the timers brings each flow's pair and the member's partner, and the
     claim of the check-ins closing each one's pair and mentor: the nudges are their
     flows' UPDATE and their DMs, written together, and a close reads its check-in whole
     once, with no look-up of a pair or a member of its own (three pairs here)."""
-    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
-    for mentor, mentee in couples:
-        await pair_up(chat, mentor, mentee)
-    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    await _three_pairs_at_first_checkin(chat)
 
     report, statements = await _pass_statements(chat, timedelta(hours=25))
     assert report.timers == 6
@@ -253,7 +269,7 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
         "INSERT outbox": 6 if chat.database.is_sqlite else 1,  # PostgreSQL: one, of six rows
         "RELEASE": 1,
     }
-    for mentor, mentee in couples:
+    for mentor, mentee in COUPLES:
         assert f"gentle nudge: your check-in with <@{mentee}>" in chat.dms(mentor)[-1]
         assert f"gentle nudge: your check-in with <@{mentor}>" in chat.dms(mentee)[-1]
 
@@ -266,7 +282,7 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
         "SELECT feedback": 3,  # each check-in whole (pair, members, answers), to share
         "SELECT flow_sessions": 3,  # each one's conversations left open, to end
     }
-    for mentor, mentee in couples:
+    for mentor, mentee in COUPLES:
         assert f"<@{mentee}> didn't answer the check-in of " in chat.dms(mentor)[-1]
         assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
 
@@ -277,16 +293,9 @@ async def test_a_nudge_that_fails_costs_only_its_own(
     """The pass fires its timers together; when that fails, one by one, so the others
     are nudged and the failing one is logged and no longer due (it would block the
     queue)."""
-    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
-    for mentor, mentee in couples:
-        await pair_up(chat, mentor, mentee)
-    await chat.advance(FIRST_CHECKIN - chat.clock.now())
-    async with chat.database.transaction() as session:
-        # A timezone no zone database knows (stored by an older version, say): working
-        # out dave's quiet hours fails, so the whole batch does, then his nudge alone.
-        await session.execute(
-            update(Member).where(Member.external_id == "dave").values(timezone="Mars/Olympus")
-        )
+    await _three_pairs_at_first_checkin(chat)
+    # Working out dave's quiet hours fails, so the whole batch does, then his nudge alone.
+    await _zone_nobody_knows(chat, "dave")
     with caplog.at_level(logging.ERROR, logger="bot.due"):
         report, _statements = await _pass_statements(chat, timedelta(hours=25))
     assert report.timers == 5
@@ -310,15 +319,10 @@ async def test_a_close_that_fails_costs_only_its_own(
 ) -> None:
     """The pass closes its check-ins together; when that fails, one by one: the others
     are shared, and the failing one stays open, to be tried again an hour later."""
-    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
-    for mentor, mentee in couples:
-        await pair_up(chat, mentor, mentee)
-    await chat.advance(FIRST_CHECKIN - chat.clock.now() + timedelta(hours=25))  # nudged
-    async with chat.database.transaction() as session:
-        # Telling dave when the check-in was asked fails (a zone nobody knows).
-        await session.execute(
-            update(Member).where(Member.external_id == "dave").values(timezone="Mars/Olympus")
-        )
+    await _three_pairs_at_first_checkin(chat)
+    await chat.advance(timedelta(hours=25))  # nudged
+    # Telling dave when the check-in was asked fails, so the whole batch does.
+    await _zone_nobody_knows(chat, "dave")
     with caplog.at_level(logging.ERROR, logger="bot.due"):
         report, _statements = await _pass_statements(chat, timedelta(hours=24))
     assert report.checkins_closed == 2
