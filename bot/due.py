@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -202,15 +202,21 @@ async def _due_pairs(
     return [(p, w, a, b) for p, w, a, b in (await session.execute(query)).all()]
 
 
-async def _each(session: AsyncSession, what: str, item_id: int, work: Awaitable[None]) -> bool:
-    """One item in its own savepoint: a failure is logged and leaves the others alone."""
+# What the work of one item of a pass gives (``_each``).
+_Done = TypeVar("_Done")
+
+
+async def _each(
+    session: AsyncSession, what: str, item_id: int, work: Awaitable[_Done]
+) -> _Done | None:
+    """One item in its own savepoint: a failure is logged and leaves the others alone.
+    What ``work`` gave, or None when it failed."""
     try:
         async with session.begin_nested():
-            await work
+            return await work
     except Exception:
         log.exception("scheduled %s for %s failed", what, item_id)
-        return False
-    return True
+        return None
 
 
 _PAIRS = table_of(Pair)
@@ -364,22 +370,22 @@ async def _close_checkins(
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=Checkin)
 
-    def close(row: _AnyRow) -> Awaitable[None] | None:
+    def close(row: _AnyRow) -> Awaitable[bool] | None:
         item, workspace, member = row
         if member is None:
             item.closes_at = None
             return None
-        return checkin.share(Turn.on_behalf_of(session, now, workspace, member), item)
+        return checkin.close_due(Turn.on_behalf_of(session, now, workspace, member), item)
 
     async def close_alone(row: _AnyRow) -> bool:
         item = row[0]
         work = close(row)
         if work is None:
             return False
-        if await _each(session, "closing a check-in", item.id, work):
-            return True
-        item.closes_at = now + RETRY_FAILED_AFTER
-        return False
+        closed = await _each(session, "closing a check-in", item.id, work)
+        if closed is None:
+            item.closes_at = now + RETRY_FAILED_AFTER
+        return bool(closed)
 
     claimed, closed = await _together(session, query, "check-ins closing", close, close_alone)
     report.checkins_closed += closed
@@ -411,9 +417,10 @@ async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report:
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=FlowSession)
 
-    def fire(row: _AnyRow) -> Awaitable[None]:
+    async def fire(row: _AnyRow) -> bool:
         flow, workspace, member = row[:3]
-        return _fire(Turn.on_behalf_of(session, now, workspace, member), flow)
+        await _fire(Turn.on_behalf_of(session, now, workspace, member), flow)
+        return True
 
     async def fire_alone(row: _AnyRow) -> bool:
         flow = row[0]
@@ -431,14 +438,14 @@ async def _together(
     session: AsyncSession,
     claim: Select[*tuple[Any, ...]],
     what: str,
-    work: Callable[[_AnyRow], Awaitable[None] | None],
+    work: Callable[[_AnyRow], Awaitable[bool] | None],
     alone: Callable[[_AnyRow], Awaitable[bool]],
 ) -> tuple[int, int]:
     """The rows ``claim`` finds, and how many of them were done: ``work`` for all of
     them in one savepoint (what they change is written together when it ends; a
     savepoint each cost two statements an item), or, when that fails, ``alone`` for
     each, so an item that fails costs only its own. ``work`` gives None for a row with
-    nothing to do."""
+    nothing to do, else whether it was done (not put off till later)."""
     # Held for the loop: the session keeps only weak references to what it loaded.
     rows = (await session.execute(claim)).all()
     if not rows:
@@ -449,8 +456,7 @@ async def _together(
             for row in rows:
                 doing = work(row)
                 if doing is not None:
-                    await doing
-                    done += 1
+                    done += await doing
     except Exception:
         log.exception("%d %s together failed; trying one by one", len(rows), what)
     else:

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy import event as sa_event
 
+from bot import due
 from bot.due_report import DueReport
 from bot.engine import Engine
-from bot.flows.checkin import spread_offset, take_share_turn
+from bot.flows.checkin import BUSY_CLOSE_RETRY, _upsert, spread_offset, take_share_turn
 from bot.flows.sessions import FlowKind
 from bot.storage.models import (
     Checkin,
@@ -672,7 +673,7 @@ async def test_an_answer_to_a_check_in_that_is_gone_is_not_saved_and_moves_nothi
         state = flow.state
         await session.execute(delete(CheckinAnswer))
         await session.execute(delete(Checkin))
-    assert "nothing changed" in await chat.say("bob", "bob: shipped the parser")
+    assert "so I didn't save this" in await chat.say("bob", "bob: shipped the parser")
     async with chat.database.transaction() as session:
         again = await session.get(FlowSession, flow.id)
         assert again is not None and again.state == state
@@ -813,6 +814,123 @@ async def test_two_last_answers_at_once_share_the_check_in(chat: Chat) -> None:
     [checkin] = await _checkins(chat)
     assert checkin.state == CheckinState.SHARED
     assert (await _pair(chat)).streak == 1
+
+
+def _bobs_open_conversation() -> Select[FlowSession]:
+    return (
+        select(FlowSession)
+        .join(Member, Member.id == FlowSession.member_id)
+        .where(
+            FlowSession.kind == "checkin",
+            FlowSession.ended_at.is_(None),
+            Member.external_id == "bob",
+        )
+    )
+
+
+async def _to_an_hour_before_the_close(chat: Chat) -> datetime:
+    """Alice has answered all; bob the first two questions. When the check-in closes."""
+    await to_first_checkin(chat)
+    await answer_all(chat, "alice")
+    await chat.click("bob", "OK 🙂")
+    await chat.say("bob", "bob: a bit")
+    await chat.advance(timedelta(hours=47))  # bob was nudged at 24 hours
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.OPEN and checkin.closes_at is not None
+    return checkin.closes_at
+
+
+def _shared_with_alice(chat: Chat) -> list[tuple[str, str]]:
+    [said] = [s.content for s in chat.recorder.seen if s.user == "alice"][-1:]
+    assert said.text == "📋 <@bob>'s check-in answers:"
+    return [(f.label, f.value) for f in said.fields]
+
+
+async def test_an_answer_that_comes_as_the_check_in_closes_is_refused_plainly(
+    chat: Chat,
+) -> None:
+    """PostgreSQL: bob types an answer while another instance's dispatch pass is closing
+    the check-in, not committed yet. His answer waits for the close, finds the check-in
+    shared without it, and is not saved; he is told so. (It used to be saved into a
+    check-in already shared: alice never saw it, and bob was asked the next question.)
+    SQLite takes writers one at a time: the answer comes before the close or after it."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    closes = await _to_an_hour_before_the_close(chat)
+    chat.clock.set(closes)
+    async with chat.database.transaction() as session:
+        report = DueReport()
+        await due._close_checkins(session, closes, due.BATCH, report)
+        assert report.checkins_closed == 1
+        bobs = asyncio.create_task(chat.say("bob", "bob: naming things"))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()  # waiting for the close
+    assert "so I didn't save this" in await bobs
+    assert (await _answers(chat, "bob")).challenge is None
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.SHARED
+    await chat.deliver()
+    shared = _shared_with_alice(chat)
+    assert ("Moved forward", "bob: a bit") in shared
+    assert ("Hard right now", "(skipped)") in shared
+    async with chat.database.transaction() as session:
+        assert (await session.execute(_bobs_open_conversation())).first() is None
+    assert "not waiting for an answer" in await chat.say("bob", "bob: naming things")
+
+
+async def test_a_close_puts_itself_off_for_an_answer_in_flight(chat: Chat) -> None:
+    """PostgreSQL: a click on bob's check-in is in flight when its 48 hours end: the
+    click's look-up holds his conversation, and its answer would wait for the check-in
+    the close holds. The close does not wait for the conversation (the two would wait
+    for each other): it puts itself off a minute, and then shares what bob saved."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    closes = await _to_an_hour_before_the_close(chat)
+    chat.clock.set(closes)
+    async with chat.database.transaction() as session:
+        # As a click's look-up holds it (bot/turn.py).
+        await session.execute(_bobs_open_conversation().with_for_update())
+        passing = asyncio.create_task(chat.engine.run_due(closes))
+        done, _ = await asyncio.wait({passing}, timeout=10)
+        assert passing in done, "the pass waited for bob's conversation"
+        assert passing.result().checkins_closed == 0
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.OPEN
+    assert checkin.closes_at == closes + BUSY_CLOSE_RETRY
+    # The click's answer is saved, as bob's next answer here is.
+    assert await chat.say("bob", "bob: naming things") == ""  # the next question follows
+    await chat.advance(BUSY_CLOSE_RETRY)
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.SHARED
+    assert ("Hard right now", "bob: naming things") in _shared_with_alice(chat)
+
+
+async def test_a_close_passes_over_a_check_in_an_answer_is_being_saved_to(
+    chat: Chat,
+) -> None:
+    """PostgreSQL: bob's answer is being saved by another instance, not committed yet,
+    when the 48 hours end. The close's claim passes over the check-in the answer holds,
+    and the next pass shares it with that answer. (The close used to share the check-in
+    without it; the answer was saved after, and never shown to alice.)"""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    closes = await _to_an_hour_before_the_close(chat)
+    chat.clock.set(closes)
+    [checkin] = await _checkins(chat)
+    bob = (await _answers(chat, "bob")).member_id
+    async with chat.database.transaction() as session:
+        # The answer's own statement (its flow's move left out).
+        values = {"v_challenge": "bob: naming things", "checkin": checkin.id, "member": bob}
+        saved = await session.execute(_upsert("postgresql", ("challenge",)), values)
+        assert saved.first() is not None
+        passing = asyncio.create_task(chat.engine.run_due(closes))
+        done, _ = await asyncio.wait({passing}, timeout=10)
+        assert passing in done, "the pass waited for bob's answer"
+        assert passing.result().checkins_closed == 0
+    await chat.advance(timedelta(minutes=1))
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.SHARED
+    assert ("Hard right now", "bob: naming things") in _shared_with_alice(chat)
 
 
 async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:

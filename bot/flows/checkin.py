@@ -23,7 +23,7 @@ done, or when the window closes; a check-in both answered adds one to the pair's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -33,11 +33,13 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     ScalarSelect,
+    Select,
     Update,
     and_,
     bindparam,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,6 +182,20 @@ class Due:
 _CHECKINS = table_of(Checkin)
 # The check-in an answer is for (its statements' ``checkin`` parameter).
 _THE_CHECKIN = _CHECKINS.c.id == bindparam("checkin")
+_THE_OPEN_CHECKIN = and_(_THE_CHECKIN, _CHECKINS.c.state == CheckinState.OPEN.value)
+
+
+def _of_open_checkin(*columns: ColumnElement[Any]) -> Select[Any]:
+    """``columns`` of the answer's check-in while it is open. An answer writes only
+    through this. On PostgreSQL it holds the check-in's row (``FOR KEY SHARE``) to the
+    commit: the close's claim (``FOR UPDATE SKIP LOCKED``, bot/due.py) passes over a
+    check-in an answer is being saved to, and an answer that comes while a close holds
+    the check-in waits for it, then finds it shared and saves nothing (its author is
+    told). Neither way is an answer saved to a check-in shared without it. SQLite takes
+    writers one at a time; it renders no lock."""
+    return select(*columns).where(_THE_OPEN_CHECKIN).with_for_update(read=True, key_share=True)
+
+
 _FLOWS = table_of(FlowSession)
 _OUTBOX = table_of(OutboxMessage)
 
@@ -608,12 +624,12 @@ def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Ins
     if found is not None:
         return found
     values = [bindparam(f"v_{name}", type_=_ANSWERS.c[name].type) for name in names]
-    source = select(
+    source = _of_open_checkin(
         _CHECKINS.c.workspace_id,
         _CHECKINS.c.id,
         bindparam("member", type_=_ANSWERS.c.member_id.type),
         *values,
-    ).where(_THE_CHECKIN)
+    )
     into = CheckinAnswer if loads else _ANSWERS
     columns = ["workspace_id", "checkin_id", "member_id", *names]
     insert = upsert_into(dialect, into).from_select(columns, source)
@@ -663,9 +679,10 @@ def _moving(columns: tuple[str, ...]) -> Update:
 
 def _moving_with_answer(moving: Update) -> CTE:
     """PostgreSQL: ``moving`` as a data-modifying CTE of the answer's upsert (one
-    statement less per answer). Only where the check-in is there (the upsert's own
-    condition): an answer not saved moves nothing."""
-    there = select(_CHECKINS.c.id).where(_THE_CHECKIN).exists()
+    statement less per answer). Only where the check-in is open (the upsert's own
+    condition, read again after any wait for its lock): an answer not saved moves
+    nothing."""
+    there = _of_open_checkin(_CHECKINS.c.id).exists()
     return moving.where(there).returning(_FLOWS.c.id).cte("moved")
 
 
@@ -714,12 +731,14 @@ _STALL_CHECK = (
     .values(stall_check_at=bindparam("stall_check_at", type_=_PAIRS.c.stall_check_at.type))
 )
 # PostgreSQL: the stall check as a data-modifying CTE of the answer's upsert; its WHERE
-# finds no pair when the check-in is gone (an answer not saved changes nothing). When
+# finds no pair when the check-in is gone or no longer open (an answer not saved
+# changes nothing). When
 # the partner has answered, the pair is read whole to share the check-in, and
 # ``stalls.answered`` writes the check with the streak instead (the row written once).
 _STALL_CHECK_WITH_ANSWER = (
     update(_PAIRS)
-    .where(_PAIRS.c.id == _PAIR_OF_CHECKIN, ~_PARTNER_ANSWERED)
+    .where(_PAIRS.c.id == _of_open_checkin(_CHECKINS.c.pair_id).scalar_subquery())
+    .where(~_PARTNER_ANSWERED)
     .values(stall_check_at=stalls.check_after_answer_in_sql(_PAIRS.c.id))
     .returning(_PAIRS.c.id)
     .cte("stall_checked")
@@ -728,9 +747,11 @@ _STALL_CHECK_WITH_ANSWER = (
 # from before it is saved to its commit, so that the second finds the first's answer and
 # shares both (two at once would each find the other still to come, and the check-in
 # would be shared only at its close). SQLite takes writers one at a time anyway. An
-# advisory lock (the two-key form, in a key space of its own): a row lock on the
-# check-in would be taken after the flow's, which the dispatch pass's close takes the
-# other way round.
+# advisory lock (the two-key form, in a key space of its own), not an exclusive lock on
+# the check-in's row: the answers' own ``FOR KEY SHARE`` of that row must not wait for
+# each other, and one that did would also wait for an UPDATE of the check-in (a pair
+# ending cancels its open check-in, then ends its conversations: the other way round
+# from a click, which holds its conversation first).
 _SHARE_TURNS = 0x6D62_0001
 _TAKING_SHARE_TURN = select(func.pg_advisory_xact_lock(_SHARE_TURNS, bindparam("checkin")))
 
@@ -853,9 +874,9 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         if flow.state == State.MOOD:
             advanced = await _answer_and_advance(turn, flow, {"mood": mood})
             # The last question open, its "thanks" goes with it (a form asked again).
-            return STALE if advanced is None else replace(advanced, replace_with=shown)
+            return _CLOSED if advanced is None else replace(advanced, replace_with=shown)
         if not await _save(turn, flow, {"mood": mood}):
-            return STALE
+            return _CLOSED
         return StepResult(replace_with=shown)
     if choice.startswith("skip:"):
         if choice[5:] != flow.state:
@@ -863,7 +884,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         skipped = QUESTIONS[State(flow.state)][0]
         advanced = await _answer_and_advance(turn, flow, {})
         if advanced is None:
-            return STALE
+            return _CLOSED
         # Skipping the last question ends the check-in: its "thanks" is said as for a
         # typed last answer.
         return replace(advanced, replace_with=f"{skipped} (skipped)")
@@ -894,7 +915,7 @@ async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
         return STALE
     _, field = QUESTIONS[State(flow.state)]
     value = _mood_word(text) if field == "mood" else text
-    return await _answer_and_advance(turn, flow, {field: value}) or STALE
+    return await _answer_and_advance(turn, flow, {field: value}) or _CLOSED
 
 
 def _open_questions(flow: FlowSession) -> list[tuple[State, str]]:
@@ -917,7 +938,7 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     await take_share_turn(turn.session, _checkin_id(flow))
     whole = await _whole(turn.session, _checkin_id(flow))
     if whole is None or flow.member_id is None:
-        return STALE
+        return _CLOSED  # what the form held is not saved
     answer = whole.answers.get(flow.member_id)
     open_names = [name for _, name in _open_questions(flow)]
     read = read_form(values, list(FORM_FIELDS))
@@ -930,7 +951,8 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     note = answered_before_note(answered_before) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
-        await _save_into(turn, flow, changes.store, whole)
+        if not await _save_into(turn, flow, changes.store, whole):
+            return _CLOSED
         retry = [name for name, _ in read.too_long]
         state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
         flow.data = {**flow.data, "retry": retry[1:]}
@@ -939,7 +961,7 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         kept = [name for name in retry if stored[name]]
         return with_note(note, StepResult(reply=read.refused_note(labels, kept)))
     move(turn, flow, State.NEXT_TOPIC)
-    return with_note(note, await _answer_and_advance(turn, flow, changes.store, whole) or STALE)
+    return with_note(note, await _answer_and_advance(turn, flow, changes.store, whole) or _CLOSED)
 
 
 def _mood_word(value: str) -> str:
@@ -1017,15 +1039,6 @@ def _both_answered(whole: _Whole) -> bool:
     return len(answers) == 2 and all(a.answered_at is not None for a in answers)
 
 
-async def share(turn: Turn, checkin: Checkin) -> None:
-    """Each member sees the other's answers; the window closes; the streak moves."""
-    if checkin.state != CheckinState.OPEN:
-        return
-    whole = await _whole(turn.session, checkin.id)
-    assert whole is not None and whole.checkin is checkin
-    await _share(turn, whole)
-
-
 async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
     """Each side gets the other's answers; ``thanked``: the member whose answer completed
     the check-in, thanked in the same DM."""
@@ -1043,10 +1056,6 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
     checkin.state = CheckinState.SHARED.value
     checkin.shared_at = turn.now
     checkin.closes_at = None
-    if not both:
-        # Both answered: both conversations ended with their answers (a member's
-        # ``answered_at`` is set only as their conversation ends), none is left open.
-        await _expire_open_sessions(turn, checkin)
     pair.streak = pair.streak + 1 if both else 0
     if both and pair.streak in STREAK_MILESTONES:
         for member in members.values():
@@ -1080,16 +1089,43 @@ def _shared(
     return Content(f"📋 {who}'s check-in answers:", fields=tuple(fields))
 
 
-async def _expire_open_sessions(turn: Turn, checkin: Checkin) -> None:
-    query = select(FlowSession).where(
-        FlowSession.pair_id == checkin.pair_id,
-        FlowSession.kind == FlowKind.CHECKIN.value,
-        FlowSession.ended_at.is_(None),
-    )
-    for flow in (await turn.session.execute(query)).scalars():
-        if flow.data.get("checkin_id") == checkin.id:
+_OPEN_SESSIONS = select(FlowSession).where(
+    FlowSession.pair_id == bindparam("pair"),
+    FlowSession.kind == FlowKind.CHECKIN.value,
+    FlowSession.ended_at.is_(None),
+)
+# PostgreSQL, the close: each open conversation with whether it could be locked without
+# waiting (a lateral subquery: a lock may not reach the nullable side of an outer join).
+_FREE_FLOW = _FLOWS.alias("free_flow")
+_FREE = (
+    select(_FREE_FLOW.c.id)
+    .where(_FREE_FLOW.c.id == FlowSession.id)
+    .with_for_update(skip_locked=True)
+    .lateral("free")
+)
+_OPEN_SESSIONS_LOCKED = _OPEN_SESSIONS.add_columns(_FREE.c.id).outerjoin(_FREE, true())
+
+
+def _of(flow: FlowSession, checkin: Checkin) -> bool:
+    """Whether ``flow`` is a conversation of ``checkin`` (a pair may have two open: a
+    manual check-in and the scheduled one)."""
+    return bool(flow.data.get("checkin_id") == checkin.id)
+
+
+def _expire(turn: Turn, flows: Iterable[FlowSession], checkin: Checkin) -> None:
+    for flow in flows:
+        if _of(flow, checkin):
             move(turn, flow, State.EXPIRED, end=True)
             flow.due_at = None
+
+
+async def _expire_open_sessions(turn: Turn, checkin: Checkin) -> None:
+    found = await turn.session.execute(_OPEN_SESSIONS, {"pair": checkin.pair_id})
+    _expire(turn, found.scalars(), checkin)
+
+
+# How much later a close that found a conversation busy tries again (``close_due``).
+BUSY_CLOSE_RETRY = timedelta(minutes=1)
 
 
 async def nudge(turn: Turn, flow: FlowSession) -> None:
@@ -1118,6 +1154,27 @@ async def nudge(turn: Turn, flow: FlowSession) -> None:
     )
 
 
-async def close_due(turn: Turn, checkin: Checkin) -> None:
-    """The 48-hour window ended: share what there is."""
-    await share(turn, checkin)
+async def close_due(turn: Turn, checkin: Checkin) -> bool:
+    """The 48-hour window ended: each member sees what the other answered, the
+    conversations still open end, the streak moves. False when it has to wait: on
+    PostgreSQL, a conversation of the check-in is held by an event in another
+    transaction (a click's look-up locks its flow, then its answer waits for the lock
+    the close holds on the check-in: waiting for that flow here would be a deadlock).
+    The close is then tried ``BUSY_CLOSE_RETRY`` later, after that answer is saved."""
+    if checkin.state != CheckinState.OPEN:
+        return True
+    params = {"pair": checkin.pair_id}
+    if dialect_of(turn.session) == "sqlite":
+        flows = list((await turn.session.execute(_OPEN_SESSIONS, params)).scalars())
+    else:
+        rows = (await turn.session.execute(_OPEN_SESSIONS_LOCKED, params)).all()
+        if any(free is None and _of(flow, checkin) for flow, free in rows):
+            checkin.closes_at = turn.now + BUSY_CLOSE_RETRY
+            return False
+        flows = [flow for flow, _ in rows]
+    # Read after the conversations are held: no answer to this check-in is in flight.
+    whole = await _whole(turn.session, checkin.id)
+    assert whole is not None and whole.checkin is checkin
+    _expire(turn, flows, checkin)
+    await _share(turn, whole)
+    return True
