@@ -369,7 +369,12 @@ async def test_partial_answers_are_shared_when_the_window_closes(chat: Chat) -> 
     await chat.advance(timedelta(hours=48))
     shared = [s for s in chat.recorder.seen if s.user == "alice"][-1].content
     assert shared.text == "📋 <@bob>'s check-in answers:"
-    assert ("Moved forward", "a bit") in [(f.label, f.value) for f in shared.fields]
+    assert [(f.label, f.value) for f in shared.fields][1:] == [
+        ("Moved forward", "a bit"),
+        # Bob stopped before these: alice is not told he skipped them.
+        ("Hard right now", "(no answer)"),
+        ("For next time", "(no answer)"),
+    ]
     # The window closed: a late reply belongs to no conversation any more.
     assert "not waiting for an answer" in await chat.say("bob", "late thoughts")
     assert (await _answers(chat, "bob")).challenge is None
@@ -872,7 +877,7 @@ async def test_an_answer_that_comes_as_the_check_in_closes_is_refused_plainly(
     await chat.deliver()
     shared = _shared_with_alice(chat)
     assert ("Moved forward", "bob: a bit") in shared
-    assert ("Hard right now", "(skipped)") in shared
+    assert ("Hard right now", "(no answer)") in shared  # never asked: not "skipped"
     async with chat.database.transaction() as session:
         assert (await session.execute(_bobs_open_conversation())).first() is None
     assert "not waiting for an answer" in await chat.say("bob", "bob: naming things")

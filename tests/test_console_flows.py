@@ -383,3 +383,39 @@ def test_an_unanswered_checkin_is_nudged_once_and_shared_after_48_hours(tmp_path
     assert late.user == "bob"
     assert late.headers == ["ephemeral → bob"]
     assert late.messages[0].text.startswith("That check-in has closed")
+
+
+def test_a_check_in_half_answered_closes_after_48_hours(tmp_path: Path) -> None:
+    """tests/console_sessions/checkin_closes_at_48_hours.txt: bob answers two of the four
+    questions and stops. At the close each reads what the other wrote; alice reads that
+    bob gave no answer to the rest (he never skipped them), and bob's reply after the
+    close is not saved, and he is told so."""
+    script = (SESSIONS / "checkin_closes_at_48_hours.txt").read_text(encoding="utf-8")
+    out = run_console(tmp_path, script)
+    closing = out.turn(":advance 2d", nth=1)
+    assert outline(closing) == [
+        "⏰ it is Sat 2026-11-28 10:00 UTC",
+        "DM → bob",
+        "⏰ it is Sun 2026-11-29 10:00 UTC",
+        "DM → alice",
+        "DM → bob",
+        "⏰ it is Sun 2026-11-29 12:00 UTC",
+    ]
+    nudge, to_alice, to_bob = closing.messages
+    assert nudge.text.startswith("A gentle nudge: your check-in with @alice is still open")
+    assert to_alice.body == (
+        "📋 @bob's check-in answers:",
+        "How it went: OK 🙂",
+        "Moved forward: Fixed the flaky test",
+        "Hard right now: (no answer)",
+        "For next time: (no answer)",
+    )
+    assert to_bob.body == (
+        "📋 @alice's check-in answers:",
+        "How it went: Great 🙌",
+        "Moved forward: The login page went live",
+        "Hard right now: Estimating the next sprint",
+        "For next time: How to run a good retro",
+    )
+    late = only(out.turn("Naming the payments service").messages, "DM → bob")
+    assert late.text.startswith("I'm not waiting for an answer from you right now, so I didn't")

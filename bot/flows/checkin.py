@@ -1083,9 +1083,12 @@ def _shared(
     fields = []
     if answer.mood:
         fields.append(Field(LABELS["mood"], MOODS.get(answer.mood, answer.mood)))
+    # A member who went through every question skipped the ones left empty; one who
+    # stopped part way (the 48 hours ran out) may never have been asked them.
+    empty = "(skipped)" if answer.answered_at is not None else "(no answer)"
     for name in ("progress", "challenge", "next_topic"):
         value = getattr(answer, name)
-        fields.append(Field(LABELS[name], value if value else "(skipped)"))
+        fields.append(Field(LABELS[name], value if value else empty))
     return Content(f"📋 {who}'s check-in answers:", fields=tuple(fields))
 
 
