@@ -90,7 +90,7 @@ from bot.matching import pool as matching_pool
 from bot.matching import rounds as matching_rounds
 from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
-from bot.storage.database import Database, DatabaseUnavailable
+from bot.storage.database import Database, DatabaseUnavailable, gave_way
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
@@ -122,6 +122,11 @@ NOT_SAVED = (
 
 UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved."
 
+# How many times an event is tried when PostgreSQL gives its transaction up for
+# another's (``gave_way``: two events waiting for each other's rows): the second try
+# comes once the other has committed. A third failure is told as ``SORRY``.
+EVENT_ATTEMPTS = 3
+
 
 class Engine:
     def __init__(
@@ -149,33 +154,45 @@ class Engine:
             # No platform sends such ids; storing one would fail on PostgreSQL only.
             log.warning("refused %s: an id longer than any column holds", type(event).__name__)
             return [_reply(event, UNREADABLE_SENDER)]
-        try:
-            async with self._db.transaction() as session:
-                turn, claimed = await self._begin(session, event)
-                if claimed is None and event.event_key is not None:
-                    claimed = await turn.claim_event_key(event.event_key)
-                if claimed is False:
-                    log.info("ignored a repeated delivery of %s", type(event).__name__)
-                    return []
-                async with turn.outbox_in_one_statement():
-                    effects = await self._route(turn, event)
-                if turn.actor.dm_blocked_at is not None:
-                    # They are here, so they can be told why DMs stopped; try DMs again.
-                    turn.actor.dm_blocked_at = None
-                    effects = turn.reply(UNREACHABLE_NOTE) + effects
-                queued = turn.queued
-        except CommandError as error:
-            return [_reply(event, error.explain())]
-        except UserError as error:
-            return [_reply(event, error.message)]
-        except DatabaseUnavailable:
-            return [_reply(event, NOT_SAVED)]
-        except Exception:
-            log.exception("failed to handle %s", type(event).__name__)
-            return [_reply(event, SORRY)]
+        for attempt in range(1, EVENT_ATTEMPTS + 1):
+            try:
+                done = await self._handle_in_one_transaction(event)
+            except CommandError as error:
+                return [_reply(event, error.explain())]
+            except UserError as error:
+                return [_reply(event, error.message)]
+            except DatabaseUnavailable:
+                return [_reply(event, NOT_SAVED)]
+            except Exception as error:
+                if gave_way(error) and attempt < EVENT_ATTEMPTS:
+                    # Nothing of this attempt was saved or sent (what it says and sends
+                    # is returned, or queued in the same transaction): it runs again.
+                    log.info("%s gave way to another transaction; again", type(event).__name__)
+                    continue
+                log.exception("failed to handle %s", type(event).__name__)
+                return [_reply(event, SORRY)]
+            break
+        effects, queued = done
         if queued and self._on_queued is not None:
             self._on_queued()
         return effects
+
+    async def _handle_in_one_transaction(self, event: Event) -> tuple[list[Effect], bool]:
+        """The event's effects, and whether it queued messages to send."""
+        async with self._db.transaction() as session:
+            turn, claimed = await self._begin(session, event)
+            if claimed is None and event.event_key is not None:
+                claimed = await turn.claim_event_key(event.event_key)
+            if claimed is False:
+                log.info("ignored a repeated delivery of %s", type(event).__name__)
+                return [], False
+            async with turn.outbox_in_one_statement():
+                effects = await self._route(turn, event)
+            if turn.actor.dm_blocked_at is not None:
+                # They are here, so they can be told why DMs stopped; try DMs again.
+                turn.actor.dm_blocked_at = None
+                effects = turn.reply(UNREACHABLE_NOTE) + effects
+            return effects, bool(turn.queued)
 
     async def workspace_changed(self, event: WorkspaceRemoved | WorkspaceAdded) -> None:
         """Uninstalled or token revoked: nothing more is sent there, and what waits is

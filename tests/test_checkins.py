@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy import event as sa_event
 
 from bot import due
@@ -26,6 +26,7 @@ from bot.storage.models import (
     OutboxMessage,
     OutboxStatus,
     Pair,
+    PairState,
 )
 from tests.conversation import Chat, pair_up
 from tests.statements import statement_kind, statements_per_event, trips_per_event
@@ -936,6 +937,32 @@ async def test_a_close_passes_over_a_check_in_an_answer_is_being_saved_to(
     [checkin] = await _checkins(chat)
     assert checkin.state == CheckinState.SHARED
     assert ("Hard right now", "bob: naming things") in _shared_with_alice(chat)
+
+
+async def test_an_event_given_up_in_a_deadlock_is_done_again(chat: Chat) -> None:
+    """PostgreSQL: alice ends the pair while a click on bob's check-in is in flight in
+    another instance. The click holds bob's conversation, then writes the pair (its
+    answer's stall check); ending the pair writes the pair, then ends bob's
+    conversation. Each waits for the other, and PostgreSQL gives one up: here ending the
+    pair, the first to wait. That event is done again once the click has committed, and
+    alice reads that the pair ended, not that something went wrong."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await to_first_checkin(chat)
+    await chat.say("alice", "/mentor end")
+    async with chat.database.transaction() as session:
+        # The other instance's click: not the one PostgreSQL gives up (checked later).
+        await session.execute(text("SET LOCAL deadlock_timeout = '10s'"))
+        await session.execute(_bobs_open_conversation().with_for_update())
+        ending = asyncio.create_task(chat.click("alice", "End pair"))
+        await asyncio.sleep(0.3)
+        assert not ending.done()  # waiting for bob's conversation
+        # Waits for the pair until PostgreSQL gives the other event up (1 s).
+        await session.execute(update(Pair).values(stall_check_at=None))
+    assert "has ended" in await ending
+    assert (await _pair(chat)).state == PairState.ENDED
+    [checkin] = await _checkins(chat)
+    assert checkin.state == CheckinState.CANCELED
 
 
 async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:

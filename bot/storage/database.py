@@ -80,6 +80,18 @@ def _unavailable(error: BaseException) -> bool:
     )
 
 
+# PostgreSQL gave this transaction up so that another could go on: two were waiting for
+# each other (deadlock_detected), or one changed what the other had to read the same
+# (serialization_failure). Nothing of it was saved, and the work may simply be done again.
+_GAVE_WAY = frozenset({"40P01", "40001"})
+
+
+def gave_way(error: BaseException) -> bool:
+    """Whether ``error`` is the database giving this transaction up for another's sake
+    (``_GAVE_WAY``): doing the work again from the start is expected to succeed."""
+    return isinstance(error, exc.DBAPIError) and getattr(error.orig, "sqlstate", None) in _GAVE_WAY
+
+
 def async_url(url: str) -> str:
     """Accept the URLs people write and pick the async driver for them."""
     parsed = make_url(url)
