@@ -370,16 +370,27 @@ async def _close_checkins(
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=Checkin)
 
-    def close(row: _AnyRow) -> Awaitable[bool] | None:
+    # What the batch's closes need, read for them all at once (two statements).
+    read: list[checkin.Closing] = []
+
+    async def read_all(rows: Sequence[_AnyRow]) -> None:
+        closing = [item for item, _, member in rows if member is not None]
+        read[:] = [await checkin.read_for_closing(session, closing)]
+
+    def close(row: _AnyRow, closing: checkin.Closing | None = None) -> Awaitable[bool] | None:
         item, workspace, member = row
         if member is None:
             item.closes_at = None
             return None
-        return checkin.close_due(Turn.on_behalf_of(session, now, workspace, member), item)
+        turn = Turn.on_behalf_of(session, now, workspace, member)
+        return checkin.close_due(turn, item, closing)
+
+    def close_together(row: _AnyRow) -> Awaitable[bool] | None:
+        return close(row, read[0])
 
     async def close_alone(row: _AnyRow) -> bool:
         item = row[0]
-        work = close(row)
+        work = close(row)  # reads for itself: what the batch read was rolled back
         if work is None:
             return False
         closed = await _each(session, "closing a check-in", item.id, work)
@@ -387,7 +398,9 @@ async def _close_checkins(
             item.closes_at = now + RETRY_FAILED_AFTER
         return bool(closed)
 
-    claimed, closed = await _together(session, query, "check-ins closing", close, close_alone)
+    claimed, closed = await _together(
+        session, query, "check-ins closing", close_together, close_alone, before=read_all
+    )
     report.checkins_closed += closed
     return claimed
 
@@ -440,18 +453,23 @@ async def _together(
     what: str,
     work: Callable[[_AnyRow], Awaitable[bool] | None],
     alone: Callable[[_AnyRow], Awaitable[bool]],
+    *,
+    before: Callable[[Sequence[_AnyRow]], Awaitable[None]] | None = None,
 ) -> tuple[int, int]:
     """The rows ``claim`` finds, and how many of them were done: ``work`` for all of
     them in one savepoint (what they change is written together when it ends; a
     savepoint each cost two statements an item), or, when that fails, ``alone`` for
     each, so an item that fails costs only its own. ``work`` gives None for a row with
-    nothing to do, else whether it was done (not put off till later)."""
+    nothing to do, else whether it was done (not put off till later). ``before``: what
+    all of them need, read once in that savepoint before them."""
     # Held for the loop: the session keeps only weak references to what it loaded.
     rows = (await session.execute(claim)).all()
     if not rows:
         return 0, 0
     try:
         async with session.begin_nested():
+            if before is not None:
+                await before(rows)
             done = 0
             for row in rows:
                 doing = work(row)

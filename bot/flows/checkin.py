@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    Row,
     ScalarSelect,
     Select,
     Update,
@@ -541,7 +542,8 @@ _MENTOR = aliased(Member, name="mentor")
 _MENTEE = aliased(Member, name="mentee")
 _MENTOR_ANSWER = aliased(CheckinAnswer, name="mentor_answer")
 _MENTEE_ANSWER = aliased(CheckinAnswer, name="mentee_answer")
-_WHOLE = (
+# Check-ins whole (``_Whole``): one by ``_WHOLE``, many at the close.
+_WHOLES = (
     select(
         Checkin,
         Pair,
@@ -562,8 +564,8 @@ _WHOLE = (
         _MENTEE_ANSWER,
         and_(_MENTEE_ANSWER.checkin_id == Checkin.id, _MENTEE_ANSWER.member_id == Pair.mentee_id),
     )
-    .where(Checkin.id == bindparam("checkin"))
 )
+_WHOLE = _WHOLES.where(Checkin.id == bindparam("checkin"))
 _MINE = (
     select(_CHECKINS.c.id, *(_ANSWERS.c[name] for name in FORM_FIELDS))
     .outerjoin(
@@ -592,8 +594,10 @@ class _Whole:
 
 async def _whole(session: AsyncSession, checkin_id: int) -> _Whole | None:
     row = (await session.execute(_WHOLE, {"checkin": checkin_id})).one_or_none()
-    if row is None:
-        return None
+    return None if row is None else _whole_of(row)
+
+
+def _whole_of(row: Row[*tuple[Any, ...]]) -> _Whole:
     checkin, pair, mentor, mentee, mentor_answer, mentee_answer, waiting_since = row
     return _Whole(
         checkin,
@@ -1092,10 +1096,8 @@ def _shared(
     return Content(f"📋 {who}'s check-in answers:", fields=tuple(fields))
 
 
-_OPEN_SESSIONS = select(FlowSession).where(
-    FlowSession.pair_id == bindparam("pair"),
-    FlowSession.kind == FlowKind.CHECKIN.value,
-    FlowSession.ended_at.is_(None),
+_OPEN_CONVERSATIONS = select(FlowSession).where(
+    FlowSession.kind == FlowKind.CHECKIN.value, FlowSession.ended_at.is_(None)
 )
 # PostgreSQL, the close: each open conversation with whether it could be locked without
 # waiting (a lateral subquery: a lock may not reach the nullable side of an outer join).
@@ -1106,25 +1108,71 @@ _FREE = (
     .with_for_update(skip_locked=True)
     .lateral("free")
 )
-_OPEN_SESSIONS_LOCKED = _OPEN_SESSIONS.add_columns(_FREE.c.id).outerjoin(_FREE, true())
+_OPEN_CONVERSATIONS_LOCKED = _OPEN_CONVERSATIONS.add_columns(_FREE.c.id).outerjoin(_FREE, true())
 
 
-def _of(flow: FlowSession, checkin: Checkin) -> bool:
-    """Whether ``flow`` is a conversation of ``checkin`` (a pair may have two open: a
-    manual check-in and the scheduled one)."""
-    return bool(flow.data.get("checkin_id") == checkin.id)
+def _checkin_of(flow: FlowSession) -> int | None:
+    """The check-in ``flow`` is a conversation of (a pair may have two open: a manual
+    check-in and the scheduled one)."""
+    found = flow.data.get("checkin_id")
+    return int(found) if found is not None else None
 
 
-def _expire(turn: Turn, flows: Iterable[FlowSession], checkin: Checkin) -> None:
+def _expire(turn: Turn, flows: Iterable[FlowSession]) -> None:
     for flow in flows:
-        if _of(flow, checkin):
-            move(turn, flow, State.EXPIRED, end=True)
-            flow.due_at = None
+        move(turn, flow, State.EXPIRED, end=True)
+        flow.due_at = None
 
 
 async def _expire_open_sessions(turn: Turn, checkin: Checkin) -> None:
-    found = await turn.session.execute(_OPEN_SESSIONS, {"pair": checkin.pair_id})
-    _expire(turn, found.scalars(), checkin)
+    query = _OPEN_CONVERSATIONS.where(FlowSession.pair_id == checkin.pair_id)
+    found = (await turn.session.execute(query)).scalars()
+    _expire(turn, [flow for flow in found if _checkin_of(flow) == checkin.id])
+
+
+@dataclass(slots=True)
+class Closing:
+    """What closing check-ins needs, read for many at once (``read_for_closing``)."""
+
+    # By check-in: whole, read after its conversations were held.
+    wholes: dict[int, _Whole]
+    # By check-in: its conversations still open.
+    conversations: dict[int, list[FlowSession]]
+    # Check-ins with a conversation held by another transaction (PostgreSQL).
+    busy: set[int]
+
+
+async def read_for_closing(session: AsyncSession, checkins: Sequence[Checkin]) -> Closing:
+    """``checkins``' open conversations, held (on PostgreSQL, those another transaction
+    holds are passed over and their check-ins are busy), then the check-ins that are not
+    busy, whole: two statements, however many check-ins."""
+    closing = Closing({}, {}, set())
+    if not checkins:
+        return closing
+    dialect = dialect_of(session)
+    ids = {checkin.id for checkin in checkins}
+    pairs = one_of(dialect, FlowSession.pair_id, sorted({c.pair_id for c in checkins}))
+    if dialect == "sqlite":
+        found = [
+            (flow, flow.id) for flow in (await session.scalars(_OPEN_CONVERSATIONS.where(pairs)))
+        ]
+    else:
+        found = [
+            (flow, free)
+            for flow, free in await session.execute(_OPEN_CONVERSATIONS_LOCKED.where(pairs))
+        ]
+    for flow, free in found:
+        checkin_id = _checkin_of(flow)
+        if checkin_id not in ids:
+            continue
+        if free is None:
+            closing.busy.add(checkin_id)
+        closing.conversations.setdefault(checkin_id, []).append(flow)
+    whole = ids - closing.busy
+    if whole:
+        rows = await session.execute(_WHOLES.where(one_of(dialect, Checkin.id, sorted(whole))))
+        closing.wholes = {row[0].id: _whole_of(row) for row in rows}
+    return closing
 
 
 # How much later a close that found a conversation busy tries again (``close_due``).
@@ -1157,27 +1205,24 @@ async def nudge(turn: Turn, flow: FlowSession) -> None:
     )
 
 
-async def close_due(turn: Turn, checkin: Checkin) -> bool:
+async def close_due(turn: Turn, checkin: Checkin, read: Closing | None = None) -> bool:
     """The 48-hour window ended: each member sees what the other answered, the
-    conversations still open end, the streak moves. False when it has to wait: on
-    PostgreSQL, a conversation of the check-in is held by an event in another
-    transaction (a click's look-up locks its flow, then its answer waits for the lock
-    the close holds on the check-in: waiting for that flow here would be a deadlock).
-    The close is then tried ``BUSY_CLOSE_RETRY`` later, after that answer is saved."""
+    conversations still open end, the streak moves. ``read``: what
+    :func:`read_for_closing` read for this check-in among others (else it is read here).
+    False when it has to wait: on PostgreSQL, a conversation of the check-in is held by
+    an event in another transaction (a click's look-up locks its flow, then its answer
+    waits for the lock the close holds on the check-in: waiting for that flow here would
+    be a deadlock). The close is then tried ``BUSY_CLOSE_RETRY`` later, after that
+    answer is saved."""
     if checkin.state != CheckinState.OPEN:
         return True
-    params = {"pair": checkin.pair_id}
-    if dialect_of(turn.session) == "sqlite":
-        flows = list((await turn.session.execute(_OPEN_SESSIONS, params)).scalars())
-    else:
-        rows = (await turn.session.execute(_OPEN_SESSIONS_LOCKED, params)).all()
-        if any(free is None and _of(flow, checkin) for flow, free in rows):
-            checkin.closes_at = turn.now + BUSY_CLOSE_RETRY
-            return False
-        flows = [flow for flow, _ in rows]
-    # Read after the conversations are held: no answer to this check-in is in flight.
-    whole = await _whole(turn.session, checkin.id)
-    assert whole is not None and whole.checkin is checkin
-    _expire(turn, flows, checkin)
+    read = read or await read_for_closing(turn.session, [checkin])
+    if checkin.id in read.busy:
+        checkin.closes_at = turn.now + BUSY_CLOSE_RETRY
+        return False
+    # Read after the conversations were held: no answer to this check-in is in flight.
+    whole = read.wholes[checkin.id]
+    assert whole.checkin is checkin
+    _expire(turn, read.conversations.get(checkin.id, ()))
     await _share(turn, whole)
     return True
