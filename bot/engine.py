@@ -167,7 +167,8 @@ class Engine:
                 if gave_way(error) and attempt < EVENT_ATTEMPTS:
                     # Nothing of this attempt was saved or sent (what it says and sends
                     # is returned, or queued in the same transaction): it runs again.
-                    log.info("%s gave way to another transaction; again", type(event).__name__)
+                    what = type(event).__name__
+                    log.info("%s gave way to another transaction; running it again", what)
                     continue
                 log.exception("failed to handle %s", type(event).__name__)
                 return [_reply(event, SORRY)]
