@@ -156,7 +156,7 @@ class Engine:
             return [_reply(event, UNREADABLE_SENDER)]
         for attempt in range(1, EVENT_ATTEMPTS + 1):
             try:
-                done = await self._handle_in_one_transaction(event)
+                done = await self._handle_in_one_transaction(event, first=attempt == 1)
             except CommandError as error:
                 return [_reply(event, error.explain())]
             except UserError as error:
@@ -178,8 +178,11 @@ class Engine:
             self._on_queued()
         return effects
 
-    async def _handle_in_one_transaction(self, event: Event) -> tuple[list[Effect], bool]:
-        """The event's effects, and whether it queued messages to send."""
+    async def _handle_in_one_transaction(
+        self, event: Event, *, first: bool
+    ) -> tuple[list[Effect], bool]:
+        """The event's effects, and whether it queued messages to send. ``first``: its
+        first try (a command is counted once)."""
         async with self._db.transaction() as session:
             turn, claimed = await self._begin(session, event)
             if claimed is None and event.event_key is not None:
@@ -188,7 +191,7 @@ class Engine:
                 log.info("ignored a repeated delivery of %s", type(event).__name__)
                 return [], False
             async with turn.outbox_in_one_statement():
-                effects = await self._route(turn, event)
+                effects = await self._route(turn, event, count=first)
             if turn.actor.dm_blocked_at is not None:
                 # They are here, so they can be told why DMs stopped; try DMs again.
                 turn.actor.dm_blocked_at = None
@@ -260,14 +263,16 @@ class Engine:
         )
         return turn, found.claimed
 
-    async def _route(self, turn: Turn, event: Event) -> list[Effect]:
+    async def _route(self, turn: Turn, event: Event, *, count: bool) -> list[Effect]:
         match event:
             case CommandInvoked():
-                # Counted once per command (a repeated delivery never gets here), bad
-                # input included; the label is the command's name, never its text.
-                self._telemetry.command_handled(
-                    event.user.platform.value, command_label(event.command, event.text)
-                )
+                # Counted once per command (a repeated delivery never gets here, and a
+                # second try is not counted), bad input included; the label is the
+                # command's name, never its text.
+                if count:
+                    self._telemetry.command_handled(
+                        event.user.platform.value, command_label(event.command, event.text)
+                    )
                 return await self._run_command(turn, event.command, event.text)
             case ButtonClicked():
                 return await self._click(turn, event)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,13 @@ from sqlalchemy import event, func, select, text
 
 from bot.clock import ManualClock
 from bot.effects import ReplyEphemeral
+from bot.engine import Engine
 from bot.events import CommandInvoked
 from bot.storage.database import Database, DatabaseLimits, DatabaseUnavailable, sqlite_url
 from bot.storage.models import Milestone, Win
+from bot.telemetry import NoTelemetry
 from tests.conftest import START
-from tests.conversation import Chat
+from tests.conversation import Chat, pair_up
 
 AT_ONCE = 12
 
@@ -177,3 +180,63 @@ def test_a_disposed_database_serves_the_next_event_loop(tmp_path: Path) -> None:
 
     assert asyncio.run(burst()) == [0, 1, 2, 3, 4]
     assert asyncio.run(burst()) == [0, 1, 2, 3, 4]
+
+
+class _CommandsCounted(NoTelemetry):
+    """What the Engine counts of the commands it handled (tests may hand it a recorder)."""
+
+    def __init__(self) -> None:
+        self.commands: Counter[str] = Counter()
+
+    def command_handled(self, platform: str, command: str) -> None:
+        self.commands[command] += 1
+
+
+# PostgreSQL gives the first win's transaction up, as it gives one of two deadlocked
+# transactions up (a sequence: its count survives the rollback), and only the first.
+_GIVE_WAY_ONCE = [
+    "CREATE SEQUENCE give_way_once",
+    """CREATE FUNCTION give_way_once() RETURNS trigger AS $$
+    BEGIN
+        IF nextval('give_way_once') = 1 THEN
+            RAISE EXCEPTION 'given up for another' USING ERRCODE = 'deadlock_detected';
+        END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER give_way_once BEFORE INSERT ON wins
+    FOR EACH ROW EXECUTE FUNCTION give_way_once()""",
+]
+_NO_MORE_GIVING_WAY = [
+    "DROP TRIGGER IF EXISTS give_way_once ON wins",
+    "DROP FUNCTION IF EXISTS give_way_once()",
+    "DROP SEQUENCE IF EXISTS give_way_once",
+]
+
+
+async def test_a_win_given_up_once_is_saved_once_told_once_counted_once(
+    database: Database, clock: ManualClock
+) -> None:
+    """PostgreSQL gives a ``/win``'s transaction up (SQLSTATE 40P01, as in a deadlock):
+    the Engine runs the event again, and the win is stored once, alice is told its
+    number once, bob hears of it once, and the command is counted once."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn and never gives one up")
+    counted = _CommandsCounted()
+    chat = Chat(database, clock)
+    chat.engine = Engine(database, clock, telemetry=counted)
+    await pair_up(chat, "alice", "bob")
+    async with database.engine.begin() as connection:
+        for statement in _GIVE_WAY_ONCE:
+            await connection.execute(text(statement))
+    try:
+        answer = await chat.say("alice", "/win shipped the parser")
+    finally:
+        async with database.engine.begin() as connection:
+            for statement in _NO_MORE_GIVING_WAY:
+                await connection.execute(text(statement))
+    assert "win #1" in answer
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Win)) == 1
+    [heard] = [dm for dm in chat.dms("bob") if "shipped the parser" in dm]
+    assert heard.startswith("<@alice> shared a win: shipped the parser")
+    assert counted.commands["win"] == 1

@@ -736,9 +736,9 @@ _STALL_CHECK = (
 )
 # PostgreSQL: the stall check as a data-modifying CTE of the answer's upsert; its WHERE
 # finds no pair when the check-in is gone or no longer open (an answer not saved
-# changes nothing). When
-# the partner has answered, the pair is read whole to share the check-in, and
-# ``stalls.answered`` writes the check with the streak instead (the row written once).
+# changes nothing). When the partner has answered, the pair is read whole to share the
+# check-in, and ``stalls.answered`` writes the check with the streak instead (the row
+# written once).
 _STALL_CHECK_WITH_ANSWER = (
     update(_PAIRS)
     .where(_PAIRS.c.id == _of_open_checkin(_CHECKINS.c.pair_id).scalar_subquery())
