@@ -370,23 +370,24 @@ async def _close_checkins(
     if _skip_locked(session):
         query = query.with_for_update(skip_locked=True, of=Checkin)
 
-    # What the batch's closes need, read for them all at once (two statements).
-    read: list[checkin.Closing] = []
-
-    async def read_all(rows: Sequence[_AnyRow]) -> None:
-        closing = [item for item, _, member in rows if member is not None]
-        read[:] = [await checkin.read_for_closing(session, closing)]
-
-    def close(row: _AnyRow, closing: checkin.Closing | None = None) -> Awaitable[bool] | None:
+    def close(row: _AnyRow, read: checkin.Closing | None = None) -> Awaitable[bool] | None:
         item, workspace, member = row
         if member is None:
             item.closes_at = None
             return None
         turn = Turn.on_behalf_of(session, now, workspace, member)
-        return checkin.close_due(turn, item, closing)
+        return checkin.close_due(turn, item, read)
 
-    def close_together(row: _AnyRow) -> Awaitable[bool] | None:
-        return close(row, read[0])
+    async def close_all(rows: Sequence[_AnyRow]) -> int:
+        # What their closes need, read for them all at once (two statements).
+        closing = [item for item, _, member in rows if member is not None]
+        read = await checkin.read_for_closing(session, closing)
+        closed = 0
+        for row in rows:
+            work = close(row, read)
+            if work is not None:
+                closed += await work
+        return closed
 
     async def close_alone(row: _AnyRow) -> bool:
         item = row[0]
@@ -398,9 +399,7 @@ async def _close_checkins(
             item.closes_at = now + RETRY_FAILED_AFTER
         return bool(closed)
 
-    claimed, closed = await _together(
-        session, query, "check-ins closing", close_together, close_alone, before=read_all
-    )
+    claimed, closed = await _together(session, query, "check-ins closing", close_all, close_alone)
     report.checkins_closed += closed
     return claimed
 
@@ -435,6 +434,11 @@ async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report:
         await _fire(Turn.on_behalf_of(session, now, workspace, member), flow)
         return True
 
+    async def fire_all(rows: Sequence[_AnyRow]) -> int:
+        for row in rows:
+            await fire(row)
+        return len(rows)
+
     async def fire_alone(row: _AnyRow) -> bool:
         flow = row[0]
         if await _each(session, f"{flow.kind} timer", flow.id, fire(row)):
@@ -442,7 +446,7 @@ async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report:
         flow.due_at = None  # a timer that keeps failing must not block the queue
         return False
 
-    claimed, fired = await _together(session, query, "timers", fire, fire_alone)
+    claimed, fired = await _together(session, query, "timers", fire_all, fire_alone)
     report.timers += fired
     return claimed
 
@@ -451,30 +455,21 @@ async def _together(
     session: AsyncSession,
     claim: Select[*tuple[Any, ...]],
     what: str,
-    work: Callable[[_AnyRow], Awaitable[bool] | None],
+    together: Callable[[Sequence[_AnyRow]], Awaitable[int]],
     alone: Callable[[_AnyRow], Awaitable[bool]],
-    *,
-    before: Callable[[Sequence[_AnyRow]], Awaitable[None]] | None = None,
 ) -> tuple[int, int]:
-    """The rows ``claim`` finds, and how many of them were done: ``work`` for all of
-    them in one savepoint (what they change is written together when it ends; a
-    savepoint each cost two statements an item), or, when that fails, ``alone`` for
-    each, so an item that fails costs only its own. ``work`` gives None for a row with
-    nothing to do, else whether it was done (not put off till later). ``before``: what
-    all of them need, read once in that savepoint before them."""
+    """The rows ``claim`` finds, and how many of them were done: ``together`` does them
+    all in one savepoint (what they change is written together when it ends; a savepoint
+    each cost two statements an item) and says how many it did (not put off till later,
+    nor with nothing to do), or, when that fails, ``alone`` does each, so an item that
+    fails costs only its own."""
     # Held for the loop: the session keeps only weak references to what it loaded.
     rows = (await session.execute(claim)).all()
     if not rows:
         return 0, 0
     try:
         async with session.begin_nested():
-            if before is not None:
-                await before(rows)
-            done = 0
-            for row in rows:
-                doing = work(row)
-                if doing is not None:
-                    done += await doing
+            done = await together(rows)
     except Exception:
         log.exception("%d %s together failed; trying one by one", len(rows), what)
     else:

@@ -245,13 +245,19 @@ async def _three_pairs_at_first_checkin(chat: Chat) -> None:
     await chat.advance(FIRST_CHECKIN - chat.clock.now())
 
 
-async def _zone_nobody_knows(chat: Chat, user: str) -> None:
-    """``user``'s timezone becomes one no zone database knows (stored by an older
-    version, say): anything told to them at a local time fails."""
+async def _pass_failing_for_dave(
+    chat: Chat, caplog: pytest.LogCaptureFixture, later: timedelta
+) -> DueReport:
+    """The dispatch pass ``later`` from now, after dave's timezone became one no zone
+    database knows (stored by an older version, say), so anything told to him at a
+    local time fails; the dispatch pass's errors are logged to ``caplog``."""
     async with chat.database.transaction() as session:
         await session.execute(
-            update(Member).where(Member.external_id == user).values(timezone="Mars/Olympus")
+            update(Member).where(Member.external_id == "dave").values(timezone="Mars/Olympus")
         )
+    with caplog.at_level(logging.ERROR, logger="bot.due"):
+        report, _statements = await _pass_statements(chat, later)
+    return report
 
 
 async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) -> None:
@@ -300,9 +306,7 @@ async def test_a_nudge_that_fails_costs_only_its_own(
     queue)."""
     await _three_pairs_at_first_checkin(chat)
     # Working out dave's quiet hours fails, so the whole batch does, then his nudge alone.
-    await _zone_nobody_knows(chat, "dave")
-    with caplog.at_level(logging.ERROR, logger="bot.due"):
-        report, _statements = await _pass_statements(chat, timedelta(hours=25))
+    report = await _pass_failing_for_dave(chat, caplog, timedelta(hours=25))
     assert report.timers == 5
     assert "6 timers together failed; trying one by one" in caplog.text
     assert "checkin timer for" in caplog.text
@@ -327,9 +331,7 @@ async def test_a_close_that_fails_costs_only_its_own(
     await _three_pairs_at_first_checkin(chat)
     await chat.advance(timedelta(hours=25))  # nudged
     # Telling dave when the check-in was asked fails, so the whole batch does.
-    await _zone_nobody_knows(chat, "dave")
-    with caplog.at_level(logging.ERROR, logger="bot.due"):
-        report, _statements = await _pass_statements(chat, timedelta(hours=24))
+    report = await _pass_failing_for_dave(chat, caplog, timedelta(hours=24))
     assert report.checkins_closed == 2
     assert "3 check-ins closing together failed; trying one by one" in caplog.text
     assert "scheduled closing a check-in for" in caplog.text

@@ -1153,6 +1153,7 @@ async def read_for_closing(session: AsyncSession, checkins: Sequence[Checkin]) -
     ids = {checkin.id for checkin in checkins}
     pairs = one_of(dialect, FlowSession.pair_id, sorted({c.pair_id for c in checkins}))
     if dialect == "sqlite":
+        # One writer at a time: no other transaction holds a conversation (each is free).
         found = [
             (flow, flow.id) for flow in (await session.scalars(_OPEN_CONVERSATIONS.where(pairs)))
         ]
