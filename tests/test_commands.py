@@ -164,3 +164,6 @@ def test_clean_text_keeps_what_people_wrote() -> None:
     assert clean_text("a\x00b\x1bc") == "abc"
     assert clean_text("lone \ud83d surrogate") == "lone \ufffd surrogate"
     assert clean_text("split pair \ud83d\ude80") == "split pair 🚀"
+    # Surrogates anywhere in a long text, on either side of the ASCII fast path.
+    assert clean_text("x" * 2999 + "\udfff") == "x" * 2999 + "\ufffd"
+    assert clean_text("\ud800" + "é" * 2999) == "\ufffd" + "é" * 2999
