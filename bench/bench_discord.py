@@ -24,6 +24,11 @@ floor come from the same run.
   queued in the outbox, milestones), answered with an ephemeral message in the callback;
   the partner's DM is then sent by the worker (its arrival is timed too, and the next
   interaction waits for it, so no bot's DM overlaps another bot's turn).
+- **floor + INSERT+COMMIT** (``--writing-floor``): the floor whose callback first writes the
+  text as one row in one transaction through the same ``Database`` (SQLite, and PostgreSQL
+  with ``--postgres-url``), as ``bench_win``'s baseline does: the least a bot that keeps
+  what it is told, durably, before it answers can do. Goal 5's ratio, read against it,
+  shows how much of it is the commit itself.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import functools
 import io
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -42,6 +48,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -57,7 +64,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select
 from sqlalchemy.engine import make_url
 
 from adapters.discord.app import DEFER_AFTER_SECONDS, DiscordAdapter
@@ -79,8 +86,20 @@ from scheduler.delivery_worker import DeliveryWorker
 from tests.discord.fake_discord import JSON, TOKEN, FakeDiscord, Interaction, text_of
 
 WARMUP_PER_START = 20
+WRITING_FLOOR = "floor + INSERT+COMMIT"
 PHRASE = "bench win"
+_WIN_MARKER = re.compile(rf"{PHRASE} \d+")
 SESSION_SPACING = 100  # bot n's gateway session is kept at n * 100 in the fake
+
+
+# What the writing floor writes: one row a /win, in a table of its own.
+_FLOOR_METADATA = MetaData()
+_FLOOR_WRITES = Table(
+    "bench_floor_writes",
+    _FLOOR_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+)
 
 
 def token_of(bot: int) -> str:
@@ -101,6 +120,7 @@ class BenchFake(FakeDiscord):
         self.guild = self.add_guild("Bench", owner_id=self.people[0])
         self.dm_arrivals: dict[str, int] = {}
         self.sent = 0
+        self.sent_to: Counter[int] = Counter()
 
     def application(self) -> web.Application:
         app = super().application()
@@ -142,7 +162,10 @@ class BenchFake(FakeDiscord):
 
     async def _one(self, bot: int, users: int) -> tuple[Interaction, str]:
         self.sent += 1
-        person = self.people[(self.sent - 1) % users]
+        # Each bot's /wins go round all the people, whatever the number of bots (with 5
+        # bots, a shared count gave each bot 80 people, who reached "10 wins" mid-run).
+        person = self.people[self.sent_to[bot] % users]
+        self.sent_to[bot] += 1
         text = f"{PHRASE} {self.sent}"
         payload = self.slash(self.guild, person, "win", text=text)
         session = (bot + 1) * SESSION_SPACING
@@ -152,9 +175,10 @@ class BenchFake(FakeDiscord):
 
     def _create_message(self, body: Any, query: dict[str, str], channel_id: str) -> Any:
         text = text_of(body or {})
-        marker = text.rsplit(f"{PHRASE} ", 1)
-        if len(marker) == 2 and "shared a win" in text:
-            self.dm_arrivals.setdefault(f"{PHRASE} {marker[1]}", self.arrived_ns)
+        # The win's own marker, also in a DM that tells of a milestone after it.
+        marker = _WIN_MARKER.search(text)
+        if marker is not None and "shared a win" in text:
+            self.dm_arrivals.setdefault(marker[0], self.arrived_ns)
         return super()._create_message(body, query, channel_id)
 
 
@@ -186,15 +210,22 @@ class TimedEngine(Engine):
 
 
 class FloorBot(discord.Client):
-    """Only responds: the least any discord.py bot does for a slash command."""
+    """Only responds: the least any discord.py bot does for a slash command. With a
+    ``database``, it first writes the text in one INSERT+COMMIT (each write timed)."""
 
-    def __init__(self, guild_id: str) -> None:
+    def __init__(self, guild_id: str, database: Database | None = None) -> None:
         super().__init__(intents=intents(), guild_ready_timeout=0.05)
         self.tree = app_commands.CommandTree(self)
         self._guild = discord.Object(id=int(guild_id))
+        self.write_ns: list[int] = []
 
         @app_commands.command(name="win", description="Save a win")
         async def win(interaction: discord.Interaction, text: str) -> None:
+            if database is not None:
+                began = time.perf_counter_ns()
+                async with database.transaction() as session:
+                    await session.execute(insert(_FLOOR_WRITES), {"text": text})
+                self.write_ns.append(time.perf_counter_ns() - began)
             await interaction.response.send_message("Saved.", ephemeral=True)
 
         self.tree.add_command(win, guild=self._guild)
@@ -207,6 +238,7 @@ class FloorBot(discord.Client):
 class Mode:
     name: str
     url: str | None = None  # None: the floor
+    writes: bool = False  # the floor, writing each /win to ``url`` first
     defer_after: float = DEFER_AFTER_SECONDS
     code: str | None = None  # run the bot with this folder's code (PYTHONPATH)
 
@@ -238,19 +270,25 @@ def settings_for(spec: BotSpec) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def floor_bot(spec: BotSpec) -> AsyncIterator[None]:
+async def floor_bot(spec: BotSpec) -> AsyncIterator[FloorBot]:
     settings = settings_for(spec)
     Route.BASE = settings.discord_api_url
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-    client = FloorBot(spec.guild)
+    database = Database(spec.mode.url) if spec.mode.writes and spec.mode.url else None
+    if database is not None:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_FLOOR_METADATA.create_all)
+    client = FloorBot(spec.guild, database)
     task = asyncio.create_task(client.start(token_of(spec.bot)))
     await wait_ready(client, task)
     try:
-        yield None
+        yield client
     finally:
         await client.close()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if database is not None:
+            await database.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -288,18 +326,17 @@ async def mentor_bot(spec: BotSpec) -> AsyncIterator[TimedEngine]:
 
 
 async def serve_bot(spec: BotSpec) -> None:
-    """Run one bot until stdin closes; ``clear`` forgets the Engine's timings so far,
-    ``report`` prints them."""
+    """Run one bot until stdin closes; ``clear`` forgets the Engine's (or the writing
+    floor's INSERT+COMMIT's) timings so far, ``report`` prints them."""
     loop = asyncio.get_running_loop()
-    engine: TimedEngine | None = None
+    handle_ns: list[int]
     async with contextlib.AsyncExitStack() as stack:
-        if spec.mode.url is None:
-            await stack.enter_async_context(floor_bot(spec))
+        if spec.mode.url is None or spec.mode.writes:
+            handle_ns = (await stack.enter_async_context(floor_bot(spec))).write_ns
         else:
-            engine = await stack.enter_async_context(mentor_bot(spec))
+            handle_ns = (await stack.enter_async_context(mentor_bot(spec))).handle_ns
         print(json.dumps({"ready": True}), flush=True)
         while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
-            handle_ns = engine.handle_ns if engine is not None else []
             if line == "clear":
                 handle_ns.clear()
             print(json.dumps({"engine_ns": handle_ns}), flush=True)
@@ -458,6 +495,12 @@ def modes_for(args: argparse.Namespace, folder: Path, postgres: str | None) -> l
     modes = [Mode("floor"), Mode("mentorbot (SQLite)", sqlite_url(folder / "direct.db"))]
     if postgres:
         modes.append(Mode("mentorbot (PostgreSQL)", postgres))
+    if args.writing_floor:
+        url = sqlite_url(folder / "floor-writes.db")
+        modes.append(Mode(f"{WRITING_FLOOR} (SQLite)", url, writes=True))
+        if postgres:
+            # The same database as mentorbot's, a table of its own.
+            modes.append(Mode(f"{WRITING_FLOOR} (PostgreSQL)", postgres, writes=True))
     if args.defer_first:
         url = sqlite_url(folder / "defer.db")
         modes.append(Mode("mentorbot (SQLite), defer first", url, defer_after=0.0))
@@ -477,17 +520,19 @@ async def bench(
         async with session.get(f"http://127.0.0.1:{port}/bench/world") as response:
             world = await response.json()
         guild, people = world["guild"], world["people"]
-        for url in sorted({m.url for m in modes if m.url is not None}):
+        for url in sorted({m.url for m in modes if m.url is not None and not m.writes}):
             await seed(url, guild, people, datetime.now(UTC))
         try:
             for n, mode in enumerate(modes):
                 bots.append(BotProcess(BotSpec(mode, n, port, guild), folder))
                 await bots[-1].ready()
                 # Everyone's first win (first contact, milestones) is not timed.
-                warm = len(people) if mode.url is not None else WARMUP_PER_START
+                mentorbot = mode.url is not None and not mode.writes
+                warm = len(people) if mentorbot else WARMUP_PER_START
                 ask = {"count": warm, "rate": 0, "users": len(people), "bots": [n], "dms": [False]}
                 await run(session, port, ask)
-                if mode.url is not None:
+                if mentorbot:
+                    assert mode.url is not None
                     await drained(mode.url)
                 print(f"  {mode.name}: started and warmed up", file=sys.stderr)
             for bot in bots:
@@ -498,7 +543,7 @@ async def bench(
                 "rate": args.rate,
                 "users": len(people),
                 "bots": list(range(len(modes))),
-                "dms": [m.url is not None for m in modes],
+                "dms": [m.url is not None and not m.writes for m in modes],
             }
             result = await run(session, port, ask)
             for n, (mode, bot) in enumerate(zip(modes, bots, strict=True)):
@@ -526,7 +571,14 @@ async def bench(
         },
         "shown": {name: summary(n.shown_ns) for name, n in numbers.items()},
         "dm": {name: summary(n.dm_ns) for name, n in numbers.items() if n.dm_ns},
-        "engine_handle": {name: summary(n.engine_ns) for name, n in numbers.items() if n.engine_ns},
+        "engine_handle": {
+            mode.name: summary(numbers[mode.name].engine_ns)
+            for mode in modes
+            if numbers[mode.name].engine_ns and not mode.writes
+        },
+        "floor_write": {
+            mode.name: summary(numbers[mode.name].engine_ns) for mode in modes if mode.writes
+        },
     }
     # Where the callback carries the Engine's answer (not a defer).
     results["answered_in_callback"] = [m.name for m in modes if m.url and m.defer_after > 0]
@@ -536,6 +588,16 @@ async def bench(
             "p99": results["callback"][name]["p99_ms"] / floor["p99_ms"],
         }
         for name in numbers
+    }
+    # mentorbot against the writing floor on the same kind of database.
+    writing = {mode.name.rsplit(" (", 1)[1]: mode.name for mode in modes if mode.writes}
+    results["ratio_to_writing_floor"] = {
+        mode.name: results["callback"][mode.name]["p50_ms"]
+        / results["callback"][writing[kind]]["p50_ms"]
+        for mode in modes
+        if mode.url is not None
+        and not mode.writes
+        and (kind := mode.name.rsplit(" (", 1)[1]) in writing
     }
     return results
 
@@ -561,6 +623,7 @@ def table(results: JSON) -> str:
     sections = (
         ("answer shown", "shown"),
         ("`Engine.handle`", "engine_handle"),
+        ("the INSERT+COMMIT alone", "floor_write"),
         ("partner's DM arrives", "dm"),
     )
     for title, key in sections:
@@ -581,6 +644,8 @@ def table(results: JSON) -> str:
             f"- {name}: callback p50 - `Engine.handle` p50 - floor p50 = {adapter:.2f} ms "
             "(what the adapter adds, roughly)"
         )
+    for name, ratio in results["ratio_to_writing_floor"].items():
+        rows.append(f"- {name}: callback p50 / the writing floor's on its database = {ratio:.2f}x")
     return "\n".join(rows)
 
 
@@ -627,6 +692,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[],
         help="also run mentorbot (SQLite) with the code in this folder (another checkout, "
         "holding this bench/bench_discord.py); may be given more than once",
+    )
+    parser.add_argument(
+        "--writing-floor",
+        action="store_true",
+        help="also run the floor writing each /win in one INSERT+COMMIT first (SQLite, and "
+        "PostgreSQL with --postgres-url)",
     )
     parser.add_argument("--json", type=Path, help="write every number here too")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
