@@ -161,6 +161,7 @@ async def test_a_full_rate_limit_lets_wake_ups_start_a_pass_only_after_a_gap(
     monkeypatch.setattr(worker, "drain", counted)
     chat.engine._on_queued = worker.wake
     task = asyncio.create_task(worker.run())
+    began = asyncio.get_running_loop().time()
     await chat.engine.handle(  # sent: the bucket's one token
         CommandInvoked(user=chat.ref("alice"), command="mentor", text="pair <@alice> <@bob>")
     )
@@ -169,8 +170,11 @@ async def test_a_full_rate_limit_lets_wake_ups_start_a_pass_only_after_a_gap(
             CommandInvoked(user=chat.ref("bob"), command="mentor", text=f"pair <@bob> <@c{number}>")
         )
         await asyncio.sleep(0.01)
+    took = asyncio.get_running_loop().time() - began
     worker.stop()
     await asyncio.wait_for(task, 1)  # not held up by the gap
     assert len(recorder.seen) == 1
-    # 30 wake-ups in about 0.3 s: the first pass, and one per gap (not one per wake-up).
-    assert 2 <= passes <= 5, passes
+    # 31 wake-ups (about 0.3 s on a quiet machine, longer on a busy one): the first
+    # pass, and one per gap that passed meanwhile, not one per wake-up.
+    gaps = took / delivery_worker.BUSY_PASS_GAP_SECONDS
+    assert 2 <= passes <= 3 + gaps, (passes, took)
