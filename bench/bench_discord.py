@@ -581,7 +581,9 @@ async def bench(
         },
     }
     # Where the callback carries the Engine's answer (not a defer).
-    results["answered_in_callback"] = [m.name for m in modes if m.url and m.defer_after > 0]
+    results["answered_in_callback"] = [
+        m.name for m in modes if m.url and not m.writes and m.defer_after > 0
+    ]
     results["ratio_to_floor"] = {
         name: {
             "p50": results["callback"][name]["p50_ms"] / floor["p50_ms"],
