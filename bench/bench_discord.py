@@ -242,6 +242,15 @@ class Mode:
     defer_after: float = DEFER_AFTER_SECONDS
     code: str | None = None  # run the bot with this folder's code (PYTHONPATH)
 
+    @property
+    def runs_mentorbot(self) -> bool:
+        return self.url is not None and not self.writes
+
+    @property
+    def backend(self) -> str | None:
+        """``sqlite``, ``postgresql``; None for the floor that writes nothing."""
+        return make_url(self.url).get_backend_name() if self.url is not None else None
+
 
 @dataclass(frozen=True)
 class BotSpec:
@@ -520,19 +529,17 @@ async def bench(
         async with session.get(f"http://127.0.0.1:{port}/bench/world") as response:
             world = await response.json()
         guild, people = world["guild"], world["people"]
-        for url in sorted({m.url for m in modes if m.url is not None and not m.writes}):
+        for url in sorted({m.url for m in modes if m.url is not None and m.runs_mentorbot}):
             await seed(url, guild, people, datetime.now(UTC))
         try:
             for n, mode in enumerate(modes):
                 bots.append(BotProcess(BotSpec(mode, n, port, guild), folder))
                 await bots[-1].ready()
                 # Everyone's first win (first contact, milestones) is not timed.
-                mentorbot = mode.url is not None and not mode.writes
-                warm = len(people) if mentorbot else WARMUP_PER_START
+                warm = len(people) if mode.runs_mentorbot else WARMUP_PER_START
                 ask = {"count": warm, "rate": 0, "users": len(people), "bots": [n], "dms": [False]}
                 await run(session, port, ask)
-                if mentorbot:
-                    assert mode.url is not None
+                if mode.url is not None and mode.runs_mentorbot:
                     await drained(mode.url)
                 print(f"  {mode.name}: started and warmed up", file=sys.stderr)
             for bot in bots:
@@ -543,7 +550,7 @@ async def bench(
                 "rate": args.rate,
                 "users": len(people),
                 "bots": list(range(len(modes))),
-                "dms": [m.url is not None and not m.writes for m in modes],
+                "dms": [m.runs_mentorbot for m in modes],
             }
             result = await run(session, port, ask)
             for n, (mode, bot) in enumerate(zip(modes, bots, strict=True)):
@@ -574,7 +581,7 @@ async def bench(
         "engine_handle": {
             mode.name: summary(numbers[mode.name].engine_ns)
             for mode in modes
-            if numbers[mode.name].engine_ns and not mode.writes
+            if numbers[mode.name].engine_ns and mode.runs_mentorbot
         },
         "floor_write": {
             mode.name: summary(numbers[mode.name].engine_ns) for mode in modes if mode.writes
@@ -582,7 +589,7 @@ async def bench(
     }
     # Where the callback carries the Engine's answer (not a defer).
     results["answered_in_callback"] = [
-        m.name for m in modes if m.url and not m.writes and m.defer_after > 0
+        m.name for m in modes if m.runs_mentorbot and m.defer_after > 0
     ]
     results["ratio_to_floor"] = {
         name: {
@@ -591,15 +598,16 @@ async def bench(
         }
         for name in numbers
     }
-    # mentorbot against the writing floor on the same kind of database.
-    writing = {mode.name.rsplit(" (", 1)[1]: mode.name for mode in modes if mode.writes}
+    # mentorbot (this checkout's, answering in the callback) against the writing floor on
+    # the same kind of database.
+    writing = {mode.backend: mode.name for mode in modes if mode.writes}
     results["ratio_to_writing_floor"] = {
         mode.name: results["callback"][mode.name]["p50_ms"]
-        / results["callback"][writing[kind]]["p50_ms"]
+        / results["callback"][writing[mode.backend]]["p50_ms"]
         for mode in modes
-        if mode.url is not None
-        and not mode.writes
-        and (kind := mode.name.rsplit(" (", 1)[1]) in writing
+        if mode.name in results["answered_in_callback"]
+        and mode.code is None
+        and mode.backend in writing
     }
     return results
 
