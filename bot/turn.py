@@ -10,10 +10,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Select, and_, bindparam, func, insert, select, true
+from sqlalchemy import CTE, Insert, Select, and_, bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.sql.expression import FromClause
 
 from bot.cadence import outside_quiet_hours
 from bot.content import Button, Content
@@ -317,6 +318,15 @@ def outbox_row(
     }
 
 
+def outbox_cte(source: FromClause, name: str) -> CTE:
+    """PostgreSQL: a DM written by another statement, as its data-modifying CTE, once
+    for each row of ``source`` (one of that statement's CTEs: the DM is written exactly
+    when that row is), from ``Turn.dm_in_statement``'s parameters; it returns the id."""
+    values = [bindparam(f"dm_{name}", type_=_OUTBOX.c[name].type) for name in _OUTBOX_COLUMNS]
+    row = select(*values).select_from(source)
+    return insert(_OUTBOX).from_select(_OUTBOX_COLUMNS, row).returning(_OUTBOX.c.id).cte(name)
+
+
 # Buttons one message may carry on every platform (Slack: 25 elements in an actions
 # block; Discord: 5 action rows of 5 buttons).
 MESSAGE_BUTTONS = 25
@@ -424,6 +434,9 @@ class Turn:
     _batches: set[str] = field(default_factory=set, repr=False)
     # Messages queued inside ``outbox_in_one_statement``, written when it ends.
     _unwritten: list[OutboxMessage] | None = field(default=None, repr=False)
+    # DMs of this event a statement wrote itself (``dm_in_statement``), by person: the
+    # row's id and its columns' values.
+    _written: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def on_behalf_of(
@@ -464,6 +477,8 @@ class Turn:
     ) -> None:
         row = outbox_row(self.workspace, target, target_id, content, self.now, at)
         earlier = self._dms.get(target_id) if target == OutboxTarget.DM else None
+        if target == OutboxTarget.DM and target_id in self._written:
+            earlier = self._written_message(target_id)
         if earlier is not None and target_id in self._batches and content.is_plain:
             # A batch of news (one line each): what else this event tells them is a line.
             batch = Content.from_json(earlier.content)
@@ -522,6 +537,42 @@ class Turn:
         for message in unwritten:
             if self._dms.get(message.target_id) is message:
                 del self._dms[message.target_id]
+
+    def dm_in_statement(self, member: Member | Person, content: Content) -> dict[str, Any] | None:
+        """PostgreSQL: ``member``'s DM as the parameters of a statement that writes it
+        itself (an ``outbox_cte``: one statement less than the event's outbox INSERT),
+        when nothing else was told them in this event so far; once the statement ran,
+        ``told_in_statement`` says whether it did. None: queue it with ``dm``."""
+        to = member.external_id
+        if self.scheduled or to in self._dms or to in self._written:
+            return None
+        if dialect_of(self.session) == "sqlite":
+            return None
+        row = outbox_row(self.workspace, OutboxTarget.DM, to, content, self.now)
+        return {f"dm_{name}": value for name, value in row.items()}
+
+    def told_in_statement(
+        self, member: Member | Person, params: dict[str, Any], message_id: int | None
+    ) -> bool:
+        """The statement with ``params`` (``dm_in_statement``) ran and wrote the DM as
+        ``message_id``; None: it wrote nothing. What else this event tells them still
+        joins that DM (``_written_message``)."""
+        if message_id is None:
+            return False
+        row = {name.removeprefix("dm_"): value for name, value in params.items()}
+        self._written[member.external_id] = (message_id, row)
+        self.queued += 1
+        return True
+
+    def _written_message(self, target_id: str) -> OutboxMessage:
+        """The DM a statement wrote to this person in this event, as an object of the
+        unit of work: what joins it is written as its UPDATE at the commit."""
+        message_id, row = self._written.pop(target_id)
+        message = OutboxMessage(id=message_id, **row)
+        make_transient_to_detached(message)
+        self.session.add(message)
+        self._dms[target_id] = message
+        return message
 
     def told_in(self, target_id: str, message: OutboxMessage) -> None:
         """This event's news to a person went into ``message``, a DM still waiting from

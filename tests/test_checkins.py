@@ -669,10 +669,13 @@ SHARE_TURN = ["SELECT"]
 async def test_an_answer_to_a_check_in_that_is_gone_is_not_saved_and_moves_nothing(
     chat: Chat,
 ) -> None:
-    """The answer and its flow's next step are written together (on PostgreSQL in one
-    statement): when the check-in is gone, neither is, and the person is told."""
+    """The answer, its flow's next step and the DM asking the next question are written
+    together (on PostgreSQL in one statement): when the check-in is gone, none is, and
+    the person is told."""
     await to_first_checkin(chat)
     await chat.click("bob", "Great 🙌")
+    assert chat.dms("bob")[-1].startswith("What moved forward")
+    asked = len(chat.dms("bob"))
     async with chat.database.transaction() as session:
         bobs = (
             select(FlowSession)
@@ -689,6 +692,8 @@ async def test_an_answer_to_a_check_in_that_is_gone_is_not_saved_and_moves_nothi
         again = await session.get(FlowSession, flow.id)
         assert again is not None and again.state == state
         assert await session.scalar(select(func.count()).select_from(CheckinAnswer)) == 0
+    await chat.deliver()
+    assert len(chat.dms("bob")) == asked  # "What is hard right now?" was not asked
 
 
 async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) -> None:
@@ -708,12 +713,11 @@ async def test_answers_in_replies_take_a_fixed_number_of_statements(chat: Chat) 
         # pair's stall check go with the COMMIT.
         assert trips == [3, 3, 3, 3]
     answer = ["INSERT checkin_answers"]  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING
-    # The answer and the flow's move on to the next question; on PostgreSQL one
-    # statement, ``WITH moved AS (UPDATE flow_sessions ...) INSERT INTO checkin_answers``.
+    # The answer, the flow's move on to the next question and the DM asking it; on
+    # PostgreSQL one statement, ``WITH moved AS (UPDATE flow_sessions ...), asked AS
+    # (INSERT INTO outbox ... FROM moved) INSERT INTO checkin_answers``.
     answer_and_next = (
-        ["INSERT checkin_answers", *NEXT_QUESTION]
-        if chat.database.is_sqlite
-        else ["WITH", "INSERT outbox"]
+        ["INSERT checkin_answers", *NEXT_QUESTION] if chat.database.is_sqlite else ["WITH"]
     )
     # The last answer, its partner still to answer: the flow done and the pair's stall
     # check (on PostgreSQL in the answer's statement, ``WITH moved AS (...), stall_checked

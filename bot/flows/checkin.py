@@ -87,7 +87,7 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import DEFERRED
 from bot.text import shorten
-from bot.turn import Turn, outbox_row
+from bot.turn import Turn, outbox_cte, outbox_row
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -694,6 +694,9 @@ def _moving_with_answer(moving: Update) -> CTE:
 # go to SQLite with the event's next statement; on PostgreSQL inside the upsert.
 _MOVING = {False: _moving(MOVED_COLUMNS), True: _moving(_ENDED_COLUMNS)}
 _MOVING_WITH_ANSWER = {ends: _moving_with_answer(moving) for ends, moving in _MOVING.items()}
+# PostgreSQL: the next question's DM, written by the answer's statement from the flow's
+# move: asked exactly when the flow moved on to it (``Turn.dm_in_statement``).
+_ASKING = outbox_cte(_MOVING_WITH_ANSWER[False], "asked")
 
 # The answer that completes a member's check-in reads back, in its own statement, what
 # the rest of the event needs: whether the partner has answered (only then is the
@@ -767,15 +770,18 @@ async def take_share_turn(session: AsyncSession, checkin_id: int) -> None:
         await session.execute(_TAKING_SHARE_TURN, {"checkin": checkin_id})
 
 
-# (dialect, answer fields written, whether the flow ends) -> the statement, built once.
-_SAVING_AND_MOVING: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
+# (dialect, answer fields written, whether the flow ends, whether it writes the next
+# question's DM) -> the statement, built once.
+_SAVING_AND_MOVING: dict[tuple[str, tuple[str, ...], bool, bool], Insert] = {}
 
 
-def _saving_and_moving(dialect: str, names: tuple[str, ...], ends: bool) -> Insert:
+def _saving_and_moving(dialect: str, names: tuple[str, ...], ends: bool, asks: bool) -> Insert:
     """The answer's upsert for :func:`_save_and_move`: on PostgreSQL with the flow's
     move, and for the last answer the stall check, as CTEs; the last answer returns
-    ``_FINISHING`` too (on SQLite also what its stall check needs)."""
-    found = _SAVING_AND_MOVING.get((dialect, names, ends))
+    ``_FINISHING`` too (on SQLite also what its stall check needs). ``asks`` (PostgreSQL,
+    not the last answer): the next question's DM too (``_ASKING``), its id returned."""
+    key = (dialect, names, ends, asks)
+    found = _SAVING_AND_MOVING.get(key)
     if found is not None:
         return found
     found = _upsert(dialect, names)
@@ -785,7 +791,10 @@ def _saving_and_moving(dialect: str, names: tuple[str, ...], ends: bool) -> Inse
         found = found.add_cte(_MOVING_WITH_ANSWER[ends])
         if ends:
             found = found.add_cte(_STALL_CHECK_WITH_ANSWER).returning(*_FINISHING)
-    _SAVING_AND_MOVING[(dialect, names, ends)] = found
+        elif asks:
+            asked = select(_ASKING.c.id).scalar_subquery().label("asked")
+            found = found.add_cte(_ASKING).returning(asked)
+    _SAVING_AND_MOVING[key] = found
     return found
 
 
@@ -798,7 +807,11 @@ class _Finished:
 
 
 async def _save_and_move(
-    turn: Turn, flow: FlowSession, values: Mapping[str, Any], following: State
+    turn: Turn,
+    flow: FlowSession,
+    values: Mapping[str, Any],
+    following: State,
+    asking: Content | None = None,
 ) -> _Finished | bool:
     """:func:`_save`, and ``flow`` moved to ``following`` as :func:`move` would have it
     written at the flush, or, ``following`` being ``DONE``, ended; the flow object is
@@ -806,12 +819,15 @@ async def _save_and_move(
     SQLite the flow's UPDATE is deferred: it goes to SQLite with the event's next
     statement or its COMMIT, rather than as a flush of its own (a trip to aiosqlite's
     thread less per answer; bench/README.md, issue 16). False when the check-in is gone;
-    for the last answer, what it read back (the pair's stall check is set too)."""
+    for the last answer, what it read back (the pair's stall check is set too).
+    ``asking``: the next question, DMed to the member once the answer is saved; on
+    PostgreSQL written by the same statement, when it may be (``Turn.dm_in_statement``)."""
     names, ends = tuple(values), following == State.DONE
     moved = _ended_values(turn) if ends else moved_values(turn, following)
     moving = {f"moved_{k}": v for k, v in moved.items()} | {"flow": flow.id}
     dialect = dialect_of(turn.session)
-    statement = _saving_and_moving(dialect, names, ends)
+    dm = None if asking is None or ends else turn.dm_in_statement(turn.actor, asking)
+    statement = _saving_and_moving(dialect, names, ends, dm is not None)
     params = _upsert_params(flow, values)
     if dialect == "sqlite":
         # Writers take turns (BEGIN IMMEDIATE): the check-in the answer was saved to is
@@ -829,11 +845,13 @@ async def _save_and_move(
             }
             await turn.session.execute(_STALL_CHECK, stall, execution_options=DEFERRED)
     else:
-        row = (await turn.session.execute(statement, params | moving)).first()
+        row = (await turn.session.execute(statement, params | moving | (dm or {}))).first()
         if row is None:
             return False
     for name, value in moved.items():
         set_committed_value(flow, name, value)
+    if asking is not None and not (dm and turn.told_in_statement(turn.actor, dm, row.asked)):
+        turn.dm(turn.actor, asking)
     return _Finished(bool(row.partner_answered), row.closes_at) if ends else True
 
 
@@ -994,7 +1012,10 @@ async def _answer_and_advance(
     moving = whole is None and "retry" not in flow.data
     if moving:
         following = upcoming(flow, ORDER, _FIELDS, State.DONE)
-        saved = await _save_and_move(turn, flow, values, following)
+        asking = None if following == State.DONE else _question(flow, following)
+        saved = await _save_and_move(turn, flow, values, following, asking)
+        if asking is not None:
+            return StepResult() if saved else None
     elif whole is None:
         saved = await _save(turn, flow, values)
     else:
@@ -1006,9 +1027,7 @@ async def _answer_and_advance(
         if following != State.DONE:
             move(turn, flow, following)
     if following != State.DONE:
-        question, _ = QUESTIONS[following]
-        skip = flow_button(flow, f"skip:{following}", "Skip")
-        turn.dm(turn.actor, Content(question, buttons=(skip,)))
+        turn.dm(turn.actor, _question(flow, following))
         return StepResult()
     if not moving:
         for name, value in _ended_values(turn).items():
@@ -1025,6 +1044,12 @@ async def _answer_and_advance(
         await _share(turn, whole, thanked=turn.actor.id)
         return StepResult()
     return _thanks_until(turn, whole.checkin.closes_at)
+
+
+def _question(flow: FlowSession, state: State) -> Content:
+    """The DM asking the question of ``state``, with its [Skip]."""
+    question, _ = QUESTIONS[state]
+    return Content(question, buttons=(flow_button(flow, f"skip:{state}", "Skip"),))
 
 
 def _thanks_until(turn: Turn, closes_at: datetime | None) -> StepResult:
