@@ -3,7 +3,19 @@ goes to them), in the win's own statement or in the event's look-up."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, ColumnElement, ScalarSelect, and_, func, or_, select
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    FromClause,
+    ScalarSelect,
+    Select,
+    and_,
+    func,
+    or_,
+    select,
+)
 
 from bot.storage.bulk import table_of
 from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair
@@ -20,6 +32,16 @@ def partnered(state: ColumnElement[str]) -> ColumnElement[bool]:
     return or_(*(state == s.value for s in PARTNERED_PAIR_STATES))
 
 
+def partner_rows(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[Any]:
+    """The partners of member ``me`` in ``workspace``, a row per partnered pair: the
+    pair's id (``pair_id``), the partner's ``external_id`` and ``timezone``, and how many
+    pairs the partner is in (``pairs``: whether their news is batched)."""
+    fields, joined, where = _partners(me, workspace)
+    pair_id, external_id, timezone, pairs = fields
+    labelled = (pair_id.label("pair_id"), external_id, timezone, pairs.label("pairs"))
+    return select(*labelled).select_from(joined).where(where)
+
+
 def listed_partners(
     dialect_name: str, me: ColumnElement[int], workspace: ColumnElement[int]
 ) -> ScalarSelect[object]:
@@ -27,6 +49,18 @@ def listed_partners(
     partnered pair: ``[pair id, partner's external id, partner's timezone, how many pairs
     the partner is in]`` (the pair's id keeps them in the pairs' order; the count says
     whether their news is batched). NULL on PostgreSQL when there are none."""
+    fields, joined, where = _partners(me, workspace)
+    if dialect_name == "sqlite":
+        listed = func.json_group_array(func.json_array(*fields), type_=JSON)
+    else:
+        listed = func.json_agg(func.json_build_array(*fields), type_=JSON)
+    return select(listed).select_from(joined).where(where).scalar_subquery()
+
+
+def _partners(
+    me: ColumnElement[int], workspace: ColumnElement[int]
+) -> tuple[tuple[ColumnElement[Any], ...], FromClause, ColumnElement[bool]]:
+    """What ``listed_partners`` and ``partner_rows`` read, from where, on what condition."""
     partner, other = _PARTNER.c, _OTHER_PAIR.c
     their_pairs = (
         select(func.count(other.id))
@@ -39,25 +73,16 @@ def listed_partners(
     )
     pairs = _PAIR.c
     fields = (pairs.id, partner.external_id, partner.timezone, their_pairs)
-    if dialect_name == "sqlite":
-        listed = func.json_group_array(func.json_array(*fields), type_=JSON)
-    else:
-        listed = func.json_agg(func.json_build_array(*fields), type_=JSON)
-    return (
-        select(listed)
-        .select_from(
-            _PAIR.join(
-                _PARTNER,
-                or_(
-                    and_(pairs.mentor_id == me, partner.id == pairs.mentee_id),
-                    and_(pairs.mentee_id == me, partner.id == pairs.mentor_id),
-                ),
-            )
-        )
-        .where(
-            pairs.workspace_id == workspace,
-            or_(pairs.mentor_id == me, pairs.mentee_id == me),
-            partnered(pairs.state),
-        )
-        .scalar_subquery()
+    joined = _PAIR.join(
+        _PARTNER,
+        or_(
+            and_(pairs.mentor_id == me, partner.id == pairs.mentee_id),
+            and_(pairs.mentee_id == me, partner.id == pairs.mentor_id),
+        ),
     )
+    where = and_(
+        pairs.workspace_id == workspace,
+        or_(pairs.mentor_id == me, pairs.mentee_id == me),
+        partnered(pairs.state),
+    )
+    return fields, joined, where

@@ -10,7 +10,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import CTE, Insert, Select, and_, bindparam, func, insert, select, true
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Insert,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, make_transient_to_detached
@@ -318,13 +329,21 @@ def outbox_row(
     }
 
 
-def outbox_cte(source: FromClause, name: str) -> CTE:
+def outbox_cte(source: FromClause, name: str, target_id: ColumnElement[str] | None = None) -> CTE:
     """PostgreSQL: a DM written by another statement, as its data-modifying CTE, once
-    for each row of ``source`` (one of that statement's CTEs: the DM is written exactly
-    when that row is), from ``Turn.dm_in_statement``'s parameters; it returns the id."""
-    values = [bindparam(f"dm_{name}", type_=_OUTBOX.c[name].type) for name in _OUTBOX_COLUMNS]
+    for each row of ``source`` (one of that statement's CTEs or subqueries: the DM is
+    written exactly when that row is), from ``Turn.dm_in_statement``'s parameters, or,
+    ``target_id`` being a column of ``source``, to each row's person from
+    ``Turn.dms_in_statement``'s. It returns each DM's ``id`` and ``target_id``."""
+    values = [
+        target_id
+        if column == "target_id" and target_id is not None
+        else bindparam(f"dm_{column}", type_=_OUTBOX.c[column].type)
+        for column in _OUTBOX_COLUMNS
+    ]
     row = select(*values).select_from(source)
-    return insert(_OUTBOX).from_select(_OUTBOX_COLUMNS, row).returning(_OUTBOX.c.id).cte(name)
+    writing = insert(_OUTBOX).from_select(_OUTBOX_COLUMNS, row)
+    return writing.returning(_OUTBOX.c.id, _OUTBOX.c.target_id).cte(name)
 
 
 # Buttons one message may carry on every platform (Slack: 25 elements in an actions
@@ -544,22 +563,38 @@ class Turn:
         when nothing else was told them in this event so far; once the statement ran,
         ``told_in_statement`` says whether it did. None: queue it with ``dm``."""
         to = member.external_id
-        if self.scheduled or to in self._dms or to in self._written:
+        if to in self._dms or to in self._written:
             return None
-        if dialect_of(self.session) == "sqlite":
+        return self._in_statement(to, content)
+
+    def dms_in_statement(self, content: Content) -> dict[str, Any] | None:
+        """PostgreSQL: the parameters of a statement that writes ``content`` as a DM to
+        each person its rows name (``outbox_cte`` with a ``target_id``), when nothing was
+        told anyone in this event so far; ``told_in_statement`` for each it wrote. None:
+        queue them with ``dm``."""
+        if self._dms or self._written:
             return None
-        row = outbox_row(self.workspace, OutboxTarget.DM, to, content, self.now)
+        return self._in_statement(None, content)
+
+    def _in_statement(self, to: str | None, content: Content) -> dict[str, Any] | None:
+        if self.scheduled or dialect_of(self.session) == "sqlite":
+            # (A scheduled DM may wait out quiet hours, each in their own timezone.)
+            return None
+        row = outbox_row(self.workspace, OutboxTarget.DM, to or "", content, self.now)
+        if to is None:
+            del row["target_id"]
         return {f"dm_{name}": value for name, value in row.items()}
 
     def told_in_statement(
         self, member: Member | Person, params: dict[str, Any], message_id: int | None
     ) -> bool:
-        """The statement with ``params`` (``dm_in_statement``) ran and wrote the DM as
-        ``message_id``; None: it wrote nothing. What else this event tells them still
-        joins that DM (``_written_message``)."""
+        """The statement with ``params`` (``dm_in_statement``, ``dms_in_statement``) ran
+        and wrote ``member``'s DM as ``message_id``; None: it wrote nothing. What else
+        this event tells them still joins that DM (``_written_message``)."""
         if message_id is None:
             return False
         row = {name.removeprefix("dm_"): value for name, value in params.items()}
+        row["target_id"] = member.external_id
         self._written[member.external_id] = (message_id, row)
         self.queued += 1
         return True

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BindParameter,
     Insert,
     bindparam,
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,9 +22,9 @@ from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
-from bot.milestones import reach_win_milestone
+from bot.milestones import WIN_MILESTONES, reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
-from bot.partners import listed_partners
+from bot.partners import listed_partners, partner_rows
 from bot.storage.bulk import dialect_of, per_dialect, table_of
 from bot.storage.models import (
     Member,
@@ -32,7 +35,7 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import DEFERRED
 from bot.text import shorten
-from bot.turn import Person, Turn
+from bot.turn import Person, Turn, outbox_cte
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
@@ -65,9 +68,10 @@ _SAVING_ONLY = insert(_WINS).values(
 )
 
 
-def _saving_a_win(dialect_name: str) -> Insert:
+def _saving_a_win(dialect_name: str, *, telling: bool = False) -> Insert:
     """The win's INSERT, returning the sharer's partners (``listed_partners``) and the
-    sharer's count of wins with this one (built once: ``per_dialect``)."""
+    sharer's count of wins with this one (built once: ``per_dialect``). ``telling``
+    (PostgreSQL): it also writes the news DMs (``_TELLING``), returning them too."""
     me: BindParameter[int] = bindparam("me")
     workspace: BindParameter[int] = bindparam("workspace")
     partners = listed_partners(dialect_name, me, workspace)
@@ -87,9 +91,26 @@ def _saving_a_win(dialect_name: str) -> Insert:
     # which does not wait for the KEY SHARE locks the wins' foreign keys hold on the row
     # (no deadlock between two wins).
     counted = _COUNTING_A_WIN.cte("counted")
-    return saving.add_cte(counted).returning(
+    saving = saving.add_cte(counted).returning(
         partners, select(counted.c.wins_count).scalar_subquery()
     )
+    if not telling:
+        return saving
+    # The news to each partner whose news is not batched, as one DM each, when the
+    # count reaches no milestone (its celebration joins the news, written as usual).
+    # Once per person, should two pairs name the same partner (the second joins it).
+    rows = partner_rows(me, workspace).subquery("partner_row")
+    no_milestone = [counted.c.wins_count != count for count in WIN_MILESTONES]
+    told = (
+        select(rows.c.external_id)
+        .distinct()
+        .select_from(rows.join(counted, true()))
+        .where(rows.c.pairs < NEWS_BATCH_PARTNERS, *no_milestone)
+        .subquery("told")
+    )
+    news = outbox_cte(told, "news", told.c.external_id)
+    written = func.json_agg(func.json_build_array(news.c.target_id, news.c.id), type_=JSON)
+    return saving.add_cte(news).returning(select(written).scalar_subquery())
 
 
 # The count is kept on the member row and counted up in the same transaction as the win.
@@ -100,6 +121,7 @@ _COUNTING_UP = (
 )
 _COUNTING_A_WIN = _COUNTING_UP.returning(_MEMBERS.c.wins_count)
 _SAVING_A_WIN = per_dialect(_saving_a_win)
+_SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
@@ -108,8 +130,9 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     for the partners in one outbox INSERT. On SQLite four: the look-up reads the
     partners, and the win, its counting up and the news need no answer, so they go to
     SQLite with the COMMIT: two trips to its thread in all (tests/test_wins.py)."""
-    partners, count = await _save(turn, command.text)
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
+    telling = turn.dms_in_statement(Content(news)) if turn.partners is None else None
+    partners, count, written = await _save(turn, command.text, telling)
     many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))
     waiting = await _news_waiting(turn, many)
     # The news DMs stay unwritten until the event's work ends (one INSERT for all of
@@ -119,6 +142,10 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     # (no autoflush).
     with turn.session.no_autoflush:
         for partner in partners:
+            if telling and turn.told_in_statement(
+                partner, telling, written.pop(partner.external_id, None)
+            ):
+                continue
             batch = waiting.get(partner.external_id)
             if _add_to(batch, news):
                 assert batch is not None
@@ -135,12 +162,16 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     )
 
 
-async def _save(turn: Turn, text: str) -> tuple[list[Partner], int]:
-    """Save the win and count it; the sharer's partners, oldest pair first, and the
-    sharer's count of wins with this one."""
+async def _save(
+    turn: Turn, text: str, telling: dict[str, Any] | None
+) -> tuple[list[Partner], int, dict[str, int]]:
+    """Save the win and count it; the sharer's partners, oldest pair first, the
+    sharer's count of wins with this one, and the news DMs written with it (PostgreSQL,
+    ``telling``: ``Turn.dms_in_statement``'s parameters), their ids by person."""
     dialect = dialect_of(turn.session)
     me = turn.actor.id
     values = {"me": me, "workspace": turn.workspace.id, "text": text, "at": turn.now}
+    written: dict[str, int] = {}
     if turn.partners is not None:
         # SQLite, the partners and the kept count read with the look-up (bot/turn.py),
         # which BEGIN IMMEDIATE made the newest: the win and its counting up need no
@@ -149,6 +180,10 @@ async def _save(turn: Turn, text: str) -> tuple[list[Partner], int]:
         await turn.session.execute(_COUNTING_UP, {"me": me}, execution_options=DEFERRED)
         listed, count = turn.partners, turn.actor.wins_count + 1
         set_committed_value(turn.actor, "wins_count", count)
+    elif telling is not None:
+        found = await turn.session.execute(_SAVING_AND_TELLING, values | telling)
+        listed, count, news = found.one()
+        written = {target_id: message_id for target_id, message_id in news or []}
     else:
         listed, count = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).one()
         if dialect == "sqlite":
@@ -160,7 +195,7 @@ async def _save(turn: Turn, text: str) -> tuple[list[Partner], int]:
             key=lambda row: row[0],
         )
     ]
-    return partners, int(count)
+    return partners, int(count), written
 
 
 async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:

@@ -97,3 +97,19 @@ async def test_a_dm_is_written_only_with_its_statements_row(chat: Chat) -> None:
         turn.dm(bob, Content("Something else"))
     texts = [Content.from_json(m).text for m in (await bobs_messages(chat))[before:]]
     assert texts == ["Something else"]
+
+
+async def test_news_to_people_a_statement_names_waits_for_anything_told_earlier(
+    chat: Chat,
+) -> None:
+    """A statement that names whom it tells (a win's partners) may write their DMs only
+    while nothing was told anyone in the event: it cannot join what it does not know."""
+    await pair_up(chat, "alice", "bob")
+    async with alices_turn(chat) as turn:
+        news = Content("<@alice> shared a win: the parser")
+        if chat.database.is_sqlite:
+            assert turn.dms_in_statement(news) is None
+            return
+        assert turn.dms_in_statement(news) is not None
+        turn.dm(await turn.member("carol"), Content("Something for carol"))
+        assert turn.dms_in_statement(news) is None
