@@ -6,15 +6,22 @@ joins the DM already written, and a DM is written only when its statement's row 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import literal, select, true
+from cryptography.fernet import Fernet
+from sqlalchemy import literal, select, text, true
 
+from bot.clock import ManualClock
 from bot.content import Button, Content
+from bot.crypto import TextCipher
+from bot.storage.database import Database, sqlite_url
 from bot.storage.models import OutboxMessage
 from bot.turn import Turn, get_workspace_and_member, outbox_cte
+from tests.conftest import START, TABLES, Templates
 from tests.conversation import Chat, pair_up
 
 
@@ -113,3 +120,32 @@ async def test_news_to_people_a_statement_names_waits_for_anything_told_earlier(
         assert turn.dms_in_statement(news) is not None
         turn.dm(await turn.member("carol"), Content("Something for carol"))
         assert turn.dms_in_statement(news) is None
+
+
+async def test_a_dm_a_statement_writes_is_encrypted_as_any_other(
+    backend: str, templates: Templates, tmp_path: Path
+) -> None:
+    """With DATA_ENCRYPTION_KEY set, the news a win's own statement writes (PostgreSQL)
+    is stored encrypted, and reaches the partner in the clear."""
+    cipher = TextCipher.from_setting(Fernet.generate_key().decode())
+    if backend == "sqlite":
+        path = tmp_path / "mentorbot.db"
+        shutil.copy(templates.sqlite_file, path)
+        database = Database(sqlite_url(path), cipher=cipher)
+    else:
+        assert templates.postgres_url is not None
+        database = Database(templates.postgres_url, cipher=cipher)
+        async with database.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    chat = Chat(database, ManualClock(START), admins=frozenset({"alice"}))
+    try:
+        await pair_up(chat, "alice", "bob")
+        await chat.say("bob", "/win the first one (a milestone)")
+        assert "(win #2)" in await chat.say("bob", "/win zq-canary-news the parser")
+        assert chat.dms("alice")[-1] == "<@bob> shared a win: zq-canary-news the parser"
+        async with database.transaction() as session:
+            raw = select(text("CAST(content AS TEXT)")).select_from(OutboxMessage.__table__)
+            stored = "\n".join((await session.execute(raw)).scalars())
+        assert "shared a win" not in stored and "zq-canary" not in stored
+    finally:
+        await database.dispose()
