@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import ManualClock
 from bot.storage.database import Database, sqlite_url
@@ -99,6 +100,26 @@ def templates(
 
 
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
+# Each table's id sequence back at its start, as TRUNCATE's RESTART IDENTITY does it.
+_RESTART_IDS = text(
+    "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s"
+    " JOIN pg_depend d ON d.objid = s.seqrelid AND d.deptype IN ('a', 'i')"
+    " AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass"
+    " JOIN pg_class t ON t.oid = d.refobjid"
+    " WHERE t.relname = ANY(:tables) AND t.relnamespace = current_schema()::regnamespace"
+)
+
+
+async def empty_postgres(connection: AsyncConnection) -> None:
+    """Every table emptied and its ids started again, as ``TRUNCATE ... RESTART IDENTITY
+    CASCADE`` leaves them, in a fraction of the time: a test leaves a few rows, and
+    deleting them is cheap, while TRUNCATE gives every table, index and sequence new
+    files and drops the old ones at commit (0.09 s of each test's set-up against 0.045 s,
+    over the ~550 tests on PostgreSQL)."""
+    for table in reversed(Base.metadata.sorted_tables):  # the referencing tables first
+        await connection.execute(table.delete())
+    tables = [table.name for table in Base.metadata.sorted_tables]
+    await connection.execute(_RESTART_IDS, {"tables": tables})
 
 
 @pytest.fixture
@@ -111,7 +132,7 @@ async def database(backend: str, templates: Templates, tmp_path: Path) -> AsyncI
         assert templates.postgres_url is not None
         db = Database(templates.postgres_url)
         async with db.engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+            await empty_postgres(conn)
     yield db
     await db.dispose()
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -38,7 +38,7 @@ from bot.due import BATCH
 from bot.pairs_import import import_pairs
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Checkin, CheckinState, Member, OutboxMessage, OutboxStatus, Pair
-from tests.conftest import TABLES, Templates
+from tests.conftest import Templates, empty_postgres
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ def postgres_url(templates: Templates) -> str:
     async def empty() -> None:
         database = Database(url)
         async with database.engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+            await empty_postgres(connection)
         await database.dispose()
 
     asyncio.run(empty())

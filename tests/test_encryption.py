@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
@@ -34,7 +34,7 @@ from bot.crypto import (
 from bot.storage.database import Database, sqlite_url
 from bot.storage.keys import check_readable, rotate_keys
 from bot.storage.models import Base
-from tests.conftest import START, TABLES, Templates
+from tests.conftest import START, Templates, empty_postgres
 from tests.conversation import Chat, pair_up
 
 WIN = "zq-canary-win shipped the secret parser"
@@ -112,7 +112,7 @@ async def storage(backend: str, templates: Templates, tmp_path: Path) -> AsyncIt
     assert templates.postgres_url is not None
     database = Database(templates.postgres_url)
     async with database.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await empty_postgres(conn)
     await database.dispose()
     yield Storage(backend, templates.postgres_url, None)
 

@@ -7,19 +7,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.storage.database import Database, DatabaseLimits
-from bot.storage.models import Base
-from tests.conftest import Templates
+from tests.conftest import Templates, empty_postgres
 from tests.faults.proxy import FaultProxy
 
 # Short limits keep the tests to seconds; the defaults are the settings' (3/10/10/15 s).
 QUICK = DatabaseLimits(
     connect_seconds=1.0, statement_seconds=2.0, checkout_seconds=2.0, transaction_seconds=3.0
 )
-TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
 
 @pytest.fixture
@@ -29,7 +26,7 @@ async def postgres_url(templates: Templates) -> str:
         pytest.skip("set MENTORBOT_TEST_POSTGRES_URL to run the database fault tests")
     direct = Database(templates.postgres_url)
     async with direct.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await empty_postgres(conn)
     await direct.dispose()
     return templates.postgres_url
 
