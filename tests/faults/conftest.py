@@ -17,6 +17,8 @@ from tests.faults.proxy import FaultProxy
 QUICK = DatabaseLimits(
     connect_seconds=1.0, statement_seconds=2.0, checkout_seconds=2.0, transaction_seconds=3.0
 )
+# What the delivery worker logs when a pass gave up on the database.
+PASS_CUT_OFF = "a delivery pass could not reach the database"
 
 
 @pytest.fixture

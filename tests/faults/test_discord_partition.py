@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
@@ -17,10 +18,10 @@ from bot.engine import NOT_SAVED
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus
 from tests.conftest import START
-from tests.discord.chat import DiscordChat, running_bot
+from tests.discord.chat import DiscordChat, eventually, running_bot
 from tests.discord.fake_discord import FakeDiscord
 from tests.discord.test_flows import pair_up
-from tests.faults.conftest import QUICK, behind
+from tests.faults.conftest import PASS_CUT_OFF, QUICK, behind
 from tests.faults.proxy import FaultProxy
 
 
@@ -30,7 +31,7 @@ async def _statuses(database: Database) -> list[str]:
 
 
 async def test_discord_answers_in_a_partition_and_sends_each_dm_once(
-    postgres_url: str, proxy: FaultProxy
+    postgres_url: str, proxy: FaultProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = Database(behind(postgres_url, proxy), limits=QUICK)
     direct = Database(postgres_url)
@@ -57,7 +58,11 @@ async def test_discord_answers_in_a_partition_and_sends_each_dm_once(
             await pair_up(chat, "alice", "bob")
             await chat.slash("alice", "win", text="taken")
             await chat.dm_arrives("bob", "taken")
-            await asyncio.sleep(QUICK.transaction_seconds + 1)  # the sent mark gave up
+
+            async def mark_gave_up() -> bool:
+                return any(PASS_CUT_OFF in r.getMessage() for r in caplog.records)
+
+            await eventually(mark_gave_up, QUICK.transaction_seconds + 5)  # the sent mark, 3 s
 
             payload = fake.slash(guild, chat.id("alice"), "win", text="during")
             during = await fake.interact(payload)

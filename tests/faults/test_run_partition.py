@@ -23,7 +23,7 @@ from bot.engine import NOT_SAVED
 from bot.pairs_import import import_pairs
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus
-from tests.faults.conftest import behind
+from tests.faults.conftest import PASS_CUT_OFF, behind
 from tests.faults.proxy import FaultProxy
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
 from tests.slack.slack_chat import SECRET, sign, signed_win
@@ -33,8 +33,6 @@ from tests.test_run import _free_port, _kill, _start_run, _terminate, _wait_for_
 ALICE, BOB = "U0ALICE", "U0BOB"
 # Slack's limit for acknowledging a slash command.
 ACK_SECONDS = 3.0
-# What the delivery worker logs when a pass could not reach the database.
-PASS_CUT_OFF = "a delivery pass could not reach the database"
 PAIRS = (
     f"platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time,timezone\n"
     f"slack,{TEAM},{BOB},{ALICE},weekly,thu,09:30,UTC\n"
