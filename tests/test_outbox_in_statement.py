@@ -21,7 +21,7 @@ from bot.crypto import TextCipher
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import OutboxMessage
 from bot.turn import Turn, get_workspace_and_member, outbox_cte
-from tests.conftest import START, TABLES, Templates
+from tests.conftest import START, Templates, empty_postgres
 from tests.conversation import Chat, pair_up
 
 
@@ -136,7 +136,7 @@ async def test_a_dm_a_statement_writes_is_encrypted_as_any_other(
         assert templates.postgres_url is not None
         database = Database(templates.postgres_url, cipher=cipher)
         async with database.engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+            await empty_postgres(conn)
     chat = Chat(database, ManualClock(START), admins=frozenset({"alice"}))
     try:
         await pair_up(chat, "alice", "bob")
