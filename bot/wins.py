@@ -71,7 +71,8 @@ _SAVING_ONLY = insert(_WINS).values(
 def _saving_a_win(dialect_name: str, *, telling: bool = False) -> Insert:
     """The win's INSERT, returning the sharer's partners (``listed_partners``) and the
     sharer's count of wins with this one (built once: ``per_dialect``). ``telling``
-    (PostgreSQL): it also writes the news DMs (``_TELLING``), returning them too."""
+    (PostgreSQL): it also writes the partners' news DMs (an ``outbox_cte``), returning
+    each one's person and id too."""
     me: BindParameter[int] = bindparam("me")
     workspace: BindParameter[int] = bindparam("workspace")
     partners = listed_partners(dialect_name, me, workspace)
@@ -125,9 +126,10 @@ _SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
-    """When no milestone is reached, on PostgreSQL three statements: the event's look-up
-    (bot/turn.py), the win with its sharer's partners and its counting up, and the news
-    for the partners in one outbox INSERT. On SQLite four: the look-up reads the
+    """When no milestone is reached, on PostgreSQL two statements: the event's look-up
+    (bot/turn.py), and the win with its sharer's partners, its counting up and the news
+    to each partner whose news is not batched (a batched partner's goes into a waiting
+    DM, or the event's outbox INSERT). On SQLite four: the look-up reads the
     partners, and the win, its counting up and the news need no answer, so they go to
     SQLite with the COMMIT: two trips to its thread in all (tests/test_wins.py)."""
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
