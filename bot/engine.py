@@ -183,7 +183,11 @@ class Engine:
     ) -> tuple[list[Effect], bool]:
         """The event's effects, and whether it queued messages to send. ``first``: its
         first try (a command is counted once)."""
-        async with self._db.transaction() as session:
+        # Brief (on SQLite it may run on the event loop's thread): a /win, a click, a
+        # typed reply or a form, the commonest events. Not a /mentor command, which may
+        # read a whole workspace (an admin's stats, a matching round, an export).
+        brief = not isinstance(event, CommandInvoked) or event.command == "win"
+        async with self._db.transaction(brief=brief) as session:
             turn, claimed = await self._begin(session, event)
             if claimed is None and event.event_key is not None:
                 claimed = await turn.claim_event_key(event.event_key)

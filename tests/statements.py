@@ -14,6 +14,7 @@ from sqlalchemy import event as sa_event
 
 from bot.effects import Effect
 from bot.events import Event
+from bot.storage import sqlite_driver
 from tests.conversation import Chat
 
 _TABLE = re.compile(r"^(SELECT|INSERT|DELETE)\b.*?\b(?:FROM|INTO)\s+(\w+)|^(UPDATE)\s+(\w+)", re.S)
@@ -56,29 +57,40 @@ def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
 
 @dataclass
 class Trips:
-    """How many times work went to aiosqlite's thread (bot/storage/sqlite_driver.py: a
-    statement, or deferred ones with the next statement or the COMMIT) while ``on``."""
+    """How many times work went to SQLite (bot/storage/sqlite_driver.py ``Connection.run``:
+    a statement, or deferred ones with the next statement or the COMMIT) while ``on``,
+    and how many of those went to aiosqlite's thread rather than running on the event
+    loop's (a brief unit of work's, whose BEGIN took the write lock at once)."""
 
     count: int = 0
+    on_thread: int = 0
     on: bool = True
 
 
 @contextmanager
 def trips_to_sqlite() -> Iterator[Trips]:
-    """SQLite: the trips to aiosqlite's thread within the block."""
+    """SQLite: the trips to SQLite within the block."""
     trips = Trips()
-    real: Any = aiosqlite.Connection._execute
+    run: Any = sqlite_driver.Connection.run
+    to_thread: Any = aiosqlite.Connection._execute
 
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kw: Any) -> Any:
+    async def counted(self: sqlite_driver.Connection, *args: Any) -> Any:
         if trips.on:
             trips.count += 1
-        return await real(self, fn, *args, **kw)
+        return await run(self, *args)
 
-    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    async def counted_on_thread(self: aiosqlite.Connection, fn: Any, *args: Any) -> Any:
+        if trips.on:
+            trips.on_thread += 1
+        return await to_thread(self, fn, *args)
+
+    sqlite_driver.Connection.run = counted  # type: ignore[method-assign, assignment]
+    aiosqlite.Connection._execute = counted_on_thread  # type: ignore[method-assign]
     try:
         yield trips
     finally:
-        aiosqlite.Connection._execute = real  # type: ignore[method-assign]
+        sqlite_driver.Connection.run = run  # type: ignore[method-assign]
+        aiosqlite.Connection._execute = to_thread  # type: ignore[method-assign]
 
 
 @contextmanager

@@ -1,6 +1,8 @@
 """The schema comes from Alembic migrations and behaves the same on both backends."""
 
 import asyncio
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -8,6 +10,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -325,3 +328,84 @@ async def test_savepoints_nest_under_one_name(database: Database) -> None:
         "ROLLBACK TO SAVEPOINT mentorbot_savepoint",
         "SAVEPOINT mentorbot_savepoint",
     ]
+
+
+async def _thread_of_each_statement(database: Database) -> None:
+    """SQLite: ``thread_id()`` in SQL names the thread that runs the statement."""
+    async with database.engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.create_function("thread_id", 0, threading.get_ident)
+
+
+async def test_a_brief_unit_of_work_runs_on_the_event_loops_thread(database: Database) -> None:
+    """An event's unit of work (``brief``) saves the trips to aiosqlite's thread: its
+    statements and its COMMIT run on the loop's thread; any other unit of work's (a
+    dispatch pass, which may read many rows) go to aiosqlite's thread, as before. Both
+    keep what they write."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    workspace = await _workspace(database)
+    await _thread_of_each_statement(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    loop_thread = threading.get_ident()
+    for brief, name in ((True, "A"), (False, "B")):
+        with trips_to_sqlite() as trips:
+            async with database.transaction(brief=brief) as session:
+                ran_on = await session.scalar(text("SELECT thread_id()"))
+                member = {"workspace_id": workspace.id, "external_id": name, "created_at": now}
+                await session.execute(insert(Member).values(member), execution_options=DEFERRED)
+        assert (ran_on == loop_thread) is brief
+        assert trips.count == 2  # BEGIN with the SELECT; the INSERT with the COMMIT
+        assert trips.on_thread == (0 if brief else 2)
+    async with database.transaction() as session:
+        assert set(await session.scalars(select(Member.external_id))) == {"A", "B"}
+
+
+async def test_a_brief_unit_of_work_waits_for_a_lock_on_aiosqlites_thread(
+    database: Database,
+) -> None:
+    """A brief unit of work never waits for SQLite's write lock on the event loop's
+    thread: while another connection (here another program's) holds it, the unit of
+    work goes to aiosqlite's thread and waits there, the loop free meanwhile; then it
+    goes on as usual, and the connection still waits for the lock as long as before."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    workspace = await _workspace(database)
+    await _thread_of_each_statement(database)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    path = make_url(database.url).database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute(
+            "INSERT INTO members (workspace_id, external_id, created_at) "
+            "VALUES (?, 'other', '2026-01-01 00:00:00.000000')",
+            (workspace.id,),
+        )
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+        async with database.transaction(brief=True) as session:
+            ran_on = await session.scalar(text("SELECT thread_id()"))
+            seen = await session.scalar(select(func.count()).select_from(Member))
+            session.add(Member(workspace_id=workspace.id, external_id="mine", created_at=now))
+    finally:
+        ticker.cancel()
+        other.close()
+    assert ran_on != threading.get_ident()
+    assert seen == 1  # the other's row: it waited for the other's COMMIT
+    assert ticks >= 15  # the loop went on while it waited
+    async with database.transaction(brief=True) as session:
+        assert await session.scalar(text("SELECT thread_id()")) == threading.get_ident()
+        assert await session.scalar(text("PRAGMA busy_timeout")) == 10_000
+        names = set(await session.scalars(select(Member.external_id)))
+    assert names == {"other", "mine"}

@@ -14,7 +14,7 @@ from bot.events import CommandInvoked
 from bot.storage.database import _alembic_config
 from bot.storage.models import Member, Milestone, Win
 from tests.conversation import Chat, pair_up
-from tests.statements import trips_per_event
+from tests.statements import trips_per_event, trips_to_sqlite
 
 ODD_TEXTS = [
     "shipped it 🚀🎉👩🏽‍💻",  # emoji with skin tone and ZWJ sequence
@@ -160,6 +160,26 @@ def _kinds(statements: list[str]) -> list[str]:
             kind = f"{main.group(1).split()[0]} {main.group(2)}, UPDATE {table.group(1)}"
         kinds.append(kind)
     return kinds
+
+
+async def test_a_win_runs_on_the_event_loops_thread_and_a_mentor_command_does_not(
+    chat: Chat,
+) -> None:
+    """SQLite (bot/storage/sqlite_driver.py): a /win is a brief unit of work, whose
+    statements run on the event loop's thread, with no trip to aiosqlite's; a /mentor
+    command, which may read a whole workspace (an admin's stats), goes to that thread."""
+    if not chat.database.is_sqlite:
+        pytest.skip("SQLite only")
+    await pair_up(chat, "alice", "bob")
+    win = CommandInvoked(user=chat.ref("bob"), command="win", text="on the loop")
+    stats = CommandInvoked(user=chat.ref("bob"), command="mentor", text="status")
+    for event_, on_thread in ((win, False), (stats, True)):
+        with trips_to_sqlite() as trips:
+            await chat.engine.handle(event_)
+        assert trips.count >= 2
+        assert (trips.on_thread == trips.count) is on_thread, (event_.command, trips)
+        assert trips.on_thread in (0, trips.count)
+    assert await _stored(chat) == ["on the loop"]
 
 
 async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:

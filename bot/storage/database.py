@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant will do: it keeps two instances starting together from migrating at once.
 _MIGRATION_LOCK_KEY = 724_115_001
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = sqlite_driver.BUSY_TIMEOUT_MS
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,7 @@ class Database:
         attach_cipher(self.engine.dialect, cipher)
         _one_savepoint_name(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite = self.engine.dialect.name == "sqlite"
         self._gate = self._new_gate()
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -182,13 +183,16 @@ class Database:
 
     @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return self._sqlite
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, brief: bool = False) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises.
         Raises :class:`DatabaseUnavailable` when the database does not answer within
-        ``limits.transaction_seconds`` (the block is cancelled) or the connection fails."""
+        ``limits.transaction_seconds`` (the block is cancelled) or the connection fails.
+        ``brief``: a handful of indexed statements (an event's), which on SQLite may run
+        on the event loop's thread, never waiting for a lock there
+        (bot/storage/sqlite_driver.py); a pass over many rows is not brief."""
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
         gate = self._gate
         task = asyncio.current_task()
@@ -196,6 +200,7 @@ class Database:
             raise RuntimeError("a unit of work was opened inside another of the same task")
         session = self.sessions()
         held: asyncio.Semaphore | None = None  # the turn this unit of work holds
+        on_loop = sqlite_driver.ON_LOOP.set(brief) if self._sqlite else None
         try:
             try:
                 try:
@@ -219,6 +224,8 @@ class Database:
                 if held is not None:
                     self._holders.discard(task)
                     held.release()  # the connection is back in the pool: the next turn
+                if on_loop is not None:
+                    sqlite_driver.ON_LOOP.reset(on_loop)
         except Exception as error:
             if not _unavailable(error):
                 raise

@@ -15,17 +15,29 @@ and goes to the thread with the transaction's next statement or its COMMIT, in t
 it was given. Its error, should it have one, is raised by that statement or COMMIT, and
 the transaction is rolled back as for any other error: nothing of it is kept.
 
-Every ``sqlite3`` call still runs on aiosqlite's thread, never on the event loop's: a
-statement waiting for SQLite's write lock (``busy_timeout``, another process writing)
-never holds up the loop. Only the statements' way to the thread changes: the SQL, its
-parameters, the rows and the errors (raised from ``sqlite3`` as before) are the same.
+A statement never waits for SQLite's write lock on the event loop's thread
+(``busy_timeout``, another process writing): that would hold up every request. Most
+units of work run on aiosqlite's thread. A *brief* one (``ON_LOOP``: an event's, a
+handful of indexed statements; ``Database.transaction(brief=True)``) runs on the loop's
+thread instead, which saves the two hand-offs each of its trips costs (the thread woken,
+then the loop), but only when the thread has nothing of this connection's left to run
+and its ``BEGIN IMMEDIATE`` takes the write lock at once (``busy_timeout`` 0 for that
+one statement). Once the lock is held, nothing in the transaction waits for another
+connection: in WAL mode a writer commits without waiting for readers, and the
+checkpoint a COMMIT may run is a passive one, which waits for nobody. When another
+connection holds the lock, the unit of work goes to aiosqlite's thread and waits there,
+as any other. (That checkpoint, about once every thousand pages written, does copy and
+sync the pages: a few milliseconds of the loop's time.) Only the statements' way to
+SQLite changes: the SQL, its parameters, the rows and the errors (raised from
+``sqlite3`` as before) are the same.
 """
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +71,15 @@ _Statement = tuple[str, Any, bool]
 # for statements whose result, row count and inserted key nobody reads.
 DEFERRED = {"mentorbot_deferred": True}
 
+# How long a statement may wait for another connection's write lock, on aiosqlite's
+# thread (``PRAGMA busy_timeout``, set on every connection).
+BUSY_TIMEOUT_MS = 10_000
+
+# True while a brief unit of work is open in this task (see the module's docstring):
+# the transaction that begins then may run on the event loop's thread. Read when the
+# transaction begins (``Connection.begin_with_next_statement``).
+ON_LOOP: ContextVar[bool] = ContextVar("mentorbot_sqlite_on_loop", default=False)
+
 
 def _execute(cursor: sqlite3.Cursor, operation: str, parameters: Any, many: bool) -> None:
     if many:
@@ -77,9 +98,10 @@ def _run(
     parameters: Any,
     many: bool,
 ) -> _Outcome | _Failed:
-    """On aiosqlite's thread: the whole statement (after ``begin``, when a transaction
-    starts with it, and the ``deferred`` statements waiting for it), the cursor closed
-    afterwards. An error of ``begin`` is raised as it is: no transaction began."""
+    """The whole statement (after ``begin``, when a transaction starts with it, and the
+    ``deferred`` statements waiting for it), the cursor closed afterwards, in one call
+    on aiosqlite's thread or on the loop's (``Connection.run``). An error of ``begin``
+    is raised as it is: no transaction began."""
     cursor = connection.cursor()
     try:
         if begin is not None:
@@ -102,17 +124,42 @@ def _run(
         cursor.close()
 
 
-def _commit(connection: sqlite3.Connection, deferred: Sequence[_Statement]) -> None:
-    """On aiosqlite's thread: the statements still waiting, then COMMIT. Should one of
-    them fail, its error is raised and nothing is committed (the caller rolls back)."""
-    if deferred:
+def _commit(
+    connection: sqlite3.Connection, begin: str | None, deferred: Sequence[_Statement]
+) -> None:
+    """The statements still waiting (after ``begin``, when only such statements were
+    given since the transaction began), then COMMIT. Should one of them fail, its error
+    is raised and nothing is committed (the caller rolls back)."""
+    if begin is not None or deferred:
         cursor = connection.cursor()
         try:
+            if begin is not None:
+                cursor.execute(begin)
             for waiting in deferred:
                 _execute(cursor, *waiting)
         finally:
             cursor.close()
     connection.commit()
+
+
+def _rollback(connection: sqlite3.Connection, _begin: None) -> None:
+    connection.rollback()
+
+
+def _begin_at_once(connection: sqlite3.Connection, begin: str) -> bool:
+    """On the event loop's thread: ``begin`` if it takes SQLite's write lock without
+    waiting. False: another connection holds it, and nothing began."""
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute(begin)
+    except sqlite3.OperationalError as error:
+        # SQLITE_BUSY and its extended codes (the low byte is the primary code).
+        if (getattr(error, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
 
 
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
@@ -179,14 +226,11 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         adapted = self._adapt_connection
         assert isinstance(adapted, Connection)
         async with adapted._execute_mutex:
-            connection = self._connection
             begin = adapted.pending_begin
             deferred, adapted.deferred = adapted.deferred, []
-            # Not known while the thread works (a failing BEGIN leaves it as it was).
+            # Not known while SQLite works (a failing BEGIN leaves it as it was).
             adapted.in_transaction = None
-            outcome = await connection._execute(
-                _run, connection._conn, begin, deferred, operation, parameters, many
-            )
+            outcome = await adapted.run(_run, begin, deferred, operation, parameters, many)
             # The BEGIN went through (the statement itself may have failed).
             adapted.pending_begin = None
             if isinstance(outcome, _Failed):
@@ -209,7 +253,14 @@ class Connection(AsyncAdapt_aiosqlite_connection):
     False only when the connection is known to be outside a transaction (after a COMMIT
     or ROLLBACK), None when that is not known."""
 
-    __slots__ = ("deferred", "in_transaction", "pending_begin")
+    __slots__ = (
+        "_finished",
+        "_handed",
+        "deferred",
+        "in_transaction",
+        "on_loop",
+        "pending_begin",
+    )
     _cursor_cls = _Cursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
@@ -218,37 +269,76 @@ class Connection(AsyncAdapt_aiosqlite_connection):
         self.in_transaction: bool | None = None
         # Statements waiting for the next hand-off (``DEFERRED``), in the order given.
         self.deferred: list[_Statement] = []
+        # The transaction is a brief unit of work's: it may run on the loop's thread.
+        self.on_loop = False
+        # Work handed to aiosqlite's thread, and work finished there, each counted on
+        # one thread only (no count is lost): while they differ, the thread may still
+        # be running a statement whose caller stopped waiting (cancelled), and nothing
+        # runs on the loop's thread meanwhile.
+        self._handed = 0
+        self._finished = 0
 
     def begin_with_next_statement(self, begin: str) -> None:
         """Start a transaction with ``begin`` (``BEGIN IMMEDIATE``), sent together with
-        the transaction's first statement rather than on its own."""
+        the transaction's first statement rather than on its own; on the loop's thread
+        when the unit of work is brief (``ON_LOOP``)."""
         self.pending_begin = begin
+        self.on_loop = ON_LOOP.get()
+
+    async def run(self, work: Callable[..., Any], begin: str | None, *args: Any) -> Any:
+        """``work(sqlite3_connection, begin, *args)``: on the event loop's thread when
+        the transaction may run there (``on_loop``), the thread is idle, and ``begin``,
+        if the transaction starts now, takes the write lock at once; on aiosqlite's
+        thread otherwise (where BEGIN may wait for the lock)."""
+        raw: sqlite3.Connection = self._connection._conn
+        idle = self._handed == self._finished
+        if self.on_loop and idle and (begin is None or _begin_at_once(raw, begin)):
+            return work(raw, None, *args)
+        self._handed += 1
+
+        def on_thread() -> Any:
+            try:
+                return work(raw, begin, *args)
+            finally:
+                self._finished += 1
+
+        return await self._connection._execute(on_thread)
 
     def commit(self) -> None:
         if self.pending_begin is not None and not self.deferred:
             # Nothing ran since BEGIN would have been sent: there is nothing to commit.
             self.pending_begin = None
             self.in_transaction = False
+            self.on_loop = False
             return
-        if self.pending_begin is not None:
-            # Only deferred statements since: they go to SQLite with BEGIN, then COMMIT.
-            begin, self.pending_begin = self.pending_begin, None
-            self.deferred.insert(0, (begin, None, False))
+        # Only deferred statements since BEGIN: they go to SQLite with it, then COMMIT.
+        begin, self.pending_begin = self.pending_begin, None
         deferred, self.deferred = self.deferred, []
         self.in_transaction = None  # open, should the COMMIT fail: rolled back then
-        if self._connection._connection:
-            try:
-                await_(self._connection._execute(_commit, self._connection._conn, deferred))
-            except Exception as error:
-                self._handle_exception(error)
+        try:
+            if self._connection._connection:
+                await_(self.run(_commit, begin, deferred))
+        except Exception as error:
+            self._handle_exception(error)
+        finally:
+            self.on_loop = False
         self.in_transaction = False
 
     def rollback(self) -> None:
         self.pending_begin = None
         self.deferred.clear()
         if self.in_transaction is False:
+            self.on_loop = False
             return  # the pool's reset after a COMMIT or ROLLBACK: nothing to undo
-        super().rollback()
+        try:
+            # In turn with the rest (``run``): a ROLLBACK left running on the thread
+            # would undo the next transaction, begun on the loop's thread meanwhile.
+            if self._connection._connection:
+                await_(self.run(_rollback, None))
+        except Exception as error:
+            self._handle_exception(error)
+        finally:
+            self.on_loop = False
         self.in_transaction = False
 
 
@@ -275,7 +365,9 @@ class OneHandOffDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """Pass as ``module=`` to ``create_async_engine`` for a ``sqlite+aiosqlite`` URL."""
 
     def connect(self, *arg: Any, **kw: Any) -> Connection:
-        connection = self.aiosqlite.connect(*arg, **kw)
+        # A brief unit of work's statements run on the event loop's thread, one at a
+        # time with those on aiosqlite's (see ``Connection.run``).
+        connection = self.aiosqlite.connect(*arg, **{**kw, "check_same_thread": False})
         connection._thread.daemon = True  # as SQLAlchemy's: never keeps Python running
         return Connection(self, await_(connection))
 
