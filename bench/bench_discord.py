@@ -223,7 +223,7 @@ class FloorBot(discord.Client):
         async def win(interaction: discord.Interaction, text: str) -> None:
             if database is not None:
                 began = time.perf_counter_ns()
-                async with database.transaction() as session:
+                async with database.transaction(brief=True) as session:
                     await session.execute(insert(_FLOOR_WRITES), {"text": text})
                 self.write_ns.append(time.perf_counter_ns() - began)
             await interaction.response.send_message("Saved.", ephemeral=True)
