@@ -33,6 +33,12 @@ default, one request at a time each: requests per second) and an **in-flight pas
 process i mod 2. CPU seconds of each process (``/proc``), of the PostgreSQL backends
 serving the bench database and of this process are taken around each pass.
 
+``--pin`` (Linux, with ``--targets mentorbot``): the mentorbot process gets a CPU of its
+own and everything else (this process, the floors, a local PostgreSQL server's processes)
+the others, as when Slack and the database are other machines; on a machine of two
+CPUs shared by all of them, each of the app's database round trips hands its CPU to
+another process. PostgreSQL's CPUs are set back afterwards.
+
 Afterwards, exactly: every win confirmed in an ack (or late through the
 ``response_url``) is one row, and each sender's numbers are 1..n without a gap or a
 repeat; every typed answer is stored once, in the field of the question it answered;
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -56,7 +63,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -502,8 +509,88 @@ async def open_checkins(url: str, fake: FakeSlack, users: list[str]) -> None:
         await database.dispose()
 
 
+def _parent(pid: int) -> int:
+    """The parent of a process (Linux: ``/proc/<pid>/stat``, after the command's name)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                if _parent(int(entry.name)) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
+async def postgres_processes(url: str) -> list[int]:
+    """The local PostgreSQL server's processes: its postmaster (the parent of this
+    connection's backend) and every process it started. New backends are started by
+    the postmaster and share its CPU affinity."""
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(plain)
+    try:
+        backend = await connection.fetchval("SELECT pg_backend_pid()")
+    finally:
+        await connection.close()
+    postmaster = _parent(backend)
+    return [postmaster, *_children(postmaster)]
+
+
+@dataclass
+class Pinning:
+    """``--pin``: the mentorbot processes on a CPU of their own, everything else (this
+    process with the fake Slack and the load, the floors, PostgreSQL) on the others, as
+    when Slack and the database are other machines. Undone for PostgreSQL at the end."""
+
+    app: set[int]
+    rest: set[int]
+    postgres: list[int] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, url: str) -> Pinning:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("--pin needs at least two CPUs")
+        pinning = cls({cpus[0]}, set(cpus[1:]))
+        os.sched_setaffinity(0, pinning.rest)  # what this process starts inherits it
+        if make_url(url).get_backend_name() == "postgresql":
+            pinning.postgres = await postgres_processes(url)
+            for pid in pinning.postgres:
+                pinning.move(pid, pinning.rest)
+        return pinning
+
+    def move(self, pid: int, cpus: set[int]) -> None:
+        try:
+            for thread in Path(f"/proc/{pid}/task").iterdir():
+                os.sched_setaffinity(int(thread.name), cpus)
+        except PermissionError:
+            raise SystemExit(
+                f"--pin cannot move process {pid} to CPUs {sorted(cpus)} (not permitted)"
+            ) from None
+
+    def stop(self) -> None:
+        everything = self.app | self.rest
+        for pid in self.postgres:
+            with contextlib.suppress(OSError, SystemExit):
+                self.move(pid, everything)
+
+
 async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     url, created = await prepare_database(args, work)
+    pinning = await Pinning.start(url) if args.pin else None
+    try:
+        return await _run(args, work, url, created, pinning)
+    finally:
+        if pinning is not None:
+            pinning.stop()
+
+
+async def _run(
+    args: argparse.Namespace, work: Path, url: str, created: str | None, pinning: Pinning | None
+) -> dict[str, Any]:
     fake = FakeSlack(everyone=Person("Someone", "Europe/Berlin"))
     await fake.start()
     rng = random.Random(args.seed)
@@ -523,6 +610,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for name in ("A", "B")
     ]
     floors = [await start_floor(name, fake, work) for name in ("F1", "F2")]
+    if pinning is not None:
+        for bot in bots:
+            pinning.move(bot.process.pid, pinning.app)
     targets = {
         "floor": floors[:1],
         "mentorbot": bots[:1],
@@ -587,6 +677,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {
         "database": "postgresql" if args.postgres_url else "sqlite",
         "pairs": args.pairs,
+        "pinned": None
+        if pinning is None
+        else {"mentorbot": sorted(pinning.app), "everything else": sorted(pinning.rest)},
         "load_average": os.getloadavg(),
         "checks": checks,
         "passes": passes,
@@ -836,7 +929,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, help="run process A under cProfile, its stats written here"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="Linux: the mentorbot process on a CPU of its own; this process, the floors "
+        "and a local PostgreSQL on the others (only with --targets mentorbot)",
+    )
+    args = parser.parse_args(argv)
+    if args.pin and set(args.targets) != {"mentorbot"}:
+        parser.error("--pin measures one mentorbot process: use it with --targets mentorbot")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -847,6 +949,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = asyncio.run(run(args, Path(work)))
     print(summary(results))
     print(json.dumps(results["checks"], indent=2, ensure_ascii=False))
+    if results["pinned"]:
+        print(f"CPUs pinned (--pin): {results['pinned']}")
     print(f"load average at the end: {results['load_average']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
