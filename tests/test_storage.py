@@ -3,6 +3,7 @@
 import asyncio
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage import sqlite_driver
 from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
 from bot.storage.sqlite_driver import DEFERRED
@@ -409,3 +411,54 @@ async def test_a_brief_unit_of_work_waits_for_a_lock_on_aiosqlites_thread(
         assert await session.scalar(text("PRAGMA busy_timeout")) == 10_000
         names = set(await session.scalars(select(Member.external_id)))
     assert names == {"other", "mine"}
+
+
+async def test_nothing_runs_on_the_loops_thread_while_aiosqlites_still_runs_a_statement(
+    database: Database,
+) -> None:
+    """A statement handed to aiosqlite's thread runs to its end there even when its
+    caller stops waiting (cancelled); meanwhile a brief unit of work's statement on the
+    same connection waits its turn on that thread rather than running beside it on the
+    loop's (bot/storage/sqlite_driver.py ``Connection.run``)."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    await _thread_of_each_statement(database)
+    finished = threading.Event()
+
+    def nap() -> int:
+        time.sleep(0.3)
+        finished.set()
+        return 1
+
+    async with database.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        adapted = raw.dbapi_connection
+        assert isinstance(adapted, sqlite_driver.Connection)
+        assert adapted.driver_connection is not None
+        await adapted.driver_connection.create_function("nap", 0, nap)
+
+        def reading(sql: str) -> Any:
+            def work(connection: sqlite3.Connection, begin: str | None) -> Any:
+                assert begin is None
+                return connection.execute(sql).fetchone()[0]
+
+            return work
+
+        napping = asyncio.ensure_future(adapted.run(reading("SELECT nap()"), None))
+        await asyncio.sleep(0.05)
+        napping.cancel()  # its caller stops waiting; the thread goes on with it
+        with pytest.raises(asyncio.CancelledError):
+            await napping
+        adapted.on_loop = True
+        try:
+            ran_on = await adapted.run(reading("SELECT thread_id()"), None)
+        finally:
+            adapted.on_loop = False
+        assert finished.is_set()  # it waited for the nap to end
+        assert ran_on != threading.get_ident()
+        # The thread idle again, the next one runs on the loop's thread.
+        adapted.on_loop = True
+        try:
+            assert await adapted.run(reading("SELECT thread_id()"), None) == threading.get_ident()
+        finally:
+            adapted.on_loop = False
