@@ -507,7 +507,8 @@ _MARKING_SENT = (
 
 
 async def _mark_sent(database: Database, outbox_id: int, now: datetime) -> None:
-    async with database.transaction() as session:
+    # One row by its key: brief (on SQLite it may run on the event loop's thread).
+    async with database.transaction(brief=True) as session:
         await session.execute(_MARKING_SENT, {"outbox_id": outbox_id, "now": now})
 
 

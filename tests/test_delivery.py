@@ -21,6 +21,7 @@ from bot.storage.models import OutboxMessage, OutboxStatus
 from scheduler import delivery_worker
 from scheduler.delivery_worker import DeliveryWorker
 from tests.conversation import Chat, Recorder, pair_up
+from tests.statements import trips_to_sqlite
 
 
 async def _outbox(chat: Chat) -> list[OutboxMessage]:
@@ -39,6 +40,24 @@ async def test_messages_are_marked_sent_in_order(chat: Chat) -> None:
     wins = [dm for dm in chat.dms("bob") if "shared a win" in dm]
     # (the first one carries the "First win" milestone it reached: one event, one message)
     assert [dm.split("\n")[0] for dm in wins] == [f"<@alice> shared a win: {n}" for n in range(5)]
+
+
+async def test_the_sent_mark_runs_on_the_event_loops_thread(chat: Chat) -> None:
+    """SQLite: marking a message sent (one row by its key) is a brief unit of work, run
+    on the event loop's thread (bot/storage/sqlite_driver.py), two trips to SQLite with
+    no hand-off; the claim, which may read many due messages, stays on aiosqlite's."""
+    if not chat.database.is_sqlite:
+        pytest.skip("SQLite only")
+    await pair_up(chat, "alice", "bob")
+    win = CommandInvoked(user=chat.ref("alice"), command="win", text="one DM")
+    await chat.engine.handle(win)
+    with trips_to_sqlite() as trips:
+        report = await chat.deliver()
+    assert report.sent == 2  # bob's news, and alice's first-win milestone
+    # Each sent mark: BEGIN with the UPDATE, then the COMMIT.
+    assert trips.count - trips.on_thread == 2 * report.sent
+    assert trips.on_thread > 0  # the claim
+    assert {r.status for r in await _outbox(chat)} == {OutboxStatus.SENT}
 
 
 async def test_a_transient_failure_is_retried_with_backoff(chat: Chat) -> None:

@@ -190,9 +190,9 @@ class Database:
         """One unit of work: committed when the block ends, rolled back if it raises.
         Raises :class:`DatabaseUnavailable` when the database does not answer within
         ``limits.transaction_seconds`` (the block is cancelled) or the connection fails.
-        ``brief``: a handful of indexed statements (an event's), which on SQLite may run
-        on the event loop's thread, never waiting for a lock there
-        (bot/storage/sqlite_driver.py); a pass over many rows is not brief."""
+        ``brief``: a handful of indexed statements (an event's, a message's sent mark),
+        which on SQLite may run on the event loop's thread, never waiting for a lock
+        there (bot/storage/sqlite_driver.py); a pass over many rows is not brief."""
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
         gate = self._gate
         task = asyncio.current_task()

@@ -17,19 +17,19 @@ the transaction is rolled back as for any other error: nothing of it is kept.
 
 A statement never waits for SQLite's write lock on the event loop's thread
 (``busy_timeout``, another process writing): that would hold up every request. Most
-units of work run on aiosqlite's thread. A *brief* one (``ON_LOOP``: an event's, a
-handful of indexed statements; ``Database.transaction(brief=True)``) runs on the loop's
-thread instead, which saves the two hand-offs each of its trips costs (the thread woken,
-then the loop), but only when the thread has nothing of this connection's left to run
-and its ``BEGIN IMMEDIATE`` takes the write lock at once (``busy_timeout`` 0 for that
-one statement). Once the lock is held, nothing in the transaction waits for another
-connection: in WAL mode a writer commits without waiting for readers, and the
-checkpoint a COMMIT may run is a passive one, which waits for nobody. When another
+units of work run on aiosqlite's thread. A *brief* one (``ON_LOOP``: a handful of
+indexed statements, an event's or a message's sent mark;
+``Database.transaction(brief=True)``) runs on the loop's thread instead, which saves
+the two hand-offs each of its trips costs (the thread woken, then the loop), but only
+when the thread has nothing of this connection's left to run and its ``BEGIN
+IMMEDIATE`` takes the write lock at once (``busy_timeout`` 0 for that one statement).
+Once the lock is held, nothing in the transaction waits for another connection: in WAL
+mode a writer commits without waiting for readers, and the checkpoint a COMMIT may run
+is a passive one, which waits for nobody (it does copy and sync pages, on the thread
+that commits, about once every thousand pages written). When another
 connection holds the lock, the unit of work goes to aiosqlite's thread and waits there,
-as any other. (That checkpoint, about once every thousand pages written, does copy and
-sync the pages: a few milliseconds of the loop's time.) Only the statements' way to
-SQLite changes: the SQL, its parameters, the rows and the errors (raised from
-``sqlite3`` as before) are the same.
+as any other. Only the statements' way to SQLite changes: the SQL, its parameters, the
+rows and the errors (raised from ``sqlite3`` as before) are the same.
 """
 
 from __future__ import annotations
