@@ -138,7 +138,8 @@ class Database:
         # The tasks holding a turn: one that asks for a second would wait for itself.
         self._holders: set[asyncio.Task[Any] | None] = set()
         if parsed.get_backend_name() == "sqlite":
-            # One hand-off to aiosqlite's thread per statement instead of four.
+            # One hand-off to aiosqlite's thread per statement instead of four (none
+            # for a brief unit of work's, bot/storage/sqlite_driver.py).
             options["module"] = sqlite_driver.dbapi()
             if parsed.database not in (None, "", ":memory:"):
                 # One connection: every transaction takes SQLite's write lock (BEGIN
