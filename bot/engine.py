@@ -183,11 +183,7 @@ class Engine:
     ) -> tuple[list[Effect], bool]:
         """The event's effects, and whether it queued messages to send. ``first``: its
         first try (a command is counted once)."""
-        # Brief (on SQLite it may run on the event loop's thread): a /win, a click, a
-        # typed reply or a form, the commonest events. Not a /mentor command, which may
-        # read a whole workspace (an admin's stats, a matching round, an export).
-        brief = not isinstance(event, CommandInvoked) or event.command == "win"
-        async with self._db.transaction(brief=brief) as session:
+        async with self._db.transaction(brief=_brief(event)) as session:
             turn, claimed = await self._begin(session, event)
             if claimed is None and event.event_key is not None:
                 claimed = await turn.claim_event_key(event.event_key)
@@ -450,6 +446,22 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return await matching_rounds.run_match(turn, command)
         case _:
             assert_never(command)
+
+
+def _brief(event: Event) -> bool:
+    """Whether the event's unit of work is brief (bot/storage/database.py: on SQLite it
+    may run on the event loop's thread): a /win, a click, a typed reply, a form, the
+    commonest events, each a handful of indexed statements. Not a /mentor command, which
+    may read a whole workspace (an admin's stats, a matching round, an export), nor the
+    button that sends a matching round (it proposes every pair of the round at once)."""
+    match event:
+        case CommandInvoked():
+            return event.command == "win"
+        case ButtonClicked():
+            action = event.action_id.removeprefix(KEEP_MESSAGE)
+            return action.partition(":")[0] != matching_rounds.MATCH_ACTION
+        case _:
+            return True
 
 
 def _known_zone(name: str) -> bool:

@@ -94,21 +94,22 @@ def trips_to_sqlite() -> Iterator[Trips]:
 
 
 @contextmanager
-def trips_per_event(chat: Chat) -> Iterator[list[int]]:
-    """SQLite: within the block, the trips to aiosqlite's thread of each event the
-    engine handles (its delivery afterwards not included)."""
+def trips_per_event(chat: Chat, *, on_thread: bool = False) -> Iterator[list[int]]:
+    """SQLite: within the block, the trips to SQLite of each event the engine handles
+    (its delivery afterwards not included); ``on_thread``: only those that went to
+    aiosqlite's thread."""
     per_event: list[int] = []
     handle = chat.engine.handle
     with trips_to_sqlite() as trips:
         trips.on = False
 
         async def counted(event: Event) -> list[Effect]:
-            trips.count, trips.on = 0, True
+            trips.count, trips.on_thread, trips.on = 0, 0, True
             try:
                 return await handle(event)
             finally:
                 trips.on = False
-                per_event.append(trips.count)
+                per_event.append(trips.on_thread if on_thread else trips.count)
 
         chat.engine.handle = counted  # type: ignore[method-assign]
         try:
