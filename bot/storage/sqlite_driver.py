@@ -311,7 +311,8 @@ class Connection(AsyncAdapt_aiosqlite_connection):
             self.in_transaction = False
             self.on_loop = False
             return
-        # Only deferred statements since BEGIN: they go to SQLite with it, then COMMIT.
+        # A BEGIN still pending (only deferred statements were given since) goes to
+        # SQLite with them, then COMMIT.
         begin, self.pending_begin = self.pending_begin, None
         deferred, self.deferred = self.deferred, []
         self.in_transaction = None  # open, should the COMMIT fail: rolled back then
