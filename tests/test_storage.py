@@ -4,6 +4,9 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -47,6 +50,29 @@ async def _workspace(database: Database) -> Workspace:
         workspace = Workspace(platform="console", external_id="T1", created_at=now)
         session.add(workspace)
     return workspace
+
+
+@dataclass
+class Ticks:
+    count: int = 0
+
+
+@asynccontextmanager
+async def loop_ticks() -> AsyncIterator[Ticks]:
+    """How often the event loop got to run a 10 ms tick within the block: a block whose
+    wait holds up the loop lets none through."""
+    ticks = Ticks()
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.count += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield ticks
+    finally:
+        ticker.cancel()
 
 
 async def test_datetimes_come_back_aware_and_in_utc(database: Database) -> None:
@@ -134,13 +160,6 @@ async def test_a_sqlite_writer_holds_the_write_lock_from_its_first_statement(
     now = datetime(2026, 1, 1, tzinfo=UTC)
     count = select(func.count()).select_from(Member)
     first_read = asyncio.Event()
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
 
     async def first() -> None:
         async with database.transaction() as session:
@@ -156,14 +175,13 @@ async def test_a_sqlite_writer_holds_the_write_lock_from_its_first_statement(
             session.add(Member(workspace_id=workspace.id, external_id="B", created_at=now))
         return int(seen or 0)
 
-    ticker = asyncio.create_task(tick())
     try:
-        _, seen = await asyncio.gather(first(), second())
+        async with loop_ticks() as ticks:
+            _, seen = await asyncio.gather(first(), second())
     finally:
-        ticker.cancel()
         await other.dispose()
     assert seen == 1
-    assert ticks >= 15
+    assert ticks.count >= 15
     async with database.transaction() as session:
         assert await session.scalar(count) == 2
 
@@ -379,15 +397,6 @@ async def test_a_brief_unit_of_work_waits_for_a_lock_on_aiosqlites_thread(
     path = make_url(database.url).database
     assert path is not None
     other = sqlite3.connect(path, isolation_level=None)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
     try:
         other.execute("BEGIN IMMEDIATE")
         other.execute(
@@ -396,16 +405,15 @@ async def test_a_brief_unit_of_work_waits_for_a_lock_on_aiosqlites_thread(
             (workspace.id,),
         )
         asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
-        async with database.transaction(brief=True) as session:
+        async with loop_ticks() as ticks, database.transaction(brief=True) as session:
             ran_on = await session.scalar(text("SELECT thread_id()"))
             seen = await session.scalar(select(func.count()).select_from(Member))
             session.add(Member(workspace_id=workspace.id, external_id="mine", created_at=now))
     finally:
-        ticker.cancel()
         other.close()
     assert ran_on != threading.get_ident()
     assert seen == 1  # the other's row: it waited for the other's COMMIT
-    assert ticks >= 15  # the loop went on while it waited
+    assert ticks.count >= 15  # the loop went on while it waited
     async with database.transaction(brief=True) as session:
         assert await session.scalar(text("SELECT thread_id()")) == threading.get_ident()
         assert await session.scalar(text("PRAGMA busy_timeout")) == 10_000
