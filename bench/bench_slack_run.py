@@ -532,10 +532,10 @@ async def postgres_processes(url: str) -> list[int]:
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(plain)
     try:
-        backend = await connection.fetchval("SELECT pg_backend_pid()")
+        # Read while the connection is open: its backend exits when it closes.
+        postmaster = _parent(await connection.fetchval("SELECT pg_backend_pid()"))
     finally:
         await connection.close()
-    postmaster = _parent(backend)
     return [postmaster, *_children(postmaster)]
 
 
