@@ -337,12 +337,13 @@ async def deliver_all(
 
 async def next_pending_at(database: Database) -> datetime | None:
     """When the next queued message falls due (the worker sleeps until then)."""
-    async with database.transaction() as session:
-        return await session.scalar(
-            select(func.min(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.status == OutboxStatus.PENDING.value
-            )
-        )
+    found = await database.execute_alone(_NEXT_PENDING_AT)
+    return found.scalar()
+
+
+_NEXT_PENDING_AT = select(func.min(OutboxMessage.next_attempt_at)).where(
+    OutboxMessage.status == OutboxStatus.PENDING.value
+)
 
 
 async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> list[SendDM]:
@@ -507,9 +508,9 @@ _MARKING_SENT = (
 
 
 async def _mark_sent(database: Database, outbox_id: int, now: datetime) -> None:
-    # One row by its key: brief (on SQLite it may run on the event loop's thread).
-    async with database.transaction(brief=True) as session:
-        await session.execute(_MARKING_SENT, {"outbox_id": outbox_id, "now": now})
+    # One row by its key, one statement: brief (on SQLite it may run on the event loop's
+    # thread), and alone (on PostgreSQL one round trip, without BEGIN and COMMIT).
+    await database.execute_alone(_MARKING_SENT, {"outbox_id": outbox_id, "now": now}, brief=True)
 
 
 async def _record_failure(

@@ -22,6 +22,7 @@ from bot.storage import sqlite_driver
 from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
 from bot.storage.sqlite_driver import DEFERRED
+from tests.conftest import empty_postgres
 from tests.statements import trips_to_sqlite
 
 
@@ -470,3 +471,64 @@ async def test_nothing_runs_on_the_loops_thread_while_aiosqlites_still_runs_a_st
             assert await adapted.run(reading("SELECT thread_id()"), None) == threading.get_ident()
         finally:
             adapted.on_loop = False
+
+
+def _members(workspace: Workspace, *names: str) -> Any:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {"workspace_id": workspace.id, "external_id": name, "created_at": now} for name in names
+    ]
+    return insert(Member).values(rows).returning(Member.external_id)
+
+
+async def test_a_statement_alone_is_a_unit_of_work_of_its_own(database: Database) -> None:
+    """``execute_alone``: its rows come back, what it wrote is kept, and a statement that
+    fails part way keeps nothing of itself (two members, the second a duplicate)."""
+    workspace = await _workspace(database)
+    found = await database.execute_alone(_members(workspace, "A", "B"), brief=True)
+    assert sorted(found.scalars()) == ["A", "B"]
+    with pytest.raises(IntegrityError):
+        await database.execute_alone(_members(workspace, "C", "A"))
+    async with database.transaction() as session:
+        assert set(await session.scalars(select(Member.external_id))) == {"A", "B"}
+
+
+async def test_a_statement_alone_goes_to_postgresql_without_begin_and_commit(
+    backend: str, templates: Any
+) -> None:
+    """On PostgreSQL the statement goes without a ``BEGIN`` or a ``COMMIT`` (one round
+    trip, not three), and the pooled connection it used is transactional again afterwards:
+    the next unit of work on it that fails keeps nothing of its first statement."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    database = Database(templates.postgres_url, pool_size=1)
+    try:
+        async with database.engine.begin() as conn:
+            await empty_postgres(conn)
+        workspace = await _workspace(database)
+        # asyncpg tells its query loggers of the statements it sends as text (BEGIN,
+        # COMMIT, ROLLBACK), not of the prepared ones, and a moment later (call_soon). A
+        # BEGIN after the isolation level was set back names it: the same, READ COMMITTED.
+        sent: list[str] = []
+        async with database.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            raw.add_query_logger(lambda record: sent.append(record.query.split()[0].strip(";")))
+
+        async def sent_since(start: int) -> list[str]:
+            await asyncio.sleep(0)
+            return sent[start:]
+
+        found = await database.execute_alone(_members(workspace, "A"), brief=True)
+        assert list(found.scalars()) == ["A"]
+        assert await sent_since(0) == []
+        with pytest.raises(IntegrityError):
+            async with database.transaction() as session:
+                await session.execute(_members(workspace, "B"))
+                await session.execute(_members(workspace, "A"))
+        assert await sent_since(0) == ["BEGIN", "ROLLBACK"]
+        async with database.transaction() as session:
+            assert set(await session.scalars(select(Member.external_id))) == {"A"}
+        assert await sent_since(2) == ["BEGIN", "COMMIT"]
+    finally:
+        await database.dispose()

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, exc, text
+from sqlalchemy import Connection, Executable, Result, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -56,6 +56,12 @@ class DatabaseLimits:
 # costs a connect, authentication and set-up, and under load that churn cut what one
 # process could do to a quarter (bench/README.md, issue 16).
 DEFAULT_POOL_SIZE = 10
+
+
+# A statement the driver sends outside a transaction, PostgreSQL runs as one of its own
+# (``Database.execute_alone``). SQLAlchemy sets it on the pooled connection for one unit
+# of work and sets the default back when the connection returns to the pool.
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 class DatabaseUnavailable(Exception):
@@ -185,14 +191,30 @@ class Database:
     def is_sqlite(self) -> bool:
         return self._sqlite
 
+    async def execute_alone(
+        self, statement: Executable, params: dict[str, Any] | None = None, *, brief: bool = False
+    ) -> Result[Any]:
+        """One statement that is a unit of work on its own, as :meth:`transaction` runs
+        it (its turn, its time limit, ``brief``), its rows read. On PostgreSQL it goes
+        without ``BEGIN`` and ``COMMIT``: a statement sent outside a transaction is one
+        of its own, all or nothing, and as durable when its answer comes as a ``COMMIT``
+        is (``synchronous_commit`` on). One round trip instead of three (bench/README.md,
+        issue 16). Only one statement can run so, hence a method, not a block."""
+        async with self.transaction(brief=brief, _alone=True) as session:
+            return await session.execute(statement, params)
+
     @asynccontextmanager
-    async def transaction(self, *, brief: bool = False) -> AsyncIterator[AsyncSession]:
+    async def transaction(
+        self, *, brief: bool = False, _alone: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises.
         Raises :class:`DatabaseUnavailable` when the database does not answer within
         ``limits.transaction_seconds`` (the block is cancelled) or the connection fails.
         ``brief``: a handful of indexed statements (an event's, a message's sent mark),
         which on SQLite may run on the event loop's thread, never waiting for a lock
-        there (bot/storage/sqlite_driver.py); a pass over many rows is not brief."""
+        there (bot/storage/sqlite_driver.py); a pass over many rows is not brief.
+        ``_alone``: :meth:`execute_alone`'s, whose one statement PostgreSQL runs in
+        autocommit."""
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
         gate = self._gate
         task = asyncio.current_task()
@@ -210,6 +232,8 @@ class Database:
                             held = gate
                             self._holders.add(task)
                         async with session.begin():
+                            if _alone and not self._sqlite:
+                                await session.connection(execution_options=_AUTOCOMMIT)
                             yield session
                 except BaseException:
                     # As ``async with session`` closes it: to the end, even when this
