@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import sqlite_driver
-from bot.storage.database import MIGRATIONS, Database, async_url, safe_url
+from bot.storage.database import (
+    MIGRATIONS,
+    PREPARED_SQL_MAX_CHARS,
+    Database,
+    async_url,
+    safe_url,
+)
 from bot.storage.models import Base, Member, Pair, PairState, Workspace
 from bot.storage.sqlite_driver import DEFERRED
 from tests.conftest import empty_postgres
@@ -530,5 +536,32 @@ async def test_a_statement_alone_goes_to_postgresql_without_begin_and_commit(
         async with database.transaction() as session:
             assert set(await session.scalars(select(Member.external_id))) == {"A"}
         assert await sent_since(2) == ["BEGIN", "COMMIT"]
+    finally:
+        await database.dispose()
+
+
+async def test_a_long_statement_is_not_kept_prepared_on_postgresql(
+    backend: str, templates: Any
+) -> None:
+    """A statement text longer than ``PREPARED_SQL_MAX_CHARS`` (a batch's) is closed on
+    the server once it has run, while a short one stays prepared for its next use."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    database = Database(templates.postgres_url, pool_size=1)
+    prepared = text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :marker")
+    # A long text of a few parameters: a comment makes it long.
+    long = text("SELECT CAST(:a AS int) + :b /* long */ -- " + "x" * PREPARED_SQL_MAX_CHARS)
+    short = text("SELECT CAST(:a AS int) + :b /* short */")
+    try:
+        for statement in (long, short, long, short):
+            async with database.transaction() as session:
+                assert await session.scalar(statement, {"a": 1, "b": 2}) == 3
+        async with database.transaction() as session:
+            # asyncpg closes a statement let go of when it next prepares one: this.
+            kept = {
+                marker: await session.scalar(prepared, {"marker": f"%/* {marker} */%"})
+                for marker in ("long", "short")
+            }
+        assert kept == {"long": 0, "short": 1}
     finally:
         await database.dispose()

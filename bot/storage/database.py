@@ -184,6 +184,7 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             _check_on_checkout(self.engine)
+            _forget_big_statements(self.engine)
             if limits is not None:
                 _close_within(self.engine, limits.statement_seconds)
 
@@ -364,6 +365,35 @@ def _one_savepoint_name(engine: AsyncEngine) -> None:
 
     for method in (do_savepoint, do_rollback_to_savepoint, do_release_savepoint):
         setattr(dialect, method.__name__, method)
+
+
+# The longest statement text a pooled PostgreSQL connection keeps prepared: asyncpg's own
+# ``max_cacheable_statement_size`` (15 KiB), which SQLAlchemy's cache does not apply.
+PREPARED_SQL_MAX_CHARS = 15 * 1024
+
+
+def _forget_big_statements(engine: AsyncEngine) -> None:
+    """A long statement is let go of once it has run, instead of staying prepared on its
+    connection (SQLAlchemy keeps up to 100 a connection, whatever their size). Such a
+    text is a batch's: the unit of work writing a dispatch pass's 1,000 messages at once
+    is one ``INSERT`` of 10,000 parameters, 89 KB of SQL, whose prepared form takes its
+    share of memory on the server and here (a type and a codec per parameter), on each
+    of the pooled connections in turn, and a batch of another size is another text. Let
+    go of, asyncpg closes it on the server with its next statement. Preparing it again
+    is one round trip a batch (bench/README.md, issue 16, goal 4)."""
+    dialect = engine.sync_engine.dialect
+    execute = dialect.do_execute
+
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        try:
+            execute(cursor, statement, parameters, context)
+        finally:
+            if len(statement) > PREPARED_SQL_MAX_CHARS:
+                prepared = cursor._adapt_connection._prepared_statement_cache
+                if prepared is not None:
+                    prepared.pop(statement, None)
+
+    dialect.do_execute = do_execute  # type: ignore[method-assign]
 
 
 # A pooled PostgreSQL connection idle this long is pinged before it is used again.
