@@ -389,7 +389,11 @@ def _forget_big_statements(engine: AsyncEngine) -> None:
             execute(cursor, statement, parameters, context)
         finally:
             if len(statement) > PREPARED_SQL_MAX_CHARS:
-                prepared = cursor._adapt_connection._prepared_statement_cache
+                # SQLAlchemy's adapter's own attributes: should a later version rename
+                # them, this lets nothing go rather than fail the statement (and
+                # tests/test_storage.py fails instead).
+                adapted = getattr(cursor, "_adapt_connection", None)
+                prepared = getattr(adapted, "_prepared_statement_cache", None)
                 if prepared is not None:
                     prepared.pop(statement, None)
 
