@@ -131,8 +131,16 @@ def next_slot(now: datetime) -> Due:
     raise AssertionError(f"no daytime zone for {at}")
 
 
-def write_csv(path: Path, platform: str, workspace: str, couples: Sequence[tuple[str, str]]) -> Due:
-    due = next_slot(datetime.now(UTC))
+def write_csv(
+    path: Path,
+    platform: str,
+    workspace: str,
+    couples: Sequence[tuple[str, str]],
+    due: Due | None = None,
+) -> Due:
+    """Pairs due at the next slot, or at ``due`` (a second file due with the first: the
+    next slot moves on with the clock's minute)."""
+    due = due or next_slot(datetime.now(UTC))
     lines = ["platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time,timezone"]
     lines += [
         f"{platform},{workspace},{a},{b},weekly,{due.weekday},{due.time},{due.zone}"
@@ -325,7 +333,7 @@ def test_without_a_token_dispatch_says_what_waits_for_which_platform(
     due = write_csv(tmp_path / "pairs.csv", "slack", TEAM, slack_members(3))
     import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
     discord_csv = tmp_path / "discord.csv"
-    write_csv(discord_csv, "discord", "1234", [("111", "222")])
+    write_csv(discord_csv, "discord", "1234", [("111", "222")], due)
     import_pairs_cli(tmp_path, url, discord_csv)
 
     done = finish(mentorbot(tmp_path, url, ["dispatch", "--now", due.at.isoformat()], {}))
