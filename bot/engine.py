@@ -301,7 +301,7 @@ class Engine:
             # A button of a joined message: answered on its own, the message stays.
             action_id = event.action_id.removeprefix(KEEP_MESSAGE)
             event = dataclasses.replace(event, action_id=action_id, message_id=None)
-        kind, _, argument = event.action_id.partition(":")
+        kind, argument = _kind_and_argument(event.action_id)
         # Button values come back as sent, or forged: every number is checked here.
         page = whole_number(argument, high=MAX_PAGE)
         if kind == wins.JOURNAL_ACTION and page is not None:
@@ -458,10 +458,16 @@ def _brief(event: Event) -> bool:
         case CommandInvoked():
             return event.command == "win"
         case ButtonClicked():
-            action = event.action_id.removeprefix(KEEP_MESSAGE)
-            return action.partition(":")[0] != matching_rounds.MATCH_ACTION
+            return _kind_and_argument(event.action_id)[0] != matching_rounds.MATCH_ACTION
         case _:
             return True
+
+
+def _kind_and_argument(action_id: str) -> tuple[str, str]:
+    """A button's kind (``journal``, ``match``...) and the rest of its action id, a
+    joined message's button (``KEEP_MESSAGE``) as any other."""
+    kind, _, argument = action_id.removeprefix(KEEP_MESSAGE).partition(":")
+    return kind, argument
 
 
 def _known_zone(name: str) -> bool:
