@@ -232,19 +232,27 @@ class Database:
                             await self._turn(gate)
                             held = gate
                             self._holders.add(task)
-                        async with session.begin():
-                            if _alone and not self._sqlite:
-                                await session.connection(execution_options=_AUTOCOMMIT)
-                            yield session
+                        # The session begins with its first statement (autobegin), as
+                        # ``session.begin()`` would only then reach the database: without
+                        # a hand-off of its own for the begin (bench/README.md, issue 16).
+                        if _alone and not self._sqlite:
+                            await session.connection(execution_options=_AUTOCOMMIT)
+                        yield session
+                        try:
+                            await session.commit()
+                        except BaseException:
+                            # As ``session.begin()``'s block did. A failed COMMIT leaves
+                            # the pooled connection marked as reset, and the pool would
+                            # not roll back what SQLite still holds open.
+                            await session.rollback()
+                            raise
                 except BaseException:
-                    # As ``async with session`` closes it: to the end, even when this
-                    # task is cancelled meanwhile (the connection goes back to the pool).
+                    # As ``async with session`` closes it, rolling back what the block
+                    # began: to the end, even when this task is cancelled meanwhile (the
+                    # connection goes back to the pool).
                     await session.__aexit__(None, None, None)
                     raise
-                # Committed: the connection is back in the pool already and the close
-                # only lets go of the objects, so it needs no task of its own to run to
-                # its end (that task cost every event about 35 µs on SQLite).
-                await session.close()
+                await _close_committed(session)
             finally:
                 if held is not None:
                     self._holders.discard(task)
@@ -302,6 +310,18 @@ class Database:
 
     def _new_gate(self) -> asyncio.Semaphore | None:
         return asyncio.Semaphore(self._turns) if self._turns else None
+
+
+async def _close_committed(session: AsyncSession) -> None:
+    """Close a session whose unit of work committed. The commit gave its connection
+    back to the pool, so the close only lets go of the ORM objects: no I/O, hence no
+    hand-off to a greenlet (``AsyncSession.close`` spawns one; with the begin's, two of
+    each unit of work's ~8.5 µs hand-offs: bench/README.md, issue 16). A session still
+    in a transaction (nothing here leaves one so) closes the usual way."""
+    if session.in_transaction():
+        await session.close()
+    else:
+        session.sync_session.close()
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
