@@ -521,10 +521,7 @@ async def test_a_unit_of_work_hands_off_for_its_statements_and_its_commit_only(
     assert spawned == ["execute", "commit"]
     spawned.clear()
     await database.execute_alone(_members(workspace, "B"))
-    # PostgreSQL's autocommit is set on the connection before the statement.
-    assert spawned == (
-        ["execute", "commit"] if database.is_sqlite else ["connection", "execute", "commit"]
-    )
+    assert spawned == ["execute", "commit"]
     spawned.clear()
     with pytest.raises(IntegrityError):
         async with database.transaction() as session:

@@ -58,12 +58,6 @@ class DatabaseLimits:
 DEFAULT_POOL_SIZE = 10
 
 
-# A statement the driver sends outside a transaction, PostgreSQL runs as one of its own
-# (``Database.execute_alone``). SQLAlchemy sets it on the pooled connection for one unit
-# of work and sets the default back when the connection returns to the pool.
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-
-
 class DatabaseUnavailable(Exception):
     """The database did not answer in time or the connection to it failed; nothing of
     the unit of work was saved. The message names no values and no password."""
@@ -178,6 +172,19 @@ class Database:
         attach_cipher(self.engine.dialect, cipher)
         _one_savepoint_name(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # ``execute_alone``'s on PostgreSQL: the same pool, each connection set to
+        # autocommit as it is handed out and set back as it returns (SQLAlchemy's own
+        # ``isolation_level`` option of an engine), with no hand-off of its own for it.
+        self._alone_sessions = (
+            self.sessions
+            if parsed.get_backend_name() == "sqlite"
+            else async_sessionmaker(
+                # A statement sent outside a transaction, PostgreSQL runs as one of
+                # its own.
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._gate = self._new_gate()
         if self.is_sqlite:
@@ -221,7 +228,7 @@ class Database:
         task = asyncio.current_task()
         if gate is not None and task in self._holders:
             raise RuntimeError("a unit of work was opened inside another of the same task")
-        session = self.sessions()
+        session = (self._alone_sessions if _alone else self.sessions)()
         held: asyncio.Semaphore | None = None  # the turn this unit of work holds
         on_loop = sqlite_driver.ON_LOOP.set(brief) if self._sqlite else None
         try:
@@ -235,8 +242,6 @@ class Database:
                         # The session begins with its first statement (autobegin), as
                         # ``session.begin()`` would only then reach the database: without
                         # a hand-off of its own for the begin (bench/README.md, issue 16).
-                        if _alone and not self._sqlite:
-                            await session.connection(execution_options=_AUTOCOMMIT)
                         yield session
                         try:
                             await session.commit()
