@@ -172,12 +172,13 @@ class Database:
         attach_cipher(self.engine.dialect, cipher)
         _one_savepoint_name(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite = self.engine.dialect.name == "sqlite"
         # ``execute_alone``'s on PostgreSQL: the same pool, each connection set to
         # autocommit as it is handed out and set back as it returns (SQLAlchemy's own
         # ``isolation_level`` option of an engine), with no hand-off of its own for it.
         self._alone_sessions = (
             self.sessions
-            if parsed.get_backend_name() == "sqlite"
+            if self._sqlite
             else async_sessionmaker(
                 # A statement sent outside a transaction, PostgreSQL runs as one of
                 # its own.
@@ -185,7 +186,6 @@ class Database:
                 expire_on_commit=False,
             )
         )
-        self._sqlite = self.engine.dialect.name == "sqlite"
         self._gate = self._new_gate()
         if self.is_sqlite:
             _configure_sqlite(self.engine)
