@@ -168,6 +168,9 @@ class Plan:
     wins: list[tuple[str, str]]
     # Whether that /win reaches an automatic milestone (the 1st, 10th... win of its user).
     milestone: list[bool]
+    # Whether each /win carries a delivery key, as every platform's does (a Slack
+    # command's trigger id, a Discord interaction's id), which the event claims.
+    keyed: bool = True
 
 
 def ref(user: str) -> UserRef:
@@ -293,7 +296,7 @@ async def seed(url: str, users: int) -> tuple[list[str], datetime]:
     return people, clock.now()
 
 
-def plan(users: list[str], wins: int, seed_value: int) -> Plan:
+def plan(users: list[str], wins: int, seed_value: int, *, keyed: bool = True) -> Plan:
     rng = random.Random(seed_value)
     chosen = [(rng.choice(users), f"{rng.choice(PHRASES)} (#{n})") for n in range(wins)]
     counts: Counter[str] = Counter()
@@ -301,13 +304,19 @@ def plan(users: list[str], wins: int, seed_value: int) -> Plan:
     for user, _text in chosen:
         counts[user] += 1
         reaches.append(counts[user] in WIN_MILESTONES)
-    return Plan(users, chosen, reaches)
+    return Plan(users, chosen, reaches, keyed)
 
 
 def win_events(the_plan: Plan) -> list[CommandInvoked]:
     return [
-        CommandInvoked(user=ref(user), user_name=display(user), command="win", text=text)
-        for user, text in the_plan.wins
+        CommandInvoked(
+            user=ref(user),
+            user_name=display(user),
+            command="win",
+            text=text,
+            event_key=f"command:bench-{n}" if the_plan.keyed else None,
+        )
+        for n, (user, text) in enumerate(the_plan.wins)
     ]
 
 
@@ -599,7 +608,7 @@ async def measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
     users, start = await seed(await store.seed_url(), args.users)
     seeded_s = time.perf_counter() - began
     print(f"seeded {len(users)} users in {len(users) // 2} pairs in {seeded_s:.1f}s ({work})")
-    the_plan = plan(users, args.wins, args.seed)
+    the_plan = plan(users, args.wins, args.seed, keyed=not args.unkeyed)
 
     repeats = []
     for index in range(args.repeat):
@@ -620,7 +629,7 @@ async def measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
     print(
         f"\n/win through the Engine on {store.name}: {args.wins} wins, {args.users} users, "
         f"medians of {args.repeat} repeats; {sum(the_plan.milestone)} of the wins reach a "
-        "milestone\n"
+        f"milestone; {'no delivery keys' if args.unkeyed else 'each with a delivery key'}\n"
         f"({env['nproc']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, {env['date']})\n"
     )
     print(table(repeats))
@@ -640,6 +649,7 @@ async def measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
             "repeat": args.repeat,
             "seed": args.seed,
             "memory_wins": args.memory_wins,
+            "keyed": not args.unkeyed,
         },
         "environment": {**env, "database": store.name},
         "seed_seconds": seeded_s,
@@ -672,6 +682,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile", action="store_true", help="also profile one pass (cProfile, SQL time)"
+    )
+    parser.add_argument(
+        "--unkeyed",
+        action="store_true",
+        help="/win without a delivery key (the shape of the runs before 2026-12-05; "
+        "every platform event has one)",
     )
     return parser.parse_args(argv)
 
