@@ -49,7 +49,7 @@ from bot.storage.models import (
     OutboxTarget,
     Workspace,
 )
-from bot.storage.sqlite_driver import DEFERRED
+from bot.storage.sqlite_driver import execute_deferred
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -142,17 +142,29 @@ _CLAIMS_BY_REF = per_dialect(_claim_by_workspace_ref)
 
 
 def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
-    """``look_up`` that also says whether the event's delivery key was claimed, as its
-    last column (1: claimed now): one round trip less for every event a platform sends
-    with a key (bench/README.md, issue 16). PostgreSQL: the claim is a data-modifying CTE
-    of the look-up. SQLite has none: the claim (``_CLAIMS_BY_REF``) goes to SQLite just
-    before the look-up, in the same hand-off (``DEFERRED``), and the look-up reads how
-    many rows it inserted with ``changes()``, which counts the connection's last INSERT."""
+    """``look_up`` that also says whether the event's delivery key is claimed by this
+    event, as its last column (1: claimed now): one round trip less for every event a
+    platform sends with a key (bench/README.md, issue 16). PostgreSQL: the claim is a
+    data-modifying CTE of the look-up. SQLite has none: the look-up reads whether the
+    key was claimed before, and the claim (``_CLAIM_ON_SQLITE``) is written afterwards,
+    going to SQLite with the event's next statement. BEGIN IMMEDIATE holds SQLite's
+    write lock from the look-up to the COMMIT, so no other connection can claim the key
+    in between (the unique key would refuse it, should one try)."""
     if dialect == "sqlite":
-        return look_up.add_columns(func.changes())
+        handled = table_of(HandledEvent)
+        before = select(handled.c.id).where(
+            handled.c.workspace_id == Workspace.id, handled.c.key == bindparam("key")
+        )
+        return look_up.add_columns(~before.exists())
     claimed = _CLAIMS_BY_REF[dialect].returning(table_of(HandledEvent).c.id).cte("claimed")
     count = select(func.count()).select_from(claimed).scalar_subquery()
     return look_up.add_columns(count).add_cte(claimed)
+
+
+# SQLite: the claim of a key the look-up found unclaimed (see ``_claiming``).
+_CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(
+    workspace_id=bindparam("workspace"), key=bindparam("key"), created_at=bindparam("at")
+)
 
 
 def _with_open_flows(kinds: tuple[str, ...]) -> AnySelect:
@@ -261,10 +273,6 @@ async def get_workspace_and_member(
     claiming = event_key is not None
     if claiming:
         values |= {"key": event_key, "at": now}
-        if dialect == "sqlite":
-            # Right before the look-up, in its hand-off: see ``_claiming``.
-            claim = {name: values[name] for name in ("platform", "workspace_id", "key", "at")}
-            await session.execute(_CLAIMS_BY_REF[dialect], claim, execution_options=DEFERRED)
     by_id = open_flows is None and flow_id is not None
     if by_id:
         values["flow_id"] = flow_id
@@ -272,8 +280,11 @@ async def get_workspace_and_member(
     statement = _look_up(dialect, claiming, open_flows, by_id, partners)
     rows = (await session.execute(statement, values)).all()
     found = rows[0] if rows else None
-    claimed = found[-1] == 1 if claiming and found is not None else None
+    claimed = bool(found[-1]) if claiming and found is not None else None
     workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
+    if claimed and dialect == "sqlite":
+        claim = {"workspace": workspace.id, "key": event_key, "at": now}
+        await execute_deferred(session, _CLAIM_ON_SQLITE, claim)
     member = found[1] if found else None
     if member is None:
         member = await get_member(session, workspace, ref.user_id, now)
@@ -550,9 +561,7 @@ class Turn:
         self._unwritten = []
         rows = [{name: getattr(message, name) for name in _OUTBOX_COLUMNS} for message in unwritten]
         # Nothing reads it back: on SQLite it goes with the transaction's next statement.
-        await self.session.execute(
-            _WRITING_OUTBOX, rows if len(rows) > 1 else rows[0], execution_options=DEFERRED
-        )
+        await execute_deferred(self.session, _WRITING_OUTBOX, rows if len(rows) > 1 else rows[0])
         for message in unwritten:
             if self._dms.get(message.target_id) is message:
                 del self._dms[message.target_id]

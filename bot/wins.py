@@ -33,7 +33,7 @@ from bot.storage.models import (
     OutboxTarget,
     Win,
 )
-from bot.storage.sqlite_driver import DEFERRED
+from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
 from bot.turn import Person, Turn, outbox_cte
 
@@ -178,8 +178,8 @@ async def _save(
         # SQLite, the partners and the kept count read with the look-up (bot/turn.py),
         # which BEGIN IMMEDIATE made the newest: the win and its counting up need no
         # answer, and go to SQLite with the event's next statement or its COMMIT.
-        await turn.session.execute(_SAVING_ONLY, values, execution_options=DEFERRED)
-        await turn.session.execute(_COUNTING_UP, {"me": me}, execution_options=DEFERRED)
+        await execute_deferred(turn.session, _SAVING_ONLY, values)
+        await execute_deferred(turn.session, _COUNTING_UP, {"me": me})
         listed, count = turn.partners, turn.actor.wins_count + 1
         set_committed_value(turn.actor, "wins_count", count)
     elif telling is not None:
@@ -189,7 +189,7 @@ async def _save(
     else:
         listed, count = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).one()
         if dialect == "sqlite":
-            await turn.session.execute(_COUNTING_UP, {"me": me}, execution_options=DEFERRED)
+            await execute_deferred(turn.session, _COUNTING_UP, {"me": me})
     partners = [
         Partner(external_id, timezone, pairs)
         for _pair_id, external_id, timezone, pairs in sorted(

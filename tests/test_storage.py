@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy import bindparam, func, insert, inspect, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -295,6 +295,64 @@ async def test_a_deferred_statement_costs_no_hand_off_of_its_own(database: Datab
     assert trips.count == 2  # BEGIN with the SELECT; the two INSERTs with the COMMIT
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 2
+
+
+async def test_a_statement_given_with_execute_deferred_is_written_as_with_execute(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``execute_deferred`` (bot/storage/sqlite_driver.py): on SQLite, once the
+    transaction's first statement has run, it starts no greenlet (an ``await
+    session.execute`` starts one, ~8.5 µs: bench/README.md, issue 16); before that, and on
+    PostgreSQL, it goes the usual way. Either way the row is written as
+    ``session.execute`` writes it (its time as the same text, its parameters processed),
+    the COMMIT keeps it, a rollback undoes it, and one that fails fails its transaction."""
+    from sqlalchemy.util.concurrency import greenlet_spawn as spawn
+
+    workspace = await _workspace(database)
+    at = datetime(2026, 1, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+    def member(external_id: str) -> Any:
+        return insert(Member).values(
+            workspace_id=workspace.id, external_id=external_id, created_at=bindparam("at")
+        )
+
+    spawned: list[str] = []
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        spawned.append(fn.__name__)
+        return await spawn(fn, *args, **kwargs)
+
+    monkeypatch.setattr("sqlalchemy.ext.asyncio.session.greenlet_spawn", counted)
+    async with database.transaction() as session:
+        # No statement yet: the connection is still to be checked out (the usual way).
+        await sqlite_driver.execute_deferred(session, member("A"), {"at": at})
+        assert spawned == ["execute"]
+        await session.execute(member("B"), {"at": at})
+        spawned.clear()
+        await sqlite_driver.execute_deferred(session, member("C"), {"at": at})
+        assert spawned == ([] if database.is_sqlite else ["execute"])
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            await session.execute(select(func.count()).select_from(Member))
+            await sqlite_driver.execute_deferred(session, member("D"), {"at": at})
+            raise RuntimeError("undo it")
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            await session.execute(member("E"), {"at": at})
+            await sqlite_driver.execute_deferred(session, member("A"), {"at": at})
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(Member.external_id, Member.created_at).order_by(Member.external_id)
+        )
+        assert [(name, when.replace(tzinfo=UTC)) for name, when in rows] == [
+            ("A", at),
+            ("B", at),
+            ("C", at),
+        ]
+        if database.is_sqlite:
+            stored = await session.scalars(text("SELECT DISTINCT created_at FROM members"))
+            assert list(stored) == ["2026-01-01 09:30:15.123456"]
 
 
 async def test_savepoints_nest_under_one_name(database: Database) -> None:

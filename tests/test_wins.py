@@ -262,11 +262,12 @@ async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_n
 ) -> None:
     """A platform's delivery id (a retried Slack request, a replayed Discord event) is
     claimed in the event's transaction: on PostgreSQL in the look-up's own statement
-    (a data-modifying CTE); on SQLite by a statement that goes to SQLite with the
-    look-up, which reads whether it inserted (``changes()``): no trip to SQLite's thread
-    of its own. The repeat saves nothing and answers nothing, also when it is the
-    workspace's very first event (claimed after the workspace is made) and from another
-    workspace with the same key (its own claim)."""
+    (a data-modifying CTE); on SQLite the look-up reads whether it was claimed before,
+    under the write lock BEGIN IMMEDIATE took, and the claim's INSERT goes to SQLite with
+    the event's next statement: no trip to SQLite's thread of its own. The repeat saves
+    nothing and answers nothing, also when it is the workspace's very first event
+    (claimed after the workspace is made) and from another workspace with the same key
+    (its own claim)."""
     first = CommandInvoked(user=chat.ref("zoe"), command="win", text="first", event_key="k1")
     assert "win #1" in _answer(await chat.engine.handle(first))  # a new workspace
     assert await chat.engine.handle(first) == []
@@ -280,9 +281,10 @@ async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_n
             stop()
     claims = [s for s in statements if "handled_events" in s]
     if chat.database.is_sqlite:
-        assert _kinds(statements)[:2] == ["INSERT handled_events", *_win_look_up(chat)]
-        assert "changes()" in statements[1]
-        # BEGIN, the claim and the look-up; the milestone (a first win), with the win and
+        assert _kinds(statements)[:2] == [*_win_look_up(chat), "INSERT handled_events"]
+        assert "NOT (EXISTS (SELECT handled_events.id" in statements[0]
+        assert claims == statements[:2], statements
+        # BEGIN and the look-up; the milestone (a first win), with the claim, the win and
         # its count; its news and the COMMIT.
         assert trips == [3]
     else:

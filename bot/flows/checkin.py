@@ -85,7 +85,7 @@ from bot.storage.models import (
     Win,
     Workspace,
 )
-from bot.storage.sqlite_driver import DEFERRED
+from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
 from bot.turn import Turn, outbox_cte, outbox_row
 
@@ -835,7 +835,7 @@ async def _save_and_move(
         row = (await turn.session.execute(statement, params)).first()
         if row is None:
             return False
-        await turn.session.execute(_MOVING[ends], moving, execution_options=DEFERRED)
+        await execute_deferred(turn.session, _MOVING[ends], moving)
         if ends and not row.partner_answered:
             # (When the partner has answered, the pair is read whole to share the
             # check-in, and ``stalls.answered`` writes this with the streak.)
@@ -843,7 +843,7 @@ async def _save_and_move(
                 "pair": row.pair_id,
                 "stall_check_at": stalls.check_after_answer(row.waiting_since),
             }
-            await turn.session.execute(_STALL_CHECK, stall, execution_options=DEFERRED)
+            await execute_deferred(turn.session, _STALL_CHECK, stall)
     else:
         row = (await turn.session.execute(statement, params | moving | (dm or {}))).first()
         if row is None:

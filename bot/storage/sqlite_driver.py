@@ -42,12 +42,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+from sqlalchemy import Executable
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util.concurrency import await_
 
 # What one statement gives back from the thread: the rows (None when it returns none),
@@ -70,6 +72,28 @@ _Statement = tuple[str, Any, bool]
 # docstring): ``session.execute(statement, values, execution_options=DEFERRED)``. Only
 # for statements whose result, row count and inserted key nobody reads.
 DEFERRED = {"mentorbot_deferred": True}
+
+
+async def execute_deferred(session: AsyncSession, statement: Executable, parameters: Any) -> None:
+    """``session.execute(statement, parameters, execution_options=DEFERRED)``, for a
+    Core statement. On SQLite, once the session's transaction holds its connection (its
+    first statement has run), the statement is given to that connection right here: it
+    only waits for the next hand-off, so nothing in giving it does I/O, and it needs
+    neither the greenlet an ``await session.execute`` starts nor the ORM's execution
+    path (bench/README.md, issue 16, fifteenth step). It goes through Core's
+    ``Connection.execute`` as any other statement: compiled and cached, its parameters
+    processed, its events fired. Otherwise (PostgreSQL, where it runs at once; a
+    transaction with no statement yet, which must first check a connection out of the
+    pool) it goes the usual way."""
+    sync = session.sync_session
+    transaction = sync.get_transaction()
+    # A private attribute, read defensively: without it, the usual way (slower, as right).
+    held = getattr(transaction, "_connections", None) if transaction is not None else None
+    if held and sync.get_bind().dialect.name == "sqlite":
+        sync.connection().execute(statement, parameters, execution_options=DEFERRED)
+        return
+    await session.execute(statement, parameters, execution_options=DEFERRED)
+
 
 # How long a statement may wait for another connection's write lock, on aiosqlite's
 # thread (``PRAGMA busy_timeout``, set on every connection).
