@@ -51,6 +51,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import event, insert, make_url, select
+from sqlalchemy import text as sql_text
 
 from bench.workdir import run_in_workdir
 from bot.clock import ManualClock
@@ -68,6 +69,8 @@ WORKSPACE = "bench"
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 BETWEEN_PAIRS = timedelta(minutes=1)
 BETWEEN_WINS = timedelta(seconds=30)
+# The trigger that counts a win up on SQLite (bot/storage/migrations, 0009).
+WINS_COUNTED = "wins_counted"
 # /win commands (and baseline inserts) per turn when the two take turns.
 INTERLEAVE = 100
 PHRASES = (
@@ -384,6 +387,11 @@ async def one_repeat(store: Store, index: int, start: datetime, the_plan: Plan) 
     floor = Database(await store.copy(f"baseline-{index}"))
     floor_clock = ManualClock(start)
     members = await member_keys(floor)
+    if floor.is_sqlite:
+        # The baseline is one bare row: without the trigger that counts a win up on
+        # SQLite (migration 0009), which the Engine's /win has and pays for.
+        async with floor.transaction() as session:
+            await session.execute(sql_text(f"DROP TRIGGER {WINS_COUNTED}"))
 
     # Engine and baseline take turns in chunks, so a noisy neighbour on a shared machine
     # slows both alike instead of skewing their ratio.

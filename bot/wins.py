@@ -81,10 +81,9 @@ def _saving_a_win(dialect_name: str, *, telling: bool = False) -> Insert:
     partners = select(partners).scalar_subquery()
     saving = _SAVING_ONLY
     if dialect_name == "sqlite":
-        # BEGIN IMMEDIATE runs writers one at a time: the kept count read here is the
-        # newest, and ``_COUNTING_A_WIN`` adds the one (deferred, with the COMMIT).
-        after = select(_MEMBERS.c.wins_count + 1).where(_MEMBERS.c.id == me).scalar_subquery()
-        return saving.returning(partners, select(after).scalar_subquery())
+        # The count: the trigger adds the one (migration 0009), and ``_save`` knows the
+        # new count from the member row read in this transaction.
+        return saving.returning(partners)
     # PostgreSQL counts it up in the same statement. Wins sent at once by one person are
     # numbered one after the other: the UPDATE waits for the row lock of the one before,
     # and READ COMMITTED then adds one to the committed count, so a count milestone (first
@@ -114,24 +113,26 @@ def _saving_a_win(dialect_name: str, *, telling: bool = False) -> Insert:
     return saving.add_cte(news).returning(select(written).scalar_subquery())
 
 
-# The count is kept on the member row and counted up in the same transaction as the win.
-_COUNTING_UP = (
+# The count is kept on the member row and counted up in the same transaction as the win
+# (PostgreSQL; SQLite's trigger does it there).
+_COUNTING_A_WIN = (
     update(_MEMBERS)
     .where(_MEMBERS.c.id == bindparam("me"))
     .values(wins_count=_MEMBERS.c.wins_count + 1)
+    .returning(_MEMBERS.c.wins_count)
 )
-_COUNTING_A_WIN = _COUNTING_UP.returning(_MEMBERS.c.wins_count)
 _SAVING_A_WIN = per_dialect(_saving_a_win)
 _SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     """When no milestone is reached, on PostgreSQL two statements: the event's look-up
-    (bot/turn.py), and the win with its sharer's partners, its counting up and the news
-    to each partner whose news is not batched (a batched partner's goes into a waiting
-    DM, or the event's outbox INSERT). On SQLite four: the look-up reads the
-    partners, and the win, its counting up and the news need no answer, so they go to
-    SQLite with the COMMIT: two trips to its thread in all (tests/test_wins.py)."""
+    (bot/turn.py) with its key's claim, and the win with its sharer's partners, its
+    counting up and the news to each partner whose news is not batched (a batched
+    partner's goes into a waiting DM, or the event's outbox INSERT). On SQLite four: the
+    look-up reads the partners and the kept count, and the key's claim, the win (counted
+    up by a trigger) and the news need no answer, so they go to SQLite with the COMMIT:
+    two trips to its thread in all (tests/test_wins.py)."""
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     telling = turn.dms_in_statement(Content(news)) if turn.partners is None else None
     partners, count, written = await _save(turn, command.text, telling)
@@ -174,13 +175,19 @@ async def _save(
     me = turn.actor.id
     values = {"me": me, "workspace": turn.workspace.id, "text": text, "at": turn.now}
     written: dict[str, int] = {}
-    if turn.partners is not None:
-        # SQLite, the partners and the kept count read with the look-up (bot/turn.py),
-        # which BEGIN IMMEDIATE made the newest: the win and its counting up need no
-        # answer, and go to SQLite with the event's next statement or its COMMIT.
-        await execute_deferred(turn.session, _SAVING_ONLY, values)
-        await execute_deferred(turn.session, _COUNTING_UP, {"me": me})
-        listed, count = turn.partners, turn.actor.wins_count + 1
+    listed: list[Any] | None
+    if dialect == "sqlite":
+        # BEGIN IMMEDIATE runs writers one at a time: the kept count on the member row,
+        # read in this transaction, is the newest, and the win's INSERT counts it up (a
+        # trigger, migration 0009). With the partners read by the look-up (bot/turn.py),
+        # the win needs no answer and goes to SQLite with the event's next statement or
+        # its COMMIT.
+        if turn.partners is not None:
+            await execute_deferred(turn.session, _SAVING_ONLY, values)
+            listed = turn.partners
+        else:
+            listed = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).scalar()
+        count = turn.actor.wins_count + 1
         set_committed_value(turn.actor, "wins_count", count)
     elif telling is not None:
         found = await turn.session.execute(_SAVING_AND_TELLING, values | telling)
@@ -188,8 +195,6 @@ async def _save(
         written = {target_id: message_id for target_id, message_id in news or []}
     else:
         listed, count = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).one()
-        if dialect == "sqlite":
-            await execute_deferred(turn.session, _COUNTING_UP, {"me": me})
     partners = [
         Partner(external_id, timezone, pairs)
         for _pair_id, external_id, timezone, pairs in sorted(
