@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import bindparam, func, insert, inspect, select, text
+from sqlalchemy import bindparam, func, insert, inspect, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -353,6 +353,15 @@ async def test_a_statement_given_with_execute_deferred_is_written_as_with_execut
         if database.is_sqlite:
             stored = await session.scalars(text("SELECT DISTINCT created_at FROM members"))
             assert list(stored) == ["2026-01-01 09:30:15.123456"]
+    # A change of the session's own objects is written first, as ``session.execute``'s
+    # autoflush writes it: the statement's write of the same column comes after it.
+    async with database.transaction() as session:
+        a = (await session.execute(select(Member).where(Member.external_id == "A"))).scalar_one()
+        a.wins_count = 5
+        seven = update(Member).where(Member.id == a.id).values(wins_count=7)
+        await sqlite_driver.execute_deferred(session, seven, {})
+    async with database.transaction() as session:
+        assert await session.scalar(select(Member.wins_count).where(Member.id == a.id)) == 7
 
 
 async def test_savepoints_nest_under_one_name(database: Database) -> None:

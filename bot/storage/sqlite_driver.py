@@ -82,14 +82,17 @@ async def execute_deferred(session: AsyncSession, statement: Executable, paramet
     neither the greenlet an ``await session.execute`` starts nor the ORM's execution
     path (bench/README.md, issue 16, fifteenth step). It goes through Core's
     ``Connection.execute`` as any other statement: compiled and cached, its parameters
-    processed, its events fired. Otherwise (PostgreSQL, where it runs at once; a
-    transaction with no statement yet, which must first check a connection out of the
-    pool) it goes the usual way."""
+    processed, its events fired. Otherwise it goes the usual way: on PostgreSQL, where it
+    runs at once; in a transaction with no statement yet, which must first check a
+    connection out of the pool; and when the session has changes of its own objects to
+    write first (its autoflush, which ``session.execute`` does and Core does not: the
+    order of the writes stays as it was, should two of them touch one row)."""
     sync = session.sync_session
     transaction = sync.get_transaction()
     # A private attribute, read defensively: without it, the usual way (slower, as right).
     held = getattr(transaction, "_connections", None) if transaction is not None else None
-    if held and sync.get_bind().dialect.name == "sqlite":
+    unflushed = sync.autoflush and (sync.new or sync.deleted or sync.identity_map.check_modified())
+    if held and not unflushed and sync.get_bind().dialect.name == "sqlite":
         sync.connection().execute(statement, parameters, execution_options=DEFERRED)
         return
     await session.execute(statement, parameters, execution_options=DEFERRED)
