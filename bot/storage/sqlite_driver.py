@@ -88,13 +88,16 @@ async def execute_deferred(session: AsyncSession, statement: Executable, paramet
     write first (its autoflush, which ``session.execute`` does and Core does not: the
     order of the writes stays as it was, should two of them touch one row)."""
     sync = session.sync_session
-    transaction = sync.get_transaction()
-    # A private attribute, read defensively: without it, the usual way (slower, as right).
-    held = getattr(transaction, "_connections", None) if transaction is not None else None
-    unflushed = sync.autoflush and (sync.new or sync.deleted or sync.identity_map.check_modified())
-    if held and not unflushed and sync.get_bind().dialect.name == "sqlite":
-        sync.connection().execute(statement, parameters, execution_options=DEFERRED)
-        return
+    if sync.get_bind().dialect.name == "sqlite":
+        transaction = sync.get_transaction()
+        # A private attribute, read defensively: without it, the usual way (as right).
+        held = getattr(transaction, "_connections", None) if transaction is not None else None
+        unflushed = sync.autoflush and (
+            sync.new or sync.deleted or sync.identity_map.check_modified()
+        )
+        if held and not unflushed:
+            sync.connection().execute(statement, parameters, execution_options=DEFERRED)
+            return
     await session.execute(statement, parameters, execution_options=DEFERRED)
 
 
