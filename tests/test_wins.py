@@ -216,6 +216,38 @@ async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
         ]
 
 
+async def test_a_win_with_its_delivery_key_takes_four_statements_at_most(chat: Chat) -> None:
+    """Goal 1 of issue 16 as the platforms send a /win: with the delivery key every Slack
+    command and Discord interaction carries, which the event claims. PostgreSQL: the
+    look-up with the claim, and the win with its count and news. SQLite: the look-up,
+    the claim, the win (counted up by a trigger, migration 0009) and the news."""
+    for partner in ("alice", "carol"):
+        await pair_up(chat, partner, "bob")
+    await chat.say("bob", "/win the first, which reaches a milestone")
+    statements, stop = _statements_of(chat)
+    win = CommandInvoked(user=chat.ref("bob"), command="win", text="second", event_key="c:2")
+    try:
+        assert "(win #2)" in _answer(await chat.engine.handle(win))
+    finally:
+        stop()
+    if chat.database.is_sqlite:
+        assert _kinds(statements) == [
+            *_win_look_up(chat),
+            "INSERT handled_events",
+            "INSERT wins",
+            "INSERT outbox",
+        ], statements
+    else:
+        assert len(statements) == 2, statements
+    assert await chat.engine.handle(win) == []  # the repeat: claimed
+    assert await _stored(chat) == ["the first, which reaches a milestone", "second"]
+    async with chat.database.transaction() as session:
+        count = await session.scalar(
+            select(Member.wins_count).where(Member.external_id == chat.ref("bob").user_id)
+        )
+    assert count == 2
+
+
 def _win_look_up(chat: Chat) -> list[str]:
     """A ``/win``'s look-up: on SQLite it reads the partners too (bot/turn.py), and its
     first FROM is theirs."""
