@@ -10,8 +10,9 @@ from alembic import command
 from sqlalchemy import event, select
 
 from bot.effects import ReplyEphemeral
+from bot.engine import Engine
 from bot.events import CommandInvoked
-from bot.storage.database import _alembic_config
+from bot.storage.database import Database, _alembic_config
 from bot.storage.models import Member, Milestone, Win
 from tests.conversation import Chat, pair_up
 from tests.statements import trips_per_event, trips_to_sqlite
@@ -331,10 +332,19 @@ def _answer(effects: list[Any]) -> str:
 
 
 async def test_one_delivery_handled_twice_at_the_same_moment_is_saved_once(chat: Chat) -> None:
-    """Two instances given the same delivery at once (a Slack retry landing elsewhere):
-    the unique key decides inside the look-up's statement; one answers, one does not."""
+    """Two instances given the same delivery at once (a Slack retry landing elsewhere),
+    each with its own engine and connections: on PostgreSQL the unique key decides inside
+    the look-up's statement; on SQLite the second waits for the first's write lock and
+    its look-up then finds the key claimed. One answers, one does not."""
     await chat.say("alice", "/mentor status")
-    twice = CommandInvoked(user=chat.ref("alice"), command="win", text="once", event_key="k9")
-    answers = await asyncio.gather(chat.engine.handle(twice), chat.engine.handle(twice))
-    assert sorted(len(a) for a in answers) == [0, 1]
-    assert await _stored(chat) == ["once"]
+    elsewhere = Database(chat.database.url)
+    other = Engine(elsewhere, chat.clock)
+    try:
+        for key in ("k9", "k10"):
+            twice = CommandInvoked(user=chat.ref("alice"), command="win", text=key, event_key=key)
+            answers = await asyncio.gather(chat.engine.handle(twice), other.handle(twice))
+            assert sorted(len(a) for a in answers) == [0, 1]
+    finally:
+        await elsewhere.dispose()
+    assert await _stored(chat) == ["k9", "k10"]
+    assert "(win #3)" in await chat.say("alice", "/win counted once each")
