@@ -18,6 +18,8 @@ depends_on: str | Sequence[str] | None = None
 # are two statements (issue 16 asks for at most 4 a /win). PostgreSQL counts a win up in
 # the win's own INSERT (bot/wins.py), which also returns the new count, exact when one
 # person's wins arrive at once; it gets no trigger. Only bot/wins.py inserts wins.
+# An older mentorbot still running on the same SQLite file would count its wins itself
+# as well (twice): stop it before a newer one starts there (README.md says so).
 # A later migration that rebuilds ``wins`` in batch mode (copy, drop, rename) drops this
 # trigger with the old table and must create it again: tests/test_migrations.py checks
 # that the count still goes up after every way down and back.
