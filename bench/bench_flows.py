@@ -46,6 +46,7 @@ from bench.bench_win import (
     BenchError,
     Recorder,
     Store,
+    baseline_database,
     counting_statements,
     display,
     environment,
@@ -259,7 +260,7 @@ async def one_repeat(store: Store, index: int, the_plan: Plan) -> Repeat:
     database = Database(await store.copy(f"engine-{index}"))
     clock = ManualClock(FIRST_CHECKIN)
     engine = Engine(database, clock)
-    floor = Database(await store.copy(f"baseline-{index}"))
+    floor = await baseline_database(store, f"baseline-{index}")
     floor_clock = ManualClock(FIRST_CHECKIN)
     members = await member_keys(floor)
     wins = [(step.user, f"baseline #{n}") for n, step in enumerate(the_plan.steps)]

@@ -343,6 +343,17 @@ async def member_keys(database: Database) -> dict[str, tuple[int, int]]:
         return {external: (member_id, workspace_id) for external, member_id, workspace_id in rows}
 
 
+async def baseline_database(store: Store, name: str) -> Database:
+    """A copy of the seed for the baseline: on SQLite without the trigger that counts a
+    win up (migration 0009), so its INSERT stays one bare row; the Engine's ``/win`` has
+    the trigger and pays for it."""
+    floor = Database(await store.copy(name))
+    if floor.is_sqlite:
+        async with floor.transaction() as session:
+            await session.execute(sql_text(f"DROP TRIGGER {WINS_COUNTED}"))
+    return floor
+
+
 async def run_baseline(
     database: Database,
     clock: ManualClock,
@@ -384,14 +395,9 @@ async def one_repeat(store: Store, index: int, start: datetime, the_plan: Plan) 
     database = Database(await store.copy(f"engine-{index}"))
     clock = ManualClock(start)
     engine = Engine(database, clock)
-    floor = Database(await store.copy(f"baseline-{index}"))
+    floor = await baseline_database(store, f"baseline-{index}")
     floor_clock = ManualClock(start)
     members = await member_keys(floor)
-    if floor.is_sqlite:
-        # The baseline is one bare row: without the trigger that counts a win up on
-        # SQLite (migration 0009), which the Engine's /win has and pays for.
-        async with floor.transaction() as session:
-            await session.execute(sql_text(f"DROP TRIGGER {WINS_COUNTED}"))
 
     # Engine and baseline take turns in chunks, so a noisy neighbour on a shared machine
     # slows both alike instead of skewing their ratio.
