@@ -119,7 +119,8 @@ def _claim_by_workspace_ref(dialect: str) -> Insert:
     """The claim of an event's delivery key (see ``Turn.claim_event_key``) that finds
     its workspace by the platform's ids, as the look-up does: it needs no result of it.
     For a workspace's very first event it claims nothing (there is no workspace row yet),
-    and the key is claimed on its own afterwards."""
+    and the key is claimed on its own afterwards. Built once per look-up (``_look_up``),
+    on PostgreSQL only (``_claiming``)."""
     handled, workspaces = table_of(HandledEvent), table_of(Workspace)
     return (
         upsert_into(dialect, handled)
@@ -138,9 +139,6 @@ def _claim_by_workspace_ref(dialect: str) -> Insert:
     )
 
 
-_CLAIMS_BY_REF = per_dialect(_claim_by_workspace_ref)
-
-
 def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
     """``look_up`` that also says whether the event's delivery key is claimed by this
     event, as its last column (1: claimed now): one round trip less for every event a
@@ -156,7 +154,8 @@ def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
             handled.c.workspace_id == Workspace.id, handled.c.key == bindparam("key")
         )
         return look_up.add_columns(~before.exists())
-    claimed = _CLAIMS_BY_REF[dialect].returning(table_of(HandledEvent).c.id).cte("claimed")
+    claiming = _claim_by_workspace_ref(dialect)
+    claimed = claiming.returning(table_of(HandledEvent).c.id).cte("claimed")
     count = select(func.count()).select_from(claimed).scalar_subquery()
     return look_up.add_columns(count).add_cte(claimed)
 

@@ -257,7 +257,11 @@ class Database:
                     # connection goes back to the pool).
                     await session.__aexit__(None, None, None)
                     raise
-                await _close_committed(session)
+                # Committed: the commit gave the connection back to the pool, so the
+                # close only lets go of the ORM objects. It does no I/O and needs no
+                # hand-off to a greenlet (``AsyncSession.close`` spawns one: ~8.5 µs,
+                # bench/README.md, issue 16).
+                session.sync_session.close()
             finally:
                 if held is not None:
                     self._holders.discard(task)
@@ -315,18 +319,6 @@ class Database:
 
     def _new_gate(self) -> asyncio.Semaphore | None:
         return asyncio.Semaphore(self._turns) if self._turns else None
-
-
-async def _close_committed(session: AsyncSession) -> None:
-    """Close a session whose unit of work committed. The commit gave its connection
-    back to the pool, so the close only lets go of the ORM objects: no I/O, hence no
-    hand-off to a greenlet (``AsyncSession.close`` spawns one; with the begin's, two of
-    each unit of work's ~8.5 µs hand-offs: bench/README.md, issue 16). A session still
-    in a transaction (nothing here leaves one so) closes the usual way."""
-    if session.in_transaction():
-        await session.close()
-    else:
-        session.sync_session.close()
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
