@@ -297,6 +297,22 @@ async def test_a_deferred_statement_costs_no_hand_off_of_its_own(database: Datab
         assert await session.scalar(select(func.count()).select_from(Member)) == 2
 
 
+def _hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the ``AsyncSession`` methods run in a greenlet of their own from now
+    on (SQLAlchemy's ``greenlet_spawn``, ~8.5 µs each: bench/README.md, issue 16), until
+    ``monkeypatch.undo()``."""
+    from sqlalchemy.util.concurrency import greenlet_spawn as spawn
+
+    spawned: list[str] = []
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        spawned.append(fn.__name__)
+        return await spawn(fn, *args, **kwargs)
+
+    monkeypatch.setattr("sqlalchemy.ext.asyncio.session.greenlet_spawn", counted)
+    return spawned
+
+
 async def test_a_statement_given_with_execute_deferred_is_written_as_with_execute(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -306,8 +322,6 @@ async def test_a_statement_given_with_execute_deferred_is_written_as_with_execut
     PostgreSQL, it goes the usual way. Either way the row is written as
     ``session.execute`` writes it (its time as the same text, its parameters processed),
     the COMMIT keeps it, a rollback undoes it, and one that fails fails its transaction."""
-    from sqlalchemy.util.concurrency import greenlet_spawn as spawn
-
     workspace = await _workspace(database)
     at = datetime(2026, 1, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -316,13 +330,7 @@ async def test_a_statement_given_with_execute_deferred_is_written_as_with_execut
             workspace_id=workspace.id, external_id=external_id, created_at=bindparam("at")
         )
 
-    spawned: list[str] = []
-
-    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        spawned.append(fn.__name__)
-        return await spawn(fn, *args, **kwargs)
-
-    monkeypatch.setattr("sqlalchemy.ext.asyncio.session.greenlet_spawn", counted)
+    spawned = _hand_offs(monkeypatch)
     async with database.transaction() as session:
         # No statement yet: the connection is still to be checked out (the usual way).
         await sqlite_driver.execute_deferred(session, member("A"), {"at": at})
@@ -573,16 +581,8 @@ async def test_a_unit_of_work_hands_off_for_its_statements_and_its_commit_only(
     work begins with its first statement and closes after its commit without one of its
     own. A failing block rolls back and closes; a failing commit rolls back (the next
     unit of work on the pooled connection begins afresh: the deferred test above)."""
-    from sqlalchemy.util.concurrency import greenlet_spawn as spawn
-
-    spawned: list[str] = []
-
-    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        spawned.append(fn.__name__)
-        return await spawn(fn, *args, **kwargs)
-
     workspace = await _workspace(database)
-    monkeypatch.setattr("sqlalchemy.ext.asyncio.session.greenlet_spawn", counted)
+    spawned = _hand_offs(monkeypatch)
     async with database.transaction() as session:
         await session.execute(_members(workspace, "A"))
     assert spawned == ["execute", "commit"]

@@ -202,8 +202,7 @@ async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
     [reply] = effects
     assert isinstance(reply, ReplyEphemeral)
     assert reply.content.text.startswith("Saved to your journal (win #2) and shared with ")
-    # SQLite counts up by trigger (migration 0009).
-    counting = ["INSERT wins"] if chat.database.is_sqlite else ["INSERT wins, UPDATE members"]
+    counting = _win_counting(chat)
     news = ["INSERT outbox"] if chat.database.is_sqlite else []
     assert _kinds(statements) == [*_win_look_up(chat), *counting, *news], statements
     assert not any("from wins" in s.lower() for s in statements)  # kept, not counted
@@ -249,6 +248,13 @@ async def test_a_win_with_its_delivery_key_takes_four_statements_at_most(chat: C
     assert count == 2
 
 
+def _win_counting(chat: Chat) -> list[str]:
+    """A ``/win``'s INSERT and its counting up: on PostgreSQL one statement (a
+    data-modifying CTE); on SQLite the INSERT, which a trigger counts up (migration
+    0009)."""
+    return ["INSERT wins"] if chat.database.is_sqlite else ["INSERT wins, UPDATE members"]
+
+
 def _win_look_up(chat: Chat) -> list[str]:
     """A ``/win``'s look-up: on SQLite it reads the partners too (bot/turn.py), and its
     first FROM is theirs."""
@@ -266,8 +272,7 @@ async def test_a_win_reaching_a_milestone_takes_one_statement_more(chat: Chat) -
         await chat.say("bob", "/win my first")
     finally:
         stop()
-    # SQLite counts up by trigger (migration 0009).
-    counting = ["INSERT wins"] if chat.database.is_sqlite else ["INSERT wins, UPDATE members"]
+    counting = _win_counting(chat)
     assert _kinds(statements)[: len(counting) + 3] == [
         *_win_look_up(chat),
         *counting,
