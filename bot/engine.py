@@ -191,7 +191,7 @@ class Engine:
                 log.info("ignored a repeated delivery of %s", type(event).__name__)
                 return [], False
             async with turn.outbox_in_one_statement():
-                effects = await self._route(turn, event, count=first)
+                effects = turn.with_notes(await self._route(turn, event, count=first))
             if turn.actor.dm_blocked_at is not None:
                 # They are here, so they can be told why DMs stopped; try DMs again.
                 turn.actor.dm_blocked_at = None

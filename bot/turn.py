@@ -466,6 +466,8 @@ class Turn:
     # DMs of this event a statement wrote itself (``dm_in_statement``), by person: the
     # row's id and its columns' values.
     _written: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    # What this event tells the actor besides its answer (``tell_actor``).
+    _notes: list[Content] = field(default_factory=list, repr=False)
 
     @classmethod
     def on_behalf_of(
@@ -501,9 +503,51 @@ class Turn:
     def post(self, channel_id: str, content: Content) -> None:
         self._queue(OutboxTarget.CHANNEL, channel_id, content, None)
 
+    def tell_actor(self, content: Content) -> None:
+        """Something the actor is told of their own event that asks nothing of them (a
+        milestone they reached). One event, one message per person: it joins the event's
+        DM to them, or else its answer to them (``with_notes``). Anything with buttons or
+        fields, and anything of scheduled work, is a DM as usual."""
+        if self.scheduled or content.buttons or content.fields:
+            self.dm(self.actor, content)
+        else:
+            self._notes.append(content)
+
+    def with_notes(self, effects: list[Effect]) -> list[Effect]:
+        """``effects`` once what ``tell_actor`` was given has joined the front of this
+        event's DM to the actor, or, when there is none, the first answer only the actor
+        sees (a DM of its own when there is neither: a click that replaced its message)."""
+        notes, self._notes = self._notes, []
+        if not notes:
+            return effects
+        note = Content("\n\n".join(note.text for note in notes))
+        me = self.actor.external_id
+        if me not in self._dms and me not in self._written:
+            for index, effect in enumerate(effects):
+                if isinstance(effect, ReplyEphemeral) and effect.to == self.actor_ref:
+                    # Its buttons stay as they are: the note asks nothing. Fields stay
+                    # right under the text that introduces them (``join_contents``).
+                    reply = effect.content
+                    texts = (note.text, reply.text) if reply.fields else (reply.text, note.text)
+                    content = replace(reply, text="\n\n".join(texts))
+                    return [
+                        *effects[:index],
+                        replace(effect, content=content),
+                        *effects[index + 1 :],
+                    ]
+        self._queue(OutboxTarget.DM, me, note, None, first=True)
+        return effects
+
     def _queue(
-        self, target: OutboxTarget, target_id: str, content: Content, at: datetime | None
+        self,
+        target: OutboxTarget,
+        target_id: str,
+        content: Content,
+        at: datetime | None,
+        *,
+        first: bool = False,
     ) -> None:
+        """``first``: joined to a DM already queued, it comes before what that DM says."""
         row = outbox_row(self.workspace, target, target_id, content, self.now, at)
         earlier = self._dms.get(target_id) if target == OutboxTarget.DM else None
         if target == OutboxTarget.DM and target_id in self._written:
@@ -517,7 +561,8 @@ class Turn:
         if earlier is not None and _joinable(Content.from_json(earlier.content), content):
             # One event, one message per person: what else this event tells them joins
             # the DM already queued (sent when the later of the two may be).
-            joined = join_contents(Content.from_json(earlier.content), content)
+            queued = Content.from_json(earlier.content)
+            joined = join_contents(content, queued) if first else join_contents(queued, content)
             earlier.content = joined.to_json()
             earlier.next_attempt_at = max(earlier.next_attempt_at, row["next_attempt_at"])
             return

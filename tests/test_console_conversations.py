@@ -97,11 +97,17 @@ def test_forms_show_the_answers_so_far_and_keep_what_fits(tmp_path: Path) -> Non
 
 def test_one_event_one_message_per_person(tmp_path: Path) -> None:
     """Item 11: a win that reaches a milestone, a milestone done, a pair ended: one DM
-    each, carrying the buttons for what comes next."""
+    each, carrying the buttons for what comes next. The person who shared the win hears
+    of their milestone in the command's answer, not in a DM of its own."""
     out = session(tmp_path, "one_message_per_event")
 
     win = out.turn("/win shipped the login page")
-    assert win.headers == ["ephemeral → bob", "DM → alice", "DM → bob"]
+    assert win.headers == ["ephemeral → bob", "DM → alice"]
+    assert only(win.messages, "ephemeral → bob").body[:3] == (
+        "Saved to your journal (win #1) and shared with @alice. 🎉",
+        "",
+        "🎉 You reached a milestone: First win! I told @alice too.",
+    )
     assert only(win.messages, "DM → alice").body == (
         "@bob shared a win: shipped the login page",
         "",
@@ -109,7 +115,7 @@ def test_one_event_one_message_per_person(tmp_path: Path) -> None:
     )
 
     done = out.turn("/mentor milestone done 1")
-    assert done.headers == ["ephemeral → bob", "DM → bob", "DM → alice"]
+    assert done.headers == ["ephemeral → bob", "DM → alice", "DM → bob"]
     for message in done.messages[1:]:
         assert "reached a milestone: Give a talk at the team meeting" in message.text
         assert "Time for a short look back at milestone #1" in message.text

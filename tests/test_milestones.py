@@ -105,8 +105,13 @@ async def test_declined_consent_keeps_it_in_dms(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor config shoutouts #wins")
     await chat.say("bob", "/win first")
+    bob = len(chat.dms("bob"))
     assert "DMs only" in await chat.click("bob", "Keep it between us")
     assert chat.posts("wins") == []
+    # The click replaced its question, so the celebration that waited for it is a DM.
+    assert chat.dms("bob")[bob:] == [
+        "🎉 You reached a milestone: *First win*! I told <@alice> too."
+    ]
     assert chat.dms("alice")[-1] == "🎉 <@bob> reached a milestone: *First win*"
     # Changed later with /mentor config: the next one goes to the channel.
     await chat.say("bob", "/mentor config consent on")

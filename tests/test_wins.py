@@ -37,8 +37,14 @@ async def _stored(chat: Chat) -> list[str]:
 
 async def test_a_win_is_confirmed_and_dmed_to_the_partner(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
+    bob = len(chat.dms("bob"))
     answer = await chat.say("bob", "/win asked my first question in standup")
-    assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
+    # One event, one message per person: bob's milestone joins the answer, not a DM.
+    assert answer.startswith(
+        "Saved to your journal (win #1) and shared with <@alice>. 🎉\n\n"
+        "🎉 You reached a milestone: *First win*! I told <@alice> too."
+    )
+    assert chat.dms("bob")[bob:] == []
     # One event, one message: the win and the first-win milestone it reached.
     assert chat.dms("alice")[-1] == (
         "<@bob> shared a win: asked my first question in standup\n\n"

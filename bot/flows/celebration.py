@@ -123,7 +123,10 @@ async def _celebrate_now(
         if channel is None and turn.workspace.shoutout_hint_sent_at is None:
             turn.workspace.shoutout_hint_sent_at = turn.now
             note += "\n" + CHANNEL_HINT
-        turn.dm(owner, Content(note))
+        if owner.id == turn.actor.id:
+            turn.tell_actor(Content(note))
+        else:
+            turn.dm(owner, Content(note))
         for partner in told:
             turn.dm(partner, Content(headline))
     # Already so when it was written celebrated (bot/milestones.py): not set again then,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from adapters.discord import render
 from bot.storage.database import Database
-from bot.storage.models import Win
+from bot.storage.models import OutboxMessage, Win
 from tests.discord.chat import DiscordChat, RunningBot
 from tests.discord.fake_discord import FakeDiscord, buttons_of, text_of
 
@@ -27,16 +27,23 @@ async def wins(database: Database) -> int:
 
 
 async def test_a_win_is_answered_and_the_partner_gets_a_dm(
-    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database
 ) -> None:
     await pair_up(chat, "alice", "bob")
     answered = await chat.slash("alice", "win", text="shipped the *login* page")
     (callback,) = answered.callbacks
     assert callback["type"] == 4
     assert callback["data"]["flags"] == render.EPHEMERAL
-    assert callback["data"]["content"] == (
-        f"Saved to your journal (win #1) and shared with {chat.mention('bob')}. 🎉"
+    # alice hears of the "First win" milestone in this answer: one message to her.
+    assert callback["data"]["content"].startswith(
+        f"Saved to your journal (win #1) and shared with {chat.mention('bob')}. 🎉\n\n"
+        f"🎉 You reached a milestone: **First win**! I told {chat.mention('bob')} too.\n"
+        "Tip: no shout-out channel is set up yet."
     )
+    async with database.transaction() as session:
+        queued = (await session.execute(select(OutboxMessage))).scalars()
+        told = [m.target_id for m in queued if "First win" in m.content["text"]]
+    assert told == [chat.id("bob")]
     dm = await chat.dm_arrives("bob", "shared a win")
     assert dm["content"] == ""
     (embed,) = dm["embeds"]

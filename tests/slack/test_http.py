@@ -38,6 +38,8 @@ async def wins(database: Database) -> int:
 
 async def test_a_win_is_confirmed_in_the_ack_and_the_partner_gets_a_dm(slack: SlackChat) -> None:
     await pair(slack, ALICE, BOB)
+    await slack.deliver()
+    to_alice = len(slack.fake.posts_to(ALICE))
 
     answer = await slack.command(
         ALICE, "/win shipped the <https://x.io/login|login page> &amp; 2 > 1"
@@ -45,8 +47,20 @@ async def test_a_win_is_confirmed_in_the_ack_and_the_partner_gets_a_dm(slack: Sl
 
     assert answer.status == 200
     assert answer.json["response_type"] == "ephemeral"
-    assert answer.text == f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉"
+    # alice hears of the "First win" milestone in this answer, not in a DM of its own
+    # (one event, one message per person); the tip that follows it is a context block.
+    reached = (
+        f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉\n\n"
+        f"🎉 You reached a milestone: *First win*! I told <@{BOB}> too."
+    )
+    assert answer.json["blocks"][0] == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": reached},
+    }
+    assert answer.json["blocks"][1]["type"] == "context"
+    assert "no shout-out channel is set up yet" in answer.text
     await slack.deliver()
+    assert slack.fake.posts_to(ALICE)[to_alice:] == []
     # One message: the win, and the "First win" milestone it reached.
     news = (
         f"<@{ALICE}> shared a win: shipped the login page (https://x.io/login) &amp; 2 &gt; 1"
@@ -64,7 +78,7 @@ async def test_a_command_that_mentions_payload_is_a_command(slack: SlackChat) ->
 
     answer = await slack.command(ALICE, "/win fixed the payload parser")
     assert answer.status == 200, answer.body
-    assert answer.text == f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉"
+    assert answer.text.startswith(f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉")
     async with slack.database.transaction() as session:
         assert await session.scalar(select(Win.text)) == "fixed the payload parser"
 

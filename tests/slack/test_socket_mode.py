@@ -35,8 +35,10 @@ async def test_a_win_through_socket_mode(
 
         ack = await fake.envelope("slash_commands", forms.command_form(ALICE, "/win over a socket"))
 
-        assert (
-            ack["payload"]["text"] == f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉"
+        # With the "First win" milestone alice reached: one message to her.
+        assert ack["payload"]["text"].startswith(
+            f"Saved to your journal (win #1) and shared with <@{BOB}>. 🎉\n\n"
+            f"🎉 You reached a milestone: *First win*! I told <@{BOB}> too."
         )
         assert ack["payload"]["response_type"] == "ephemeral"
         await deliver_all(database, {Platform.SLACK: adapter.sender}, clock)
