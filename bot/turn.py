@@ -506,23 +506,29 @@ class Turn:
     def tell_actor(self, content: Content) -> None:
         """Something the actor is told of their own event that asks nothing of them (a
         milestone they reached). One event, one message per person: it joins the event's
-        DM to them, or else its answer to them (``with_notes``). Anything with buttons or
-        fields, and anything of scheduled work, is a DM as usual."""
-        if self.scheduled or content.buttons or content.fields:
+        DM to them, in the order things were told, or else its answer to them
+        (``with_notes``). Anything but plain text (buttons, a menu, fields, a title), and
+        anything of scheduled work, is a DM as usual."""
+        me = self.actor.external_id
+        if self.scheduled or not content.is_plain or self._has_dm(me):
             self.dm(self.actor, content)
         else:
             self._notes.append(content)
 
+    def _has_dm(self, target_id: str) -> bool:
+        return target_id in self._dms or target_id in self._written
+
     def with_notes(self, effects: list[Effect]) -> list[Effect]:
-        """``effects`` once what ``tell_actor`` was given has joined the front of this
-        event's DM to the actor, or, when there is none, the first answer only the actor
-        sees (a DM of its own when there is neither: a click that replaced its message)."""
+        """``effects`` once what ``tell_actor`` kept has joined the front of the DM this
+        event queued to the actor after it, or, when there is none, the first answer only
+        the actor sees (a DM of its own when there is neither: a click that replaced its
+        message)."""
         notes, self._notes = self._notes, []
         if not notes:
             return effects
         note = Content("\n\n".join(note.text for note in notes))
         me = self.actor.external_id
-        if me not in self._dms and me not in self._written:
+        if not self._has_dm(me):
             for index, effect in enumerate(effects):
                 if isinstance(effect, ReplyEphemeral) and effect.to == self.actor_ref:
                     # Its buttons stay as they are: the note asks nothing. Fields stay
@@ -616,7 +622,7 @@ class Turn:
         when nothing else was told them in this event so far; once the statement ran,
         ``told_in_statement`` says whether it did. None: queue it with ``dm``."""
         to = member.external_id
-        if to in self._dms or to in self._written:
+        if self._has_dm(to):
             return None
         return self._in_statement(to, content)
 
