@@ -123,7 +123,7 @@ async def _celebrate_now(
         if channel is None and turn.workspace.shoutout_hint_sent_at is None:
             turn.workspace.shoutout_hint_sent_at = turn.now
             note += "\n" + CHANNEL_HINT
-        if owner.id == turn.actor.id:
+        if owner.external_id == turn.actor.external_id:
             turn.tell_actor(Content(note))
         else:
             turn.dm(owner, Content(note))

@@ -38,7 +38,7 @@ async def test_discord_answers_in_a_partition_and_sends_each_dm_once(
     clock = ManualClock(START)
     fake = FakeDiscord()
     await fake.start()
-    people = {name: fake.add_user(name.title()) for name in ("alice", "bob")}
+    people = {name: fake.add_user(name.title()) for name in ("alice", "bob", "carol")}
     guild = fake.add_guild("Mentoring", owner_id=people["alice"], channels=("general",))
     chat = DiscordChat(fake, guild, people)
     # Discord takes bob's DM, then the bot is cut off from its database (once).
@@ -56,6 +56,8 @@ async def test_discord_answers_in_a_partition_and_sends_each_dm_once(
     try:
         async with running_bot(fake, database, clock, guild_id=guild) as bot:
             await pair_up(chat, "alice", "bob")
+            await pair_up(chat, "alice", "carol")
+            # The news to bob, then to carol, claimed in one batch.
             await chat.slash("alice", "win", text="taken")
             await chat.dm_arrives("bob", "taken")
 
@@ -81,13 +83,16 @@ async def test_discord_answers_in_a_partition_and_sends_each_dm_once(
                     break
                 await asyncio.sleep(0.1)
             assert await settled()
-            # alice's first win: bob hears of it and of the milestone in one DM, once.
-            [taken] = [t for t in chat.dms("bob") if "taken" in t]
-            assert taken.startswith(f"{chat.mention('alice')} shared a win: taken")
-            assert taken.count("shared a win") == 1
-            assert not any("during" in t for t in chat.dms("bob"))
-            # Sent again without a look (Discord has no history to ask), counted: bob's DM,
-            # and those claimed in the same batch that the failed pass left "sending".
+            # alice's first win: each partner hears of it and of the milestone in one
+            # DM, once.
+            for partner in ("bob", "carol"):
+                [taken] = [t for t in chat.dms(partner) if "taken" in t]
+                assert taken.startswith(f"{chat.mention('alice')} shared a win: taken")
+                assert taken.count("shared a win") == 1
+                assert "reached a milestone" in taken
+                assert not any("during" in t for t in chat.dms(partner))
+            # Sent again without a look (Discord has no history to ask), counted: bob's DM
+            # if its sent mark was lost, and carol's, which the failed pass left "sending".
             # The nonce made Discord answer with the message it already had.
             assert bot.worker.total.unverified >= 1
     finally:
