@@ -195,7 +195,9 @@ class Engine:
             if turn.actor.dm_blocked_at is not None:
                 # They are here, so they can be told why DMs stopped; try DMs again.
                 turn.actor.dm_blocked_at = None
-                effects = turn.reply(UNREACHABLE_NOTE) + effects
+                # In their answer (not a DM: those may still be closed), ahead of it.
+                told = turn.answer_with(effects, UNREACHABLE_NOTE, first=True)
+                effects = told if told is not None else turn.reply(UNREACHABLE_NOTE) + effects
             return effects, bool(turn.queued)
 
     async def workspace_changed(self, event: WorkspaceRemoved | WorkspaceAdded) -> None:

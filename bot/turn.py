@@ -526,23 +526,27 @@ class Turn:
         notes, self._notes = self._notes, []
         if not notes:
             return effects
-        note = Content("\n\n".join(note.text for note in notes))
+        note = "\n\n".join(note.text for note in notes)
         me = self.actor.external_id
-        if not self._has_dm(me):
-            for index, effect in enumerate(effects):
-                if isinstance(effect, ReplyEphemeral) and effect.to == self.actor_ref:
-                    # Its buttons stay as they are: the note asks nothing. Fields stay
-                    # right under the text that introduces them (``join_contents``).
-                    reply = effect.content
-                    texts = (note.text, reply.text) if reply.fields else (reply.text, note.text)
-                    content = replace(reply, text="\n\n".join(texts))
-                    return [
-                        *effects[:index],
-                        replace(effect, content=content),
-                        *effects[index + 1 :],
-                    ]
-        self._queue(OutboxTarget.DM, me, note, None, first=True)
+        if not self._has_dm(me) and (answered := self.answer_with(effects, note)) is not None:
+            return answered
+        self._queue(OutboxTarget.DM, me, Content(note), None, first=True)
         return effects
+
+    def answer_with(
+        self, effects: list[Effect], text: str, *, first: bool = False
+    ) -> list[Effect] | None:
+        """``effects`` with ``text`` joined to the first answer only the actor sees, after
+        its text (``first``: before it); None when there is no such answer. The answer
+        keeps its buttons (``text`` asks nothing), and its fields stay right under the
+        text that introduces them (``join_contents``)."""
+        for index, effect in enumerate(effects):
+            if isinstance(effect, ReplyEphemeral) and effect.to == self.actor_ref:
+                reply = effect.content
+                texts = (text, reply.text) if first or reply.fields else (reply.text, text)
+                content = replace(reply, text="\n\n".join(texts))
+                return [*effects[:index], replace(effect, content=content), *effects[index + 1 :]]
+        return None
 
     def _queue(
         self,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.delivery import DeliveryFailure, FailureScope, RateLimit, RateLimits
+from bot.effects import ReplyEphemeral
 from bot.events import CommandInvoked, WorkspaceAdded, WorkspaceRemoved
 from bot.refs import Platform
 from bot.storage.database import Database
@@ -43,9 +44,14 @@ async def test_closed_dms_cost_one_request_and_pause_the_pair(chat: Chat) -> Non
     assert await _pair_state(chat) == PairState.PAUSED
     assert any("I couldn't reach <@bob> by direct message" in dm for dm in chat.dms("alice"))
 
-    # bob comes back: he is told why, and DMs are tried again.
-    answer = await chat.say("bob", "/mentor status")
-    assert answer.startswith(UNREACHABLE_NOTE)
+    # bob comes back: he is told why, ahead of his answer and in it (one message, the
+    # one a Slack ack carries), and DMs are tried again.
+    effects = await chat.send(
+        CommandInvoked(user=chat.ref("bob"), command="win", text="back from leave")
+    )
+    [answer] = effects
+    assert isinstance(answer, ReplyEphemeral)
+    assert answer.content.text.startswith(UNREACHABLE_NOTE + "\n\nSaved to your journal")
     async with chat.database.transaction() as session:
         bob = (
             await session.execute(select(Member).where(Member.external_id == "bob"))
