@@ -526,11 +526,11 @@ class Turn:
         notes, self._notes = self._notes, []
         if not notes:
             return effects
-        note = "\n\n".join(note.text for note in notes)
+        text = "\n\n".join(note.text for note in notes)
         me = self.actor.external_id
-        if not self._has_dm(me) and (answered := self.answer_with(effects, note)) is not None:
+        if not self._has_dm(me) and (answered := self.answer_with(effects, text)) is not None:
             return answered
-        self._queue(OutboxTarget.DM, me, Content(note), None, first=True)
+        self._queue(OutboxTarget.DM, me, Content(text), None, first=True)
         return effects
 
     def answer_with(
