@@ -181,6 +181,12 @@ async def test_run_behind_a_partition(postgres_url: str, proxy: FaultProxy, tmp_
             return passes_cut_off() > cut_off_before
 
         await _eventually(mark_timed_out, "the sent mark times out (3 s)")
+        # The connections are reset before the partition heals. Otherwise the held mark
+        # (one statement, without BEGIN or COMMIT, sent whole when it was prepared on
+        # that connection before) reaches PostgreSQL once the bytes flow again and
+        # records the DM as sent: right too, but then the look in Slack's history is
+        # not tried (with DB_POOL_SIZE=1 that happens every time).
+        proxy.drop()
         proxy.resume()
         async with direct.transaction() as session:  # the 5-minute lease runs out
             taken = list(
