@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
     Insert,
     Select,
@@ -160,10 +161,15 @@ def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
     return look_up.add_columns(count).add_cte(claimed)
 
 
+# A claim's row: the event's delivery key in its workspace (parameters ``workspace``,
+# ``key`` and ``at``).
+_CLAIM_VALUES: dict[str, BindParameter[Any]] = {
+    "workspace_id": bindparam("workspace"),
+    "key": bindparam("key"),
+    "created_at": bindparam("at"),
+}
 # SQLite: the claim of a key the look-up found unclaimed (see ``_claiming``).
-_CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(
-    workspace_id=bindparam("workspace"), key=bindparam("key"), created_at=bindparam("at")
-)
+_CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(_CLAIM_VALUES)
 
 
 def _with_open_flows(kinds: tuple[str, ...]) -> AnySelect:
@@ -693,11 +699,7 @@ class Turn:
 def _claim(dialect_name: str) -> Any:
     table = table_of(HandledEvent)
     return (
-        insert_ignoring_duplicates(dialect_name, table)
-        .values(
-            workspace_id=bindparam("workspace"), key=bindparam("key"), created_at=bindparam("at")
-        )
-        .returning(table.c.id)
+        insert_ignoring_duplicates(dialect_name, table).values(_CLAIM_VALUES).returning(table.c.id)
     )
 
 
