@@ -53,7 +53,8 @@ async def write_in_statement(turn: Turn, params: dict[str, Any], *, when: bool) 
 async def bobs_messages(chat: Chat) -> list[dict[str, Any]]:
     async with chat.database.transaction() as session:
         query = select(OutboxMessage).where(OutboxMessage.target_id == "bob")
-        return [message.content for message in (await session.execute(query)).scalars()]
+        rows = (await session.execute(query.order_by(OutboxMessage.id))).scalars()
+        return [message.content for message in rows]
 
 
 QUESTION = Content("What is hard right now?", buttons=(Button("Skip", "flow:1:skip"),))
