@@ -192,6 +192,7 @@ class Engine:
                 return [], False
             async with turn.outbox_in_one_statement():
                 effects = turn.with_notes(await self._route(turn, event, count=first))
+            await turn.write_claim()
             if turn.actor.dm_blocked_at is not None:
                 # They are here, so they can be told why DMs stopped; try DMs again.
                 turn.actor.dm_blocked_at = None
@@ -262,6 +263,8 @@ class Engine:
             open_flows=found.open_flows,
             flow_by_id=found.flow_by_id,
             partners=found.partners,
+            event_key=event.event_key,
+            claim_pending=found.claim_pending,
         )
         return turn, found.claimed
 

@@ -48,6 +48,7 @@ from bot.storage.models import (
     OutboxMessage,
     OutboxStatus,
     OutboxTarget,
+    Win,
     Workspace,
 )
 from bot.storage.sqlite_driver import execute_deferred
@@ -140,7 +141,7 @@ def _claim_by_workspace_ref(dialect: str) -> Insert:
     )
 
 
-def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
+def _claiming(dialect: str, look_up: AnySelect, *, win: bool = False) -> AnySelect:
     """``look_up`` that also says whether the event's delivery key is claimed by this
     event, as its last column (1: claimed now): one round trip less for every event a
     platform sends with a key (bench/README.md, issue 16). PostgreSQL: the claim is a
@@ -148,13 +149,23 @@ def _claiming(dialect: str, look_up: AnySelect) -> AnySelect:
     key was claimed before, and the claim (``_CLAIM_ON_SQLITE``) is written afterwards,
     going to SQLite with the event's next statement. BEGIN IMMEDIATE holds SQLite's
     write lock from the look-up to the COMMIT, so no other connection can claim the key
-    in between (the unique key would refuse it, should one try)."""
+    in between (the unique key would refuse it, should one try). A ``/win`` (``win``) on
+    SQLite: its win's row claims the key (``wins.delivery_key``, unique), so the look-up
+    reads the wins' keys too, and no claim of its own is written when the win is
+    (``Turn.claim_pending``)."""
     if dialect == "sqlite":
         handled = table_of(HandledEvent)
         before = select(handled.c.id).where(
             handled.c.workspace_id == Workspace.id, handled.c.key == bindparam("key")
         )
-        return look_up.add_columns(~before.exists())
+        fresh = ~before.exists()
+        if win:
+            wins = table_of(Win)
+            won = select(wins.c.id).where(
+                wins.c.workspace_id == Workspace.id, wins.c.delivery_key == bindparam("key")
+            )
+            fresh = and_(fresh, ~won.exists())
+        return look_up.add_columns(fresh)
     claiming = _claim_by_workspace_ref(dialect)
     claimed = claiming.returning(table_of(HandledEvent).c.id).cte("claimed")
     count = select(func.count()).select_from(claimed).scalar_subquery()
@@ -230,7 +241,7 @@ def _look_up(
             built = _with_flow_by_id(dialect)
         elif partners:
             built = _WITH_PARTNERS
-        _LOOK_UPS[key] = _claiming(dialect, built) if claiming else built
+        _LOOK_UPS[key] = _claiming(dialect, built, win=partners) if claiming else built
     return _LOOK_UPS[key]
 
 
@@ -251,6 +262,9 @@ class LookUp:
     # The member's partners as ``listed_partners`` gives them (SQLite, a ``/win``);
     # None: not read.
     partners: list[Any] | None = None
+    # SQLite, a ``/win``: the key was found unclaimed and no claim was written yet (the
+    # win's row claims it, or ``Turn.write_claim``).
+    claim_pending: bool = False
 
 
 async def get_workspace_and_member(
@@ -287,9 +301,9 @@ async def get_workspace_and_member(
     found = rows[0] if rows else None
     claimed = bool(found[-1]) if claiming and found is not None else None
     workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
-    if claimed and dialect == "sqlite":
-        claim = {"workspace": workspace.id, "key": event_key, "at": now}
-        await execute_deferred(session, _CLAIM_ON_SQLITE, claim)
+    pending = bool(claimed) and dialect == "sqlite" and partners
+    if claimed and dialect == "sqlite" and not pending:
+        await _write_claim(session, workspace, event_key, now)
     member = found[1] if found else None
     if member is None:
         member = await get_member(session, workspace, ref.user_id, now)
@@ -303,7 +317,16 @@ async def get_workspace_and_member(
     listed = None
     if partners and found is not None and found[1] is not None:
         listed = found[2] or []
-    return LookUp(workspace, member, claimed, flows, named, listed)
+    return LookUp(workspace, member, claimed, flows, named, listed, pending)
+
+
+async def _write_claim(
+    session: AsyncSession, workspace: Workspace, key: str | None, now: datetime
+) -> None:
+    """SQLite: the claim of a key the look-up found unclaimed, written with the event's
+    next statement (``_claiming``)."""
+    claim = {"workspace": workspace.id, "key": key, "at": now}
+    await execute_deferred(session, _CLAIM_ON_SQLITE, claim)
 
 
 # The columns ``outbox_row`` fills.
@@ -462,6 +485,12 @@ class Turn:
     # The actor's partners, read with the look-up (SQLite, a ``/win``: ``LookUp``);
     # None: not read (the win's INSERT returns them).
     partners: list[Any] | None = None
+    # The platform's id of this delivery (a Slack trigger id, a Discord interaction id);
+    # None: none (the console, scheduled work).
+    event_key: str | None = None
+    # SQLite, a ``/win``: its key is not claimed yet. The win's row claims it
+    # (``take_event_key``); when no win is saved, the Engine does (``write_claim``).
+    claim_pending: bool = False
     queued: int = field(default=0)
     # This turn's DM to each person: one event, one message per person (see ``_queue``).
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)
@@ -685,6 +714,19 @@ class Turn:
         if target_id not in self._dms:
             self._dms[target_id] = message
             self._batches.add(target_id)
+
+    def take_event_key(self) -> str | None:
+        """The event's delivery key, for the row it makes (a win): on SQLite that row's
+        unique key is the event's claim, so none other is written (``_claiming``)."""
+        self.claim_pending = False
+        return self.event_key
+
+    async def write_claim(self) -> None:
+        """The claim the look-up left to the event's row (``claim_pending``), when the
+        event made none: a refused ``/win`` is not handled twice either."""
+        if self.claim_pending:
+            self.claim_pending = False
+            await _write_claim(self.session, self.workspace, self.event_key, self.now)
 
     async def claim_event_key(self, key: str) -> bool:
         """False when this platform delivery was handled before (a retry). One statement:

@@ -65,6 +65,7 @@ _SAVING_ONLY = insert(_WINS).values(
     member_id=bindparam("me"),
     text=bindparam("text"),
     created_at=bindparam("at"),
+    delivery_key=bindparam("key"),
 )
 
 
@@ -129,10 +130,11 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     """When no milestone is reached, on PostgreSQL two statements: the event's look-up
     (bot/turn.py) with its key's claim, and the win with its sharer's partners, its
     counting up and the news to each partner whose news is not batched (a batched
-    partner's goes into a waiting DM, or the event's outbox INSERT). On SQLite four: the
-    look-up reads the partners and the kept count, and the key's claim, the win (counted
-    up by a trigger) and the news need no answer, so they go to SQLite with the COMMIT:
-    two trips to its thread in all (tests/test_wins.py)."""
+    partner's goes into a waiting DM, or the event's outbox INSERT). On SQLite three:
+    the look-up reads the partners, the kept count and whether the event's key was
+    claimed, and the win (counted up by a trigger; its row, holding the key, is the
+    claim) and the news need no answer, so they go to SQLite with the COMMIT: two trips
+    to its thread in all (tests/test_wins.py)."""
     news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
     telling = turn.dms_in_statement(Content(news)) if turn.partners is None else None
     partners, count, written = await _save(turn, command.text, telling)
@@ -173,7 +175,13 @@ async def _save(
     ``telling``: ``Turn.dms_in_statement``'s parameters), their ids by person."""
     dialect = dialect_of(turn.session)
     me = turn.actor.id
-    values = {"me": me, "workspace": turn.workspace.id, "text": text, "at": turn.now}
+    values = {
+        "me": me,
+        "workspace": turn.workspace.id,
+        "text": text,
+        "at": turn.now,
+        "key": turn.take_event_key(),  # on SQLite, the event's claim (bot/turn.py)
+    }
     written: dict[str, int] = {}
     listed: list[Any] | None
     if dialect == "sqlite":

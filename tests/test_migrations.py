@@ -18,7 +18,7 @@ from bot.storage.models import Member, Pair, Win, Workspace
 from tests.conversation import Chat, pair_up
 
 # Every revision a downgrade can stop at and still have the tables counted below.
-_STEPS = ["0008", "0007", "0006", "0005", "0004", "0003", "0002", "0001"]
+_STEPS = ["0009", "0008", "0007", "0006", "0005", "0004", "0003", "0002", "0001"]
 
 
 async def _migrate(chat: Chat, step: Callable[[Config, str], None], revision: str) -> None:

@@ -13,7 +13,8 @@ from bot.effects import ReplyEphemeral
 from bot.engine import Engine
 from bot.events import CommandInvoked
 from bot.storage.database import Database, _alembic_config
-from bot.storage.models import Member, Milestone, Win
+from bot.storage.models import HandledEvent, Member, Milestone, Win
+from bot.turn import Turn, get_workspace_and_member
 from tests.conversation import Chat, pair_up
 from tests.statements import trips_per_event, trips_to_sqlite
 
@@ -225,28 +226,38 @@ async def test_a_win_takes_a_fixed_number_of_statements(chat: Chat) -> None:
 async def test_a_win_with_its_delivery_key_takes_four_statements_at_most(chat: Chat) -> None:
     """Goal 1 of issue 16 as the platforms send a /win: with the delivery key every Slack
     command and Discord interaction carries, which the event claims. PostgreSQL: the
-    look-up with the claim, and the win with its count and news. SQLite: the look-up,
-    the claim, the win (counted up by a trigger, migration 0009) and the news."""
+    look-up with the claim, and the win with its count and news. SQLite: the look-up
+    (which reads whether the key was claimed), the win (counted up by a trigger,
+    migration 0009; its row holds the key, which is the claim, migration 0010) and the
+    news. A /win that reaches a milestone: one statement more on both, four."""
     for partner in ("alice", "carol"):
         await pair_up(chat, partner, "bob")
-    await chat.say("bob", "/win the first, which reaches a milestone")
-    statements, stop = _statements_of(chat)
-    win = CommandInvoked(user=chat.ref("bob"), command="win", text="second", event_key="c:2")
-    try:
-        assert "(win #2)" in _answer(await chat.engine.handle(win))
-    finally:
-        stop()
-    if chat.database.is_sqlite:
-        assert _kinds(statements) == [
-            *_win_look_up(chat),
-            "INSERT handled_events",
-            "INSERT wins",
-            "INSERT outbox",
-        ], statements
-    else:
-        assert len(statements) == 2, statements
-    assert await chat.engine.handle(win) == []  # the repeat: claimed
-    assert await _stored(chat) == ["the first, which reaches a milestone", "second"]
+    await chat.say("alice", "/win mine first (the workspace's shout-out tip goes with it)")
+    counts = []
+    for n, text in enumerate(["the first, which reaches a milestone", "second"], start=1):
+        statements, stop = _statements_of(chat)
+        win = CommandInvoked(user=chat.ref("bob"), command="win", text=text, event_key=f"c:{n}")
+        try:
+            assert f"(win #{n})" in _answer(await chat.engine.handle(win))
+        finally:
+            stop()
+        counts.append(len(statements))
+        if chat.database.is_sqlite:
+            milestone = ["INSERT milestones"] if n == 1 else []
+            assert _kinds(statements) == [
+                *_win_look_up(chat),
+                "INSERT wins",
+                *milestone,
+                "INSERT outbox",
+            ], statements
+            assert "handled_events" not in " ".join(statements[1:]), statements
+        assert await chat.engine.handle(win) == []  # the repeat: claimed
+    assert counts == ([4, 3] if chat.database.is_sqlite else [4, 2]), counts
+    stored = await _stored(chat)
+    assert stored[1:] == ["the first, which reaches a milestone", "second"]
+    async with chat.database.transaction() as session:
+        keys = (await session.execute(select(Win.delivery_key).order_by(Win.id))).scalars()
+        assert list(keys) == [None, "c:1", "c:2"]  # kept on both databases
     async with chat.database.transaction() as session:
         count = await session.scalar(
             select(Member.wins_count).where(Member.external_id == chat.ref("bob").user_id)
@@ -319,11 +330,13 @@ async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_n
             stop()
     claims = [s for s in statements if "handled_events" in s]
     if chat.database.is_sqlite:
-        assert _kinds(statements)[:2] == [*_win_look_up(chat), "INSERT handled_events"]
+        # The win's row is the claim (its key is unique): no claim of its own.
+        assert _kinds(statements)[:2] == [*_win_look_up(chat), "INSERT wins"]
         assert "NOT (EXISTS (SELECT handled_events.id" in statements[0]
-        assert claims == statements[:2], statements
-        # BEGIN and the look-up; the milestone (a first win), with the claim, the win and
-        # its count; its news and the COMMIT.
+        assert "wins.delivery_key = ?" in statements[0]
+        assert claims == statements[:1], statements
+        # BEGIN and the look-up; the milestone (a first win), with the win and its count;
+        # its news and the COMMIT.
         assert trips == [3]
     else:
         assert claims == [statements[0]], statements
@@ -340,6 +353,57 @@ async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_n
 def _answer(effects: list[Any]) -> str:
     [text] = [e.content.text for e in effects if isinstance(e, ReplyEphemeral)]
     return str(text)
+
+
+async def test_a_win_whose_key_was_claimed_before_is_not_saved_again(chat: Chat) -> None:
+    """A /win whose key ``handled_events`` holds (every keyed /win's claim was there
+    before migration 0010, and PostgreSQL's still is) is a repeat on both databases."""
+    await chat.say("alice", "/mentor status")
+    async with chat.database.transaction() as session:
+        alice = await session.scalar(
+            select(Member).where(Member.external_id == chat.ref("alice").user_id)
+        )
+        assert alice is not None
+        now = chat.clock.now()
+        session.add(HandledEvent(workspace_id=alice.workspace_id, key="old:1", created_at=now))
+    old = CommandInvoked(user=chat.ref("alice"), command="win", text="again", event_key="old:1")
+    assert await chat.engine.handle(old) == []
+    assert await _stored(chat) == []
+    assert "(win #1)" in await chat.say("alice", "/win the first")
+
+
+async def test_a_win_look_up_leaves_its_claim_to_the_win_or_to_write_claim(chat: Chat) -> None:
+    """SQLite: a /win's look-up finds its key unclaimed and writes no claim
+    (``claim_pending``); the win's row claims it, and an event that saves no win has it
+    written by ``Turn.write_claim`` (the Engine calls it after every event). PostgreSQL
+    claims it in the look-up itself."""
+    await chat.say("alice", "/mentor status")
+    ref = chat.ref("alice")
+    async with chat.database.transaction() as session:
+        found = await get_workspace_and_member(
+            session, ref, chat.clock.now(), event_key="w:1", win_partners=True
+        )
+        assert found.claimed is True
+        assert found.claim_pending is chat.database.is_sqlite
+        turn = Turn(
+            session=session,
+            now=chat.clock.now(),
+            workspace=found.workspace,
+            actor=found.member,
+            actor_ref=ref,
+            actor_is_admin=False,
+            event_key="w:1",
+            claim_pending=found.claim_pending,
+        )
+        await turn.write_claim()
+        assert not turn.claim_pending
+    async with chat.database.transaction() as session:
+        assert list((await session.execute(select(HandledEvent.key))).scalars()) == ["w:1"]
+        again = await get_workspace_and_member(
+            session, ref, chat.clock.now(), event_key="w:1", win_partners=True
+        )
+        assert again.claimed is False
+        assert not again.claim_pending
 
 
 async def test_one_delivery_handled_twice_at_the_same_moment_is_saved_once(chat: Chat) -> None:

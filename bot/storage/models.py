@@ -209,13 +209,28 @@ class Pair(Base):
 
 class Win(Base):
     __tablename__ = "wins"
-    __table_args__ = (Index("ix_wins_member_created", "member_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_wins_member_created", "member_id", "created_at"),
+        # One win per platform delivery: a retried /win finds its win (bot/turn.py).
+        Index(
+            "uq_wins_delivery_key",
+            "workspace_id",
+            "delivery_key",
+            unique=True,
+            sqlite_where=text("delivery_key IS NOT NULL"),
+            postgresql_where=text("delivery_key IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime]
+    # The platform's id of the /win that made it (a Slack trigger id, a Discord
+    # interaction id; None from the console), as ``handled_events`` keeps them: on SQLite
+    # the win's row is the /win's claim of it (migration 0010).
+    delivery_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class Milestone(Base):
