@@ -723,7 +723,8 @@ class Turn:
 
     async def write_claim(self) -> None:
         """The claim the look-up left to the event's row (``claim_pending``), when the
-        event made none: a refused ``/win`` is not handled twice either."""
+        event's work made none: an event that saved no win is still handled once. (A
+        refused command rolls back whole, and nothing of it is kept to repeat.)"""
         if self.claim_pending:
             self.claim_pending = False
             await _write_claim(self.session, self.workspace, self.event_key, self.now)
