@@ -301,9 +301,12 @@ async def get_workspace_and_member(
     found = rows[0] if rows else None
     claimed = bool(found[-1]) if claiming and found is not None else None
     workspace = found[0] if found else await get_workspace(session, ref.workspace, now)
-    pending = bool(claimed) and dialect == "sqlite" and partners
-    if claimed and dialect == "sqlite" and not pending:
-        await _write_claim(session, workspace, event_key, now)
+    pending = False
+    if claimed and dialect == "sqlite":
+        if partners:
+            pending = True  # a /win: its win's row claims the key (``_claiming``)
+        else:
+            await _write_claim(session, workspace, event_key, now)
     member = found[1] if found else None
     if member is None:
         member = await get_member(session, workspace, ref.user_id, now)
