@@ -39,6 +39,12 @@ the others, as when Slack and the database are other machines; on a machine of t
 CPUs shared by all of them, each of the app's database round trips hands its CPU to
 another process. PostgreSQL's CPUs are set back afterwards.
 
+``--cpu-quota SHARE`` (Linux, as root): each mentorbot and floor process may use at most
+``SHARE`` of one CPU (a control group of its own; ``CpuQuota``), so the two processes of
+the split targets have twice the CPU of the one process, and the load generator and
+PostgreSQL keep the rest of the machine: goal 3's ratio on a machine too small to give
+each process CPUs of its own.
+
 Afterwards, exactly: every win confirmed in an ack (or late through the
 ``response_url``) is one row, and each sender's numbers are 1..n without a gap or a
 repeat; every typed answer is stored once, in the field of the question it answered;
@@ -578,18 +584,97 @@ class Pinning:
                 self.move(pid, everything)
 
 
+# The period in which a quota's share of a CPU is given (``--cpu-quota-period-ms``), the
+# kernel's default. A process that spent its share waits out the rest of the period: a
+# request's wait of up to 80 ms at a share of 0.2; shorter periods shorten the wait, but
+# each slice of CPU then starts with caches another process has used (bench/README.md).
+QUOTA_PERIOD_MS = 100.0
+
+
+@dataclass
+class CpuQuota:
+    """``--cpu-quota``: each server process (the mentorbot processes and the floors) gets
+    at most ``share`` of one CPU, through a control group of its own (Linux, as root;
+    cgroup v2's ``cpu.max`` where the unified hierarchy has the cpu controller, else
+    cgroup v1's ``cpu.cfs_quota_us``). Two such processes then have twice the CPU of
+    one, whatever the machine, and what the load generator and PostgreSQL need stays
+    free: the scale-out ratio measures what sharing one database costs, not how many
+    CPUs the machine has. The groups are removed at the end."""
+
+    share: float
+    period_ms: float = QUOTA_PERIOD_MS
+    groups: list[Path] = field(default_factory=list)
+
+    @staticmethod
+    def root() -> tuple[Path, bool]:
+        """Where the groups go, and whether it is cgroup v2."""
+        unified = Path("/sys/fs/cgroup")
+        controllers = unified / "cgroup.controllers"
+        if controllers.exists() and "cpu" in controllers.read_text().split():
+            return unified, True
+        v1 = unified / "cpu"
+        if (v1 / "cpu.cfs_quota_us").exists():
+            return v1, False
+        raise SystemExit("--cpu-quota needs the cpu controller of Linux control groups")
+
+    def limit(self, process: Process) -> None:
+        root, v2 = self.root()
+        group = root / f"mentorbot-bench-{os.getpid()}-{process.name}"
+        period = round(self.period_ms * 1000)
+        quota = round(self.share * period)
+        try:
+            group.mkdir()
+            self.groups.append(group)
+            if v2:
+                (group / "cpu.max").write_text(f"{quota} {period}")
+            else:
+                (group / "cpu.cfs_period_us").write_text(str(period))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
+            # All of the process's threads go (cgroup.procs, not tasks).
+            (group / "cgroup.procs").write_text(str(process.process.pid))
+        except OSError as error:
+            raise SystemExit(f"--cpu-quota cannot set up {group}: {error.strerror}") from None
+
+    def throttled_seconds(self) -> dict[str, float]:
+        """How long each group's process waited for its share, so far (cpu.stat)."""
+        found: dict[str, float] = {}
+        for group in self.groups:
+            with contextlib.suppress(OSError):
+                stat = dict(line.split() for line in (group / "cpu.stat").read_text().splitlines())
+                if "throttled_usec" in stat:  # v2
+                    found[group.name] = int(stat["throttled_usec"]) / 1e6
+                elif "throttled_time" in stat:  # v1, in nanoseconds
+                    found[group.name] = int(stat["throttled_time"]) / 1e9
+        return found
+
+    def stop(self) -> None:
+        for group in self.groups:
+            with contextlib.suppress(OSError):
+                group.rmdir()  # empty once its process has exited
+
+
 async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     url, created = await prepare_database(args, work)
     pinning = await Pinning.start(url) if args.pin else None
+    quota = None
+    if args.cpu_quota is not None:
+        quota = CpuQuota(args.cpu_quota, args.cpu_quota_period_ms)
     try:
-        return await _run(args, work, url, created, pinning)
+        return await _run(args, work, url, created, pinning, quota)
     finally:
         if pinning is not None:
             pinning.stop()
+        if quota is not None:
+            quota.stop()
 
 
 async def _run(
-    args: argparse.Namespace, work: Path, url: str, created: str | None, pinning: Pinning | None
+    args: argparse.Namespace,
+    work: Path,
+    url: str,
+    created: str | None,
+    pinning: Pinning | None,
+    quota: CpuQuota | None,
 ) -> dict[str, Any]:
     fake = FakeSlack(everyone=Person("Someone", "Europe/Berlin"))
     await fake.start()
@@ -610,9 +695,6 @@ async def _run(
         for name in ("A", "B")
     ]
     floors = [await start_floor(name, fake, work) for name in ("F1", "F2")]
-    if pinning is not None:
-        for bot in bots:
-            pinning.move(bot.process.pid, pinning.app)
     targets = {
         "floor": floors[:1],
         "mentorbot": bots[:1],
@@ -623,6 +705,13 @@ async def _run(
     passes: list[dict[str, Any]] = []
     everything: list[Sent] = []
     try:
+        # Inside the try: should it fail, the processes are still stopped.
+        if pinning is not None:
+            for bot in bots:
+                pinning.move(bot.process.pid, pinning.app)
+        if quota is not None:
+            for process in bots + floors:
+                quota.limit(process)
         connector = aiohttp.TCPConnector(limit=0)
         timeout = aiohttp.ClientTimeout(60)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -657,6 +746,7 @@ async def _run(
                     break
                 await asyncio.sleep(0.1)
     finally:
+        throttled = quota.throttled_seconds() if quota is not None else None
         for process in bots + floors:
             await stop(process)
         if args.profile is not None:
@@ -680,6 +770,9 @@ async def _run(
         "pinned": None
         if pinning is None
         else {"mentorbot": sorted(pinning.app), "everything else": sorted(pinning.rest)},
+        "cpu_quota": None
+        if quota is None
+        else {"share": quota.share, "period_ms": quota.period_ms, "throttled_seconds": throttled},
         "load_average": os.getloadavg(),
         "checks": checks,
         "passes": passes,
@@ -900,6 +993,16 @@ def _names(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < share <= 64:
+        raise argparse.ArgumentTypeError("a share of one CPU up to 64, e.g. 0.35")
+    return share
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--pairs", type=int, default=2000, help="pairs (their mentors send)")
@@ -935,7 +1038,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Linux: the mentorbot process on a CPU of its own; this process, the floors "
         "and a local PostgreSQL on the others (only with --targets mentorbot)",
     )
+    parser.add_argument(
+        "--cpu-quota",
+        type=_share,
+        metavar="SHARE",
+        help="Linux, as root: each mentorbot and floor process gets at most this share of "
+        "one CPU (e.g. 0.35), so two processes have twice the CPU of one on any machine",
+    )
+    parser.add_argument(
+        "--cpu-quota-period-ms",
+        type=float,
+        default=QUOTA_PERIOD_MS,
+        metavar="MS",
+        help=f"the period the share is given in (default {QUOTA_PERIOD_MS:g}, the kernel's; "
+        "from 1 to 1000)",
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.cpu_quota_period_ms <= 1000:
+        parser.error("--cpu-quota-period-ms: from 1 to 1000 (the kernel's bounds)")
+    if args.cpu_quota is not None and args.cpu_quota * args.cpu_quota_period_ms < 1:
+        parser.error("--cpu-quota: the share of one period must be at least 1 ms")
+    if args.pin and args.cpu_quota is not None:
+        parser.error("--pin and --cpu-quota each decide where the CPU goes: pick one")
     if args.pin and set(args.targets) != {"mentorbot"}:
         parser.error("--pin measures one mentorbot process: use it with --targets mentorbot")
     return args
@@ -951,6 +1075,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(json.dumps(results["checks"], indent=2, ensure_ascii=False))
     if results["pinned"]:
         print(f"CPUs pinned (--pin): {results['pinned']}")
+    if results["cpu_quota"]:
+        print(f"CPU quota (--cpu-quota): {results['cpu_quota']}")
     print(f"load average at the end: {results['load_average']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
