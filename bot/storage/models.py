@@ -107,6 +107,13 @@ class OutboxTarget(StrEnum):
     CHANNEL = "channel"
 
 
+def unique_where(name: str, *columns: str, where: str) -> Index:
+    """A unique index over the rows ``where`` holds (a partial index), the same condition
+    on both databases."""
+    condition = text(where)
+    return Index(name, *columns, unique=True, sqlite_where=condition, postgresql_where=condition)
+
+
 class Workspace(Base):
     __tablename__ = "workspaces"
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
@@ -155,14 +162,12 @@ class Pair(Base):
     __tablename__ = "pairs"
     __table_args__ = (
         # One live pair per mentor/mentee couple; ended and declined ones are history.
-        Index(
+        unique_where(
             "uq_pairs_live_couple",
             "workspace_id",
             "mentor_id",
             "mentee_id",
-            unique=True,
-            sqlite_where=text("state IN ('proposed', 'active', 'paused')"),
-            postgresql_where=text("state IN ('proposed', 'active', 'paused')"),
+            where="state IN ('proposed', 'active', 'paused')",
         ),
         Index("ix_pairs_mentor_id", "mentor_id"),
         Index("ix_pairs_mentee_id", "mentee_id"),
@@ -212,13 +217,8 @@ class Win(Base):
     __table_args__ = (
         Index("ix_wins_member_created", "member_id", "created_at"),
         # One win per platform delivery: a retried /win finds its win (bot/turn.py).
-        Index(
-            "uq_wins_delivery_key",
-            "workspace_id",
-            "delivery_key",
-            unique=True,
-            sqlite_where=text("delivery_key IS NOT NULL"),
-            postgresql_where=text("delivery_key IS NOT NULL"),
+        unique_where(
+            "uq_wins_delivery_key", "workspace_id", "delivery_key", where="delivery_key IS NOT NULL"
         ),
     )
 
