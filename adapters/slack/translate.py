@@ -16,6 +16,7 @@ saying ``@channel`` never pings a channel when it is shown again.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -376,6 +377,7 @@ def profile(user: Mapping[str, Any]) -> Profile:
     whether they are a workspace admin or owner."""
     details = user.get("profile")
     details = details if isinstance(details, Mapping) else {}
+    timezone = _opt(user, "tz")
     name = (
         _opt(details, "display_name")
         or _opt(details, "real_name")
@@ -384,6 +386,8 @@ def profile(user: Mapping[str, Any]) -> Profile:
     )
     return Profile(
         name=name,
-        timezone=_opt(user, "tz"),
+        # A few hundred names serve everyone: one copy each, not one a person (the profile
+        # cache keeps a profile for each of up to 50,000 people).
+        timezone=None if timezone is None else sys.intern(timezone),
         is_admin=bool(user.get("is_admin") or user.get("is_owner")),
     )
