@@ -121,6 +121,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.people < 1:
         parser.error("--people must be at least 1")
+    if args.code is not None and not (args.code / "adapters/slack/profiles.py").is_file():
+        parser.error(f"--code {args.code}: no checkout of mentorbot there")
     tracemalloc.start()
     this = asyncio.run(measure(args.people))
     if args.json_only:
