@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -371,23 +371,81 @@ async def recent_dms(database: Database, user: UserRef, *, limit: int = 20) -> l
         return found
 
 
+# What is due: waiting, or claimed by an attempt whose lease ran out, at ``now``.
+_DUE = (
+    OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+    OutboxMessage.next_attempt_at <= bindparam("now"),
+)
+# The workspaces on ``platforms`` that have something due and still take deliveries.
+_WAITING = select(Workspace.id, Workspace.platform, Workspace.external_id).where(
+    Workspace.platform.in_(bindparam("platforms", expanding=True)),
+    Workspace.delivery_stopped_at.is_(None),
+    Workspace.id.in_(select(OutboxMessage.workspace_id).where(*_DUE)),
+)
+
+
+def _claiming() -> Select[OutboxMessage, Workspace, datetime | None]:
+    """Up to ``limit`` due messages of ``workspace_ids``, each with its workspace and
+    when its recipient was found unreachable by DM (None: not, or not a DM).
+
+    Fair within a bucket: the messages one event queued (they share its moment,
+    ``created_at``) take turns with every other event's, and a big fan-out goes after a
+    small one: each event's first due message, smallest events first, then each one's
+    second, and so on. One person's /win to 500 partners then no longer holds the bucket
+    while someone else's single DM waits behind it."""
+    cause = OutboxMessage.created_at
+    turns = (
+        select(
+            OutboxMessage.id.label("id"),
+            func.row_number().over(partition_by=cause, order_by=OutboxMessage.id).label("turn"),
+            func.count().over(partition_by=cause).label("size"),
+        )
+        .where(*_DUE, OutboxMessage.workspace_id.in_(bindparam("workspace_ids", expanding=True)))
+        .subquery("turns")
+    )
+    # A few times the room (``candidates``): rows another instance holds are skipped by
+    # the lock below, and the next in turn are taken instead.
+    chosen = (
+        select(turns.c.id, turns.c.turn, turns.c.size)
+        .order_by(turns.c.turn, turns.c.size, turns.c.id)
+        .limit(bindparam("candidates"))
+        .subquery("chosen")
+    )
+    recipient = aliased(Member, name="recipient")
+    return (
+        select(OutboxMessage, Workspace, recipient.dm_blocked_at)
+        .join(chosen, chosen.c.id == OutboxMessage.id)
+        .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
+        .outerjoin(
+            recipient,
+            (OutboxMessage.target_kind == OutboxTarget.DM.value)
+            & (recipient.workspace_id == OutboxMessage.workspace_id)
+            & (recipient.external_id == OutboxMessage.target_id),
+        )
+        .where(*_DUE)
+        .order_by(chosen.c.turn, chosen.c.size, OutboxMessage.id)
+        .limit(bindparam("limit"))
+    )
+
+
+# Built once, as ``_MARKING_SENT`` is: built per claim, it left some 430 objects in
+# reference cycles each time, for the collector to find, and building it was about a
+# third of a pass delivering one event's news (bench/README.md, issue 16). PostgreSQL
+# locks what it claims and skips what another instance holds; SQLite's one writer needs
+# neither.
+_CLAIMING_ON_SQLITE = _claiming()
+_CLAIMING_LOCKED = _CLAIMING_ON_SQLITE.with_for_update(skip_locked=True, of=OutboxMessage)
+
+
 async def _claim(
     database: Database, platforms: list[Platform], now: datetime, batch: int, limits: RateLimits
 ) -> tuple[list[Claimed], datetime | None]:
     """Claim due messages, per rate-limit bucket only as many as it has room for now, so
     nothing is claimed only to be put back. Also returns when a bucket that has due
     messages but no room will have room again."""
-    due = (
-        OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
-        OutboxMessage.next_attempt_at <= now,
-    )
     async with database.transaction() as session:
         waiting = await session.execute(
-            select(Workspace.id, Workspace.platform, Workspace.external_id).where(
-                Workspace.platform.in_([p.value for p in platforms]),
-                Workspace.delivery_stopped_at.is_(None),
-                Workspace.id.in_(select(OutboxMessage.workspace_id).where(*due)),
-            )
+            _WAITING, {"platforms": [p.value for p in platforms], "now": now}
         )
         groups: dict[tuple[str, str], tuple[Platform, str, list[int]]] = {}
         for workspace_id, platform_name, external_id in waiting.all():
@@ -408,60 +466,26 @@ async def _claim(
                 ready = at if ready is None else min(ready, at)
                 continue
             take = room if available is None else min(room, available)
-            claimed += await _claim_from(session, workspace_ids, due, now, take, database)
+            claimed += await _claim_from(session, workspace_ids, now, take, database)
         return claimed, ready
 
 
 async def _claim_from(
     session: AsyncSession,
     workspace_ids: list[int],
-    due: tuple[ColumnElement[bool], ...],
     now: datetime,
     limit: int,
     database: Database,
 ) -> list[Claimed]:
-    # Fair within a bucket: the messages one event queued (they share its moment,
-    # ``created_at``) take turns with every other event's, and a big fan-out goes after
-    # a small one: each event's first due message, smallest events first, then each
-    # one's second, and so on. One person's /win to 500 partners then no longer holds
-    # the bucket while someone else's single DM waits behind it.
-    cause = OutboxMessage.created_at
-    turns = (
-        select(
-            OutboxMessage.id.label("id"),
-            func.row_number().over(partition_by=cause, order_by=OutboxMessage.id).label("turn"),
-            func.count().over(partition_by=cause).label("size"),
-        )
-        .where(*due, OutboxMessage.workspace_id.in_(workspace_ids))
-        .subquery()
-    )
-    # A few times the room: rows another instance holds are skipped by the lock below,
-    # and the next in turn are taken instead.
-    chosen = (
-        select(turns.c.id, turns.c.turn, turns.c.size)
-        .order_by(turns.c.turn, turns.c.size, turns.c.id)
-        .limit(limit * CLAIM_CANDIDATES)
-        .subquery()
-    )
-    recipient = aliased(Member)
-    query = (
-        select(OutboxMessage, Workspace, recipient.dm_blocked_at)
-        .join(chosen, chosen.c.id == OutboxMessage.id)
-        .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
-        .outerjoin(
-            recipient,
-            (OutboxMessage.target_kind == OutboxTarget.DM.value)
-            & (recipient.workspace_id == OutboxMessage.workspace_id)
-            & (recipient.external_id == OutboxMessage.target_id),
-        )
-        .where(*due)
-        .order_by(chosen.c.turn, chosen.c.size, OutboxMessage.id)
-        .limit(limit)
-    )
-    if not database.is_sqlite:
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    query = _CLAIMING_ON_SQLITE if database.is_sqlite else _CLAIMING_LOCKED
+    values = {
+        "workspace_ids": workspace_ids,
+        "now": now,
+        "candidates": limit * CLAIM_CANDIDATES,
+        "limit": limit,
+    }
     claimed = []
-    for message, workspace, blocked_at in (await session.execute(query)).all():
+    for message, workspace, blocked_at in (await session.execute(query, values)).all():
         maybe_sent = message.status == OutboxStatus.SENDING.value
         message.status = OutboxStatus.SENDING.value
         message.attempts += 1
