@@ -469,9 +469,35 @@ def memory_figures(
             f"{prefix}_slope_first_half_mb_per_10_min": round(slope(first_half), 2),
             f"{prefix}_slope_second_half_mb_per_10_min": round(slope(second_half), 2),
         }
+        if prefix == "rss":
+            figures |= second_half_steps([(m, size / MB) for m, size in hour if m >= half])
     figures["rss_max_mib"] = round(max(sample[1] for sample in samples) / MIB, 1)
     figures["samples"] = len(samples)
     return figures
+
+
+# A rise of RSS from one sample to the next (a real second) at least this big is a step.
+STEP_MB = 0.25
+
+
+def second_half_steps(half: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """How much RSS grew over ``half`` (minute, MB), and the steps among it: the rises
+    of at least ``STEP_MB`` from one sample to the next, each at its minute. Growth that
+    comes in a few steps at the hour's busiest moments (a dispatch pass, a burst of
+    answers) is a new high of what is in use at once; growth spread over every sample is
+    drift (bench/README.md, issue 16, the twentieth step)."""
+    if len(half) < 2:
+        return {}
+    steps = [
+        (minute, size - before)
+        for (_, before), (minute, size) in itertools.pairwise(half)
+        if size - before >= STEP_MB
+    ]
+    return {
+        "rss_second_half_growth_mb": round(half[-1][1] - half[0][1], 2),
+        "rss_second_half_in_steps_mb": round(sum((rise for _, rise in steps), 0.0), 2),
+        "rss_second_half_steps": [[round(minute, 1), round(rise, 2)] for minute, rise in steps],
+    }
 
 
 # How often (real seconds) ``--pymalloc`` has the bot write its allocator statistics.
