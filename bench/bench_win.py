@@ -483,8 +483,16 @@ def statement_time(database: Database) -> Iterator[Counter[str]]:
 
 @contextmanager
 def counting_statements(database: Database) -> Iterator[Counter[str]]:
-    """Statements by kind (``statement_kind``) and COMMITs, counted while the block runs."""
+    """Statements by kind (``statement_kind``) and COMMITs, counted while the block runs;
+    those ``Database.fetch_alone`` sends past SQLAlchemy's cursor (PostgreSQL's one-statement
+    ``/win``) too."""
     counts: Counter[str] = Counter()
+    fetch_alone = database.fetch_alone
+
+    async def counted_alone(statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        sql = str(statement.compile(dialect=database.engine.dialect))
+        counts[statement_kind(sql)] += 1
+        return await fetch_alone(statement, params)
 
     def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         counts[statement_kind(statement)] += 1
@@ -495,9 +503,11 @@ def counting_statements(database: Database) -> Iterator[Counter[str]]:
     sync_engine = database.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", count)
     event.listen(sync_engine, "commit", count_commit)
+    database.fetch_alone = counted_alone  # type: ignore[method-assign]
     try:
         yield counts
     finally:
+        del database.fetch_alone
         event.remove(sync_engine, "before_cursor_execute", count)
         event.remove(sync_engine, "commit", count_commit)
 

@@ -90,7 +90,13 @@ from bot.matching import pool as matching_pool
 from bot.matching import rounds as matching_rounds
 from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
-from bot.storage.database import Database, DatabaseUnavailable, gave_way
+from bot.storage.database import (
+    UNIQUE_VIOLATION,
+    Database,
+    DatabaseUnavailable,
+    gave_way,
+    sqlstate,
+)
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import clean_answer, clean_text, shorten
@@ -126,6 +132,8 @@ UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved.
 # another's (``gave_way``: two events waiting for each other's rows): the second try
 # comes once the other has committed. A third failure is told as ``SORRY``.
 EVENT_ATTEMPTS = 3
+# People whose next keyed /win can be one statement, kept per process (~0.2 KB each).
+SHARERS_KEPT = 10_000
 
 
 class Engine:
@@ -148,12 +156,17 @@ class Engine:
         # Called after a commit that queued outbox messages, to wake the delivery worker.
         self._on_queued = on_queued
         self._spread = dispatch_spread
+        # PostgreSQL: who shared a win before, by their platform ids (oldest first, at
+        # most SHARERS_KEPT), so their next keyed /win is one statement (``_win_at_once``).
+        self._sharers: dict[tuple[str, str, str], wins.Sharer] = {}
 
     async def handle(self, event: Event) -> list[Effect]:
         if not (fits_id(event.user.user_id) and fits_id(event.user.workspace_id)):
             # No platform sends such ids; storing one would fail on PostgreSQL only.
             log.warning("refused %s: an id longer than any column holds", type(event).__name__)
             return [_reply(event, UNREADABLE_SENDER)]
+        if (at_once := await self._win_at_once(event)) is not None:
+            return at_once
         for attempt in range(1, EVENT_ATTEMPTS + 1):
             try:
                 done = await self._handle_in_one_transaction(event, first=attempt == 1)
@@ -178,6 +191,74 @@ class Engine:
             self._on_queued()
         return effects
 
+    async def _win_at_once(self, event: Event) -> list[Effect] | None:
+        """PostgreSQL: a keyed /win of someone who shared one before, in one statement
+        outside a transaction (``wins.share_at_once``: one round trip instead of four,
+        and none of the ORM's work; goal 5 of issue 16, bench/README.md). None: the
+        usual way handles it (a first /win, anything the statement leaves to it, a key
+        another delivery claimed at the same moment), nothing having been written."""
+        if not isinstance(event, CommandInvoked) or event.event_key is None:
+            return None
+        sharer = self._sharers.get(_whose(event))
+        if sharer is None or self._db.is_sqlite:
+            return None
+        try:
+            command = parse_command(event.command, event.text)
+        except CommandError:
+            return None  # the usual way explains it
+        if not isinstance(command, ShareWin):
+            return None
+        listed = event.user.user_id in self._admins
+        said = event.user_is_admin is not None or listed
+        zone = bool(event.user_timezone) and _known_zone(event.user_timezone or "")
+        try:
+            done = await wins.share_at_once(
+                self._db,
+                sharer,
+                event.user,
+                command.text,
+                self._clock.now(),
+                key=event.event_key,
+                name=shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None,
+                admin=(bool(event.user_is_admin) or listed) if said else None,
+                zone=zone,
+            )
+        except DatabaseUnavailable:
+            return [_reply(event, NOT_SAVED)]
+        except Exception as error:
+            # Nothing of it was written (one statement: all or nothing), and the usual
+            # way tells a delivery already claimed from one that was not. A unique key
+            # refusing it is another delivery of it at the same moment (expected); for
+            # anything else, only the error's kind is logged: PostgreSQL's details may
+            # quote the row, and with it what they wrote.
+            code = sqlstate(error)
+            level = logging.INFO if code == UNIQUE_VIOLATION else logging.WARNING
+            log.log(
+                level, "a /win at once failed (%s %s); the usual way", type(error).__name__, code
+            )
+            return None
+        if done is None:
+            return None
+        effects, queued = done
+        self._telemetry.command_handled(
+            event.user.platform.value, command_label(event.command, event.text)
+        )
+        if queued and self._on_queued is not None:
+            self._on_queued()
+        return effects
+
+    def _remember_sharer(self, event: Event, turn: Turn) -> None:
+        """After a keyed /win the usual way (PostgreSQL), who shared it, for the next."""
+        if self._db.is_sqlite or not isinstance(event, CommandInvoked):
+            return
+        if event.command != "win" or event.event_key is None:
+            return
+        whose = _whose(event)
+        self._sharers.pop(whose, None)
+        while len(self._sharers) >= SHARERS_KEPT:
+            del self._sharers[next(iter(self._sharers))]
+        self._sharers[whose] = wins.Sharer(turn.workspace.id, turn.actor.id)
+
     async def _handle_in_one_transaction(
         self, event: Event, *, first: bool
     ) -> tuple[list[Effect], bool]:
@@ -193,6 +274,7 @@ class Engine:
             async with turn.outbox_in_one_statement():
                 effects = turn.with_notes(await self._route(turn, event, count=first))
             await turn.write_claim()
+            self._remember_sharer(event, turn)
             if turn.actor.dm_blocked_at is not None:
                 # They are here, so they can be told why DMs stopped; try DMs again.
                 turn.actor.dm_blocked_at = None
@@ -473,6 +555,10 @@ def _kind_and_argument(action_id: str) -> tuple[str, str]:
     joined message's button (``KEEP_MESSAGE``) as any other."""
     kind, _, argument = action_id.removeprefix(KEEP_MESSAGE).partition(":")
     return kind, argument
+
+
+def _whose(event: Event) -> tuple[str, str, str]:
+    return (event.user.platform.value, event.user.workspace_id, event.user.user_id)
 
 
 def _known_zone(name: str) -> bool:

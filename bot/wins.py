@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BindParameter,
+    Boolean,
     Insert,
+    Select,
     bindparam,
+    exists,
     func,
     insert,
+    or_,
     select,
     true,
     update,
@@ -25,17 +31,21 @@ from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import WIN_MILESTONES, reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
+from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, per_dialect, table_of
+from bot.storage.database import Database
 from bot.storage.models import (
+    HandledEvent,
     Member,
     OutboxMessage,
     OutboxStatus,
     OutboxTarget,
     Win,
+    Workspace,
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import Person, Turn, outbox_cte
+from bot.turn import Person, Turn, outbox_cte, outbox_row
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
@@ -126,6 +136,147 @@ _SAVING_A_WIN = per_dialect(_saving_a_win)
 _SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 
 
+def _at_once() -> Select[Any]:
+    """PostgreSQL: a keyed ``/win`` in one statement, sent outside a transaction (so one
+    of its own), for a person an earlier event found (their member and workspace ids
+    given): the key's claim, the win, its count and the news to each partner, as the
+    usual way (``share``) writes them, and the count, the partners and the news DMs
+    written. It writes nothing and returns no row whenever the usual way would do more
+    or other: the key claimed before, the count reaching a milestone, a partner whose
+    news is batched, the workspace not delivering, the person's DMs stopped, their row
+    no longer theirs (forgotten), or their name, admin flag or timezone to be written
+    (parameters ``name`` and ``admin``, None when the event does not say; ``zone``,
+    whether it offers a timezone). These are conditions of the member row's UPDATE,
+    which everything else is written from: PostgreSQL checks the row's own again on
+    its newest version when another win of theirs held it, so two at once are counted
+    one after the other and a milestone is never passed by. A second delivery of the
+    key at the same moment breaks the claims' unique key, and the statement writes
+    nothing (bench/README.md, issue 16)."""
+    me: BindParameter[int] = bindparam("me", type_=_MEMBERS.c.id.type)
+    workspace: BindParameter[int] = bindparam("workspace", type_=_WINS.c.workspace_id.type)
+    key = bindparam("key", type_=_WINS.c.delivery_key.type)
+    at = bindparam("at", type_=_WINS.c.created_at.type)
+    name = bindparam("name", type_=_MEMBERS.c.display_name.type)
+    admin = bindparam("admin", type_=_MEMBERS.c.is_admin.type)
+    member = _MEMBERS.c
+    handled, workspaces = table_of(HandledEvent), table_of(Workspace)
+    batched = partner_rows(me, workspace).subquery("partner_row")
+    counted = (
+        update(_MEMBERS)
+        .where(
+            member.id == me,
+            member.workspace_id == workspace,
+            member.external_id == bindparam("user", type_=member.external_id.type),
+            member.dm_blocked_at.is_(None),
+            or_(name.is_(None), member.display_name == name),
+            or_(admin.is_(None), member.is_admin == admin),
+            or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
+            *(member.wins_count + 1 != count for count in WIN_MILESTONES),
+            ~exists().where(
+                workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
+            ),
+            ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
+            ~exists().where(_WINS.c.workspace_id == workspace, _WINS.c.delivery_key == key),
+            ~exists().where(batched.c.pairs >= NEWS_BATCH_PARTNERS),
+        )
+        .values(wins_count=member.wins_count + 1)
+        .returning(member.wins_count)
+        .cte("counted")
+    )
+    claimed = (
+        insert(handled)
+        .from_select(
+            ["workspace_id", "key", "created_at"], select(workspace, key, at).select_from(counted)
+        )
+        .returning(handled.c.id)
+        .cte("claimed")
+    )
+    text = bindparam("text", type_=_WINS.c.text.type)
+    saved = (
+        insert(_WINS)
+        .from_select(
+            ["workspace_id", "member_id", "text", "created_at", "delivery_key"],
+            select(workspace, me, text, at, key).select_from(counted),
+        )
+        .returning(_WINS.c.id)
+        .cte("saved")
+    )
+    rows = partner_rows(me, workspace).subquery("partner_row")
+    told = (
+        select(rows.c.external_id)
+        .distinct()
+        .select_from(rows.join(counted, true()))
+        .subquery("told")
+    )
+    news = outbox_cte(told, "news", told.c.external_id)
+    written = func.json_agg(func.json_build_array(news.c.target_id, news.c.id), type_=JSON)
+    return (
+        select(
+            counted.c.wins_count,
+            listed_partners("postgresql", me, workspace),
+            select(written).scalar_subquery(),
+        )
+        .select_from(counted)
+        .add_cte(claimed, saved, news)
+    )
+
+
+_AT_ONCE = _at_once()
+
+
+@dataclass(frozen=True, slots=True)
+class Sharer:
+    """Who shares a win, as an earlier event of theirs found them (``share_at_once``)."""
+
+    workspace_id: int
+    member_id: int
+
+
+async def share_at_once(
+    database: Database,
+    sharer: Sharer,
+    ref: UserRef,
+    text: str,
+    now: datetime,
+    *,
+    key: str,
+    name: str | None,
+    admin: bool | None,
+    zone: bool,
+) -> tuple[list[Effect], bool] | None:
+    """PostgreSQL: a keyed ``/win`` (``text`` as ``parse_command`` read it) in one
+    statement (``_AT_ONCE``): its answer, and whether it queued news to send; None when
+    it is for the usual way (``share``, in the event's transaction), having written
+    nothing."""
+    news = Content(f"<@{ref.user_id}> shared a win: {text}")
+    # The workspace delivers (the statement checks it), so the news is sent as usual.
+    dm = outbox_row(Workspace(id=sharer.workspace_id), OutboxTarget.DM, "", news, now)
+    del dm["target_id"]
+    params = {
+        "me": sharer.member_id,
+        "workspace": sharer.workspace_id,
+        "user": ref.user_id,
+        "text": text,
+        "at": now,
+        "key": key,
+        "name": name,
+        "admin": admin,
+        "zone": zone,
+    } | {f"dm_{column}": value for column, value in dm.items()}
+    rows = await database.fetch_alone(_AT_ONCE, params)
+    if not rows:
+        return None
+    [(count, listed, written)] = rows
+    partners = _partners_of(_json(listed))
+    answer = ReplyEphemeral(ref, Content(_saved(int(count), partners)))
+    return [answer], bool(_json(written))
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as the driver gave it (its text, unless a codec decoded it)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     """When no milestone is reached, on PostgreSQL two statements: the event's look-up
     (bot/turn.py) with its key's claim, and the win with its sharer's partners, its
@@ -158,10 +309,15 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
             else:
                 turn.dm(partner, Content(news))
         await reach_win_milestone(turn, turn.actor, count, partners)
+    return turn.reply(_saved(count, partners))
+
+
+def _saved(count: int, partners: list[Partner]) -> str:
+    """A saved win's answer."""
     if partners:
         told = " and ".join(f"<@{p.external_id}>" for p in partners)
-        return turn.reply(f"Saved to your journal (win #{count}) and shared with {told}. 🎉")
-    return turn.reply(
+        return f"Saved to your journal (win #{count}) and shared with {told}. 🎉"
+    return (
         f"Saved to your journal (win #{count}). You're not in a mentoring pair yet, so "
         f"nobody else was told. {NO_PAIR_HINT}"
     )
@@ -203,14 +359,18 @@ async def _save(
         written = {target_id: message_id for target_id, message_id in news or []}
     else:
         listed, count = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).one()
-    partners = [
+    return _partners_of(listed), int(count), written
+
+
+def _partners_of(listed: list[Any] | None) -> list[Partner]:
+    """``listed_partners``'s rows as partners, oldest pair first."""
+    return [
         Partner(external_id, timezone, pairs)
         for _pair_id, external_id, timezone, pairs in sorted(
             listed or [],  # PostgreSQL's json_agg of no rows is NULL
             key=lambda row: row[0],
         )
     ]
-    return partners, int(count), written
 
 
 async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxMessage]:

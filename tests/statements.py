@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+import asyncpg
+from asyncpg.prepared_stmt import PreparedStatement
 from sqlalchemy import event as sa_event
 
 from bot.effects import Effect
@@ -31,9 +33,16 @@ def statement_kind(statement: str) -> str:
 @contextmanager
 def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
     """Within the block, each event the engine handles: the statements it ran besides
-    BEGIN and COMMIT (its delivery afterwards not included)."""
+    BEGIN and COMMIT (its delivery afterwards not included), those ``Database.fetch_alone``
+    sends past SQLAlchemy's cursor too."""
     events: list[list[str]] = []
     handle = chat.engine.handle
+    database = chat.database
+    fetch_alone = database.fetch_alone
+
+    async def counted_alone(statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        events[-1].append(statement_kind(str(statement.compile(dialect=database.engine.dialect))))
+        return await fetch_alone(statement, params)
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         if statement_kind(statement) not in ("BEGIN", "COMMIT"):
@@ -49,10 +58,12 @@ def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
             sa_event.remove(sync_engine, "before_cursor_execute", record)
 
     chat.engine.handle = counted  # type: ignore[method-assign]
+    database.fetch_alone = counted_alone  # type: ignore[method-assign]
     try:
         yield events
     finally:
         del chat.engine.handle
+        del database.fetch_alone
 
 
 @dataclass
@@ -116,3 +127,33 @@ def trips_per_event(chat: Chat, *, on_thread: bool = False) -> Iterator[list[int
             yield per_event
         finally:
             chat.engine.handle = handle  # type: ignore[method-assign]
+
+
+@contextmanager
+def sent_to_postgres() -> Iterator[list[str]]:
+    """PostgreSQL: each statement asyncpg sends within the block (BEGIN and COMMIT too),
+    its SQL, however it was sent: through SQLAlchemy (a prepared statement's ``fetch``,
+    a transaction's ``execute``) or straight from ``Database.fetch_alone``. SQLAlchemy's
+    cursor events see only the first kind."""
+    sent: list[str] = []
+    restore: list[tuple[Any, str, Any]] = []
+
+    def record(owner: Any, name: str, sql_of: Any) -> None:
+        original = getattr(owner, name)
+
+        async def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(sql_of(self, args))
+            return await original(self, *args, **kwargs)
+
+        setattr(owner, name, recorded)
+        restore.append((owner, name, original))
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        record(asyncpg.Connection, name, lambda _self, args: args[0])
+    for name in ("fetch", "fetchrow", "fetchval"):
+        record(PreparedStatement, name, lambda self, _args: self.get_query())
+    try:
+        yield sent
+    finally:
+        for owner, name, original in reversed(restore):
+            setattr(owner, name, original)

@@ -31,11 +31,14 @@ from bot.crypto import (
     TextCipher,
     encrypted_columns,
 )
+from bot.effects import ReplyEphemeral
+from bot.events import CommandInvoked
 from bot.storage.database import Database, sqlite_url
 from bot.storage.keys import check_readable, rotate_keys
 from bot.storage.models import Base
 from tests.conftest import START, Templates, empty_postgres
 from tests.conversation import Chat, pair_up
+from tests.statements import sent_to_postgres
 
 WIN = "zq-canary-win shipped the secret parser"
 QUESTION = "In Tuesday's demo, was the zq-canary-question part clear enough for sales?"
@@ -359,3 +362,25 @@ def test_ciphertext_differs_each_time_and_round_trips() -> None:
     assert TextCipher.from_setting(f"{KEY_B},{KEY_A}").decrypt(first) == WIN
     with pytest.raises(EncryptedTextError):
         TextCipher.from_setting(KEY_B).decrypt(first)
+
+
+async def test_a_win_at_once_is_stored_encrypted_too(storage: Storage) -> None:
+    """PostgreSQL sends a known person's keyed /win as SQL compiled once
+    (``Database.fetch_alone``): its values are still converted by their columns' types,
+    so the win and the news that quotes it are encrypted as the usual way's are."""
+    database = storage.open(KEY_A)
+    chat = Chat(database, ManualClock(START))
+    await pair_up(chat, "alice", "bob")
+    assert "(win #1)" in await chat.say("bob", "/win the first", key="e1")
+    win = CommandInvoked(user=chat.ref("bob"), command="win", text=WIN, event_key="e2")
+    with sent_to_postgres() as sent:
+        [answer] = await chat.engine.handle(win)
+    assert isinstance(answer, ReplyEphemeral) and "(win #2)" in answer.content.text
+    if storage.sqlite_file is None:  # at once: one statement
+        assert [" ".join(s.split())[:31] for s in sent] == ["WITH counted AS (UPDATE members"]
+    await chat.deliver()
+    assert chat.dms("alice")[-1] == f"<@bob> shared a win: {WIN}"
+    raw = await storage.raw_rows()
+    assert PREFIX in raw and _canary_words(WIN) not in raw
+    assert WIN in await journal(chat)
+    await database.dispose()

@@ -1,0 +1,256 @@
+"""A keyed /win of someone who shared one before is one statement on PostgreSQL
+(bot/wins.py ``share_at_once``, issue 16 goal 5): the same rows and the same answer as
+the usual way, and the usual way whenever it would do more. On SQLite every /win goes
+the usual way, so these tests hold there too and pin that nothing else changed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.engine import Engine
+from bot.events import CommandInvoked
+from bot.storage.database import Database
+from bot.storage.models import HandledEvent, Member, Milestone, OutboxMessage, Win, Workspace
+from bot.unreachable import UNREACHABLE_NOTE
+from tests.conversation import Chat, pair_up
+from tests.statements import sent_to_postgres
+
+ONE_STATEMENT = "WITH counted AS (UPDATE members"
+
+
+def _win(chat: Chat, user: str, text: str, key: str, **more: Any) -> CommandInvoked:
+    return CommandInvoked(
+        user=chat.ref(user),
+        user_name=more.pop("user_name", user.title()),
+        command="win",
+        text=text,
+        event_key=key,
+        **more,
+    )
+
+
+def _answer(effects: list[Any]) -> str:
+    [effect] = effects
+    return str(effect.content.text)
+
+
+async def _handled(chat: Chat, event: CommandInvoked) -> tuple[str, list[str]]:
+    """The answer to ``event`` and the statements it sent to PostgreSQL (none recorded
+    on SQLite); its news delivered after."""
+    with sent_to_postgres() as sent:
+        answer = _answer(await chat.engine.handle(event))
+    await chat.deliver()
+    return answer, [" ".join(s.split()) for s in sent]
+
+
+def _at_once(chat: Chat, sent: list[str]) -> bool:
+    """Whether the event went as one statement (never on SQLite)."""
+    if chat.database.is_sqlite:
+        assert sent == []
+        return False
+    return len(sent) == 1 and sent[0].startswith(ONE_STATEMENT)
+
+
+async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
+    async with database.transaction() as session:
+        return list((await session.execute(select(model).where(*where))).scalars())
+
+
+async def test_a_keyed_win_of_someone_known_is_one_statement_with_its_news(chat: Chat) -> None:
+    for partner in ("alice", "carol"):
+        await pair_up(chat, partner, "bob")
+    first, sent = await _handled(chat, _win(chat, "bob", "the first", "k1"))
+    assert first.startswith("Saved to your journal (win #1)")
+    assert not _at_once(chat, sent)  # bob is new to this engine: the usual way
+    second, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
+    assert second == "Saved to your journal (win #2) and shared with <@alice> and <@carol>. 🎉"
+    # PostgreSQL: no BEGIN, no look-up, no COMMIT: the claim, the win, its count and
+    # the news in one statement, a transaction of its own.
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    for partner in ("alice", "carol"):
+        assert [dm for dm in chat.dms(partner) if "the second" in dm] == [
+            "<@bob> shared a win: the second"
+        ]
+    # Delivered again (a retried request): nothing more, on either way.
+    assert await chat.engine.handle(_win(chat, "bob", "the second", "k2")) == []
+    assert [w.text for w in await _rows(chat.database, Win)] == ["the first", "the second"]
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.wins_count == 2
+
+
+async def test_a_win_at_once_leaves_the_rows_the_usual_way_leaves(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await _handled(chat, _win(chat, "bob", "the first", "k1"))
+    quick, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    # A new engine (another instance, or after a restart) knows nobody: the usual way.
+    usual_chat = Chat(chat.database, chat.clock, recorder=chat.recorder)
+    usual, sent = await _handled(usual_chat, _win(chat, "bob", "the third", "k3"))
+    assert not _at_once(chat, sent)
+    assert quick == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
+    assert usual == "Saved to your journal (win #3) and shared with <@alice>. 🎉"
+
+    def row(record: Any, *names: str) -> tuple[Any, ...]:
+        return tuple(getattr(record, name) for name in names)
+
+    second, third = await _rows(chat.database, Win, Win.delivery_key.in_(["k2", "k3"]))
+    same = ("workspace_id", "member_id", "created_at")
+    assert row(second, *same) == row(third, *same)
+    assert (second.text, second.delivery_key) == ("the second", "k2")
+    claims = await _rows(chat.database, HandledEvent, HandledEvent.key.in_(["k2", "k3"]))
+    # PostgreSQL claims a /win's key in handled_events too, either way; SQLite's win row
+    # is its claim.
+    assert sorted(c.key for c in claims) == ([] if chat.database.is_sqlite else ["k2", "k3"])
+    if claims:
+        assert row(claims[0], "workspace_id", "created_at") == row(
+            claims[1], "workspace_id", "created_at"
+        )
+    news = [
+        m
+        for m in await _rows(chat.database, OutboxMessage, OutboxMessage.target_id == "alice")
+        if "shared a win: the " in m.content["text"]
+    ][-2:]
+    assert [m.content["text"] for m in news] == [
+        "<@bob> shared a win: the second",
+        "<@bob> shared a win: the third",
+    ]
+    kept = ("workspace_id", "target_kind", "status", "attempts", "last_error", "created_at")
+    assert row(news[0], *kept) == row(news[1], *kept)
+    assert {**news[0].content, "text": ""} == {**news[1].content, "text": ""}
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.wins_count == 3
+
+
+async def _known_bob(chat: Chat) -> None:
+    """alice mentors bob, and bob shared a first win through this engine."""
+    await pair_up(chat, "alice", "bob")
+    await _handled(chat, _win(chat, "bob", "the first", "k0"))
+
+
+async def test_a_win_reaching_a_milestone_goes_the_usual_way(chat: Chat) -> None:
+    await _known_bob(chat)
+    for n in range(2, 10):
+        answer, sent = await _handled(chat, _win(chat, "bob", f"win {n}", f"k{n}"))
+        assert answer.startswith(f"Saved to your journal (win #{n})")
+        assert _at_once(chat, sent) is not chat.database.is_sqlite
+    answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
+    assert not _at_once(chat, sent)
+    assert "You reached a milestone: *10 wins*" in answer
+    codes = [m.code for m in await _rows(chat.database, Milestone)]
+    assert sorted(codes) == ["wins-1", "wins-10"]
+    assert "reached a milestone: *10 wins*" in chat.dms("alice")[-1]
+    answer, sent = await _handled(chat, _win(chat, "bob", "the eleventh", "k11"))
+    assert answer.startswith("Saved to your journal (win #11)")
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        {"user_name": "Robert"},  # a new name is written
+        {"user_is_admin": True},  # so is being an admin
+        {"user_timezone": "Europe/Paris"},  # and a first timezone
+    ],
+)
+async def test_a_win_that_changes_who_they_are_goes_the_usual_way(
+    chat: Chat, said: dict[str, Any]
+) -> None:
+    await _known_bob(chat)
+    answer, sent = await _handled(chat, _win(chat, "bob", "the second", "k2", **dict(said)))
+    assert answer.startswith("Saved to your journal (win #2)")
+    assert not _at_once(chat, sent)
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    name, value = next(iter(said.items()))
+    stored = {"user_name": "display_name", "user_is_admin": "is_admin", "user_timezone": "timezone"}
+    assert getattr(bob, stored[name]) == value
+    # Told once, the next one is at once again.
+    _, sent = await _handled(chat, _win(chat, "bob", "the third", "k3", **dict(said)))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+
+
+async def test_a_win_of_someone_whose_dms_stopped_goes_the_usual_way(chat: Chat) -> None:
+    await _known_bob(chat)
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.external_id == "bob").values(dm_blocked_at=chat.clock.now())
+        )
+    answer, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
+    assert not _at_once(chat, sent)
+    assert answer.startswith(UNREACHABLE_NOTE)
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.dm_blocked_at is None
+
+
+async def test_a_win_in_a_workspace_that_stopped_delivery_goes_the_usual_way(chat: Chat) -> None:
+    await _known_bob(chat)
+    async with chat.database.transaction() as session:
+        await session.execute(update(Workspace).values(delivery_stopped_at=chat.clock.now()))
+    answer, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
+    assert not _at_once(chat, sent)
+    assert answer.startswith("Saved to your journal (win #2)")
+    [news] = [
+        m
+        for m in await _rows(chat.database, OutboxMessage, OutboxMessage.target_id == "alice")
+        if "the second" in m.content["text"]
+    ]
+    assert (news.status, news.last_error) == ("failed", "workspace unreachable")
+
+
+async def test_a_win_whose_partner_gets_news_in_batches_goes_the_usual_way(chat: Chat) -> None:
+    await _known_bob(chat)
+    for mentee in ("cy", "di", "ed", "flo"):
+        await pair_up(chat, "alice", mentee)  # alice is in five pairs now
+    answer, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
+    assert not _at_once(chat, sent)
+    assert answer == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
+    assert "<@bob> shared a win: the second" in chat.dms("alice")[-1]
+
+
+async def test_a_win_that_is_not_a_win_goes_the_usual_way(chat: Chat) -> None:
+    """An empty /win is explained; it saves nothing either way."""
+    await _known_bob(chat)
+    answer, sent = await _handled(chat, _win(chat, "bob", "  ", "k2"))
+    assert not _at_once(chat, sent)
+    assert "Tell me what went well" in answer
+    assert [w.text for w in await _rows(chat.database, Win)] == ["the first"]
+
+
+async def test_a_forgotten_person_is_not_found_at_once(chat: Chat) -> None:
+    """Forgetting bob (another instance may do it) leaves this engine's memory of him
+    stale: his next /win finds no row of his, goes the usual way, and starts again."""
+    await _known_bob(chat)
+    await chat.say("bob", "/mentor forget")
+    assert "deleted everything" in await chat.click("bob", "Delete everything")
+    answer, sent = await _handled(chat, _win(chat, "bob", "after", "k2"))
+    assert not _at_once(chat, sent)
+    assert answer.startswith("Saved to your journal (win #1)")
+    answer, sent = await _handled(chat, _win(chat, "bob", "after that", "k3"))
+    assert answer.startswith("Saved to your journal (win #2)")
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+
+
+async def test_one_delivery_at_once_in_two_instances_is_saved_once(chat: Chat) -> None:
+    """Two instances that both know alice get the same delivery at the same moment:
+    one saves it; the other's statement breaks the claim's unique key (or finds it
+    claimed), writes nothing, and its usual way finds the key claimed."""
+    await chat.say("alice", "/win one")
+    await chat.say("alice", "/mentor status")
+    elsewhere = Database(chat.database.url)
+    other = Engine(elsewhere, chat.clock, admin_user_ids={"alice"})
+    try:
+        await chat.engine.handle(_win(chat, "alice", "here", "w1"))
+        await other.handle(_win(chat, "alice", "there", "w2"))
+        for key in ("w3", "w4", "w5"):
+            twice = _win(chat, "alice", key, key)
+            answers = await asyncio.gather(chat.engine.handle(twice), other.handle(twice))
+            assert sorted(len(a) for a in answers) == [0, 1], answers
+    finally:
+        await elsewhere.dispose()
+    texts = [w.text for w in await _rows(chat.database, Win)]
+    assert texts == ["one", "here", "there", "w3", "w4", "w5"]
+    [alice] = await _rows(chat.database, Member, Member.external_id == "alice")
+    assert alice.wins_count == 6
