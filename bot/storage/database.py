@@ -242,12 +242,19 @@ class Database:
             compiled = self._compiled[statement] = DriverStatement(statement, self.engine.dialect)
         values = compiled.values(params)
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
+        held: asyncio.Semaphore | None = None
         try:
-            async with deadline, self._turn_held(), self._autocommit.connect() as connection:
-                # A pooled connection of the same pool, in autocommit as
-                # ``execute_alone``'s session has it, with no session around it.
-                raw = await connection.get_raw_connection()
-                rows = await raw.driver_connection.fetch(compiled.sql, *values)  # type: ignore[union-attr]
+            try:
+                async with deadline:
+                    held = await self._take_turn()
+                    # A pooled connection of the same pool, in autocommit as
+                    # ``execute_alone``'s session has it, with no session around it.
+                    async with self._autocommit.connect() as connection:
+                        raw = await connection.get_raw_connection()
+                        driver = raw.driver_connection
+                        rows = await driver.fetch(compiled.sql, *values)  # type: ignore[union-attr]
+            finally:
+                self._give_turn(held)  # the connection is back in the pool: the next turn
         except Exception as error:
             if not _unavailable(error):
                 raise
@@ -267,12 +274,16 @@ class Database:
         ``_alone``: :meth:`execute_alone`'s, whose one statement PostgreSQL runs in
         autocommit."""
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
+        if self._gate is not None and asyncio.current_task() in self._holders:
+            raise RuntimeError("a unit of work was opened inside another of the same task")
         session = (self._alone_sessions if _alone else self.sessions)()
+        held: asyncio.Semaphore | None = None  # the turn this unit of work holds
         on_loop = sqlite_driver.ON_LOOP.set(brief) if self._sqlite else None
         try:
             try:
                 try:
-                    async with deadline, self._turn_held():
+                    async with deadline:
+                        held = await self._take_turn()
                         # The session begins with its first statement (autobegin), as
                         # ``session.begin()`` would only then reach the database: without
                         # a hand-off of its own for the begin (bench/README.md, issue 16).
@@ -297,6 +308,7 @@ class Database:
                 # bench/README.md, issue 16).
                 session.sync_session.close()
             finally:
+                self._give_turn(held)  # the connection is back in the pool: the next turn
                 if on_loop is not None:
                     sqlite_driver.ON_LOOP.reset(on_loop)
         except Exception as error:
@@ -304,25 +316,24 @@ class Database:
                 raise
             raise _did_not_answer(error, deadline) from None
 
-    @asynccontextmanager
-    async def _turn_held(self) -> AsyncIterator[None]:
-        """A unit of work's turn at the pool's connections, held for the block (none
-        to wait for without a pool): the connection is back in the pool when the turn
-        goes to the next."""
+    async def _take_turn(self) -> asyncio.Semaphore | None:
+        """A unit of work's turn at the pool's connections (``_turn``), which it gives
+        back with ``_give_turn`` once its connection is back in the pool; None: there is
+        no pool to wait for."""
         gate = self._gate
         if gate is None:
-            yield
-            return
+            return None
         task = asyncio.current_task()
         if task in self._holders:
             raise RuntimeError("a unit of work was opened inside another of the same task")
         await self._turn(gate)
         self._holders.add(task)
-        try:
-            yield
-        finally:
-            self._holders.discard(task)
-            gate.release()
+        return gate
+
+    def _give_turn(self, held: asyncio.Semaphore | None) -> None:
+        if held is not None:
+            self._holders.discard(asyncio.current_task())
+            held.release()
 
     async def _turn(self, gate: asyncio.Semaphore) -> None:
         """Wait for a connection's turn, at most ``limits.checkout_seconds`` (the pool's
