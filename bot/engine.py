@@ -90,6 +90,7 @@ from bot.matching import pool as matching_pool
 from bot.matching import rounds as matching_rounds
 from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import AskWhichPair
+from bot.refs import UserRef
 from bot.storage.database import (
     UNIQUE_VIOLATION,
     Database,
@@ -158,7 +159,7 @@ class Engine:
         self._spread = dispatch_spread
         # PostgreSQL: who shared a win before, by their platform ids (oldest first, at
         # most SHARERS_KEPT), so their next keyed /win is one statement (``_win_at_once``).
-        self._sharers: dict[tuple[str, str, str], wins.Sharer] = {}
+        self._sharers: dict[UserRef, wins.Sharer] = {}
 
     async def handle(self, event: Event) -> list[Effect]:
         if not (fits_id(event.user.user_id) and fits_id(event.user.workspace_id)):
@@ -199,8 +200,8 @@ class Engine:
         another delivery claimed at the same moment), nothing having been written."""
         if not isinstance(event, CommandInvoked) or event.event_key is None:
             return None
-        sharer = self._sharers.get(_whose(event))
-        if sharer is None or self._db.is_sqlite:
+        sharer = self._sharers.get(event.user)  # none on SQLite (``_remember_sharer``)
+        if sharer is None:
             return None
         try:
             command = parse_command(event.command, event.text)
@@ -253,11 +254,10 @@ class Engine:
             return
         if event.command != "win" or event.event_key is None:
             return
-        whose = _whose(event)
-        self._sharers.pop(whose, None)
+        self._sharers.pop(event.user, None)
         while len(self._sharers) >= SHARERS_KEPT:
             del self._sharers[next(iter(self._sharers))]
-        self._sharers[whose] = wins.Sharer(turn.workspace.id, turn.actor.id)
+        self._sharers[event.user] = wins.Sharer(turn.workspace.id, turn.actor.id)
 
     async def _handle_in_one_transaction(
         self, event: Event, *, first: bool
@@ -555,10 +555,6 @@ def _kind_and_argument(action_id: str) -> tuple[str, str]:
     joined message's button (``KEEP_MESSAGE``) as any other."""
     kind, _, argument = action_id.removeprefix(KEEP_MESSAGE).partition(":")
     return kind, argument
-
-
-def _whose(event: Event) -> tuple[str, str, str]:
-    return (event.user.platform.value, event.user.workspace_id, event.user.user_id)
 
 
 def _known_zone(name: str) -> bool:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     JSON,
     BindParameter,
     Boolean,
+    ColumnElement,
     Insert,
+    ScalarSelect,
     Select,
     bindparam,
     exists,
@@ -109,19 +113,41 @@ def _saving_a_win(dialect_name: str, *, telling: bool = False) -> Insert:
         return saving
     # The news to each partner whose news is not batched, as one DM each, when the
     # count reaches no milestone (its celebration joins the news, written as usual).
-    # Once per person, should two pairs name the same partner (the second joins it).
-    rows = partner_rows(me, workspace).subquery("partner_row")
     no_milestone = [counted.c.wins_count != count for count in WIN_MILESTONES]
+    news, written = _telling(me, workspace, counted, not_batched=True, where=no_milestone)
+    return saving.add_cte(news).returning(written)
+
+
+def _telling(
+    me: BindParameter[int],
+    workspace: BindParameter[int],
+    counted: CTE,
+    *,
+    not_batched: bool = False,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> tuple[CTE, ScalarSelect[Any]]:
+    """PostgreSQL: the news DM of a win counted in ``counted`` to each of the sharer's
+    partners (``not_batched``: those whose news is not batched), once per person should
+    two pairs name the same partner (the second joins it), on the ``where`` conditions;
+    and the DMs written, as a JSON array of [person, message id]. The DM's content and
+    columns are ``Turn.dms_in_statement``'s parameters."""
+    rows = partner_rows(me, workspace).subquery("partner_row")
+    conditions = [rows.c.pairs < NEWS_BATCH_PARTNERS, *where] if not_batched else list(where)
     told = (
         select(rows.c.external_id)
         .distinct()
         .select_from(rows.join(counted, true()))
-        .where(rows.c.pairs < NEWS_BATCH_PARTNERS, *no_milestone)
+        .where(*conditions)
         .subquery("told")
     )
     news = outbox_cte(told, "news", told.c.external_id)
     written = func.json_agg(func.json_build_array(news.c.target_id, news.c.id), type_=JSON)
-    return saving.add_cte(news).returning(select(written).scalar_subquery())
+    return news, select(written).scalar_subquery()
+
+
+def _news(user_id: str, text: str) -> Content:
+    """What a partner is told of a win."""
+    return Content(f"<@{user_id}> shared a win: {text}")
 
 
 # The count is kept on the member row and counted up in the same transaction as the win
@@ -161,28 +187,21 @@ def _at_once() -> Select[Any]:
     member = _MEMBERS.c
     handled, workspaces = table_of(HandledEvent), table_of(Workspace)
     batched = partner_rows(me, workspace).subquery("partner_row")
-    counted = (
-        update(_MEMBERS)
-        .where(
-            member.id == me,
-            member.workspace_id == workspace,
-            member.external_id == bindparam("user", type_=member.external_id.type),
-            member.dm_blocked_at.is_(None),
-            or_(name.is_(None), member.display_name == name),
-            or_(admin.is_(None), member.is_admin == admin),
-            or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
-            *(member.wins_count + 1 != count for count in WIN_MILESTONES),
-            ~exists().where(
-                workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
-            ),
-            ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
-            ~exists().where(_WINS.c.workspace_id == workspace, _WINS.c.delivery_key == key),
-            ~exists().where(batched.c.pairs >= NEWS_BATCH_PARTNERS),
-        )
-        .values(wins_count=member.wins_count + 1)
-        .returning(member.wins_count)
-        .cte("counted")
-    )
+    counted = _COUNTING_A_WIN.where(
+        member.workspace_id == workspace,
+        member.external_id == bindparam("user", type_=member.external_id.type),
+        member.dm_blocked_at.is_(None),
+        or_(name.is_(None), member.display_name == name),
+        or_(admin.is_(None), member.is_admin == admin),
+        or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
+        *(member.wins_count + 1 != count for count in WIN_MILESTONES),
+        ~exists().where(
+            workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
+        ),
+        ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
+        ~exists().where(_WINS.c.workspace_id == workspace, _WINS.c.delivery_key == key),
+        ~exists().where(batched.c.pairs >= NEWS_BATCH_PARTNERS),
+    ).cte("counted")
     claimed = (
         insert(handled)
         .from_select(
@@ -201,21 +220,9 @@ def _at_once() -> Select[Any]:
         .returning(_WINS.c.id)
         .cte("saved")
     )
-    rows = partner_rows(me, workspace).subquery("partner_row")
-    told = (
-        select(rows.c.external_id)
-        .distinct()
-        .select_from(rows.join(counted, true()))
-        .subquery("told")
-    )
-    news = outbox_cte(told, "news", told.c.external_id)
-    written = func.json_agg(func.json_build_array(news.c.target_id, news.c.id), type_=JSON)
+    news, written = _telling(me, workspace, counted)
     return (
-        select(
-            counted.c.wins_count,
-            listed_partners("postgresql", me, workspace),
-            select(written).scalar_subquery(),
-        )
+        select(counted.c.wins_count, listed_partners("postgresql", me, workspace), written)
         .select_from(counted)
         .add_cte(claimed, saved, news)
     )
@@ -248,7 +255,7 @@ async def share_at_once(
     statement (``_AT_ONCE``): its answer, and whether it queued news to send; None when
     it is for the usual way (``share``, in the event's transaction), having written
     nothing."""
-    news = Content(f"<@{ref.user_id}> shared a win: {text}")
+    news = _news(ref.user_id, text)
     # The workspace delivers (the statement checks it), so the news is sent as usual.
     dm = outbox_row(Workspace(id=sharer.workspace_id), OutboxTarget.DM, "", news, now)
     del dm["target_id"]
@@ -286,7 +293,7 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     claimed, and the win (counted up by a trigger; its row, holding the key, is the
     claim) and the news need no answer, so they go to SQLite with the COMMIT: two trips
     to its thread in all (tests/test_wins.py)."""
-    news = f"<@{turn.actor.external_id}> shared a win: {command.text}"
+    news = _news(turn.actor.external_id, command.text).text
     telling = turn.dms_in_statement(Content(news)) if turn.partners is None else None
     partners, count, written = await _save(turn, command.text, telling)
     many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))

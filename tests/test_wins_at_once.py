@@ -246,8 +246,12 @@ async def test_one_delivery_at_once_in_two_instances_is_saved_once(chat: Chat) -
         await other.handle(_win(chat, "alice", "there", "w2"))
         for key in ("w3", "w4", "w5"):
             twice = _win(chat, "alice", key, key)
-            answers = await asyncio.gather(chat.engine.handle(twice), other.handle(twice))
+            with sent_to_postgres() as sent:
+                answers = await asyncio.gather(chat.engine.handle(twice), other.handle(twice))
             assert sorted(len(a) for a in answers) == [0, 1], answers
+            # Both tried it at once (one statement each) on PostgreSQL.
+            tried = [s for s in sent if " ".join(s.split()).startswith(ONE_STATEMENT)]
+            assert len(tried) == (0 if chat.database.is_sqlite else 2), sent
     finally:
         await elsewhere.dispose()
     texts = [w.text for w in await _rows(chat.database, Win)]
