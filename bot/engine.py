@@ -158,7 +158,8 @@ class Engine:
         self._on_queued = on_queued
         self._spread = dispatch_spread
         # PostgreSQL: who shared a win before, by their platform ids (oldest first, at
-        # most SHARERS_KEPT), so their next keyed /win is one statement (``_win_at_once``).
+        # most SHARERS_KEPT), with their count of wins, so their next keyed /win is one
+        # statement when it reaches no milestone (``_win_at_once``).
         self._sharers: dict[UserRef, wins.Sharer] = {}
 
     async def handle(self, event: Event) -> list[Effect]:
@@ -196,12 +197,15 @@ class Engine:
         """PostgreSQL: a keyed /win of someone who shared one before, in one statement
         outside a transaction (``wins.share_at_once``: one round trip instead of four,
         and none of the ORM's work; goal 5 of issue 16, bench/README.md). None: the
-        usual way handles it (a first /win, anything the statement leaves to it, a key
-        another delivery claimed at the same moment), nothing having been written."""
+        usual way handles it (a first /win, one whose count reaches a milestone, anything
+        else the statement leaves to it, a key another delivery claimed at the same
+        moment), nothing having been written."""
         if not isinstance(event, CommandInvoked) or event.event_key is None:
             return None
         sharer = self._sharers.get(event.user)  # none on SQLite (``_remember_sharer``)
-        if sharer is None:
+        if sharer is None or sharer.next_is_milestone():
+            # A milestone is the usual way's: the statement would only decline it, one
+            # statement more than its four (goal 1).
             return None
         try:
             command = parse_command(event.command, event.text)
@@ -240,7 +244,8 @@ class Engine:
             return None
         if done is None:
             return None
-        effects, queued = done
+        effects, queued, count = done
+        self._sharers[event.user] = dataclasses.replace(sharer, wins=count)
         self._telemetry.command_handled(
             event.user.platform.value, command_label(event.command, event.text)
         )
@@ -257,7 +262,9 @@ class Engine:
         self._sharers.pop(event.user, None)
         while len(self._sharers) >= SHARERS_KEPT:
             del self._sharers[next(iter(self._sharers))]
-        self._sharers[event.user] = wins.Sharer(turn.workspace.id, turn.actor.id)
+        self._sharers[event.user] = wins.Sharer(
+            turn.workspace.id, turn.actor.id, turn.actor.wins_count
+        )
 
     async def _handle_in_one_transaction(
         self, event: Event, *, first: bool

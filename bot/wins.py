@@ -233,10 +233,17 @@ _AT_ONCE = _at_once()
 
 @dataclass(frozen=True, slots=True)
 class Sharer:
-    """Who shares a win, as an earlier event of theirs found them (``share_at_once``)."""
+    """Who shares a win, as an earlier event of theirs found them (``share_at_once``),
+    and their count of wins then."""
 
     workspace_id: int
     member_id: int
+    wins: int
+
+    def next_is_milestone(self) -> bool:
+        """Whether their next win reaches a count milestone, as far as this count knows
+        (another instance may have counted more: the statement checks it again)."""
+        return self.wins + 1 in WIN_MILESTONES
 
 
 async def share_at_once(
@@ -250,11 +257,11 @@ async def share_at_once(
     name: str | None,
     admin: bool | None,
     zone: bool,
-) -> tuple[list[Effect], bool] | None:
+) -> tuple[list[Effect], bool, int] | None:
     """PostgreSQL: a keyed ``/win`` (``text`` as ``parse_command`` read it) in one
-    statement (``_AT_ONCE``): its answer, and whether it queued news to send; None when
-    it is for the usual way (``share``, in the event's transaction), having written
-    nothing."""
+    statement (``_AT_ONCE``): its answer, whether it queued news to send, and the
+    sharer's count of wins with it; None when it is for the usual way (``share``, in
+    the event's transaction), having written nothing."""
     news = _news(ref.user_id, text)
     # The workspace delivers (the statement checks it), so the news is sent as usual.
     dm = outbox_row(Workspace(id=sharer.workspace_id), OutboxTarget.DM, "", news, now)
@@ -276,7 +283,7 @@ async def share_at_once(
     [(count, listed, written)] = rows
     partners = _partners_of(_json(listed))
     answer = ReplyEphemeral(ref, Content(_saved(int(count), partners)))
-    return [answer], bool(_json(written))
+    return [answer], bool(_json(written)), int(count)
 
 
 def _json(value: Any) -> Any:
@@ -359,13 +366,14 @@ async def _save(
         else:
             listed = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).scalar()
         count = turn.actor.wins_count + 1
-        set_committed_value(turn.actor, "wins_count", count)
     elif telling is not None:
         found = await turn.session.execute(_SAVING_AND_TELLING, values | telling)
         listed, count, news = found.one()
         written = {target_id: message_id for target_id, message_id in news or []}
     else:
         listed, count = (await turn.session.execute(_SAVING_A_WIN[dialect], values)).one()
+    # The row as the database now has it (not written again: not a change to flush).
+    set_committed_value(turn.actor, "wins_count", int(count))
     return _partners_of(listed), int(count), written
 
 

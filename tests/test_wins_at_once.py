@@ -55,6 +55,14 @@ def _at_once(chat: Chat, sent: list[str]) -> bool:
     return len(sent) == 1 and sent[0].startswith(ONE_STATEMENT)
 
 
+def _work(chat: Chat, sent: list[str]) -> list[str]:
+    """The statements in ``sent`` but BEGIN and COMMIT (PostgreSQL; SQLite: four, as
+    nothing is recorded there and the count is not asked of it)."""
+    if chat.database.is_sqlite:
+        return ["?"] * 4
+    return [s for s in sent if s.split()[0].rstrip(";") not in ("BEGIN", "COMMIT")]
+
+
 async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
     async with database.transaction() as session:
         return list((await session.execute(select(model).where(*where))).scalars())
@@ -139,10 +147,44 @@ async def test_a_win_reaching_a_milestone_goes_the_usual_way(chat: Chat) -> None
         assert _at_once(chat, sent) is not chat.database.is_sqlite
     answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
     assert not _at_once(chat, sent)
+    # The engine kept bob's count from each win at once, so it knew this one reaches a
+    # milestone and did not try the statement (which would decline it): the usual way's
+    # four statements are all there is (goal 1 of issue 16).
+    if not chat.database.is_sqlite:
+        assert sent[0].startswith("BEGIN"), sent
+    assert len(_work(chat, sent)) == 4, sent
     assert "You reached a milestone: *10 wins*" in answer
     codes = [m.code for m in await _rows(chat.database, Milestone)]
     assert sorted(codes) == ["wins-1", "wins-10"]
     assert "reached a milestone: *10 wins*" in chat.dms("alice")[-1]
+    answer, sent = await _handled(chat, _win(chat, "bob", "the eleventh", "k11"))
+    assert answer.startswith("Saved to your journal (win #11)")
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+
+
+async def test_a_milestone_another_instance_brought_near_is_reached(chat: Chat) -> None:
+    """This engine last saw bob at eight wins; another instance (or the usual way
+    elsewhere) counted his ninth. His tenth here is tried at once, as this engine
+    thinks it his ninth: the statement finds the count in the row, declines, and the
+    usual way reaches the milestone, once."""
+    await _known_bob(chat)
+    for n in range(2, 9):
+        _answer_n, sent = await _handled(chat, _win(chat, "bob", f"win {n}", f"k{n}"))
+        assert _at_once(chat, sent) is not chat.database.is_sqlite
+    other = Chat(chat.database, chat.clock, recorder=chat.recorder)
+    ninth, _sent = await _handled(other, _win(chat, "bob", "the ninth", "k9"))
+    assert ninth.startswith("Saved to your journal (win #9)")
+    answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
+    assert "You reached a milestone: *10 wins*" in answer
+    assert answer.startswith("Saved to your journal (win #10)")
+    if not chat.database.is_sqlite:
+        assert sent[0].startswith(ONE_STATEMENT), sent  # tried, declined, then the usual way
+        assert len(_work(chat, sent)) == 5, sent
+    codes = [m.code for m in await _rows(chat.database, Milestone)]
+    assert sorted(codes) == ["wins-1", "wins-10"]
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.wins_count == 10
+    # Known again at ten: the eleventh is one statement.
     answer, sent = await _handled(chat, _win(chat, "bob", "the eleventh", "k11"))
     assert answer.startswith("Saved to your journal (win #11)")
     assert _at_once(chat, sent) is not chat.database.is_sqlite
