@@ -91,12 +91,13 @@ import asyncpg
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.engine import make_url
 
-from bench.bench_win import environment, remove_database, statement_kind, statement_time
+from bench.bench_win import environment, remove_database, statement_time
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.pairs_import import import_pairs
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Checkin, CheckinAnswer, FlowSession, OutboxMessage, Pair
+from tests.statements import statement_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -32,7 +32,6 @@ import os
 import platform
 import pstats
 import random
-import re
 import resource
 import shutil
 import sqlite3
@@ -64,6 +63,7 @@ from bot.milestones import WIN_MILESTONES
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Member, Win
+from tests.statements import alone_statements, statement_kind
 
 WORKSPACE = "bench"
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -446,19 +446,6 @@ async def one_repeat(store: Store, index: int, start: datetime, the_plan: Plan) 
     )
 
 
-_TABLE_AFTER = {"SELECT": re.compile(r"\bFROM\s+(\w+)"), "INSERT": re.compile(r"\bINTO\s+(\w+)")}
-_TABLE_AFTER["UPDATE"] = re.compile(r"^\s*UPDATE\s+(\w+)")
-
-
-def statement_kind(statement: str) -> str:
-    """``SELECT members``, ``INSERT wins``, ``BEGIN``...: the verb and its first table."""
-    words = statement.split(None, 1)
-    kind = words[0].upper() if words else "?"
-    pattern = _TABLE_AFTER.get(kind)
-    found = pattern.search(statement) if pattern else None
-    return f"{kind} {found.group(1)}" if found else kind
-
-
 @contextmanager
 def statement_time(database: Database) -> Iterator[Counter[str]]:
     """Within the block, the time spent inside ``cursor.execute`` (ns) by statement kind."""
@@ -487,12 +474,6 @@ def counting_statements(database: Database) -> Iterator[Counter[str]]:
     those ``Database.fetch_alone`` sends past SQLAlchemy's cursor (PostgreSQL's one-statement
     ``/win``) too."""
     counts: Counter[str] = Counter()
-    fetch_alone = database.fetch_alone
-
-    async def counted_alone(statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        sql = str(statement.compile(dialect=database.engine.dialect))
-        counts[statement_kind(sql)] += 1
-        return await fetch_alone(statement, params)
 
     def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         counts[statement_kind(statement)] += 1
@@ -503,11 +484,10 @@ def counting_statements(database: Database) -> Iterator[Counter[str]]:
     sync_engine = database.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", count)
     event.listen(sync_engine, "commit", count_commit)
-    database.fetch_alone = counted_alone  # type: ignore[method-assign]
     try:
-        yield counts
+        with alone_statements(database, lambda kind: counts.update([kind])):
+            yield counts
     finally:
-        del database.fetch_alone
         event.remove(sync_engine, "before_cursor_execute", count)
         event.remove(sync_engine, "commit", count_commit)
 

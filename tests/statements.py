@@ -4,7 +4,7 @@ a query per question, answer or partner then fails a test, not only a benchmark.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import event as sa_event
 from bot.effects import Effect
 from bot.events import Event
 from bot.storage import sqlite_driver
+from bot.storage.database import Database
 from tests.conversation import Chat
 
 _TABLE = re.compile(r"^(SELECT|INSERT|DELETE)\b.*?\b(?:FROM|INTO)\s+(\w+)|^(UPDATE)\s+(\w+)", re.S)
@@ -31,18 +32,30 @@ def statement_kind(statement: str) -> str:
 
 
 @contextmanager
+def alone_statements(database: Database, seen: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, ``seen(kind)`` (``statement_kind``) for each statement
+    ``database.fetch_alone`` sends: past SQLAlchemy's cursor, so its cursor events
+    (``before_cursor_execute``) do not see them."""
+    fetch_alone = database.fetch_alone
+
+    async def counted(statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        seen(statement_kind(str(statement.compile(dialect=database.engine.dialect))))
+        return await fetch_alone(statement, params)
+
+    database.fetch_alone = counted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del database.fetch_alone
+
+
+@contextmanager
 def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
     """Within the block, each event the engine handles: the statements it ran besides
     BEGIN and COMMIT (its delivery afterwards not included), those ``Database.fetch_alone``
     sends past SQLAlchemy's cursor too."""
     events: list[list[str]] = []
     handle = chat.engine.handle
-    database = chat.database
-    fetch_alone = database.fetch_alone
-
-    async def counted_alone(statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        events[-1].append(statement_kind(str(statement.compile(dialect=database.engine.dialect))))
-        return await fetch_alone(statement, params)
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         if statement_kind(statement) not in ("BEGIN", "COMMIT"):
@@ -58,12 +71,11 @@ def statements_per_event(chat: Chat) -> Iterator[list[list[str]]]:
             sa_event.remove(sync_engine, "before_cursor_execute", record)
 
     chat.engine.handle = counted  # type: ignore[method-assign]
-    database.fetch_alone = counted_alone  # type: ignore[method-assign]
     try:
-        yield events
+        with alone_statements(chat.database, lambda kind: events[-1].append(kind)):
+            yield events
     finally:
         del chat.engine.handle
-        del database.fetch_alone
 
 
 @dataclass
