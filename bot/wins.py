@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -281,14 +280,9 @@ async def share_at_once(
     if not rows:
         return None
     [(count, listed, written)] = rows
-    partners = _partners_of(_json(listed))
+    partners = _partners_of(listed)
     answer = ReplyEphemeral(ref, Content(_saved(int(count), partners)))
-    return [answer], bool(_json(written)), int(count)
-
-
-def _json(value: Any) -> Any:
-    """A JSON column as the driver gave it (its text, unless a codec decoded it)."""
-    return json.loads(value) if isinstance(value, str) else value
+    return [answer], bool(written), int(count)
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:

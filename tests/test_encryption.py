@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
@@ -33,9 +33,9 @@ from bot.crypto import (
 )
 from bot.effects import ReplyEphemeral
 from bot.events import CommandInvoked
-from bot.storage.database import Database, sqlite_url
+from bot.storage.database import Database, DriverStatement, sqlite_url
 from bot.storage.keys import check_readable, rotate_keys
-from bot.storage.models import Base
+from bot.storage.models import Base, Win
 from tests.conftest import START, Templates, empty_postgres
 from tests.conversation import Chat, pair_up
 from tests.statements import sent_to_postgres
@@ -384,3 +384,17 @@ async def test_a_win_at_once_is_stored_encrypted_too(storage: Storage) -> None:
     assert PREFIX in raw and _canary_words(WIN) not in raw
     assert WIN in await journal(chat)
     await database.dispose()
+
+
+async def test_a_statement_sent_by_the_driver_reads_no_encrypted_column(storage: Storage) -> None:
+    """``DriverStatement`` hands back rows as the driver reads them, which for an
+    encrypted column would be its ciphertext: such a statement is refused when it is
+    compiled, before it could answer anyone with it."""
+    database = storage.open(KEY_A)
+    try:
+        one = Win.id == bindparam("id")
+        with pytest.raises(ValueError, match="converts"):
+            DriverStatement(select(Win.id, Win.text).where(one), database.engine.dialect)
+        DriverStatement(select(Win.id, Win.member_id).where(one), database.engine.dialect)
+    finally:
+        await database.dispose()

@@ -234,7 +234,7 @@ class Database:
         SQL compiled once (per statement and database), each value converted by its
         parameter's type as SQLAlchemy would. Skipping the ORM's and the compiler's work
         per call saves ~0.4 ms of a paced ``/win`` (bench/README.md, issue 16). Its rows
-        as tuples, JSON columns as their text."""
+        as tuples, as the driver reads them (``DriverStatement``)."""
         if self._sqlite:
             raise ValueError("fetch_alone sends PostgreSQL's own SQL: PostgreSQL only")
         compiled = self._compiled.get(statement)
@@ -383,12 +383,18 @@ class Database:
 
 class DriverStatement:
     """A statement compiled once for the driver: its SQL with numbered parameters, and
-    each parameter's name and conversion (its type's bind processor) in their order."""
+    each parameter's name and conversion (its type's bind processor) in their order.
+    Its rows are the driver's: a statement whose columns' types convert what is read
+    (an encrypted column) is refused. JSON needs none: SQLAlchemy gives each of its
+    PostgreSQL connections a codec that decodes it (``setup_asyncpg_json_codec``)."""
 
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         if not compiled.positiontup:
             raise ValueError("a DriverStatement needs the dialect's numbered parameters")
+        for column in getattr(statement, "selected_columns", ()):
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                raise ValueError(f"a DriverStatement reads no {column.type!r}: it converts")
         self.sql = str(compiled)
         self._compiled = compiled
         self._order = [
