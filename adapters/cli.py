@@ -940,6 +940,7 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     import signal
     from collections.abc import Awaitable, Callable
 
+    from adapters.net import read_in_small_pieces
     from adapters.ops import Metrics, OpsServer, OpsStartError
     from bot.clock import SystemClock
     from bot.engine import Engine
@@ -951,6 +952,7 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     from scheduler.delivery_worker import DeliveryWorker
     from scheduler.shutdown import STOP_SECONDS, Watchdog, stop_within
 
+    read_in_small_pieces()  # before any socket is opened (memory over days: adapters/net.py)
     database = Database(
         settings.database_url,
         cipher=_cipher(settings),
