@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
@@ -395,6 +395,9 @@ async def test_a_statement_sent_by_the_driver_reads_no_encrypted_column(storage:
         one = Win.id == bindparam("id")
         with pytest.raises(ValueError, match="converts"):
             DriverStatement(select(Win.id, Win.text).where(one), database.engine.dialect)
+        returning = update(Win).where(one).values(text="").returning(Win.text)
+        with pytest.raises(ValueError, match="converts"):
+            DriverStatement(returning, database.engine.dialect)
         DriverStatement(select(Win.id, Win.member_id).where(one), database.engine.dialect)
     finally:
         await database.dispose()

@@ -392,7 +392,7 @@ class DriverStatement:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         if not compiled.positiontup:
             raise ValueError("a DriverStatement needs the dialect's numbered parameters")
-        for column in getattr(statement, "selected_columns", ()):
+        for column in getattr(statement, "exported_columns", ()):  # a SELECT's, a RETURNING's
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 raise ValueError(f"a DriverStatement reads no {column.type!r}: it converts")
         self.sql = str(compiled)
