@@ -42,7 +42,7 @@ async def _chunks_read(size: int) -> list[int]:
         loop = asyncio.get_running_loop()
         transport, reader = await loop.create_connection(lambda: _Reader(size), "127.0.0.1", port)
         transport.pause_reading()
-        await sent
+        await asyncio.wait_for(sent, 5)  # all of it in the sockets' buffers
         transport.resume_reading()
         await asyncio.wait_for(reader.done, 5)
         transport.close()
