@@ -245,7 +245,7 @@ class Engine:
         if done is None:
             return None
         effects, queued, count = done
-        self._sharers[event.user] = dataclasses.replace(sharer, wins=count)
+        self._remember(event.user, dataclasses.replace(sharer, wins=count))
         self._telemetry.command_handled(
             event.user.platform.value, command_label(event.command, event.text)
         )
@@ -259,12 +259,16 @@ class Engine:
             return
         if event.command != "win" or event.event_key is None:
             return
-        self._sharers.pop(event.user, None)
+        found = wins.Sharer(turn.workspace.id, turn.actor.id, turn.actor.wins_count)
+        self._remember(event.user, found)
+
+    def _remember(self, who: UserRef, sharer: wins.Sharer) -> None:
+        """``who`` as the newest of the people remembered, the oldest let go past
+        SHARERS_KEPT."""
+        self._sharers.pop(who, None)
         while len(self._sharers) >= SHARERS_KEPT:
             del self._sharers[next(iter(self._sharers))]
-        self._sharers[event.user] = wins.Sharer(
-            turn.workspace.id, turn.actor.id, turn.actor.wins_count
-        )
+        self._sharers[who] = sharer
 
     async def _handle_in_one_transaction(
         self, event: Event, *, first: bool

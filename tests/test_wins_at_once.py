@@ -17,7 +17,7 @@ from bot.storage.database import Database
 from bot.storage.models import HandledEvent, Member, Milestone, OutboxMessage, Win, Workspace
 from bot.unreachable import UNREACHABLE_NOTE
 from tests.conversation import Chat, pair_up
-from tests.statements import sent_to_postgres
+from tests.statements import sent_to_postgres, work_sent
 
 ONE_STATEMENT = "WITH counted AS (UPDATE members"
 
@@ -53,11 +53,6 @@ def _at_once(chat: Chat, sent: list[str]) -> bool:
         assert sent == []
         return False
     return len(sent) == 1 and sent[0].startswith(ONE_STATEMENT)
-
-
-def _work(sent: list[str]) -> list[str]:
-    """The statements in ``sent`` (PostgreSQL's) but BEGIN and COMMIT."""
-    return [s for s in sent if s.split()[0].rstrip(";") not in ("BEGIN", "COMMIT")]
 
 
 async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
@@ -149,7 +144,7 @@ async def test_a_win_reaching_a_milestone_goes_the_usual_way(chat: Chat) -> None
     # four statements are all there is (goal 1 of issue 16).
     if not chat.database.is_sqlite:
         assert sent[0].startswith("BEGIN"), sent
-        assert len(_work(sent)) == 4, sent
+        assert len(work_sent(sent)) == 4, sent
     assert "You reached a milestone: *10 wins*" in answer
     codes = [m.code for m in await _rows(chat.database, Milestone)]
     assert sorted(codes) == ["wins-1", "wins-10"]
@@ -176,7 +171,7 @@ async def test_a_milestone_another_instance_brought_near_is_reached(chat: Chat) 
     assert answer.startswith("Saved to your journal (win #10)")
     if not chat.database.is_sqlite:
         assert sent[0].startswith(ONE_STATEMENT), sent  # tried, declined, then the usual way
-        assert len(_work(sent)) == 5, sent
+        assert len(work_sent(sent)) == 5, sent
     codes = [m.code for m in await _rows(chat.database, Milestone)]
     assert sorted(codes) == ["wins-1", "wins-10"]
     [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
@@ -297,3 +292,22 @@ async def test_one_delivery_at_once_in_two_instances_is_saved_once(chat: Chat) -
     assert texts == ["one", "here", "there", "w3", "w4", "w5"]
     [alice] = await _rows(chat.database, Member, Member.external_id == "alice")
     assert alice.wins_count == 6
+
+
+async def test_the_people_shared_with_most_lately_are_the_ones_kept(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for two, bob and carol known, bob's win at once makes him the newest:
+    dave's first win lets carol go, not bob, whose next win is still one statement."""
+    monkeypatch.setattr("bot.engine.SHARERS_KEPT", 2)
+    for mentee in ("bob", "carol", "dave"):
+        await pair_up(chat, "alice", mentee)
+    await _handled(chat, _win(chat, "bob", "bob's first", "b1"))
+    await _handled(chat, _win(chat, "carol", "carol's first", "c1"))
+    _answer_b, sent = await _handled(chat, _win(chat, "bob", "bob's second", "b2"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+    await _handled(chat, _win(chat, "dave", "dave's first", "d1"))
+    _answer_b, sent = await _handled(chat, _win(chat, "bob", "bob's third", "b3"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+    _answer_c, sent = await _handled(chat, _win(chat, "carol", "carol's second", "c2"))
+    assert not _at_once(chat, sent)  # let go: the usual way
