@@ -31,6 +31,11 @@ def statement_kind(statement: str) -> str:
     return f"{found[1] or found[3]} {found[2] or found[4]}"
 
 
+def work_sent(sent: list[str]) -> list[str]:
+    """The statements ``sent_to_postgres`` recorded, but BEGIN and COMMIT."""
+    return [s for s in sent if s.split()[0].rstrip(";") not in ("BEGIN", "COMMIT")]
+
+
 @contextmanager
 def alone_statements(database: Database, seen: Callable[[str], None]) -> Iterator[None]:
     """Within the block, ``seen(kind)`` (``statement_kind``) for each statement
