@@ -47,6 +47,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.cadence import outside_quiet_hours
 from bot.content import Content
 from bot.due_report import DueReport
+from bot.storage.bulk import dialect_of, one_of
 from bot.storage.models import (
     Cadence,
     Checkin,
@@ -196,7 +197,7 @@ async def watch(session: AsyncSession, at: datetime, pair_ids: Sequence[int]) ->
     if pair_ids:
         await session.execute(
             update(Pair)
-            .where(Pair.id.in_(list(pair_ids)), Pair.stall_check_at.is_(None))
+            .where(one_of(dialect_of(session), Pair.id, pair_ids), Pair.stall_check_at.is_(None))
             .values(stall_check_at=at)
         )
 
@@ -265,7 +266,8 @@ async def check_stalls(
             pair.stall_check_at = None  # paused or ended: armed again by its next check-in
     if not active:
         return len(due)
-    activity = await pair_activity(session, Pair.id.in_([item[0].id for item in active]))
+    ids = [item[0].id for item in active]
+    activity = await pair_activity(session, one_of(dialect_of(session), Pair.id, ids))
     alerts: list[ClaimedPair] = []
     for item in active:
         pair = item[0]

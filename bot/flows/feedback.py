@@ -57,6 +57,7 @@ from bot.flows.sessions import (
     start_flow,
 )
 from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair
+from bot.storage.bulk import dialect_of, one_of
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
     Feedback,
@@ -531,7 +532,7 @@ async def follow_up_now(session: AsyncSession, now: datetime, pair_ids: Iterable
     await session.execute(
         update(FlowSession)
         .where(
-            FlowSession.pair_id.in_(ids),
+            one_of(dialect_of(session), FlowSession.pair_id, ids),
             FlowSession.kind == FlowKind.FEEDBACK.value,
             FlowSession.state == State.FOLLOW_UP_PENDING.value,
             FlowSession.ended_at.is_(None),

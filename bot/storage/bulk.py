@@ -22,17 +22,19 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    event,
     func,
     text,
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session, make_transient_to_detached
+from sqlalchemy.orm.base import instance_state
 from sqlalchemy.types import TypeEngine
 
-from bot.storage.models import Base, UTCDateTime
+from bot.storage.models import Base, OutboxMessage, UTCDateTime
 
 
 def with_keys(
@@ -125,10 +127,7 @@ async def insert_arrays(
     if not rows:
         return []
     dialect = session.get_bind().dialect
-    names = list(rows[0])
-    defaults = _scalar_defaults(table, names)
-    columns = [table.c[name] for name in [*names, *defaults]]
-    arrays = [_converted(column, rows, defaults, dialect) for column in columns]
+    columns, arrays = _columns_and_arrays(table, rows, dialect)
     if dialect.name == "sqlite":
         (key,) = [column.name for column in table.primary_key.columns]
         return await insert_tuples(
@@ -142,11 +141,7 @@ async def insert_arrays(
         )
     quote = dialect.identifier_preparer.quote
     listed = ", ".join(quote(c.name) for c in columns)
-    unnest = ", ".join(
-        f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])"
-        for i, column in enumerate(columns)
-    )
-    sql = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM unnest({unnest})"
+    sql = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM {_unnest(columns, dialect)}"
     if ignore_duplicates:
         sql += " ON CONFLICT DO NOTHING"
     parameters = {f"a{i}": values for i, values in enumerate(arrays)}
@@ -154,6 +149,112 @@ async def insert_arrays(
         sql += " RETURNING " + ", ".join(quote(name) for name in returning)
     result = await session.execute(text(sql), parameters)
     return [tuple(row) for row in result.all()] if returning else []
+
+
+def insert_arrays_numbered(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """PostgreSQL: insert ``rows`` (all with the same keys) into ``table``, whose integer
+    primary key a sequence fills, in one statement, and return their keys in the order of
+    ``rows``, as the unit of work needs them. Each row's key is drawn from the sequence
+    with the row's number (``unnest ... WITH ORDINALITY``) before the rows are written,
+    so which key is whose is read, not assumed from the order the server inserts them.
+    For the unit of work's own flush (a synchronous ``connection``); ``insert_arrays``
+    for the rest."""
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        raise ValueError("insert_arrays_numbered draws keys from a sequence: PostgreSQL only")
+    (key,) = table.primary_key.columns
+    columns, arrays = _columns_and_arrays(table, rows, dialect)
+    quote = dialect.identifier_preparer.quote
+    names = [quote(c.name) for c in columns]
+    listed = ", ".join(names)
+    numbered = ", ".join([*names, "at_row"])
+    sequence = f"nextval(pg_get_serial_sequence('{table.name}', '{key.name}'))"
+    sql = (
+        f"WITH numbered AS MATERIALIZED (SELECT {sequence} AS drawn, * "
+        f"FROM {_unnest(columns, dialect)} WITH ORDINALITY AS given({numbered})), "
+        f"written AS (INSERT INTO {quote(table.name)} ({quote(key.name)}, {listed}) "
+        f"SELECT drawn, {listed} FROM numbered) "
+        "SELECT drawn FROM numbered ORDER BY at_row"
+    )
+    parameters = {f"a{i}": values for i, values in enumerate(arrays)}
+    return [int(found) for found in connection.execute(text(sql), parameters).scalars()]
+
+
+# The fewest new rows of one model one flush writes as arrays (``ArraysSession``).
+ARRAY_FLUSH_ROWS = 2
+
+
+class ArraysSession(Session):
+    """PostgreSQL's unit of work. The new outbox messages one flush has (a dispatch
+    pass's nudges and heads-ups, queued by scheduled work as objects of the unit of
+    work) go in one statement of an array per column (``insert_arrays_numbered``),
+    instead of SQLAlchemy's "insertmanyvalues": one ``INSERT ... VALUES`` of a parameter
+    per value, 89 KB of SQL and 8,360 parameters for 836 messages, which asyncpg
+    prepared on each connection in turn (then let go of: ``_forget_big_statements``),
+    and whose building raised the process' memory by 1.5-4.5 MB at each of the hour's
+    busiest passes, kept by the allocators afterwards (bench/README.md, issue 16, goal
+    4). Written, they are the session's as any flushed row is: with their keys, and what
+    later changes them is an ``UPDATE``."""
+
+
+@event.listens_for(ArraysSession, "before_flush")
+def _new_outbox_in_arrays(session: Session, _context: Any, _instances: Any) -> None:
+    new = [found for found in session.new if type(found) is OutboxMessage]
+    if len(new) < ARRAY_FLUSH_ROWS:
+        return
+    new.sort(key=lambda message: instance_state(message).insert_order or 0)  # as queued
+    table = table_of(OutboxMessage)
+    (key,) = table.primary_key.columns
+    filled = [c for c in table.columns if c is not key]
+    rows = []
+    for message in new:
+        given = message.__dict__
+        if key.name in given:
+            return  # a key of its own: the unit of work writes them all, as before
+        rows.append({c.name: given.get(c.name, _plain_default(c)) for c in filled})
+    keys = insert_arrays_numbered(session.connection(), table, rows)
+    for message, row, drawn in zip(new, rows, keys, strict=True):
+        session.expunge(message)
+        for name, value in row.items():
+            setattr(message, name, value)
+        message.id = drawn
+        # Now as the database holds it: what changes it from here is an UPDATE.
+        make_transient_to_detached(message)
+        session.add(message)
+
+
+def _plain_default(column: Column[Any]) -> Any:
+    """A column's value when a new row gives none: its plain Python-side default, or
+    NULL."""
+    default = column.default
+    if default is None:
+        return None
+    if not default.is_scalar:
+        raise TypeError(f"{column.table.name}.{column.name}: give its per-row default in the rows")
+    return default.arg  # type: ignore[attr-defined]
+
+
+def _columns_and_arrays(
+    table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dialect
+) -> tuple[list[Column[Any]], list[list[Any]]]:
+    """The columns ``rows`` fill (and those their Python-side defaults fill), and each
+    one's values as its type binds them."""
+    names = list(rows[0])
+    defaults = _scalar_defaults(table, names)
+    columns = [table.c[name] for name in [*names, *defaults]]
+    return columns, [_converted(column, rows, defaults, dialect) for column in columns]
+
+
+def _unnest(columns: Sequence[Column[Any]], dialect: Dialect) -> str:
+    """``unnest(CAST(:a0 AS T0[]), ...)``: one array parameter per column."""
+    return "unnest({})".format(
+        ", ".join(
+            f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])"
+            for i, column in enumerate(columns)
+        )
+    )
 
 
 async def insert_tuples(
@@ -223,15 +324,11 @@ def _converted(
 def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
     """The Python-side defaults of the columns ``names`` leaves out (a typed INSERT
     would fill them in)."""
-    found: dict[str, Any] = {}
-    for column in table.columns:
-        default = column.default
-        if column.name in names or default is None:
-            continue
-        if not default.is_scalar:
-            raise TypeError(f"{table.name}.{column.name}: give its per-row default in the rows")
-        found[column.name] = default.arg  # type: ignore[attr-defined]
-    return found
+    return {
+        column.name: _plain_default(column)
+        for column in table.columns
+        if column.name not in names and column.default is not None
+    }
 
 
 def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -246,7 +343,9 @@ def one_of(
     """``column IN values`` with the list bound as one value (a JSON array for SQLite,
     an array for PostgreSQL): a plain IN binds every element separately, which costs
     more than a lookup of a thousand keys itself and meets the drivers' limits on the
-    number of parameters."""
+    number of parameters, and is a statement text of its own for each length, which
+    asyncpg prepares and keeps on each pooled connection in turn (bench/README.md,
+    issue 16, goal 4)."""
     if dialect_name == "sqlite":
         listed = func.json_each(json.dumps(list(values), ensure_ascii=False)).table_valued("value")
         return column.in_(sql_select(listed.c.value))

@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from bot.crypto import TextCipher, attach_cipher
 from bot.storage import sqlite_driver
+from bot.storage.bulk import ArraysSession
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +190,12 @@ class Database:
         self.cipher = cipher
         attach_cipher(self.engine.dialect, cipher)
         _one_savepoint_name(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite = self.engine.dialect.name == "sqlite"
+        self.sessions = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            sync_session_class=Session if self._sqlite else ArraysSession,
+        )
         # ``execute_alone``'s on PostgreSQL: the same pool, each connection set to
         # autocommit as it is handed out and set back as it returns (SQLAlchemy's own
         # ``isolation_level`` option of an engine), with no hand-off of its own for it.
