@@ -1003,6 +1003,7 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     try:
         await database.upgrade()
         await check_readable(database, Base.metadata)
+        await database.open_pool()  # all of them now, not late in a long run
         if settings.slack_bot_token is not None:
             from adapters.slack.app import SlackAdapter, SlackStartError
 

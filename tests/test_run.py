@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.content import Content
 from bot.storage.database import Database
@@ -270,3 +271,42 @@ async def test_sigterm_during_delivery_loses_nothing(tmp_path: Path, database: D
         await fake.stop()
     assert sorted(delivered()) == sorted(f"queued message {n}" for n in range(QUEUED))
     assert await _statuses(database) == {"sent": QUEUED}
+
+
+async def test_run_opens_its_whole_pool_as_it_starts(tmp_path: Path, database: Database) -> None:
+    """On PostgreSQL, ``mentorbot run`` opens all ``DB_POOL_SIZE`` connections before it
+    takes requests, not late in a long run (bench/README.md, issue 16, goal 4)."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has one connection")
+    fake = FakeSlack(users={})
+    await fake.start()
+    port = _free_port()
+    env = {
+        **_env(),
+        "DATABASE_URL": database.url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "PORT": str(port),
+        "DB_POOL_SIZE": "4",
+    }
+    others = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    try:
+        async with database.transaction() as session:
+            before = await session.scalar(others)
+        process, log = await _start_run(tmp_path, env, "run")
+        try:
+            await _wait_for_port(port, process)
+            async with database.transaction() as session:
+                opened = await session.scalar(others)
+            assert await _terminate(process) < 10
+        finally:
+            await _kill(process)
+        assert process.returncode == 0, _tail(log)
+    finally:
+        await fake.stop()
+    # Its four, whatever else it holds (nothing else runs on the database meanwhile).
+    assert opened is not None and before is not None and opened - before >= 4

@@ -1,6 +1,7 @@
 """The schema comes from Alembic migrations and behaves the same on both backends."""
 
 import asyncio
+import logging
 import sqlite3
 import threading
 import time
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import asyncpg
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import bindparam, func, insert, inspect, select, text, update
@@ -664,5 +666,87 @@ async def test_a_long_statement_is_not_kept_prepared_on_postgresql(
                 for marker in ("long", "short")
             }
         assert kept == {"long": 0, "short": 1}
+    finally:
+        await database.dispose()
+
+
+async def test_open_pool_opens_every_connection_at_the_start(backend: str, templates: Any) -> None:
+    """``mentorbot run`` opens the whole pool as it starts (PostgreSQL), so no connection
+    is opened, and takes its memory, late in a long run."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    database = Database(templates.postgres_url, pool_size=4)
+    try:
+        assert database.engine.pool.checkedin() == 0  # type: ignore[attr-defined]
+        assert await database.open_pool() == 4
+        assert database.engine.pool.checkedin() == 4  # type: ignore[attr-defined]
+        async with database.transaction() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_open_pool_takes_what_the_server_gives_and_says_so(
+    backend: str, templates: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that takes fewer connections than the pool's size (a role's limit here)
+    does not stop the start: the rest are opened when needed, as before, and the log says
+    how many opened."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    owner = Database(templates.postgres_url, pool_size=1)
+    role = "mentorbot_two_connections"
+    url = make_url(async_url(templates.postgres_url)).set(username=role, password="two")
+    try:
+        async with owner.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+            await conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'two' CONNECTION LIMIT 2"))
+        limited = Database(url.render_as_string(hide_password=False), pool_size=4)
+        try:
+            with caplog.at_level(logging.WARNING, logger="bot.storage.database"):
+                assert await limited.open_pool() == 2
+            assert "opened 2 of 4 database connections at the start" in caplog.text
+            assert "two" not in caplog.text.replace(role, "")  # no password in the log
+            async with limited.transaction() as session:
+                assert await session.scalar(text("SELECT 1")) == 1
+        finally:
+            await limited.dispose()
+    finally:
+        async with owner.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        await owner.dispose()
+
+
+async def test_a_new_connection_knows_every_array_type_it_binds(
+    backend: str, templates: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg looks a type it has no codec for up on the server, on each connection, at
+    its first use: the arrays the bulk statements bind are learned as the connection
+    opens, and a dispatch pass's statements look nothing up later."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    looked_up: list[set[int]] = []
+    # asyncpg's own method for it (not public): with another name, this test fails.
+    look_up = asyncpg.Connection._introspect_types  # type: ignore[attr-defined]
+
+    async def recorded(self: Any, types: Any, *args: Any) -> Any:
+        looked_up.append(set(types))
+        return await look_up(self, types, *args)
+
+    monkeypatch.setattr(asyncpg.Connection, "_introspect_types", recorded)
+    database = Database(templates.postgres_url, pool_size=1)
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("SELECT 1"))
+        assert len(looked_up) == 1  # as the connection opened, all at once
+        async with database.transaction() as session:
+            for name in ("INTEGER", "VARCHAR", "JSON", "TIMESTAMP WITH TIME ZONE", "DATE"):
+                found = await session.scalar(
+                    text(f"SELECT CAST(:a AS {name}[]) IS NULL"), {"a": None}
+                )
+                assert found is True
+        assert len(looked_up) == 1  # nothing more
     finally:
         await database.dispose()

@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool
 from bot.crypto import TextCipher, attach_cipher
 from bot.storage import sqlite_driver
 from bot.storage.bulk import ArraysSession
+from bot.storage.models import Base
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             _check_on_checkout(self.engine)
+            _array_codecs_on_connect(self.engine)
             _forget_big_statements(self.engine)
             if limits is not None:
                 _close_within(self.engine, limits.statement_seconds)
@@ -376,6 +378,32 @@ class Database:
         finally:
             await engine.dispose()
 
+    async def open_pool(self) -> int:
+        """PostgreSQL: open every pooled connection now, at the start, and say how many
+        are open. Opened one at a time as bursts of requests first need them, the
+        last ones opened 30 to 40 minutes into an hour of traffic, and each took its
+        memory then (its prepared statements, asyncpg's codecs): a third of the second
+        half's growth (bench/README.md, issue 16, goal 4). No request waits for a
+        connect either. One the server refuses is logged, and left to the pool to open
+        when it is needed, as before."""
+        if self.is_sqlite:
+            return 0
+        tried = await asyncio.gather(
+            *(self.engine.connect().start() for _ in range(self._turns)), return_exceptions=True
+        )
+        opened = [found for found in tried if not isinstance(found, BaseException)]
+        for connection in opened:
+            await connection.close()  # back to the pool, open
+        failed = [found for found in tried if isinstance(found, BaseException)]
+        if failed:
+            log.warning(
+                "opened %d of %d database connections at the start (%s); the rest when needed",
+                len(opened),
+                len(tried),
+                type(failed[0]).__name__,
+            )
+        return len(opened)
+
     async def dispose(self) -> None:
         """Close the pooled connections (with limits: each within
         ``limits.statement_seconds`` on PostgreSQL, then cut)."""
@@ -511,6 +539,24 @@ def _forget_big_statements(engine: AsyncEngine) -> None:
                     prepared.pop(statement, None)
 
     dialect.do_execute = do_execute  # type: ignore[method-assign]
+
+
+def _array_codecs_on_connect(engine: AsyncEngine) -> None:
+    """Each new connection learns, as it opens, the array type of every column type
+    (one statement, prepared and dropped). asyncpg looks up a type it has no codec for
+    on the server the first time a statement of the connection uses it (two statements
+    more, one of them prepared), and every array the bulk statements bind is such a type
+    (``bot/storage/bulk.py``): without this, each connection did it at its first
+    dispatch pass, minutes or an hour after it opened, and kept what it learned then
+    (bench/README.md, issue 16, goal 4)."""
+    dialect = engine.sync_engine.dialect
+    columns = [column for table in Base.metadata.sorted_tables for column in table.columns]
+    types = sorted({f"{column.type.compile(dialect=dialect)}[]" for column in columns})
+    sql = "SELECT " + ", ".join(f"CAST(NULL AS {name})" for name in types)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(lambda driver: driver.prepare(sql))
 
 
 # A pooled PostgreSQL connection idle this long is pinged before it is used again.
