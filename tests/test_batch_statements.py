@@ -7,6 +7,8 @@ batch's list of pairs is bound as one value (``one_of``): one text for any lengt
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,50 +34,59 @@ NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 CANARY = "zq-canary-outbox the nudge's own words"
 
 
-async def _postgres(templates: Templates, backend: str, cipher: TextCipher | None) -> Database:
+@asynccontextmanager
+async def _postgres(
+    templates: Templates, backend: str, cipher: TextCipher | None = None
+) -> AsyncIterator[tuple[Database, Workspace]]:
+    """The test PostgreSQL database, emptied, with one workspace."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL only: SQLite's unit of work writes its rows as before")
     assert templates.postgres_url is not None
     database = Database(templates.postgres_url, cipher=cipher)
-    async with database.engine.begin() as conn:
-        await empty_postgres(conn)
-    return database
-
-
-async def _workspace(database: Database) -> Workspace:
-    async with database.transaction() as session:
-        workspace = Workspace(platform="slack", external_id="T1", created_at=NOW)
-        session.add(workspace)
-    return workspace
+    try:
+        async with database.engine.begin() as conn:
+            await empty_postgres(conn)
+        async with database.transaction() as session:
+            workspace = Workspace(platform="slack", external_id="T1", created_at=NOW)
+            session.add(workspace)
+        yield database, workspace
+    finally:
+        await database.dispose()
 
 
 def _message(workspace: Workspace, to: str, text: str) -> OutboxMessage:
     return OutboxMessage(**outbox_row(workspace, OutboxTarget.DM, to, Content(text), NOW))
 
 
-def _recording(database: Database) -> tuple[Counter[str], Any]:
-    kinds: Counter[str] = Counter()
+@contextmanager
+def _recording(database: Database) -> Iterator[list[str]]:
+    """The statements SQLAlchemy sends within the block."""
+    sent: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        kinds[statement_kind(statement)] += 1
+        sent.append(statement)
 
     sa_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    return kinds, record
+    try:
+        yield sent
+    finally:
+        sa_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+def _kinds(sent: list[str]) -> Counter[str]:
+    return Counter(statement_kind(statement) for statement in sent)
 
 
 async def test_a_flush_of_many_new_messages_is_one_statement_and_keeps_them_whole(
     backend: str, templates: Templates
 ) -> None:
-    database = await _postgres(templates, backend, None)
-    try:
-        workspace = await _workspace(database)
-        kinds, record = _recording(database)
-        try:
+    async with _postgres(templates, backend) as (database, workspace):
+        with _recording(database) as sent:
             async with database.transaction() as session:
                 messages = [_message(workspace, f"U{n}", f"line {n}") for n in range(5)]
                 session.add_all(messages)
                 await session.flush()
-                flushed = Counter(kinds)
+                flushed = _kinds(sent)
                 keys = [message.id for message in messages]
                 # Every column is loaded: reading one needs no statement (none could
                 # run here: a lazy load in an async session fails).
@@ -84,10 +95,8 @@ async def test_a_flush_of_many_new_messages_is_one_statement_and_keeps_them_whol
                 # Changed after its flush, it is an UPDATE of its row.
                 messages[2].content = Content("line 2, and more").to_json()
                 messages[4].content = Content("line 4, and more").to_json()
-        finally:
-            sa_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
         assert flushed == {"WITH": 1}  # the five rows, with their keys
-        assert kinds == {"WITH": 1, "UPDATE outbox": 1}  # the two changes, one executemany
+        assert _kinds(sent) == {"WITH": 1, "UPDATE outbox": 1}  # the two changes, one executemany
         assert keys == sorted(keys) and len(set(keys)) == 5  # keys in the order queued
 
         async with database.transaction() as session:
@@ -101,38 +110,23 @@ async def test_a_flush_of_many_new_messages_is_one_statement_and_keeps_them_whol
             (0, NOW, NOW, None)
         }
         assert {(m.workspace_id, m.target_kind) for m in stored} == {(workspace.id, "dm")}
-    finally:
-        await database.dispose()
 
-
-async def test_one_new_message_is_the_unit_of_works_own_insert(
-    backend: str, templates: Templates
-) -> None:
-    database = await _postgres(templates, backend, None)
-    try:
-        workspace = await _workspace(database)
-        kinds, record = _recording(database)
-        try:
+        # One new message alone is the unit of work's own INSERT, as before.
+        with _recording(database) as sent:
             async with database.transaction() as session:
                 one = _message(workspace, "U1", "just this")
                 session.add(one)
-        finally:
-            sa_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
-        assert kinds == {"INSERT outbox": 1}
-        assert one.id is not None
-    finally:
-        await database.dispose()
+        assert _kinds(sent) == {"INSERT outbox": 1}
+        assert one.id is not None and one.id > max(keys)
 
 
 async def test_messages_written_as_arrays_are_encrypted_as_any_other(
     backend: str, templates: Templates
 ) -> None:
     """With a key, the content is stored as the column's type stores it: encrypted."""
-    database = await _postgres(
+    async with _postgres(
         templates, backend, TextCipher.from_setting(Fernet.generate_key().decode())
-    )
-    try:
-        workspace = await _workspace(database)
+    ) as (database, workspace):
         async with database.transaction() as session:
             session.add_all([_message(workspace, f"U{n}", f"{CANARY} {n}") for n in range(3)])
         async with database.transaction() as session:
@@ -152,8 +146,6 @@ async def test_messages_written_as_arrays_are_encrypted_as_any_other(
             await raw.close()
         assert len(stored) == 3
         assert not any("zq-canary" in text for text in stored)
-    finally:
-        await database.dispose()
 
 
 async def test_the_passes_batch_statements_are_one_text_whatever_their_length(
@@ -162,13 +154,7 @@ async def test_the_passes_batch_statements_are_one_text_whatever_their_length(
     """A list of pairs is bound as one value, so the statement is the same text for any
     number of them: each text is prepared on each pooled connection and kept there
     (PostgreSQL), where an ``IN`` of a parameter each was a text for each length."""
-    texts: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        texts.append(statement)
-
-    sa_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with _recording(database) as texts:
         for length in (1, 2, 3, 50):
             ids = list(range(1, length + 1))
             async with database.transaction() as session:
@@ -177,7 +163,5 @@ async def test_the_passes_batch_statements_are_one_text_whatever_their_length(
                 await stalls.pair_activity(
                     session, one_of(database.engine.dialect.name, Pair.id, ids)
                 )
-    finally:
-        sa_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
     assert len(texts) == 4 * 5  # watch, follow_up_now, and pair_activity's three
     assert len(set(texts)) == 5

@@ -95,6 +95,19 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert (tmp_path / "bot.db").stat().st_size > 0
 
 
+def _slack_env(database: Database, fake: FakeSlack, port: int, **more: str) -> dict[str, str]:
+    """``mentorbot run``'s settings for Slack over HTTP on ``port``, against ``fake``."""
+    return {
+        **_env(),
+        "DATABASE_URL": database.url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "PORT": str(port),
+        **more,
+    }
+
+
 async def _start_run(
     tmp_path: Path, env: dict[str, str], name: str
 ) -> tuple[asyncio.subprocess.Process, Path]:
@@ -222,15 +235,7 @@ async def test_sigterm_during_delivery_loses_nothing(tmp_path: Path, database: D
     fake = SlowSlack()
     await fake.start()
     port = _free_port()
-    env = {
-        **_env(),
-        "DATABASE_URL": database.url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "SLACK_MESSAGES_PER_SECOND": "1000",
-        "PORT": str(port),
-    }
+    env = _slack_env(database, fake, port, SLACK_MESSAGES_PER_SECOND="1000")
 
     def delivered() -> list[str]:
         return [text for n in range(QUEUED) for text in fake.texts_to(f"U{n:04d}")]
@@ -281,15 +286,7 @@ async def test_run_opens_its_whole_pool_as_it_starts(tmp_path: Path, database: D
     fake = FakeSlack(users={})
     await fake.start()
     port = _free_port()
-    env = {
-        **_env(),
-        "DATABASE_URL": database.url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "PORT": str(port),
-        "DB_POOL_SIZE": "4",
-    }
+    env = _slack_env(database, fake, port, DB_POOL_SIZE="4")
     others = text(
         "SELECT count(*) FROM pg_stat_activity "
         "WHERE datname = current_database() AND pid <> pg_backend_pid()"
