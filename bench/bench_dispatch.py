@@ -88,7 +88,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import make_url
 
 from bench.bench_win import environment, remove_database, statement_time
@@ -97,7 +97,7 @@ from bot.engine import Engine
 from bot.pairs_import import import_pairs
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Checkin, CheckinAnswer, FlowSession, OutboxMessage, Pair
-from tests.statements import statement_kind
+from tests.statements import listening, statement_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -426,18 +426,17 @@ async def measure_ours(spec: dict[str, Any]) -> dict[str, Any]:
     def count_commit(_conn: Any) -> None:
         counts["COMMIT"] += 1
 
-    sync_engine = database.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", count)
-    event.listen(sync_engine, "commit", count_commit)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        await one_pass(database, due)
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    event.remove(sync_engine, "before_cursor_execute", count)
-    event.remove(sync_engine, "commit", count_commit)
+    with (
+        listening(database, "before_cursor_execute", count),
+        listening(database, "commit", count_commit),
+    ):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            await one_pass(database, due)
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     if not claims:
         raise BenchError("no check-in claim statement was seen")
 

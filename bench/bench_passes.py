@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
@@ -53,6 +52,7 @@ from bot.pairs_import import import_pairs
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Base, FlowSession, OutboxMessage, OutboxStatus
+from tests.statements import listening
 
 TEAM = "T1"
 OPEN = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a Wednesday
@@ -137,14 +137,10 @@ async def timed_pass(database: Database, engine: Engine, moment: datetime) -> Pa
         statements += 1
         texts.add(statement)
 
-    sync_engine = database.engine.sync_engine
-    sa_event.listen(sync_engine, "before_cursor_execute", heard)
-    try:
+    with listening(database, "before_cursor_execute", heard):
         began = time.perf_counter()
         report = await engine.run_due(moment)
         ms = (time.perf_counter() - began) * 1e3
-    finally:
-        sa_event.remove(sync_engine, "before_cursor_execute", heard)
     return Pass(report, ms, statements, len(texts))
 
 

@@ -98,7 +98,8 @@ async def run_due(
             continue
         did_work = False
         while True:
-            async with database.transaction() as session:
+            # On the pass's own connection (PostgreSQL: bot/storage/database.py).
+            async with database.transaction(scheduled=True) as session:
                 handled = await job(session, now, batch, report)
             if handled:
                 did_work = True
@@ -116,7 +117,7 @@ async def _earliest(
     """The earliest value of each column (an index's first entry), in one statement (on
     its own: an idle pass is one round trip to PostgreSQL)."""
     earliest = select(*(select(func.min(column)).scalar_subquery() for column in columns))
-    return list((await database.execute_alone(earliest)).one())
+    return list((await database.execute_alone(earliest, scheduled=True)).one())
 
 
 async def next_due_at(database: Database) -> datetime | None:

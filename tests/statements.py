@@ -31,6 +31,21 @@ def statement_kind(statement: str) -> str:
     return f"{found[1] or found[3]} {found[2] or found[4]}"
 
 
+@contextmanager
+def listening(database: Database, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """``listener`` hears the event ``name`` (``before_cursor_execute``, ``commit``) of
+    every engine of ``database`` within the block: the dispatch pass has its own on
+    PostgreSQL (``Database.sync_engines``)."""
+    engines = database.sync_engines()
+    for engine in engines:
+        sa_event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        for engine in engines:
+            sa_event.remove(engine, name, listener)
+
+
 def work_sent(sent: list[str]) -> list[str]:
     """The statements ``sent_to_postgres`` recorded, but BEGIN and COMMIT."""
     return [s for s in sent if s.split()[0].rstrip(";") not in ("BEGIN", "COMMIT")]

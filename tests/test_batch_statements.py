@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -28,7 +27,7 @@ from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxStatus, OutboxTarget, Pair, Workspace
 from bot.turn import outbox_row
 from tests.conftest import Templates, empty_postgres
-from tests.statements import statement_kind
+from tests.statements import listening, statement_kind
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 CANARY = "zq-canary-outbox the nudge's own words"
@@ -66,11 +65,8 @@ def _recording(database: Database) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         sent.append(statement)
 
-    sa_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(database, "before_cursor_execute", record):
         yield sent
-    finally:
-        sa_event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
 def _kinds(sent: list[str]) -> Counter[str]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Select, delete, func, or_, select, text, update
-from sqlalchemy import event as sa_event
 
 from bot import due
 from bot.due_report import DueReport
@@ -29,7 +28,7 @@ from bot.storage.models import (
     PairState,
 )
 from tests.conversation import Chat, pair_up
-from tests.statements import statement_kind, statements_per_event, trips_per_event
+from tests.statements import listening, statement_kind, statements_per_event, trips_per_event
 
 # The default cadence after pairing on Wednesday 2026-11-25: Mondays at 10:00 UTC.
 FIRST_CHECKIN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -225,12 +224,8 @@ async def _pass_statements(chat: Chat, later: timedelta) -> tuple[DueReport, Cou
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         statements[statement_kind(statement)] += 1
 
-    sync_engine = chat.database.engine.sync_engine
-    sa_event.listen(sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(chat.database, "before_cursor_execute", record):
         report = await chat.engine.run_due(chat.clock.now())
-    finally:
-        sa_event.remove(sync_engine, "before_cursor_execute", record)
     await chat.deliver()
     return report, statements
 
@@ -273,13 +268,17 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
     # Their DMs: on PostgreSQL one statement of six rows, as arrays with their keys
     # (a WITH: bot/storage/bulk.py, ArraysSession).
     written = {"INSERT outbox": 6} if chat.database.is_sqlite else {"WITH": 1}
-    assert statements == {
-        "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
-        "SELECT flow_sessions": 1,  # the timers, with their pairs and partners
-        "SAVEPOINT": 1,  # all six in one
-        "UPDATE flow_sessions": 1,  # their flows, as one executemany
-        "RELEASE": 1,
-    } | written
+    assert (
+        statements
+        == {
+            "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
+            "SELECT flow_sessions": 1,  # the timers, with their pairs and partners
+            "SAVEPOINT": 1,  # all six in one
+            "UPDATE flow_sessions": 1,  # their flows, as one executemany
+            "RELEASE": 1,
+        }
+        | written
+    )
     for mentor, mentee in COUPLES:
         assert f"gentle nudge: your check-in with <@{mentee}>" in chat.dms(mentor)[-1]
         assert f"gentle nudge: your check-in with <@{mentor}>" in chat.dms(mentee)[-1]

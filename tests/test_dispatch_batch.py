@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Column, Integer, MetaData, String, Table, cast, event, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.cadence import CadenceRule, next_checkin
@@ -38,6 +38,7 @@ from bot.storage.models import (
 from bot.turn import outbox_row
 from tests.conftest import START
 from tests.conversation import Chat, pair_up
+from tests.statements import listening
 
 HEADER = "platform,workspace_id,mentor_id,mentee_id,cadence,weekday,time,timezone"
 # Thursday 26 Nov 2026, 10:00 UTC: the first check-in of a "thu 10:00 UTC" pair
@@ -446,9 +447,7 @@ async def test_a_pass_runs_only_the_jobs_with_something_due(chat: Chat) -> None:
         if args[2].lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
             statements.append(args[2])
 
-    sync_engine = chat.database.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(chat.database, "before_cursor_execute", record):
         quiet = await run_due(chat.database, chat.clock.now())
         assert quiet.total == 0
         assert len(statements) == 1  # the earliest moment of each due column, at once
@@ -459,8 +458,6 @@ async def test_a_pass_runs_only_the_jobs_with_something_due(chat: Chat) -> None:
             first = pair.next_checkin_at
             assert first is not None and pair.stall_check_at is None
         opened = await run_due(chat.database, first)
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", record)
     assert opened.checkins_opened == 1
     async with chat.database.transaction() as session:
         pair = (await session.execute(select(Pair))).scalar_one()

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.due import run_due
 from bot.storage import sqlite_driver
 from bot.storage.database import (
     MIGRATIONS,
@@ -671,14 +672,15 @@ async def test_a_long_statement_is_not_kept_prepared_on_postgresql(
 
 
 async def test_open_pool_opens_every_connection_at_the_start(backend: str, templates: Any) -> None:
-    """``mentorbot run`` opens the whole pool as it starts (PostgreSQL), so no connection
-    is opened, and takes its memory, late in a long run."""
+    """``mentorbot run`` opens the whole pool as it starts (PostgreSQL), and the dispatch
+    pass's own connection, so no connection is opened, and takes its memory, late in a
+    long run."""
     if backend != "postgresql":
         pytest.skip("PostgreSQL only")
     database = Database(templates.postgres_url, pool_size=4)
     try:
         assert database.engine.pool.checkedin() == 0  # type: ignore[attr-defined]
-        assert await database.open_pool() == 4
+        assert await database.open_pool() == 5
         assert database.engine.pool.checkedin() == 4  # type: ignore[attr-defined]
         async with database.transaction() as session:
             assert await session.scalar(text("SELECT 1")) == 1
@@ -706,7 +708,7 @@ async def test_open_pool_takes_what_the_server_gives_and_says_so(
         try:
             with caplog.at_level(logging.WARNING, logger="bot.storage.database"):
                 assert await limited.open_pool() == 2
-            assert "opened 2 of 4 database connections at the start" in caplog.text
+            assert "opened 2 of 5 database connections at the start" in caplog.text
             assert "two" not in caplog.text.replace(role, "")  # no password in the log
             async with limited.transaction() as session:
                 assert await session.scalar(text("SELECT 1")) == 1
@@ -748,5 +750,26 @@ async def test_a_new_connection_knows_every_array_type_it_binds(
                 )
                 assert found is True
         assert len(looked_up) == 1  # nothing more
+    finally:
+        await database.dispose()
+
+
+async def test_the_dispatch_pass_has_a_connection_of_its_own(backend: str, templates: Any) -> None:
+    """On PostgreSQL the pass's units of work (``scheduled``) do not wait for the pool's
+    connections, all held here by requests, nor take their turn; and its statements are
+    prepared on its own connection, not on theirs."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has one connection for everything")
+    database = Database(templates.postgres_url, pool_size=1)
+    try:
+        async with database.transaction() as request:
+            await request.execute(text("SELECT 1"))  # the pool's one connection, held
+            async with asyncio.timeout(5):
+                report = await run_due(database, datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
+                async with database.transaction(scheduled=True) as session:
+                    mine = await session.scalar(text("SELECT pg_backend_pid()"))
+            theirs = await request.scalar(text("SELECT pg_backend_pid()"))
+        assert report.total == 0
+        assert mine != theirs
     finally:
         await database.dispose()

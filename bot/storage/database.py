@@ -14,7 +14,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Executable, Result, event, exc, text
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -179,52 +179,89 @@ class Database:
                 "timeout": limits.connect_seconds,
                 "command_timeout": limits.statement_seconds,
             }
-        self.engine: AsyncEngine = create_async_engine(
+        # Free text is encrypted with this database's own cipher (None: plain text); the
+        # column types find it on each engine's dialect, which no other database shares.
+        self.cipher = cipher
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        self.engine: AsyncEngine = self._new_engine(echo, options)
+        # ``execute_alone``'s and ``fetch_alone``'s on PostgreSQL: the same pool, each
+        # connection set to autocommit as it is handed out and set back as it returns
+        # (SQLAlchemy's own ``isolation_level`` option of an engine), with no hand-off of
+        # its own for it. A statement sent outside a transaction, PostgreSQL runs as one
+        # of its own.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessions, self._alone_sessions = self._sessionmakers(self.engine, self._autocommit)
+        # PostgreSQL: the dispatch pass's own connection (``scheduled``), besides the
+        # pool's. A pass on one of the pool's connections held it from the requests
+        # for as long as it ran, and prepared its own statements on each of them in
+        # turn: the first pass to land on a connection prepared ~25 statements there
+        # in the middle of its burst of objects, which then kept the allocators' new
+        # memory from going back (bench/README.md, issue 16, goal 4). SQLite: one
+        # connection for everything.
+        self._pass_engine: AsyncEngine | None = None
+        self._pass_sessions, self._pass_alone_sessions = self.sessions, self._alone_sessions
+        if not self._sqlite:
+            self._pass_engine = self._new_engine(echo, options | {"pool_size": 1})
+            self._pass_sessions, self._pass_alone_sessions = self._sessionmakers(
+                self._pass_engine, self._pass_engine.execution_options(isolation_level="AUTOCOMMIT")
+            )
+        self._gate = self._new_gate()
+        # ``fetch_alone``'s statements, compiled for this database's dialect.
+        self._compiled: dict[Executable, DriverStatement] = {}
+
+    def _new_engine(self, echo: bool, options: dict[str, Any]) -> AsyncEngine:
+        engine = create_async_engine(
             # A failing statement's message must not quote its values (a win, an answer).
             self.url,
             echo=echo,
             hide_parameters=True,
             **options,
         )
-        # Free text is encrypted with this database's own cipher (None: plain text); the
-        # column types find it on the engine's dialect, which no other engine shares.
-        self.cipher = cipher
-        attach_cipher(self.engine.dialect, cipher)
-        _one_savepoint_name(self.engine)
-        self._sqlite = self.engine.dialect.name == "sqlite"
-        self.sessions = async_sessionmaker(
-            self.engine,
+        attach_cipher(engine.dialect, self.cipher)
+        _one_savepoint_name(engine)
+        if self._sqlite:
+            _configure_sqlite(engine)
+            return engine
+        _check_on_checkout(engine)
+        _array_codecs_on_connect(engine)
+        _forget_big_statements(engine)
+        if self.limits is not None:
+            _close_within(engine, self.limits.statement_seconds)
+        return engine
+
+    def _sessionmakers(
+        self, engine: AsyncEngine, autocommit: AsyncEngine
+    ) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
+        """Units of work on ``engine``, and ``execute_alone``'s (``autocommit``, the same
+        pool, on PostgreSQL)."""
+        sessions = async_sessionmaker(
+            engine,
             expire_on_commit=False,
             sync_session_class=Session if self._sqlite else ArraysSession,
         )
-        # ``execute_alone``'s on PostgreSQL: the same pool, each connection set to
-        # autocommit as it is handed out and set back as it returns (SQLAlchemy's own
-        # ``isolation_level`` option of an engine), with no hand-off of its own for it.
-        # A statement sent outside a transaction, PostgreSQL runs as one of its own.
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._alone_sessions = (
-            self.sessions
-            if self._sqlite
-            else async_sessionmaker(self._autocommit, expire_on_commit=False)
-        )
-        self._gate = self._new_gate()
-        # ``fetch_alone``'s statements, compiled for this database's dialect.
-        self._compiled: dict[Executable, DriverStatement] = {}
-        if self.is_sqlite:
-            _configure_sqlite(self.engine)
-        else:
-            _check_on_checkout(self.engine)
-            _array_codecs_on_connect(self.engine)
-            _forget_big_statements(self.engine)
-            if limits is not None:
-                _close_within(self.engine, limits.statement_seconds)
+        if self._sqlite:
+            return sessions, sessions
+        return sessions, async_sessionmaker(autocommit, expire_on_commit=False)
+
+    def sync_engines(self) -> list[Engine]:
+        """Every engine this database sends statements through (the pool's, and on
+        PostgreSQL the dispatch pass's), for event listeners that watch them all."""
+        engines = [self.engine.sync_engine]
+        if self._pass_engine is not None:
+            engines.append(self._pass_engine.sync_engine)
+        return engines
 
     @property
     def is_sqlite(self) -> bool:
         return self._sqlite
 
     async def execute_alone(
-        self, statement: Executable, params: dict[str, Any] | None = None, *, brief: bool = False
+        self,
+        statement: Executable,
+        params: dict[str, Any] | None = None,
+        *,
+        brief: bool = False,
+        scheduled: bool = False,
     ) -> Result[Any]:
         """One statement that is a unit of work on its own, as :meth:`transaction` runs
         it (its turn, its time limit, ``brief``), its rows read. On PostgreSQL it goes
@@ -232,7 +269,7 @@ class Database:
         of its own, all or nothing, and as durable when its answer comes as a ``COMMIT``
         is (``synchronous_commit`` on). One round trip instead of three (bench/README.md,
         issue 16). Only one statement can run so, hence a method, not a block."""
-        async with self.transaction(brief=brief, _alone=True) as session:
+        async with self.transaction(brief=brief, scheduled=scheduled, _alone=True) as session:
             return await session.execute(statement, params)
 
     async def fetch_alone(
@@ -271,7 +308,7 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, *, brief: bool = False, _alone: bool = False
+        self, *, brief: bool = False, scheduled: bool = False, _alone: bool = False
     ) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises.
         Raises :class:`DatabaseUnavailable` when the database does not answer within
@@ -279,19 +316,24 @@ class Database:
         ``brief``: a handful of indexed statements (an event's, a message's sent mark),
         which on SQLite may run on the event loop's thread, never waiting for a lock
         there (bot/storage/sqlite_driver.py); a pass over many rows is not brief.
-        ``_alone``: :meth:`execute_alone`'s, whose one statement PostgreSQL runs in
-        autocommit."""
+        ``scheduled``: the dispatch pass's, which on PostgreSQL has a connection of its
+        own and takes no turn at the pool's. ``_alone``: :meth:`execute_alone`'s, whose
+        one statement PostgreSQL runs in autocommit."""
         deadline = asyncio.timeout(self.limits.transaction_seconds if self.limits else None)
-        if self._gate is not None and asyncio.current_task() in self._holders:
+        own = scheduled and self._pass_engine is not None
+        if not own and self._gate is not None and asyncio.current_task() in self._holders:
             raise RuntimeError("a unit of work was opened inside another of the same task")
-        session = (self._alone_sessions if _alone else self.sessions)()
+        if own:
+            session = (self._pass_alone_sessions if _alone else self._pass_sessions)()
+        else:
+            session = (self._alone_sessions if _alone else self.sessions)()
         held: asyncio.Semaphore | None = None  # the turn this unit of work holds
         on_loop = sqlite_driver.ON_LOOP.set(brief) if self._sqlite else None
         try:
             try:
                 try:
                     async with deadline:
-                        held = await self._take_turn()
+                        held = None if own else await self._take_turn()
                         # The session begins with its first statement (autobegin), as
                         # ``session.begin()`` would only then reach the database: without
                         # a hand-off of its own for the begin (bench/README.md, issue 16).
@@ -379,17 +421,20 @@ class Database:
             await engine.dispose()
 
     async def open_pool(self) -> int:
-        """PostgreSQL: open every pooled connection now, at the start, and say how many
-        are open. Opened one at a time as bursts of requests first need them, the
-        last ones opened 30 to 40 minutes into an hour of traffic, and each took its
-        memory then (its prepared statements, asyncpg's codecs): a third of the second
-        half's growth (bench/README.md, issue 16, goal 4). No request waits for a
-        connect either. One the server refuses is logged, and left to the pool to open
-        when it is needed, as before."""
+        """PostgreSQL: open every pooled connection now, at the start, and the dispatch
+        pass's, and say how many are open. Opened one at a time as bursts of requests
+        first needed them, the last ones opened 30 to 40 minutes into an hour of
+        traffic, and each took its memory then (its prepared statements, asyncpg's
+        codecs): a third of the second half's growth (bench/README.md, issue 16, goal
+        4). No request waits for a connect either. One the server refuses is logged, and
+        left to the pool to open when it is needed, as before."""
         if self.is_sqlite:
             return 0
+        engines = [self.engine] * self._turns
+        if self._pass_engine is not None:
+            engines.append(self._pass_engine)
         tried = await asyncio.gather(
-            *(self.engine.connect().start() for _ in range(self._turns)), return_exceptions=True
+            *(engine.connect().start() for engine in engines), return_exceptions=True
         )
         opened = [found for found in tried if not isinstance(found, BaseException)]
         for connection in opened:
@@ -408,6 +453,8 @@ class Database:
         """Close the pooled connections (with limits: each within
         ``limits.statement_seconds`` on PostgreSQL, then cut)."""
         await self.engine.dispose()
+        if self._pass_engine is not None:
+            await self._pass_engine.dispose()
         # Its waiters belong to this event loop, as the pool did; a later one gets both new.
         self._gate = self._new_gate()
 
