@@ -191,10 +191,10 @@ class ArraysSession(Session):
     pass's nudges and heads-ups, queued by scheduled work as objects of the unit of
     work) go in one statement of an array per column (``insert_arrays_numbered``),
     instead of SQLAlchemy's "insertmanyvalues": one ``INSERT ... VALUES`` of a parameter
-    per value, 89 KB of SQL and 8,360 parameters for 836 messages, which asyncpg
+    per value, 89 KB of SQL and 4,180 parameters for a pass's 418 nudges, which asyncpg
     prepared on each connection in turn (then let go of: ``_forget_big_statements``),
-    and whose building raised the process' memory by 1.5-4.5 MB at each of the hour's
-    busiest passes, kept by the allocators afterwards (bench/README.md, issue 16, goal
+    and whose building raised the process' memory by 0.1-4.5 MB at each pass of the
+    hour that had work, kept by the allocators afterwards (bench/README.md, issue 16, goal
     4). Written, they are the session's as any flushed row is: with their keys, and what
     later changes them is an ``UPDATE``."""
 
