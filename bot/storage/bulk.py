@@ -196,7 +196,12 @@ class ArraysSession(Session):
     and whose building raised the process' memory by 0.1-4.5 MB at each pass of the
     hour that had work, kept by the allocators afterwards (bench/README.md, issue 16, goal
     4). Written, they are the session's as any flushed row is: with their keys, and what
-    later changes them is an ``UPDATE``."""
+    later changes them is an ``UPDATE``. One difference from the ORM's own ``INSERT``:
+    should a savepoint they were written in roll back, they stay in the session as
+    objects of rows that are not there (the ORM would make them transient), so a later
+    change to one fails the unit of work (``StaleDataError``) instead of being dropped
+    unsaid. The pass lets go of a failed batch's turns and reads its rows again
+    (``bot/due.py`` ``_together``): nothing refers to them."""
 
 
 @event.listens_for(ArraysSession, "before_flush")
