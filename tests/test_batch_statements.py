@@ -6,6 +6,7 @@ batch's list of pairs is bound as one value (``one_of``): one text for any lengt
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -17,6 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import stalls
 from bot.content import Content
@@ -161,3 +163,35 @@ async def test_the_passes_batch_statements_are_one_text_whatever_their_length(
                 )
     assert len(texts) == 4 * 5  # watch, follow_up_now, and pair_activity's three
     assert len(set(texts)) == 5
+
+
+async def test_a_change_to_a_message_of_a_rolled_back_savepoint_fails_loudly(
+    backend: str, templates: Templates
+) -> None:
+    """Messages written as arrays in a savepoint that rolls back stay in the session (the
+    ORM's own INSERT would make them transient, and a change to one would be dropped
+    unsaid): a later change to one fails the unit of work, and nothing of it is kept."""
+    async with _postgres(templates, backend) as (database, workspace):
+        with pytest.raises(StaleDataError):
+            async with database.transaction(scheduled=True) as session:
+                with contextlib.suppress(RuntimeError):
+                    async with session.begin_nested():
+                        gone = [_message(workspace, f"G{n}", "rolled back") for n in range(3)]
+                        session.add_all(gone)
+                        await session.flush()
+                        raise RuntimeError("the batch failed")
+                session.add_all([_message(workspace, f"K{n}", "kept") for n in range(2)])
+                gone[0].content = Content("changed").to_json()
+        async with database.transaction() as session:
+            assert (await session.scalars(select(OutboxMessage.target_id))).all() == []
+        # Without the change, the rest of the unit of work is kept as usual.
+        async with database.transaction(scheduled=True) as session:
+            with contextlib.suppress(RuntimeError):
+                async with session.begin_nested():
+                    session.add_all([_message(workspace, f"G{n}", "gone") for n in range(3)])
+                    await session.flush()
+                    raise RuntimeError("the batch failed")
+            session.add_all([_message(workspace, f"K{n}", "kept") for n in range(2)])
+        async with database.transaction() as session:
+            stored = (await session.scalars(select(OutboxMessage.target_id))).all()
+        assert sorted(stored) == ["K0", "K1"]
