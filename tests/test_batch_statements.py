@@ -125,8 +125,10 @@ async def test_messages_written_as_arrays_are_encrypted_as_any_other(
     async with _postgres(
         templates, backend, TextCipher.from_setting(Fernet.generate_key().decode())
     ) as (database, workspace):
-        async with database.transaction() as session:
-            session.add_all([_message(workspace, f"U{n}", f"{CANARY} {n}") for n in range(3)])
+        with _recording(database) as sent:
+            async with database.transaction() as session:
+                session.add_all([_message(workspace, f"U{n}", f"{CANARY} {n}") for n in range(3)])
+        assert _kinds(sent) == {"WITH": 1}  # written as arrays
         async with database.transaction() as session:
             texts = [
                 Content.from_json(c).text
