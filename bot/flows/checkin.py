@@ -302,7 +302,11 @@ async def open_checkins(
         workspace.id: workspace
         for workspace in (
             await session.execute(
-                select(Workspace).where(Workspace.id.in_(sorted({d.workspace_id for d in opening})))
+                select(Workspace).where(
+                    one_of(
+                        dialect_of(session), Workspace.id, sorted({d.workspace_id for d in opening})
+                    )
+                )
             )
         ).scalars()
     }
