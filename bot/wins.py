@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +35,7 @@ from bot.effects import Effect, ReplyEphemeral
 from bot.milestones import WIN_MILESTONES, reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
-from bot.refs import UserRef
+from bot.refs import Platform, UserRef
 from bot.storage.bulk import dialect_of, per_dialect, table_of
 from bot.storage.database import Database
 from bot.storage.models import (
@@ -283,6 +284,66 @@ async def share_at_once(
     partners = _partners_of(listed)
     answer = ReplyEphemeral(ref, Content(_saved(int(count), partners)))
     return [answer], bool(written), int(count)
+
+
+# How many of the latest wins a start reads for who shared them (``recent_sharers``): a
+# walk back along the wins' key, bounded however many there are.
+RECENT_WINS_READ = 50_000
+
+
+def _recent_sharers() -> Select[Any]:
+    """The people who shared the latest ``scan`` wins, at most ``kept`` of them (those
+    whose last win is newest), each with their workspace's platform ids and their
+    count of wins, oldest first."""
+    workspaces = table_of(Workspace)
+    latest = (
+        select(_WINS.c.member_id, _WINS.c.id)
+        .order_by(_WINS.c.id.desc())
+        .limit(bindparam("scan"))
+        .subquery("latest")
+    )
+    last = func.max(latest.c.id).label("last")
+    sharers = (
+        select(latest.c.member_id, last)
+        .group_by(latest.c.member_id)
+        .order_by(last.desc())
+        .limit(bindparam("kept"))
+        .subquery("sharer")
+    )
+    return (
+        select(
+            workspaces.c.platform,
+            workspaces.c.external_id,
+            _MEMBERS.c.external_id,
+            _MEMBERS.c.workspace_id,
+            _MEMBERS.c.id,
+            _MEMBERS.c.wins_count,
+        )
+        .select_from(sharers)
+        .join(_MEMBERS, _MEMBERS.c.id == sharers.c.member_id)
+        .join(workspaces, workspaces.c.id == _MEMBERS.c.workspace_id)
+        .order_by(sharers.c.last)
+    )
+
+
+_RECENT_SHARERS = _recent_sharers()
+
+
+async def recent_sharers(database: Database, kept: int) -> list[tuple[UserRef, Sharer]]:
+    """PostgreSQL, as a process starts: who shared the latest wins (at most ``kept``
+    people, among the last ``RECENT_WINS_READ`` wins), oldest first, each as a keyed
+    ``/win`` of theirs would find them, so that win can be one statement
+    (``share_at_once``) without one the usual way first. The statement checks all it
+    relies on again (the row still theirs, the count), so one read here and changed
+    since goes the usual way, as a person met earlier in the process does. One
+    statement."""
+    found = await database.execute_alone(_RECENT_SHARERS, {"scan": RECENT_WINS_READ, "kept": kept})
+    rows: list[tuple[str, str, str, int, int, int]] = [tuple(row) for row in found]
+    return [
+        # One copy of each workspace's id for all its people (~20% of an entry).
+        (UserRef(Platform(platform), sys.intern(ws), user), Sharer(workspace_id, member_id, count))
+        for platform, ws, user, workspace_id, member_id, count in rows
+    ]
 
 
 async def share(turn: Turn, command: ShareWin) -> list[Effect]:

@@ -311,3 +311,52 @@ async def test_the_people_shared_with_most_lately_are_the_ones_kept(
     assert _at_once(chat, sent) is not chat.database.is_sqlite
     _answer_c, sent = await _handled(chat, _win(chat, "carol", "carol's second", "c2"))
     assert not _at_once(chat, sent)  # let go: the usual way
+
+
+async def test_a_restarted_process_remembers_who_shared_lately(chat: Chat) -> None:
+    """A process that starts again (a new engine on the same database) reads who shared
+    the latest wins: on PostgreSQL bob's first /win after it is one statement, as his
+    later ones were before the restart. One that does not read them takes the usual
+    way first. Nothing is read on SQLite, where every /win goes the usual way."""
+    await _known_bob(chat)
+    cold = Chat(chat.database, chat.clock, recorder=chat.recorder)
+    answer, sent = await _handled(cold, _win(chat, "bob", "the second", "k2"))
+    assert answer == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
+    assert not _at_once(cold, sent)
+    restarted = Chat(chat.database, chat.clock, recorder=chat.recorder)
+    remembered = await restarted.engine.remember_recent_sharers()
+    assert remembered == (0 if chat.database.is_sqlite else 1)
+    answer, sent = await _handled(restarted, _win(chat, "bob", "the third", "k3"))
+    assert answer == "Saved to your journal (win #3) and shared with <@alice>. 🎉"
+    assert _at_once(restarted, sent) is not chat.database.is_sqlite, sent
+    assert [dm for dm in chat.dms("alice") if "the third" in dm] == [
+        "<@bob> shared a win: the third"
+    ]
+    texts = [w.text for w in await _rows(chat.database, Win)]
+    assert texts == ["the first", "the second", "the third"]
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.wins_count == 3
+
+
+async def test_a_start_remembers_the_latest_sharers_and_no_more_than_kept(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for two: dave and bob shared the latest wins, carol an older one. A new
+    process remembers dave and bob (their next /win at once on PostgreSQL), not carol,
+    whose next /win goes the usual way."""
+    for mentee in ("bob", "carol", "dave"):
+        await pair_up(chat, "alice", mentee)
+    for who, key in (("bob", "b1"), ("carol", "c1"), ("dave", "d1"), ("bob", "b2")):
+        await _handled(chat, _win(chat, who, f"{who}'s {key}", key))
+    monkeypatch.setattr("bot.engine.SHARERS_KEPT", 2)
+    restarted = Chat(chat.database, chat.clock, recorder=chat.recorder)
+    remembered = await restarted.engine.remember_recent_sharers()
+    assert remembered == (0 if chat.database.is_sqlite else 2)
+    for who, key, count, quick in (
+        ("dave", "d2", 2, True),
+        ("bob", "b3", 3, True),
+        ("carol", "c2", 2, False),
+    ):
+        answer, sent = await _handled(restarted, _win(chat, who, f"{who}'s {key}", key))
+        assert answer.startswith(f"Saved to your journal (win #{count})"), answer
+        assert _at_once(restarted, sent) is (quick and not chat.database.is_sqlite), (who, sent)
