@@ -934,6 +934,23 @@ def serve(clock: Clock | None = None) -> None:
     _run(_serve(settings, clock))
 
 
+async def _remember_sharers(engine: Engine) -> None:
+    """Who shared the latest wins, read as the process starts (PostgreSQL), so each one's
+    first /win after a restart is as quick as their later ones. A start goes on without
+    it: their first /win then goes the usual way, as it did before."""
+    log = logging.getLogger(__name__)
+    try:
+        remembered = await engine.remember_recent_sharers()
+    except Exception as error:  # its kind only: the database's details may quote a row
+        log.warning(
+            "could not read who shared wins lately (%s); each one's next /win goes the usual way",
+            type(error).__name__,
+        )
+        return
+    if remembered:
+        log.info("remembered who shared the latest wins (%d)", remembered)
+
+
 async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     import asyncio
     import gc
@@ -1004,6 +1021,7 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
         await database.upgrade()
         await check_readable(database, Base.metadata)
         await database.open_pool()  # all of them now, not late in a long run
+        await _remember_sharers(engine)
         if settings.slack_bot_token is not None:
             from adapters.slack.app import SlackAdapter, SlackStartError
 

@@ -22,7 +22,7 @@ from bot.content import Content
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxTarget, Workspace
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
-from tests.slack.slack_chat import SECRET, signed_win
+from tests.slack.slack_chat import SECRET, signed_win, trigger_id
 from tests.test_console import MENTORBOT, _env
 
 
@@ -307,3 +307,42 @@ async def test_run_opens_its_whole_pool_as_it_starts(tmp_path: Path, database: D
         await fake.stop()
     # Its four, whatever else it holds (nothing else runs on the database meanwhile).
     assert opened is not None and before is not None and opened - before >= 4
+
+
+async def test_run_remembers_who_shared_the_latest_wins_as_it_starts(
+    tmp_path: Path, database: Database
+) -> None:
+    """On PostgreSQL, a ``mentorbot run`` that starts again reads who shared the latest
+    wins before it takes requests, so their first /win after the restart can be one
+    statement (tests/test_wins_at_once.py shows it is)."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: on SQLite every /win goes the usual way")
+    fake = FakeSlack(users={"U0ALICE": Person("Alice", "Europe/Berlin")})
+    await fake.start()
+    port = _free_port()
+    env = _slack_env(database, fake, port)
+    logs = []
+    try:
+        for number, text in enumerate(("before the restart", "after it"), start=1):
+            process, log = await _start_run(tmp_path, env, f"run-{number}")
+            logs.append(log)
+            try:
+                await _wait_for_port(port, process)
+                body, headers = signed_win(fake.response_url(), text, trigger=trigger_id())
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.post(
+                        f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
+                    ) as response,
+                ):
+                    assert response.status == 200
+                    assert f"Saved to your journal (win #{number})" in await response.text()
+                assert await _terminate(process) < 10
+            finally:
+                await _kill(process)
+            assert process.returncode == 0, _tail(log)
+    finally:
+        await fake.stop()
+    first, second = (log.read_text() for log in logs)
+    assert "remembered who shared the latest wins" not in first  # none had, yet
+    assert "remembered who shared the latest wins (1)" in second, second[-2000:]

@@ -60,9 +60,11 @@ def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def signed_win(response_url: str, text: str, *, team_id: str = TEAM) -> tuple[str, dict[str, str]]:
+def signed_win(
+    response_url: str, text: str, *, team_id: str = TEAM, trigger: str = "1.2.trigger"
+) -> tuple[str, dict[str, str]]:
     """A signed ``/win`` from alice, as Slack POSTs it to ``/slack/events``: the body
-    and its headers."""
+    and its headers. Its ``trigger`` id is its delivery key: another is another /win."""
     body = urlencode(
         {
             "command": "/win",
@@ -71,7 +73,7 @@ def signed_win(response_url: str, text: str, *, team_id: str = TEAM) -> tuple[st
             "user_name": "alice",
             "team_id": team_id,
             "channel_id": "D0ALICE",
-            "trigger_id": "1.2.trigger",
+            "trigger_id": trigger,
             "response_url": response_url,
             "api_app_id": "A0APP",
         }
