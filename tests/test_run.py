@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import socket
 import time
@@ -18,7 +19,10 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, text
 
+from adapters import cli
+from bot.clock import ManualClock
 from bot.content import Content
+from bot.engine import Engine
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxTarget, Workspace
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
@@ -346,3 +350,22 @@ async def test_run_remembers_who_shared_the_latest_wins_as_it_starts(
     first, second = (log.read_text() for log in logs)
     assert "remembered who shared the latest wins" not in first  # none had, yet
     assert "remembered who shared the latest wins (1)" in second, second[-2000:]
+
+
+async def test_a_start_that_cannot_read_who_shared_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A start whose read of who shared the latest wins fails (here: nothing listens on
+    the server's port) logs the kind of failure, and no password, and goes on: each
+    one's first /win then goes the usual way."""
+    port = _free_port()  # nothing listens there
+    database = Database(f"postgresql+asyncpg://mentorbot:secret-word@127.0.0.1:{port}/mentorbot")
+    engine = Engine(database, ManualClock(datetime(2026, 11, 25, 12, tzinfo=UTC)))
+    try:
+        with caplog.at_level(logging.INFO):
+            await cli._remember_sharers(engine)
+    finally:
+        await database.dispose()
+    assert "could not read who shared wins lately (DatabaseUnavailable)" in caplog.text
+    assert "remembered" not in caplog.text
+    assert "secret-word" not in caplog.text
