@@ -29,6 +29,12 @@ floor come from the same run.
   with ``--postgres-url``), as ``bench_win``'s baseline does: the least a bot that keeps
   what it is told, durably, before it answers can do. Goal 5's ratio, read against it,
   shows how much of it is the commit itself.
+
+Each person's first ``/win`` to a bot is untimed (first contact, the "First win"
+milestone). ``--restart`` then starts each mentorbot again before the timed run, so the
+timed ``/win`` include each person's first to a process that has just started, as after a
+deploy (on PostgreSQL it reads who shared the latest wins as it starts, as ``mentorbot
+run`` does).
 """
 
 from __future__ import annotations
@@ -322,6 +328,7 @@ async def mentor_bot(spec: BotSpec) -> AsyncIterator[TimedEngine]:
     worker = DeliveryWorker(database, {Platform.DISCORD: adapter.sender}, clock, limits=limits)
     worker_box.append(worker)
     scheduler = BotScheduler(engine, worker, interval_seconds=3600, jitter_seconds=0)
+    await engine.remember_recent_sharers()
     task = asyncio.create_task(adapter.start())
     await wait_ready(adapter.client, task)
     try:
@@ -357,7 +364,7 @@ class BotProcess:
         if spec.mode.code is not None:
             env["PYTHONPATH"] = spec.mode.code
         self.spec = spec
-        self.log = (folder / f"bot-{spec.bot}.log").open("w")
+        self.log = (folder / f"bot-{spec.bot}.log").open("a")  # a bot started again adds
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.bench_discord", "--serve-bot", json.dumps(asdict(spec))],
             stdin=subprocess.PIPE,
@@ -542,6 +549,13 @@ async def bench(
                 if mode.url is not None and mode.runs_mentorbot:
                     await drained(mode.url)
                 print(f"  {mode.name}: started and warmed up", file=sys.stderr)
+                if args.restart and mode.runs_mentorbot:
+                    # Everyone has shared a win; the timed ones are each person's first
+                    # of this process (the floor has nothing to remember).
+                    bots[-1].close()
+                    bots[-1] = BotProcess(BotSpec(mode, n, port, guild), folder)
+                    await bots[-1].ready()
+                    print(f"  {mode.name}: started again", file=sys.stderr)
             for bot in bots:
                 await bot.engine_ns(clear=True)
             print(f"timing {args.wins} /wins per bot at {args.rate:g}/s", file=sys.stderr)
@@ -708,6 +722,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="also run the floor writing each /win in one INSERT+COMMIT first (SQLite, and "
         "PostgreSQL with --postgres-url)",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="start each mentorbot again after its warm-up, so every person's first /win "
+        "after a start is timed",
     )
     parser.add_argument("--json", type=Path, help="write every number here too")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
