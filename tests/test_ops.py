@@ -33,7 +33,7 @@ from tests.conversation import Chat, pair_up
 from tests.discord.chat import running_bot
 from tests.discord.fake_discord import FakeDiscord
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Person
-from tests.slack.slack_chat import SECRET, signed_win
+from tests.slack.slack_chat import SECRET, win_over_http
 
 DMS_CLOSED = DeliveryFailure("cannot_dm_user", permanent=True, scope=FailureScope.RECIPIENT)
 SLOW_DOWN = DeliveryFailure("rate limited", permanent=False, retry_after=timedelta(seconds=30))
@@ -242,15 +242,9 @@ async def test_slack_events_health_and_metrics_share_one_port(
             200,
             {"status": "ok", "database": "ok", "slack": "connected"},
         )
-        body, headers = signed_win(fake.response_url(), "one port for everything")
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                f"http://127.0.0.1:{server.port}/slack/events", data=body, headers=headers
-            ) as response,
-        ):
-            assert response.status == 200
-            assert "Saved to your journal" in await response.text()
+        events = f"http://127.0.0.1:{server.port}/slack/events"
+        answer = await win_over_http(events, fake.response_url(), "one port for everything")
+        assert "Saved to your journal" in answer
         samples = await _samples(server.port)
         assert (
             _value(samples, "mentorbot_commands_handled_total", platform="slack", command="win")

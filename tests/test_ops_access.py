@@ -14,7 +14,7 @@ from adapters.ops import Metrics, OpsServer
 from bot.settings import Settings
 from bot.storage.database import Database
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, Person
-from tests.slack.slack_chat import SECRET, signed_win
+from tests.slack.slack_chat import SECRET, win_over_http
 from tests.test_console import _env
 from tests.test_run import _free_port, _kill, _start_run, _terminate, _wait_for_port
 
@@ -95,9 +95,8 @@ async def test_run_serves_ops_on_their_own_loopback_port(tmp_path: Path) -> None
         await _wait_for_port(port, process)
         public, private = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ops_port}"
         async with aiohttp.ClientSession() as http:
-            body, headers = signed_win(fake.response_url(), "ops apart")
-            async with http.post(f"{public}/slack/events", data=body, headers=headers) as r:
-                assert r.status == 200 and "Saved to your journal" in await r.text()
+            answer = await win_over_http(f"{public}/slack/events", fake.response_url(), "ops apart")
+            assert "Saved to your journal" in answer
             for path in ("/healthz", "/metrics"):
                 async with http.get(f"{public}{path}") as r:
                     assert r.status == 404, path  # not on the public port

@@ -4,11 +4,13 @@ scheduler and the delivery worker; SIGTERM stops it cleanly and quickly."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import socket
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from bot.engine import Engine
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, OutboxTarget, Workspace
 from tests.slack.fake_slack import BOT_TOKEN, TEAM, FakeSlack, Person
-from tests.slack.slack_chat import SECRET, signed_win, trigger_id
+from tests.slack.slack_chat import SECRET, trigger_id, win_over_http
 from tests.test_console import MENTORBOT, _env
 
 
@@ -72,15 +74,11 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
         )
     try:
         await _wait_for_port(port, process)
-        body, headers = signed_win(fake.response_url(), "shipped the runner 🚀", team_id="T0TEAM")
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
-            ) as response,
-        ):
-            assert response.status == 200
-            assert "Saved to your journal" in await response.text()
+        events = f"http://127.0.0.1:{port}/slack/events"
+        answer = await win_over_http(
+            events, fake.response_url(), "shipped the runner 🚀", team_id="T0TEAM"
+        )
+        assert "Saved to your journal" in answer
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 15)
@@ -124,6 +122,22 @@ async def _start_run(
     return process, log_path
 
 
+@contextlib.asynccontextmanager
+async def _serving(
+    tmp_path: Path, env: dict[str, str], name: str, port: int
+) -> AsyncIterator[Path]:
+    """``mentorbot run`` listening on ``port`` for the block (its log given), then sent
+    SIGTERM, which it must obey within 10 s, exiting 0."""
+    process, log = await _start_run(tmp_path, env, name)
+    try:
+        await _wait_for_port(port, process)
+        yield log
+        assert await _terminate(process) < 10
+    finally:
+        await _kill(process)
+    assert process.returncode == 0, _tail(log)
+
+
 async def _terminate(process: asyncio.subprocess.Process) -> float:
     """SIGTERM; how long the process took to exit."""
     started = time.monotonic()
@@ -163,10 +177,8 @@ async def test_health_metrics_and_slack_events_share_port(tmp_path: Path) -> Non
                     "database": "ok",
                     "slack": "connected",
                 }
-            body, headers = signed_win(fake.response_url(), "one port")
-            async with http.post(f"{base}/slack/events", data=body, headers=headers) as response:
-                assert response.status == 200
-                assert "Saved to your journal" in await response.text()
+            answer = await win_over_http(f"{base}/slack/events", fake.response_url(), "one port")
+            assert "Saved to your journal" in answer
             async with http.get(f"{base}/metrics") as response:
                 assert response.status == 200
                 metrics = await response.text()
@@ -298,15 +310,8 @@ async def test_run_opens_its_whole_pool_as_it_starts(tmp_path: Path, database: D
     try:
         async with database.transaction() as session:
             before = await session.scalar(others)
-        process, log = await _start_run(tmp_path, env, "run")
-        try:
-            await _wait_for_port(port, process)
-            async with database.transaction() as session:
-                opened = await session.scalar(others)
-            assert await _terminate(process) < 10
-        finally:
-            await _kill(process)
-        assert process.returncode == 0, _tail(log)
+        async with _serving(tmp_path, env, "run", port), database.transaction() as session:
+            opened = await session.scalar(others)
     finally:
         await fake.stop()
     # Its four, whatever else it holds (nothing else runs on the database meanwhile).
@@ -327,24 +332,14 @@ async def test_run_remembers_who_shared_the_latest_wins_as_it_starts(
     env = _slack_env(database, fake, port)
     logs = []
     try:
+        events = f"http://127.0.0.1:{port}/slack/events"
         for number, text in enumerate(("before the restart", "after it"), start=1):
-            process, log = await _start_run(tmp_path, env, f"run-{number}")
-            logs.append(log)
-            try:
-                await _wait_for_port(port, process)
-                body, headers = signed_win(fake.response_url(), text, trigger=trigger_id())
-                async with (
-                    aiohttp.ClientSession() as http,
-                    http.post(
-                        f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
-                    ) as response,
-                ):
-                    assert response.status == 200
-                    assert f"Saved to your journal (win #{number})" in await response.text()
-                assert await _terminate(process) < 10
-            finally:
-                await _kill(process)
-            assert process.returncode == 0, _tail(log)
+            async with _serving(tmp_path, env, f"run-{number}", port) as log:
+                logs.append(log)
+                answer = await win_over_http(
+                    events, fake.response_url(), text, trigger=trigger_id()
+                )
+                assert f"Saved to your journal (win #{number})" in answer
     finally:
         await fake.stop()
     first, second = (log.read_text() for log in logs)

@@ -87,6 +87,25 @@ def signed_win(
     return body, headers
 
 
+async def win_over_http(
+    events_url: str,
+    response_url: str,
+    text: str,
+    *,
+    team_id: str = TEAM,
+    trigger: str = "1.2.trigger",
+) -> str:
+    """A signed ``/win`` from alice POSTed to ``events_url`` (a ``/slack/events``), as
+    Slack sends it: the text of the answer, which must be a 200."""
+    body, headers = signed_win(response_url, text, team_id=team_id, trigger=trigger)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(events_url, data=body, headers=headers) as response,
+    ):
+        assert response.status == 200
+        return await response.text()
+
+
 def trigger_id() -> str:
     """A fresh trigger id, shaped as Slack's."""
     return f"{uuid.uuid4().int % 10**11}.{uuid.uuid4().hex[:12]}"
