@@ -197,8 +197,8 @@ class Engine:
         """PostgreSQL, as the process starts: the people who shared the latest wins
         (at most SHARERS_KEPT), remembered as if this process had met them, so that each
         one's first keyed /win after a start is one statement (``_win_at_once``), not
-        the usual way's four. How many; none on SQLite, where every /win goes the usual
-        way."""
+        the usual way's four round trips. How many; none on SQLite, where every /win goes
+        the usual way."""
         if self._db.is_sqlite:
             return 0
         found = await wins.recent_sharers(self._db, SHARERS_KEPT)
