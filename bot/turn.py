@@ -127,7 +127,7 @@ def _claim_by_workspace_ref(dialect: str) -> Insert:
     return (
         upsert_into(dialect, handled)
         .from_select(
-            ["workspace_id", "key", "created_at"],
+            CLAIM_COLUMNS,
             select(
                 workspaces.c.id,
                 bindparam("key", type_=handled.c.key.type),
@@ -179,6 +179,9 @@ _CLAIM_VALUES: dict[str, BindParameter[Any]] = {
     "key": bindparam("key"),
     "created_at": bindparam("at"),
 }
+# The columns every claim writes, in that order: its INSERT ... SELECTs name them too
+# (``_claim_by_workspace_ref``, and ``wins._at_once`` from its counted row).
+CLAIM_COLUMNS = list(_CLAIM_VALUES)
 # SQLite: the claim of a key the look-up found unclaimed (see ``_claiming``).
 _CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(_CLAIM_VALUES)
 

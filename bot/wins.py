@@ -49,7 +49,7 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import Person, Turn, outbox_cte, outbox_row
+from bot.turn import CLAIM_COLUMNS, Person, Turn, outbox_cte, outbox_row
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
@@ -204,9 +204,7 @@ def _at_once() -> Select[Any]:
     ).cte("counted")
     claimed = (
         insert(handled)
-        .from_select(
-            ["workspace_id", "key", "created_at"], select(workspace, key, at).select_from(counted)
-        )
+        .from_select(CLAIM_COLUMNS, select(workspace, key, at).select_from(counted))
         .returning(handled.c.id)
         .cte("claimed")
     )
