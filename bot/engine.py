@@ -133,7 +133,7 @@ UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved.
 # another's (``gave_way``: two events waiting for each other's rows): the second try
 # comes once the other has committed. A third failure is told as ``SORRY``.
 EVENT_ATTEMPTS = 3
-# People whose next keyed /win can be one statement, kept per process (~0.25-0.3 KB each).
+# People whose next keyed /win can be one statement, kept per process (~0.23-0.29 KB each).
 SHARERS_KEPT = 10_000
 
 
