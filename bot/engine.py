@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import assert_never
@@ -133,7 +134,7 @@ UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved.
 # another's (``gave_way``: two events waiting for each other's rows): the second try
 # comes once the other has committed. A third failure is told as ``SORRY``.
 EVENT_ATTEMPTS = 3
-# People whose next keyed /win can be one statement, kept per process (~0.23-0.29 KB each).
+# People whose next keyed /win can be one statement, kept per process (~0.23 KB each).
 SHARERS_KEPT = 10_000
 
 
@@ -281,7 +282,10 @@ class Engine:
         self._sharers.pop(who, None)
         while len(self._sharers) >= SHARERS_KEPT:
             del self._sharers[next(iter(self._sharers))]
-        self._sharers[who] = sharer
+        # Kept with one copy of each workspace's id for all its people, not the copy
+        # each request decoded (~60 of an entry's bytes; ``wins.recent_sharers`` too).
+        kept = UserRef(who.platform, sys.intern(who.workspace_id), who.user_id)
+        self._sharers[kept] = sharer
 
     async def _handle_in_one_transaction(
         self, event: Event, *, first: bool
