@@ -28,7 +28,7 @@ def _key(team_id: str, user_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Kept:
     """A cache entry: what ``users.info`` said and when, in one object of four slots
-    rather than a ``(time, Profile)`` tuple holding a ``Profile`` (48 bytes, not 104)."""
+    rather than a ``(time, Profile)`` tuple holding a ``Profile`` (64 bytes, not 112)."""
 
     stored: float
     name: str | None
