@@ -283,7 +283,7 @@ class Engine:
         while len(self._sharers) >= SHARERS_KEPT:
             del self._sharers[next(iter(self._sharers))]
         # Kept with one copy of each workspace's id for all its people, not the copy
-        # each request decoded (~60 of an entry's bytes; ``wins.recent_sharers`` too).
+        # each request (or row of ``wins.recent_sharers``) decoded: ~60 of an entry's bytes.
         kept = UserRef(who.platform, sys.intern(who.workspace_id), who.user_id)
         self._sharers[kept] = sharer
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -338,8 +337,7 @@ async def recent_sharers(database: Database, kept: int) -> list[tuple[UserRef, S
     found = await database.execute_alone(_RECENT_SHARERS, {"scan": RECENT_WINS_READ, "kept": kept})
     rows: list[tuple[str, str, str, int, int, int]] = [tuple(row) for row in found]
     return [
-        # One copy of each workspace's id for all its people (~20% of an entry).
-        (UserRef(Platform(platform), sys.intern(ws), user), Sharer(workspace_id, member_id, count))
+        (UserRef(Platform(platform), ws, user), Sharer(workspace_id, member_id, count))
         for platform, ws, user, workspace_id, member_id, count in rows
     ]
 
