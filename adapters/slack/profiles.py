@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,9 +28,11 @@ def _key(team_id: str, user_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Kept:
-    """A cache entry: what ``users.info`` said and when, in one object of four slots
-    rather than a ``(time, Profile)`` tuple holding a ``Profile`` (64 bytes, not 112)."""
+    """A cache entry: its key, what ``users.info`` said and when, in one object of five
+    slots rather than a ``(time, Profile)`` tuple holding a ``Profile`` (72 bytes, not
+    112)."""
 
+    key: str
     stored: float
     name: str | None
     timezone: str | None
@@ -62,16 +65,26 @@ class Profiles:
         self._size = size
         self._timeout = timeout_seconds
         self._monotonic = monotonic
-        # Keyed by one string, "team:user", not a tuple of two strings; a plain dict (in
-        # the order stored, oldest first), not an OrderedDict with its links; each value
-        # one object. With the timezone names shared (translate.profile), an entry is
-        # ~250 bytes (bench/bench_profile_cache.py), and the cache holds up to `size`.
+        # Keyed by one string, "team:user", not a tuple of two strings; each value one
+        # object. With the timezone names shared (translate.profile), an entry is ~250
+        # bytes (bench/bench_profile_cache.py), and the cache holds up to `size`.
         self._cache: dict[str, _Kept] = {}
+        # The entries in the order stored, oldest first, for the oldest to go first: a
+        # pointer each, where an OrderedDict's links take ~50 bytes. (A plain dict's own
+        # order will not do: finding its first entry steps over every one deleted before
+        # it since the dict last grew, ~28 µs a look-up once the cache is full.) An
+        # entry stored again leaves its old one here, no longer in ``_cache``, until it
+        # is the oldest.
+        self._order: deque[_Kept] = deque()
         # One users.info call per person at a time, however many requests wait for it.
         self._pending: dict[str, asyncio.Future[Profile]] = {}
 
     def __len__(self) -> int:
         return len(self._cache)
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self._order.clear()
 
     def cached(self, team_id: str, user_id: str) -> Profile | None:
         return self._fresh(_key(team_id, user_id))
@@ -102,15 +115,18 @@ class Profiles:
         # A failed look-up is kept for a minute too: Slack is not asked on every click
         # while it is down, or about someone it does not know.
         now = self._monotonic()
-        self._cache.pop(key, None)  # stored again, as the newest
-        self._cache[key] = _Kept(now, found.name, found.timezone, found.is_admin)
+        kept = _Kept(key, now, found.name, found.timezone, found.is_admin)
+        self._cache[key] = kept
+        self._order.append(kept)
         # Oldest first: whatever has expired goes too (it would not be served again), so
         # the cache holds the last hour's people, not the `size` most recent of all time.
-        while self._cache:
-            oldest = next(iter(self._cache))
-            if len(self._cache) <= self._size and now - self._cache[oldest].stored <= self._ttl:
-                break
-            del self._cache[oldest]
+        while self._order:
+            oldest = self._order[0]
+            if self._cache.get(oldest.key) is oldest:
+                if len(self._cache) <= self._size and now - oldest.stored <= self._ttl:
+                    break
+                del self._cache[oldest.key]
+            self._order.popleft()  # gone, or stored again since
         return found
 
     async def _users_info(self, user_id: str) -> Profile:

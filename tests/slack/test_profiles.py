@@ -72,3 +72,33 @@ async def test_a_failed_look_up_is_kept_a_minute_then_asked_again(fake: FakeSlac
     now[0] = 3600.0
     assert await profiles.get("T1", "U0A") == Profile("Person A", "UTC", is_admin=False)
     assert len(fake.called("users.info")) == 2
+
+
+async def test_someone_looked_up_again_stays_while_their_old_entry_goes(
+    fake: FakeSlack,
+) -> None:
+    """An hour on, alice is looked up again: her new entry is the newest, and when her
+    old one's turn comes to go (the oldest, expired), the new one stays."""
+    people = {user: Person(f"Person {user}", "UTC") for user in ("U0A", "U0B", "U0C")}
+    now = [0.0]
+    profiles = _profiles(fake, people, ttl_seconds=3600.0, size=2, monotonic=lambda: now[0])
+    await profiles.get("T1", "U0A")
+    now[0] = 10.0
+    await profiles.get("T1", "U0B")
+    now[0] = 3615.0  # both expired
+    await profiles.get("T1", "U0A")
+    assert profiles.cached("T1", "U0A") is not None
+    assert profiles.cached("T1", "U0B") is None
+    assert len(profiles) == 1
+    now[0] = 3700.0
+    await profiles.get("T1", "U0C")
+    assert [profiles.cached("T1", u) is not None for u in ("U0A", "U0B", "U0C")] == [
+        True,
+        False,
+        True,
+    ]
+    await profiles.get("T1", "U0A")
+    assert len(fake.called("users.info")) == 4  # alice twice, bob, carol: no more
+    profiles.clear()
+    assert len(profiles) == 0
+    assert profiles.cached("T1", "U0C") is None
