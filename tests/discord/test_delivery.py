@@ -11,6 +11,7 @@ import discord
 import pytest
 from sqlalchemy import select
 
+from adapters.discord import sender as sender_module
 from adapters.discord.sender import DiscordSender, delivery_failure
 from bot.clock import ManualClock
 from bot.content import Content
@@ -250,6 +251,32 @@ async def test_a_dm_channel_that_vanished_is_opened_again(
     assert not raised.value.permanent  # a DM channel can always be opened again
     await sender.perform(SendDM(UserRef(Platform.DISCORD, "1", bob), Content("two"), 7))
     assert len(fake.requests_to("POST", "/users/@me/channels")) == 2
+
+
+async def test_the_dm_channels_kept_are_the_most_recently_used(
+    sender: DiscordSender, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Room for two: a third person's DM pushes out whoever was used least recently, who
+    gets theirs opened again; the two used lately are not asked for again."""
+    monkeypatch.setattr(sender_module, "DM_CHANNELS_KEPT", 2)
+    bob, carol, dave = (fake.add_user(name) for name in ("Bob", "Carol", "Dave"))
+
+    def opened() -> list[str]:
+        return [r.body["recipient_id"] for r in fake.requests_to("POST", "/users/@me/channels")]
+
+    for user in (bob, carol, bob, dave):  # bob used again after carol: carol goes
+        assert await sender.dm_channel(user) == fake.dm_channels[user]
+    assert opened() == [bob, carol, dave]
+    for user in (bob, dave, carol):
+        assert await sender.dm_channel(user) == fake.dm_channels[user]
+    assert opened() == [bob, carol, dave, carol]
+
+
+def test_only_a_snowflake_is_kept_as_its_integer() -> None:
+    assert sender_module.snowflake("1183470092313669632") == 1183470092313669632
+    assert sender_module.snowflake(str(2**64 - 1)) == 2**64 - 1
+    for not_one in ("", " 1", "1 ", "-1", "1e3", "\u0663", str(2**64), "1" * 21):
+        assert sender_module.snowflake(not_one) is None
 
 
 CALLBACK = r"/interactions/\d+/[^/]+/callback"
