@@ -66,15 +66,16 @@ class Profiles:
         self._timeout = timeout_seconds
         self._monotonic = monotonic
         # Keyed by one string, "team:user", not a tuple of two strings; each value one
-        # object. With the timezone names shared (translate.profile), an entry is ~250
-        # bytes (bench/bench_profile_cache.py), and the cache holds up to `size`.
+        # object. With the timezone names shared (translate.profile), an entry is ~280
+        # bytes with its place in ``_order`` (bench/bench_profile_cache.py), and the
+        # cache holds up to `size`.
         self._cache: dict[str, _Kept] = {}
         # The entries in the order stored, oldest first, for the oldest to go first: a
         # pointer each, where an OrderedDict's links take ~50 bytes. (A plain dict's own
         # order will not do: finding its first entry steps over every one deleted before
-        # it since the dict last grew, ~28 µs a look-up once the cache is full.) An
-        # entry stored again leaves its old one here, no longer in ``_cache``, until it
-        # is the oldest.
+        # it since the dict last grew, ~60 µs more for each new person once the cache
+        # was full; bench/README.md, issue 16, twenty-eighth step.) An entry stored
+        # again leaves its old one here, no longer in ``_cache``, until it is the oldest.
         self._order: deque[_Kept] = deque()
         # One users.info call per person at a time, however many requests wait for it.
         self._pending: dict[str, asyncio.Future[Profile]] = {}
