@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,30 +77,33 @@ async def measure(people: int) -> dict[str, float]:
         # Warm the client (its session, its connection) outside the measurement.
         await profiles.get(json.loads(json.dumps(TEAM)), ids[0])
         _clear(profiles)  # the cache alone is measured
-        started = time.perf_counter()
-        for start in range(0, people, CONCURRENT):
-            await asyncio.gather(
-                *(
-                    # A new string for the team each time, as each request's payload gives.
-                    profiles.get(json.loads(json.dumps(TEAM)), user)
-                    for user in ids[start : start + CONCURRENT]
-                )
-            )
-        filled = time.perf_counter() - started
-        held_people = len(profiles._cache)  # older trees have no len()
-        if held_people != people:
-            raise SystemExit(f"the cache holds {held_people} people, not {people}")
+        # A new string for the team each time, as each request's payload gives.
+        filled = await _fill(lambda user: profiles.get(json.loads(json.dumps(TEAM)), user), ids)
+        held = len(profiles._cache)  # older trees have no len()
         freed = _freed(lambda: _clear(profiles))
         tracemalloc.stop()  # it would slow every allocation timed next
         per_new_person = await _full(profiles, people)
     finally:
         await fake.stop()
+    return _result(people, held, freed, filled) | per_new_person
+
+
+async def _fill(look_up: Callable[[str], Awaitable[object]], ids: list[str]) -> float:
+    """Seconds to look everyone in ``ids`` up, ``CONCURRENT`` at a time."""
+    started = time.perf_counter()
+    for start in range(0, len(ids), CONCURRENT):
+        await asyncio.gather(*(look_up(user) for user in ids[start : start + CONCURRENT]))
+    return time.perf_counter() - started
+
+
+def _result(people: int, held: int, freed: float, filled: float) -> dict[str, float]:
+    if held != people:
+        raise SystemExit(f"the cache held {held} people, not {people}")
     return {
         "people": people,
         "bytes_per_entry": freed / people,
         "cache_mb": freed / 1e6,
         "fill_seconds": filled,
-        **per_new_person,
     }
 
 
@@ -167,29 +170,15 @@ async def measure_dm_channels(people: int) -> dict[str, float]:
         sender = DiscordSender(http)
         await sender.dm_channel(json.loads(json.dumps(ids[0])))  # warm the client
         sender._dm_channels.clear()
-        started = time.perf_counter()
-        for start in range(0, people, CONCURRENT):
-            await asyncio.gather(
-                *(
-                    # A new string for each ID, as each outbox row gives it.
-                    sender.dm_channel(json.loads(json.dumps(user)))
-                    for user in ids[start : start + CONCURRENT]
-                )
-            )
-        filled = time.perf_counter() - started
-        if len(sender._dm_channels) != people:
-            raise SystemExit(f"the cache holds {len(sender._dm_channels)} people, not {people}")
+        # A new string for each ID, as each outbox row gives it.
+        filled = await _fill(lambda user: sender.dm_channel(json.loads(json.dumps(user))), ids)
+        held = len(sender._dm_channels)
         freed = _freed(sender._dm_channels.clear)
     finally:
         await http.close()
         Route.BASE = base
         await fake.close()
-    return {
-        "people": people,
-        "bytes_per_entry": freed / people,
-        "cache_mb": freed / 1e6,
-        "fill_seconds": filled,
-    }
+    return _result(people, held, freed, filled)
 
 
 def _run_elsewhere(code: Path, cache: str, people: int) -> dict[str, float]:
