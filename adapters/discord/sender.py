@@ -285,8 +285,7 @@ class DiscordSender:
         """The DM channel with ``user_id``: opened once, then remembered. Callers asking
         at the same moment share one request."""
         key = snowflake(user_id)
-        known = None if key is None else self._dm_channels.get(key)
-        if key is not None and known is not None:
+        if key is not None and (known := self._dm_channels.get(key)) is not None:
             self._dm_channels.move_to_end(key)
             return str(known)
         opening = self._opening.get(user_id)
