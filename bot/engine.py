@@ -134,7 +134,7 @@ UNREADABLE_SENDER = "Sorry, I couldn't tell who sent that, so nothing was saved.
 # another's (``gave_way``: two events waiting for each other's rows): the second try
 # comes once the other has committed. A third failure is told as ``SORRY``.
 EVENT_ATTEMPTS = 3
-# People whose next keyed /win can be one statement, kept per process (~0.23 KB each).
+# People who shared a win, kept per process for their next keyed /win (~0.23 KB each).
 SHARERS_KEPT = 10_000
 
 
@@ -159,8 +159,9 @@ class Engine:
         self._on_queued = on_queued
         self._spread = dispatch_spread
         # PostgreSQL: who shared a win before, by their platform ids (oldest first, at
-        # most SHARERS_KEPT), with their count of wins, so their next keyed /win is one
-        # statement when it reaches no milestone (``_win_at_once``).
+        # most SHARERS_KEPT), with their ids and count of wins: their next keyed /win's
+        # statement (``_win_at_once``) needs no look-up, and expects the milestone it
+        # may reach (someone not kept is expected to reach their first win).
         self._sharers: dict[UserRef, wins.Sharer] = {}
 
     async def handle(self, event: Event) -> list[Effect]:
@@ -197,9 +198,9 @@ class Engine:
     async def remember_recent_sharers(self) -> int:
         """PostgreSQL, as the process starts: the people who shared the latest wins
         (at most SHARERS_KEPT), remembered as if this process had met them, so that each
-        one's first keyed /win after a start is one statement (``_win_at_once``), not
-        the usual way's four round trips. How many; none on SQLite, where every /win goes
-        the usual way."""
+        one's first keyed /win after a start needs no look-up in its statement
+        (``_win_at_once``), and one reaching a milestone past the first is expected.
+        How many; none on SQLite, where every /win goes the usual way."""
         if self._db.is_sqlite:
             return 0
         found = await wins.recent_sharers(self._db, SHARERS_KEPT)
@@ -208,18 +209,16 @@ class Engine:
         return len(found)
 
     async def _win_at_once(self, event: Event) -> list[Effect] | None:
-        """PostgreSQL: a keyed /win of someone who shared one before, in one statement
-        outside a transaction (``wins.share_at_once``: one round trip instead of four,
-        and none of the ORM's work; goal 5 of issue 16, bench/README.md). None: the
-        usual way handles it (a first /win, one whose count reaches a milestone, anything
-        else the statement leaves to it, a key another delivery claimed at the same
-        moment), nothing having been written."""
-        if not isinstance(event, CommandInvoked) or event.event_key is None:
+        """PostgreSQL: a keyed /win in one statement outside a transaction
+        (``wins.share_at_once``: one round trip instead of four, and none of the ORM's
+        work; goals 2 and 5 of issue 16, bench/README.md), with a count milestone it
+        reaches when that is celebrated in DMs. Someone this process has not met is
+        found by their platform's ids in the same statement. None: the usual way handles
+        it (anything the statement leaves to it, a key another delivery claimed at the
+        same moment), nothing having been written."""
+        if self._db.is_sqlite or not isinstance(event, CommandInvoked):
             return None
-        sharer = self._sharers.get(event.user)  # none on SQLite (``_remember_sharer``)
-        if sharer is None or sharer.next_is_milestone():
-            # A milestone is the usual way's: the statement would only decline it, one
-            # statement more than its four (goal 1).
+        if event.event_key is None:
             return None
         try:
             command = parse_command(event.command, event.text)
@@ -227,6 +226,9 @@ class Engine:
             return None  # the usual way explains it
         if not isinstance(command, ShareWin):
             return None
+        # Someone not met yet (None) is found by their platform's ids; once a /win of
+        # theirs is saved, either way, they are remembered (``_remember_sharer``).
+        sharer = self._sharers.get(event.user)
         listed = event.user.user_id in self._admins
         said = event.user_is_admin is not None or listed
         zone = bool(event.user_timezone) and _known_zone(event.user_timezone or "")
@@ -258,8 +260,8 @@ class Engine:
             return None
         if done is None:
             return None
-        effects, queued, count = done
-        self._remember(event.user, dataclasses.replace(sharer, wins=count))
+        effects, queued, sharer = done
+        self._remember(event.user, sharer)
         self._telemetry.command_handled(
             event.user.platform.value, command_label(event.command, event.text)
         )

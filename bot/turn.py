@@ -4,7 +4,7 @@ messages queued in the outbox as part of it."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -374,16 +374,25 @@ def outbox_row(
     }
 
 
-def outbox_cte(source: FromClause, name: str, target_id: ColumnElement[str] | None = None) -> CTE:
+def outbox_cte(
+    source: FromClause,
+    name: str,
+    target_id: ColumnElement[str] | None = None,
+    *,
+    given: Mapping[str, ColumnElement[Any]] | None = None,
+) -> CTE:
     """PostgreSQL: a DM written by another statement, as its data-modifying CTE, once
     for each row of ``source`` (one of that statement's CTEs or subqueries: the DM is
     written exactly when that row is), from ``Turn.dm_in_statement``'s parameters, or,
     ``target_id`` being a column of ``source``, to each row's person from
-    ``Turn.dms_in_statement``'s. It returns each DM's ``id`` and ``target_id``."""
+    ``Turn.dms_in_statement``'s. ``given``: columns whose values the statement finds
+    itself (its DM's content told apart by what it wrote). It returns each DM's ``id``
+    and ``target_id``."""
+    found = dict(given or {})
+    if target_id is not None:
+        found["target_id"] = target_id
     values = [
-        target_id
-        if column == "target_id" and target_id is not None
-        else bindparam(f"dm_{column}", type_=_OUTBOX.c[column].type)
+        found.get(column, bindparam(f"dm_{column}", type_=_OUTBOX.c[column].type))
         for column in _OUTBOX_COLUMNS
     ]
     row = select(*values).select_from(source)

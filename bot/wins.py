@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,10 +16,13 @@ from sqlalchemy import (
     Insert,
     ScalarSelect,
     Select,
+    and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -31,6 +34,7 @@ from bot.access import own_wins
 from bot.commands import ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
+from bot.flows.celebration import reached_headline, reached_note
 from bot.milestones import WIN_MILESTONES, reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
@@ -40,6 +44,8 @@ from bot.storage.database import Database
 from bot.storage.models import (
     HandledEvent,
     Member,
+    Milestone,
+    MilestoneKind,
     OutboxMessage,
     OutboxStatus,
     OutboxTarget,
@@ -48,7 +54,7 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import CLAIM_COLUMNS, Person, Turn, outbox_cte, outbox_row
+from bot.turn import CLAIM_COLUMNS, Person, Turn, join_contents, outbox_cte, outbox_row
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
@@ -63,6 +69,7 @@ NEWS_HEADER = "News from your mentoring partners:"
 NEWS_LOOKBACK = 10
 _WINS = table_of(Win)
 _MEMBERS = table_of(Member)
+_MILESTONES = table_of(Milestone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +125,20 @@ def _saving_a_win(dialect_name: str, *, telling: bool = False) -> Insert:
 
 
 def _telling(
-    me: BindParameter[int],
-    workspace: BindParameter[int],
+    me: ColumnElement[int],
+    workspace: ColumnElement[int],
     counted: CTE,
     *,
     not_batched: bool = False,
     where: Sequence[ColumnElement[bool]] = (),
+    given: Mapping[str, ColumnElement[Any]] | None = None,
 ) -> tuple[CTE, ScalarSelect[Any]]:
     """PostgreSQL: the news DM of a win counted in ``counted`` to each of the sharer's
     partners (``not_batched``: those whose news is not batched), once per person should
     two pairs name the same partner (the second joins it), on the ``where`` conditions;
     and the DMs written, as a JSON array of [person, message id]. The DM's content and
-    columns are ``Turn.dms_in_statement``'s parameters."""
+    columns are ``Turn.dms_in_statement``'s parameters, but for those ``given``
+    (``outbox_cte``)."""
     rows = partner_rows(me, workspace).subquery("partner_row")
     conditions = [rows.c.pairs < NEWS_BATCH_PARTNERS, *where] if not_batched else list(where)
     told = (
@@ -139,7 +148,7 @@ def _telling(
         .where(*conditions)
         .subquery("told")
     )
-    news = outbox_cte(told, "news", told.c.external_id)
+    news = outbox_cte(told, "news", told.c.external_id, given=given)
     written = func.json_agg(func.json_build_array(news.c.target_id, news.c.id), type_=JSON)
     return news, select(written).scalar_subquery()
 
@@ -161,49 +170,77 @@ _SAVING_A_WIN = per_dialect(_saving_a_win)
 _SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 
 
-def _at_once() -> Select[Any]:
+def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[Any]:
     """PostgreSQL: a keyed ``/win`` in one statement, sent outside a transaction (so one
-    of its own), for a person an earlier event found (their member and workspace ids
-    given): the key's claim, the win, its count and the news to each partner, as the
-    usual way (``share``) writes them, and the count, the partners and the news DMs
-    written. It writes nothing and returns no row whenever the usual way would do more
-    or other: the key claimed before, the count reaching a milestone, a partner whose
-    news is batched, the workspace not delivering, the person's DMs stopped, their row
-    no longer theirs (forgotten), or their name, admin flag or timezone to be written
-    (parameters ``name`` and ``admin``, None when the event does not say; ``zone``,
-    whether it offers a timezone). These are conditions of the member row's UPDATE,
-    which everything else is written from: PostgreSQL checks the row's own again on
-    its newest version when another win of theirs held it, so two at once are counted
-    one after the other and a milestone is never passed by. A second delivery of the
-    key at the same moment breaks the claims' unique key, and the statement writes
-    nothing (bench/README.md, issue 16)."""
-    me: BindParameter[int] = bindparam("me", type_=_MEMBERS.c.id.type)
-    workspace: BindParameter[int] = bindparam("workspace", type_=_WINS.c.workspace_id.type)
+    of its own), for member ``me`` of ``workspace`` (their ids as parameters, for
+    someone an earlier event found; or found by their platform's ids, ``_BY_REF``): the
+    key's claim, the win, its count, the news to each partner and a count milestone it
+    reaches, as the usual way (``share``) writes them; and the count, the member's and
+    workspace's ids, the partners and the news DMs written.
+
+    It writes nothing and returns no row whenever the usual way would do more or other:
+    the key claimed before, the count reaching a milestone other than the one expected
+    (parameter ``reach``, 0 for none) or one the usual way would celebrate otherwise than
+    in DMs with nothing more said (a shout-out channel and consent not refused, or no
+    channel and its hint not sent yet), a partner whose news is batched, the workspace
+    not delivering, the person's DMs stopped, their row no longer theirs (forgotten, or
+    never made), or their name, admin flag or timezone to be written (parameters
+    ``name`` and ``admin``, None when the event does not say; ``zone``, whether it offers
+    a timezone). These are conditions of the member row's UPDATE, which everything else
+    is written from: PostgreSQL checks the row's own again on its newest version when
+    another win of theirs held it, so two at once are counted one after the other and a
+    milestone is never passed by. A second delivery of the key at the same moment breaks
+    the claims' unique key, and a milestone reached before breaks the milestones' (one
+    per person and code): the statement then writes nothing (bench/README.md, issue
+    16)."""
     key = bindparam("key", type_=_WINS.c.delivery_key.type)
     at = bindparam("at", type_=_WINS.c.created_at.type)
     name = bindparam("name", type_=_MEMBERS.c.display_name.type)
     admin = bindparam("admin", type_=_MEMBERS.c.is_admin.type)
+    reach = bindparam("reach", type_=_MEMBERS.c.wins_count.type)
     member = _MEMBERS.c
-    handled, workspaces = table_of(HandledEvent), table_of(Workspace)
+    handled, workspaces, milestones = table_of(HandledEvent), table_of(Workspace), _MILESTONES
+    here = workspaces.c
     batched = partner_rows(me, workspace).subquery("partner_row")
-    counted = _COUNTING_A_WIN.where(
-        member.workspace_id == workspace,
-        member.external_id == bindparam("user", type_=member.external_id.type),
-        member.dm_blocked_at.is_(None),
-        or_(name.is_(None), member.display_name == name),
-        or_(admin.is_(None), member.is_admin == admin),
-        or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
-        *(member.wins_count + 1 != count for count in WIN_MILESTONES),
-        ~exists().where(
-            workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
+    count = member.wins_count + 1
+    # Where the usual way celebrates a milestone in DMs and adds nothing to it
+    # (bot/flows/celebration.py): no shout-out channel and its hint told before, or a
+    # channel and the person's consent refused.
+    in_dms = or_(
+        exists().where(
+            here.id == workspace,
+            here.shoutout_channel_id.is_(None),
+            here.shoutout_hint_sent_at.is_not(None),
         ),
-        ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
-        ~exists().where(_WINS.c.workspace_id == workspace, _WINS.c.delivery_key == key),
-        ~exists().where(batched.c.pairs >= NEWS_BATCH_PARTNERS),
-    ).cte("counted")
+        and_(
+            member.shoutout_consent.is_(False),
+            exists().where(here.id == workspace, here.shoutout_channel_id.is_not(None)),
+        ),
+    )
+    counted = (
+        update(_MEMBERS)
+        .where(
+            member.id == me,
+            member.workspace_id == workspace,
+            member.external_id == bindparam("user", type_=member.external_id.type),
+            member.dm_blocked_at.is_(None),
+            or_(name.is_(None), member.display_name == name),
+            or_(admin.is_(None), member.is_admin == admin),
+            or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
+            or_(and_(*(count != n for n in WIN_MILESTONES)), and_(count == reach, in_dms)),
+            ~exists().where(here.id == workspace, here.delivery_stopped_at.is_not(None)),
+            ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
+            ~exists().where(_WINS.c.workspace_id == workspace, _WINS.c.delivery_key == key),
+            ~exists().where(batched.c.pairs >= NEWS_BATCH_PARTNERS),
+        )
+        .values(wins_count=count)
+        .returning(member.id, member.workspace_id, member.wins_count)
+        .cte("counted")
+    )
+    found = counted.c
     claimed = (
         insert(handled)
-        .from_select(CLAIM_COLUMNS, select(workspace, key, at).select_from(counted))
+        .from_select(CLAIM_COLUMNS, select(found.workspace_id, key, at).select_from(counted))
         .returning(handled.c.id)
         .cte("claimed")
     )
@@ -212,20 +249,92 @@ def _at_once() -> Select[Any]:
         insert(_WINS)
         .from_select(
             ["workspace_id", "member_id", "text", "created_at", "delivery_key"],
-            select(workspace, me, text, at, key).select_from(counted),
+            select(found.workspace_id, found.id, text, at, key).select_from(counted),
         )
         .returning(_WINS.c.id)
         .cte("saved")
     )
-    news, written = _telling(me, workspace, counted)
+    # As ``milestones.reach_automatic`` writes it, celebrated in DMs.
+    reaching = select(
+        found.workspace_id,
+        found.id,
+        literal(MilestoneKind.AUTO.value, type_=milestones.c.kind.type),
+        bindparam("code", type_=milestones.c.code.type),
+        bindparam("title", type_=milestones.c.title.type),
+        at,
+        at,
+        at,
+        literal("dm", type_=milestones.c.celebrated_in.type),
+    )
+    reached = (
+        insert(milestones)
+        .from_select(
+            [
+                "workspace_id",
+                "member_id",
+                "kind",
+                "code",
+                "title",
+                "created_at",
+                "completed_at",
+                "celebrated_at",
+                "celebrated_in",
+            ],
+            reaching.select_from(counted).where(found.wins_count == reach),
+        )
+        .returning(milestones.c.id)
+        .cte("reached")
+    )
+    # The news, or with the milestone reached joined to it (one event, one message).
+    content_type = table_of(OutboxMessage).c.content.type
+    content = case(
+        (found.wins_count == reach, bindparam("dm_reached_content", type_=content_type)),
+        else_=bindparam("dm_content", type_=content_type),
+    )
+    given = {"workspace_id": found.workspace_id, "content": content}
+    news, written = _telling(me, workspace, counted, given=given)
     return (
-        select(counted.c.wins_count, listed_partners("postgresql", me, workspace), written)
+        select(
+            found.wins_count,
+            found.id,
+            found.workspace_id,
+            listed_partners("postgresql", me, workspace),
+            written,
+        )
         .select_from(counted)
-        .add_cte(claimed, saved, news)
+        .add_cte(claimed, saved, reached, news)
     )
 
 
-_AT_ONCE = _at_once()
+def _by_ref() -> tuple[ScalarSelect[int], ScalarSelect[int]]:
+    """A member's id and their workspace's, found by the platform's ids (parameters
+    ``platform``, ``team`` and ``user``), for someone this process has not met."""
+    workspaces = table_of(Workspace).alias("their_workspace")
+    members = _MEMBERS.alias("them")
+    workspace = (
+        select(workspaces.c.id)
+        .where(
+            workspaces.c.platform == bindparam("platform", type_=workspaces.c.platform.type),
+            workspaces.c.external_id == bindparam("team", type_=workspaces.c.external_id.type),
+        )
+        .scalar_subquery()
+    )
+    me = (
+        select(members.c.id)
+        .where(
+            members.c.workspace_id == workspace,
+            members.c.external_id == bindparam("user", type_=members.c.external_id.type),
+        )
+        .scalar_subquery()
+    )
+    return me, workspace
+
+
+_AT_ONCE = _at_once(
+    bindparam("me", type_=_MEMBERS.c.id.type),
+    bindparam("workspace", type_=_WINS.c.workspace_id.type),
+)
+_AT_ONCE_BY_REF = _at_once(*_by_ref())
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,15 +346,21 @@ class Sharer:
     member_id: int
     wins: int
 
-    def next_is_milestone(self) -> bool:
-        """Whether their next win reaches a count milestone, as far as this count knows
-        (another instance may have counted more: the statement checks it again)."""
-        return self.wins + 1 in WIN_MILESTONES
+    def reach(self) -> int:
+        """The count milestone their next win reaches, as far as this count knows
+        (another instance may have counted more: the statement checks it again); 0 for
+        none."""
+        return self.wins + 1 if self.wins + 1 in WIN_MILESTONES else 0
+
+
+# The milestone a /win of someone this process has not met is expected to reach: their
+# first win, the one every sharer reaches (any other, the usual way reaches).
+FIRST_REACH = 1
 
 
 async def share_at_once(
     database: Database,
-    sharer: Sharer,
+    sharer: Sharer | None,
     ref: UserRef,
     text: str,
     now: datetime,
@@ -254,18 +369,21 @@ async def share_at_once(
     name: str | None,
     admin: bool | None,
     zone: bool,
-) -> tuple[list[Effect], bool, int] | None:
+) -> tuple[list[Effect], bool, Sharer] | None:
     """PostgreSQL: a keyed ``/win`` (``text`` as ``parse_command`` read it) in one
-    statement (``_AT_ONCE``): its answer, whether it queued news to send, and the
-    sharer's count of wins with it; None when it is for the usual way (``share``, in
-    the event's transaction), having written nothing."""
+    statement (``_at_once``), of ``sharer`` or (None) of whoever ``ref`` names: its
+    answer, whether it queued news to send, and the sharer with their count of wins with
+    it; None when it is for the usual way (``share``, in the event's transaction),
+    having written nothing."""
     news = _news(ref.user_id, text)
     # The workspace delivers (the statement checks it), so the news is sent as usual.
-    dm = outbox_row(Workspace(id=sharer.workspace_id), OutboxTarget.DM, "", news, now)
-    del dm["target_id"]
+    dm = outbox_row(Workspace(), OutboxTarget.DM, "", news, now)
+    for found in ("workspace_id", "target_id", "content"):
+        del dm[found]
+    reach = FIRST_REACH if sharer is None else sharer.reach()
+    title = WIN_MILESTONES.get(reach)
+    reached = join_contents(news, Content(reached_headline(ref.user_id, title))) if title else None
     params = {
-        "me": sharer.member_id,
-        "workspace": sharer.workspace_id,
         "user": ref.user_id,
         "text": text,
         "at": now,
@@ -273,14 +391,29 @@ async def share_at_once(
         "name": name,
         "admin": admin,
         "zone": zone,
+        "reach": reach,
+        "code": f"wins-{reach}" if title else None,
+        "title": title,
+        "dm_content": news.to_json(),
+        "dm_reached_content": reached.to_json() if reached else None,
     } | {f"dm_{column}": value for column, value in dm.items()}
-    rows = await database.fetch_alone(_AT_ONCE, params)
+    if sharer is None:
+        statement = _AT_ONCE_BY_REF
+        params |= {"platform": ref.platform.value, "team": ref.workspace_id}
+    else:
+        statement = _AT_ONCE
+        params |= {"me": sharer.member_id, "workspace": sharer.workspace_id}
+    rows = await database.fetch_alone(statement, params)
     if not rows:
         return None
-    [(count, listed, written)] = rows
+    [(count, member_id, workspace_id, listed, written)] = rows
     partners = _partners_of(listed)
-    answer = ReplyEphemeral(ref, Content(_saved(int(count), partners)))
-    return [answer], bool(written), int(count)
+    answer = _saved(int(count), partners)
+    if title and count == reach:
+        # Joined to the answer, as ``Turn.tell_actor`` joins it the usual way.
+        answer += "\n\n" + reached_note(title, [p.external_id for p in partners])
+    sharer = Sharer(int(workspace_id), int(member_id), int(count))
+    return [ReplyEphemeral(ref, Content(answer))], bool(written), sharer
 
 
 # How many of the latest wins a start reads for who shared them (``recent_sharers``): a

@@ -1,7 +1,9 @@
-"""A keyed /win of someone who shared one before is one statement on PostgreSQL
-(bot/wins.py ``share_at_once``, issue 16 goal 5): the same rows and the same answer as
-the usual way, and the usual way whenever it would do more. On SQLite every /win goes
-the usual way, so these tests hold there too and pin that nothing else changed."""
+"""A keyed /win is one statement on PostgreSQL (bot/wins.py ``share_at_once``, issue 16
+goals 2 and 5), with a count milestone it reaches when that is celebrated in DMs: the
+same rows, messages and answer as the usual way, and the usual way whenever it would do
+more. Someone the process met is found by their ids, anyone else by their platform's. On
+SQLite every /win goes the usual way, so these tests hold there too and pin that nothing
+else changed."""
 
 from __future__ import annotations
 
@@ -55,6 +57,19 @@ def _at_once(chat: Chat, sent: list[str]) -> bool:
     return len(sent) == 1 and sent[0].startswith(ONE_STATEMENT)
 
 
+def _by_ref(chat: Chat, sent: list[str]) -> bool:
+    """Whether the event went as one statement that found the person by their
+    platform's ids (someone this process has not met)."""
+    return _at_once(chat, sent) and "FROM workspaces AS their_workspace" in sent[0]
+
+
+async def _hint_told(chat: Chat) -> None:
+    """The workspace's first milestone (carol's, unpaired) told of the shout-out
+    channel: the usual way's, as it adds the hint to the celebration."""
+    answer = await chat.say("carol", "/win the workspace's first")
+    assert "no shout-out channel is set up yet" in answer
+
+
 async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
     async with database.transaction() as session:
         return list((await session.execute(select(model).where(*where))).scalars())
@@ -65,7 +80,9 @@ async def test_a_keyed_win_of_someone_known_is_one_statement_with_its_news(chat:
         await pair_up(chat, partner, "bob")
     first, sent = await _handled(chat, _win(chat, "bob", "the first", "k1"))
     assert first.startswith("Saved to your journal (win #1)")
-    assert not _at_once(chat, sent)  # bob is new to this engine: the usual way
+    # The workspace's first milestone tells of the shout-out channel: the usual way.
+    assert "no shout-out channel is set up yet" in first
+    assert not _at_once(chat, sent)
     second, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
     assert second == "Saved to your journal (win #2) and shared with <@alice> and <@carol>. 🎉"
     # PostgreSQL: no BEGIN, no look-up, no COMMIT: the claim, the win, its count and
@@ -87,9 +104,8 @@ async def test_a_win_at_once_leaves_the_rows_the_usual_way_leaves(chat: Chat) ->
     await _handled(chat, _win(chat, "bob", "the first", "k1"))
     quick, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
-    # A new engine (another instance, or after a restart) knows nobody: the usual way.
-    usual_chat = Chat(chat.database, chat.clock, recorder=chat.recorder)
-    usual, sent = await _handled(usual_chat, _win(chat, "bob", "the third", "k3"))
+    # A new name to write: the usual way.
+    usual, sent = await _handled(chat, _win(chat, "bob", "the third", "k3", user_name="Robert"))
     assert not _at_once(chat, sent)
     assert quick == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
     assert usual == "Saved to your journal (win #3) and shared with <@alice>. 🎉"
@@ -131,27 +147,129 @@ async def _known_bob(chat: Chat) -> None:
     await _handled(chat, _win(chat, "bob", "the first", "k0"))
 
 
-async def test_a_win_reaching_a_milestone_goes_the_usual_way(chat: Chat) -> None:
+async def test_a_win_reaching_a_milestone_is_one_statement_celebrated_as_usual(
+    chat: Chat,
+) -> None:
+    """bob's tenth win reaches a milestone celebrated in DMs (no shout-out channel, its
+    hint told at his first): on PostgreSQL one statement writes the milestone and joins
+    it to alice's news, and bob's answer says it, as the usual way (SQLite) does."""
     await _known_bob(chat)
     for n in range(2, 10):
         answer, sent = await _handled(chat, _win(chat, "bob", f"win {n}", f"k{n}"))
         assert answer.startswith(f"Saved to your journal (win #{n})")
         assert _at_once(chat, sent) is not chat.database.is_sqlite
     answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
-    assert not _at_once(chat, sent)
-    # The engine kept bob's count from each win at once, so it knew this one reaches a
-    # milestone and did not try the statement (which would decline it): the usual way's
-    # four statements are all there is (goal 1 of issue 16).
-    if not chat.database.is_sqlite:
-        assert sent[0].startswith("BEGIN"), sent
-        assert len(work_sent(sent)) == 4, sent
-    assert "You reached a milestone: *10 wins*" in answer
-    codes = [m.code for m in await _rows(chat.database, Milestone)]
-    assert sorted(codes) == ["wins-1", "wins-10"]
-    assert "reached a milestone: *10 wins*" in chat.dms("alice")[-1]
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert answer == (
+        "Saved to your journal (win #10) and shared with <@alice>. 🎉\n\n"
+        "🎉 You reached a milestone: *10 wins*! I told <@alice> too."
+    )
+    # One message to alice: the news with the milestone joined.
+    assert [dm for dm in chat.dms("alice") if "the tenth" in dm] == [
+        "<@bob> shared a win: the tenth\n\n🎉 <@bob> reached a milestone: *10 wins*"
+    ]
+    assert not [dm for dm in chat.dms("bob") if "10 wins" in dm]
+    first, tenth = await _rows(chat.database, Milestone)
+    columns = ("workspace_id", "member_id", "pair_id", "kind", "number", "completed_by_id")
+    assert [getattr(tenth, c) for c in columns] == [getattr(first, c) for c in columns]
+    assert (tenth.code, tenth.title, tenth.celebrated_in) == ("wins-10", "10 wins", "dm")
+    assert tenth.created_at == tenth.completed_at == tenth.celebrated_at == chat.clock.now()
+    # Delivered again: nothing more.
+    assert await chat.engine.handle(_win(chat, "bob", "the tenth", "k10")) == []
+    assert len(await _rows(chat.database, Milestone)) == 2
     answer, sent = await _handled(chat, _win(chat, "bob", "the eleventh", "k11"))
     assert answer.startswith("Saved to your journal (win #11)")
     assert _at_once(chat, sent) is not chat.database.is_sqlite
+
+
+async def test_a_first_win_of_someone_not_met_is_one_statement(chat: Chat) -> None:
+    """A process that has not met bob (just started, or another instance) finds him by
+    his platform's ids in the same statement, his first win's milestone included."""
+    await pair_up(chat, "alice", "bob")
+    await _hint_told(chat)
+    answer, sent = await _handled(chat, _win(chat, "bob", "the first", "k1"))
+    assert _by_ref(chat, sent) is not chat.database.is_sqlite, sent
+    assert answer == (
+        "Saved to your journal (win #1) and shared with <@alice>. 🎉\n\n"
+        "🎉 You reached a milestone: *First win*! I told <@alice> too."
+    )
+    assert [dm for dm in chat.dms("alice") if "the first" in dm] == [
+        "<@bob> shared a win: the first\n\n🎉 <@bob> reached a milestone: *First win*"
+    ]
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.wins_count == 1
+    [reached] = await _rows(chat.database, Milestone, Milestone.member_id == bob.id)
+    assert (reached.code, reached.title, reached.celebrated_in) == ("wins-1", "First win", "dm")
+    # Met now: his next is found by his ids.
+    answer, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
+    assert answer == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
+    assert _at_once(chat, sent) is not chat.database.is_sqlite
+    assert not _by_ref(chat, sent)
+    # Someone with no member row (never seen anywhere): the statement finds nobody, the
+    # usual way makes them.
+    answer, sent = await _handled(chat, _win(chat, "dora", "a first ever", "k3"))
+    assert answer.startswith("Saved to your journal (win #1). You're not in a mentoring pair")
+    assert "You reached a milestone: *First win*!" in answer
+    assert not _at_once(chat, sent)
+
+
+@pytest.mark.parametrize("consent", [None, True, False])
+async def test_a_milestone_celebrated_otherwise_goes_the_usual_way(
+    chat: Chat, consent: bool | None
+) -> None:
+    """With a shout-out channel, bob's first win asks his consent (unasked), or is
+    shouted out in the channel (given): the usual way's. Refused, it is celebrated in
+    DMs, and at once."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.external_id == "bob").values(shoutout_consent=consent)
+        )
+    answer, sent = await _handled(chat, _win(chat, "bob", "the first", "k1"))
+    assert answer.startswith("Saved to your journal (win #1) and shared with <@alice>. 🎉")
+    assert _at_once(chat, sent) is (consent is False and not chat.database.is_sqlite), sent
+    news = "<@bob> shared a win: the first"
+    headline = "🎉 <@bob> reached a milestone: *First win*"
+    if consent is None:
+        assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
+        assert "May I celebrate it with a shout-out in <#wins>?" in chat.dms("bob")[-1]
+        assert chat.dms("alice")[-1] == news
+    elif consent:
+        assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
+        assert chat.posts("wins") == [headline]
+        assert chat.dms("alice")[-1] == f"{news}\n\n{headline} (celebrated in <#wins>)"
+    else:
+        assert answer.endswith("\n\n🎉 You reached a milestone: *First win*! I told <@alice> too.")
+        assert chat.dms("alice")[-1] == f"{news}\n\n{headline}"
+    if consent is not True:
+        assert chat.posts("wins") == []
+    [reached] = await _rows(chat.database, Milestone)
+    assert reached.code == "wins-1"
+
+
+async def test_a_milestone_reached_before_is_not_celebrated_again(chat: Chat) -> None:
+    """bob's count back at none, yet his first win's milestone kept (no command does it;
+    the milestones' unique key guards it all the same): his next win breaks that key in
+    the statement, which writes nothing, and the usual way saves the win uncelebrated."""
+    await pair_up(chat, "alice", "bob")
+    await _hint_told(chat)
+    await _handled(chat, _win(chat, "bob", "the first", "k1"))
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.external_id == "bob").values(wins_count=0)
+        )
+    restarted = Chat(chat.database, chat.clock, recorder=chat.recorder)
+    answer, sent = await _handled(restarted, _win(chat, "bob", "again", "k2"))
+    assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
+    if not chat.database.is_sqlite:
+        assert sent[0].startswith(ONE_STATEMENT), sent  # tried, refused, the usual way
+        assert len(work_sent(sent)) == 5, sent
+    assert [dm for dm in chat.dms("alice") if "again" in dm] == ["<@bob> shared a win: again"]
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.wins_count == 1
+    reached = await _rows(chat.database, Milestone, Milestone.member_id == bob.id)
+    assert [m.code for m in reached] == ["wins-1"]
 
 
 async def test_a_milestone_another_instance_brought_near_is_reached(chat: Chat) -> None:
@@ -298,7 +416,8 @@ async def test_the_people_shared_with_most_lately_are_the_ones_kept(
     chat: Chat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With room for two, bob and carol known, bob's win at once makes him the newest:
-    dave's first win lets carol go, not bob, whose next win is still one statement."""
+    dave's first win lets carol go, not bob, whose next win is still found by his ids;
+    carol's is found by her platform's."""
     monkeypatch.setattr("bot.engine.SHARERS_KEPT", 2)
     for mentee in ("bob", "carol", "dave"):
         await pair_up(chat, "alice", mentee)
@@ -309,26 +428,28 @@ async def test_the_people_shared_with_most_lately_are_the_ones_kept(
     await _handled(chat, _win(chat, "dave", "dave's first", "d1"))
     _answer_b, sent = await _handled(chat, _win(chat, "bob", "bob's third", "b3"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite
+    assert not _by_ref(chat, sent)
     _answer_c, sent = await _handled(chat, _win(chat, "carol", "carol's second", "c2"))
-    assert not _at_once(chat, sent)  # let go: the usual way
+    assert _by_ref(chat, sent) is not chat.database.is_sqlite  # let go
 
 
 async def test_a_restarted_process_remembers_who_shared_lately(chat: Chat) -> None:
     """A process that starts again (a new engine on the same database) reads who shared
-    the latest wins: on PostgreSQL bob's first /win after it is one statement, as his
-    later ones were before the restart. One that does not read them takes the usual
-    way first. Nothing is read on SQLite, where every /win goes the usual way."""
+    the latest wins: on PostgreSQL bob's first /win after it finds him by his ids, as his
+    later ones did before the restart. One that does not read them finds him by his
+    platform's. Nothing is read on SQLite, where every /win goes the usual way."""
     await _known_bob(chat)
     cold = Chat(chat.database, chat.clock, recorder=chat.recorder)
     answer, sent = await _handled(cold, _win(chat, "bob", "the second", "k2"))
     assert answer == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
-    assert not _at_once(cold, sent)
+    assert _by_ref(cold, sent) is not chat.database.is_sqlite
     restarted = Chat(chat.database, chat.clock, recorder=chat.recorder)
     remembered = await restarted.engine.remember_recent_sharers()
     assert remembered == (0 if chat.database.is_sqlite else 1)
     answer, sent = await _handled(restarted, _win(chat, "bob", "the third", "k3"))
     assert answer == "Saved to your journal (win #3) and shared with <@alice>. 🎉"
     assert _at_once(restarted, sent) is not chat.database.is_sqlite, sent
+    assert not _by_ref(restarted, sent)
     assert [dm for dm in chat.dms("alice") if "the third" in dm] == [
         "<@bob> shared a win: the third"
     ]
@@ -342,8 +463,8 @@ async def test_a_start_remembers_the_latest_sharers_and_no_more_than_kept(
     chat: Chat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With room for two: dave and bob shared the latest wins, carol an older one. A new
-    process remembers dave and bob (their next /win at once on PostgreSQL), not carol,
-    whose next /win goes the usual way."""
+    process remembers dave and bob (their next /win found by their ids on PostgreSQL),
+    not carol, whose next /win finds her by her platform's."""
     for mentee in ("bob", "carol", "dave"):
         await pair_up(chat, "alice", mentee)
     for who, key in (("bob", "b1"), ("carol", "c1"), ("dave", "d1"), ("bob", "b2")):
@@ -352,11 +473,12 @@ async def test_a_start_remembers_the_latest_sharers_and_no_more_than_kept(
     restarted = Chat(chat.database, chat.clock, recorder=chat.recorder)
     remembered = await restarted.engine.remember_recent_sharers()
     assert remembered == (0 if chat.database.is_sqlite else 2)
-    for who, key, count, quick in (
+    for who, key, count, kept in (
         ("dave", "d2", 2, True),
         ("bob", "b3", 3, True),
         ("carol", "c2", 2, False),
     ):
         answer, sent = await _handled(restarted, _win(chat, who, f"{who}'s {key}", key))
         assert answer.startswith(f"Saved to your journal (win #{count})"), answer
-        assert _at_once(restarted, sent) is (quick and not chat.database.is_sqlite), (who, sent)
+        assert _at_once(restarted, sent) is not chat.database.is_sqlite, (who, sent)
+        assert _by_ref(restarted, sent) is (not kept and not chat.database.is_sqlite), who

@@ -93,7 +93,7 @@ async def _celebrate_now(
 ) -> None:
     channel = turn.workspace.shoutout_channel_id
     public = celebrated_in(turn, owner) == "channel"
-    headline = f"🎉 <@{owner.external_id}> reached a milestone: *{milestone.title}*"
+    headline = reached_headline(owner.external_id, milestone.title)
     together = milestone.kind == MilestoneKind.AUTO and milestone.pair_id is not None
     views: list[PairView] = []
     told: Sequence[Member | Person]
@@ -111,15 +111,8 @@ async def _celebrate_now(
         for partner in told:
             turn.dm(partner, Content(f"{headline} (celebrated in <#{channel}>)"))
     else:
-        if together and views:
-            note = (
-                f"🎉 You and <@{views[0].partner.external_id}> reached a milestone: "
-                f"*{milestone.title}*!"
-            )
-        else:
-            note = f"🎉 You reached a milestone: *{milestone.title}*!"
-        if told:
-            note += " I told " + " and ".join(f"<@{p.external_id}>" for p in told) + " too."
+        together_with = views[0].partner.external_id if together and views else None
+        note = reached_note(milestone.title, [p.external_id for p in told], together_with)
         if channel is None and turn.workspace.shoutout_hint_sent_at is None:
             turn.workspace.shoutout_hint_sent_at = turn.now
             note += "\n" + CHANNEL_HINT
@@ -134,6 +127,23 @@ async def _celebrate_now(
     if milestone.celebrated_at is None:
         milestone.celebrated_at = turn.now
         milestone.celebrated_in = "channel" if public else "dm"
+
+
+def reached_headline(owner_id: str, title: str) -> str:
+    """What the partners (or the channel) are told of someone's milestone."""
+    return f"🎉 <@{owner_id}> reached a milestone: *{title}*"
+
+
+def reached_note(title: str, told: Sequence[str], together_with: str | None = None) -> str:
+    """What someone is told of their own milestone celebrated in DMs: whom else it was
+    told (``told``, by their ids), and, for a pair's own, with whom they reached it."""
+    if together_with is not None:
+        note = f"🎉 You and <@{together_with}> reached a milestone: *{title}*!"
+    else:
+        note = f"🎉 You reached a milestone: *{title}*!"
+    if told:
+        note += " I told " + " and ".join(f"<@{who}>" for who in told) + " too."
+    return note
 
 
 async def celebrate_pending(turn: Turn, owner: Member) -> None:
