@@ -229,6 +229,8 @@ class Engine:
         # Someone not met yet (None) is found by their platform's ids; once a /win of
         # theirs is saved, either way, they are remembered (``_remember_sharer``).
         sharer = self._sharers.get(event.user)
+        if sharer is not None and sharer.next_is_milestone() and not sharer.in_dms:
+            return None  # celebrated otherwise: the statement would only decline it
         listed = event.user.user_id in self._admins
         said = event.user_is_admin is not None or listed
         zone = bool(event.user_timezone) and _known_zone(event.user_timezone or "")
@@ -275,7 +277,9 @@ class Engine:
             return
         if event.command != "win" or event.event_key is None:
             return
-        found = wins.Sharer(turn.workspace.id, turn.actor.id, turn.actor.wins_count)
+        actor = turn.actor
+        dms = celebration.in_dms(turn, actor)
+        found = wins.Sharer(turn.workspace.id, actor.id, actor.wins_count, dms)
         self._remember(event.user, found)
 
     def _remember(self, who: UserRef, sharer: wins.Sharer) -> None:

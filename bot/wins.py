@@ -345,12 +345,19 @@ class Sharer:
     workspace_id: int
     member_id: int
     wins: int
+    # Whether their milestones were celebrated in DMs with nothing more said, as the
+    # event that found them saw it (a shout-out, or its consent question, is the usual
+    # way's: a win reaching a milestone then goes there without trying the statement).
+    in_dms: bool = True
+
+    def next_is_milestone(self) -> bool:
+        return self.wins + 1 in WIN_MILESTONES
 
     def reach(self) -> int:
         """The count milestone their next win reaches, as far as this count knows
         (another instance may have counted more: the statement checks it again); 0 for
         none."""
-        return self.wins + 1 if self.wins + 1 in WIN_MILESTONES else 0
+        return self.wins + 1 if self.next_is_milestone() else 0
 
 
 # The milestone a /win of someone this process has not met is expected to reach: their
@@ -412,7 +419,8 @@ async def share_at_once(
     if title and count == reach:
         # Joined to the answer, as ``Turn.tell_actor`` joins it the usual way.
         answer += "\n\n" + reached_note(title, [p.external_id for p in partners])
-    sharer = Sharer(int(workspace_id), int(member_id), int(count))
+    in_dms = True if sharer is None else sharer.in_dms
+    sharer = Sharer(int(workspace_id), int(member_id), int(count), in_dms)
     return [ReplyEphemeral(ref, Content(answer))], bool(written), sharer
 
 

@@ -248,6 +248,28 @@ async def test_a_milestone_celebrated_otherwise_goes_the_usual_way(
     assert reached.code == "wins-1"
 
 
+async def test_a_milestone_of_someone_met_shouted_out_is_not_tried_at_once(chat: Chat) -> None:
+    """bob agreed to shout-outs: his first win went the usual way (to the channel), and
+    the engine remembers his milestones are celebrated so. His tenth goes the usual way
+    without trying the statement, which would only decline it: four statements, not
+    five (goal 1 of issue 16)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.external_id == "bob").values(shoutout_consent=True)
+        )
+    for n in range(1, 10):
+        _answer_n, sent = await _handled(chat, _win(chat, "bob", f"win {n}", f"k{n}"))
+        assert _at_once(chat, sent) is (n > 1 and not chat.database.is_sqlite), (n, sent)
+    answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
+    assert answer == "Saved to your journal (win #10) and shared with <@alice>. 🎉"
+    if not chat.database.is_sqlite:
+        assert sent[0].startswith("BEGIN"), sent
+        assert len(work_sent(sent)) == 4, sent
+    assert chat.posts("wins")[-1] == "🎉 <@bob> reached a milestone: *10 wins*"
+
+
 async def test_a_milestone_reached_before_is_not_celebrated_again(chat: Chat) -> None:
     """bob's count back at none, yet his first win's milestone kept (no command does it;
     the milestones' unique key guards it all the same): his next win breaks that key in

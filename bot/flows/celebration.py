@@ -58,6 +58,16 @@ def celebrated_in(turn: Turn, owner: Member) -> str | None:
     return "channel" if channel is not None and owner.shoutout_consent is True else "dm"
 
 
+def in_dms(turn: Turn, owner: Member) -> bool:
+    """Whether a milestone of ``owner``'s reached now is celebrated in DMs with nothing
+    more said (no shout-out channel and its hint told before, or a channel and their
+    consent refused): what a /win's one statement does itself (bot/wins.py)."""
+    workspace = turn.workspace
+    if workspace.shoutout_channel_id is None:
+        return workspace.shoutout_hint_sent_at is not None
+    return owner.shoutout_consent is False
+
+
 async def celebrate(
     turn: Turn, milestone: Milestone, owner: Member, partners: Sequence[Person] | None = None
 ) -> None:
