@@ -229,8 +229,13 @@ class Engine:
         # Someone not met yet (None) is found by their platform's ids; once a /win of
         # theirs is saved, either way, they are remembered (``_remember_sharer``).
         sharer = self._sharers.get(event.user)
-        if sharer is not None and sharer.next_is_milestone() and not sharer.in_dms:
-            return None  # celebrated otherwise: the statement would only decline it
+        if sharer is not None and (
+            sharer.batched or (sharer.next_is_milestone() and not sharer.in_dms)
+        ):
+            # The statement would only decline it (a partner's news batched, or the
+            # milestone celebrated otherwise), as far as their last /win the usual way
+            # saw; this one, the usual way too, sees it again.
+            return None
         listed = event.user.user_id in self._admins
         said = event.user_is_admin is not None or listed
         zone = bool(event.user_timezone) and _known_zone(event.user_timezone or "")
@@ -279,7 +284,7 @@ class Engine:
             return
         actor = turn.actor
         dms = celebration.in_dms(turn, actor)
-        found = wins.Sharer(turn.workspace.id, actor.id, actor.wins_count, dms)
+        found = wins.Sharer(turn.workspace.id, actor.id, actor.wins_count, dms, turn.news_batched)
         self._remember(event.user, found)
 
     def _remember(self, who: UserRef, sharer: wins.Sharer) -> None:

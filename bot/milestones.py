@@ -22,8 +22,9 @@ from bot.turn import Person, Turn
 WIN_MILESTONES = {1: "First win", 10: "10 wins", 25: "25 wins", 50: "50 wins"}
 
 _MILESTONES = table_of(Milestone)
-# The columns ``reach_automatic`` writes, each bound by its own name.
-_REACHED_COLUMNS = (
+# The columns ``reach_automatic`` writes, each bound by its own name (and a /win's one
+# statement, bot/wins.py).
+REACHED_COLUMNS = (
     "workspace_id",
     "member_id",
     "pair_id",
@@ -42,7 +43,7 @@ def _reaching(dialect_name: str) -> Insert:
     built once (``per_dialect``): built per call, with the ORM's entity in RETURNING, its
     Python cost a person's first win more than doubled (bench/README.md, issue 16)."""
     columns = _MILESTONES.c
-    values = {name: bindparam(name, type_=columns[name].type) for name in _REACHED_COLUMNS}
+    values = {name: bindparam(name, type_=columns[name].type) for name in REACHED_COLUMNS}
     return (
         insert_ignoring_duplicates(dialect_name, _MILESTONES).values(values).returning(columns.id)
     )

@@ -506,6 +506,8 @@ class Turn:
     # SQLite, a ``/win``: its key is not claimed yet. The win's row claims it
     # (``take_event_key``); when no win is saved, the Engine does (``write_claim``).
     claim_pending: bool = False
+    # A ``/win``: whether a partner of the sharer gets news in batches (bot/wins.py).
+    news_batched: bool = False
     queued: int = field(default=0)
     # This turn's DM to each person: one event, one message per person (see ``_queue``).
     _dms: dict[str, OutboxMessage] = field(default_factory=dict, repr=False)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     true,
@@ -35,7 +36,7 @@ from bot.commands import ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.flows.celebration import reached_headline, reached_note
-from bot.milestones import WIN_MILESTONES, reach_win_milestone
+from bot.milestones import REACHED_COLUMNS, WIN_MILESTONES, reach_win_milestone
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
 from bot.refs import Platform, UserRef
@@ -255,33 +256,22 @@ def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[An
         .cte("saved")
     )
     # As ``milestones.reach_automatic`` writes it, celebrated in DMs.
-    reaching = select(
-        found.workspace_id,
-        found.id,
-        literal(MilestoneKind.AUTO.value, type_=milestones.c.kind.type),
-        bindparam("code", type_=milestones.c.code.type),
-        bindparam("title", type_=milestones.c.title.type),
-        at,
-        at,
-        at,
-        literal("dm", type_=milestones.c.celebrated_in.type),
-    )
+    reaching = {
+        "workspace_id": found.workspace_id,
+        "member_id": found.id,
+        "pair_id": null(),
+        "kind": literal(MilestoneKind.AUTO.value, type_=milestones.c.kind.type),
+        "code": bindparam("code", type_=milestones.c.code.type),
+        "title": bindparam("title", type_=milestones.c.title.type),
+        "created_at": at,
+        "completed_at": at,
+        "celebrated_at": at,
+        "celebrated_in": literal("dm", type_=milestones.c.celebrated_in.type),
+    }
+    values = select(*(reaching[name] for name in REACHED_COLUMNS))
     reached = (
         insert(milestones)
-        .from_select(
-            [
-                "workspace_id",
-                "member_id",
-                "kind",
-                "code",
-                "title",
-                "created_at",
-                "completed_at",
-                "celebrated_at",
-                "celebrated_in",
-            ],
-            reaching.select_from(counted).where(found.wins_count == reach),
-        )
+        .from_select(REACHED_COLUMNS, values.select_from(counted).where(found.wins_count == reach))
         .returning(milestones.c.id)
         .cte("reached")
     )
@@ -349,6 +339,8 @@ class Sharer:
     # event that found them saw it (a shout-out, or its consent question, is the usual
     # way's: a win reaching a milestone then goes there without trying the statement).
     in_dms: bool = True
+    # Whether a partner of theirs got news in batches then (the statement declines it).
+    batched: bool = False
 
     def next_is_milestone(self) -> bool:
         return self.wins + 1 in WIN_MILESTONES
@@ -496,6 +488,7 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
     telling = turn.dms_in_statement(Content(news)) if turn.partners is None else None
     partners, count, written = await _save(turn, command.text, telling)
     many = list(dict.fromkeys(p.external_id for p in partners if p.pairs >= NEWS_BATCH_PARTNERS))
+    turn.news_batched = bool(many)
     waiting = await _news_waiting(turn, many)
     # The news DMs stay unwritten until the event's work ends (one INSERT for all of
     # them, bot/engine.py), so a celebration that joins one (one event, one message per

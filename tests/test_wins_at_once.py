@@ -16,12 +16,23 @@ from sqlalchemy import select, update
 from bot.engine import Engine
 from bot.events import CommandInvoked
 from bot.storage.database import Database
-from bot.storage.models import HandledEvent, Member, Milestone, OutboxMessage, Win, Workspace
+from bot.storage.models import (
+    HandledEvent,
+    Member,
+    Milestone,
+    OutboxMessage,
+    Pair,
+    Win,
+    Workspace,
+)
 from bot.unreachable import UNREACHABLE_NOTE
 from tests.conversation import Chat, pair_up
 from tests.statements import sent_to_postgres, work_sent
 
 ONE_STATEMENT = "WITH counted AS (UPDATE members"
+# The usual way's first statement on PostgreSQL (its win's statement also starts as
+# ONE_STATEMENT does).
+BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;"
 
 
 def _win(chat: Chat, user: str, text: str, key: str, **more: Any) -> CommandInvoked:
@@ -61,6 +72,18 @@ def _by_ref(chat: Chat, sent: list[str]) -> bool:
     """Whether the event went as one statement that found the person by their
     platform's ids (someone this process has not met)."""
     return _at_once(chat, sent) and "FROM workspaces AS their_workspace" in sent[0]
+
+
+def _celebrated_in_dms(chat: Chat, answer: str, count: int, text: str, title: str) -> None:
+    """bob's win ``text``, his ``count``th, reached ``title``, celebrated in DMs: in his
+    answer, and in the one message alice got, her news with the milestone joined."""
+    assert answer == (
+        f"Saved to your journal (win #{count}) and shared with <@alice>. 🎉\n\n"
+        f"🎉 You reached a milestone: *{title}*! I told <@alice> too."
+    )
+    assert [dm for dm in chat.dms("alice") if text in dm] == [
+        f"<@bob> shared a win: {text}\n\n🎉 <@bob> reached a milestone: *{title}*"
+    ]
 
 
 async def _hint_told(chat: Chat) -> None:
@@ -160,14 +183,7 @@ async def test_a_win_reaching_a_milestone_is_one_statement_celebrated_as_usual(
         assert _at_once(chat, sent) is not chat.database.is_sqlite
     answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
-    assert answer == (
-        "Saved to your journal (win #10) and shared with <@alice>. 🎉\n\n"
-        "🎉 You reached a milestone: *10 wins*! I told <@alice> too."
-    )
-    # One message to alice: the news with the milestone joined.
-    assert [dm for dm in chat.dms("alice") if "the tenth" in dm] == [
-        "<@bob> shared a win: the tenth\n\n🎉 <@bob> reached a milestone: *10 wins*"
-    ]
+    _celebrated_in_dms(chat, answer, 10, "the tenth", "10 wins")
     assert not [dm for dm in chat.dms("bob") if "10 wins" in dm]
     first, tenth = await _rows(chat.database, Milestone)
     columns = ("workspace_id", "member_id", "pair_id", "kind", "number", "completed_by_id")
@@ -189,13 +205,7 @@ async def test_a_first_win_of_someone_not_met_is_one_statement(chat: Chat) -> No
     await _hint_told(chat)
     answer, sent = await _handled(chat, _win(chat, "bob", "the first", "k1"))
     assert _by_ref(chat, sent) is not chat.database.is_sqlite, sent
-    assert answer == (
-        "Saved to your journal (win #1) and shared with <@alice>. 🎉\n\n"
-        "🎉 You reached a milestone: *First win*! I told <@alice> too."
-    )
-    assert [dm for dm in chat.dms("alice") if "the first" in dm] == [
-        "<@bob> shared a win: the first\n\n🎉 <@bob> reached a milestone: *First win*"
-    ]
+    _celebrated_in_dms(chat, answer, 1, "the first", "First win")
     [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
     assert bob.wins_count == 1
     [reached] = await _rows(chat.database, Milestone, Milestone.member_id == bob.id)
@@ -375,13 +385,33 @@ async def test_a_win_in_a_workspace_that_stopped_delivery_goes_the_usual_way(cha
 
 
 async def test_a_win_whose_partner_gets_news_in_batches_goes_the_usual_way(chat: Chat) -> None:
+    """alice in five pairs gets her news in batches: bob's win is tried, declined, and
+    goes the usual way, which the engine remembers: his next goes there without the
+    try. Once alice is in four pairs, his next /win the usual way sees it, and the one
+    after is one statement again."""
     await _known_bob(chat)
     for mentee in ("cy", "di", "ed", "flo"):
         await pair_up(chat, "alice", mentee)  # alice is in five pairs now
     answer, sent = await _handled(chat, _win(chat, "bob", "the second", "k2"))
     assert not _at_once(chat, sent)
+    if not chat.database.is_sqlite:
+        assert sent[0].startswith(ONE_STATEMENT), sent  # tried, declined
     assert answer == "Saved to your journal (win #2) and shared with <@alice>. 🎉"
     assert "<@bob> shared a win: the second" in chat.dms("alice")[-1]
+    answer, sent = await _handled(chat, _win(chat, "bob", "the third", "k3"))
+    assert answer == "Saved to your journal (win #3) and shared with <@alice>. 🎉"
+    assert sent[:1] == ([] if chat.database.is_sqlite else [BEGIN]), sent  # not tried
+    async with chat.database.transaction() as session:
+        cy = select(Member.id).where(Member.external_id == "cy").scalar_subquery()
+        await session.execute(update(Pair).where(Pair.mentee_id == cy).values(state="ended"))
+    _answer4, sent = await _handled(chat, _win(chat, "bob", "the fourth", "k4"))
+    assert sent[:1] == ([] if chat.database.is_sqlite else [BEGIN]), sent
+    answer, sent = await _handled(chat, _win(chat, "bob", "the fifth", "k5"))
+    assert answer == "Saved to your journal (win #5) and shared with <@alice>. 🎉"
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert [dm for dm in chat.dms("alice") if "the fifth" in dm] == [
+        "<@bob> shared a win: the fifth"
+    ]
 
 
 async def test_a_win_that_is_not_a_win_goes_the_usual_way(chat: Chat) -> None:
