@@ -174,7 +174,7 @@ _SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[Any]:
     """PostgreSQL: a keyed ``/win`` in one statement, sent outside a transaction (so one
     of its own), for member ``me`` of ``workspace`` (their ids as parameters, for
-    someone an earlier event found; or found by their platform's ids, ``_BY_REF``): the
+    someone an earlier event found; or found by their platform's ids, ``_by_ref``): the
     key's claim, the win, its count, the news to each partner and a count milestone it
     reaches, as the usual way (``share``) writes them; and the count, the member's and
     workspace's ids, the partners and the news DMs written.
