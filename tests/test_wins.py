@@ -349,8 +349,8 @@ async def test_a_delivery_key_is_claimed_with_the_look_up_and_a_repeat_changes_n
         assert "wins.delivery_key = ?" in statements[0]
         assert claims == statements[:1], statements
         # BEGIN and the look-up; the milestone (a first win), with the win and its count;
-        # the workspace's shout-out tip marked told (its first milestone), with its news
-        # and the COMMIT.
+        # and the COMMIT. One trip more: the workspace's shout-out tip marked told (its
+        # first milestone), and alice has no partner to send news to.
         assert _kinds(statements)[2:] == ["INSERT milestones", "UPDATE workspaces"]
         assert trips == [4]
     else:
