@@ -21,6 +21,13 @@ from bot.turn import Person, Turn
 # Reached when a member's journal holds this many wins.
 WIN_MILESTONES = {1: "First win", 10: "10 wins", 25: "25 wins", 50: "50 wins"}
 
+
+def win_milestone_code(count: int) -> str:
+    """The code of the milestone reached at ``count`` wins: once per person and code (a
+    unique key), whichever way the win went (here, or bot/wins.py's one statement)."""
+    return f"wins-{count}"
+
+
 _MILESTONES = table_of(Milestone)
 # The columns ``reach_automatic`` writes, each bound by its own name (and a /win's one
 # statement, bot/wins.py).
@@ -145,7 +152,7 @@ async def reach_win_milestone(
     celebration does not look them up again."""
     title = WIN_MILESTONES.get(win_count)
     if title is not None:
-        await reach_automatic(turn, owner, f"wins-{win_count}", title, partners=partners)
+        await reach_automatic(turn, owner, win_milestone_code(win_count), title, partners=partners)
 
 
 async def reach_automatic(

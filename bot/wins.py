@@ -36,7 +36,12 @@ from bot.commands import ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.flows.celebration import reached_headline, reached_note
-from bot.milestones import REACHED_COLUMNS, WIN_MILESTONES, reach_win_milestone
+from bot.milestones import (
+    REACHED_COLUMNS,
+    WIN_MILESTONES,
+    reach_win_milestone,
+    win_milestone_code,
+)
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
 from bot.refs import Platform, UserRef
@@ -391,7 +396,7 @@ async def share_at_once(
         "admin": admin,
         "zone": zone,
         "reach": reach,
-        "code": f"wins-{reach}" if title else None,
+        "code": win_milestone_code(reach) if title else None,
         "title": title,
         "dm_content": news.to_json(),
         "dm_reached_content": reached.to_json() if reached else None,
