@@ -136,7 +136,7 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
         await turn.session.execute(
             select(Milestone)
             .where(own_milestones(turn), Milestone.kind == MilestoneKind.AUTO.value)
-            .order_by(Milestone.completed_at)
+            .order_by(Milestone.completed_at, Milestone.id)
         )
     ).scalars()
     badges = [f"{m.title} ({m.completed_at:%Y-%m-%d})" for m in reached if m.completed_at]
