@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import TypeVar, assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -138,6 +138,19 @@ EVENT_ATTEMPTS = 3
 SHARERS_KEPT = 10_000
 
 
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _AsSeen:
+    """Who an event says its sender is (``Engine._as_seen``): the parameters of
+    ``turn.as_last_seen`` for a statement outside the usual way."""
+
+    name: str | None
+    admin: bool | None
+    zone: bool
+
+
 class Engine:
     def __init__(
         self,
@@ -170,6 +183,8 @@ class Engine:
             log.warning("refused %s: an id longer than any column holds", type(event).__name__)
             return [_reply(event, UNREADABLE_SENDER)]
         if (at_once := await self._win_at_once(event)) is not None:
+            return at_once
+        if (at_once := await self._click_at_once(event)) is not None:
             return at_once
         for attempt in range(1, EVENT_ATTEMPTS + 1):
             try:
@@ -218,7 +233,7 @@ class Engine:
         same moment), nothing having been written."""
         if self._db.is_sqlite or not isinstance(event, CommandInvoked):
             return None
-        if event.event_key is None:
+        if (key := event.event_key) is None:
             return None
         try:
             command = parse_command(event.command, event.text)
@@ -236,37 +251,23 @@ class Engine:
             # milestone celebrated otherwise), as far as their last /win the usual way
             # saw; this one, the usual way too, sees it again.
             return None
-        listed = event.user.user_id in self._admins
-        said = event.user_is_admin is not None or listed
-        zone = bool(event.user_timezone) and _known_zone(event.user_timezone or "")
-        try:
-            done = await wins.share_at_once(
+        done = await self._at_once(
+            event,
+            "a /win",
+            lambda seen: wins.share_at_once(
                 self._db,
                 sharer,
                 event.user,
                 command.text,
                 self._clock.now(),
-                key=event.event_key,
-                name=shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None,
-                admin=(bool(event.user_is_admin) or listed) if said else None,
-                zone=zone,
-            )
-        except DatabaseUnavailable:
-            return [_reply(event, NOT_SAVED)]
-        except Exception as error:
-            # Nothing of it was written (one statement: all or nothing), and the usual
-            # way tells a delivery already claimed from one that was not. A unique key
-            # refusing it is another delivery of it at the same moment (expected); for
-            # anything else, only the error's kind is logged: PostgreSQL's details may
-            # quote the row, and with it what they wrote.
-            code = sqlstate(error)
-            level = logging.INFO if code == UNIQUE_VIOLATION else logging.WARNING
-            log.log(
-                level, "a /win at once failed (%s %s); the usual way", type(error).__name__, code
-            )
-            return None
-        if done is None:
-            return None
+                key=key,
+                name=seen.name,
+                admin=seen.admin,
+                zone=seen.zone,
+            ),
+        )
+        if not isinstance(done, tuple):
+            return done
         effects, queued, sharer = done
         self._remember(event.user, sharer)
         self._telemetry.command_handled(
@@ -275,6 +276,79 @@ class Engine:
         if queued and self._on_queued is not None:
             self._on_queued()
         return effects
+
+    async def _click_at_once(self, event: Event) -> list[Effect] | None:
+        """PostgreSQL: a keyed press of a mood button on a check-in prompt in a read and
+        one statement outside a transaction (``checkin.mood_at_once``: two round trips
+        instead of four; goal 2 of issue 16, bench/README.md). None: the usual way
+        handles it, nothing having been written."""
+        if self._db.is_sqlite or not isinstance(event, ButtonClicked):
+            return None
+        if (key := event.event_key) is None or event.action_id.startswith(KEEP_MESSAGE):
+            return None
+        action = FlowAction.parse(event.action_id)
+        mood = checkin.mood_choice(action.choice) if action else None
+        if action is None or mood is None:
+            return None
+        done = await self._at_once(
+            event,
+            "a mood click",
+            lambda seen: checkin.mood_at_once(
+                self._db,
+                event.user,
+                action.session_id,
+                mood,
+                self._clock.now(),
+                key=key,
+                name=seen.name,
+                admin=seen.admin,
+                zone=seen.zone,
+            ),
+        )
+        if not isinstance(done, tuple):
+            return done
+        shown, queued = done
+        if queued and self._on_queued is not None:
+            self._on_queued()
+        if event.message_id is not None:
+            return [UpdateMessage(event.user, event.message_id, Content(shown))]
+        return [ReplyEphemeral(event.user, Content(shown))]
+
+    async def _at_once(
+        self,
+        event: Event,
+        what: str,
+        attempt: Callable[[_AsSeen], Awaitable[T | None]],
+    ) -> T | list[Effect] | None:
+        """An event outside the usual way (``_win_at_once``, ``_click_at_once``): what
+        ``attempt`` gave, given who the event says its sender is; the answer when the
+        database did not answer; None (the usual way) when ``attempt`` declined or failed,
+        nothing of it written (one statement: all or nothing; the usual way tells a
+        delivery already claimed from one that was not)."""
+        try:
+            return await attempt(self._as_seen(event))
+        except DatabaseUnavailable:
+            return [_reply(event, NOT_SAVED)]
+        except Exception as error:
+            # A unique key refusing it is another delivery of it at the same moment
+            # (expected); for anything else, only the error's kind is logged:
+            # PostgreSQL's details may quote the row, and with it what they wrote.
+            code = sqlstate(error)
+            level = logging.INFO if code == UNIQUE_VIOLATION else logging.WARNING
+            log.log(
+                level, "%s at once failed (%s %s); the usual way", what, type(error).__name__, code
+            )
+            return None
+
+    def _as_seen(self, event: Event) -> _AsSeen:
+        """Who the event says its sender is, as ``_begin`` would write it to their row."""
+        listed = event.user.user_id in self._admins
+        said = event.user_is_admin is not None or listed
+        return _AsSeen(
+            name=shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None,
+            admin=(bool(event.user_is_admin) or listed) if said else None,
+            zone=bool(event.user_timezone) and _known_zone(event.user_timezone or ""),
+        )
 
     def _remember_sharer(self, event: Event, turn: Turn) -> None:
         """After a keyed /win the usual way (PostgreSQL), who shared it, for the next."""

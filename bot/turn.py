@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     CTE,
     BindParameter,
+    Boolean,
     ColumnElement,
     Insert,
     Select,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
     true,
 )
@@ -184,6 +186,26 @@ _CLAIM_VALUES: dict[str, BindParameter[Any]] = {
 CLAIM_COLUMNS = list(_CLAIM_VALUES)
 # SQLite: the claim of a key the look-up found unclaimed (see ``_claiming``).
 _CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(_CLAIM_VALUES)
+
+
+def as_last_seen(member: Any) -> list[ColumnElement[bool]]:
+    """PostgreSQL, for a statement that handles an event outside the usual way (a
+    ``/win`` or a mood click at once): the conditions under which ``member`` (the
+    members table's columns, or an alias's) is the one whose platform id is parameter
+    ``user`` and the event's look-up (``Engine._begin``) would write nothing to their row
+    and add nothing to the answer. That is: their DMs not stopped, and their name, admin
+    flag and timezone as the event finds them (parameters ``name`` and ``admin``, None
+    when the event does not say; ``zone``, whether it offers a timezone, which is only
+    kept when they have none)."""
+    name = bindparam("name", type_=member.display_name.type)
+    admin = bindparam("admin", type_=member.is_admin.type)
+    return [
+        member.external_id == bindparam("user", type_=member.external_id.type),
+        member.dm_blocked_at.is_(None),
+        or_(name.is_(None), member.display_name == name),
+        or_(admin.is_(None), member.is_admin == admin),
+        or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
+    ]
 
 
 def _with_open_flows(kinds: tuple[str, ...]) -> AnySelect:

@@ -11,7 +11,6 @@ from sqlalchemy import (
     CTE,
     JSON,
     BindParameter,
-    Boolean,
     ColumnElement,
     Insert,
     ScalarSelect,
@@ -60,7 +59,15 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import CLAIM_COLUMNS, Person, Turn, join_contents, outbox_cte, outbox_row
+from bot.turn import (
+    CLAIM_COLUMNS,
+    Person,
+    Turn,
+    as_last_seen,
+    join_contents,
+    outbox_cte,
+    outbox_row,
+)
 
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
@@ -201,8 +208,6 @@ def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[An
     16)."""
     key = bindparam("key", type_=_WINS.c.delivery_key.type)
     at = bindparam("at", type_=_WINS.c.created_at.type)
-    name = bindparam("name", type_=_MEMBERS.c.display_name.type)
-    admin = bindparam("admin", type_=_MEMBERS.c.is_admin.type)
     reach = bindparam("reach", type_=_MEMBERS.c.wins_count.type)
     member = _MEMBERS.c
     handled, workspaces, milestones = table_of(HandledEvent), table_of(Workspace), _MILESTONES
@@ -228,11 +233,7 @@ def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[An
         .where(
             member.id == me,
             member.workspace_id == workspace,
-            member.external_id == bindparam("user", type_=member.external_id.type),
-            member.dm_blocked_at.is_(None),
-            or_(name.is_(None), member.display_name == name),
-            or_(admin.is_(None), member.is_admin == admin),
-            or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
+            *as_last_seen(member),
             or_(and_(*(count != n for n in WIN_MILESTONES)), and_(count == reach, in_dms)),
             ~exists().where(here.id == workspace, here.delivery_stopped_at.is_not(None)),
             ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),

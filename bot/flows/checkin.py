@@ -31,16 +31,22 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    JSON,
     ColumnElement,
     Row,
     ScalarSelect,
     Select,
+    Text,
     Update,
     and_,
     bindparam,
+    exists,
     func,
+    insert,
+    literal_column,
     select,
     true,
+    type_coerce,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +57,7 @@ from sqlalchemy.sql.dml import Insert
 from bot import stalls
 from bot.cadence import local_view, outside_quiet_hours
 from bot.content import Button, ButtonStyle, Content, Field, Form, FormField, FormFieldKind
+from bot.crypto import EncryptedJSON
 from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
@@ -62,6 +69,7 @@ from bot.flows.sessions import (
     flow_button,
     form_changes,
     move,
+    moved_at,
     moved_values,
     next_question,
     not_for_you,
@@ -72,12 +80,15 @@ from bot.flows.sessions import (
     with_note,
 )
 from bot.milestones import reach_automatic
+from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of, upsert_into
+from bot.storage.database import Database
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
     CheckinState,
     FlowSession,
+    HandledEvent,
     Member,
     OutboxMessage,
     OutboxTarget,
@@ -87,7 +98,7 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import Turn, outbox_cte, outbox_row
+from bot.turn import CLAIM_COLUMNS, Turn, as_last_seen, outbox_cte, outbox_row
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -186,15 +197,20 @@ _THE_CHECKIN = _CHECKINS.c.id == bindparam("checkin")
 _THE_OPEN_CHECKIN = and_(_THE_CHECKIN, _CHECKINS.c.state == CheckinState.OPEN.value)
 
 
-def _of_open_checkin(*columns: ColumnElement[Any]) -> Select[Any]:
+def _of_open_checkin(*columns: ColumnElement[Any], after: CTE | None = None) -> Select[Any]:
     """``columns`` of the answer's check-in while it is open. An answer writes only
     through this. On PostgreSQL it holds the check-in's row (``FOR KEY SHARE``) to the
     commit: the close's claim (``FOR UPDATE SKIP LOCKED``, bot/due.py) passes over a
     check-in an answer is being saved to, and an answer that comes while a close holds
     the check-in waits for it, then finds it shared and saves nothing (its author is
     told). Neither way is an answer saved to a check-in shared without it. SQLite takes
-    writers one at a time; it renders no lock."""
-    return select(*columns).where(_THE_OPEN_CHECKIN).with_for_update(read=True, key_share=True)
+    writers one at a time; it renders no lock. ``after``: only when that CTE of the
+    same statement has a row (PostgreSQL, ``_MOOD_AT_ONCE``)."""
+    found = select(*columns).where(_THE_OPEN_CHECKIN)
+    if after is None:
+        return found.with_for_update(read=True, key_share=True)
+    joined = found.select_from(_CHECKINS.join(after, true()))
+    return joined.with_for_update(read=True, key_share=True, of=_CHECKINS)
 
 
 _FLOWS = table_of(FlowSession)
@@ -624,11 +640,14 @@ async def _mine(turn: Turn, flow: FlowSession) -> dict[str, str | None] | None:
     return None if row is None else dict(zip(FORM_FIELDS, row[1:], strict=True))
 
 
-def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Insert:
+def _upsert(
+    dialect: str, names: tuple[str, ...], *, loads: bool = False, after: CTE | None = None
+) -> Insert:
     """``INSERT ... SELECT FROM checkins ... ON CONFLICT DO UPDATE`` of the answer fields
     ``names``, returning the row's id, or (``loads``) the row as an object; built once
-    per dialect, fields and kind."""
-    found = _UPSERTS.get((dialect, names, loads))
+    per dialect, fields and kind (``after``: see ``_of_open_checkin``; built by the
+    caller once)."""
+    found = _UPSERTS.get((dialect, names, loads)) if after is None else None
     if found is not None:
         return found
     values = [bindparam(f"v_{name}", type_=_ANSWERS.c[name].type) for name in names]
@@ -637,6 +656,7 @@ def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Ins
         _CHECKINS.c.id,
         bindparam("member", type_=_ANSWERS.c.member_id.type),
         *values,
+        after=after,
     )
     into = CheckinAnswer if loads else _ANSWERS
     columns = ["workspace_id", "checkin_id", "member_id", *names]
@@ -645,7 +665,8 @@ def _upsert(dialect: str, names: tuple[str, ...], *, loads: bool = False) -> Ins
     changes = {name: insert.excluded[name] for name in names or ("member_id",)}
     upsert = insert.on_conflict_do_update(index_elements=["checkin_id", "member_id"], set_=changes)
     found = upsert.returning(CheckinAnswer) if loads else upsert.returning(_ANSWERS.c.id)
-    _UPSERTS[(dialect, names, loads)] = found
+    if after is None:
+        _UPSERTS[(dialect, names, loads)] = found
     return found
 
 
@@ -896,7 +917,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
         mood = choice[5:]
-        shown = f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}"
+        shown = _mood_shown(mood)
         if flow.state == State.MOOD:
             advanced = await _answer_and_advance(turn, flow, {"mood": mood})
             # The last question open, its "thanks" goes with it (a form asked again).
@@ -1050,8 +1071,14 @@ async def _answer_and_advance(
     return _thanks_until(turn, whole.checkin.closes_at)
 
 
-def _question(flow: FlowSession, state: State) -> Content:
-    """The DM asking the question of ``state``, with its [Skip]."""
+def _mood_shown(mood: str) -> str:
+    """The prompt once a mood button on it was pressed (its buttons gone)."""
+    return f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}"
+
+
+def _question(flow: FlowSession | int, state: State) -> Content:
+    """The DM asking the question of ``state``, with its [Skip] (``flow``: the flow or its
+    id)."""
     question, _ = QUESTIONS[state]
     return Content(question, buttons=(flow_button(flow, f"skip:{state}", "Skip"),))
 
@@ -1256,3 +1283,172 @@ async def close_due(turn: Turn, checkin: Checkin, read: Closing | None = None) -
     _expire(turn, read.conversations.get(checkin.id, ()))
     await _share(turn, whole)
     return True
+
+
+# -- A mood click at once (PostgreSQL) ---------------------------------------------------
+#
+# A mood button pressed on a check-in prompt, in two statements outside a transaction
+# instead of four round trips (BEGIN, the look-up, the answer's statement, COMMIT): a
+# read of the flow it names, then one statement that writes what the usual way
+# (``step``) would, on the condition that the flow is still as read. Issue 16, goal 2
+# (bench/README.md). Anything else, the usual way does.
+
+_MEMBERS = table_of(Member)
+_HANDLED = table_of(HandledEvent)
+# A flow row's version: PostgreSQL gives every new version of a row a new ``xmin`` (the
+# transaction that wrote it), so the same value means not written since.
+_FLOW_VERSION = literal_column(f"{_FLOWS.name}.xmin::text", Text)
+
+# The open check-in flow a button names (``flow``), of the member whose platform ids are
+# ``platform``, ``team`` and ``user``: the flow's, its member's and its workspace's ids,
+# its state, its data as stored (decrypted by ``mood_at_once``) and its version.
+_CLICKED_FLOW = (
+    select(
+        _FLOWS.c.id,
+        _FLOWS.c.member_id,
+        _FLOWS.c.workspace_id,
+        _FLOWS.c.state,
+        type_coerce(_FLOWS.c.data, JSON).label("data"),
+        _FLOW_VERSION.label("version"),
+    )
+    .join(
+        _MEMBERS,
+        and_(_MEMBERS.c.id == _FLOWS.c.member_id, _MEMBERS.c.workspace_id == _FLOWS.c.workspace_id),
+    )
+    .join(table_of(Workspace), table_of(Workspace).c.id == _FLOWS.c.workspace_id)
+    .where(
+        _FLOWS.c.id == bindparam("flow", type_=_FLOWS.c.id.type),
+        _FLOWS.c.kind == FlowKind.CHECKIN.value,
+        _FLOWS.c.ended_at.is_(None),
+        _MEMBERS.c.external_id == bindparam("user", type_=_MEMBERS.c.external_id.type),
+        table_of(Workspace).c.platform == bindparam("platform", type_=Workspace.platform.type),
+        table_of(Workspace).c.external_id == bindparam("team", type_=Workspace.external_id.type),
+    )
+)
+
+
+def _mood_at_once(asks: bool) -> Select[Any]:
+    """The statement of a mood click at once, for the flow read (parameters ``flow``,
+    ``member``, ``workspace``, ``version``, ``checkin``): the answer's upsert, the key's
+    claim (``key``, ``at``), and (``asks``: the flow still at the mood question) the flow
+    moved on and the next question's DM, as ``_save_and_move`` writes them; the claim's
+    id and (``asks``) the DM's.
+
+    It writes nothing and returns no row whenever the usual way would do more or other:
+    the flow written since it was read (its version), or ended; the member's row to be
+    written by the event's look-up (``as_last_seen``); the workspace not delivering; the
+    key claimed before; the check-in no longer open. The flow's row is locked first
+    (``FOR UPDATE``, as the usual way's look-up locks it), then the check-in's (``FOR KEY
+    SHARE``, as every answer holds it): should another event hold the flow, its new
+    version is checked again once it commits. A second delivery of the key at the same
+    moment breaks the claims' unique key: the statement then writes nothing."""
+    key = bindparam("key", type_=_HANDLED.c.key.type)
+    at = bindparam("at", type_=_HANDLED.c.created_at.type)
+    member = bindparam("member", type_=_FLOWS.c.member_id.type)
+    workspace = bindparam("workspace", type_=_FLOWS.c.workspace_id.type)
+    workspaces = table_of(Workspace)
+    as_read = _FLOW_VERSION
+    clicked = (
+        select(_FLOWS.c.id)
+        .where(
+            _FLOWS.c.id == bindparam("flow", type_=_FLOWS.c.id.type),
+            _FLOWS.c.member_id == member,
+            _FLOWS.c.workspace_id == workspace,
+            _FLOWS.c.ended_at.is_(None),
+            as_read == bindparam("version", type_=Text),
+            exists().where(
+                _MEMBERS.c.id == member,
+                _MEMBERS.c.workspace_id == workspace,
+                *as_last_seen(_MEMBERS.c),
+            ),
+            ~exists().where(
+                workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
+            ),
+            ~exists().where(_HANDLED.c.workspace_id == workspace, _HANDLED.c.key == key),
+        )
+        .with_for_update()
+        .cte("clicked")
+    )
+    saved = _upsert("postgresql", ("mood",), after=clicked).cte("saved")
+    claimed = (
+        insert(_HANDLED)
+        .from_select(CLAIM_COLUMNS, select(workspace, key, at).select_from(saved))
+        .returning(_HANDLED.c.id)
+        .cte("claimed")
+    )
+    found = select(claimed.c.id).add_cte(clicked, saved, claimed)
+    if not asks:
+        return found
+    moved = _MOVING[False].where(select(saved.c.id).exists()).returning(_FLOWS.c.id).cte("moved_on")
+    asked = outbox_cte(moved, "asked")
+    return found.add_columns(select(asked.c.id).scalar_subquery().label("asked")).add_cte(
+        moved, asked
+    )
+
+
+# Whether the flow is still at the mood question -> the statement, built once.
+_MOOD_AT_ONCE = {asks: _mood_at_once(asks) for asks in (False, True)}
+
+
+def mood_choice(choice: str) -> str | None:
+    """The mood a check-in button's choice (``mood:<mood>``) names; None for any other."""
+    mood = choice.removeprefix("mood:")
+    return mood if mood != choice and mood in MOODS else None
+
+
+async def mood_at_once(
+    database: Database,
+    ref: UserRef,
+    flow_id: int,
+    mood: str,
+    now: datetime,
+    *,
+    key: str,
+    name: str | None,
+    admin: bool | None,
+    zone: bool,
+) -> tuple[str, bool] | None:
+    """PostgreSQL: a keyed click on mood button ``mood`` of check-in flow ``flow_id`` by
+    ``ref``, as ``step`` handles it, in a read and one statement (``_MOOD_AT_ONCE``): what
+    the prompt shows now, and whether the next question's DM was queued; None when it is
+    for the usual way, nothing having been written (a flow not theirs, not a check-in's
+    or ended, a form's answers asked again, anything the statement declines)."""
+    read = {
+        "flow": flow_id,
+        "platform": ref.platform.value,
+        "team": ref.workspace_id,
+        "user": ref.user_id,
+    }
+    rows = await database.fetch_alone(_CLICKED_FLOW, read)
+    if not rows:
+        return None
+    [(_, member, workspace, state, stored, version)] = rows
+    data = EncryptedJSON().process_result_value(stored, database.engine.dialect)
+    if not isinstance(data, dict) or "retry" in data or state not in QUESTIONS:
+        return None  # (answers asked again after a form go the usual way)
+    asks = state == State.MOOD
+    params = read | {
+        "member": member,
+        "workspace": workspace,
+        "version": version,
+        "checkin": int(data["checkin_id"]),
+        "v_mood": mood,
+        "key": key,
+        "at": now,
+        "name": name,
+        "admin": admin,
+        "zone": zone,
+    }
+    if asks:
+        # As ``_answer_and_advance`` moves it: to the next question, asked in a DM.
+        following = ORDER[ORDER.index(State.MOOD) + 1]
+        dm = outbox_row(
+            Workspace(), OutboxTarget.DM, ref.user_id, _question(flow_id, following), now
+        )
+        dm["workspace_id"] = workspace
+        params |= {f"dm_{column}": value for column, value in dm.items()}
+        params |= {f"moved_{column}": value for column, value in moved_at(following, now).items()}
+    found = await database.fetch_alone(_MOOD_AT_ONCE[asks], params)
+    if not found:
+        return None
+    return _mood_shown(mood), asks and found[0][1] is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
@@ -129,7 +130,12 @@ MOVED_COLUMNS = ("state", "updated_at")
 
 def moved_values(turn: Turn, state: StrEnum) -> dict[str, Any]:
     """The values of ``MOVED_COLUMNS`` for a flow moved to ``state`` now."""
-    return dict(zip(MOVED_COLUMNS, (state.value, turn.now), strict=True))
+    return moved_at(state, turn.now)
+
+
+def moved_at(state: StrEnum, now: datetime) -> dict[str, Any]:
+    """The values of ``MOVED_COLUMNS`` for a flow moved to ``state`` at ``now``."""
+    return dict(zip(MOVED_COLUMNS, (state.value, now), strict=True))
 
 
 def move(turn: Turn, flow: FlowSession, state: StrEnum, *, end: bool = False) -> None:

@@ -1,0 +1,308 @@
+"""A keyed mood click on a check-in prompt is a read and one statement on PostgreSQL
+(bot/flows/checkin.py ``mood_at_once``, issue 16 goal 2): the same rows, messages and
+answer as the usual way (``step``), and the usual way whenever it would do more or other.
+On SQLite every click goes the usual way, so these tests hold there too and pin that
+nothing else changed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.content import Button
+from bot.engine import Engine
+from bot.events import ButtonClicked, MessageReceived
+from bot.flows.sessions import STALE
+from bot.storage.database import Database
+from bot.storage.models import (
+    Checkin,
+    CheckinAnswer,
+    FlowSession,
+    HandledEvent,
+    Member,
+    OutboxMessage,
+    Workspace,
+)
+from bot.unreachable import UNREACHABLE_NOTE
+from tests.conversation import Chat
+from tests.statements import sent_to_postgres
+from tests.test_checkins import to_first_checkin
+
+THE_READ = "SELECT flow_sessions.id, flow_sessions.member_id"
+THE_STATEMENT = "WITH clicked AS (SELECT flow_sessions.id"
+PROMPT = "How did it go since last time?"
+NEXT = "What moved forward since last time?"
+
+
+def _mood_button(chat: Chat, user: str, label: str = "Great 🙌") -> tuple[Button, str]:
+    """The mood button ``label`` on ``user``'s check-in prompt, and the prompt's id."""
+    for seen in reversed(chat.recorder.seen):
+        if seen.user == user and any(b.label == label for b in seen.content.buttons):
+            return next(b for b in seen.content.buttons if b.label == label), seen.message_id
+    raise AssertionError(f"{user} sees no [{label}]")
+
+
+def _click(chat: Chat, user: str, button: Button, message_id: str, key: str, **more: Any) -> Any:
+    return ButtonClicked(
+        user=chat.ref(user),
+        user_name=more.pop("user_name", user.title()),
+        action_id=button.action_id,
+        message_id=message_id,
+        event_key=key,
+        **more,
+    )
+
+
+async def _handled(chat: Chat, event: ButtonClicked) -> tuple[list[Any], list[str]]:
+    """The effects of ``event`` and the statements it sent to PostgreSQL (none recorded
+    on SQLite); what it queued delivered after."""
+    with sent_to_postgres() as sent:
+        effects = await chat.engine.handle(event)
+    await chat.deliver()
+    return effects, [" ".join(s.split()) for s in sent]
+
+
+def _at_once(chat: Chat, sent: list[str]) -> bool:
+    """Whether the click went as the read and the one statement (never on SQLite)."""
+    if chat.database.is_sqlite:
+        assert sent == []
+        return False
+    return len(sent) == 2 and sent[0].startswith(THE_READ) and sent[1].startswith(THE_STATEMENT)
+
+
+def _shown(effects: list[Any]) -> str:
+    [effect] = effects
+    return str(effect.content.text)
+
+
+async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
+    async with database.transaction() as session:
+        return list((await session.execute(select(model).where(*where))).scalars())
+
+
+async def _bobs_flow(chat: Chat) -> FlowSession:
+    bob = select(Member.id).where(Member.external_id == "bob").scalar_subquery()
+    [flow] = await _rows(chat.database, FlowSession, FlowSession.member_id == bob)
+    assert isinstance(flow, FlowSession)
+    return flow
+
+
+async def _bobs_answer(chat: Chat) -> CheckinAnswer | None:
+    bob = select(Member.id).where(Member.external_id == "bob").scalar_subquery()
+    found = await _rows(chat.database, CheckinAnswer, CheckinAnswer.member_id == bob)
+    return found[0] if found else None
+
+
+async def test_a_mood_click_on_the_prompt_is_a_read_and_one_statement(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    dms_before = len(chat.dms("bob"))
+    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    # PostgreSQL: no BEGIN, no look-up of the ORM's, no COMMIT.
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    # The prompt shows the choice, its buttons gone; the next question follows once.
+    assert effects[0].message_id == prompt
+    assert _shown(effects) == f"{PROMPT} Great 🙌"
+    assert chat.dms("bob")[dms_before:] == [NEXT]
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.mood == "great"
+    flow = await _bobs_flow(chat)
+    assert (flow.state, flow.updated_at, flow.ended_at) == ("progress", chat.clock.now(), None)
+    [claim] = await _rows(chat.database, HandledEvent, HandledEvent.key == "c1")
+    assert claim.created_at == chat.clock.now()
+    # The next question's [Skip] is the flow's, and works.
+    assert "already past" not in await chat.click("bob", "Skip")
+    assert chat.dms("bob")[-1] == "What is hard right now?"
+    # Delivered again (a retried request): nothing more, on either way.
+    assert await chat.engine.handle(_click(chat, "bob", great, prompt, "c1")) == []
+    assert chat.dms("bob").count(NEXT) == 1
+
+
+async def test_a_mood_changed_later_is_one_statement_and_asks_nothing(chat: Chat) -> None:
+    """Past the mood question, a mood button still changes the mood (answering out of
+    order): saved, nothing asked, the flow where it was."""
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    rough, _ = _mood_button(chat, "bob", "Rough 😮‍💨")
+    await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    await chat.say("bob", "the parser")
+    dms_before = list(chat.dms("bob"))
+    moved_at = (await _bobs_flow(chat)).updated_at
+    effects, sent = await _handled(chat, _click(chat, "bob", rough, prompt, "c2"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert _shown(effects) == f"{PROMPT} Rough 😮‍💨"
+    assert chat.dms("bob") == dms_before
+    answer = await _bobs_answer(chat)
+    assert answer is not None
+    assert (answer.mood, answer.progress) == ("rough", "the parser")
+    flow = await _bobs_flow(chat)
+    assert (flow.state, flow.updated_at) == ("hard", moved_at)
+
+
+async def test_a_click_without_a_key_or_on_no_prompt_goes_the_usual_way(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    with sent_to_postgres() as sent:
+        await chat.press("bob", great, prompt)  # no delivery key: the console's
+    assert not _at_once(chat, sent)
+    assert (await _bobs_flow(chat)).state == "progress"
+    # A flow id no one has: stale, either way.
+    stale = Button(great.label, "flow:999999:mood:great")
+    effects, sent = await _handled(chat, _click(chat, "bob", stale, prompt, "c2"))
+    assert not _at_once(chat, sent)
+    assert _shown(effects) == STALE.reply, effects
+
+
+async def test_someone_elses_prompt_goes_the_usual_way(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    effects, sent = await _handled(chat, _click(chat, "alice", great, prompt, "c1"))
+    assert not _at_once(chat, sent)
+    assert _shown(effects) == "That question was for <@bob>, so I left it alone."
+    assert await _bobs_answer(chat) is None
+
+
+async def test_a_click_on_a_closed_check_in_goes_the_usual_way(chat: Chat) -> None:
+    """The check-in closed but its flow not yet ended: nothing saved, and bob is told."""
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    async with chat.database.transaction() as session:
+        await session.execute(update(Checkin).values(state="closed"))
+    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    assert not _at_once(chat, sent)
+    if not chat.database.is_sqlite:
+        assert sent[1].startswith(THE_STATEMENT), sent  # tried, declined
+    assert "has closed" in _shown(effects)
+    assert await _bobs_answer(chat) is None
+
+
+async def test_answers_asked_again_after_a_form_go_the_usual_way(chat: Chat) -> None:
+    """A form whose mood was too long asks the mood again (the flow's data says so):
+    the usual way moves on from there as a form's retry does."""
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    await chat.click("bob", "Answer in a form")
+    await chat.submit("bob", mood="x" * 5000, progress="p", challenge="c", next_topic="n")
+    flow = await _bobs_flow(chat)
+    assert (flow.state, flow.data.get("retry")) == ("mood", [])
+    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    assert not _at_once(chat, sent)
+    # The mood was the last answer asked for: bob's side is done, and he is thanked.
+    [shown, thanks] = [str(e.content.text) for e in effects]
+    assert shown == f"{PROMPT} Great 🙌"
+    assert thanks.startswith("Thanks!"), thanks
+    assert (await _bobs_flow(chat)).ended_at is not None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [{"user_name": "Robert"}, {"user_is_admin": True}, {"user_timezone": "Europe/Paris"}],
+    ids=["name", "admin", "timezone"],
+)
+async def test_a_click_that_changes_who_they_are_goes_the_usual_way(
+    chat: Chat, said: dict[str, Any]
+) -> None:
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1", **said))
+    assert not _at_once(chat, sent)
+    assert _shown(effects) == f"{PROMPT} Great 🙌"
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    name, value = next(iter(said.items()))
+    stored = {"user_name": "display_name", "user_is_admin": "is_admin", "user_timezone": "timezone"}
+    assert getattr(bob, stored[name]) == value
+
+
+async def test_a_click_of_someone_whose_dms_stopped_goes_the_usual_way(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.external_id == "bob").values(dm_blocked_at=chat.clock.now())
+        )
+    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    assert not _at_once(chat, sent)
+    assert any(UNREACHABLE_NOTE in str(e.content.text) for e in effects), effects
+    [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
+    assert bob.dm_blocked_at is None
+
+
+async def test_a_click_in_a_workspace_that_stopped_delivery_goes_the_usual_way(
+    chat: Chat,
+) -> None:
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    async with chat.database.transaction() as session:
+        await session.execute(update(Workspace).values(delivery_stopped_at=chat.clock.now()))
+    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    assert not _at_once(chat, sent)
+    assert _shown(effects) == f"{PROMPT} Great 🙌"
+    [question] = [
+        m
+        for m in await _rows(chat.database, OutboxMessage, OutboxMessage.target_id == "bob")
+        if m.content["text"] == NEXT
+    ]
+    assert (question.status, question.last_error) == ("failed", "workspace unreachable")
+
+
+async def test_a_flow_written_between_the_read_and_the_statement_goes_the_usual_way(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bob's typed mood lands between the click's read and its statement (another
+    instance): the statement finds the flow's new version, writes nothing, and the usual
+    way saves the click's mood over the typed one as it does for any later click, with
+    no second question."""
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    database = chat.database
+    fetch_alone = database.fetch_alone
+    elsewhere = Database(database.url)
+    other = Engine(elsewhere, chat.clock)
+    reads = 0
+
+    async def read_then_typed(statement: Any, params: dict[str, Any]) -> list[Any]:
+        nonlocal reads
+        found = await fetch_alone(statement, params)
+        reads += 1
+        if reads == 1:
+            typed = MessageReceived(user=chat.ref("bob"), user_name="Bob", text="rough")
+            await other.handle(typed)
+        return found
+
+    monkeypatch.setattr(database, "fetch_alone", read_then_typed)
+    try:
+        effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    finally:
+        await elsewhere.dispose()
+    assert not _at_once(chat, sent)
+    assert _shown(effects) == f"{PROMPT} Great 🙌"
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.mood == "great"
+    assert (await _bobs_flow(chat)).state == "progress"
+    assert chat.dms("bob").count(NEXT) == 1
+
+
+async def test_one_click_delivered_to_two_instances_at_once_is_saved_once(chat: Chat) -> None:
+    """Two instances get the same delivery of bob's click at the same moment: one
+    saves it and asks the next question; the other writes nothing and its usual way finds
+    the key claimed."""
+    await to_first_checkin(chat)
+    great, prompt = _mood_button(chat, "bob")
+    elsewhere = Database(chat.database.url)
+    other = Engine(elsewhere, chat.clock)
+    twice = _click(chat, "bob", great, prompt, "c1")
+    handles: list[Callable[[ButtonClicked], Awaitable[Any]]] = [chat.engine.handle, other.handle]
+    try:
+        answers = await asyncio.gather(*(handle(twice) for handle in handles))
+    finally:
+        await elsewhere.dispose()
+    await chat.deliver()
+    assert sorted(len(a) for a in answers) == [0, 1], answers
+    assert chat.dms("bob").count(NEXT) == 1
+    assert len(await _rows(chat.database, HandledEvent, HandledEvent.key == "c1")) == 1
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.mood == "great"
