@@ -32,10 +32,10 @@ from bot.crypto import (
     encrypted_columns,
 )
 from bot.effects import ReplyEphemeral
-from bot.events import CommandInvoked
+from bot.events import ButtonClicked, CommandInvoked, MessageReceived
 from bot.storage.database import Database, DriverStatement, sqlite_url
 from bot.storage.keys import check_readable, rotate_keys
-from bot.storage.models import Base, Win
+from bot.storage.models import Base, CheckinAnswer, Win
 from tests.conftest import START, Templates, empty_postgres
 from tests.conversation import Chat, pair_up
 from tests.statements import sent_to_postgres
@@ -386,6 +386,35 @@ async def test_a_win_at_once_is_stored_encrypted_too(storage: Storage) -> None:
     await database.dispose()
 
 
+async def test_check_in_answers_at_once_read_and_write_encrypted_rows(storage: Storage) -> None:
+    """A mood click and a typed answer at once (PostgreSQL) read their flow's encrypted
+    data (the check-in it belongs to) and store the answer and the next question's DM
+    encrypted, as the usual way does."""
+    database = storage.open(KEY_A)
+    chat = Chat(database, ManualClock(START))
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(datetime(2026, 11, 30, 10, 0, tzinfo=UTC) - chat.clock.now())
+    great = next(b for b in chat.buttons("bob") if b.label == "Great 🙌")
+    click = ButtonClicked(user=chat.ref("bob"), action_id=great.action_id, event_key="c1")
+    typed = MessageReceived(user=chat.ref("bob"), text=WIN, event_key="t1")
+    with sent_to_postgres() as sent:
+        await chat.engine.handle(click)
+        assert await chat.engine.handle(typed) == []
+    if storage.sqlite_file is None:  # at once: a read and one statement each
+        assert [s.split()[0] for s in sent] == ["SELECT", "WITH", "SELECT", "WITH"], sent
+    await chat.deliver()
+    assert chat.dms("bob")[-2:] == [
+        "What moved forward since last time?",
+        "What is hard right now?",
+    ]
+    async with database.transaction() as session:
+        answer = (await session.execute(select(CheckinAnswer))).scalar_one()
+    assert (answer.mood, answer.progress) == ("great", WIN)
+    raw = await storage.raw_rows()
+    assert _canary_words(WIN) not in raw
+    await database.dispose()
+
+
 async def test_a_statement_sent_by_the_driver_reads_no_encrypted_column(storage: Storage) -> None:
     """``DriverStatement`` hands back rows as the driver reads them, which for an
     encrypted column would be its ciphertext: such a statement is refused when it is
@@ -399,5 +428,9 @@ async def test_a_statement_sent_by_the_driver_reads_no_encrypted_column(storage:
         with pytest.raises(ValueError, match="converts"):
             DriverStatement(returning, database.engine.dialect)
         DriverStatement(select(Win.id, Win.member_id).where(one), database.engine.dialect)
+        # Nor one whose SQL the compiler finishes at each call (a list as one parameter).
+        listed = select(Win.id).where(Win.member_id.in_([1, 2]))
+        with pytest.raises(ValueError, match="rendered per call"):
+            DriverStatement(listed, database.engine.dialect)
     finally:
         await database.dispose()

@@ -33,6 +33,7 @@ from sqlalchemy import (
     CTE,
     JSON,
     ColumnElement,
+    DateTime,
     Row,
     ScalarSelect,
     Select,
@@ -44,6 +45,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     true,
     type_coerce,
@@ -1285,109 +1287,248 @@ async def close_due(turn: Turn, checkin: Checkin, read: Closing | None = None) -
     return True
 
 
-# -- A mood click at once (PostgreSQL) ---------------------------------------------------
+# -- Answers at once (PostgreSQL) -------------------------------------------------------
 #
-# A mood button pressed on a check-in prompt, in two statements outside a transaction
-# instead of four round trips (BEGIN, the look-up, the answer's statement, COMMIT): a
-# read of the flow it names, then one statement that writes what the usual way
-# (``step``) would, on the condition that the flow is still as read. Issue 16, goal 2
-# (bench/README.md). Anything else, the usual way does.
+# A mood button pressed on a check-in prompt, or a typed answer to a check-in question
+# that asks another, in two statements outside a transaction instead of four round trips
+# (BEGIN, the look-up, the answer's statement, COMMIT): a read of the flow it answers,
+# then one statement that writes what the usual way (``step``, ``on_text``) would, on the
+# condition that the flow is still as read. Issue 16, goal 2 (bench/README.md). Anything
+# else, the usual way does.
 
 _MEMBERS = table_of(Member)
 _HANDLED = table_of(HandledEvent)
+_WORKSPACES = table_of(Workspace)
 # A flow row's version: PostgreSQL gives every new version of a row a new ``xmin`` (the
 # transaction that wrote it), so the same value means not written since.
 _FLOW_VERSION = literal_column(f"{_FLOWS.name}.xmin::text", Text)
 
-# The open check-in flow a button names (``flow``), of the member whose platform ids are
-# ``platform``, ``team`` and ``user``: the flow's, its member's and its workspace's ids,
-# its state, its data as stored (decrypted by ``mood_at_once``) and its version.
-_CLICKED_FLOW = (
-    select(
-        _FLOWS.c.id,
-        _FLOWS.c.member_id,
-        _FLOWS.c.workspace_id,
-        _FLOWS.c.state,
-        type_coerce(_FLOWS.c.data, JSON).label("data"),
-        _FLOW_VERSION.label("version"),
+
+def _open_flows_of_sender(*where: ColumnElement[bool]) -> Select[Any]:
+    """PostgreSQL: the open flows (on ``where``) of the member whose platform ids are
+    ``platform``, ``team`` and ``user``: each one's, its member's and its workspace's ids,
+    its state, its data as stored (decrypted by ``_as_read``), its version and when it
+    last moved."""
+    return (
+        select(
+            _FLOWS.c.id,
+            _FLOWS.c.member_id,
+            _FLOWS.c.workspace_id,
+            _FLOWS.c.state,
+            type_coerce(_FLOWS.c.data, JSON).label("data"),
+            _FLOW_VERSION.label("version"),
+            # As the driver reads it: aware, in UTC (``UTCDateTime`` converts).
+            type_coerce(_FLOWS.c.updated_at, DateTime(timezone=True)).label("updated_at"),
+            _FLOWS.c.kind,
+        )
+        .join(
+            _MEMBERS,
+            and_(
+                _MEMBERS.c.id == _FLOWS.c.member_id,
+                _MEMBERS.c.workspace_id == _FLOWS.c.workspace_id,
+            ),
+        )
+        .join(_WORKSPACES, _WORKSPACES.c.id == _FLOWS.c.workspace_id)
+        .where(
+            _FLOWS.c.ended_at.is_(None),
+            _MEMBERS.c.external_id == bindparam("user", type_=_MEMBERS.c.external_id.type),
+            _WORKSPACES.c.platform == bindparam("platform", type_=_WORKSPACES.c.platform.type),
+            _WORKSPACES.c.external_id == bindparam("team", type_=_WORKSPACES.c.external_id.type),
+            *where,
+        )
     )
-    .join(
-        _MEMBERS,
-        and_(_MEMBERS.c.id == _FLOWS.c.member_id, _MEMBERS.c.workspace_id == _FLOWS.c.workspace_id),
-    )
-    .join(table_of(Workspace), table_of(Workspace).c.id == _FLOWS.c.workspace_id)
-    .where(
-        _FLOWS.c.id == bindparam("flow", type_=_FLOWS.c.id.type),
-        _FLOWS.c.kind == FlowKind.CHECKIN.value,
-        _FLOWS.c.ended_at.is_(None),
-        _MEMBERS.c.external_id == bindparam("user", type_=_MEMBERS.c.external_id.type),
-        table_of(Workspace).c.platform == bindparam("platform", type_=Workspace.platform.type),
-        table_of(Workspace).c.external_id == bindparam("team", type_=Workspace.external_id.type),
-    )
+
+
+# The open check-in flow a button names (``flow``), of the person who pressed it.
+_CLICKED_FLOW = _open_flows_of_sender(
+    _FLOWS.c.id == bindparam("flow", type_=_FLOWS.c.id.type),
+    _FLOWS.c.kind == FlowKind.CHECKIN.value,
 )
+# The kinds of flow a typed DM may answer -> the newest of the sender's open flows of
+# those kinds that has reached them (``updated_at``, parameter ``at``: a question held
+# back by quiet hours has not), as ``Engine._answer_message`` finds the one it answers.
+_NEWEST_FLOWS: dict[tuple[str, ...], Select[Any]] = {}
 
 
-def _mood_at_once(asks: bool) -> Select[Any]:
-    """The statement of a mood click at once, for the flow read (parameters ``flow``,
-    ``member``, ``workspace``, ``version``, ``checkin``): the answer's upsert, the key's
-    claim (``key``, ``at``), and (``asks``: the flow still at the mood question) the flow
-    moved on and the next question's DM, as ``_save_and_move`` writes them; the claim's
-    id and (``asks``) the DM's.
+def _of_kinds(flows: Any, kinds: tuple[str, ...]) -> ColumnElement[bool]:
+    """A flow of one of ``kinds``, each a value of the statement's own (a list as one
+    parameter needs the compiler at each call, which ``fetch_alone`` skips)."""
+    return or_(*(flows.c.kind == kind for kind in kinds))
+
+
+def _newest_flow(kinds: tuple[str, ...]) -> Select[Any]:
+    found = _NEWEST_FLOWS.get(kinds)
+    if found is None:
+        found = _NEWEST_FLOWS[kinds] = (
+            _open_flows_of_sender(
+                _of_kinds(_FLOWS, kinds),
+                _FLOWS.c.updated_at <= bindparam("at", type_=_FLOWS.c.updated_at.type),
+            )
+            .order_by(_FLOWS.c.updated_at.desc(), _FLOWS.c.id.desc())
+            .limit(1)
+        )
+    return found
+
+
+# (the answer's field, whether the flow moves on to ask the next question, the kinds
+# of flow a typed answer may answer or None for a click) -> the statement, built once.
+_AT_ONCE: dict[tuple[str, bool, tuple[str, ...] | None], Select[Any]] = {}
+
+
+def _answer_at_once(field: str, asks: bool, kinds: tuple[str, ...] | None) -> Select[Any]:
+    """The statement of an answer at once, for the flow read (parameters ``flow``,
+    ``member``, ``workspace``, ``version``, ``checkin``): the answer's upsert of ``field``,
+    the key's claim (``key``, ``at``), and (``asks``) the flow moved on and the next
+    question's DM, as ``_save_and_move`` writes them; the claim's id and (``asks``) the
+    DM's.
 
     It writes nothing and returns no row whenever the usual way would do more or other:
-    the flow written since it was read (its version), or ended; the member's row to be
-    written by the event's look-up (``as_last_seen``); the workspace not delivering; the
-    key claimed before; the check-in no longer open. The flow's row is locked first
-    (``FOR UPDATE``, as the usual way's look-up locks it), then the check-in's (``FOR KEY
+    the flow written since it was read (its version), or ended; for a typed answer
+    (``kinds``), a flow of those kinds newer than the one read that has reached them
+    (``seen_at``: when the one read last moved); the member's row to be written by the
+    event's look-up (``as_last_seen``); the workspace not delivering; the key claimed
+    before; the check-in no longer open. The flow's row is locked first (``FOR UPDATE``,
+    as the usual way's look-up locks a clicked one), then the check-in's (``FOR KEY
     SHARE``, as every answer holds it): should another event hold the flow, its new
     version is checked again once it commits. A second delivery of the key at the same
     moment breaks the claims' unique key: the statement then writes nothing."""
+    found = _AT_ONCE.get((field, asks, kinds))
+    if found is not None:
+        return found
     key = bindparam("key", type_=_HANDLED.c.key.type)
     at = bindparam("at", type_=_HANDLED.c.created_at.type)
     member = bindparam("member", type_=_FLOWS.c.member_id.type)
     workspace = bindparam("workspace", type_=_FLOWS.c.workspace_id.type)
-    workspaces = table_of(Workspace)
+    flow = bindparam("flow", type_=_FLOWS.c.id.type)
     as_read = _FLOW_VERSION
-    clicked = (
-        select(_FLOWS.c.id)
-        .where(
-            _FLOWS.c.id == bindparam("flow", type_=_FLOWS.c.id.type),
-            _FLOWS.c.member_id == member,
-            _FLOWS.c.workspace_id == workspace,
-            _FLOWS.c.ended_at.is_(None),
-            as_read == bindparam("version", type_=Text),
-            exists().where(
-                _MEMBERS.c.id == member,
-                _MEMBERS.c.workspace_id == workspace,
-                *as_last_seen(_MEMBERS.c),
-            ),
+    conditions = [
+        _FLOWS.c.id == flow,
+        _FLOWS.c.member_id == member,
+        _FLOWS.c.workspace_id == workspace,
+        _FLOWS.c.ended_at.is_(None),
+        as_read == bindparam("version", type_=Text),
+        exists().where(
+            _MEMBERS.c.id == member,
+            _MEMBERS.c.workspace_id == workspace,
+            *as_last_seen(_MEMBERS.c),
+        ),
+        ~exists().where(
+            _WORKSPACES.c.id == workspace, _WORKSPACES.c.delivery_stopped_at.is_not(None)
+        ),
+        ~exists().where(_HANDLED.c.workspace_id == workspace, _HANDLED.c.key == key),
+    ]
+    if kinds is not None:
+        newer = _FLOWS.alias("newer")
+        seen_at = bindparam("seen_at", type_=_FLOWS.c.updated_at.type)
+        conditions.append(
             ~exists().where(
-                workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
-            ),
-            ~exists().where(_HANDLED.c.workspace_id == workspace, _HANDLED.c.key == key),
+                newer.c.member_id == member,
+                newer.c.workspace_id == workspace,
+                _of_kinds(newer, kinds),
+                newer.c.ended_at.is_(None),
+                newer.c.updated_at <= at,
+                or_(
+                    newer.c.updated_at > seen_at,
+                    and_(newer.c.updated_at == seen_at, newer.c.id > flow),
+                ),
+            )
         )
-        .with_for_update()
-        .cte("clicked")
-    )
-    saved = _upsert("postgresql", ("mood",), after=clicked).cte("saved")
+    answered = select(_FLOWS.c.id).where(*conditions).with_for_update().cte("answered")
+    saved = _upsert("postgresql", (field,), after=answered).cte("saved")
     claimed = (
         insert(_HANDLED)
         .from_select(CLAIM_COLUMNS, select(workspace, key, at).select_from(saved))
         .returning(_HANDLED.c.id)
         .cte("claimed")
     )
-    found = select(claimed.c.id).add_cte(clicked, saved, claimed)
-    if not asks:
-        return found
-    moved = _MOVING[False].where(select(saved.c.id).exists()).returning(_FLOWS.c.id).cte("moved_on")
-    asked = outbox_cte(moved, "asked")
-    return found.add_columns(select(asked.c.id).scalar_subquery().label("asked")).add_cte(
-        moved, asked
+    found = select(claimed.c.id).add_cte(answered, saved, claimed)
+    if asks:
+        moved = (
+            _MOVING[False].where(select(saved.c.id).exists()).returning(_FLOWS.c.id).cte("moved_on")
+        )
+        asked = outbox_cte(moved, "asked")
+        asked_id = select(asked.c.id).scalar_subquery().label("asked")
+        found = found.add_columns(asked_id).add_cte(moved, asked)
+    _AT_ONCE[(field, asks, kinds)] = found
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A check-in flow as an answer at once read it."""
+
+    flow_id: int
+    member_id: int
+    workspace_id: int
+    state: State
+    checkin_id: int
+    version: str
+    updated_at: datetime
+
+
+def _as_read(database: Database, rows: list[tuple[Any, ...]]) -> _Read | None:
+    """The check-in flow the read found, when an answer at once may answer it: not one
+    whose answers a form asks again (``retry``), which the usual way moves on from."""
+    if not rows:
+        return None
+    [(flow_id, member, workspace, state, stored, version, updated_at, kind)] = rows
+    data = EncryptedJSON().process_result_value(stored, database.engine.dialect)
+    if kind != FlowKind.CHECKIN or not isinstance(data, dict) or "retry" in data:
+        return None
+    if state not in QUESTIONS:
+        return None
+    return _Read(
+        flow_id, member, workspace, State(state), int(data["checkin_id"]), version, updated_at
     )
 
 
-# Whether the flow is still at the mood question -> the statement, built once.
-_MOOD_AT_ONCE = {asks: _mood_at_once(asks) for asks in (False, True)}
+async def _write_at_once(
+    database: Database,
+    read: _Read,
+    ref: UserRef,
+    values: dict[str, str],
+    now: datetime,
+    *,
+    kinds: tuple[str, ...] | None,
+    key: str,
+    name: str | None,
+    admin: bool | None,
+    zone: bool,
+) -> bool | None:
+    """``_answer_at_once``'s statement for ``read``'s flow, answered with ``values`` (one
+    field): whether the next question's DM was queued; None when it wrote nothing. At
+    the mood question, a mood moves the flow on as any answer does; past it, a mood
+    button only changes the mood (``step``)."""
+    [(field, value)] = values.items()
+    asks = field == _FIELDS[read.state]
+    params: dict[str, Any] = {
+        "flow": read.flow_id,
+        "member": read.member_id,
+        "workspace": read.workspace_id,
+        "version": read.version,
+        "seen_at": read.updated_at,
+        "checkin": read.checkin_id,
+        f"v_{field}": value,
+        "key": key,
+        "at": now,
+        "user": ref.user_id,
+        "name": name,
+        "admin": admin,
+        "zone": zone,
+    }
+    if asks:
+        # As ``_answer_and_advance`` moves it: to the next question, asked in a DM.
+        following = ORDER[ORDER.index(read.state) + 1]
+        question = _question(read.flow_id, following)
+        dm = outbox_row(Workspace(), OutboxTarget.DM, ref.user_id, question, now)
+        dm["workspace_id"] = read.workspace_id
+        params |= {f"dm_{column}": value for column, value in dm.items()}
+        params |= {f"moved_{column}": value for column, value in moved_at(following, now).items()}
+    statement = _answer_at_once(field, asks, kinds)
+    found = await database.fetch_alone(statement, params)
+    if not found:
+        return None
+    return asks and found[0][1] is not None
 
 
 def mood_choice(choice: str) -> str | None:
@@ -1409,46 +1550,66 @@ async def mood_at_once(
     zone: bool,
 ) -> tuple[str, bool] | None:
     """PostgreSQL: a keyed click on mood button ``mood`` of check-in flow ``flow_id`` by
-    ``ref``, as ``step`` handles it, in a read and one statement (``_MOOD_AT_ONCE``): what
-    the prompt shows now, and whether the next question's DM was queued; None when it is
-    for the usual way, nothing having been written (a flow not theirs, not a check-in's
-    or ended, a form's answers asked again, anything the statement declines)."""
-    read = {
-        "flow": flow_id,
-        "platform": ref.platform.value,
-        "team": ref.workspace_id,
-        "user": ref.user_id,
-    }
-    rows = await database.fetch_alone(_CLICKED_FLOW, read)
-    if not rows:
+    ``ref``, as ``step`` handles it, in a read and one statement (``_answer_at_once``):
+    what the prompt shows now, and whether the next question's DM was queued; None when
+    it is for the usual way, nothing having been written (a flow not theirs, not a
+    check-in's or ended, a form's answers asked again, anything the statement
+    declines)."""
+    where = {"flow": flow_id, "platform": ref.platform.value, "team": ref.workspace_id}
+    rows = await database.fetch_alone(_CLICKED_FLOW, where | {"user": ref.user_id})
+    read = _as_read(database, rows)
+    if read is None:
         return None
-    [(_, member, workspace, state, stored, version)] = rows
-    data = EncryptedJSON().process_result_value(stored, database.engine.dialect)
-    if not isinstance(data, dict) or "retry" in data or state not in QUESTIONS:
-        return None  # (answers asked again after a form go the usual way)
-    asks = state == State.MOOD
-    params = read | {
-        "member": member,
-        "workspace": workspace,
-        "version": version,
-        "checkin": int(data["checkin_id"]),
-        "v_mood": mood,
-        "key": key,
-        "at": now,
-        "name": name,
-        "admin": admin,
-        "zone": zone,
-    }
-    if asks:
-        # As ``_answer_and_advance`` moves it: to the next question, asked in a DM.
-        following = ORDER[ORDER.index(State.MOOD) + 1]
-        dm = outbox_row(
-            Workspace(), OutboxTarget.DM, ref.user_id, _question(flow_id, following), now
-        )
-        dm["workspace_id"] = workspace
-        params |= {f"dm_{column}": value for column, value in dm.items()}
-        params |= {f"moved_{column}": value for column, value in moved_at(following, now).items()}
-    found = await database.fetch_alone(_MOOD_AT_ONCE[asks], params)
-    if not found:
+    queued = await _write_at_once(
+        database,
+        read,
+        ref,
+        {"mood": mood},
+        now,
+        kinds=None,
+        key=key,
+        name=name,
+        admin=admin,
+        zone=zone,
+    )
+    return None if queued is None else (_mood_shown(mood), queued)
+
+
+async def answer_at_once(
+    database: Database,
+    ref: UserRef,
+    text: str,
+    now: datetime,
+    *,
+    kinds: tuple[str, ...],
+    key: str,
+    name: str | None,
+    admin: bool | None,
+    zone: bool,
+) -> bool | None:
+    """PostgreSQL: a keyed typed DM ``text`` (``clean_answer``'s) by ``ref``, as
+    ``Engine._answer_message`` and ``on_text`` handle it, when the newest of their open
+    flows of ``kinds`` that has reached them is a check-in's at a question before its
+    last, in a read and one statement (``_answer_at_once``): whether the next question's
+    DM was queued (its answer is that DM); None when it is for the usual way, nothing
+    having been written (the last question, which completes their side and may share
+    the check-in; any other flow; anything the statement declines)."""
+    where = {"platform": ref.platform.value, "team": ref.workspace_id, "at": now}
+    rows = await database.fetch_alone(_newest_flow(kinds), where | {"user": ref.user_id})
+    read = _as_read(database, rows)
+    if read is None or ORDER[ORDER.index(read.state) + 1] == State.DONE:
         return None
-    return _mood_shown(mood), asks and found[0][1] is not None
+    field = _FIELDS[read.state]
+    value = _mood_word(text) if field == "mood" else text
+    return await _write_at_once(
+        database,
+        read,
+        ref,
+        {field: value},
+        now,
+        kinds=kinds,
+        key=key,
+        name=name,
+        admin=admin,
+        zone=zone,
+    )

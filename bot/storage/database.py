@@ -473,6 +473,10 @@ class DriverStatement:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         if not compiled.positiontup:
             raise ValueError("a DriverStatement needs the dialect's numbered parameters")
+        if compiled.post_compile_params:
+            # (a list as one parameter, ``in_``): rendered only at each call, by the
+            # compiler this skips.
+            raise ValueError("a DriverStatement takes no parameter rendered per call")
         for column in getattr(statement, "exported_columns", ()):  # a SELECT's, a RETURNING's
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 raise ValueError(f"a DriverStatement reads no {column.type!r}: it converts")

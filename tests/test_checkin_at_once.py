@@ -1,8 +1,9 @@
-"""A keyed mood click on a check-in prompt is a read and one statement on PostgreSQL
-(bot/flows/checkin.py ``mood_at_once``, issue 16 goal 2): the same rows, messages and
-answer as the usual way (``step``), and the usual way whenever it would do more or other.
-On SQLite every click goes the usual way, so these tests hold there too and pin that
-nothing else changed."""
+"""A keyed mood click on a check-in prompt, and a keyed typed answer to a check-in
+question that asks another, are a read and one statement on PostgreSQL
+(bot/flows/checkin.py ``mood_at_once``, ``answer_at_once``; issue 16 goal 2): the same
+rows, messages and answer as the usual way (``step``, ``on_text``), and the usual way
+whenever it would do more or other. On SQLite every click and answer goes the usual way,
+so these tests hold there too and pin that nothing else changed."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from sqlalchemy import select, update
 
 from bot.content import Button
 from bot.engine import Engine
-from bot.events import ButtonClicked, MessageReceived
+from bot.events import ButtonClicked, CommandInvoked, MessageReceived
 from bot.flows.sessions import STALE
 from bot.storage.database import Database
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
+    Feedback,
     FlowSession,
     HandledEvent,
     Member,
@@ -33,7 +35,7 @@ from tests.statements import sent_to_postgres
 from tests.test_checkins import to_first_checkin
 
 THE_READ = "SELECT flow_sessions.id, flow_sessions.member_id"
-THE_STATEMENT = "WITH clicked AS (SELECT flow_sessions.id"
+THE_STATEMENT = "WITH answered AS (SELECT flow_sessions.id"
 PROMPT = "How did it go since last time?"
 NEXT = "What moved forward since last time?"
 
@@ -67,7 +69,7 @@ async def _handled(chat: Chat, event: ButtonClicked) -> tuple[list[Any], list[st
 
 
 def _at_once(chat: Chat, sent: list[str]) -> bool:
-    """Whether the click went as the read and the one statement (never on SQLite)."""
+    """Whether the event went as the read and the one statement (never on SQLite)."""
     if chat.database.is_sqlite:
         assert sent == []
         return False
@@ -257,6 +259,8 @@ async def test_a_flow_written_between_the_read_and_the_statement_goes_the_usual_
     way saves the click's mood over the typed one as it does for any later click, with
     no second question."""
     await to_first_checkin(chat)
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's clicks have no read of their own")
     great, prompt = _mood_button(chat, "bob")
     database = chat.database
     fetch_alone = database.fetch_alone
@@ -306,3 +310,122 @@ async def test_one_click_delivered_to_two_instances_at_once_is_saved_once(chat: 
     assert len(await _rows(chat.database, HandledEvent, HandledEvent.key == "c1")) == 1
     answer = await _bobs_answer(chat)
     assert answer is not None and answer.mood == "great"
+
+
+HARD = "What is hard right now?"
+LAST = "What would you like to bring to your next conversation?"
+
+
+def _typed(chat: Chat, user: str, text: str, key: str, **more: Any) -> MessageReceived:
+    return MessageReceived(
+        user=chat.ref(user),
+        user_name=more.pop("user_name", user.title()),
+        text=text,
+        event_key=key,
+        **more,
+    )
+
+
+async def _typed_handled(chat: Chat, event: MessageReceived) -> tuple[list[Any], list[str]]:
+    with sent_to_postgres() as sent:
+        effects = await chat.engine.handle(event)
+    await chat.deliver()
+    return effects, [" ".join(s.split()) for s in sent]
+
+
+async def test_typed_answers_that_ask_another_are_a_read_and_one_statement(chat: Chat) -> None:
+    """bob types his mood, then what moved forward, then what is hard: each saved in its
+    field, the next question its answer; the last question's answer, which completes his
+    side, goes the usual way and thanks him."""
+    await to_first_checkin(chat)
+    for key, text, field, value, asked in (
+        ("m1", "Great!", "mood", "great", NEXT),
+        ("m2", "the parser", "progress", "the parser", HARD),
+        ("m3", "  time  ", "challenge", "time", LAST),
+    ):
+        dms_before = len(chat.dms("bob"))
+        effects, sent = await _typed_handled(chat, _typed(chat, "bob", text, key))
+        assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+        assert effects == []
+        assert chat.dms("bob")[dms_before:] == [asked]
+        answer = await _bobs_answer(chat)
+        assert answer is not None and getattr(answer, field) == value
+        # Delivered again: nothing more.
+        assert await chat.engine.handle(_typed(chat, "bob", text, key)) == []
+        assert chat.dms("bob")[dms_before:] == [asked]
+    assert (await _bobs_flow(chat)).state == "next_topic"
+    effects, sent = await _typed_handled(chat, _typed(chat, "bob", "docs", "m4"))
+    assert not _at_once(chat, sent)
+    assert _shown(effects).startswith("Thanks!")
+    flow = await _bobs_flow(chat)
+    assert flow.ended_at is not None
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.answered_at == chat.clock.now()
+
+
+async def test_a_typed_answer_goes_to_the_newest_question_either_way(chat: Chat) -> None:
+    """A feedback question that reached alice after her check-in question is the one
+    her reply answers: not at once (it is no check-in's). Answered, her check-in's
+    question is the newest again, and her next reply is at once."""
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    await chat.say("bob", "/mentor feedback Was my demo on Tuesday clear for sales?")
+    effects, sent = await _typed_handled(chat, _typed(chat, "alice", "Mostly, yes.", "a1"))
+    assert not _at_once(chat, sent)
+    assert "Mostly, yes." in chat.dms("bob")[-1]
+    effects, sent = await _typed_handled(chat, _typed(chat, "alice", "the roadmap", "a2"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert effects == []
+    assert chat.dms("alice")[-1] == HARD
+
+
+async def test_a_question_that_reaches_them_meanwhile_is_the_one_answered(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bob's feedback question reaches alice between her reply's read and its statement
+    (another instance): the statement finds a newer question, writes nothing, and the
+    usual way answers that one, as it would have had the reply come a moment later."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's answers have no read of their own")
+    await to_first_checkin(chat)
+    await chat.click("alice", "Great 🙌")
+    database = chat.database
+    fetch_alone = database.fetch_alone
+    elsewhere = Database(database.url)
+    other = Engine(elsewhere, chat.clock)
+    reads = 0
+
+    async def read_then_asked(statement: Any, params: dict[str, Any]) -> list[Any]:
+        nonlocal reads
+        found = await fetch_alone(statement, params)
+        reads += 1
+        if reads == 1:
+            asked = "/mentor feedback Was my demo on Tuesday clear for sales?"
+            command, _, text = asked[1:].partition(" ")
+            await other.handle(
+                CommandInvoked(user=chat.ref("bob"), user_name="Bob", command=command, text=text)
+            )
+        return found
+
+    monkeypatch.setattr(database, "fetch_alone", read_then_asked)
+    try:
+        _, sent = await _typed_handled(chat, _typed(chat, "alice", "Mostly, yes.", "a1"))
+    finally:
+        await elsewhere.dispose()
+    assert not _at_once(chat, sent)
+    alice = select(Member.id).where(Member.external_id == "alice").scalar_subquery()
+    [answer] = await _rows(chat.database, CheckinAnswer, CheckinAnswer.member_id == alice)
+    assert answer.progress is None  # not the check-in's
+    [asked] = await _rows(chat.database, Feedback)
+    assert asked.answer == "Mostly, yes."
+
+
+async def test_a_typed_answer_that_is_empty_or_too_long_goes_the_usual_way(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("bob", "Great 🙌")
+    effects, sent = await _typed_handled(chat, _typed(chat, "bob", "x" * 5000, "m1"))
+    assert not _at_once(chat, sent)
+    assert "5,000 characters long" in _shown(effects)
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.progress is None
+    assert (await _bobs_flow(chat)).state == "progress"
