@@ -280,26 +280,25 @@ class Engine:
         return effects
 
     async def _click_at_once(self, event: Event) -> list[Effect] | None:
-        """PostgreSQL: a keyed press of a mood button on a check-in prompt in a read and
-        one statement outside a transaction (``checkin.mood_at_once``: two round trips
-        instead of four; goal 2 of issue 16, bench/README.md). None: the usual way
-        handles it, nothing having been written."""
+        """PostgreSQL: a keyed press of a mood button or a [Skip] on a check-in's message
+        in a read and one statement outside a transaction (``checkin.click_at_once``: two
+        round trips instead of four; goal 2 of issue 16, bench/README.md). None: the
+        usual way handles it, nothing having been written."""
         if self._db.is_sqlite or not isinstance(event, ButtonClicked):
             return None
         if (key := event.event_key) is None or event.action_id.startswith(KEEP_MESSAGE):
             return None
         action = FlowAction.parse(event.action_id)
-        mood = checkin.mood_choice(action.choice) if action else None
-        if action is None or mood is None:
+        if action is None or not checkin.click_choice(action.choice):
             return None
         done = await self._at_once(
             event,
-            "a mood click",
-            lambda seen: checkin.mood_at_once(
+            "a click",
+            lambda seen: checkin.click_at_once(
                 self._db,
                 event.user,
                 action.session_id,
-                mood,
+                action.choice,
                 self._clock.now(),
                 key=key,
                 name=seen.name,
@@ -312,9 +311,7 @@ class Engine:
         shown, queued = done
         if queued and self._on_queued is not None:
             self._on_queued()
-        if event.message_id is not None:
-            return [UpdateMessage(event.user, event.message_id, Content(shown))]
-        return [ReplyEphemeral(event.user, Content(shown))]
+        return _show(event, Content(shown))
 
     async def _answer_at_once(self, event: Event) -> list[Effect] | None:
         """PostgreSQL: a keyed typed DM answering a check-in question that asks another,
@@ -542,7 +539,7 @@ class Engine:
         # Button values come back as sent, or forged: every number is checked here.
         page = whole_number(argument, high=MAX_PAGE)
         if kind == wins.JOURNAL_ACTION and page is not None:
-            return _show(turn, event, await wins.journal_page(turn, page))
+            return _show(event, await wins.journal_page(turn, page))
         if kind == matching_rounds.MATCH_ACTION and (
             parsed := matching_rounds.parse_action(argument)
         ):
@@ -798,16 +795,18 @@ def _reply(event: Event, text: str) -> ReplyEphemeral:
     return ReplyEphemeral(event.user, Content(text))
 
 
-def _show(turn: Turn, event: ButtonClicked, content: Content) -> list[Effect]:
+def _show(event: ButtonClicked, content: Content) -> list[Effect]:
+    """``content`` in place of the clicked message, or said to its presser when the
+    platform names none."""
     if event.message_id is not None:
-        return [UpdateMessage(turn.actor_ref, event.message_id, content)]
-    return [ReplyEphemeral(turn.actor_ref, content)]
+        return [UpdateMessage(event.user, event.message_id, content)]
+    return [ReplyEphemeral(event.user, content)]
 
 
 def _step_effects(turn: Turn, event: ButtonClicked, result: StepResult) -> list[Effect]:
     effects = []
     if result.replace_with is not None:
-        effects += _show(turn, event, Content(result.replace_with))
+        effects += _show(event, Content(result.replace_with))
     if result.reply is not None:
         effects += turn.reply(result.reply)
     return effects

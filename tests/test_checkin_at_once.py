@@ -429,3 +429,39 @@ async def test_a_typed_answer_that_is_empty_or_too_long_goes_the_usual_way(chat:
     answer = await _bobs_answer(chat)
     assert answer is not None and answer.progress is None
     assert (await _bobs_flow(chat)).state == "progress"
+
+
+def _skip_button(chat: Chat, user: str) -> tuple[Button, str]:
+    """The [Skip] on the newest question ``user`` was asked, and that message's id."""
+    return _mood_button(chat, user, "Skip")
+
+
+async def test_a_skip_that_asks_the_next_question_is_a_read_and_one_statement(
+    chat: Chat,
+) -> None:
+    """[Skip] on the question after the mood: the answers' row is made (a skip writes no
+    field), the flow moves on, the next question follows once, and the skipped question
+    says so. The last question's [Skip] completes bob's side: the usual way."""
+    await to_first_checkin(chat)
+    await chat.click("bob", "Great 🙌")
+    skip, asked = _skip_button(chat, "bob")
+    effects, sent = await _handled(chat, _click(chat, "bob", skip, asked, "s1"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert effects[0].message_id == asked
+    assert _shown(effects) == f"{NEXT} (skipped)"
+    assert chat.dms("bob")[-1] == HARD
+    answer = await _bobs_answer(chat)
+    assert answer is not None and (answer.mood, answer.progress) == ("great", None)
+    assert (await _bobs_flow(chat)).state == "hard"
+    # The same [Skip] again, a new delivery: that question is past, either way.
+    effects, sent = await _handled(chat, _click(chat, "bob", skip, asked, "s2"))
+    assert not _at_once(chat, sent)
+    assert _shown(effects) == "You're already past that question."
+    assert chat.dms("bob").count(HARD) == 1
+    await chat.say("bob", "time")
+    skip, asked = _skip_button(chat, "bob")
+    effects, sent = await _handled(chat, _click(chat, "bob", skip, asked, "s3"))
+    assert not _at_once(chat, sent)
+    [shown, thanks] = [str(e.content.text) for e in effects]
+    assert (shown, thanks[:7]) == (f"{LAST} (skipped)", "Thanks!")
+    assert (await _bobs_flow(chat)).ended_at is not None

@@ -930,13 +930,13 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if choice.startswith("skip:"):
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
-        skipped = QUESTIONS[State(flow.state)][0]
+        skipped = _skipped_shown(State(flow.state))  # (before the flow moves on)
         advanced = await _answer_and_advance(turn, flow, {})
         if advanced is None:
             return _CLOSED
         # Skipping the last question ends the check-in: its "thanks" is said as for a
         # typed last answer.
-        return replace(advanced, replace_with=f"{skipped} (skipped)")
+        return replace(advanced, replace_with=skipped)
     if choice == "form":
         # The whole check-in, showing what is answered already (to keep, or to edit).
         answered_so_far = await _mine(turn, flow)
@@ -1076,6 +1076,11 @@ async def _answer_and_advance(
 def _mood_shown(mood: str) -> str:
     """The prompt once a mood button on it was pressed (its buttons gone)."""
     return f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}"
+
+
+def _skipped_shown(state: State) -> str:
+    """A question's message once its [Skip] was pressed (its button gone)."""
+    return f"{QUESTIONS[state][0]} (skipped)"
 
 
 def _question(flow: FlowSession | int, state: State) -> Content:
@@ -1370,17 +1375,19 @@ def _newest_flow(kinds: tuple[str, ...]) -> Select[Any]:
     return found
 
 
-# (the answer's field, whether the flow moves on to ask the next question, the kinds
+# (the answer's fields, whether the flow moves on to ask the next question, the kinds
 # of flow a typed answer may answer or None for a click) -> the statement, built once.
-_AT_ONCE: dict[tuple[str, bool, tuple[str, ...] | None], Select[Any]] = {}
+_AT_ONCE: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None], Select[Any]] = {}
 
 
-def _answer_at_once(field: str, asks: bool, kinds: tuple[str, ...] | None) -> Select[Any]:
+def _answer_at_once(
+    names: tuple[str, ...], asks: bool, kinds: tuple[str, ...] | None
+) -> Select[Any]:
     """The statement of an answer at once, for the flow read (parameters ``flow``,
-    ``member``, ``workspace``, ``version``, ``checkin``): the answer's upsert of ``field``,
-    the key's claim (``key``, ``at``), and (``asks``) the flow moved on and the next
-    question's DM, as ``_save_and_move`` writes them; the claim's id and (``asks``) the
-    DM's.
+    ``member``, ``workspace``, ``version``, ``checkin``): the answer's upsert of the fields
+    ``names`` (none for a skip), the key's claim (``key``, ``at``), and (``asks``) the flow
+    moved on and the next question's DM, as ``_save_and_move`` writes them; the claim's
+    id and (``asks``) the DM's.
 
     It writes nothing and returns no row whenever the usual way would do more or other:
     the flow written since it was read (its version), or ended; for a typed answer
@@ -1392,7 +1399,7 @@ def _answer_at_once(field: str, asks: bool, kinds: tuple[str, ...] | None) -> Se
     SHARE``, as every answer holds it): should another event hold the flow, its new
     version is checked again once it commits. A second delivery of the key at the same
     moment breaks the claims' unique key: the statement then writes nothing."""
-    found = _AT_ONCE.get((field, asks, kinds))
+    found = _AT_ONCE.get((names, asks, kinds))
     if found is not None:
         return found
     key = bindparam("key", type_=_HANDLED.c.key.type)
@@ -1434,7 +1441,7 @@ def _answer_at_once(field: str, asks: bool, kinds: tuple[str, ...] | None) -> Se
             )
         )
     answered = select(_FLOWS.c.id).where(*conditions).with_for_update().cte("answered")
-    saved = _upsert("postgresql", (field,), after=answered).cte("saved")
+    saved = _upsert("postgresql", names, after=answered).cte("saved")
     claimed = (
         insert(_HANDLED)
         .from_select(CLAIM_COLUMNS, select(workspace, key, at).select_from(saved))
@@ -1449,7 +1456,7 @@ def _answer_at_once(field: str, asks: bool, kinds: tuple[str, ...] | None) -> Se
         asked = outbox_cte(moved, "asked")
         asked_id = select(asked.c.id).scalar_subquery().label("asked")
         found = found.add_columns(asked_id).add_cte(moved, asked)
-    _AT_ONCE[(field, asks, kinds)] = found
+    _AT_ONCE[(names, asks, kinds)] = found
     return found
 
 
@@ -1489,18 +1496,16 @@ async def _write_at_once(
     values: dict[str, str],
     now: datetime,
     *,
+    asks: bool,
     kinds: tuple[str, ...] | None,
     key: str,
     name: str | None,
     admin: bool | None,
     zone: bool,
 ) -> bool | None:
-    """``_answer_at_once``'s statement for ``read``'s flow, answered with ``values`` (one
-    field): whether the next question's DM was queued; None when it wrote nothing. At
-    the mood question, a mood moves the flow on as any answer does; past it, a mood
-    button only changes the mood (``step``)."""
-    [(field, value)] = values.items()
-    asks = field == _FIELDS[read.state]
+    """``_answer_at_once``'s statement for ``read``'s flow, answered with ``values`` and
+    (``asks``) moved on to the next question: whether that question's DM was queued;
+    None when it wrote nothing."""
     params: dict[str, Any] = {
         "flow": read.flow_id,
         "member": read.member_id,
@@ -1508,14 +1513,13 @@ async def _write_at_once(
         "version": read.version,
         "seen_at": read.updated_at,
         "checkin": read.checkin_id,
-        f"v_{field}": value,
         "key": key,
         "at": now,
         "user": ref.user_id,
         "name": name,
         "admin": admin,
         "zone": zone,
-    }
+    } | {f"v_{field}": value for field, value in values.items()}
     if asks:
         # As ``_answer_and_advance`` moves it: to the next question, asked in a DM.
         following = ORDER[ORDER.index(read.state) + 1]
@@ -1524,24 +1528,30 @@ async def _write_at_once(
         dm["workspace_id"] = read.workspace_id
         params |= {f"dm_{column}": value for column, value in dm.items()}
         params |= {f"moved_{column}": value for column, value in moved_at(following, now).items()}
-    statement = _answer_at_once(field, asks, kinds)
+    statement = _answer_at_once(tuple(values), asks, kinds)
     found = await database.fetch_alone(statement, params)
     if not found:
         return None
     return asks and found[0][1] is not None
 
 
-def mood_choice(choice: str) -> str | None:
-    """The mood a check-in button's choice (``mood:<mood>``) names; None for any other."""
-    mood = choice.removeprefix("mood:")
-    return mood if mood != choice and mood in MOODS else None
+def _asks_after(state: State) -> bool:
+    """Whether the question of ``state`` is followed by another (not the last)."""
+    return ORDER[ORDER.index(state) + 1] != State.DONE
 
 
-async def mood_at_once(
+def click_choice(choice: str) -> bool:
+    """Whether a check-in button's choice may go at once (``click_at_once``): a mood
+    (``mood:<mood>``) or a [Skip] (``skip:<state>``)."""
+    kind, _, value = choice.partition(":")
+    return (kind == "mood" and value in MOODS) or (kind == "skip" and value in _FIELDS)
+
+
+async def click_at_once(
     database: Database,
     ref: UserRef,
     flow_id: int,
-    mood: str,
+    choice: str,
     now: datetime,
     *,
     key: str,
@@ -1549,30 +1559,41 @@ async def mood_at_once(
     admin: bool | None,
     zone: bool,
 ) -> tuple[str, bool] | None:
-    """PostgreSQL: a keyed click on mood button ``mood`` of check-in flow ``flow_id`` by
-    ``ref``, as ``step`` handles it, in a read and one statement (``_answer_at_once``):
-    what the prompt shows now, and whether the next question's DM was queued; None when
-    it is for the usual way, nothing having been written (a flow not theirs, not a
-    check-in's or ended, a form's answers asked again, anything the statement
+    """PostgreSQL: a keyed click on check-in flow ``flow_id``'s button ``choice`` (one
+    ``click_choice`` takes) by ``ref``, as ``step`` handles it, in a read and one
+    statement (``_answer_at_once``): what the clicked message shows now, and whether the
+    next question's DM was queued; None when it is for the usual way, nothing having
+    been written (a flow not theirs, not a check-in's or ended, a form's answers asked
+    again, a [Skip] of a question already past or of the last, anything the statement
     declines)."""
     where = {"flow": flow_id, "platform": ref.platform.value, "team": ref.workspace_id}
     rows = await database.fetch_alone(_CLICKED_FLOW, where | {"user": ref.user_id})
     read = _as_read(database, rows)
     if read is None:
         return None
+    kind, _, value = choice.partition(":")
+    if kind == "mood":
+        # At the mood question a mood moves the flow on, as any answer does; past it,
+        # it only changes the mood (answering out of order).
+        values, asks, shown = {"mood": value}, read.state == State.MOOD, _mood_shown(value)
+    elif value == read.state and _asks_after(read.state):
+        values, asks, shown = {}, True, _skipped_shown(read.state)
+    else:
+        return None
     queued = await _write_at_once(
         database,
         read,
         ref,
-        {"mood": mood},
+        values,
         now,
+        asks=asks,
         kinds=None,
         key=key,
         name=name,
         admin=admin,
         zone=zone,
     )
-    return None if queued is None else (_mood_shown(mood), queued)
+    return None if queued is None else (shown, queued)
 
 
 async def answer_at_once(
@@ -1597,7 +1618,7 @@ async def answer_at_once(
     where = {"platform": ref.platform.value, "team": ref.workspace_id, "at": now}
     rows = await database.fetch_alone(_newest_flow(kinds), where | {"user": ref.user_id})
     read = _as_read(database, rows)
-    if read is None or ORDER[ORDER.index(read.state) + 1] == State.DONE:
+    if read is None or not _asks_after(read.state):
         return None
     field = _FIELDS[read.state]
     value = _mood_word(text) if field == "mood" else text
@@ -1607,6 +1628,7 @@ async def answer_at_once(
         ref,
         {field: value},
         now,
+        asks=True,
         kinds=kinds,
         key=key,
         name=name,
