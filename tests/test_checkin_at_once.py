@@ -1,6 +1,6 @@
-"""A keyed mood click on a check-in prompt, and a keyed typed answer to a check-in
-question that asks another, are a read and one statement on PostgreSQL
-(bot/flows/checkin.py ``mood_at_once``, ``answer_at_once``; issue 16 goal 2): the same
+"""A keyed mood or [Skip] click on a check-in's message, and a keyed typed answer to a
+check-in question that asks another, are a read and one statement on PostgreSQL
+(bot/flows/checkin.py ``click_at_once``, ``answer_at_once``; issue 16 goal 2): the same
 rows, messages and answer as the usual way (``step``, ``on_text``), and the usual way
 whenever it would do more or other. On SQLite every click and answer goes the usual way,
 so these tests hold there too and pin that nothing else changed."""
