@@ -105,6 +105,7 @@ from bot.text import clean_answer, clean_text, shorten
 from bot.turn import (
     DEFAULT_MAX_PAIRS_PER_PERSON,
     KEEP_MESSAGE,
+    LastSeen,
     Turn,
     get_workspace,
     get_workspace_and_member,
@@ -139,16 +140,6 @@ SHARERS_KEPT = 10_000
 
 
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _AsSeen:
-    """Who an event says its sender is (``Engine._as_seen``): the parameters of
-    ``turn.as_last_seen`` for a statement outside the usual way."""
-
-    name: str | None
-    admin: bool | None
-    zone: bool
 
 
 class Engine:
@@ -263,9 +254,7 @@ class Engine:
                 command.text,
                 self._clock.now(),
                 key=key,
-                name=seen.name,
-                admin=seen.admin,
-                zone=seen.zone,
+                seen=seen,
             ),
         )
         if not isinstance(done, tuple):
@@ -301,9 +290,7 @@ class Engine:
                 action.choice,
                 self._clock.now(),
                 key=key,
-                name=seen.name,
-                admin=seen.admin,
-                zone=seen.zone,
+                seen=seen,
             ),
         )
         if not isinstance(done, tuple):
@@ -337,9 +324,7 @@ class Engine:
                 self._clock.now(),
                 kinds=_TEXT_FLOW_KINDS,
                 key=key,
-                name=seen.name,
-                admin=seen.admin,
-                zone=seen.zone,
+                seen=seen,
             ),
         )
         if not isinstance(done, bool):
@@ -352,7 +337,7 @@ class Engine:
         self,
         event: Event,
         what: str,
-        attempt: Callable[[_AsSeen], Awaitable[T | None]],
+        attempt: Callable[[LastSeen], Awaitable[T | None]],
     ) -> T | list[Effect] | None:
         """An event outside the usual way (``_win_at_once``, ``_click_at_once``): what
         ``attempt`` gave, given who the event says its sender is; the answer when the
@@ -374,11 +359,11 @@ class Engine:
             )
             return None
 
-    def _as_seen(self, event: Event) -> _AsSeen:
+    def _as_seen(self, event: Event) -> LastSeen:
         """Who the event says its sender is, as ``_begin`` would write it to their row."""
         listed = event.user.user_id in self._admins
         said = event.user_is_admin is not None or listed
-        return _AsSeen(
+        return LastSeen(
             name=shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None,
             admin=(bool(event.user_is_admin) or listed) if said else None,
             zone=bool(event.user_timezone) and _known_zone(event.user_timezone or ""),

@@ -188,15 +188,27 @@ CLAIM_COLUMNS = list(_CLAIM_VALUES)
 _CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(_CLAIM_VALUES)
 
 
+@dataclass(frozen=True, slots=True)
+class LastSeen:
+    """Who an event says its sender is, as the event's look-up (``Engine._begin``) would
+    write it to their row: the parameters of ``as_last_seen``."""
+
+    name: str | None  # None: the event does not say
+    admin: bool | None  # None: the event does not say
+    zone: bool  # whether it offers a timezone
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name, "admin": self.admin, "zone": self.zone}
+
+
 def as_last_seen(member: Any) -> list[ColumnElement[bool]]:
     """PostgreSQL, for a statement that handles an event outside the usual way (a
-    ``/win`` or a mood click at once): the conditions under which ``member`` (the
-    members table's columns, or an alias's) is the one whose platform id is parameter
-    ``user`` and the event's look-up (``Engine._begin``) would write nothing to their row
-    and add nothing to the answer. That is: their DMs not stopped, and their name, admin
-    flag and timezone as the event finds them (parameters ``name`` and ``admin``, None
-    when the event does not say; ``zone``, whether it offers a timezone, which is only
-    kept when they have none)."""
+    ``/win``, a check-in's click or typed answer at once): the conditions under which
+    ``member`` (the members table's columns, or an alias's) is the one whose platform id
+    is parameter ``user`` and the event's look-up (``Engine._begin``) would write nothing
+    to their row and add nothing to the answer. That is: their DMs not stopped, and their
+    name, admin flag and timezone as the event finds them (``LastSeen``'s parameters: a
+    timezone offered is only kept when they have none)."""
     name = bindparam("name", type_=member.display_name.type)
     admin = bindparam("admin", type_=member.is_admin.type)
     return [

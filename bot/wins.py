@@ -61,6 +61,7 @@ from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
 from bot.turn import (
     CLAIM_COLUMNS,
+    LastSeen,
     Person,
     Turn,
     as_last_seen,
@@ -371,9 +372,7 @@ async def share_at_once(
     now: datetime,
     *,
     key: str,
-    name: str | None,
-    admin: bool | None,
-    zone: bool,
+    seen: LastSeen,
 ) -> tuple[list[Effect], bool, Sharer] | None:
     """PostgreSQL: a keyed ``/win`` (``text`` as ``parse_command`` read it) in one
     statement (``_at_once``), of ``sharer`` or (None) of whoever ``ref`` names: its
@@ -388,20 +387,21 @@ async def share_at_once(
     reach = FIRST_REACH if sharer is None else sharer.reach()
     title = WIN_MILESTONES.get(reach)
     reached = join_contents(news, Content(reached_headline(ref.user_id, title))) if title else None
-    params = {
-        "user": ref.user_id,
-        "text": text,
-        "at": now,
-        "key": key,
-        "name": name,
-        "admin": admin,
-        "zone": zone,
-        "reach": reach,
-        "code": win_milestone_code(reach) if title else None,
-        "title": title,
-        "dm_content": news.to_json(),
-        "dm_reached_content": reached.to_json() if reached else None,
-    } | {f"dm_{column}": value for column, value in dm.items()}
+    params = (
+        {
+            "user": ref.user_id,
+            "text": text,
+            "at": now,
+            "key": key,
+            "reach": reach,
+            "code": win_milestone_code(reach) if title else None,
+            "title": title,
+            "dm_content": news.to_json(),
+            "dm_reached_content": reached.to_json() if reached else None,
+        }
+        | seen.params()
+        | {f"dm_{column}": value for column, value in dm.items()}
+    )
     if sharer is None:
         statement = _AT_ONCE_BY_REF
         params |= {"platform": ref.platform.value, "team": ref.workspace_id}

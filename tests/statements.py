@@ -189,3 +189,13 @@ def sent_to_postgres() -> Iterator[list[str]]:
     finally:
         for owner, name, original in reversed(restore):
             setattr(owner, name, original)
+
+
+async def handled_with_statements(chat: Chat, event: Event) -> tuple[list[Effect], list[str]]:
+    """The effects of ``event`` through ``chat``'s engine, and the statements it sent to
+    PostgreSQL (``sent_to_postgres``, each on one line; none on SQLite); what it queued
+    delivered after."""
+    with sent_to_postgres() as sent:
+        effects = await chat.engine.handle(event)
+    await chat.deliver()
+    return effects, [" ".join(s.split()) for s in sent]

@@ -8,15 +8,17 @@ so these tests hold there too and pin that nothing else changed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.content import Button
+from bot.effects import Effect, ReplyEphemeral, UpdateMessage
 from bot.engine import Engine
-from bot.events import ButtonClicked, CommandInvoked, MessageReceived
+from bot.events import ButtonClicked, CommandInvoked, Event, MessageReceived
 from bot.flows.sessions import STALE
 from bot.storage.database import Database
 from bot.storage.models import (
@@ -31,7 +33,7 @@ from bot.storage.models import (
 )
 from bot.unreachable import UNREACHABLE_NOTE
 from tests.conversation import Chat
-from tests.statements import sent_to_postgres
+from tests.statements import handled_with_statements, sent_to_postgres
 from tests.test_checkins import to_first_checkin
 
 THE_READ = "SELECT flow_sessions.id, flow_sessions.member_id"
@@ -59,15 +61,6 @@ def _click(chat: Chat, user: str, button: Button, message_id: str, key: str, **m
     )
 
 
-async def _handled(chat: Chat, event: ButtonClicked) -> tuple[list[Any], list[str]]:
-    """The effects of ``event`` and the statements it sent to PostgreSQL (none recorded
-    on SQLite); what it queued delivered after."""
-    with sent_to_postgres() as sent:
-        effects = await chat.engine.handle(event)
-    await chat.deliver()
-    return effects, [" ".join(s.split()) for s in sent]
-
-
 def _at_once(chat: Chat, sent: list[str]) -> bool:
     """Whether the event went as the read and the one statement (never on SQLite)."""
     if chat.database.is_sqlite:
@@ -76,9 +69,22 @@ def _at_once(chat: Chat, sent: list[str]) -> bool:
     return len(sent) == 2 and sent[0].startswith(THE_READ) and sent[1].startswith(THE_STATEMENT)
 
 
-def _shown(effects: list[Any]) -> str:
+def _texts(effects: list[Effect]) -> list[str]:
+    """What each effect says (every one here says something)."""
+    return [e.content.text for e in effects if isinstance(e, ReplyEphemeral | UpdateMessage)]
+
+
+def _shown(effects: list[Effect]) -> str:
+    [text] = _texts(effects)
+    assert len(effects) == 1, effects
+    return text
+
+
+def _updated(effects: list[Effect]) -> UpdateMessage:
+    """The one effect, the clicked message updated."""
     [effect] = effects
-    return str(effect.content.text)
+    assert isinstance(effect, UpdateMessage), effect
+    return effect
 
 
 async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
@@ -103,11 +109,11 @@ async def test_a_mood_click_on_the_prompt_is_a_read_and_one_statement(chat: Chat
     await to_first_checkin(chat)
     great, prompt = _mood_button(chat, "bob")
     dms_before = len(chat.dms("bob"))
-    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", great, prompt, "c1"))
     # PostgreSQL: no BEGIN, no look-up of the ORM's, no COMMIT.
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
     # The prompt shows the choice, its buttons gone; the next question follows once.
-    assert effects[0].message_id == prompt
+    assert _updated(effects).message_id == prompt
     assert _shown(effects) == f"{PROMPT} Great 🙌"
     assert chat.dms("bob")[dms_before:] == [NEXT]
     answer = await _bobs_answer(chat)
@@ -130,11 +136,11 @@ async def test_a_mood_changed_later_is_one_statement_and_asks_nothing(chat: Chat
     await to_first_checkin(chat)
     great, prompt = _mood_button(chat, "bob")
     rough, _ = _mood_button(chat, "bob", "Rough 😮‍💨")
-    await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    await handled_with_statements(chat, _click(chat, "bob", great, prompt, "c1"))
     await chat.say("bob", "the parser")
     dms_before = list(chat.dms("bob"))
     moved_at = (await _bobs_flow(chat)).updated_at
-    effects, sent = await _handled(chat, _click(chat, "bob", rough, prompt, "c2"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", rough, prompt, "c2"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
     assert _shown(effects) == f"{PROMPT} Rough 😮‍💨"
     assert chat.dms("bob") == dms_before
@@ -154,7 +160,7 @@ async def test_a_click_without_a_key_or_on_no_prompt_goes_the_usual_way(chat: Ch
     assert (await _bobs_flow(chat)).state == "progress"
     # A flow id no one has: stale, either way.
     stale = Button(great.label, "flow:999999:mood:great")
-    effects, sent = await _handled(chat, _click(chat, "bob", stale, prompt, "c2"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", stale, prompt, "c2"))
     assert not _at_once(chat, sent)
     assert _shown(effects) == STALE.reply, effects
 
@@ -162,7 +168,7 @@ async def test_a_click_without_a_key_or_on_no_prompt_goes_the_usual_way(chat: Ch
 async def test_someone_elses_prompt_goes_the_usual_way(chat: Chat) -> None:
     await to_first_checkin(chat)
     great, prompt = _mood_button(chat, "bob")
-    effects, sent = await _handled(chat, _click(chat, "alice", great, prompt, "c1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "alice", great, prompt, "c1"))
     assert not _at_once(chat, sent)
     assert _shown(effects) == "That question was for <@bob>, so I left it alone."
     assert await _bobs_answer(chat) is None
@@ -174,7 +180,7 @@ async def test_a_click_on_a_closed_check_in_goes_the_usual_way(chat: Chat) -> No
     great, prompt = _mood_button(chat, "bob")
     async with chat.database.transaction() as session:
         await session.execute(update(Checkin).values(state="closed"))
-    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", great, prompt, "c1"))
     assert not _at_once(chat, sent)
     if not chat.database.is_sqlite:
         assert sent[1].startswith(THE_STATEMENT), sent  # tried, declined
@@ -191,10 +197,10 @@ async def test_answers_asked_again_after_a_form_go_the_usual_way(chat: Chat) -> 
     await chat.submit("bob", mood="x" * 5000, progress="p", challenge="c", next_topic="n")
     flow = await _bobs_flow(chat)
     assert (flow.state, flow.data.get("retry")) == ("mood", [])
-    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", great, prompt, "c1"))
     assert not _at_once(chat, sent)
     # The mood was the last answer asked for: bob's side is done, and he is thanked.
-    [shown, thanks] = [str(e.content.text) for e in effects]
+    [shown, thanks] = _texts(effects)
     assert shown == f"{PROMPT} Great 🙌"
     assert thanks.startswith("Thanks!"), thanks
     assert (await _bobs_flow(chat)).ended_at is not None
@@ -210,7 +216,9 @@ async def test_a_click_that_changes_who_they_are_goes_the_usual_way(
 ) -> None:
     await to_first_checkin(chat)
     great, prompt = _mood_button(chat, "bob")
-    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1", **said))
+    effects, sent = await handled_with_statements(
+        chat, _click(chat, "bob", great, prompt, "c1", **said)
+    )
     assert not _at_once(chat, sent)
     assert _shown(effects) == f"{PROMPT} Great 🙌"
     [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
@@ -226,9 +234,9 @@ async def test_a_click_of_someone_whose_dms_stopped_goes_the_usual_way(chat: Cha
         await session.execute(
             update(Member).where(Member.external_id == "bob").values(dm_blocked_at=chat.clock.now())
         )
-    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", great, prompt, "c1"))
     assert not _at_once(chat, sent)
-    assert any(UNREACHABLE_NOTE in str(e.content.text) for e in effects), effects
+    assert any(UNREACHABLE_NOTE in text for text in _texts(effects)), effects
     [bob] = await _rows(chat.database, Member, Member.external_id == "bob")
     assert bob.dm_blocked_at is None
 
@@ -240,7 +248,7 @@ async def test_a_click_in_a_workspace_that_stopped_delivery_goes_the_usual_way(
     great, prompt = _mood_button(chat, "bob")
     async with chat.database.transaction() as session:
         await session.execute(update(Workspace).values(delivery_stopped_at=chat.clock.now()))
-    effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", great, prompt, "c1"))
     assert not _at_once(chat, sent)
     assert _shown(effects) == f"{PROMPT} Great 🙌"
     [question] = [
@@ -249,6 +257,36 @@ async def test_a_click_in_a_workspace_that_stopped_delivery_goes_the_usual_way(
         if m.content["text"] == NEXT
     ]
     assert (question.status, question.last_error) == ("failed", "workspace unreachable")
+
+
+@asynccontextmanager
+async def _another_instance_between(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, event: Event
+) -> AsyncIterator[None]:
+    """Within the block, ``event`` is handled by another instance (an engine with
+    connections of its own) right after the first statement ``fetch_alone`` sends: for an
+    event at once, between its read and its statement."""
+    database = chat.database
+    fetch_alone = database.fetch_alone
+    elsewhere = Database(database.url)
+    other = Engine(elsewhere, chat.clock)
+    reads = 0
+
+    async def read_then_other(statement: Any, params: dict[str, Any]) -> list[Any]:
+        nonlocal reads
+        found = await fetch_alone(statement, params)
+        reads += 1
+        if reads == 1:
+            await other.handle(event)
+        return found
+
+    monkeypatch.setattr(database, "fetch_alone", read_then_other)
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        await elsewhere.dispose()
+    assert reads >= 1, "nothing was read at once"
 
 
 async def test_a_flow_written_between_the_read_and_the_statement_goes_the_usual_way(
@@ -262,26 +300,10 @@ async def test_a_flow_written_between_the_read_and_the_statement_goes_the_usual_
     if chat.database.is_sqlite:
         pytest.skip("PostgreSQL only: SQLite's clicks have no read of their own")
     great, prompt = _mood_button(chat, "bob")
-    database = chat.database
-    fetch_alone = database.fetch_alone
-    elsewhere = Database(database.url)
-    other = Engine(elsewhere, chat.clock)
-    reads = 0
-
-    async def read_then_typed(statement: Any, params: dict[str, Any]) -> list[Any]:
-        nonlocal reads
-        found = await fetch_alone(statement, params)
-        reads += 1
-        if reads == 1:
-            typed = MessageReceived(user=chat.ref("bob"), user_name="Bob", text="rough")
-            await other.handle(typed)
-        return found
-
-    monkeypatch.setattr(database, "fetch_alone", read_then_typed)
-    try:
-        effects, sent = await _handled(chat, _click(chat, "bob", great, prompt, "c1"))
-    finally:
-        await elsewhere.dispose()
+    typed = MessageReceived(user=chat.ref("bob"), user_name="Bob", text="rough")
+    async with _another_instance_between(chat, monkeypatch, typed):
+        click = _click(chat, "bob", great, prompt, "c1")
+        effects, sent = await handled_with_statements(chat, click)
     assert not _at_once(chat, sent)
     assert _shown(effects) == f"{PROMPT} Great 🙌"
     answer = await _bobs_answer(chat)
@@ -326,13 +348,6 @@ def _typed(chat: Chat, user: str, text: str, key: str, **more: Any) -> MessageRe
     )
 
 
-async def _typed_handled(chat: Chat, event: MessageReceived) -> tuple[list[Any], list[str]]:
-    with sent_to_postgres() as sent:
-        effects = await chat.engine.handle(event)
-    await chat.deliver()
-    return effects, [" ".join(s.split()) for s in sent]
-
-
 async def test_typed_answers_that_ask_another_are_a_read_and_one_statement(chat: Chat) -> None:
     """bob types his mood, then what moved forward, then what is hard: each saved in its
     field, the next question its answer; the last question's answer, which completes his
@@ -344,7 +359,7 @@ async def test_typed_answers_that_ask_another_are_a_read_and_one_statement(chat:
         ("m3", "  time  ", "challenge", "time", LAST),
     ):
         dms_before = len(chat.dms("bob"))
-        effects, sent = await _typed_handled(chat, _typed(chat, "bob", text, key))
+        effects, sent = await handled_with_statements(chat, _typed(chat, "bob", text, key))
         assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
         assert effects == []
         assert chat.dms("bob")[dms_before:] == [asked]
@@ -354,7 +369,7 @@ async def test_typed_answers_that_ask_another_are_a_read_and_one_statement(chat:
         assert await chat.engine.handle(_typed(chat, "bob", text, key)) == []
         assert chat.dms("bob")[dms_before:] == [asked]
     assert (await _bobs_flow(chat)).state == "next_topic"
-    effects, sent = await _typed_handled(chat, _typed(chat, "bob", "docs", "m4"))
+    effects, sent = await handled_with_statements(chat, _typed(chat, "bob", "docs", "m4"))
     assert not _at_once(chat, sent)
     assert _shown(effects).startswith("Thanks!")
     flow = await _bobs_flow(chat)
@@ -370,10 +385,10 @@ async def test_a_typed_answer_goes_to_the_newest_question_either_way(chat: Chat)
     await to_first_checkin(chat)
     await chat.click("alice", "Great 🙌")
     await chat.say("bob", "/mentor feedback Was my demo on Tuesday clear for sales?")
-    effects, sent = await _typed_handled(chat, _typed(chat, "alice", "Mostly, yes.", "a1"))
+    effects, sent = await handled_with_statements(chat, _typed(chat, "alice", "Mostly, yes.", "a1"))
     assert not _at_once(chat, sent)
     assert "Mostly, yes." in chat.dms("bob")[-1]
-    effects, sent = await _typed_handled(chat, _typed(chat, "alice", "the roadmap", "a2"))
+    effects, sent = await handled_with_statements(chat, _typed(chat, "alice", "the roadmap", "a2"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
     assert effects == []
     assert chat.dms("alice")[-1] == HARD
@@ -389,29 +404,15 @@ async def test_a_question_that_reaches_them_meanwhile_is_the_one_answered(
         pytest.skip("PostgreSQL only: SQLite's answers have no read of their own")
     await to_first_checkin(chat)
     await chat.click("alice", "Great 🙌")
-    database = chat.database
-    fetch_alone = database.fetch_alone
-    elsewhere = Database(database.url)
-    other = Engine(elsewhere, chat.clock)
-    reads = 0
-
-    async def read_then_asked(statement: Any, params: dict[str, Any]) -> list[Any]:
-        nonlocal reads
-        found = await fetch_alone(statement, params)
-        reads += 1
-        if reads == 1:
-            asked = "/mentor feedback Was my demo on Tuesday clear for sales?"
-            command, _, text = asked[1:].partition(" ")
-            await other.handle(
-                CommandInvoked(user=chat.ref("bob"), user_name="Bob", command=command, text=text)
-            )
-        return found
-
-    monkeypatch.setattr(database, "fetch_alone", read_then_asked)
-    try:
-        _, sent = await _typed_handled(chat, _typed(chat, "alice", "Mostly, yes.", "a1"))
-    finally:
-        await elsewhere.dispose()
+    asked = CommandInvoked(
+        user=chat.ref("bob"),
+        user_name="Bob",
+        command="mentor",
+        text="feedback Was my demo on Tuesday clear for sales?",
+    )
+    async with _another_instance_between(chat, monkeypatch, asked):
+        reply = _typed(chat, "alice", "Mostly, yes.", "a1")
+        _, sent = await handled_with_statements(chat, reply)
     assert not _at_once(chat, sent)
     alice = select(Member.id).where(Member.external_id == "alice").scalar_subquery()
     [answer] = await _rows(chat.database, CheckinAnswer, CheckinAnswer.member_id == alice)
@@ -423,7 +424,7 @@ async def test_a_question_that_reaches_them_meanwhile_is_the_one_answered(
 async def test_a_typed_answer_that_is_empty_or_too_long_goes_the_usual_way(chat: Chat) -> None:
     await to_first_checkin(chat)
     await chat.click("bob", "Great 🙌")
-    effects, sent = await _typed_handled(chat, _typed(chat, "bob", "x" * 5000, "m1"))
+    effects, sent = await handled_with_statements(chat, _typed(chat, "bob", "x" * 5000, "m1"))
     assert not _at_once(chat, sent)
     assert "5,000 characters long" in _shown(effects)
     answer = await _bobs_answer(chat)
@@ -445,23 +446,23 @@ async def test_a_skip_that_asks_the_next_question_is_a_read_and_one_statement(
     await to_first_checkin(chat)
     await chat.click("bob", "Great 🙌")
     skip, asked = _skip_button(chat, "bob")
-    effects, sent = await _handled(chat, _click(chat, "bob", skip, asked, "s1"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", skip, asked, "s1"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
-    assert effects[0].message_id == asked
+    assert _updated(effects).message_id == asked
     assert _shown(effects) == f"{NEXT} (skipped)"
     assert chat.dms("bob")[-1] == HARD
     answer = await _bobs_answer(chat)
     assert answer is not None and (answer.mood, answer.progress) == ("great", None)
     assert (await _bobs_flow(chat)).state == "hard"
     # The same [Skip] again, a new delivery: that question is past, either way.
-    effects, sent = await _handled(chat, _click(chat, "bob", skip, asked, "s2"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", skip, asked, "s2"))
     assert not _at_once(chat, sent)
     assert _shown(effects) == "You're already past that question."
     assert chat.dms("bob").count(HARD) == 1
     await chat.say("bob", "time")
     skip, asked = _skip_button(chat, "bob")
-    effects, sent = await _handled(chat, _click(chat, "bob", skip, asked, "s3"))
+    effects, sent = await handled_with_statements(chat, _click(chat, "bob", skip, asked, "s3"))
     assert not _at_once(chat, sent)
-    [shown, thanks] = [str(e.content.text) for e in effects]
+    [shown, thanks] = _texts(effects)
     assert (shown, thanks[:7]) == (f"{LAST} (skipped)", "Thanks!")
     assert (await _bobs_flow(chat)).ended_at is not None

@@ -27,7 +27,7 @@ from bot.storage.models import (
 )
 from bot.unreachable import UNREACHABLE_NOTE
 from tests.conversation import Chat, pair_up
-from tests.statements import sent_to_postgres, work_sent
+from tests.statements import handled_with_statements, sent_to_postgres, work_sent
 
 ONE_STATEMENT = "WITH counted AS (UPDATE members"
 # The usual way's first statement on PostgreSQL (its win's statement also starts as
@@ -54,10 +54,8 @@ def _answer(effects: list[Any]) -> str:
 async def _handled(chat: Chat, event: CommandInvoked) -> tuple[str, list[str]]:
     """The answer to ``event`` and the statements it sent to PostgreSQL (none recorded
     on SQLite); its news delivered after."""
-    with sent_to_postgres() as sent:
-        answer = _answer(await chat.engine.handle(event))
-    await chat.deliver()
-    return answer, [" ".join(s.split()) for s in sent]
+    effects, sent = await handled_with_statements(chat, event)
+    return _answer(effects), sent
 
 
 def _at_once(chat: Chat, sent: list[str]) -> bool:

@@ -100,7 +100,7 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import CLAIM_COLUMNS, Turn, as_last_seen, outbox_cte, outbox_row
+from bot.turn import CLAIM_COLUMNS, LastSeen, Turn, as_last_seen, outbox_cte, outbox_row
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -1499,27 +1499,26 @@ async def _write_at_once(
     asks: bool,
     kinds: tuple[str, ...] | None,
     key: str,
-    name: str | None,
-    admin: bool | None,
-    zone: bool,
+    seen: LastSeen,
 ) -> bool | None:
     """``_answer_at_once``'s statement for ``read``'s flow, answered with ``values`` and
     (``asks``) moved on to the next question: whether that question's DM was queued;
     None when it wrote nothing."""
-    params: dict[str, Any] = {
-        "flow": read.flow_id,
-        "member": read.member_id,
-        "workspace": read.workspace_id,
-        "version": read.version,
-        "seen_at": read.updated_at,
-        "checkin": read.checkin_id,
-        "key": key,
-        "at": now,
-        "user": ref.user_id,
-        "name": name,
-        "admin": admin,
-        "zone": zone,
-    } | {f"v_{field}": value for field, value in values.items()}
+    params: dict[str, Any] = (
+        {
+            "flow": read.flow_id,
+            "member": read.member_id,
+            "workspace": read.workspace_id,
+            "version": read.version,
+            "seen_at": read.updated_at,
+            "checkin": read.checkin_id,
+            "key": key,
+            "at": now,
+            "user": ref.user_id,
+        }
+        | seen.params()
+        | {f"v_{field}": value for field, value in values.items()}
+    )
     if asks:
         # As ``_answer_and_advance`` moves it: to the next question, asked in a DM.
         following = ORDER[ORDER.index(read.state) + 1]
@@ -1555,9 +1554,7 @@ async def click_at_once(
     now: datetime,
     *,
     key: str,
-    name: str | None,
-    admin: bool | None,
-    zone: bool,
+    seen: LastSeen,
 ) -> tuple[str, bool] | None:
     """PostgreSQL: a keyed click on check-in flow ``flow_id``'s button ``choice`` (one
     ``click_choice`` takes) by ``ref``, as ``step`` handles it, in a read and one
@@ -1589,9 +1586,7 @@ async def click_at_once(
         asks=asks,
         kinds=None,
         key=key,
-        name=name,
-        admin=admin,
-        zone=zone,
+        seen=seen,
     )
     return None if queued is None else (shown, queued)
 
@@ -1604,9 +1599,7 @@ async def answer_at_once(
     *,
     kinds: tuple[str, ...],
     key: str,
-    name: str | None,
-    admin: bool | None,
-    zone: bool,
+    seen: LastSeen,
 ) -> bool | None:
     """PostgreSQL: a keyed typed DM ``text`` (``clean_answer``'s) by ``ref``, as
     ``Engine._answer_message`` and ``on_text`` handle it, when the newest of their open
@@ -1631,7 +1624,5 @@ async def answer_at_once(
         asks=True,
         kinds=kinds,
         key=key,
-        name=name,
-        admin=admin,
-        zone=zone,
+        seen=seen,
     )
