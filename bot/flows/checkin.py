@@ -207,7 +207,7 @@ def _of_open_checkin(*columns: ColumnElement[Any], after: CTE | None = None) -> 
     the check-in waits for it, then finds it shared and saves nothing (its author is
     told). Neither way is an answer saved to a check-in shared without it. SQLite takes
     writers one at a time; it renders no lock. ``after``: only when that CTE of the
-    same statement has a row (PostgreSQL, ``_MOOD_AT_ONCE``)."""
+    same statement has a row (PostgreSQL, ``_answer_at_once``)."""
     found = select(*columns).where(_THE_OPEN_CHECKIN)
     if after is None:
         return found.with_for_update(read=True, key_share=True)
