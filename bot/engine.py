@@ -339,11 +339,11 @@ class Engine:
         what: str,
         attempt: Callable[[LastSeen], Awaitable[T | None]],
     ) -> T | list[Effect] | None:
-        """An event outside the usual way (``_win_at_once``, ``_click_at_once``): what
-        ``attempt`` gave, given who the event says its sender is; the answer when the
-        database did not answer; None (the usual way) when ``attempt`` declined or failed,
-        nothing of it written (one statement: all or nothing; the usual way tells a
-        delivery already claimed from one that was not)."""
+        """An event outside the usual way (``_win_at_once``, ``_click_at_once``,
+        ``_answer_at_once``): what ``attempt`` gave, given who the event says its sender
+        is; the answer when the database did not answer; None (the usual way) when
+        ``attempt`` declined or failed, nothing of it written (one statement: all or
+        nothing; the usual way tells a delivery already claimed from one that was not)."""
         try:
             return await attempt(self._as_seen(event))
         except DatabaseUnavailable:
@@ -360,13 +360,16 @@ class Engine:
             return None
 
     def _as_seen(self, event: Event) -> LastSeen:
-        """Who the event says its sender is, as ``_begin`` would write it to their row."""
+        """Who the event says its sender is: their name (shortened to what a row holds),
+        whether they are an admin (the platform's word, or ``ADMIN_USER_IDS``; None when
+        neither says), and the timezone it offers when it is one we know."""
         listed = event.user.user_id in self._admins
         said = event.user_is_admin is not None or listed
+        zone = event.user_timezone
         return LastSeen(
             name=shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None,
             admin=(bool(event.user_is_admin) or listed) if said else None,
-            zone=bool(event.user_timezone) and _known_zone(event.user_timezone or ""),
+            timezone=zone if zone and _known_zone(zone) else None,
         )
 
     def _remember_sharer(self, event: Event, turn: Turn) -> None:
@@ -455,24 +458,15 @@ class Engine:
             win_partners=isinstance(event, CommandInvoked) and event.command == "win",
         )
         actor = found.member
-        name = shorten(event.user_name, NAME_MAX_CHARS) if event.user_name else None
-        if name and actor.display_name != name:
-            actor.display_name = name
-        listed = event.user.user_id in self._admins
-        admin = bool(event.user_is_admin) or listed
-        if (event.user_is_admin is not None or listed) and actor.is_admin != admin:
-            # Kept as last seen where the platform did not say (a Discord DM). Set only
-            # when it changed: an unchanged value set still costs the commit a flush.
-            actor.is_admin = admin
-        if event.user_timezone and actor.timezone is None and _known_zone(event.user_timezone):
-            actor.timezone = event.user_timezone
+        seen = self._as_seen(event)
+        seen.write_to(actor)
         turn = Turn(
             session=session,
             now=now,
             workspace=found.workspace,
             actor=actor,
             actor_ref=event.user,
-            actor_is_admin=admin,
+            actor_is_admin=bool(seen.admin),
             max_pairs=self._max_pairs,
             open_flows=found.open_flows,
             flow_by_id=found.flow_by_id,

@@ -16,9 +16,11 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Insert,
+    ScalarSelect,
     Select,
     and_,
     bindparam,
+    exists,
     func,
     insert,
     or_,
@@ -190,34 +192,81 @@ _CLAIM_ON_SQLITE = insert(table_of(HandledEvent)).values(_CLAIM_VALUES)
 
 @dataclass(frozen=True, slots=True)
 class LastSeen:
-    """Who an event says its sender is, as the event's look-up (``Engine._begin``) would
-    write it to their row: the parameters of ``as_last_seen``."""
+    """Who an event says its sender is: what the event's look-up writes to their row
+    (``write_to``), and what a statement at once checks their row against instead
+    (``at_once_conditions``, with ``params``)."""
 
     name: str | None  # None: the event does not say
     admin: bool | None  # None: the event does not say
-    zone: bool  # whether it offers a timezone
+    timezone: str | None  # a known timezone the event offers, if any
+
+    def write_to(self, member: Member) -> None:
+        """Set on ``member`` what changed (an unchanged value set still costs the
+        commit a flush). The admin flag is kept as last seen where the platform did not
+        say (a Discord DM); a timezone offered only fills one not set yet."""
+        if self.name and member.display_name != self.name:
+            member.display_name = self.name
+        if self.admin is not None and member.is_admin != self.admin:
+            member.is_admin = self.admin
+        if self.timezone and member.timezone is None:
+            member.timezone = self.timezone
 
     def params(self) -> dict[str, Any]:
-        return {"name": self.name, "admin": self.admin, "zone": self.zone}
+        """``at_once_conditions``'s parameters for it."""
+        return {"name": self.name, "admin": self.admin, "zone": self.timezone is not None}
 
 
-def as_last_seen(member: Any) -> list[ColumnElement[bool]]:
+def at_once_conditions(
+    member: Any, me: ColumnElement[int], workspace: ColumnElement[int], key: ColumnElement[str]
+) -> list[ColumnElement[bool]]:
     """PostgreSQL, for a statement that handles an event outside the usual way (a
-    ``/win``, a check-in's click or typed answer at once): the conditions under which
-    ``member`` (the members table's columns, or an alias's) is the one whose platform id
-    is parameter ``user`` and the event's look-up (``Engine._begin``) would write nothing
-    to their row and add nothing to the answer. That is: their DMs not stopped, and their
-    name, admin flag and timezone as the event finds them (``LastSeen``'s parameters: a
-    timezone offered is only kept when they have none)."""
+    ``/win``, a check-in's click or typed answer at once): the conditions under which the
+    usual way would do no more than it. ``member`` (the members table's columns, or an
+    alias's) is ``me`` of ``workspace`` and the one whose platform id is parameter
+    ``user``; the event's look-up would write nothing to their row (``LastSeen.write_to``,
+    its parameters ``LastSeen.params``) and add nothing to the answer (their DMs not
+    stopped); the workspace delivers; the event's ``key`` was not claimed before."""
     name = bindparam("name", type_=member.display_name.type)
     admin = bindparam("admin", type_=member.is_admin.type)
+    workspaces, handled = table_of(Workspace), table_of(HandledEvent)
     return [
+        member.id == me,
+        member.workspace_id == workspace,
         member.external_id == bindparam("user", type_=member.external_id.type),
         member.dm_blocked_at.is_(None),
         or_(name.is_(None), member.display_name == name),
         or_(admin.is_(None), member.is_admin == admin),
         or_(~bindparam("zone", type_=Boolean), member.timezone.is_not(None)),
+        ~exists().where(
+            workspaces.c.id == workspace, workspaces.c.delivery_stopped_at.is_not(None)
+        ),
+        ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
     ]
+
+
+def sender_by_ref() -> tuple[ScalarSelect[int], ScalarSelect[int]]:
+    """A member's id and their workspace's, found by the platform's ids (parameters
+    ``platform``, ``team`` and ``user``): for a statement at once about someone the
+    process has not met."""
+    workspaces = table_of(Workspace).alias("their_workspace")
+    members = table_of(Member).alias("them")
+    workspace = (
+        select(workspaces.c.id)
+        .where(
+            workspaces.c.platform == bindparam("platform", type_=workspaces.c.platform.type),
+            workspaces.c.external_id == bindparam("team", type_=workspaces.c.external_id.type),
+        )
+        .scalar_subquery()
+    )
+    me = (
+        select(members.c.id)
+        .where(
+            members.c.workspace_id == workspace,
+            members.c.external_id == bindparam("user", type_=members.c.external_id.type),
+        )
+        .scalar_subquery()
+    )
+    return me, workspace
 
 
 def _with_open_flows(kinds: tuple[str, ...]) -> AnySelect:

@@ -64,10 +64,11 @@ from bot.turn import (
     LastSeen,
     Person,
     Turn,
-    as_last_seen,
+    at_once_conditions,
     join_contents,
     outbox_cte,
     outbox_row,
+    sender_by_ref,
 )
 
 JOURNAL_PAGE_SIZE = 10
@@ -187,10 +188,11 @@ _SAVING_AND_TELLING = _saving_a_win("postgresql", telling=True)
 def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[Any]:
     """PostgreSQL: a keyed ``/win`` in one statement, sent outside a transaction (so one
     of its own), for member ``me`` of ``workspace`` (their ids as parameters, for
-    someone an earlier event found; or found by their platform's ids, ``_by_ref``): the
-    key's claim, the win, its count, the news to each partner and a count milestone it
-    reaches, as the usual way (``share``) writes them; and the count, the member's and
-    workspace's ids, the partners and the news DMs written.
+    someone an earlier event found; or found by their platform's ids,
+    ``turn.sender_by_ref``): the key's claim, the win, its count, the news to each
+    partner and a count milestone it reaches, as the usual way (``share``) writes them;
+    and the count, the member's and workspace's ids, the partners and the news DMs
+    written.
 
     It writes nothing and returns no row whenever the usual way would do more or other:
     the key claimed before, the count reaching a milestone other than the one expected
@@ -198,21 +200,20 @@ def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[An
     in DMs with nothing more said (a shout-out channel and consent not refused, or no
     channel and its hint not sent yet), a partner whose news is batched, the workspace
     not delivering, the person's DMs stopped, their row no longer theirs (forgotten, or
-    never made), or their name, admin flag or timezone to be written (parameters
-    ``name`` and ``admin``, None when the event does not say; ``zone``, whether it offers
-    a timezone). These are conditions of the member row's UPDATE, which everything else
-    is written from: PostgreSQL checks the row's own again on its newest version when
-    another win of theirs held it, so two at once are counted one after the other and a
-    milestone is never passed by. A second delivery of the key at the same moment breaks
-    the claims' unique key, and a milestone reached before breaks the milestones' (one
-    per person and code): the statement then writes nothing (bench/README.md, issue
-    16)."""
+    never made), or their name, admin flag or timezone to be written (``LastSeen``'s
+    parameters; ``turn.at_once_conditions``). These are conditions of the member
+    row's UPDATE, which everything else is written from: PostgreSQL checks the row's
+    own again on its newest version when another win of theirs held it, so two at once
+    are counted one after the other and a milestone is never passed by. A second
+    delivery of the key at the same moment breaks the claims' unique key, and a
+    milestone reached before breaks the milestones' (one per person and code): the
+    statement then writes nothing (bench/README.md, issue 16)."""
     key = bindparam("key", type_=_WINS.c.delivery_key.type)
     at = bindparam("at", type_=_WINS.c.created_at.type)
     reach = bindparam("reach", type_=_MEMBERS.c.wins_count.type)
     member = _MEMBERS.c
-    handled, workspaces, milestones = table_of(HandledEvent), table_of(Workspace), _MILESTONES
-    here = workspaces.c
+    handled, milestones = table_of(HandledEvent), _MILESTONES
+    here = table_of(Workspace).c
     batched = partner_rows(me, workspace).subquery("partner_row")
     count = member.wins_count + 1
     # Where the usual way celebrates a milestone in DMs and adds nothing to it
@@ -232,12 +233,8 @@ def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[An
     counted = (
         update(_MEMBERS)
         .where(
-            member.id == me,
-            member.workspace_id == workspace,
-            *as_last_seen(member),
+            *at_once_conditions(member, me, workspace, key),
             or_(and_(*(count != n for n in WIN_MILESTONES)), and_(count == reach, in_dms)),
-            ~exists().where(here.id == workspace, here.delivery_stopped_at.is_not(None)),
-            ~exists().where(handled.c.workspace_id == workspace, handled.c.key == key),
             ~exists().where(_WINS.c.workspace_id == workspace, _WINS.c.delivery_key == key),
             ~exists().where(batched.c.pairs >= NEWS_BATCH_PARTNERS),
         )
@@ -303,35 +300,11 @@ def _at_once(me: ColumnElement[int], workspace: ColumnElement[int]) -> Select[An
     )
 
 
-def _by_ref() -> tuple[ScalarSelect[int], ScalarSelect[int]]:
-    """A member's id and their workspace's, found by the platform's ids (parameters
-    ``platform``, ``team`` and ``user``), for someone this process has not met."""
-    workspaces = table_of(Workspace).alias("their_workspace")
-    members = _MEMBERS.alias("them")
-    workspace = (
-        select(workspaces.c.id)
-        .where(
-            workspaces.c.platform == bindparam("platform", type_=workspaces.c.platform.type),
-            workspaces.c.external_id == bindparam("team", type_=workspaces.c.external_id.type),
-        )
-        .scalar_subquery()
-    )
-    me = (
-        select(members.c.id)
-        .where(
-            members.c.workspace_id == workspace,
-            members.c.external_id == bindparam("user", type_=members.c.external_id.type),
-        )
-        .scalar_subquery()
-    )
-    return me, workspace
-
-
 _AT_ONCE = _at_once(
     bindparam("me", type_=_MEMBERS.c.id.type),
     bindparam("workspace", type_=_WINS.c.workspace_id.type),
 )
-_AT_ONCE_BY_REF = _at_once(*_by_ref())
+_AT_ONCE_BY_REF = _at_once(*sender_by_ref())
 
 
 @dataclass(frozen=True, slots=True)

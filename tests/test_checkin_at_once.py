@@ -323,11 +323,15 @@ async def test_one_click_delivered_to_two_instances_at_once_is_saved_once(chat: 
     twice = _click(chat, "bob", great, prompt, "c1")
     handles: list[Callable[[ButtonClicked], Awaitable[Any]]] = [chat.engine.handle, other.handle]
     try:
-        answers = await asyncio.gather(*(handle(twice) for handle in handles))
+        with sent_to_postgres() as sent:
+            answers = await asyncio.gather(*(handle(twice) for handle in handles))
     finally:
         await elsewhere.dispose()
     await chat.deliver()
     assert sorted(len(a) for a in answers) == [0, 1], answers
+    # Both tried it at once (the read and the statement each) on PostgreSQL.
+    tried = [s for s in sent if " ".join(s.split()).startswith(THE_STATEMENT)]
+    assert len(tried) == (0 if chat.database.is_sqlite else 2), sent
     assert chat.dms("bob").count(NEXT) == 1
     assert len(await _rows(chat.database, HandledEvent, HandledEvent.key == "c1")) == 1
     answer = await _bobs_answer(chat)

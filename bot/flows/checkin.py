@@ -100,7 +100,15 @@ from bot.storage.models import (
 )
 from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
-from bot.turn import CLAIM_COLUMNS, LastSeen, Turn, as_last_seen, outbox_cte, outbox_row
+from bot.turn import (
+    CLAIM_COLUMNS,
+    LastSeen,
+    Turn,
+    at_once_conditions,
+    outbox_cte,
+    outbox_row,
+    sender_by_ref,
+)
 
 ANSWER_WINDOW = timedelta(hours=48)
 NUDGE_AFTER = timedelta(hours=24)
@@ -1294,8 +1302,9 @@ async def close_due(turn: Turn, checkin: Checkin, read: Closing | None = None) -
 
 # -- Answers at once (PostgreSQL) -------------------------------------------------------
 #
-# A mood button pressed on a check-in prompt, or a typed answer to a check-in question
-# that asks another, in two statements outside a transaction instead of four round trips
+# A mood button or a [Skip] pressed on a check-in's message, or a typed answer to a
+# check-in question that asks another, in two statements outside a transaction instead
+# of four round trips
 # (BEGIN, the look-up, the answer's statement, COMMIT): a read of the flow it answers,
 # then one statement that writes what the usual way (``step``, ``on_text``) would, on the
 # condition that the flow is still as read. Issue 16, goal 2 (bench/README.md). Anything
@@ -1303,7 +1312,6 @@ async def close_due(turn: Turn, checkin: Checkin, read: Closing | None = None) -
 
 _MEMBERS = table_of(Member)
 _HANDLED = table_of(HandledEvent)
-_WORKSPACES = table_of(Workspace)
 # A flow row's version: PostgreSQL gives every new version of a row a new ``xmin`` (the
 # transaction that wrote it), so the same value means not written since.
 _FLOW_VERSION = literal_column(f"{_FLOWS.name}.xmin::text", Text)
@@ -1311,36 +1319,25 @@ _FLOW_VERSION = literal_column(f"{_FLOWS.name}.xmin::text", Text)
 
 def _open_flows_of_sender(*where: ColumnElement[bool]) -> Select[Any]:
     """PostgreSQL: the open flows (on ``where``) of the member whose platform ids are
-    ``platform``, ``team`` and ``user``: each one's, its member's and its workspace's ids,
-    its state, its data as stored (decrypted by ``_as_read``), its version and when it
-    last moved."""
-    return (
-        select(
-            _FLOWS.c.id,
-            _FLOWS.c.member_id,
-            _FLOWS.c.workspace_id,
-            _FLOWS.c.state,
-            type_coerce(_FLOWS.c.data, JSON).label("data"),
-            _FLOW_VERSION.label("version"),
-            # As the driver reads it: aware, in UTC (``UTCDateTime`` converts).
-            type_coerce(_FLOWS.c.updated_at, DateTime(timezone=True)).label("updated_at"),
-            _FLOWS.c.kind,
-        )
-        .join(
-            _MEMBERS,
-            and_(
-                _MEMBERS.c.id == _FLOWS.c.member_id,
-                _MEMBERS.c.workspace_id == _FLOWS.c.workspace_id,
-            ),
-        )
-        .join(_WORKSPACES, _WORKSPACES.c.id == _FLOWS.c.workspace_id)
-        .where(
-            _FLOWS.c.ended_at.is_(None),
-            _MEMBERS.c.external_id == bindparam("user", type_=_MEMBERS.c.external_id.type),
-            _WORKSPACES.c.platform == bindparam("platform", type_=_WORKSPACES.c.platform.type),
-            _WORKSPACES.c.external_id == bindparam("team", type_=_WORKSPACES.c.external_id.type),
-            *where,
-        )
+    ``platform``, ``team`` and ``user`` (``sender_by_ref``): each one's, its member's and
+    its workspace's ids, its state, its data as stored (decrypted by ``_as_read``), its
+    version and when it last moved."""
+    me, workspace = sender_by_ref()
+    return select(
+        _FLOWS.c.id,
+        _FLOWS.c.member_id,
+        _FLOWS.c.workspace_id,
+        _FLOWS.c.state,
+        type_coerce(_FLOWS.c.data, JSON).label("data"),
+        _FLOW_VERSION.label("version"),
+        # As the driver reads it: aware, in UTC (``UTCDateTime`` converts).
+        type_coerce(_FLOWS.c.updated_at, DateTime(timezone=True)).label("updated_at"),
+        _FLOWS.c.kind,
+    ).where(
+        _FLOWS.c.member_id == me,
+        _FLOWS.c.workspace_id == workspace,
+        _FLOWS.c.ended_at.is_(None),
+        *where,
     )
 
 
@@ -1377,7 +1374,7 @@ def _newest_flow(kinds: tuple[str, ...]) -> Select[Any]:
 
 # (the answer's fields, whether the flow moves on to ask the next question, the kinds
 # of flow a typed answer may answer or None for a click) -> the statement, built once.
-_AT_ONCE: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None], Select[Any]] = {}
+_ANSWERS_AT_ONCE: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None], Select[Any]] = {}
 
 
 def _answer_at_once(
@@ -1392,14 +1389,15 @@ def _answer_at_once(
     It writes nothing and returns no row whenever the usual way would do more or other:
     the flow written since it was read (its version), or ended; for a typed answer
     (``kinds``), a flow of those kinds newer than the one read that has reached them
-    (``seen_at``: when the one read last moved); the member's row to be written by the
-    event's look-up (``as_last_seen``); the workspace not delivering; the key claimed
-    before; the check-in no longer open. The flow's row is locked first (``FOR UPDATE``,
-    as the usual way's look-up locks a clicked one), then the check-in's (``FOR KEY
-    SHARE``, as every answer holds it): should another event hold the flow, its new
-    version is checked again once it commits. A second delivery of the key at the same
-    moment breaks the claims' unique key: the statement then writes nothing."""
-    found = _AT_ONCE.get((names, asks, kinds))
+    (``seen_at``: when the one read last moved); anything ``at_once_conditions`` rules
+    out (the member's row to be written by the event's look-up, the workspace not
+    delivering, the key claimed before); the check-in no longer open. The flow's row
+    is locked first (``FOR UPDATE``, as the usual way's look-up locks a clicked one),
+    then the check-in's (``FOR KEY SHARE``, as every answer holds it): should another
+    event hold the flow, its new version is checked again once it commits. A second
+    delivery of the key at the same moment breaks the claims' unique key: the statement
+    then writes nothing."""
+    found = _ANSWERS_AT_ONCE.get((names, asks, kinds))
     if found is not None:
         return found
     key = bindparam("key", type_=_HANDLED.c.key.type)
@@ -1414,15 +1412,7 @@ def _answer_at_once(
         _FLOWS.c.workspace_id == workspace,
         _FLOWS.c.ended_at.is_(None),
         as_read == bindparam("version", type_=Text),
-        exists().where(
-            _MEMBERS.c.id == member,
-            _MEMBERS.c.workspace_id == workspace,
-            *as_last_seen(_MEMBERS.c),
-        ),
-        ~exists().where(
-            _WORKSPACES.c.id == workspace, _WORKSPACES.c.delivery_stopped_at.is_not(None)
-        ),
-        ~exists().where(_HANDLED.c.workspace_id == workspace, _HANDLED.c.key == key),
+        exists().where(*at_once_conditions(_MEMBERS.c, member, workspace, key)),
     ]
     if kinds is not None:
         newer = _FLOWS.alias("newer")
@@ -1456,7 +1446,7 @@ def _answer_at_once(
         asked = outbox_cte(moved, "asked")
         asked_id = select(asked.c.id).scalar_subquery().label("asked")
         found = found.add_columns(asked_id).add_cte(moved, asked)
-    _AT_ONCE[(names, asks, kinds)] = found
+    _ANSWERS_AT_ONCE[(names, asks, kinds)] = found
     return found
 
 
