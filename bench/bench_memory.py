@@ -88,7 +88,9 @@ from bench.bench_slack import (
 from bench.fast_clock_run import PYMALLOC_MARK
 from bot.clock import ManualClock
 from bot.engine import Engine
+from bot.events import CommandInvoked
 from bot.pairs_import import import_pairs
+from bot.refs import Platform, UserRef
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Checkin, CheckinAnswer, OutboxMessage, OutboxStatus, Pair, Win
 from tests.slack.fake_slack import TEAM, FakeSlack, Person
@@ -142,6 +144,49 @@ def pair_row(number: int) -> dict[str, str]:
 # -- seeding -------------------------------------------------------------------------------
 
 
+EARLIER_WINS_AT_ONCE = 8
+
+
+class EarlierWins:
+    """``--wins-before`` keyed ``/win`` through the Engine (as the Slack adapter hands
+    them over: the fake Slack's profile, a delivery key), spread evenly over the seeded
+    day, from people drawn at random with a generator of their own (the hour's traffic
+    draws the same with or without them). A bot that has run for a day has its wins:
+    ``mentorbot run`` on PostgreSQL reads who shared the latest of them as it starts
+    (``Engine.remember_recent_sharers``)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._total: int = args.wins_before
+        self._pairs: int = args.pairs
+        self._rng = random.Random(args.seed + 1)
+        self.shared = 0
+
+    async def share_until(self, engine: Engine, moment: datetime) -> None:
+        """Those due by ``moment``, at ``moment``."""
+        due = round(self._total * ((moment - SEEDED_AT) / (START - SEEDED_AT)))
+        events: list[CommandInvoked] = []
+        while self.shared + len(events) < due:
+            number = self._rng.randrange(self._pairs)
+            user = (mentor_id, mentee_id)[self._rng.randrange(2)](number)
+            events.append(
+                CommandInvoked(
+                    user=UserRef(Platform.SLACK, TEAM, user),
+                    command="win",
+                    text=self._rng.choice(PHRASES),
+                    # What the fake Slack's users.info says of everyone (``run``).
+                    user_name="Someone",
+                    user_timezone="Europe/Berlin",
+                    event_key=f"bench:earlier-win:{self.shared + len(events)}",
+                )
+            )
+        # A few at a time, as requests come (the same person's two at once are two
+        # transactions like any others).
+        for start in range(0, len(events), EARLIER_WINS_AT_ONCE):
+            chunk = events[start : start + EARLIER_WINS_AT_ONCE]
+            await asyncio.gather(*(engine.handle(event) for event in chunk))
+        self.shared += len(events)
+
+
 async def seed(args: argparse.Namespace, work: Path) -> tuple[str, str | None, dict[str, Any]]:
     """A database as a bot that has run for a day would leave it: its URL, the name of a
     PostgreSQL database to drop afterwards, and what seeding did."""
@@ -170,11 +215,17 @@ async def seed(args: argparse.Namespace, work: Path) -> tuple[str, str | None, d
                 update(Pair).where(Pair.heads_up_at < START).values(heads_up_at=None)
             )
         began = time.perf_counter()
-        engine = Engine(database, ManualClock(SEEDED_AT))
+        clock = ManualClock(SEEDED_AT)
+        engine = Engine(database, clock)
         opened = 0
         moment = SEEDED_AT
+        earlier_wins = EarlierWins(args)
         while moment < START:
             moment = min(moment + SEED_STEP, START)
+            # Shared just before the pass, and so before START at the last step: the
+            # hour's wins are those from START on.
+            clock.set(moment - timedelta(seconds=1))
+            await earlier_wins.share_until(engine, moment)
             opened += (await engine.run_due(moment)).checkins_opened
         async with database.transaction() as session:
             await session.execute(
@@ -184,9 +235,11 @@ async def seed(args: argparse.Namespace, work: Path) -> tuple[str, str | None, d
             )
         seeded["day_before_s"] = round(time.perf_counter() - began, 1)
         seeded["checkins_open_at_start"] = opened
+        seeded["wins_before_start"] = earlier_wins.shared
         print(
             f"seeded {args.pairs:,} pairs in {seeded['import_s']} s, a day of dispatch "
-            f"({opened:,} check-ins) in {seeded['day_before_s']} s",
+            f"({opened:,} check-ins, {earlier_wins.shared:,} wins) in "
+            f"{seeded['day_before_s']} s",
             file=sys.stderr,
         )
     finally:
@@ -572,7 +625,9 @@ async def counts(url: str) -> dict[str, int]:
                 return int(await session.scalar(query) or 0)
 
             return {
-                "wins_stored": await count(select(func.count()).select_from(Win)),
+                "wins_stored": await count(
+                    select(func.count()).select_from(Win).where(Win.created_at >= START)
+                ),
                 "checkins_opened_in_hour": await count(
                     select(func.count()).select_from(Checkin).where(Checkin.due_at >= START)
                 ),
@@ -747,6 +802,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--warm-up", type=float, default=8.0, help="real seconds before the bot's hour starts"
     )
     parser.add_argument("--seed", type=int, default=16, help="the traffic's random seed")
+    parser.add_argument(
+        "--wins-before",
+        type=int,
+        default=0,
+        help="/win shared in the seeded day before the hour (through the Engine, spread "
+        "evenly): a database with a history of wins, as a bot that has run would have",
+    )
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("MENTORBOT_BENCH_POSTGRES_URL"),
