@@ -11,7 +11,7 @@ calling ``run_due`` again at the same ``now`` does nothing. On PostgreSQL the cl
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -55,7 +55,7 @@ from bot.storage.models import (
     PairState,
     Workspace,
 )
-from bot.turn import Turn
+from bot.turn import OutboxRows, Turn, workspaces_by_id
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ async def run_due(
         (_resume_paused, Pair.paused_until),
         (partial(_open_checkins, spread=spread), Pair.next_checkin_at),
         (_close_checkins, Checkin.closes_at),
+        (_nudge_checkins, FlowSession.due_at),
         (_fire_timers, FlowSession.due_at),
         (_send_heads_ups, Pair.heads_up_at),
         (_celebrate_anniversaries, Pair.next_anniversary_at),
@@ -217,6 +218,7 @@ async def _each(
 
 
 _PAIRS = table_of(Pair)
+_FLOWS = table_of(FlowSession)
 _MENTOR = table_of(Member).alias("mentor")
 _MENTEE = table_of(Member).alias("mentee")
 # The columns the pass needs, claimed as plain rows: loading four mapped objects per
@@ -406,6 +408,28 @@ _PARTNER = aliased(Member, name="partner")
 _AnyRow = Row[*tuple[Any, ...]]
 
 
+async def _nudge_checkins(
+    session: AsyncSession, now: datetime, batch: int, report: DueReport
+) -> int:
+    """The check-in conversations whose nudge is due, in plain rows and a few statements
+    (``checkin.nudge_due``). When the batch fails, nothing of it is written and the
+    timers' pass after it (``_fire_timers``) tries each of them the usual way."""
+    query = checkin.NUDGES_DUE
+    if _skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=_FLOWS)
+    due = (await session.execute(query, {"now": now, "batch": batch})).all()
+    if not due:
+        return 0
+    try:
+        async with session.begin_nested():
+            await checkin.nudge_due(session, now, due)
+    except Exception:
+        log.exception("%d check-in nudges together failed; trying them as timers", len(due))
+        return 0
+    report.timers += len(due)
+    return len(due)
+
+
 async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report: DueReport) -> int:
     # The flow's pair and the member's partner come with it: a nudge names the partner,
     # and looking each pair up in turn was a query per timer.
@@ -493,42 +517,80 @@ async def _fire(turn: Turn, flow: FlowSession) -> None:
             flow.due_at = None
 
 
+# The pairs whose heads-up is due, as plain rows with both members' ids and timezones
+# (loading four mapped objects a pair set the dispatch pass's peak memory: bench/
+# README.md, issue 16, goal 4).
+_HEADS_UPS_DUE = (
+    select(
+        _PAIRS.c.id,
+        _PAIRS.c.workspace_id,
+        _PAIRS.c.next_checkin_at,
+        _PAIRS.c.timezone,
+        _MENTOR.c.external_id,
+        _MENTOR.c.timezone,
+        _MENTEE.c.external_id,
+        _MENTEE.c.timezone,
+    )
+    .join(_MENTOR, _PAIRS.c.mentor_id == _MENTOR.c.id)
+    .join(_MENTEE, _PAIRS.c.mentee_id == _MENTEE.c.id)
+    .where(
+        _PAIRS.c.state == PairState.ACTIVE.value,
+        _PAIRS.c.heads_up_at <= bindparam("now"),
+    )
+    # The indexed column alone (see _due_pairs).
+    .order_by(_PAIRS.c.heads_up_at)
+    .limit(bindparam("batch"))
+)
+
+
 async def _send_heads_ups(
     session: AsyncSession, now: datetime, batch: int, report: DueReport
 ) -> int:
-    due = await _due_pairs(
-        session,
-        (Pair.state == PairState.ACTIVE.value) & (Pair.heads_up_at <= now),
-        Pair.heads_up_at,
-        batch,
+    """Each pair due a heads-up no longer due one, and, when its check-in is still to
+    come, both members told by DM (not in their quiet hours), with a button to skip it:
+    the claim, one UPDATE, and the DMs ``ROWS_PER_INSERT`` to a statement."""
+    query = _HEADS_UPS_DUE
+    if _skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=_PAIRS)
+    due = (await session.execute(query, {"now": now, "batch": batch})).all()
+    if not due:
+        return 0
+    await session.execute(
+        update(_PAIRS)
+        .where(one_of(dialect_of(session), _PAIRS.c.id, [row[0] for row in due]))
+        .values(heads_up_at=None)
     )
-    for pair, workspace, mentor, mentee in due:
-        pair.heads_up_at = None
-        if pair.next_checkin_at is None or pair.next_checkin_at <= now:
-            continue
-        turn = Turn.on_behalf_of(session, now, workspace, mentor)
-        skip = Button("Skip this one", skip_action(pair))
-        for me, partner in ((mentor, mentee), (mentee, mentor)):
-            zone = me.timezone or pair.timezone
-            # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
-            when = moment_marker(pair.next_checkin_at, zone)
-            turn.dm(
-                me,
-                Content(
-                    f"Heads-up: your check-in with <@{partner.external_id}> is {when}. "
+    outbox = OutboxRows(now, await workspaces_by_id(session, {row[1] for row in due}))
+    quiet: dict[str, datetime] = {}
+
+    def messages() -> Iterator[dict[str, Any]]:
+        for pair_id, workspace_id, at, pair_zone, mentor, mentor_zone, mentee, mentee_zone in due:
+            if at is None or at <= now:
+                continue
+            skip = Button("Skip this one", skip_action(pair_id, at))
+            sides = ((mentor, mentor_zone, mentee), (mentee, mentee_zone, mentor))
+            for me, my_zone, partner in sides:
+                zone = my_zone or pair_zone
+                send_at = quiet.get(zone)
+                if send_at is None:
+                    send_at = quiet[zone] = outside_quiet_hours(now, zone)
+                # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
+                when = moment_marker(at, zone)
+                content = Content(
+                    f"Heads-up: your check-in with <@{partner}> is {when}. "
                     "If this one doesn't suit you both, you can skip it.",
                     buttons=(skip,),
-                ),
-                at=outside_quiet_hours(now, zone),
-            )
-        report.heads_ups += 1
+                )
+                yield outbox.dm(workspace_id, me, content.to_json(), send_at)
+            report.heads_ups += 1
+
+    await outbox.insert(session, messages())
     return len(due)
 
 
-def skip_action(pair: Pair) -> str:
+def skip_action(pair_id: int, at: datetime) -> str:
     """A heads-up's skip button names the occurrence, so a late click skips nothing else."""
-    assert pair.next_checkin_at is not None
-    return f"{SKIP_ACTION}:{pair.id}:{int(pair.next_checkin_at.timestamp())}"
+    return f"{SKIP_ACTION}:{pair_id}:{int(at.timestamp())}"
 
 
 async def _resume_paused(

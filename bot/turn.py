@@ -4,7 +4,7 @@ messages queued in the outbox as part of it."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,7 +39,9 @@ from bot.partners import listed_partners
 from bot.refs import ChannelRef, Platform, UserRef, WorkspaceRef
 from bot.storage.bulk import (
     dialect_of,
+    insert_arrays,
     insert_ignoring_duplicates,
+    one_of,
     per_dialect,
     table_of,
     upsert_into,
@@ -455,6 +457,51 @@ def outbox_row(
         "next_attempt_at": max(at, now) if at else now,
         "created_at": now,
     }
+
+
+async def workspaces_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Workspace]:
+    """The workspaces of a batch's rows, by id, in one look-up."""
+    query = select(Workspace).where(one_of(dialect_of(session), Workspace.id, sorted(set(ids))))
+    return {workspace.id: workspace for workspace in (await session.execute(query)).scalars()}
+
+
+class OutboxRows:
+    """DMs of scheduled work as outbox rows, for a whole batch: each is the row
+    :func:`~bot.turn.outbox_row` makes, from one made per workspace and moment."""
+
+    def __init__(self, now: datetime, workspaces: Mapping[int, Workspace]) -> None:
+        self._now = now
+        self._workspaces = workspaces
+        self._rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+
+    def dm(
+        self, workspace_id: int, target_id: str, content: dict[str, Any], at: datetime
+    ) -> dict[str, Any]:
+        """``outbox_row(workspace, DM, target_id, <content as JSON>, now, at)``."""
+        key = (workspace_id, at)
+        template = self._rows.get(key)
+        if template is None:
+            workspace = self._workspaces[workspace_id]
+            template = outbox_row(workspace, OutboxTarget.DM, "", Content(""), self._now, at)
+            self._rows[key] = template
+        return {**template, "target_id": target_id, "content": content}
+
+    @staticmethod
+    async def insert(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Write ``rows`` (``dm``'s) ``ROWS_PER_INSERT`` at a time, each slice built as
+        it is written: a pass's DMs (and the statement's buffers) all held at once set its
+        peak memory (bench/README.md, issue 16, goal 4)."""
+        part: list[Mapping[str, Any]] = []
+        for row in rows:
+            part.append(row)
+            if len(part) == ROWS_PER_INSERT:
+                await insert_arrays(session, table_of(OutboxMessage), part)
+                part = []
+        await insert_arrays(session, table_of(OutboxMessage), part)
+
+
+# Outbox rows written in one statement by ``OutboxRows.insert``.
+ROWS_PER_INSERT = 200
 
 
 def outbox_cte(

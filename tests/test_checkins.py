@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due
 from bot.due_report import DueReport
 from bot.engine import Engine
+from bot.flows import checkin as checkin_flow
 from bot.flows.checkin import BUSY_CLOSE_RETRY, _upsert, spread_offset, take_share_turn
 from bot.flows.sessions import FlowKind
 from bot.storage.models import (
@@ -26,7 +28,9 @@ from bot.storage.models import (
     OutboxStatus,
     Pair,
     PairState,
+    Workspace,
 )
+from bot.turn import Turn
 from tests.conversation import Chat, pair_up
 from tests.statements import listening, statement_kind, statements_per_event, trips_per_event
 
@@ -254,29 +258,27 @@ async def _pass_failing_for_dave(
 
 
 async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) -> None:
-    """The claim of the timers brings each flow's pair and the member's partner, and the
-    claim of the check-ins closing each one's pair and mentor: the nudges are their
-    flows' UPDATE and their DMs, written together, and the closes read their check-ins
-    whole and their open conversations once for all, with no look-up of a pair or a
-    member of their own (three pairs here)."""
+    """The claim of the check-in nudges brings each flow's pair and the member's partner
+    as plain rows, and the claim of the check-ins closing each one's pair and mentor:
+    the nudges are their flows' UPDATE (one for all asked at the same moment) and their
+    DMs, written together, and the closes read their check-ins whole and their open
+    conversations once for all, with no look-up of a pair or a member of their own
+    (three pairs here)."""
     await _three_pairs_at_first_checkin(chat)
 
     report, statements = await _pass_statements(chat, timedelta(hours=25))
     assert report.timers == 6
-    # Their DMs: on PostgreSQL one statement of six rows, as arrays with their keys
-    # (a WITH: bot/storage/bulk.py, ArraysSession).
-    written = {"INSERT outbox": 6} if chat.database.is_sqlite else {"WITH": 1}
-    assert (
-        statements
-        == {
-            "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
-            "SELECT flow_sessions": 1,  # the timers, with their pairs and partners
-            "SAVEPOINT": 1,  # all six in one
-            "UPDATE flow_sessions": 1,  # their flows, as one executemany
-            "RELEASE": 1,
-        }
-        | written
-    )
+    assert statements == {
+        "SELECT pairs": 2,  # what is due (the earliest moment of each job), before and after
+        "SELECT flow_sessions": 1,  # the nudges due, with their pairs and partners
+        "SELECT workspaces": 1,  # their workspaces, once for all
+        "SAVEPOINT": 1,  # all six in one
+        "UPDATE flow_sessions": 1,  # their flows, all asked again at the same moment
+        # Their DMs: one statement of six rows (on PostgreSQL arrays, on SQLite the
+        # driver's executemany).
+        "INSERT outbox": 1,
+        "RELEASE": 1,
+    }
     for mentor, mentee in COUPLES:
         assert f"gentle nudge: your check-in with <@{mentee}>" in chat.dms(mentor)[-1]
         assert f"gentle nudge: your check-in with <@{mentor}>" in chat.dms(mentee)[-1]
@@ -297,6 +299,88 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
         assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
 
 
+class _RolledBack(Exception):
+    pass
+
+
+async def _nudges_written(session: AsyncSession) -> tuple[set[tuple[Any, ...]], set[Any]]:
+    """The DMs queued (to whom, what, when, how) and every check-in flow's timer and
+    last question's moment."""
+    messages = await session.execute(
+        select(
+            OutboxMessage.workspace_id,
+            OutboxMessage.target_kind,
+            OutboxMessage.target_id,
+            OutboxMessage.content,
+            OutboxMessage.status,
+            OutboxMessage.last_error,
+            OutboxMessage.attempts,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.created_at,
+        ).where(OutboxMessage.status != OutboxStatus.SENT.value)
+    )
+    flows = await session.execute(
+        select(FlowSession.id, FlowSession.state, FlowSession.due_at, FlowSession.updated_at)
+    )
+    return {(*row[:3], repr(row[3]), *row[4:]) for row in messages}, {tuple(r) for r in flows}
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["delivering", "delivery-stopped"])
+async def test_the_passes_nudges_are_what_each_nudge_makes(chat: Chat, stopped: bool) -> None:
+    """The pass nudges check-in conversations in plain rows (``nudge_due``), and writes
+    what ``nudge`` writes for each the usual way (a turn each, its objects flushed):
+    the same DMs (to whom, text and buttons, when, and kept as failed in a workspace
+    that refused us) and the same flows (no longer due, asked again at the moment the
+    DM may go). Among them: two whose quiet hours hold their DM till different
+    mornings, one asked the second question, and one whose conversation ended while its
+    timer was due (no DM)."""
+    await _three_pairs_at_first_checkin(chat)
+    await chat.click("carol", "Great 🙌")  # asked the next question; the others are not
+    async with chat.database.transaction() as session:
+        for user, zone in (("dave", "America/Los_Angeles"), ("erin", "Pacific/Auckland")):
+            await session.execute(
+                update(Member).where(Member.external_id == user).values(timezone=zone)
+            )
+        frank = select(Member.id).where(Member.external_id == "frank").scalar_subquery()
+        await session.execute(
+            update(FlowSession)
+            .where(FlowSession.member_id == frank)
+            .values(ended_at=chat.clock.now())
+        )
+        if stopped:
+            await session.execute(update(Workspace).values(delivery_stopped_at=chat.clock.now()))
+    await chat.deliver()
+    chat.clock.advance(timedelta(hours=25))
+    now = chat.clock.now()
+
+    one_by_one: tuple[set[tuple[Any, ...]], set[Any]] | None = None
+    with pytest.raises(_RolledBack):
+        async with chat.database.transaction() as session:
+            due_flows = await session.scalars(
+                select(FlowSession).where(FlowSession.due_at <= now).order_by(FlowSession.id)
+            )
+            for flow in due_flows.all():
+                workspace = await session.get_one(Workspace, flow.workspace_id)
+                member = await session.get_one(Member, flow.member_id)
+                await checkin_flow.nudge(Turn.on_behalf_of(session, now, workspace, member), flow)
+            await session.flush()
+            one_by_one = await _nudges_written(session)
+            raise _RolledBack
+
+    report = await chat.engine.run_due(now)
+    assert report.timers == 6
+    async with chat.database.transaction() as session:
+        in_rows = await _nudges_written(session)
+    assert one_by_one is not None
+    assert in_rows == one_by_one
+    messages, flows = in_rows
+    assert len(messages) == 5  # frank's conversation ended: none for him
+    assert all(due_at is None for _, _, due_at, _ in flows)
+    assert len({at for *_, at, _ in messages}) == 3  # now, and two quiet hours' ends
+    statuses = {status for _, _, _, _, status, *_ in messages}
+    assert statuses == {OutboxStatus.FAILED.value if stopped else OutboxStatus.PENDING.value}
+
+
 async def test_a_nudge_that_fails_costs_only_its_own(
     chat: Chat, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -307,6 +391,8 @@ async def test_a_nudge_that_fails_costs_only_its_own(
     # Working out dave's quiet hours fails, so the whole batch does, then his nudge alone.
     report = await _pass_failing_for_dave(chat, caplog, timedelta(hours=25))
     assert report.timers == 5
+    # The nudges' batch in plain rows failed, then the timers' batch, then his alone.
+    assert "6 check-in nudges together failed; trying them as timers" in caplog.text
     assert "6 timers together failed; trying one by one" in caplog.text
     assert "checkin timer for" in caplog.text
     for user in ("alice", "bob", "carol", "erin", "frank"):

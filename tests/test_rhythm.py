@@ -11,12 +11,15 @@ jump it and call ``run_due`` once, as a bot that was down would.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot import turn
 from bot.cadence import in_quiet_hours
 from bot.content import Content
 from bot.due import DueReport, next_due_at
@@ -32,9 +35,11 @@ from bot.storage.models import (
     OutboxStatus,
     Pair,
     PairState,
+    Workspace,
 )
 from tests.conftest import START
 from tests.conversation import Chat, Seen, pair_up
+from tests.statements import listening, statement_kind
 from tests.test_bad_input import snapshot
 
 PROMPT = "👋 Time for your check-in"
@@ -615,6 +620,60 @@ async def test_skip_this_one_after_mentor_skip_does_nothing_more(chat: Chat) -> 
     await chat.say("alice", "/mentor skip")
     assert "already skipped" in await chat.click("bob", "Skip this one")
     assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["delivering", "delivery-stopped"])
+async def test_the_heads_ups_of_a_pass_are_a_few_statements_however_many(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, stopped: bool
+) -> None:
+    """Three pairs due their heads-ups at one moment, with two DMs written per
+    statement: the claim (plain rows, both members with each pair), the pairs no longer
+    due in one UPDATE, their workspace read once, and the six DMs in three INSERTs. In a
+    workspace that refused us for good they are kept, marked failed, as any DM there."""
+    monkeypatch.setattr(turn, "ROWS_PER_INSERT", 2)
+    couples = (("alice", "bob"), ("carol", "dave"), ("erin", "frank"))
+    for mentor, mentee in couples:
+        await pair_up(chat, mentor, mentee)
+    await chat.advance(TO_HEADS_UP - timedelta(minutes=1))
+    if stopped:
+        async with chat.database.transaction() as session:
+            await session.execute(update(Workspace).values(delivery_stopped_at=chat.clock.now()))
+    chat.clock.advance(timedelta(minutes=1))
+    statements: Counter[str] = Counter()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements[statement_kind(statement)] += 1
+
+    with listening(chat.database, "before_cursor_execute", record):
+        report = await chat.engine.run_due(chat.clock.now())
+    assert report.heads_ups == 3
+    assert {kind: n for kind, n in statements.items() if "pairs" not in kind} == {
+        "SELECT workspaces": 1,
+        "INSERT outbox": 3,
+    }
+    # What is due, before and after; the claim; the UPDATE.
+    assert {kind: n for kind, n in statements.items() if "pairs" in kind} == {
+        "SELECT pairs": 3,
+        "UPDATE pairs": 1,
+    }
+    await chat.deliver()
+    for mentor, mentee in couples:
+        for me, partner in ((mentor, mentee), (mentee, mentor)):
+            (message,) = await outbox_to(chat, me, f"{HEADS_UP} with <@{partner}> is ")
+            if stopped:
+                assert (message.status, message.last_error) == (
+                    OutboxStatus.FAILED,
+                    "workspace unreachable",
+                )
+                assert dms_starting(chat, me, HEADS_UP) == []
+            else:
+                assert message.status == OutboxStatus.SENT
+                assert dms_starting(chat, me, HEADS_UP) == [
+                    f"Heads-up: your check-in with <@{partner}> is tomorrow, Mon 30 Nov, 10:00 "
+                    "(UTC). If this one doesn't suit you both, you can skip it."
+                ]
+    for pair_id in (1, 2, 3):
+        assert (await the_pair(chat, pair_id)).heads_up_at is None
 
 
 async def test_no_heads_up_when_the_check_in_is_less_than_a_day_away(chat: Chat) -> None:

@@ -23,7 +23,7 @@ done, or when the window closes; a check-in both answered adds one to the pair's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -41,6 +41,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
@@ -102,12 +103,15 @@ from bot.storage.sqlite_driver import execute_deferred
 from bot.text import shorten
 from bot.turn import (
     CLAIM_COLUMNS,
+    ROWS_PER_INSERT,
     LastSeen,
+    OutboxRows,
     Turn,
     at_once_conditions,
     outbox_cte,
     outbox_row,
     sender_by_ref,
+    workspaces_by_id,
 )
 
 ANSWER_WINDOW = timedelta(hours=48)
@@ -115,9 +119,9 @@ NUDGE_AFTER = timedelta(hours=24)
 STREAK_MILESTONES = (4, 12, 26)
 MOODS = {"great": "Great 🙌", "ok": "OK 🙂", "rough": "Rough 😮‍💨"}
 WINS_IN_PROMPT = 5
-# Pairs whose rows are built and inserted at a time: bounds the pass's memory, and
-# their 1,000 prompts fill one page of a multi-row INSERT on PostgreSQL.
-_PAIRS_PER_INSERT = 500
+# Pairs whose rows are built and inserted at a time: bounds the pass's memory (their
+# prompts are as many as the other scheduled DMs written in one statement).
+_PAIRS_PER_INSERT = ROWS_PER_INSERT // 2
 
 
 class State(StrEnum):
@@ -324,19 +328,7 @@ async def open_checkins(
             for me in (d.mentor, d.mentee)
         },
     )
-    workspaces = {
-        workspace.id: workspace
-        for workspace in (
-            await session.execute(
-                select(Workspace).where(
-                    one_of(
-                        dialect_of(session), Workspace.id, sorted({d.workspace_id for d in opening})
-                    )
-                )
-            )
-        ).scalars()
-    }
-    prompts = _Prompts(now, workspaces)
+    prompts = _Prompts(now, await workspaces_by_id(session, {d.workspace_id for d in opening}))
     for start in range(0, len(opening), _PAIRS_PER_INSERT):
         # In slices: the rows (prompts above all) of a whole batch held at once would
         # set the pass's peak memory; a slice fills one multi-row INSERT.
@@ -515,13 +507,14 @@ def _prompt_text(partner: Person, wins: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-class _Prompts:
+class _Prompts(OutboxRows):
     """Prompts as outbox rows, for a whole batch: the rows are those :func:`_prompt`
     and :func:`~bot.turn.outbox_row` make, but built from one sample of each instead
     of two objects, five buttons and a JSON conversion per prompt (a dispatch batch
     queues two thousand)."""
 
     def __init__(self, now: datetime, workspaces: Mapping[int, Workspace]) -> None:
+        super().__init__(now, workspaces)
         sample = _prompt(0, Person(0, "", None), ()).to_json()
         # A flow button's action id is the flow's prefix followed by the choice.
         prefix = flow_button(0, "", "").action_id
@@ -530,9 +523,6 @@ class _Prompts:
             (label, action[len(prefix) :], style) for label, action, style in sample["buttons"]
         ]
         self._content = {k: v for k, v in sample.items() if k not in ("text", "buttons")}
-        self._now = now
-        self._workspaces = workspaces
-        self._rows: dict[tuple[int, datetime], dict[str, Any]] = {}
 
     def content(self, flow_id: int, partner: Person, wins: Sequence[str]) -> dict[str, Any]:
         """``_prompt(flow_id, partner, wins).to_json()``."""
@@ -553,14 +543,7 @@ class _Prompts:
         at: datetime,
     ) -> dict[str, Any]:
         """``outbox_row(workspace, DM, target_id, _prompt(...), now, at)``."""
-        key = (workspace_id, at)
-        template = self._rows.get(key)
-        if template is None:
-            workspace = self._workspaces[workspace_id]
-            template = outbox_row(workspace, OutboxTarget.DM, "", Content(""), self._now, at)
-            self._rows[key] = template
-        content = self.content(flow_id, partner, wins)
-        return {**template, "target_id": target_id, "content": content}
+        return self.dm(workspace_id, target_id, self.content(flow_id, partner, wins), at)
 
 
 # Each event's statements are few and fixed (issue 16): a reply or a click writes the
@@ -1262,19 +1245,104 @@ async def nudge(turn: Turn, flow: FlowSession) -> None:
         return
     partner_id = pair.mentee_id if pair.mentor_id == member.id else pair.mentor_id
     partner = await turn.session.get(Member, partner_id)
-    who = f"<@{partner.external_id}>" if partner else "your partner"
-    question, _ = QUESTIONS[State(flow.state)]
     at = outside_quiet_hours(turn.now, member.timezone or pair.timezone)
     # The nudge asks again, so it is the question asked last.
     flow.updated_at = max(turn.now, at)
-    turn.dm(
-        member,
-        Content(
-            f"A gentle nudge: your check-in with {who} is still open for another day. {question}",
-            buttons=_answer_buttons(flow, State(flow.state)),
-        ),
-        at=at,
+    content = _nudge(flow, State(flow.state), partner.external_id if partner else None)
+    turn.dm(member, content, at=at)
+
+
+def _nudge(flow: FlowSession | int, state: State, partner_id: str | None) -> Content:
+    """The nudge of a conversation at ``state``: its question again, with the prompt's
+    ways to answer."""
+    who = f"<@{partner_id}>" if partner_id else "your partner"
+    question, _ = QUESTIONS[state]
+    return Content(
+        f"A gentle nudge: your check-in with {who} is still open for another day. {question}",
+        buttons=_answer_buttons(flow, state),
     )
+
+
+_NUDGED = table_of(Member).alias("nudged")
+_NUDGED_PARTNER = table_of(Member).alias("nudged_partner")
+_NUDGED_PAIR = table_of(Pair).alias("nudged_pair")
+# The check-in conversations whose nudge is due, as plain rows for :func:`nudge_due`:
+# loading five mapped objects a timer (its flow, workspace, member, pair and partner)
+# and flushing them back set the dispatch pass's peak memory, at the hour's busiest pass
+# (bench/README.md, issue 16, goal 4). A conversation at any other state is left to the
+# timers' pass (``bot.due._fire_timers``), as is a batch that fails.
+NUDGES_DUE = (
+    select(
+        _FLOWS.c.id,
+        _FLOWS.c.workspace_id,
+        _FLOWS.c.state,
+        _FLOWS.c.ended_at,
+        _NUDGED_PAIR.c.id,
+        _NUDGED_PAIR.c.timezone,
+        _NUDGED.c.external_id,
+        _NUDGED.c.timezone,
+        _NUDGED_PARTNER.c.external_id,
+    )
+    .select_from(
+        _FLOWS.join(_NUDGED, _NUDGED.c.id == _FLOWS.c.member_id)
+        .outerjoin(_NUDGED_PAIR, _NUDGED_PAIR.c.id == _FLOWS.c.pair_id)
+        .outerjoin(
+            _NUDGED_PARTNER,
+            _NUDGED_PARTNER.c.id
+            == case(
+                (_NUDGED_PAIR.c.mentor_id == _NUDGED.c.id, _NUDGED_PAIR.c.mentee_id),
+                else_=_NUDGED_PAIR.c.mentor_id,
+            ),
+        )
+    )
+    .where(
+        _FLOWS.c.due_at <= bindparam("now"),
+        _FLOWS.c.kind == FlowKind.CHECKIN.value,
+        _FLOWS.c.state.in_([state.value for state in QUESTIONS]),
+    )
+    # The indexed column alone (see bot/due.py, ``_CHECKIN_CLAIM``).
+    .order_by(_FLOWS.c.due_at)
+    .limit(bindparam("batch"))
+)
+
+
+async def nudge_due(
+    session: AsyncSession, now: datetime, due: Sequence[Row[*tuple[Any, ...]]]
+) -> None:
+    """What :func:`nudge` does for each row of ``NUDGES_DUE``, for them all in a few
+    statements: each conversation no longer due, and, when it is open and its pair is
+    there, asked its question again by DM (not before its member's quiet hours end)."""
+    outbox = OutboxRows(now, await workspaces_by_id(session, {row[1] for row in due}))
+    quiet: dict[str, datetime] = {}
+    ended: list[int] = []
+    asked: dict[datetime, list[int]] = {}
+
+    def messages() -> Iterator[dict[str, Any]]:
+        for flow_id, workspace_id, state, ended_at, pair_id, pair_zone, me, my_zone, partner in due:
+            if ended_at is not None or pair_id is None:
+                ended.append(flow_id)
+                continue
+            zone = my_zone or pair_zone
+            at = quiet.get(zone)
+            if at is None:
+                at = quiet[zone] = outside_quiet_hours(now, zone)
+            asked.setdefault(max(now, at), []).append(flow_id)
+            content = _nudge(flow_id, State(state), partner).to_json()
+            yield outbox.dm(workspace_id, me, content, at)
+
+    await outbox.insert(session, messages())
+    dialect = dialect_of(session)
+    if ended:
+        await session.execute(
+            update(_FLOWS).where(one_of(dialect, _FLOWS.c.id, ended)).values(due_at=None)
+        )
+    for updated_at, flow_ids in asked.items():
+        # The nudge asks again, so it is the question asked last.
+        await session.execute(
+            update(_FLOWS)
+            .where(one_of(dialect, _FLOWS.c.id, flow_ids))
+            .values(due_at=None, updated_at=updated_at)
+        )
 
 
 async def close_due(turn: Turn, checkin: Checkin, read: Closing | None = None) -> bool:
