@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select, update
+from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -221,36 +221,43 @@ _PAIRS = table_of(Pair)
 _FLOWS = table_of(FlowSession)
 _MENTOR = table_of(Member).alias("mentor")
 _MENTEE = table_of(Member).alias("mentee")
+
+
+def _active_pairs_due(due: Column[Any], *columns: ColumnElement[Any]) -> Select[Any]:
+    """``columns`` of the active pairs whose ``due`` column is at or before ``now``, each
+    with its mentor and mentee joined (``_MENTOR``, ``_MENTEE``), earliest first,
+    ``batch`` at most: a pass's claim of pairs in plain rows."""
+    return (
+        select(*columns)
+        .join(_MENTOR, _PAIRS.c.mentor_id == _MENTOR.c.id)
+        .join(_MENTEE, _PAIRS.c.mentee_id == _MENTEE.c.id)
+        .where(_PAIRS.c.state == PairState.ACTIVE.value, due <= bindparam("now"))
+        # The indexed column alone (see _due_pairs).
+        .order_by(due)
+        .limit(bindparam("batch"))
+    )
+
+
 # The columns the pass needs, claimed as plain rows: loading four mapped objects per
 # pair (and flushing them back) cost more than everything the database did.
-_CHECKIN_CLAIM = (
-    select(
-        _PAIRS.c.id,
-        _PAIRS.c.workspace_id,
-        _PAIRS.c.cadence,
-        _PAIRS.c.weekday,
-        _PAIRS.c.local_time,
-        _PAIRS.c.timezone,
-        _PAIRS.c.cadence_anchor,
-        _PAIRS.c.next_checkin_at,
-        _PAIRS.c.activated_at,
-        _PAIRS.c.created_at,
-        _MENTOR.c.id,
-        _MENTOR.c.external_id,
-        _MENTOR.c.timezone,
-        _MENTEE.c.id,
-        _MENTEE.c.external_id,
-        _MENTEE.c.timezone,
-    )
-    .join(_MENTOR, _PAIRS.c.mentor_id == _MENTOR.c.id)
-    .join(_MENTEE, _PAIRS.c.mentee_id == _MENTEE.c.id)
-    .where(
-        _PAIRS.c.state == PairState.ACTIVE.value,
-        _PAIRS.c.next_checkin_at <= bindparam("now"),
-    )
-    # The indexed column alone (see _due_pairs).
-    .order_by(_PAIRS.c.next_checkin_at)
-    .limit(bindparam("batch"))
+_CHECKIN_CLAIM = _active_pairs_due(
+    _PAIRS.c.next_checkin_at,
+    _PAIRS.c.id,
+    _PAIRS.c.workspace_id,
+    _PAIRS.c.cadence,
+    _PAIRS.c.weekday,
+    _PAIRS.c.local_time,
+    _PAIRS.c.timezone,
+    _PAIRS.c.cadence_anchor,
+    _PAIRS.c.next_checkin_at,
+    _PAIRS.c.activated_at,
+    _PAIRS.c.created_at,
+    _MENTOR.c.id,
+    _MENTOR.c.external_id,
+    _MENTOR.c.timezone,
+    _MENTEE.c.id,
+    _MENTEE.c.external_id,
+    _MENTEE.c.timezone,
 )
 # A pair keeps the anchor it has; one without gets the default its rhythm gave it.
 _ADVANCE_VALUES = {
@@ -520,26 +527,16 @@ async def _fire(turn: Turn, flow: FlowSession) -> None:
 # The pairs whose heads-up is due, as plain rows with both members' ids and timezones
 # (loading four mapped objects a pair set the dispatch pass's peak memory: bench/
 # README.md, issue 16, goal 4).
-_HEADS_UPS_DUE = (
-    select(
-        _PAIRS.c.id,
-        _PAIRS.c.workspace_id,
-        _PAIRS.c.next_checkin_at,
-        _PAIRS.c.timezone,
-        _MENTOR.c.external_id,
-        _MENTOR.c.timezone,
-        _MENTEE.c.external_id,
-        _MENTEE.c.timezone,
-    )
-    .join(_MENTOR, _PAIRS.c.mentor_id == _MENTOR.c.id)
-    .join(_MENTEE, _PAIRS.c.mentee_id == _MENTEE.c.id)
-    .where(
-        _PAIRS.c.state == PairState.ACTIVE.value,
-        _PAIRS.c.heads_up_at <= bindparam("now"),
-    )
-    # The indexed column alone (see _due_pairs).
-    .order_by(_PAIRS.c.heads_up_at)
-    .limit(bindparam("batch"))
+_HEADS_UPS_DUE = _active_pairs_due(
+    _PAIRS.c.heads_up_at,
+    _PAIRS.c.id,
+    _PAIRS.c.workspace_id,
+    _PAIRS.c.next_checkin_at,
+    _PAIRS.c.timezone,
+    _MENTOR.c.external_id,
+    _MENTOR.c.timezone,
+    _MENTEE.c.external_id,
+    _MENTEE.c.timezone,
 )
 
 
