@@ -16,6 +16,7 @@ from bot.engine import Engine
 from bot.flows import checkin as checkin_flow
 from bot.flows.checkin import BUSY_CLOSE_RETRY, _upsert, spread_offset, take_share_turn
 from bot.flows.sessions import FlowKind
+from bot.storage.database import Database
 from bot.storage.models import (
     Checkin,
     CheckinAnswer,
@@ -1007,6 +1008,52 @@ async def test_a_close_puts_itself_off_for_an_answer_in_flight(chat: Chat) -> No
     [checkin] = await _checkins(chat)
     assert checkin.state == CheckinState.SHARED
     assert ("Hard right now", "bob: naming things") in _shared_with_alice(chat)
+
+
+async def test_the_nudges_and_heads_ups_claims_pass_over_what_another_instance_holds(
+    chat: Chat,
+) -> None:
+    """PostgreSQL: while another instance's pass holds one conversation's timer, this
+    instance's pass nudges the other five and leaves that one; once it is let go, the
+    next pass nudges it, once. The same for a pair's heads-up a week later: two of three
+    pairs told, then the third. Nobody is told twice (the claims in plain rows are
+    ``FOR UPDATE SKIP LOCKED``, as the timers' and the pairs' claims were)."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await _three_pairs_at_first_checkin(chat)
+    other = Database(chat.database.url)
+    try:
+        chat.clock.advance(timedelta(hours=25))
+        now = chat.clock.now()
+        async with other.transaction() as session:
+            due_first = select(FlowSession).where(FlowSession.due_at <= now)
+            held = await session.scalar(
+                due_first.order_by(FlowSession.id).limit(1).with_for_update()
+            )
+            assert held is not None
+            # Passing over it, not waiting for it (that would wait for ever: it is let
+            # go only after this).
+            assert (await asyncio.wait_for(chat.engine.run_due(now), 10)).timers == 5
+        assert (await chat.engine.run_due(now)).timers == 1
+        await chat.deliver()
+        for user in [user for couple in COUPLES for user in couple]:
+            assert sum("gentle nudge" in dm for dm in chat.dms(user)) == 1, user
+
+        # The next check-ins are on Monday 7 Dec at 10:00; their heads-ups a day before.
+        heads_ups = FIRST_CHECKIN + timedelta(days=6)
+        await chat.advance(heads_ups - timedelta(minutes=1) - chat.clock.now())
+        chat.clock.set(heads_ups)
+        async with other.transaction() as session:
+            first_pair = select(Pair).order_by(Pair.id).limit(1).with_for_update()
+            assert (await session.scalar(first_pair)) is not None
+            assert (await asyncio.wait_for(chat.engine.run_due(heads_ups), 10)).heads_ups == 2
+        assert (await chat.engine.run_due(heads_ups)).heads_ups == 1
+        await chat.deliver()
+        for user in [user for couple in COUPLES for user in couple]:
+            told = [dm for dm in chat.dms(user) if dm.startswith("Heads-up:")]
+            assert sum("tomorrow, Mon 7 Dec" in dm for dm in told) == 1, user
+    finally:
+        await other.dispose()
 
 
 async def test_a_close_passes_over_a_check_in_an_answer_is_being_saved_to(
