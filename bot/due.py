@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, case, func, select, update
@@ -558,7 +558,8 @@ async def _send_heads_ups(
         .values(heads_up_at=None)
     )
     outbox = OutboxRows(now, await workspaces_by_id(session, {row[1] for row in due}))
-    quiet: dict[str, datetime] = {}
+    # Each zone's quiet hours worked out once for the batch.
+    send_at = cache(partial(outside_quiet_hours, now))
 
     def messages() -> Iterator[dict[str, Any]]:
         for pair_id, workspace_id, at, pair_zone, mentor, mentor_zone, mentee, mentee_zone in due:
@@ -568,9 +569,6 @@ async def _send_heads_ups(
             sides = ((mentor, mentor_zone, mentee), (mentee, mentee_zone, mentor))
             for me, my_zone, partner in sides:
                 zone = my_zone or pair_zone
-                send_at = quiet.get(zone)
-                if send_at is None:
-                    send_at = quiet[zone] = outside_quiet_hours(now, zone)
                 # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
                 when = moment_marker(at, zone)
                 content = Content(
@@ -578,7 +576,7 @@ async def _send_heads_ups(
                     "If this one doesn't suit you both, you can skip it.",
                     buttons=(skip,),
                 )
-                yield outbox.dm(workspace_id, me, content.to_json(), send_at)
+                yield outbox.dm(workspace_id, me, content.to_json(), send_at(zone))
             report.heads_ups += 1
 
     await outbox.insert(session, messages())

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -1313,7 +1314,8 @@ async def nudge_due(
     statements: each conversation no longer due, and, when it is open and its pair is
     there, asked its question again by DM (not before its member's quiet hours end)."""
     outbox = OutboxRows(now, await workspaces_by_id(session, {row[1] for row in due}))
-    quiet: dict[str, datetime] = {}
+    # Each zone's quiet hours worked out once for the batch.
+    quiet_ends = cache(partial(outside_quiet_hours, now))
     ended: list[int] = []
     asked: dict[datetime, list[int]] = {}
 
@@ -1322,10 +1324,7 @@ async def nudge_due(
             if ended_at is not None or pair_id is None:
                 ended.append(flow_id)
                 continue
-            zone = my_zone or pair_zone
-            at = quiet.get(zone)
-            if at is None:
-                at = quiet[zone] = outside_quiet_hours(now, zone)
+            at = quiet_ends(my_zone or pair_zone)
             asked.setdefault(max(now, at), []).append(flow_id)
             content = _nudge(flow_id, State(state), partner).to_json()
             yield outbox.dm(workspace_id, me, content, at)
