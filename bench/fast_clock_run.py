@@ -11,7 +11,8 @@ sets ``DISPATCH_INTERVAL_SECONDS`` to the default divided by ``SPEED``, so the b
 as many dispatch passes in its hour as it would in a real one. The delivery worker's
 sleeps are scaled here the same way (its wait for a rate limit's room is a span of the
 bot's clock, slept in real seconds; its gap between passes while a rate limit is full is
-real seconds): it delivers as often in the bot's hour as in a real one.
+real seconds): it delivers as often in the bot's hour as in a real one. So are the ages
+of the Slack profiles' cache entries (kept an hour of the bot's time).
 
 Environment (set by bench_memory): ``MENTORBOT_BENCH_START`` (ISO 8601),
 ``MENTORBOT_BENCH_EPOCH`` (Unix seconds), ``MENTORBOT_BENCH_SPEED``; optionally
@@ -82,6 +83,19 @@ def _scale_delivery_sleeps(speed: float) -> None:
     setattr(delivery_worker.DeliveryWorker, "_sleep_seconds", scaled)  # noqa: B010
 
 
+def _scale_profile_ages(speed: float) -> None:
+    """The Slack profiles' cache ages its entries ``speed`` times faster, as the bot's
+    clock runs: an entry is kept an hour of the bot's time, not of real time. Without
+    this a run of more than the bot's hour kept everyone it met (an hour of real time
+    never passed), and its second hour grew by a cache that a real second hour holds
+    steady (bench/README.md, issue 16, thirty-second step)."""
+    from adapters.slack import profiles
+
+    defaults = profiles.Profiles.__init__.__kwdefaults__
+    assert defaults is not None and "monotonic" in defaults
+    defaults["monotonic"] = lambda: time.monotonic() * speed
+
+
 def main() -> None:
     from adapters.cli import serve
 
@@ -91,6 +105,7 @@ def main() -> None:
         float(os.environ["MENTORBOT_BENCH_SPEED"]),
     )
     _scale_delivery_sleeps(float(os.environ["MENTORBOT_BENCH_SPEED"]))
+    _scale_profile_ages(float(os.environ["MENTORBOT_BENCH_SPEED"]))
     trace = os.environ.get("MENTORBOT_BENCH_TRACEMALLOC")
     if trace:
         tracemalloc.start(int(os.environ.get("MENTORBOT_BENCH_TRACE_FRAMES", "1")))
