@@ -327,7 +327,9 @@ async def _nudges_written(session: AsyncSession) -> tuple[set[tuple[Any, ...]], 
 
 
 @pytest.mark.parametrize("stopped", [False, True], ids=["delivering", "delivery-stopped"])
-async def test_the_passes_nudges_are_what_each_nudge_makes(chat: Chat, stopped: bool) -> None:
+async def test_the_passes_nudges_are_what_each_nudge_makes(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, stopped: bool
+) -> None:
     """The pass nudges check-in conversations in plain rows (``nudge_due``), and writes
     what ``nudge`` writes for each the usual way (a turn each, its objects flushed):
     the same DMs (to whom, text and buttons, when, and kept as failed in a workspace
@@ -368,6 +370,12 @@ async def test_the_passes_nudges_are_what_each_nudge_makes(chat: Chat, stopped: 
             one_by_one = await _nudges_written(session)
             raise _RolledBack
 
+    async def the_usual_way(*_: Any) -> None:
+        raise AssertionError("the pass nudged a conversation the usual way")
+
+    # The pass's own rows, not the timers' pass after it (which would write the same):
+    # a nudge the usual way fails its batch, and then the count below.
+    monkeypatch.setattr(checkin_flow, "nudge", the_usual_way)
     report = await chat.engine.run_due(now)
     assert report.timers == 6
     async with chat.database.transaction() as session:
