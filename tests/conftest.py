@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +30,12 @@ from tests.conversation import Chat
 
 # A Wednesday, at noon UTC.
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+# No test is timed: the machines are shared and noisy, and xdist runs two tests at once.
+# So Hypothesis has no deadline for an example and no health check on how long
+# generating one takes; a test's own settings may still ask for more examples.
+settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("untimed")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,7 @@ platform. Pairs are created with :func:`bot.pairs_import.import_pairs` (set-base
 inserts), never through the chat.
 
 The numbers (how the work was split, duplicates per crash point) are printed; run with
-``-s`` to see them.
+``-n 0 -s`` to see them (xdist's workers keep a test's output).
 """
 
 from __future__ import annotations

@@ -300,6 +300,8 @@ GARBAGE = "s3cret-garbage-key-value-do-not-echo"
         ("c2hvcnQ=", "the key"),  # valid base64, wrong length
         (" , ", "holds no key"),
     ],
+    # Named, not shown: the keys are random, and xdist's workers must collect alike.
+    ids=["garbage", "garbage-second", "short", "blank"],
 )
 def test_a_bad_key_is_named_and_never_echoed(setting: str, which: str) -> None:
     with pytest.raises(EncryptionKeyError) as failure:
@@ -338,6 +340,7 @@ def test_rotate_key_without_a_key_says_what_to_set(tmp_path: Path) -> None:
         (KEY_A, "free text is encrypted at rest (1 key)"),
         (f"{KEY_B},{KEY_A}", "free text is encrypted at rest (2 keys)"),
     ],
+    ids=["plain", "one-key", "two-keys"],
 )
 def test_dispatch_says_once_how_free_text_is_stored(
     tmp_path: Path, keys: str | None, line: str
