@@ -405,6 +405,18 @@ def test_input_errors_are_friendly_and_the_session_continues(tmp_path: Path) -> 
 # -- 4. the clock --------------------------------------------------------------------------
 
 
+def test_an_advance_that_ends_on_a_due_moment_says_the_time_once(tmp_path: Path) -> None:
+    # The heads-ups fall due at 20:30 on Sunday, the moment the last advance ends on.
+    script = (
+        "/mentor pair @alice @bob\n:as bob\n:click Accept\n:as alice\n"
+        "/mentor cadence weekly mon 20:30\n:advance 4d\n:advance 8h\n:advance 30m\n"
+    )
+    arrived = run_console(tmp_path, script).turn(":advance 30m")
+    assert arrived.notes == ["⏰ it is Sun 2026-11-29 20:30 UTC"]
+    assert sorted(arrived.headers) == ["DM → alice", "DM → bob"]
+    assert all("Heads-up" in message.text for message in arrived.messages)
+
+
 def test_advance_prints_the_new_time_and_the_session_continues(tmp_path: Path) -> None:
     out = run_console(tmp_path, ":advance 7d\n:advance 3h\n:advance 30m\n/win after a week\n")
     assert out.turn(":advance 7d").notes == ["⏰ it is Wed 2026-12-02 12:00 UTC"]
