@@ -31,7 +31,7 @@ from tests.conversation import Chat
 # A Wednesday, at noon UTC.
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
-# No test is timed: the machines are shared and noisy, and xdist runs two tests at once.
+# No test is timed: the machines are shared and noisy, and xdist runs tests side by side.
 # So Hypothesis has no deadline for an example and no health check on how long
 # generating one takes; a test's own settings may still ask for more examples.
 settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
