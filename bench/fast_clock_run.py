@@ -99,13 +99,14 @@ def _scale_profile_ages(speed: float) -> None:
 def main() -> None:
     from adapters.cli import serve
 
+    speed = float(os.environ["MENTORBOT_BENCH_SPEED"])
     clock = FastClock(
         datetime.fromisoformat(os.environ["MENTORBOT_BENCH_START"]),
         float(os.environ["MENTORBOT_BENCH_EPOCH"]),
-        float(os.environ["MENTORBOT_BENCH_SPEED"]),
+        speed,
     )
-    _scale_delivery_sleeps(float(os.environ["MENTORBOT_BENCH_SPEED"]))
-    _scale_profile_ages(float(os.environ["MENTORBOT_BENCH_SPEED"]))
+    _scale_delivery_sleeps(speed)
+    _scale_profile_ages(speed)
     trace = os.environ.get("MENTORBOT_BENCH_TRACEMALLOC")
     if trace:
         tracemalloc.start(int(os.environ.get("MENTORBOT_BENCH_TRACE_FRAMES", "1")))
