@@ -89,8 +89,8 @@ async def test_the_mentor_answers_with_a_dm_reply(chat: Chat) -> None:
     reply = await chat.say("alice", ANSWER)
     # Said as it will happen: the Monday check-in comes before a week is up.
     assert reply == (
-        "Thanks! I've sent your answer to <@bob>. I'll ask them how they acted on it with "
-        "your next check-in (Mon 30 Nov, 10:00 (UTC)) and tell you."
+        "Thanks! I've sent your answer to <@bob>. I'll ask them how they acted on it at "
+        "your next check-in, Mon 30 Nov, 10:00 (UTC), and tell you."
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     [row] = await feedback_rows(chat)
@@ -370,8 +370,8 @@ async def test_the_mentor_gives_feedback_unprompted(chat: Chat) -> None:
     note = "Your standup updates were crisp this week; keep leading with blockers."
     # Monthly: the next check-in is further than a week away, so it is a week.
     assert await chat.say("alice", f"/mentor feedback {note}") == (
-        "Sent your feedback to <@bob>. I'll ask them how they acted on it in a week "
-        "(Wed 2 Dec, 12:00 (UTC)) and tell you."
+        "Sent your feedback to <@bob>. I'll ask them how they acted on it in a week, "
+        "on Wed 2 Dec, 12:00 (UTC), and tell you."
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> shared some feedback with you:\n{note}"
     [row] = await feedback_rows(chat)

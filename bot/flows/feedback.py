@@ -281,9 +281,11 @@ def _when_followed_up(turn: Turn, pair: Pair) -> str:
     )
     zone = turn.actor.timezone or pair.timezone
     if with_checkin and upcoming is not None:
-        when = f"with your next check-in ({local_view(upcoming, zone)})"
+        when = f"at your next check-in, {local_view(upcoming, zone)},"
     else:
-        when = f"in a week ({local_view(in_a_week, zone)})"
+        when = f"in a week, on {local_view(in_a_week, zone)},"
+    # The moment's own parentheses hold its zone; the words around it use commas, not a
+    # second pair ("(Fri 4 Dec, 10:00 (UTC))" read as a typo).
     return f"I'll ask them how they acted on it {when} and tell you."
 
 
