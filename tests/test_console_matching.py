@@ -64,8 +64,13 @@ def test_matching_session(tmp_path: Path) -> None:
     paired = out.turn(":click Accept", 1)
     assert paired.user == "mo"
     assert paired.headers == ["updated → mo", "DM → ed", "DM → alice"]
-    for message in paired.messages:
+    for message in paired.messages[:2]:
         assert "🤝 You're paired: @mo is mentoring @ed." in message.text
+    # alice sent the round; she is not in the pair, so she is told that it formed.
+    assert paired.messages[2].text == (
+        "🤝 @mo and @ed both accepted: @mo is mentoring @ed. "
+        "Their check-ins: every Monday at 10:00 (America/New_York)."
+    )
 
     # mia accepts ela, ela declines: mia and the admin are told.
     assert "Waiting for @ela" in out.turn(":click Accept (2)").messages[0].text

@@ -103,7 +103,9 @@ async def test_sent_proposals_ask_both_and_a_decline_changes_the_next_round(
     await chat.click("eve", "Accept")
     # mia's two proposals came in one DM (one event, one message): eve's is the first.
     await answer(chat, "mia", "mentor <@eve>", "Accept (1)")
-    assert any("You're paired: <@mia> is mentoring <@eve>" in t for t in chat.dms("alice"))
+    told = "🤝 <@mia> and <@eve> both accepted: <@mia> is mentoring <@eve>."
+    assert any(t.startswith(told) for t in chat.dms("alice"))
+    assert not any("You're paired" in t for t in chat.dms("alice"))
     # ed declines mo: both are back in the pool, never proposed together again.
     await chat.click("ed", "Decline")
     # mo joins a mentor from another team: ed's round goes to the new one.

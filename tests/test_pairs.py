@@ -41,7 +41,12 @@ async def test_a_third_person_needs_both_to_accept(chat: Chat) -> None:
     assert (await _pairs(chat))[0].state == PairState.PROPOSED
     await chat.click("bob", "Accept")
     assert (await _pairs(chat))[0].state == PairState.ACTIVE
-    assert any("You're paired" in dm for dm in chat.dms("carol"))
+    # carol is not in the pair: told that it formed, not "You're paired".
+    assert chat.dms("carol")[-1] == (
+        "🤝 <@alice> and <@bob> both accepted: <@alice> is mentoring <@bob>. "
+        "Their check-ins: every Monday at 10:00 (UTC)."
+    )
+    assert not any("You're paired" in dm for dm in chat.dms("carol"))
 
 
 async def test_declining_forms_no_pair_and_tells_the_proposer(chat: Chat) -> None:

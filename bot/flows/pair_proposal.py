@@ -238,8 +238,14 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         f"Check-ins: {describe(rule_of(pair))} (change it with `/mentor cadence`). Share wins "
         "with `/win <text>` and set goals with `/mentor milestone add <title>`."
     )
+    # A third person who proposed the pair (an admin's round, or /mentor pair of two
+    # others) is not in it: told that it formed, not "You're paired".
+    formed = (
+        f"🤝 {_m(mentor)} and {_m(mentee)} both accepted: {_m(mentor)} is mentoring "
+        f"{_m(mentee)}. Their check-ins: {describe(rule_of(pair))}."
+    )
     for member in others:
-        turn.dm(member, Content(welcome))
+        turn.dm(member, Content(welcome if member.id in (mentor.id, mentee.id) else formed))
     return StepResult(replace_with=welcome)
 
 
