@@ -29,11 +29,8 @@ per event are counted, by kind of event, in one extra pass that is not timed.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
 import random
 import statistics
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -53,10 +50,10 @@ from bench.bench_win import (
     max_rss_mib,
     member_keys,
     percentiles,
+    profile_passes,
     ref,
     run_baseline,
     seed,
-    statement_time,
 )
 from bench.workdir import run_in_workdir
 from bot.clock import ManualClock
@@ -327,35 +324,14 @@ def besides_begin_commit(counts: Counter[str]) -> float:
 
 async def profile(store: Store, the_plan: Plan) -> None:
     """Where the time goes: time inside each kind of SQL statement, then cProfile."""
-    database = Database(await store.copy("sql-time"))
-    clock = ManualClock(FIRST_CHECKIN)
-    with statement_time(database) as spent:
-        wall = time.perf_counter_ns()
-        await run_events(Engine(database, clock), clock, the_plan.steps)
-        wall = time.perf_counter_ns() - wall
-    await database.dispose()
-    per_event = len(the_plan.steps) * 1e6
-    print(
-        f"\nTime inside cursor.execute per event, by statement "
-        f"(an event took {wall / per_event:.2f} ms on average in this pass):"
+    await profile_passes(
+        store,
+        FIRST_CHECKIN,
+        lambda engine, clock: run_events(engine, clock, the_plan.steps),
+        events=len(the_plan.steps),
+        each="an event",
+        own_rows=25,
     )
-    for kind, total in spent.most_common():
-        print(f"  {total / per_event:7.3f} ms  {kind}")
-    print(f"  {sum(spent.values()) / per_event:7.3f} ms  all statements")
-
-    database = Database(await store.copy("profile"))
-    clock = ManualClock(FIRST_CHECKIN)
-    engine = Engine(database, clock)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    await run_events(engine, clock, the_plan.steps)
-    profiler.disable()
-    await database.dispose()
-    stats = pstats.Stats(profiler, stream=sys.stdout)
-    print("cProfile, top functions by own time:")
-    stats.sort_stats("tottime").print_stats(15)
-    print("cProfile, mentorbot's own functions by cumulative time:")
-    stats.sort_stats("cumulative").print_stats(r"/bot/", 25)
 
 
 ROWS = [

@@ -41,7 +41,7 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -527,38 +527,60 @@ async def measure_memory(
     )
 
 
-async def profile(store: Store, start: datetime, events: Sequence[Event]) -> None:
-    """Where a /win's time goes: time inside each kind of SQL statement (one plain pass),
-    then cProfile over a second pass."""
+async def profile_passes(
+    store: Store,
+    start: datetime,
+    run: Callable[[Engine, ManualClock], Awaitable[object]],
+    *,
+    events: int,
+    each: str,
+    own_rows: int,
+) -> None:
+    """Where the time goes in ``run`` (``events`` events through an Engine on a copy of
+    ``store``, its clock at ``start``): time inside each kind of SQL statement in one
+    plain pass, then cProfile over a second pass, with ``own_rows`` of mentorbot's own
+    functions. ``each`` names one event in the report ("a /win", "an event")."""
     database = Database(await store.copy("sql-time"))
     clock = ManualClock(start)
     with statement_time(database) as spent:
         wall = time.perf_counter_ns()
-        await run_wins(Engine(database, clock), clock, events)
+        await run(Engine(database, clock), clock)
         wall = time.perf_counter_ns() - wall
     await database.dispose()
-    per_win = len(events) * 1e6
+    per_event = events * 1e6
     print(
-        f"\nTime inside cursor.execute per /win, by statement "
-        f"(a /win took {wall / per_win:.2f} ms on average in this pass):"
+        f"\nTime inside cursor.execute per {each.split()[-1]}, by statement "
+        f"({each} took {wall / per_event:.2f} ms on average in this pass):"
     )
     for kind, total in spent.most_common():
-        print(f"  {total / per_win:7.3f} ms  {kind}")
-    print(f"  {sum(spent.values()) / per_win:7.3f} ms  all statements")
+        print(f"  {total / per_event:7.3f} ms  {kind}")
+    print(f"  {sum(spent.values()) / per_event:7.3f} ms  all statements")
 
     database = Database(await store.copy("profile"))
     clock = ManualClock(start)
     engine = Engine(database, clock)
     profiler = cProfile.Profile()
     profiler.enable()
-    await run_wins(engine, clock, events)
+    await run(engine, clock)
     profiler.disable()
     await database.dispose()
     stats = pstats.Stats(profiler, stream=sys.stdout)
     print("cProfile, top functions by own time:")
     stats.sort_stats("tottime").print_stats(15)
     print("cProfile, mentorbot's own functions by cumulative time:")
-    stats.sort_stats("cumulative").print_stats(r"/bot/", 15)
+    stats.sort_stats("cumulative").print_stats(r"/bot/", own_rows)
+
+
+async def profile(store: Store, start: datetime, events: Sequence[Event]) -> None:
+    """Where a /win's time goes (``profile_passes``)."""
+    await profile_passes(
+        store,
+        start,
+        lambda engine, clock: run_wins(engine, clock, events),
+        events=len(events),
+        each="a /win",
+        own_rows=15,
+    )
 
 
 def environment() -> dict[str, str]:
