@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import signal
 import statistics
@@ -47,6 +46,7 @@ from bench.bench_slack import (
     sign,
     win_form,
 )
+from bench.workdir import add_postgres_url
 from bot.engine import NOT_SAVED
 from bot.storage.database import Database
 from bot.storage.models import Win
@@ -201,12 +201,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=500, help="wins sent at once")
     parser.add_argument("--senders", type=int, default=100, help="people in the burst")
     parser.add_argument("--baseline", type=int, default=50, help="wins sent one at a time")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("MENTORBOT_BENCH_POSTGRES_URL"),
-        help="an admin URL of a PostgreSQL server (a database is created and dropped); "
-        "default: a SQLite file in a temporary folder",
-    )
+    add_postgres_url(parser)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     return parser.parse_args(argv)
 

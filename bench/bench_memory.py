@@ -86,6 +86,7 @@ from bench.bench_slack import (
     win_form,
 )
 from bench.fast_clock_run import PYMALLOC_MARK
+from bench.workdir import add_postgres_url
 from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.events import CommandInvoked
@@ -809,12 +810,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="/win shared in the seeded day before the hour (through the Engine, spread "
         "evenly): a database with a history of wins, as a bot that has run would have",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("MENTORBOT_BENCH_POSTGRES_URL"),
-        help="an admin URL of a PostgreSQL server (a database is created and dropped); "
-        "default: a SQLite file in a temporary folder",
-    )
+    add_postgres_url(parser)
     parser.add_argument(
         "--tracemalloc",
         action="store_true",

@@ -60,6 +60,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from adapters.slack.app import SlackAdapter
+from bench.workdir import add_postgres_url
 from bot.clock import ManualClock
 from bot.delivery import deliver_all
 from bot.effects import ReplyEphemeral
@@ -451,12 +452,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="per app and pass")
     parser.add_argument("--clients", type=int, default=8, help="in the concurrent pass")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("MENTORBOT_BENCH_POSTGRES_URL"),
-        help="an admin URL of a PostgreSQL server (a database is created and dropped); "
-        "default: a SQLite file in a temporary folder",
-    )
+    add_postgres_url(parser)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     return parser.parse_args(argv)
 

@@ -91,6 +91,7 @@ from bench.bench_slack import (
     prepare_database,
     sign,
 )
+from bench.workdir import add_postgres_url
 from bot.clock import ManualClock
 from bot.delivery import deliver_all
 from bot.engine import NOT_SAVED, SORRY, Engine
@@ -1011,12 +1012,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="clients in the rate pass")
     parser.add_argument("--in-flight", type=int, default=50, help="clients in the other pass")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("MENTORBOT_BENCH_POSTGRES_URL"),
-        help="an admin URL of a PostgreSQL server (a database is created and dropped); "
-        "default: a SQLite file in a temporary folder",
-    )
+    add_postgres_url(parser)
     parser.add_argument(
         "--kinds", type=_names(KINDS), default=KINDS, help="e.g. win,click (default: all)"
     )
