@@ -710,6 +710,10 @@ def _profile_words(
         elif word == "team" and value is not None:
             team, team_given = _matching_value(sub, normalise_team, value), True
             index += 2
+        elif word in ("capacity", "team") and value is None:
+            # Last, with nothing after it: asked for, not a topic named "team".
+            wanted = "how many mentees at once" if word == "capacity" else "your team's name"
+            raise _usage_error(sub, f"Say {wanted} after `{word}`.")
         else:
             rest.append(words[index])
             index += 1

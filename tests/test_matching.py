@@ -57,6 +57,12 @@ async def test_bad_join_words_are_explained(chat: Chat) -> None:
     assert "from 1 to 10" in await chat.say("eve", "/mentor join mentor python capacity 11")
     assert "Name at least one topic" in await chat.say("eve", "/mentor join mentee")
     assert "Capacity is for mentors" in await chat.say("eve", "/mentor join mentee go capacity 2")
+    # "team" or "capacity" last, with nothing after it, is asked for (not a topic), and
+    # nothing is stored.
+    no_team = await chat.say("eve", "/mentor join mentor python team")
+    assert no_team.startswith("Say your team's name after `team`.")
+    no_capacity = await chat.say("eve", "/mentor join mentor python, capacity")
+    assert no_capacity.startswith("Say how many mentees at once after `capacity`.")
     # In the console there is no form: the words are needed.
     assert "Say how you join" in await chat.say("eve", "/mentor join")
     assert "not in the matching pool" in await chat.say("eve", "/mentor profile")
