@@ -104,6 +104,14 @@ def _stored(result: Round, members: dict[str, Member]) -> dict[str, Any]:
 
 def describe(result: Round) -> str:
     """The preview as the admin reads it (mentions render on every platform)."""
+    if not result.proposals and not result.unmatched:
+        # Nobody left out either: the pool has no one to match, which is what to say (not
+        # "every mentee has a proposal" of a pool with no mentees in it).
+        return (
+            "No pair can be proposed right now: no mentee in the pool is waiting for a "
+            "mentor. Mentees join with `/mentor join mentee <topics>`; a paired mentee who "
+            "wants another mentor joins again."
+        )
     if not result.proposals:
         lines = ["No pair can be proposed right now."]
     else:
