@@ -10,6 +10,8 @@ and is checked here, turn by turn, as the mentee and the mentor read it.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from tests.test_console import SESSIONS, Transcript, only, run_console
@@ -67,7 +69,8 @@ def test_forms_show_the_answers_so_far_and_keep_what_fits(tmp_path: Path) -> Non
 
     opened = out.turn(":click Answer in a form")
     assert opened.messages[0].text == (
-        "Look back — answer each line below (a blank line keeps the answer shown, or skips)"
+        "Look back — answer each line below (a blank line keeps the answer shown, or skips; "
+        ":cancel closes it unsent)"
     )
     assert opened.notes == [
         "What went well? (now: “The weekly rhythm kept me going.”; Enter keeps it)"
@@ -93,6 +96,45 @@ def test_forms_show_the_answers_so_far_and_keep_what_fits(tmp_path: Path) -> Non
     )
     done = out.turn("Finished the migration in a shorter answer.")
     assert done.messages[0].text.startswith("Thanks! I'll share your answers with your partner")
+
+
+def test_a_command_typed_into_a_form_is_not_an_answer_and_cancel_closes_it(
+    tmp_path: Path,
+) -> None:
+    """A console form takes a line per question. A line that starts like a command is not
+    saved as the answer (nor run): the person is told and asked again. ``:cancel`` closes
+    the form with nothing in it sent, as a modal's Cancel does; then commands run again."""
+    out = run_console(
+        tmp_path,
+        "/mentor pair @alice @bob\n:as bob\n:click Accept\n/mentor checkin\n"
+        ":click Answer in a form\nGreat\n/mentor end\nGood progress\n:cancel\n"
+        "/mentor status\n:cancel\n:quit\n",
+    )
+    opened = out.turn(":click Answer in a form")
+    assert opened.messages[0].text == (
+        "Your check-in — answer each line below (a blank line skips one; :cancel closes it unsent)"
+    )
+    assert out.turn("Great").notes == ["What moved forward since last time?"]
+    command = out.turn("/mentor end")
+    assert command.messages == []
+    assert command.notes == [
+        "“Your check-in” is still open, so that command was not run and not saved as an "
+        "answer. Answer the question below, or type :cancel to close the form first.",
+        "What moved forward since last time?",
+    ]
+    assert out.turn("Good progress").notes == ["What is hard right now?"]
+    assert out.turn(":cancel").notes == [
+        "Closed “Your check-in” without sending it: nothing typed into it was saved."
+    ]
+    # The form's two answers were not sent; the pair did not end; the check-in waits.
+    status = out.turn("/mentor status").messages[0].text
+    assert "State: active" in status
+    assert out.turn(":cancel", 1).notes == ["bob has no form open."]
+    with closing(sqlite3.connect(tmp_path / "bot.db")) as db:
+        written = "mood IS NOT NULL OR progress IS NOT NULL OR challenge IS NOT NULL"
+        assert db.execute(f"SELECT count(*) FROM checkin_answers WHERE {written}").fetchone() == (
+            0,
+        )
 
 
 def test_one_event_one_message_per_person(tmp_path: Path) -> None:

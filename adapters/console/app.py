@@ -22,11 +22,13 @@ from adapters.console.translate import (
     WORKSPACE_ID,
     Advance,
     Click,
+    CloseForm,
     ConsoleInputError,
     Nothing,
     Quit,
     ShowConsoleHelp,
     SwitchUser,
+    looks_like_a_command,
     parse_line,
     user_ref,
 )
@@ -70,6 +72,7 @@ class Shown:
 @dataclass
 class OpenConsoleForm:
     form_id: str
+    title: str
     fields: tuple[FormField, ...]
     values: dict[str, str]
 
@@ -128,7 +131,18 @@ class ConsoleApp:
 
     async def handle_line(self, line: str) -> bool:
         """Carry out one line; False when the person wants to quit."""
-        if self.user in self._forms and not line.startswith(":"):
+        form = self._forms.get(self.user)
+        if form is not None and not line.startswith(":"):
+            if looks_like_a_command(line):
+                # Meant as a command, not as this question's answer: neither is done, and
+                # the person is told so (a modal has no command line to mistake).
+                self._note(
+                    f"“{form.title}” is still open, so that command was not run and not "
+                    "saved as an answer. Answer the question below, or type :cancel to "
+                    "close the form first."
+                )
+                self._note(form.ask())
+                return True
             await self._answer_form(line)
             return True
         try:
@@ -150,6 +164,8 @@ class ConsoleApp:
                 await self._click(label)
             case Advance(by):
                 await self._advance(by)
+            case CloseForm():
+                self._close_form()
             case _:
                 await self._send(replace(action, user_is_admin=self._everyone_is_admin))
         return True
@@ -214,6 +230,15 @@ class ConsoleApp:
                     return found
         return []
 
+    def _close_form(self) -> None:
+        form = self._forms.pop(self.user, None)
+        if form is None:
+            self._note(f"{self.user} has no form open.")
+            return
+        # As a modal closed with Cancel: nothing typed into it is sent (answers given in
+        # DMs before it opened stay as they were).
+        self._note(f"Closed “{form.title}” without sending it: nothing typed into it was saved.")
+
     async def _answer_form(self, line: str) -> None:
         form = self._forms[self.user]
         field = form.fields[len(form.values)]
@@ -253,14 +278,17 @@ class ConsoleApp:
                         shown.buttons = content.choices
                 self._show(f"updated → {to.user_id}", "updated", to.user_id, content, message_id)
             case OpenForm(to, form):
-                opened = OpenConsoleForm(form.form_id, form.fields, {})
+                opened = OpenConsoleForm(form.form_id, form.title, form.fields, {})
                 self._forms[to.user_id] = opened
                 blank = (
                     "keeps the answer shown, or skips"
                     if any(f.initial for f in form.fields)
                     else "skips one"
                 )
-                lines = [f"{form.title} — answer each line below (a blank line {blank})"]
+                lines = [
+                    f"{form.title} — answer each line below (a blank line {blank}; "
+                    ":cancel closes it unsent)"
+                ]
                 self._show(
                     f"form → {to.user_id}", "ephemeral", to.user_id, Content("\n".join(lines))
                 )

@@ -53,7 +53,15 @@ class Nothing:
     pass
 
 
-ConsoleAction = SwitchUser | Click | Advance | Quit | ShowConsoleHelp | Nothing
+@dataclass(frozen=True, slots=True)
+class CloseForm:
+    """``:cancel``: close the open form without sending it, as a modal's Cancel does."""
+
+
+ConsoleAction = SwitchUser | Click | Advance | Quit | ShowConsoleHelp | Nothing | CloseForm
+
+# A line in a form that starts like one of the bot's commands: not taken as an answer.
+_COMMAND_LINE = re.compile(r"^/(win|mentor)(\s|$)", re.IGNORECASE)
 
 CONSOLE_HELP = """\
 Console commands:
@@ -61,9 +69,16 @@ Console commands:
   :as NAME                            switch to (or create) the local user NAME
   :click LABEL                        press the newest button with that label
   :advance 7d | 3h | 30m              move the clock forward and run what falls due
+  :cancel                             close an open form without sending it
   :help                               this help
   :quit                               leave (everything is saved)
 Any other line is a direct message to the bot. Mention people as @name, channels as #name."""
+
+
+def looks_like_a_command(line: str) -> bool:
+    """Whether ``line`` starts with ``/win`` or ``/mentor``: typed into a form, it was
+    meant as a command, not as the question's answer."""
+    return _COMMAND_LINE.match(line.strip()) is not None
 
 
 def user_ref(name: str) -> UserRef:
@@ -122,6 +137,8 @@ def parse_line(line: str, current_user: str) -> ConsoleAction | Event:
                 return Advance(parse_duration(rest))
             case "quit" | "exit" | "q":
                 return Quit()
+            case "cancel":
+                return CloseForm()
             case "help" | "?":
                 return ShowConsoleHelp()
             case _:
