@@ -440,6 +440,29 @@ async def test_a_close_that_fails_costs_only_its_own(
     assert states == [("shared", None), ("open", later), ("shared", None)]
 
 
+async def test_the_thanks_and_a_missed_check_in_are_told_in_the_pairs_zone(chat: Chat) -> None:
+    """Neither person set a timezone of their own: the check-in's close and its missed
+    note are told in the pair's zone, as its prompt and heads-up are, not in UTC."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence weekly thu 17:00 Asia/Kolkata")
+    due_at = (await _pair(chat)).next_checkin_at
+    assert due_at is not None
+    await chat.advance(due_at.replace(tzinfo=UTC) - chat.clock.now())
+    await chat.click("alice", "Great 🙌")
+    await chat.say("alice", "shipped the parser")
+    await chat.say("alice", "naming things")
+    # 17:00 in Kolkata is 11:30 UTC; the answers are shared 48 hours later.
+    assert await chat.say("alice", "the roadmap") == (
+        "Thanks! I'll share your answers with your partner once they've answered, "
+        "or on Sat 28 Nov, 17:00 (Asia/Kolkata) at the latest."
+    )
+    await chat.advance(timedelta(hours=48))
+    assert chat.dms("alice")[-1] == (
+        "<@bob> didn't answer the check-in of Thu 26 Nov, 17:00 (Asia/Kolkata). "
+        "Maybe say hello?"
+    )
+
+
 async def test_one_nudge_after_a_day_then_answers_shared_at_48_hours(chat: Chat) -> None:
     await to_first_checkin(chat)
     await answer_all(chat, "alice")

@@ -745,6 +745,11 @@ _PARTNER_ANSWERED = (
 _FINISHING = (
     _PARTNER_ANSWERED.label("partner_answered"),
     _of_checkin(_CHECKINS.c.closes_at).label("closes_at"),
+    # The zone the thanks tells the close in, for a member who set none of their own.
+    select(_PAIRS.c.timezone)
+    .where(_PAIRS.c.id == _PAIR_OF_CHECKIN)
+    .scalar_subquery()
+    .label("pair_timezone"),
 )
 _FINISHING_ON_SQLITE = (
     *_FINISHING,
@@ -823,6 +828,7 @@ class _Finished:
 
     partner_answered: bool
     closes_at: datetime | None
+    pair_timezone: str
 
 
 async def _save_and_move(
@@ -871,7 +877,7 @@ async def _save_and_move(
         set_committed_value(flow, name, value)
     if asking is not None and not (dm and turn.told_in_statement(turn.actor, dm, row.asked)):
         turn.dm(turn.actor, asking)
-    return _Finished(bool(row.partner_answered), row.closes_at) if ends else True
+    return _Finished(bool(row.partner_answered), row.closes_at, row.pair_timezone) if ends else True
 
 
 async def _save_into(
@@ -1053,7 +1059,7 @@ async def _answer_and_advance(
             setattr(flow, name, value)
     elif isinstance(saved, _Finished) and not saved.partner_answered:
         # The partner is still to answer: nothing to share, and the stall check is set.
-        return _thanks_until(turn, saved.closes_at)
+        return _thanks_until(turn, saved.closes_at, saved.pair_timezone)
     if whole is None:
         whole = await _whole(turn.session, _checkin_id(flow))
         assert whole is not None  # the answer just saved refers to it
@@ -1062,7 +1068,7 @@ async def _answer_and_advance(
         # One event, one message: the thanks heads the partner's answers in one DM.
         await _share(turn, whole, thanked=turn.actor.id)
         return StepResult()
-    return _thanks_until(turn, whole.checkin.closes_at)
+    return _thanks_until(turn, whole.checkin.closes_at, whole.pair.timezone)
 
 
 def _mood_shown(mood: str) -> str:
@@ -1082,11 +1088,12 @@ def _question(flow: FlowSession | int, state: State) -> Content:
     return Content(question, buttons=(flow_button(flow, f"skip:{state}", "Skip"),))
 
 
-def _thanks_until(turn: Turn, closes_at: datetime | None) -> StepResult:
+def _thanks_until(turn: Turn, closes_at: datetime | None, pair_timezone: str) -> StepResult:
     """The thanks for an answer that completes the member's side of a check-in whose
-    other side is still to come (it closes at ``closes_at``)."""
+    other side is still to come (it closes at ``closes_at``), told in the member's zone,
+    else the pair's (as the check-in's own times are)."""
     closes = closes_at or turn.now
-    zone = turn.actor.timezone or "UTC"
+    zone = turn.actor.timezone or pair_timezone
     return StepResult(
         reply="Thanks! I'll share your answers with your partner once they've answered, "
         f"or on {local_view(closes, zone)} at the latest."
@@ -1107,7 +1114,9 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
     # A member without an answer row never answered (rows are made at the first answer).
     for me, partner in ((pair.mentor_id, pair.mentee_id), (pair.mentee_id, pair.mentor_id)):
         if me in members and partner in members:
-            said = _shared(members[partner], answers.get(partner), checkin, members[me])
+            said = _shared(
+                members[partner], answers.get(partner), checkin, members[me], pair.timezone
+            )
             if me == thanked:
                 said = replace(said, text=f"Thanks! You've both answered. {said.text}")
             turn.dm(members[me], said)
@@ -1128,7 +1137,11 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
 
 
 def _shared(
-    author: Member, answer: CheckinAnswer | None, checkin: Checkin, reader: Member
+    author: Member,
+    answer: CheckinAnswer | None,
+    checkin: Checkin,
+    reader: Member,
+    pair_timezone: str,
 ) -> Content:
     who = f"<@{author.external_id}>"
     if answer is None or (
@@ -1137,7 +1150,7 @@ def _shared(
     ):
         # Named by when it was asked: two check-ins closing unanswered in one stretch
         # (a manual one and the scheduled one) are two different notes, not one repeated.
-        asked = local_view(checkin.opened_at, reader.timezone or "UTC")
+        asked = local_view(checkin.opened_at, reader.timezone or pair_timezone)
         return Content(f"{who} didn't answer the check-in of {asked}. Maybe say hello?")
     fields = []
     if answer.mood:
