@@ -75,7 +75,8 @@ async def _no_live_pair(turn: Turn) -> str:
         return f"You're not in a mentoring pair yet. {NO_PAIR_HINT}"
     last = max(ended, key=lambda v: (v.pair.ended_at or v.pair.created_at, v.pair.id))
     role = "mentee" if last.i_mentor else "mentor"
-    day = (last.pair.ended_at or turn.now).astimezone(ZoneInfo(turn.actor.timezone or "UTC"))
+    zone = ZoneInfo(turn.actor.timezone or last.pair.timezone)
+    day = (last.pair.ended_at or turn.now).astimezone(zone)
     if last.partner.external_id == FORGOTTEN_MEMBER_ID:
         what = (
             f"Your mentoring pair with your {role} ended on {day:%Y-%m-%d}: they left "

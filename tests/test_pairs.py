@@ -127,6 +127,16 @@ async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> Non
     )
 
 
+async def test_the_day_a_pair_ended_is_told_in_the_pairs_zone(chat: Chat) -> None:
+    """Neither person set a timezone: the day is the pair's (Auckland is 13 hours ahead
+    of UTC in November, so noon UTC on the 25th is already the 26th there)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence weekly mon 10:00 Pacific/Auckland")
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    assert "ended on 2026-11-26." in await chat.say("alice", "/mentor status")
+
+
 async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
     assert "withdraw the proposal" in await chat.say("alice", "/mentor end")
