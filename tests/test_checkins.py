@@ -458,8 +458,7 @@ async def test_the_thanks_and_a_missed_check_in_are_told_in_the_pairs_zone(chat:
     )
     await chat.advance(timedelta(hours=48))
     assert chat.dms("alice")[-1] == (
-        "<@bob> didn't answer the check-in of Thu 26 Nov, 17:00 (Asia/Kolkata). "
-        "Maybe say hello?"
+        "<@bob> didn't answer the check-in of Thu 26 Nov, 17:00 (Asia/Kolkata). Maybe say hello?"
     )
 
 

@@ -89,11 +89,22 @@ async def test_a_shout_out_needs_consent_asked_once(chat: Chat) -> None:
     await chat.say("bob", "/mentor milestone done 1")
     assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
     assert chat.posts("wins") == []
+    # An automatic one reached meanwhile is told to bob in the /win's answer, and waits.
+    for n in range(2, 10):
+        await chat.say("bob", f"/win number {n}")
+    assert await chat.say("bob", "/win number 10") == (
+        "Saved to your journal (win #10) and shared with <@alice>. 🎉\n\n"
+        "🎉 You reached a milestone: *10 wins*! I'll celebrate it once you've said whether "
+        "I may shout it out in <#wins> (the question I asked you earlier)."
+    )
+    assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
+    assert chat.posts("wins") == []
 
     assert "celebrate your milestones in <#wins>" in await chat.click("bob", "Yes, shout it out")
     assert chat.posts("wins") == [
         "🎉 <@bob> reached a milestone: *First win*",
         "🎉 <@bob> reached a milestone: *Pass the exam*",
+        "🎉 <@bob> reached a milestone: *10 wins*",
     ]
     await chat.say("bob", "/mentor milestone add Next")
     await chat.say("bob", "/mentor milestone done 2")

@@ -78,6 +78,19 @@ async def celebrate(
         assert channel is not None
         if await open_flow_of(turn, owner, FlowKind.SHOUTOUT_CONSENT) is None:
             await _ask_consent(turn, milestone, owner, channel)
+        elif milestone.kind == MilestoneKind.AUTO:
+            # The question is still open, so this one waits for it too. A goal's owner was
+            # just told it is done (the command's answer); an automatic one (10 wins, a
+            # streak, an anniversary) would otherwise go unsaid until they answer.
+            note = Content(
+                f"🎉 You reached a milestone: *{milestone.title}*! I'll celebrate it once "
+                f"you've said whether I may shout it out in <#{channel}> (the question I "
+                "asked you earlier)."
+            )
+            if owner.external_id == turn.actor.external_id:
+                turn.tell_actor(note)
+            else:
+                turn.dm(owner, note)
         return
     await _celebrate_now(turn, milestone, owner, partners)
 
