@@ -570,6 +570,9 @@ def _parse_milestone(args: list[str]) -> Command:
                 )
             return AddMilestone(title, partner)
         case "done" | "complete":
+            if partner is None and len(rest) == 2 and (last := _person(rest[1])) is not None:
+                # "done 1 @bob" as well as "done @bob 1": the number and whose pair.
+                partner, rest = last, rest[:1]
             number = (
                 whole_number(rest[0].lstrip("#"), high=MAX_MILESTONE) if len(rest) == 1 else None
             )

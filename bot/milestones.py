@@ -82,9 +82,14 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
             f"<@{turn.actor.external_id}> set a milestone for your pair: #{number} {command.title}"
         ),
     )
+    # Someone who named the pair, or chose it from the "which pair?" menu, names it again
+    # to mark it done (the number alone would ask again); the mention is outside the
+    # code span, where it renders as the name they type.
+    named = command.partner_id is not None or turn.chosen_pair_id is not None
+    which = f" {view.partner_mention}" if named else ""
     return turn.reply(
         f"Milestone #{number} added: {command.title}\n"
-        f"Mark it done with `/mentor milestone done {number}`."
+        f"Mark it done with `/mentor milestone done {number}`{which}."
     )
 
 

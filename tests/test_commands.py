@@ -51,6 +51,8 @@ from bot.text import clean_text
         ("mentor", "milestone add Give a talk", AddMilestone("Give a talk")),
         ("mentor", "milestone add <@U2> Give a talk", AddMilestone("Give a talk", "U2")),
         ("mentor", "milestone done #2", CompleteMilestone(2)),
+        ("mentor", "milestone done <@U2> 2", CompleteMilestone(2, "U2")),
+        ("mentor", "milestone done 2 <@U2>", CompleteMilestone(2, "U2")),
         ("mentor", "milestones list", ListMilestones()),
         ("mentor", "config", ShowConfig()),
         ("mentor", "config shoutouts <#C1|wins>", SetShoutoutChannel("C1")),

@@ -244,7 +244,9 @@ def test_must_show_session(tmp_path: Path) -> None:
     # A milestone, then completing it: shouted out in #wins (consent was given once).
     added = out.turn("/mentor milestone add Give a lightning talk")
     assert added.headers == ["ephemeral → alice", "DM → bob"]
-    assert "Milestone #1 added: Give a lightning talk" in added.messages[0].text
+    assert added.messages[0].text == (
+        "Milestone #1 added: Give a lightning talk\nMark it done with /mentor milestone done 1."
+    )
     done = out.turn("/mentor milestone done 1")
     # The shout-out, then one DM each: bob hears of it with his look back, alice gets hers.
     assert done.headers == ["ephemeral → alice", "#wins", "DM → bob", "DM → alice"]

@@ -28,10 +28,17 @@ def test_which_pair_is_a_menu_and_click_picks_an_option(tmp_path: Path) -> None:
     assert chosen.messages[0].text == (
         "You're in more than one pair. Which one do you mean? With p4 (you mentor)"
     )
-    assert "Milestone #1 added: Give a lightning talk" in chosen.messages[1].text
+    # Marking it done needs the pair named again (the number alone would ask again).
+    assert chosen.messages[1].text == (
+        "Milestone #1 added: Give a lightning talk\nMark it done with /mentor milestone done 1 @p4."
+    )
     assert only(chosen.blocks, "DM → p4").text.startswith("@alice set a milestone for your pair")
     listed = only(out.turn("/mentor milestone list @p4").blocks, "ephemeral → alice")
     assert "#1 Give a lightning talk" in listed.text
+    # As the hint said: done, with no second "which pair?".
+    done = out.turn("/mentor milestone done 1 @p4")
+    assert done.messages[0].text.startswith("Milestone #1 done: Give a lightning talk")
+    assert "Which one do you mean?" not in "\n".join(m.text for m in done.messages)
 
 
 def test_a_question_kept_by_an_earlier_version_is_answered_okay() -> None:
