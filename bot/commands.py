@@ -409,7 +409,7 @@ def _parse_mentor(text: str) -> Command:
         case "config":
             return _parse_config(args)
         case "cadence":
-            partner, rest = _split_partner(args)
+            partner, rest = _split_partner(args, or_last=True)
             if not rest:
                 raise _usage_error("cadence", "Say how often, and optionally when.")
             return SetCadence(" ".join(rest), partner)
@@ -522,6 +522,13 @@ def _parse_page(args: list[str]) -> int:
     page = whole_number(args[0], high=MAX_PAGE) if len(args) == 1 else None
     if page is not None:
         return page
+    if any(_person(arg) is not None for arg in args):
+        # Not a page: someone's journal, which only its author reads here.
+        raise _usage_error(
+            "journal",
+            "Your journal shows your own wins; I can't show anyone else's. Your partner's "
+            "wins come to you in DMs as they share them.",
+        )
     raise _usage_error("journal", f"`{_quoted(' '.join(args))}` is not a page number.")
 
 
@@ -546,10 +553,14 @@ def _fitting(found: str | None, token: str, sub: str | None) -> str | None:
     raise _usage_error(sub, message)
 
 
-def _split_partner(args: list[str]) -> tuple[str | None, list[str]]:
-    """A leading @mention picks the pair when you are in several."""
+def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | None, list[str]]:
+    """A leading @mention picks the pair when you are in several. With ``or_last``, for
+    words that never hold a mention themselves (a cadence, a pause's length, a
+    milestone's number), a trailing one does too: ``pause 2w @bob``."""
     if args and (partner := _person(args[0])) is not None:
         return partner, args[1:]
+    if or_last and len(args) > 1 and (partner := _person(args[-1])) is not None:
+        return partner, args[:-1]
     return None, args
 
 
@@ -557,7 +568,8 @@ def _parse_milestone(args: list[str]) -> Command:
     if not args:
         raise _usage_error("milestone", "Say what to do with milestones: add, done or list.")
     action, rest = args[0].lower(), args[1:]
-    partner, rest = _split_partner(rest)
+    # A title may end with a mention ("Pair with @carol"); a number or "list" never does.
+    partner, rest = _split_partner(rest, or_last=action != "add")
     match action:
         case "add":
             title = " ".join(rest)
@@ -570,9 +582,6 @@ def _parse_milestone(args: list[str]) -> Command:
                 )
             return AddMilestone(title, partner)
         case "done" | "complete":
-            if partner is None and len(rest) == 2 and (last := _person(rest[1])) is not None:
-                # "done 1 @bob" as well as "done @bob 1": the number and whose pair.
-                partner, rest = last, rest[:1]
             number = (
                 whole_number(rest[0].lstrip("#"), high=MAX_MILESTONE) if len(rest) == 1 else None
             )
@@ -591,7 +600,7 @@ def _parse_milestone(args: list[str]) -> Command:
 
 
 def _parse_pause(args: list[str]) -> Pause:
-    partner, rest = _split_partner(args)
+    partner, rest = _split_partner(args, or_last=True)
     if not rest:
         return Pause(days=14, partner_id=partner)
     spec = " ".join(rest).lower()

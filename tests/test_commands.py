@@ -53,6 +53,11 @@ from bot.text import clean_text
         ("mentor", "milestone done #2", CompleteMilestone(2)),
         ("mentor", "milestone done <@U2> 2", CompleteMilestone(2, "U2")),
         ("mentor", "milestone done 2 <@U2>", CompleteMilestone(2, "U2")),
+        ("mentor", "milestone list <@U2>", ListMilestones("U2")),
+        ("mentor", "milestone add Pair with <@U3>", AddMilestone("Pair with <@U3>")),
+        ("mentor", "cadence weekly tue 10:00 <@U2>", SetCadence("weekly tue 10:00", "U2")),
+        ("mentor", "pause 2w <@U2>", Pause(days=14, partner_id="U2")),
+        ("mentor", "pause until 2027-01-10 <@U2>", Pause(until=date(2027, 1, 10), partner_id="U2")),
         ("mentor", "milestones list", ListMilestones()),
         ("mentor", "config", ShowConfig()),
         ("mentor", "config shoutouts <#C1|wins>", SetShoutoutChannel("C1")),
@@ -142,6 +147,17 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
     with pytest.raises(CommandError) as caught:
         parse_command("mentor", "xyzzy")
     assert "Here is what I can do:" in caught.value.explain()
+
+
+def test_a_journal_asked_of_someone_says_whose_it_shows() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "journal <@U2>")
+    assert caught.value.explain().startswith(
+        "Your journal shows your own wins; I can't show anyone else's."
+    )
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "journal soon")
+    assert caught.value.explain().startswith("`soon` is not a page number.")
 
 
 @pytest.mark.parametrize("length", ["3 fortnights", "soon", "-2w", "0 days"])
