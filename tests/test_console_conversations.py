@@ -137,6 +137,32 @@ def test_a_command_typed_into_a_form_is_not_an_answer_and_cancel_closes_it(
         )
 
 
+def test_two_check_ins_at_once_a_reply_answers_the_question_asked_last(
+    tmp_path: Path,
+) -> None:
+    """bob has two mentors, both check-ins open at once. Each line typed or clicked comes
+    a moment after the last, so a reply answers the question asked last, as on a
+    platform; on one frozen instant the two would tie, and it went to the other."""
+    out = run_console(
+        tmp_path,
+        "/mentor pair @alice @bob\n:as bob\n:click Accept\n/mentor pair @carol @bob\n"
+        ":as carol\n:click Accept\n:as bob\n:advance 5d\n"
+        # carol's prompt is the newer: its mood, then a reply; then alice's mood.
+        ":click Great\nShipped the parser\n:click OK\nNaming things\n:quit\n",
+    )
+    assert out.turn("Shipped the parser").messages[0].text.startswith("What is hard right now?")
+    # alice's check-in asked "What moved forward" last: this answers it.
+    assert out.turn(":click OK").messages[1].text.startswith("What moved forward since last")
+    assert out.turn("Naming things").messages[0].text.startswith("What is hard right now?")
+    with closing(sqlite3.connect(tmp_path / "bot.db")) as db:
+        rows = db.execute(
+            "SELECT mentor.external_id, a.mood, a.progress FROM checkin_answers a "
+            "JOIN checkins c ON c.id = a.checkin_id JOIN pairs p ON p.id = c.pair_id "
+            "JOIN members mentor ON mentor.id = p.mentor_id ORDER BY mentor.external_id"
+        ).fetchall()
+    assert rows == [("alice", "ok", "Naming things"), ("carol", "great", "Shipped the parser")]
+
+
 def test_one_event_one_message_per_person(tmp_path: Path) -> None:
     """Item 11: a win that reaches a milestone, a milestone done, a pair ended: one DM
     each, carrying the buttons for what comes next. The person who shared the win hears

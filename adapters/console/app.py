@@ -56,6 +56,9 @@ from bot.turn import get_or_create
 
 log = logging.getLogger(__name__)
 
+# How far the console's clock moves for each event typed or clicked (``ConsoleApp._send``).
+A_MOMENT = timedelta(milliseconds=1)
+
 # Where ``mentorbot console`` writes the files the bot hands people (an export, a chart).
 DEFAULT_FILES_DIR = Path("mentorbot-files")
 
@@ -109,6 +112,8 @@ class ConsoleApp:
         self._forms: dict[str, OpenConsoleForm] = {}
         self._next_message = 0
         self._in_dm = False
+        # The last "⏰ it is …" line of the ``:advance`` under way.
+        self._time_said: str | None = None
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -171,6 +176,13 @@ class ConsoleApp:
         return True
 
     async def _send(self, event: Event) -> None:
+        # Each event comes a moment after the last, as on a platform: otherwise two
+        # questions asked a line apart would tie, and a typed reply (which answers the
+        # question asked last) could go to the other one. A millisecond: no time shown
+        # changes. Kept at once, so a session that is killed does not resume before
+        # what it wrote.
+        self._clock.advance(A_MOMENT)
+        await save_clock(self._database, self._clock)
         self._in_dm = isinstance(event, MessageReceived)
         try:
             for effect in await self._engine.handle(event):
@@ -183,10 +195,16 @@ class ConsoleApp:
         await deliver_all(self._database, {Platform.CONSOLE: self}, self._clock)
 
     async def _advance(self, by: timedelta) -> None:
+        self._time_said = None
         await walk_clock(self._database, self._clock, by, self._tick)
 
     async def _tick(self) -> None:
-        self._note(f"⏰ {self._clock_line()}")
+        # Said once a minute: a step at a due moment and the step at the advance's end
+        # (a moment later: ``A_MOMENT``) show the same time.
+        said = f"⏰ {self._clock_line()}"
+        if said != self._time_said:
+            self._note(said)
+            self._time_said = said
         await save_clock(self._database, self._clock)
         await self.catch_up()
 
