@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.errors import UserError
 
@@ -47,6 +47,15 @@ def channel_mention_id(token: str) -> str | None:
 
 def mentioned_user_ids(text: str) -> set[str]:
     return {m[2] for m in MENTION_IN_TEXT.finditer(text) if m[1] == "@"}
+
+
+def mention_list(ids: Sequence[str]) -> str:
+    """People's mentions as a sentence lists them: ``<@a>``, ``<@a> and <@b>``,
+    ``<@a>, <@b> and <@c>``."""
+    mentions = [f"<@{who}>" for who in ids]
+    if len(mentions) <= 2:
+        return " and ".join(mentions)
+    return ", ".join(mentions[:-1]) + " and " + mentions[-1]
 
 
 def named_mentions(text: str, names: Mapping[str, str]) -> str:

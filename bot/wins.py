@@ -58,7 +58,7 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.storage.sqlite_driver import execute_deferred
-from bot.text import shorten
+from bot.text import mention_list, shorten
 from bot.turn import (
     CLAIM_COLUMNS,
     LastSeen,
@@ -493,7 +493,7 @@ async def share(turn: Turn, command: ShareWin) -> list[Effect]:
 def _saved(count: int, partners: list[Partner]) -> str:
     """A saved win's answer."""
     if partners:
-        told = " and ".join(f"<@{p.external_id}>" for p in partners)
+        told = mention_list([p.external_id for p in partners])
         return f"Saved to your journal (win #{count}) and shared with {told}. 🎉"
     return (
         f"Saved to your journal (win #{count}). You're not in a mentoring pair yet, so "

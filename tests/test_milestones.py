@@ -41,6 +41,34 @@ async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
     assert all(m.celebrated_in == "dm" for m in await _milestones(chat))
 
 
+async def test_a_pairs_goal_is_told_in_that_pair_and_a_win_count_to_every_partner(
+    chat: Chat,
+) -> None:
+    """alice mentors bob, carol and dan. A goal of her pair with bob is that pair's: bob
+    hears of it, carol and dan do not. Her first win is hers: all three hear of it, named
+    as a sentence lists people."""
+    for mentee in ("bob", "carol", "dan"):
+        await pair_up(chat, "alice", mentee)
+    await chat.say("alice", "/mentor milestone add <@bob> Run the retro")
+    carol, dan = len(chat.dms("carol")), len(chat.dms("dan"))
+    await chat.say("alice", "/mentor milestone done 1 <@bob>")
+    assert chat.dms("alice")[-1].startswith(
+        "🎉 You reached a milestone: *Run the retro*! I told <@bob> too."
+    )
+    assert chat.dms("bob")[-1].startswith("🎉 <@alice> reached a milestone: *Run the retro*")
+    assert chat.dms("carol")[carol:] == [] and chat.dms("dan")[dan:] == []
+
+    answer = await chat.say("alice", "/win ran my first retro")
+    assert answer.startswith(
+        "Saved to your journal (win #1) and shared with <@bob>, <@carol> and <@dan>. 🎉"
+    )
+    assert answer.endswith(
+        "🎉 You reached a milestone: *First win*! I told <@bob>, <@carol> and <@dan> too."
+    )
+    for mentee in ("bob", "carol", "dan"):
+        assert "🎉 <@alice> reached a milestone: *First win*" in chat.dms(mentee)[-1]
+
+
 async def test_a_completed_milestone_is_one_message_per_person(chat: Chat) -> None:
     """The celebration and the look back it starts, with the buttons for what comes
     next, in one DM each (it was three or four for bob and two for alice)."""

@@ -34,6 +34,7 @@ from bot.flows.sessions import (
 )
 from bot.pairs import PairView, pairs_of
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind
+from bot.text import mention_list
 from bot.turn import Person, Turn
 
 
@@ -124,6 +125,10 @@ async def _celebrate_now(
         # The partner reached it too, and is told with their own copy.
         views = [view for view in await pairs_of(turn, owner) if view.pair.id == milestone.pair_id]
         told = []
+    elif milestone.kind == MilestoneKind.GOAL and milestone.pair_id is not None:
+        # A goal the pair set is that pair's: told to the partner in it, not to the
+        # owner's partners in other pairs.
+        told = [v.partner for v in await pairs_of(turn, owner) if v.pair.id == milestone.pair_id]
     elif partners is not None:
         told = partners
     else:
@@ -165,7 +170,7 @@ def reached_note(title: str, told: Sequence[str], together_with: str | None = No
     else:
         note = f"🎉 You reached a milestone: *{title}*!"
     if told:
-        note += " I told " + " and ".join(f"<@{who}>" for who in told) + " too."
+        note += f" I told {mention_list(told)} too."
     return note
 
 
