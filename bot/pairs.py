@@ -100,7 +100,10 @@ async def pick_pair(
     chosen from a "which pair?" question. Several fit -> raises ``AskWhichPair``."""
     views = await pairs_of(turn, turn.actor, states)
     if not views:
-        raise UserError(f"You're not in a mentoring pair yet. {NO_PAIR_HINT}")
+        # "Yet" only for someone who never had a pair; one whose pair ended has had one.
+        ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
+        when = "now" if ended else "yet"
+        raise UserError(f"You're not in a mentoring pair {when}. {NO_PAIR_HINT}")
     if turn.chosen_pair_id is not None:
         for view in views:
             if view.pair.id == turn.chosen_pair_id:

@@ -496,7 +496,7 @@ def _saved(count: int, partners: list[Partner]) -> str:
         told = mention_list([p.external_id for p in partners])
         return f"Saved to your journal (win #{count}) and shared with {told}. 🎉"
     return (
-        f"Saved to your journal (win #{count}). You're not in a mentoring pair yet, so "
+        f"Saved to your journal (win #{count}). You're not in a mentoring pair right now, so "
         f"nobody else was told. {NO_PAIR_HINT}"
     )
 

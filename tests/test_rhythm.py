@@ -1138,8 +1138,9 @@ async def test_an_ended_pair_gets_nothing_more(chat: Chat) -> None:
     assert await chat.click("bob", "Skip this one") == (
         "That pair isn't active any more, so there was nothing to skip."
     )
-    assert "not in a mentoring pair yet" in await chat.say("bob", "/mentor skip")
-    assert "not in a mentoring pair yet" in await chat.say("dave", "/mentor resume")
+    # They had pairs: not "yet".
+    assert "not in a mentoring pair now" in await chat.say("bob", "/mentor skip")
+    assert "not in a mentoring pair now" in await chat.say("dave", "/mentor resume")
 
     seen = {user: len(chat.dms(user)) for user in ("alice", "bob", "carol", "dave")}
     await chat.advance(timedelta(days=400))

@@ -56,7 +56,7 @@ async def test_a_win_is_confirmed_and_dmed_to_the_partner(chat: Chat) -> None:
 async def test_a_win_without_a_pair_is_kept_and_explained(chat: Chat) -> None:
     answer = await chat.say("alice", "/win fixed the flaky test")
     assert "Saved to your journal (win #1)" in answer
-    assert "not in a mentoring pair yet" in answer and "/mentor pair" in answer
+    assert "not in a mentoring pair right now" in answer and "/mentor pair" in answer
     assert await _stored(chat) == ["fixed the flaky test"]
 
 
