@@ -89,8 +89,8 @@ async def test_the_mentor_answers_with_a_dm_reply(chat: Chat) -> None:
     reply = await chat.say("alice", ANSWER)
     # Said as it will happen: the Monday check-in comes before a week is up.
     assert reply == (
-        "Thanks! I've sent your answer to <@bob>. I'll ask them how they acted on it at "
-        "your next check-in, Mon 30 Nov, 10:00 (UTC), and tell you."
+        f"Thanks! I've sent <@bob> your answer to “{QUESTION}”. I'll ask them how they "
+        "acted on it at your next check-in, Mon 30 Nov, 10:00 (UTC), and tell you."
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     [row] = await feedback_rows(chat)
@@ -105,7 +105,7 @@ async def test_the_mentor_answers_with_the_form(chat: Chat) -> None:
     await chat.say("bob", f"/mentor feedback {QUESTION}")
     form = await open_form(chat, "alice", "Answer in a form")
     assert [f.name for f in form.fields] == ["answer"] and form.fields[0].required
-    assert "I've sent your answer to <@bob>" in await submit(
+    assert f"I've sent <@bob> your answer to “{QUESTION}”" in await submit(
         chat, "alice", form.form_id, answer=ANSWER
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
@@ -435,8 +435,11 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     chat.clock.advance(timedelta(minutes=5))
     await chat.say("carol", "/mentor feedback Was my first code review too harsh on Sam?")
     # Two questions wait for alice's answer: a reply goes to the one asked last (carol's).
-    assert "sent your answer to <@carol>" in await chat.say(
-        "alice", "A little: start with what works."
+    # The thanks names the question answered, so alice sees which one it was.
+    assert await chat.say("alice", "A little: start with what works.") == (
+        "Thanks! I've sent <@carol> your answer to “Was my first code review too harsh on "
+        "Sam?”. I'll ask them how they acted on it at your next check-in, Mon 30 Nov, 10:00 "
+        "(UTC), and tell you."
     )
     assert chat.dms("carol")[-1].endswith("A little: start with what works.")
     assert not any("start with what works" in dm for dm in chat.dms("bob"))

@@ -412,9 +412,10 @@ def _answered(
     flow.member_id = mentee.id
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     move(turn, flow, State.FOLLOW_UP_PENDING)
-    return StepResult(
-        reply=f"Thanks! I've sent your answer to {_m(mentee)}. {_when_followed_up(turn, pair)}"
-    )
+    # Named by its question: a typed reply answers the question asked last, and someone
+    # with two waiting sees which one this was.
+    sent = f"Thanks! I've sent {_m(mentee)} your answer to {_quote(feedback.question)}."
+    return StepResult(reply=f"{sent} {_when_followed_up(turn, pair)}")
 
 
 def _acted(
