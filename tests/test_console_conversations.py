@@ -33,7 +33,7 @@ def test_replies_go_to_the_question_asked_last(tmp_path: Path) -> None:
     answered = out.turn("Mostly: start with the outcome, then the architecture.")
     assert answered.messages[0].text == (
         "Thanks! I've sent @bob your answer to “In Tuesday's demo, was the architecture "
-        "part clear enough for people outside the team?”. I'll ask them how they acted on "
+        "part clear enough for people outside the team?” I'll ask them how they acted on "
         "it at your next check-in, Mon 30 Nov, 10:00 (UTC), and tell you."
     )
 

@@ -199,7 +199,7 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     assert answered.user == "alice"
     assert answered.headers == ["DM → alice", "DM → bob"]
     assert answered.messages[0].text == (
-        f"Thanks! I've sent @bob your answer to “{QUESTION}”. I'll ask them how they acted "
+        f"Thanks! I've sent @bob your answer to “{QUESTION}” I'll ask them how they acted "
         "on it at your next check-in, Fri 4 Dec, 10:00 (UTC), and tell you."
     )
     assert answered.messages[1].body == (

@@ -89,7 +89,7 @@ async def test_the_mentor_answers_with_a_dm_reply(chat: Chat) -> None:
     reply = await chat.say("alice", ANSWER)
     # Said as it will happen: the Monday check-in comes before a week is up.
     assert reply == (
-        f"Thanks! I've sent <@bob> your answer to “{QUESTION}”. I'll ask them how they "
+        f"Thanks! I've sent <@bob> your answer to “{QUESTION}” I'll ask them how they "
         "acted on it at your next check-in, Mon 30 Nov, 10:00 (UTC), and tell you."
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
@@ -438,7 +438,7 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     # The thanks names the question answered, so alice sees which one it was.
     assert await chat.say("alice", "A little: start with what works.") == (
         "Thanks! I've sent <@carol> your answer to “Was my first code review too harsh on "
-        "Sam?”. I'll ask them how they acted on it at your next check-in, Mon 30 Nov, 10:00 "
+        "Sam?” I'll ask them how they acted on it at your next check-in, Mon 30 Nov, 10:00 "
         "(UTC), and tell you."
     )
     assert chat.dms("carol")[-1].endswith("A little: start with what works.")

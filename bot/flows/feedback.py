@@ -414,7 +414,9 @@ def _answered(
     move(turn, flow, State.FOLLOW_UP_PENDING)
     # Named by its question: a typed reply answers the question asked last, and someone
     # with two waiting sees which one this was.
-    sent = f"Thanks! I've sent {_m(mentee)} your answer to {_quote(feedback.question)}."
+    quoted = _quote(feedback.question)
+    stop = "" if quoted[-2] in "?!." else "."  # “…team?” needs no full stop after it
+    sent = f"Thanks! I've sent {_m(mentee)} your answer to {quoted}{stop}"
     return StepResult(reply=f"{sent} {_when_followed_up(turn, pair)}")
 
 

@@ -153,7 +153,7 @@ async def test_feedback_is_asked_and_answered_in_a_dm_and_in_a_form(
     # The answer to her DM is a DM too: plain text, like a reply in a conversation.
     thanks = await chat.dm_arrives("alice", "your answer to")
     assert thanks["content"].startswith(
-        f"Thanks! I've sent {chat.mention('bob')} your answer to “{QUESTION}”."
+        f"Thanks! I've sent {chat.mention('bob')} your answer to “{QUESTION}”"
     )
     posted = fake.requests_to("POST", rf"/channels/{thanks['channel_id']}/messages")
     (request,) = [r for r in posted if r.body.get("content") == thanks["content"]]
