@@ -313,7 +313,7 @@ async def _describe(turn: Turn, profile: MatchProfile) -> str:
         f"Role: {role}",
         f"Topics: {', '.join(topics) or 'none yet'}",
         f"Team: {profile.team or 'none'}",
-        "Time zone: "
+        "Timezone: "
         + (zone or "not known yet, so UTC (set it with `/mentor config timezone Area/City`)"),
     ]
     if profile.left_at is not None:
