@@ -149,15 +149,17 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
     assert "Here is what I can do:" in caught.value.explain()
 
 
-def test_a_journal_asked_of_someone_says_whose_it_shows() -> None:
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("journal <@U2>", "Your journal shows your own wins; I can't show anyone else's."),
+        ("journal soon", "`soon` is not a page number."),
+    ],
+)
+def test_a_journal_asked_of_someone_says_whose_it_shows(text: str, said: str) -> None:
     with pytest.raises(CommandError) as caught:
-        parse_command("mentor", "journal <@U2>")
-    assert caught.value.explain().startswith(
-        "Your journal shows your own wins; I can't show anyone else's."
-    )
-    with pytest.raises(CommandError) as caught:
-        parse_command("mentor", "journal soon")
-    assert caught.value.explain().startswith("`soon` is not a page number.")
+        parse_command("mentor", text)
+    assert caught.value.explain().startswith(said)
 
 
 @pytest.mark.parametrize("length", ["3 fortnights", "soon", "-2w", "0 days"])
