@@ -43,6 +43,7 @@ async def test_join_normalises_topics_and_suggests_those_in_use(
     await chat.say("mia", "/mentor join mentor Python, Databases  capacity 2 team Payments")
     answer = await chat.say("eve", "/mentor join mentee PYTHON")
     assert "Topics: python" in answer
+    assert "\nTimezone: not known yet, so UTC" in answer  # spelled as everywhere else
     assert "Topics others named here: database." in answer
     async with database.transaction() as session:
         names = set((await session.execute(select(MatchTopic.name))).scalars())
