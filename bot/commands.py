@@ -357,13 +357,17 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+# The bot's slash commands, by name.
+COMMANDS = ("win", "mentor")
+
+
 def parse_command(command: str, text: str) -> Command:
     name = command.strip().lstrip("/").lower()
     if name == "win":
         return _parse_win(text)
     if name == "mentor":
         return _parse_mentor(text)
-    close = closest_word(name, ("win", "mentor"))
+    close = closest_word(name, COMMANDS)
     if close is not None:
         usage = WIN_USAGE if close == "win" else MENTOR_USAGE["help"]
         raise CommandError(

@@ -21,6 +21,7 @@ from bot import due, milestones, pair_commands, preferences, privacy, program, s
 from bot.cadence import CadenceError, parse_timezone
 from bot.clock import Clock
 from bot.commands import (
+    COMMANDS,
     MAX_PAGE,
     MENTOR_USAGE,
     AddMilestone,
@@ -711,7 +712,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         return await _answer_text(turn, waiting[0], text)
     words = text.split()
     first = words[0].lower() if words else ""
-    if first in ("win", "mentor"):
+    if first in COMMANDS:
         return turn.reply(
             f"Did you mean `/{text}`? Commands start with a slash: type it as a slash command."
         )

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.commands import COMMANDS
 from bot.events import CommandInvoked, Event, MessageReceived
 from bot.numbers import whole_number
 from bot.refs import Platform, UserRef
@@ -60,9 +61,6 @@ class CloseForm:
 
 ConsoleAction = SwitchUser | Click | Advance | Quit | ShowConsoleHelp | Nothing | CloseForm
 
-# A line in a form that starts like one of the bot's commands: not taken as an answer.
-_COMMAND_LINE = re.compile(r"^/(win|mentor)(\s|$)", re.IGNORECASE)
-
 CONSOLE_HELP = """\
 Console commands:
   /win <text>, /mentor <subcommand>   chat commands as the current user (/mentor help)
@@ -76,9 +74,10 @@ Any other line is a direct message to the bot. Mention people as @name, channels
 
 
 def looks_like_a_command(line: str) -> bool:
-    """Whether ``line`` starts with ``/win`` or ``/mentor``: typed into a form, it was
-    meant as a command, not as the question's answer."""
-    return _COMMAND_LINE.match(line.strip()) is not None
+    """Whether ``line`` starts with one of the bot's commands (``/win``, ``/mentor``):
+    typed into a form, it was meant as a command, not as the question's answer."""
+    words = line.split(maxsplit=1)
+    return bool(words) and words[0].startswith("/") and words[0][1:].lower() in COMMANDS
 
 
 def user_ref(name: str) -> UserRef:
