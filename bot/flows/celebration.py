@@ -83,17 +83,24 @@ async def celebrate(
             # The question is still open, so this one waits for it too. A goal's owner was
             # just told it is done (the command's answer); an automatic one (10 wins, a
             # streak, an anniversary) would otherwise go unsaid until they answer.
-            note = Content(
+            _tell_owner(
+                turn,
+                owner,
                 f"🎉 You reached a milestone: *{milestone.title}*! I'll celebrate it once "
                 f"you've said whether I may shout it out in <#{channel}> (the question I "
-                "asked you earlier)."
+                "asked you earlier).",
             )
-            if owner.external_id == turn.actor.external_id:
-                turn.tell_actor(note)
-            else:
-                turn.dm(owner, note)
         return
     await _celebrate_now(turn, milestone, owner, partners)
+
+
+def _tell_owner(turn: Turn, owner: Member, note: str) -> None:
+    """The milestone's owner hears ``note``: in the answer to what they did, or in a DM
+    when someone else's event reached it."""
+    if owner.external_id == turn.actor.external_id:
+        turn.tell_actor(Content(note))
+    else:
+        turn.dm(owner, Content(note))
 
 
 async def _ask_consent(turn: Turn, milestone: Milestone, owner: Member, channel: str) -> None:
@@ -144,10 +151,7 @@ async def _celebrate_now(
         if channel is None and turn.workspace.shoutout_hint_sent_at is None:
             turn.workspace.shoutout_hint_sent_at = turn.now
             note += "\n" + CHANNEL_HINT
-        if owner.external_id == turn.actor.external_id:
-            turn.tell_actor(Content(note))
-        else:
-            turn.dm(owner, Content(note))
+        _tell_owner(turn, owner, note)
         for partner in told:
             turn.dm(partner, Content(headline))
     # Already so when it was written celebrated (bot/milestones.py): not set again then,
