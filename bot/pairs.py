@@ -91,6 +91,11 @@ class AskWhichPair(Exception):
         self.candidates = candidates
 
 
+def not_in_a_pair(*, had_one: bool) -> str:
+    """What someone with no active pair is told: "yet" only if they never had one."""
+    return f"You're not in a mentoring pair {'now' if had_one else 'yet'}. {NO_PAIR_HINT}"
+
+
 async def pick_pair(
     turn: Turn,
     partner_id: str | None,
@@ -100,10 +105,8 @@ async def pick_pair(
     chosen from a "which pair?" question. Several fit -> raises ``AskWhichPair``."""
     views = await pairs_of(turn, turn.actor, states)
     if not views:
-        # "Yet" only for someone who never had a pair; one whose pair ended has had one.
         ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
-        when = "now" if ended else "yet"
-        raise UserError(f"You're not in a mentoring pair {when}. {NO_PAIR_HINT}")
+        raise UserError(not_in_a_pair(had_one=bool(ended)))
     if turn.chosen_pair_id is not None:
         for view in views:
             if view.pair.id == turn.chosen_pair_id:

@@ -11,7 +11,7 @@ from bot.access import counted_wins, shared_in_pairs
 from bot.cadence import describe, local_view
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
-from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, pairs_of
+from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, not_in_a_pair, pairs_of
 from bot.rhythm import rule_of
 from bot.storage.models import LIVE_PAIR_STATES, Feedback, Milestone, MilestoneKind, PairState, Win
 from bot.turn import Turn
@@ -72,7 +72,7 @@ async def _no_live_pair(turn: Turn) -> str:
     forget included), with what they can still do and how to start again."""
     ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
     if not ended:
-        return f"You're not in a mentoring pair yet. {NO_PAIR_HINT}"
+        return not_in_a_pair(had_one=False)
     last = max(ended, key=lambda v: (v.pair.ended_at or v.pair.created_at, v.pair.id))
     role = "mentee" if last.i_mentor else "mentor"
     zone = ZoneInfo(turn.actor.timezone or last.pair.timezone)
