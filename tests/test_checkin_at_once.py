@@ -29,12 +29,13 @@ from bot.storage.models import (
     HandledEvent,
     Member,
     OutboxMessage,
+    Pair,
     Workspace,
 )
 from bot.unreachable import UNREACHABLE_NOTE
-from tests.conversation import Chat
+from tests.conversation import Chat, pair_up
 from tests.statements import handled_with_statements, sent_to_postgres
-from tests.test_checkins import to_first_checkin
+from tests.test_checkins import FIRST_CHECKIN, to_first_checkin
 
 THE_READ = "SELECT flow_sessions.id, flow_sessions.member_id"
 THE_STATEMENT = "WITH answered AS (SELECT flow_sessions.id"
@@ -470,3 +471,56 @@ async def test_a_skip_that_asks_the_next_question_is_a_read_and_one_statement(
     [shown, thanks] = _texts(effects)
     assert (shown, thanks[:7]) == (f"{LAST} (skipped)", "Thanks!")
     assert (await _bobs_flow(chat)).ended_at is not None
+
+
+def _prompt_with(chat: Chat, user: str, partner: str) -> tuple[Button, str]:
+    """[Great 🙌] on ``user``'s check-in prompt with ``partner``, and the prompt's id."""
+    for seen in reversed(chat.recorder.seen):
+        if seen.user == user and f"check-in with <@{partner}>." in seen.content.text:
+            great = next(b for b in seen.content.buttons if b.label == "Great 🙌")
+            return great, seen.message_id
+    raise AssertionError(f"{user} has no prompt with {partner}")
+
+
+async def test_someone_in_two_pairs_is_told_whose_check_in_each_question_is(
+    chat: Chat,
+) -> None:
+    """alice mentors bob and carol, and both check-ins are open at once: a reply answers
+    the question asked last, so each question she is asked, and each message her clicks
+    leave, says whose check-in it is, at once or the usual way. bob, in one pair, is
+    asked plainly. Before, alice read "What is hard right now?" with nothing to say
+    which of her two check-ins it was."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    with_carol = "Check-in with <@carol>: "
+    great, prompt = _prompt_with(chat, "alice", "carol")
+    effects, sent = await handled_with_statements(chat, _click(chat, "alice", great, prompt, "c1"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert _shown(effects) == f"{with_carol}{PROMPT} Great 🙌"
+    assert chat.dms("alice")[-1] == f"{with_carol}{NEXT}"
+    # Typed, at once: the next question of carol's check-in, named.
+    effects, sent = await handled_with_statements(chat, _typed(chat, "alice", "the plan", "a1"))
+    assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
+    assert chat.dms("alice")[-1] == f"{with_carol}{HARD}"
+    skip, asked = _skip_button(chat, "alice")
+    effects, sent = await handled_with_statements(chat, _click(chat, "alice", skip, asked, "s1"))
+    assert _shown(effects) == f"{with_carol}{HARD} (skipped)"
+    assert chat.dms("alice")[-1] == f"{with_carol}{LAST}"
+    # The usual way (no key): bob's check-in, the other one, named too.
+    great, prompt = _prompt_with(chat, "alice", "bob")
+    await chat.press("alice", great, prompt)
+    assert chat.dms("alice")[-1] == f"Check-in with <@bob>: {NEXT}"
+    # bob has one pair: his questions are as ever.
+    await chat.click("bob", "Great 🙌")
+    await chat.say("bob", "the parser")
+    assert chat.dms("bob")[-2:] == [NEXT, HARD]
+    carol = select(Member.id).where(Member.external_id == "carol").scalar_subquery()
+    [answer] = await _rows(
+        chat.database,
+        CheckinAnswer,
+        CheckinAnswer.checkin_id.in_(
+            select(Checkin.id).join(Pair, Pair.id == Checkin.pair_id).where(Pair.mentee_id == carol)
+        ),
+    )
+    assert (answer.mood, answer.progress, answer.challenge) == ("great", "the plan", None)

@@ -143,25 +143,50 @@ def test_two_check_ins_at_once_a_reply_answers_the_question_asked_last(
 ) -> None:
     """bob has two mentors, both check-ins open at once. Each line typed or clicked comes
     a moment after the last, so a reply answers the question asked last, as on a
-    platform; on one frozen instant the two would tie, and it went to the other."""
-    out = run_console(
-        tmp_path,
-        "/mentor pair @alice @bob\n:as bob\n:click Accept\n/mentor pair @carol @bob\n"
-        ":as carol\n:click Accept\n:as bob\n:advance 5d\n"
-        # carol's prompt is the newer: its mood, then a reply; then alice's mood.
-        ":click Great\nShipped the parser\n:click OK\nNaming things\n:quit\n",
-    )
-    assert out.turn("Shipped the parser").messages[0].text.startswith("What is hard right now?")
+    platform; on one frozen instant the two would tie, and it went to the other. Each of
+    bob's questions, and his thanks, say whose check-in it is; alice, in one pair, reads
+    hers plainly."""
+    out = session(tmp_path, "two_checkins_at_once")
+    # carol's prompt is the newer: its mood, then a reply; then alice's mood.
+    shipped = out.turn("Shipped the parser").messages[0].text
+    assert shipped.startswith("Check-in with @carol: What is hard right now?")
     # alice's check-in asked "What moved forward" last: this answers it.
-    assert out.turn(":click OK").messages[1].text.startswith("What moved forward since last")
-    assert out.turn("Naming things").messages[0].text.startswith("What is hard right now?")
+    ok = out.turn(":click OK").messages
+    assert ok[0].text.startswith("Check-in with @alice: How did it go since last time? OK")
+    assert ok[1].text.startswith("Check-in with @alice: What moved forward since last")
+    named = out.turn("Naming things").messages[0].text
+    assert named.startswith("Check-in with @alice: What is hard right now?")
+    thanks = out.turn("Whether to split the parser module").messages[0].text
+    assert thanks.startswith("Thanks! I'll share your answers with @alice once they've")
+    last = out.turn("Code review habits").messages[0].text
+    assert last.startswith("Check-in with @carol: What would you like to bring")
+    skipped, thanks = out.turn(":click Skip").messages
+    assert skipped.text.endswith("to your next conversation? (skipped)")
+    assert thanks.text.startswith("Thanks! I'll share your answers with @carol once they've")
+    # alice has one pair: her questions are as ever.
+    assert (
+        out.turn("Helped bob with the parser")
+        .messages[0]
+        .text.startswith("What is hard right now?")
+    )
     with closing(sqlite3.connect(tmp_path / "bot.db")) as db:
         rows = db.execute(
-            "SELECT mentor.external_id, a.mood, a.progress FROM checkin_answers a "
-            "JOIN checkins c ON c.id = a.checkin_id JOIN pairs p ON p.id = c.pair_id "
-            "JOIN members mentor ON mentor.id = p.mentor_id ORDER BY mentor.external_id"
+            "SELECT mentor.external_id, a.mood, a.progress, a.challenge, a.next_topic "
+            "FROM checkin_answers a JOIN checkins c ON c.id = a.checkin_id "
+            "JOIN pairs p ON p.id = c.pair_id JOIN members mentor ON mentor.id = p.mentor_id "
+            "JOIN members m ON m.id = a.member_id WHERE m.external_id = 'bob' "
+            "ORDER BY mentor.external_id"
         ).fetchall()
-    assert rows == [("alice", "ok", "Naming things"), ("carol", "great", "Shipped the parser")]
+    assert rows == [
+        (
+            "alice",
+            "ok",
+            "Naming things",
+            "Time to write tests",
+            "Whether to split the parser module",
+        ),
+        ("carol", "great", "Shipped the parser", "Code review habits", None),
+    ]
 
 
 def test_one_event_one_message_per_person(tmp_path: Path) -> None:

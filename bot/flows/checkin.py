@@ -51,6 +51,7 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,6 +98,7 @@ from bot.storage.models import (
     OutboxMessage,
     OutboxTarget,
     Pair,
+    PairState,
     Win,
     Workspace,
 )
@@ -330,11 +332,14 @@ async def open_checkins(
         },
     )
     prompts = _Prompts(now, await workspaces_by_id(session, {d.workspace_id for d in opening}))
+    several = await _in_several_pairs(
+        session, [me.id for d in opening for me in (d.mentor, d.mentee)]
+    )
     for start in range(0, len(opening), _PAIRS_PER_INSERT):
         # In slices: the rows (prompts above all) of a whole batch held at once would
         # set the pass's peak memory; a slice fills one multi-row INSERT.
         part = opening[start : start + _PAIRS_PER_INSERT]
-        await _open_part(session, now, part, opened, send_at, wins, prompts)
+        await _open_part(session, now, part, opened, send_at, wins, prompts, several)
     await stalls.watch(session, now if asked_by is None else closes_at, list(opened))
     return set(opened)
 
@@ -347,10 +352,12 @@ async def _open_part(
     send_at: Callable[[Due, Person], datetime],
     wins: Mapping[int, list[str]],
     prompts: _Prompts,
+    several: set[int],
 ) -> None:
     """Both members' conversations and prompts, for some pairs whose check-ins
     (``opened``: pair id -> check-in id) were just inserted. Their answer rows come
-    with their first answers (see :func:`_answer`)."""
+    with their first answers (see :func:`_answer`). A member in ``several`` pairs has
+    their conversation name the partner (``_NAMED_PARTNER``)."""
     sends = {(d.pair_id, me.id): send_at(d, me) for d in part for me in (d.mentor, d.mentee)}
     kind, state = FlowKind.CHECKIN.value, State.MOOD.value
     flows = await insert_arrays(
@@ -361,7 +368,8 @@ async def _open_part(
                 "workspace_id": d.workspace_id,
                 "kind": kind,
                 "state": state,
-                "data": {"checkin_id": opened[d.pair_id]},
+                "data": {"checkin_id": opened[d.pair_id]}
+                | ({_NAMED_PARTNER: partner.external_id} if me.id in several else {}),
                 "member_id": me.id,
                 "pair_id": d.pair_id,
                 "created_at": now,
@@ -370,7 +378,7 @@ async def _open_part(
                 "due_at": sends[(d.pair_id, me.id)] + NUDGE_AFTER,
             }
             for d in part
-            for me in (d.mentor, d.mentee)
+            for me, partner in _both_sides(d)
         ],
         returning=("id", "pair_id", "member_id"),
     )
@@ -396,6 +404,26 @@ async def _open_part(
 
 def _both_sides(due: Due) -> tuple[tuple[Person, Person], tuple[Person, Person]]:
     return (due.mentor, due.mentee), (due.mentee, due.mentor)
+
+
+# Pairs that can have a check-in open (the rest have none, nor will without a new one).
+_CHECKING_IN = (PairState.ACTIVE.value, PairState.PAUSED.value)
+
+
+async def _in_several_pairs(session: AsyncSession, member_ids: Sequence[int]) -> set[int]:
+    """Which of ``member_ids`` are in more than one pair that checks in: two of their
+    check-ins can be open at once. One statement for a whole batch."""
+    dialect = dialect_of(session)
+    sides = union_all(
+        *(
+            select(side.label("member_id")).where(
+                one_of(dialect, side, member_ids), _PAIRS.c.state.in_(_CHECKING_IN)
+            )
+            for side in (_PAIRS.c.mentor_id, _PAIRS.c.mentee_id)
+        )
+    ).subquery()
+    several = select(sides.c.member_id).group_by(sides.c.member_id).having(func.count() > 1)
+    return set((await session.scalars(several)).all())
 
 
 def spread_offset(pair_id: int, window: timedelta) -> timedelta:
@@ -917,7 +945,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
         mood = choice[5:]
-        shown = _mood_shown(mood)
+        shown = _mood_shown(mood, _named_partner(flow.data))
         if flow.state == State.MOOD:
             advanced = await _answer_and_advance(turn, flow, {"mood": mood})
             # The last question open, its "thanks" goes with it (a form asked again).
@@ -928,7 +956,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     if choice.startswith("skip:"):
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
-        skipped = _skipped_shown(State(flow.state))  # (before the flow moves on)
+        # (before the flow moves on)
+        skipped = _skipped_shown(State(flow.state), _named_partner(flow.data))
         advanced = await _answer_and_advance(turn, flow, {})
         if advanced is None:
             return _CLOSED
@@ -1037,7 +1066,8 @@ async def _answer_and_advance(
     moving = whole is None and "retry" not in flow.data
     if moving:
         following = upcoming(flow, ORDER, _FIELDS, State.DONE)
-        asking = None if following == State.DONE else _question(flow, following)
+        partner = _named_partner(flow.data)
+        asking = None if following == State.DONE else _question(flow, following, partner)
         saved = await _save_and_move(turn, flow, values, following, asking)
         if asking is not None:
             return StepResult() if saved else None
@@ -1052,14 +1082,14 @@ async def _answer_and_advance(
         if following != State.DONE:
             move(turn, flow, following)
     if following != State.DONE:
-        turn.dm(turn.actor, _question(flow, following))
+        turn.dm(turn.actor, _question(flow, following, _named_partner(flow.data)))
         return StepResult()
     if not moving:
         for name, value in _ended_values(turn).items():
             setattr(flow, name, value)
     elif isinstance(saved, _Finished) and not saved.partner_answered:
         # The partner is still to answer: nothing to share, and the stall check is set.
-        return _thanks_until(turn, saved.closes_at, saved.pair_timezone)
+        return _thanks_until(turn, flow, saved.closes_at, saved.pair_timezone)
     if whole is None:
         whole = await _whole(turn.session, _checkin_id(flow))
         assert whole is not None  # the answer just saved refers to it
@@ -1068,34 +1098,57 @@ async def _answer_and_advance(
         # One event, one message: the thanks heads the partner's answers in one DM.
         await _share(turn, whole, thanked=turn.actor.id)
         return StepResult()
-    return _thanks_until(turn, whole.checkin.closes_at, whole.pair.timezone)
+    return _thanks_until(turn, flow, whole.checkin.closes_at, whole.pair.timezone)
 
 
-def _mood_shown(mood: str) -> str:
+# A check-in conversation's data, for a member in more than one pair when it opened:
+# the partner's platform id. Two of their check-ins can then be open at once, and each
+# question says whose it is (a reply answers the question asked last).
+_NAMED_PARTNER = "with"
+
+
+def _named_partner(data: Mapping[str, Any]) -> str | None:
+    """The partner a check-in conversation's questions name, if any (``_NAMED_PARTNER``)."""
+    found = data.get(_NAMED_PARTNER)
+    return found if isinstance(found, str) else None
+
+
+def _whose(partner: str | None, text: str) -> str:
+    """``text`` of a check-in's question, naming the partner when there is one to name."""
+    return f"Check-in with <@{partner}>: {text}" if partner else text
+
+
+def _mood_shown(mood: str, partner: str | None) -> str:
     """The prompt once a mood button on it was pressed (its buttons gone)."""
-    return f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}"
+    return _whose(partner, f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}")
 
 
-def _skipped_shown(state: State) -> str:
+def _skipped_shown(state: State, partner: str | None) -> str:
     """A question's message once its [Skip] was pressed (its button gone)."""
-    return f"{QUESTIONS[state][0]} (skipped)"
+    return _whose(partner, f"{QUESTIONS[state][0]} (skipped)")
 
 
-def _question(flow: FlowSession | int, state: State) -> Content:
+def _question(flow: FlowSession | int, state: State, partner: str | None) -> Content:
     """The DM asking the question of ``state``, with its [Skip] (``flow``: the flow or its
-    id)."""
+    id; ``partner``: whom it names, ``_named_partner``)."""
     question, _ = QUESTIONS[state]
-    return Content(question, buttons=(flow_button(flow, f"skip:{state}", "Skip"),))
+    text = _whose(partner, question)
+    return Content(text, buttons=(flow_button(flow, f"skip:{state}", "Skip"),))
 
 
-def _thanks_until(turn: Turn, closes_at: datetime | None, pair_timezone: str) -> StepResult:
-    """The thanks for an answer that completes the member's side of a check-in whose
-    other side is still to come (it closes at ``closes_at``), told in the member's zone,
-    else the pair's (as the check-in's own times are)."""
+def _thanks_until(
+    turn: Turn, flow: FlowSession, closes_at: datetime | None, pair_timezone: str
+) -> StepResult:
+    """The thanks for an answer that completes the member's side of ``flow``'s check-in
+    whose other side is still to come (it closes at ``closes_at``), told in the member's
+    zone, else the pair's (as the check-in's own times are). The partner is named as
+    the questions named them (``_named_partner``)."""
     closes = closes_at or turn.now
     zone = turn.actor.timezone or pair_timezone
+    partner = _named_partner(flow.data)
+    who = f"<@{partner}>" if partner else "your partner"
     return StepResult(
-        reply="Thanks! I'll share your answers with your partner once they've answered, "
+        reply=f"Thanks! I'll share your answers with {who} once they've answered, "
         f"or on {local_view(closes, zone)} at the latest."
     )
 
@@ -1541,6 +1594,7 @@ class _Read:
     checkin_id: int
     version: str
     updated_at: datetime
+    partner: str | None  # ``_named_partner``
 
 
 def _as_read(database: Database, rows: list[tuple[Any, ...]]) -> _Read | None:
@@ -1554,9 +1608,9 @@ def _as_read(database: Database, rows: list[tuple[Any, ...]]) -> _Read | None:
         return None
     if state not in QUESTIONS:
         return None
-    return _Read(
-        flow_id, member, workspace, State(state), int(data["checkin_id"]), version, updated_at
-    )
+    checkin_id = int(data["checkin_id"])
+    partner = _named_partner(data)
+    return _Read(flow_id, member, workspace, State(state), checkin_id, version, updated_at, partner)
 
 
 async def _write_at_once(
@@ -1592,7 +1646,7 @@ async def _write_at_once(
     if asks:
         # As ``_answer_and_advance`` moves it: to the next question, asked in a DM.
         following = ORDER[ORDER.index(read.state) + 1]
-        question = _question(read.flow_id, following)
+        question = _question(read.flow_id, following, read.partner)
         dm = outbox_row(Workspace(), OutboxTarget.DM, ref.user_id, question, now)
         dm["workspace_id"] = read.workspace_id
         params |= {f"dm_{column}": value for column, value in dm.items()}
@@ -1642,9 +1696,10 @@ async def click_at_once(
     if kind == "mood":
         # At the mood question a mood moves the flow on, as any answer does; past it,
         # it only changes the mood (answering out of order).
-        values, asks, shown = {"mood": value}, read.state == State.MOOD, _mood_shown(value)
+        shown = _mood_shown(value, read.partner)
+        values, asks = {"mood": value}, read.state == State.MOOD
     elif value == read.state and _asks_after(read.state):
-        values, asks, shown = {}, True, _skipped_shown(read.state)
+        values, asks, shown = {}, True, _skipped_shown(read.state, read.partner)
     else:
         return None
     queued = await _write_at_once(
