@@ -160,9 +160,9 @@ def test_two_check_ins_at_once_a_reply_answers_the_question_asked_last(
     assert thanks.startswith("Thanks! I'll share your answers with @alice once they've")
     last = out.turn("Code review habits").messages[0].text
     assert last.startswith("Check-in with @carol: What would you like to bring")
-    skipped, thanks = out.turn(":click Skip").messages
+    skipped, thanked = out.turn(":click Skip").messages
     assert skipped.text.endswith("to your next conversation? (skipped)")
-    assert thanks.text.startswith("Thanks! I'll share your answers with @carol once they've")
+    assert thanked.text.startswith("Thanks! I'll share your answers with @carol once they've")
     # alice has one pair: her questions are as ever.
     assert (
         out.turn("Helped bob with the parser")
