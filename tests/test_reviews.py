@@ -266,3 +266,29 @@ async def test_the_partners_prompt_waits_for_their_morning(chat: Chat) -> None:
     assert not any("What went well?" in dm for dm in chat.dms("alice"))
     await run_due(chat, timedelta(hours=4))
     assert "What went well?" in chat.dms("alice")[-1]
+
+
+async def test_someone_in_two_pairs_is_told_whose_look_back_each_question_is(
+    chat: Chat,
+) -> None:
+    """alice mentors bob and carol, and both pairs complete a goal: two look backs open
+    for her, and a reply answers the question asked last, so her second questions say
+    whose look back they are. bob and carol, in one pair each, are asked plainly."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    await chat.say("carol", "/mentor milestone add Ship the API")
+    await chat.say("alice", "/mentor milestone done @bob 1")
+    await chat.say("alice", "/mentor milestone done @carol 1")
+    # Her newest question is carol's look back's first: the intro names carol.
+    assert "milestone #1 *Ship the API*" in chat.dms("alice")[-1]
+    assert await chat.say("alice", "Carol scoped it well.") == ""
+    assert chat.dms("alice")[-1] == "Look back with <@carol>: What could be improved?"
+    await chat.click("alice", "Skip")
+    await chat.say("alice", "Bob rehearsed twice.")
+    assert chat.dms("alice")[-1] == "Look back with <@bob>: What could be improved?"
+    assert "shared your look back with <@bob>" in await chat.say("alice", IMPROVE)
+    await chat.say("bob", WENT_WELL)
+    assert chat.dms("bob")[-1] == "What could be improved?"
+    kept = {(r.went_well, r.could_improve) for r in await reviews(chat) if r.answered_at}
+    assert kept == {("Carol scoped it well.", None), ("Bob rehearsed twice.", IMPROVE)}

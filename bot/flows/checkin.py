@@ -51,7 +51,6 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,21 +66,25 @@ from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
     MOVED_COLUMNS,
+    NAMED_PARTNER,
     STALE,
     FlowKind,
     StepResult,
     answered_before_note,
     flow_button,
     form_changes,
+    in_several_pairs,
     move,
     moved_at,
     moved_values,
+    named_partner,
     next_question,
     not_for_you,
     partner_name,
     read_form,
     remember_shown,
     upcoming,
+    whose,
     with_note,
 )
 from bot.milestones import reach_automatic
@@ -98,7 +101,6 @@ from bot.storage.models import (
     OutboxMessage,
     OutboxTarget,
     Pair,
-    PairState,
     Win,
     Workspace,
 )
@@ -332,7 +334,7 @@ async def open_checkins(
         },
     )
     prompts = _Prompts(now, await workspaces_by_id(session, {d.workspace_id for d in opening}))
-    several = await _in_several_pairs(
+    several = await in_several_pairs(
         session, [me.id for d in opening for me in (d.mentor, d.mentee)]
     )
     for start in range(0, len(opening), _PAIRS_PER_INSERT):
@@ -357,7 +359,7 @@ async def _open_part(
     """Both members' conversations and prompts, for some pairs whose check-ins
     (``opened``: pair id -> check-in id) were just inserted. Their answer rows come
     with their first answers (see :func:`_answer`). A member in ``several`` pairs has
-    their conversation name the partner (``_NAMED_PARTNER``)."""
+    their conversation name the partner (``NAMED_PARTNER``)."""
     sends = {(d.pair_id, me.id): send_at(d, me) for d in part for me in (d.mentor, d.mentee)}
     kind, state = FlowKind.CHECKIN.value, State.MOOD.value
     flows = await insert_arrays(
@@ -369,7 +371,7 @@ async def _open_part(
                 "kind": kind,
                 "state": state,
                 "data": {"checkin_id": opened[d.pair_id]}
-                | ({_NAMED_PARTNER: partner.external_id} if me.id in several else {}),
+                | ({NAMED_PARTNER: partner.external_id} if me.id in several else {}),
                 "member_id": me.id,
                 "pair_id": d.pair_id,
                 "created_at": now,
@@ -404,26 +406,6 @@ async def _open_part(
 
 def _both_sides(due: Due) -> tuple[tuple[Person, Person], tuple[Person, Person]]:
     return (due.mentor, due.mentee), (due.mentee, due.mentor)
-
-
-# Pairs that can have a check-in open (the rest have none, nor will without a new one).
-_CHECKING_IN = (PairState.ACTIVE.value, PairState.PAUSED.value)
-
-
-async def _in_several_pairs(session: AsyncSession, member_ids: Sequence[int]) -> set[int]:
-    """Which of ``member_ids`` are in more than one pair that checks in: two of their
-    check-ins can be open at once. One statement for a whole batch."""
-    dialect = dialect_of(session)
-    sides = union_all(
-        *(
-            select(side.label("member_id")).where(
-                one_of(dialect, side, member_ids), _PAIRS.c.state.in_(_CHECKING_IN)
-            )
-            for side in (_PAIRS.c.mentor_id, _PAIRS.c.mentee_id)
-        )
-    ).subquery()
-    several = select(sides.c.member_id).group_by(sides.c.member_id).having(func.count() > 1)
-    return set((await session.scalars(several)).all())
 
 
 def spread_offset(pair_id: int, window: timedelta) -> timedelta:
@@ -945,7 +927,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
         mood = choice[5:]
-        shown = _mood_shown(mood, _named_partner(flow.data))
+        shown = _mood_shown(mood, named_partner(flow.data))
         if flow.state == State.MOOD:
             advanced = await _answer_and_advance(turn, flow, {"mood": mood})
             # The last question open, its "thanks" goes with it (a form asked again).
@@ -957,7 +939,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         if choice[5:] != flow.state:
             return StepResult(reply="You're already past that question.")
         # (before the flow moves on)
-        skipped = _skipped_shown(State(flow.state), _named_partner(flow.data))
+        skipped = _skipped_shown(State(flow.state), named_partner(flow.data))
         advanced = await _answer_and_advance(turn, flow, {})
         if advanced is None:
             return _CLOSED
@@ -1066,7 +1048,7 @@ async def _answer_and_advance(
     moving = whole is None and "retry" not in flow.data
     if moving:
         following = upcoming(flow, ORDER, _FIELDS, State.DONE)
-        partner = _named_partner(flow.data)
+        partner = named_partner(flow.data)
         asking = None if following == State.DONE else _question(flow, following, partner)
         saved = await _save_and_move(turn, flow, values, following, asking)
         if asking is not None:
@@ -1082,7 +1064,7 @@ async def _answer_and_advance(
         if following != State.DONE:
             move(turn, flow, following)
     if following != State.DONE:
-        turn.dm(turn.actor, _question(flow, following, _named_partner(flow.data)))
+        turn.dm(turn.actor, _question(flow, following, named_partner(flow.data)))
         return StepResult()
     if not moving:
         for name, value in _ended_values(turn).items():
@@ -1101,38 +1083,21 @@ async def _answer_and_advance(
     return _thanks_until(turn, flow, whole.checkin.closes_at, whole.pair.timezone)
 
 
-# A check-in conversation's data, for a member in more than one pair when it opened:
-# the partner's platform id. Two of their check-ins can then be open at once, and each
-# question says whose it is (a reply answers the question asked last).
-_NAMED_PARTNER = "with"
-
-
-def _named_partner(data: Mapping[str, Any]) -> str | None:
-    """The partner a check-in conversation's questions name, if any (``_NAMED_PARTNER``)."""
-    found = data.get(_NAMED_PARTNER)
-    return found if isinstance(found, str) else None
-
-
-def _whose(partner: str | None, text: str) -> str:
-    """``text`` of a check-in's question, naming the partner when there is one to name."""
-    return f"Check-in with <@{partner}>: {text}" if partner else text
-
-
 def _mood_shown(mood: str, partner: str | None) -> str:
     """The prompt once a mood button on it was pressed (its buttons gone)."""
-    return _whose(partner, f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}")
+    return whose("Check-in", partner, f"{QUESTIONS[State.MOOD][0]} {MOODS[mood]}")
 
 
 def _skipped_shown(state: State, partner: str | None) -> str:
     """A question's message once its [Skip] was pressed (its button gone)."""
-    return _whose(partner, f"{QUESTIONS[state][0]} (skipped)")
+    return whose("Check-in", partner, f"{QUESTIONS[state][0]} (skipped)")
 
 
 def _question(flow: FlowSession | int, state: State, partner: str | None) -> Content:
     """The DM asking the question of ``state``, with its [Skip] (``flow``: the flow or its
-    id; ``partner``: whom it names, ``_named_partner``)."""
+    id; ``partner``: whom it names, ``named_partner``)."""
     question, _ = QUESTIONS[state]
-    text = _whose(partner, question)
+    text = whose("Check-in", partner, question)
     return Content(text, buttons=(flow_button(flow, f"skip:{state}", "Skip"),))
 
 
@@ -1142,10 +1107,10 @@ def _thanks_until(
     """The thanks for an answer that completes the member's side of ``flow``'s check-in
     whose other side is still to come (it closes at ``closes_at``), told in the member's
     zone, else the pair's (as the check-in's own times are). The partner is named as
-    the questions named them (``_named_partner``)."""
+    the questions named them (``named_partner``)."""
     closes = closes_at or turn.now
     zone = turn.actor.timezone or pair_timezone
-    partner = _named_partner(flow.data)
+    partner = named_partner(flow.data)
     who = f"<@{partner}>" if partner else "your partner"
     return StepResult(
         reply=f"Thanks! I'll share your answers with {who} once they've answered, "
@@ -1594,7 +1559,7 @@ class _Read:
     checkin_id: int
     version: str
     updated_at: datetime
-    partner: str | None  # ``_named_partner``
+    partner: str | None  # ``named_partner``
 
 
 def _as_read(database: Database, rows: list[tuple[Any, ...]]) -> _Read | None:
@@ -1609,7 +1574,7 @@ def _as_read(database: Database, rows: list[tuple[Any, ...]]) -> _Read | None:
     if state not in QUESTIONS:
         return None
     checkin_id = int(data["checkin_id"])
-    partner = _named_partner(data)
+    partner = named_partner(data)
     return _Read(flow_id, member, workspace, State(state), checkin_id, version, updated_at, partner)
 
 

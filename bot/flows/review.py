@@ -19,6 +19,7 @@ both answers empty) and nothing is sent to the partner.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 
@@ -29,19 +30,23 @@ from bot.effects import Effect, OpenForm
 from bot.errors import UserError
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
+    NAMED_PARTNER,
     STALE,
     FlowKind,
     StepResult,
     answered_before_note,
     flow_button,
     form_changes,
+    in_several_pairs,
     move,
+    named_partner,
     next_question,
     not_for_you,
     partner_name,
     read_form,
     remember_shown,
     start_flow,
+    whose,
     with_note,
 )
 from bot.pairs import pick_pair
@@ -108,7 +113,8 @@ async def start(turn: Turn, command: StartReview) -> list[Effect]:
             f"You have a look back open already; I've sent you its question again in DMs: "
             f"{QUESTIONS[state][0]}"
         )
-    await _start_one(turn, view.pair, turn.actor, view.partner, Occasion.ASKED, None)
+    several = await in_several_pairs(turn.session, [turn.actor.id])
+    await _start_one(turn, view.pair, turn.actor, view.partner, Occasion.ASKED, None, several)
     return turn.reply(
         f"I've sent you a short look back in DMs. Your answers go to {view.partner_mention}."
     )
@@ -120,8 +126,9 @@ async def _start_for_both(
     mentor = await turn.session.get(Member, pair.mentor_id)
     mentee = await turn.session.get(Member, pair.mentee_id)
     assert mentor is not None and mentee is not None
+    several = await in_several_pairs(turn.session, [mentor.id, mentee.id])
     for me, partner in ((mentor, mentee), (mentee, mentor)):
-        await _start_one(turn, pair, me, partner, occasion, milestone)
+        await _start_one(turn, pair, me, partner, occasion, milestone, several)
 
 
 async def _start_one(
@@ -131,7 +138,10 @@ async def _start_one(
     partner: Member,
     occasion: Occasion,
     milestone: Milestone | None,
+    several: set[int],
 ) -> None:
+    """``me``'s look back at their pair with ``partner``; its questions name the partner
+    when ``me`` is in ``several`` pairs (``in_several_pairs``)."""
     review = Review(
         workspace_id=turn.workspace.id,
         pair_id=pair.id,
@@ -142,9 +152,10 @@ async def _start_one(
     )
     turn.session.add(review)
     await turn.session.flush()  # its id goes into the flow session
-    flow = await start_flow(
-        turn, FlowKind.REVIEW, State.WENT_WELL, member=me, pair=pair, data={"review_id": review.id}
-    )
+    data: dict[str, Any] = {"review_id": review.id}
+    if me.id in several:
+        data[NAMED_PARTNER] = partner.external_id
+    flow = await start_flow(turn, FlowKind.REVIEW, State.WENT_WELL, member=me, pair=pair, data=data)
     who = f"<@{partner.external_id}>"
     # The news itself (the celebration, the pair's end) is told in the same message, by
     # whoever queued it first: the look back only adds its own question.
@@ -170,7 +181,10 @@ def _milestone_name(milestone: Milestone) -> str:
 
 def _question(flow: FlowSession, state: State, *, intro: str | None = None) -> Content:
     question, _ = QUESTIONS[state]
-    text = f"{intro}\n{question}" if intro else question
+    # (The intro names the partner, when there is one.)
+    text = (
+        f"{intro}\n{question}" if intro else whose("Look back", named_partner(flow.data), question)
+    )
     if state == State.WENT_WELL:
         text += "\n(Reply here, answer in a form, or skip.)"
     return Content(

@@ -9,12 +9,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Button, ButtonStyle, FormField
 from bot.effects import Effect
 from bot.numbers import whole_number
-from bot.storage.models import FlowSession, Member, Pair
+from bot.storage.bulk import dialect_of, one_of, table_of
+from bot.storage.models import FlowSession, Member, Pair, PairState
 from bot.text import TEXT_MAX_CHARS
 from bot.turn import Turn
 
@@ -59,6 +61,44 @@ async def partner_name(turn: Turn, flow: FlowSession) -> str:
         Member, pair.mentee_id if pair.mentor_id == flow.member_id else pair.mentor_id
     )
     return (other.display_name or other.external_id) if other else "your partner"
+
+
+# A conversation's data, for a member in more than one pair when it began: the
+# partner's platform id. Two of their conversations can then be open at once, and a
+# reply answers the question asked last, so each question says whose it is.
+NAMED_PARTNER = "with"
+# The pairs whose conversations can be open (the others have none, nor will).
+_GOING = (PairState.ACTIVE.value, PairState.PAUSED.value)
+_PAIRS = table_of(Pair)
+
+
+async def in_several_pairs(session: AsyncSession, member_ids: Sequence[int]) -> set[int]:
+    """Which of ``member_ids`` are in more than one active or paused pair (whose
+    conversations then name the partner, ``NAMED_PARTNER``). One statement for any
+    number of them."""
+    dialect = dialect_of(session)
+    sides = union_all(
+        *(
+            select(side.label("member_id")).where(
+                one_of(dialect, side, member_ids), _PAIRS.c.state.in_(_GOING)
+            )
+            for side in (_PAIRS.c.mentor_id, _PAIRS.c.mentee_id)
+        )
+    ).subquery()
+    several = select(sides.c.member_id).group_by(sides.c.member_id).having(func.count() > 1)
+    return set((await session.scalars(several)).all())
+
+
+def named_partner(data: Mapping[str, Any]) -> str | None:
+    """The partner a conversation's questions name, if any (``NAMED_PARTNER``)."""
+    found = data.get(NAMED_PARTNER)
+    return found if isinstance(found, str) else None
+
+
+def whose(conversation: str, partner: str | None, text: str) -> str:
+    """``text``, a question of a ``conversation`` ("Check-in"), naming the partner when
+    there is one to name (``named_partner``)."""
+    return f"{conversation} with <@{partner}>: {text}" if partner else text
 
 
 def flow_button(
