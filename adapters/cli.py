@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand
 
 from adapters import matching_cli
+from bot.text import counted
 
 # Start-up stays light (bench/bench_startup.py; tests/test_cli_startup.py checks it):
 # `mentorbot --help` imports typer and little else. Each command imports what it uses,
@@ -430,30 +431,39 @@ async def _dispatch(
     finally:
         await database.dispose()
     err.print(
-        f"dispatch at {moment:%Y-%m-%d %H:%M} UTC: {report.checkins_opened} check-ins "
-        f"opened, {report.checkins_missed} missed, {report.timers} reminders, "
-        f"{report.heads_ups} heads-ups; {delivered.sent} messages delivered, "
-        f"{delivered.retried} attempts to be retried, {delivered.failed} failed for good",
+        f"dispatch at {moment:%Y-%m-%d %H:%M} UTC: "
+        f"{counted(report.checkins_opened, 'check-in', 'check-ins')} opened, "
+        f"{report.checkins_missed} missed, {counted(report.timers, 'reminder', 'reminders')}, "
+        f"{counted(report.heads_ups, 'heads-up', 'heads-ups')}; "
+        f"{counted(delivered.sent, 'message', 'messages')} delivered, "
+        f"{counted(delivered.retried, 'attempt', 'attempts')} to be retried, "
+        f"{delivered.failed} failed for good",
         markup=False,
     )
     for platform, count in sorted(waiting.items()):
         if platform in senders:
             err.print(
-                f"{_messages(count)} for {platform.value} wait for a retry or the rate "
-                "limit: the next dispatch (or `mentorbot run`) sends them",
+                f"{_waiting(count, platform)} for a retry or the rate limit: the next "
+                f"dispatch (or `mentorbot run`) sends {_them(count)}",
                 markup=False,
             )
         else:
             err.print(
-                f"{_messages(count)} for {platform.value} wait: set "
-                f"{TOKEN_FOR.get(platform.value, 'its token')} to deliver them "
+                f"{_waiting(count, platform)}: set "
+                f"{TOKEN_FOR.get(platform.value, 'its token')} to deliver {_them(count)} "
                 "(or run `mentorbot run`)",
                 markup=False,
             )
 
 
-def _messages(count: int) -> str:
-    return f"{count} message{'' if count == 1 else 's'}"
+def _waiting(count: int, platform: Platform) -> str:
+    """``3 messages for slack wait``, ``1 message for slack waits``."""
+    where = f"for {platform.value}"
+    return counted(count, f"message {where} waits", f"messages {where} wait")
+
+
+def _them(count: int) -> str:
+    return "it" if count == 1 else "them"
 
 
 async def _platform_senders(
@@ -562,21 +572,17 @@ def pairs_import(
 MAX_REJECTIONS_SHOWN = 50
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def import_summary(report: ImportReport) -> str:
     """What an import did, in words: the good rows are in even when some were rejected."""
     done = (
-        f"{_count(report.created, 'pair', 'pairs')} created, "
-        f"{_count(report.already, 'pair was', 'pairs were')} already there"
+        f"{counted(report.created, 'pair', 'pairs')} created, "
+        f"{counted(report.already, 'pair was', 'pairs were')} already there"
     )
     if not report.rejected:
         return f"{done}."
     rejected = len(report.rejected)
     return (
-        f"{done}; {_count(rejected, 'row was', 'rows were')} rejected and not imported "
+        f"{done}; {counted(rejected, 'row was', 'rows were')} rejected and not imported "
         f"(fix {'it' if rejected == 1 else 'them'} and import the file again: rows already "
         "imported are skipped)."
     )

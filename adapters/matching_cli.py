@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.text import counted
+
 if TYPE_CHECKING:
     from bot.crypto import TextCipher
     from bot.matching.people_import import PeopleReport
@@ -47,7 +49,7 @@ def people_import(
     report = cli._run_returning(_import(settings.database_url, text, cli._cipher(settings)))
     cli.err.print(
         f"{report.joined} joined the pool, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.rejected)} rows rejected"
+        f"{report.unchanged} unchanged, {counted(len(report.rejected), 'row', 'rows')} rejected"
     )
     for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
         cli.err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)

@@ -342,6 +342,19 @@ def test_without_a_token_dispatch_says_what_waits_for_which_platform(
     assert "2 messages for discord wait: set DISCORD_BOT_TOKEN to deliver them" in done.stderr
 
 
+def test_the_dispatch_summary_counts_one_as_one(templates: Templates, tmp_path: Path) -> None:
+    """One pair due, no token: the operator reads "1 check-in opened", not "1 check-ins"."""
+    url = sqlite_copy(templates, tmp_path / "mentorbot.db")
+    due = write_csv(tmp_path / "pairs.csv", "slack", TEAM, slack_members(1))
+    import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
+    done = finish(mentorbot(tmp_path, url, ["dispatch", "--now", due.at.isoformat()], {}))
+    assert (
+        "1 check-in opened, 0 missed, 0 reminders, 0 heads-ups; 0 messages delivered, "
+        "0 attempts to be retried, 0 failed for good"
+    ) in done.stderr
+    assert "2 messages for slack wait: set SLACK_BOT_TOKEN to deliver them" in done.stderr
+
+
 # -- Discord -----------------------------------------------------------------------------
 
 

@@ -62,7 +62,7 @@ FEW = BATCH + 50  # pairs for each crash: two dispatch batches, five delivery ba
 _UNSET_PREFIXES = ("SLACK_", "DISCORD_", "DISPATCH_", "MENTORBOT_")
 _UNSET = {"DATABASE_URL", "ADMIN_USER_IDS", "LOG_LEVEL", "PYTHONUNBUFFERED"}
 _HEADER = re.compile(r"^DM → ([a-z0-9_.\-]+)$")
-_SUMMARY = re.compile(r"(\d+) check-ins opened, (\d+) missed.*?(\d+) messages delivered")
+_SUMMARY = re.compile(r"(\d+) check-ins? opened, (\d+) missed.*?(\d+) messages? delivered")
 
 
 # -- fixtures ----------------------------------------------------------------------------

@@ -60,6 +60,10 @@ async def test_people_import_refuses_bad_rows_and_is_idempotent(
         assert f"line {line}: " in first.output and reason in first.output, reason
     again = await asyncio.to_thread(cli, database, "people", "import", str(path))
     assert "0 joined the pool, 0 updated, 4 unchanged, 7 rows rejected" in again.output
+    # One bad row is "1 row", as an operator writes it.
+    path.write_text(HEADER + GOOD + BAD.splitlines(keepends=True)[0], encoding="utf-8")
+    once = await asyncio.to_thread(cli, database, "people", "import", str(path))
+    assert "0 joined the pool, 0 updated, 4 unchanged, 1 row rejected" in once.output
     async with database.transaction() as session:
         profiles = (await session.execute(select(MatchProfile))).scalars().all()
         assert len(profiles) == 4
