@@ -902,7 +902,8 @@ def db_rotate_key() -> None:
     _check_sqlite_folder(settings.database_url)
     report = _run_returning(_rotate_key(settings.database_url, cipher))
     err.print(
-        f"{report.values} values in {report.rows} rows encrypted with the first key "
+        f"{counted(report.values, 'value', 'values')} in {counted(report.rows, 'row', 'rows')} "
+        "encrypted with the first key "
         f"({describe(cipher)})"
     )
 

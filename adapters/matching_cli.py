@@ -136,9 +136,11 @@ async def _match(
             sent = None
             if not dry_run:
                 done = await rounds.run_and_send(session, row, now, result, members)
-                sent = f"{done.sent} proposals queued; each person is asked by DM."
+                queued = counted(done.sent, "proposal", "proposals")
+                sent = f"{queued} queued; each person is asked by DM."
                 if done.stale:
-                    sent += f" {done.stale} no longer fit and were not sent."
+                    gone = ("no longer fits and was not sent", "no longer fit and were not sent")
+                    sent += f" {counted(done.stale, *gone)}."
             return rounds.as_json(result), rounds.describe(result), sent
     finally:
         await database.dispose()

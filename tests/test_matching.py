@@ -157,8 +157,9 @@ async def test_an_unanswered_proposal_expires_after_a_week_and_the_admin_is_told
     assert "expired after 7 days" in chat.dms("eve")[-1]
     assert "withdrawn" in await chat.click("eve", "Accept")
     stats = await chat.say("alice", "/mentor stats")
-    assert "Matching pool: 1 mentors with 1 open places, 1 mentees waiting" in stats
-    assert "1 proposals sent, 0% accepted (0 of 1 answered or expired; 0 open)" in stats
+    # One of each is counted as one ("1 mentor", not "1 mentors").
+    assert "Matching pool: 1 mentor with 1 open place, 1 mentee waiting" in stats
+    assert "1 proposal sent, 0% accepted (0 of 1 answered or expired; 0 open)" in stats
     # Those two are not proposed again.
     assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
 

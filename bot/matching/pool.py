@@ -39,6 +39,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
+from bot.text import counted
 from bot.topics import (
     DEFAULT_CAPACITY,
     MAX_CAPACITY,
@@ -505,9 +506,11 @@ class PoolStats:
             else f"no proposal answered yet ({self.open} open)"
         )
         return (
-            f"Matching pool: {self.mentors} mentors with {self.open_capacity} open places, "
-            f"{self.mentees_waiting} mentees waiting{wait}.\n"
-            f"Matching rounds: {self.proposals_sent} proposals sent, {rate_text}."
+            f"Matching pool: {counted(self.mentors, 'mentor', 'mentors')} with "
+            f"{counted(self.open_capacity, 'open place', 'open places')}, "
+            f"{counted(self.mentees_waiting, 'mentee', 'mentees')} waiting{wait}.\n"
+            f"Matching rounds: {counted(self.proposals_sent, 'proposal', 'proposals')} sent, "
+            f"{rate_text}."
         )
 
 

@@ -45,6 +45,7 @@ from bot.storage.models import (
     PairState,
     Workspace,
 )
+from bot.text import counted
 from bot.turn import Turn
 
 MATCH_ACTION = "match"
@@ -117,7 +118,7 @@ def describe(result: Round) -> str:
     else:
         count = len(result.proposals)
         lines = [
-            f"Matching round preview: {count} pair{'s' if count != 1 else ''}. "
+            f"Matching round preview: {counted(count, 'pair', 'pairs')}. "
             "Nobody has been told anything yet."
         ]
         for number, p in enumerate(result.proposals[:PREVIEW_LINES], 1):
@@ -127,7 +128,7 @@ def describe(result: Round) -> str:
             )
         if count > PREVIEW_LINES:
             lines.append(
-                f"…and {count - PREVIEW_LINES} more pairs (all of them: "
+                f"…and {counted(count - PREVIEW_LINES, 'more pair', 'more pairs')} (all of them: "
                 "`mentorbot match --dry-run --json`)."
             )
     if result.unmatched:
