@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand
 
 from adapters import matching_cli
-from bot.text import counted
+from bot.numbers import how_many
 
 # Start-up stays light (bench/bench_startup.py; tests/test_cli_startup.py checks it):
 # `mentorbot --help` imports typer and little else. Each command imports what it uses,
@@ -432,11 +432,11 @@ async def _dispatch(
         await database.dispose()
     err.print(
         f"dispatch at {moment:%Y-%m-%d %H:%M} UTC: "
-        f"{counted(report.checkins_opened, 'check-in', 'check-ins')} opened, "
-        f"{report.checkins_missed} missed, {counted(report.timers, 'reminder', 'reminders')}, "
-        f"{counted(report.heads_ups, 'heads-up', 'heads-ups')}; "
-        f"{counted(delivered.sent, 'message', 'messages')} delivered, "
-        f"{counted(delivered.retried, 'attempt', 'attempts')} to be retried, "
+        f"{how_many(report.checkins_opened, 'check-in', 'check-ins')} opened, "
+        f"{report.checkins_missed} missed, {how_many(report.timers, 'reminder', 'reminders')}, "
+        f"{how_many(report.heads_ups, 'heads-up', 'heads-ups')}; "
+        f"{how_many(delivered.sent, 'message', 'messages')} delivered, "
+        f"{how_many(delivered.retried, 'attempt', 'attempts')} to be retried, "
         f"{delivered.failed} failed for good",
         markup=False,
     )
@@ -459,7 +459,7 @@ async def _dispatch(
 def _waiting(count: int, platform: Platform) -> str:
     """``3 messages for slack wait``, ``1 message for slack waits``."""
     where = f"for {platform.value}"
-    return counted(count, f"message {where} waits", f"messages {where} wait")
+    return how_many(count, f"message {where} waits", f"messages {where} wait")
 
 
 def _them(count: int) -> str:
@@ -575,14 +575,14 @@ MAX_REJECTIONS_SHOWN = 50
 def import_summary(report: ImportReport) -> str:
     """What an import did, in words: the good rows are in even when some were rejected."""
     done = (
-        f"{counted(report.created, 'pair', 'pairs')} created, "
-        f"{counted(report.already, 'pair was', 'pairs were')} already there"
+        f"{how_many(report.created, 'pair', 'pairs')} created, "
+        f"{how_many(report.already, 'pair was', 'pairs were')} already there"
     )
     if not report.rejected:
         return f"{done}."
     rejected = len(report.rejected)
     return (
-        f"{done}; {counted(rejected, 'row was', 'rows were')} rejected and not imported "
+        f"{done}; {how_many(rejected, 'row was', 'rows were')} rejected and not imported "
         f"(fix {'it' if rejected == 1 else 'them'} and import the file again: rows already "
         "imported are skipped)."
     )
@@ -902,7 +902,7 @@ def db_rotate_key() -> None:
     _check_sqlite_folder(settings.database_url)
     report = _run_returning(_rotate_key(settings.database_url, cipher))
     err.print(
-        f"{counted(report.values, 'value', 'values')} in {counted(report.rows, 'row', 'rows')} "
+        f"{how_many(report.values, 'value', 'values')} in {how_many(report.rows, 'row', 'rows')} "
         "encrypted with the first key "
         f"({describe(cipher)})"
     )

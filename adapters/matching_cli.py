@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.text import counted
+from bot.numbers import how_many
 
 if TYPE_CHECKING:
     from bot.crypto import TextCipher
@@ -49,7 +49,7 @@ def people_import(
     report = cli._run_returning(_import(settings.database_url, text, cli._cipher(settings)))
     cli.err.print(
         f"{report.joined} joined the pool, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {counted(len(report.rejected), 'row', 'rows')} rejected"
+        f"{report.unchanged} unchanged, {how_many(len(report.rejected), 'row', 'rows')} rejected"
     )
     for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
         cli.err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)
@@ -136,11 +136,11 @@ async def _match(
             sent = None
             if not dry_run:
                 done = await rounds.run_and_send(session, row, now, result, members)
-                queued = counted(done.sent, "proposal", "proposals")
+                queued = how_many(done.sent, "proposal", "proposals")
                 sent = f"{queued} queued; each person is asked by DM."
                 if done.stale:
                     gone = ("no longer fits and was not sent", "no longer fit and were not sent")
-                    sent += f" {counted(done.stale, *gone)}."
+                    sent += f" {how_many(done.stale, *gone)}."
             return rounds.as_json(result), rounds.describe(result), sent
     finally:
         await database.dispose()

@@ -34,6 +34,7 @@ from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.types import TypeEngine
 
 from bot.errors import UserError
+from bot.numbers import how_many
 
 SETTING = "DATA_ENCRYPTION_KEY"
 # Marks a stored value as ciphertext: "enc:v1:" then a Fernet token.
@@ -121,8 +122,7 @@ def describe(cipher: TextCipher | None) -> str:
     """The start-up line saying how free text is stored (never the key)."""
     if cipher is None:
         return f"free text is stored in plain text (set {SETTING} to encrypt it)"
-    keys = "1 key" if cipher.key_count == 1 else f"{cipher.key_count} keys"
-    return f"free text is encrypted at rest ({keys})"
+    return f"free text is encrypted at rest ({how_many(cipher.key_count, 'key', 'keys')})"
 
 
 def is_encrypted(stored: str) -> bool:

@@ -28,3 +28,8 @@ def whole_number(text: str, *, low: int = 1, high: int = DB_INT_MAX) -> int | No
         return None
     number = int(digits)
     return number if low <= number <= high else None
+
+
+def how_many(n: int, one: str, many: str) -> str:
+    """``n`` and the words for one or for many: ``1 pair``, ``2 pairs``, ``0 pairs``."""
+    return f"{n} {one if n == 1 else many}"

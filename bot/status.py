@@ -11,10 +11,10 @@ from bot.access import counted_wins, shared_in_pairs
 from bot.cadence import describe, local_view
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
+from bot.numbers import how_many
 from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, not_in_a_pair, pairs_of
 from bot.rhythm import rule_of
 from bot.storage.models import LIVE_PAIR_STATES, Feedback, Milestone, MilestoneKind, PairState, Win
-from bot.text import counted
 from bot.turn import Turn
 
 
@@ -119,7 +119,7 @@ def _pair_fields(
             lines.append(f"Next check-in: {mine}, for both of you")
         else:
             lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
-    lines.append(f"Streak: {counted(pair.streak, 'check-in', 'check-ins')} in a row")
+    lines.append(f"Streak: {how_many(pair.streak, 'check-in', 'check-ins')} in a row")
     lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
     done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)
     lines.append(f"Milestones: {done} done, {open_} open")

@@ -49,11 +49,6 @@ def mentioned_user_ids(text: str) -> set[str]:
     return {m[2] for m in MENTION_IN_TEXT.finditer(text) if m[1] == "@"}
 
 
-def counted(n: int, one: str, many: str) -> str:
-    """``n`` and the words for one or for many: ``1 pair``, ``2 pairs``, ``0 pairs``."""
-    return f"{n} {one if n == 1 else many}"
-
-
 def mention_list(ids: Sequence[str]) -> str:
     """People's mentions as a sentence lists them: ``<@a>``, ``<@a> and <@b>``,
     ``<@a>, <@b> and <@c>``."""

@@ -41,6 +41,7 @@ from bot.milestones import (
     reach_win_milestone,
     win_milestone_code,
 )
+from bot.numbers import how_many
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
 from bot.refs import Platform, UserRef
@@ -630,7 +631,7 @@ def journal_content(total: int, page: int, wins: list[Win]) -> Content:
     if total == 0:
         return Content("Your journal is empty. Add your first win with `/win <what went well>`.")
     if not wins:
-        has = "1 page" if pages == 1 else f"{pages} pages"
+        has = how_many(pages, "page", "pages")
         return Content(f"Your journal has {has}; there is no page {page}.")
     lines = [f"Your wins, newest first (page {page} of {pages}, {total} in all):"]
     lines += [

@@ -26,6 +26,7 @@ from bot.content import Form, FormField
 from bot.effects import Effect, OpenForm
 from bot.errors import UserError
 from bot.matching.solver import Mentee, Mentor, Pool
+from bot.numbers import how_many
 from bot.refs import Platform
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -39,7 +40,6 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
-from bot.text import counted
 from bot.topics import (
     DEFAULT_CAPACITY,
     MAX_CAPACITY,
@@ -506,10 +506,10 @@ class PoolStats:
             else f"no proposal answered yet ({self.open} open)"
         )
         return (
-            f"Matching pool: {counted(self.mentors, 'mentor', 'mentors')} with "
-            f"{counted(self.open_capacity, 'open place', 'open places')}, "
-            f"{counted(self.mentees_waiting, 'mentee', 'mentees')} waiting{wait}.\n"
-            f"Matching rounds: {counted(self.proposals_sent, 'proposal', 'proposals')} sent, "
+            f"Matching pool: {how_many(self.mentors, 'mentor', 'mentors')} with "
+            f"{how_many(self.open_capacity, 'open place', 'open places')}, "
+            f"{how_many(self.mentees_waiting, 'mentee', 'mentees')} waiting{wait}.\n"
+            f"Matching rounds: {how_many(self.proposals_sent, 'proposal', 'proposals')} sent, "
             f"{rate_text}."
         )
 

@@ -36,7 +36,7 @@ from bot.flows import pair_proposal
 from bot.flows.sessions import FlowKind, flow_button, start_flow
 from bot.matching.pool import load_pool
 from bot.matching.solver import Round, solve
-from bot.numbers import whole_number
+from bot.numbers import how_many, whole_number
 from bot.storage.models import (
     MatchProposal,
     MatchRound,
@@ -45,7 +45,6 @@ from bot.storage.models import (
     PairState,
     Workspace,
 )
-from bot.text import counted
 from bot.turn import Turn
 
 MATCH_ACTION = "match"
@@ -118,7 +117,7 @@ def describe(result: Round) -> str:
     else:
         count = len(result.proposals)
         lines = [
-            f"Matching round preview: {counted(count, 'pair', 'pairs')}. "
+            f"Matching round preview: {how_many(count, 'pair', 'pairs')}. "
             "Nobody has been told anything yet."
         ]
         for number, p in enumerate(result.proposals[:PREVIEW_LINES], 1):
@@ -128,7 +127,7 @@ def describe(result: Round) -> str:
             )
         if count > PREVIEW_LINES:
             lines.append(
-                f"…and {counted(count - PREVIEW_LINES, 'more pair', 'more pairs')} (all of them: "
+                f"…and {how_many(count - PREVIEW_LINES, 'more pair', 'more pairs')} (all of them: "
                 "`mentorbot match --dry-run --json`)."
             )
     if result.unmatched:
