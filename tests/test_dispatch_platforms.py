@@ -275,7 +275,7 @@ def test_dispatch_waits_out_a_429_and_gives_up_on_someone_slack_does_not_know(
     assert len(accepted(partner)) == 2, accepted(partner)
     for member in (couples[0][0], couples[0][1], couples[1][1]):
         assert len(accepted(member)) == 1
-    assert "1 attempts to be retried, 1 failed for good" in done.stderr
+    assert "1 attempt to be retried, 1 failed for good" in done.stderr
 
     calls = len(fake_slack.calls)
     dispatch_all(tmp_path, url, due, 1, slack_env(fake_slack))
