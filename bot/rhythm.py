@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.cadence import CadenceRule, local_view, next_checkin
+from bot.numbers import how_many
 from bot.storage.models import Cadence, Pair
 
 HEADS_UP_BEFORE = timedelta(hours=24)
@@ -130,9 +131,8 @@ def anniversary_months(reached: int) -> int:
 
 def anniversary_title(months: int) -> str:
     if months < 12:
-        return f"{months} month{'s' if months > 1 else ''} of mentoring"
-    years = months // 12
-    return f"{years} year{'s' if years > 1 else ''} of mentoring"
+        return f"{how_many(months, 'month', 'months')} of mentoring"
+    return f"{how_many(months // 12, 'year', 'years')} of mentoring"
 
 
 def schedule_anniversary(pair: Pair) -> None:
