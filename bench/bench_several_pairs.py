@@ -3,7 +3,7 @@
 Run by hand (``python -m bench.bench_several_pairs --help``); the numbers live in
 bench/README.md. Benchmarks are never run inside the tests.
 
-When check-ins open, ``bot.flows.sessions.in_several_pairs`` finds which of the due
+When check-ins open, ``bot.partners.in_several_pairs`` finds which of the due
 pairs' members are in more than one active or paused pair (their questions then say
 whose check-in they belong to): one statement for the whole batch. This seeds
 ``--pairs`` pairs as ``bench_dispatch`` does (``pairs import``), takes the members of
@@ -31,7 +31,7 @@ from sqlalchemy import select, text
 
 from bench.bench_dispatch import due_ids, pg_database_url, recreate_pg_database, seed_ours
 from bench.workdir import add_postgres_url
-from bot.flows.sessions import in_several_pairs
+from bot.partners import in_several_pairs
 from bot.storage.database import Database, sqlite_url
 from bot.storage.models import Pair
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from bot.errors import UserError
+from bot.partners import pair_counts
 from bot.storage.models import LIVE_PAIR_STATES, PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn, display_name
 
@@ -120,27 +120,6 @@ async def pick_pair(
     if len(views) == 1:
         return views[0]
     raise AskWhichPair(views)
-
-
-async def pair_counts(
-    session: AsyncSession,
-    member_ids: Sequence[int],
-    states: Sequence[PairState] = LIVE_PAIR_STATES,
-) -> dict[int, int]:
-    """How many pairs in these states each member is in (either role), in one query."""
-    wanted = [s.value for s in states]
-    roles = union_all(
-        select(Pair.mentor_id.label("member")).where(
-            Pair.mentor_id.in_(member_ids), Pair.state.in_(wanted)
-        ),
-        select(Pair.mentee_id.label("member")).where(
-            Pair.mentee_id.in_(member_ids), Pair.state.in_(wanted)
-        ),
-    ).subquery()
-    query = select(roles.c.member, func.count()).group_by(roles.c.member)
-    counts = {member_id: 0 for member_id in member_ids}
-    counts.update({int(m): int(n) for m, n in (await session.execute(query)).all()})
-    return counts
 
 
 async def too_many_pairs(

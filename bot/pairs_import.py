@@ -26,9 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     TableClause,
-    func,
     select,
-    union_all,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
@@ -51,6 +49,7 @@ from bot.cadence import (
 from bot.escaping import escape_controls
 from bot.ids import ID_MAX_CHARS
 from bot.numbers import whole_number
+from bot.partners import pair_counts
 from bot.refs import Platform
 from bot.rhythm import schedule_anniversary, schedule_next
 from bot.storage.bulk import insert_ignoring_duplicates, insert_tuples, one_of, with_keys
@@ -618,16 +617,7 @@ class _Writer:
         """Live pairs per member (either role); nothing when there is no cap."""
         if self._max_pairs is None or not member_ids:
             return {}
-        roles = union_all(
-            select(_PAIRS.c.mentor_id.label("member")).where(
-                self._one_of(_PAIRS.c.mentor_id, member_ids), _PAIRS.c.state.in_(_LIVE)
-            ),
-            select(_PAIRS.c.mentee_id.label("member")).where(
-                self._one_of(_PAIRS.c.mentee_id, member_ids), _PAIRS.c.state.in_(_LIVE)
-            ),
-        ).subquery()
-        query = select(roles.c.member, func.count()).group_by(roles.c.member)
-        return {int(m): int(n) for m, n in await session.execute(query)}
+        return await pair_counts(session, member_ids, LIVE_PAIR_STATES)
 
     async def _ensure(
         self,

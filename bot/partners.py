@@ -1,8 +1,10 @@
 """Who a person's partners are, as one SQL expression: read with a ``/win`` (the news
-goes to them), in the win's own statement or in the event's look-up."""
+goes to them), in the win's own statement or in the event's look-up. And how many pairs
+people are in (``pair_counts``), for a batch of them in one statement."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -15,10 +17,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union_all,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.bulk import table_of
-from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair
+from bot.storage.bulk import dialect_of, one_of, table_of
+from bot.storage.models import LIVE_PAIR_STATES, PARTNERED_PAIR_STATES, Member, Pair, PairState
 
 _MEMBERS = table_of(Member)
 _PAIRS = table_of(Pair)
@@ -86,3 +90,38 @@ def _partners(
         partnered(pairs.state),
     )
     return fields, joined, where
+
+
+async def pair_counts(
+    session: AsyncSession,
+    member_ids: Sequence[int],
+    states: Sequence[PairState] = LIVE_PAIR_STATES,
+    *,
+    more_than: int = 0,
+) -> dict[int, int]:
+    """How many pairs in these states each member is in (either role), in one query;
+    only those in ``more_than`` pairs or more are read (the rest count 0). The ids go as
+    one value (``one_of``): the dispatch pass asks this for a whole batch of members."""
+    wanted = [s.value for s in states]
+    dialect = dialect_of(session)
+    roles = union_all(
+        *(
+            select(side.label("member")).where(
+                one_of(dialect, side, member_ids), Pair.state.in_(wanted)
+            )
+            for side in (Pair.mentor_id, Pair.mentee_id)
+        )
+    ).subquery()
+    query = select(roles.c.member, func.count()).group_by(roles.c.member)
+    if more_than:
+        query = query.having(func.count() > more_than)
+    counts = {member_id: 0 for member_id in member_ids}
+    counts.update({int(m): int(n) for m, n in (await session.execute(query)).all()})
+    return counts
+
+
+async def in_several_pairs(session: AsyncSession, member_ids: Sequence[int]) -> set[int]:
+    """Which of ``member_ids`` are in more than one active or paused pair: two of their
+    check-ins, or look backs, can be open at once. One statement for any number."""
+    counts = await pair_counts(session, member_ids, PARTNERED_PAIR_STATES, more_than=1)
+    return {member_id for member_id, count in counts.items() if count > 1}

@@ -73,7 +73,6 @@ from bot.flows.sessions import (
     answered_before_note,
     flow_button,
     form_changes,
-    in_several_pairs,
     move,
     moved_at,
     moved_values,
@@ -88,6 +87,7 @@ from bot.flows.sessions import (
     with_note,
 )
 from bot.milestones import reach_automatic
+from bot.partners import in_several_pairs
 from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of, upsert_into
 from bot.storage.database import Database

@@ -37,7 +37,6 @@ from bot.flows.sessions import (
     answered_before_note,
     flow_button,
     form_changes,
-    in_several_pairs,
     move,
     named_partner,
     next_question,
@@ -50,6 +49,7 @@ from bot.flows.sessions import (
     with_note,
 )
 from bot.pairs import pick_pair
+from bot.partners import in_several_pairs
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
 from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
 from bot.turn import Turn

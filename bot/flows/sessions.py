@@ -9,14 +9,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, func, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
 
 from bot.content import Button, ButtonStyle, FormField
 from bot.effects import Effect
 from bot.numbers import whole_number
-from bot.storage.bulk import dialect_of, one_of, table_of
-from bot.storage.models import FlowSession, Member, Pair, PairState
+from bot.storage.models import FlowSession, Member, Pair
 from bot.text import TEXT_MAX_CHARS
 from bot.turn import Turn
 
@@ -67,26 +65,6 @@ async def partner_name(turn: Turn, flow: FlowSession) -> str:
 # partner's platform id. Two of their conversations can then be open at once, and a
 # reply answers the question asked last, so each question says whose it is.
 NAMED_PARTNER = "with"
-# The pairs whose conversations can be open (the others have none, nor will).
-_GOING = (PairState.ACTIVE.value, PairState.PAUSED.value)
-_PAIRS = table_of(Pair)
-
-
-async def in_several_pairs(session: AsyncSession, member_ids: Sequence[int]) -> set[int]:
-    """Which of ``member_ids`` are in more than one active or paused pair (whose
-    conversations then name the partner, ``NAMED_PARTNER``). One statement for any
-    number of them."""
-    dialect = dialect_of(session)
-    sides = union_all(
-        *(
-            select(side.label("member_id")).where(
-                one_of(dialect, side, member_ids), _PAIRS.c.state.in_(_GOING)
-            )
-            for side in (_PAIRS.c.mentor_id, _PAIRS.c.mentee_id)
-        )
-    ).subquery()
-    several = select(sides.c.member_id).group_by(sides.c.member_id).having(func.count() > 1)
-    return set((await session.scalars(several)).all())
 
 
 def named_partner(data: Mapping[str, Any]) -> str | None:
