@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.rhythm import rule_of, schedule_next, stop_schedule
-from bot.storage.models import Member, Pair, PairState
+from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn
 
 
@@ -112,11 +112,19 @@ def _not_paused(turn: Turn, view: PairView) -> None:
         )
 
 
+# What /mentor checkin and skip say to someone whose pairs are all paused.
+_ALL_PAUSED = "Your check-ins are paused in all your pairs. `/mentor resume` starts them again."
+
+
 async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    view = await pick_pair(
+        turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
+    )
     _not_paused(turn, view)
     if await checkin.has_open(turn, view.pair):
-        raise UserError("A check-in with your partner is already open; answer it in your DMs.")
+        raise UserError(
+            f"A check-in with {view.partner_mention} is already open; answer it in your DMs."
+        )
     mentor, mentee = (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
     await checkin.open_checkin(turn, view.pair, mentor, mentee, turn.now, asked_by=turn.actor)
     await feedback.follow_up_now(turn.session, turn.now, [view.pair.id])
@@ -126,7 +134,9 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
 
 
 async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    view = await pick_pair(
+        turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
+    )
     _not_paused(turn, view)
     return _skip(turn, view)
 
@@ -145,7 +155,7 @@ async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[
 
 
 async def _views(turn: Turn) -> list[PairView]:
-    return await pairs_of(turn, turn.actor, (PairState.ACTIVE, PairState.PAUSED))
+    return await pairs_of(turn, turn.actor, PARTNERED_PAIR_STATES)
 
 
 def _skip(turn: Turn, view: PairView) -> list[Effect]:
@@ -183,7 +193,8 @@ def _long_gap(turn: Turn, pair: Pair) -> str:
 
 
 async def pause(turn: Turn, command: Pause) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    # (A paused pair may be paused again, to change when it resumes.)
+    view = await pick_pair(turn, command.partner_id, fitting=(PairState.ACTIVE,))
     pair = view.pair
     zone = ZoneInfo(turn.actor.timezone or pair.timezone)
     if command.until is not None:
@@ -209,7 +220,10 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
 
 
 async def resume(turn: Turn, command: Resume) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id, (PairState.ACTIVE, PairState.PAUSED))
+    none_paused = "None of your pairs' check-ins are paused."
+    view = await pick_pair(
+        turn, command.partner_id, fitting=(PairState.PAUSED,), none_fit=none_paused
+    )
     pair = view.pair
     if pair.state != PairState.PAUSED:
         raise UserError("Your check-ins aren't paused.")

@@ -100,9 +100,16 @@ async def pick_pair(
     turn: Turn,
     partner_id: str | None,
     states: Sequence[PairState] = PARTNERED_PAIR_STATES,
+    *,
+    fitting: Sequence[PairState] = (),
+    none_fit: str | None = None,
 ) -> PairView:
     """The pair a command is about: the one named by partner, the only one, or the one
-    chosen from a "which pair?" question. Several fit -> raises ``AskWhichPair``."""
+    chosen from a "which pair?" question. Several fit -> raises ``AskWhichPair``.
+
+    ``fitting``: the states the command is for (``/mentor resume``: paused). With no
+    partner named and several pairs, only the pairs in those states are offered, and
+    the only one is taken; when none is, ``none_fit`` is said (else all are offered)."""
     views = await pairs_of(turn, turn.actor, states)
     if not views:
         ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
@@ -117,6 +124,12 @@ async def pick_pair(
         if not matching:
             raise UserError(f"You don't have a pair with <@{partner_id}>.")
         views = matching
+    if len(views) > 1 and partner_id is None and fitting:
+        fit = [v for v in views if v.pair.state in fitting]
+        if fit:
+            views = fit
+        elif none_fit is not None:
+            raise UserError(none_fit)
     if len(views) == 1:
         return views[0]
     raise AskWhichPair(views)

@@ -860,6 +860,41 @@ async def test_resume_when_not_paused_says_so(chat: Chat) -> None:
     assert await snapshot(chat) == before
 
 
+async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Chat) -> None:
+    """bob has two mentors and paused the check-ins with alice. With no partner named,
+    /mentor resume is for the paused pair, and skip, checkin and pause for the running
+    one: each takes it, rather than asking "which pair?" and then refusing the other.
+    With none that fits, it says so and changes nothing."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    await chat.say("bob", "/mentor pause 2w @alice")
+    skipped = await chat.say("bob", "/mentor skip")
+    assert skipped.startswith("Skipped the check-in of Mon 30 Nov, 10:00 (UTC).")
+    assert chat.dms("carol")[-1].startswith("<@bob> skipped your next check-in.")
+    started = await chat.say("bob", "/mentor checkin")
+    assert started == "Check-in started: I've sent you and <@carol> the questions in DMs."
+    again = await chat.say("bob", "/mentor checkin")
+    assert again == "A check-in with <@carol> is already open; answer it in your DMs."
+    assert (
+        await chat.say("bob", "/mentor resume")
+        == "Resumed. Next check-in: Mon 30 Nov, 10:00 (UTC)."
+    )
+    assert chat.dms("alice")[-1].startswith("<@bob> resumed your check-ins.")
+    before = await snapshot(chat)
+    assert await chat.say("bob", "/mentor resume") == "None of your pairs' check-ins are paused."
+    assert await snapshot(chat) == before
+    # Both running: pause asks which.
+    assert "Which one do you mean?" in await chat.say("bob", "/mentor pause 2w")
+    await chat.say("bob", "/mentor pause 2w @alice")
+    await chat.say("bob", "/mentor pause 2w @carol")
+    before = await snapshot(chat)
+    for command in ("/mentor skip", "/mentor checkin"):
+        assert await chat.say("bob", command) == (
+            "Your check-ins are paused in all your pairs. `/mentor resume` starts them again."
+        )
+    assert await snapshot(chat) == before
+
+
 @pytest.mark.parametrize(
     ("words", "reason"),
     [
