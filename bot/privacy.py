@@ -71,6 +71,7 @@ from bot.effects import Attachment, Effect, SendFiles
 from bot.errors import UserError
 from bot.flows import checkin
 from bot.flows.sessions import (
+    NAMED_PARTNER,
     STALE,
     FlowKind,
     StepResult,
@@ -800,6 +801,12 @@ async def forget_member(turn: Turn, member: Member) -> ForgetReport:
         .where(FlowSession.pair_id.in_(pair_ids), FlowSession.ended_at.is_(None))
         .values(ended_at=turn.now, updated_at=turn.now, due_at=None),
     )
+    # Those of a partner in several pairs name her (her platform id, ``NAMED_PARTNER``):
+    # that goes too. Stored encrypted, so read and written back here.
+    partners_flows = select(FlowSession).where(FlowSession.pair_id.in_(pair_ids))
+    for flow in (await session.execute(partners_flows)).scalars():
+        if NAMED_PARTNER in flow.data:
+            flow.data = {k: v for k, v in flow.data.items() if k != NAMED_PARTNER}
     wins = await _run(session, delete(Win).where(Win.member_id == me))
     await _forget_matching(session, ws, me)
     for column in (Pair.mentor_id, Pair.mentee_id):

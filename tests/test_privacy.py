@@ -28,6 +28,7 @@ from bot.storage.database import Database, sqlite_url
 from bot.storage.models import (
     Base,
     CheckinAnswer,
+    FlowSession,
     Member,
     Milestone,
     OutboxMessage,
@@ -557,3 +558,22 @@ async def test_forget_also_deletes_what_the_same_event_queued_about_her(chat: Ch
     said = json.dumps(texts)
     assert "A note to her" not in said and "<@alice>" not in said
     assert "Someone reached a milestone" in said and "Queued after the forgetting" in said
+
+
+async def test_forget_leaves_her_id_in_no_conversation_of_her_partners(chat: Chat) -> None:
+    """bob mentors alice and carol, so his check-in questions name the partner (their
+    conversations keep the partner's id). alice forgets herself while their check-ins
+    are open: bob's conversation with her ends and keeps no trace of her id; the one
+    with carol goes on naming carol."""
+    await pair_up(chat, "bob", "alice")
+    await pair_up(chat, "bob", "carol")
+    await chat.advance(timedelta(days=5))  # Mon 30 Nov, 10:00: both check-ins open
+    await chat.say("alice", "/mentor forget")
+    await chat.click("alice", "Delete everything")
+    async with chat.database.transaction() as session:
+        flows = list((await session.execute(select(FlowSession))).scalars())
+    kept = json.dumps([flow.data for flow in flows])
+    assert "alice" not in kept
+    assert '"with": "carol"' in kept
+    await chat.click("bob", "Great 🙌")
+    assert chat.dms("bob")[-1] == "Check-in with <@carol>: What moved forward since last time?"
