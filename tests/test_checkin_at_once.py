@@ -36,6 +36,7 @@ from bot.unreachable import UNREACHABLE_NOTE
 from tests.conversation import Chat, pair_up
 from tests.statements import handled_with_statements, sent_to_postgres
 from tests.test_checkins import FIRST_CHECKIN, to_first_checkin
+from tests.test_feedback import open_form
 
 THE_READ = "SELECT flow_sessions.id, flow_sessions.member_id"
 THE_STATEMENT = "WITH answered AS (SELECT flow_sessions.id"
@@ -473,6 +474,10 @@ async def test_a_skip_that_asks_the_next_question_is_a_read_and_one_statement(
     assert (await _bobs_flow(chat)).ended_at is not None
 
 
+def _seen(chat: Chat, message_id: str) -> Any:
+    return next(seen for seen in chat.recorder.seen if seen.message_id == message_id)
+
+
 def _prompt_with(chat: Chat, user: str, partner: str) -> tuple[Button, str]:
     """[Great 🙌] on ``user``'s check-in prompt with ``partner``, and the prompt's id."""
     for seen in reversed(chat.recorder.seen):
@@ -495,6 +500,11 @@ async def test_someone_in_two_pairs_is_told_whose_check_in_each_question_is(
     await chat.advance(FIRST_CHECKIN - chat.clock.now())
     with_carol = "Check-in with <@carol>: "
     great, prompt = _prompt_with(chat, "alice", "carol")
+    # Its form says whose check-in it is too; bob's, in one pair, is "Your check-in".
+    form = next(b for b in _seen(chat, prompt).content.buttons if b.label == "Answer in a form")
+    await chat.press("alice", form, prompt)
+    assert chat.form("alice").title == "Check-in with Carol"
+    assert (await open_form(chat, "bob", "Answer in a form")).title == "Your check-in"
     effects, sent = await handled_with_statements(chat, _click(chat, "alice", great, prompt, "c1"))
     assert _at_once(chat, sent) is not chat.database.is_sqlite, sent
     assert _shown(effects) == f"{with_carol}{PROMPT} Great 🙌"

@@ -282,6 +282,9 @@ async def test_someone_in_two_pairs_is_told_whose_look_back_each_question_is(
     await chat.say("alice", "/mentor milestone done @carol 1")
     # Her newest question is carol's look back's first: the intro names carol.
     assert "milestone #1 *Ship the API*" in chat.dms("alice")[-1]
+    # Its form says whose look back it is too; bob's, in one pair, is plainly "Look back".
+    assert (await open_form(chat, "alice", "Answer in a form")).title == "Look back with Carol"
+    assert (await open_form(chat, "bob", "Answer in a form")).title == "Look back"
     assert await chat.say("alice", "Carol scoped it well.") == ""
     assert chat.dms("alice")[-1] == "Look back with <@carol>: What could be improved?"
     await chat.click("alice", "Skip")

@@ -73,6 +73,7 @@ from bot.flows.sessions import (
     answered_before_note,
     flow_button,
     form_changes,
+    form_title,
     move,
     moved_at,
     moved_values,
@@ -962,7 +963,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
             for question, name in QUESTIONS.values()
         )
         remember_shown(flow, fields)
-        form = Form(f"flow:{flow.id}:answers", "Your check-in", fields, submit_label="Share")
+        title = await form_title(turn, flow, "Your check-in", "Check-in")
+        form = Form(f"flow:{flow.id}:answers", title, fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
     return STALE
 

@@ -37,6 +37,7 @@ from bot.flows.sessions import (
     answered_before_note,
     flow_button,
     form_changes,
+    form_title,
     move,
     named_partner,
     next_question,
@@ -244,7 +245,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
             for question, name in QUESTIONS.values()
         )
         remember_shown(flow, fields)
-        form = Form(f"flow:{flow.id}:answers", "Look back", fields, submit_label="Share")
+        title = await form_title(turn, flow, "Look back", "Look back")
+        form = Form(f"flow:{flow.id}:answers", title, fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
     result = await _advance(turn, flow, review)
     return StepResult(replace_with="Skipped.", reply=result.reply)

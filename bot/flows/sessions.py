@@ -73,6 +73,15 @@ def named_partner(data: Mapping[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
+async def form_title(turn: Turn, flow: FlowSession, plain: str, conversation: str) -> str:
+    """A conversation's form title: ``plain``, or for one that names the partner
+    (``named_partner``) the ``conversation`` with whom, by name (a title shows no
+    mentions; the platform shortens it to its limit)."""
+    if named_partner(flow.data) is None:
+        return plain
+    return f"{conversation} with {await partner_name(turn, flow)}"
+
+
 def whose(conversation: str, partner: str | None, text: str) -> str:
     """``text``, a question of a ``conversation`` ("Check-in"), naming the partner when
     there is one to name (``named_partner``)."""
