@@ -13,7 +13,7 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate, celebrated_in
-from bot.pairs import pick_pair
+from bot.pairs import pairs_of, pick_pair
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import Member, Milestone, MilestoneKind
 from bot.turn import Person, Turn
@@ -120,23 +120,39 @@ async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
 
 
 async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id)
+    """The pair's goals; with several pairs and none named, every pair's (a list asks
+    for nothing to be changed, so there is no pair to choose)."""
+    views = await pairs_of(turn, turn.actor)
+    if not views or command.partner_id is not None or turn.chosen_pair_id is not None:
+        views = [await pick_pair(turn, command.partner_id)]
     goals = (
         await turn.session.execute(
             select(Milestone)
             .where(
-                shared_in_pairs(turn, [view], Milestone.workspace_id, Milestone.pair_id),
+                shared_in_pairs(turn, views, Milestone.workspace_id, Milestone.pair_id),
                 Milestone.kind == MilestoneKind.GOAL.value,
             )
             .order_by(Milestone.number)
         )
     ).scalars()
-    lines = [f"Milestones of your pair ({view.describe()}):"]
+    of_pair: dict[int | None, list[Milestone]] = {}
     for goal in goals:
-        mark = f"✅ done {goal.completed_at:%Y-%m-%d}" if goal.completed_at else "⬜"
-        lines.append(f"#{goal.number} {goal.title} — {mark}")
-    if len(lines) == 1:
-        lines.append("None yet. Add one with `/mentor milestone add <title>`.")
+        of_pair.setdefault(goal.pair_id, []).append(goal)
+    lines = [f"Milestones of your {len(views)} pairs:"] if len(views) > 1 else []
+    for view in views:
+        if len(views) > 1:
+            role = "you mentor" if view.i_mentor else "your mentor"
+            lines += ["", f"With {view.partner_mention} ({role}):"]
+            # (The mention outside the code span, where it renders as the name they type.)
+            add = f"`/mentor milestone add` {view.partner_mention} `<title>`"
+        else:
+            lines.append(f"Milestones of your pair ({view.describe()}):")
+            add = "`/mentor milestone add <title>`"
+        for goal in of_pair.get(view.pair.id, []):
+            mark = f"✅ done {goal.completed_at:%Y-%m-%d}" if goal.completed_at else "⬜"
+            lines.append(f"#{goal.number} {goal.title} — {mark}")
+        if view.pair.id not in of_pair:
+            lines.append(f"None yet. Add one with {add}.")
     reached = (
         await turn.session.execute(
             select(Milestone)
@@ -146,6 +162,7 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
     ).scalars()
     badges = [f"{m.title} ({m.completed_at:%Y-%m-%d})" for m in reached if m.completed_at]
     if badges:
+        lines += [""] if len(views) > 1 else []
         lines.append("Reached along the way: " + ", ".join(badges))
     return turn.reply("\n".join(lines))
 

@@ -195,3 +195,28 @@ async def test_milestones_need_a_pair(chat: Chat) -> None:
     answer = await chat.say("alice", "/mentor milestone add Learn Rust")
     assert "not in a mentoring pair yet" in answer
     assert await _milestones(chat) == []
+
+
+async def test_list_in_several_pairs_shows_every_pair(chat: Chat) -> None:
+    """bob has two mentors: `/mentor milestone list` changes nothing, so it shows both
+    pairs' goals rather than asking which pair; naming the partner shows that pair's."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    await chat.say("bob", "/mentor milestone add @carol Ship the API")
+    assert await chat.say("bob", "/mentor milestone list") == (
+        "Milestones of your 2 pairs:\n"
+        "\n"
+        "With <@alice> (your mentor):\n"
+        "None yet. Add one with `/mentor milestone add` <@alice> `<title>`.\n"
+        "\n"
+        "With <@carol> (your mentor):\n"
+        "#1 Ship the API — ⬜"
+    )
+    assert await chat.say("bob", "/mentor milestone list @carol") == (
+        "Milestones of your pair (<@carol> mentoring you):\n#1 Ship the API — ⬜"
+    )
+    # alice, in one pair, sees hers as before.
+    assert await chat.say("alice", "/mentor milestone list") == (
+        "Milestones of your pair (you mentoring <@bob>):\n"
+        "None yet. Add one with `/mentor milestone add <title>`."
+    )
