@@ -100,8 +100,8 @@ async def pair_counts(
     more_than: int = 0,
 ) -> dict[int, int]:
     """How many pairs in these states each member is in (either role), in one query;
-    only those in ``more_than`` pairs or more are read (the rest count 0). The ids go as
-    one value (``one_of``): the dispatch pass asks this for a whole batch of members."""
+    only the counts above ``more_than`` are read (the others come back as 0). The ids go
+    as one value (``one_of``): the dispatch pass asks this for a whole batch of members."""
     wanted = [s.value for s in states]
     dialect = dialect_of(session)
     roles = union_all(
