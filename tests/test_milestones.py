@@ -140,6 +140,29 @@ async def test_a_shout_out_needs_consent_asked_once(chat: Chat) -> None:
     assert sum("May I celebrate" in dm for dm in chat.dms("bob")) == 1
 
 
+async def test_a_goal_the_partner_completes_while_consent_is_asked_is_told_to_its_owner(
+    chat: Chat,
+) -> None:
+    """bob's first milestone asked him about shout-outs; he has not answered. alice then
+    marks his goal done: he hears of it at once, in one DM with its look back, and the
+    celebration waits for his answer (before, he heard nothing of it but the look back)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/win first one")
+    await chat.say("bob", "/mentor milestone add Pass the exam")
+    dms = len(chat.dms("bob"))
+    await chat.say("alice", "/mentor milestone done 1")
+    [told] = chat.dms("bob")[dms:]
+    assert told.startswith(
+        "🎉 You reached a milestone: *Pass the exam*! I'll celebrate it once you've said "
+        "whether I may shout it out in <#wins> (the question I asked you earlier)."
+    )
+    assert "Time for a short look back at milestone #1 *Pass the exam*." in told
+    assert chat.posts("wins") == []
+    await chat.click("bob", "Yes, shout it out")
+    assert chat.posts("wins")[-1] == "🎉 <@bob> reached a milestone: *Pass the exam*"
+
+
 async def test_declined_consent_keeps_it_in_dms(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor config shoutouts #wins")

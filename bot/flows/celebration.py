@@ -79,10 +79,11 @@ async def celebrate(
         assert channel is not None
         if await open_flow_of(turn, owner, FlowKind.SHOUTOUT_CONSENT) is None:
             await _ask_consent(turn, milestone, owner, channel)
-        elif milestone.kind == MilestoneKind.AUTO:
-            # The question is still open, so this one waits for it too. A goal's owner was
-            # just told it is done (the command's answer); an automatic one (10 wins, a
-            # streak, an anniversary) would otherwise go unsaid until they answer.
+        elif milestone.kind == MilestoneKind.AUTO or owner.id != turn.actor.id:
+            # The question is still open, so this one waits for it too. A goal its owner
+            # marked done was told in the command's answer; an automatic one (10 wins, a
+            # streak, an anniversary), or a goal the partner marked done, would otherwise
+            # go unsaid until they answer.
             _tell_owner(
                 turn,
                 owner,
