@@ -24,6 +24,7 @@ After each step:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import re
 import shutil
@@ -76,8 +77,11 @@ TOKEN = re.compile(r"zq\d+zq")
 
 @functools.cache
 def _template() -> Path:
-    """A migrated database file, made once per run and copied for each example."""
-    path = Path(tempfile.mkdtemp(prefix="conv-prop-")) / "template.db"
+    """A migrated database file, made once per run and copied for each example; its
+    folder is removed when the run ends."""
+    folder = tempfile.mkdtemp(prefix="conv-prop-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "template.db"
 
     async def migrate() -> None:
         database = Database(sqlite_url(path))
