@@ -129,14 +129,12 @@ async def _celebrate_now(
     together = milestone.kind == MilestoneKind.AUTO and milestone.pair_id is not None
     views: list[PairView] = []
     told: Sequence[Member | Person]
-    if together:
-        # The partner reached it too, and is told with their own copy.
+    if milestone.pair_id is not None:
+        # A pair's milestone is that pair's, not news for the owner's other partners.
+        # An automatic one (a streak, an anniversary) the partner reached too, and is
+        # told with their own copy; a goal the pair set is told to the partner.
         views = [view for view in await pairs_of(turn, owner) if view.pair.id == milestone.pair_id]
-        told = []
-    elif milestone.kind == MilestoneKind.GOAL and milestone.pair_id is not None:
-        # A goal the pair set is that pair's: told to the partner in it, not to the
-        # owner's partners in other pairs.
-        told = [v.partner for v in await pairs_of(turn, owner) if v.pair.id == milestone.pair_id]
+        told = [] if together else [view.partner for view in views]
     elif partners is not None:
         told = partners
     else:
