@@ -122,8 +122,9 @@ async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
 async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
     """The pair's goals; with several pairs and none named, every pair's (a list asks
     for nothing to be changed, so there is no pair to choose)."""
-    views = await pairs_of(turn, turn.actor)
-    if not views or command.partner_id is not None or turn.chosen_pair_id is not None:
+    named = command.partner_id is not None or turn.chosen_pair_id is not None
+    views = [] if named else await pairs_of(turn, turn.actor)
+    if not views:  # one named, or none at all (``pick_pair`` says what there is)
         views = [await pick_pair(turn, command.partner_id)]
     goals = (
         await turn.session.execute(
