@@ -53,6 +53,27 @@ async def test_join_normalises_topics_and_suggests_those_in_use(
     assert "Topics: database, python" in profile and "Team: payments" in profile
 
 
+async def test_joining_again_says_the_person_was_in_already_and_what_changed(
+    chat: Chat,
+) -> None:
+    """A second ``/mentor join`` does not read as a first one: it says whether it changed
+    the profile (and a mentor of both roles reads "mentees", as a mentor alone does)."""
+    first = await chat.say("mia", "/mentor join both python, go capacity 2 team platform")
+    assert first.startswith("You're in the matching pool.\n")
+    assert "Role: a mentor (up to 2 mentees at once) and a mentee" in first
+    same = await chat.say("mia", "/mentor join both go, python capacity 2 team platform")
+    assert same.startswith("You're in the matching pool already, with this profile:\n")
+    changed = await chat.say("mia", "/mentor join mentee rust")
+    assert changed.startswith(
+        "You were in the matching pool already; I changed your profile to this:\n"
+        "Role: a mentee\nTopics: rust\nTeam: platform\n"
+    )
+    await chat.say("mia", "/mentor leave")
+    assert (await chat.say("mia", "/mentor join mentee rust")).startswith(
+        "You're in the matching pool.\n"
+    )
+
+
 async def test_bad_join_words_are_explained(chat: Chat) -> None:
     assert "mentor, a mentee or both" in await chat.say("eve", "/mentor join teacher python")
     assert "from 1 to 10" in await chat.say("eve", "/mentor join mentor python capacity 11")

@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, cast
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.matching.pool import upsert_profile
 from bot.pairs_import import (
     PLATFORM_LIST,
@@ -33,7 +30,7 @@ from bot.pairs_import import (
 )
 from bot.refs import Platform, WorkspaceRef
 from bot.storage.database import Database
-from bot.storage.models import MatchProfile, MatchRole
+from bot.storage.models import MatchRole
 from bot.topics import (
     MAX_TOPICS,
     TopicError,
@@ -135,8 +132,7 @@ async def import_people(
                     member = await get_member(session, workspace, person.user, now)
                     if person.timezone and member.timezone is None:
                         member.timezone = person.timezone
-                    existed = member.id is not None and await _in_pool(session, member.id)
-                    _, changed = await upsert_profile(
+                    upserted = await upsert_profile(
                         session,
                         member,
                         now,
@@ -146,9 +142,9 @@ async def import_people(
                         team=person.team,
                         team_given=True,
                     )
-                    if not existed:
+                    if not upserted.was_in:
                         report.joined += 1
-                    elif changed:
+                    elif upserted.changed:
                         report.updated += 1
                     else:
                         report.unchanged += 1
@@ -181,10 +177,3 @@ async def import_people(
             await flush()
     await flush()
     return report
-
-
-async def _in_pool(session: AsyncSession, member_id: int) -> bool:
-    query = select(MatchProfile.id).where(
-        MatchProfile.member_id == member_id, MatchProfile.left_at.is_(None)
-    )
-    return (await session.execute(query)).first() is not None

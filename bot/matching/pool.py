@@ -126,6 +126,16 @@ async def suggested_topics(session: AsyncSession, workspace_id: int, limit: int)
     return [name for name, _ in rows.all()]
 
 
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """What :func:`upsert_profile` did: the profile, whether anything changed, and
+    whether the person was in the pool before (a profile they had not left)."""
+
+    profile: MatchProfile
+    changed: bool
+    was_in: bool
+
+
 async def upsert_profile(
     session: AsyncSession,
     member: Member,
@@ -137,8 +147,8 @@ async def upsert_profile(
     team: str | None,
     team_given: bool,
     joining: bool = False,
-) -> tuple[MatchProfile, bool]:
-    """Create or change the profile; returns it and whether anything changed.
+) -> Upserted:
+    """Create or change the profile.
     ``joining``: the person ran ``/mentor join`` themselves, so a mentee who was paired
     since they joined asks for another mentor (an edit or an import does not)."""
     profile = await profile_of(session, member)
@@ -156,7 +166,7 @@ async def upsert_profile(
         session.add(profile)
         await session.flush()
         await set_topics(session, profile, topics, now)
-        return profile, True
+        return Upserted(profile, changed=True, was_in=False)
     before = (
         profile.role,
         profile.capacity,
@@ -164,7 +174,8 @@ async def upsert_profile(
         profile.left_at,
         tuple((await topics_of(session, [profile.id]))[profile.id]),
     )
-    rejoin = profile.left_at is not None
+    was_in = profile.left_at is None
+    rejoin = not was_in
     if joining and _mentees(role) and not rejoin:
         # Joining again as a mentee while paired: they ask for another mentor.
         rejoin = await _has_pair_as_mentee_since(session, member, profile.joined_at)
@@ -181,7 +192,7 @@ async def upsert_profile(
     changed = rejoin or before != after
     if changed:
         profile.updated_at = now
-    return profile, changed
+    return Upserted(profile, changed=changed, was_in=was_in)
 
 
 async def _has_pair_as_mentee_since(session: AsyncSession, member: Member, since: datetime) -> bool:
@@ -250,7 +261,7 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
     if command.capacity is not None and not _mentors(command.role):
         raise UserError("Capacity is for mentors: how many mentees they take at once.")
     topics = merge_known(command.topics, await _known_topics(turn))
-    profile, _ = await upsert_profile(
+    upserted = await upsert_profile(
         turn.session,
         turn.actor,
         turn.now,
@@ -263,9 +274,15 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
     )
     suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
     others = [t for t in suggestions if t not in topics]
+    if not upserted.was_in:
+        said = "You're in the matching pool.\n"
+    elif upserted.changed:
+        said = "You were in the matching pool already; I changed your profile to this:\n"
+    else:
+        said = "You're in the matching pool already, with this profile:\n"
     return turn.reply(
-        "You're in the matching pool.\n"
-        + await _describe(turn, profile)
+        said
+        + await _describe(turn, upserted.profile)
         + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
         "pair forms unless both of you accept." + _suggestion_line(others)
     )
@@ -303,11 +320,11 @@ async def join_from_form(turn: Turn, values: dict[str, str]) -> list[Effect]:
 async def _describe(turn: Turn, profile: MatchProfile) -> str:
     topics = (await topics_of(turn.session, [profile.id]))[profile.id]
     role = {
-        MatchRole.MENTOR: f"a mentor (up to {profile.capacity} mentee"
-        + ("s" if profile.capacity != 1 else "")
-        + " at once)",
+        MatchRole.MENTOR: f"a mentor (up to {how_many(profile.capacity, 'mentee', 'mentees')}"
+        " at once)",
         MatchRole.MENTEE: "a mentee",
-        MatchRole.BOTH: f"a mentor (up to {profile.capacity} at once) and a mentee",
+        MatchRole.BOTH: f"a mentor (up to {how_many(profile.capacity, 'mentee', 'mentees')}"
+        " at once) and a mentee",
     }[MatchRole(profile.role)]
     zone = turn.actor.timezone
     lines = [
