@@ -48,9 +48,11 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
         schedule_next(pair, turn.now, turn.now)
     rhythm = describe(rule_of(pair))
     who = f"<@{turn.actor.external_id}>"
-    if pair.next_checkin_at is None:
-        _both(turn, view, f"{who} set your check-ins to {rhythm}.")
-        return turn.reply(f"Check-ins are now {rhythm}. They start when your pair is active.")
+    if pair.next_checkin_at is None:  # paused: nothing is scheduled until it resumes
+        _both(
+            turn, view, f"{who} set your check-ins to {rhythm}." + _after_pause(view.partner, pair)
+        )
+        return turn.reply(f"Check-ins are now {rhythm}." + _after_pause(turn.actor, pair))
     _both(
         turn,
         view,
@@ -61,6 +63,14 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
         f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}."
         + _partner_time(view, pair)
     )
+
+
+def _after_pause(member: Member, pair: Pair) -> str:
+    """When a paused pair's check-ins start again, in ``member``'s clock."""
+    if pair.paused_until is None:
+        return " They start again when your pair resumes: `/mentor resume`."
+    ends = local_view(pair.paused_until, member.timezone or pair.timezone)
+    return f" They start again when the pause ends, {ends}, or earlier with `/mentor resume`."
 
 
 def _partner_time(view: PairView, pair: Pair) -> str:

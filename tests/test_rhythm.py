@@ -453,6 +453,25 @@ async def test_status_of_a_paused_pair_says_until_when(chat: Chat) -> None:
     assert "State: paused until Wed 9 Dec, 21:00 (Asia/Tokyo)" in await status(chat, "bob")
 
 
+async def test_a_new_rhythm_for_a_paused_pair_says_when_check_ins_start_again(
+    chat: Chat,
+) -> None:
+    """The pair is paused, not waiting to be active: each hears when the pause ends,
+    in their own clock."""
+    await chat.say("bob", "/mentor config timezone Asia/Tokyo")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 2w")
+    assert await chat.say("alice", "/mentor cadence monthly") == (
+        "Check-ins are now the first Monday of each month at 10:00 (UTC). They start again "
+        "when the pause ends, Wed 9 Dec, 12:00 (UTC), or earlier with `/mentor resume`."
+    )
+    assert chat.dms("bob")[-1] == (
+        "<@alice> set your check-ins to the first Monday of each month at 10:00 (UTC). "
+        "They start again when the pause ends, Wed 9 Dec, 21:00 (Asia/Tokyo), or earlier "
+        "with `/mentor resume`."
+    )
+
+
 # --- the check-ins themselves ---------------------------------------------------------------
 
 
