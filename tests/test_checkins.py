@@ -296,8 +296,8 @@ async def test_passes_of_nudges_and_closes_look_up_nothing_per_item(chat: Chat) 
         "SELECT feedback": 1,
     }
     for mentor, mentee in COUPLES:
-        assert f"<@{mentee}> didn't answer the check-in of " in chat.dms(mentor)[-1]
-        assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
+        assert f"Neither you nor <@{mentee}> answered the check-in of " in chat.dms(mentor)[-1]
+        assert f"Neither you nor <@{mentor}> answered the check-in of " in chat.dms(mentee)[-1]
 
 
 class _RolledBack(Exception):
@@ -430,9 +430,9 @@ async def test_a_close_that_fails_costs_only_its_own(
     assert "3 check-ins closing together failed; trying one by one" in caplog.text
     assert "scheduled closing a check-in for" in caplog.text
     for mentor, mentee in (("alice", "bob"), ("erin", "frank")):
-        assert f"<@{mentee}> didn't answer the check-in of " in chat.dms(mentor)[-1]
-        assert f"<@{mentor}> didn't answer the check-in of " in chat.dms(mentee)[-1]
-    assert not any("didn't answer" in dm for dm in chat.dms("carol") + chat.dms("dave"))
+        assert f"Neither you nor <@{mentee}> answered the check-in of " in chat.dms(mentor)[-1]
+        assert f"Neither you nor <@{mentor}> answered the check-in of " in chat.dms(mentee)[-1]
+    assert not any("the check-in of" in dm for dm in chat.dms("carol") + chat.dms("dave"))
     async with chat.database.transaction() as session:
         rows = await session.execute(select(Checkin.state, Checkin.closes_at).order_by(Checkin.id))
         states = [tuple(row) for row in rows]
@@ -459,6 +459,20 @@ async def test_the_thanks_and_a_missed_check_in_are_told_in_the_pairs_zone(chat:
     await chat.advance(timedelta(hours=48))
     assert chat.dms("alice")[-1] == (
         "<@bob> didn't answer the check-in of Thu 26 Nov, 17:00 (Asia/Kolkata). Maybe say hello?"
+    )
+
+
+async def test_when_neither_answered_each_is_told_they_both_missed_it(chat: Chat) -> None:
+    """Neither said a word: each hears that neither of them answered, not only that the
+    partner didn't (which reads as blame to someone who missed it as well)."""
+    await to_first_checkin(chat)
+    await chat.advance(timedelta(hours=48))
+    assert chat.dms("alice")[-1] == (
+        "Neither you nor <@bob> answered the check-in of Mon 30 Nov, 10:00 (UTC). Maybe say hello?"
+    )
+    assert chat.dms("bob")[-1] == (
+        "Neither you nor <@alice> answered the check-in of Mon 30 Nov, 10:00 (UTC). "
+        "Maybe say hello?"
     )
 
 
@@ -1182,10 +1196,10 @@ async def test_closes_read_together_share_each_its_own(chat: Chat) -> None:
     ]
     assert "<@carol> didn't answer the check-in of " in chat.dms("dave")[-1]
     if busy:
-        assert not any("didn't answer" in dm for dm in chat.dms("erin"))
+        assert not any("the check-in of" in dm for dm in chat.dms("erin"))
         await chat.advance(BUSY_CLOSE_RETRY)
-    assert "<@frank> didn't answer the check-in of " in chat.dms("erin")[-1]
-    assert "<@erin> didn't answer the check-in of " in chat.dms("frank")[-1]
+    assert "Neither you nor <@frank> answered the check-in of " in chat.dms("erin")[-1]
+    assert "Neither you nor <@erin> answered the check-in of " in chat.dms("frank")[-1]
     assert {c.state for c in await _checkins(chat)} == {CheckinState.SHARED}
 
 

@@ -1135,7 +1135,12 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
     for me, partner in ((pair.mentor_id, pair.mentee_id), (pair.mentee_id, pair.mentor_id)):
         if me in members and partner in members:
             said = _shared(
-                members[partner], answers.get(partner), checkin, members[me], pair.timezone
+                members[partner],
+                answers.get(partner),
+                checkin,
+                members[me],
+                pair.timezone,
+                reader_silent=_silent(answers.get(me)),
             )
             if me == thanked:
                 said = replace(said, text=f"Thanks! You've both answered. {said.text}")
@@ -1156,22 +1161,33 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
             )
 
 
+def _silent(answer: CheckinAnswer | None) -> bool:
+    """Whether a member gave nothing at all: no answer row, or one with every field empty
+    that was never finished (a finished one skipped every question on purpose)."""
+    return answer is None or (
+        answer.answered_at is None
+        and not any((answer.mood, answer.progress, answer.challenge, answer.next_topic))
+    )
+
+
 def _shared(
     author: Member,
     answer: CheckinAnswer | None,
     checkin: Checkin,
     reader: Member,
     pair_timezone: str,
+    *,
+    reader_silent: bool,
 ) -> Content:
     who = f"<@{author.external_id}>"
-    if answer is None or (
-        answer.answered_at is None
-        and not any((answer.mood, answer.progress, answer.challenge, answer.next_topic))
-    ):
+    if answer is None or _silent(answer):
         # Named by when it was asked: two check-ins closing unanswered in one stretch
         # (a manual one and the scheduled one) are two different notes, not one repeated.
         asked = local_view(checkin.opened_at, reader.timezone or pair_timezone)
-        return Content(f"{who} didn't answer the check-in of {asked}. Maybe say hello?")
+        # A reader who was silent too is not told only that their partner was.
+        whom = f"Neither you nor {who}" if reader_silent else who
+        verb = "answered" if reader_silent else "didn't answer"
+        return Content(f"{whom} {verb} the check-in of {asked}. Maybe say hello?")
     fields = []
     if answer.mood:
         fields.append(Field(LABELS["mood"], MOODS.get(answer.mood, answer.mood)))
