@@ -901,7 +901,7 @@ async def _end_pairs(turn: Turn, member: Member) -> int:
         pair.paused_until = None
         pair.next_anniversary_at = None
         stop_schedule(pair)
-        await checkin.cancel_open(turn, pair)
+        wrote = await checkin.cancel_open(turn, pair)
         role = "mentor" if view.i_mentor else "mentee"  # what they were to the partner
         if was_proposal:
             text = (
@@ -914,6 +914,8 @@ async def _end_pairs(turn: Turn, member: Member) -> int:
                 f"{(pair.activated_at or pair.created_at):%Y-%m-%d}) has ended. "
                 "Thank you for the time you gave each other."
             )
+            if view.partner.id in wrote:
+                text += f"\n{checkin.NOT_SHARED}"
         turn.dm(view.partner, Content(text))
     await turn.session.flush()
     return sum(1 for v in views if v.pair.state == PairState.ENDED)

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
+from bot.flows.checkin import NOT_SHARED
 from bot.flows.sessions import FlowAction
 from bot.storage.models import FlowSession, Pair, PairState
 from tests.conversation import Chat, pair_up
@@ -124,6 +125,40 @@ async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> Non
         "2026-11-25. What you wrote is still yours: `/mentor journal` shows your wins and "
         "`/mentor export` sends you everything. Ready for a new pair? Start one with "
         "`/mentor pair @mentor @mentee`."
+    )
+
+
+async def test_an_end_tells_whoever_had_answered_the_open_check_in_it_was_not_shared(
+    chat: Chat,
+) -> None:
+    """alice was promised her answers would be shared once bob answered; bob had begun.
+    The pair ends first: each is told their answers were not shared and stay theirs.
+    carol and dave, who had written nothing, hear only that the pair ended; and a
+    partner who forgets their data leaves the same note for the one who had answered."""
+    for mentor, mentee in (("alice", "bob"), ("carol", "dave"), ("erin", "frank")):
+        await pair_up(chat, mentor, mentee)
+        await chat.say(mentor, "/mentor checkin")
+    await chat.click("alice", "Great 🙌")
+    for words in ("shipped it", "naming", "the roadmap"):
+        await chat.say("alice", words)
+    await chat.click("bob", "OK 🙂")
+    await chat.click("erin", "Rough 😮‍💨")
+
+    await chat.say("alice", "/mentor end")
+    assert await chat.click("alice", "End pair") == (
+        f"Your pair with <@bob> has ended.\n{NOT_SHARED}"
+    )
+    assert chat.dms("bob")[-1].startswith(
+        "<@alice> ended your mentoring pair. Thank you for the time you gave each other.\n"
+        f"{NOT_SHARED}\n\nTime for a short look back"
+    )
+    await chat.say("carol", "/mentor end")
+    assert await chat.click("carol", "End pair") == "Your pair with <@dave> has ended."
+    assert NOT_SHARED not in chat.dms("dave")[-1]
+    await chat.say("frank", "/mentor forget")
+    await chat.click("frank", "Delete everything")
+    assert chat.dms("erin")[-1].endswith(
+        "has ended. Thank you for the time you gave each other.\n" + NOT_SHARED
     )
 
 

@@ -423,15 +423,28 @@ async def has_open(turn: Turn, pair: Pair) -> bool:
     return (await turn.session.execute(query.limit(1))).first() is not None
 
 
-async def cancel_open(turn: Turn, pair: Pair) -> None:
-    """The pair ended: its open check-in is closed, with no nudge and nothing shared."""
+# Told, beside "your pair ended", to whoever had written in the check-in it closed.
+NOT_SHARED = (
+    "Your answers to the open check-in were not shared: it closed with the pair. "
+    "They stay yours: `/mentor export` includes them."
+)
+
+
+async def cancel_open(turn: Turn, pair: Pair) -> set[int]:
+    """The pair ended: its open check-in is closed, with no nudge and nothing shared.
+    Returns the members who had written something in it (they were promised a share)."""
     query = select(Checkin).where(
         Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
     )
-    for open_one in (await turn.session.execute(query)).scalars():
+    canceled = list((await turn.session.execute(query)).scalars())
+    for open_one in canceled:
         open_one.state = CheckinState.CANCELED.value
         open_one.closes_at = None
         await _expire_open_sessions(turn, open_one)
+    if not canceled:
+        return set()
+    answers = select(CheckinAnswer).where(CheckinAnswer.checkin_id.in_([c.id for c in canceled]))
+    return {a.member_id for a in (await turn.session.execute(answers)).scalars() if not _silent(a)}
 
 
 async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[Due]) -> None:

@@ -78,13 +78,20 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     view.pair.paused_until = None
     view.pair.next_anniversary_at = None
     stop_schedule(view.pair)
-    await checkin.cancel_open(turn, view.pair)
+    wrote = await checkin.cancel_open(turn, view.pair)
     turn.dm(
         view.partner,
         Content(
             f"<@{turn.actor.external_id}> ended your mentoring pair. "
-            "Thank you for the time you gave each other."
+            "Thank you for the time you gave each other." + _not_shared(view.partner, wrote)
         ),
     )
     await review.start_for_pair_end(turn, view.pair)
-    return StepResult(replace_with=f"Your pair with {view.partner_mention} has ended.")
+    return StepResult(
+        replace_with=f"Your pair with {view.partner_mention} has ended."
+        + _not_shared(turn.actor, wrote)
+    )
+
+
+def _not_shared(member: Member, wrote: set[int]) -> str:
+    return f"\n{checkin.NOT_SHARED}" if member.id in wrote else ""
