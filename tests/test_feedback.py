@@ -271,6 +271,21 @@ async def test_two_follow_ups_at_one_check_in_keep_their_buttons_apart(chat: Cha
     assert [row.action for row in rows] == [None, ACTION]
 
 
+async def test_a_follow_up_never_joins_another_pairs_check_in_prompt(chat: Chat) -> None:
+    """bob has two mentors whose check-ins open at the same moment. alice's feedback is
+    followed up with alice's check-in or on its own, never inside carol's prompt; and a
+    reply right after it answers it."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    await chat.say("alice", f"/mentor feedback @bob {ANSWER}")
+    await run_due(chat, timedelta(days=4, hours=22))  # Monday 10:00: both check-ins
+    follow_ups = [dm for dm in chat.dms("bob") if "How did you act on <@alice>'s" in dm]
+    assert len(follow_ups) == 1 and "<@carol>" not in follow_ups[0]
+    [carols] = [dm for dm in chat.dms("bob") if "Time for your check-in with <@carol>" in dm]
+    assert "🔁" not in carols
+    assert "shared that with <@alice>" in await chat.say("bob", ACTION)
+
+
 async def test_a_reply_delivered_twice_among_open_conversations_is_stored_once(
     chat: Chat,
 ) -> None:

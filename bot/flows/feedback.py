@@ -48,6 +48,7 @@ from bot.effects import Effect, OpenForm
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
     STALE,
+    FlowAction,
     FlowKind,
     StepResult,
     flow_button,
@@ -480,6 +481,10 @@ async def on_due(turn: Turn, flow: FlowSession) -> None:
     joining = await _queued_at_this_moment(turn, mentee, max(turn.now, at))
     if joining is not None and _SKIP_FOLLOW_UP in str(joining.content):
         joining = None  # one follow-up per prompt: their buttons must be told apart
+    if joining is not None and not await _prompts_pair(turn, joining, pair.id):
+        # A mentee in several pairs: the newest prompt is another pair's check-in. The
+        # follow-up comes on its own, last, naming the mentor, so a reply answers it.
+        joining = None
     if joining is not None:
         # Asked because the check-in opened: one message with its prompt (this question
         # last, so a reply answers it), its buttons named apart from the check-in's.
@@ -526,6 +531,17 @@ async def _queued_at_this_moment(
         .with_for_update()
     )
     return (await turn.session.execute(query)).scalar_one_or_none()
+
+
+async def _prompts_pair(turn: Turn, message: OutboxMessage, pair_id: int) -> bool:
+    """Whether ``message`` is a question of ``pair_id``'s check-in: its buttons carry
+    the check-in conversation's id (the first flow button tells)."""
+    for button in Content.from_json(message.content).buttons:
+        action = FlowAction.parse(button.action_id)
+        if action is not None:
+            flow = await turn.session.get(FlowSession, action.session_id)
+            return flow is not None and flow.kind == FlowKind.CHECKIN and flow.pair_id == pair_id
+    return False
 
 
 async def follow_up_now(session: AsyncSession, now: datetime, pair_ids: Iterable[int]) -> None:
