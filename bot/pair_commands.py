@@ -153,22 +153,22 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
 
 async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[Effect]:
     """The heads-up's [Skip this one]: only skips the occurrence it was sent for."""
-    views = [
-        v for v in await _views(turn) if v.pair.id == pair_id and v.pair.state == PairState.ACTIVE
-    ]
+    mine = await _views(turn)
+    views = [v for v in mine if v.pair.id == pair_id and v.pair.state == PairState.ACTIVE]
     if not views:
         return turn.reply("That pair isn't active any more, so there was nothing to skip.")
     pair = views[0].pair
     if pair.next_checkin_at is None or int(pair.next_checkin_at.timestamp()) != due_timestamp:
         return turn.reply("That check-in was already skipped or has happened.")
-    return _skip(turn, views[0])
+    # In several pairs, the reply to a button says whose check-in it skipped.
+    return _skip(turn, views[0], name_partner=len(mine) > 1)
 
 
 async def _views(turn: Turn) -> list[PairView]:
     return await pairs_of(turn, turn.actor, PARTNERED_PAIR_STATES)
 
 
-def _skip(turn: Turn, view: PairView) -> list[Effect]:
+def _skip(turn: Turn, view: PairView, *, name_partner: bool = False) -> list[Effect]:
     pair = view.pair
     assert pair.next_checkin_at is not None
     skipped = when_for(turn.actor, pair)
@@ -180,8 +180,9 @@ def _skip(turn: Turn, view: PairView) -> list[Effect]:
         view,
         f"{who} skipped your next check-in. The one after is {when_for(view.partner, pair)}." + gap,
     )
+    which = f"your check-in with {view.partner_mention}" if name_partner else "the check-in"
     return turn.reply(
-        f"Skipped the check-in of {skipped}. Next one: {when_for(turn.actor, pair)}." + gap
+        f"Skipped {which} of {skipped}. Next one: {when_for(turn.actor, pair)}." + gap
     )
 
 

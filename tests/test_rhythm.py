@@ -622,6 +622,22 @@ async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -
     assert await checkins(chat) == [(utc(12, 7, 10), CheckinState.OPEN)]
 
 
+async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: Chat) -> None:
+    """bob gets two heads-ups at one moment; the reply to a button press names the pair
+    it skipped, and only that pair's check-in moves."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    await chat.advance(TO_HEADS_UP)
+    assert await chat.click("bob", "Skip this one") == (
+        "Skipped your check-in with <@carol> of Mon 30 Nov, 10:00 (UTC). "
+        "Next one: Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert chat.dms("carol")[-1].startswith("<@bob> skipped your next check-in.")
+    async with chat.database.transaction() as session:
+        rows = await session.execute(select(Pair.next_checkin_at).order_by(Pair.id))
+        assert list(rows.scalars()) == [utc(11, 30, 10), utc(12, 7, 10)]
+
+
 async def test_skip_this_one_after_the_check_in_happened_does_nothing(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.advance(TO_FIRST_CHECKIN)
