@@ -180,10 +180,8 @@ def _skip(turn: Turn, view: PairView, *, name_partner: bool = False) -> list[Eff
         view,
         f"{who} skipped your next check-in. The one after is {when_for(view.partner, pair)}." + gap,
     )
-    which = f"your check-in with {view.partner_mention}" if name_partner else "the check-in"
-    return turn.reply(
-        f"Skipped {which} of {skipped}. Next one: {when_for(turn.actor, pair)}." + gap
-    )
+    which = f"your check-in with {view.partner_mention} on" if name_partner else "the check-in of"
+    return turn.reply(f"Skipped {which} {skipped}. Next one: {when_for(turn.actor, pair)}." + gap)
 
 
 # A skip that leaves this long, or longer, until the next check-in is said out loud.

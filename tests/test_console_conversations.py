@@ -236,3 +236,42 @@ def test_a_held_heads_up_says_today(tmp_path: Path) -> None:
     assert only(morning.messages, "DM → bob").text.startswith(
         "Heads-up: your check-in with @alice is today, Mon 30 Nov, 21:30 (Europe/Berlin)."
     )
+
+
+def test_two_mentors_two_weeks(tmp_path: Path) -> None:
+    """bob has two mentors on the same Monday slot. alice's follow-up does not hide
+    inside carol's prompt: it comes on its own, last, and his reply answers it. A week
+    on, the [Skip this one] he presses says whose check-in it skipped; and when alice
+    ends the pair while he is answering her check-in, he hears his answers were not
+    shared."""
+    out = session(tmp_path, "two_mentors_two_weeks")
+    week = out.turn(":advance 5d").messages
+    prompts = [m for m in week if m.header == "DM → bob" and "Time for your check-in" in m.text]
+    assert [("@alice" in p.text, "🔁" in p.text) for p in prompts] == [
+        (True, False),
+        (False, False),
+    ]
+    assert week[-1].header == "DM → bob"
+    assert week[-1].text.startswith("🔁 @alice gave you feedback: “In Tuesday's demo")
+    acted = out.turn("I cut the intro to one slide and it landed.")
+    assert acted.headers == ["DM → bob", "DM → alice"]
+    assert acted.messages[0].text == "Thanks! I've shared that with @alice."
+
+    skipped = out.turn(":click Skip this one")
+    assert skipped.headers == ["ephemeral → bob", "DM → carol"]
+    assert skipped.messages[0].text == (
+        "Skipped your check-in with @carol on Mon 7 Dec, 10:00 (UTC). "
+        "Next one: Mon 14 Dec, 10:00 (UTC)."
+    )
+    monday = out.turn(":advance 1d").messages
+    assert [m.header for m in monday] == ["DM → alice", "DM → bob"]  # carol's is skipped
+
+    ended = out.turn(":click End pair")
+    assert ended.headers == ["updated → alice", "DM → bob", "DM → alice"]
+    assert ended.messages[0].text == "Your pair with @bob has ended."
+    to_bob = only(ended.messages, "DM → bob")
+    assert to_bob.body[:2] == (
+        "@alice ended your mentoring pair. Thank you for the time you gave each other.",
+        "Your answers to the open check-in were not shared: it closed with the pair. They "
+        "stay yours: /mentor export includes them.",
+    )

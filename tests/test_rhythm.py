@@ -629,7 +629,7 @@ async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: C
     await pair_up(chat, "carol", "bob")
     await chat.advance(TO_HEADS_UP)
     assert await chat.click("bob", "Skip this one") == (
-        "Skipped your check-in with <@carol> of Mon 30 Nov, 10:00 (UTC). "
+        "Skipped your check-in with <@carol> on Mon 30 Nov, 10:00 (UTC). "
         "Next one: Mon 7 Dec, 10:00 (UTC)."
     )
     assert chat.dms("carol")[-1].startswith("<@bob> skipped your next check-in.")
