@@ -142,8 +142,7 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
     lines = [f"Milestones of your {len(views)} pairs:"] if len(views) > 1 else []
     for view in views:
         if len(views) > 1:
-            role = "you mentor" if view.i_mentor else "your mentor"
-            lines += ["", f"With {view.partner_mention} ({role}):"]
+            lines += ["", f"With {view.partner_mention} ({view.partner_role}):"]
             # (The mention outside the code span, where it renders as the name they type.)
             add = f"`/mentor milestone add` {view.partner_mention} `<title>`"
         else:

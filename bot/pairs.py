@@ -42,11 +42,16 @@ class PairView:
             return f"you mentoring {self.partner_mention}"
         return f"{self.partner_mention} mentoring you"
 
+    @property
+    def partner_role(self) -> str:
+        """What the partner is to me: "your mentee" or "your mentor"."""
+        return "your mentee" if self.i_mentor else "your mentor"
+
     def label(self) -> str:
         """For button and menu labels, where mentions do not render. A long name is
         shortened here, so the label fits every platform (Slack's menu options hold 75
         characters) and still ends with the role."""
-        role = "you mentor" if self.i_mentor else "your mentor"
+        role = self.partner_role
         name = display_name(self.partner)
         if len(name) > LABEL_NAME_CHARS:
             name = name[: LABEL_NAME_CHARS - 1].rstrip() + "…"

@@ -20,13 +20,13 @@ def test_which_pair_is_a_menu_and_click_picks_an_option(tmp_path: Path) -> None:
     assert asked.body == (
         "You're in more than one pair. Which one do you mean?",
         "Choose one… (:click one)",
-        *[f"  [With p{n} (you mentor)]" for n in range(1, 7)],
+        *[f"  [With p{n} (your mentee)]" for n in range(1, 7)],
     )
     chosen = out.turn(":click With p4")
     # The menu is replaced by the question with what was chosen, not a bare "Okay.".
     assert chosen.headers[0] == "updated → alice"
     assert chosen.messages[0].text == (
-        "You're in more than one pair. Which one do you mean? With p4 (you mentor)"
+        "You're in more than one pair. Which one do you mean? With p4 (your mentee)"
     )
     # Marking it done needs the pair named again (the number alone would ask again).
     assert chosen.messages[1].text == (

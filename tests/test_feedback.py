@@ -405,7 +405,7 @@ async def test_a_mentor_of_two_picks_whom_the_feedback_is_for(chat: Chat) -> Non
     await pair_up(chat, "alice", "bob")
     await pair_up(chat, "alice", "carol")
     assert "Which one" in await chat.say("alice", "/mentor feedback Great demo, well paced.")
-    await chat.click("alice", "With Carol (you mentor)")
+    await chat.click("alice", "With Carol (your mentee)")
     assert chat.dms("carol")[-1].endswith("Great demo, well paced.")
     assert not any("Great demo" in dm for dm in chat.dms("bob"))
 

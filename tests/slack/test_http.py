@@ -436,7 +436,7 @@ async def test_a_button_on_an_ephemeral_answer_replaces_it_through_the_response_
     replaced = [r for r in slack.fake.responses() if r.get("replace_original")]
     # The question answered: what was chosen stays on it.
     assert [r["text"] for r in replaced] == [
-        "You're in more than one pair. Which one do you mean? With Bob (you mentor)"
+        "You're in more than one pair. Which one do you mean? With Bob (your mentee)"
     ]
     await slack.deliver()
     # Alice asked, so hers comes now; Bob's waits for his morning in New York.

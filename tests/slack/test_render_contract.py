@@ -277,4 +277,4 @@ def test_a_long_name_is_shortened_in_a_menu_but_the_role_stays(produced: Produce
     (menu,) = [c.select for c in produced.contents if c.select is not None]
     for option in menu.options:
         assert len(option.label) <= render.OPTION_TEXT_CHARS
-        assert option.label.endswith("(you mentor)")
+        assert option.label.endswith("(your mentee)")
