@@ -357,6 +357,23 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+def help_for(topic: str | None) -> str:
+    """``/mentor help [topic]``: one command's usage (``win``, a subcommand, or the one a
+    typo is closest to), or everything, said plainly when the topic is not a command."""
+    if not topic:
+        return help_text()
+    word = topic.lstrip("/")
+    if word == "mentor":
+        return help_text()
+    usage = WIN_USAGE if word == "win" else MENTOR_USAGE.get(word)
+    if usage is None:
+        close = closest_word(word, MENTOR_USAGE)
+        if close is None:
+            return f"There is no `/mentor {_quoted(word)}`.\n{help_text()}"
+        usage = MENTOR_USAGE[close]
+    return f"`{usage.usage}` — {usage.summary}\nExample: `{usage.example}`"
+
+
 # The bot's slash commands, by name.
 COMMANDS = ("win", "mentor")
 

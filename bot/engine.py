@@ -23,7 +23,6 @@ from bot.clock import Clock
 from bot.commands import (
     COMMANDS,
     MAX_PAGE,
-    MENTOR_USAGE,
     AddMilestone,
     AskFeedback,
     Command,
@@ -55,7 +54,7 @@ from bot.commands import (
     SkipNext,
     StartCheckin,
     StartReview,
-    help_text,
+    help_for,
     parse_command,
 )
 from bot.content import Content
@@ -623,7 +622,7 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
         case SetTimezone():
             return preferences.set_timezone(turn, command)
         case ShowHelp():
-            return turn.reply(_help(command.topic))
+            return turn.reply(help_for(command.topic))
         case SetCadence():
             return await pair_commands.set_cadence(turn, command)
         case ShowStatus():
@@ -690,13 +689,6 @@ def _known_zone(name: str) -> bool:
     except CadenceError:
         return False
     return True
-
-
-def _help(topic: str | None) -> str:
-    usage = MENTOR_USAGE.get(topic or "")
-    if usage is None:
-        return help_text()
-    return f"`{usage.usage}` — {usage.summary}\nExample: `{usage.example}`"
 
 
 async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:

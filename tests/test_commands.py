@@ -30,6 +30,7 @@ from bot.commands import (
     SkipNext,
     StartCheckin,
     StartReview,
+    help_for,
     parse_command,
 )
 from bot.text import clean_text
@@ -147,6 +148,26 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
     with pytest.raises(CommandError) as caught:
         parse_command("mentor", "xyzzy")
     assert "Here is what I can do:" in caught.value.explain()
+
+
+@pytest.mark.parametrize(
+    ("topic", "starts"),
+    [
+        ("feedback", "`/mentor feedback <a specific question> | list` — Ask your mentor"),
+        ("win", "`/win <what went well>` — Save a win"),
+        ("/win", "`/win <what went well>` — Save a win"),
+        ("check-in", "`/mentor checkin [@partner]` — Start a check-in now"),
+        ("milestones", "`/mentor milestone add <title> | done <n> | list`"),
+        ("feedbak", "`/mentor feedback <a specific question> | list`"),
+        ("mentor", "Here is what I can do:"),
+        (None, "Here is what I can do:"),
+        ("nonsense", "There is no `/mentor nonsense`.\nHere is what I can do:"),
+    ],
+)
+def test_help_on_a_topic_finds_the_command_meant(topic: str | None, starts: str) -> None:
+    """``/mentor help win``, a spelling the commands accept, or a typo: that command's
+    usage; a word that is no command is said to be none before the whole help."""
+    assert help_for(topic).startswith(starts)
 
 
 @pytest.mark.parametrize(
