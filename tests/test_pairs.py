@@ -87,8 +87,18 @@ async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:
 async def test_proposing_again_as_the_one_asked_resends_the_question(chat: Chat) -> None:
     await chat.say("carol", "/mentor pair @alice @bob")
     answer = await chat.say("bob", "/mentor pair @alice @bob")
-    assert "waiting for your answer; I sent you the question again" in answer
+    assert answer == (
+        "That pair (<@alice> mentoring <@bob>) is already proposed and waiting for your "
+        "answer; I sent you the question again."
+    )
     assert len(chat.dms("bob")) == 2 and "suggests that <@alice> mentors you" in chat.dms("bob")[1]
+    # Typed the other way round: the same proposal, and bob hears its roles differ.
+    swapped = await chat.say("bob", "/mentor pair @bob @alice")
+    assert swapped.startswith("That pair (<@alice> mentoring <@bob>) is already proposed")
+    assert swapped.endswith(
+        "It has the roles the other way round from what you typed: decline it and propose "
+        "again to swap them."
+    )
     await chat.click("bob", "Accept")
     await chat.click("alice", "Accept")
     assert [p.state for p in await _pairs(chat)] == [PairState.ACTIVE]
@@ -186,14 +196,14 @@ async def test_an_ambiguous_command_asks_which_pair(chat: Chat) -> None:
     answer = await chat.say("alice", "/mentor milestone add Write the design doc")
     assert "Which one do you mean?" in answer
     labels = [b.label for b in chat.buttons("alice")]
-    assert labels == ["With Bob (you mentor)", "With Dave (you mentor)"]
-    answer = await chat.click("alice", "With Dave (you mentor)")
+    assert labels == ["With Bob (your mentee)", "With Dave (your mentee)"]
+    answer = await chat.click("alice", "With Dave (your mentee)")
     assert "Milestone #1 added: Write the design doc" in answer
     assert "#1 Write the design doc" in chat.dms("dave")[-1]
     assert not any("design doc" in dm for dm in chat.dms("bob"))
     # Naming the partner skips the question; the question cannot be answered twice.
     assert "Milestone #1 added" in await chat.say("alice", "/mentor milestone add @bob Ship it")
-    assert "already answered" in await chat.click("alice", "With Bob (you mentor)")
+    assert "already answered" in await chat.click("alice", "With Bob (your mentee)")
 
 
 async def test_end_with_a_partner_who_is_not_one(chat: Chat) -> None:

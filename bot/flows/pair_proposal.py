@@ -126,9 +126,16 @@ async def _already(turn: Turn, pair: Pair, one: Member, other: Member) -> list[E
     ).scalar_one_or_none()
     if waiting_for_me and flow is not None:
         await _invite(turn, flow, pair, mentor, mentee, me)
+        # ``one`` is the mentor as typed: a proposal the other way round says so.
+        swapped = (
+            " It has the roles the other way round from what you typed: decline it and "
+            "propose again to swap them."
+            if pair.mentor_id != one.id
+            else ""
+        )
         return turn.reply(
-            "That pair is already proposed and waiting for your answer; "
-            "I sent you the question again."
+            f"That pair ({_m(mentor)} mentoring {_m(mentee)}) is already proposed and waiting "
+            f"for your answer; I sent you the question again.{swapped}"
         )
     raise UserError(
         f"{_m(mentor)} mentoring {_m(mentee)} is already proposed; I'm waiting for them to accept."
