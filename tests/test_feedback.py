@@ -482,6 +482,35 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(chat: Chat) -> N
     assert await snapshot(chat) == before
 
 
+async def test_questions_waiting_in_a_pair_close_when_it_ends(chat: Chat) -> None:
+    """bob's question waits for alice's answer when the pair ends: alice's next DM is not
+    sent to her former mentee as an answer, and her button says the pair ended (a pair
+    ended by forget deletes these questions: bot/privacy.py)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    answer_button = chat.buttons("alice")[0]
+    form = await open_form(chat, "alice", "Answer in a form")  # sent after the end
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    for words in ("Went well: the demos.", "Could improve: fewer meetings."):
+        await chat.say("alice", words)  # her look back, asked last
+    to_bob = len(chat.dms("bob"))
+    assert (await chat.say("alice", ANSWER)).startswith("I'm not waiting for an answer")
+    assert len(chat.dms("bob")) == to_bob
+    [row] = await feedback_rows(chat)
+    assert row.answer is None
+    assert await chat.press("alice", answer_button) == (
+        "That pair has ended, so this question is closed."
+    )
+    assert await submit(chat, "alice", form.form_id, answer=ANSWER) == (
+        "That form is no longer open, so nothing was saved."
+    )
+    assert len(chat.dms("bob")) == to_bob
+    async with chat.database.transaction() as session:
+        flows = (await session.execute(select(FlowSession.kind, FlowSession.state))).all()
+    assert ("feedback", "closed") in flows and ("feedback", "awaiting_answer") not in flows
+
+
 async def test_a_coached_question_is_not_sent_once_the_pair_ended(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", "/mentor feedback any tips?")

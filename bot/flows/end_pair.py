@@ -17,7 +17,7 @@ from enum import StrEnum
 from bot.commands import EndPair
 from bot.content import ButtonStyle, Content
 from bot.effects import Effect
-from bot.flows import checkin, review
+from bot.flows import checkin, feedback, review
 from bot.flows.sessions import (
     STALE,
     FlowKind,
@@ -79,6 +79,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     view.pair.next_anniversary_at = None
     stop_schedule(view.pair)
     wrote = await checkin.cancel_open(turn, view.pair)
+    await feedback.close_for_ended_pair(turn, view.pair)
     turn.dm(
         view.partner,
         Content(

@@ -53,6 +53,7 @@ from bot.flows.sessions import (
     StepResult,
     flow_button,
     move,
+    moved_values,
     not_for_you,
     partner_name,
     start_flow,
@@ -311,8 +312,34 @@ async def _not_yours(turn: Turn, flow: FlowSession) -> StepResult:
     return not_for_you(owner) if owner else STALE
 
 
+# A question closed because its pair ended (State.CLOSED is only ever that).
+_PAIR_ENDED = StepResult(reply="That pair has ended, so this question is closed.")
+
+
+async def close_for_ended_pair(turn: Turn, pair: Pair) -> None:
+    """The pair ended: its questions still waiting for words (the mentor's answer, the
+    mentee's "how did you act on it?") and follow-ups not yet asked close, so a later DM
+    is not taken as an answer for someone who is no longer a partner. Its coaching
+    questions stay: their buttons say the pair ended (``_send_anyway``)."""
+    await turn.session.execute(
+        update(FlowSession)
+        .where(
+            FlowSession.pair_id == pair.id,
+            FlowSession.kind == FlowKind.FEEDBACK.value,
+            FlowSession.ended_at.is_(None),
+            FlowSession.state.in_(
+                [State.AWAITING_ANSWER, State.FOLLOW_UP_PENDING, State.AWAITING_ACTION]
+            ),
+        )
+        .values(**moved_values(turn, State.CLOSED), ended_at=turn.now, due_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[Effect]:
     """A button: Send anyway / I'll rephrase, Answer in a form, Skip."""
+    if flow.state == State.CLOSED:
+        return _PAIR_ENDED
     if flow.ended_at is not None or CHOICES.get(choice) != flow.state:
         return STALE
     if flow.member_id != turn.actor.id:
