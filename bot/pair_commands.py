@@ -215,17 +215,25 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
         until = datetime.combine(command.until, time(0, 0)).replace(tzinfo=zone)
     else:
         until = turn.now + timedelta(days=command.days or 14)
+    until_text = local_view(until, turn.actor.timezone or pair.timezone)
+    was = pair.paused_until if pair.state == PairState.PAUSED else None
+    was_text = local_view(was, turn.actor.timezone or pair.timezone) if was else None
+    if was_text == until_text:  # to the minute they are shown
+        return turn.reply(f"Your check-ins are already paused until {until_text}; nothing changed.")
     pair.state = PairState.PAUSED.value
     pair.paused_until = until
     stop_schedule(pair)
-    until_text = local_view(until, turn.actor.timezone or pair.timezone)
     who = f"<@{turn.actor.external_id}>"
     partner_until = local_view(until, view.partner.timezone or pair.timezone)
+    again = " by themselves then, or earlier with `/mentor resume`."
+    if was_text is not None:
+        _both(turn, view, f"{who} changed your pause: check-ins start again {partner_until}.")
+        return turn.reply(
+            f"Your pause now ends {until_text} (it was to end {was_text}). "
+            f"Check-ins start again{again}"
+        )
     _both(turn, view, f"{who} paused your check-ins until {partner_until}.")
-    return turn.reply(
-        f"Paused until {until_text}. Check-ins start again by themselves then, "
-        "or earlier with `/mentor resume`."
-    )
+    return turn.reply(f"Paused until {until_text}. Check-ins start again{again}")
 
 
 async def resume(turn: Turn, command: Resume) -> list[Effect]:

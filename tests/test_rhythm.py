@@ -841,6 +841,27 @@ async def test_pause_for_two_weeks_then_check_ins_resume_by_themselves(chat: Cha
     assert len(dms_starting(chat, "bob", WELCOME_BACK)) == 1
 
 
+async def test_pausing_again_changes_the_end_or_says_nothing_changed(chat: Chat) -> None:
+    """A paused pair paused again: a new end is told as a change (with the old one); the
+    same end changes nothing and tells the partner nothing."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 2w")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.say("alice", "/mentor pause until 2026-12-09") == (
+        "Your pause now ends Wed 9 Dec, 00:00 (UTC) (it was to end Wed 9 Dec, 12:00 (UTC)). "
+        "Check-ins start again by themselves then, or earlier with `/mentor resume`."
+    )
+    assert chat.dms("bob")[to_bob:] == [
+        "<@alice> changed your pause: check-ins start again Wed 9 Dec, 00:00 (UTC)."
+    ]
+    to_alice = len(chat.dms("alice"))
+    assert await chat.say("bob", "/mentor pause until 2026-12-09") == (
+        "Your check-ins are already paused until Wed 9 Dec, 00:00 (UTC); nothing changed."
+    )
+    assert len(chat.dms("alice")) == to_alice
+    assert (await the_pair(chat)).paused_until == utc(12, 9, 0)
+
+
 async def test_pause_until_a_date_in_two_timezones(chat: Chat) -> None:
     await chat.say("bob", "/mentor config timezone Asia/Tokyo")
     await pair_up(chat, "alice", "bob")
