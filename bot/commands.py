@@ -645,11 +645,21 @@ def _parse_pause(args: list[str]) -> Pause:
         if days is None or not 0 < days <= MAX_PAUSE_DAYS:
             raise _usage_error("pause", "A pause can last from one day to six months.")
         return Pause(days=days, partner_id=partner)
+    if spec in _FOR_GOOD:
+        raise _usage_error(
+            "pause",
+            "A pause can last up to six months. To stop the check-ins for good, end the "
+            "pair with `/mentor end`.",
+        )
     raise _usage_error(
         "pause",
         f"`{_quoted(spec)}` is not a length like `2w`, `3 weeks` or `10 days`, "
         "or `until 2027-01-10`.",
     )
+
+
+# Words for a pause with no end: what they ask for is an end of the pair.
+_FOR_GOOD = frozenset({"forever", "indefinitely", "permanently", "for good", "always"})
 
 
 def _parse_feedback(words: list[str], raw: str) -> Command:

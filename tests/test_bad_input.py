@@ -58,6 +58,8 @@ BAD_COMMANDS = [
     ("/nonsense", "I don't know the command `/nonsense`"),
     ("/mentor cadence", "Say how often"),
     ("/mentor pause 3x", "is not a length like `2w`"),
+    ("/mentor pause forever", "To stop the check-ins for good, end the pair"),
+    ("/mentor pause for good", "To stop the check-ins for good, end the pair"),
     ("/mentor pause 0d", "from one day to six months"),
     ("/mentor pause 300d", "from one day to six months"),
     ("/mentor pause until 2027-13-45", "is not a date like 2027-01-10"),
