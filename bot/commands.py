@@ -90,6 +90,12 @@ class CompleteMilestone:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoveMilestone:
+    number: int
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ListMilestones:
     partner_id: str | None = None
 
@@ -228,6 +234,7 @@ Command = (
     | ShowJournal
     | AddMilestone
     | CompleteMilestone
+    | RemoveMilestone
     | ListMilestones
     | ShowConfig
     | SetShoutoutChannel
@@ -299,8 +306,8 @@ MENTOR_USAGE: dict[str, Usage] = {
     "end": Usage("/mentor end [@partner]", "End a pair", "/mentor end @bob"),
     "journal": Usage("/mentor journal [page]", "Your wins, newest first", "/mentor journal 2"),
     "milestone": Usage(
-        "/mentor milestone add <title> | done <n> | list",
-        "Set, complete and list your pair's milestones",
+        "/mentor milestone add <title> | done <n> | remove <n> | list",
+        "Set, complete, remove and list your pair's milestones",
         "/mentor milestone add Give my first talk",
     ),
     "export": Usage(
@@ -587,7 +594,9 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
 
 def _parse_milestone(args: list[str]) -> Command:
     if not args:
-        raise _usage_error("milestone", "Say what to do with milestones: add, done or list.")
+        raise _usage_error(
+            "milestone", "Say what to do with milestones: add, done, remove or list."
+        )
     action, rest = args[0].lower(), args[1:]
     # A title may end with a mention ("Pair with @carol"); a number or "list" never does.
     partner, rest = _split_partner(rest, or_last=action != "add")
@@ -602,16 +611,18 @@ def _parse_milestone(args: list[str]) -> Command:
                     f"{TITLE_MAX_CHARS} (put details in a /win when you reach it)."
                 )
             return AddMilestone(title, partner)
-        case "done" | "complete":
+        case "done" | "complete" | "remove" | "delete":
             number = (
                 whole_number(rest[0].lstrip("#"), high=MAX_MILESTONE) if len(rest) == 1 else None
             )
+            done = action in ("done", "complete")
             if number is None:
                 raise _usage_error(
                     "milestone",
-                    "Say which milestone is done by its number from `/mentor milestone list`.",
+                    f"Say which milestone {'is done' if done else 'to remove'} by its number "
+                    "from `/mentor milestone list`.",
                 )
-            return CompleteMilestone(number, partner)
+            return CompleteMilestone(number, partner) if done else RemoveMilestone(number, partner)
         case "list":
             if rest:
                 raise _usage_error("milestone", "`list` takes no words after it.")

@@ -38,6 +38,7 @@ from bot.commands import (
     ListMilestones,
     Pause,
     ProposePair,
+    RemoveMilestone,
     Resume,
     RunMatch,
     SetCadence,
@@ -611,6 +612,8 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return await milestones.add(turn, command)
         case CompleteMilestone():
             return await milestones.complete(turn, command)
+        case RemoveMilestone():
+            return await milestones.remove(turn, command)
         case ListMilestones():
             return await milestones.list_(turn, command)
         case ShowConfig():

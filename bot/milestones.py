@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Insert, bindparam, func, select
+from sqlalchemy import Insert, bindparam, select
 
 from bot.access import own_milestones, shared_in_pairs
-from bot.commands import AddMilestone, CompleteMilestone, ListMilestones
+from bot.commands import AddMilestone, CompleteMilestone, ListMilestones, RemoveMilestone
 from bot.content import Content
 from bot.effects import Effect
 from bot.errors import UserError
@@ -59,12 +59,30 @@ def _reaching(dialect_name: str) -> Insert:
 _REACHING = per_dialect(_reaching)
 
 
+def _same_title(title: str) -> str:
+    """A title as compared with another: case and spacing aside."""
+    return " ".join(title.split()).casefold()
+
+
 async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id)
-    highest = await turn.session.scalar(
-        select(func.max(Milestone.number)).where(Milestone.pair_id == view.pair.id)
-    )
-    number = (highest or 0) + 1
+    # The pair's goals (titles are stored encrypted, so compared here): a goal still open
+    # with the same title is not added twice, nor told to the partner twice.
+    goals = (
+        await turn.session.execute(
+            select(Milestone.number, Milestone.title, Milestone.completed_at).where(
+                Milestone.pair_id == view.pair.id
+            )
+        )
+    ).all()
+    wanted = _same_title(command.title)
+    for number, title, completed_at in goals:
+        if completed_at is None and title is not None and _same_title(title) == wanted:
+            raise UserError(
+                f"Your pair has this milestone open already: #{number} {title}. Mark it done "
+                f"with `/mentor milestone done {number}`; nothing was added."
+            )
+    number = max((n for n, _, _ in goals if n is not None), default=0) + 1
     turn.session.add(
         Milestone(
             workspace_id=turn.workspace.id,
@@ -117,6 +135,37 @@ async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
     await celebrate(turn, milestone, owner)
     await review.start_for_milestone(turn, milestone, view.pair)
     return turn.reply(f"Milestone #{command.number} done: {milestone.title} 🎉")
+
+
+async def remove(turn: Turn, command: RemoveMilestone) -> list[Effect]:
+    """A goal set by mistake goes (either of the pair may remove it; the other is told).
+    A goal reached stays: it was celebrated, and its look back points at it."""
+    view = await pick_pair(turn, command.partner_id)
+    milestone = (
+        await turn.session.execute(
+            select(Milestone).where(
+                Milestone.pair_id == view.pair.id, Milestone.number == command.number
+            )
+        )
+    ).scalar_one_or_none()
+    if milestone is None:
+        raise UserError(
+            f"Your pair has no milestone #{command.number}. See them with `/mentor milestone list`."
+        )
+    if milestone.completed_at is not None:
+        raise UserError(
+            f"Milestone #{command.number} was reached on {milestone.completed_at:%Y-%m-%d}; "
+            "reached milestones stay in your pair's history."
+        )
+    await turn.session.delete(milestone)
+    turn.dm(
+        view.partner,
+        Content(
+            f"<@{turn.actor.external_id}> removed a milestone of your pair: "
+            f"#{command.number} {milestone.title}"
+        ),
+    )
+    return turn.reply(f"Removed milestone #{command.number}: {milestone.title}")
 
 
 async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:

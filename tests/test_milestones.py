@@ -27,6 +27,29 @@ async def test_add_list_and_complete_a_goal(chat: Chat) -> None:
     assert "no milestone #7" in await chat.say("bob", "/mentor milestone done 7")
 
 
+async def test_a_goal_is_not_added_twice_and_one_set_by_mistake_can_go(chat: Chat) -> None:
+    """The same title while that goal is open adds nothing and tells the partner nothing;
+    once it is reached, the same goal may be set again. A goal not reached can be removed
+    by either of the pair (the other is told); a reached one stays."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor milestone add Ship it")
+    to_alice = len(chat.dms("alice"))
+    assert await chat.say("bob", "/mentor milestone add  ship IT ") == (
+        "Your pair has this milestone open already: #1 Ship it. Mark it done with "
+        "`/mentor milestone done 1`; nothing was added."
+    )
+    assert len(chat.dms("alice")) == to_alice
+    await chat.say("bob", "/mentor milestone add Shipp it")  # a typo
+    assert await chat.say("alice", "/mentor milestone remove 2") == "Removed milestone #2: Shipp it"
+    assert chat.dms("bob")[-1] == "<@alice> removed a milestone of your pair: #2 Shipp it"
+    assert "no milestone #2" in await chat.say("bob", "/mentor milestone remove 2")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert "reached milestones stay" in await chat.say("bob", "/mentor milestone remove 1")
+    assert "Milestone #2 added: Ship it" in await chat.say("bob", "/mentor milestone add Ship it")
+    titles = [(m.number, m.title, m.completed_at is not None) for m in await _milestones(chat)]
+    assert titles == [(1, "Ship it", True), (2, "Ship it", False)]
+
+
 async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", "/mentor milestone add Ship the CLI")

@@ -189,6 +189,16 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
     ) -> None:
         await self._answer(interaction)
 
+    @milestone.command(name="remove", description="Remove a milestone not reached yet")
+    @app_commands.describe(number="Its number in /mentor milestone list", partner=PARTNER)
+    async def milestone_remove(
+        self,
+        interaction: discord.Interaction,
+        number: Number,
+        partner: discord.Member | None = None,
+    ) -> None:
+        await self._answer(interaction)
+
     @milestone.command(name="list", description="Your pair's milestones")
     @app_commands.describe(partner=PARTNER)
     async def milestone_list(

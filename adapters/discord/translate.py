@@ -100,6 +100,7 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ("mentor", "feedback", "list"): Shape(("feedback", "list")),
     ("mentor", "milestone", "add"): Shape(("milestone", "add"), (PARTNER, Option("title"))),
     ("mentor", "milestone", "done"): Shape(("milestone", "done"), (PARTNER, Option("number"))),
+    ("mentor", "milestone", "remove"): Shape(("milestone", "remove"), (PARTNER, Option("number"))),
     ("mentor", "milestone", "list"): Shape(("milestone", "list"), (PARTNER,)),
     ("mentor", "review"): Shape(("review",), (PARTNER,)),
     ("mentor", "journal"): Shape(("journal",), (Option("page"),)),

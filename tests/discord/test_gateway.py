@@ -36,7 +36,12 @@ async def test_start_up_work_runs_once_and_commands_sync_to_the_configured_serve
     assert set(synced) == {"win", "mentor"}
     subcommands = {o["name"]: o for o in synced["mentor"]["options"]}
     assert {"pair", "cadence", "checkin", "feedback", "milestone", "config"} <= set(subcommands)
-    assert {o["name"] for o in subcommands["milestone"]["options"]} == {"add", "done", "list"}
+    assert {o["name"] for o in subcommands["milestone"]["options"]} == {
+        "add",
+        "done",
+        "remove",
+        "list",
+    }
     (identify,) = fake.identify_payloads
     assert identify["intents"] == (1 << 0) | (1 << 12)  # GUILDS, DIRECT_MESSAGES
     assert not fake.requests_to("GET", "/gateway/bot")  # DISCORD_GATEWAY_URL, not asked
