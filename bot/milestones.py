@@ -13,7 +13,7 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate, celebrated_in
-from bot.pairs import pairs_of, pick_pair
+from bot.pairs import PairView, pairs_of, pick_pair
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import Member, Milestone, MilestoneKind
 from bot.turn import Person, Turn
@@ -111,19 +111,23 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
     )
 
 
-async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id)
+async def _goal(turn: Turn, partner_id: str | None, number: int) -> tuple[PairView, Milestone]:
+    """The pair meant, and its goal numbered ``number``; a number it has not is told."""
+    view = await pick_pair(turn, partner_id)
     milestone = (
         await turn.session.execute(
-            select(Milestone).where(
-                Milestone.pair_id == view.pair.id, Milestone.number == command.number
-            )
+            select(Milestone).where(Milestone.pair_id == view.pair.id, Milestone.number == number)
         )
     ).scalar_one_or_none()
     if milestone is None:
         raise UserError(
-            f"Your pair has no milestone #{command.number}. See them with `/mentor milestone list`."
+            f"Your pair has no milestone #{number}. See them with `/mentor milestone list`."
         )
+    return view, milestone
+
+
+async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
+    view, milestone = await _goal(turn, command.partner_id, command.number)
     if milestone.completed_at is not None:
         return turn.reply(
             f"Milestone #{command.number} was already done on {milestone.completed_at:%Y-%m-%d}. 🎉"
@@ -140,18 +144,7 @@ async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
 async def remove(turn: Turn, command: RemoveMilestone) -> list[Effect]:
     """A goal set by mistake goes (either of the pair may remove it; the other is told).
     A goal reached stays: it was celebrated, and its look back points at it."""
-    view = await pick_pair(turn, command.partner_id)
-    milestone = (
-        await turn.session.execute(
-            select(Milestone).where(
-                Milestone.pair_id == view.pair.id, Milestone.number == command.number
-            )
-        )
-    ).scalar_one_or_none()
-    if milestone is None:
-        raise UserError(
-            f"Your pair has no milestone #{command.number}. See them with `/mentor milestone list`."
-        )
+    view, milestone = await _goal(turn, command.partner_id, command.number)
     if milestone.completed_at is not None:
         raise UserError(
             f"Milestone #{command.number} was reached on {milestone.completed_at:%Y-%m-%d}; "

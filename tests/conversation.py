@@ -188,6 +188,15 @@ def _answer(effects: list[Effect]) -> str:
     )
 
 
+async def said_alone(chat: Chat, user: str, text: str, *, unheard: tuple[str, ...]) -> str:
+    """``user`` says ``text``: the answer, once it is checked that none of ``unheard``
+    got a DM for it (a command that changed nothing tells no one)."""
+    before = [len(chat.dms(other)) for other in unheard]
+    answer = await chat.say(user, text)
+    assert [len(chat.dms(other)) for other in unheard] == before, "someone else was told"
+    return answer
+
+
 async def pair_up(chat: Chat, mentor: str, mentee: str) -> None:
     """``mentor`` proposes, ``mentee`` accepts."""
     await chat.say(mentor, f"/mentor pair @{mentor} @{mentee}")

@@ -38,7 +38,7 @@ from bot.storage.models import (
     Workspace,
 )
 from tests.conftest import START
-from tests.conversation import Chat, Seen, pair_up
+from tests.conversation import Chat, Seen, pair_up, said_alone
 from tests.statements import listening, statement_kind
 from tests.test_bad_input import snapshot
 
@@ -854,11 +854,10 @@ async def test_pausing_again_changes_the_end_or_says_nothing_changed(chat: Chat)
     assert chat.dms("bob")[to_bob:] == [
         "<@alice> changed your pause: check-ins start again Wed 9 Dec, 00:00 (UTC)."
     ]
-    to_alice = len(chat.dms("alice"))
-    assert await chat.say("bob", "/mentor pause until 2026-12-09") == (
+    same = await said_alone(chat, "bob", "/mentor pause until 2026-12-09", unheard=("alice",))
+    assert same == (
         "Your check-ins are already paused until Wed 9 Dec, 00:00 (UTC); nothing changed."
     )
-    assert len(chat.dms("alice")) == to_alice
     assert (await the_pair(chat)).paused_until == utc(12, 9, 0)
 
 
