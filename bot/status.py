@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,17 @@ from bot.effects import Effect, ReplyEphemeral
 from bot.numbers import how_many
 from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, not_in_a_pair, pairs_of
 from bot.rhythm import rule_of
-from bot.storage.models import LIVE_PAIR_STATES, Feedback, Milestone, MilestoneKind, PairState, Win
+from bot.storage.models import (
+    LIVE_PAIR_STATES,
+    Checkin,
+    CheckinAnswer,
+    CheckinState,
+    Feedback,
+    Milestone,
+    MilestoneKind,
+    PairState,
+    Win,
+)
 from bot.turn import Turn
 
 
@@ -47,6 +58,28 @@ async def show(turn: Turn) -> list[Effect]:
     ).all():
         if pair_id is not None:
             goals[(pair_id, bool(done))] = count
+    # Each open check-in: when it closes, and who has finished answering it.
+    open_checkins: dict[int, _OpenCheckin] = {}
+    for pair_id, closes_at, member_id, answered_at in (
+        await turn.session.execute(
+            select(
+                Checkin.pair_id,
+                Checkin.closes_at,
+                CheckinAnswer.member_id,
+                CheckinAnswer.answered_at,
+            )
+            .outerjoin(CheckinAnswer, CheckinAnswer.checkin_id == Checkin.id)
+            .where(
+                shared_in_pairs(turn, views, Checkin.workspace_id, Checkin.pair_id),
+                Checkin.state == CheckinState.OPEN.value,
+            )
+        )
+    ).all():
+        found = open_checkins.setdefault(pair_id, _OpenCheckin(closes_at, set(), set()))
+        if member_id is not None:  # (an answer row is made at the first answer)
+            found.started.add(member_id)
+            if answered_at is not None:
+                found.answered.add(member_id)
     month_start = _month_start(turn)
     wins = dict(
         (
@@ -62,7 +95,10 @@ async def show(turn: Turn) -> list[Effect]:
             turn.actor_ref,
             Content(
                 "Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:",
-                fields=tuple(_pair_fields(turn, v, open_feedback, goals, wins) for v in views),
+                fields=tuple(
+                    _pair_fields(turn, v, open_feedback, goals, wins, open_checkins.get(v.pair.id))
+                    for v in views
+                ),
             ),
         )
     ]
@@ -98,12 +134,43 @@ def _month_start(turn: Turn) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+@dataclass(slots=True)
+class _OpenCheckin:
+    closes_at: datetime | None
+    started: set[int]  # the members who have answered any of it
+    answered: set[int]  # the members who have been through all of it
+
+
+def _open_checkin_line(turn: Turn, view: PairView, found: _OpenCheckin) -> str:
+    me, partner = turn.actor.id, view.partner.id
+    if not found.started & {me, partner}:
+        who = "neither of you has answered yet"
+    else:
+        if me in found.answered:
+            mine = "you've answered"
+        elif me in found.started:
+            mine = "you've answered part of it"
+        else:
+            mine = "you haven't answered yet"
+        theirs = (
+            f"{view.partner_mention} has answered"
+            if partner in found.answered
+            else f"waiting for {view.partner_mention}"
+        )
+        who = f"{mine}; {theirs}"
+    if found.closes_at is None:
+        return f"Check-in open: {who}"
+    closes = local_view(found.closes_at, _zone(turn.actor.timezone, view.pair.timezone))
+    return f"Check-in open: {who} (it closes {closes})"
+
+
 def _pair_fields(
     turn: Turn,
     view: PairView,
     open_feedback: dict[int, int],
     goals: dict[tuple[int, bool], int],
     wins: dict[int, int],
+    open_checkin: _OpenCheckin | None,
 ) -> Field:
     pair = view.pair
     lines = [f"State: {pair.state}"]
@@ -112,6 +179,8 @@ def _pair_fields(
             f" until {local_view(pair.paused_until, _zone(turn.actor.timezone, pair.timezone))}"
         )
     lines.append(f"Check-ins: {describe(rule_of(pair))}")
+    if open_checkin is not None:
+        lines.append(_open_checkin_line(turn, view, open_checkin))
     if pair.next_checkin_at is not None:
         mine = local_view(pair.next_checkin_at, _zone(turn.actor.timezone, pair.timezone))
         theirs = local_view(pair.next_checkin_at, _zone(view.partner.timezone, pair.timezone))

@@ -243,7 +243,7 @@ def test_two_mentors_two_weeks(tmp_path: Path) -> None:
     inside carol's prompt: it comes on its own, last, and his reply answers it. A week
     on, the [Skip this one] he presses says whose check-in it skipped; and when alice
     ends the pair while he is answering her check-in, he hears his answers were not
-    shared."""
+    shared. On the way, his status says how far each open check-in is answered."""
     out = session(tmp_path, "two_mentors_two_weeks")
     week = out.turn(":advance 5d").messages
     prompts = [m for m in week if m.header == "DM → bob" and "Time for your check-in" in m.text]
@@ -256,6 +256,11 @@ def test_two_mentors_two_weeks(tmp_path: Path) -> None:
     acted = out.turn("I cut the intro to one slide and it landed.")
     assert acted.headers == ["DM → bob", "DM → alice"]
     assert acted.messages[0].text == "Thanks! I've shared that with @alice."
+
+    # His status tells the two open check-ins apart: carol's is part answered.
+    status = out.turn("/mentor status").messages[0].text
+    assert "Check-in open: neither of you has answered yet (it closes Wed 2 Dec" in status
+    assert "Check-in open: you've answered part of it; waiting for @carol" in status
 
     skipped = out.turn(":click Skip this one")
     assert skipped.headers == ["ephemeral → bob", "DM → carol"]

@@ -443,6 +443,33 @@ async def test_status_shows_the_next_check_in_in_each_members_own_time(chat: Cha
     assert "Wins this month: you 2, <@alice> 1" in theirs
 
 
+async def test_status_says_who_has_answered_the_open_check_in(chat: Chat) -> None:
+    """While a check-in is open, each reads how far they and their partner have answered
+    it, and when it closes, in their own time; once it is shared the line is gone."""
+    await chat.say("bob", "/mentor config timezone Asia/Tokyo")
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN)  # Monday 30 Nov, 10:00 UTC
+    assert (
+        "Check-in open: neither of you has answered yet (it closes Wed 2 Dec, 10:00 (UTC))"
+        in await status(chat, "alice")
+    )
+    await answer_checkin(chat, "alice", "a good week")
+    assert (
+        "Check-in open: you've answered; waiting for <@bob> (it closes Wed 2 Dec, 10:00 (UTC))"
+        in await status(chat, "alice")
+    )
+    assert (
+        "Check-in open: you haven't answered yet; <@alice> has answered "
+        "(it closes Wed 2 Dec, 19:00 (Asia/Tokyo))"
+    ) in await status(chat, "bob")
+    await chat.click("bob", "Great 🙌")  # one question of four
+    assert "Check-in open: you've answered part of it; <@alice> has answered" in await status(
+        chat, "bob"
+    )
+    await answer_checkin(chat, "bob", "the login page")
+    assert "Check-in open" not in await status(chat, "alice")
+
+
 async def test_status_of_a_paused_pair_says_until_when(chat: Chat) -> None:
     await chat.say("bob", "/mentor config timezone Asia/Tokyo")
     await pair_up(chat, "alice", "bob")
