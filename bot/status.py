@@ -12,6 +12,7 @@ from bot.access import counted_wins, shared_in_pairs
 from bot.cadence import describe, local_view
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
+from bot.flows.checkin import said_nothing
 from bot.numbers import how_many
 from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, not_in_a_pair, pairs_of
 from bot.rhythm import rule_of
@@ -58,16 +59,12 @@ async def show(turn: Turn) -> list[Effect]:
     ).all():
         if pair_id is not None:
             goals[(pair_id, bool(done))] = count
-    # Each open check-in: when it closes, and who has finished answering it.
+    # Each open check-in: when it closes, and who has answered it, in part or in full
+    # (as its close will tell them: ``said_nothing``).
     open_checkins: dict[int, _OpenCheckin] = {}
-    for pair_id, closes_at, member_id, answered_at in (
+    for pair_id, closes_at, answer in (
         await turn.session.execute(
-            select(
-                Checkin.pair_id,
-                Checkin.closes_at,
-                CheckinAnswer.member_id,
-                CheckinAnswer.answered_at,
-            )
+            select(Checkin.pair_id, Checkin.closes_at, CheckinAnswer)
             .outerjoin(CheckinAnswer, CheckinAnswer.checkin_id == Checkin.id)
             .where(
                 shared_in_pairs(turn, views, Checkin.workspace_id, Checkin.pair_id),
@@ -76,10 +73,10 @@ async def show(turn: Turn) -> list[Effect]:
         )
     ).all():
         found = open_checkins.setdefault(pair_id, _OpenCheckin(closes_at, set(), set()))
-        if member_id is not None:  # (an answer row is made at the first answer)
-            found.started.add(member_id)
-            if answered_at is not None:
-                found.answered.add(member_id)
+        if answer is not None and not said_nothing(answer):
+            found.started.add(answer.member_id)
+            if answer.answered_at is not None:
+                found.answered.add(answer.member_id)
     month_start = _month_start(turn)
     wins = dict(
         (

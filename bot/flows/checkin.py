@@ -444,7 +444,9 @@ async def cancel_open(turn: Turn, pair: Pair) -> set[int]:
     if not canceled:
         return set()
     answers = select(CheckinAnswer).where(CheckinAnswer.checkin_id.in_([c.id for c in canceled]))
-    return {a.member_id for a in (await turn.session.execute(answers)).scalars() if not _silent(a)}
+    return {
+        a.member_id for a in (await turn.session.execute(answers)).scalars() if not said_nothing(a)
+    }
 
 
 async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[Due]) -> None:
@@ -1153,7 +1155,7 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
                 checkin,
                 members[me],
                 pair.timezone,
-                reader_silent=_silent(answers.get(me)),
+                reader_silent=said_nothing(answers.get(me)),
             )
             if me == thanked:
                 said = replace(said, text=f"Thanks! You've both answered. {said.text}")
@@ -1174,7 +1176,7 @@ async def _share(turn: Turn, whole: _Whole, thanked: int | None = None) -> None:
             )
 
 
-def _silent(answer: CheckinAnswer | None) -> bool:
+def said_nothing(answer: CheckinAnswer | None) -> bool:
     """Whether a member gave nothing at all: no answer row, or one with every field empty
     that was never finished (a finished one skipped every question on purpose)."""
     return answer is None or (
@@ -1193,7 +1195,7 @@ def _shared(
     reader_silent: bool,
 ) -> Content:
     who = f"<@{author.external_id}>"
-    if answer is None or _silent(answer):
+    if answer is None or said_nothing(answer):
         # Named by when it was asked: two check-ins closing unanswered in one stretch
         # (a manual one and the scheduled one) are two different notes, not one repeated.
         asked = local_view(checkin.opened_at, reader.timezone or pair_timezone)
