@@ -913,9 +913,7 @@ async def _end_pairs(turn: Turn, member: Member) -> int:
                 f"Your mentoring pair with your {role} (since "
                 f"{(pair.activated_at or pair.created_at):%Y-%m-%d}) has ended. "
                 "Thank you for the time you gave each other."
-            )
-            if view.partner.id in wrote:
-                text += f"\n{checkin.NOT_SHARED}"
+            ) + checkin.not_shared_note(view.partner, wrote)
         turn.dm(view.partner, Content(text))
     await turn.session.flush()
     return sum(1 for v in views if v.pair.state == PairState.ENDED)

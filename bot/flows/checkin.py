@@ -430,6 +430,11 @@ NOT_SHARED = (
 )
 
 
+def not_shared_note(member: Member, wrote: set[int]) -> str:
+    """The line ``NOT_SHARED`` for a member among ``wrote`` (``cancel_open``), else ""."""
+    return f"\n{NOT_SHARED}" if member.id in wrote else ""
+
+
 async def cancel_open(turn: Turn, pair: Pair) -> set[int]:
     """The pair ended: its open check-in is closed, with no nudge and nothing shared.
     Returns the members who had written something in it (they were promised a share)."""

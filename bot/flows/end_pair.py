@@ -84,15 +84,12 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         view.partner,
         Content(
             f"<@{turn.actor.external_id}> ended your mentoring pair. "
-            "Thank you for the time you gave each other." + _not_shared(view.partner, wrote)
+            "Thank you for the time you gave each other."
+            + checkin.not_shared_note(view.partner, wrote)
         ),
     )
     await review.start_for_pair_end(turn, view.pair)
     return StepResult(
         replace_with=f"Your pair with {view.partner_mention} has ended."
-        + _not_shared(turn.actor, wrote)
+        + checkin.not_shared_note(turn.actor, wrote)
     )
-
-
-def _not_shared(member: Member, wrote: set[int]) -> str:
-    return f"\n{checkin.NOT_SHARED}" if member.id in wrote else ""
