@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.matching.solver import (
+    NO_MENTOR_IN_POOL,
     Mentee,
     Mentor,
     Pool,
@@ -166,6 +167,17 @@ def test_unmatched_mentees_are_told_why() -> None:
         Pool([Mentor("m1", frozenset(), 2, "red")], [Mentee("a", frozenset(), "red")], on=ON)
     )
     assert own.unmatched[0].reason == "only mentors in their own team have room"
+    nobody = solve(Pool([], [Mentee("a", frozenset())], on=ON))
+    assert nobody.unmatched[0].reason == NO_MENTOR_IN_POOL
+    # A mentor of both roles with room is not "no mentor has room" to the admin.
+    themselves = solve(
+        Pool(
+            [Mentor("a", frozenset(), 1), Mentor("m1", frozenset(), 0)],
+            [Mentee("a", frozenset())],
+            on=ON,
+        )
+    )
+    assert themselves.unmatched[0].reason == "no other mentor has room"
 
 
 @settings(max_examples=200, deadline=None)
@@ -177,8 +189,14 @@ def test_the_reason_for_an_unmatched_mentee_is_true(pool: Pool) -> None:
         room = [m for m in pool.mentors if m.room > 0 and m.user_id != mentee.user_id]
         other_team = [m for m in room if m.team is None or m.team != mentee.team]
         fine = [m for m in other_team if allowed(m, mentee, pool.blocked)]
+        others = [m for m in pool.mentors if m.user_id != mentee.user_id]
+        own_room = any(m.user_id == mentee.user_id and m.room > 0 for m in pool.mentors)
         expected = (
-            "no mentor has room"
+            NO_MENTOR_IN_POOL
+            if not others
+            else "no other mentor has room"
+            if not room and own_room
+            else "no mentor has room"
             if not room
             else "only mentors in their own team have room"
             if not other_team

@@ -429,6 +429,11 @@ def _violations(
     return np.concatenate(more_i), np.concatenate(more_j), np.concatenate(more_w)
 
 
+NO_MENTOR_IN_POOL = (
+    "no mentor is in the pool yet (mentors join with `/mentor join mentor <topics>`)"
+)
+
+
 def _unmatched(pool: Pool, matched: set[int]) -> tuple[Unmatched, ...]:
     """Each mentee left out, with the plainest true reason (counted, not searched)."""
     with_room = [m for m in pool.mentors if m.room > 0]
@@ -457,7 +462,12 @@ def _unmatched(pool: Pool, matched: set[int]) -> tuple[Unmatched, ...]:
             own_team -= 1
         other_team = others - own_team
         if others <= 0:
-            reason = "no mentor has room"
+            if not any(m.user_id != mentee.user_id for m in pool.mentors):
+                reason = NO_MENTOR_IN_POOL
+            elif is_mentor:  # they have room themselves, and nobody else has
+                reason = "no other mentor has room"
+            else:
+                reason = "no mentor has room"
         elif other_team <= 0:
             reason = "only mentors in their own team have room"
         elif other_team - blocked_for.get(mentee.user_id, 0) <= 0:
