@@ -277,12 +277,15 @@ def describe(rule: CadenceRule) -> str:
 
 def local_view(moment: datetime, timezone: str) -> str:
     """``moment`` as the person sees it: "Mon 30 Nov, 10:00 (Europe/Berlin)"."""
+    local = moment.astimezone(_zone(timezone))
+    return f"{local_day(moment, timezone)}, {local:%H:%M} ({timezone})"
+
+
+def local_day(moment: datetime, timezone: str) -> str:
+    """The day of ``moment`` in ``timezone``: "Mon 30 Nov"."""
     _require_aware(moment, "moment")
     local = moment.astimezone(_zone(timezone))
-    return (
-        f"{_WEEKDAY_SHORT[local.weekday()]} {local.day} {_MONTH_SHORT[local.month - 1]}, "
-        f"{local:%H:%M} ({timezone})"
-    )
+    return f"{_WEEKDAY_SHORT[local.weekday()]} {local.day} {_MONTH_SHORT[local.month - 1]}"
 
 
 # --- parsing ----------------------------------------------------------------------------

@@ -96,9 +96,9 @@ class AskWhichPair(Exception):
         self.candidates = candidates
 
 
-def not_in_a_pair(*, had_one: bool) -> str:
+def not_in_a_pair(*, had_one: bool, hint: str = NO_PAIR_HINT) -> str:
     """What someone with no active pair is told: "yet" only if they never had one."""
-    return f"You're not in a mentoring pair {'now' if had_one else 'yet'}. {NO_PAIR_HINT}"
+    return f"You're not in a mentoring pair {'now' if had_one else 'yet'}. {hint}"
 
 
 async def pick_pair(

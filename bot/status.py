@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
-from bot.access import counted_wins, shared_in_pairs
+from bot.access import counted_wins, own_match_profile, shared_in_pairs
 from bot.cadence import describe, local_view
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
@@ -22,6 +22,9 @@ from bot.storage.models import (
     CheckinAnswer,
     CheckinState,
     Feedback,
+    MatchProfile,
+    MatchProposal,
+    MatchRole,
     Milestone,
     MilestoneKind,
     PairState,
@@ -77,6 +80,25 @@ async def show(turn: Turn) -> list[Effect]:
             found.started.add(answer.member_id)
             if answer.answered_at is not None:
                 found.answered.add(answer.member_id)
+    # A round's proposal expires unanswered (bot/matching/rounds.py); one made with
+    # ``/mentor pair`` waits. Asked only when a pair is proposed.
+    proposed = [v for v in views if v.pair.state == PairState.PROPOSED]
+    expires: dict[int, datetime] = {}
+    if proposed:
+        expires = {
+            pair_id: at
+            for pair_id, at in (
+                await turn.session.execute(
+                    select(MatchProposal.pair_id, MatchProposal.expires_at).where(
+                        shared_in_pairs(
+                            turn, proposed, MatchProposal.workspace_id, MatchProposal.pair_id
+                        ),
+                        MatchProposal.expires_at.is_not(None),
+                    )
+                )
+            ).all()
+            if at is not None
+        }
     month_start = _month_start(turn)
     wins = dict(
         (
@@ -93,7 +115,11 @@ async def show(turn: Turn) -> list[Effect]:
             Content(
                 "Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:",
                 fields=tuple(
-                    _pair_fields(turn, v, open_feedback, goals, wins, open_checkins.get(v.pair.id))
+                    _proposal_fields(turn, v, expires.get(v.pair.id))
+                    if v.pair.state == PairState.PROPOSED
+                    else _pair_fields(
+                        turn, v, open_feedback, goals, wins, open_checkins.get(v.pair.id)
+                    )
                     for v in views
                 ),
             ),
@@ -105,8 +131,19 @@ async def _no_live_pair(turn: Turn) -> str:
     """No pair now: say so, and about the last pair that ended (a partner who used
     forget included), with what they can still do and how to start again."""
     ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
+    pool = await _pool_role(turn)
+    if pool is None:
+        hint = NO_PAIR_HINT
+    else:
+        # In the pool: a round is how they get a pair, so that comes first.
+        looking = "a mentee" if pool == MatchRole.MENTOR else "a mentor"
+        hint = (
+            "You're in the matching pool: the next matching round an admin runs looks for "
+            f"{looking} for you (`/mentor profile` shows what it goes by). To pair with "
+            "someone you know, use `/mentor pair @mentor @mentee`."
+        )
     if not ended:
-        return not_in_a_pair(had_one=False)
+        return not_in_a_pair(had_one=False, hint=hint)
     last = max(ended, key=lambda v: (v.pair.ended_at or v.pair.created_at, v.pair.id))
     role = "mentee" if last.i_mentor else "mentor"
     zone = ZoneInfo(turn.actor.timezone or last.pair.timezone)
@@ -118,11 +155,18 @@ async def _no_live_pair(turn: Turn) -> str:
         )
     else:
         what = f"Your mentoring pair with {last.partner_mention} ended on {day:%Y-%m-%d}."
-    return (
-        f"You're not in a mentoring pair now. {what} What you wrote is still yours: "
-        "`/mentor journal` shows your wins and `/mentor export` sends you everything. "
-        f"Ready for a new pair? {NO_PAIR_HINT}"
+    return not_in_a_pair(
+        had_one=True,
+        hint=f"{what} What you wrote is still yours: `/mentor journal` shows your wins and "
+        "`/mentor export` sends you everything. "
+        + (f"Ready for a new pair? {hint}" if pool is None else hint),
     )
+
+
+async def _pool_role(turn: Turn) -> str | None:
+    """The actor's role in the matching pool, or None when they are not in it."""
+    query = select(MatchProfile.role).where(own_match_profile(turn), MatchProfile.left_at.is_(None))
+    return (await turn.session.execute(query)).scalar_one_or_none()
 
 
 def _month_start(turn: Turn) -> datetime:
@@ -159,6 +203,38 @@ def _open_checkin_line(turn: Turn, view: PairView, found: _OpenCheckin) -> str:
         return f"Check-in open: {who}"
     closes = local_view(found.closes_at, _zone(turn.actor.timezone, view.pair.timezone))
     return f"Check-in open: {who} (it closes {closes})"
+
+
+def _proposal_fields(turn: Turn, view: PairView, expires_at: datetime | None) -> Field:
+    """A pair not formed yet: who it waits for, and what it will be once it starts (a
+    streak, wins and milestones would all read 0 and say nothing)."""
+    pair = view.pair
+    mine, theirs = (
+        (pair.mentor_accepted, pair.mentee_accepted)
+        if view.i_mentor
+        else (pair.mentee_accepted, pair.mentor_accepted)
+    )
+    if mine:
+        state = f"proposed; you accepted, waiting for {view.partner_mention}"
+    else:
+        state = "proposed; waiting for your answer" + (
+            f" ({view.partner_mention} has accepted)" if theirs else ""
+        )
+    lines = [f"State: {state}"]
+    if expires_at is not None:
+        zone = _zone(turn.actor.timezone, pair.timezone)
+        lines.append(f"The proposal expires {local_view(expires_at, zone)} if not answered.")
+    if not mine:
+        me = f"<@{turn.actor.external_id}>"
+        mentor, mentee = (me, view.partner_mention) if view.i_mentor else (view.partner_mention, me)
+        # The mentions stay outside the code span, where they render as names.
+        lines.append(
+            "Answer with [Accept] or [Decline] in the DM that proposed it; "
+            f"`/mentor pair` {mentor} {mentee} sends it to you again."
+        )
+    lines.append(f"Check-ins once you both accept: {describe(rule_of(pair))}")
+    title = view.describe()
+    return Field(title[:1].upper() + title[1:], "\n".join(lines))
 
 
 def _pair_fields(

@@ -12,6 +12,7 @@ from bot.storage.database import Database
 from bot.storage.models import MatchProfile, MatchTopic, Pair, PairState
 from tests.conversation import Chat
 from tests.statements import trips_per_event
+from tests.test_rhythm import status
 
 
 async def answer(chat: Chat, user: str, words: str, label: str) -> str:
@@ -233,3 +234,144 @@ async def test_a_paired_mentee_is_matched_again_only_after_joining_again(chat: C
     await chat.say("eve", "/mentor join mentee python, sql")
     again = await chat.say("alice", "/mentor match")
     assert "Matching round preview: 1 pair." in again and "mentors <@eve>" in again
+
+
+async def test_status_of_a_proposed_pair_says_whom_it_waits_for_and_when_it_expires(
+    chat: Chat,
+) -> None:
+    """A pair not formed yet reads as a proposal: who has accepted, how to answer (and
+    find the question again), and when a round's proposal expires, in the reader's own
+    time; not a streak, wins and milestones of a pair that has not started."""
+    await chat.say("ed", "/mentor config timezone Asia/Tokyo")
+    await chat.say("mia", "/mentor config timezone Europe/Paris")
+    await chat.say("mia", "/mentor join mentor python")
+    await chat.say("ed", "/mentor join mentee python")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    theirs = await status(chat, "ed")
+    assert theirs == (
+        "Your mentoring at a glance:\n"
+        "<@mia> mentoring you\n"
+        "State: proposed; waiting for your answer\n"
+        "The proposal expires Wed 2 Dec, 21:00 (Asia/Tokyo) if not answered.\n"
+        "Answer with [Accept] or [Decline] in the DM that proposed it; `/mentor pair` "
+        "<@mia> <@ed> sends it to you again.\n"
+        "Check-ins once you both accept: every Monday at 10:00 (Asia/Tokyo)"
+    )
+    await chat.click("mia", "Accept")
+    mine = await status(chat, "mia")
+    assert "State: proposed; you accepted, waiting for <@ed>" in mine
+    assert "The proposal expires Wed 2 Dec, 13:00 (Europe/Paris) if not answered." in mine
+    assert "Answer with" not in mine and "Streak" not in mine and "Wins this month" not in mine
+    assert "State: proposed; waiting for your answer (<@mia> has accepted)" in await status(
+        chat, "ed"
+    )
+    # The hint works: the question comes again, and answering it forms the pair.
+    assert "I sent you the question again" in await chat.say("ed", "/mentor pair @mia @ed")
+    assert "You're paired" in await chat.click("ed", "Accept")
+    formed = await status(chat, "ed")
+    assert "State: active" in formed and "Streak: 0 check-ins in a row" in formed
+    # A proposal made with /mentor pair has no expiry.
+    await chat.say("bob", "/mentor pair @bob @carol")
+    waiting = await status(chat, "carol")
+    assert "State: proposed; waiting for your answer (<@bob> has accepted)" in waiting
+    assert "expires" not in waiting
+
+
+async def test_the_profile_says_where_the_person_stands_in_the_pool(chat: Chat) -> None:
+    """``/mentor profile`` (and the join reply) says what a round would do with the
+    person now: a mentor's places taken, and whether a round looks for a mentor for
+    them, is waiting on a proposal, or won't look as they have one."""
+    await chat.say("mia", "/mentor config timezone Europe/Paris")
+    # A first join says what happens next, not where they stand (nowhere yet).
+    joined = await chat.say("mia", "/mentor join mentor python capacity 2")
+    assert "Places" not in joined and "An admin runs the matching rounds" in joined
+    await chat.say("ed", "/mentor join mentee python")
+    mine = await chat.say("mia", "/mentor profile")
+    assert "Places: 0 of 2 taken" in mine
+    assert "Matching:" not in mine  # a mentor alone is not looking for a mentor
+    waiting = await chat.say("ed", "/mentor profile")
+    assert (
+        "Matching: waiting for a mentor since Wed 25 Nov; the next round an admin runs "
+        "looks for one." in waiting
+    )
+    assert "Places" not in waiting
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    assert "Places: 1 of 2 taken: <@ed> (proposed)" in await chat.say("mia", "/mentor profile")
+    assert (
+        "Matching: <@mia> is proposed as your mentor; no round proposes you another while "
+        "that waits." in await chat.say("ed", "/mentor profile")
+    )
+    await chat.click("mia", "Accept")
+    await chat.click("ed", "Accept")
+    assert "Places: 1 of 2 taken: <@ed>\n" in await chat.say("mia", "/mentor profile")
+    assert (
+        "Matching: you have a mentor (<@mia>), so rounds don't look for another. Joining "
+        "again (`/mentor join mentee …`) asks for one." in await chat.say("ed", "/mentor profile")
+    )
+    # A profile left says so, and nothing about places.
+    await chat.say("mia", "/mentor leave")
+    left = await chat.say("mia", "/mentor profile")
+    assert "You left the pool" in left and "Places" not in left
+
+
+async def test_joining_again_with_a_mentor_says_it_asks_for_another(chat: Chat) -> None:
+    """A paired mentee who runs ``/mentor join`` again asks the next round for another
+    mentor: the reply says so and how to undo it, not "I changed your profile"."""
+    await chat.say("mia", "/mentor join mentor python")
+    await chat.say("ed", "/mentor join mentee python")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    await chat.click("mia", "Accept")
+    await chat.click("ed", "Accept")
+    await chat.advance(timedelta(days=1))
+    again = await chat.say("ed", "/mentor join mentee python")
+    assert again.startswith(
+        "You have a mentor already, so joining again asks the next round for another mentor "
+        "as well. If you didn't mean that, `/mentor leave` takes you out of the pool (your "
+        "pairs stay). Your profile:\n"
+    )
+    assert "I changed your profile" not in again
+    assert "Matching: waiting for another mentor (besides <@mia>) since Thu 26 Nov" in again
+    # Asked once: a second join is "already in", and leave takes the request back.
+    assert (await chat.say("ed", "/mentor join mentee python")).startswith(
+        "You're in the matching pool already, with this profile:"
+    )
+    await chat.say("mo", "/mentor join mentor python")
+    assert "<@mo> mentors <@ed>" in await chat.say("alice", "/mentor match")
+    await chat.say("ed", "/mentor leave")
+    assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+
+
+async def test_status_without_a_pair_says_the_pool_looks_for_one(chat: Chat) -> None:
+    """Someone in the pool with no pair reads that a round is looking for them, not
+    only to start a pair themselves; an ended pair is still told about."""
+    before = await chat.say("ed", "/mentor status")
+    assert (
+        before
+        == "You're not in a mentoring pair yet. Start one with `/mentor pair @mentor @mentee`."
+    )
+    await chat.say("ed", "/mentor join mentee python")
+    assert await chat.say("ed", "/mentor status") == (
+        "You're not in a mentoring pair yet. You're in the matching pool: the next matching "
+        "round an admin runs looks for a mentor for you (`/mentor profile` shows what it "
+        "goes by). To pair with someone you know, use `/mentor pair @mentor @mentee`."
+    )
+    await chat.say("mia", "/mentor join mentor python")
+    assert "looks for a mentee for you" in await chat.say("mia", "/mentor status")
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    await chat.click("mia", "Accept")
+    await chat.click("ed", "Accept")
+    await chat.say("ed", "/mentor end")
+    await chat.click("ed", "End pair")
+    ended = await chat.say("mia", "/mentor status")
+    assert ended.startswith("You're not in a mentoring pair now. Your mentoring pair with <@ed>")
+    assert ended.endswith(
+        "`/mentor export` sends you everything. You're in the matching pool: the next "
+        "matching round an admin runs looks for a mentee for you (`/mentor profile` shows "
+        "what it goes by). To pair with someone you know, use `/mentor pair @mentor @mentee`."
+    )
+    await chat.say("mia", "/mentor leave")
+    assert "Ready for a new pair? Start one with" in await chat.say("mia", "/mentor status")

@@ -21,12 +21,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import own_match_profile
+from bot.cadence import local_day
 from bot.commands import EditProfile, JoinPool, LeavePool, ShowProfile
 from bot.content import Form, FormField
 from bot.effects import Effect, OpenForm
 from bot.errors import UserError
 from bot.matching.solver import Mentee, Mentor, Pool
 from bot.numbers import how_many
+from bot.pairs import pairs_of
 from bot.refs import Platform
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -128,12 +130,14 @@ async def suggested_topics(session: AsyncSession, workspace_id: int, limit: int)
 
 @dataclass(frozen=True, slots=True)
 class Upserted:
-    """What :func:`upsert_profile` did: the profile, whether anything changed, and
-    whether the person was in the pool before (a profile they had not left)."""
+    """What :func:`upsert_profile` did: the profile, whether anything changed, whether
+    the person was in the pool before (a profile they had not left), and whether joining
+    again asked for another mentor (they have one since they last joined)."""
 
     profile: MatchProfile
     changed: bool
     was_in: bool
+    another_mentor: bool = False
 
 
 async def upsert_profile(
@@ -176,9 +180,12 @@ async def upsert_profile(
     )
     was_in = profile.left_at is None
     rejoin = not was_in
+    another_mentor = False
     if joining and _mentees(role) and not rejoin:
         # Joining again as a mentee while paired: they ask for another mentor.
-        rejoin = await _has_pair_as_mentee_since(session, member, profile.joined_at)
+        rejoin = another_mentor = await _has_pair_as_mentee_since(
+            session, member, profile.joined_at
+        )
     profile.role = role
     if capacity is not None:
         profile.capacity = capacity
@@ -192,7 +199,7 @@ async def upsert_profile(
     changed = rejoin or before != after
     if changed:
         profile.updated_at = now
-    return Upserted(profile, changed=changed, was_in=was_in)
+    return Upserted(profile, changed=changed, was_in=was_in, another_mentor=another_mentor)
 
 
 async def _has_pair_as_mentee_since(session: AsyncSession, member: Member, since: datetime) -> bool:
@@ -276,13 +283,22 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
     others = [t for t in suggestions if t not in topics]
     if not upserted.was_in:
         said = "You're in the matching pool.\n"
+    elif upserted.another_mentor:
+        # Said, as it changes what the next round does: a mentee who only meant to look
+        # at their profile knows how to undo it.
+        said = (
+            "You have a mentor already, so joining again asks the next round for another "
+            "mentor as well. If you didn't mean that, `/mentor leave` takes you out of the "
+            "pool (your pairs stay). Your profile:\n"
+        )
     elif upserted.changed:
         said = "You were in the matching pool already; I changed your profile to this:\n"
     else:
         said = "You're in the matching pool already, with this profile:\n"
     return turn.reply(
         said
-        + await _describe(turn, upserted.profile)
+        # A first join stands nowhere yet; the line below says what happens next.
+        + await _describe(turn, upserted.profile, standing=upserted.was_in)
         + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
         "pair forms unless both of you accept." + _suggestion_line(others)
     )
@@ -317,7 +333,8 @@ async def join_from_form(turn: Turn, values: dict[str, str]) -> list[Effect]:
     return await join(turn, JoinPool(role, topics, capacity, team, bool(team_raw.strip())))
 
 
-async def _describe(turn: Turn, profile: MatchProfile) -> str:
+async def _describe(turn: Turn, profile: MatchProfile, *, standing: bool = True) -> str:
+    """The profile, and (``standing``) where the person stands in the pool now."""
     topics = (await topics_of(turn.session, [profile.id]))[profile.id]
     role = {
         MatchRole.MENTOR: f"a mentor (up to {how_many(profile.capacity, 'mentee', 'mentees')}"
@@ -336,7 +353,54 @@ async def _describe(turn: Turn, profile: MatchProfile) -> str:
     ]
     if profile.left_at is not None:
         lines.append("You left the pool; `/mentor join` puts you back.")
+    elif standing:
+        lines += await _standing(turn, profile)
     return "\n".join(lines)
+
+
+async def _standing(turn: Turn, profile: MatchProfile) -> list[str]:
+    """Where the person stands in the pool now, by the rules a round applies
+    (:func:`load_pool`): a mentor's places, and whether a round would look for a mentor
+    for them. One query: their live pairs with the partners."""
+    views = await pairs_of(turn, turn.actor, LIVE_PAIR_STATES)
+    lines = []
+    if _mentors(profile.role):
+        mine = [v for v in views if v.i_mentor]
+        names = ", ".join(
+            v.partner_mention + (" (proposed)" if v.pair.state == PairState.PROPOSED else "")
+            for v in mine
+        )
+        lines.append(
+            f"Places: {len(mine)} of {profile.capacity} taken" + (f": {names}" if names else "")
+        )
+    if _mentees(profile.role):
+        mentors = [v for v in views if not v.i_mentor]
+        proposed = [v for v in mentors if v.pair.state == PairState.PROPOSED]
+        since = [
+            v
+            for v in mentors
+            if v.pair.state != PairState.PROPOSED
+            and (v.pair.activated_at or v.pair.created_at) >= profile.joined_at
+        ]
+        if proposed:
+            lines.append(
+                f"Matching: {proposed[0].partner_mention} is proposed as your mentor; no round "
+                "proposes you another while that waits."
+            )
+        elif since:
+            lines.append(
+                f"Matching: you have a mentor ({since[0].partner_mention}), so rounds don't "
+                "look for another. Joining again (`/mentor join mentee …`) asks for one."
+            )
+        else:
+            waiting = local_day(profile.joined_at, turn.actor.timezone or "UTC")
+            others = ", ".join(v.partner_mention for v in mentors)
+            lines.append(
+                f"Matching: waiting for {'another' if others else 'a'} mentor"
+                + (f" (besides {others})" if others else "")
+                + f" since {waiting}; the next round an admin runs looks for one."
+            )
+    return lines
 
 
 async def _own_profile(turn: Turn) -> MatchProfile | None:
