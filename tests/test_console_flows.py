@@ -254,6 +254,24 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     after = out.turn("ok")
     assert after.headers == ["DM → bob"]
     question(after.messages[0], "What moved forward since last time?")
+
+    # bob asks again; alice writes `/mentor feedback …` while his question waits, so she
+    # is asked whether it is her answer, and nothing reaches bob before she says.
+    second = "In Friday's demo, did I leave enough time for questions?"
+    out.turn(f"/mentor feedback {second}")
+    which = out.turn("/mentor feedback Nearly: leave ten minutes, not five.")
+    assert which.headers == ["ephemeral → alice"]
+    assert which.messages[0].text == (
+        f"@bob's question “{second}” is waiting for your answer. Is what you wrote your "
+        "answer to it? Nothing is sent until you choose."
+    )
+    assert which.messages[0].buttons == ["Yes, it's my answer", "No, it's other feedback"]
+    answered = out.turn(":click Yes, it's my answer")
+    assert answered.headers == ["updated → alice", "DM → bob"]
+    assert answered.messages[1].body == (
+        f"💬 @alice answered your question “{second}”:",
+        "Nearly: leave ten minutes, not five.",
+    )
     assert out.turn(":quit").blocks == []
 
 

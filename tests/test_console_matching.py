@@ -89,4 +89,13 @@ def test_matching_session(tmp_path: Path) -> None:
     stats = out.turn("/mentor stats").messages[0].text
     assert "Matching pool: 3 mentors with 0 open places, 0 mentees waiting." in stats
     assert "Matching rounds: 5 proposals sent, 50% accepted (1 of 2 answered or expired" in stats
+
+    # una's status reads her proposal as one: whom it waits for, and when it expires.
+    status = out.turn("/mentor status").messages[0].text
+    assert "State: proposed; waiting for your answer" in status
+    assert "The proposal expires Wed 2 Dec, 13:00 (Europe/Paris) if not answered." in status
+    assert "Streak" not in status
+    # mia's profile counts her places, the proposals waiting for her included.
+    profile = out.turn("/mentor profile").messages[0].text
+    assert "Places: 2 of 2 taken: @eve (proposed), @una (proposed)" in profile
     assert out.turn(":quit").blocks == []

@@ -519,3 +519,81 @@ async def test_a_coached_question_is_not_sent_once_the_pair_ended(chat: Chat) ->
     await chat.click("alice", "End pair")
     assert "That pair has ended" in await chat.press("bob", send_anyway)
     assert await feedback_rows(chat) == []
+
+
+async def test_feedback_while_a_question_waits_asks_whether_it_is_the_answer(
+    chat: Chat,
+) -> None:
+    """alice writes ``/mentor feedback …`` while bob's question waits for her: she is
+    asked whether it answers it, and nothing is sent until she says. Her words reach bob
+    once, as she chose, and the question she did not answer still waits."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    to_bob = len(chat.dms("bob"))
+    asked = await chat.say("alice", f"/mentor feedback {ANSWER}")
+    assert asked == (
+        f"<@bob>'s question “{QUESTION}” is waiting for your answer. Is what you wrote "
+        "your answer to it? Nothing is sent until you choose."
+    )
+    assert [b.label for b in chat.buttons("alice")] == [
+        "Yes, it's my answer",
+        "No, it's other feedback",
+    ]
+    assert len(chat.dms("bob")) == to_bob and (await feedback_rows(chat))[0].answer is None
+    yes = chat.buttons("alice")[0]
+    assert (await chat.press("alice", yes)).startswith(
+        f"Thanks! I've sent <@bob> your answer to “{QUESTION}”"
+    )
+    assert chat.dms("bob")[-1] == (f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}")
+    [row] = await feedback_rows(chat)
+    assert (row.question, row.answer) == (QUESTION, ANSWER)
+    assert "already answered" in await chat.press("alice", yes)  # a double click
+    assert len(chat.dms("bob")) == to_bob + 1 and len(await feedback_rows(chat)) == 1
+
+    # Other feedback: sent as such, and the new question still waits for her reply.
+    await chat.say("bob", "/mentor feedback Was my first code review too harsh on Sam?")
+    await chat.say("alice", "/mentor feedback Your standup updates are crisp.")
+    assert (await chat.click("alice", "No, it's other feedback")).startswith(
+        "Sent your feedback to <@bob>."
+    )
+    assert chat.dms("bob")[-1] == (
+        "💬 <@alice> shared some feedback with you:\nYour standup updates are crisp."
+    )
+    await chat.say("alice", "A little: start with what works.")
+    assert chat.dms("bob")[-1].endswith("A little: start with what works.")
+    rows = await feedback_rows(chat)
+    assert [(r.question, r.answer) for r in rows[1:]] == [
+        ("Was my first code review too harsh on Sam?", "A little: start with what works."),
+        (None, "Your standup updates are crisp."),
+    ]
+
+
+async def test_an_answer_or_feedback_choice_after_the_question_closed(chat: Chat) -> None:
+    """The question was answered by a DM meanwhile: [Yes] still sends the words, as
+    other feedback, and says so. The pair ended meanwhile: nothing is sent, and alice
+    reads that it was not."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", "/mentor feedback Slow down on the diagrams.")
+    yes = chat.buttons("alice")[0]
+    await chat.say("alice", ANSWER)  # the DM reply answers the question
+    assert (await chat.press("alice", yes)).startswith(
+        "That question was answered meanwhile, so I sent this as other feedback. "
+        "Sent your feedback to <@bob>."
+    )
+    assert [(r.question, r.answer) for r in await feedback_rows(chat)] == [
+        (QUESTION, ANSWER),
+        (None, "Slow down on the diagrams."),
+    ]
+
+    await chat.say("bob", "/mentor feedback Was my first code review too harsh on Sam?")
+    await chat.say("alice", "/mentor feedback Be kinder to Sam.")
+    choice = chat.buttons("alice")[0]
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.press("alice", choice) == (
+        "That pair has ended, so I didn't send what you wrote."
+    )
+    assert len(chat.dms("bob")) == to_bob
+    assert not any(r.answer == "Be kinder to Sam." for r in await feedback_rows(chat))

@@ -8,6 +8,9 @@ stateDiagram-v2
     [*] --> coaching: a vague question from the mentee
     [*] --> awaiting_answer: a specific question (the mentor is asked)
     [*] --> follow_up_pending: the mentor gives feedback unprompted
+    [*] --> answer_or_new: the mentor gives feedback while a question waits for them
+    answer_or_new --> sorted: it is the answer (the question moves on), or other feedback
+    answer_or_new --> closed: the pair ended before the mentor chose
     coaching --> awaiting_answer: Send anyway
     coaching --> rephrasing: I'll rephrase
     awaiting_answer --> follow_up_pending: the mentor answers (a reply or the form)
@@ -17,6 +20,7 @@ stateDiagram-v2
     follow_up_pending --> closed: the pair ended before the follow-up
     rephrasing --> [*]
     acted --> [*]
+    sorted --> [*]
     skipped --> [*]
     closed --> [*]
 ```
@@ -34,6 +38,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,6 +99,10 @@ class State(StrEnum):
     ACTED = "acted"
     SKIPPED = "skipped"
     CLOSED = "closed"
+    # The mentor wrote ``/mentor feedback <text>`` while their mentee's question waits:
+    # is it the answer, or other feedback? The words wait in the session for a button.
+    ANSWER_OR_NEW = "answer_or_new"
+    SORTED = "sorted"
 
 
 # The state each button belongs to: a click in any other state is a late or double click.
@@ -103,6 +112,8 @@ CHOICES = {
     "answer": State.AWAITING_ANSWER,
     "act": State.AWAITING_ACTION,
     "skip": State.AWAITING_ACTION,
+    "is_answer": State.ANSWER_OR_NEW,
+    "is_new": State.ANSWER_OR_NEW,
 }
 # The form field each text-accepting state fills.
 FORM_FIELDS = {State.AWAITING_ANSWER: "answer", State.AWAITING_ACTION: "action"}
@@ -186,22 +197,19 @@ def _m(member: Member) -> str:
 async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id)
     if view.i_mentor:
-        return await _give_unprompted(turn, view, command.text)
+        waiting = await _question_waiting(turn, view.pair)
+        if waiting is not None:
+            return await _answer_or_new(turn, view, waiting, command.text)
+        return turn.reply(await _give_unprompted(turn, view, command.text))
     if is_vague(command.text):
-        flow = await start_flow(
+        return await _ask_first(
             turn,
-            FlowKind.FEEDBACK,
+            view,
             State.COACHING,
-            member=turn.actor,
-            pair=view.pair,
-            data={"question": command.text},
-        )
-        return turn.reply(
+            {"question": command.text},
             COACHING,
-            buttons=(
-                flow_button(flow, "send", "Send anyway"),
-                flow_button(flow, "rephrase", "I'll rephrase", ButtonStyle.PRIMARY),
-            ),
+            ("send", "Send anyway", ButtonStyle.DEFAULT),
+            ("rephrase", "I'll rephrase", ButtonStyle.PRIMARY),
         )
     feedback = await _new_feedback(turn, view.pair, question=command.text)
     flow = await start_flow(
@@ -253,7 +261,8 @@ def _ask_mentor(
     )
 
 
-async def _give_unprompted(turn: Turn, view: PairView, text: str) -> list[Effect]:
+async def _give_unprompted(turn: Turn, view: PairView, text: str) -> str:
+    """Feedback from the mentor that answers no question: sent, and followed up."""
     feedback = await _new_feedback(turn, view.pair, question=None, answer=text)
     flow = await start_flow(
         turn,
@@ -265,9 +274,91 @@ async def _give_unprompted(turn: Turn, view: PairView, text: str) -> list[Effect
     )
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     turn.dm(view.partner, Content(f"💬 {_m(turn.actor)} shared some feedback with you:\n{text}"))
-    return turn.reply(
-        f"Sent your feedback to {view.partner_mention}. {_when_followed_up(turn, view.pair)}"
+    return f"Sent your feedback to {view.partner_mention}. {_when_followed_up(turn, view.pair)}"
+
+
+async def _question_waiting(turn: Turn, pair: Pair) -> FlowSession | None:
+    """The newest question of this pair that waits for the actor's answer (the one a
+    typed DM would answer)."""
+    query = (
+        select(FlowSession)
+        .where(
+            FlowSession.pair_id == pair.id,
+            FlowSession.member_id == turn.actor.id,
+            FlowSession.kind == FlowKind.FEEDBACK.value,
+            FlowSession.state == State.AWAITING_ANSWER.value,
+            FlowSession.ended_at.is_(None),
+        )
+        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+        .limit(1)
     )
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
+async def _answer_or_new(
+    turn: Turn, view: PairView, waiting: FlowSession, text: str
+) -> list[Effect]:
+    """Feedback written while the mentee's question waits may well be its answer: the
+    mentor says which, and the words wait for that (neither guessed nor sent twice)."""
+    feedback = await turn.session.get(Feedback, int(waiting.data["feedback_id"]))
+    question = _quote(feedback.question) if feedback and feedback.question else "question"
+    return await _ask_first(
+        turn,
+        view,
+        State.ANSWER_OR_NEW,
+        {"text": text, "question_flow": waiting.id},
+        f"{view.partner_mention}'s question {question} is waiting for your answer. Is what "
+        "you wrote your answer to it? Nothing is sent until you choose.",
+        ("is_answer", "Yes, it's my answer", ButtonStyle.PRIMARY),
+        ("is_new", "No, it's other feedback", ButtonStyle.DEFAULT),
+    )
+
+
+async def _ask_first(
+    turn: Turn,
+    view: PairView,
+    state: State,
+    data: dict[str, Any],
+    text: str,
+    *choices: tuple[str, str, ButtonStyle],
+) -> list[Effect]:
+    """Words that wait, in a session of the actor's, for them to pick what happens to
+    them (coaching a vague question; answer or other feedback): nothing is sent yet."""
+    flow = await start_flow(
+        turn, FlowKind.FEEDBACK, state, member=turn.actor, pair=view.pair, data=data
+    )
+    return turn.reply(
+        text,
+        buttons=tuple(flow_button(flow, choice, label, style) for choice, label, style in choices),
+    )
+
+
+async def _sort(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
+    """[Yes, it's my answer] or [No, it's other feedback]: the words go where the mentor
+    said, once."""
+    text = str(flow.data["text"])
+    question_id = flow.data.get("question_flow")
+    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+    mentee = await turn.session.get(Member, pair.mentee_id) if pair is not None else None
+    if pair is None or mentee is None or pair.state not in PARTNERED_PAIR_STATES:
+        move(turn, flow, State.CLOSED, end=True)
+        return StepResult(replace_with="That pair has ended, so I didn't send what you wrote.")
+    move(turn, flow, State.SORTED, end=True)
+    flow.data = {}  # the words now live in their feedback row
+    question = await turn.session.get(FlowSession, int(question_id)) if question_id else None
+    if (
+        choice == "is_answer"
+        and question is not None
+        and question.ended_at is None
+        and question.state == State.AWAITING_ANSWER
+        and question.member_id == turn.actor.id
+    ):
+        answered = await _record(turn, question, text)
+        return StepResult(replace_with=answered.reply)
+    sent = await _give_unprompted(turn, PairView(pair, turn.actor, mentee), text)
+    if choice == "is_answer":  # answered meanwhile (a DM, the form): the words still go
+        sent = f"That question was answered meanwhile, so I sent this as other feedback. {sent}"
+    return StepResult(replace_with=sent)
 
 
 def _when_followed_up(turn: Turn, pair: Pair) -> str:
@@ -357,6 +448,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
             return [OpenForm(turn.actor_ref, _form(flow, "answer", "Your answer"))]
         case "act":
             return [OpenForm(turn.actor_ref, _form(flow, "action", "How you acted on it"))]
+        case "is_answer" | "is_new":
+            return await _sort(turn, flow, choice)
         case _:  # "skip"
             loaded = await _load(turn, flow)
             if loaded is None:
