@@ -316,7 +316,12 @@ _ONE = {"1", "one", "a"}
 _TWO = {"2", "two", "other", "second", "2nd"}
 _WEEK = {"week", "weeks"}
 _MONTH = {"month", "months"}
-_FILLERS = {"on", "at"}
+# "the first Monday of each month at 10:00 (UTC)", the bot's own words, read back.
+_FILLERS = {"on", "at", "the", "of"}
+# A monthly check-in is on the first of its weekday in the month (``_first_of_month``).
+_FIRST = {"first", "1st"}
+# Another week of the month, or a date: named, so the answer says what monthly means.
+_MONTH_DAY = re.compile(r"(?:\d{1,2}(?:st|nd|rd|th)|second|third|fourth|fifth|last)")
 _NUMBER_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "third": 3, "3rd": 3, "4th": 4}
 
 # Spoken names people often type instead of a zone, and where to point them instead.
@@ -476,7 +481,8 @@ def _unknown_word(token: str, word: str) -> CadenceError:
 
 def _tokens(words: str) -> list[str]:
     text = _AM_PM.sub(lambda m: m[1] + "m", words).replace(",", " ")
-    tokens = [token.rstrip(".;!") for token in text.split()]
+    # "(Europe/Berlin)" as the bot writes it: the parentheses are not part of the zone.
+    tokens = [token.rstrip(".;!").strip("()") for token in text.split()]
     tokens = [token for token in tokens if token]
     merged: list[str] = []
     for token in tokens:  # "5 pm" -> "5pm"
@@ -581,6 +587,13 @@ def parse_cadence(words: str, default_timezone: str) -> CadenceRule:
                 cadence = _once("rhythm", cadence, every, " ".join(tokens[i : i + used]))
         elif word in _WEEKDAY_WORDS:
             weekday = _once("day", weekday, _WEEKDAY_WORDS[word], token)
+        elif word in _FIRST or word in _MONTH:  # "the first Monday of the month"
+            cadence = _once("rhythm", cadence, Cadence.MONTHLY, token)
+        elif _MONTH_DAY.fullmatch(word):
+            raise CadenceError(
+                f"Monthly check-ins are on the first of a weekday in each month, so I can't "
+                f"keep '{token}': say which weekday, like `monthly tue` for the first Tuesday"
+            )
         elif word in _FILLERS:
             pass
         elif (local_time := _parse_time(token, word)) is not None:

@@ -507,3 +507,35 @@ def test_parse_cadence_refuses(words: str, reason: str) -> None:
 def test_the_example_itself_parses() -> None:
     words = EXAMPLE.removeprefix("/mentor cadence ")
     assert parse_cadence(words, "UTC") == rule(B, 3, "09:30", BERLIN)
+
+
+@pytest.mark.parametrize("cadence", list(Cadence))
+@pytest.mark.parametrize("zone", ["UTC", BERLIN, "America/Port_of_Spain"])
+def test_the_bots_own_words_parse_back(cadence: Cadence, zone: str) -> None:
+    """Someone who copies the rhythm as the bot wrote it ("the first Thursday of each
+    month at 16:30 (Europe/Berlin)", from the status or a confirmation) gets that
+    rhythm, not "I don't understand 'the'"."""
+    for weekday in range(7):
+        said = rule(cadence, weekday, "16:30", zone)
+        assert parse_cadence(describe(said), NEW_YORK) == said
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        ("monthly on the 31st", "so I can't keep '31st': say which weekday"),
+        ("monthly 15th", "so I can't keep '15th'"),
+        ("the second Tuesday of each month", "so I can't keep 'second'"),
+        ("monthly last friday", "so I can't keep 'last'"),
+    ],
+)
+def test_a_day_of_the_month_says_what_monthly_means(words: str, reason: str) -> None:
+    with pytest.raises(CadenceError) as caught:
+        parse_cadence(words, "UTC")
+    assert "Monthly check-ins are on the first of a weekday in each month" in caught.value.message
+    assert reason in caught.value.message
+
+
+def test_the_first_weekday_of_the_month_is_monthly() -> None:
+    assert parse_cadence("first tue of the month 9:30", "UTC") == rule(M, 1, "09:30", "UTC")
+    assert parse_cadence("monthly on the 1st monday", "UTC") == rule(M, 0, "10:00", "UTC")

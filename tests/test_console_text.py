@@ -108,6 +108,10 @@ def test_typos_and_common_inputs_get_a_short_helpful_answer(tmp_path: Path) -> N
     assert answer("/mentor cadence daily").startswith(
         "I can't keep 'daily' check-ins: they can be weekly, biweekly (every 2 weeks) or monthly."
     )
+    assert answer("/mentor cadence monthly on the 31st").startswith(
+        "Monthly check-ins are on the first of a weekday in each month, so I can't keep "
+        "'31st': say which weekday, like monthly tue for the first Tuesday."
+    )
     for line in (
         "/mentor cadence weekly thu 10:00 America/New York",
         "/mentor config timezone America/New York",
