@@ -291,6 +291,106 @@ def local_day(moment: datetime, timezone: str) -> str:
 # --- parsing ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class DaySaid:
+    """A day as people type it, read without a clock: ``2027-01-10`` (a date), ``Wed 16
+    Dec`` / ``december 16th`` (a day of the year, its year left out or given), or
+    ``monday`` / ``next monday`` (a weekday). :meth:`after` finds it in the calendar."""
+
+    month: int | None = None
+    day: int | None = None
+    year: int | None = None
+    weekday: int | None = None  # alone: the next such day; with a date: said with it
+
+    def after(self, today: date) -> date:
+        """The day meant, after ``today`` (the person's local date): a day of the year
+        without its year is the next one; a weekday alone is the next one (a week on,
+        when today is that weekday). Raises ValueError with a sentence for the person."""
+        if self.month is None or self.day is None:
+            assert self.weekday is not None
+            return today + timedelta(days=(self.weekday - today.weekday() - 1) % 7 + 1)
+        if self.year is not None:
+            found = _calendar_day(self.year, self.month, self.day)
+        else:  # the next one: this year's if it is ahead, else next year's
+            this_year = _maybe_day(today.year, self.month, self.day)
+            if this_year is not None and this_year > today:
+                found = this_year
+            elif this_year is not None and self.weekday == this_year.weekday():
+                return this_year  # "Wed 25 Nov", gone by: the caller asks for a day ahead
+            else:
+                found = _calendar_day(today.year + 1, self.month, self.day)
+        if self.weekday is not None and found.weekday() != self.weekday:
+            raise ValueError(
+                f"{found.day} {_MONTH_SHORT[found.month - 1]} {found.year} is a "
+                f"{WEEKDAYS[found.weekday()]}, not a {WEEKDAYS[self.weekday]}"
+            )
+        return found
+
+
+def _maybe_day(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:  # 29 Feb, in a year without one
+        return None
+
+
+def _calendar_day(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:  # the 28th or the 1st was not meant either: said, not guessed
+        named = f"{day} {_MONTH_SHORT[month - 1]}"
+        if (month, day) == (2, 29):
+            raise ValueError(f"{year} has no {named}") from None
+        raise ValueError(f"There is no {named}") from None
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+_MONTH_WORDS = {
+    **{name.lower(): number for number, name in enumerate(_MONTHS, 1)},
+    **{name.lower(): number for number, name in enumerate(_MONTH_SHORT, 1)},
+    "sept": 9,
+}
+_DAY_OF_MONTH = re.compile(r"(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?")
+
+
+def read_day(words: str) -> DaySaid | None:
+    """``words`` as a day (:class:`DaySaid`), or None if they are not one. ISO dates,
+    and any order of [weekday] [day] [month] [year] with "next", "the", "on", "of" and
+    commas left out: the bot's own "Wed 16 Dec" reads back."""
+    text = words.strip().lower()
+    try:
+        found = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return DaySaid(found.month, found.day, found.year)
+    month = day = year = weekday = None
+    for token in text.replace(",", " ").split():
+        token = token.rstrip(".")
+        if token in ("next", "the", "on", "of"):
+            continue
+        if token in _MONTH_WORDS and month is None:
+            month = _MONTH_WORDS[token]
+        elif token in _WEEKDAY_WORDS and weekday is None:
+            weekday = _WEEKDAY_WORDS[token]
+        elif (number := _DAY_OF_MONTH.fullmatch(token)) and day is None:
+            day = int(number["day"])
+        elif len(token) == 4 and token.isdigit() and year is None:
+            year = int(token)
+        else:
+            return None
+    if (month is None) != (day is None) or (year is not None and month is None):
+        return None
+    if month is None and weekday is None:
+        return None
+    if day is not None and not 1 <= day <= 31:
+        return None
+    return DaySaid(month, day, year, weekday)
+
+
 def _weekday_words() -> dict[str, int]:
     words = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
     for number, name in enumerate(WEEKDAYS):

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import TypeVar
 
-from bot.cadence import CadenceError, parse_timezone
+from bot.cadence import CadenceError, DaySaid, parse_timezone, read_day
 from bot.ids import fits_id
 from bot.numbers import whole_number
 from bot.text import (
@@ -144,7 +143,7 @@ class SkipNext:
 @dataclass(frozen=True, slots=True)
 class Pause:
     days: int | None = None  # for this many days, or
-    until: date | None = None  # until this local date
+    until: DaySaid | None = None  # until this local day (found with the clock: DaySaid.after)
     partner_id: str | None = None
 
 
@@ -635,16 +634,18 @@ def _parse_pause(args: list[str]) -> Pause:
     partner, rest = _split_partner(args, or_last=True)
     if not rest:
         return Pause(days=14, partner_id=partner)
-    spec = " ".join(rest).lower()
+    said = " ".join(rest)
+    spec = said.lower()
     if spec.startswith("until "):
-        try:
-            until = date.fromisoformat(spec[6:].strip())
-        except ValueError:
+        until = read_day(spec[6:])
+        if until is None:
             raise _usage_error(
-                "pause", f"`{_quoted(spec[6:].strip())}` is not a date like 2027-01-10."
-            ) from None
+                "pause",
+                f"`{_quoted(said[6:].strip())}` is not a day I can read: write it like "
+                "2027-01-10, 10 Jan or Monday.",
+            )
         return Pause(until=until, partner_id=partner)
-    length = _PAUSE_LENGTH.fullmatch(spec)
+    length = _PAUSE_LENGTH.fullmatch(spec.removeprefix("for "))
     if length is not None:
         amount, unit = length["amount"], length["unit"]
         number = (
@@ -664,7 +665,7 @@ def _parse_pause(args: list[str]) -> Pause:
         )
     raise _usage_error(
         "pause",
-        f"`{_quoted(spec)}` is not a length like `2w`, `3 weeks` or `10 days`, "
+        f"`{_quoted(said)}` is not a length like `2w`, `3 weeks` or `10 days`, "
         "or `until 2027-01-10`.",
     )
 

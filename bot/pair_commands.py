@@ -208,11 +208,15 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
     zone = ZoneInfo(turn.actor.timezone or pair.timezone)
     if command.until is not None:
         local_today = turn.now.astimezone(zone).date()
-        if command.until <= local_today:
+        try:
+            day = command.until.after(local_today)
+        except ValueError as wrong:  # "16 Dec 2026 is a Wednesday, not a Friday"
+            raise UserError(f"{wrong}. Nothing changed.") from None
+        if day <= local_today:
             raise UserError("Pick a date in the future to pause until, like 2027-01-10.")
-        if command.until > local_today + timedelta(days=183):
+        if day > local_today + timedelta(days=183):
             raise UserError("A pause can last up to six months.")
-        until = datetime.combine(command.until, time(0, 0)).replace(tzinfo=zone)
+        until = datetime.combine(day, time(0, 0)).replace(tzinfo=zone)
     else:
         until = turn.now + timedelta(days=command.days or 14)
     until_text = local_view(until, turn.actor.timezone or pair.timezone)

@@ -1,9 +1,8 @@
 """Every chat command is parsed in one place, with helpful errors (pure, no database)."""
 
-from datetime import date
-
 import pytest
 
+from bot.cadence import DaySaid
 from bot.commands import (
     AddMilestone,
     AskFeedback,
@@ -58,7 +57,11 @@ from bot.text import clean_text
         ("mentor", "milestone add Pair with <@U3>", AddMilestone("Pair with <@U3>")),
         ("mentor", "cadence weekly tue 10:00 <@U2>", SetCadence("weekly tue 10:00", "U2")),
         ("mentor", "pause 2w <@U2>", Pause(days=14, partner_id="U2")),
-        ("mentor", "pause until 2027-01-10 <@U2>", Pause(until=date(2027, 1, 10), partner_id="U2")),
+        (
+            "mentor",
+            "pause until 2027-01-10 <@U2>",
+            Pause(until=DaySaid(1, 10, 2027), partner_id="U2"),
+        ),
         ("mentor", "milestones list", ListMilestones()),
         ("mentor", "config", ShowConfig()),
         ("mentor", "config shoutouts <#C1|wins>", SetShoutoutChannel("C1")),
@@ -86,7 +89,14 @@ from bot.text import clean_text
         ("mentor", "pause 10 days", Pause(days=10)),
         ("mentor", "pause <@U2> two wks", Pause(days=14, partner_id="U2")),
         ("mentor", "pause 1 month", Pause(days=30)),
-        ("mentor", "pause until 2027-01-10", Pause(until=date(2027, 1, 10))),
+        ("mentor", "pause until 2027-01-10", Pause(until=DaySaid(1, 10, 2027))),
+        # The day as the bot writes it ("Wed 16 Dec"), and as people say it.
+        ("mentor", "pause until Wed 16 Dec", Pause(until=DaySaid(12, 16, None, 2))),
+        ("mentor", "pause until december 16th", Pause(until=DaySaid(12, 16))),
+        ("mentor", "pause until the 3rd of January 2027", Pause(until=DaySaid(1, 3, 2027))),
+        ("mentor", "pause until next monday", Pause(until=DaySaid(weekday=0))),
+        ("mentor", "pause for a month", Pause(days=30)),
+        ("mentor", "pause for 2 weeks", Pause(days=14)),
         ("mentor", "resume", Resume()),
         ("mentor", "review", StartReview()),
         ("mentor", "export", ExportData()),

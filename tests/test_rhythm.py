@@ -888,6 +888,26 @@ async def test_pausing_again_changes_the_end_or_says_nothing_changed(chat: Chat)
     assert (await the_pair(chat)).paused_until == utc(12, 9, 0)
 
 
+async def test_pause_until_a_day_as_the_bot_writes_it(chat: Chat) -> None:
+    """ "Wed 16 Dec", as status and every reply write a day, reads back; so do a day
+    without its year (the next one), a weekday, and "for a month"."""
+    await pair_up(chat, "alice", "bob")
+    assert (await chat.say("alice", "/mentor pause until Wed 16 Dec")).startswith(
+        "Paused until Wed 16 Dec, 00:00 (UTC)."
+    )
+    assert (await the_pair(chat)).paused_until == utc(12, 16, 0)
+    assert (await chat.say("alice", "/mentor pause until 5 Jan")).startswith(
+        "Your pause now ends Tue 5 Jan, 00:00 (UTC)"  # next year's, the next 5 Jan
+    )
+    assert (await the_pair(chat)).paused_until == utc(1, 5, 0, year=2027)
+    assert (await chat.say("alice", "/mentor pause until monday")).startswith(
+        "Your pause now ends Mon 30 Nov, 00:00 (UTC)"
+    )
+    assert (await chat.say("alice", "/mentor pause for a month")).startswith(
+        "Your pause now ends Fri 25 Dec, 12:00 (UTC)"
+    )
+
+
 async def test_pause_until_a_date_in_two_timezones(chat: Chat) -> None:
     await chat.say("bob", "/mentor config timezone Asia/Tokyo")
     await pair_up(chat, "alice", "bob")
@@ -983,6 +1003,12 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
         ("until 2026-11-25", "Pick a date in the future to pause until, like 2027-01-10."),
         ("until 2026-11-01", "Pick a date in the future to pause until, like 2027-01-10."),
         ("until 2027-06-01", "A pause can last up to six months."),
+        # A day and a weekday that do not go together: said, not guessed.
+        ("until Fri 16 Dec", "16 Dec 2026 is a Wednesday, not a Friday. Nothing changed."),
+        ("until 30 Feb", "There is no 30 Feb. Nothing changed."),
+        ("until 29 Feb", "2027 has no 29 Feb. Nothing changed."),
+        # Today as the bot writes it: gone by, not next year's 25 Nov.
+        ("until Wed 25 Nov", "Pick a date in the future to pause until, like 2027-01-10."),
     ],
 )
 async def test_a_pause_date_out_of_range_changes_nothing(
