@@ -33,6 +33,8 @@ Answer = Callable[[discord.Interaction], Awaitable[None]]
 
 MAX_CHOICES = 25
 PARTNER = "Your partner, when you are in more than one pair"
+# "Wednesday 16 December 2026" is 26: room for a day written out in full.
+UNTIL_MAX_CHARS = 32
 Rhythm = Literal["weekly", "biweekly", "monthly"]
 Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 OnOff = Literal["on", "off"]
@@ -133,14 +135,16 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
 
     @app_commands.command(name="pause", description="Pause check-ins (two weeks unless you say)")
     @app_commands.describe(
-        partner=PARTNER, days="For this many days", until="Until this date, like 2027-01-10"
+        partner=PARTNER,
+        days="For this many days",
+        until="Until this day: 2027-01-10, 16 Dec or Monday",
     )
     async def pause(
         self,
         interaction: discord.Interaction,
         partner: discord.Member | None = None,
         days: Days | None = None,
-        until: app_commands.Range[str, 1, 10] | None = None,
+        until: app_commands.Range[str, 1, UNTIL_MAX_CHARS] | None = None,
     ) -> None:
         await self._answer(interaction)
 

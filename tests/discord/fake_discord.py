@@ -693,6 +693,17 @@ class FakeDiscord:
             value = bool(value)
         else:
             value = str(value)
+            # Discord's client takes no more (or fewer) characters than the option declares
+            # (application command option structure: min_length, max_length), so a value
+            # the bot's own schema refuses cannot be sent: the test fails here.
+            longest, shortest = declared.get("max_length"), declared.get("min_length")
+            if (longest is not None and len(value) > longest) or (
+                shortest is not None and len(value) < shortest
+            ):
+                raise ValueError(
+                    f"Discord takes {shortest}-{longest} characters in {declared['name']}, "
+                    f"not {len(value)}: {value!r}"
+                )
         return {"type": kind, "name": declared["name"], "value": value}
 
     def _member(self, user: JSON, *, with_user: bool = True) -> JSON:

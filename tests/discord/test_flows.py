@@ -226,3 +226,14 @@ async def test_an_admin_hears_at_once_when_the_bot_cannot_post_in_the_chosen_cha
     assert "I'm missing Send Messages, Embed Links there" in answered.text()
     refused = await chat.slash("bob", "mentor config shoutouts", channel="#announcements")
     assert "Heads-up" not in refused.text()  # not an admin: nothing was chosen
+
+
+async def test_a_pause_until_a_day_as_the_bot_writes_it(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    """The `until` option takes a day as people and the bot write it ("Wed 16 Dec 2026",
+    "Wednesday 16 December"), within the length the command declares to Discord."""
+    await pair_up(chat, "alice", "bob")
+    paused = await chat.slash("alice", "mentor pause", until="Wednesday 16 December")
+    assert paused.text().startswith("Paused until Wed 16 Dec, 00:00 (UTC).")
+    await chat.dm_arrives("bob", "paused your check-ins until Wed 16 Dec")
