@@ -623,7 +623,7 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
         case SetShoutoutConsent():
             return await preferences.set_consent(turn, command)
         case SetTimezone():
-            return preferences.set_timezone(turn, command)
+            return await preferences.set_timezone(turn, command)
         case ShowHelp():
             return turn.reply(help_for(command.topic))
         case SetCadence():

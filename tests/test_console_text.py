@@ -117,8 +117,12 @@ def test_typos_and_common_inputs_get_a_short_helpful_answer(tmp_path: Path) -> N
         "/mentor config timezone America/New York",
     ):
         assert "did you mean America/New_York?" in answer(line)
+    # The pair's 10:00 UTC is 05:00 for bob now: said at once, with the way to change it.
     assert answer("/mentor config timezone America/New_York") == (
-        "Your timezone is now America/New_York."
+        "Your timezone is now America/New_York.\n"
+        "⚠️ Your next check-in with @alice is Mon 30 Nov, 05:00 (America/New_York), outside "
+        "08:00-21:00 for you, so its questions will wait until Mon 30 Nov, 08:00 "
+        "(America/New_York). If another time suits you both better, /mentor cadence changes it."
     )
     paused = out.turn("/mentor pause 3 weeks").messages
     assert paused[0].text.startswith("Paused until Wed 16 Dec, 07:00 (America/New_York).")

@@ -1313,3 +1313,21 @@ async def test_a_check_in_started_by_hand_is_not_followed_by_a_second_one(chat: 
     await chat.advance(timedelta(hours=2))
     assert len(dms_starting(chat, "bob", PROMPT)) == 1
     assert [state for _, state in await checkins(chat)].count(CheckinState.OPEN) == 1
+
+
+async def test_a_new_timezone_that_puts_a_check_in_at_night_says_so(chat: Chat) -> None:
+    """The pair keeps its agreed time; bob's new clock puts it at 02:00, where his
+    questions wait for his morning: he reads that, and how to change it, at once."""
+    await pair_up(chat, "alice", "bob")
+    assert await chat.say("bob", "/mentor config timezone America/Los_Angeles") == (
+        "Your timezone is now America/Los_Angeles.\n"
+        "⚠️ Your next check-in with <@alice> is Mon 30 Nov, 02:00 (America/Los_Angeles), "
+        "outside 08:00-21:00 for you, so its questions will wait until Mon 30 Nov, 08:00 "
+        "(America/Los_Angeles). If another time suits you both better, `/mentor cadence` "
+        "changes it."
+    )
+    assert (await the_pair(chat)).next_checkin_at == utc(11, 30, 10)  # unchanged
+    # In the day for him: nothing more to say.
+    assert await chat.say("bob", "/mentor config timezone Asia/Tokyo") == (
+        "Your timezone is now Asia/Tokyo."
+    )
