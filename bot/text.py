@@ -76,6 +76,15 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# A typed "skip" (the prompts say "Reply here, answer in a form, or skip"): the [Skip]
+# button in words, not an answer that reads "skip".
+_SKIP = re.compile(r"skip(?:\s+(?:it|this|this one|that))?\s*[.!]*", re.IGNORECASE)
+
+
+def is_skip(text: str) -> bool:
+    return _SKIP.fullmatch(text.strip()) is not None
+
+
 def clean_answer(raw: str, what: str = "answer") -> str:
     """A written answer, ready to store; empty or oversized ones are refused whole."""
     text = clean_text(raw)

@@ -1233,3 +1233,33 @@ async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
         "naming",
         "docs",
     )
+
+
+async def test_a_typed_skip_skips_the_question_as_its_button_does(chat: Chat) -> None:
+    """The prompt says "or skip any question": a reply of "skip" (any case, "skip it",
+    "skip.") skips it, as [Skip] does. It is not stored as an answer that reads "skip",
+    and the next question follows with no echo of the skipped one."""
+    await to_first_checkin(chat)
+    await chat.say("bob", "skip")  # the mood
+    assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+    await chat.say("bob", "Skip it.")
+    assert chat.dms("bob")[-1].startswith("What is hard right now?")
+    await chat.say("bob", "Skipping ahead was hard")  # words about skipping are words
+    last = await chat.say("bob", "SKIP")
+    assert last.startswith("Thanks! I'll share your answers with your partner")
+    answers = await _answers(chat, "bob")
+    assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
+        None,
+        None,
+        "Skipping ahead was hard",
+        None,
+    )
+    assert answers.answered_at is not None
+    assert not any("(skipped)" in dm for dm in chat.dms("bob"))
+    await answer_all(chat, "alice")
+    shared = [dm for dm in chat.recorder.seen if dm.user == "alice"][-1].content
+    assert [(f.label, f.value) for f in shared.fields] == [  # a mood skipped is left out
+        ("Moved forward", "(skipped)"),
+        ("Hard right now", "Skipping ahead was hard"),
+        ("For next time", "(skipped)"),
+    ]

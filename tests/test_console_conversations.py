@@ -60,6 +60,10 @@ def test_replies_go_to_the_question_asked_last(tmp_path: Path) -> None:
     assert nudge.buttons == MOOD_BUTTONS
     rough = out.turn(":click Rough")
     assert rough.messages[0].text == "How did it go since last time? Rough 😮‍💨"
+    # "or skip any question": bob types it, and the next question follows.
+    skipped = out.turn("skip")
+    assert skipped.headers == ["DM → bob"]
+    assert skipped.messages[0].text == "What would you like to bring to your next conversation?"
 
 
 def test_forms_show_the_answers_so_far_and_keep_what_fits(tmp_path: Path) -> None:

@@ -597,3 +597,27 @@ async def test_an_answer_or_feedback_choice_after_the_question_closed(chat: Chat
     )
     assert len(chat.dms("bob")) == to_bob
     assert not any(r.answer == "Be kinder to Sam." for r in await feedback_rows(chat))
+
+
+async def test_a_typed_skip_skips_the_follow_up_and_is_no_mentors_answer(chat: Chat) -> None:
+    """bob's "skip" to "how did you act on it?" skips it, as its [Skip] does, and alice
+    hears nothing. alice's "skip" to bob's question is not sent to him as her answer:
+    there is no skip there, and she is told so."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.say("alice", "skip") == (
+        "There is no skipping <@bob>'s question, so I didn't send “skip” as your answer. "
+        "If you'd rather not answer it, tell them so in your own words."
+    )
+    assert len(chat.dms("bob")) == to_bob and (await feedback_rows(chat))[0].answer is None
+    await chat.say("alice", ANSWER)
+    await run_due(chat, timedelta(days=7))
+    assert any("How did you act on" in dm for dm in chat.dms("bob"))
+    to_alice = len(chat.dms("alice"))
+    assert await chat.say("bob", "Skip this one") == (
+        "Skipped. I won't ask about this feedback again."
+    )
+    [row] = await feedback_rows(chat)
+    assert (row.action, row.acted_at is not None) == (None, True)
+    assert len(chat.dms("alice")) == to_alice

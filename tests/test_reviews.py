@@ -295,3 +295,13 @@ async def test_someone_in_two_pairs_is_told_whose_look_back_each_question_is(
     assert chat.dms("bob")[-1] == "What could be improved?"
     kept = {(r.went_well, r.could_improve) for r in await reviews(chat) if r.answered_at}
     assert kept == {("Carol scoped it well.", None), ("Bob rehearsed twice.", IMPROVE)}
+
+
+async def test_a_typed_skip_skips_a_look_back_question(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor review")
+    await chat.say("bob", WENT_WELL)
+    assert (await chat.say("bob", "skip")).startswith("Thanks! I've shared your look back")
+    [review] = await reviews(chat)
+    assert (review.went_well, review.could_improve) == (WENT_WELL, None)
+    assert chat.dms("alice")[-1].endswith("Could improve: (skipped)")

@@ -106,7 +106,7 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.storage.sqlite_driver import execute_deferred
-from bot.text import shorten
+from bot.text import is_skip, shorten
 from bot.turn import (
     CLAIM_COLUMNS,
     ROWS_PER_INSERT,
@@ -990,9 +990,15 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
 
 
 async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
-    """A DM reply: the answer to the question asked last."""
+    """A DM reply: the answer to the question asked last; a typed "skip" skips it."""
     if flow.member_id is None:
         return STALE
+    if is_skip(text):
+        # As its [Skip] button: the next question (a DM) or the thanks follows; there is
+        # no pressed message to show as skipped.
+        skipped = await step(turn, flow, f"skip:{flow.state}")
+        assert isinstance(skipped, StepResult), "a skip opens no form"
+        return StepResult(reply=skipped.reply)
     _, field = QUESTIONS[State(flow.state)]
     value = _mood_word(text) if field == "mood" else text
     return await _answer_and_advance(turn, flow, {field: value}) or _CLOSED

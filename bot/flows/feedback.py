@@ -76,7 +76,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
-from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
+from bot.text import TEXT_MAX_CHARS, clean_answer, is_skip, shorten
 from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
@@ -483,9 +483,23 @@ async def _send_anyway(turn: Turn, flow: FlowSession) -> StepResult:
 
 
 async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
-    """A DM reply: the mentor's answer, or how the mentee acted on it."""
+    """A DM reply: the mentor's answer, or how the mentee acted on it (a typed "skip"
+    skips that, as its [Skip] does; a mentor's answer has no skip)."""
     if not accepts_text(flow) or flow.member_id != turn.actor.id:
         return STALE
+    if is_skip(text) and flow.state == State.AWAITING_ACTION:
+        skipped = await step(turn, flow, "skip")
+        assert isinstance(skipped, StepResult), "a skip opens no form"
+        return StepResult(reply=skipped.replace_with or skipped.reply)
+    if is_skip(text):  # the mentor's answer: "skip" would reach the mentee as one
+        loaded = await _load(turn, flow)
+        if loaded is None:
+            return STALE
+        return StepResult(
+            reply=f"There is no skipping {_m(loaded[2])}'s question, so I didn't send "
+            f"“{text}” as your answer. If you'd rather not answer it, tell them so in your "
+            "own words."
+        )
     return await _record(turn, flow, text)
 
 

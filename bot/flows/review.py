@@ -52,7 +52,7 @@ from bot.flows.sessions import (
 from bot.pairs import pick_pair
 from bot.partners import in_several_pairs
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
-from bot.text import TEXT_MAX_CHARS, clean_answer, shorten
+from bot.text import TEXT_MAX_CHARS, clean_answer, is_skip, shorten
 from bot.turn import Turn
 
 
@@ -253,9 +253,13 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
 
 
 async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
-    """A DM reply: the answer to the question asked last."""
+    """A DM reply: the answer to the question asked last; a typed "skip" skips it."""
     if not accepts_text(flow) or flow.member_id != turn.actor.id:
         return STALE
+    if is_skip(text):  # as its [Skip] button; the next question or the thanks follows
+        skipped = await step(turn, flow, f"skip:{flow.state}")
+        assert isinstance(skipped, StepResult), "a skip opens no form"
+        return StepResult(reply=skipped.reply)
     review = await _load(turn, flow)
     if review is None:
         return STALE
