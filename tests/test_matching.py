@@ -38,6 +38,14 @@ async def join_five(chat: Chat) -> None:
     await chat.say("ela", "/mentor join mentee database")
 
 
+async def run_round(chat: Chat, *accepting: str) -> None:
+    """alice (an admin) runs a round and sends it; each of ``accepting`` accepts."""
+    await chat.say("alice", "/mentor match")
+    await chat.click("alice", "Send proposals")
+    for user in accepting:
+        await chat.click(user, "Accept")
+
+
 async def test_join_normalises_topics_and_suggests_those_in_use(
     chat: Chat, database: Database
 ) -> None:
@@ -246,8 +254,7 @@ async def test_status_of_a_proposed_pair_says_whom_it_waits_for_and_when_it_expi
     await chat.say("mia", "/mentor config timezone Europe/Paris")
     await chat.say("mia", "/mentor join mentor python")
     await chat.say("ed", "/mentor join mentee python")
-    await chat.say("alice", "/mentor match")
-    await chat.click("alice", "Send proposals")
+    await run_round(chat)
     theirs = await status(chat, "ed")
     assert theirs == (
         "Your mentoring at a glance:\n"
@@ -296,8 +303,7 @@ async def test_the_profile_says_where_the_person_stands_in_the_pool(chat: Chat) 
         "looks for one." in waiting
     )
     assert "Places" not in waiting
-    await chat.say("alice", "/mentor match")
-    await chat.click("alice", "Send proposals")
+    await run_round(chat)
     assert "Places: 1 of 2 taken: <@ed> (proposed)" in await chat.say("mia", "/mentor profile")
     assert (
         "Matching: <@mia> is proposed as your mentor; no round proposes you another while "
@@ -321,10 +327,7 @@ async def test_joining_again_with_a_mentor_says_it_asks_for_another(chat: Chat) 
     mentor: the reply says so and how to undo it, not "I changed your profile"."""
     await chat.say("mia", "/mentor join mentor python")
     await chat.say("ed", "/mentor join mentee python")
-    await chat.say("alice", "/mentor match")
-    await chat.click("alice", "Send proposals")
-    await chat.click("mia", "Accept")
-    await chat.click("ed", "Accept")
+    await run_round(chat, "mia", "ed")
     await chat.advance(timedelta(days=1))
     again = await chat.say("ed", "/mentor join mentee python")
     assert again.startswith(
@@ -360,10 +363,7 @@ async def test_status_without_a_pair_says_the_pool_looks_for_one(chat: Chat) -> 
     )
     await chat.say("mia", "/mentor join mentor python")
     assert "looks for a mentee for you" in await chat.say("mia", "/mentor status")
-    await chat.say("alice", "/mentor match")
-    await chat.click("alice", "Send proposals")
-    await chat.click("mia", "Accept")
-    await chat.click("ed", "Accept")
+    await run_round(chat, "mia", "ed")
     await chat.say("ed", "/mentor end")
     await chat.click("ed", "End pair")
     ended = await chat.say("mia", "/mentor status")
