@@ -127,7 +127,7 @@ class SetCadence:
 
 @dataclass(frozen=True, slots=True)
 class ShowStatus:
-    pass
+    partner_id: str | None = None  # one pair's status; all of them when None
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +282,7 @@ MENTOR_USAGE: dict[str, Usage] = {
         "/mentor cadence biweekly thu 9:30 Europe/Berlin",
     ),
     "status": Usage(
-        "/mentor status", "Your pairs, next check-in, streak and more", "/mentor status"
+        "/mentor status [@partner]", "Your pairs, next check-in, streak and more", "/mentor status"
     ),
     "checkin": Usage("/mentor checkin [@partner]", "Start a check-in now", "/mentor checkin"),
     "skip": Usage("/mentor skip [@partner]", "Skip the next check-in", "/mentor skip"),
@@ -441,7 +441,7 @@ def _parse_mentor(text: str) -> Command:
                 raise _usage_error("cadence", "Say how often, and optionally when.")
             return SetCadence(" ".join(rest), partner)
         case "status":
-            return ShowStatus()
+            return ShowStatus(_optional_partner(args, "status"))
         case "checkin" | "check-in":
             return StartCheckin(_optional_partner(args, "checkin"))
         case "skip":
@@ -455,19 +455,19 @@ def _parse_mentor(text: str) -> Command:
         case "review":
             return StartReview(_optional_partner(args, "review"))
         case "export":
-            return ExportData()
+            return _no_words(args, "export", ExportData())
         case "forget":
-            return ForgetMe()
+            return _no_words(args, "forget", ForgetMe())
         case "stats":
-            return ShowStats()
+            return _no_words(args, "stats", ShowStats())
         case "join":
             return _parse_join(args)
         case "profile":
             return _parse_profile(args)
         case "leave":
-            return LeavePool()
+            return _no_words(args, "leave", LeavePool())
         case "match":
-            return RunMatch()
+            return _no_words(args, "match", RunMatch())
         case _:
             raise _unknown_subcommand(sub)
 
@@ -532,6 +532,17 @@ def _parse_pair(args: list[str]) -> ProposePair:
     if mentor_id == mentee_id:
         raise _usage_error("pair", "A pair needs two different people.")
     return ProposePair(mentor_id, mentee_id)
+
+
+_T_COMMAND = TypeVar("_T_COMMAND", bound=Command)
+
+
+def _no_words(args: list[str], sub: str, command: _T_COMMAND) -> _T_COMMAND:
+    """A command that takes no words refuses them, rather than doing what it always
+    does while the person thinks it did what they typed (`/mentor stats 2026`)."""
+    if args:
+        raise _usage_error(sub, f"`/mentor {sub}` takes no words after it.")
+    return command
 
 
 def _optional_partner(args: list[str], sub: str) -> str | None:

@@ -629,7 +629,7 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
         case SetCadence():
             return await pair_commands.set_cadence(turn, command)
         case ShowStatus():
-            return await status.show(turn)
+            return await status.show(turn, command)
         case StartCheckin():
             return await pair_commands.start_checkin(turn, command)
         case SkipNext():

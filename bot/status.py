@@ -10,8 +10,10 @@ from sqlalchemy import func, or_, select
 
 from bot.access import counted_wins, own_match_profile, shared_in_pairs
 from bot.cadence import describe, local_view
+from bot.commands import ShowStatus
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
+from bot.errors import UserError
 from bot.flows.checkin import said_nothing
 from bot.numbers import how_many
 from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, not_in_a_pair, pairs_of
@@ -33,10 +35,14 @@ from bot.storage.models import (
 from bot.turn import Turn
 
 
-async def show(turn: Turn) -> list[Effect]:
+async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
     views = await pairs_of(turn, turn.actor, LIVE_PAIR_STATES)
     if not views:
         return turn.reply(await _no_live_pair(turn))
+    if command.partner_id is not None:
+        views = [v for v in views if v.partner.external_id == command.partner_id]
+        if not views:
+            raise UserError(f"You don't have a pair with <@{command.partner_id}>.")
     open_feedback = dict(
         (
             await turn.session.execute(

@@ -58,6 +58,13 @@ BAD_COMMANDS = [
     ("/nonsense", "I don't know the command `/nonsense`"),
     ("/mentor cadence", "Say how often"),
     ("/mentor pause 3x", "is not a length like `2w`"),
+    # Commands that take no words say so, rather than doing what they always do.
+    ("/mentor stats 2026", "`/mentor stats` takes no words after it."),
+    ("/mentor match now", "`/mentor match` takes no words after it."),
+    ("/mentor export json", "`/mentor export` takes no words after it."),
+    ("/mentor forget everything", "`/mentor forget` takes no words after it."),
+    ("/mentor leave now", "`/mentor leave` takes no words after it."),
+    ("/mentor status please", "I expected a partner's @mention, not `please`."),
     ("/mentor pause forever", "To stop the check-ins for good, end the pair"),
     ("/mentor pause for good", "To stop the check-ins for good, end the pair"),
     ("/mentor pause 0d", "from one day to six months"),

@@ -79,6 +79,7 @@ from bot.text import clean_text
         ("mentor", "feedback list", ListFeedback()),
         ("mentor", "cadence every 2 weeks thu 9:30", SetCadence("every 2 weeks thu 9:30")),
         ("mentor", "status", ShowStatus()),
+        ("mentor", "status <@U2>", ShowStatus("U2")),
         ("mentor", "checkin", StartCheckin()),
         ("mentor", "skip <@U2>", SkipNext("U2")),
         ("mentor", "pause", Pause(days=14)),
@@ -120,8 +121,8 @@ def test_a_missing_argument_says_what_and_shows_an_example() -> None:
 @pytest.mark.parametrize(
     ("typed", "meant", "usage"),
     [
-        ("stauts", "status", "/mentor status"),
-        ("statsu", "status", "/mentor status"),
+        ("stauts", "status", "/mentor status [@partner]"),
+        ("statsu", "status", "/mentor status [@partner]"),
         ("chekin", "checkin", "/mentor checkin [@partner]"),
         ("pasue", "pause", "/mentor pause [@partner] [2w | 10d | until YYYY-MM-DD]"),
         ("ned", "end", "/mentor end [@partner]"),

@@ -102,7 +102,7 @@ def test_typos_and_common_inputs_get_a_short_helpful_answer(tmp_path: Path) -> N
 
     assert answer("/mentor stauts") == (
         "I don't know /mentor stauts. Did you mean /mentor status?\n"
-        "Usage: /mentor status\n"
+        "Usage: /mentor status [@partner]\n"
         "Example: /mentor status"
     )
     assert answer("/mentor cadence daily").startswith(

@@ -1331,3 +1331,20 @@ async def test_a_new_timezone_that_puts_a_check_in_at_night_says_so(chat: Chat) 
     assert await chat.say("bob", "/mentor config timezone Asia/Tokyo") == (
         "Your timezone is now Asia/Tokyo."
     )
+
+
+async def test_status_of_one_pair_by_its_partner(chat: Chat) -> None:
+    """`/mentor status @carol` shows that pair only, as the other commands take a
+    partner; someone not a partner is said so."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    both = await status(chat, "bob")
+    assert both.startswith("Your 2 pairs:")
+    effects = await chat.send(
+        CommandInvoked(user=chat.ref("bob"), command="mentor", text="status <@carol>")
+    )
+    (effect,) = effects
+    content: Content = effect.content  # type: ignore[union-attr]
+    assert content.text == "Your mentoring at a glance:"
+    assert [f.label for f in content.fields] == ["<@carol> mentoring you"]
+    assert await chat.say("bob", "/mentor status @zoe") == "You don't have a pair with <@zoe>."

@@ -116,7 +116,10 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
         await self._answer(interaction)
 
     @app_commands.command(name="status", description="Your pairs, next check-in, streak")
-    async def status(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(partner="Only your pair with this partner")
+    async def status(
+        self, interaction: discord.Interaction, partner: discord.Member | None = None
+    ) -> None:
         await self._answer(interaction)
 
     @app_commands.command(name="checkin", description="Start a check-in now")

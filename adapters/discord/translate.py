@@ -88,7 +88,7 @@ SHAPES: dict[tuple[str, ...], Shape] = {
         ("cadence",),
         (PARTNER, Option("rhythm"), Option("weekday"), Option("time"), Option("timezone")),
     ),
-    ("mentor", "status"): Shape(("status",)),
+    ("mentor", "status"): Shape(("status",), (PARTNER,)),
     ("mentor", "checkin"): Shape(("checkin",), (PARTNER,)),
     ("mentor", "skip"): Shape(("skip",), (PARTNER,)),
     ("mentor", "pause"): Shape(

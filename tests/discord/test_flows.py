@@ -237,3 +237,13 @@ async def test_a_pause_until_a_day_as_the_bot_writes_it(
     paused = await chat.slash("alice", "mentor pause", until="Wednesday 16 December")
     assert paused.text().startswith("Paused until Wed 16 Dec, 00:00 (UTC).")
     await chat.dm_arrives("bob", "paused your check-ins until Wed 16 Dec")
+
+
+async def test_status_of_one_pair_by_its_partner_option(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    shown = await chat.slash("bob", "mentor status", partner="@carol")
+    assert "mentoring you" in shown.text()
+    assert chat.mention("carol") in shown.text() and chat.mention("alice") not in shown.text()
