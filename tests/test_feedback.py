@@ -621,3 +621,29 @@ async def test_a_typed_skip_skips_the_follow_up_and_is_no_mentors_answer(chat: C
     [row] = await feedback_rows(chat)
     assert (row.action, row.acted_at is not None) == (None, True)
     assert len(chat.dms("alice")) == to_alice
+
+
+async def test_the_same_question_while_it_waits_is_not_asked_twice(chat: Chat) -> None:
+    """bob sends his question twice (Enter pressed twice, or to hurry alice): it is
+    asked once, and bob reads why. Once answered, asking it again is a new question."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    to_alice = len(chat.dms("alice"))
+    again = await chat.say("bob", f"/mentor feedback  {QUESTION.lower().rstrip('?')}")
+    assert again == (
+        "You asked this on Wed 25 Nov, 12:00 (UTC), and it still waits for an answer, so I "
+        "didn't send it again. I'll DM you the answer when it comes."
+    )
+    # A vague one sent anyway is looked at the same way.
+    await chat.say("bob", "/mentor feedback any feedback?")
+    await chat.click("bob", "Send anyway")
+    await chat.say("bob", "/mentor feedback any feedback?")
+    assert (await chat.click("bob", "Send anyway")).startswith("You asked this on")
+    assert len(chat.dms("alice")) == to_alice + 1
+    assert [r.question for r in await feedback_rows(chat)] == [QUESTION, "any feedback?"]
+    await chat.say("alice", ANSWER)  # answers the one asked last: "any feedback?"
+    await chat.say("alice", ANSWER)
+    assert (await chat.say("bob", f"/mentor feedback {QUESTION}")).startswith(
+        "Sent your question to <@alice>."
+    )
+    assert len(await feedback_rows(chat)) == 3

@@ -211,6 +211,9 @@ async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
             ("send", "Send anyway", ButtonStyle.DEFAULT),
             ("rephrase", "I'll rephrase", ButtonStyle.PRIMARY),
         )
+    asked = await _asked_already(turn, view.pair, command.text)
+    if asked is not None:
+        return turn.reply(asked)
     feedback = await _new_feedback(turn, view.pair, question=command.text)
     flow = await start_flow(
         turn,
@@ -222,6 +225,32 @@ async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
     )
     _ask_mentor(turn, flow, feedback, mentor=view.partner, mentee=turn.actor)
     return turn.reply(_sent_note(view.partner))
+
+
+def _same_words(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip("?!. ")
+
+
+async def _asked_already(turn: Turn, pair: Pair, question: str) -> str | None:
+    """The same question still waiting for the mentor's answer (sent twice by a double
+    press of Enter, or asked again to hurry them): said, not asked twice. The texts
+    are stored encrypted, so they are compared here, of the pair's waiting few."""
+    waiting = await turn.session.execute(
+        select(Feedback.question, Feedback.asked_at).where(
+            Feedback.pair_id == pair.id,
+            Feedback.question.is_not(None),
+            Feedback.answered_at.is_(None),
+        )
+    )
+    wanted = _same_words(question)
+    for text, asked_at in waiting.all():
+        if text is not None and _same_words(text) == wanted:
+            day = local_view(asked_at, turn.actor.timezone or pair.timezone)
+            return (
+                f"You asked this on {day}, and it still waits for an answer, so I didn't "
+                "send it again. I'll DM you the answer when it comes."
+            )
+    return None
 
 
 def _sent_note(mentor: Member) -> str:
@@ -474,6 +503,10 @@ async def _send_anyway(turn: Turn, flow: FlowSession) -> StepResult:
         return StepResult(replace_with="That pair has ended, so I didn't send the question.")
     mentor = await turn.session.get(Member, pair.mentor_id)
     assert mentor is not None
+    asked = await _asked_already(turn, pair, str(flow.data["question"]))
+    if asked is not None:
+        move(turn, flow, State.REPHRASING, end=True)
+        return StepResult(replace_with=asked)
     feedback = await _new_feedback(turn, pair, question=str(flow.data["question"]))
     flow.data = {"feedback_id": feedback.id}
     flow.member_id = mentor.id
