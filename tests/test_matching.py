@@ -375,3 +375,18 @@ async def test_status_without_a_pair_says_the_pool_looks_for_one(chat: Chat) -> 
     )
     await chat.say("mia", "/mentor leave")
     assert "Ready for a new pair? Start one with" in await chat.say("mia", "/mentor status")
+
+
+async def test_a_proposal_withdrawn_by_a_forget_says_so_on_a_late_click(chat: Chat) -> None:
+    """ed uses forget while a round's proposal waits: mia is told it was withdrawn, and
+    her old [Accept] says that too, not "already answered"."""
+    await chat.say("mia", "/mentor join mentor python")
+    await chat.say("ed", "/mentor join mentee python")
+    await run_round(chat)
+    accept = chat.buttons("mia")[0]
+    await chat.say("ed", "/mentor forget")
+    await chat.click("ed", "Delete everything")
+    assert "withdrawn" in chat.dms("mia")[-1]
+    assert await chat.press("mia", accept) == (
+        "This proposal was withdrawn, so there is nothing to answer any more."
+    )

@@ -53,6 +53,9 @@ class State(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+WITHDRAWN = "This proposal was withdrawn, so there is nothing to answer any more."
+
+
 def _m(member: Member) -> str:
     return f"<@{member.external_id}>"
 
@@ -191,12 +194,19 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         if flow.pair_id
         else None
     )
-    if found is None or flow.ended_at is not None:
+    if found is None:
         return STALE
     pair, mentor, mentee = found
+    if flow.ended_at is not None and flow.state != State.AWAITING:
+        return STALE  # accepted or declined here: a late or double click
     if pair.state != PairState.PROPOSED:
-        move(turn, flow, State.WITHDRAWN, end=True)
-        return StepResult(replace_with="This proposal was withdrawn.")
+        # Withdrawn while it waited (expired, or ended by a partner's forget, which
+        # ends their conversations): said so, not "already answered".
+        if flow.ended_at is None:
+            move(turn, flow, State.WITHDRAWN, end=True)
+        return StepResult(replace_with=WITHDRAWN)
+    if flow.ended_at is not None:
+        return STALE
     me = turn.actor
     if me.id not in (mentor.id, mentee.id):
         return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
