@@ -605,7 +605,9 @@ def _brag_doc(
             f"- {w.created_at.astimezone(zone):%Y-%m-%d}: {words(w.text)}" for w in month_wins
         ]
         lines.append("")
-    lines += ["", "## Milestones reached", ""]
+    if lines[-1]:  # "No wins yet": one blank line before the next heading, as after a month
+        lines.append("")
+    lines += ["## Milestones reached", ""]
     reached = sorted(
         (m for m in milestones if m.completed_at is not None),
         key=lambda m: (m.completed_at or now, m.id),

@@ -308,6 +308,7 @@ async def test_export_holds_everything_about_her_and_nothing_of_anyone_else(
     assert goals[(look_back["pair_id"], look_back["milestone_number"])] == ALICE["goal"]
     brag = files["mentorbot-brag-doc-alice.md"].decode()
     assert "## Wins" in brag and "### November 2026" in brag
+    assert "\n\n\n" not in brag  # one blank line between parts, in any Markdown viewer
     assert ALICE["goal"] in brag and "First win" in brag
     assert ALICE["question"] in brag and ALICE["action"] in brag
 
@@ -320,7 +321,8 @@ async def test_export_with_no_data_at_all_is_friendly(
     assert "I keep almost nothing about you yet" in texts_of(effects)
     exported = json.loads(files_of(effects)["mentorbot-export-zoe.json"])
     assert exported["wins"] == [] and exported["pairs"] == []
-    assert "No wins yet" in files_of(effects)["mentorbot-brag-doc-zoe.md"].decode()
+    brag = files_of(effects)["mentorbot-brag-doc-zoe.md"].decode()
+    assert "No wins yet" in brag and "\n\n\n" not in brag
 
 
 # --- forget ------------------------------------------------------------------------------
