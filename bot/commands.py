@@ -525,6 +525,14 @@ def _usage_error(sub: str, message: str, example: str | None = None) -> CommandE
 
 def _parse_pair(args: list[str]) -> ProposePair:
     ids = [_person(a, "pair") for a in args]
+    if len(args) == 2 and None in ids:
+        # Two names typed without @ (or a name the platform did not turn into a mention).
+        plain = next(arg for arg, found in zip(args, ids, strict=True) if found is None)
+        raise _usage_error(
+            "pair",
+            f"`{_quoted(plain)}` is not an @mention. Mention both people with @, first the "
+            "mentor, then the mentee.",
+        )
     if len(args) != 2 or None in ids:
         raise _usage_error("pair", "Name two people: first the mentor, then the mentee.")
     mentor_id, mentee_id = ids

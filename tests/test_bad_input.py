@@ -33,7 +33,6 @@ BAD_COMMANDS = [
     ("/mentor frobnicate", "I don't know `/mentor frobnicate`"),
     ("/mentor pair", "Name two people"),
     ("/mentor pair @alice", "Name two people"),
-    ("/mentor pair alice bob", "Name two people"),
     ("/mentor pair @alice @bob @carol", "Name two people"),
     ("/mentor pair @alice @alice", "two different people"),
     ("/mentor journal abc", "not a page number"),
@@ -59,6 +58,8 @@ BAD_COMMANDS = [
     ("/mentor cadence", "Say how often"),
     ("/mentor pause 3x", "is not a length like `2w`"),
     # Commands that take no words say so, rather than doing what they always do.
+    ("/mentor pair bob carol", "`bob` is not an @mention. Mention both people with @"),
+    ("/mentor pair @bob carol", "`carol` is not an @mention."),
     ("/mentor stats 2026", "`/mentor stats` takes no words after it."),
     ("/mentor match now", "`/mentor match` takes no words after it."),
     ("/mentor export json", "`/mentor export` takes no words after it."),
