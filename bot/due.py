@@ -37,8 +37,8 @@ from bot.rhythm import (
     anniversary_months,
     anniversary_title,
     moment_marker,
+    resume_schedule,
     schedule_anniversary,
-    schedule_next,
 )
 from bot.storage.bulk import dialect_of, one_of, table_of
 from bot.storage.database import Database
@@ -600,7 +600,7 @@ async def _resume_paused(
     for pair, workspace, mentor, mentee in due:
         pair.state = PairState.ACTIVE.value
         pair.paused_until = None
-        schedule_next(pair, now, now)
+        resume_schedule(pair, now)
         turn = Turn.on_behalf_of(session, now, workspace, mentor)
         assert pair.next_checkin_at is not None
         for me, partner in ((mentor, mentee), (mentee, mentor)):

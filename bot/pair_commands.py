@@ -19,7 +19,7 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.pairs import PairView, pairs_of, pick_pair
-from bot.rhythm import rule_of, schedule_next, stop_schedule
+from bot.rhythm import resume_schedule, rule_of, schedule_next, stop_schedule
 from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn
 
@@ -44,6 +44,7 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     pair.cadence, pair.weekday = rule.cadence.value, rule.weekday
     pair.local_time, pair.timezone = rule.local_time, rule.timezone
     pair.cadence_anchor = None  # counted again from this week
+    pair.resume_after = None  # a new rhythm starts afresh: a skip of the old one is moot
     if pair.state == PairState.ACTIVE:
         schedule_next(pair, turn.now, turn.now)
     rhythm = describe(rule_of(pair))
@@ -250,7 +251,7 @@ async def resume(turn: Turn, command: Resume) -> list[Effect]:
         raise UserError("Your check-ins aren't paused.")
     pair.state = PairState.ACTIVE.value
     pair.paused_until = None
-    schedule_next(pair, turn.now, turn.now)
+    resume_schedule(pair, turn.now)
     who = f"<@{turn.actor.external_id}>"
     _both(turn, view, f"{who} resumed your check-ins. Next one: {when_for(view.partner, pair)}.")
     return turn.reply(f"Resumed. Next check-in: {when_for(turn.actor, pair)}.")

@@ -112,8 +112,23 @@ class Rhythms:
 
 
 def stop_schedule(pair: Pair) -> None:
+    """A pause: nothing is due, and the check-in that was next is kept, so that resuming
+    does not bring back one skipped before the pause (:func:`resume_schedule`). Pausing
+    a paused pair again keeps what the first pause kept."""
+    if pair.next_checkin_at is not None:
+        pair.resume_after = pair.next_checkin_at
     pair.next_checkin_at = None
     pair.heads_up_at = None
+
+
+def resume_schedule(pair: Pair, now: datetime) -> None:
+    """The pause is over (``/mentor resume``, or its end): the next check-in after now,
+    and not before the one that was next when it paused."""
+    kept, pair.resume_after = pair.resume_after, None
+    if kept is not None and kept > now:
+        schedule_next(pair, kept - timedelta(microseconds=1), now)
+    else:
+        schedule_next(pair, now, now)
 
 
 def add_months(day: date, months: int) -> date:

@@ -1348,3 +1348,41 @@ async def test_status_of_one_pair_by_its_partner(chat: Chat) -> None:
     assert content.text == "Your mentoring at a glance:"
     assert [f.label for f in content.fields] == ["<@carol> mentoring you"]
     assert await chat.say("bob", "/mentor status @zoe") == "You don't have a pair with <@zoe>."
+
+
+async def test_a_skip_before_a_pause_stays_skipped_when_it_resumes(chat: Chat) -> None:
+    """bob skips Monday's check-in, then pauses for a few days: when the pause ends (by
+    itself, or early with /mentor resume) the skipped Monday does not come back."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor skip")  # Mon 30 Nov skipped: next Mon 7 Dec
+    await chat.say("bob", "/mentor pause 2d")  # until Fri 27 Nov, 12:00
+    await chat.advance(timedelta(days=2))
+    assert dms_starting(chat, "bob", WELCOME_BACK) == [
+        "Welcome back: your pause with <@alice> is over. Next check-in: Mon 7 Dec, 10:00 (UTC)."
+    ]
+    pair = await the_pair(chat)
+    assert (pair.next_checkin_at, pair.resume_after) == (utc(12, 7, 10), None)
+    await chat.advance(timedelta(days=4))  # past Mon 30 Nov: no prompt
+    assert dms_starting(chat, "bob", PROMPT) == []
+
+    # Early: skip Mon 7 Dec, pause a week, resume at once: Mon 14 Dec.
+    await chat.say("alice", "/mentor skip")
+    await chat.say("alice", "/mentor pause 1w")
+    assert await chat.say("bob", "/mentor resume") == (
+        "Resumed. Next check-in: Mon 14 Dec, 10:00 (UTC)."
+    )
+
+
+async def test_a_pause_without_a_skip_resumes_at_the_next_check_in(chat: Chat) -> None:
+    """Nothing skipped: resuming early keeps the check-in that was next; a pause over a
+    check-in resumes at the first one after it; a new rhythm while paused starts afresh."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor pause 2d")
+    assert (await chat.say("bob", "/mentor resume")).endswith("Mon 30 Nov, 10:00 (UTC).")
+    await chat.say("bob", "/mentor pause 1w")  # over Mon 30 Nov
+    await chat.advance(timedelta(days=7))
+    assert dms_starting(chat, "bob", WELCOME_BACK)[-1].endswith("Mon 7 Dec, 10:00 (UTC).")
+    await chat.say("bob", "/mentor skip")  # Mon 7 Dec skipped
+    await chat.say("bob", "/mentor pause 2d")
+    await chat.say("bob", "/mentor cadence thu 10:00")
+    assert (await chat.say("bob", "/mentor resume")).endswith("Thu 3 Dec, 10:00 (UTC).")
