@@ -133,9 +133,7 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
     )
     _not_paused(turn, view)
     if await checkin.has_open(turn, view.pair):
-        raise UserError(
-            f"A check-in with {view.partner_mention} is already open; answer it in your DMs."
-        )
+        return turn.reply(await checkin.ask_again(turn, view.pair, view.partner))
     mentor, mentee = (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
     await checkin.open_checkin(turn, view.pair, mentor, mentee, turn.now, asked_by=turn.actor)
     await feedback.follow_up_now(turn.session, turn.now, [view.pair.id])

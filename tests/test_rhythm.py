@@ -976,7 +976,10 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
     started = await chat.say("bob", "/mentor checkin")
     assert started == "Check-in started: I've sent you and <@carol> the questions in DMs."
     again = await chat.say("bob", "/mentor checkin")
-    assert again == "A check-in with <@carol> is already open; answer it in your DMs."
+    assert again == (
+        "A check-in with <@carol> is already open; I've sent you its question again in DMs: "
+        "How did it go since last time?"
+    )
     assert (
         await chat.say("bob", "/mentor resume")
         == "Resumed. Next check-in: Mon 30 Nov, 10:00 (UTC)."
@@ -1386,3 +1389,28 @@ async def test_a_pause_without_a_skip_resumes_at_the_next_check_in(chat: Chat) -
     await chat.say("bob", "/mentor pause 2d")
     await chat.say("bob", "/mentor cadence thu 10:00")
     assert (await chat.say("bob", "/mentor resume")).endswith("Thu 3 Dec, 10:00 (UTC).")
+
+
+async def test_checkin_while_one_is_open_asks_its_question_again(chat: Chat) -> None:
+    """bob lost the prompt: `/mentor checkin` sends him his question again, with its
+    buttons, and a reply answers it. Once he has answered it all, he reads what it waits
+    for, and nothing is sent."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor checkin")
+    await chat.click("bob", "Great 🙌")
+    assert await chat.say("bob", "/mentor checkin") == (
+        "A check-in with <@alice> is already open; I've sent you its question again in DMs: "
+        "What moved forward since last time?"
+    )
+    assert chat.dms("bob")[-1] == "What moved forward since last time?"
+    assert [b.label for b in chat.buttons("bob")] == ["Answer in a form", "Skip"]
+    await chat.say("bob", "the parser")
+    assert chat.dms("bob")[-1] == "What is hard right now?"
+    await chat.say("bob", "skip")
+    await chat.say("bob", "the roadmap")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.say("bob", "/mentor checkin") == (
+        "A check-in with <@alice> is already open, and you've answered it. I'll share your "
+        "answers once <@alice> has answered, or on Fri 27 Nov, 12:00 (UTC) at the latest."
+    )
+    assert len(chat.dms("bob")) == to_bob

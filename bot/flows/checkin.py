@@ -423,6 +423,48 @@ async def has_open(turn: Turn, pair: Pair) -> bool:
     return (await turn.session.execute(query.limit(1))).first() is not None
 
 
+async def ask_again(turn: Turn, pair: Pair, partner: Member) -> str:
+    """``/mentor checkin`` while the pair's check-in is open: the actor's question is
+    asked again in DMs (now the one a reply answers), with the ways to answer it; when
+    they have answered it all, they read what it waits for."""
+    mention = f"<@{partner.external_id}>"
+    flow = (
+        await turn.session.execute(
+            select(FlowSession)
+            .where(
+                FlowSession.pair_id == pair.id,
+                FlowSession.member_id == turn.actor.id,
+                FlowSession.kind == FlowKind.CHECKIN.value,
+                FlowSession.ended_at.is_(None),
+            )
+            .order_by(FlowSession.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if flow is None or not accepts_text(flow):
+        closes = (
+            await turn.session.execute(
+                select(Checkin.closes_at).where(
+                    Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
+                )
+            )
+        ).scalar()
+        when = local_view(closes or turn.now, turn.actor.timezone or pair.timezone)
+        return (
+            f"A check-in with {mention} is already open, and you've answered it. I'll share "
+            f"your answers once {mention} has answered, or on {when} at the latest."
+        )
+    state = State(flow.state)
+    question, _ = QUESTIONS[state]
+    flow.updated_at = turn.now  # asked again: now the question a reply answers
+    text = whose("Check-in", named_partner(flow.data), question)
+    turn.dm(turn.actor, Content(text, buttons=_answer_buttons(flow, state)))
+    return (
+        f"A check-in with {mention} is already open; I've sent you its question again in "
+        f"DMs: {question}"
+    )
+
+
 # Told, beside "your pair ended", to whoever had written in the check-in it closed.
 NOT_SHARED = (
     "Your answers to the open check-in were not shared: it closed with the pair. "
