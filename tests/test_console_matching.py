@@ -97,5 +97,8 @@ def test_matching_session(tmp_path: Path) -> None:
     assert "Streak" not in status
     # mia's profile counts her places, the proposals waiting for her included.
     profile = out.turn("/mentor profile").messages[0].text
-    assert "Places: 2 of 2 taken: @eve (proposed), @una (proposed)" in profile
+    assert (
+        "Places: all 2 taken: @eve (proposed), @una (proposed). No round proposes you "
+        "another mentee until one is free." in profile
+    )
     assert out.turn(":quit").blocks == []

@@ -316,6 +316,16 @@ async def test_the_profile_says_where_the_person_stands_in_the_pool(chat: Chat) 
         "Matching: you have a mentor (<@mia>), so rounds don't look for another. Joining "
         "again (`/mentor join mentee …`) asks for one." in await chat.say("ed", "/mentor profile")
     )
+    # Full, then a capacity lowered below the pairs she has: the pairs stay.
+    await chat.say("una", "/mentor join mentee python")
+    await run_round(chat)
+    assert (
+        "Places: all 2 taken: <@ed>, <@una> (proposed). No round proposes you another "
+        "mentee until one is free." in await chat.say("mia", "/mentor profile")
+    )
+    assert "Places: 2 taken, more than your 1: <@ed>, <@una> (proposed)." in await chat.say(
+        "mia", "/mentor profile capacity 1"
+    )
     # A profile left says so, and nothing about places.
     await chat.say("mia", "/mentor leave")
     left = await chat.say("mia", "/mentor profile")

@@ -370,9 +370,18 @@ async def _standing(turn: Turn, profile: MatchProfile) -> list[str]:
             v.partner_mention + (" (proposed)" if v.pair.state == PairState.PROPOSED else "")
             for v in mine
         )
-        lines.append(
-            f"Places: {len(mine)} of {profile.capacity} taken" + (f": {names}" if names else "")
-        )
+        if len(mine) < profile.capacity:
+            taken = f"Places: {len(mine)} of {profile.capacity} taken"
+            lines.append(taken + (f": {names}" if names else ""))
+        else:  # full, or over (the capacity was lowered below the pairs they have)
+            taken = (
+                f"all {profile.capacity} taken"
+                if len(mine) == profile.capacity
+                else f"{len(mine)} taken, more than your {profile.capacity}"
+            )
+            lines.append(
+                f"Places: {taken}: {names}. No round proposes you another mentee until one is free."
+            )
     if _mentees(profile.role):
         mentors = [v for v in views if not v.i_mentor]
         proposed = [v for v in mentors if v.pair.state == PairState.PROPOSED]
