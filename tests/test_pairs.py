@@ -1,6 +1,7 @@
 """Pairs form by consent, end with a confirmation, and ambiguous commands ask which pair."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -258,3 +259,22 @@ async def test_accept_and_decline_take_a_fixed_number_of_statements(chat: Chat) 
         True,
     )
     assert declined.state == PairState.DECLINED
+
+
+async def test_proposing_again_a_pair_that_did_not_form_says_so(chat: Chat) -> None:
+    """bob declined carol's proposal; whoever proposes the two again is told it is a
+    second ask, and the invitation goes as usual. A first proposal says nothing of it."""
+    first = await chat.say("carol", "/mentor pair @bob @carol")
+    assert first == "I asked <@bob> whether they'd like to mentor you."
+    await chat.click("bob", "Decline")
+    chat.clock.advance(timedelta(days=1))
+    assert await chat.say("carol", "/mentor pair @bob @carol") == (
+        "I asked <@bob> whether they'd like to mentor you. You and <@bob> were proposed as "
+        "a pair before, on Wed 25 Nov, and it did not form: this asks again."
+    )
+    assert chat.dms("bob")[-1].startswith("<@carol> would like you to be their mentor.")
+    await chat.click("bob", "Decline")
+    assert (await chat.say("alice", "/mentor pair @carol @bob")).endswith(
+        "<@carol> and <@bob> were proposed as a pair before, on Thu 26 Nov, and it did not "
+        "form: this asks again."
+    )

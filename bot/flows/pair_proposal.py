@@ -20,7 +20,7 @@ from enum import StrEnum
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import aliased
 
-from bot.cadence import describe
+from bot.cadence import describe, local_day
 from bot.commands import ProposePair
 from bot.content import ButtonStyle, Content
 from bot.effects import Effect
@@ -87,14 +87,45 @@ async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     asked = [m for m in (mentor, mentee) if m.id != turn.actor.id]
     for member in asked:
         await _invite(turn, flow, pair, mentor, mentee, member)
+    again = await _declined_before(turn, mentor, mentee)
     if turn.actor.id == mentor.id:
-        return turn.reply(f"I asked {_m(mentee)} whether they'd like you as their mentor.")
+        return turn.reply(f"I asked {_m(mentee)} whether they'd like you as their mentor." + again)
     if turn.actor.id == mentee.id:
-        return turn.reply(f"I asked {_m(mentor)} whether they'd like to mentor you.")
+        return turn.reply(f"I asked {_m(mentor)} whether they'd like to mentor you." + again)
     return turn.reply(
         f"I asked {_m(mentor)} and {_m(mentee)} to agree that {_m(mentor)} mentors "
-        f"{_m(mentee)}. I'll let you know when they answer."
+        f"{_m(mentee)}. I'll let you know when they answer." + again
     )
+
+
+async def _declined_before(turn: Turn, one: Member, other: Member) -> str:
+    """A note for whoever proposes again a pair of two people who declined one before
+    (either way round), so they know they are asking again: "" when none was."""
+    query = (
+        select(Pair.ended_at)
+        .where(
+            Pair.workspace_id == turn.workspace.id,
+            or_(
+                and_(Pair.mentor_id == one.id, Pair.mentee_id == other.id),
+                and_(Pair.mentor_id == other.id, Pair.mentee_id == one.id),
+            ),
+            Pair.state == PairState.DECLINED.value,
+            Pair.ended_at.is_not(None),
+        )
+        .order_by(Pair.ended_at.desc())
+        .limit(1)
+    )
+    declined = (await turn.session.execute(query)).scalar_one_or_none()
+    if declined is None:
+        return ""
+    # Declined or expired unanswered: either way it did not form.
+    day = local_day(declined, turn.actor.timezone or "UTC")
+    if turn.actor.id in (one.id, other.id):
+        partner = other if turn.actor.id == one.id else one
+        who = f"You and {_m(partner)} were"
+    else:
+        who = f"{_m(one)} and {_m(other)} were"
+    return f" {who} proposed as a pair before, on {day}, and it did not form: this asks again."
 
 
 async def _live_pair_between(turn: Turn, one: Member, other: Member) -> Pair | None:
