@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.cadence import describe, local_day
@@ -104,11 +104,7 @@ async def _declined_before(turn: Turn, one: Member, other: Member) -> str:
     query = (
         select(Pair.ended_at)
         .where(
-            Pair.workspace_id == turn.workspace.id,
-            or_(
-                and_(Pair.mentor_id == one.id, Pair.mentee_id == other.id),
-                and_(Pair.mentor_id == other.id, Pair.mentee_id == one.id),
-            ),
+            _of_the_two(turn, one, other),
             Pair.state == PairState.DECLINED.value,
             Pair.ended_at.is_not(None),
         )
@@ -128,15 +124,21 @@ async def _declined_before(turn: Turn, one: Member, other: Member) -> str:
     return f" {who} proposed as a pair before, on {day}, and it did not form: this asks again."
 
 
-async def _live_pair_between(turn: Turn, one: Member, other: Member) -> Pair | None:
-    """A live pair of these two people, whichever way round."""
-    query = select(Pair).where(
+def _of_the_two(turn: Turn, one: Member, other: Member) -> ColumnElement[bool]:
+    """Pairs of these two people in this workspace, whichever way round."""
+    return and_(
         Pair.workspace_id == turn.workspace.id,
         or_(
             and_(Pair.mentor_id == one.id, Pair.mentee_id == other.id),
             and_(Pair.mentor_id == other.id, Pair.mentee_id == one.id),
         ),
-        Pair.state.in_([s.value for s in LIVE_PAIR_STATES]),
+    )
+
+
+async def _live_pair_between(turn: Turn, one: Member, other: Member) -> Pair | None:
+    """A live pair of these two people, whichever way round."""
+    query = select(Pair).where(
+        _of_the_two(turn, one, other), Pair.state.in_([s.value for s in LIVE_PAIR_STATES])
     )
     return (await turn.session.execute(query.limit(1))).scalar_one_or_none()
 
