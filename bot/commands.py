@@ -565,6 +565,8 @@ def _optional_partner(args: list[str], sub: str) -> str | None:
 def _parse_page(args: list[str]) -> int:
     if not args:
         return 1
+    if len(args) == 2 and args[0].lower() == "page":  # "page 2", as the journal says it
+        args = args[1:]
     page = whole_number(args[0], high=MAX_PAGE) if len(args) == 1 else None
     if page is not None:
         return page

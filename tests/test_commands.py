@@ -80,6 +80,7 @@ from bot.text import clean_text
         ("mentor", "cadence every 2 weeks thu 9:30", SetCadence("every 2 weeks thu 9:30")),
         ("mentor", "status", ShowStatus()),
         ("mentor", "status <@U2>", ShowStatus("U2")),
+        ("mentor", "journal page 2", ShowJournal(2)),
         ("mentor", "checkin", StartCheckin()),
         ("mentor", "skip <@U2>", SkipNext("U2")),
         ("mentor", "pause", Pause(days=14)),
