@@ -11,7 +11,7 @@ calling ``run_due`` again at the same ``now`` does nothing. On PostgreSQL the cl
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any, TypeVar
@@ -55,7 +55,7 @@ from bot.storage.models import (
     PairState,
     Workspace,
 )
-from bot.turn import OutboxRows, Turn, workspaces_by_id
+from bot.turn import OutboxRows, Turn, join_contents, workspaces_by_id
 
 log = logging.getLogger(__name__)
 
@@ -561,25 +561,34 @@ async def _send_heads_ups(
     # Each zone's quiet hours worked out once for the batch.
     send_at = cache(partial(outside_quiet_hours, now))
 
-    def messages() -> Iterator[dict[str, Any]]:
-        for pair_id, workspace_id, at, pair_zone, mentor, mentor_zone, mentee, mentee_zone in due:
-            if at is None or at <= now:
-                continue
-            skip = Button("Skip this one", skip_action(pair_id, at))
-            sides = ((mentor, mentor_zone, mentee), (mentee, mentee_zone, mentor))
-            for me, my_zone, partner in sides:
-                zone = my_zone or pair_zone
-                # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
-                when = moment_marker(at, zone)
-                content = Content(
-                    f"Heads-up: your check-in with <@{partner}> is {when}. "
-                    "If this one doesn't suit you both, you can skip it.",
-                    buttons=(skip,),
-                )
-                yield outbox.dm(workspace_id, me, content.to_json(), send_at(zone))
-            report.heads_ups += 1
+    # One DM per person and moment: someone in two pairs on the same slot reads both
+    # heads-ups in one message, each with its own [Skip this one (n)] (``join_contents``).
+    told: dict[tuple[int, str, datetime], Content] = {}
+    for pair_id, workspace_id, at, pair_zone, mentor, mentor_zone, mentee, mentee_zone in due:
+        if at is None or at <= now:
+            continue
+        skip = Button("Skip this one", skip_action(pair_id, at))
+        sides = ((mentor, mentor_zone, mentee), (mentee, mentee_zone, mentor))
+        for me, my_zone, partner in sides:
+            zone = my_zone or pair_zone
+            # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
+            when = moment_marker(at, zone)
+            content = Content(
+                f"Heads-up: your check-in with <@{partner}> is {when}. "
+                "If this one doesn't suit you both, you can skip it.",
+                buttons=(skip,),
+            )
+            key = (workspace_id, me, send_at(zone))
+            told[key] = join_contents(told[key], content) if key in told else content
+        report.heads_ups += 1
 
-    await outbox.insert(session, messages())
+    await outbox.insert(
+        session,
+        (
+            outbox.dm(workspace_id, me, content.to_json(), at)
+            for (workspace_id, me, at), content in told.items()
+        ),
+    )
     return len(due)
 
 

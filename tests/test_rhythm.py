@@ -650,12 +650,22 @@ async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -
 
 
 async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: Chat) -> None:
-    """bob gets two heads-ups at one moment; the reply to a button press names the pair
-    it skipped, and only that pair's check-in moves."""
+    """bob's mentors share the Monday slot, so his two heads-ups are one event: one DM,
+    with [Skip this one (1)] for alice's and (2) for carol's. The reply to a press names
+    the pair it skipped, only that pair's check-in moves, and the message stays, so the
+    other button still works."""
     await pair_up(chat, "alice", "bob")
     await pair_up(chat, "carol", "bob")
     await chat.advance(TO_HEADS_UP)
-    assert await chat.click("bob", "Skip this one") == (
+    assert dms_starting(chat, "bob", HEADS_UP) == [
+        "Heads-up: your check-in with <@alice> is tomorrow, Mon 30 Nov, 10:00 (UTC). "
+        "If this one doesn't suit you both, you can skip it.\n\n"
+        "Heads-up: your check-in with <@carol> is tomorrow, Mon 30 Nov, 10:00 (UTC). "
+        "If this one doesn't suit you both, you can skip it."
+    ]
+    assert [b.label for b in chat.buttons("bob")] == ["Skip this one (1)", "Skip this one (2)"]
+    assert len(dms_starting(chat, "alice", HEADS_UP)) == 1
+    assert await chat.click("bob", "Skip this one (2)") == (
         "Skipped your check-in with <@carol> on Mon 30 Nov, 10:00 (UTC). "
         "Next one: Mon 7 Dec, 10:00 (UTC)."
     )
@@ -663,6 +673,9 @@ async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: C
     async with chat.database.transaction() as session:
         rows = await session.execute(select(Pair.next_checkin_at).order_by(Pair.id))
         assert list(rows.scalars()) == [utc(11, 30, 10), utc(12, 7, 10)]
+    assert (await chat.click("bob", "Skip this one (1)")).startswith(
+        "Skipped your check-in with <@alice> on Mon 30 Nov, 10:00 (UTC)."
+    )
 
 
 async def test_skip_this_one_after_the_check_in_happened_does_nothing(chat: Chat) -> None:
