@@ -19,7 +19,7 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.pairs import PairView, pairs_of, pick_pair
-from bot.rhythm import resume_schedule, rule_of, schedule_next, stop_schedule
+from bot.rhythm import pause_schedule, resume_schedule, rule_of, schedule_next
 from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn
 
@@ -225,7 +225,7 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
         return turn.reply(f"Your check-ins are already paused until {until_text}; nothing changed.")
     pair.state = PairState.PAUSED.value
     pair.paused_until = until
-    stop_schedule(pair)
+    pause_schedule(pair)
     who = f"<@{turn.actor.external_id}>"
     partner_until = local_view(until, view.partner.timezone or pair.timezone)
     again = " by themselves then, or earlier with `/mentor resume`."

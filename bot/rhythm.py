@@ -112,13 +112,17 @@ class Rhythms:
 
 
 def stop_schedule(pair: Pair) -> None:
+    pair.next_checkin_at = None
+    pair.heads_up_at = None
+
+
+def pause_schedule(pair: Pair) -> None:
     """A pause: nothing is due, and the check-in that was next is kept, so that resuming
     does not bring back one skipped before the pause (:func:`resume_schedule`). Pausing
     a paused pair again keeps what the first pause kept."""
     if pair.next_checkin_at is not None:
         pair.resume_after = pair.next_checkin_at
-    pair.next_checkin_at = None
-    pair.heads_up_at = None
+    stop_schedule(pair)
 
 
 def resume_schedule(pair: Pair, now: datetime) -> None:

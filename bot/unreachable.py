@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content import Content
 from bot.delivery_failure import DeliveryFailure, FailureScope
 from bot.pairs import pairs_of
-from bot.rhythm import stop_schedule
+from bot.rhythm import pause_schedule
 from bot.storage.models import (
     Member,
     OutboxMessage,
@@ -86,7 +86,7 @@ async def _recipient(
     for view in await pairs_of(turn, member, (PairState.ACTIVE,)):
         view.pair.state = PairState.PAUSED.value
         view.pair.paused_until = None  # until someone resumes it
-        stop_schedule(view.pair)
+        pause_schedule(view.pair)
         turn.dm(
             view.partner,
             Content(

@@ -597,6 +597,9 @@ async def test_an_answer_or_feedback_choice_after_the_question_closed(chat: Chat
     )
     assert len(chat.dms("bob")) == to_bob
     assert not any(r.answer == "Be kinder to Sam." for r in await feedback_rows(chat))
+    async with chat.database.transaction() as session:  # nor kept where it waited
+        datas = (await session.execute(select(FlowSession.data))).scalars().all()
+    assert not any("Be kinder to Sam." in str(data) for data in datas)
 
 
 async def test_a_typed_skip_skips_the_follow_up_and_is_no_mentors_answer(chat: Chat) -> None:

@@ -371,6 +371,7 @@ async def _sort(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     mentee = await turn.session.get(Member, pair.mentee_id) if pair is not None else None
     if pair is None or mentee is None or pair.state not in PARTNERED_PAIR_STATES:
         move(turn, flow, State.CLOSED, end=True)
+        flow.data = {}  # not sent, and said so: the words are not kept either
         return StepResult(replace_with="That pair has ended, so I didn't send what you wrote.")
     move(turn, flow, State.SORTED, end=True)
     flow.data = {}  # the words now live in their feedback row
