@@ -519,6 +519,9 @@ async def test_a_coached_question_is_not_sent_once_the_pair_ended(chat: Chat) ->
     await chat.click("alice", "End pair")
     assert "That pair has ended" in await chat.press("bob", send_anyway)
     assert await feedback_rows(chat) == []
+    async with chat.database.transaction() as session:  # nor kept where it waited
+        datas = (await session.execute(select(FlowSession.data))).scalars().all()
+    assert not any("any tips?" in str(data) for data in datas)
 
 
 async def test_feedback_while_a_question_waits_asks_whether_it_is_the_answer(

@@ -501,6 +501,7 @@ async def _send_anyway(turn: Turn, flow: FlowSession) -> StepResult:
     pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
     if pair is None or pair.state not in PARTNERED_PAIR_STATES:
         move(turn, flow, State.CLOSED, end=True)
+        flow.data = {}  # not sent, and said so: the words are not kept either
         return StepResult(replace_with="That pair has ended, so I didn't send the question.")
     mentor = await turn.session.get(Member, pair.mentor_id)
     assert mentor is not None
