@@ -8,9 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.cadence import (
     CadenceError,
     describe,
-    in_quiet_hours,
     local_view,
-    outside_quiet_hours,
     parse_cadence,
 )
 from bot.commands import Pause, Resume, SetCadence, SkipNext, StartCheckin
@@ -19,7 +17,13 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.pairs import PairView, pairs_of, pick_pair
-from bot.rhythm import pause_schedule, resume_schedule, rule_of, schedule_next
+from bot.rhythm import (
+    held_till_morning,
+    pause_schedule,
+    resume_schedule,
+    rule_of,
+    schedule_next,
+)
 from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
 from bot.turn import Turn
 
@@ -92,18 +96,17 @@ def _partner_time(view: PairView, pair: Pair) -> str:
 def _night_note(member: Member, pair: Pair, who: str) -> str:
     """A warning when the pair's time is outside 08:00-21:00 in ``member``'s zone: their
     prompt waits for their morning (quiet hours, bot/cadence.py)."""
-    assert pair.next_checkin_at is not None
-    zone = member.timezone or pair.timezone
-    if not in_quiet_hours(pair.next_checkin_at, zone):
+    night = held_till_morning(member, pair)
+    if night is None:
         return ""
-    held = local_view(outside_quiet_hours(pair.next_checkin_at, zone), zone)
+    at, held = night
     if who == "you":
         return (
             f"\n⚠️ That is outside 08:00-21:00 for you, so your questions wait until {held}. "
             "If another time suits you both better, `/mentor cadence` changes it."
         )
     return (
-        f"\n⚠️ For {who} that is {local_view(pair.next_checkin_at, zone)}, outside "
+        f"\n⚠️ For {who} that is {at}, outside "
         f"08:00-21:00 there, so their questions wait until {held}. A time in the day for "
         "both of you works better: `/mentor cadence` changes it."
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.access import is_admin, require_admin
-from bot.cadence import in_quiet_hours, local_view, outside_quiet_hours
 from bot.commands import SetShoutoutChannel, SetShoutoutConsent, SetTimezone
 from bot.effects import Effect
 from bot.flows.celebration import State as CelebrationState
 from bot.flows.celebration import celebrate_pending, consent_note
 from bot.flows.sessions import FlowKind, move, open_flow_of
 from bot.pairs import pairs_of
+from bot.rhythm import held_till_morning
 from bot.turn import Turn
 
 
@@ -65,14 +65,13 @@ async def set_timezone(turn: Turn, command: SetTimezone) -> list[Effect]:
     # A pair keeps the time it agreed; its questions wait for the person's morning
     # (quiet hours), so a check-in that falls in their night now is said, with the fix.
     for view in await pairs_of(turn, turn.actor):
-        at = view.pair.next_checkin_at
-        if at is None or not in_quiet_hours(at, command.timezone):
+        night = held_till_morning(turn.actor, view.pair)
+        if night is None:
             continue
-        morning = outside_quiet_hours(at, command.timezone)
+        at, morning = night
         said += (
-            f"\n⚠️ Your next check-in with {view.partner_mention} is "
-            f"{local_view(at, command.timezone)}, outside 08:00-21:00 for you, so its "
-            f"questions will wait until {local_view(morning, command.timezone)}. If another "
+            f"\n⚠️ Your next check-in with {view.partner_mention} is {at}, outside "
+            f"08:00-21:00 for you, so its questions will wait until {morning}. If another "
             "time suits you both better, `/mentor cadence` changes it."
         )
     return turn.reply(said)

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cadence import CadenceRule, local_view, next_checkin
+from bot.cadence import (
+    CadenceRule,
+    in_quiet_hours,
+    local_view,
+    next_checkin,
+    outside_quiet_hours,
+)
 from bot.numbers import how_many
-from bot.storage.models import Cadence, Pair
+from bot.storage.models import Cadence, Member, Pair
 
 HEADS_UP_BEFORE = timedelta(hours=24)
 # 1 month, 3 months, 1 year, then every year.
@@ -109,6 +115,17 @@ class Rhythms:
                 default, following, heads_up if heads_up > now else None
             )
         return found
+
+
+def held_till_morning(member: Member, pair: Pair) -> tuple[str, str] | None:
+    """When the pair's next check-in falls in ``member``'s quiet hours (outside
+    08:00-21:00 in their zone, else the pair's): its time, and when its questions reach
+    them, both in their clock. None when it falls in their day, or none is scheduled."""
+    at = pair.next_checkin_at
+    zone = member.timezone or pair.timezone
+    if at is None or not in_quiet_hours(at, zone):
+        return None
+    return local_view(at, zone), local_view(outside_quiet_hours(at, zone), zone)
 
 
 def stop_schedule(pair: Pair) -> None:
