@@ -78,6 +78,7 @@ from bot.flows.sessions import (
     moved_at,
     moved_values,
     named_partner,
+    newest_open_in_pair,
     next_question,
     not_for_you,
     partner_name,
@@ -428,19 +429,7 @@ async def ask_again(turn: Turn, pair: Pair, partner: Member) -> str:
     asked again in DMs (now the one a reply answers), with the ways to answer it; when
     they have answered it all, they read what it waits for."""
     mention = f"<@{partner.external_id}>"
-    flow = (
-        await turn.session.execute(
-            select(FlowSession)
-            .where(
-                FlowSession.pair_id == pair.id,
-                FlowSession.member_id == turn.actor.id,
-                FlowSession.kind == FlowKind.CHECKIN.value,
-                FlowSession.ended_at.is_(None),
-            )
-            .order_by(FlowSession.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    flow = await newest_open_in_pair(turn, turn.actor, pair, FlowKind.CHECKIN)
     if flow is None or not accepts_text(flow):
         closes = (
             await turn.session.execute(

@@ -59,6 +59,7 @@ from bot.flows.sessions import (
     flow_button,
     move,
     moved_values,
+    newest_open_in_pair,
     not_for_you,
     partner_name,
     start_flow,
@@ -197,7 +198,9 @@ def _m(member: Member) -> str:
 async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id)
     if view.i_mentor:
-        waiting = await _question_waiting(turn, view.pair)
+        waiting = await newest_open_in_pair(
+            turn, turn.actor, view.pair, FlowKind.FEEDBACK, State.AWAITING_ANSWER
+        )
         if waiting is not None:
             return await _answer_or_new(turn, view, waiting, command.text)
         return turn.reply(await _give_unprompted(turn, view, command.text))
@@ -304,24 +307,6 @@ async def _give_unprompted(turn: Turn, view: PairView, text: str) -> str:
     flow.due_at = turn.now + FOLLOW_UP_AFTER
     turn.dm(view.partner, Content(f"💬 {_m(turn.actor)} shared some feedback with you:\n{text}"))
     return f"Sent your feedback to {view.partner_mention}. {_when_followed_up(turn, view.pair)}"
-
-
-async def _question_waiting(turn: Turn, pair: Pair) -> FlowSession | None:
-    """The newest question of this pair that waits for the actor's answer (the one a
-    typed DM would answer)."""
-    query = (
-        select(FlowSession)
-        .where(
-            FlowSession.pair_id == pair.id,
-            FlowSession.member_id == turn.actor.id,
-            FlowSession.kind == FlowKind.FEEDBACK.value,
-            FlowSession.state == State.AWAITING_ANSWER.value,
-            FlowSession.ended_at.is_(None),
-        )
-        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
-        .limit(1)
-    )
-    return (await turn.session.execute(query)).scalar_one_or_none()
 
 
 async def _answer_or_new(

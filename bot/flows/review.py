@@ -21,8 +21,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.cadence import outside_quiet_hours
 from bot.commands import StartReview
 from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
@@ -40,6 +38,7 @@ from bot.flows.sessions import (
     form_title,
     move,
     named_partner,
+    newest_open_in_pair,
     next_question,
     not_for_you,
     partner_name,
@@ -105,7 +104,7 @@ async def start_for_pair_end(turn: Turn, pair: Pair) -> None:
 
 async def start(turn: Turn, command: StartReview) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id)
-    open_flow = await _open_review(turn, turn.actor, view.pair)
+    open_flow = await newest_open_in_pair(turn, turn.actor, view.pair, FlowKind.REVIEW)
     if open_flow is not None:
         state = State(open_flow.state)
         open_flow.updated_at = turn.now  # asked again: now the question asked last
@@ -195,21 +194,6 @@ def _question(flow: FlowSession, state: State, *, intro: str | None = None) -> C
             flow_button(flow, f"skip:{state}", "Skip"),
         ),
     )
-
-
-async def _open_review(turn: Turn, member: Member, pair: Pair) -> FlowSession | None:
-    query = (
-        select(FlowSession)
-        .where(
-            FlowSession.member_id == member.id,
-            FlowSession.pair_id == pair.id,
-            FlowSession.kind == FlowKind.REVIEW.value,
-            FlowSession.ended_at.is_(None),
-        )
-        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
-        .limit(1)
-    )
-    return (await turn.session.execute(query)).scalar_one_or_none()
 
 
 # --- the steps ---------------------------------------------------------------------------

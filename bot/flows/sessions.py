@@ -150,6 +150,23 @@ async def open_flow_of(turn: Turn, member: Member, kind: FlowKind) -> FlowSessio
     return (await turn.session.execute(query)).scalar_one_or_none()
 
 
+async def newest_open_in_pair(
+    turn: Turn, member: Member, pair: Pair, kind: FlowKind, state: StrEnum | None = None
+) -> FlowSession | None:
+    """``member``'s newest open conversation of ``kind`` in ``pair`` (at ``state``, when
+    given): the one a typed reply would answer, of those."""
+    query = select(FlowSession).where(
+        FlowSession.member_id == member.id,
+        FlowSession.pair_id == pair.id,
+        FlowSession.kind == kind.value,
+        FlowSession.ended_at.is_(None),
+    )
+    if state is not None:
+        query = query.where(FlowSession.state == state.value)
+    query = query.order_by(FlowSession.updated_at.desc(), FlowSession.id.desc()).limit(1)
+    return (await turn.session.execute(query)).scalar_one_or_none()
+
+
 # What moving a flow to its next state writes. bot/flows/checkin.py writes the same
 # columns in an answer's own statement on PostgreSQL.
 MOVED_COLUMNS = ("state", "updated_at")
