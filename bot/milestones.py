@@ -16,6 +16,7 @@ from bot.flows.celebration import celebrate, celebrated_in
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import Member, Milestone, MilestoneKind
+from bot.text import comparable
 from bot.turn import Person, Turn
 
 # Reached when a member's journal holds this many wins.
@@ -59,11 +60,6 @@ def _reaching(dialect_name: str) -> Insert:
 _REACHING = per_dialect(_reaching)
 
 
-def _same_title(title: str) -> str:
-    """A title as compared with another: case and spacing aside."""
-    return " ".join(title.split()).casefold()
-
-
 async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id)
     # The pair's goals (titles are stored encrypted, so compared here): a goal still open
@@ -75,9 +71,9 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
             )
         )
     ).all()
-    wanted = _same_title(command.title)
+    wanted = comparable(command.title)
     for number, title, completed_at in goals:
-        if completed_at is None and title is not None and _same_title(title) == wanted:
+        if completed_at is None and title is not None and comparable(title) == wanted:
             raise UserError(
                 f"Your pair has this milestone open already: #{number} {title}. Mark it done "
                 f"with `/mentor milestone done {number}`; nothing was added."

@@ -85,6 +85,12 @@ def is_skip(text: str) -> bool:
     return _SKIP.fullmatch(text.strip()) is not None
 
 
+def comparable(text: str) -> str:
+    """``text`` as two of someone's entries are compared ("is this the same goal, the
+    same question?"): case and spacing aside."""
+    return " ".join(text.casefold().split())
+
+
 def clean_answer(raw: str, what: str = "answer") -> str:
     """A written answer, ready to store; empty or oversized ones are refused whole."""
     text = clean_text(raw)

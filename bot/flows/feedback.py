@@ -77,7 +77,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
-from bot.text import TEXT_MAX_CHARS, clean_answer, is_skip, shorten
+from bot.text import TEXT_MAX_CHARS, clean_answer, comparable, is_skip, shorten
 from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
@@ -230,8 +230,9 @@ async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
     return turn.reply(_sent_note(view.partner))
 
 
-def _same_words(text: str) -> str:
-    return " ".join(text.casefold().split()).rstrip("?!. ")
+def _question_words(text: str) -> str:
+    """A question as compared with another: its closing "?" aside too."""
+    return comparable(text).rstrip("?!. ")
 
 
 async def _asked_already(turn: Turn, pair: Pair, question: str) -> str | None:
@@ -245,9 +246,9 @@ async def _asked_already(turn: Turn, pair: Pair, question: str) -> str | None:
             Feedback.answered_at.is_(None),
         )
     )
-    wanted = _same_words(question)
+    wanted = _question_words(question)
     for text, asked_at in waiting.all():
-        if text is not None and _same_words(text) == wanted:
+        if text is not None and _question_words(text) == wanted:
             day = local_view(asked_at, turn.actor.timezone or pair.timezone)
             return (
                 f"You asked this on {day}, and it still waits for an answer, so I didn't "
