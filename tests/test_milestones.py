@@ -185,6 +185,37 @@ async def test_a_goal_the_partner_completes_while_consent_is_asked_is_told_to_it
     assert chat.posts("wins")[-1] == "🎉 <@bob> reached a milestone: *Pass the exam*"
 
 
+async def test_a_shout_out_of_ones_own_milestone_is_said_in_ones_answer(chat: Chat) -> None:
+    """bob agreed to shout-outs. A milestone his own event reaches is posted in #wins,
+    and his answer says so: a mention in a channel he is not in would reach no one (in
+    DMs his answer says whom it told). Answering the consent question says where, so
+    the milestones that waited for it add nothing to it."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/win first")
+    dms = len(chat.dms("bob"))
+    assert await chat.click("bob", "Yes, shout it out") == (
+        "Thanks! I'll celebrate your milestones in <#wins>."
+    )
+    assert chat.posts("wins") == ["🎉 <@bob> reached a milestone: *First win*"]
+    assert chat.dms("bob")[dms:] == []
+
+    await chat.say("bob", "/mentor milestone add Ship v1")
+    dms = len(chat.dms("bob"))
+    answer = await chat.say("bob", "/mentor milestone done 1")
+    assert answer == "Milestone #1 done: Ship v1 🎉"
+    assert chat.posts("wins")[-1] == "🎉 <@bob> reached a milestone: *Ship v1*"
+    [told] = chat.dms("bob")[dms:]  # one event, one message: joined to the look back
+    assert told.startswith(
+        "🎉 You reached a milestone: *Ship v1*! I shouted it out in <#wins> and told "
+        "<@alice>.\n\nTime for a short look back at milestone #1 *Ship v1*."
+    )
+    assert chat.dms("alice")[-1].startswith(
+        "🎉 <@bob> reached a milestone: *Ship v1* (celebrated in <#wins>)\n\n"
+        "Time for a short look back"
+    )
+
+
 async def test_declined_consent_keeps_it_in_dms(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor config shoutouts #wins")

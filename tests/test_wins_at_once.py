@@ -244,7 +244,12 @@ async def test_a_milestone_celebrated_otherwise_goes_the_usual_way(
         assert "May I celebrate it with a shout-out in <#wins>?" in chat.dms("bob")[-1]
         assert chat.dms("alice")[-1] == news
     elif consent:
-        assert answer == "Saved to your journal (win #1) and shared with <@alice>. 🎉"
+        # His reply says where it went: a mention in a channel he is not in reaches no one.
+        assert answer == (
+            "Saved to your journal (win #1) and shared with <@alice>. 🎉\n\n"
+            "🎉 You reached a milestone: *First win*! I shouted it out in <#wins> and told "
+            "<@alice>."
+        )
         assert chat.posts("wins") == [headline]
         assert chat.dms("alice")[-1] == f"{news}\n\n{headline} (celebrated in <#wins>)"
     else:
@@ -271,7 +276,10 @@ async def test_a_milestone_of_someone_met_shouted_out_is_not_tried_at_once(chat:
         _answer_n, sent = await _handled(chat, _win(chat, "bob", f"win {n}", f"k{n}"))
         assert _at_once(chat, sent) is (n > 1 and not chat.database.is_sqlite), (n, sent)
     answer, sent = await _handled(chat, _win(chat, "bob", "the tenth", "k10"))
-    assert answer == "Saved to your journal (win #10) and shared with <@alice>. 🎉"
+    assert answer == (
+        "Saved to your journal (win #10) and shared with <@alice>. 🎉\n\n"
+        "🎉 You reached a milestone: *10 wins*! I shouted it out in <#wins> and told <@alice>."
+    )
     if not chat.database.is_sqlite:
         assert sent[0].startswith("BEGIN"), sent
         assert len(work_sent(sent)) == 4, sent

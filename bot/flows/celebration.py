@@ -121,8 +121,15 @@ async def _ask_consent(turn: Turn, milestone: Milestone, owner: Member, channel:
 
 
 async def _celebrate_now(
-    turn: Turn, milestone: Milestone, owner: Member, partners: Sequence[Person] | None = None
+    turn: Turn,
+    milestone: Milestone,
+    owner: Member,
+    partners: Sequence[Person] | None = None,
+    *,
+    consent_answered: bool = False,
 ) -> None:
+    """``consent_answered``: it waited for its owner's consent, which their event gave
+    now (its answer says where their milestones go)."""
     channel = turn.workspace.shoutout_channel_id
     public = celebrated_in(turn, owner) == "channel"
     headline = reached_headline(owner.external_id, milestone.title)
@@ -139,14 +146,22 @@ async def _celebrate_now(
         told = partners
     else:
         told = [view.partner for view in await pairs_of(turn, owner)]
+    together_with = views[0].partner.external_id if together and views else None
+    told_ids = [p.external_id for p in told]
     if public:
         assert channel is not None
         turn.post(channel, Content(headline))
         for partner in told:
             turn.dm(partner, Content(f"{headline} (celebrated in <#{channel}>)"))
+        own_event = not turn.scheduled and owner.external_id == turn.actor.external_id
+        if own_event and not consent_answered:
+            # Their own event reached it: its answer says where it went, as it says whom
+            # it told in DMs (a mention in a channel they are not in reaches no one).
+            turn.tell_actor(
+                Content(reached_note(milestone.title, told_ids, together_with, channel))
+            )
     else:
-        together_with = views[0].partner.external_id if together and views else None
-        note = reached_note(milestone.title, [p.external_id for p in told], together_with)
+        note = reached_note(milestone.title, told_ids, together_with)
         if channel is None and turn.workspace.shoutout_hint_sent_at is None:
             turn.workspace.shoutout_hint_sent_at = turn.now
             note += "\n" + CHANNEL_HINT
@@ -165,13 +180,22 @@ def reached_headline(owner_id: str, title: str) -> str:
     return f"🎉 <@{owner_id}> reached a milestone: *{title}*"
 
 
-def reached_note(title: str, told: Sequence[str], together_with: str | None = None) -> str:
-    """What someone is told of their own milestone celebrated in DMs: whom else it was
-    told (``told``, by their ids), and, for a pair's own, with whom they reached it."""
+def reached_note(
+    title: str,
+    told: Sequence[str],
+    together_with: str | None = None,
+    channel: str | None = None,
+) -> str:
+    """What someone is told of their own milestone: whom else it was told (``told``, by
+    their ids), for a pair's own, with whom they reached it, and the channel it was
+    shouted out in (None: celebrated in DMs)."""
     if together_with is not None:
         note = f"🎉 You and <@{together_with}> reached a milestone: *{title}*!"
     else:
         note = f"🎉 You reached a milestone: *{title}*!"
+    if channel is not None:
+        note += f" I shouted it out in <#{channel}>"
+        return note + (f" and told {mention_list(told)}." if told else ".")
     if told:
         note += f" I told {mention_list(told)} too."
     return note
@@ -189,7 +213,7 @@ async def celebrate_pending(turn: Turn, owner: Member) -> None:
         .order_by(Milestone.completed_at, Milestone.id)
     )
     for milestone in (await turn.session.execute(query)).scalars():
-        await _celebrate_now(turn, milestone, owner)
+        await _celebrate_now(turn, milestone, owner, consent_answered=True)
 
 
 async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
