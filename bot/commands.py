@@ -613,10 +613,10 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
 
 
 def _parse_milestone(args: list[str]) -> Command:
-    if not args:
-        raise _usage_error(
-            "milestone", "Say what to do with milestones: add, done, remove or list."
-        )
+    partner, rest = _split_partner(args)
+    if not rest:
+        # `/mentor milestones`, as people ask to see them (the list shows how to add one).
+        return ListMilestones(partner)
     action, rest = args[0].lower(), args[1:]
     # A title may end with a mention ("Pair with @carol"); a number or "list" never does.
     partner, rest = _split_partner(rest, or_last=action != "add")

@@ -38,7 +38,6 @@ BAD_COMMANDS = [
     ("/mentor journal abc", "not a page number"),
     ("/mentor journal -1", "not a page number"),
     ("/mentor journal 99999999999999", "not a page number"),
-    ("/mentor milestone", "add, done, remove or list"),
     ("/mentor milestone add", "Give the milestone a title"),
     ("/mentor milestone add " + "t" * 201, "keep it under 200"),
     ("/mentor milestone done x", "by its number"),

@@ -63,6 +63,9 @@ from bot.text import clean_text
             Pause(until=DaySaid(1, 10, 2027), partner_id="U2"),
         ),
         ("mentor", "milestones list", ListMilestones()),
+        # Asked alone, the milestones are shown: the list says how to add one.
+        ("mentor", "milestones", ListMilestones()),
+        ("mentor", "milestone <@U2>", ListMilestones("U2")),
         ("mentor", "config", ShowConfig()),
         ("mentor", "config shoutouts <#C1|wins>", SetShoutoutChannel("C1")),
         ("mentor", "config shoutouts OFF", SetShoutoutChannel(None)),

@@ -27,6 +27,18 @@ async def test_add_list_and_complete_a_goal(chat: Chat) -> None:
     assert "no milestone #7" in await chat.say("bob", "/mentor milestone done 7")
 
 
+async def test_milestones_asked_alone_are_shown(chat: Chat) -> None:
+    """`/mentor milestones` shows them, as people ask to see them; with nothing set yet
+    the list says how to add one (before, it asked what to do with them)."""
+    await pair_up(chat, "alice", "bob")
+    assert await chat.say("bob", "/mentor milestones") == (
+        "Milestones of your pair (<@alice> mentoring you):\n"
+        "None yet. Add one with `/mentor milestone add <title>`."
+    )
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    assert "#1 Give a talk — ⬜" in await chat.say("alice", "/mentor milestone @bob")
+
+
 async def test_a_goal_is_not_added_twice_and_one_set_by_mistake_can_go(chat: Chat) -> None:
     """The same title while that goal is open adds nothing and tells the partner nothing;
     once it is reached, the same goal may be set again. A goal not reached can be removed
