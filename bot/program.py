@@ -21,7 +21,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,9 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.turn import Turn
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SHORT_WEEKS = 4
 LONG_WEEKS = 12
@@ -393,6 +396,13 @@ def weekly_csv(stats: ProgramStats) -> str:
 
 def weekly_chart_png(weekly: Sequence[WeekActivity]) -> bytes:
     """A small bar chart: answered check-ins and wins per week. No names on it."""
+    out = io.BytesIO()
+    weekly_chart(weekly).savefig(out, format="png")
+    return out.getvalue()
+
+
+def weekly_chart(weekly: Sequence[WeekActivity]) -> Figure:
+    """The chart of ``weekly_chart_png``, drawn."""
     # Imported here: matplotlib takes a while to load, and only this needs it. The Agg
     # canvas draws without a display and without pyplot's global state.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -416,16 +426,22 @@ def weekly_chart_png(weekly: Sequence[WeekActivity]) -> bytes:
     axes.set_xlabel("Week starting (Monday, UTC)")
     axes.set_ylabel("Count")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # Counts start at 0. With none at all matplotlib would centre the axis on 0, from
+    # -0.05 to 0.05: 0 to 1 instead.
+    highest = max((max(w.checkins_answered, w.wins) for w in weekly), default=0)
+    axes.set_ylim(0, None if highest else 1)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return figure
 
 
 async def show_stats(turn: Turn, command: ShowStats) -> list[Effect]:
     require_admin(turn, "see program stats", "Your own numbers are in `/mentor status`.")
     stats = await program_stats(turn.session, turn.workspace.id, turn.now)
+    if not any(w.checkins_answered or w.wins for w in stats.weekly):
+        # A chart of nothing but zeros says nothing: no DM of it.
+        none = f"No check-in answered and no win in the last {CHART_WEEKS} weeks: no chart yet."
+        return turn.reply(f"{describe(stats)}\n{none}")
     chart = await asyncio.to_thread(weekly_chart_png, stats.weekly)
     files = (Attachment(CHART_NAME, "image/png", chart),)
     note = Content(f"Weekly activity in this workspace, last {CHART_WEEKS} weeks.")

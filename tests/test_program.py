@@ -22,7 +22,7 @@ from bot.clock import ManualClock
 from bot.due import DueReport
 from bot.effects import ReplyEphemeral, SendFiles
 from bot.events import CommandInvoked
-from bot.program import WeekActivity, program_stats, weekly_chart_png
+from bot.program import WeekActivity, program_stats, weekly_chart, weekly_chart_png
 from bot.storage.database import Database
 from bot.storage.models import Member, Pair, PairState, Workspace
 from tests.conftest import START
@@ -163,6 +163,36 @@ async def test_the_chart_is_a_small_png_of_the_weekly_series() -> None:
         weekly_chart_png, [WeekActivity(w.week_start, 0, 0) for w in weekly]
     )
     assert other != png
+
+
+async def test_the_chart_counts_from_zero() -> None:
+    """Counts start at 0: with none at all the axis runs from 0 to 1 (matplotlib alone
+    drew it from -0.05 to 0.05, ticks like -0.045 included)."""
+    weeks = [date(2026, 11, 2) + WEEK * i for i in range(12)]
+    [axes] = weekly_chart([WeekActivity(week, 0, 0) for week in weeks]).axes
+    assert axes.get_ylim() == (0.0, 1.0)
+    assert min(axes.get_yticks()) == 0
+    [axes] = weekly_chart([WeekActivity(week, i % 3, i) for i, week in enumerate(weeks)]).axes
+    assert axes.get_ylim()[0] == 0 and axes.get_ylim()[1] >= 11
+
+
+async def test_stats_with_no_activity_send_no_chart(chat: Chat) -> None:
+    """A workspace where nobody answered a check-in or shared a win: the admin reads
+    that there is no chart yet, and gets no DM of an empty one."""
+    await pair_up(chat, "alice", "bob")
+    effects = await chat.send(
+        CommandInvoked(user=chat.ref("alice"), user_name="Alice", command="mentor", text="stats")
+    )
+    assert not [e for e in effects if isinstance(e, SendFiles)]
+    [reply] = [e for e in effects if isinstance(e, ReplyEphemeral)]
+    assert reply.content.text.endswith(
+        "\nNo check-in answered and no win in the last 12 weeks: no chart yet."
+    )
+    await chat.say("bob", "/win the first")
+    effects = await chat.send(
+        CommandInvoked(user=chat.ref("alice"), user_name="Alice", command="mentor", text="stats")
+    )
+    assert [e for e in effects if isinstance(e, SendFiles)]
 
 
 async def silent_pair(chat: Chat) -> None:
