@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.storage.database import Database
 from bot.storage.models import MatchProfile, MatchTopic, Pair, PairState
-from tests.conversation import Chat
+from tests.conversation import Chat, pair_up
 from tests.statements import trips_per_event
 from tests.test_rhythm import status
 
@@ -355,6 +355,29 @@ async def test_joining_again_with_a_mentor_says_it_asks_for_another(chat: Chat) 
     assert "<@mo> mentors <@ed>" in await chat.say("alice", "/mentor match")
     await chat.say("ed", "/mentor leave")
     assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+
+
+async def test_joining_for_the_first_time_with_a_mentor_says_it_asks_for_another(
+    chat: Chat,
+) -> None:
+    """ed has a mentor by `/mentor pair`, not by a round. His first `/mentor join mentee`
+    asks the next round for another mentor too: the reply says so, and how to undo it
+    (before, it read as any first join, and only his profile said it)."""
+    await pair_up(chat, "mia", "ed")
+    await chat.advance(timedelta(days=1))
+    joined = await chat.say("ed", "/mentor join mentee python")
+    assert joined.startswith(
+        "You're in the matching pool. You have a mentor already, so joining asks the next "
+        "round for another mentor as well. If you didn't mean that, `/mentor leave` takes "
+        "you out of the pool (your pairs stay). Your profile:\n"
+    )
+    assert "Matching: waiting for another mentor (besides <@mia>) since Thu 26 Nov" in joined
+    await chat.say("mo", "/mentor join mentor python")
+    assert "<@mo> mentors <@ed>" in await chat.say("alice", "/mentor match")
+    # Without a mentor, a first join reads as before.
+    first = await chat.say("una", "/mentor join mentee python")
+    assert first.startswith("You're in the matching pool.\nRole: a mentee")
+    assert "Matching:" not in first
 
 
 async def test_status_without_a_pair_says_the_pool_looks_for_one(chat: Chat) -> None:

@@ -156,7 +156,12 @@ async def upsert_profile(
     ``joining``: the person ran ``/mentor join`` themselves, so a mentee who was paired
     since they joined asks for another mentor (an edit or an import does not)."""
     profile = await profile_of(session, member)
+    # A mentee who joins while paired asks the next round for another mentor: on a first
+    # join, or one after leaving, with any pair of theirs; joining again, with a pair
+    # since they joined (before it, they were in the pool with it).
+    asking = joining and _mentees(role)
     if profile is None:
+        another_mentor = asking and await _has_pair_as_mentee_since(session, member, None)
         profile = MatchProfile(
             workspace_id=member.workspace_id,
             member_id=member.id,
@@ -170,7 +175,7 @@ async def upsert_profile(
         session.add(profile)
         await session.flush()
         await set_topics(session, profile, topics, now)
-        return Upserted(profile, changed=True, was_in=False)
+        return Upserted(profile, changed=True, was_in=False, another_mentor=another_mentor)
     before = (
         profile.role,
         profile.capacity,
@@ -179,13 +184,10 @@ async def upsert_profile(
         tuple((await topics_of(session, [profile.id]))[profile.id]),
     )
     was_in = profile.left_at is None
-    rejoin = not was_in
-    another_mentor = False
-    if joining and _mentees(role) and not rejoin:
-        # Joining again as a mentee while paired: they ask for another mentor.
-        rejoin = another_mentor = await _has_pair_as_mentee_since(
-            session, member, profile.joined_at
-        )
+    another_mentor = asking and await _has_pair_as_mentee_since(
+        session, member, profile.joined_at if was_in else None
+    )
+    rejoin = not was_in or another_mentor
     profile.role = role
     if capacity is not None:
         profile.capacity = capacity
@@ -202,12 +204,15 @@ async def upsert_profile(
     return Upserted(profile, changed=changed, was_in=was_in, another_mentor=another_mentor)
 
 
-async def _has_pair_as_mentee_since(session: AsyncSession, member: Member, since: datetime) -> bool:
+async def _has_pair_as_mentee_since(
+    session: AsyncSession, member: Member, since: datetime | None
+) -> bool:
+    """Whether ``member`` is the mentee of a live pair (formed ``since`` then)."""
     query = select(Pair.id).where(
-        Pair.mentee_id == member.id,
-        Pair.state.in_([s.value for s in LIVE_PAIR_STATES]),
-        func.coalesce(Pair.activated_at, Pair.created_at) >= since,
+        Pair.mentee_id == member.id, Pair.state.in_([s.value for s in LIVE_PAIR_STATES])
     )
+    if since is not None:
+        query = query.where(func.coalesce(Pair.activated_at, Pair.created_at) >= since)
     return (await session.execute(query.limit(1))).first() is not None
 
 
@@ -281,24 +286,31 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
     )
     suggestions = await suggested_topics(turn.session, turn.workspace.id, SUGGESTED_TOPICS)
     others = [t for t in suggestions if t not in topics]
-    if not upserted.was_in:
-        said = "You're in the matching pool.\n"
-    elif upserted.another_mentor:
+    if upserted.another_mentor:
         # Said, as it changes what the next round does: a mentee who only meant to look
-        # at their profile knows how to undo it.
+        # at their profile, or who thought the pool was for people without a mentor,
+        # knows how to undo it.
         said = (
-            "You have a mentor already, so joining again asks the next round for another "
-            "mentor as well. If you didn't mean that, `/mentor leave` takes you out of the "
-            "pool (your pairs stay). Your profile:\n"
+            "You have a mentor already, so joining again asks"
+            if upserted.was_in
+            else "You're in the matching pool. You have a mentor already, so joining asks"
+        ) + (
+            " the next round for another mentor as well. If you didn't mean that, "
+            "`/mentor leave` takes you out of the pool (your pairs stay). Your profile:\n"
         )
+    elif not upserted.was_in:
+        said = "You're in the matching pool.\n"
     elif upserted.changed:
         said = "You were in the matching pool already; I changed your profile to this:\n"
     else:
         said = "You're in the matching pool already, with this profile:\n"
     return turn.reply(
         said
-        # A first join stands nowhere yet; the line below says what happens next.
-        + await _describe(turn, upserted.profile, standing=upserted.was_in)
+        # A first join stands nowhere yet (unless it asks for another mentor); the line
+        # below says what happens next.
+        + await _describe(
+            turn, upserted.profile, standing=upserted.was_in or upserted.another_mentor
+        )
         + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
         "pair forms unless both of you accept." + _suggestion_line(others)
     )
