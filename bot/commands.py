@@ -704,11 +704,15 @@ def _parse_feedback(words: list[str], raw: str) -> Command:
     if partner is not None:
         body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
     if not body:
-        raise _usage_error("feedback", "Write your question right after `/mentor feedback`.")
+        # Mentees ask a question with it, mentors give feedback: not known here.
+        raise _usage_error(
+            "feedback",
+            "Write your question (mentors: your feedback) right after `/mentor feedback`.",
+        )
     if len(body) > WIN_MAX_CHARS:
         raise CommandError(
-            f"That is {len(body):,} characters; keep it under {WIN_MAX_CHARS:,} so it stays a "
-            "question your mentor can answer."
+            f"That is {len(body):,} characters; keep it under {WIN_MAX_CHARS:,} so it fits in "
+            "one message."
         )
     return AskFeedback(body, partner)
 

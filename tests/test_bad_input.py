@@ -71,8 +71,9 @@ BAD_COMMANDS = [
     ("/mentor pause 300d", "from one day to six months"),
     ("/mentor pause until 2027-13-45", "is not a day I can read: write it like 2027-01-10"),
     ("/mentor pause until Dec", "`Dec` is not a day I can read"),
-    ("/mentor feedback", "Write your question"),
-    ("/mentor feedback " + "q" * 3001, "keep it under 3,000"),
+    # Mentees ask a question with it, mentors give feedback: the answer fits both.
+    ("/mentor feedback", "Write your question (mentors: your feedback) right after"),
+    ("/mentor feedback " + "q" * 3001, "keep it under 3,000 so it fits in one message"),
     ("/mentor checkin @alice @bob", "partner's @mention"),
     ("/mentor skip now", "partner's @mention"),
     # Commands in the wrong place: they need a pair, an admin, or a slash.
