@@ -278,7 +278,7 @@ MENTOR_USAGE: dict[str, Usage] = {
     ),
     "cadence": Usage(
         "/mentor cadence <weekly|biweekly|monthly> [weekday] [HH:MM] [timezone]",
-        "Set when your check-ins happen",
+        "See or set when your check-ins happen",
         "/mentor cadence biweekly thu 9:30 Europe/Berlin",
     ),
     "status": Usage(
@@ -437,8 +437,7 @@ def _parse_mentor(text: str) -> Command:
             return _parse_config(args)
         case "cadence":
             partner, rest = _split_partner(args, or_last=True)
-            if not rest:
-                raise _usage_error("cadence", "Say how often, and optionally when.")
+            # No words: the rhythm as it is, and how to change it (bot/pair_commands.py).
             return SetCadence(" ".join(rest), partner)
         case "status":
             return ShowStatus(_optional_partner(args, "status"))

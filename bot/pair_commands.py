@@ -39,6 +39,8 @@ def when_for(member: Member, pair: Pair) -> str:
 
 
 async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
+    if not command.words:
+        return await _show_cadence(turn, command.partner_id)
     view = await pick_pair(turn, command.partner_id)
     try:
         rule = parse_cadence(command.words, turn.actor.timezone or view.pair.timezone)
@@ -68,6 +70,29 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
         f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}."
         + _partner_time(view, pair)
     )
+
+
+async def _show_cadence(turn: Turn, partner_id: str | None) -> list[Effect]:
+    """``/mentor cadence`` alone: each pair's rhythm (the partner's: that pair's), and
+    how to change it. Nothing changes."""
+    views = await pairs_of(turn, turn.actor)
+    if partner_id is not None or not views:
+        views = [await pick_pair(turn, partner_id)]  # says why there is none
+    lines = []
+    for view in views:
+        pair = view.pair
+        said = f"Check-ins with {view.partner_mention}: {describe(rule_of(pair))}."
+        if pair.next_checkin_at is None:  # paused
+            said += _after_pause(turn.actor, pair)
+        else:
+            said += f" Next one: {when_for(turn.actor, pair)}."
+        lines.append(said)
+    which = " @partner" if len(views) > 1 else ""
+    lines.append(
+        f"Change it with `/mentor cadence{which} <weekly|biweekly|monthly> [weekday] [HH:MM] "
+        "[timezone]`, like `/mentor cadence biweekly thu 9:30 Europe/Berlin`."
+    )
+    return turn.reply("\n".join(lines))
 
 
 def _after_pause(member: Member, pair: Pair) -> str:

@@ -54,7 +54,6 @@ BAD_COMMANDS = [
     ("/mentor config colour blue", "no setting called `colour`"),
     ("/mentor end @bob extra", "partner's @mention"),
     ("/nonsense", "I don't know the command `/nonsense`"),
-    ("/mentor cadence", "Say how often"),
     ("/mentor pause 3x", "is not a length like `2w`"),
     # Commands that take no words say so, rather than doing what they always do.
     ("/mentor pair bob carol", "`bob` is not an @mention. Mention both people with @"),

@@ -329,16 +329,35 @@ async def test_an_invalid_cadence_gets_the_reason_and_an_example_and_changes_not
     assert chat.dms("bob") == bob_before
 
 
-async def test_a_cadence_without_words_shows_the_usage(chat: Chat) -> None:
+async def test_a_cadence_without_words_shows_the_rhythm_and_how_to_change_it(
+    chat: Chat,
+) -> None:
+    """`/mentor cadence` alone, as people ask what it is now: each pair's rhythm and
+    next check-in (a paused one's restart), and how to change it; nothing changes.
+    Before, it answered only with the usage."""
     await pair_up(chat, "alice", "bob")
     before = await snapshot(chat)
-    answer = await chat.say("alice", "/mentor cadence")
-    assert "Say how often, and optionally when." in answer
-    assert "Usage: `/mentor cadence <weekly|biweekly|monthly> [weekday] [HH:MM] [timezone]`" in (
-        answer
+    assert await chat.say("alice", "/mentor cadence") == (
+        "Check-ins with <@bob>: every Monday at 10:00 (UTC). Next one: Mon 30 Nov, 10:00 "
+        "(UTC).\nChange it with `/mentor cadence <weekly|biweekly|monthly> [weekday] "
+        "[HH:MM] [timezone]`, like `/mentor cadence biweekly thu 9:30 Europe/Berlin`."
     )
-    assert "Example: `/mentor cadence biweekly thu 9:30 Europe/Berlin`" in answer
     assert await snapshot(chat) == before
+    await pair_up(chat, "alice", "carol")
+    await chat.say("alice", "/mentor cadence monthly thu 14:00 @carol")
+    await chat.say("alice", "/mentor pause until 2027-01-10 @carol")
+    both = await chat.say("alice", "/mentor cadence")
+    assert both.splitlines() == [
+        "Check-ins with <@bob>: every Monday at 10:00 (UTC). Next one: Mon 30 Nov, 10:00 (UTC).",
+        "Check-ins with <@carol>: the first Thursday of each month at 14:00 (UTC). They start "
+        "again when the pause ends, Sun 10 Jan, 00:00 (UTC), or earlier with `/mentor resume`.",
+        "Change it with `/mentor cadence @partner <weekly|biweekly|monthly> [weekday] [HH:MM] "
+        "[timezone]`, like `/mentor cadence biweekly thu 9:30 Europe/Berlin`.",
+    ]
+    assert (await chat.say("alice", "/mentor cadence @carol")).startswith(
+        "Check-ins with <@carol>: the first Thursday"
+    )
+    assert "not in a mentoring pair" in await chat.say("zoe", "/mentor cadence")
 
 
 async def test_the_proposers_timezone_is_the_default(chat: Chat) -> None:
