@@ -379,6 +379,24 @@ async def test_the_list_links_answer_and_action_to_the_question(chat: Chat) -> N
     assert "No feedback yet" in await chat.say("erin", "/mentor feedback list")
 
 
+async def test_the_list_shows_what_a_pairs_end_left_unfinished_as_closed(chat: Chat) -> None:
+    """bob's question was answered, but not yet followed up; his second waits for an
+    answer. The pair ends: neither waits for anyone any more, so the list no longer
+    shows them as open (before: "(waiting for an answer)" and "(not yet)" for good)."""
+    await ask_and_answer(chat)
+    await chat.say("bob", "/mentor feedback Was my retro on Friday too long for the team?")
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    for who in ("bob", "alice"):
+        listing = await chat.say(who, "/mentor feedback list")
+        assert "Open:" not in listing and "(waiting for an answer)" not in listing
+        closed = listing.split("Closed when the pair ended:\n", 1)[1]
+        assert closed.index("Was my retro") < closed.index(QUESTION)
+        assert closed.count("   acted on it: (not asked: the pair ended)") == 2
+        assert "   answer: (not answered before the pair ended)" in closed
+        assert f"   answer: {ANSWER}" in closed
+
+
 async def test_the_mentor_gives_feedback_unprompted(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor cadence monthly")

@@ -727,34 +727,47 @@ async def list_(turn: Turn) -> list[Effect]:
     """The actor's feedback, as mentee or mentor, open items first, newest first."""
     mentor, mentee = aliased(Member), aliased(Member)
     query = (
-        select(Feedback, mentor, mentee)
+        select(Feedback, mentor, mentee, Pair.state)
         .join(mentor, Feedback.mentor_id == mentor.id)
         .join(mentee, Feedback.mentee_id == mentee.id)
+        .join(Pair, Feedback.pair_id == Pair.id)
         .where(own_feedback(turn))
         .order_by(Feedback.asked_at.desc(), Feedback.id.desc())
         .limit(LIST_LIMIT + 1)
     )
-    rows = [(f, a, b) for f, a, b in (await turn.session.execute(query)).all()]
+    rows = [(f, a, b, state) for f, a, b, state in (await turn.session.execute(query)).all()]
     if not rows:
         return turn.reply(
             "No feedback yet. Mentees: ask your mentor a specific question with "
             "`/mentor feedback <question>`. Mentors: give feedback the same way."
         )
     shown = rows[:LIST_LIMIT]
-    open_items = [r for r in shown if r[0].acted_at is None]
+    # An item its pair's end left unfinished waits for nobody: no answer or follow-up
+    # comes any more (the pair's conversations closed with it).
     done_items = [r for r in shown if r[0].acted_at is not None]
+    ended = [r for r in shown if r[0].acted_at is None and r[3] == PairState.ENDED]
+    open_items = [r for r in shown if r[0].acted_at is None and r[3] != PairState.ENDED]
     lines = ["Your feedback, newest first."]
-    for title, items in (("Open:", open_items), ("Answered:", done_items)):
+    sections = (
+        ("Open:", open_items),
+        ("Answered:", done_items),
+        ("Closed when the pair ended:", ended),
+    )
+    for title, items in sections:
         if items:
             lines.append(title)
-            for feedback, mentor_row, mentee_row in items:
-                lines += _describe(turn.actor, feedback, mentor_row, mentee_row)
+            for feedback, mentor_row, mentee_row, _state in items:
+                closed = items is ended
+                lines += _describe(turn.actor, feedback, mentor_row, mentee_row, closed=closed)
     if len(rows) > LIST_LIMIT:
         lines.append(f"(Showing the newest {LIST_LIMIT}.)")
     return turn.reply("\n".join(lines))
 
 
-def _describe(me: Member, feedback: Feedback, mentor: Member, mentee: Member) -> list[str]:
+def _describe(
+    me: Member, feedback: Feedback, mentor: Member, mentee: Member, *, closed: bool = False
+) -> list[str]:
+    """``closed``: its pair ended before it was done, so nothing more comes of it."""
     i_mentor = me.id == mentor.id
 
     def cut(text: str) -> str:
@@ -763,7 +776,7 @@ def _describe(me: Member, feedback: Feedback, mentor: Member, mentee: Member) ->
     day = f"{feedback.asked_at:%Y-%m-%d}"
     if feedback.question is not None:
         who = f"{_m(mentee)} asked you" if i_mentor else f"you asked {_m(mentor)}"
-        answer = "(waiting for an answer)"
+        answer = "(not answered before the pair ended)" if closed else "(waiting for an answer)"
         # An empty question or answer: its author used forget (bot/privacy.py).
         question = f"“{cut(feedback.question)}”" if feedback.question else FORGOTTEN_WORDS
         if feedback.answer:
@@ -779,6 +792,8 @@ def _describe(me: Member, feedback: Feedback, mentor: Member, mentee: Member) ->
         action = cut(feedback.action)
     elif feedback.acted_at is not None:
         action = FORGOTTEN_WORDS if mentee.external_id == FORGOTTEN_MEMBER_ID else "(skipped)"
+    elif closed:
+        action = "(not asked: the pair ended)"
     else:
         action = "(not yet)"
     return [*lines, f"   acted on it: {action}"]
