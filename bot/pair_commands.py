@@ -181,9 +181,10 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
 async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[Effect]:
     """The heads-up's [Skip this one]: only skips the occurrence it was sent for."""
     mine = await _views(turn)
-    views = [v for v in mine if v.pair.id == pair_id and v.pair.state == PairState.ACTIVE]
+    views = [v for v in mine if v.pair.id == pair_id]
     if not views:
         return turn.reply("That pair isn't active any more, so there was nothing to skip.")
+    _not_paused(turn, views[0])  # paused since: says until when, and how to resume
     pair = views[0].pair
     if pair.next_checkin_at is None or int(pair.next_checkin_at.timestamp()) != due_timestamp:
         return turn.reply("That check-in was already skipped or has happened.")

@@ -1296,6 +1296,25 @@ async def test_run_due_twice_at_every_due_moment_does_nothing_the_second_time(
 # --- ended pairs ----------------------------------------------------------------------------
 
 
+async def test_a_heads_up_skip_of_a_pair_paused_since_says_it_is_paused(chat: Chat) -> None:
+    """bob paused after the heads-up came. Its [Skip this one] says the check-ins are
+    paused and until when, not "That pair isn't active any more" (it is his pair still);
+    resumed, the same button skips that check-in."""
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_HEADS_UP)
+    await chat.say("bob", "/mentor pause 1w")
+    before = await snapshot(chat)
+    assert await chat.click("bob", "Skip this one") == (
+        "Your check-ins with <@alice> are paused until Sun 6 Dec, 10:00 (UTC). "
+        "`/mentor resume` starts them again."
+    )
+    assert await snapshot(chat) == before
+    await chat.say("bob", "/mentor resume")
+    assert (await chat.click("bob", "Skip this one")).startswith(
+        "Skipped the check-in of Mon 30 Nov, 10:00 (UTC)."
+    )
+
+
 async def test_an_ended_pair_gets_nothing_more(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await pair_up(chat, "carol", "dave")
