@@ -99,7 +99,7 @@ async def test_both_members_look_back_when_a_pair_ends(chat: Chat) -> None:
     )
     # bob skips both: kept as answered, nothing is sent to alice.
     alice_dms = len(chat.dms("alice"))
-    assert await chat.click("bob", "Skip") == "Skipped."
+    assert await chat.click("bob", "Skip") == "What went well? (skipped)"
     assert "nothing to share" in await chat.click("bob", "Skip")
     assert len(chat.dms("alice")) == alice_dms
     bobs = [r for r in await reviews(chat) if r.went_well is None]
@@ -136,7 +136,9 @@ async def test_a_double_click_on_skip_skips_one_question(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", "/mentor review")
     skip = chat.buttons("bob")[-1]
-    assert await chat.press("bob", skip) == "Skipped."
+    # The question stays readable, shown skipped, as a check-in's does (it read
+    # "Skipped.", with the question gone).
+    assert await chat.press("bob", skip) == "What went well? (skipped)"
     assert "already answered" in await chat.press("bob", skip)
     assert chat.dms("bob")[-1] == "What could be improved?"
     [review] = await reviews(chat)
@@ -171,7 +173,8 @@ async def test_a_click_on_a_joined_message_keeps_its_other_question(chat: Chat) 
     before = len(chat.recorder.seen)
     assert "celebrate your milestones in <#wins>" in await chat.click("bob", "Yes, shout it out")
     assert not [s for s in chat.recorder.seen[before:] if s.kind == "updated"]
-    assert await chat.click("bob", "Skip") == "Skipped."  # the look back's, still there
+    # the look back's, still there
+    assert await chat.click("bob", "Skip") == "What went well? (skipped)"
     assert chat.dms("bob")[-1] == "What could be improved?"
 
 
@@ -287,7 +290,10 @@ async def test_someone_in_two_pairs_is_told_whose_look_back_each_question_is(
     assert (await open_form(chat, "bob", "Answer in a form")).title == "Look back"
     assert await chat.say("alice", "Carol scoped it well.") == ""
     assert chat.dms("alice")[-1] == "Look back with <@carol>: What could be improved?"
-    await chat.click("alice", "Skip")
+    assert await chat.click("alice", "Skip") == (
+        "Look back with <@carol>: What could be improved? (skipped)\n"
+        "Thanks! I've shared your look back with <@carol>."
+    )
     await chat.say("alice", "Bob rehearsed twice.")
     assert chat.dms("alice")[-1] == "Look back with <@bob>: What could be improved?"
     assert "shared your look back with <@bob>" in await chat.say("alice", IMPROVE)

@@ -232,8 +232,11 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
         title = await form_title(turn, flow, "Look back", "Look back")
         form = Form(f"flow:{flow.id}:answers", title, fields, submit_label="Share")
         return [OpenForm(turn.actor_ref, form)]
+    # The question stays readable, shown skipped (as a check-in's does), not "Skipped."
+    question, _ = QUESTIONS[State(flow.state)]
+    shown = whose("Look back", named_partner(flow.data), f"{question} (skipped)")
     result = await _advance(turn, flow, review)
-    return StepResult(replace_with="Skipped.", reply=result.reply)
+    return StepResult(replace_with=shown, reply=result.reply)
 
 
 async def on_text(turn: Turn, flow: FlowSession, text: str) -> StepResult:
