@@ -564,6 +564,9 @@ async def _send_heads_ups(
     # One DM per person and moment: someone in two pairs on the same slot reads both
     # heads-ups in one message, each with its own [Skip this one (n)] (``join_contents``).
     told: dict[tuple[int, str, datetime], Content] = {}
+    # By pair, oldest first: the claim orders by the indexed moment alone, and pairs due
+    # at one moment came in any order (the joined DM's texts and buttons with them).
+    due.sort(key=lambda row: row[0])
     for pair_id, workspace_id, at, pair_zone, mentor, mentor_zone, mentee, mentee_zone in due:
         if at is None or at <= now:
             continue

@@ -697,6 +697,21 @@ async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: C
     )
 
 
+async def test_joined_heads_ups_come_in_the_order_of_the_pairs(chat: Chat) -> None:
+    """Two heads-ups at one moment are joined oldest pair first, whatever order the
+    database finds them in: alice's pair, set again after carol's was made, still comes
+    first (PostgreSQL returned rows due at one moment in the order of their last write,
+    so (1) and (2) could swap between passes)."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    # Another slot and back: the same moment as carol's pair, written again after it.
+    await chat.say("alice", "/mentor cadence weekly tue 10:00")
+    await chat.say("alice", "/mentor cadence weekly mon 10:00")
+    await chat.advance(TO_HEADS_UP)
+    [joined] = dms_starting(chat, "bob", HEADS_UP)
+    assert joined.index("<@alice>") < joined.index("<@carol>")
+
+
 async def test_skip_this_one_after_the_check_in_happened_does_nothing(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.advance(TO_FIRST_CHECKIN)
