@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar, assert_never
 
@@ -704,7 +704,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
-        return await _answer_text(turn, waiting[0], text)
+        return await _answer_text(turn, waiting[0], text, waiting[1:])
     words = text.split()
     first = words[0].lower() if words else ""
     if first in COMMANDS:
@@ -717,9 +717,31 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     )
 
 
-async def _answer_text(turn: Turn, flow: FlowSession, text: str) -> list[Effect]:
+async def _answer_text(
+    turn: Turn, flow: FlowSession, text: str, older: Sequence[FlowSession] = ()
+) -> list[Effect]:
+    """``older``: the person's other conversations waiting for a reply, newest first."""
     result = await CONVERSATIONS[flow.kind].on_text(turn, flow, clean_answer(text))
+    if result.reply and (next_one := await _next_reply_answers(turn, flow, older)):
+        result = dataclasses.replace(result, reply=f"{result.reply}\n{next_one}")
     return _answer_effects(turn, result)
+
+
+async def _next_reply_answers(
+    turn: Turn, answered: FlowSession, older: Sequence[FlowSession]
+) -> str | None:
+    """When a reply finished its conversation and an older one still waits for a reply,
+    what the next reply answers: the question the person sees last was this one's, and
+    the one a reply now goes to is further up (a mentor with two questions to answer).
+    None while the conversation goes on (its next question is the newest). (A reply
+    starts no conversation with its author that a reply could answer: the older one is
+    next.)"""
+    if CONVERSATIONS[answered.kind].accepts_text(answered):
+        return None
+    waiting = [flow for flow in older if CONVERSATIONS[flow.kind].accepts_text(flow)]
+    if not waiting:
+        return None
+    return await CONVERSATIONS[waiting[0].kind].still_waiting(turn, waiting[0])
 
 
 def _named_flow(event: Event) -> int | None:

@@ -45,7 +45,11 @@ def test_replies_go_to_the_question_asked_last(tmp_path: Path) -> None:
 
     acted = out.turn("I opened Friday's demo with the result; people asked better questions.")
     assert acted.headers == ["DM → bob", "DM → alice"]
-    assert acted.messages[0].text == "Thanks! I've shared that with @alice."
+    # The check-in's question, above the follow-up, is what his next reply answers.
+    assert acted.messages[0].text == (
+        "Thanks! I've shared that with @alice.\nYour check-in with @alice is still open: "
+        "your next reply here answers “How did it go since last time?”"
+    )
     assert acted.messages[1].text.startswith(f"🌱 @bob acted on your feedback about “{QUESTION}”")
 
     # The check-in is still there to answer: the mood, then the next question.
@@ -259,7 +263,11 @@ def test_two_mentors_two_weeks(tmp_path: Path) -> None:
     assert week[-1].text.startswith("🔁 @alice gave you feedback: “In Tuesday's demo")
     acted = out.turn("I cut the intro to one slide and it landed.")
     assert acted.headers == ["DM → bob", "DM → alice"]
-    assert acted.messages[0].text == "Thanks! I've shared that with @alice."
+    # carol's check-in was asked last of the two: his next reply answers it.
+    assert acted.messages[0].text == (
+        "Thanks! I've shared that with @alice.\nYour check-in with @carol is still open: "
+        "your next reply here answers “How did it go since last time?”"
+    )
 
     # His status tells the two open check-ins apart: carol's is part answered.
     status = out.turn("/mentor status").messages[0].text

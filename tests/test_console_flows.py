@@ -243,7 +243,10 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     acted = out.turn(ACTION)
     assert acted.user == "bob"
     assert acted.headers == ["DM → bob", "DM → alice"]
-    assert acted.messages[0].text == "Thanks! I've shared that with @alice."
+    assert acted.messages[0].text == (
+        "Thanks! I've shared that with @alice.\nYour check-in with @alice is still open: "
+        "your next reply here answers “How did it go since last time?”"
+    )
     # It reaches alice, linked to the question.
     assert acted.messages[1].body == (
         f"🌱 @bob acted on your feedback about “{QUESTION}”:",

@@ -397,6 +397,39 @@ async def test_the_list_shows_what_a_pairs_end_left_unfinished_as_closed(chat: C
         assert f"   answer: {ANSWER}" in closed
 
 
+async def test_answering_one_question_says_which_the_next_reply_answers(chat: Chat) -> None:
+    """carol, then bob, ask alice a question. Her reply answers bob's, the one she sees
+    last; carol's, further up, is what her next reply answers, and she is told so (before,
+    her next words, "Thanks for asking!", went to carol as the answer without a word)."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    await chat.say("carol", "/mentor feedback In my API design doc, is the error section clear?")
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    answered = await chat.say("alice", ANSWER)
+    assert answered.startswith(f"Thanks! I've sent <@bob> your answer to “{QUESTION}”")
+    assert answered.endswith(
+        "\n<@carol>'s question “In my API design doc, is the error section clear?” is still "
+        "waiting for your answer: your next reply here answers it."
+    )
+    last = await chat.say("alice", "Yes: name each error's cause.")
+    assert last.startswith("Thanks! I've sent <@carol> your answer")
+    assert "still waiting" not in last
+
+
+async def test_a_follow_up_answered_before_the_check_in_says_the_check_in_is_next(
+    chat: Chat,
+) -> None:
+    """The follow-up came with the check-in, and was asked last: bob's reply answers it.
+    The check-in's first question, above it, is what his next reply answers."""
+    await ask_and_answer(chat)
+    await run_due(chat, timedelta(days=5))
+    acted = await chat.say("bob", ACTION)
+    assert acted == (
+        "Thanks! I've shared that with <@alice>.\nYour check-in with <@alice> is still "
+        "open: your next reply here answers “How did it go since last time?”"
+    )
+
+
 async def test_the_mentor_gives_feedback_unprompted(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor cadence monthly")
@@ -472,7 +505,8 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     assert await chat.say("alice", "A little: start with what works.") == (
         "Thanks! I've sent <@carol> your answer to “Was my first code review too harsh on "
         "Sam?” I'll ask them how they acted on it at your next check-in, Mon 30 Nov, 10:00 "
-        "(UTC), and tell you."
+        f"(UTC), and tell you.\n<@bob>'s question “{QUESTION}” is still waiting for your "
+        "answer: your next reply here answers it."
     )
     assert chat.dms("carol")[-1].endswith("A little: start with what works.")
     assert not any("start with what works" in dm for dm in chat.dms("bob"))

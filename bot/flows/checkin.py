@@ -81,6 +81,7 @@ from bot.flows.sessions import (
     newest_open_in_pair,
     next_question,
     not_for_you,
+    partner_mention,
     partner_name,
     read_form,
     remember_shown,
@@ -169,6 +170,13 @@ def accepts_text(flow: FlowSession) -> bool:
 async def waiting_for(turn: Turn, flow: FlowSession) -> str:
     label = f"Check-in with {await partner_name(turn, flow)}: {QUESTIONS[State(flow.state)][0]}"
     return shorten(label, BUTTON_LABEL_CHARS)
+
+
+async def still_waiting(turn: Turn, flow: FlowSession) -> str:
+    return (
+        f"Your check-in with {await partner_mention(turn, flow)} is still open: your next "
+        f"reply here answers “{QUESTIONS[State(flow.state)][0]}”"
+    )
 
 
 @dataclass(frozen=True, slots=True)

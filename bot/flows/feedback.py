@@ -174,6 +174,23 @@ async def waiting_for(turn: Turn, flow: FlowSession) -> str:
     return shorten(label, BUTTON_LABEL_CHARS)
 
 
+async def still_waiting(turn: Turn, flow: FlowSession) -> str:
+    loaded = await _load(turn, flow)
+    if loaded is None:  # (a waiting conversation has its feedback)
+        return "A question is still waiting: your next reply here answers it."
+    feedback, mentor, mentee = loaded
+    if flow.state == State.AWAITING_ANSWER and feedback.question is not None:
+        return (
+            f"{_m(mentee)}'s question {_quote(feedback.question)} is still waiting for your "
+            "answer: your next reply here answers it."
+        )
+    about = _quote(feedback.question or feedback.answer or "")
+    return (
+        f"I'd still like to hear how you acted on {_m(mentor)}'s feedback about {about}: "
+        "your next reply here tells them."
+    )
+
+
 def accepts_text(flow: FlowSession) -> bool:
     return flow.ended_at is None and flow.state in FORM_FIELDS
 

@@ -41,6 +41,7 @@ from bot.flows.sessions import (
     newest_open_in_pair,
     next_question,
     not_for_you,
+    partner_mention,
     partner_name,
     read_form,
     remember_shown,
@@ -79,6 +80,13 @@ TITLE_CHARS = 100
 async def waiting_for(turn: Turn, flow: FlowSession) -> str:
     label = f"Look back with {await partner_name(turn, flow)}: {QUESTIONS[State(flow.state)][0]}"
     return shorten(label, BUTTON_LABEL_CHARS)
+
+
+async def still_waiting(turn: Turn, flow: FlowSession) -> str:
+    return (
+        f"Your look back with {await partner_mention(turn, flow)} is still open: your next "
+        f"reply here answers “{QUESTIONS[State(flow.state)][0]}”"
+    )
 
 
 def accepts_text(flow: FlowSession) -> bool:

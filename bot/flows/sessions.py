@@ -50,15 +50,26 @@ class FlowAction:
 BUTTON_LABEL_CHARS = 80  # Discord's limit; Slack allows 75 in some places, 2000 in others
 
 
-async def partner_name(turn: Turn, flow: FlowSession) -> str:
-    """The other member of the flow's pair, for labels where a mention cannot render."""
+async def _partner(turn: Turn, flow: FlowSession) -> Member | None:
+    """The other member of the flow's pair."""
     pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
     if pair is None:
-        return "your partner"
-    other = await turn.session.get(
+        return None
+    return await turn.session.get(
         Member, pair.mentee_id if pair.mentor_id == flow.member_id else pair.mentor_id
     )
+
+
+async def partner_name(turn: Turn, flow: FlowSession) -> str:
+    """The other member of the flow's pair, for labels where a mention cannot render."""
+    other = await _partner(turn, flow)
     return (other.display_name or other.external_id) if other else "your partner"
+
+
+async def partner_mention(turn: Turn, flow: FlowSession) -> str:
+    """The other member of the flow's pair, for a message's text."""
+    other = await _partner(turn, flow)
+    return f"<@{other.external_id}>" if other else "your partner"
 
 
 # A conversation's data, for a member in more than one pair when it began: the
@@ -211,6 +222,10 @@ class ConversationFlow(Protocol):
 
     async def waiting_for(self, turn: Turn, flow: FlowSession) -> str:
         """What a text reply would answer, short enough for a button label."""
+        ...
+
+    async def still_waiting(self, turn: Turn, flow: FlowSession) -> str:
+        """A sentence: this conversation still waits, and the next reply answers it."""
         ...
 
     async def step(
