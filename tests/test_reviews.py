@@ -311,3 +311,21 @@ async def test_a_typed_skip_skips_a_look_back_question(chat: Chat) -> None:
     [review] = await reviews(chat)
     assert (review.went_well, review.could_improve) == (WENT_WELL, None)
     assert chat.dms("alice")[-1].endswith("Could improve: (skipped)")
+
+
+async def test_a_look_back_left_waiting_is_named_as_what_the_next_reply_answers(
+    chat: Chat,
+) -> None:
+    """alice started a look back, then bob's question came, below it. Her reply answers
+    bob's question; the look back, further up, is what her next reply answers."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor review")
+    chat.clock.advance(timedelta(minutes=1))
+    await chat.say("bob", "/mentor feedback In my demo on Friday, was the pacing right?")
+    answered = await chat.say("alice", "Yes, until the Q&A.")
+    assert answered.endswith(
+        "\nYour look back with <@bob> is still open: your next reply here answers “What went well?”"
+    )
+    assert chat.dms("bob")[-1].endswith("Yes, until the Q&A.")
+    assert await chat.say("alice", WENT_WELL) == ""  # its next question follows
+    assert chat.dms("alice")[-1] == "What could be improved?"

@@ -81,10 +81,10 @@ from bot.flows.sessions import (
     newest_open_in_pair,
     next_question,
     not_for_you,
-    partner_mention,
     partner_name,
     read_form,
     remember_shown,
+    still_open,
     upcoming,
     whose,
     with_note,
@@ -173,10 +173,7 @@ async def waiting_for(turn: Turn, flow: FlowSession) -> str:
 
 
 async def still_waiting(turn: Turn, flow: FlowSession) -> str:
-    return (
-        f"Your check-in with {await partner_mention(turn, flow)} is still open: your next "
-        f"reply here answers “{QUESTIONS[State(flow.state)][0]}”"
-    )
+    return await still_open(turn, flow, "check-in", QUESTIONS[State(flow.state)][0])
 
 
 @dataclass(frozen=True, slots=True)

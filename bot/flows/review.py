@@ -41,11 +41,11 @@ from bot.flows.sessions import (
     newest_open_in_pair,
     next_question,
     not_for_you,
-    partner_mention,
     partner_name,
     read_form,
     remember_shown,
     start_flow,
+    still_open,
     whose,
     with_note,
 )
@@ -83,10 +83,7 @@ async def waiting_for(turn: Turn, flow: FlowSession) -> str:
 
 
 async def still_waiting(turn: Turn, flow: FlowSession) -> str:
-    return (
-        f"Your look back with {await partner_mention(turn, flow)} is still open: your next "
-        f"reply here answers “{QUESTIONS[State(flow.state)][0]}”"
-    )
+    return await still_open(turn, flow, "look back", QUESTIONS[State(flow.state)][0])
 
 
 def accepts_text(flow: FlowSession) -> bool:

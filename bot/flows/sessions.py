@@ -66,10 +66,15 @@ async def partner_name(turn: Turn, flow: FlowSession) -> str:
     return (other.display_name or other.external_id) if other else "your partner"
 
 
-async def partner_mention(turn: Turn, flow: FlowSession) -> str:
-    """The other member of the flow's pair, for a message's text."""
+async def still_open(turn: Turn, flow: FlowSession, conversation: str, question: str) -> str:
+    """``ConversationFlow.still_waiting`` of a conversation of questions (a check-in, a
+    look back) at ``question``."""
     other = await _partner(turn, flow)
-    return f"<@{other.external_id}>" if other else "your partner"
+    partner = f"<@{other.external_id}>" if other else "your partner"
+    return (
+        f"Your {conversation} with {partner} is still open: your next reply here answers "
+        f"“{question}”"
+    )
 
 
 # A conversation's data, for a member in more than one pair when it began: the
