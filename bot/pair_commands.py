@@ -275,7 +275,11 @@ async def resume(turn: Turn, command: Resume) -> list[Effect]:
     )
     pair = view.pair
     if pair.state != PairState.PAUSED:
-        raise UserError("Your check-ins aren't paused.")
+        # Said with the next one: what someone who types it wants to know.
+        raise UserError(
+            f"Your check-ins with {view.partner_mention} aren't paused; the next one is "
+            f"{when_for(turn.actor, pair)}."
+        )
     pair.state = PairState.ACTIVE.value
     pair.paused_until = None
     resume_schedule(pair, turn.now)

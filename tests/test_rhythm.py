@@ -1003,9 +1003,12 @@ async def test_resume_early_tells_both_and_cancels_the_automatic_resume(chat: Ch
 
 
 async def test_resume_when_not_paused_says_so(chat: Chat) -> None:
+    """With whom, and when the next one is (it said only "Your check-ins aren't paused.")."""
     await pair_up(chat, "alice", "bob")
     before = await snapshot(chat)
-    assert await chat.say("bob", "/mentor resume") == "Your check-ins aren't paused."
+    assert await chat.say("bob", "/mentor resume") == (
+        "Your check-ins with <@alice> aren't paused; the next one is Mon 30 Nov, 10:00 (UTC)."
+    )
     assert await snapshot(chat) == before
 
 
