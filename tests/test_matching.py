@@ -374,10 +374,14 @@ async def test_joining_for_the_first_time_with_a_mentor_says_it_asks_for_another
     assert "Matching: waiting for another mentor (besides <@mia>) since Thu 26 Nov" in joined
     await chat.say("mo", "/mentor join mentor python")
     assert "<@mo> mentors <@ed>" in await chat.say("alice", "/mentor match")
-    # Without a mentor, a first join reads as before.
+    # Without a mentor, a first join reads as before; a pair only proposed is no mentor
+    # yet (no round proposes another while it waits).
     first = await chat.say("una", "/mentor join mentee python")
     assert first.startswith("You're in the matching pool.\nRole: a mentee")
     assert "Matching:" not in first
+    await chat.say("mia", "/mentor pair @mia @ivy")
+    proposed = await chat.say("ivy", "/mentor join mentee python")
+    assert proposed.startswith("You're in the matching pool.\nRole: a mentee")
 
 
 async def test_status_without_a_pair_says_the_pool_looks_for_one(chat: Chat) -> None:

@@ -132,7 +132,7 @@ async def suggested_topics(session: AsyncSession, workspace_id: int, limit: int)
 class Upserted:
     """What :func:`upsert_profile` did: the profile, whether anything changed, whether
     the person was in the pool before (a profile they had not left), and whether joining
-    again asked for another mentor (they have one since they last joined)."""
+    asked for another mentor (they have one: ``upsert_profile``)."""
 
     profile: MatchProfile
     changed: bool
@@ -153,8 +153,9 @@ async def upsert_profile(
     joining: bool = False,
 ) -> Upserted:
     """Create or change the profile.
-    ``joining``: the person ran ``/mentor join`` themselves, so a mentee who was paired
-    since they joined asks for another mentor (an edit or an import does not)."""
+    ``joining``: the person ran ``/mentor join`` themselves, so a mentee who has a mentor
+    asks for another one (on a first join, or one after leaving; joining again, with a
+    mentor since they joined). An edit or an import does not."""
     profile = await profile_of(session, member)
     # A mentee who joins while paired asks the next round for another mentor: on a first
     # join, or one after leaving, with any pair of theirs; joining again, with a pair
@@ -207,9 +208,11 @@ async def upsert_profile(
 async def _has_pair_as_mentee_since(
     session: AsyncSession, member: Member, since: datetime | None
 ) -> bool:
-    """Whether ``member`` is the mentee of a live pair (formed ``since`` then)."""
+    """Whether ``member`` has a mentor: is the mentee of an active or paused pair (formed
+    ``since`` then). A proposed one is not yet a mentor, and no round proposes another
+    while it waits."""
     query = select(Pair.id).where(
-        Pair.mentee_id == member.id, Pair.state.in_([s.value for s in LIVE_PAIR_STATES])
+        Pair.mentee_id == member.id, Pair.state.in_([s.value for s in PARTNERED_PAIR_STATES])
     )
     if since is not None:
         query = query.where(func.coalesce(Pair.activated_at, Pair.created_at) >= since)
