@@ -75,7 +75,14 @@ async def test_only_the_asked_people_can_answer_and_only_once(chat: Chat) -> Non
 
 async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
-    assert "already proposed" in await chat.say("alice", "/mentor pair @alice @bob")
+    # It names whose answer it waits for, and roles typed the other way round.
+    assert await chat.say("alice", "/mentor pair @alice @bob") == (
+        "<@alice> mentoring <@bob> is already proposed; I'm waiting for <@bob> to accept."
+    )
+    assert await chat.say("alice", "/mentor pair @bob @alice") == (
+        "<@alice> mentoring <@bob> is already proposed; I'm waiting for <@bob> to accept. "
+        "It has the roles the other way round from what you typed."
+    )
     await chat.click("bob", "Accept")
     assert "already mentoring" in await chat.say("bob", "/mentor pair @alice @bob")
     # The other way round is the same two people.

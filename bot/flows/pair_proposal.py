@@ -160,21 +160,31 @@ async def _already(turn: Turn, pair: Pair, one: Member, other: Member) -> list[E
             )
         )
     ).scalar_one_or_none()
+    # ``one`` is the mentor as typed: a proposal the other way round says so.
+    swapped = pair.mentor_id != one.id
     if waiting_for_me and flow is not None:
         await _invite(turn, flow, pair, mentor, mentee, me)
-        # ``one`` is the mentor as typed: a proposal the other way round says so.
-        swapped = (
+        how = (
             " It has the roles the other way round from what you typed: decline it and "
             "propose again to swap them."
-            if pair.mentor_id != one.id
+            if swapped
             else ""
         )
         return turn.reply(
             f"That pair ({_m(mentor)} mentoring {_m(mentee)}) is already proposed and waiting "
-            f"for your answer; I sent you the question again.{swapped}"
+            f"for your answer; I sent you the question again.{how}"
         )
+    # Named: whose answer it waits for (not "them", which read as both).
+    waiting = [
+        member
+        for member, accepted in ((mentor, pair.mentor_accepted), (mentee, pair.mentee_accepted))
+        if not accepted
+    ]
+    whom = " and ".join(_m(member) for member in waiting) or "them"
     raise UserError(
-        f"{_m(mentor)} mentoring {_m(mentee)} is already proposed; I'm waiting for them to accept."
+        f"{_m(mentor)} mentoring {_m(mentee)} is already proposed; I'm waiting for {whom} to "
+        "accept."
+        + (" It has the roles the other way round from what you typed." if swapped else "")
     )
 
 
