@@ -535,3 +535,17 @@ async def test_someone_in_two_pairs_is_told_whose_check_in_each_question_is(
         ),
     )
     assert (answer.mood, answer.progress, answer.challenge) == ("great", "the plan", None)
+
+
+async def test_a_typed_skip_goes_the_usual_way_and_skips(chat: Chat) -> None:
+    """A keyed "skip" (as every real platform's DM is keyed) skips the question, as its
+    [Skip] does: on PostgreSQL it goes the usual way, which knows a skip. Before, the read
+    and one statement stored "skip" as bob's answer, shared with alice."""
+    await to_first_checkin(chat)
+    await chat.engine.handle(_typed(chat, "bob", "Great!", "s1"))
+    _effects, sent = await handled_with_statements(chat, _typed(chat, "bob", "Skip it.", "s2"))
+    assert not _at_once(chat, sent)
+    assert chat.dms("bob")[-1] == HARD
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.progress is None
+    assert (await _bobs_flow(chat)).state == "hard"

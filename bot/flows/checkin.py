@@ -1777,7 +1777,10 @@ async def answer_at_once(
     last, in a read and one statement (``_answer_at_once``): whether the next question's
     DM was queued (its answer is that DM); None when it is for the usual way, nothing
     having been written (the last question, which completes their side and may share
-    the check-in; any other flow; anything the statement declines)."""
+    the check-in; any other flow; anything the statement declines; a typed "skip", which
+    ``on_text`` treats as the [Skip] button, not as an answer)."""
+    if is_skip(text):
+        return None
     where = {"platform": ref.platform.value, "team": ref.workspace_id, "at": now}
     rows = await database.fetch_alone(_newest_flow(kinds), where | {"user": ref.user_id})
     read = _as_read(database, rows)
