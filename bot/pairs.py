@@ -101,6 +101,14 @@ def not_in_a_pair(*, had_one: bool, hint: str = NO_PAIR_HINT) -> str:
     return f"You're not in a mentoring pair {'now' if had_one else 'yet'}. {hint}"
 
 
+def with_partner(views: Sequence[PairView], partner_id: str) -> list[PairView]:
+    """The pairs of ``views`` with that partner; none is said (raises ``UserError``)."""
+    matching = [view for view in views if view.partner.external_id == partner_id]
+    if not matching:
+        raise UserError(f"You don't have a pair with <@{partner_id}>.")
+    return matching
+
+
 async def pick_pair(
     turn: Turn,
     partner_id: str | None,
@@ -125,10 +133,7 @@ async def pick_pair(
                 return view
         raise UserError("That pair is no longer active, so I didn't do anything.")
     if partner_id is not None:
-        matching = [v for v in views if v.partner.external_id == partner_id]
-        if not matching:
-            raise UserError(f"You don't have a pair with <@{partner_id}>.")
-        views = matching
+        views = with_partner(views, partner_id)
     if len(views) > 1 and partner_id is None and fitting:
         fit = [v for v in views if v.pair.state in fitting]
         if fit:

@@ -13,10 +13,16 @@ from bot.cadence import describe, local_view
 from bot.commands import ShowStatus
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
-from bot.errors import UserError
 from bot.flows.checkin import said_nothing
 from bot.numbers import how_many
-from bot.pairs import FORGOTTEN_MEMBER_ID, NO_PAIR_HINT, PairView, not_in_a_pair, pairs_of
+from bot.pairs import (
+    FORGOTTEN_MEMBER_ID,
+    NO_PAIR_HINT,
+    PairView,
+    not_in_a_pair,
+    pairs_of,
+    with_partner,
+)
 from bot.rhythm import rule_of
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -40,9 +46,7 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
     if not views:
         return turn.reply(await _no_live_pair(turn))
     if command.partner_id is not None:
-        views = [v for v in views if v.partner.external_id == command.partner_id]
-        if not views:
-            raise UserError(f"You don't have a pair with <@{command.partner_id}>.")
+        views = with_partner(views, command.partner_id)
     open_feedback = dict(
         (
             await turn.session.execute(
