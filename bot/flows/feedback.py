@@ -766,15 +766,14 @@ async def list_(turn: Turn) -> list[Effect]:
     open_items = [r for r in shown if r[0].acted_at is None and r[3] != PairState.ENDED]
     lines = ["Your feedback, newest first."]
     sections = (
-        ("Open:", open_items),
-        ("Answered:", done_items),
-        ("Closed when the pair ended:", ended),
+        ("Open:", open_items, False),
+        ("Answered:", done_items, False),
+        ("Closed when the pair ended:", ended, True),
     )
-    for title, items in sections:
+    for title, items, closed in sections:
         if items:
             lines.append(title)
             for feedback, mentor_row, mentee_row, _state in items:
-                closed = items is ended
                 lines += _describe(turn.actor, feedback, mentor_row, mentee_row, closed=closed)
     if len(rows) > LIST_LIMIT:
         lines.append(f"(Showing the newest {LIST_LIMIT}.)")
