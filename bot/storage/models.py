@@ -199,7 +199,7 @@ class Pair(Base):
     heads_up_at: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
     # While paused: the check-in that was next when it paused (one skipped before the
-    # pause included). Resuming schedules none before it (bot/rhythm.py ``resume_from``).
+    # pause included). Resuming schedules none before it (bot/rhythm.py ``resume_schedule``).
     resume_after: Mapped[datetime | None]
     # Consecutive check-ins both members answered.
     streak: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
