@@ -90,8 +90,12 @@ def _updated(effects: list[Effect]) -> UpdateMessage:
 
 
 async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
+    """The rows in the order they were written (by primary key): without an ORDER BY,
+    PostgreSQL may return them in any order, and a row rewritten moves."""
+    order = model.__table__.primary_key.columns
     async with database.transaction() as session:
-        return list((await session.execute(select(model).where(*where))).scalars())
+        found = await session.execute(select(model).where(*where).order_by(*order))
+        return list(found.scalars())
 
 
 async def _bobs_flow(chat: Chat) -> FlowSession:

@@ -92,8 +92,12 @@ async def _hint_told(chat: Chat) -> None:
 
 
 async def _rows(database: Database, model: Any, *where: Any) -> list[Any]:
+    """The rows in the order they were written (by primary key): without an ORDER BY,
+    PostgreSQL may return them in any order, and a row rewritten moves."""
+    order = model.__table__.primary_key.columns
     async with database.transaction() as session:
-        return list((await session.execute(select(model).where(*where))).scalars())
+        found = await session.execute(select(model).where(*where).order_by(*order))
+        return list(found.scalars())
 
 
 async def test_a_keyed_win_of_someone_known_is_one_statement_with_its_news(chat: Chat) -> None:
