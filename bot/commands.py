@@ -142,7 +142,7 @@ class SkipNext:
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    days: int | None = None  # for this many days, or
+    days: int | None = None  # for this many days (None: not said), or
     until: DaySaid | None = None  # until this local day (found with the clock: DaySaid.after)
     partner_id: str | None = None
 
@@ -339,6 +339,8 @@ MENTOR_USAGE: dict[str, Usage] = {
     ),
 }
 MAX_PAUSE_DAYS = 183
+# A pause with no length said, of a pair not paused yet (a paused one keeps its end).
+DEFAULT_PAUSE_DAYS = 14
 MAX_PAGE = 999_999  # journal pages (10 wins each: more than anyone will write)
 MAX_MILESTONE = 999_999  # a milestone's number in its pair's list
 # How much of a word that could not be understood an error repeats.
@@ -653,7 +655,7 @@ def _parse_milestone(args: list[str]) -> Command:
 def _parse_pause(args: list[str]) -> Pause:
     partner, rest = _split_partner(args, or_last=True)
     if not rest:
-        return Pause(days=14, partner_id=partner)
+        return Pause(partner_id=partner)  # two weeks, or what a pause set
     said = " ".join(rest)
     spec = said.lower()
     if spec.startswith("until "):

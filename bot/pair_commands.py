@@ -11,7 +11,7 @@ from bot.cadence import (
     local_view,
     parse_cadence,
 )
-from bot.commands import Pause, Resume, SetCadence, SkipNext, StartCheckin
+from bot.commands import DEFAULT_PAUSE_DAYS, Pause, Resume, SetCadence, SkipNext, StartCheckin
 from bot.content import Content
 from bot.effects import Effect
 from bot.errors import UserError
@@ -234,6 +234,17 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id, fitting=(PairState.ACTIVE,))
     pair = view.pair
     zone = ZoneInfo(turn.actor.timezone or pair.timezone)
+    if pair.state == PairState.PAUSED and command.until is None and command.days is None:
+        # No length said: they may not remember the pause; the default two weeks would
+        # move its end (and tell the partner), which they did not ask for.
+        assert pair.paused_until is not None
+        until_text = local_view(pair.paused_until, turn.actor.timezone or pair.timezone)
+        return turn.reply(
+            f"Your check-ins with {view.partner_mention} are already paused until "
+            f"{until_text}; nothing changed. To change when they start again: "
+            "`/mentor pause 2w` or `/mentor pause until 2027-01-10`; to start them now: "
+            "`/mentor resume`."
+        )
     if command.until is not None:
         local_today = turn.now.astimezone(zone).date()
         try:
@@ -246,7 +257,7 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
             raise UserError("A pause can last up to six months.")
         until = datetime.combine(day, time(0, 0)).replace(tzinfo=zone)
     else:
-        until = turn.now + timedelta(days=command.days or 14)
+        until = turn.now + timedelta(days=command.days or DEFAULT_PAUSE_DAYS)
     until_text = local_view(until, turn.actor.timezone or pair.timezone)
     was = pair.paused_until if pair.state == PairState.PAUSED else None
     was_text = local_view(was, turn.actor.timezone or pair.timezone) if was else None

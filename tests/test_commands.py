@@ -86,7 +86,7 @@ from bot.text import clean_text
         ("mentor", "journal page 2", ShowJournal(2)),
         ("mentor", "checkin", StartCheckin()),
         ("mentor", "skip <@U2>", SkipNext("U2")),
-        ("mentor", "pause", Pause(days=14)),
+        ("mentor", "pause", Pause()),
         ("mentor", "pause 3w", Pause(days=21)),
         ("mentor", "pause 3 weeks", Pause(days=21)),
         ("mentor", "pause 3weeks", Pause(days=21)),

@@ -935,6 +935,21 @@ async def test_pausing_again_changes_the_end_or_says_nothing_changed(chat: Chat)
     assert (await the_pair(chat)).paused_until == utc(12, 9, 0)
 
 
+async def test_a_bare_pause_of_a_paused_pair_keeps_its_end(chat: Chat) -> None:
+    """``/mentor pause`` with no length, while paused: it says until when and how to
+    change it, rather than moving a three-week pause to the default two weeks (and
+    telling the partner so)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor pause 3w")
+    again = await said_alone(chat, "bob", "/mentor pause", unheard=("alice",))
+    assert again == (
+        "Your check-ins with <@alice> are already paused until Wed 16 Dec, 12:00 (UTC); "
+        "nothing changed. To change when they start again: `/mentor pause 2w` or "
+        "`/mentor pause until 2027-01-10`; to start them now: `/mentor resume`."
+    )
+    assert (await the_pair(chat)).paused_until == utc(12, 16, 12)
+
+
 async def test_pause_until_a_day_as_the_bot_writes_it(chat: Chat) -> None:
     """ "Wed 16 Dec", as status and every reply write a day, reads back; so do a day
     without its year (the next one), a weekday, and "for a month"."""
