@@ -84,14 +84,16 @@ class AddMilestone:
 
 @dataclass(frozen=True, slots=True)
 class CompleteMilestone:
-    number: int
+    number: int | None  # None: named by its title
     partner_id: str | None = None
+    title: str | None = None  # as typed, when named by it
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveMilestone:
-    number: int
+    number: int | None  # None: named by its title
     partner_id: str | None = None
+    title: str | None = None  # as typed, when named by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -613,6 +615,10 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
     return None, args
 
 
+# A word that is a number ("2", "#2"), not a title's.
+_NUMBERED = re.compile(r"#?[0-9]+")
+
+
 def _parse_milestone(args: list[str]) -> Command:
     partner, rest = _split_partner(args)
     if not rest:
@@ -633,17 +639,22 @@ def _parse_milestone(args: list[str]) -> Command:
                 )
             return AddMilestone(title, partner)
         case "done" | "complete" | "remove" | "delete":
+            done = action in ("done", "complete")
+            kind = CompleteMilestone if done else RemoveMilestone
+            # By its title too, as people name a goal ("done Ship the API"); words that
+            # are all numbers are a number, one or none.
+            if rest and not all(_NUMBERED.fullmatch(word) for word in rest):
+                return kind(None, partner, title=" ".join(rest))
             number = (
                 whole_number(rest[0].lstrip("#"), high=MAX_MILESTONE) if len(rest) == 1 else None
             )
-            done = action in ("done", "complete")
             if number is None:
                 raise _usage_error(
                     "milestone",
                     f"Say which milestone {'is done' if done else 'to remove'} by its number "
-                    "from `/mentor milestone list`.",
+                    "from `/mentor milestone list`, or by its title.",
                 )
-            return CompleteMilestone(number, partner) if done else RemoveMilestone(number, partner)
+            return kind(number, partner)
         case "list":
             if rest:
                 raise _usage_error("milestone", "`list` takes no words after it.")

@@ -16,7 +16,7 @@ from bot.flows.celebration import celebrate, celebrated_in
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import Member, Milestone, MilestoneKind
-from bot.text import comparable
+from bot.text import comparable, shorten
 from bot.turn import Person, Turn
 
 # Reached when a member's journal holds this many wins.
@@ -107,26 +107,59 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
     )
 
 
-async def _goal(turn: Turn, partner_id: str | None, number: int) -> tuple[PairView, Milestone]:
-    """The pair meant, and its goal numbered ``number``; a number it has not is told."""
-    view = await pick_pair(turn, partner_id)
-    milestone = (
-        await turn.session.execute(
-            select(Milestone).where(Milestone.pair_id == view.pair.id, Milestone.number == number)
-        )
-    ).scalar_one_or_none()
-    if milestone is None:
+async def _goal(
+    turn: Turn, command: CompleteMilestone | RemoveMilestone
+) -> tuple[PairView, Milestone]:
+    """The pair meant, and its goal the command names, by number or by title (an open
+    one first, else the latest reached); one it has not is told."""
+    view = await pick_pair(turn, command.partner_id)
+    goals = select(Milestone).where(
+        Milestone.pair_id == view.pair.id, Milestone.kind == MilestoneKind.GOAL.value
+    )
+    if command.title is None:
+        found = await turn.session.execute(goals.where(Milestone.number == command.number))
+        milestone = found.scalar_one_or_none()
+        if milestone is None:
+            raise UserError(
+                f"Your pair has no milestone #{command.number}. "
+                "See them with `/mentor milestone list`."
+            )
+        return view, milestone
+    # Titles are stored encrypted, so they are compared here.
+    every = list((await turn.session.execute(goals.order_by(Milestone.number))).scalars())
+    wanted = comparable(command.title)
+    named = [goal for goal in every if goal.title and comparable(goal.title) == wanted]
+    named.sort(key=lambda goal: (goal.completed_at is None, goal.number or 0))
+    if named:
+        return view, named[-1]
+    still_open = [goal for goal in every if goal.completed_at is None]
+    said = shorten(command.title, TITLE_SHOWN_CHARS)
+    if not still_open:
         raise UserError(
-            f"Your pair has no milestone #{number}. See them with `/mentor milestone list`."
+            f"Your pair has no milestone called “{said}”, and none open. "
+            "Set one with `/mentor milestone add <title>`."
         )
-    return view, milestone
+    shown = "; ".join(f"#{goal.number} {goal.title}" for goal in still_open[:OPEN_SHOWN])
+    more = f" (and {len(still_open) - OPEN_SHOWN} more)" if len(still_open) > OPEN_SHOWN else ""
+    verb = "done" if isinstance(command, CompleteMilestone) else "remove"
+    raise UserError(
+        f"Your pair has no milestone called “{said}”. Open now: {shown}{more}. "
+        f"Name one by its number, like `/mentor milestone {verb} {still_open[0].number}`."
+    )
+
+
+# How many open goals a title that matched none lists, and how much of what was typed
+# it repeats.
+OPEN_SHOWN = 5
+TITLE_SHOWN_CHARS = 80
 
 
 async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
-    view, milestone = await _goal(turn, command.partner_id, command.number)
+    view, milestone = await _goal(turn, command)
+    number = milestone.number
     if milestone.completed_at is not None:
         return turn.reply(
-            f"Milestone #{command.number} was already done on {milestone.completed_at:%Y-%m-%d}. 🎉"
+            f"Milestone #{number} was already done on {milestone.completed_at:%Y-%m-%d}. 🎉"
         )
     milestone.completed_at = turn.now
     milestone.completed_by_id = turn.actor.id
@@ -134,16 +167,17 @@ async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
     assert owner is not None
     await celebrate(turn, milestone, owner)
     await review.start_for_milestone(turn, milestone, view.pair)
-    return turn.reply(f"Milestone #{command.number} done: {milestone.title} 🎉")
+    return turn.reply(f"Milestone #{number} done: {milestone.title} 🎉")
 
 
 async def remove(turn: Turn, command: RemoveMilestone) -> list[Effect]:
     """A goal set by mistake goes (either of the pair may remove it; the other is told).
     A goal reached stays: it was celebrated, and its look back points at it."""
-    view, milestone = await _goal(turn, command.partner_id, command.number)
+    view, milestone = await _goal(turn, command)
+    number = milestone.number
     if milestone.completed_at is not None:
         raise UserError(
-            f"Milestone #{command.number} was reached on {milestone.completed_at:%Y-%m-%d}; "
+            f"Milestone #{number} was reached on {milestone.completed_at:%Y-%m-%d}; "
             "reached milestones stay in your pair's history."
         )
     await turn.session.delete(milestone)
@@ -151,10 +185,10 @@ async def remove(turn: Turn, command: RemoveMilestone) -> list[Effect]:
         view.partner,
         Content(
             f"<@{turn.actor.external_id}> removed a milestone of your pair: "
-            f"#{command.number} {milestone.title}"
+            f"#{number} {milestone.title}"
         ),
     )
-    return turn.reply(f"Removed milestone #{command.number}: {milestone.title}")
+    return turn.reply(f"Removed milestone #{number}: {milestone.title}")
 
 
 async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:

@@ -40,7 +40,7 @@ BAD_COMMANDS = [
     ("/mentor journal 99999999999999", "not a page number"),
     ("/mentor milestone add", "Give the milestone a title"),
     ("/mentor milestone add " + "t" * 201, "keep it under 200"),
-    ("/mentor milestone done x", "by its number"),
+    ("/mentor milestone done 0", "by its number"),
     ("/mentor milestone done 1 2", "by its number"),
     ("/mentor milestone frob", "`frob` is not something"),
     ("/mentor milestone list extra", "takes no words"),

@@ -61,6 +61,36 @@ async def test_a_goal_is_not_added_twice_and_one_set_by_mistake_can_go(chat: Cha
     assert titles == [(1, "Ship it", True), (2, "Ship it", False)]
 
 
+async def test_a_goal_is_named_by_its_title_too(chat: Chat) -> None:
+    """``done Ship the API`` marks that goal done, as people name a goal; its title in
+    any case and spacing; an open goal before one reached with the same title. A title
+    the pair has not set changes nothing and lists the open ones with their numbers."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor milestone add Ship the API")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    missing = await said_alone(chat, "bob", "/mentor milestone done Ship it", unheard=("alice",))
+    assert missing == (
+        "Your pair has no milestone called “Ship it”. Open now: #1 Ship the API; "
+        "#2 Give a talk. Name one by its number, like `/mentor milestone done 1`."
+    )
+    done = await chat.say("alice", "/mentor milestone done  ship the api ")
+    assert done == "Milestone #1 done: Ship the API 🎉"
+    assert "Milestone #3 added" in await chat.say("bob", "/mentor milestone add Ship the API")
+    assert await chat.say("bob", "/mentor milestone remove Ship the API") == (
+        "Removed milestone #3: Ship the API"
+    )
+    assert "reached milestones stay" in await chat.say(
+        "bob", "/mentor milestone remove Ship the API"
+    )
+    titles = [(m.number, m.title, m.completed_at is not None) for m in await _milestones(chat)]
+    assert titles == [(1, "Ship the API", True), (2, "Give a talk", False)]
+    await chat.say("bob", "/mentor milestone remove 2")
+    assert await chat.say("bob", "/mentor milestone done Give a talk") == (
+        "Your pair has no milestone called “Give a talk”, and none open. "
+        "Set one with `/mentor milestone add <title>`."
+    )
+
+
 async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", "/mentor milestone add Ship the CLI")
