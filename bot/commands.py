@@ -615,8 +615,9 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
     return None, args
 
 
-# A word that is a number ("2", "#2"), not a title's.
-_NUMBERED = re.compile(r"#?[0-9]+")
+# A word that is a number ("2", "#2"), not a title's; or that a platform made a channel's
+# link of ("#2" on a workspace with such a channel): the number way says what to type.
+_NUMBERED = re.compile(r"#?[0-9]+|<#[^>]*>")
 
 
 def _parse_milestone(args: list[str]) -> Command:

@@ -285,3 +285,38 @@ async def test_proposing_again_a_pair_that_did_not_form_says_so(chat: Chat) -> N
         "<@carol> and <@bob> were proposed as a pair before, on Thu 26 Nov, and it did not "
         "form: this asks again."
     )
+
+
+async def test_a_pair_not_started_yet_is_named_as_such(chat: Chat) -> None:
+    """A command about a pair still waiting for its answer says so, and whose answer it
+    waits for, rather than "you're not in a pair" to someone who just proposed one."""
+    await chat.say("alice", "/mentor pair @alice @bob")
+    assert await chat.say("alice", "/mentor cadence weekly fri") == (
+        "Your pair with <@bob> hasn't started yet: it waits for <@bob>'s answer."
+    )
+    assert await chat.say("bob", "/mentor skip @alice") == (
+        "Your pair with <@alice> hasn't started yet: it waits for your answer "
+        "([Accept] or [Decline] in my DM to you)."
+    )
+    await pair_up(chat, "alice", "carol")
+    assert await chat.say("alice", "/mentor checkin @bob") == (
+        "Your pair with <@bob> hasn't started yet: it waits for <@bob>'s answer."
+    )
+    assert [p.state for p in await _pairs(chat)] == [PairState.PROPOSED, PairState.ACTIVE]
+
+
+async def test_a_pair_that_ended_is_named_as_such(chat: Chat) -> None:
+    """A command naming a former partner says the pair ended and when, with or without
+    another pair, rather than "you don't have a pair with" them."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    await pair_up(chat, "alice", "carol")
+    ended = "Your pair with <@bob> ended on 2026-11-25."
+    assert await chat.say("alice", "/mentor end @bob") == ended
+    assert await chat.say("alice", "/mentor status @bob") == ended
+    assert await chat.say("bob", "/mentor pause @alice") == (
+        "Your pair with <@alice> ended on 2026-11-25. "
+        "Start a new one with `/mentor pair @mentor @mentee`."
+    )
+    assert await chat.say("alice", "/mentor status @zed") == "You don't have a pair with <@zed>."
