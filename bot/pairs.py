@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
@@ -101,12 +103,57 @@ def not_in_a_pair(*, had_one: bool, hint: str = NO_PAIR_HINT) -> str:
     return f"You're not in a mentoring pair {'now' if had_one else 'yet'}. {hint}"
 
 
-def with_partner(views: Sequence[PairView], partner_id: str) -> list[PairView]:
-    """The pairs of ``views`` with that partner; none is said (raises ``UserError``)."""
+async def with_partner(
+    turn: Turn, views: Sequence[PairView], partner_id: str, states: Sequence[PairState]
+) -> list[PairView]:
+    """The pairs of ``views`` (the actor's pairs in ``states``) with that partner; none
+    is said (raises ``UserError``, ``no_pair``)."""
     matching = [view for view in views if view.partner.external_id == partner_id]
     if not matching:
-        raise UserError(f"You don't have a pair with <@{partner_id}>.")
+        raise UserError(await no_pair(turn, partner_id, states, alone=False))
     return matching
+
+
+async def no_pair(
+    turn: Turn, partner_id: str | None, states: Sequence[PairState], *, alone: bool
+) -> str:
+    """Why a command finds no pair of the actor's in ``states`` (with ``partner_id``,
+    when named); ``alone``: they have none in those states at all. A pair of theirs not
+    started yet says so, and whose answer it waits for; one with the partner named that
+    ended says when. Read on this error path only."""
+    looked = [state for state in (PairState.PROPOSED, PairState.ENDED) if state not in states]
+    others = await pairs_of(turn, turn.actor, looked) if looked else []
+    named = sorted(
+        (v for v in others if partner_id is None or v.partner.external_id == partner_id),
+        key=lambda view: view.pair.id,
+        reverse=True,
+    )
+    for view in named:
+        if view.pair.state == PairState.PROPOSED:
+            mine = view.pair.mentor_accepted if view.i_mentor else view.pair.mentee_accepted
+            whose = (
+                f"{view.partner_mention}'s answer"
+                if mine
+                else "your answer ([Accept] or [Decline] in my DM to you)"
+            )
+            return (
+                f"Your pair with {view.partner_mention} hasn't started yet: it waits for {whose}."
+            )
+    if partner_id is not None and named:
+        last = max(
+            named, key=lambda view: (view.pair.ended_at or view.pair.created_at, view.pair.id)
+        )
+        ended = f"Your pair with {last.partner_mention} ended on {ended_day(turn, last):%Y-%m-%d}."
+        return f"{ended} Start a new one with `/mentor pair @mentor @mentee`." if alone else ended
+    if alone:
+        return not_in_a_pair(had_one=any(v.pair.state == PairState.ENDED for v in others))
+    return f"You don't have a pair with <@{partner_id}>."
+
+
+def ended_day(turn: Turn, view: PairView) -> datetime:
+    """When the pair ended, in the actor's timezone (else the pair's)."""
+    zone = ZoneInfo(turn.actor.timezone or view.pair.timezone)
+    return (view.pair.ended_at or turn.now).astimezone(zone)
 
 
 async def pick_pair(
@@ -125,15 +172,14 @@ async def pick_pair(
     the only one is taken; when none is, ``none_fit`` is said (else all are offered)."""
     views = await pairs_of(turn, turn.actor, states)
     if not views:
-        ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
-        raise UserError(not_in_a_pair(had_one=bool(ended)))
+        raise UserError(await no_pair(turn, partner_id, states, alone=True))
     if turn.chosen_pair_id is not None:
         for view in views:
             if view.pair.id == turn.chosen_pair_id:
                 return view
         raise UserError("That pair is no longer active, so I didn't do anything.")
     if partner_id is not None:
-        views = with_partner(views, partner_id)
+        views = await with_partner(turn, views, partner_id, states)
     if len(views) > 1 and partner_id is None and fitting:
         fit = [v for v in views if v.pair.state in fitting]
         if fit:

@@ -19,6 +19,7 @@ from bot.pairs import (
     FORGOTTEN_MEMBER_ID,
     NO_PAIR_HINT,
     PairView,
+    ended_day,
     not_in_a_pair,
     pairs_of,
     with_partner,
@@ -46,7 +47,7 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
     if not views:
         return turn.reply(await _no_live_pair(turn))
     if command.partner_id is not None:
-        views = with_partner(views, command.partner_id)
+        views = await with_partner(turn, views, command.partner_id, LIVE_PAIR_STATES)
     open_feedback = dict(
         (
             await turn.session.execute(
@@ -156,8 +157,7 @@ async def _no_live_pair(turn: Turn) -> str:
         return not_in_a_pair(had_one=False, hint=hint)
     last = max(ended, key=lambda v: (v.pair.ended_at or v.pair.created_at, v.pair.id))
     role = "mentee" if last.i_mentor else "mentor"
-    zone = ZoneInfo(turn.actor.timezone or last.pair.timezone)
-    day = (last.pair.ended_at or turn.now).astimezone(zone)
+    day = ended_day(turn, last)
     if last.partner.external_id == FORGOTTEN_MEMBER_ID:
         what = (
             f"Your mentoring pair with your {role} ended on {day:%Y-%m-%d}: they left "
