@@ -330,6 +330,9 @@ async def test_the_profile_says_where_the_person_stands_in_the_pool(chat: Chat) 
     await chat.say("mia", "/mentor leave")
     left = await chat.say("mia", "/mentor profile")
     assert "You left the pool" in left and "Places" not in left
+    # Nor how to change it or leave: a profile left is not changed until they join again.
+    assert left.endswith("You left the pool; `/mentor join` puts you back.")
+    assert "not in the matching pool" in await chat.say("mia", "/mentor profile capacity 2")
 
 
 async def test_joining_again_with_a_mentor_says_it_asks_for_another(chat: Chat) -> None:

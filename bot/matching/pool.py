@@ -436,12 +436,14 @@ async def show_profile(turn: Turn, command: ShowProfile) -> list[Effect]:
     profile = await _own_profile(turn)
     if profile is None:
         raise UserError(NOT_IN_POOL)
-    return turn.reply(
-        "Your matching profile:\n"
-        + await _describe(turn, profile)
-        + "\nChange it with `/mentor profile topics …`, `capacity N`, `team NAME|none` or "
+    # A profile left says how to come back (``_describe``); it is not changed until then.
+    how = (
+        ""
+        if profile.left_at is not None
+        else "\nChange it with `/mentor profile topics …`, `capacity N`, `team NAME|none` or "
         "`role mentor|mentee|both`; leave with `/mentor leave`."
     )
+    return turn.reply("Your matching profile:\n" + await _describe(turn, profile) + how)
 
 
 async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
