@@ -60,8 +60,9 @@ async def set_consent(turn: Turn, command: SetShoutoutConsent) -> list[Effect]:
 
 
 async def set_timezone(turn: Turn, command: SetTimezone) -> list[Effect]:
+    same = turn.actor.timezone == command.timezone
     turn.actor.timezone = command.timezone
-    said = f"Your timezone is now {command.timezone}."
+    said = f"Your timezone is {'already' if same else 'now'} {command.timezone}."
     # A pair keeps the time it agreed; its questions wait for the person's morning
     # (quiet hours), so a check-in that falls in their night now is said, with the fix.
     for view in await pairs_of(turn, turn.actor):

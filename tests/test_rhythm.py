@@ -364,6 +364,9 @@ async def test_the_proposers_timezone_is_the_default(chat: Chat) -> None:
     assert await chat.say("alice", "/mentor config timezone Asia/Tokyo") == (
         "Your timezone is now Asia/Tokyo."
     )
+    assert await chat.say("alice", "/mentor config timezone asia/tokyo") == (
+        "Your timezone is already Asia/Tokyo."
+    )
     await pair_up(chat, "alice", "bob")
     pair = await the_pair(chat)
     assert pair.timezone == "Asia/Tokyo"
