@@ -73,7 +73,7 @@ class AnswerRate:
 
     def describe(self) -> str:
         if not self.prompts:
-            return f"no check-ins closed in the last {self.weeks} weeks"
+            return f"no check-in closed in the last {self.weeks} weeks"
         assert self.rate is not None
         return (
             f"{self.rate:.0%} over the last {self.weeks} weeks "
@@ -340,7 +340,13 @@ def describe(stats: ProgramStats) -> str:
         "📊 Program stats for this workspace",
         f"Pairs: {stats.active} active, {stats.paused} paused, {stats.ended} ended"
         + (f" ({stats.proposed} proposed, not yet agreed)" if stats.proposed else ""),
-        f"Check-in answer rate: {stats.short_rate.describe()}; {stats.long_rate.describe()}.",
+        # None closed in the longer window: none in the shorter one either, said once.
+        "Check-in answer rate: "
+        + (
+            f"{stats.short_rate.describe()}; {stats.long_rate.describe()}."
+            if stats.long_rate.prompts
+            else f"{stats.long_rate.describe()}."
+        ),
         "(Each member's prompt counts once, from check-ins whose 48-hour window has closed.)",
     ]
     if stats.median_feedback_wait is None:

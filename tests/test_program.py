@@ -185,6 +185,10 @@ async def test_stats_with_no_activity_send_no_chart(chat: Chat) -> None:
     )
     assert not [e for e in effects if isinstance(e, SendFiles)]
     [reply] = [e for e in effects if isinstance(e, ReplyEphemeral)]
+    # None closed in 12 weeks, said once (not for 4 weeks, then for 12).
+    assert "\nCheck-in answer rate: no check-in closed in the last 12 weeks.\n" in (
+        reply.content.text
+    )
     assert reply.content.text.endswith(
         "\nNo check-in answered and no win in the last 12 weeks: no chart yet."
     )
