@@ -704,7 +704,8 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
-        return await _answer_text(turn, waiting[0], text, waiting[1:])
+        answered = _answered_by(waiting, text)
+        return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
     words = text.split()
     first = words[0].lower() if words else ""
     if first in COMMANDS:
@@ -715,6 +716,19 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."
     )
+
+
+def _answered_by(waiting: Sequence[FlowSession], text: str) -> FlowSession:
+    """The conversation a reply answers, of those waiting (newest first): the newest,
+    the question right above it; but a mood typed as the buttons say it ("great")
+    answers a check-in's "How did it go?" asked in the same message (a feedback
+    follow-up joins the prompt, and its question comes last), which it is the answer
+    to, rather than telling the mentor "great" was how the feedback was acted on."""
+    newest = waiting[0]
+    if checkin.asks_mood(newest) or checkin.typed_mood(text) is None:
+        return newest
+    together = (flow for flow in waiting[1:] if flow.updated_at == newest.updated_at)
+    return next((flow for flow in together if checkin.asks_mood(flow)), newest)
 
 
 async def _answer_text(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.content import Button, Form
 from bot.effects import OpenForm
 from bot.events import ButtonClicked
-from bot.storage.models import Feedback, FlowSession
+from bot.storage.models import CheckinAnswer, Feedback, FlowSession
 from tests.conversation import Chat, pair_up
 from tests.test_bad_input import snapshot
 
@@ -184,6 +185,28 @@ async def test_at_a_checkin_a_reply_answers_the_question_asked_last(chat: Chat) 
     # Only the check-in is left, so the next reply goes to it.
     await chat.say("bob", "great")
     assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+
+
+@pytest.mark.parametrize("typed", ["great", "Great 🙌", " rough! "])
+async def test_a_mood_typed_under_the_prompt_and_follow_up_answers_the_check_in(
+    chat: Chat, typed: str
+) -> None:
+    """The check-in's prompt and the follow-up came in one message, the mood buttons on
+    it: a mood typed as a button says it answers "How did it go?", not "How did you act
+    on it?" (which would have shared it with alice as what bob did). Other words still
+    answer the follow-up, the question asked last."""
+    await ask_and_answer(chat)
+    await run_due(chat, timedelta(days=4, hours=22))
+    to_alice = len(chat.dms("alice"))
+    assert "How did you act on" in chat.dms("bob")[-1]
+    await chat.say("bob", typed)
+    assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+    assert chat.dms("alice")[to_alice:] == []
+    [row] = await feedback_rows(chat)
+    assert row.action is None
+    async with chat.database.transaction() as session:
+        [mood] = (await session.execute(select(CheckinAnswer.mood))).scalars().all()
+    assert mood == typed.strip().lower().rstrip("!").split()[0]
 
 
 async def test_a_reply_goes_to_the_check_in_question_asked_after_the_follow_up(

@@ -1086,10 +1086,24 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     return with_note(note, await _answer_and_advance(turn, flow, changes.store, whole) or _CLOSED)
 
 
+def typed_mood(value: str) -> str | None:
+    """The mood a typed answer says as one of the buttons does ("great", "Great 🙌",
+    "ok!"), if it does."""
+    said = value.strip().lower()
+    word = said.rstrip("!.")
+    if word in MOODS:
+        return word
+    return next((mood for mood, label in MOODS.items() if label.lower() == said), None)
+
+
 def _mood_word(value: str) -> str:
     """A mood typed as one of the buttons' words is stored as that word."""
-    word = value.lower().rstrip("!.")
-    return word if word in MOODS else value
+    return typed_mood(value) or value
+
+
+def asks_mood(flow: FlowSession) -> bool:
+    """Whether the check-in flow waits for its first question, "How did it go?"."""
+    return flow.kind == FlowKind.CHECKIN and flow.state == State.MOOD and flow.ended_at is None
 
 
 def _state_of(name: str) -> State:
