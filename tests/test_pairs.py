@@ -191,11 +191,64 @@ async def test_the_day_a_pair_ended_is_told_in_the_pairs_zone(chat: Chat) -> Non
 
 
 async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:
+    """A proposal never formed a pair: withdrawing it says so to everyone it asked (not
+    "ended your mentoring pair", "thank you for the time"), and it is kept as one that
+    did not form (declined), not as a pair that ended."""
     await chat.say("alice", "/mentor pair @alice @bob")
-    assert "withdraw the proposal" in await chat.say("alice", "/mentor end")
-    await chat.click("alice", "End pair")
+    assert await chat.say("alice", "/mentor end") == (
+        "Do you want to withdraw your proposal (you mentoring <@bob>)? "
+        "I'll tell <@bob> that it was withdrawn."
+    )
+    assert [b.label for b in chat.buttons("alice")] == ["Withdraw it", "Keep it"]
+    assert await chat.click("alice", "Keep it") == "Okay, your proposal stays open."
+    await chat.say("alice", "/mentor end")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.click("alice", "Withdraw it") == (
+        "You withdrew the proposal: no pair was formed."
+    )
+    assert chat.dms("bob")[to_bob:] == [
+        "<@alice> withdrew the proposed pair of <@alice> mentoring <@bob>, so there is "
+        "nothing to answer any more."
+    ]
     assert "withdrawn" in await chat.click("bob", "Accept")
-    assert (await _pairs(chat))[0].state == PairState.ENDED
+    [pair] = await _pairs(chat)
+    assert (pair.state, pair.ended_at) == (PairState.DECLINED, chat.clock.now())
+    for who in ("alice", "bob"):
+        assert (await chat.say(who, "/mentor status")).startswith(
+            "You're not in a mentoring pair yet."
+        )
+
+
+async def test_withdrawing_a_proposal_someone_else_made_tells_them_too(chat: Chat) -> None:
+    """dave accepted alice's proposal of carol and him, then withdraws it: carol and
+    alice are told. Someone asked who has not accepted declines it with /mentor end,
+    as with the [Decline] button."""
+    await chat.say("alice", "/mentor pair @carol @dave")
+    await chat.click("dave", "Accept")
+    assert await chat.say("dave", "/mentor end") == (
+        "Do you want to withdraw the proposal (<@carol> mentoring you)? "
+        "I'll tell <@carol> and <@alice> that it was withdrawn."
+    )
+    to_alice, to_carol = len(chat.dms("alice")), len(chat.dms("carol"))
+    await chat.click("dave", "Withdraw it")
+    told = (
+        "<@dave> withdrew the proposed pair of <@carol> mentoring <@dave>, so there is "
+        "nothing to answer any more."
+    )
+    assert chat.dms("alice")[to_alice:] == [told]
+    assert chat.dms("carol")[to_carol:] == [told]
+
+    await chat.say("alice", "/mentor pair @carol @dave")
+    assert await chat.say("carol", "/mentor end") == (
+        "Do you want to decline the proposal (you mentoring <@dave>)? "
+        "I'll tell <@dave> and <@alice> that you declined."
+    )
+    to_alice = len(chat.dms("alice"))
+    assert await chat.click("carol", "Decline it") == "You declined. No pair was formed."
+    assert chat.dms("alice")[to_alice:] == [
+        "<@carol> declined the pair of <@carol> mentoring <@dave>."
+    ]
+    assert [p.state for p in await _pairs(chat)] == [PairState.DECLINED] * 2
 
 
 async def test_an_ambiguous_command_asks_which_pair(chat: Chat) -> None:

@@ -109,7 +109,7 @@ async def test_both_members_look_back_when_a_pair_ends(chat: Chat) -> None:
 async def test_a_withdrawn_proposal_gets_no_review(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
     await chat.say("alice", "/mentor end")
-    await chat.click("alice", "End pair")
+    await chat.click("alice", "Withdraw it")
     assert await reviews(chat) == []
 
 

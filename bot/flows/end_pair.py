@@ -18,6 +18,7 @@ from bot.commands import EndPair
 from bot.content import ButtonStyle, Content
 from bot.effects import Effect
 from bot.flows import checkin, feedback, review
+from bot.flows.pair_proposal import declines, told_of_withdrawal, withdraw
 from bot.flows.sessions import (
     STALE,
     FlowKind,
@@ -29,7 +30,7 @@ from bot.flows.sessions import (
 )
 from bot.pairs import pairs_of, pick_pair
 from bot.rhythm import stop_schedule
-from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, PairState
+from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, Pair, PairState
 from bot.turn import Turn
 
 
@@ -44,14 +45,25 @@ async def ask(turn: Turn, command: EndPair) -> list[Effect]:
     flow = await start_flow(
         turn, FlowKind.END_PAIR, State.CONFIRMING, member=turn.actor, pair=view.pair
     )
-    what = "withdraw the proposal of" if view.pair.state == PairState.PROPOSED else "end"
+    keep = flow_button(flow, "keep", "Keep it")
+    if view.pair.state == PairState.PROPOSED:
+        told = " and ".join(f"<@{m.external_id}>" for m in await told_of_withdrawal(turn, view))
+        if declines(view):  # asked, not accepted: /mentor end says no, as [Decline] does
+            return turn.reply(
+                f"Do you want to decline the proposal ({view.describe()})? "
+                f"I'll tell {told} that you declined.",
+                buttons=(flow_button(flow, "end", "Decline it", ButtonStyle.DANGER), keep),
+            )
+        whose = "your" if view.pair.proposed_by_id == turn.actor.id else "the"
+        return turn.reply(
+            f"Do you want to withdraw {whose} proposal ({view.describe()})? "
+            f"I'll tell {told} that it was withdrawn.",
+            buttons=(flow_button(flow, "end", "Withdraw it", ButtonStyle.DANGER), keep),
+        )
     return turn.reply(
-        f"Do you want to {what} your pair ({view.describe()})? "
+        f"Do you want to end your pair ({view.describe()})? "
         f"I'll tell {view.partner_mention} that it ended, without any details.",
-        buttons=(
-            flow_button(flow, "end", "End pair", ButtonStyle.DANGER),
-            flow_button(flow, "keep", "Keep it"),
-        ),
+        buttons=(flow_button(flow, "end", "End pair", ButtonStyle.DANGER), keep),
     )
 
 
@@ -63,6 +75,9 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         return not_for_you(owner) if owner else STALE
     if choice == "keep":
         move(turn, flow, State.KEPT, end=True)
+        pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+        if pair is not None and pair.state == PairState.PROPOSED:
+            return StepResult(replace_with="Okay, your proposal stays open.")
         return StepResult(replace_with="Okay, your pair stays as it is.")
     if choice != "end":
         return STALE
@@ -73,6 +88,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     if not views:
         return StepResult(replace_with="That pair had already ended.")
     view = views[0]
+    if view.pair.state == PairState.PROPOSED:
+        return StepResult(replace_with=await withdraw(turn, view))
     view.pair.state = PairState.ENDED.value
     view.pair.ended_at = turn.now
     view.pair.paused_until = None

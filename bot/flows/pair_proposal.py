@@ -33,7 +33,7 @@ from bot.flows.sessions import (
     move,
     start_flow,
 )
-from bot.pairs import too_many_pairs
+from bot.pairs import PairView, too_many_pairs
 from bot.rhythm import rule_of, schedule_anniversary, schedule_next
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -263,11 +263,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         pair.ended_at = turn.now
         move(turn, flow, State.DECLINED, end=True)
         for member in others:
-            turn.dm(
-                member,
-                Content(f"{_m(me)} declined the pair of {_m(mentor)} mentoring {_m(mentee)}."),
-            )
-        return StepResult(replace_with="You declined. No pair was formed.")
+            turn.dm(member, Content(_declined(me, mentor, mentee)))
+        return StepResult(replace_with=DECLINED_REPLY)
     if choice != "accept":
         return STALE
 
@@ -307,6 +304,50 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     for member in others:
         turn.dm(member, Content(welcome if member.id in (mentor.id, mentee.id) else formed))
     return StepResult(replace_with=welcome)
+
+
+def _mentor_and_mentee(view: PairView) -> tuple[Member, Member]:
+    return (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
+
+
+def declines(view: PairView) -> bool:
+    """Whether the actor's ``/mentor end`` of the proposal ``view`` declines it (they
+    were asked and have not accepted) rather than withdrawing it."""
+    return not (view.pair.mentor_accepted if view.i_mentor else view.pair.mentee_accepted)
+
+
+async def told_of_withdrawal(turn: Turn, view: PairView) -> list[Member]:
+    """Who hears that the actor withdrew (or declined) the proposal ``view``: everyone
+    it asked or told, but them."""
+    mentor, mentee = _mentor_and_mentee(view)
+    people = await _people(turn, view.pair, mentor, mentee)
+    return [member for member in people if member.id != turn.actor.id]
+
+
+async def withdraw(turn: Turn, view: PairView) -> str:
+    """The proposal ``view`` withdrawn by the actor, or declined (``declines``), with
+    ``/mentor end``: kept as one that did not form, as a decline by button is, and told
+    to the others; a late click on it hears ``WITHDRAWN``. The actor's answer."""
+    mentor, mentee = _mentor_and_mentee(view)
+    declined = declines(view)
+    view.pair.state = PairState.DECLINED.value
+    view.pair.ended_at = turn.now
+    told = (
+        _declined(turn.actor, mentor, mentee)
+        if declined
+        else f"{_m(turn.actor)} withdrew the proposed pair of {_m(mentor)} mentoring "
+        f"{_m(mentee)}, so there is nothing to answer any more."
+    )
+    for member in await told_of_withdrawal(turn, view):
+        turn.dm(member, Content(told))
+    return DECLINED_REPLY if declined else "You withdrew the proposal: no pair was formed."
+
+
+def _declined(me: Member, mentor: Member, mentee: Member) -> str:
+    return f"{_m(me)} declined the pair of {_m(mentor)} mentoring {_m(mentee)}."
+
+
+DECLINED_REPLY = "You declined. No pair was formed."
 
 
 async def _people(turn: Turn, pair: Pair, mentor: Member, mentee: Member) -> list[Member]:
