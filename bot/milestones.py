@@ -13,7 +13,7 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate, celebrated_in
-from bot.pairs import PairView, pairs_of, pick_pair
+from bot.pairs import AskWhichPair, PairView, pairs_of, pick_pair
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import Member, Milestone, MilestoneKind
 from bot.text import comparable, shorten
@@ -110,30 +110,53 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
 async def _goal(
     turn: Turn, command: CompleteMilestone | RemoveMilestone
 ) -> tuple[PairView, Milestone]:
-    """The pair meant, and its goal the command names, by number or by title (an open
-    one first, else the latest reached); one it has not is told."""
+    """The pair meant, and its goal the command names, by number or by title
+    (``_goal_by_title``); one it has not is told."""
+    if command.title is not None:
+        return await _goal_by_title(turn, command, command.title)
     view = await pick_pair(turn, command.partner_id)
-    goals = select(Milestone).where(
-        Milestone.pair_id == view.pair.id, Milestone.kind == MilestoneKind.GOAL.value
+    found = await turn.session.execute(
+        _GOALS.where(Milestone.pair_id == view.pair.id, Milestone.number == command.number)
     )
-    if command.title is None:
-        found = await turn.session.execute(goals.where(Milestone.number == command.number))
-        milestone = found.scalar_one_or_none()
-        if milestone is None:
-            raise UserError(
-                f"Your pair has no milestone #{command.number}. "
-                "See them with `/mentor milestone list`."
-            )
-        return view, milestone
+    milestone = found.scalar_one_or_none()
+    if milestone is None:
+        raise UserError(
+            f"Your pair has no milestone #{command.number}. See them with `/mentor milestone list`."
+        )
+    return view, milestone
+
+
+_GOALS = select(Milestone).where(Milestone.kind == MilestoneKind.GOAL.value)
+
+
+async def _goal_by_title(
+    turn: Turn, command: CompleteMilestone | RemoveMilestone, title: str
+) -> tuple[PairView, Milestone]:
+    """The goal titled ``title`` (an open one first, else the latest reached). With
+    several pairs and none named, the one pair that has it, without asking which."""
+    chosen = command.partner_id is not None or turn.chosen_pair_id is not None
+    views = [] if chosen else await pairs_of(turn, turn.actor)
+    if len(views) < 2:  # one named, the only one, or none (``pick_pair`` says why)
+        views = [await pick_pair(turn, command.partner_id)]
+    by_pair = {view.pair.id: view for view in views}
+    query = _GOALS.where(Milestone.pair_id.in_(list(by_pair))).order_by(Milestone.number)
+    every = list((await turn.session.execute(query)).scalars())
     # Titles are stored encrypted, so they are compared here.
-    every = list((await turn.session.execute(goals.order_by(Milestone.number))).scalars())
-    wanted = comparable(command.title)
+    wanted = comparable(title)
     named = [goal for goal in every if goal.title and comparable(goal.title) == wanted]
-    named.sort(key=lambda goal: (goal.completed_at is None, goal.number or 0))
-    if named:
-        return view, named[-1]
+    in_pairs = sorted({goal.pair_id for goal in named if goal.pair_id is not None})
+    if len(in_pairs) == 1:
+        goal = max(named, key=lambda goal: (goal.completed_at is None, goal.number or 0))
+        return by_pair[in_pairs[0]], goal
+    said = shorten(title, TITLE_SHOWN_CHARS)
+    if len(views) > 1:
+        if in_pairs:  # more than one of them has it
+            raise AskWhichPair([by_pair[pair_id] for pair_id in in_pairs])
+        raise UserError(
+            f"None of your pairs has a milestone called “{said}”. "
+            "See them with `/mentor milestones`."
+        )
     still_open = [goal for goal in every if goal.completed_at is None]
-    said = shorten(command.title, TITLE_SHOWN_CHARS)
     if not still_open:
         raise UserError(
             f"Your pair has no milestone called “{said}”, and none open. "

@@ -91,6 +91,37 @@ async def test_a_goal_is_named_by_its_title_too(chat: Chat) -> None:
     )
 
 
+async def test_a_title_in_one_of_several_pairs_needs_no_which_pair(chat: Chat) -> None:
+    """Named by its title, a goal only one of alice's pairs has is that pair's: no
+    "which pair?". A title two pairs have asks which, among those two; one none has
+    says so."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    await pair_up(chat, "alice", "dave")
+    await chat.say("alice", "/mentor milestone add @carol Ship it")
+    assert await chat.say("alice", "/mentor milestone done ship it") == (
+        "Milestone #1 done: Ship it 🎉"
+    )
+    assert chat.dms("carol")[-1].startswith("🎉 <@alice> reached a milestone: *Ship it*")
+    await chat.say("alice", "/mentor milestone add @bob Give a talk")
+    await chat.say("alice", "/mentor milestone add @dave Give a talk")
+    assert "Which one do you mean?" in await chat.say(
+        "alice", "/mentor milestone remove Give a talk"
+    )
+    assert [b.label for b in chat.buttons("alice")] == [
+        "With Bob (your mentee)",
+        "With Dave (your mentee)",
+    ]
+    assert (await chat.click("alice", "With Dave (your mentee)")).endswith(
+        "\nRemoved milestone #1: Give a talk"
+    )
+    assert chat.dms("dave")[-1] == "<@alice> removed a milestone of your pair: #1 Give a talk"
+    assert await chat.say("alice", "/mentor milestone done Write docs") == (
+        "None of your pairs has a milestone called “Write docs”. "
+        "See them with `/mentor milestones`."
+    )
+
+
 async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("bob", "/mentor milestone add Ship the CLI")
