@@ -102,7 +102,7 @@ from bot.storage.database import (
 )
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
-from bot.text import clean_answer, clean_text, shorten
+from bot.text import clean_answer, clean_text, is_stop, shorten
 from bot.turn import (
     DEFAULT_MAX_PAIRS_PER_PERSON,
     KEEP_MESSAGE,
@@ -705,6 +705,12 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
         answered = _answered_by(waiting, text)
+        if is_stop(text):
+            still = await CONVERSATIONS[answered.kind].still_waiting(turn, answered)
+            return turn.reply(
+                f"I didn't save “{text}” as an answer. {still} "
+                "If you'd rather not answer now, just leave it."
+            )
         return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
     words = text.split()
     first = words[0].lower() if words else ""

@@ -85,6 +85,15 @@ def is_skip(text: str) -> bool:
     return _SKIP.fullmatch(text.strip()) is not None
 
 
+# A typed "stop" or "cancel" under a question: someone leaving the conversation, never
+# its answer (it would be shared as "Went well: stop").
+_STOP = re.compile(r"(?:stop|cancel|quit|exit|abort|never\s*mind)\s*[.!]*", re.IGNORECASE)
+
+
+def is_stop(text: str) -> bool:
+    return _STOP.fullmatch(text.strip()) is not None
+
+
 def comparable(text: str) -> str:
     """``text`` as two of someone's entries are compared ("is this the same goal, the
     same question?"): case and spacing aside."""

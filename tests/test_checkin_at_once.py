@@ -553,3 +553,22 @@ async def test_a_typed_skip_goes_the_usual_way_and_skips(chat: Chat) -> None:
     answer = await _bobs_answer(chat)
     assert answer is not None and answer.progress is None
     assert (await _bobs_flow(chat)).state == "hard"
+
+
+@pytest.mark.parametrize("typed", ["stop", "Cancel!", "never mind"])
+async def test_a_typed_stop_is_not_saved_as_an_answer(chat: Chat, typed: str) -> None:
+    """A keyed "stop" or "cancel" under a question is not its answer (it would be shared
+    with alice as what moved forward): on PostgreSQL it goes the usual way, which says
+    it was not saved and which question still waits; nothing is written."""
+    await to_first_checkin(chat)
+    await chat.engine.handle(_typed(chat, "bob", "Great!", "s1"))
+    effects, sent = await handled_with_statements(chat, _typed(chat, "bob", typed, "s2"))
+    assert not _at_once(chat, sent)
+    assert chat.dms("bob")[-1] == NEXT  # asked once, before
+    assert _texts(effects) == [
+        f"I didn't save “{typed}” as an answer. Your check-in with <@alice> is still open: "
+        f"your next reply here answers “{NEXT}” If you'd rather not answer now, just leave it."
+    ]
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.progress is None
+    assert (await _bobs_flow(chat)).state == "progress"

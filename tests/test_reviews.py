@@ -329,3 +329,21 @@ async def test_a_look_back_left_waiting_is_named_as_what_the_next_reply_answers(
     assert chat.dms("bob")[-1].endswith("Yes, until the Q&A.")
     assert await chat.say("alice", WENT_WELL) == ""  # its next question follows
     assert chat.dms("alice")[-1] == "What could be improved?"
+
+
+async def test_a_typed_stop_in_a_look_back_is_not_shared(chat: Chat) -> None:
+    """ "stop" under "What went well?" was shared with bob as "Went well: stop"; now it
+    is not saved, and the look back still waits for her words."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor review")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.say("alice", "stop") == (
+        "I didn't save “stop” as an answer. Your look back with <@bob> is still open: your "
+        "next reply here answers “What went well?” If you'd rather not answer now, just "
+        "leave it."
+    )
+    assert chat.dms("bob")[to_bob:] == []
+    [review] = await reviews(chat)
+    assert (review.went_well, review.answered_at) == (None, None)
+    await chat.say("alice", "Weekly calls")
+    assert chat.dms("alice")[-1].startswith("What could be improved?")
