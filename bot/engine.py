@@ -56,6 +56,7 @@ from bot.commands import (
     StartCheckin,
     StartReview,
     help_for,
+    help_text,
     parse_command,
 )
 from bot.content import Content
@@ -712,6 +713,14 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
                 "If you'd rather not answer now, just leave it."
             )
         return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
+    said = text.lower().rstrip("!?. ")
+    if said in ("help", "?", "help me"):  # as people ask a bot in its DMs
+        return turn.reply(help_text())
+    if said in _GREETINGS:
+        return turn.reply(
+            "Hi! I keep mentoring pairs on a steady rhythm: check-ins, wins, feedback and "
+            "milestones. Type `/mentor help` to see what I can do."
+        )
     words = text.split()
     first = words[0].lower() if words else ""
     if first in COMMANDS:
@@ -735,6 +744,12 @@ def _answered_by(waiting: Sequence[FlowSession], text: str) -> FlowSession:
         return newest
     together = (flow for flow in waiting[1:] if flow.updated_at == newest.updated_at)
     return next((flow for flow in together if checkin.asks_mood(flow)), newest)
+
+
+# A DM that only says hello, while no question waits.
+_GREETINGS = frozenset(
+    ("hi", "hello", "hey", "hi there", "hello there", "hey there", "good morning", "yo")
+)
 
 
 async def _answer_text(

@@ -89,7 +89,9 @@ BAD_COMMANDS = [
     ("/mentor feedback how should I structure my design doc?", "not in a mentoring pair yet"),
     ("/mentor config shoutouts #wins", "Only a workspace admin"),
     ("win shipped it", "Did you mean `/win shipped it`?"),
-    ("hello?", "not waiting for an answer"),
+    ("hello?", "Hi! I keep mentoring pairs on a steady rhythm"),
+    ("Help!", "Here is what I can do:\n`/win <what went well>`"),
+    ("hello there, can you help me?", "not waiting for an answer"),
     ("'; DROP TABLE wins; --", "not waiting for an answer"),
 ]
 
