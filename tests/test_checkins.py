@@ -759,7 +759,7 @@ async def test_checkin_now_and_not_twice(chat: Chat) -> None:
 
 async def test_a_dm_with_no_open_conversation_is_explained(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
-    assert "not waiting for an answer" in await chat.say("bob", "hello?")
+    assert "not waiting for an answer" in await chat.say("bob", "are you there?")
 
 
 async def test_prompts_due_together_are_spread_over_a_window(chat: Chat) -> None:
