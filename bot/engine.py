@@ -714,7 +714,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
             )
         return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
     said = text.lower().rstrip("!?. ")
-    if said in ("help", "?", "help me"):  # as people ask a bot in its DMs
+    if said in ("help", "help me") or text == "?":  # as people ask a bot in its DMs
         return turn.reply(help_text())
     if said in _GREETINGS:
         return turn.reply(

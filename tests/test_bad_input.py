@@ -91,6 +91,8 @@ BAD_COMMANDS = [
     ("win shipped it", "Did you mean `/win shipped it`?"),
     ("hello?", "Hi! I keep mentoring pairs on a steady rhythm"),
     ("Help!", "Here is what I can do:\n`/win <what went well>`"),
+    ("?", "Here is what I can do:\n`/win <what went well>`"),
+    ("!!!", "not waiting for an answer"),
     ("hello there, can you help me?", "not waiting for an answer"),
     ("'; DROP TABLE wins; --", "not waiting for an answer"),
 ]

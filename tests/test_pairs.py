@@ -200,7 +200,7 @@ async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:
         "I'll tell <@bob> that it was withdrawn."
     )
     assert [b.label for b in chat.buttons("alice")] == ["Withdraw it", "Keep it"]
-    assert await chat.click("alice", "Keep it") == "Okay, your proposal stays open."
+    assert await chat.click("alice", "Keep it") == "Okay, the proposal stays open."
     await chat.say("alice", "/mentor end")
     to_bob = len(chat.dms("bob"))
     assert await chat.click("alice", "Withdraw it") == (

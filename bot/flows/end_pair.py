@@ -77,7 +77,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         move(turn, flow, State.KEPT, end=True)
         pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
         if pair is not None and pair.state == PairState.PROPOSED:
-            return StepResult(replace_with="Okay, your proposal stays open.")
+            return StepResult(replace_with="Okay, the proposal stays open.")
         return StepResult(replace_with="Okay, your pair stays as it is.")
     if choice != "end":
         return STALE
