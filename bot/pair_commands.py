@@ -175,7 +175,15 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
         turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
     )
     _not_paused(turn, view)
-    return _skip(turn, view)
+    # On a check-in's day, the skip is of the next one: the one open now stays.
+    closes = await checkin.open_closes_at(turn, view.pair)
+    note = (
+        ""
+        if closes is None
+        else "\nThe check-in open now is not skipped: answer it in DMs until "
+        f"{local_view(closes, turn.actor.timezone or view.pair.timezone)}, or leave it."
+    )
+    return _skip(turn, view, note=note)
 
 
 async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[Effect]:
@@ -196,20 +204,27 @@ async def _views(turn: Turn) -> list[PairView]:
     return await pairs_of(turn, turn.actor, PARTNERED_PAIR_STATES)
 
 
-def _skip(turn: Turn, view: PairView, *, name_partner: bool = False) -> list[Effect]:
+def _skip(
+    turn: Turn, view: PairView, *, name_partner: bool = False, note: str = ""
+) -> list[Effect]:
+    """The pair's next check-in skipped, told to both by its day (a check-in may be
+    open now); ``note`` ends the skipper's answer."""
     pair = view.pair
     assert pair.next_checkin_at is not None
-    skipped = when_for(turn.actor, pair)
+    skipped, skipped_for_partner = when_for(turn.actor, pair), when_for(view.partner, pair)
     schedule_next(pair, pair.next_checkin_at, turn.now)
     who = f"<@{turn.actor.external_id}>"
     gap = _long_gap(turn, pair)
     _both(
         turn,
         view,
-        f"{who} skipped your next check-in. The one after is {when_for(view.partner, pair)}." + gap,
+        f"{who} skipped your check-in of {skipped_for_partner}. "
+        f"The one after is {when_for(view.partner, pair)}." + gap,
     )
     which = f"your check-in with {view.partner_mention} on" if name_partner else "the check-in of"
-    return turn.reply(f"Skipped {which} {skipped}. Next one: {when_for(turn.actor, pair)}." + gap)
+    return turn.reply(
+        f"Skipped {which} {skipped}. Next one: {when_for(turn.actor, pair)}." + gap + note
+    )
 
 
 # A skip that leaves this long, or longer, until the next check-in is said out loud.

@@ -645,7 +645,8 @@ async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -
         "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 7 Dec, 10:00 (UTC)."
     )
     assert chat.dms("alice")[-1] == (
-        "<@bob> skipped your next check-in. The one after is Mon 7 Dec, 10:00 (UTC)."
+        "<@bob> skipped your check-in of Mon 30 Nov, 10:00 (UTC). The one after is "
+        "Mon 7 Dec, 10:00 (UTC)."
     )
     pair = await the_pair(chat)
     assert pair.next_checkin_at == utc(12, 7, 10)
@@ -691,7 +692,7 @@ async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: C
         "Skipped your check-in with <@carol> on Mon 30 Nov, 10:00 (UTC). "
         "Next one: Mon 7 Dec, 10:00 (UTC)."
     )
-    assert chat.dms("carol")[-1].startswith("<@bob> skipped your next check-in.")
+    assert chat.dms("carol")[-1].startswith("<@bob> skipped your check-in of ")
     async with chat.database.transaction() as session:
         rows = await session.execute(select(Pair.next_checkin_at).order_by(Pair.id))
         assert list(rows.scalars()) == [utc(11, 30, 10), utc(12, 7, 10)]
@@ -807,7 +808,8 @@ async def test_mentor_skip_moves_the_next_check_in_one_period_and_tells_both(cha
         "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 7 Dec, 10:00 (UTC)."
     )
     assert chat.dms("alice")[-1] == (
-        "<@bob> skipped your next check-in. The one after is Mon 7 Dec, 10:00 (UTC)."
+        "<@bob> skipped your check-in of Mon 30 Nov, 10:00 (UTC). The one after is "
+        "Mon 7 Dec, 10:00 (UTC)."
     )
     pair = await the_pair(chat)
     assert (pair.next_checkin_at, pair.heads_up_at) == (utc(12, 7, 10), utc(12, 6, 10))
@@ -821,6 +823,22 @@ async def test_mentor_skip_moves_the_next_check_in_one_period_and_tells_both(cha
     ]
     await chat.advance(timedelta(hours=22))
     assert len(dms_starting(chat, "alice", PROMPT)) == 1
+
+
+async def test_mentor_skip_while_a_check_in_is_open_says_that_one_stays(chat: Chat) -> None:
+    """On the check-in's day, ``/mentor skip`` skips the next one, not the one open now:
+    both are told which was skipped, and the skipper that the open one stays open."""
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN)
+    assert await chat.say("bob", "/mentor skip") == (
+        "Skipped the check-in of Mon 7 Dec, 10:00 (UTC). Next one: Mon 14 Dec, 10:00 (UTC).\n"
+        "The check-in open now is not skipped: answer it in DMs until Wed 2 Dec, 10:00 (UTC), "
+        "or leave it."
+    )
+    assert chat.dms("alice")[-1] == (
+        "<@bob> skipped your check-in of Mon 7 Dec, 10:00 (UTC). The one after is "
+        "Mon 14 Dec, 10:00 (UTC)."
+    )
 
 
 async def test_skipping_twice_and_skipping_every_other_week(chat: Chat) -> None:
@@ -858,7 +876,8 @@ async def test_two_skips_on_a_biweekly_pair_say_how_long_until_the_next(chat: Ch
         "Skipped the check-in of Mon 21 Dec, 10:00 (UTC). Next one: Mon 4 Jan, 10:00 (UTC)." + gap
     )
     assert chat.dms("bob")[-1] == (
-        "<@alice> skipped your next check-in. The one after is Mon 4 Jan, 10:00 (UTC)." + gap
+        "<@alice> skipped your check-in of Mon 21 Dec, 10:00 (UTC). The one after is "
+        "Mon 4 Jan, 10:00 (UTC)." + gap
     )
 
 
@@ -871,7 +890,8 @@ async def test_skip_shows_each_member_their_own_time(chat: Chat) -> None:
         "Next one: Mon 7 Dec, 15:30 (Asia/Kolkata)."
     )
     assert chat.dms("alice")[-1] == (
-        "<@bob> skipped your next check-in. The one after is Mon 7 Dec, 10:00 (UTC)."
+        "<@bob> skipped your check-in of Mon 30 Nov, 10:00 (UTC). The one after is "
+        "Mon 7 Dec, 10:00 (UTC)."
     )
 
 
@@ -1040,7 +1060,7 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
     await chat.say("bob", "/mentor pause 2w @alice")
     skipped = await chat.say("bob", "/mentor skip")
     assert skipped.startswith("Skipped the check-in of Mon 30 Nov, 10:00 (UTC).")
-    assert chat.dms("carol")[-1].startswith("<@bob> skipped your next check-in.")
+    assert chat.dms("carol")[-1].startswith("<@bob> skipped your check-in of ")
     started = await chat.say("bob", "/mentor checkin")
     assert started == "Check-in started: I've sent you and <@carol> the questions in DMs."
     again = await chat.say("bob", "/mentor checkin")

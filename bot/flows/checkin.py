@@ -429,6 +429,14 @@ async def has_open(turn: Turn, pair: Pair) -> bool:
     return (await turn.session.execute(query.limit(1))).first() is not None
 
 
+async def open_closes_at(turn: Turn, pair: Pair) -> datetime | None:
+    """When the pair's open check-in closes; None when none is open (or it has no end)."""
+    query = select(Checkin.closes_at).where(
+        Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
+    )
+    return (await turn.session.execute(query.limit(1))).scalar()
+
+
 async def ask_again(turn: Turn, pair: Pair, partner: Member) -> str:
     """``/mentor checkin`` while the pair's check-in is open: the actor's question is
     asked again in DMs (now the one a reply answers), with the ways to answer it; when
@@ -436,13 +444,7 @@ async def ask_again(turn: Turn, pair: Pair, partner: Member) -> str:
     mention = f"<@{partner.external_id}>"
     flow = await newest_open_in_pair(turn, turn.actor, pair, FlowKind.CHECKIN)
     if flow is None or not accepts_text(flow):
-        closes = (
-            await turn.session.execute(
-                select(Checkin.closes_at).where(
-                    Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
-                )
-            )
-        ).scalar()
+        closes = await open_closes_at(turn, pair)
         when = local_view(closes or turn.now, turn.actor.timezone or pair.timezone)
         return (
             f"A check-in with {mention} is already open, and you've answered it. I'll share "
