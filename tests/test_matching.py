@@ -185,7 +185,7 @@ async def test_an_unanswered_proposal_expires_after_a_week_and_the_admin_is_told
         "A matching proposal expired: <@mia> mentoring <@eve>" in t for t in chat.dms("alice")
     )
     assert "expired after 7 days" in chat.dms("eve")[-1]
-    assert "withdrawn" in await chat.click("eve", "Accept")
+    assert "didn't go ahead" in await chat.click("eve", "Accept")
     stats = await chat.say("alice", "/mentor stats")
     # One of each is counted as one ("1 mentor", not "1 mentors").
     assert "Matching pool: 1 mentor with 1 open place, 1 mentee waiting" in stats
@@ -428,5 +428,5 @@ async def test_a_proposal_withdrawn_by_a_forget_says_so_on_a_late_click(chat: Ch
     await chat.click("ed", "Delete everything")
     assert "withdrawn" in chat.dms("mia")[-1]
     assert await chat.press("mia", accept) == (
-        "This proposal was withdrawn, so there is nothing to answer any more."
+        "This proposal didn't go ahead, so there is nothing to answer any more."
     )

@@ -210,7 +210,7 @@ async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:
         "<@alice> withdrew the proposed pair of <@alice> mentoring <@bob>, so there is "
         "nothing to answer any more."
     ]
-    assert "withdrawn" in await chat.click("bob", "Accept")
+    assert "didn't go ahead" in await chat.click("bob", "Accept")
     [pair] = await _pairs(chat)
     assert (pair.state, pair.ended_at) == (PairState.DECLINED, chat.clock.now())
     for who in ("alice", "bob"):
@@ -249,6 +249,10 @@ async def test_withdrawing_a_proposal_someone_else_made_tells_them_too(chat: Cha
         "<@carol> declined the pair of <@carol> mentoring <@dave>."
     ]
     assert [p.state for p in await _pairs(chat)] == [PairState.DECLINED] * 2
+    # dave's own [Accept] on it, after carol's decline: over, not "withdrawn".
+    assert await chat.click("dave", "Accept") == (
+        "This proposal didn't go ahead, so there is nothing to answer any more."
+    )
 
 
 async def test_an_ambiguous_command_asks_which_pair(chat: Chat) -> None:

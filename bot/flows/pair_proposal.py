@@ -53,7 +53,9 @@ class State(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-WITHDRAWN = "This proposal was withdrawn, so there is nothing to answer any more."
+# A click on a proposal declined, withdrawn, expired or ended by a forget since: each of
+# those told the person why in a DM of its own, so this says only that it is over.
+WITHDRAWN = "This proposal didn't go ahead, so there is nothing to answer any more."
 
 
 def _m(member: Member) -> str:
