@@ -570,6 +570,23 @@ async def test_answering_in_a_form(chat: Chat) -> None:
     assert "no longer open" in await chat.submit("alice", form.form_id, progress="again")
 
 
+async def test_a_form_sent_empty_saves_nothing_and_says_what_still_waits(chat: Chat) -> None:
+    """Every field blank (Discord's modals and the console send that; Slack's modal
+    refuses it first): nothing saved, nothing shared, and the check-in still waits,
+    rather than "Thanks! I'll share your answers" with none (as a look back's form)."""
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")
+    answer = await chat.submit("alice", mood=" ", progress="", challenge="", next_topic="")
+    assert answer == (
+        "Every answer was empty, so nothing was saved. Write at least one, or press Skip."
+    )
+    nothing = await _answers(chat, "alice")
+    assert (nothing.mood, nothing.progress, nothing.answered_at) == (None, None, None)
+    assert "I'll share your answers" in await chat.submit(
+        "alice", chat.form("alice").form_id, mood="ok", progress="", challenge="", next_topic=""
+    )
+
+
 async def test_a_nudge_carries_the_same_ways_to_answer_as_the_prompt(chat: Chat) -> None:
     await to_first_checkin(chat)
     prompt = [b.label for b in chat.buttons("bob")]

@@ -1056,6 +1056,12 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         return StepResult(
             reply="That check-in is done, so what you wrote in this form was not saved."
         )
+    if not any(value.strip() for value in values.values()):
+        # (Slack's modal refuses it first, ``form_errors``; Discord's and the console's
+        # send it.) It answers nothing: not a check-in answered with every one skipped.
+        return StepResult(
+            reply="Every answer was empty, so nothing was saved. Write at least one, or press Skip."
+        )
     # Read whole: what the member answered so far decides what the form changes, and
     # the form completes the check-in (unless an answer was too long), so it takes its
     # turn at sharing it first.
