@@ -648,12 +648,16 @@ def _spaced_zone_error(typed: str, zone: str) -> CadenceError:
     )
 
 
-def parse_cadence(words: str, default_timezone: str) -> CadenceRule:
+def parse_cadence(
+    words: str, default_timezone: str, current: CadenceRule | None = None
+) -> CadenceRule:
     """Read ``[weekly|biweekly|monthly] [weekday] [HH:MM] [timezone]`` in any order and
     case, friendly forms included ("every 2 weeks", "thu 9:30", "mon 5pm",
-    "europe/berlin"). Missing parts default to weekly, Monday, 10:00 and
-    ``default_timezone`` (the proposer's timezone; UTC if it is empty or not a zone name
-    this module accepts).
+    "europe/berlin"). Missing parts keep ``current``'s (a pair's rule being changed:
+    "biweekly" changes the rhythm only), else default to weekly, Monday and 10:00. The
+    timezone: the one said; else, with no time said, ``current``'s; else
+    ``default_timezone`` (the typer's: a time typed is their clock; UTC if it is empty
+    or not a zone name this module accepts).
 
     Timezones: Area/City names (IANA links such as ``US/Eastern`` too), matched without
     regard to case, and ``UTC``. Abbreviations ("CET", "EST", "PST", "IST", "GMT") are
@@ -704,14 +708,21 @@ def parse_cadence(words: str, default_timezone: str) -> CadenceRule:
             raise _unknown_word(token, word)
         i += used
 
-    agreed = at[0] if at else parse_local_time(DEFAULT_LOCAL_TIME)
+    kept = current.local_time if current else DEFAULT_LOCAL_TIME
+    agreed = at[0] if at else parse_local_time(kept)
     if not QUIET_END <= agreed < QUIET_START:
         raise CadenceError(f"{agreed:%H:%M} is in the quiet hours: {QUIET_HOURS_REASON}")
+    if zone is not None:
+        timezone = zone[0]
+    elif at is None and current is not None:
+        timezone = current.timezone
+    else:
+        timezone = _canonical_default(default_timezone)
     return CadenceRule(
-        cadence=cadence[0] if cadence else DEFAULT_CADENCE,
-        weekday=weekday[0] if weekday else DEFAULT_WEEKDAY,
+        cadence=cadence[0] if cadence else (current.cadence if current else DEFAULT_CADENCE),
+        weekday=weekday[0] if weekday else (current.weekday if current else DEFAULT_WEEKDAY),
         local_time=f"{agreed:%H:%M}",
-        timezone=zone[0] if zone else _canonical_default(default_timezone),
+        timezone=timezone,
     )
 
 

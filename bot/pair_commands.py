@@ -43,7 +43,9 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
         return await _show_cadence(turn, command.partner_id)
     view = await pick_pair(turn, command.partner_id)
     try:
-        rule = parse_cadence(command.words, turn.actor.timezone or view.pair.timezone)
+        rule = parse_cadence(
+            command.words, turn.actor.timezone or view.pair.timezone, rule_of(view.pair)
+        )
     except CadenceError as error:
         raise UserError(error.message) from None
     pair = view.pair

@@ -360,6 +360,30 @@ async def test_a_cadence_without_words_shows_the_rhythm_and_how_to_change_it(
     assert "not in a mentoring pair" in await chat.say("zoe", "/mentor cadence")
 
 
+async def test_a_cadence_change_keeps_what_it_does_not_say(chat: Chat) -> None:
+    """``/mentor cadence biweekly`` after "weekly tue 15:00 Europe/London" changes the
+    rhythm only: the day, the time and the timezone agreed stay (before, they went back
+    to Monday 10:00). A time typed with no timezone is the typer's clock, as before."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor cadence weekly tue 15:00 Europe/London")
+    assert (await chat.say("alice", "/mentor cadence biweekly")).startswith(
+        "Check-ins are now every other Tuesday at 15:00 (Europe/London)."
+    )
+    assert (await chat.say("alice", "/mentor cadence monthly")).startswith(
+        "Check-ins are now the first Tuesday of each month at 15:00 (Europe/London)."
+    )
+    assert (await chat.say("bob", "/mentor cadence fri")).startswith(
+        "Check-ins are now the first Friday of each month at 15:00 (Europe/London)."
+    )
+    assert (await chat.say("bob", "/mentor cadence Europe/Berlin")).startswith(
+        "Check-ins are now the first Friday of each month at 15:00 (Europe/Berlin)."
+    )
+    await chat.say("alice", "/mentor config timezone Asia/Tokyo")
+    assert (await chat.say("alice", "/mentor cadence weekly 9:30")).startswith(
+        "Check-ins are now every Friday at 09:30 (Asia/Tokyo)."
+    )
+
+
 async def test_the_proposers_timezone_is_the_default(chat: Chat) -> None:
     assert await chat.say("alice", "/mentor config timezone Asia/Tokyo") == (
         "Your timezone is now Asia/Tokyo."
