@@ -497,8 +497,9 @@ def _canonical_default(name: str) -> str:
     return "UTC" if word in _UTC_NAMES else timezone_names().get(word, DEFAULT_TIMEZONE)
 
 
-def _parse_time(token: str, word: str) -> time | None:
-    """``word`` (lower case) as a time of day, None if it does not look like one."""
+def _parse_time(token: str, word: str, *, after_at: bool = False) -> time | None:
+    """``word`` (lower case) as a time of day, None if it does not look like one. A bare
+    number is an hour only ``after_at`` ("at 9"): alone, it could be anything."""
     if word in {"noon", "midday"}:
         return time(12, 0)
     if word == "midnight":
@@ -507,7 +508,7 @@ def _parse_time(token: str, word: str) -> time | None:
     if match is None:
         return None
     hours_text, separator, minutes_text, meridiem = match.groups()
-    if separator is None and meridiem is None:
+    if separator is None and meridiem is None and not after_at:
         raise CadenceError(f"'{token}' is not a time: write it like 09:30, 5pm or 17h")
     if separator in {":", "."} and len(minutes_text) != 2:
         raise CadenceError(f"'{token}' is not a time: write the minutes with two digits")
@@ -700,7 +701,9 @@ def parse_cadence(
             )
         elif word in _FILLERS:
             pass
-        elif (local_time := _parse_time(token, word)) is not None:
+        elif (
+            local_time := _parse_time(token, word, after_at=i > 0 and lowered[i - 1] == "at")
+        ) is not None:
             at = _once("time", at, local_time, token)
         elif (name := _parse_timezone(token, word)) is not None:
             zone = _once("timezone", zone, name, token)

@@ -407,6 +407,9 @@ W, B, M = Cadence.WEEKLY, Cadence.BIWEEKLY, Cadence.MONTHLY
         ("17h", rule(W, 0, "17:00", NEW_YORK)),
         ("17h30", rule(W, 0, "17:30", NEW_YORK)),
         ("noon", rule(W, 0, "12:00", NEW_YORK)),
+        # A bare hour after "at" is that hour; alone, "9" could be anything.
+        ("thu at 9", rule(W, 3, "09:00", NEW_YORK)),
+        ("at 14 fri", rule(W, 4, "14:00", NEW_YORK)),
         ("08:00", rule(W, 0, "08:00", NEW_YORK)),
         ("20:59", rule(W, 0, "20:59", NEW_YORK)),
         # Timezones.
@@ -435,6 +438,17 @@ def test_parse_cadence(words: str, expected: CadenceRule) -> None:
     assert parse_cadence(words, NEW_YORK) == expected
 
 
+def test_what_is_not_said_keeps_the_current_rule() -> None:
+    """A pair's rule being changed keeps the parts not said; its timezone too, unless a
+    time is said with none (the typer's clock)."""
+    current = rule(W, 1, "15:00", BERLIN)
+    assert parse_cadence("biweekly", NEW_YORK, current) == rule(B, 1, "15:00", BERLIN)
+    assert parse_cadence("fri", NEW_YORK, current) == rule(W, 4, "15:00", BERLIN)
+    assert parse_cadence("asia/tokyo", NEW_YORK, current) == rule(W, 1, "15:00", "Asia/Tokyo")
+    assert parse_cadence("9:30", NEW_YORK, current) == rule(W, 1, "09:30", NEW_YORK)
+    assert parse_cadence("monthly 9:30 utc", NEW_YORK, current) == rule(M, 1, "09:30", "UTC")
+
+
 def test_the_default_timezone() -> None:
     assert parse_cadence("weekly", "europe/berlin").timezone == BERLIN
     assert parse_cadence("weekly", "").timezone == "UTC"
@@ -451,6 +465,7 @@ def test_the_default_timezone() -> None:
         ("tuesdy", "I don't understand 'tuesdy' (did you mean 'tuesday'?)"),
         ("berlin", "I don't understand 'berlin' (did you mean Europe/Berlin?)"),
         ("9", "'9' is not a time: write it like 09:30, 5pm or 17h"),
+        ("at 24", "'24' is not a time of day: hours go up to 23"),
         ("every", "I don't understand 'every': say weekly, every 2 weeks or monthly"),
         ("every 3 weeks", "'every 3 weeks' is not a rhythm I can keep"),
         ("every other month", "'every other month' is not a rhythm I can keep"),
