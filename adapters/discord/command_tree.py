@@ -98,9 +98,9 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
     @app_commands.command(name="cadence", description="Set when your check-ins happen")
     @app_commands.describe(
         rhythm="How often",
-        weekday="On which day (Monday unless you say)",
-        time="Local time, like 09:30 (10:00 unless you say)",
-        timezone="Area/City, like Europe/Berlin (yours unless you say)",
+        weekday="On which day (the pair's day unless you say)",
+        time="Local time, like 09:30 (the pair's time unless you say)",
+        timezone="Area/City, like Europe/Berlin (the pair's unless you say; yours with a time)",
         partner=PARTNER,
     )
     @app_commands.autocomplete(timezone=_zones)
