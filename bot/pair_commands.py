@@ -185,7 +185,7 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
         else "\nThe check-in open now is not skipped: answer it in DMs until "
         f"{local_view(closes, turn.actor.timezone or view.pair.timezone)}, or leave it."
     )
-    return _skip(turn, view, note=note)
+    return _skip(turn, view, name_partner=view.among > 1, note=note)
 
 
 async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[Effect]:
@@ -278,8 +278,12 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
     until_text = local_view(until, turn.actor.timezone or pair.timezone)
     was = pair.paused_until if pair.state == PairState.PAUSED else None
     was_text = local_view(was, turn.actor.timezone or pair.timezone) if was else None
+    # In several pairs, whose check-ins it is.
+    with_whom = f" with {view.partner_mention}" if view.among > 1 else ""
     if was_text == until_text:  # to the minute they are shown
-        return turn.reply(f"Your check-ins are already paused until {until_text}; nothing changed.")
+        return turn.reply(
+            f"Your check-ins{with_whom} are already paused until {until_text}; nothing changed."
+        )
     pair.state = PairState.PAUSED.value
     pair.paused_until = until
     pause_schedule(pair)
@@ -289,11 +293,12 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
     if was_text is not None:
         _both(turn, view, f"{who} changed your pause: check-ins start again {partner_until}.")
         return turn.reply(
-            f"Your pause now ends {until_text} (it was to end {was_text}). "
+            f"Your pause{with_whom} now ends {until_text} (it was to end {was_text}). "
             f"Check-ins start again{again}"
         )
     _both(turn, view, f"{who} paused your check-ins until {partner_until}.")
-    return turn.reply(f"Paused until {until_text}. Check-ins start again{again}")
+    paused = f"Paused your check-ins{with_whom}" if with_whom else "Paused"
+    return turn.reply(f"{paused} until {until_text}. Check-ins start again{again}")
 
 
 async def resume(turn: Turn, command: Resume) -> list[Effect]:
@@ -313,4 +318,9 @@ async def resume(turn: Turn, command: Resume) -> list[Effect]:
     resume_schedule(pair, turn.now)
     who = f"<@{turn.actor.external_id}>"
     _both(turn, view, f"{who} resumed your check-ins. Next one: {when_for(view.partner, pair)}.")
+    if view.among > 1:  # in several pairs, whose check-ins
+        return turn.reply(
+            f"Resumed your check-ins with {view.partner_mention}. "
+            f"Next one: {when_for(turn.actor, pair)}."
+        )
     return turn.reply(f"Resumed. Next check-in: {when_for(turn.actor, pair)}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,9 @@ class PairView:
     pair: Pair
     me: Member
     partner: Member
+    # How many of the actor's pairs the command could have meant (``pick_pair``): with
+    # more than one, its answer names the partner.
+    among: int = 1
 
     @property
     def i_mentor(self) -> bool:
@@ -173,6 +177,7 @@ async def pick_pair(
     views = await pairs_of(turn, turn.actor, states)
     if not views:
         raise UserError(await no_pair(turn, partner_id, states, alone=True))
+    views = [dataclasses.replace(view, among=len(views)) for view in views]
     if turn.chosen_pair_id is not None:
         for view in views:
             if view.pair.id == turn.chosen_pair_id:

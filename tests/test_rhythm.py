@@ -982,6 +982,30 @@ async def test_pausing_again_changes_the_end_or_says_nothing_changed(chat: Chat)
     assert (await the_pair(chat)).paused_until == utc(12, 9, 0)
 
 
+async def test_pause_resume_and_skip_name_the_partner_to_someone_in_two_pairs(
+    chat: Chat,
+) -> None:
+    """alice mentors bob and carol: her answers say whose check-ins they paused, resumed
+    or skipped (the resume picked the only paused pair by itself), as the heads-up's
+    [Skip this one] does. With one pair they say it as before."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "alice", "carol")
+    assert (await chat.say("alice", "/mentor pause @carol")).startswith(
+        "Paused your check-ins with <@carol> until Wed 9 Dec, 12:00 (UTC)."
+    )
+    assert (await chat.say("alice", "/mentor pause @carol 3w")).startswith(
+        "Your pause with <@carol> now ends Wed 16 Dec, 12:00 (UTC)"
+    )
+    assert await chat.say("alice", "/mentor resume") == (
+        "Resumed your check-ins with <@carol>. Next one: Mon 30 Nov, 10:00 (UTC)."
+    )
+    await chat.say("alice", "/mentor skip")
+    assert (await chat.click("alice", "With Bob (your mentee)")).endswith(
+        "\nSkipped your check-in with <@bob> on Mon 30 Nov, 10:00 (UTC). "
+        "Next one: Mon 7 Dec, 10:00 (UTC)."
+    )
+
+
 async def test_a_bare_pause_of_a_paused_pair_keeps_its_end(chat: Chat) -> None:
     """``/mentor pause`` with no length, while paused: it says until when and how to
     change it, rather than moving a three-week pause to the default two weeks (and
@@ -1083,7 +1107,8 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
     await pair_up(chat, "carol", "bob")
     await chat.say("bob", "/mentor pause 2w @alice")
     skipped = await chat.say("bob", "/mentor skip")
-    assert skipped.startswith("Skipped the check-in of Mon 30 Nov, 10:00 (UTC).")
+    # Taken by itself among two: the answer names whose.
+    assert skipped.startswith("Skipped your check-in with <@carol> on Mon 30 Nov, 10:00 (UTC).")
     assert chat.dms("carol")[-1].startswith("<@bob> skipped your check-in of ")
     started = await chat.say("bob", "/mentor checkin")
     assert started == "Check-in started: I've sent you and <@carol> the questions in DMs."
@@ -1094,7 +1119,7 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
     )
     assert (
         await chat.say("bob", "/mentor resume")
-        == "Resumed. Next check-in: Mon 30 Nov, 10:00 (UTC)."
+        == "Resumed your check-ins with <@alice>. Next one: Mon 30 Nov, 10:00 (UTC)."
     )
     assert chat.dms("alice")[-1].startswith("<@bob> resumed your check-ins.")
     before = await snapshot(chat)
