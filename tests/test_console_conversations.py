@@ -298,3 +298,54 @@ def test_two_mentors_two_weeks(tmp_path: Path) -> None:
         "Your answers to the open check-in were not shared: it closed with the pair. They "
         "stay yours: /mentor export includes them.",
     )
+
+
+def test_second_thoughts_read_as_their_people_read_them(tmp_path: Path) -> None:
+    """tests/console_sessions/second_thoughts.txt: a proposal withdrawn and one declined
+    with /mentor end, a typed mood under the prompt that carries a follow-up, a typed
+    "stop", a skip on the check-in's day, a cadence change that keeps what it does not
+    say, and a bare pause of a paused pair."""
+    out = session(tmp_path, "second_thoughts")
+
+    waits = out.turn("/mentor cadence weekly fri")
+    assert waits.messages[0].text == (
+        "Your pair with @bob hasn't started yet: it waits for @bob's answer."
+    )
+    withdrawn = out.turn(":click Withdraw it")
+    assert only(withdrawn.messages, "DM → bob").text == (
+        "@alice withdrew the proposed pair of @alice mentoring @bob, so there is nothing "
+        "to answer any more."
+    )
+    assert out.turn(":click Accept").messages[0].text == (
+        "This proposal didn't go ahead, so there is nothing to answer any more."
+    )
+    declined = out.turn(":click Decline it")
+    assert only(declined.messages, "DM → carol").text == (
+        "@bob declined the pair of @carol mentoring @bob."
+    )
+
+    # The prompt carries the follow-up; "great" answers the check-in's mood, not it.
+    mood = out.turn("great")
+    assert [m.text for m in mood.messages] == ["What moved forward since last time?"]
+    assert out.turn("stop").messages[0].text.startswith("I didn't save “stop” as an answer.")
+    assert out.turn("I split the loop out.").messages[0].text == "What is hard right now?"
+
+    skipped = out.turn("/mentor skip")
+    assert skipped.messages[0].text.endswith(
+        "The check-in open now is not skipped: answer it in DMs until Wed 2 Dec, 10:00 (UTC), "
+        "or leave it."
+    )
+    assert only(skipped.messages, "DM → bob").text.startswith(
+        "@alice skipped your check-in of Mon 7 Dec, 10:00 (UTC)."
+    )
+
+    assert (
+        out.turn("/mentor cadence biweekly")
+        .messages[0]
+        .text.startswith("Check-ins are now every other Tuesday at 15:00 (Europe/London).")
+    )
+    again = out.turn("/mentor pause")
+    assert again.headers == ["ephemeral → bob"]  # alice is not told of a change
+    assert again.messages[0].text.startswith(
+        "Your check-ins with @alice are already paused until Mon 21 Dec"
+    )
