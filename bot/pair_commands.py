@@ -53,8 +53,16 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     pair.local_time, pair.timezone = rule.local_time, rule.timezone
     pair.cadence_anchor = None  # counted again from this week
     pair.resume_after = None  # a new rhythm starts afresh: a skip of the old one is moot
+    open_until = None
     if pair.state == PairState.ACTIVE:
         schedule_next(pair, turn.now, turn.now)
+        closes = await checkin.open_closes_at(turn, pair)
+        assert pair.next_checkin_at is not None
+        if closes is not None and pair.next_checkin_at < closes:
+            # One check-in at a time: the dispatch pass passes by one due while another
+            # is open (after its heads-up). The new rhythm starts after the open one.
+            schedule_next(pair, closes, turn.now)
+            open_until = closes
     rhythm = describe(rule_of(pair))
     who = f"<@{turn.actor.external_id}>"
     if pair.next_checkin_at is None:  # paused: nothing is scheduled until it resumes
@@ -62,15 +70,22 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
             turn, view, f"{who} set your check-ins to {rhythm}." + _after_pause(view.partner, pair)
         )
         return turn.reply(f"Check-ins are now {rhythm}." + _after_pause(turn.actor, pair))
+
+    def after_open(member: Member) -> str:
+        if open_until is None:
+            return ""
+        until = local_view(open_until, member.timezone or pair.timezone)
+        return f", after the check-in open now (it runs until {until})"
+
     _both(
         turn,
         view,
-        f"{who} set your check-ins to {rhythm}. Next one: {when_for(view.partner, pair)}."
-        + _night_note(view.partner, pair, "you"),
+        f"{who} set your check-ins to {rhythm}. Next one: {when_for(view.partner, pair)}"
+        f"{after_open(view.partner)}." + _night_note(view.partner, pair, "you"),
     )
     return turn.reply(
-        f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}."
-        + _partner_time(view, pair)
+        f"Check-ins are now {rhythm}. Next one: {when_for(turn.actor, pair)}"
+        f"{after_open(turn.actor)}." + _partner_time(view, pair)
     )
 
 

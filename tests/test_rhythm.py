@@ -360,6 +360,27 @@ async def test_a_cadence_without_words_shows_the_rhythm_and_how_to_change_it(
     assert "not in a mentoring pair" in await chat.say("zoe", "/mentor cadence")
 
 
+async def test_a_new_rhythm_starts_after_the_check_in_open_now(chat: Chat) -> None:
+    """Monday's check-in is open until Wednesday; alice moves the rhythm to Tuesdays.
+    Before, "Next one: Tue 1 Dec" came with a heads-up, and then no check-in (one was
+    open): now the first on the new rhythm is after the open one, and said so."""
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN)
+    assert await chat.say("alice", "/mentor cadence weekly tue 15:00") == (
+        "Check-ins are now every Tuesday at 15:00 (UTC). Next one: Tue 8 Dec, 15:00 (UTC), "
+        "after the check-in open now (it runs until Wed 2 Dec, 10:00 (UTC))."
+    )
+    assert chat.dms("bob")[-1] == (
+        "<@alice> set your check-ins to every Tuesday at 15:00 (UTC). Next one: Tue 8 Dec, "
+        "15:00 (UTC), after the check-in open now (it runs until Wed 2 Dec, 10:00 (UTC))."
+    )
+    heads_ups = len(dms_starting(chat, "bob", HEADS_UP))
+    await chat.advance(timedelta(days=2))  # past Tue 1 Dec, 15:00
+    assert len(dms_starting(chat, "bob", HEADS_UP)) == heads_ups
+    pair = await the_pair(chat)
+    assert pair.next_checkin_at == utc(12, 8, 15)
+
+
 async def test_a_cadence_change_keeps_what_it_does_not_say(chat: Chat) -> None:
     """``/mentor cadence biweekly`` after "weekly tue 15:00 Europe/London" changes the
     rhythm only: the day, the time and the timezone agreed stay (before, they went back
