@@ -16,6 +16,7 @@ from bot.content import Content
 from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import checkin, feedback
+from bot.flows.checkin import ANSWER_WINDOW
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.rhythm import (
     held_till_morning,
@@ -182,9 +183,18 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
     mentor, mentee = (view.me, view.partner) if view.i_mentor else (view.partner, view.me)
     await checkin.open_checkin(turn, view.pair, mentor, mentee, turn.now, asked_by=turn.actor)
     await feedback.follow_up_now(turn.session, turn.now, [view.pair.id])
-    return turn.reply(
-        f"Check-in started: I've sent you and {view.partner_mention} the questions in DMs."
-    )
+    started = f"Check-in started: I've sent you and {view.partner_mention} the questions in DMs."
+    pair = view.pair
+    if pair.next_checkin_at is not None and pair.next_checkin_at < turn.now + ANSWER_WINDOW:
+        # One check-in at a time: the one planned within this one's 48 hours would be
+        # passed by (after its heads-up). This one takes its place, said so.
+        planned = when_for(turn.actor, pair)
+        schedule_next(pair, pair.next_checkin_at, turn.now)
+        started += (
+            f" It takes the place of the one planned for {planned}; the next is "
+            f"{when_for(turn.actor, pair)}."
+        )
+    return turn.reply(started)
 
 
 async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:

@@ -381,6 +381,22 @@ async def test_a_new_rhythm_starts_after_the_check_in_open_now(chat: Chat) -> No
     assert pair.next_checkin_at == utc(12, 8, 15)
 
 
+async def test_a_check_in_started_the_day_before_one_planned_takes_its_place(
+    chat: Chat,
+) -> None:
+    """After Sunday's heads-up for Monday, alice starts a check-in: Monday's falls in its
+    48 hours, and one check-in runs at a time, so it takes Monday's place. Before, her
+    answer said nothing of it, and status still showed Monday's as next."""
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_HEADS_UP + timedelta(hours=2))  # Sunday 12:00
+    assert await chat.say("alice", "/mentor checkin") == (
+        "Check-in started: I've sent you and <@bob> the questions in DMs. It takes the "
+        "place of the one planned for Mon 30 Nov, 10:00 (UTC); the next is Mon 7 Dec, "
+        "10:00 (UTC)."
+    )
+    assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+
+
 async def test_a_cadence_change_keeps_what_it_does_not_say(chat: Chat) -> None:
     """``/mentor cadence biweekly`` after "weekly tue 15:00 Europe/London" changes the
     rhythm only: the day, the time and the timezone agreed stay (before, they went back
