@@ -7,6 +7,7 @@ the same helpful answer.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -405,9 +406,15 @@ def parse_command(command: str, text: str) -> Command:
     raise CommandError(f"I don't know the command `/{name}`.\n{help_text()}")
 
 
+def _says_something(text: str) -> bool:
+    """Whether ``text`` has a letter, a digit or a symbol such as an emoji ("🎉"), not
+    only punctuation ("/win ." shared a "." with the partner and counted as a win)."""
+    return any(char.isalnum() or unicodedata.category(char) == "So" for char in text)
+
+
 def _parse_win(text: str) -> ShareWin:
     cleaned = clean_text(text)
-    if not cleaned:
+    if not cleaned or not _says_something(cleaned):
         raise CommandError(
             "Tell me what went well, right after `/win`.",
             usage=WIN_USAGE.usage,

@@ -27,6 +27,8 @@ BAD_COMMANDS = [
     ("/win", "Tell me what went well"),
     ("/win      ", "Tell me what went well"),
     ("/win \x00\x01\x02", "Tell me what went well"),
+    ("/win   .  ", "Tell me what went well"),  # punctuation alone is no win
+    ("/win ?!…", "Tell me what went well"),
     ("/win " + "x" * 3001, "3,001 characters long"),
     ("/win " + "🚀" * 3001, "3,001 characters long"),
     ("/win " + "a" * 1_000_000, "1,000,000 characters long"),
