@@ -58,11 +58,7 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     if pair.state == PairState.ACTIVE:
         schedule_next(pair, turn.now, turn.now)
         closes = await checkin.open_closes_at(turn, pair)
-        assert pair.next_checkin_at is not None
-        if closes is not None and pair.next_checkin_at < closes:
-            # One check-in at a time: the dispatch pass passes by one due while another
-            # is open (after its heads-up). The new rhythm starts after the open one.
-            schedule_next(pair, closes, turn.now)
+        if _after_open_checkin(pair, closes, turn.now):  # the new rhythm starts after it
             open_until = closes
     rhythm = describe(rule_of(pair))
     who = f"<@{turn.actor.external_id}>"
@@ -185,16 +181,24 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
     await feedback.follow_up_now(turn.session, turn.now, [view.pair.id])
     started = f"Check-in started: I've sent you and {view.partner_mention} the questions in DMs."
     pair = view.pair
-    if pair.next_checkin_at is not None and pair.next_checkin_at < turn.now + ANSWER_WINDOW:
-        # One check-in at a time: the one planned within this one's 48 hours would be
-        # passed by (after its heads-up). This one takes its place, said so.
-        planned = when_for(turn.actor, pair)
-        schedule_next(pair, pair.next_checkin_at, turn.now)
+    planned = when_for(turn.actor, pair) if pair.next_checkin_at is not None else ""
+    if _after_open_checkin(pair, turn.now + ANSWER_WINDOW, turn.now):
+        # The one planned within this one's 48 hours: this one takes its place.
         started += (
             f" It takes the place of the one planned for {planned}; the next is "
             f"{when_for(turn.actor, pair)}."
         )
     return turn.reply(started)
+
+
+def _after_open_checkin(pair: Pair, closes: datetime | None, now: datetime) -> bool:
+    """One check-in at a time: the dispatch pass passes by one that falls due while
+    another is open, after its heads-up. A next check-in before ``closes`` (when the one
+    open closes) moves to the first after it; whether it moved."""
+    if closes is None or pair.next_checkin_at is None or pair.next_checkin_at >= closes:
+        return False
+    schedule_next(pair, closes, now)
+    return True
 
 
 async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
