@@ -144,14 +144,17 @@ async def no_pair(
                 f"Your pair with {view.partner_mention} hasn't started yet: it waits for {whose}."
             )
     if partner_id is not None and named:
-        last = max(
-            named, key=lambda view: (view.pair.ended_at or view.pair.created_at, view.pair.id)
-        )
+        last = last_ended(named)
         ended = f"Your pair with {last.partner_mention} ended on {ended_day(turn, last):%Y-%m-%d}."
         return f"{ended} Start a new one with `/mentor pair @mentor @mentee`." if alone else ended
     if alone:
         return not_in_a_pair(had_one=any(v.pair.state == PairState.ENDED for v in others))
     return f"You don't have a pair with <@{partner_id}>."
+
+
+def last_ended(views: Sequence[PairView]) -> PairView:
+    """The pair of ``views`` (ended ones) that ended last."""
+    return max(views, key=lambda view: (view.pair.ended_at or view.pair.created_at, view.pair.id))
 
 
 def ended_day(turn: Turn, view: PairView) -> datetime:

@@ -20,6 +20,7 @@ from bot.pairs import (
     NO_PAIR_HINT,
     PairView,
     ended_day,
+    last_ended,
     not_in_a_pair,
     pairs_of,
     with_partner,
@@ -155,7 +156,7 @@ async def _no_live_pair(turn: Turn) -> str:
         )
     if not ended:
         return not_in_a_pair(had_one=False, hint=hint)
-    last = max(ended, key=lambda v: (v.pair.ended_at or v.pair.created_at, v.pair.id))
+    last = last_ended(ended)
     role = "mentee" if last.i_mentor else "mentor"
     day = ended_day(turn, last)
     if last.partner.external_id == FORGOTTEN_MEMBER_ID:
