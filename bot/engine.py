@@ -103,7 +103,7 @@ from bot.storage.database import (
 )
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
-from bot.text import clean_answer, clean_text, is_stop, shorten
+from bot.text import clean_answer, clean_text, is_hello, is_help, said_to_the_bot, shorten
 from bot.turn import (
     DEFAULT_MAX_PAIRS_PER_PERSON,
     KEEP_MESSAGE,
@@ -706,17 +706,18 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
         answered = _answered_by(waiting, text)
-        if is_stop(text):
+        if said_to_the_bot(text):
             still = await CONVERSATIONS[answered.kind].still_waiting(turn, answered)
-            return turn.reply(
-                f"I didn't save “{text}” as an answer. {still} "
-                "If you'd rather not answer now, just leave it."
-            )
+            not_saved = f"I didn't save “{text}” as an answer. {still}"
+            if is_help(text):
+                return turn.reply(f"{help_text()}\n\n{not_saved}")
+            if is_hello(text):
+                return turn.reply(f"Hi! {not_saved}")
+            return turn.reply(f"{not_saved} If you'd rather not answer now, just leave it.")
         return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
-    said = text.lower().rstrip("!?. ")
-    if said in ("help", "help me") or text == "?":  # as people ask a bot in its DMs
+    if is_help(text):
         return turn.reply(help_text())
-    if said in _GREETINGS:
+    if is_hello(text):
         return turn.reply(
             "Hi! I keep mentoring pairs on a steady rhythm: check-ins, wins, feedback and "
             "milestones. Type `/mentor help` to see what I can do."
@@ -744,12 +745,6 @@ def _answered_by(waiting: Sequence[FlowSession], text: str) -> FlowSession:
         return newest
     together = (flow for flow in waiting[1:] if flow.updated_at == newest.updated_at)
     return next((flow for flow in together if checkin.asks_mood(flow)), newest)
-
-
-# A DM that only says hello, while no question waits.
-_GREETINGS = frozenset(
-    ("hi", "hello", "hey", "hi there", "hello there", "hey there", "good morning", "yo")
-)
 
 
 async def _answer_text(

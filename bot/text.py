@@ -94,6 +94,29 @@ def is_stop(text: str) -> bool:
     return _STOP.fullmatch(text.strip()) is not None
 
 
+# A DM that asks the bot for help, as people ask a bot in its DMs.
+_HELP = re.compile(r"(?:help(?:\s+me)?\s*[.!?]*|\?+)", re.IGNORECASE)
+# A DM that only says hello.
+_HELLO = re.compile(
+    r"(?:hi|hello|hey|yo|good\s+(?:morning|afternoon|evening))(?:\s+there)?\s*[.!?]*",
+    re.IGNORECASE,
+)
+
+
+def is_help(text: str) -> bool:
+    return _HELP.fullmatch(text.strip()) is not None
+
+
+def is_hello(text: str) -> bool:
+    return _HELLO.fullmatch(text.strip()) is not None
+
+
+def said_to_the_bot(text: str) -> bool:
+    """A reply that is never an answer to a question, whatever it asks: a stop, a call
+    for help, a hello. It would be shared with the partner as "Moved forward: help"."""
+    return is_stop(text) or is_help(text) or is_hello(text)
+
+
 def comparable(text: str) -> str:
     """``text`` as two of someone's entries are compared ("is this the same goal, the
     same question?"): case and spacing aside."""

@@ -572,3 +572,36 @@ async def test_a_typed_stop_is_not_saved_as_an_answer(chat: Chat, typed: str) ->
     answer = await _bobs_answer(chat)
     assert answer is not None and answer.progress is None
     assert (await _bobs_flow(chat)).state == "progress"
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        ("help", "Here is what I can do:"),
+        ("?", "Here is what I can do:"),
+        ("Help me!", "Here is what I can do:"),
+        ("hi", "Hi!"),
+        ("Hello there!", "Hi!"),
+    ],
+)
+async def test_a_typed_help_or_hello_is_not_saved_as_an_answer(
+    chat: Chat, typed: str, first: str
+) -> None:
+    """bob, under "What moved forward?", types "help" (or "hi"): he is asking the bot,
+    not answering alice. Before, it was stored as what moved forward and shared with
+    her. Now he gets the help (or a hello), told it was not saved and which question
+    still waits; nothing is written, on PostgreSQL's read and one statement too."""
+    await to_first_checkin(chat)
+    await chat.engine.handle(_typed(chat, "bob", "Great!", "s1"))
+    effects, sent = await handled_with_statements(chat, _typed(chat, "bob", typed, "s2"))
+    assert not _at_once(chat, sent)
+    assert chat.dms("bob")[-1] == NEXT  # asked once, before
+    [said] = _texts(effects)
+    still = f"Your check-in with <@alice> is still open: your next reply here answers “{NEXT}”"
+    assert said.startswith(first), said
+    assert said.endswith(f"I didn't save “{typed}” as an answer. {still}"), said
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.progress is None
+    assert (await _bobs_flow(chat)).state == "progress"
+    await chat.say("bob", "The parser")
+    assert chat.dms("bob")[-2:] == [NEXT, HARD]

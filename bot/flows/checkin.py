@@ -108,7 +108,7 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.storage.sqlite_driver import execute_deferred
-from bot.text import is_skip, is_stop, shorten
+from bot.text import is_skip, said_to_the_bot, shorten
 from bot.turn import (
     CLAIM_COLUMNS,
     ROWS_PER_INSERT,
@@ -1801,8 +1801,8 @@ async def answer_at_once(
     having been written (the last question, which completes their side and may share
     the check-in; any other flow; anything the statement declines; a typed "skip", which
     ``on_text`` treats as the [Skip] button, not as an answer; a typed "stop", which
-    ``Engine._answer_message`` does not save)."""
-    if is_skip(text) or is_stop(text):
+    ``Engine._answer_message`` does not save, nor a call for help or a hello)."""
+    if is_skip(text) or said_to_the_bot(text):
         return None
     where = {"platform": ref.platform.value, "team": ref.workspace_id, "at": now}
     rows = await database.fetch_alone(_newest_flow(kinds), where | {"user": ref.user_id})
