@@ -308,7 +308,7 @@ MENTOR_USAGE: dict[str, Usage] = {
     "end": Usage("/mentor end [@partner]", "End a pair", "/mentor end @bob"),
     "journal": Usage("/mentor journal [page]", "Your wins, newest first", "/mentor journal 2"),
     "milestone": Usage(
-        "/mentor milestone add <title> | done <n> | remove <n> | list",
+        "/mentor milestone add <title> | done <n or title> | remove <n or title> | list",
         "Set, complete, remove and list your pair's milestones",
         "/mentor milestone add Give my first talk",
     ),

@@ -175,7 +175,10 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
         ("win", "`/win <what went well>` — Save a win"),
         ("/win", "`/win <what went well>` — Save a win"),
         ("check-in", "`/mentor checkin [@partner]` — Start a check-in now"),
-        ("milestones", "`/mentor milestone add <title> | done <n> | remove <n> | list`"),
+        (
+            "milestones",
+            "`/mentor milestone add <title> | done <n or title> | remove <n or title> | list`",
+        ),
         ("feedbak", "`/mentor feedback <a specific question> | list`"),
         ("mentor", "Here is what I can do:"),
         (None, "Here is what I can do:"),

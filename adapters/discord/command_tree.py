@@ -33,6 +33,8 @@ Answer = Callable[[discord.Interaction], Awaitable[None]]
 
 MAX_CHOICES = 25
 PARTNER = "Your partner, when you are in more than one pair"
+# A goal is named as in the typed commands: by its title, or its number in the list.
+MILESTONE = "Its title, or its number in /mentor milestone list"
 # "Wednesday 16 December 2026" is 26: room for a day written out in full.
 UNTIL_MAX_CHARS = 32
 Rhythm = Literal["weekly", "biweekly", "monthly"]
@@ -187,21 +189,21 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
         await self._answer(interaction)
 
     @milestone.command(name="done", description="Mark a milestone as reached")
-    @app_commands.describe(number="Its number in /mentor milestone list", partner=PARTNER)
+    @app_commands.describe(milestone=MILESTONE, partner=PARTNER)
     async def milestone_done(
         self,
         interaction: discord.Interaction,
-        number: Number,
+        milestone: Title,
         partner: discord.Member | None = None,
     ) -> None:
         await self._answer(interaction)
 
     @milestone.command(name="remove", description="Remove a milestone not reached yet")
-    @app_commands.describe(number="Its number in /mentor milestone list", partner=PARTNER)
+    @app_commands.describe(milestone=MILESTONE, partner=PARTNER)
     async def milestone_remove(
         self,
         interaction: discord.Interaction,
-        number: Number,
+        milestone: Title,
         partner: discord.Member | None = None,
     ) -> None:
         await self._answer(interaction)

@@ -99,8 +99,10 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ("mentor", "feedback", "ask"): Shape(("feedback",), (PARTNER, Option("question"))),
     ("mentor", "feedback", "list"): Shape(("feedback", "list")),
     ("mentor", "milestone", "add"): Shape(("milestone", "add"), (PARTNER, Option("title"))),
-    ("mentor", "milestone", "done"): Shape(("milestone", "done"), (PARTNER, Option("number"))),
-    ("mentor", "milestone", "remove"): Shape(("milestone", "remove"), (PARTNER, Option("number"))),
+    ("mentor", "milestone", "done"): Shape(("milestone", "done"), (PARTNER, Option("milestone"))),
+    ("mentor", "milestone", "remove"): Shape(
+        ("milestone", "remove"), (PARTNER, Option("milestone"))
+    ),
     ("mentor", "milestone", "list"): Shape(("milestone", "list"), (PARTNER,)),
     ("mentor", "review"): Shape(("review",), (PARTNER,)),
     ("mentor", "journal"): Shape(("journal",), (Option("page"),)),

@@ -247,3 +247,23 @@ async def test_status_of_one_pair_by_its_partner_option(
     shown = await chat.slash("bob", "mentor status", partner="@carol")
     assert "mentoring you" in shown.text()
     assert chat.mention("carol") in shown.text() and chat.mention("alice") not in shown.text()
+
+
+async def test_a_milestone_is_done_or_removed_by_its_title_or_its_number(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    """`/mentor milestone done|remove` take a goal's title, as the typed commands do
+    (Slack, the console), or its number from the list. Before, Discord's option was an
+    integer: a goal could only be named by its number there."""
+    await pair_up(chat, "alice", "bob")
+    await chat.slash("bob", "mentor milestone add", title="Give my first talk")
+    await chat.slash("bob", "mentor milestone add", title="Ship the API")
+    await chat.slash("bob", "mentor milestone add", title="Write a design doc")
+    done = await chat.slash("bob", "mentor milestone done", milestone="give my first TALK")
+    assert done.text().startswith("Milestone #1 done: Give my first talk"), done.text()
+    removed = await chat.slash("bob", "mentor milestone remove", milestone="3")
+    assert "Write a design doc" in removed.text(), removed.text()
+    unknown = await chat.slash("bob", "mentor milestone done", milestone="Learn Rust")
+    assert "Learn Rust" in unknown.text(), unknown.text()
+    listed = await chat.slash("bob", "mentor milestone list")
+    assert "Ship the API" in listed.text() and "Write a design doc" not in listed.text()
