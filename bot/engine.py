@@ -87,6 +87,7 @@ from bot.flows.sessions import (
     FlowKind,
     StepResult,
     find_flow,
+    open_flows_of,
 )
 from bot.ids import NAME_MAX_CHARS, fits_id
 from bot.matching import pool as matching_pool
@@ -551,7 +552,7 @@ class Engine:
                 outcome = await CONVERSATIONS[flow.kind].step(turn, flow, action.choice)
                 if isinstance(outcome, list):
                     return outcome
-                result = outcome
+                result = await _said_what_next(turn, flow, outcome)
             case FlowKind.CHOOSE_PAIR | FlowKind.CHOOSE_CONVERSATION:
                 chosen = choice.step(turn, flow, action.choice)
                 if chosen is None:
@@ -774,6 +775,21 @@ async def _next_reply_answers(
     return await CONVERSATIONS[waiting[0].kind].still_waiting(turn, waiting[0])
 
 
+async def _said_what_next(turn: Turn, flow: FlowSession, result: StepResult) -> StepResult:
+    """A click or a form that finished ``flow``'s questions: its answer says what the
+    person's next typed reply answers when another conversation waits for one, as a
+    typed answer's does (``_answer_text``), so their next words go where they expect
+    (a mentor's check-in, finished with buttons, below their mentee's question). Read
+    only then: one SELECT of their open conversations."""
+    if result.reply is None or CONVERSATIONS[flow.kind].accepts_text(flow):
+        return result
+    found = await open_flows_of(turn, turn.actor, _TEXT_FLOW_KINDS, WAITING_LOOKED_AT + 1)
+    others = [other for other in found if other.id != flow.id][:WAITING_LOOKED_AT]
+    if next_one := await _next_reply_answers(turn, flow, others):
+        return dataclasses.replace(result, reply=f"{result.reply}\n{next_one}")
+    return result
+
+
 def _named_flow(event: Event) -> int | None:
     """The flow session a button or a form names (``flow:<id>:…``), if any."""
     match event:
@@ -809,7 +825,8 @@ async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
     # Only cleaned here: each flow checks the lengths, so one over-long answer is named
     # by its question and costs none of the others.
     values = {name: clean_text(value) for name, value in event.values.items()}
-    return _answer_effects(turn, await CONVERSATIONS[flow.kind].on_form(turn, flow, values))
+    result = await CONVERSATIONS[flow.kind].on_form(turn, flow, values)
+    return _answer_effects(turn, await _said_what_next(turn, flow, result))
 
 
 def _answer_effects(turn: Turn, result: StepResult) -> list[Effect]:

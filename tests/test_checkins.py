@@ -1233,7 +1233,8 @@ async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
         # The button: her answers so far (to pre-fill), what the form showed noted.
         [*LOOK_UP, "SELECT checkins", "UPDATE flow_sessions"],
         # The form: its turn at sharing the check-in taken (PostgreSQL), the check-in
-        # read whole, the answers written in one upsert.
+        # read whole, the answers written in one upsert; her side done, her other open
+        # conversations read (does one wait for her next reply?).
         [
             *LOOK_UP,
             *([] if chat.database.is_sqlite else SHARE_TURN),
@@ -1241,6 +1242,7 @@ async def test_a_form_takes_a_fixed_number_of_statements(chat: Chat) -> None:
             "INSERT checkin_answers",
             "UPDATE flow_sessions",
             "UPDATE pairs",
+            "SELECT flow_sessions",
         ],
     ]
     answers = await _answers(chat, "alice")
@@ -1280,3 +1282,52 @@ async def test_a_typed_skip_skips_the_question_as_its_button_does(chat: Chat) ->
         ("Hard right now", "Skipping ahead was hard"),
         ("For next time", "(skipped)"),
     ]
+
+
+FEEDBACK_QUESTION = "In my design review yesterday, was my intro too long?"
+STILL_WAITING = (
+    f"<@bob>'s question “{FEEDBACK_QUESTION}” is still waiting for your answer: your "
+    "next reply here answers it."
+)
+
+
+async def test_a_check_in_finished_by_a_click_says_what_the_next_reply_answers(
+    chat: Chat,
+) -> None:
+    """alice's check-in came below bob's question. She skips its last question with the
+    button: her next typed reply answers bob's question, further up, and she is told
+    so, as she is when a typed answer finishes the check-in. Before, the click's answer
+    said nothing of it, and her next words went to bob unannounced."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {FEEDBACK_QUESTION}")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    await chat.click("alice", "Great 🙌")
+    for _ in range(2):
+        assert STILL_WAITING not in await chat.click("alice", "Skip")  # more to ask
+    answer = await chat.click("alice", "Skip")
+    assert answer.endswith(f"\n{STILL_WAITING}"), answer
+    assert answer.count("Thanks!") == 1
+    assert (await chat.say("alice", "Yes, by about two minutes.")).startswith("Thanks!")
+    assert chat.dms("bob")[-1].endswith("Yes, by about two minutes.")
+    # A check-in finished with no question waiting says nothing more.
+    await chat.advance(timedelta(days=7))
+    await chat.click("alice", "OK 🙂")
+    await chat.click("alice", "Skip")
+    await chat.click("alice", "Skip")
+    assert "still waiting" not in await chat.click("alice", "Skip")
+
+
+async def test_a_check_in_finished_by_a_form_says_what_the_next_reply_answers(
+    chat: Chat,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {FEEDBACK_QUESTION}")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    await chat.click("alice", "Answer in a form")
+    answer = await chat.submit("alice", mood="ok", progress="", challenge="", next_topic="docs")
+    assert answer.startswith("Thanks!") and answer.endswith(f"\n{STILL_WAITING}"), answer
+    # An empty form finished nothing: the check-in itself still waits.
+    await chat.advance(timedelta(days=7))
+    await chat.click("alice", "Answer in a form")
+    empty = await chat.submit("alice", mood="", progress="", challenge="", next_topic="")
+    assert "still waiting" not in empty

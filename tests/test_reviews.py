@@ -290,9 +290,12 @@ async def test_someone_in_two_pairs_is_told_whose_look_back_each_question_is(
     assert (await open_form(chat, "bob", "Answer in a form")).title == "Look back"
     assert await chat.say("alice", "Carol scoped it well.") == ""
     assert chat.dms("alice")[-1] == "Look back with <@carol>: What could be improved?"
+    # Finished with a click, it says what her next reply answers, as a typed answer does.
     assert await chat.click("alice", "Skip") == (
         "Look back with <@carol>: What could be improved? (skipped)\n"
-        "Thanks! I've shared your look back with <@carol>."
+        "Thanks! I've shared your look back with <@carol>.\n"
+        "Your look back with <@bob> is still open: your next reply here answers “What went "
+        "well?”"
     )
     await chat.say("alice", "Bob rehearsed twice.")
     assert chat.dms("alice")[-1] == "Look back with <@bob>: What could be improved?"

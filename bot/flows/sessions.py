@@ -166,6 +166,25 @@ async def open_flow_of(turn: Turn, member: Member, kind: FlowKind) -> FlowSessio
     return (await turn.session.execute(query)).scalar_one_or_none()
 
 
+async def open_flows_of(
+    turn: Turn, member: Member, kinds: tuple[str, ...], limit: int
+) -> list[FlowSession]:
+    """``member``'s open flows of ``kinds`` that have reached them (a question held back
+    by quiet hours has not), newest first, as many as ``limit``."""
+    query = (
+        select(FlowSession)
+        .where(
+            FlowSession.member_id == member.id,
+            FlowSession.kind.in_(kinds),
+            FlowSession.ended_at.is_(None),
+            FlowSession.updated_at <= turn.now,
+        )
+        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+        .limit(limit)
+    )
+    return list((await turn.session.scalars(query)).all())
+
+
 async def newest_open_in_pair(
     turn: Turn, member: Member, pair: Pair, kind: FlowKind, state: StrEnum | None = None
 ) -> FlowSession | None:
