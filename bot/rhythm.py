@@ -145,11 +145,26 @@ def pause_schedule(pair: Pair) -> None:
 def resume_schedule(pair: Pair, now: datetime) -> None:
     """The pause is over (``/mentor resume``, or its end): the next check-in after now,
     and not before the one that was next when it paused."""
-    kept, pair.resume_after = pair.resume_after, None
-    if kept is not None and kept > now:
-        schedule_next(pair, kept - timedelta(microseconds=1), now)
-    else:
-        schedule_next(pair, now, now)
+    after = _resumed_after(pair, now)
+    pair.resume_after = None
+    schedule_next(pair, after, now)
+
+
+def after_the_pause(pair: Pair) -> datetime | None:
+    """The check-in a paused pair's pause leads to, as :func:`resume_schedule` sets it
+    when the pause ends by itself; None when no end is set."""
+    if pair.paused_until is None:
+        return None
+    after = _resumed_after(pair, pair.paused_until)
+    anchor = pair.cadence_anchor or after.astimezone(ZoneInfo(pair.timezone)).date()
+    return next_checkin(rule_of(pair), after, anchor)
+
+
+def _resumed_after(pair: Pair, now: datetime) -> datetime:
+    """The next check-in is the first one after this, once the pause is over at ``now``:
+    not before the one that was next when it paused (it was not skipped by pausing)."""
+    kept = pair.resume_after
+    return kept - timedelta(microseconds=1) if kept is not None and kept > now else now
 
 
 def add_months(day: date, months: int) -> date:

@@ -25,7 +25,7 @@ from bot.pairs import (
     pairs_of,
     with_partner,
 )
-from bot.rhythm import rule_of
+from bot.rhythm import after_the_pause, rule_of
 from bot.storage.models import (
     LIVE_PAIR_STATES,
     Checkin,
@@ -265,13 +265,16 @@ def _pair_fields(
     lines.append(f"Check-ins: {describe(rule_of(pair))}")
     if open_checkin is not None:
         lines.append(_open_checkin_line(turn, view, open_checkin))
-    if pair.next_checkin_at is not None:
-        mine = local_view(pair.next_checkin_at, _zone(turn.actor.timezone, pair.timezone))
-        theirs = local_view(pair.next_checkin_at, _zone(view.partner.timezone, pair.timezone))
+    paused = pair.state == PairState.PAUSED
+    # A paused pair's is the first one after the pause, as its end will say.
+    if (upcoming := after_the_pause(pair) if paused else pair.next_checkin_at) is not None:
+        mine = local_view(upcoming, _zone(turn.actor.timezone, pair.timezone))
+        theirs = local_view(upcoming, _zone(view.partner.timezone, pair.timezone))
         if mine == theirs:
-            lines.append(f"Next check-in: {mine}, for both of you")
+            line = f"Next check-in: {mine}, for both of you"
         else:
-            lines.append(f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}")
+            line = f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}"
+        lines.append(f"{line}, once the pause is over" if paused else line)
     lines.append(f"Streak: {how_many(pair.streak, 'check-in', 'check-ins')} in a row")
     lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
     done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)

@@ -559,8 +559,31 @@ async def test_status_of_a_paused_pair_says_until_when(chat: Chat) -> None:
     await chat.say("alice", "/mentor pause 2w")
     mine = await status(chat, "alice")
     assert "State: paused until Wed 9 Dec, 12:00 (UTC)" in mine
-    assert "Next check-in" not in mine
-    assert "State: paused until Wed 9 Dec, 21:00 (Asia/Tokyo)" in await status(chat, "bob")
+    # The first check-in after the pause, in each one's clock, as the pause's end says
+    # it (before, a paused pair's status named none).
+    assert (
+        "Next check-in: Mon 14 Dec, 10:00 (UTC) for you; Mon 14 Dec, 19:00 (Asia/Tokyo) for "
+        "<@bob>, once the pause is over"
+    ) in mine
+    theirs = await status(chat, "bob")
+    assert "State: paused until Wed 9 Dec, 21:00 (Asia/Tokyo)" in theirs
+    assert "Next check-in: Mon 14 Dec, 19:00 (Asia/Tokyo) for you;" in theirs
+    await chat.advance(timedelta(days=14))
+    assert "Next check-in: Mon 14 Dec, 10:00 (UTC)" in chat.dms("alice")[-1]  # as said
+
+
+async def test_status_of_a_pair_paused_after_skips_names_the_check_in_it_kept(
+    chat: Chat,
+) -> None:
+    """Two check-ins skipped, then a pause shorter than them: the pause's end does not
+    bring back a skipped one, and status names the one it will be."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor skip")
+    await chat.say("alice", "/mentor skip")  # next: Mon 14 Dec
+    await chat.say("alice", "/mentor pause 3d")
+    assert "Next check-in: Mon 14 Dec, 10:00 (UTC), for both of you, once the pause" in (
+        await status(chat, "alice")
+    )
 
 
 async def test_a_new_rhythm_for_a_paused_pair_says_when_check_ins_start_again(
