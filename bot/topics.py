@@ -93,20 +93,33 @@ def parse_capacity(raw: str) -> int:
     return capacity
 
 
+def topic_key(topic: str) -> str:
+    """How two spellings of a topic compare: "public speaking", "public-speaking" and
+    "publicspeaking" (each normalised) are one topic."""
+    return _KEY_GAPS.sub("", topic)
+
+
+_KEY_GAPS = re.compile(r"[\s-]+")
+
+
 def merge_known(topics: Sequence[str], known: Collection[str], longest: int = 4) -> tuple[str, ...]:
-    """Neighbouring topics that together are a topic already in use become that topic:
-    ``public speaking`` typed without a comma is the "public speaking" others named,
-    not "public" and "speaking"."""
+    """Topics as the workspace already spells them. Neighbouring topics that together
+    are a topic in use become that topic (``public speaking`` typed without a comma is
+    the "public speaking" others named, not "public" and "speaking"), and a topic in
+    use spelled another way ("public-speaking", "PublicSpeaking") is spelled as it is in
+    use, so the people who name it share it."""
+    # Reversed: of two spellings in use already, the first in order is kept.
+    by_key = {topic_key(name): name for name in sorted(known, reverse=True)}
     merged: list[str] = []
     index = 0
     while index < len(topics):
         for size in range(min(longest, len(topics) - index), 1, -1):
-            candidate = " ".join(topics[index : index + size])
-            if candidate in known:
+            candidate = by_key.get(topic_key(" ".join(topics[index : index + size])))
+            if candidate is not None:
                 merged.append(candidate)
                 index += size
                 break
         else:
-            merged.append(topics[index])
+            merged.append(by_key.get(topic_key(topics[index]), topics[index]))
             index += 1
     return tuple(dict.fromkeys(merged))

@@ -430,3 +430,26 @@ async def test_a_proposal_withdrawn_by_a_forget_says_so_on_a_late_click(chat: Ch
     assert await chat.press("mia", accept) == (
         "This proposal didn't go ahead, so there is nothing to answer any more."
     )
+
+
+async def test_a_topic_written_with_a_hyphen_or_run_together_is_the_one_in_use(
+    chat: Chat, database: Database
+) -> None:
+    """mo offers "public speaking"; ed wants "public-speaking", jo "PublicSpeaking": one
+    topic, as the workspace first named it, so the round sees what they share. Before,
+    each was a topic of its own: the round saw nothing in common, and ed read
+    "public-speaking" as someone else's topic in his suggestions."""
+    await chat.say("mo", "/mentor join mentor public speaking, front end capacity 3")
+    ed = await chat.say("ed", "/mentor join mentee public-speaking, frontends")
+    assert "Topics: front end, public speaking" in ed
+    jo = await chat.say("jo", "/mentor join mentee PublicSpeaking")
+    assert "Topics: public speaking" in jo
+    assert "Topics others named here: front end." in jo
+    async with database.transaction() as session:
+        names = set((await session.execute(select(MatchTopic.name))).scalars())
+    assert names == {"public speaking", "front end"}
+    preview = await chat.say("alice", "/mentor match")
+    assert "shared topics: front end, public speaking" in preview, preview
+    assert "shared topics: public speaking" in preview, preview
+    # A topic of its own stays as typed: "e-commerce" is in use by nobody else.
+    assert "Topics: e-commerce" in await chat.say("ed", "/mentor profile topics e-commerce")

@@ -15,7 +15,7 @@ from adapters.cli import app
 from bot.clock import ManualClock
 from bot.matching.people_import import import_people
 from bot.storage.database import Database
-from bot.storage.models import MatchProfile, Member, Pair, PairState
+from bot.storage.models import MatchProfile, MatchTopic, Member, Pair, PairState
 from tests.conversation import Chat
 
 HEADER = "platform,workspace_id,user_id,role,topics,capacity,team,timezone\n"
@@ -88,6 +88,27 @@ async def test_a_changed_row_updates_the_profile(database: Database, clock: Manu
     rows[0]["capacity"] = "3"
     report = await import_people(database, rows, clock.now())
     assert (report.joined, report.updated, report.unchanged) == (0, 1, 0)
+
+
+async def test_an_import_spells_a_topic_as_it_is_in_use(
+    database: Database, clock: ManualClock
+) -> None:
+    """One topic written three ways, across the workspace and within one file, is one
+    topic, spelled as first named; importing the file again changes nothing."""
+    rows = [
+        dict(zip(HEADER.strip().split(","), values, strict=True))
+        for values in (
+            ["console", "T1", "mia", "mentor", "public speaking;front-end", "2", "", ""],
+            ["console", "T1", "ed", "mentee", "Public-Speaking;frontend", "", "", ""],
+            ["console", "T1", "jo", "mentee", "publicspeaking", "", "", ""],
+        )
+    ]
+    assert (await import_people(database, rows, clock.now())).joined == 3
+    async with database.transaction() as session:
+        names = set((await session.execute(select(MatchTopic.name))).scalars())
+    assert names == {"public speaking", "front-end"}
+    report = await import_people(database, rows, clock.now())
+    assert (report.joined, report.updated, report.unchanged) == (0, 0, 3)
 
 
 async def test_match_dry_run_prints_json_and_sends_nothing_then_a_real_run_sends(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, cast
 
-from bot.matching.pool import upsert_profile
+from bot.matching.pool import upsert_profile, workspace_topics
 from bot.pairs_import import (
     PLATFORM_LIST,
     PLATFORMS,
@@ -34,6 +34,7 @@ from bot.storage.models import MatchRole
 from bot.topics import (
     MAX_TOPICS,
     TopicError,
+    merge_known,
     normalise_team,
     normalise_topic,
     parse_capacity,
@@ -122,6 +123,8 @@ async def import_people(
     pending: list[_Person] = []
     read = 0
     seen: dict[tuple[str, str, str], int] = {}
+    # Each workspace's topics, by its id, once read.
+    spelled: dict[int, set[str]] = {}
 
     async def flush() -> None:
         if pending:
@@ -132,12 +135,19 @@ async def import_people(
                     member = await get_member(session, workspace, person.user, now)
                     if person.timezone and member.timezone is None:
                         member.timezone = person.timezone
+                    # Spelled as the workspace spells them, this file's rows so far too.
+                    if (known := spelled.get(workspace.id)) is None:
+                        known = spelled[workspace.id] = await workspace_topics(
+                            session, workspace.id
+                        )
+                    topics = merge_known(person.topics, known, longest=1)
+                    known.update(topics)
                     upserted = await upsert_profile(
                         session,
                         member,
                         now,
                         role=person.role,
-                        topics=person.topics,
+                        topics=topics,
                         capacity=person.capacity,
                         team=person.team,
                         team_given=True,

@@ -320,8 +320,13 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
 
 
 async def _known_topics(turn: Turn) -> set[str]:
-    query = select(MatchTopic.name).where(MatchTopic.workspace_id == turn.workspace.id)
-    return set((await turn.session.execute(query)).scalars())
+    return await workspace_topics(turn.session, turn.workspace.id)
+
+
+async def workspace_topics(session: AsyncSession, workspace_id: int) -> set[str]:
+    """The topics anyone in the workspace has named, as spelled there."""
+    query = select(MatchTopic.name).where(MatchTopic.workspace_id == workspace_id)
+    return set((await session.execute(query)).scalars())
 
 
 def _suggestion_line(suggestions: Sequence[str]) -> str:
