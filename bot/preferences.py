@@ -51,12 +51,13 @@ def set_channel(turn: Turn, command: SetShoutoutChannel) -> list[Effect]:
 
 
 async def set_consent(turn: Turn, command: SetShoutoutConsent) -> list[Effect]:
+    already = turn.actor.shoutout_consent == command.allowed
     turn.actor.shoutout_consent = command.allowed
     question = await open_flow_of(turn, turn.actor, FlowKind.SHOUTOUT_CONSENT)
     if question is not None:  # answered here instead: its buttons stop working
         move(turn, question, CelebrationState.ANSWERED, end=True)
     await celebrate_pending(turn, turn.actor)
-    return turn.reply(consent_note(turn))
+    return turn.reply(consent_note(turn, already=already))
 
 
 async def set_timezone(turn: Turn, command: SetTimezone) -> list[Effect]:

@@ -369,3 +369,22 @@ async def test_list_in_several_pairs_shows_every_pair(chat: Chat) -> None:
         "Milestones of your pair (you mentoring <@bob>):\n"
         "None yet. Add one with `/mentor milestone add <title>`."
     )
+
+
+async def test_consent_said_again_says_it_was_so_already(chat: Chat) -> None:
+    """A second `/mentor config consent on` (or off) changes nothing, and says so, as
+    `/mentor config timezone` does; before, it thanked again as if just agreed."""
+    await pair_up(chat, "alice", "bob")
+    assert (await chat.say("bob", "/mentor config consent on")).startswith("Thanks!")
+    assert await chat.say("bob", "/mentor config consent on") == (
+        "You had agreed already: once an admin sets a shout-out channel, I'll celebrate you there."
+    )
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    assert await chat.say("bob", "/mentor config consent on") == (
+        "You had agreed already: I'll celebrate your milestones in <#wins>."
+    )
+    assert (await chat.say("bob", "/mentor config consent off")).startswith("Got it")
+    assert await chat.say("bob", "/mentor config consent off") == (
+        "That was your choice already: I'll celebrate your milestones with you and your "
+        "partner in DMs only."
+    )

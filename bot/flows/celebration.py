@@ -228,10 +228,18 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     return StepResult(replace_with=consent_note(turn))
 
 
-def consent_note(turn: Turn) -> str:
+def consent_note(turn: Turn, *, already: bool = False) -> str:
+    """What the actor's choice means now; ``already``: they had made it before."""
     channel = turn.workspace.shoutout_channel_id
     if turn.actor.shoutout_consent and channel:
-        return f"Thanks! I'll celebrate your milestones in <#{channel}>."
+        agreed = "You had agreed already:" if already else "Thanks!"
+        return f"{agreed} I'll celebrate your milestones in <#{channel}>."
+    if turn.actor.shoutout_consent and already:
+        return (
+            "You had agreed already: once an admin sets a shout-out channel, I'll celebrate "
+            "you there."
+        )
     if turn.actor.shoutout_consent:
         return "Thanks! Once an admin sets a shout-out channel, I'll celebrate you there."
-    return "Got it: I'll celebrate your milestones with you and your partner in DMs only."
+    said = "That was your choice already:" if already else "Got it:"
+    return f"{said} I'll celebrate your milestones with you and your partner in DMs only."
