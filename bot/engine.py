@@ -753,9 +753,7 @@ async def _answer_text(
 ) -> list[Effect]:
     """``older``: the person's other conversations waiting for a reply, newest first."""
     result = await CONVERSATIONS[flow.kind].on_text(turn, flow, clean_answer(text))
-    if result.reply and (next_one := await _next_reply_answers(turn, flow, older)):
-        result = dataclasses.replace(result, reply=f"{result.reply}\n{next_one}")
-    return _answer_effects(turn, result)
+    return _answer_effects(turn, await _said_what_next(turn, flow, result, older))
 
 
 async def _next_reply_answers(
@@ -775,18 +773,34 @@ async def _next_reply_answers(
     return await CONVERSATIONS[waiting[0].kind].still_waiting(turn, waiting[0])
 
 
-async def _said_what_next(turn: Turn, flow: FlowSession, result: StepResult) -> StepResult:
-    """A click or a form that finished ``flow``'s questions: its answer says what the
-    person's next typed reply answers when another conversation waits for one, as a
-    typed answer's does (``_answer_text``), so their next words go where they expect
-    (a mentor's check-in, finished with buttons, below their mentee's question). Read
-    only then: one SELECT of their open conversations."""
-    if result.reply is None or CONVERSATIONS[flow.kind].accepts_text(flow):
+async def _said_what_next(
+    turn: Turn,
+    flow: FlowSession,
+    result: StepResult,
+    older: Sequence[FlowSession] | None = None,
+) -> StepResult:
+    """A reply, a click or a form that finished ``flow``'s questions says what the
+    person's next typed reply answers when another conversation waits for one, so their
+    next words go where they expect (a mentor's check-in, finished below her mentee's
+    question). Said in the DM this event sends them, when it sends one (the check-in
+    shared, which thanks them), else in its answer (a click's: the message it changed):
+    one message. ``older``: the person's other open conversations, newest first, when the
+    event's look-up read them (a typed reply); else they are read, only then: one
+    SELECT."""
+    if CONVERSATIONS[flow.kind].accepts_text(flow):
         return result
-    found = await open_flows_of(turn, turn.actor, _TEXT_FLOW_KINDS, WAITING_LOOKED_AT + 1)
-    others = [other for other in found if other.id != flow.id][:WAITING_LOOKED_AT]
-    if next_one := await _next_reply_answers(turn, flow, others):
+    if older is None:
+        found = await open_flows_of(turn, turn.actor, _TEXT_FLOW_KINDS, WAITING_LOOKED_AT + 1)
+        older = [other for other in found if other.id != flow.id][:WAITING_LOOKED_AT]
+    next_one = await _next_reply_answers(turn, flow, older)
+    if next_one is None:
+        return result
+    if result.reply is not None:
         return dataclasses.replace(result, reply=f"{result.reply}\n{next_one}")
+    if result.replace_with is not None and not turn.has_dm_to_actor():
+        # A click's answer is the message it changed.
+        return dataclasses.replace(result, replace_with=f"{result.replace_with}\n{next_one}")
+    turn.dm(turn.actor, Content(next_one))  # joins the DM this event queued them
     return result
 
 

@@ -700,6 +700,11 @@ class Turn:
     def _has_dm(self, target_id: str) -> bool:
         return target_id in self._dms or target_id in self._written
 
+    def has_dm_to_actor(self) -> bool:
+        """Whether this event has queued a DM to the actor (what else it tells them
+        joins it: ``dm``)."""
+        return self._has_dm(self.actor.external_id)
+
     def with_notes(self, effects: list[Effect]) -> list[Effect]:
         """``effects`` once what ``tell_actor`` kept has joined the front of the DM this
         event queued to the actor after it, or, when there is none, the first answer only

@@ -1331,3 +1331,40 @@ async def test_a_check_in_finished_by_a_form_says_what_the_next_reply_answers(
     await chat.click("alice", "Answer in a form")
     empty = await chat.submit("alice", mood="", progress="", challenge="", next_topic="")
     assert "still waiting" not in empty
+
+
+@pytest.mark.parametrize("how", ["typed", "form", "click"])
+async def test_a_check_in_shared_by_the_last_answer_says_what_the_next_reply_answers(
+    chat: Chat, how: str
+) -> None:
+    """bob has answered; alice's last answer completes the check-in, and she is thanked
+    in the DM that shares bob's answers, not in an answer of its own. That one DM now
+    says what her next reply answers too (bob's question, further up). Before, it did
+    not, typed or in a form."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", f"/mentor feedback {FEEDBACK_QUESTION}")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    await answer_all(chat, "bob")
+    before = len(chat.dms("alice"))
+    if how == "typed":
+        await chat.click("alice", "Great 🙌")
+        await chat.say("alice", "the roadmap")
+        await chat.say("alice", "hiring")
+        before = len(chat.dms("alice"))
+        assert await chat.say("alice", "the offsite") == ""
+    elif how == "form":
+        await chat.click("alice", "Answer in a form")
+        before = len(chat.dms("alice"))
+        await chat.submit("alice", mood="ok", progress="", challenge="", next_topic="docs")
+    else:
+        await chat.click("alice", "Great 🙌")
+        await chat.click("alice", "Skip")
+        await chat.click("alice", "Skip")
+        before = len(chat.dms("alice"))
+        shown = await chat.click("alice", "Skip")
+        assert shown.endswith("(skipped)"), shown  # the line is in the DM, said once
+    [shared] = chat.dms("alice")[before:]  # one event, one message
+    assert "You've both answered." in shared and STILL_WAITING in shared, shared
+    # And her next reply does answer bob's question.
+    assert (await chat.say("alice", "Yes, by about two minutes.")).startswith("Thanks!")
+    assert chat.dms("bob")[-1].endswith("Yes, by about two minutes.")

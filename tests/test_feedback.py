@@ -670,8 +670,11 @@ async def test_an_answer_or_feedback_choice_after_the_question_closed(chat: Chat
     await chat.say("bob", "/mentor end")
     await chat.click("bob", "End pair")
     to_bob = len(chat.dms("bob"))
+    # The end offered a closing look back: her next reply answers it, and she is told.
     assert await chat.press("alice", choice) == (
-        "That pair has ended, so I didn't send what you wrote."
+        "That pair has ended, so I didn't send what you wrote.\n"
+        "Your look back with <@bob> is still open: your next reply here answers “What went "
+        "well?”"
     )
     assert len(chat.dms("bob")) == to_bob
     assert not any(r.answer == "Be kinder to Sam." for r in await feedback_rows(chat))
