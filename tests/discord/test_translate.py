@@ -91,6 +91,20 @@ def test_a_number_of_days_becomes_a_length() -> None:
     assert parse_command("mentor", "pause 10d") == Pause(days=10)
 
 
+def _milestone(verb: str, option: dict[str, Any]) -> dict[str, Any]:
+    """``/mentor milestone <verb>`` with ``option``, as Discord sends it."""
+    return {
+        "name": "mentor",
+        "options": [
+            {
+                "name": "milestone",
+                "type": 2,
+                "options": [{"name": verb, "type": 1, "options": [option]}],
+            }
+        ],
+    }
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -148,6 +162,14 @@ def test_a_number_of_days_becomes_a_length() -> None:
         ),
         # A subcommand this version doesn't know: its words, for the core to explain.
         ({"name": "mentor", "options": [{"name": "dance", "type": 1}]}, "dance"),
+        (
+            _milestone("done", {"name": "milestone", "type": 3, "value": "Ship it"}),
+            "milestone done Ship it",
+        ),
+        (
+            _milestone("remove", {"name": "milestone", "type": 3, "value": "2"}),
+            "milestone remove 2",
+        ),
     ],
 )
 def test_command_text(data: dict[str, Any], expected: str) -> None:
