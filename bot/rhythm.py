@@ -32,9 +32,7 @@ def schedule_next(pair: Pair, after: datetime, now: datetime) -> None:
 
     The dispatch pass does the same for a batch of pairs at once (:class:`Rhythms` and
     ``_advance`` in ``bot.due``): a change here belongs there too."""
-    anchor = pair.cadence_anchor or after.astimezone(ZoneInfo(pair.timezone)).date()
-    pair.cadence_anchor = anchor
-    pair.next_checkin_at = next_checkin(rule_of(pair), after, anchor)
+    pair.cadence_anchor, pair.next_checkin_at = _first_after(pair, after)
     heads_up = pair.next_checkin_at - HEADS_UP_BEFORE
     pair.heads_up_at = heads_up if heads_up > now else None
 
@@ -155,9 +153,14 @@ def after_the_pause(pair: Pair) -> datetime | None:
     when the pause ends by itself; None when no end is set."""
     if pair.paused_until is None:
         return None
-    after = _resumed_after(pair, pair.paused_until)
+    return _first_after(pair, _resumed_after(pair, pair.paused_until))[1]
+
+
+def _first_after(pair: Pair, after: datetime) -> tuple[date, datetime]:
+    """The pair's cadence anchor (its own, or the one it gets now) and its first
+    check-in strictly after ``after``."""
     anchor = pair.cadence_anchor or after.astimezone(ZoneInfo(pair.timezone)).date()
-    return next_checkin(rule_of(pair), after, anchor)
+    return anchor, next_checkin(rule_of(pair), after, anchor)
 
 
 def _resumed_after(pair: Pair, now: datetime) -> datetime:
