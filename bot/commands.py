@@ -16,6 +16,7 @@ from bot.cadence import CadenceError, DaySaid, parse_timezone, read_day
 from bot.ids import fits_id
 from bot.numbers import whole_number
 from bot.text import (
+    MENTION_IN_TEXT,
     TITLE_MAX_CHARS,
     WIN_MAX_CHARS,
     channel_mention_id,
@@ -627,6 +628,14 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
 _NUMBERED = re.compile(r"#?[0-9]+|<#[^>]*>")
 
 
+def _milestone_number(word: str) -> int | None:
+    """A goal's number as typed: "2", "#2", or the channel link a platform made of "#2"
+    (the console's ``<#2>``; Slack's ``<#C0123|2>``, where a channel is named 2)."""
+    if (link := MENTION_IN_TEXT.fullmatch(word)) is not None and link[1] == "#":
+        word = link[3] or link[2]
+    return whole_number(word.lstrip("#"), high=MAX_MILESTONE)
+
+
 def _parse_milestone(args: list[str]) -> Command:
     partner, rest = _split_partner(args)
     if not rest:
@@ -653,9 +662,7 @@ def _parse_milestone(args: list[str]) -> Command:
             # are all numbers are a number, one or none.
             if rest and not all(_NUMBERED.fullmatch(word) for word in rest):
                 return kind(None, partner, title=" ".join(rest))
-            number = (
-                whole_number(rest[0].lstrip("#"), high=MAX_MILESTONE) if len(rest) == 1 else None
-            )
+            number = _milestone_number(rest[0]) if len(rest) == 1 else None
             if number is None:
                 raise _usage_error(
                     "milestone",

@@ -52,6 +52,9 @@ from bot.text import clean_text
         ("mentor", "milestone add Give a talk", AddMilestone("Give a talk")),
         ("mentor", "milestone add <@U2> Give a talk", AddMilestone("Give a talk", "U2")),
         ("mentor", "milestone done #2", CompleteMilestone(2)),
+        # "#2" as the console (always) and Slack (a channel named 2) link it: still #2.
+        ("mentor", "milestone done <#2>", CompleteMilestone(2)),
+        ("mentor", "milestone remove <#C0123|2>", RemoveMilestone(2)),
         ("mentor", "milestone done <@U2> 2", CompleteMilestone(2, "U2")),
         ("mentor", "milestone done 2 <@U2>", CompleteMilestone(2, "U2")),
         ("mentor", "milestone done Ship it <@U2>", CompleteMilestone(None, "U2", "Ship it")),
