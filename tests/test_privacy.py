@@ -39,6 +39,7 @@ from bot.storage.models import (
 )
 from bot.turn import Turn, get_workspace_and_member
 from tests.conversation import Chat, pair_up
+from tests.test_checkin_at_once import _prompt_with
 
 # What alice wrote: none of it may reach anyone else, and all of it goes with a forget.
 ALICE = {
@@ -577,5 +578,7 @@ async def test_forget_leaves_her_id_in_no_conversation_of_her_partners(chat: Cha
     kept = json.dumps([flow.data for flow in flows])
     assert "alice" not in kept
     assert '"with": "carol"' in kept
-    await chat.click("bob", "Great 🙌")
+    # carol's prompt by name: the two came in one pass, in no set order on PostgreSQL.
+    great, prompt = _prompt_with(chat, "bob", "carol")
+    await chat.press("bob", great, prompt)
     assert chat.dms("bob")[-1] == "Check-in with <@carol>: What moved forward since last time?"
