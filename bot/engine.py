@@ -756,23 +756,6 @@ async def _answer_text(
     return _answer_effects(turn, await _said_what_next(turn, flow, result, older))
 
 
-async def _next_reply_answers(
-    turn: Turn, answered: FlowSession, older: Sequence[FlowSession]
-) -> str | None:
-    """When a reply finished its conversation and an older one still waits for a reply,
-    what the next reply answers: the question the person sees last was this one's, and
-    the one a reply now goes to is further up (a mentor with two questions to answer).
-    None while the conversation goes on (its next question is the newest). (A reply
-    starts no conversation with its author that a reply could answer: the older one is
-    next.)"""
-    if CONVERSATIONS[answered.kind].accepts_text(answered):
-        return None
-    waiting = [flow for flow in older if CONVERSATIONS[flow.kind].accepts_text(flow)]
-    if not waiting:
-        return None
-    return await CONVERSATIONS[waiting[0].kind].still_waiting(turn, waiting[0])
-
-
 async def _said_what_next(
     turn: Turn,
     flow: FlowSession,
@@ -786,15 +769,16 @@ async def _said_what_next(
     shared, which thanks them), else in its answer (a click's: the message it changed):
     one message. ``older``: the person's other open conversations, newest first, when the
     event's look-up read them (a typed reply); else they are read, only then: one
-    SELECT."""
+    SELECT. (Finishing one starts no conversation with them that a reply could answer.)"""
     if CONVERSATIONS[flow.kind].accepts_text(flow):
-        return result
+        return result  # it goes on: its next question is the newest
     if older is None:
         found = await open_flows_of(turn, turn.actor, _TEXT_FLOW_KINDS, WAITING_LOOKED_AT + 1)
         older = [other for other in found if other.id != flow.id][:WAITING_LOOKED_AT]
-    next_one = await _next_reply_answers(turn, flow, older)
-    if next_one is None:
+    waiting = [other for other in older if CONVERSATIONS[other.kind].accepts_text(other)]
+    if not waiting:
         return result
+    next_one = await CONVERSATIONS[waiting[0].kind].still_waiting(turn, waiting[0])
     if result.reply is not None:
         return dataclasses.replace(result, reply=f"{result.reply}\n{next_one}")
     if result.replace_with is not None and not turn.has_dm_to_actor():

@@ -422,19 +422,22 @@ def spread_offset(pair_id: int, window: timedelta) -> timedelta:
     return timedelta(seconds=int(fraction * window.total_seconds()))
 
 
+def _of_pairs_open_checkin(pair: Pair, column: Any) -> Select[Any]:
+    """``column`` of the pair's open check-in (a pair has one at most)."""
+    where = (Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value)
+    return select(column).where(*where).limit(1)
+
+
 async def has_open(turn: Turn, pair: Pair) -> bool:
-    query = select(Checkin.id).where(
-        Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
-    )
-    return (await turn.session.execute(query.limit(1))).first() is not None
+    found = await turn.session.execute(_of_pairs_open_checkin(pair, Checkin.id))
+    return found.first() is not None
 
 
 async def open_closes_at(turn: Turn, pair: Pair) -> datetime | None:
     """When the pair's open check-in closes; None when none is open (or it has no end)."""
-    query = select(Checkin.closes_at).where(
-        Checkin.pair_id == pair.id, Checkin.state == CheckinState.OPEN.value
-    )
-    return (await turn.session.execute(query.limit(1))).scalar()
+    found = await turn.session.execute(_of_pairs_open_checkin(pair, Checkin.closes_at))
+    closes: datetime | None = found.scalar()
+    return closes
 
 
 async def ask_again(turn: Turn, pair: Pair, partner: Member) -> str:

@@ -275,7 +275,7 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
         )
     if command.capacity is not None and not _mentors(command.role):
         raise UserError("Capacity is for mentors: how many mentees they take at once.")
-    topics = merge_known(command.topics, await _known_topics(turn))
+    topics = merge_known(command.topics, await workspace_topics(turn.session, turn.workspace.id))
     upserted = await upsert_profile(
         turn.session,
         turn.actor,
@@ -317,10 +317,6 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
         + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
         "pair forms unless both of you accept." + _suggestion_line(others)
     )
-
-
-async def _known_topics(turn: Turn) -> set[str]:
-    return await workspace_topics(turn.session, turn.workspace.id)
 
 
 async def workspace_topics(session: AsyncSession, workspace_id: int) -> set[str]:
@@ -462,7 +458,7 @@ async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
     if topics is None:
         topics = tuple((await topics_of(turn.session, [profile.id]))[profile.id])
     else:
-        topics = merge_known(topics, await _known_topics(turn))
+        topics = merge_known(topics, await workspace_topics(turn.session, turn.workspace.id))
     await upsert_profile(
         turn.session,
         turn.actor,
