@@ -478,7 +478,10 @@ def _parse_mentor(text: str) -> Command:
         case "leave":
             return _no_words(args, "leave", LeavePool())
         case "match":
-            return _no_words(args, "match", RunMatch())
+            # Every round starts as a preview, so "dry-run" (as `mentorbot match` spells
+            # it) asks for what the command does anyway.
+            dry_run = [arg.lower().lstrip("-") for arg in args] in (["dry-run"], ["preview"])
+            return _no_words([] if dry_run else args, "match", RunMatch())
         case _:
             raise _unknown_subcommand(sub)
 
@@ -802,16 +805,20 @@ def _parse_join(args: list[str]) -> JoinPool:
 def _profile_words(
     words: list[str], sub: str
 ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
-    """Topics, with ``capacity N`` and ``team NAME`` anywhere among them."""
+    """Topics, with ``capacity N`` and ``team NAME`` anywhere among them. The labels may
+    carry a colon, and the topics may have one of their own (``topics: python, go``), as
+    the usage line ``[topics…] [capacity N]`` invites people to type."""
     rest: list[str] = []
     capacity: int | None = None
     team: str | None = None
     team_given = False
     index = 0
     while index < len(words):
-        word = words[index].lower().rstrip(",;")
+        word = words[index].lower().rstrip(",;:")
         value = words[index + 1].rstrip(",;") if index + 1 < len(words) else None
-        if word == "capacity" and value is not None:
+        if words[index].lower() in ("topics:", "topic:") or (word == "topics" and not rest):
+            index += 1  # a label, not a topic ("topic modelling" stays a topic)
+        elif word == "capacity" and value is not None:
             capacity = _matching_value(sub, parse_capacity, value)
             index += 2
         elif word == "team" and value is not None:
@@ -839,7 +846,7 @@ def _matching_value(sub: str, parse: Callable[[str], T], value: str) -> T:
 def _parse_profile(args: list[str]) -> ShowProfile | EditProfile:
     if not args:
         return ShowProfile()
-    setting, rest = args[0].lower(), args[1:]
+    setting, rest = args[0].lower().rstrip(":"), args[1:]
     if not rest:
         raise _usage_error("profile", f"Say what to set `{setting}` to.")
     match setting:

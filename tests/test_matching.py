@@ -100,6 +100,35 @@ async def test_bad_join_words_are_explained(chat: Chat) -> None:
     assert "nothing to leave" in await chat.say("eve", "/mentor leave")
 
 
+async def test_labels_typed_as_the_usage_reads_them_are_labels_not_topics(
+    chat: Chat, database: Database
+) -> None:
+    """The usage line reads ``[topics…] [capacity N] [team NAME]``: people type the word
+    "topics", and colons after the labels. None of them becomes a topic called "topics
+    python"; a topic that starts with "topic" stays whole."""
+    joined = await chat.say(
+        "mia", "/mentor join mentor topics: python, public speaking capacity: 2 team: payments"
+    )
+    assert "Topics: public speaking, python" in joined
+    assert "up to 2 mentees" in joined and "Team: payments" in joined
+    assert "Topics: python" in await chat.say("eve", "/mentor join mentee topics python")
+    nlp = await chat.say("ed", "/mentor join mentee topic modelling, sql")
+    assert "Topics: sql, topic modelling" in nlp
+    assert "Topics: go, rust" in await chat.say("eve", "/mentor profile topics: rust, go")
+    async with database.transaction() as session:
+        names = set((await session.execute(select(MatchTopic.name))).scalars())
+    assert names == {"python", "public speaking", "topic modelling", "sql", "rust", "go"}
+
+
+async def test_a_dry_run_asks_for_the_preview_every_round_starts_with(chat: Chat) -> None:
+    await join_five(chat)
+    for words in ("dry-run", "--dry-run", "preview"):
+        preview = await chat.say("alice", f"/mentor match {words}")
+        assert preview.startswith("Matching round preview: 3 pairs. Nobody has been told")
+    assert "takes no words after it" in await chat.say("alice", "/mentor match now")
+    assert not any(chat.dms(user) for user in ("mia", "mo", "eve", "ed", "ela"))
+
+
 async def test_only_admins_run_a_round_and_nobody_hears_before_send(chat: Chat) -> None:
     await join_five(chat)
     assert "Only a workspace admin" in await chat.say("eve", "/mentor match")
