@@ -344,6 +344,31 @@ async def test_proposing_again_a_pair_that_did_not_form_says_so(chat: Chat) -> N
     )
 
 
+async def test_proposing_again_a_pair_that_ended_says_they_were_a_pair(chat: Chat) -> None:
+    """bob declined alice once, then they were a pair, and it ended. A new proposal of
+    the two says they were a pair until it ended, not "it did not form" (which the first
+    proposal was, but the pair they had since is what they remember)."""
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.click("bob", "Decline")
+    await pair_up(chat, "alice", "bob")
+    chat.clock.advance(timedelta(days=1))
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    chat.clock.advance(timedelta(days=1))
+    assert await chat.say("alice", "/mentor pair @bob @alice") == (
+        "I asked <@bob> whether they'd like to mentor you. You and <@bob> were a mentoring "
+        "pair until Thu 26 Nov: this asks again."
+    )
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "Withdraw it")
+    # The newest of the two's pairs is the one that did not form (withdrawn), so that
+    # is what a third proposal is told.
+    assert (await chat.say("carol", "/mentor pair @alice @bob")).endswith(
+        "<@alice> and <@bob> were proposed as a pair before, on Fri 27 Nov, and it did not "
+        "form: this asks again."
+    )
+
+
 async def test_a_pair_not_started_yet_is_named_as_such(chat: Chat) -> None:
     """A command about a pair still waiting for its answer says so, and whose answer it
     waits for, rather than "you're not in a pair" to someone who just proposed one."""

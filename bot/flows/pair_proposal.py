@@ -89,7 +89,7 @@ async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     asked = [m for m in (mentor, mentee) if m.id != turn.actor.id]
     for member in asked:
         await _invite(turn, flow, pair, mentor, mentee, member)
-    again = await _declined_before(turn, mentor, mentee)
+    again = await _proposed_before(turn, mentor, mentee)
     if turn.actor.id == mentor.id:
         return turn.reply(f"I asked {_m(mentee)} whether they'd like you as their mentor." + again)
     if turn.actor.id == mentee.id:
@@ -100,29 +100,32 @@ async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     )
 
 
-async def _declined_before(turn: Turn, one: Member, other: Member) -> str:
-    """A note for whoever proposes again a pair of two people who declined one before
-    (either way round), so they know they are asking again: "" when none was."""
+async def _proposed_before(turn: Turn, one: Member, other: Member) -> str:
+    """A note for whoever proposes again two people who were proposed before (either
+    way round), so they know they are asking again: from the newest of their past pairs,
+    one that did not form or one that ended. "" when there was none."""
     query = (
-        select(Pair.ended_at)
+        select(Pair.state, Pair.ended_at)
         .where(
             _of_the_two(turn, one, other),
-            Pair.state == PairState.DECLINED.value,
+            Pair.state.in_((PairState.DECLINED.value, PairState.ENDED.value)),
             Pair.ended_at.is_not(None),
         )
-        .order_by(Pair.ended_at.desc())
+        .order_by(Pair.ended_at.desc(), Pair.id.desc())
         .limit(1)
     )
-    declined = (await turn.session.execute(query)).scalar_one_or_none()
-    if declined is None:
+    before = (await turn.session.execute(query)).one_or_none()
+    if before is None or before.ended_at is None:  # the query keeps none without one
         return ""
-    # Declined or expired unanswered: either way it did not form.
-    day = local_day(declined, turn.actor.timezone or "UTC")
+    state, day = before.state, local_day(before.ended_at, turn.actor.timezone or "UTC")
     if turn.actor.id in (one.id, other.id):
         partner = other if turn.actor.id == one.id else one
         who = f"You and {_m(partner)} were"
     else:
         who = f"{_m(one)} and {_m(other)} were"
+    if state == PairState.ENDED:
+        return f" {who} a mentoring pair until {day}: this asks again."
+    # Declined or expired unanswered: either way it did not form.
     return f" {who} proposed as a pair before, on {day}, and it did not form: this asks again."
 
 
