@@ -260,6 +260,18 @@ def outside_quiet_hours(at: datetime, timezone: str) -> datetime:
     return morning
 
 
+def held_until(at: datetime, timezone: str) -> str | None:
+    """When a check-in at ``at`` falls in the quiet hours in ``timezone``: when its
+    questions come there, said from ``at`` ("at 08:00", or "at 08:00 the next morning"
+    for one in the evening). None when it falls in the day."""
+    morning = outside_quiet_hours(at, timezone)
+    if morning == at:
+        return None
+    zone = _zone(timezone)
+    later = morning.astimezone(zone).date() != at.astimezone(zone).date()
+    return f"at {morning.astimezone(zone):%H:%M}" + (" the next morning" if later else "")
+
+
 # --- words ------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot import stalls
-from bot.cadence import local_view, outside_quiet_hours
+from bot.cadence import held_until, local_view, outside_quiet_hours
 from bot.clock import ManualClock
 from bot.content import Button, Content
 from bot.due_report import DueReport as DueReport
@@ -560,6 +560,7 @@ async def _send_heads_ups(
     outbox = OutboxRows(now, await workspaces_by_id(session, {row[1] for row in due}))
     # Each zone's quiet hours worked out once for the batch.
     send_at = cache(partial(outside_quiet_hours, now))
+    held_until_in = cache(held_until)  # pairs due at one moment share their slot
 
     # One DM per person and moment: someone in two pairs on the same slot reads both
     # heads-ups in one message, each with its own [Skip this one (n)] (``join_contents``).
@@ -576,8 +577,10 @@ async def _send_heads_ups(
             zone = my_zone or pair_zone
             # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
             when = moment_marker(at, zone)
+            held = held_until_in(at, zone)
+            later = f" Its questions come to you {held}, after your quiet hours." if held else ""
             content = Content(
-                f"Heads-up: your check-in with <@{partner}> is {when}. "
+                f"Heads-up: your check-in with <@{partner}> is {when}.{later} "
                 "If this one doesn't suit you both, you can skip it.",
                 buttons=(skip,),
             )

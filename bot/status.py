@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 
 from bot.access import counted_wins, own_match_profile, shared_in_pairs
-from bot.cadence import describe, local_view
+from bot.cadence import describe, held_until, local_view
 from bot.commands import ShowStatus
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
@@ -275,6 +275,7 @@ def _pair_fields(
         else:
             line = f"Next check-in: {mine} for you; {theirs} for {view.partner_mention}"
         lines.append(f"{line}, once the pause is over" if paused else line)
+        lines.extend(_held_lines(upcoming, turn, view))
     lines.append(f"Streak: {how_many(pair.streak, 'check-in', 'check-ins')} in a row")
     lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
     done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)
@@ -285,6 +286,17 @@ def _pair_fields(
     )
     title = view.describe()
     return Field(title[:1].upper() + title[1:], "\n".join(lines))
+
+
+def _held_lines(upcoming: datetime, turn: Turn, view: PairView) -> list[str]:
+    """For each of the two whose clock puts the next check-in in their quiet hours, when
+    their questions come (the prompt waits for their morning; bot/cadence.py)."""
+    pair, lines = view.pair, []
+    if held := held_until(upcoming, _zone(turn.actor.timezone, pair.timezone)):
+        lines.append(f"Your questions come {held}, after your quiet hours.")
+    if held := held_until(upcoming, _zone(view.partner.timezone, pair.timezone)):
+        lines.append(f"{view.partner_mention}'s questions come {held}, after their quiet hours.")
+    return lines
 
 
 def _zone(member_zone: str | None, pair_zone: str) -> str:

@@ -638,8 +638,20 @@ async def test_a_prompt_due_at_night_waits_for_the_recipients_morning(chat: Chat
     await chat.advance(timedelta(hours=6))  # 08:00 in Los Angeles
     assert dms_starting(chat, "bob", HEADS_UP) == [
         "Heads-up: your check-in with <@alice> is tomorrow, Mon 30 Nov, 02:00 "
-        "(America/Los_Angeles). If this one doesn't suit you both, you can skip it."
+        "(America/Los_Angeles). Its questions come to you at 08:00, after your quiet "
+        "hours. If this one doesn't suit you both, you can skip it."
     ]
+    # The status says it too, to each of them: bob in his night, alice of bob's.
+    assert (
+        "Next check-in: Mon 30 Nov, 02:00 (America/Los_Angeles) for you; Mon 30 Nov, "
+        "10:00 (UTC) for <@alice>\nYour questions come at 08:00, after your quiet hours.\n"
+        "Streak" in await status(chat, "bob")
+    )
+    assert (
+        "Next check-in: Mon 30 Nov, 10:00 (UTC) for you; Mon 30 Nov, 02:00 "
+        "(America/Los_Angeles) for <@bob>\n<@bob>'s questions come at 08:00, after their "
+        "quiet hours.\nStreak" in await status(chat, "alice")
+    )
 
     await chat.advance(timedelta(hours=18))  # Monday 10:00 UTC
     assert len(dms_starting(chat, "alice", PROMPT)) == 1
@@ -701,8 +713,13 @@ async def test_a_heads_up_held_till_morning_says_today(chat: Chat) -> None:
     await chat.advance(timedelta(hours=10, minutes=30))  # Monday 08:00 in Berlin
     assert dms_starting(chat, "bob", HEADS_UP) == [
         "Heads-up: your check-in with <@alice> is today, Mon 30 Nov, 21:30 "
-        "(Europe/Berlin). If this one doesn't suit you both, you can skip it."
+        "(Europe/Berlin). Its questions come to you at 08:00 the next morning, after your "
+        "quiet hours. If this one doesn't suit you both, you can skip it."
     ]
+    assert "Your questions come at 08:00 the next morning" in await status(chat, "bob")
+    alices = await status(chat, "alice")  # 20:30 is in her day
+    assert "Your questions come" not in alices
+    assert "<@bob>'s questions come at 08:00 the next morning" in alices
 
 
 # --- the heads-up and [Skip this one] -------------------------------------------------------
