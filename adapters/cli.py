@@ -229,6 +229,20 @@ def _first_line(error: BaseException) -> str:
     return str(error).split("\n", 1)[0][:300]
 
 
+def _iso8601(value: str | datetime) -> datetime:
+    """An ``ISO8601`` option (``--now``, ``--start``), refused in words an operator can act
+    on rather than a type checker's ("input is too short")."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"“{value}” is not a date and time. Write it in ISO 8601, like "
+            "2026-12-01T10:00 (UTC) or 2026-12-01T10:00+01:00."
+        ) from None
+
+
 def _moment(now: datetime | None) -> datetime:
     """``--now`` in UTC (UTC when it has no offset), or the current time."""
     from bot.clock import SystemClock
@@ -275,6 +289,7 @@ def console(
         datetime | None,
         typer.Option(
             metavar="ISO8601",
+            parser=_iso8601,
             help="Start the clock at this time (ISO 8601, UTC if no offset) instead of now; "
             "the scripted sessions in tests/console_sessions/ use 2026-11-25T12:00:00.",
         ),
@@ -352,6 +367,7 @@ def dispatch(
         datetime | None,
         typer.Option(
             metavar="ISO8601",
+            parser=_iso8601,
             help="Run the pass as if it were this time (ISO 8601, UTC if no offset).",
         ),
     ] = None,
@@ -690,7 +706,9 @@ def stats(
     now: Annotated[
         datetime | None,
         typer.Option(
-            metavar="ISO8601", help="Report as of this time (ISO 8601, UTC if no offset)."
+            metavar="ISO8601",
+            parser=_iso8601,
+            help="Report as of this time (ISO 8601, UTC if no offset).",
         ),
     ] = None,
 ) -> None:

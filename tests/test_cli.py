@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,33 @@ def test_db_upgrade_says_it_created_the_database_then_that_it_is_up_to_date(
     again = CliRunner().invoke(app, ["db", "upgrade"], env={"DATABASE_URL": url})
     assert again.exit_code == 0, again.output
     assert "the database was already up to date (revision " in again.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dispatch", "--now", "tomorrow"],
+        ["stats", "--platform", "console", "--workspace", "local", "--now", "2026-13-01"],
+        ["console", "--start", "noon"],
+    ],
+    ids=["dispatch", "stats", "console"],
+)
+def test_a_moment_not_in_iso_8601_is_refused_with_an_example(args: list[str]) -> None:
+    """``--now`` and ``--start`` take ISO 8601; anything else is a usage error (exit 2)
+    that shows how to write it, not a type checker's words ("input is too short")."""
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 2, result.output
+    said = args[-1]
+    assert (
+        f"“{said}” is not a date and time. Write it in ISO 8601, like 2026-12-01T10:00 "
+        "(UTC) or 2026-12-01T10:00+01:00." in " ".join(result.output.split())
+    )
+    assert "too short" not in result.output and "outside expected range" not in result.output
+
+
+def test_an_iso_8601_moment_with_or_without_its_time_and_offset_is_read() -> None:
+    assert cli._iso8601("2026-12-01") == datetime(2026, 12, 1)
+    assert cli._iso8601(" 2026-12-01T10:00Z ") == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    assert cli._moment(cli._iso8601("2026-12-01T11:00+01:00")) == datetime(
+        2026, 12, 1, 10, tzinfo=UTC
+    )
