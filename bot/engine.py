@@ -206,6 +206,25 @@ class Engine:
             self._on_queued()
         return effects
 
+    async def goal_choices(
+        self, user: UserRef, typed: str, partner_id: str | None, most: int
+    ) -> list[milestones.GoalChoice]:
+        """What someone typing a milestone's name is offered (Discord's autocomplete): the
+        open goals of their pairs that match (``milestones.goal_choices``). A read, in a
+        transaction of its own; it writes nothing and never raises: with no answer from
+        the database the person sees no suggestion and types the name or number."""
+        ids = (user.user_id, user.workspace_id, *([partner_id] if partner_id else []))
+        if not all(fits_id(one) for one in ids):
+            return []
+        try:
+            async with self._db.transaction(brief=True) as session:
+                return await milestones.goal_choices(session, user, typed, partner_id, most)
+        except DatabaseUnavailable:
+            return []
+        except Exception:
+            log.exception("failed to suggest milestones")
+            return []
+
     async def remember_recent_sharers(self) -> int:
         """PostgreSQL, as the process starts: the people who shared the latest wins
         (at most SHARERS_KEPT), remembered as if this process had met them, so that each

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Insert, bindparam, select
+from sqlalchemy import Insert, and_, bindparam, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.access import own_milestones, shared_in_pairs
 from bot.commands import AddMilestone, CompleteMilestone, ListMilestones, RemoveMilestone
@@ -14,8 +17,16 @@ from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate, celebrated_in
 from bot.pairs import AskWhichPair, PairView, pairs_of, pick_pair
+from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
-from bot.storage.models import Member, Milestone, MilestoneKind
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Member,
+    Milestone,
+    MilestoneKind,
+    Pair,
+    Workspace,
+)
 from bot.text import comparable, shorten
 from bot.turn import Person, Turn
 
@@ -175,6 +186,93 @@ async def _goal_by_title(
 # it repeats.
 OPEN_SHOWN = 5
 TITLE_SHOWN_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class GoalChoice:
+    """An open goal offered while someone types which milestone they mean (Discord's
+    autocomplete): its number and title, and with whom when the goals offered belong to
+    more than one of their pairs."""
+
+    number: int
+    title: str
+    with_whom: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    @property
+    def whose(self) -> str:
+        """What follows the label: " (with alice)", or "" for the only pair."""
+        return f" (with {self.with_whom})" if self.with_whom else ""
+
+
+_ME = aliased(Member, name="me")
+_PARTNER = aliased(Member, name="partner")
+_OPEN_GOALS = (
+    select(
+        Milestone.pair_id,
+        Milestone.number,
+        Milestone.title,
+        _PARTNER.display_name,
+        Pair.mentor_id == _PARTNER.id,
+    )
+    .select_from(Workspace)
+    .join(_ME, _ME.workspace_id == Workspace.id)
+    .join(Pair, or_(Pair.mentor_id == _ME.id, Pair.mentee_id == _ME.id))
+    .join(
+        _PARTNER,
+        or_(
+            and_(Pair.mentor_id == _PARTNER.id, Pair.mentee_id == _ME.id),
+            and_(Pair.mentee_id == _PARTNER.id, Pair.mentor_id == _ME.id),
+        ),
+    )
+    .join(Milestone, Milestone.pair_id == Pair.id)
+    .where(
+        Pair.state.in_([state.value for state in PARTNERED_PAIR_STATES]),
+        Milestone.kind == MilestoneKind.GOAL.value,
+        Milestone.completed_at.is_(None),
+    )
+    .order_by(Pair.id, Milestone.number)
+)
+
+
+async def goal_choices(
+    session: AsyncSession, user: UserRef, typed: str, partner_id: str | None, most: int
+) -> list[GoalChoice]:
+    """The open goals of ``user``'s pairs (of the pair with ``partner_id`` when given)
+    that match what they have typed so far: a goal's number ("2", "#2") first, then
+    titles that start with it, then titles that hold it; at most ``most``. Nobody
+    else's goals, and none reached (done and remove name open ones). One query; the
+    titles are stored encrypted, so they are compared here."""
+    query = _OPEN_GOALS.where(
+        Workspace.platform == user.platform.value,
+        Workspace.external_id == user.workspace_id,
+        _ME.external_id == user.user_id,
+    )
+    if partner_id is not None:
+        query = query.where(_PARTNER.external_id == partner_id)
+    rows = (await session.execute(query)).all()
+    wanted = comparable(typed).removeprefix("#").strip()
+    several = len({row[0] for row in rows}) > 1
+    ranked: list[tuple[int, int, GoalChoice]] = []
+    for order, (_, number, title, name, they_mentor) in enumerate(rows):
+        if number is None or not title:
+            continue
+        seen = comparable(title)
+        if not wanted or wanted == str(number):
+            rank = 0
+        elif seen.startswith(wanted):
+            rank = 1
+        elif wanted in seen:
+            rank = 2
+        else:
+            continue
+        whom = (name or ("your mentor" if they_mentor else "your mentee")) if several else None
+        ranked.append((rank, order, GoalChoice(number, title, whom)))
+    ranked.sort(key=lambda found: found[:2])
+    return [choice for _, _, choice in ranked[:most]]
 
 
 async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:

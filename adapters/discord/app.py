@@ -26,7 +26,7 @@ from discord.http import Route
 
 from adapters.discord import render, translate
 from adapters.discord.client import MentorClient, ShardedMentorClient
-from adapters.discord.command_tree import build_tree
+from adapters.discord.command_tree import MAX_CHOICES, build_tree, goal_choice
 from adapters.discord.dm_routes import DmRoutes
 from adapters.discord.forms import PendingForms
 from adapters.discord.invite import missing_permissions
@@ -45,6 +45,7 @@ from bot.effects import (
 )
 from bot.engine import Engine
 from bot.events import CommandInvoked, Event, FormSubmitted, WorkspaceAdded, WorkspaceRemoved
+from bot.refs import Platform, UserRef
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.text import channel_mention_id
@@ -114,7 +115,7 @@ class DiscordAdapter:
             self.client = ShardedMentorClient(self, shard_count=shard_count, **options)
         else:
             self.client = MentorClient(self, **options)
-        self.tree = build_tree(self.client, self.answer)
+        self.tree = build_tree(self.client, self.answer, self.goal_choices)
         self.tree.error(self._tree_error)
         self.sender = DiscordSender(self.client.http, timeout=send_timeout)
         self._forms = PendingForms()
@@ -164,6 +165,19 @@ class DiscordAdapter:
         """Slash commands, buttons and modal submits (autocomplete is the tree's)."""
         if interaction.type in ANSWERED:
             await self.answer(interaction)
+
+    async def goal_choices(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        """The ``milestone`` option's suggestions: the open goals of the person's pairs
+        (of the one with the ``partner`` already chosen) that match what they typed."""
+        if interaction.guild_id is None:
+            return []  # the commands are guild-only; a DM has no workspace
+        partner = getattr(interaction.namespace, "partner", None)
+        partner_id = None if partner is None else str(getattr(partner, "id", partner))
+        user = UserRef(Platform.DISCORD, str(interaction.guild_id), str(interaction.user.id))
+        found = await self._engine.goal_choices(user, typed, partner_id, MAX_CHOICES)
+        return [goal_choice(goal) for goal in found]
 
     async def answer(self, interaction: discord.Interaction) -> None:
         if self._repeated(interaction.id):

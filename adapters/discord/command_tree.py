@@ -1,7 +1,8 @@
 """The slash commands: ``/win`` and the ``/mentor`` group, mirroring the chat commands.
 
 Options are typed (members are ``discord.Member`` pickers, the shout-out channel a channel
-picker, rhythms and weekdays fixed choices, timezones autocompleted) so Discord checks
+picker, rhythms and weekdays fixed choices, timezones and milestones autocompleted) so
+Discord checks
 them before they reach the bot. Every callback hands the interaction to the one
 ``answer`` function: it reads the options from the raw payload
 (:func:`adapters.discord.translate.command_text`) and gives the core the text of the chat
@@ -24,14 +25,23 @@ from typing import Literal
 import discord
 from discord import app_commands
 
+from adapters.discord.render import trim, units
 from bot.cadence import timezone_names
 from bot.commands import MENTOR_USAGE
+from bot.milestones import GoalChoice
 from bot.text import TEXT_MAX_CHARS, TITLE_MAX_CHARS
 from bot.topics import MAX_CAPACITY, TEAM_MAX_CHARS
 
 Answer = Callable[[discord.Interaction], Awaitable[None]]
+# The choices offered as someone types an option: what they typed so far.
+Suggest = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
 
+# An autocomplete answer holds at most 25 choices, each named in 1-100 characters, with a
+# string value of at most 100 (https://discord.com/developers/docs/interactions/
+# application-commands#application-command-object-application-command-option-choice-
+# structure); Discord counts UTF-16 code units.
 MAX_CHOICES = 25
+CHOICE_CHARS = 100
 PARTNER = "Your partner, when you are in more than one pair"
 # A goal is named as in the typed commands: by its title, or its number in the list.
 MILESTONE = "Its title, or its number in /mentor milestone list"
@@ -69,6 +79,15 @@ def timezone_choices(current: str) -> list[str]:
     return sorted(found, key=lambda name: (rank(name), name))[:MAX_CHOICES]
 
 
+def goal_choice(goal: GoalChoice) -> app_commands.Choice[str]:
+    """An open goal as a choice: "#2 Ship the API (with alice)", its title cut to fit
+    (never the partner's name), carrying the title as the command reads it, or the
+    goal's number when the title is longer than a choice's value holds."""
+    name = trim(goal.label, CHOICE_CHARS - units(goal.whose)) + goal.whose
+    value = goal.title if units(goal.title) <= CHOICE_CHARS else str(goal.number)
+    return app_commands.Choice(name=name, value=value)
+
+
 async def _zones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=zone, value=zone) for zone in timezone_choices(current)]
 
@@ -76,9 +95,10 @@ async def _zones(interaction: discord.Interaction, current: str) -> list[app_com
 class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", guild_only=True):
     """``/mentor ...``; each subcommand passes the interaction to ``answer``."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, goals: Suggest) -> None:
         super().__init__()
         self._answer = answer
+        self._goals = goals
 
     feedback = app_commands.Group(name="feedback", description="Ask for and give feedback")
     milestone = app_commands.Group(name="milestone", description="Your pair's milestones")
@@ -208,6 +228,13 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
     ) -> None:
         await self._answer(interaction)
 
+    @milestone_done.autocomplete("milestone")
+    @milestone_remove.autocomplete("milestone")
+    async def _open_goals(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._goals(interaction, current)
+
     @milestone.command(name="list", description="Your pair's milestones")
     @app_commands.describe(partner=PARTNER)
     async def milestone_list(
@@ -318,7 +345,10 @@ class Commands(app_commands.CommandTree[discord.Client]):
             super()._from_interaction(interaction)
 
 
-def build_tree(client: discord.Client, answer: Answer) -> app_commands.CommandTree[discord.Client]:
+def build_tree(
+    client: discord.Client, answer: Answer, goals: Suggest
+) -> app_commands.CommandTree[discord.Client]:
+    """The commands, each answered by ``answer``; ``goals`` offers a milestone's choices."""
     tree = Commands(client)
 
     @app_commands.command(name="win", description="Save a win to your journal")
@@ -328,5 +358,5 @@ def build_tree(client: discord.Client, answer: Answer) -> app_commands.CommandTr
         await answer(interaction)
 
     tree.add_command(win)
-    tree.add_command(Mentor(answer))
+    tree.add_command(Mentor(answer, goals))
     return tree

@@ -47,6 +47,19 @@ class DiscordChat:
         payload = self.fake.slash(self.guild, self.id(who), line, **values)
         return await self.fake.answered(await self.fake.interact(payload))
 
+    async def suggested(
+        self, who: str, line: str, option: str, typed: str, **options: Any
+    ) -> list[JSON]:
+        """What Discord shows ``who`` typing ``typed`` into ``option`` of ``line`` (the
+        other options given as for :meth:`slash`): the choices of the bot's autocomplete
+        answer, which the fake checks against Discord's limits."""
+        values = {name: self._value(value) for name, value in options.items()}
+        payload = self.fake.autocomplete(self.guild, self.id(who), line, option, typed, **values)
+        record = await self.fake.answered(await self.fake.interact(payload))
+        (callback,) = record.callbacks
+        assert callback["type"] == 8, callback  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+        return list(callback["data"]["choices"])
+
     async def click(self, who: str, label: str) -> Interaction:
         """Press the newest button labelled ``label`` that ``who`` can see."""
         message = self.newest_with_button(who, label)

@@ -67,6 +67,13 @@ MODAL_INPUTS = 5
 INPUT_LABEL_CHARS = 45
 INPUT_PLACEHOLDER_CHARS = 100
 INPUT_VALUE_CHARS = 4000
+# An autocomplete answer (https://discord.com/developers/docs/interactions/receiving-and-
+# responding#interaction-response-object-autocomplete): at most 25 choices, each
+# named in 1-100 characters, a string value of at most 100 (.../interactions/application-
+# commands#application-command-object-application-command-option-choice-structure).
+AUTOCOMPLETE_CHOICES = 25
+CHOICE_NAME_CHARS = 100
+CHOICE_VALUE_CHARS = 100
 INVALID_FORM_BODY = 50035
 EMPTY_MESSAGE = 50006
 
@@ -195,6 +202,26 @@ def payload_errors(method: str, path: str, body: Any, *, files: bool = False) ->
             return message_errors(data, files=body.get("type") == 7)
         if body.get("type") == 9:
             return modal_errors(data)
+        if body.get("type") == 8:
+            return autocomplete_errors(data)
+    return None
+
+
+def autocomplete_errors(data: Any) -> JSON | None:
+    """The 400 Discord answers an autocomplete result with, or None."""
+    choices = (data or {}).get("choices")
+    errors: JSON = {}
+    if not isinstance(choices, list) or len(choices) > AUTOCOMPLETE_CHOICES:
+        _error(errors, "data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        choices = []
+    for index, choice in enumerate(choices):
+        name = choice.get("name")
+        if not isinstance(name, str) or not name:
+            _error(errors, f"data.choices.{index}.name", "BASE_TYPE_REQUIRED", "Required")
+        _too_long(errors, f"data.choices.{index}.name", name, CHOICE_NAME_CHARS)
+        _too_long(errors, f"data.choices.{index}.value", choice.get("value"), CHOICE_VALUE_CHARS)
+    if errors:
+        return {"code": INVALID_FORM_BODY, "message": "Invalid Form Body", "errors": errors}
     return None
 
 
@@ -566,8 +593,10 @@ class FakeDiscord:
     def autocomplete(
         self, guild_id: str, user_id: str, line: str, option: str, typed: str, **options: Any
     ) -> JSON:
-        """The person is typing ``typed`` into ``option`` of a slash command."""
-        payload = self.slash(guild_id, user_id, line, **{**options, option: typed})
+        """The person is typing ``typed`` into ``option`` of a slash command. What is typed
+        so far is sent as it is: Discord checks an option's length only when the command
+        is sent, so an autocomplete may carry an empty value."""
+        payload = self.slash(guild_id, user_id, line, **{**options, option: "typing"})
         payload["type"] = 4
         inner = payload["data"]["options"]
         while inner and inner[0]["type"] in (1, 2):
@@ -575,6 +604,7 @@ class FakeDiscord:
         for given in inner:
             if given["name"] == option:
                 given["focused"] = True
+                given["value"] = typed
         return payload
 
     def click(self, user_id: str, message: JSON, label: str) -> JSON:

@@ -9,7 +9,7 @@ from adapters.discord import render
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, Win
 from tests.discord.chat import DiscordChat, RunningBot
-from tests.discord.fake_discord import FakeDiscord, buttons_of, text_of
+from tests.discord.fake_discord import JSON, FakeDiscord, buttons_of, text_of
 
 QUESTION = "In Tuesday's demo, was the architecture part clear enough for the sales team?"
 
@@ -267,3 +267,66 @@ async def test_a_milestone_is_done_or_removed_by_its_title_or_its_number(
     assert "Learn Rust" in unknown.text(), unknown.text()
     listed = await chat.slash("bob", "mentor milestone list")
     assert "Ship the API" in listed.text() and "Write a design doc" not in listed.text()
+
+
+async def _goals_suggested(
+    chat: DiscordChat, who: str, line: str, typed: str, **options: str
+) -> list[JSON]:
+    return await chat.suggested(who, line, "milestone", typed, **options)
+
+
+async def test_the_milestone_option_suggests_the_open_goals_of_ones_pairs(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    """Typing into `milestone` of `/mentor milestone done|remove` lists the open goals of
+    the person's pairs that match (by title, or by number), newest pairs' too; reached
+    goals and other people's are not offered. A choice carries the goal's title, which
+    the command reads as typed."""
+    await pair_up(chat, "alice", "bob")
+    await chat.slash("bob", "mentor milestone add", title="Give my first talk")
+    await chat.slash("bob", "mentor milestone add", title="Ship the API")
+    await chat.slash("bob", "mentor milestone add", title="Write a design doc")
+    await chat.slash("bob", "mentor milestone done", milestone="1")
+    assert await _goals_suggested(chat, "bob", "mentor milestone done", "") == [
+        {"name": "#2 Ship the API", "value": "Ship the API"},
+        {"name": "#3 Write a design doc", "value": "Write a design doc"},
+    ]
+    assert await _goals_suggested(chat, "alice", "mentor milestone remove", "DESIGN") == [
+        {"name": "#3 Write a design doc", "value": "Write a design doc"},
+    ]
+    assert await _goals_suggested(chat, "bob", "mentor milestone done", "#2") == [
+        {"name": "#2 Ship the API", "value": "Ship the API"},
+    ]
+    assert await _goals_suggested(chat, "carol", "mentor milestone done", "") == []
+    done = await chat.slash("bob", "mentor milestone done", milestone="Ship the API")
+    assert done.text().startswith("Milestone #2 done: Ship the API"), done.text()
+
+    # In two pairs, each choice says with whom; the partner option narrows them.
+    await pair_up(chat, "carol", "bob")
+    await chat.slash("bob", "mentor milestone add", title="Learn Rust", partner="@carol")
+    assert await _goals_suggested(chat, "bob", "mentor milestone done", "") == [
+        {"name": "#3 Write a design doc (with Alice)", "value": "Write a design doc"},
+        {"name": "#1 Learn Rust (with Carol)", "value": "Learn Rust"},
+    ]
+    assert await _goals_suggested(chat, "bob", "mentor milestone done", "", partner="@carol") == [
+        {"name": "#1 Learn Rust", "value": "Learn Rust"}
+    ]
+
+
+async def test_goal_choices_fit_discords_limits(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    """30 open goals: 25 choices at most. A title longer than a choice's 100 characters
+    is cut in the name (with "…"), and the choice carries its number instead."""
+    await pair_up(chat, "alice", "bob")
+    long = "Present the quarterly roadmap to the whole engineering organisation, " * 2
+    await chat.slash("bob", "mentor milestone add", title=long.strip())
+    for n in range(2, 31):
+        await chat.slash("bob", "mentor milestone add", title=f"Goal {n} 🎯")
+    choices = await _goals_suggested(chat, "bob", "mentor milestone done", "")
+    assert len(choices) == 25
+    first = choices[0]
+    assert first["value"] == "1" and first["name"].startswith("#1 Present the quarterly")
+    assert first["name"].endswith("…") and len(first["name"]) <= 100
+    done = await chat.slash("bob", "mentor milestone done", milestone=first["value"])
+    assert done.text().startswith("Milestone #1 done: Present the quarterly"), done.text()

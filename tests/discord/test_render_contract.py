@@ -15,13 +15,20 @@ from typing import Any
 import pytest
 
 from adapters.discord import render
+from adapters.discord.command_tree import goal_choice
 from adapters.discord.sender import DiscordSender
 from bot.clock import ManualClock
 from bot.content import Button, Content, Option, Select
 from bot.effects import SendDM
+from bot.milestones import GoalChoice
 from bot.refs import Platform, UserRef
 from bot.storage.database import Database
-from tests.discord.fake_discord import FakeDiscord, message_errors, modal_errors
+from tests.discord.fake_discord import (
+    FakeDiscord,
+    autocomplete_errors,
+    message_errors,
+    modal_errors,
+)
 from tests.worst_case import EMOJI, MIXED, Produced, worst_case_once
 
 GUILD = "123456789012345678"
@@ -163,3 +170,24 @@ async def test_the_fake_refuses_what_discord_refuses(fake: FakeDiscord) -> None:
         "code": 50006,
         "message": "Cannot send an empty message",
     }
+
+
+def _choices(*pairs: tuple[str, str]) -> dict[str, list[dict[str, str]]]:
+    return {"choices": [{"name": name, "value": value} for name, value in pairs]}
+
+
+def test_an_autocomplete_answer_past_discords_limits_is_refused_here_first() -> None:
+    """The fake refuses what Discord refuses: more than 25 choices, a name or a value
+    past 100 UTF-16 units; and a goal's choice always fits, however long its title."""
+    assert autocomplete_errors(_choices(*[("x", "x")] * 25)) is None
+    assert autocomplete_errors(_choices(*[("x", "x")] * 26)) is not None
+    assert autocomplete_errors(_choices(("🎯" * 50, "x"))) is None  # 100 units
+    assert autocomplete_errors(_choices(("🎯" * 51, "x"))) is not None
+    assert autocomplete_errors(_choices(("x", "y" * 101))) is not None
+    assert autocomplete_errors(_choices(("", "x"))) is not None
+    long = goal_choice(GoalChoice(7, "🎯 " * 100, "Alice"))
+    assert autocomplete_errors(_choices((long.name, long.value))) is None
+    assert long.value == "7" and long.name.startswith("#7 🎯")
+    assert long.name.endswith("… (with Alice)")
+    short = goal_choice(GoalChoice(2, "Ship the API"))
+    assert (short.name, short.value) == ("#2 Ship the API", "Ship the API")
