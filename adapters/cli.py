@@ -225,6 +225,20 @@ async def _settled(work: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+def _read_csv(file: Path) -> str:
+    """An import file's text (UTF-8, a byte-order mark allowed, as spreadsheets save it),
+    or an error saying why it could not be read, in words."""
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        _fail(
+            f"cannot read {file}: it is not UTF-8 text (byte {error.start + 1} is not); "
+            "save it as “CSV UTF-8” and import it again."
+        )
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or _first_line(error)}.")
+
+
 def _first_line(error: BaseException) -> str:
     return str(error).split("\n", 1)[0][:300]
 
@@ -569,10 +583,7 @@ def pairs_import(
     settings = _settings()
     _setup_logging(settings)
     _check_sqlite_folder(settings.database_url)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {file}: {_first_line(error)}")
+    text = _read_csv(file)
     report = _run_returning(
         _import(settings.database_url, text, _cipher(settings), settings.max_pairs_per_person)
     )
@@ -1107,7 +1118,11 @@ def slack_manifest_command(
 
     if socket == (http is not None):
         _fail("say either --socket or --http https://your.host (one of them).", 2)
-    print(slack_manifest(socket_mode=socket, base_url=http), end="")
+    try:
+        manifest = slack_manifest(socket_mode=socket, base_url=http)
+    except ValueError as error:  # a --http that is not a URL
+        _fail(f"{error}.", 2)
+    print(manifest, end="")
 
 
 @app.command("discord-invite")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from adapters.cli import app
 from adapters.slack.manifest import manifest, slack_manifest
 
 
@@ -52,3 +54,13 @@ def test_the_yaml_reads_back_as_the_manifest() -> None:
     assert '  scopes:\n    bot:\n      - commands\n      - "chat:write"' in slack_manifest(
         socket_mode=True
     )
+
+
+@pytest.mark.parametrize("url", ["bot.example.com", "", "ftp://bot.example.com"])
+def test_the_command_refuses_a_url_that_is_not_one_in_words(url: str) -> None:
+    """`mentorbot slack-manifest --http bot.example.com` is a usage error (exit 2) that
+    says what a URL looks like: no traceback, and nothing printed to paste."""
+    result = CliRunner().invoke(app, ["slack-manifest", "--http", url], terminal_width=200)
+    assert result.exit_code == 2, result.output
+    assert "like https://bot.example.com" in result.output
+    assert "Traceback" not in result.output and "display_information" not in result.output
