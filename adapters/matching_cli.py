@@ -42,10 +42,7 @@ def people_import(
     settings = cli._settings()
     cli._setup_logging(settings)
     cli._check_sqlite_folder(settings.database_url)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        cli._fail(f"cannot read {file}: {cli._first_line(error)}")
+    text = cli._read_csv(file)
     report = cli._run_returning(_import(settings.database_url, text, cli._cipher(settings)))
     cli.err.print(
         f"{report.joined} joined the pool, {report.updated} updated, "

@@ -156,3 +156,34 @@ async def test_match_dry_run_prints_json_and_sends_nothing_then_a_real_run_sends
         cli, database, "match", "--platform", "slack", "--workspace", "T9"
     )
     assert unknown.exit_code == 1 and "no slack workspace 'T9'" in unknown.output
+
+
+async def test_an_import_file_that_cannot_be_read_is_said_in_words(
+    database: Database, tmp_path: Path
+) -> None:
+    """A spreadsheet saved in Windows-1252 ("José"), a missing file: either import says
+    what is wrong and what to do, not a codec's or the OS's message; nothing is stored."""
+    latin = tmp_path / "people.csv"
+    latin.write_bytes((HEADER + "console,T1,José,mentee,python,,,\n").encode("cp1252"))
+    for command in ("people", "pairs"):
+        done = await asyncio.to_thread(cli, database, command, "import", str(latin))
+        assert done.exit_code == 1, done.output
+        said = _unwrapped(done.output)
+        byte = len(HEADER) + len("console,T1,Jos") + 1
+        assert (
+            _unwrapped(f"cannot read {latin}: it is not UTF-8 text (byte {byte} is not);") in said
+        )
+        assert _unwrapped("save it as “CSV UTF-8” and import it again.") in said
+        assert "codec" not in said
+    missing = await asyncio.to_thread(cli, database, "people", "import", str(tmp_path / "no.csv"))
+    assert missing.exit_code == 1
+    assert _unwrapped(f"cannot read {tmp_path / 'no.csv'}: No such file or directory.") in (
+        _unwrapped(missing.output)
+    )
+    async with database.transaction() as session:
+        assert (await session.execute(select(Member))).first() is None
+
+
+def _unwrapped(text: str) -> str:
+    """``text`` without its white space: the terminal wraps a long path anywhere."""
+    return "".join(text.split())
