@@ -145,7 +145,7 @@ def _settings() -> Settings:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
         )
-        _fail(f"the settings are not valid: {problems}")
+        _fail(f"the settings are not valid: {problems}", 2)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -1086,7 +1086,9 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
         err.print("mentorbot is running; Ctrl-C or SIGTERM stops it.")
         await stop.wait()
     except (slack_start_error, OpsStartError) as error:
-        _fail(str(error))
+        # A refused token or a missing secret is a configuration error (exit 2, as the
+        # help says); a Slack or a port that cannot be reached is an error (1).
+        _fail(str(error), 2 if getattr(error, "configuration", False) else 1)
     finally:
         # Stop taking new work, finish what is in flight, within about 10 s: first no
         # more requests (and /healthz no longer ok), then the scheduler and delivery.

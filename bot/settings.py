@@ -15,7 +15,12 @@ LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # A variable set to nothing (``SLACK_APP_TOKEN=``, as .env.example leaves each token)
+    # is unset: its default, not an empty token that would turn a platform or Socket
+    # Mode on. Only blanks are left to the validator below.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     slack_bot_token: SecretStr | None = None
@@ -69,7 +74,17 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("ops_port", "metrics_token", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "discord_bot_token",
+        "discord_guild_id",
+        "ops_port",
+        "metrics_token",
+        "data_encryption_key",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

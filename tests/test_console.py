@@ -472,6 +472,38 @@ def test_console_rejects_a_bad_starting_user(tmp_path: Path) -> None:
     ]
 
 
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+
+
+def test_run_with_env_example_copied_as_it_is_names_the_variables(tmp_path: Path) -> None:
+    """.env.example leaves each token empty (``SLACK_APP_TOKEN=``): copied to .env as it
+    is, nothing is configured, and `run` says so (a configuration error, exit 2), rather
+    than starting Slack with an empty token and failing in Bolt with a traceback."""
+    (tmp_path / ".env").write_text(ENV_EXAMPLE.read_text())
+    done = mentorbot(["run"], tmp_path)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: no platform is configured.")
+
+
+def test_run_with_a_bot_token_and_the_other_slack_variables_empty_asks_for_the_secret(
+    tmp_path: Path,
+) -> None:
+    """Only SLACK_BOT_TOKEN filled in: HTTP mode (SLACK_APP_TOKEN empty is unset, not an
+    empty Socket Mode token), which needs the signing secret; said before any request
+    to Slack, as a configuration error."""
+    lines = ENV_EXAMPLE.read_text().replace("SLACK_BOT_TOKEN=\n", "SLACK_BOT_TOKEN=xoxb-1\n")
+    (tmp_path / ".env").write_text(lines + "SLACK_API_URL=http://127.0.0.1:9/api/\n")
+    done = mentorbot(["run"], tmp_path)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: SLACK_SIGNING_SECRET is not set: HTTP mode needs it")
+    )
+
+
 def test_run_without_platform_tokens_names_the_variables(tmp_path: Path) -> None:
     done = mentorbot(["run"], tmp_path)  # tmp_path as cwd: no .env is read
     assert done.returncode != 0

@@ -145,7 +145,13 @@ HOME_PARTS = ("status", "journal", "feedback list")
 
 class SlackStartError(RuntimeError):
     """The adapter cannot start (a refused token, a missing secret, Slack unreachable);
-    the message says what to fix and never contains a token."""
+    the message says what to fix and never contains a token. ``configuration``: the
+    settings are what to fix (all but an unreachable Slack), which `mentorbot run` says
+    with its exit code 2."""
+
+    def __init__(self, message: str, *, configuration: bool = True) -> None:
+        super().__init__(message)
+        self.configuration = configuration
 
 
 class SlackAdapter:
@@ -267,7 +273,8 @@ class SlackAdapter:
             ) from None
         except (TimeoutError, aiohttp.ClientError) as error:
             raise SlackStartError(
-                f"could not reach Slack at {self._settings.slack_api_url} ({type(error).__name__})"
+                f"could not reach Slack at {self._settings.slack_api_url} ({type(error).__name__})",
+                configuration=False,
             ) from None
         self.team_id = str(response.get("team_id") or "")
         self.bot_user_id = str(response.get("user_id") or "")
