@@ -45,7 +45,8 @@ app = typer.Typer(
     help="mentorbot keeps mentoring pairs in a steady rhythm on Slack, Discord and the "
     "terminal.\n\nExit codes: 0 done; 1 an error (bad input, an unreadable file or "
     "database, an unknown workspace or user, rows rejected by `pairs import`); 2 a usage "
-    "or configuration error (a wrong option, a missing or refused token).",
+    "or configuration error (a wrong option, a setting that is not valid, a missing or "
+    "refused token or signing secret).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
