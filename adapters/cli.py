@@ -144,7 +144,8 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {_said(e['msg'])}"
+            for e in error.errors()
         )
         _fail(f"the settings are not valid: {problems}", 2)
 
@@ -202,11 +203,30 @@ def _run_returning(work: Coroutine[Any, Any, T]) -> T:
         _fail(error.message)
 
 
-def _check_sqlite_folder(url: str) -> None:
-    """Fail clearly before aiosqlite does: its worker thread would print a traceback."""
-    from sqlalchemy.engine import make_url
+def _said(message: str) -> str:
+    """A validator's own words, without pydantic's "Value error, " before them."""
+    return message.removeprefix("Value error, ")
 
-    parsed = make_url(url)
+
+def _check_database_url(url: str) -> None:
+    """DATABASE_URL that is not a URL, or names a database mentorbot does not run on, is
+    a configuration error (exit 2), said before SQLAlchemy raises it with a traceback;
+    a SQLite file's missing folder is said before aiosqlite's worker thread prints one.
+    Nothing of the URL is repeated but its scheme (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        _fail(
+            "DATABASE_URL is not a URL: write sqlite:///path/to/mentorbot.db or "
+            "postgresql://user:password@host:5432/dbname.",
+            2,
+        )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+        backend = parsed.get_backend_name()
+        _fail(f"DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {backend}://...", 2)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).expanduser().resolve().parent
         if not folder.is_dir():
@@ -323,7 +343,7 @@ def console(
     except ConsoleInputError as error:
         _fail(str(error))
     url = sqlite_url(db) if db is not None else settings.database_url
-    _check_sqlite_folder(url)
+    _check_database_url(url)
     _announce_storage(_cipher(settings), plain_level=logging.INFO)  # a sandbox: no warning
     begin = start.replace(tzinfo=start.tzinfo or UTC) if start else None
     folder = files_dir if files_dir is not None else DEFAULT_FILES_DIR
@@ -409,7 +429,7 @@ def dispatch(
 
     settings = _settings()
     _setup_logging(settings)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     moment = _moment(now)
     _announce_storage(_cipher(settings))
     budget = None if max_seconds is None else timedelta(seconds=max_seconds)
@@ -583,7 +603,7 @@ def pairs_import(
 
     settings = _settings()
     _setup_logging(settings)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     text = _read_csv(file)
     report = _run_returning(
         _import(settings.database_url, text, _cipher(settings), settings.max_pairs_per_person)
@@ -651,7 +671,7 @@ def db_upgrade() -> None:
 
     settings = _settings()
     _setup_logging(settings)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     before, after = _run_returning(_upgrade(settings.database_url, _cipher(settings)))
     where = safe_url(settings.database_url)
     if before is None:
@@ -735,7 +755,7 @@ def stats(
     settings = _settings()
     _setup_logging(settings)
     chosen = _platform(platform)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     moment = _moment(now)
     found, known = _run_returning(
         _stats(settings.database_url, _cipher(settings), chosen, workspace, moment)
@@ -843,7 +863,7 @@ def export_command(
     settings = _settings()
     _setup_logging(settings)
     chosen = _platform(platform)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     bundle = _run_returning(
         _export(settings.database_url, _cipher(settings), chosen, workspace, user)
     )
@@ -888,7 +908,7 @@ def forget_command(
     settings = _settings()
     _setup_logging(settings)
     chosen = _platform(platform)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     if not yes:
         typed = typer.prompt(f"This deletes everything about {user}. Type the user id to confirm")
         if typed.strip() != user:
@@ -929,7 +949,7 @@ def db_rotate_key() -> None:
     cipher = _cipher(settings)
     if cipher is None:
         _fail("set DATA_ENCRYPTION_KEY first: rotate-key encrypts with its first key.", 2)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     report = _run_returning(_rotate_key(settings.database_url, cipher))
     err.print(
         f"{how_many(report.values, 'value', 'values')} in {how_many(report.rows, 'row', 'rows')} "
@@ -966,7 +986,7 @@ def serve(clock: Clock | None = None) -> None:
     _setup_logging(settings)
     if settings.slack_bot_token is None and settings.discord_bot_token is None:
         _fail(f"no platform is configured. Set {PLATFORM_VARIABLES} (see .env.example).", 2)
-    _check_sqlite_folder(settings.database_url)
+    _check_database_url(settings.database_url)
     _announce_storage(_cipher(settings))
     _run(_serve(settings, clock))
 

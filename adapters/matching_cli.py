@@ -41,7 +41,7 @@ def people_import(
 
     settings = cli._settings()
     cli._setup_logging(settings)
-    cli._check_sqlite_folder(settings.database_url)
+    cli._check_database_url(settings.database_url)
     text = cli._read_csv(file)
     report = cli._run_returning(_import(settings.database_url, text, cli._cipher(settings)))
     cli.err.print(
@@ -93,7 +93,7 @@ def match(
     settings = cli._settings()
     cli._setup_logging(settings)
     chosen = cli._platform(platform)
-    cli._check_sqlite_folder(settings.database_url)
+    cli._check_database_url(settings.database_url)
     found = cli._run_returning(
         _match(settings.database_url, cli._cipher(settings), chosen, workspace, dry_run)
     )

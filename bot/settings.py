@@ -12,6 +12,7 @@ from bot.turn import DEFAULT_MAX_PAIRS_PER_PERSON
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorbot.db"
 LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -91,8 +92,16 @@ class Settings(BaseSettings):
 
     @field_validator("log_level")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def _known_level(cls, value: str) -> str:
+        """A level the logs know (``WARN`` read as ``WARNING``), in capitals; an unknown
+        one is refused, rather than read as INFO without a word."""
+        chosen = value.strip().upper()
+        chosen = "WARNING" if chosen == "WARN" else chosen
+        if chosen not in LOG_LEVELS:
+            raise ValueError(
+                f"must be {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}, not {value!r}"
+            )
+        return chosen
 
     @field_validator("log_format")
     @classmethod

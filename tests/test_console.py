@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 SESSIONS = Path(__file__).parent / "console_sessions"
 START = "2026-11-25T12:00:00"  # a Wednesday, noon UTC
 TODAY = "2026-11-25"
@@ -502,6 +504,29 @@ def test_run_with_a_bot_token_and_the_other_slack_variables_empty_asks_for_the_s
         .splitlines()[-1]
         .startswith("error: SLACK_SIGNING_SECRET is not set: HTTP mode needs it")
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("DATABASE_URL", "garbage", "error: DATABASE_URL is not a URL: write sqlite:///"),
+        ("DATABASE_URL", "mysql://u:pw@h/db", "error: DATABASE_URL must be a sqlite:/// or"),
+        ("LOG_LEVEL", "LOUD", "error: the settings are not valid: LOG_LEVEL: must be DEBUG,"),
+        ("PORT", "abc", "error: the settings are not valid: PORT: Input should be a valid"),
+    ],
+)
+def test_a_setting_that_is_not_valid_is_a_configuration_error_in_words(
+    tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    """Exit 2 with one line that names the variable, no traceback, and nothing of a URL
+    but its scheme (it may hold a password)."""
+    (tmp_path / ".env").write_text(f"{variable}={value}\n")
+    done = mentorbot(["dispatch"], tmp_path)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2, done.stderr[-2000:]
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(said), error
+    assert "pw@" not in done.stderr
 
 
 def test_run_without_platform_tokens_names_the_variables(tmp_path: Path) -> None:

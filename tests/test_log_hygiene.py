@@ -409,3 +409,10 @@ def test_bolts_note_that_the_token_is_unused_is_not_in_the_log(
     output = captured.getvalue()
     assert "another note from Bolt" in output
     assert "will be unused" not in output
+
+
+def test_an_unknown_log_level_is_refused_clearly_and_warn_is_warning() -> None:
+    with pytest.raises(ValueError, match="must be DEBUG, INFO, WARNING, ERROR or CRITICAL"):
+        Settings(_env_file=None, log_level="LOUD")  # type: ignore[call-arg]
+    assert Settings(_env_file=None, log_level=" warn ").log_level == "WARNING"  # type: ignore[call-arg]
+    assert Settings(_env_file=None, log_level="debug").log_level == "DEBUG"  # type: ignore[call-arg]
