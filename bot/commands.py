@@ -16,6 +16,7 @@ from bot.cadence import CadenceError, DaySaid, parse_timezone, read_day
 from bot.ids import fits_id
 from bot.numbers import whole_number
 from bot.text import (
+    COMMAND_NAMES,
     MENTION_IN_TEXT,
     TITLE_MAX_CHARS,
     WIN_MAX_CHARS,
@@ -386,8 +387,7 @@ def help_for(topic: str | None) -> str:
     return f"`{usage.usage}` — {usage.summary}\nExample: `{usage.example}`"
 
 
-# The bot's slash commands, by name.
-COMMANDS = ("win", "mentor")
+COMMANDS = COMMAND_NAMES
 
 
 def parse_command(command: str, text: str) -> Command:

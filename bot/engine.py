@@ -728,6 +728,8 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         answered = _answered_by(waiting, text)
         if said_to_the_bot(text):
             still = await CONVERSATIONS[answered.kind].still_waiting(turn, answered)
+            if (meant := _command_in_words(text)) is not None:  # "/win …" as a message
+                return turn.reply(f"{meant}\n\n{still}")
             not_saved = f"I didn't save “{text}” as an answer. {still}"
             if is_help(text):
                 return turn.reply(f"{help_text()}\n\n{not_saved}")
@@ -742,16 +744,35 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
             "Hi! I keep mentoring pairs on a steady rhythm: check-ins, wins, feedback and "
             "milestones. Type `/mentor help` to see what I can do."
         )
-    words = text.split()
-    first = words[0].lower() if words else ""
-    if first in COMMANDS:
-        return turn.reply(
-            f"Did you mean `/{text}`? Commands start with a slash: type it as a slash command."
-        )
+    if (meant := _command_in_words(text)) is not None:
+        return turn.reply(meant)
     return turn.reply(
         "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."
     )
+
+
+# How much of a message a command it looks like quotes back (the person retypes it).
+COMMAND_QUOTED_CHARS = 300
+
+
+def _command_in_words(text: str) -> str | None:
+    """A message that reads as a command ("win shipped it", "win: shipped it", or "/win
+    shipped it" sent as a message, as a chat app does when the command was not picked
+    from its list): what to send instead, and that nothing was saved. None otherwise."""
+    first, rest = [*text.split(maxsplit=1), "", ""][:2]
+    command = first.lower().lstrip("/").rstrip(":,.")
+    if command not in COMMANDS:
+        return None
+    said = f"/{command} {rest.strip()}".strip().replace("`", "'")
+    meant = shorten(said, COMMAND_QUOTED_CHARS)
+    if first.startswith("/"):
+        return (
+            f"That reached me as a message, not as the /{command} command, so I didn't save "
+            f"it. Send it as a command, in a channel of the workspace: type /{command}, pick "
+            f"it from the list of commands, then the rest: `{meant}`"
+        )
+    return f"Did you mean `{meant}`? I didn't save that: commands start with a slash."
 
 
 def _answered_by(waiting: Sequence[FlowSession], text: str) -> FlowSession:

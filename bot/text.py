@@ -111,10 +111,21 @@ def is_hello(text: str) -> bool:
     return _HELLO.fullmatch(text.strip()) is not None
 
 
+# The bot's slash commands, by name.
+COMMAND_NAMES = ("win", "mentor")
+# "/win …" typed as a message (not picked from the app's list of commands).
+_SLASH_COMMAND = re.compile(rf"/(?:{'|'.join(COMMAND_NAMES)})(?![\w-])", re.IGNORECASE)
+
+
+def is_slash_command(text: str) -> bool:
+    return _SLASH_COMMAND.match(text.strip()) is not None
+
+
 def said_to_the_bot(text: str) -> bool:
     """A reply that is never an answer to a question, whatever it asks: a stop, a call
-    for help, a hello. It would be shared with the partner as "Moved forward: help"."""
-    return is_stop(text) or is_help(text) or is_hello(text)
+    for help, a hello, a command sent as a message. It would be shared with the partner
+    as "Moved forward: help" (or "/win shipped it", never saved as a win)."""
+    return is_stop(text) or is_help(text) or is_hello(text) or is_slash_command(text)
 
 
 def comparable(text: str) -> str:

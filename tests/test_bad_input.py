@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.engine import SORRY
-from bot.events import ButtonClicked, CommandInvoked, FormSubmitted
+from bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessageReceived
 from bot.refs import Platform, UserRef
 from bot.storage.models import Base, Win
 from tests.conversation import Chat, pair_up
@@ -90,7 +90,9 @@ BAD_COMMANDS = [
     ("/mentor review", "not in a mentoring pair yet"),
     ("/mentor feedback how should I structure my design doc?", "not in a mentoring pair yet"),
     ("/mentor config shoutouts #wins", "Only a workspace admin"),
-    ("win shipped it", "Did you mean `/win shipped it`?"),
+    ("win shipped it", "Did you mean `/win shipped it`? I didn't save that"),
+    ("Win: shipped the parser", "Did you mean `/win shipped the parser`? I didn't save that"),
+    ("mentor status", "Did you mean `/mentor status`?"),
     ("hello?", "Hi! I keep mentoring pairs on a steady rhythm"),
     ("Help!", "Here is what I can do:\n`/win <what went well>`"),
     ("?", "Here is what I can do:\n`/win <what went well>`"),
@@ -109,6 +111,29 @@ async def test_bad_commands_get_a_clear_reply_and_change_nothing(
     answer = await chat.say("zoe", line)
     assert expected in answer
     assert "Traceback" not in answer and SORRY not in answer
+    assert await snapshot(chat) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/win shipped the `parser`", " /WIN   shipped the `parser`", "/win\nshipped the `parser`"],
+)
+async def test_a_command_that_came_as_a_message_says_so_and_saves_nothing(
+    chat: Chat, text: str
+) -> None:
+    """Typed in a DM without picking the command from the app's list (on Discord the
+    commands are the server's, not a DM's), "/win …" arrives as a message: it is not
+    saved as a win (nor as an answer), and the person is told so and what to send; their
+    words come back whole, without the backticks that would break the code span."""
+    await chat.say("zoe", "/win something to have a row")
+    before = await snapshot(chat)
+    [effect] = await chat.send(MessageReceived(user=chat.ref("zoe"), user_name="Zoe", text=text))
+    said = effect.content.text  # type: ignore[union-attr]
+    assert said == (
+        "That reached me as a message, not as the /win command, so I didn't save it. Send "
+        "it as a command, in a channel of the workspace: type /win, pick it from the list "
+        "of commands, then the rest: `/win shipped the 'parser'`"
+    )
     assert await snapshot(chat) == before
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.content import Button
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
@@ -31,6 +31,7 @@ from bot.storage.models import (
     Member,
     OutboxMessage,
     Pair,
+    Win,
     Workspace,
 )
 from bot.unreachable import UNREACHABLE_NOTE
@@ -610,3 +611,33 @@ async def test_a_typed_help_or_hello_is_not_saved_as_an_answer(
     assert (await _bobs_flow(chat)).state == "progress"
     await chat.say("bob", "The parser")
     assert chat.dms("bob")[-2:] == [NEXT, HARD]
+
+
+@pytest.mark.parametrize("typed", ["/win shipped the parser", "/WIN: shipped the parser"])
+async def test_a_command_typed_as_a_message_is_not_saved_as_an_answer(
+    chat: Chat, typed: str
+) -> None:
+    """bob, under "What moved forward?", sends "/win shipped the parser" as a message (the
+    command not picked from the app's list). It is neither his answer (shared with alice
+    as what moved forward) nor a win: he is told so, what to send, and which question
+    still waits; nothing is written, on PostgreSQL's read and one statement too."""
+    await to_first_checkin(chat)
+    await chat.engine.handle(_typed(chat, "bob", "Great!", "s1"))
+    wins_before = await _wins(chat)
+    effects, sent = await handled_with_statements(chat, _typed(chat, "bob", typed, "s2"))
+    assert not _at_once(chat, sent)
+    assert _texts(effects) == [
+        "That reached me as a message, not as the /win command, so I didn't save it. Send "
+        "it as a command, in a channel of the workspace: type /win, pick it from the list "
+        "of commands, then the rest: `/win shipped the parser`\n\n"
+        f"Your check-in with <@alice> is still open: your next reply here answers “{NEXT}”"
+    ]
+    answer = await _bobs_answer(chat)
+    assert answer is not None and answer.progress is None
+    assert (await _bobs_flow(chat)).state == "progress"
+    assert await _wins(chat) == wins_before
+
+
+async def _wins(chat: Chat) -> int:
+    async with chat.database.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(Win)) or 0)
