@@ -327,7 +327,13 @@ async def _alert_admins(session: AsyncSession, now: datetime, alerts: list[Claim
                 workspace.id,
             )
             continue
-        for admin in admins[workspace.id]:
+        # An admin in the pair had the nudge as its member; "for program admins: you and
+        # your mentee still look stalled" would tell them again, as if of someone else.
+        others = [a for a in admins[workspace.id] if a.id not in (mentor.id, mentee.id)]
+        if not others:
+            log.info("pair %s still looks stalled; its workspace's admins are in it", pair.id)
+            continue
+        for admin in others:
             turn = Turn.on_behalf_of(session, now, workspace, admin)
             turn.dm(
                 admin,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.image
+import pytest
 from sqlalchemy import event, insert, select
 from typer.testing import CliRunner
 
@@ -232,6 +233,27 @@ async def test_a_stalled_pair_is_nudged_once_then_admins_are_told_a_week_later(
     assert len(nudges(chat, "erin")) == len(nudges(chat, "frank")) == 1
     assert len([dm for dm in chat.dms("alice") if ALERT in dm]) == 1
     assert not [dm for dm in chat.dms("erin") + chat.dms("frank") if ALERT in dm]
+
+
+@pytest.mark.parametrize(
+    ("admins", "told"), [({"alice", "zed"}, ["zed"]), ({"alice"}, [])], ids=["zed too", "alone"]
+)
+async def test_an_admin_in_the_stalled_pair_is_not_alerted_about_it(
+    database: Database, clock: ManualClock, admins: set[str], told: list[str]
+) -> None:
+    """alice is an admin, and she mentors frank; they stall. She had the nudge as frank's
+    mentor: "for program admins: alice and frank still look stalled" would tell her
+    again, as if of someone else. Another admin (zed) is told; with alice the only
+    admin, nobody is."""
+    chat = Chat(database, clock, admins=frozenset(admins))
+    for admin in sorted(admins):
+        await chat.say(admin, "/mentor help")
+    await pair_up(chat, "alice", "frank")
+    stalled_at = FIRST_CHECKIN + 2 * WEEK + timedelta(hours=48)
+    await move_to(chat, stalled_at + WEEK + timedelta(hours=1))
+    assert len(nudges(chat, "alice")) == len(nudges(chat, "frank")) == 1
+    people = ("alice", "frank", "zed")
+    assert [who for who in people if any(ALERT in dm for dm in chat.dms(who))] == told
 
 
 async def test_no_alert_when_the_pair_checked_in_after_the_nudge(chat: Chat) -> None:
