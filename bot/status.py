@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from bot.access import counted_wins, own_match_profile, shared_in_pairs
 from bot.cadence import describe, held_until, local_view
@@ -61,19 +61,34 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
             )
         ).all()
     )
+    # The pair's goals, done and open; and the milestones the actor reached along the way
+    # in it (anniversaries, streaks), which `/mentor milestone list` shows under them.
     goals: dict[tuple[int, bool], int] = {}
-    for pair_id, done, count in (
+    reached: dict[int, int] = {}
+    done_ = Milestone.completed_at.is_not(None)
+    for pair_id, kind, done, count in (
         await turn.session.execute(
-            select(Milestone.pair_id, Milestone.completed_at.is_not(None), func.count())
+            select(Milestone.pair_id, Milestone.kind, done_, func.count())
             .where(
                 shared_in_pairs(turn, views, Milestone.workspace_id, Milestone.pair_id),
-                Milestone.kind == MilestoneKind.GOAL.value,
+                or_(
+                    Milestone.kind == MilestoneKind.GOAL.value,
+                    and_(
+                        Milestone.kind == MilestoneKind.AUTO.value,
+                        Milestone.member_id == turn.actor.id,
+                        done_,
+                    ),
+                ),
             )
-            .group_by(Milestone.pair_id, Milestone.completed_at.is_not(None))
+            .group_by(Milestone.pair_id, Milestone.kind, done_)
         )
     ).all():
-        if pair_id is not None:
+        if pair_id is None:
+            continue
+        if kind == MilestoneKind.GOAL.value:
             goals[(pair_id, bool(done))] = count
+        else:
+            reached[pair_id] = count
     # Each open check-in: when it closes, and who has answered it, in part or in full
     # (as its close will tell them: ``said_nothing``).
     open_checkins: dict[int, _OpenCheckin] = {}
@@ -130,7 +145,12 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
                     _proposal_fields(turn, v, expires.get(v.pair.id))
                     if v.pair.state == PairState.PROPOSED
                     else _pair_fields(
-                        turn, v, open_feedback, goals, wins, open_checkins.get(v.pair.id)
+                        turn,
+                        v,
+                        open_feedback,
+                        (goals, reached),
+                        wins,
+                        open_checkins.get(v.pair.id),
                     )
                     for v in views
                 ),
@@ -252,7 +272,7 @@ def _pair_fields(
     turn: Turn,
     view: PairView,
     open_feedback: dict[int, int],
-    goals: dict[tuple[int, bool], int],
+    milestones: tuple[dict[tuple[int, bool], int], dict[int, int]],
     wins: dict[int, int],
     open_checkin: _OpenCheckin | None,
 ) -> Field:
@@ -278,8 +298,10 @@ def _pair_fields(
         lines.extend(_held_lines(upcoming, turn, view))
     lines.append(f"Streak: {how_many(pair.streak, 'check-in', 'check-ins')} in a row")
     lines.append(f"Open feedback: {open_feedback.get(pair.id, 0)}")
+    goals, reached = milestones
     done, open_ = goals.get((pair.id, True), 0), goals.get((pair.id, False), 0)
-    lines.append(f"Milestones: {done} done, {open_} open")
+    along = f"; {reached[pair.id]} reached along the way" if reached.get(pair.id) else ""
+    lines.append(f"Milestones: {done} done, {open_} open{along}")
     lines.append(
         f"Wins this month: you {wins.get(turn.actor.id, 0)}, "
         f"{view.partner_mention} {wins.get(view.partner.id, 0)}"

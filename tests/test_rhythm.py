@@ -1301,6 +1301,11 @@ async def test_anniversaries_at_one_month_three_months_and_one_year(chat: Chat) 
         "Reached along the way: 1 month of mentoring (2026-12-25), "
         "3 months of mentoring (2027-02-25), 1 year of mentoring (2027-11-25)"
     ) in listing
+    # The status counts them too, beside the pair's goals: "0 done" alone read as if the
+    # milestones just celebrated had not counted. bob's first win is his, not the pair's.
+    await chat.say("bob", "/win shipped it")
+    await chat.say("bob", "/mentor milestone add Give a talk")
+    assert "\nMilestones: 0 done, 1 open; 3 reached along the way\n" in await status(chat, "bob")
 
 
 async def test_anniversaries_go_to_the_channel_only_with_consent(chat: Chat) -> None:
