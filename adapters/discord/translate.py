@@ -234,6 +234,10 @@ def interaction_event(payload: Payload) -> Translated:
         event_key=str(payload["id"]),
     )
     if kind == InteractionType.APPLICATION_COMMAND:
+        if (bot_id := _bot_named(data)) is not None:
+            return Refusal(
+                f"<@{bot_id}> is a bot, and mentoring pairs are people: name a person instead."
+            )
         command, text = command_text(data)
         channel_id = _channel_id(payload)
         channel = ChannelRef(Platform.DISCORD, workspace, channel_id) if channel_id else None
@@ -283,6 +287,14 @@ def command_text(data: Payload) -> tuple[str, str]:
             if word:
                 words.append(word)
     return path[0], " ".join(words)
+
+
+def _bot_named(data: Payload) -> str | None:
+    """A bot picked in a user option (``/mentor pair mentee:@Carl-bot``): Discord marks it
+    in the resolved users (``bot: true``). Its id, or None. Proposing it would ask a bot
+    to agree, in a DM Discord refuses (a bot cannot DM a bot)."""
+    users: Payload = (data.get("resolved") or {}).get("users") or {}
+    return next((str(uid) for uid, user in users.items() if user.get("bot")), None)
 
 
 def _written(option: Payload) -> Written:

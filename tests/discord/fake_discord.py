@@ -424,9 +424,9 @@ class FakeDiscord:
 
     # -- the world ---------------------------------------------------------------------
 
-    def add_user(self, name: str) -> str:
+    def add_user(self, name: str, *, bot: bool = False) -> str:
         user_id = snowflake()
-        self.users[user_id] = user_object(user_id, name)
+        self.users[user_id] = user_object(user_id, name, bot=bot)
         return user_id
 
     def add_guild(

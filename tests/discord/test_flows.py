@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from adapters.discord import render
 from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, Win
+from bot.storage.models import OutboxMessage, Pair, Win
 from tests.discord.chat import DiscordChat, RunningBot
 from tests.discord.fake_discord import JSON, FakeDiscord, buttons_of, text_of
 
@@ -330,3 +330,23 @@ async def test_goal_choices_fit_discords_limits(
     assert first["name"].endswith("…") and len(first["name"]) <= 100
     done = await chat.slash("bob", "mentor milestone done", milestone=first["value"])
     assert done.text().startswith("Milestone #1 done: Present the quarterly"), done.text()
+
+
+async def test_a_bot_picked_as_mentor_or_mentee_is_refused_before_anything_is_asked(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database
+) -> None:
+    """Discord's user picker offers the server's bots too. One picked as mentee (or the
+    bot itself) is refused in the answer, with no pair stored and no DM sent: Discord
+    would refuse a DM to a bot, and nobody there could agree."""
+    carl = fake.add_user("Carl-bot", bot=True)
+    for mentee in (carl, fake.bot["id"]):
+        fake.users.setdefault(mentee, fake.bot)
+        answered = await chat.slash("alice", "mentor pair", mentor="@alice", mentee=mentee)
+        assert answered.text() == (
+            f"<@{mentee}> is a bot, and mentoring pairs are people: name a person instead."
+        )
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Pair)) == 0
+    assert fake.dms(carl) == []
+    answered = await chat.slash("alice", "mentor pair", mentor="@alice", mentee="@bob")
+    assert "I asked" in answered.text()
