@@ -17,6 +17,7 @@ from bot.storage.models import (
     OutboxMessage,
     OutboxStatus,
     OutboxTarget,
+    Pair,
     PairState,
     Workspace,
 )
@@ -83,7 +84,10 @@ async def _recipient(
     member.dm_blocked_at = now
     await _fail_pending(session, workspace, OutboxTarget.DM, user_id, "recipient unreachable")
     turn = Turn.on_behalf_of(session, now, workspace, member)
-    for view in await pairs_of(turn, member, (PairState.ACTIVE,)):
+    for view in await pairs_of(turn, member, (PairState.ACTIVE, PairState.PROPOSED)):
+        if view.pair.state == PairState.PROPOSED:
+            _proposal_unseen(turn, view.pair, member, view.partner)
+            continue
         view.pair.state = PairState.PAUSED.value
         view.pair.paused_until = None  # until someone resumes it
         pause_schedule(view.pair)
@@ -95,6 +99,25 @@ async def _recipient(
                 "time they use the bot; either of you can restart with `/mentor resume`."
             ),
         )
+
+
+def _proposal_unseen(turn: Turn, pair: Pair, member: Member, partner: Member) -> None:
+    """A proposal ``member`` was asked to agree to, while DMs to them fail: its
+    invitation never reached them, so the other one of the two hears it (or it would
+    wait for an answer nobody can give, unsaid)."""
+    accepted = pair.mentor_accepted if pair.mentor_id == member.id else pair.mentee_accepted
+    if accepted:
+        return
+    mentor, mentee = (member, partner) if pair.mentor_id == member.id else (partner, member)
+    turn.dm(
+        partner,
+        Content(
+            f"I couldn't reach <@{member.external_id}> by direct message (their DMs may be "
+            f"closed to me), so they haven't seen the proposed pair of <@{mentor.external_id}> "
+            f"mentoring <@{mentee.external_id}>. They'll get a note the next time they use "
+            "the bot; until they answer, it stays proposed (`/mentor end` withdraws it)."
+        ),
+    )
 
 
 async def _channel(

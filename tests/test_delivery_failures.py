@@ -62,6 +62,40 @@ async def test_closed_dms_cost_one_request_and_pause_the_pair(chat: Chat) -> Non
     assert any("resumed your check-ins" in dm for dm in chat.dms("bob"))
 
 
+async def test_a_proposal_whose_invitation_cannot_reach_them_is_told_to_the_other(
+    chat: Chat,
+) -> None:
+    """alice proposes to mentor bob, whose DMs are closed (or who is a bot, on Slack:
+    a mention says nothing of it). The invitation is refused for good; before, nothing
+    told alice, and the proposal waited for an answer nobody could give. Now she hears
+    it, once; the proposal stays, for bob to answer when he comes back."""
+    chat.recorder.fail_for["bob"] = DMS_CLOSED
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.deliver()
+    assert [dm for dm in chat.dms("alice") if "couldn't reach" in dm] == [
+        "I couldn't reach <@bob> by direct message (their DMs may be closed to me), so they "
+        "haven't seen the proposed pair of <@alice> mentoring <@bob>. They'll get a note the "
+        "next time they use the bot; until they answer, it stays proposed (`/mentor end` "
+        "withdraws it)."
+    ]
+    # Now that his DMs are known to fail, who proposes him next is told in the answer
+    # (no DM to him is tried, so none would fail and tell them later); alice, nothing more.
+    assert (await chat.say("carol", "/mentor pair @carol @bob")).endswith(
+        " I couldn't reach <@bob> by direct message lately (their DMs may be closed to me), "
+        "so they may not see it until they next use the bot."
+    )
+    await chat.deliver()
+    assert len([dm for dm in chat.dms("alice") if "couldn't reach" in dm]) == 1
+    # A proposal he made himself (accepted by him) is not one he has not seen: dan's
+    # DMs fail at fay's invitation; fay hears it, erin (whom dan asked) does not.
+    await chat.say("dan", "/mentor pair @dan @erin")
+    chat.recorder.fail_for["dan"] = DMS_CLOSED
+    await chat.say("fay", "/mentor pair @fay @dan")
+    await chat.deliver()
+    assert [dm for dm in chat.dms("fay") if "couldn't reach <@dan>" in dm]
+    assert not [dm for dm in chat.dms("erin") if "couldn't reach" in dm]
+
+
 async def test_a_channel_we_cannot_post_in_falls_back_to_dms_and_tells_the_admin(
     chat: Chat,
 ) -> None:

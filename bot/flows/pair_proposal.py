@@ -89,7 +89,7 @@ async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
     asked = [m for m in (mentor, mentee) if m.id != turn.actor.id]
     for member in asked:
         await _invite(turn, flow, pair, mentor, mentee, member)
-    again = await _proposed_before(turn, mentor, mentee)
+    again = await _proposed_before(turn, mentor, mentee) + _unreachable(asked)
     if turn.actor.id == mentor.id:
         return turn.reply(f"I asked {_m(mentee)} whether they'd like you as their mentor." + again)
     if turn.actor.id == mentee.id:
@@ -127,6 +127,19 @@ async def _proposed_before(turn: Turn, one: Member, other: Member) -> str:
         return f" {who} a mentoring pair until {day}: this asks again."
     # Declined or expired unanswered: either way it did not form.
     return f" {who} proposed as a pair before, on {day}, and it did not form: this asks again."
+
+
+def _unreachable(asked: list[Member]) -> str:
+    """Those asked whose DMs the platform refused lately (bot/unreachable.py): the
+    invitation waits for them, and the proposer knows it (no DM would say so later)."""
+    closed = [_m(member) for member in asked if member.dm_blocked_at is not None]
+    if not closed:
+        return ""
+    who = " and ".join(closed)
+    return (
+        f" I couldn't reach {who} by direct message lately (their DMs may be closed to me), "
+        "so they may not see it until they next use the bot."
+    )
 
 
 def _of_the_two(turn: Turn, one: Member, other: Member) -> ColumnElement[bool]:
