@@ -214,19 +214,14 @@ def _check_database_url(url: str) -> None:
     a SQLite file's missing folder is said before aiosqlite's worker thread prints one.
     Nothing of the URL is repeated but its scheme (it may hold a password)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+
+    from bot.storage.database import async_url
 
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        _fail(
-            "DATABASE_URL is not a URL: write sqlite:///path/to/mentorbot.db or "
-            "postgresql://user:password@host:5432/dbname.",
-            2,
-        )
-    if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
-        backend = parsed.get_backend_name()
-        _fail(f"DATABASE_URL must be a sqlite:/// or postgresql:// URL, not {backend}://...", 2)
+        async_url(url)  # what the Database will accept, said as it says it
+    except ValueError as error:
+        _fail(str(error), 2)
+    parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).expanduser().resolve().parent
         if not folder.is_dir():

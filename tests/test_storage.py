@@ -152,6 +152,9 @@ def test_urls_people_write_pick_the_async_drivers() -> None:
     assert async_url("postgres://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
     with pytest.raises(ValueError, match="DATABASE_URL must be"):
         async_url("mysql://u:p@h/db")
+    with pytest.raises(ValueError, match="DATABASE_URL is not a URL") as refused:
+        async_url("postgres:secret@h")
+    assert "secret" not in str(refused.value)
     assert "secret" not in safe_url("postgresql://u:secret@h/db")
 
 

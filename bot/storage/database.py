@@ -112,8 +112,16 @@ def gave_way(error: BaseException) -> bool:
 
 
 def async_url(url: str) -> str:
-    """Accept the URLs people write and pick the async driver for them."""
-    parsed = make_url(url)
+    """Accept the URLs people write and pick the async driver for them. One that is not
+    a URL, or names another database, is a ValueError that repeats nothing of it but its
+    scheme (a URL may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise ValueError(
+            "DATABASE_URL is not a URL: write sqlite:///path/to/mentorbot.db or "
+            "postgresql://user:password@host:5432/dbname."
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
