@@ -113,7 +113,7 @@ from bot.turn import (
     get_workspace,
     get_workspace_and_member,
 )
-from bot.unreachable import UNREACHABLE_NOTE, stop_workspace
+from bot.unreachable import returning_note, stop_workspace
 
 log = logging.getLogger(__name__)
 
@@ -436,8 +436,9 @@ class Engine:
                 # They are here, so they can be told why DMs stopped; try DMs again.
                 turn.actor.dm_blocked_at = None
                 # In their answer (not a DM: those may still be closed), ahead of it.
-                told = turn.answer_with(effects, UNREACHABLE_NOTE, first=True)
-                effects = told if told is not None else turn.reply(UNREACHABLE_NOTE) + effects
+                note = await returning_note(turn)
+                told = turn.answer_with(effects, note, first=True)
+                effects = told if told is not None else turn.reply(note) + effects
             return effects, bool(turn.queued)
 
     async def workspace_changed(self, event: WorkspaceRemoved | WorkspaceAdded) -> None:

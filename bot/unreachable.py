@@ -21,12 +21,43 @@ from bot.storage.models import (
     PairState,
     Workspace,
 )
+from bot.text import mention_list
 from bot.turn import Turn
 
-UNREACHABLE_NOTE = (
-    "I couldn't send you a direct message earlier (your DMs may be closed to me), so I "
-    "paused your check-ins. Open your DMs to me, then `/mentor resume` restarts them."
-)
+UNREACHABLE_NOTE = "I couldn't send you a direct message earlier (your DMs may be closed to me)"
+
+
+async def returning_note(turn: Turn) -> str:
+    """What someone whose DMs failed for good is told when they next use the bot: what
+    stopped because of it, and how to start it again. One query, only on that turn.
+
+    Pairs paused with no end are those ``_recipient`` paused (a pause someone asks for
+    always has one); a proposal they have not accepted is one whose invitation they may
+    never have seen."""
+    views = await pairs_of(turn, turn.actor, (PairState.PAUSED, PairState.PROPOSED))
+    paused = [
+        v.partner.external_id
+        for v in views
+        if v.pair.state == PairState.PAUSED and v.pair.paused_until is None
+    ]
+    unseen = [
+        v.partner.external_id
+        for v in views
+        if v.pair.state == PairState.PROPOSED
+        and not (v.pair.mentor_accepted if v.i_mentor else v.pair.mentee_accepted)
+    ]
+    stopped = []
+    if paused:
+        stopped.append(f"I paused your check-ins with {mention_list(paused)}")
+    if unseen:
+        stopped.append(
+            f"you may not have seen a proposed pair with {mention_list(unseen)}, which waits "
+            "for your answer (`/mentor status` shows how to answer)"
+        )
+    if not stopped:
+        return f"{UNREACHABLE_NOTE}. Open your DMs to me so my messages reach you."
+    restart = ", then `/mentor resume` restarts the check-ins" if paused else ""
+    return f"{UNREACHABLE_NOTE}, so {', and '.join(stopped)}. Open your DMs to me{restart}."
 
 
 async def unreachable(

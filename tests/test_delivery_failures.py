@@ -3,7 +3,7 @@ told; rate limits and 429s delay only the workspace they belong to."""
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import ManualClock
 from bot.delivery import DeliveryFailure, FailureScope, RateLimit, RateLimits
@@ -51,7 +51,10 @@ async def test_closed_dms_cost_one_request_and_pause_the_pair(chat: Chat) -> Non
     )
     [answer] = effects
     assert isinstance(answer, ReplyEphemeral)
-    assert answer.content.text.startswith(UNREACHABLE_NOTE + "\n\nSaved to your journal")
+    assert answer.content.text.startswith(
+        f"{UNREACHABLE_NOTE}, so I paused your check-ins with <@alice>. Open your DMs to me, "
+        "then `/mentor resume` restarts the check-ins.\n\nSaved to your journal"
+    )
     async with chat.database.transaction() as session:
         bob = (
             await session.execute(select(Member).where(Member.external_id == "bob"))
@@ -94,6 +97,29 @@ async def test_a_proposal_whose_invitation_cannot_reach_them_is_told_to_the_othe
     await chat.deliver()
     assert [dm for dm in chat.dms("fay") if "couldn't reach <@dan>" in dm]
     assert not [dm for dm in chat.dms("erin") if "couldn't reach" in dm]
+
+    # When bob comes back, he hears of the two proposals waiting for him, not of paused
+    # check-ins he never had; dan, of fay's only (his own to erin waits for her).
+    del chat.recorder.fail_for["bob"]
+    assert (await chat.say("bob", "/mentor journal")).startswith(
+        f"{UNREACHABLE_NOTE}, so you may not have seen a proposed pair with <@alice> and "
+        "<@carol>, which waits for your answer (`/mentor status` shows how to answer). Open "
+        "your DMs to me.\n\n"
+    )
+    assert (await chat.say("dan", "/mentor journal")).startswith(
+        f"{UNREACHABLE_NOTE}, so you may not have seen a proposed pair with <@fay>, "
+    )
+    # Someone whose DMs failed with nothing waiting on them is only asked to open them.
+    await chat.say("ivan", "/mentor journal")
+    async with chat.database.transaction() as session:
+        await session.execute(
+            update(Member)
+            .where(Member.external_id == "ivan")
+            .values(dm_blocked_at=chat.clock.now())
+        )
+    assert (await chat.say("ivan", "/mentor journal")).startswith(
+        f"{UNREACHABLE_NOTE}. Open your DMs to me so my messages reach you.\n\n"
+    )
 
 
 async def test_a_channel_we_cannot_post_in_falls_back_to_dms_and_tells_the_admin(

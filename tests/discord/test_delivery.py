@@ -109,7 +109,10 @@ async def test_closed_dms_cost_one_request_and_the_person_is_told_once_in_the_se
     first = await chat.slash("bob", "mentor status")
     (callback,) = first.callbacks  # the note and the status, in one answer
     assert callback["data"]["flags"] == 64  # only bob sees it, in the server
-    assert first.text().startswith(UNREACHABLE_NOTE + "\n\n")
+    assert first.text().startswith(
+        f"{UNREACHABLE_NOTE}, so I paused your check-ins with <@{chat.id('alice')}>. Open your "
+        "DMs to me, then `/mentor resume` restarts the check-ins.\n\n"
+    )
     again = await chat.slash("bob", "mentor status")
     assert UNREACHABLE_NOTE not in again.text()
 
