@@ -453,7 +453,7 @@ async def test_the_thanks_and_a_missed_check_in_are_told_in_the_pairs_zone(chat:
     await chat.say("alice", "naming things")
     # 17:00 in Kolkata is 11:30 UTC; the answers are shared 48 hours later.
     assert await chat.say("alice", "the roadmap") == (
-        "Thanks! I'll share your answers with your partner once they've answered, "
+        "Thanks! I'll share your answers with <@bob> once they've answered, "
         "or on Sat 28 Nov, 17:00 (Asia/Kolkata) at the latest."
     )
     await chat.advance(timedelta(hours=48))
@@ -543,7 +543,7 @@ async def test_skipping_the_last_question_thanks_as_a_typed_last_answer_does(cha
     await chat.say("alice", "estimates")
     answer = await chat.click("alice", "Skip")
     assert answer.startswith("What would you like to bring to your next conversation? (skipped)")
-    assert "Thanks! I'll share your answers with your partner once they've answered" in answer
+    assert "Thanks! I'll share your answers with <@bob> once they've answered" in answer
     answers = await _answers(chat, "alice")
     assert (answers.challenge, answers.next_topic) == ("estimates", None)
     assert answers.answered_at is not None
@@ -1265,7 +1265,7 @@ async def test_a_typed_skip_skips_the_question_as_its_button_does(chat: Chat) ->
     assert chat.dms("bob")[-1].startswith("What is hard right now?")
     await chat.say("bob", "Skipping ahead was hard")  # words about skipping are words
     last = await chat.say("bob", "SKIP")
-    assert last.startswith("Thanks! I'll share your answers with your partner")
+    assert last.startswith("Thanks! I'll share your answers with <@alice> once")
     answers = await _answers(chat, "bob")
     assert (answers.mood, answers.progress, answers.challenge, answers.next_topic) == (
         None,

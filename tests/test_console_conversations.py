@@ -104,7 +104,7 @@ def test_forms_show_the_answers_so_far_and_keep_what_fits(tmp_path: Path) -> Non
         "you say it shorter? Reply here with it."
     )
     done = out.turn("Finished the migration in a shorter answer.")
-    assert done.messages[0].text.startswith("Thanks! I'll share your answers with your partner")
+    assert done.messages[0].text.startswith("Thanks! I'll share your answers with @bob")
 
 
 def test_a_command_typed_into_a_form_is_not_an_answer_and_cancel_closes_it(

@@ -141,7 +141,7 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     first_done = out.turn("How to run a good retro")
     assert first_done.headers == ["DM → alice"]  # nothing reaches bob yet
     assert first_done.messages[0].text == (
-        "Thanks! I'll share your answers with your partner once they've answered, "
+        "Thanks! I'll share your answers with @bob once they've answered, "
         "or on Sun 29 Nov, 10:00 (UTC) at the latest."
     )
 
@@ -374,7 +374,7 @@ def test_an_unanswered_checkin_is_nudged_once_and_shared_after_48_hours(tmp_path
     question(mood.messages[0], "What moved forward since last time?")
     done = out.turn("How to run a good retro")
     assert done.headers == ["DM → alice"]
-    assert done.messages[0].text.startswith("Thanks! I'll share your answers with your partner")
+    assert done.messages[0].text.startswith("Thanks! I'll share your answers with @bob once")
 
     # At 48 hours the window closes: bob sees alice's answers, alice hears bob didn't answer.
     closed = out.turn(":advance 3d")

@@ -814,6 +814,11 @@ _PARTNER_ANSWERED = (
     )
     .exists()
 )
+# The partner the thanks names: the pair's other member (primary keys only).
+_OTHER_MEMBER = case(
+    (_PAIRS.c.mentor_id == bindparam("member"), _PAIRS.c.mentee_id), else_=_PAIRS.c.mentor_id
+)
+_PARTNER_MEMBERS = table_of(Member)
 _FINISHING = (
     _PARTNER_ANSWERED.label("partner_answered"),
     _of_checkin(_CHECKINS.c.closes_at).label("closes_at"),
@@ -822,6 +827,13 @@ _FINISHING = (
     .where(_PAIRS.c.id == _PAIR_OF_CHECKIN)
     .scalar_subquery()
     .label("pair_timezone"),
+    select(_PARTNER_MEMBERS.c.external_id)
+    .where(
+        _PARTNER_MEMBERS.c.id
+        == select(_OTHER_MEMBER).where(_PAIRS.c.id == _PAIR_OF_CHECKIN).scalar_subquery()
+    )
+    .scalar_subquery()
+    .label("partner_id"),
 )
 _FINISHING_ON_SQLITE = (
     *_FINISHING,
@@ -901,6 +913,7 @@ class _Finished:
     partner_answered: bool
     closes_at: datetime | None
     pair_timezone: str
+    partner_id: str | None  # their external id; None if they are gone
 
 
 async def _save_and_move(
@@ -949,7 +962,9 @@ async def _save_and_move(
         set_committed_value(flow, name, value)
     if asking is not None and not (dm and turn.told_in_statement(turn.actor, dm, row.asked)):
         turn.dm(turn.actor, asking)
-    return _Finished(bool(row.partner_answered), row.closes_at, row.pair_timezone) if ends else True
+    if not ends:
+        return True
+    return _Finished(bool(row.partner_answered), row.closes_at, row.pair_timezone, row.partner_id)
 
 
 async def _save_into(
@@ -1160,7 +1175,7 @@ async def _answer_and_advance(
             setattr(flow, name, value)
     elif isinstance(saved, _Finished) and not saved.partner_answered:
         # The partner is still to answer: nothing to share, and the stall check is set.
-        return _thanks_until(turn, flow, saved.closes_at, saved.pair_timezone)
+        return _thanks_until(turn, saved.partner_id, saved.closes_at, saved.pair_timezone)
     if whole is None:
         whole = await _whole(turn.session, _checkin_id(flow))
         assert whole is not None  # the answer just saved refers to it
@@ -1169,7 +1184,10 @@ async def _answer_and_advance(
         # One event, one message: the thanks heads the partner's answers in one DM.
         await _share(turn, whole, thanked=turn.actor.id)
         return StepResult()
-    return _thanks_until(turn, flow, whole.checkin.closes_at, whole.pair.timezone)
+    pair = whole.pair
+    other = whole.members.get(pair.mentee_id if pair.mentor_id == turn.actor.id else pair.mentor_id)
+    partner_id = other.external_id if other is not None else None
+    return _thanks_until(turn, partner_id, whole.checkin.closes_at, pair.timezone)
 
 
 def _mood_shown(mood: str, partner: str | None) -> str:
@@ -1191,15 +1209,14 @@ def _question(flow: FlowSession | int, state: State, partner: str | None) -> Con
 
 
 def _thanks_until(
-    turn: Turn, flow: FlowSession, closes_at: datetime | None, pair_timezone: str
+    turn: Turn, partner: str | None, closes_at: datetime | None, pair_timezone: str
 ) -> StepResult:
-    """The thanks for an answer that completes the member's side of ``flow``'s check-in
-    whose other side is still to come (it closes at ``closes_at``), told in the member's
-    zone, else the pair's (as the check-in's own times are). The partner is named as
-    the questions named them (``named_partner``)."""
+    """The thanks for an answer that completes the member's side of a check-in whose
+    other side, ``partner``'s (an external id), is still to come (it closes at
+    ``closes_at``), told in the member's zone, else the pair's (as the check-in's own
+    times are)."""
     closes = closes_at or turn.now
     zone = turn.actor.timezone or pair_timezone
-    partner = named_partner(flow.data)
     who = f"<@{partner}>" if partner else "your partner"
     return StepResult(
         reply=f"Thanks! I'll share your answers with {who} once they've answered, "

@@ -102,7 +102,9 @@ async def test_a_checkin_is_answered_through_a_modal(
     submitted = await chat.submit(
         "bob", opened, mood="great", progress="Shipped the parser", next_topic="Naming"
     )
-    assert "I'll share your answers with your partner once they've answered" in (submitted.text())
+    assert f"I'll share your answers with <@{chat.id('alice')}> once they've answered" in (
+        submitted.text()
+    )
     assert submitted.callbacks[0]["data"]["flags"] == render.EPHEMERAL
 
     await chat.dm_arrives("alice", "Time for your check-in")
