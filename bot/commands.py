@@ -758,7 +758,7 @@ def _parse_config(args: list[str]) -> Command:
                 return SetShoutoutChannel(None)
             channel = _fitting(channel_mention_id(value), value, "config") if value else None
             if channel is None:
-                raise _usage_error("config", "Name the shout-out channel with #, or say `off`.")
+                raise _usage_error("config", _no_channel(value), "/mentor config shoutouts #wins")
             return SetShoutoutChannel(channel)
         case "consent":
             if value is not None and value.lower() in ("on", "yes", "off", "no"):
@@ -775,6 +775,19 @@ def _parse_config(args: list[str]) -> Command:
             return SetTimezone(_parse_timezone(" ".join(rest)))
         case _:
             raise _usage_error("config", f"There is no setting called `{setting}`.")
+
+
+def _no_channel(typed: str | None) -> str:
+    """Why ``typed`` (one word, or None for none or several) names no channel."""
+    if typed is None:
+        return "Name the shout-out channel with #, or say `off`."
+    if typed.startswith("#"):
+        # A channel name the platform did not turn into a mention: none is called that.
+        return (
+            f"I can't find a channel called `{_quoted(typed)}`. Type # and pick the channel "
+            "from the list, or say `off`."
+        )
+    return f"Name the shout-out channel with #, like `#{_quoted(typed)}`, or say `off`."
 
 
 def _parse_timezone(value: str) -> str:

@@ -47,7 +47,10 @@ BAD_COMMANDS = [
     ("/mentor milestone frob", "`frob` is not something"),
     ("/mentor milestone list extra", "takes no words"),
     ("/mentor config shoutouts", "Name the shout-out channel"),
-    ("/mentor config shoutouts wins", "Name the shout-out channel"),
+    ("/mentor config shoutouts wins", "Name the shout-out channel with #, like `#wins`, or"),
+    # A name the platform did not turn into a channel mention: no channel has it.
+    ("/mentor config shoutouts #équipe", "I can't find a channel called `#équipe`. Type #"),
+    ("/mentor config shoutouts my wins", "Name the shout-out channel with #, or say `off`."),
     ("/mentor config timezone Mars/Olympus_Mons", "I don't know the timezone"),
     ("/mentor config timezone ../../etc/passwd", "I don't know the timezone"),
     ("/mentor config timezone EST", "is an abbreviation"),
