@@ -307,17 +307,21 @@ def local_day(moment: datetime, timezone: str) -> str:
 class DaySaid:
     """A day as people type it, read without a clock: ``2027-01-10`` (a date), ``Wed 16
     Dec`` / ``december 16th`` (a day of the year, its year left out or given), or
-    ``monday`` / ``next monday`` (a weekday). :meth:`after` finds it in the calendar."""
+    ``monday`` / ``next monday`` (a weekday), ``tomorrow`` or ``today`` (days ahead).
+    :meth:`after` finds it in the calendar."""
 
     month: int | None = None
     day: int | None = None
     year: int | None = None
     weekday: int | None = None  # alone: the next such day; with a date: said with it
+    ahead: int | None = None  # days after today: "tomorrow" is 1
 
     def after(self, today: date) -> date:
         """The day meant, after ``today`` (the person's local date): a day of the year
         without its year is the next one; a weekday alone is the next one (a week on,
         when today is that weekday). Raises ValueError with a sentence for the person."""
+        if self.ahead is not None:
+            return today + timedelta(days=self.ahead)
         if self.month is None or self.day is None:
             assert self.weekday is not None
             return today + timedelta(days=(self.weekday - today.weekday() - 1) % 7 + 1)
@@ -373,6 +377,8 @@ def read_day(words: str) -> DaySaid | None:
     and any order of [weekday] [day] [month] [year] with "next", "the", "on", "of" and
     commas left out: the bot's own "Wed 16 Dec" reads back."""
     text = words.strip().lower()
+    if text.rstrip(".") in _DAYS_AHEAD:
+        return DaySaid(ahead=_DAYS_AHEAD[text.rstrip(".")])
     try:
         found = date.fromisoformat(text)
     except ValueError:
@@ -401,6 +407,9 @@ def read_day(words: str) -> DaySaid | None:
     if day is not None and not 1 <= day <= 31:
         return None
     return DaySaid(month, day, year, weekday)
+
+
+_DAYS_AHEAD = {"today": 0, "tomorrow": 1, "tmrw": 1}
 
 
 def _weekday_words() -> dict[str, int]:

@@ -693,7 +693,7 @@ def _parse_pause(args: list[str]) -> Pause:
             raise _usage_error(
                 "pause",
                 f"`{_quoted(said[6:].strip())}` is not a day I can read: write it like "
-                "2027-01-10, 10 Jan or Monday.",
+                "2027-01-10, 10 Jan, Monday or tomorrow.",
             )
         return Pause(until=until, partner_id=partner)
     length = _PAUSE_LENGTH.fullmatch(spec.removeprefix("for "))

@@ -106,6 +106,7 @@ from bot.text import clean_text
         ("mentor", "pause until december 16th", Pause(until=DaySaid(12, 16))),
         ("mentor", "pause until the 3rd of January 2027", Pause(until=DaySaid(1, 3, 2027))),
         ("mentor", "pause until next monday", Pause(until=DaySaid(weekday=0))),
+        ("mentor", "pause until Tomorrow.", Pause(until=DaySaid(ahead=1))),
         ("mentor", "pause for a month", Pause(days=30)),
         ("mentor", "pause for 2 weeks", Pause(days=14)),
         ("mentor", "resume", Resume()),

@@ -1116,6 +1116,11 @@ async def test_pause_until_a_day_as_the_bot_writes_it(chat: Chat) -> None:
     assert (await chat.say("alice", "/mentor pause for a month")).startswith(
         "Your pause now ends Fri 25 Dec, 12:00 (UTC)"
     )
+    # "tomorrow", as people say it: the start of the person's next day.
+    assert (await chat.say("alice", "/mentor pause until tomorrow")).startswith(
+        "Your pause now ends Thu 26 Nov, 00:00 (UTC)"
+    )
+    assert (await the_pair(chat)).paused_until == utc(11, 26, 0)
 
 
 async def test_pause_until_a_date_in_two_timezones(chat: Chat) -> None:
@@ -1226,6 +1231,7 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
         ("until 29 Feb", "2027 has no 29 Feb. Nothing changed."),
         # Today as the bot writes it: gone by, not next year's 25 Nov.
         ("until Wed 25 Nov", "Pick a date in the future to pause until, like 2027-01-10."),
+        ("until today", "Pick a date in the future to pause until, like 2027-01-10."),
     ],
 )
 async def test_a_pause_date_out_of_range_changes_nothing(
