@@ -273,6 +273,35 @@ def _iso8601(value: str | datetime) -> datetime:
         ) from None
 
 
+def _seconds(value: str | float) -> float:
+    """``--max-seconds``: a number of seconds, 0 or more, refused in words (not a type
+    checker's "unable to parse string as a number")."""
+    if isinstance(value, float | int):
+        return float(value)
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise typer.BadParameter(f"“{value}” is not a number of seconds, like 50.")
+    return seconds
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    MD = "md"
+
+
+def _export_format(value: str) -> ExportFormat:
+    """``--format``: json or md, in any case (not pydantic's "Value error, …")."""
+    if isinstance(value, ExportFormat):
+        return value
+    try:
+        return ExportFormat(value.strip().lower())
+    except ValueError:
+        raise typer.BadParameter(f"“{value}” is not a format I write: say json or md.") from None
+
+
 def _moment(now: datetime | None) -> datetime:
     """``--now`` in UTC (UTC when it has no offset), or the current time."""
     from bot.clock import SystemClock
@@ -404,8 +433,8 @@ def dispatch(
     max_seconds: Annotated[
         float | None,
         typer.Option(
-            min=0,
             metavar="SECONDS",
+            parser=_seconds,
             help="Stop delivering after this many seconds (default: when everything due is "
             "sent); what a rate limit held back is sent by the next run. Under cron, 50 "
             "keeps a run from overlapping the next.",
@@ -819,18 +848,13 @@ async def _stats(
         await database.dispose()
 
 
-class ExportFormat(StrEnum):
-    JSON = "json"
-    MD = "md"
-
-
 def _platform(name: str) -> Platform:
     from bot.refs import Platform
 
     try:
         return Platform(name.strip().lower())
     except ValueError:
-        _fail(f"unknown platform {name!r}: say slack, discord or console.")
+        _fail(f"unknown platform {name!r}: say slack, discord or console.", 2)
 
 
 @app.command("export")
@@ -843,6 +867,7 @@ def export_command(
         typer.Option(
             "--format",
             metavar="json|md",
+            parser=_export_format,
             help="json: everything stored about them; md: the brag doc.",
         ),
     ] = ExportFormat.JSON,

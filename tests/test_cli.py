@@ -153,6 +153,44 @@ def test_a_moment_not_in_iso_8601_is_refused_with_an_example(args: list[str]) ->
     assert "too short" not in result.output and "outside expected range" not in result.output
 
 
+EXPORT_BOB = ["export", "--platform", "console", "--workspace", "local", "--user", "bob"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["dispatch", "--max-seconds", "abc"], "“abc” is not a number of seconds, like 50."),
+        (["dispatch", "--max-seconds", "-1"], "“-1” is not a number of seconds, like 50."),
+        (["dispatch", "--max-seconds", "inf"], "“inf” is not a number of seconds, like 50."),
+        (
+            [*EXPORT_BOB, "--format", "pdf"],
+            "“pdf” is not a format I write: say json or md.",
+        ),
+        (
+            ["stats", "--platform", "teams", "--workspace", "T1"],
+            "unknown platform 'teams': say slack, discord or console.",
+        ),
+    ],
+    ids=["not-a-number", "negative", "infinite", "format", "platform"],
+)
+def test_an_option_value_that_is_not_valid_is_a_usage_error_in_words(
+    args: list[str], said: str, tmp_path: Path
+) -> None:
+    """A wrong option value exits with 2, as `mentorbot --help` says, in words an
+    operator can act on: not pydantic's ("Value error, …", "unable to parse string as a
+    number"), and an unknown platform is a usage error like the rest (it exited 1)."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
+    result = CliRunner().invoke(app, args, env=env, terminal_width=200)
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
+    assert "Value error" not in result.output and "unable to parse" not in result.output
+
+
+def test_options_in_their_usual_spellings_are_read() -> None:
+    assert cli._seconds(" 50 ") == 50.0 and cli._seconds("0") == 0.0
+    assert cli._export_format("MD") is cli.ExportFormat.MD
+
+
 def test_an_iso_8601_moment_with_or_without_its_time_and_offset_is_read() -> None:
     assert cli._iso8601("2026-12-01") == datetime(2026, 12, 1)
     assert cli._iso8601(" 2026-12-01T10:00Z ") == datetime(2026, 12, 1, 10, tzinfo=UTC)
