@@ -930,7 +930,13 @@ def forget_command(
     chosen = _platform(platform)
     _check_database_url(settings.database_url)
     if not yes:
-        typed = typer.prompt(f"This deletes everything about {user}. Type the user id to confirm")
+        try:
+            typed = typer.prompt(
+                f"This deletes everything about {user}. Type the user id to confirm"
+            )
+        except typer.Abort:  # no input (stdin closed, as under cron) or Ctrl-C
+            err.print()
+            _fail("no confirmation was typed, so nothing was deleted (--yes skips asking).")
         if typed.strip() != user:
             _fail("that is not the user id, so nothing was deleted.")
     report = _run_returning(

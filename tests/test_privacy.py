@@ -403,6 +403,13 @@ async def test_forget_from_the_shell_does_the_same(
     refused = await asyncio.to_thread(cli, "forget", *where, answer="bob\n")
     assert refused.exit_code == 1 and "nothing was deleted" in refused.output
     assert await member_id(database, "T1", "alice") == alice
+    # No answer at all (stdin closed, as under cron): said in words, not "Aborted!".
+    unasked = await asyncio.to_thread(cli, "forget", *where, answer="")
+    assert unasked.exit_code == 1 and "Aborted" not in unasked.output
+    assert "no confirmation was typed, so nothing was deleted (--yes skips asking)" in (
+        unasked.output
+    )
+    assert await member_id(database, "T1", "alice") == alice
 
     forgot = await asyncio.to_thread(cli, "forget", *where, answer="alice\n")
     assert forgot.exit_code == 0, forgot.output
