@@ -51,6 +51,20 @@ async def test_a_third_person_needs_both_to_accept(chat: Chat) -> None:
     assert not any("You're paired" in dm for dm in chat.dms("carol"))
 
 
+async def test_the_other_one_clicking_a_proposal_one_declined_hears_it_is_over(
+    chat: Chat,
+) -> None:
+    """carol proposes alice mentoring bob; alice declines. bob's invitation still shows
+    its buttons: his [Accept] says the proposal did not go ahead (and takes the buttons
+    away), not "That question was already answered", which he never did."""
+    await chat.say("carol", "/mentor pair @alice @bob")
+    await chat.click("alice", "Decline")
+    assert await chat.click("bob", "Accept") == (
+        "This proposal didn't go ahead, so there is nothing to answer any more."
+    )
+    assert (await _pairs(chat))[0].state == PairState.DECLINED
+
+
 async def test_declining_forms_no_pair_and_tells_the_proposer(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
     assert "You declined" in await chat.click("bob", "Decline")

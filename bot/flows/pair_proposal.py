@@ -258,8 +258,12 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     if found is None:
         return STALE
     pair, mentor, mentee = found
+    if flow.ended_at is not None and flow.state == State.ACCEPTED:
+        return STALE  # a late or double click on the pair that formed
     if flow.ended_at is not None and flow.state != State.AWAITING:
-        return STALE  # accepted or declined here: a late or double click
+        # Declined (by either of the two: the other one's invitation is the same
+        # conversation) or withdrawn: over, not "already answered" by the one clicking.
+        return StepResult(replace_with=WITHDRAWN)
     if pair.state != PairState.PROPOSED:
         # Withdrawn while it waited (expired, or ended by a partner's forget, which
         # ends their conversations): said so, not "already answered".
