@@ -17,6 +17,8 @@ from bot.flows.checkin import said_nothing
 from bot.numbers import how_many
 from bot.pairs import (
     FORGOTTEN_MEMBER_ID,
+    MENTEE,
+    MENTOR,
     NO_PAIR_HINT,
     PairView,
     ended_day,
@@ -37,9 +39,11 @@ from bot.storage.models import (
     MatchRole,
     Milestone,
     MilestoneKind,
+    Pair,
     PairState,
     Win,
 )
+from bot.text import mention_list
 from bot.turn import Turn
 
 
@@ -161,7 +165,53 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
 
 async def _no_live_pair(turn: Turn) -> str:
     """No pair now: say so, and about the last pair that ended (a partner who used
-    forget included), with what they can still do and how to start again."""
+    forget included), with what they can still do and how to start again; then the
+    pairs they proposed for two others that still wait for answers."""
+    said = await _no_live_pair_of_their_own(turn)
+    proposed = await _proposed_for_others(turn)
+    return f"{said}\n\n{proposed}" if proposed else said
+
+
+# How many pairs someone proposed for others ``/mentor status`` names, one line each.
+PROPOSALS_NAMED = 3
+
+
+async def _proposed_for_others(turn: Turn) -> str | None:
+    """The pairs the actor proposed for two other people (with ``/mentor pair``, or in
+    a matching round they ran) that still wait for an answer: each who is still to
+    accept. Asked only by someone with no pair of their own, so none is theirs."""
+    query = (
+        select(Pair, MENTOR, MENTEE)
+        .join(MENTOR, Pair.mentor_id == MENTOR.id)
+        .join(MENTEE, Pair.mentee_id == MENTEE.id)
+        .where(
+            Pair.workspace_id == turn.workspace.id,
+            Pair.proposed_by_id == turn.actor.id,
+            Pair.state == PairState.PROPOSED.value,
+        )
+        .order_by(Pair.id)
+    )
+    rows = (await turn.session.execute(query)).all()
+    if not rows:
+        return None
+    lines = []
+    for pair, mentor, mentee in rows[:PROPOSALS_NAMED]:
+        waiting = [
+            who.external_id
+            for who, accepted in ((mentor, pair.mentor_accepted), (mentee, pair.mentee_accepted))
+            if not accepted
+        ]
+        lines.append(
+            f"• <@{mentor.external_id}> mentoring <@{mentee.external_id}>: waiting for "
+            f"{mention_list(waiting)} to accept"
+        )
+    if len(rows) > PROPOSALS_NAMED:
+        lines.append(f"• and {how_many(len(rows) - PROPOSALS_NAMED, 'more', 'more')}")
+    heading = "The pair you proposed" if len(rows) == 1 else "The pairs you proposed"
+    return f"{heading}, still waiting:\n" + "\n".join(lines)
+
+
+async def _no_live_pair_of_their_own(turn: Turn) -> str:
     ended = await pairs_of(turn, turn.actor, (PairState.ENDED,))
     pool = await _pool_role(turn)
     if pool is None:

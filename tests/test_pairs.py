@@ -51,6 +51,31 @@ async def test_a_third_person_needs_both_to_accept(chat: Chat) -> None:
     assert not any("You're paired" in dm for dm in chat.dms("carol"))
 
 
+async def test_status_of_someone_who_proposed_two_others_shows_what_waits(chat: Chat) -> None:
+    """carol, in no pair herself, proposed pairs for others: `/mentor status` said only
+    "You're not in a mentoring pair yet. Start one with …", right after she did. Now it
+    names each proposal still waiting, and who is still to accept (three at most)."""
+    await chat.say("carol", "/mentor pair @alice @bob")
+    await chat.click("alice", "Accept")
+    await chat.say("carol", "/mentor pair @dan @erin")
+    assert await chat.say("carol", "/mentor status") == (
+        "You're not in a mentoring pair yet. Start one with `/mentor pair @mentor @mentee`."
+        "\n\nThe pairs you proposed, still waiting:\n"
+        "• <@alice> mentoring <@bob>: waiting for <@bob> to accept\n"
+        "• <@dan> mentoring <@erin>: waiting for <@dan> and <@erin> to accept"
+    )
+    for mentor, mentee in (("fay", "gus"), ("hal", "ida")):
+        await chat.say("carol", f"/mentor pair @{mentor} @{mentee}")
+    assert (await chat.say("carol", "/mentor status")).endswith(
+        "• <@fay> mentoring <@gus>: waiting for <@fay> and <@gus> to accept\n• and 1 more"
+    )
+    # Once they answer, it is no longer waiting; the proposer's own pair shows as ever.
+    await chat.click("bob", "Accept")
+    await chat.click("erin", "Decline")
+    assert "<@alice> mentoring" not in await chat.say("carol", "/mentor status")
+    assert "<@dan> mentoring" not in await chat.say("carol", "/mentor status")
+
+
 async def test_the_other_one_clicking_a_proposal_one_declined_hears_it_is_over(
     chat: Chat,
 ) -> None:
