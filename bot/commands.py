@@ -80,6 +80,11 @@ class ShowJournal:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoveWin:
+    number: int  # as the journal numbers it: 1 is the oldest
+
+
+@dataclass(frozen=True, slots=True)
 class AddMilestone:
     title: str
     partner_id: str | None = None
@@ -236,6 +241,7 @@ Command = (
     | ProposePair
     | EndPair
     | ShowJournal
+    | RemoveWin
     | AddMilestone
     | CompleteMilestone
     | RemoveMilestone
@@ -308,7 +314,11 @@ MENTOR_USAGE: dict[str, Usage] = {
         "/mentor review [@partner]", "Look back: what went well, what to improve", "/mentor review"
     ),
     "end": Usage("/mentor end [@partner]", "End a pair", "/mentor end @bob"),
-    "journal": Usage("/mentor journal [page]", "Your wins, newest first", "/mentor journal 2"),
+    "journal": Usage(
+        "/mentor journal [page] | remove <n>",
+        "Your wins, newest first (remove one by its number)",
+        "/mentor journal 2",
+    ),
     "milestone": Usage(
         "/mentor milestone add <title> | done <n or title> | remove <n or title> | list",
         "Set, complete, remove and list your pair's milestones",
@@ -442,7 +452,7 @@ def _parse_mentor(text: str) -> Command:
         case "end":
             return EndPair(_optional_partner(args, "end"))
         case "journal":
-            return ShowJournal(_parse_page(args))
+            return _parse_journal(args)
         case "milestone" | "milestones":
             return _parse_milestone(args)
         case "config":
@@ -576,6 +586,18 @@ def _optional_partner(args: list[str], sub: str) -> str | None:
     return partner
 
 
+def _parse_journal(args: list[str]) -> ShowJournal | RemoveWin:
+    if not args or args[0].lower() not in ("remove", "delete"):
+        return ShowJournal(_parse_page(args))
+    number = _listed_number(args[1]) if len(args) == 2 else None
+    if number is None:
+        said = "Remove one win at a time" if len(args) > 2 else "Say which win to remove"
+        raise _usage_error(
+            "journal", f"{said}, by its number in `/mentor journal`.", "/mentor journal remove 3"
+        )
+    return RemoveWin(number)
+
+
 def _parse_page(args: list[str]) -> int:
     if not args:
         return 1
@@ -631,8 +653,8 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
 _NUMBERED = re.compile(r"#?[0-9]+|<#[^>]*>")
 
 
-def _milestone_number(word: str) -> int | None:
-    """A goal's number as typed: "2", "#2", or the channel link a platform made of "#2"
+def _listed_number(word: str) -> int | None:
+    """A goal's or a win's number as typed: "2", "#2", or the channel link a platform made of "#2"
     (the console's ``<#2>``; Slack's ``<#C0123|2>``, where a channel is named 2)."""
     if (link := MENTION_IN_TEXT.fullmatch(word)) is not None and link[1] == "#":
         word = link[3] or link[2]
@@ -665,7 +687,7 @@ def _parse_milestone(args: list[str]) -> Command:
             # are all numbers are a number, one or none.
             if rest and not all(_NUMBERED.fullmatch(word) for word in rest):
                 return kind(None, partner, title=" ".join(rest))
-            number = _milestone_number(rest[0]) if len(rest) == 1 else None
+            number = _listed_number(rest[0]) if len(rest) == 1 else None
             if number is None:
                 raise _usage_error(
                     "milestone",

@@ -39,6 +39,7 @@ from bot.commands import (
     Pause,
     ProposePair,
     RemoveMilestone,
+    RemoveWin,
     Resume,
     RunMatch,
     SetCadence,
@@ -626,6 +627,8 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
             return await wins.share(turn, command)
         case ShowJournal():
             return await wins.journal(turn, command)
+        case RemoveWin():
+            return await wins.remove(turn, command)
         case ProposePair():
             return await pair_proposal.propose(turn, command)
         case EndPair():

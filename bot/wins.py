@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.access import own_wins
-from bot.commands import ShareWin, ShowJournal
+from bot.commands import RemoveWin, ShareWin, ShowJournal
 from bot.content import Button, Content
 from bot.effects import Effect, ReplyEphemeral
 from bot.flows.celebration import reached_headline, reached_note
@@ -45,7 +45,7 @@ from bot.numbers import how_many
 from bot.pairs import NO_PAIR_HINT
 from bot.partners import listed_partners, partner_rows
 from bot.refs import Platform, UserRef
-from bot.storage.bulk import dialect_of, per_dialect, table_of
+from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.database import Database
 from bot.storage.models import (
     HandledEvent,
@@ -611,6 +611,55 @@ async def journal(turn: Turn, command: ShowJournal) -> list[Effect]:
     return [ReplyEphemeral(turn.actor_ref, await journal_page(turn, command.page))]
 
 
+async def remove(turn: Turn, command: RemoveWin) -> list[Effect]:
+    """A win taken out of its author's journal, by its number there (1 the oldest, as
+    ``journal_content`` numbers them): gone from the journal, the brag doc, the export
+    and the check-ins' list of wins. Its words are said back in full, so a mistake
+    costs nothing. The kept count goes down with it; milestones reached stay reached.
+    Partners who were told of it when it was shared are not told again."""
+    query = (
+        select(Win)
+        .where(own_wins(turn))
+        .order_by(Win.created_at, Win.id)
+        .offset(command.number - 1)
+        .limit(1)
+    )
+    win = (await turn.session.execute(query)).scalar_one_or_none()
+    if win is None:
+        total = await _count(turn)
+        if total == 0:
+            return turn.reply("Your journal is empty, so there is no win to remove.")
+        return turn.reply(
+            f"Your journal has no win #{command.number}: it has "
+            f"{how_many(total, 'win', 'wins')}. `/mentor journal` shows their numbers."
+        )
+    if win.delivery_key is not None:
+        # The win's row may be its /win's only claim of its delivery (SQLite's usual
+        # way: bot/turn.py): kept as a claim of its own, so that a late retry of that
+        # /win saves nothing again. Where handled_events holds it already, nothing.
+        claim = {"workspace_id": win.workspace_id, "key": win.delivery_key}
+        await turn.session.execute(
+            insert_ignoring_duplicates(dialect_of(turn.session), HandledEvent).values(
+                claim | {"created_at": turn.now}
+            )
+        )
+    await turn.session.delete(win)
+    turn.actor.wins_count = max(0, turn.actor.wins_count - 1)
+    said = (
+        f"Removed win #{command.number} ({win.created_at:%Y-%m-%d}) from your journal: "
+        f"“{win.text}”\nIt no longer shows in your journal, brag doc or check-ins. To keep "
+        "it after all, share it again with `/win`."
+    )
+    if command.number < turn.actor.wins_count + 1:
+        # Numbers are places in the journal: say so before a second removal goes by
+        # the old ones.
+        said += (
+            f" The wins after it moved up one number: what was #{command.number + 1} is "
+            f"now #{command.number}."
+        )
+    return turn.reply(said)
+
+
 async def journal_page(turn: Turn, page: int) -> Content:
     return journal_content(await _count(turn), page, await _page(turn, page))
 
@@ -634,8 +683,11 @@ def journal_content(total: int, page: int, wins: list[Win]) -> Content:
         has = how_many(pages, "page", "pages")
         return Content(f"Your journal has {has}; there is no page {page}.")
     lines = [f"Your wins, newest first (page {page} of {pages}, {total} in all):"]
+    # Numbered as they were shared, 1 the oldest (``remove`` takes the number).
+    first = total - (page - 1) * JOURNAL_PAGE_SIZE
     lines += [
-        f"• {win.created_at:%Y-%m-%d} — {shorten(win.text, JOURNAL_ENTRY_CHARS)}" for win in wins
+        f"• #{first - n} {win.created_at:%Y-%m-%d} — {shorten(win.text, JOURNAL_ENTRY_CHARS)}"
+        for n, win in enumerate(wins)
     ]
     buttons = []
     if page > 1:

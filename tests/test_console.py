@@ -305,7 +305,7 @@ def test_restart_keeps_pairs_wins_and_milestones(tmp_path: Path) -> None:
     assert journal.headers == ["ephemeral → alice"]
     assert journal.messages[0].body == (
         f"Your wins, newest first (page 1 of 1, {len(WINS)} in all):",
-        *[f"• {TODAY} — {text}" for text in reversed(WINS)],
+        *[f"• #{n} {TODAY} — {text}" for n, text in reversed(list(enumerate(WINS, 1)))],
     )
 
     milestones = second.turn("/mentor milestone list")
@@ -433,7 +433,7 @@ def test_advance_prints_the_new_time_and_the_session_continues(tmp_path: Path) -
 
     journal = run_console(tmp_path, "/mentor journal\n").turn("/mentor journal")
     # The second run starts at --start again, but the win kept the advanced date.
-    assert "• 2026-12-02 — after a week" in journal.messages[0].body
+    assert "• #1 2026-12-02 — after a week" in journal.messages[0].body
 
 
 # -- 5. start-up errors --------------------------------------------------------------------

@@ -46,7 +46,7 @@ def test_a_restart_without_start_goes_on_where_the_clock_stopped(tmp_path: Path)
         "it) — you are alice. Type :help for help."
     )
     journal = Transcript.parse(again.stdout).turn("/mentor journal").messages[0].body
-    assert "• 2026-11-30 — after the restart" in journal
+    assert "• #2 2026-11-30 — after the restart" in journal
 
     # --start still sets the clock; a database that never had a console says so.
     assert banner_of(run_console_raw(tmp_path, ["--start", f"{TODAY}T12:00:00"])).startswith(
