@@ -250,8 +250,13 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
         await self._answer(interaction)
 
     @app_commands.command(name="journal", description="Your wins, newest first")
-    @app_commands.describe(page="Which page")
-    async def journal(self, interaction: discord.Interaction, page: Number | None = None) -> None:
+    @app_commands.describe(page="Which page", remove="Remove the win with this number")
+    async def journal(
+        self,
+        interaction: discord.Interaction,
+        page: Number | None = None,
+        remove: Number | None = None,
+    ) -> None:
         await self._answer(interaction)
 
     @config.command(name="show", description="Your settings and the server's")

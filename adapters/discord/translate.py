@@ -105,7 +105,7 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ),
     ("mentor", "milestone", "list"): Shape(("milestone", "list"), (PARTNER,)),
     ("mentor", "review"): Shape(("review",), (PARTNER,)),
-    ("mentor", "journal"): Shape(("journal",), (Option("page"),)),
+    ("mentor", "journal"): Shape(("journal",), (Option("remove", Written.NAMED), Option("page"))),
     ("mentor", "config", "show"): Shape(("config",)),
     ("mentor", "config", "shoutouts"): Shape(
         ("config", "shoutouts"), (Option("channel", Written.CHANNEL), Option("off", Written.FLAG))

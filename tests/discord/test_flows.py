@@ -26,6 +26,29 @@ async def wins(database: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(Win)) or 0)
 
 
+async def test_a_win_is_removed_from_the_journal_by_its_number(
+    bot: RunningBot, chat: DiscordChat, database: Database
+) -> None:
+    """``/mentor journal remove:<n>``: the option the command tree registers, written
+    into the chat command's words, answered in the server only to its author."""
+    await chat.slash("bob", "win", text="the first")
+    await chat.slash("bob", "win", text="the second")
+    listed = await chat.slash("bob", "mentor journal")
+    assert "• #2 " in listed.text() and "• #1 " in listed.text()
+    removed = await chat.slash("bob", "mentor journal", remove=1)
+    (callback,) = removed.callbacks
+    assert callback["data"]["flags"] == render.EPHEMERAL
+    assert removed.text().startswith("Removed win #1 (")
+    assert "from your journal: “the first”" in removed.text()
+    assert await wins(database) == 1
+    assert "• #1 " in (await chat.slash("bob", "mentor journal", page=1)).text()
+    # Discord's number option refuses 0 before the bot sees it; a number past the end:
+    assert (
+        "has no win #7: it has 1 win"
+        in (await chat.slash("bob", "mentor journal", remove=7)).text()
+    )
+
+
 async def test_a_win_is_answered_and_the_partner_gets_a_dm(
     bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database
 ) -> None:

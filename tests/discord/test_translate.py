@@ -160,6 +160,19 @@ def _milestone(verb: str, option: dict[str, Any]) -> dict[str, Any]:
             },
             "feedback list",
         ),
+        (
+            {
+                "name": "mentor",
+                "options": [
+                    {
+                        "name": "journal",
+                        "type": 1,
+                        "options": [{"name": "remove", "type": 4, "value": 3}],
+                    }
+                ],
+            },
+            "journal remove 3",
+        ),
         # A subcommand this version doesn't know: its words, for the core to explain.
         ({"name": "mentor", "options": [{"name": "dance", "type": 1}]}, "dance"),
         (
