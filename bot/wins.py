@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     exists,
     func,
     insert,
@@ -643,14 +644,29 @@ async def remove(turn: Turn, command: RemoveWin) -> list[Effect]:
                 claim | {"created_at": turn.now}
             )
         )
-    await turn.session.delete(win)
-    turn.actor.wins_count = max(0, turn.actor.wins_count - 1)
+    # In SQL, not by the objects: a removal of the same win at the same moment finds it
+    # gone, and a /win counted by another instance meanwhile is not counted away.
+    gone = await turn.session.execute(delete(Win).where(Win.id == win.id).returning(Win.id))
+    if gone.first() is None:
+        return turn.reply(
+            f"Win #{command.number} was removed a moment ago. `/mentor journal` shows your "
+            "journal as it is now."
+        )
+    count = (
+        await turn.session.execute(
+            update(Member)
+            .where(Member.id == turn.actor.id)
+            .values(wins_count=case((Member.wins_count > 0, Member.wins_count - 1), else_=0))
+            .returning(Member.wins_count)
+        )
+    ).scalar_one()
+    set_committed_value(turn.actor, "wins_count", count)
     said = (
         f"Removed win #{command.number} ({win.created_at:%Y-%m-%d}) from your journal: "
         f"“{win.text}”\nIt no longer shows in your journal, brag doc or check-ins. To keep "
         "it after all, share it again with `/win`."
     )
-    if command.number < turn.actor.wins_count + 1:
+    if command.number <= count:
         # Numbers are places in the journal: say so before a second removal goes by
         # the old ones.
         said += (
