@@ -2,10 +2,14 @@
 the brag doc and the check-ins, its words said back, the count kept going down with it,
 and never saved again by a late retry of the /win that made it."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.effects import ReplyEphemeral
+from bot.engine import SORRY
+from bot.events import CommandInvoked
 from bot.privacy import export_member
 from bot.storage.models import HandledEvent, Member, Milestone, Win
 from tests.conversation import Chat, pair_up
@@ -103,3 +107,26 @@ async def test_only_their_own_wins_and_only_what_is_there(chat: Chat) -> None:
     )
     assert "Removed win #1" in await chat.say("bob", "/mentor journal remove 1")
     assert await _texts(chat) == ["alice's win"]
+
+
+async def test_removals_and_wins_at_the_same_moment_keep_the_count_true(chat: Chat) -> None:
+    """Six "remove 1" and six new wins at once (PostgreSQL runs them side by side; two
+    removals may find the same win, and the second then says it went a moment ago): no
+    answer is an error, and the kept count is the number of wins left."""
+    for n in range(8):
+        await chat.say("bob", f"/win old {n}")
+    events = [
+        CommandInvoked(user=chat.ref("bob"), command="mentor", text="journal remove 1")
+        for _ in range(6)
+    ] + [CommandInvoked(user=chat.ref("bob"), command="win", text=f"new {n}") for n in range(6)]
+    answers = await asyncio.gather(*(chat.engine.handle(event) for event in events))
+    said = [e.content.text for effects in answers for e in effects if isinstance(e, ReplyEphemeral)]
+    assert len(said) == len(events)
+    assert not [text for text in said if SORRY in text]
+    removed = [text for text in said if text.startswith("Removed win #1")]
+    gone = [text for text in said if "was removed a moment ago" in text]
+    assert len(removed) + len(gone) == 6 and removed
+    left = await _texts(chat)
+    assert len(left) == 8 + 6 - len(removed)
+    assert await _wins_count(chat, "bob") == len(left)
+    assert all(f"new {n}" in left for n in range(6))
