@@ -6,9 +6,10 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.errors import UserError
@@ -68,21 +69,26 @@ class PairView:
         return f"<@{self.partner.external_id}>"
 
 
+def pairs_with_both(turn: Turn, *where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """The workspace's pairs that fit ``where``, in the order they were made, each with
+    its mentor and its mentee (``MENTOR``, ``MENTEE``): one query."""
+    return (
+        select(Pair, MENTOR, MENTEE)
+        .join(MENTOR, Pair.mentor_id == MENTOR.id)
+        .join(MENTEE, Pair.mentee_id == MENTEE.id)
+        .where(Pair.workspace_id == turn.workspace.id, *where)
+        .order_by(Pair.id)
+    )
+
+
 async def pairs_of(
     turn: Turn, member: Member, states: Sequence[PairState] = PARTNERED_PAIR_STATES
 ) -> list[PairView]:
     """The member's pairs in these states, each with the partner, in one query."""
-    mentor, mentee = MENTOR, MENTEE
-    query = (
-        select(Pair, mentor, mentee)
-        .join(mentor, Pair.mentor_id == mentor.id)
-        .join(mentee, Pair.mentee_id == mentee.id)
-        .where(
-            Pair.workspace_id == turn.workspace.id,
-            or_(Pair.mentor_id == member.id, Pair.mentee_id == member.id),
-            Pair.state.in_([s.value for s in states]),
-        )
-        .order_by(Pair.id)
+    query = pairs_with_both(
+        turn,
+        or_(Pair.mentor_id == member.id, Pair.mentee_id == member.id),
+        Pair.state.in_([s.value for s in states]),
     )
     views = []
     for pair, mentor_row, mentee_row in (await turn.session.execute(query)).all():

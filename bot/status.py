@@ -17,14 +17,13 @@ from bot.flows.checkin import said_nothing
 from bot.numbers import how_many
 from bot.pairs import (
     FORGOTTEN_MEMBER_ID,
-    MENTEE,
-    MENTOR,
     NO_PAIR_HINT,
     PairView,
     ended_day,
     last_ended,
     not_in_a_pair,
     pairs_of,
+    pairs_with_both,
     with_partner,
 )
 from bot.rhythm import after_the_pause, rule_of
@@ -180,16 +179,8 @@ async def _proposed_for_others(turn: Turn) -> str | None:
     """The pairs the actor proposed for two other people (with ``/mentor pair``, or in
     a matching round they ran) that still wait for an answer: each who is still to
     accept. Asked only by someone with no pair of their own, so none is theirs."""
-    query = (
-        select(Pair, MENTOR, MENTEE)
-        .join(MENTOR, Pair.mentor_id == MENTOR.id)
-        .join(MENTEE, Pair.mentee_id == MENTEE.id)
-        .where(
-            Pair.workspace_id == turn.workspace.id,
-            Pair.proposed_by_id == turn.actor.id,
-            Pair.state == PairState.PROPOSED.value,
-        )
-        .order_by(Pair.id)
+    query = pairs_with_both(
+        turn, Pair.proposed_by_id == turn.actor.id, Pair.state == PairState.PROPOSED.value
     )
     rows = (await turn.session.execute(query)).all()
     if not rows:
