@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cadence import (
     CadenceRule,
+    fresh_anchor,
     in_quiet_hours,
     local_view,
     next_checkin,
@@ -106,7 +107,7 @@ class Rhythms:
         key = (rule, anchor if rule.cadence is Cadence.BIWEEKLY else None, after)
         found = self._scheduled.get(key)
         if found is None:
-            default = after.astimezone(rule.zone).date()
+            default = fresh_anchor(rule, after)
             following = self.next_after(rule, after, anchor or default)
             heads_up = following - HEADS_UP_BEFORE
             found = self._scheduled[key] = Scheduled(
@@ -159,8 +160,9 @@ def after_the_pause(pair: Pair) -> datetime | None:
 def _first_after(pair: Pair, after: datetime) -> tuple[date, datetime]:
     """The pair's cadence anchor (its own, or the one it gets now) and its first
     check-in strictly after ``after``."""
-    anchor = pair.cadence_anchor or after.astimezone(ZoneInfo(pair.timezone)).date()
-    return anchor, next_checkin(rule_of(pair), after, anchor)
+    rule = rule_of(pair)
+    anchor = pair.cadence_anchor or fresh_anchor(rule, after)
+    return anchor, next_checkin(rule, after, anchor)
 
 
 def _resumed_after(pair: Pair, now: datetime) -> datetime:

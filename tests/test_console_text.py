@@ -136,25 +136,25 @@ def test_a_time_at_night_for_the_partner_and_two_skips_are_said(tmp_path: Path) 
     night = out.turn("/mentor cadence biweekly mon 10:00").messages
     assert night[0].header == "ephemeral → alice"
     assert night[0].body[1] == (
-        "⚠️ For @bob that is Mon 7 Dec, 01:00 (America/Los_Angeles), outside 08:00-21:00 "
-        "there, so their questions wait until Mon 7 Dec, 08:00 (America/Los_Angeles). "
+        "⚠️ For @bob that is Mon 30 Nov, 01:00 (America/Los_Angeles), outside 08:00-21:00 "
+        "there, so their questions wait until Mon 30 Nov, 08:00 (America/Los_Angeles). "
         "A time in the day for both of you works better: /mentor cadence changes it."
     )
     assert night[1].header == "DM → bob"
     assert night[1].body[1].startswith("⚠️ That is outside 08:00-21:00 for you")
 
     day = out.turn("/mentor cadence biweekly mon 18:00").messages
-    assert day[0].text.endswith("For @bob that is Mon 7 Dec, 09:00 (America/Los_Angeles).")
+    assert day[0].text.endswith("For @bob that is Mon 30 Nov, 09:00 (America/Los_Angeles).")
     assert "⚠️" not in day[1].text
 
     second = out.turn("/mentor skip", nth=1).messages
     for message in second:
         assert message.body[-1] == (
-            "That is 5 weeks from now with no check-in. "
+            "That is 4 weeks from now with no check-in. "
             "/mentor checkin starts one any time before then."
         )
-    assert "Next one: Mon 4 Jan, 18:00 (Europe/Berlin)." in second[0].text
-    assert "The one after is Mon 4 Jan, 09:00 (America/Los_Angeles)." in second[1].text
+    assert "Next one: Mon 28 Dec, 18:00 (Europe/Berlin)." in second[0].text
+    assert "The one after is Mon 28 Dec, 09:00 (America/Los_Angeles)." in second[1].text
 
 
 def test_after_forget_the_partner_keeps_their_words_and_the_numbers_stay(

@@ -81,11 +81,11 @@ async def test_a_good_file_creates_active_pairs_on_their_rhythm(database: Databa
     # One month after activation, at the same local time (13:00 in Berlin).
     assert berlin.next_anniversary_at == datetime(2026, 12, 25, 12, 0, tzinfo=UTC)
 
-    # Every other Monday counted from the anchor's week (Mon 23 Nov): not 30 Nov but
-    # 7 Dec, 10:00 EST = 15:00 UTC; the heads-up a day before.
-    assert new_york.next_checkin_at == datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
-    assert new_york.heads_up_at == datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
-    assert new_york.cadence_anchor == date(2026, 11, 25)
+    # Every other Monday from the soonest one, 30 Nov (the anchor: every other week is
+    # counted from there), 10:00 EST = 15:00 UTC; the heads-up a day before.
+    assert new_york.next_checkin_at == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    assert new_york.heads_up_at == datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
+    assert new_york.cadence_anchor == date(2026, 11, 30)
 
     # The first Friday of December, 08:15 in Auckland (NZDT, UTC+13), with the zone
     # spelled as the tz database does. There it is already 26 Nov: the anchor is the

@@ -146,7 +146,9 @@ FRIENDLY = [
         0,
         "10:00",
         "UTC",
-        utc(12, 7, 10),  # this week's Monday has passed; every other week counts from it
+        # This week's Monday has passed: every other week counts from the next one, as a
+        # calendar's "every 2 weeks" starting today does (it was 7 Dec, a week later).
+        utc(11, 30, 10),
         "every other Monday at 10:00 (UTC)",
     ),
     (
@@ -201,7 +203,7 @@ FRIENDLY = [
         2,
         "12:00",
         "UTC",
-        utc(12, 9, 12),  # today at noon is now, not after it; next week is the off week
+        utc(12, 2, 12),  # today at noon is now, not after it: next week's
         "every other Wednesday at 12:00 (UTC)",
     ),
     (
@@ -244,7 +246,10 @@ async def test_the_cadence_in_friendly_words(
     assert pair.next_checkin_at is not None
     assert pair.next_checkin_at == next_at
     assert pair.next_checkin_at.utcoffset() == timedelta(0)  # stored and read back in UTC
-    assert pair.cadence_anchor == date(2026, 11, 25)
+    # Every other week counts from the week of the first check-in (its local date);
+    # other rhythms keep the day they were set, which they never read.
+    first_day = next_at.astimezone(ZoneInfo(zone)).date()
+    assert pair.cadence_anchor == (first_day if cadence == Cadence.BIWEEKLY else date(2026, 11, 25))
     heads_up = next_at - timedelta(hours=24)
     assert pair.heads_up_at == (heads_up if heads_up > START else None)
 
@@ -947,11 +952,12 @@ async def test_skipping_twice_and_skipping_every_other_week(chat: Chat) -> None:
     await chat.say("alice", "/mentor skip")
     assert "Next one: Mon 14 Dec, 10:00 (UTC)." in await chat.say("alice", "/mentor skip")
 
+    # A new rhythm starts afresh (the skips were of the old one): from next Monday.
     await chat.say("alice", "/mentor cadence every 2 weeks")
-    assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+    assert (await the_pair(chat)).next_checkin_at == utc(11, 30, 10)
     answer = await chat.say("bob", "/mentor skip")
     assert answer.startswith(
-        "Skipped the check-in of Mon 7 Dec, 10:00 (UTC). Next one: Mon 21 Dec, 10:00 (UTC)."
+        "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 14 Dec, 10:00 (UTC)."
     )
 
 
@@ -962,23 +968,22 @@ async def test_two_skips_on_a_biweekly_pair_say_how_long_until_the_next(chat: Ch
     await chat.say("alice", "/mentor cadence weekly")
     assert "weeks from now" not in await chat.say("alice", "/mentor skip")
     await chat.say("alice", "/mentor cadence every 2 weeks")
+    # Nineteen days away after one skip: under three weeks, nothing more to say.
     first = await chat.say("alice", "/mentor skip")
     assert first == (
-        "Skipped the check-in of Mon 7 Dec, 10:00 (UTC). Next one: Mon 21 Dec, 10:00 (UTC)."
-        "\nThat is 3 weeks from now with no check-in. "
-        "`/mentor checkin` starts one any time before then."
+        "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 14 Dec, 10:00 (UTC)."
     )
     second = await chat.say("alice", "/mentor skip")
     gap = (
-        "\nThat is 5 weeks from now with no check-in. "
+        "\nThat is 4 weeks from now with no check-in. "
         "`/mentor checkin` starts one any time before then."
     )
     assert second == (
-        "Skipped the check-in of Mon 21 Dec, 10:00 (UTC). Next one: Mon 4 Jan, 10:00 (UTC)." + gap
+        "Skipped the check-in of Mon 14 Dec, 10:00 (UTC). Next one: Mon 28 Dec, 10:00 (UTC)." + gap
     )
     assert chat.dms("bob")[-1] == (
-        "<@alice> skipped your check-in of Mon 21 Dec, 10:00 (UTC). The one after is "
-        "Mon 4 Jan, 10:00 (UTC)." + gap
+        "<@alice> skipped your check-in of Mon 14 Dec, 10:00 (UTC). The one after is "
+        "Mon 28 Dec, 10:00 (UTC)." + gap
     )
 
 
