@@ -17,6 +17,7 @@ from bot.cadence import (
     CadenceError,
     CadenceRule,
     describe,
+    fresh_anchor,
     in_quiet_hours,
     local_view,
     next_checkin,
@@ -35,6 +36,42 @@ NEW_YORK = "America/New_York"
 def at(zone: str, year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     """A local wall time (fold=0) in ``zone`` as aware UTC."""
     return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+# --- fresh_anchor: where every other week starts ------------------------------------------
+
+
+def test_every_other_week_starts_at_the_soonest_of_its_weekday() -> None:
+    """Set on Wednesday 25 Nov: every other Monday starts on 30 Nov (a calendar's "every
+    2 weeks"), every other Thursday tomorrow; at 20:00 UTC it is already Thursday 09:00
+    in Auckland, so its Thursday 08:00 has gone by there and the first is a week on."""
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    monday = CadenceRule(Cadence.BIWEEKLY, 0, "10:00", "UTC")
+    assert fresh_anchor(monday, wednesday) == date(2026, 11, 30)
+    assert next_checkin(monday, wednesday, fresh_anchor(monday, wednesday)) == datetime(
+        2026, 11, 30, 10, 0, tzinfo=UTC
+    )
+    thursday = CadenceRule(Cadence.BIWEEKLY, 3, "09:30", BERLIN)
+    assert fresh_anchor(thursday, wednesday) == date(2026, 11, 26)
+    auckland = CadenceRule(Cadence.BIWEEKLY, 3, "08:00", "Pacific/Auckland")
+    assert fresh_anchor(auckland, wednesday) == date(2026, 11, 26)  # 01:00 there
+    assert fresh_anchor(auckland, wednesday.replace(hour=20)) == date(2026, 12, 3)
+
+
+def test_at_a_check_ins_own_moment_the_next_is_two_weeks_on() -> None:
+    monday = CadenceRule(Cadence.BIWEEKLY, 0, "10:00", BERLIN)
+    due = at(BERLIN, 2026, 11, 30, 10, 0)
+    anchor = fresh_anchor(monday, due)
+    assert anchor == date(2026, 11, 30)
+    assert next_checkin(monday, due, anchor) == at(BERLIN, 2026, 12, 14, 10, 0)
+
+
+def test_other_rhythms_keep_the_day_they_were_set() -> None:
+    wednesday = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)  # Thursday already in Berlin
+    for cadence in (Cadence.WEEKLY, Cadence.MONTHLY):
+        assert fresh_anchor(CadenceRule(cadence, 0, "10:00", BERLIN), wednesday) == date(
+            2026, 11, 26
+        )
 
 
 # --- next_weekly (kept for existing callers) ------------------------------------------------
