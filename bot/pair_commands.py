@@ -56,8 +56,14 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     pair.resume_after = None  # a new rhythm starts afresh: a skip of the old one is moot
     open_until = None
     if pair.state == PairState.ACTIVE:
-        schedule_next(pair, turn.now, turn.now)
         closes = await checkin.open_closes_at(turn, pair)
+        if closes is not None:
+            # The check-in open now is the new rhythm's first: every other week counts
+            # from its week (else "every other Monday", set on the Monday of one, would
+            # come again a week later).
+            opened = (closes - ANSWER_WINDOW).astimezone(ZoneInfo(pair.timezone))
+            pair.cadence_anchor = opened.date()
+        schedule_next(pair, turn.now, turn.now)
         if _after_open_checkin(pair, closes, turn.now):  # the new rhythm starts after it
             open_until = closes
     rhythm = describe(rule_of(pair))

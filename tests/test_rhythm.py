@@ -386,6 +386,24 @@ async def test_a_new_rhythm_starts_after_the_check_in_open_now(chat: Chat) -> No
     assert pair.next_checkin_at == utc(12, 8, 15)
 
 
+async def test_every_other_week_set_on_the_day_of_the_open_check_in_counts_from_it(
+    chat: Chat,
+) -> None:
+    """Monday's check-in is open; alice sets every other Monday. The open one is the new
+    rhythm's first: the next is in two weeks, not next Monday (every other week counts
+    from the soonest Monday, which would be next week's, were none open)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN + timedelta(hours=2))
+    assert (await chat.say("alice", "/mentor cadence every 2 weeks")).startswith(
+        "Check-ins are now every other Monday at 10:00 (UTC). Next one: Mon 14 Dec, 10:00 (UTC)."
+    )
+    assert (await the_pair(chat)).cadence_anchor == date(2026, 11, 30)
+    # Every other Thursday: its first is this week's, after the open one closes.
+    assert (await chat.say("alice", "/mentor cadence biweekly thu")).startswith(
+        "Check-ins are now every other Thursday at 10:00 (UTC). Next one: Thu 3 Dec, 10:00 (UTC)."
+    )
+
+
 async def test_a_check_in_started_the_day_before_one_planned_takes_its_place(
     chat: Chat,
 ) -> None:
