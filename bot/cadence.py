@@ -218,16 +218,15 @@ def next_checkin(rule: CadenceRule, after: datetime, anchor: date) -> datetime:
 
 def fresh_anchor(rule: CadenceRule, after: datetime) -> date:
     """The anchor of a rhythm that starts at ``after`` (set, or a pair formed): the local
-    date of its first check-in at or after ``after``, so that every other week counts
-    from the soonest of its weekday, not from a week whose day has gone by (set on a
-    Wednesday, "every other Monday" starts in five days, not twelve). At a check-in's own
-    moment (the dispatch pass, for a pair that has no anchor yet) that is its date, and
-    the next is two weeks on. Only a biweekly rhythm reads it."""
+    date of its first check-in after ``after``, so that every other week counts from the
+    soonest of its weekday, not from a week whose day has gone by (set on a Wednesday,
+    "every other Monday" starts in five days, not twelve). Only a biweekly rhythm reads
+    it. A pair advanced from a check-in of its own (the dispatch pass, a skip) counts
+    from that one instead: its callers say so."""
     if rule.cadence is not Cadence.BIWEEKLY:
         return after.astimezone(rule.zone).date()
     weekly = CadenceRule(Cadence.WEEKLY, rule.weekday, rule.local_time, rule.timezone)
-    first = next_checkin(weekly, after - timedelta(microseconds=1), after.date())
-    return first.astimezone(rule.zone).date()
+    return next_checkin(weekly, after, after.date()).astimezone(rule.zone).date()
 
 
 def occurrences(rule: CadenceRule, start: datetime, end: datetime, anchor: date) -> list[datetime]:

@@ -326,7 +326,9 @@ async def _open_checkins(
             )
         # Advanced whatever happens below: downtime is caught up once, and a failing pair
         # cannot block the pass.
-        scheduled.setdefault(rhythms.schedule(rule, anchor, max(now, latest), now), []).append(
+        # A pair with no anchor yet counts every other week from the check-in due now.
+        counted = anchor or latest.astimezone(rule.zone).date()
+        scheduled.setdefault(rhythms.schedule(rule, counted, max(now, latest), now), []).append(
             pair_id
         )
     claimed = len(due)

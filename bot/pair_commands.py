@@ -249,6 +249,8 @@ def _skip(
     pair = view.pair
     assert pair.next_checkin_at is not None
     skipped, skipped_for_partner = when_for(turn.actor, pair), when_for(view.partner, pair)
+    if pair.cadence_anchor is None:  # (stored before anchors were): counted from this one
+        pair.cadence_anchor = pair.next_checkin_at.astimezone(ZoneInfo(pair.timezone)).date()
     schedule_next(pair, pair.next_checkin_at, turn.now)
     who = f"<@{turn.actor.external_id}>"
     gap = _long_gap(turn, pair)

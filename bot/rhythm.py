@@ -103,12 +103,15 @@ class Rhythms:
     def schedule(
         self, rule: CadenceRule, anchor: date | None, after: datetime, now: datetime
     ) -> Scheduled:
-        """What :func:`schedule_next` sets on a pair with this rule and stored anchor."""
-        key = (rule, anchor if rule.cadence is Cadence.BIWEEKLY else None, after)
+        """What :func:`schedule_next` sets on a pair with this rule and anchor: its own,
+        or for one that has none the one it gets (the dispatch pass: the date of the
+        check-in it opened, from which every other week counts on)."""
+        biweekly = rule.cadence is Cadence.BIWEEKLY
+        key = (rule, anchor if biweekly else None, after)
         found = self._scheduled.get(key)
         if found is None:
-            default = fresh_anchor(rule, after)
-            following = self.next_after(rule, after, anchor or default)
+            default = anchor if biweekly and anchor is not None else fresh_anchor(rule, after)
+            following = self.next_after(rule, after, default)
             heads_up = following - HEADS_UP_BEFORE
             found = self._scheduled[key] = Scheduled(
                 default, following, heads_up if heads_up > now else None

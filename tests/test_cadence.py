@@ -58,12 +58,14 @@ def test_every_other_week_starts_at_the_soonest_of_its_weekday() -> None:
     assert fresh_anchor(auckland, wednesday.replace(hour=20)) == date(2026, 12, 3)
 
 
-def test_at_a_check_ins_own_moment_the_next_is_two_weeks_on() -> None:
+def test_set_at_a_check_ins_own_moment_it_starts_with_the_next() -> None:
+    """The next check-in is always after now: set at 10:00 on a Monday, every other
+    Monday at 10:00 starts a week on (not two: the one at "now" never happens)."""
     monday = CadenceRule(Cadence.BIWEEKLY, 0, "10:00", BERLIN)
     due = at(BERLIN, 2026, 11, 30, 10, 0)
     anchor = fresh_anchor(monday, due)
-    assert anchor == date(2026, 11, 30)
-    assert next_checkin(monday, due, anchor) == at(BERLIN, 2026, 12, 14, 10, 0)
+    assert anchor == date(2026, 12, 7)
+    assert next_checkin(monday, due, anchor) == at(BERLIN, 2026, 12, 7, 10, 0)
 
 
 def test_other_rhythms_keep_the_day_they_were_set() -> None:

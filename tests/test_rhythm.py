@@ -203,7 +203,7 @@ FRIENDLY = [
         2,
         "12:00",
         "UTC",
-        utc(12, 2, 12),  # today at noon is now, not after it: next week's
+        utc(12, 2, 12),  # today at noon is now, not after it: next week's is the first
         "every other Wednesday at 12:00 (UTC)",
     ),
     (
@@ -977,6 +977,21 @@ async def test_skipping_twice_and_skipping_every_other_week(chat: Chat) -> None:
     assert answer.startswith(
         "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 14 Dec, 10:00 (UTC)."
     )
+
+
+async def test_a_skip_of_a_biweekly_pair_without_an_anchor_counts_from_the_skipped_one(
+    chat: Chat,
+) -> None:
+    """A pair stored before anchors were has none: the skipped check-in counts as its
+    rhythm's, so the next is two weeks after it, not one."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence every 2 weeks")
+    async with chat.database.transaction() as session:
+        await session.execute(update(Pair).values(cadence_anchor=None))
+    assert (await chat.say("alice", "/mentor skip")).startswith(
+        "Skipped the check-in of Mon 30 Nov, 10:00 (UTC). Next one: Mon 14 Dec, 10:00 (UTC)."
+    )
+    assert (await the_pair(chat)).cadence_anchor == date(2026, 11, 30)
 
 
 async def test_two_skips_on_a_biweekly_pair_say_how_long_until_the_next(chat: Chat) -> None:
