@@ -930,6 +930,9 @@ def forget_command(
     chosen = _platform(platform)
     _check_database_url(settings.database_url)
     if not yes:
+        # Said before the question: nobody confirms the deletion of someone unknown.
+        cipher = _cipher(settings)
+        _run_returning(_check_known(settings.database_url, cipher, chosen, workspace, user))
         try:
             typed = typer.prompt(
                 f"This deletes everything about {user}. Type the user id to confirm"
@@ -945,6 +948,22 @@ def forget_command(
     print(f"Deleted everything stored about {user}: {report.counts()}, and their settings.")
     if report.pairs_ended:
         print(f"Pairs ended: {report.pairs_ended}; each partner is told only that it ended.")
+
+
+async def _check_known(
+    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
+) -> None:
+    from bot.privacy import UnknownMember, check_known
+    from bot.storage.database import Database
+
+    database = Database(url, cipher=cipher)
+    try:
+        await database.upgrade()
+        await check_known(database, platform, workspace, user)
+    except UnknownMember as error:
+        _fail(error.message)
+    finally:
+        await database.dispose()
 
 
 async def _forget(

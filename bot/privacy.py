@@ -1046,6 +1046,15 @@ async def export_user(
         return await export_member(session, member, now=now)
 
 
+async def check_known(
+    database: Database, platform: Platform, workspace_id: str, user_id: str
+) -> None:
+    """Raises ``UnknownMember`` when nothing is stored about that user: asked before
+    ``mentorbot forget`` asks its question, so nobody confirms a deletion of no one."""
+    async with database.transaction() as session:
+        await _find_member(session, platform, workspace_id, user_id)
+
+
 async def forget_user(
     database: Database, platform: Platform, workspace_id: str, user_id: str, now: datetime
 ) -> ForgetReport:

@@ -419,6 +419,10 @@ async def test_forget_from_the_shell_does_the_same(
 
     unknown = await asyncio.to_thread(cli, "forget", *where, "--yes")
     assert unknown.exit_code == 1 and "I know no user 'alice'" in unknown.output
+    # Asked without --yes, it says so before asking to confirm anything.
+    nobody = await asyncio.to_thread(cli, "forget", *where, answer="alice\n")
+    assert nobody.exit_code == 1 and "I know no user 'alice'" in nobody.output
+    assert "Type the user id to confirm" not in nobody.output
     missing = await asyncio.to_thread(cli, "export", *where[:-1], "nobody")
     assert missing.exit_code == 1 and "I know no user 'nobody'" in missing.output
     tombstone = await asyncio.to_thread(cli, "export", *where[:-1], TOMBSTONE_ID)
