@@ -390,11 +390,24 @@ def help_for(topic: str | None) -> str:
         return help_text()
     usage = WIN_USAGE if word == "win" else MENTOR_USAGE.get(word)
     if usage is None:
+        # A word that is part of commands ("remove", "list"): those commands.
+        within = [
+            u for u in MENTOR_USAGE.values() if len(word) > 2 and _has_word(u.usage, word.lower())
+        ]
+        if within:
+            return f"`{_quoted(word)}` is part of these commands:\n" + "\n".join(
+                f"`{u.usage}` — {u.summary}" for u in within
+            )
         close = closest_word(word, MENTOR_USAGE)
         if close is None:
             return f"There is no `/mentor {_quoted(word)}`.\n{help_text()}"
         usage = MENTOR_USAGE[close]
     return f"`{usage.usage}` — {usage.summary}\nExample: `{usage.example}`"
+
+
+def _has_word(usage: str, word: str) -> bool:
+    """Whether ``word`` is one of a usage's own words (not a placeholder like ``<n>``)."""
+    return word in re.split(r"[^a-z]+", re.sub(r"<[^>]*>", " ", usage.lower()))
 
 
 COMMANDS = COMMAND_NAMES
@@ -590,6 +603,12 @@ def _parse_journal(args: list[str]) -> ShowJournal | RemoveWin:
     if not args or args[0].lower() not in ("remove", "delete"):
         return ShowJournal(_parse_page(args))
     number = _listed_number(args[1]) if len(args) == 2 else None
+    if number is None and any(_person(arg) is not None for arg in args[1:]):
+        raise _usage_error(
+            "journal",
+            "You can remove only your own wins, by their numbers in `/mentor journal`.",
+            "/mentor journal remove 3",
+        )
     if number is None:
         said = "Remove one win at a time" if len(args) > 2 else "Say which win to remove"
         raise _usage_error(

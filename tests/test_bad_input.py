@@ -45,6 +45,7 @@ BAD_COMMANDS = [
     ("/mentor journal remove 0", "Say which win to remove, by its number"),
     ("/mentor journal remove 1 2", "Remove one win at a time, by its number"),
     ("/mentor journal remove 5", "Your journal has no win #5: it has 1 win."),
+    ("/mentor journal remove @bob", "You can remove only your own wins, by their numbers"),
     ("/mentor milestone add", "Give the milestone a title"),
     ("/mentor milestone add " + "t" * 201, "keep it under 200"),
     ("/mentor milestone done 0", "by its number"),

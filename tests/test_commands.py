@@ -187,11 +187,20 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
         ("mentor", "Here is what I can do:"),
         (None, "Here is what I can do:"),
         ("nonsense", "There is no `/mentor nonsense`.\nHere is what I can do:"),
+        # A word of commands, asked after as if it were one: those commands.
+        (
+            "remove",
+            "`remove` is part of these commands:\n`/mentor journal [page] | remove <n>` — "
+            "Your wins, newest first (remove one by its number)\n`/mentor milestone add",
+        ),
+        ("Consent", "`Consent` is part of these commands:\n`/mentor config [shoutouts"),
+        ("n", "There is no `/mentor n`."),  # a placeholder's letter is no word of theirs
     ],
 )
 def test_help_on_a_topic_finds_the_command_meant(topic: str | None, starts: str) -> None:
-    """``/mentor help win``, a spelling the commands accept, or a typo: that command's
-    usage; a word that is no command is said to be none before the whole help."""
+    """``/mentor help win``, a spelling the commands accept, a typo, or a word that is
+    part of commands: that command's usage, or theirs; a word that is no command is
+    said to be none before the whole help."""
     assert help_for(topic).startswith(starts)
 
 
