@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from bot.delivery import RateLimits, Sender
     from bot.engine import Engine
     from bot.pairs_import import ImportReport
-    from bot.privacy import ExportBundle, ForgetReport
     from bot.program import ProgramStats
     from bot.refs import Platform
     from bot.settings import Settings
@@ -884,8 +883,13 @@ def export_command(
     _setup_logging(settings)
     chosen = _platform(platform)
     _check_database_url(settings.database_url)
+    from bot.privacy import export_user
+
     bundle = _run_returning(
-        _export(settings.database_url, _cipher(settings), chosen, workspace, user)
+        _about_one(
+            settings,
+            lambda database: export_user(database, chosen, workspace, user, _now()),
+        )
     )
     if format_ is ExportFormat.JSON:
         name, data = bundle.json_filename, bundle.json_data
@@ -899,21 +903,26 @@ def export_command(
     err.print(f"wrote the {format_.value} export of {user} to {target}", markup=False)
 
 
-async def _export(
-    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
-) -> ExportBundle:
-    from bot.clock import SystemClock
-    from bot.privacy import UnknownMember, export_user
+async def _about_one(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``work`` on the database, about one person (export, forget): a person it does not
+    know is said in one line (``UnknownMember``), like any error people cause."""
+    from bot.privacy import UnknownMember
     from bot.storage.database import Database
 
-    database = Database(url, cipher=cipher)
+    database = Database(settings.database_url, cipher=_cipher(settings))
     try:
         await database.upgrade()
-        return await export_user(database, platform, workspace, user, SystemClock().now())
+        return await work(database)
     except UnknownMember as error:
         _fail(error.message)
     finally:
         await database.dispose()
+
+
+def _now() -> datetime:
+    from bot.clock import SystemClock
+
+    return SystemClock().now()
 
 
 @app.command("forget")
@@ -929,10 +938,13 @@ def forget_command(
     _setup_logging(settings)
     chosen = _platform(platform)
     _check_database_url(settings.database_url)
+    from bot.privacy import check_known, forget_user
+
     if not yes:
         # Said before the question: nobody confirms the deletion of someone unknown.
-        cipher = _cipher(settings)
-        _run_returning(_check_known(settings.database_url, cipher, chosen, workspace, user))
+        _run_returning(
+            _about_one(settings, lambda database: check_known(database, chosen, workspace, user))
+        )
         try:
             typed = typer.prompt(
                 f"This deletes everything about {user}. Type the user id to confirm"
@@ -943,44 +955,14 @@ def forget_command(
         if typed.strip() != user:
             _fail("that is not the user id, so nothing was deleted.")
     report = _run_returning(
-        _forget(settings.database_url, _cipher(settings), chosen, workspace, user)
+        _about_one(
+            settings,
+            lambda database: forget_user(database, chosen, workspace, user, _now()),
+        )
     )
     print(f"Deleted everything stored about {user}: {report.counts()}, and their settings.")
     if report.pairs_ended:
         print(f"Pairs ended: {report.pairs_ended}; each partner is told only that it ended.")
-
-
-async def _check_known(
-    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
-) -> None:
-    from bot.privacy import UnknownMember, check_known
-    from bot.storage.database import Database
-
-    database = Database(url, cipher=cipher)
-    try:
-        await database.upgrade()
-        await check_known(database, platform, workspace, user)
-    except UnknownMember as error:
-        _fail(error.message)
-    finally:
-        await database.dispose()
-
-
-async def _forget(
-    url: str, cipher: TextCipher | None, platform: Platform, workspace: str, user: str
-) -> ForgetReport:
-    from bot.clock import SystemClock
-    from bot.privacy import UnknownMember, forget_user
-    from bot.storage.database import Database
-
-    database = Database(url, cipher=cipher)
-    try:
-        await database.upgrade()
-        return await forget_user(database, platform, workspace, user, SystemClock().now())
-    except UnknownMember as error:
-        _fail(error.message)
-    finally:
-        await database.dispose()
 
 
 @db_app.command("rotate-key")
@@ -1057,7 +1039,6 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     import asyncio
     import gc
     import signal
-    from collections.abc import Awaitable, Callable
 
     from adapters.net import read_in_small_pieces
     from adapters.ops import Metrics, OpsServer, OpsStartError
