@@ -69,6 +69,16 @@ class PairView:
         return f"<@{self.partner.external_id}>"
 
 
+def has_accepted(pair: Pair, member_id: int) -> bool:
+    """Whether this one of the pair's two (a member's id) agreed to it."""
+    return pair.mentor_accepted if member_id == pair.mentor_id else pair.mentee_accepted
+
+
+def other_member_id(pair: Pair, member_id: int) -> int:
+    """The other one of the pair's two, by member id."""
+    return pair.mentee_id if member_id == pair.mentor_id else pair.mentor_id
+
+
 def pairs_with_both(turn: Turn, *where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     """The workspace's pairs that fit ``where``, in the order they were made, each with
     its mentor and its mentee (``MENTOR``, ``MENTEE``): one query."""
@@ -140,7 +150,7 @@ async def no_pair(
     )
     for view in named:
         if view.pair.state == PairState.PROPOSED:
-            mine = view.pair.mentor_accepted if view.i_mentor else view.pair.mentee_accepted
+            mine = has_accepted(view.pair, view.me.id)
             whose = (
                 f"{view.partner_mention}'s answer"
                 if mine

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.delivery_failure import DeliveryFailure, FailureScope
-from bot.pairs import pairs_of
+from bot.pairs import has_accepted, pairs_of
 from bot.rhythm import pause_schedule
 from bot.storage.models import (
     Member,
@@ -43,8 +43,7 @@ async def returning_note(turn: Turn) -> str:
     unseen = [
         v.partner.external_id
         for v in views
-        if v.pair.state == PairState.PROPOSED
-        and not (v.pair.mentor_accepted if v.i_mentor else v.pair.mentee_accepted)
+        if v.pair.state == PairState.PROPOSED and not has_accepted(v.pair, v.me.id)
     ]
     stopped = []
     if paused:
@@ -136,8 +135,7 @@ def _proposal_unseen(turn: Turn, pair: Pair, member: Member, partner: Member) ->
     """A proposal ``member`` was asked to agree to, while DMs to them fail: its
     invitation never reached them, so the other one of the two hears it (or it would
     wait for an answer nobody can give, unsaid)."""
-    accepted = pair.mentor_accepted if pair.mentor_id == member.id else pair.mentee_accepted
-    if accepted:
+    if has_accepted(pair, member.id):
         return
     mentor, mentee = (member, partner) if pair.mentor_id == member.id else (partner, member)
     turn.dm(

@@ -90,6 +90,7 @@ from bot.flows.sessions import (
     with_note,
 )
 from bot.milestones import reach_automatic
+from bot.pairs import other_member_id
 from bot.partners import in_several_pairs
 from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of, upsert_into
@@ -1185,7 +1186,7 @@ async def _answer_and_advance(
         await _share(turn, whole, thanked=turn.actor.id)
         return StepResult()
     pair = whole.pair
-    other = whole.members.get(pair.mentee_id if pair.mentor_id == turn.actor.id else pair.mentor_id)
+    other = whole.members.get(other_member_id(pair, turn.actor.id))
     partner_id = other.external_id if other is not None else None
     return _thanks_until(turn, partner_id, whole.checkin.closes_at, pair.timezone)
 
@@ -1397,8 +1398,7 @@ async def nudge(turn: Turn, flow: FlowSession) -> None:
     member = await turn.session.get(Member, flow.member_id) if flow.member_id else None
     if pair is None or member is None:
         return
-    partner_id = pair.mentee_id if pair.mentor_id == member.id else pair.mentor_id
-    partner = await turn.session.get(Member, partner_id)
+    partner = await turn.session.get(Member, other_member_id(pair, member.id))
     at = outside_quiet_hours(turn.now, member.timezone or pair.timezone)
     # The nudge asks again, so it is the question asked last.
     flow.updated_at = max(turn.now, at)

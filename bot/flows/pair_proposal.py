@@ -33,7 +33,7 @@ from bot.flows.sessions import (
     move,
     start_flow,
 )
-from bot.pairs import PairView, too_many_pairs
+from bot.pairs import PairView, has_accepted, other_member_id, too_many_pairs
 from bot.rhythm import rule_of, schedule_anniversary, schedule_next
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -43,6 +43,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
+from bot.text import mention_list
 from bot.turn import Turn
 
 
@@ -132,10 +133,10 @@ async def _proposed_before(turn: Turn, one: Member, other: Member) -> str:
 def _unreachable(asked: list[Member]) -> str:
     """Those asked whose DMs the platform refused lately (bot/unreachable.py): the
     invitation waits for them, and the proposer knows it (no DM would say so later)."""
-    closed = [_m(member) for member in asked if member.dm_blocked_at is not None]
+    closed = [member.external_id for member in asked if member.dm_blocked_at is not None]
     if not closed:
         return ""
-    who = " and ".join(closed)
+    who = mention_list(closed)
     return (
         f" I couldn't reach {who} by direct message lately (their DMs may be closed to me), "
         "so they may not see it until they next use the bot."
@@ -275,8 +276,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     me = turn.actor
     if me.id not in (mentor.id, mentee.id):
         return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
-    already = pair.mentor_accepted if me.id == mentor.id else pair.mentee_accepted
-    if already:
+    if has_accepted(pair, me.id):
         return StepResult(reply="You already accepted; I'm waiting for the other person.")
     others = [m for m in await _people(turn, pair, mentor, mentee) if m.id != me.id]
 
@@ -290,7 +290,7 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     if choice != "accept":
         return STALE
 
-    other_accepted = pair.mentee_accepted if me.id == mentor.id else pair.mentor_accepted
+    other_accepted = has_accepted(pair, other_member_id(pair, me.id))
     if other_accepted:
         # Pairs started since the proposal count: the cap holds when it becomes a pair.
         # Checked before this acceptance is recorded: refused, it is not recorded.
@@ -335,7 +335,7 @@ def _mentor_and_mentee(view: PairView) -> tuple[Member, Member]:
 def declines(view: PairView) -> bool:
     """Whether the actor's ``/mentor end`` of the proposal ``view`` declines it (they
     were asked and have not accepted) rather than withdrawing it."""
-    return not (view.pair.mentor_accepted if view.i_mentor else view.pair.mentee_accepted)
+    return not has_accepted(view.pair, view.me.id)
 
 
 async def told_of_withdrawal(turn: Turn, view: PairView) -> list[Member]:

@@ -49,7 +49,7 @@ from bot.flows.sessions import (
     whose,
     with_note,
 )
-from bot.pairs import pick_pair
+from bot.pairs import other_member_id, pick_pair
 from bot.partners import in_several_pairs
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
 from bot.text import TEXT_MAX_CHARS, clean_answer, is_skip, shorten
@@ -331,8 +331,7 @@ async def _partner(turn: Turn, review: Review) -> Member | None:
     pair = await turn.session.get(Pair, review.pair_id)
     if pair is None:
         return None
-    partner_id = pair.mentee_id if pair.mentor_id == review.member_id else pair.mentor_id
-    return await turn.session.get(Member, partner_id)
+    return await turn.session.get(Member, other_member_id(pair, review.member_id))
 
 
 async def _subject(turn: Turn, review: Review) -> str:
