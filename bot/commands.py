@@ -410,16 +410,13 @@ def _has_word(usage: str, word: str) -> bool:
     return word in re.split(r"[^a-z]+", re.sub(r"<[^>]*>", " ", usage.lower()))
 
 
-COMMANDS = COMMAND_NAMES
-
-
 def parse_command(command: str, text: str) -> Command:
     name = command.strip().lstrip("/").lower()
     if name == "win":
         return _parse_win(text)
     if name == "mentor":
         return _parse_mentor(text)
-    close = closest_word(name, COMMANDS)
+    close = closest_word(name, COMMAND_NAMES)
     if close is not None:
         usage = WIN_USAGE if close == "win" else MENTOR_USAGE["help"]
         raise CommandError(

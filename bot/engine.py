@@ -21,7 +21,6 @@ from bot import due, milestones, pair_commands, preferences, privacy, program, s
 from bot.cadence import CadenceError, parse_timezone
 from bot.clock import Clock
 from bot.commands import (
-    COMMANDS,
     MAX_PAGE,
     AddMilestone,
     AskFeedback,
@@ -105,7 +104,15 @@ from bot.storage.database import (
 )
 from bot.storage.models import FlowSession
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
-from bot.text import clean_answer, clean_text, is_hello, is_help, said_to_the_bot, shorten
+from bot.text import (
+    COMMAND_NAMES,
+    clean_answer,
+    clean_text,
+    is_hello,
+    is_help,
+    said_to_the_bot,
+    shorten,
+)
 from bot.turn import (
     DEFAULT_MAX_PAIRS_PER_PERSON,
     KEEP_MESSAGE,
@@ -766,7 +773,7 @@ def _command_in_words(text: str) -> str | None:
     from its list): what to send instead, and that nothing was saved. None otherwise."""
     first, rest = [*text.split(maxsplit=1), "", ""][:2]
     command = first.lower().lstrip("/").rstrip(":,.")
-    if command not in COMMANDS:
+    if command not in COMMAND_NAMES:
         return None
     said = f"/{command} {rest.strip()}".strip().replace("`", "'")
     meant = shorten(said, COMMAND_QUOTED_CHARS)

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.commands import COMMANDS
 from bot.events import CommandInvoked, Event, MessageReceived
 from bot.numbers import whole_number
 from bot.refs import Platform, UserRef
+from bot.text import COMMAND_NAMES
 
 WORKSPACE_ID = "local"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,31}$")
@@ -77,7 +77,7 @@ def looks_like_a_command(line: str) -> bool:
     """Whether ``line`` starts with one of the bot's commands (``/win``, ``/mentor``):
     typed into a form, it was meant as a command, not as the question's answer."""
     words = line.split(maxsplit=1)
-    return bool(words) and words[0].startswith("/") and words[0][1:].lower() in COMMANDS
+    return bool(words) and words[0].startswith("/") and words[0][1:].lower() in COMMAND_NAMES
 
 
 def user_ref(name: str) -> UserRef:

@@ -2,8 +2,7 @@
 
 Options are typed (members are ``discord.Member`` pickers, the shout-out channel a channel
 picker, rhythms and weekdays fixed choices, timezones and milestones autocompleted) so
-Discord checks
-them before they reach the bot. Every callback hands the interaction to the one
+Discord checks them before they reach the bot. Every callback hands the interaction to the one
 ``answer`` function: it reads the options from the raw payload
 (:func:`adapters.discord.translate.command_text`) and gives the core the text of the chat
 command, so the core's single parser still decides what a command means. The parameter

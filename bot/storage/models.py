@@ -193,7 +193,8 @@ class Pair(Base):
     local_time: Mapped[str] = mapped_column(String(5), default="10:00")  # HH:MM
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     next_checkin_at: Mapped[datetime | None]
-    # The local date the cadence was set: every-other-week parity counts from its week.
+    # Every other week counts from this local date's week: the rhythm's first check-in
+    # (or the one open when it was set; bot/cadence.py ``fresh_anchor``).
     cadence_anchor: Mapped[date | None]
     # When to send the "check-in tomorrow" heads-up; cleared once sent.
     heads_up_at: Mapped[datetime | None]
