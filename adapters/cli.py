@@ -888,7 +888,7 @@ def export_command(
     bundle = _run_returning(
         _about_one(
             settings,
-            lambda database: export_user(database, chosen, workspace, user, _now()),
+            lambda database: export_user(database, chosen, workspace, user, _moment(None)),
         )
     )
     if format_ is ExportFormat.JSON:
@@ -917,12 +917,6 @@ async def _about_one(settings: Settings, work: Callable[[Database], Awaitable[T]
         _fail(error.message)
     finally:
         await database.dispose()
-
-
-def _now() -> datetime:
-    from bot.clock import SystemClock
-
-    return SystemClock().now()
 
 
 @app.command("forget")
@@ -957,7 +951,7 @@ def forget_command(
     report = _run_returning(
         _about_one(
             settings,
-            lambda database: forget_user(database, chosen, workspace, user, _now()),
+            lambda database: forget_user(database, chosen, workspace, user, _moment(None)),
         )
     )
     print(f"Deleted everything stored about {user}: {report.counts()}, and their settings.")
