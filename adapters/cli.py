@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bot.crypto import TextCipher
     from bot.delivery import RateLimits, Sender
     from bot.engine import Engine
-    from bot.pairs_import import ImportReport
+    from bot.pairs_import import ImportReport, Rejected
     from bot.program import ProgramStats
     from bot.refs import Platform
     from bot.settings import Settings
@@ -622,8 +622,6 @@ def pairs_import(
 
     Good rows are imported even when others are rejected; then each rejected line is
     listed and the exit code is 1 (0 when every row was imported or already there)."""
-    from bot.escaping import escape_controls
-
     settings = _settings()
     _setup_logging(settings)
     _check_database_url(settings.database_url)
@@ -632,15 +630,24 @@ def pairs_import(
         _import(settings.database_url, text, _cipher(settings), settings.max_pairs_per_person)
     )
     err.print(import_summary(report), markup=False)
-    for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
-        err.print(f"  line {rejected.line}: {escape_controls(rejected.reason)}", markup=False)
-    if len(report.rejected) > MAX_REJECTIONS_SHOWN:
-        err.print(f"  … and {len(report.rejected) - MAX_REJECTIONS_SHOWN} more")
-    if report.rejected:
-        raise typer.Exit(1)
+    print_rejections(report.rejected)
 
 
 MAX_REJECTIONS_SHOWN = 50
+
+
+def print_rejections(rejections: Sequence[Rejected]) -> None:
+    """Each rejected line with all its problems, one under the other; then exit 1 if
+    there were any (the good rows are in all the same)."""
+    for rejected in rejections[:MAX_REJECTIONS_SHOWN]:
+        label = f"  line {rejected.line}: "
+        err.print(f"{label}{rejected.reason}", markup=False)
+        for more in rejected.more:
+            err.print(f"{' ' * len(label)}{more}", markup=False)
+    if len(rejections) > MAX_REJECTIONS_SHOWN:
+        err.print(f"  … and {len(rejections) - MAX_REJECTIONS_SHOWN} more")
+    if rejections:
+        raise typer.Exit(1)
 
 
 def import_summary(report: ImportReport) -> str:

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from bot.matching.people_import import PeopleReport
     from bot.refs import Platform
 
-MAX_REJECTIONS_SHOWN = 50
 _MENTION = re.compile(r"<@([^>]+)>")
 
 
@@ -48,12 +47,7 @@ def people_import(
         f"{report.joined} joined the pool, {report.updated} updated, "
         f"{report.unchanged} unchanged, {how_many(len(report.rejected), 'row', 'rows')} rejected"
     )
-    for rejected in report.rejected[:MAX_REJECTIONS_SHOWN]:
-        cli.err.print(f"  line {rejected.line}: {rejected.reason}", markup=False)
-    if len(report.rejected) > MAX_REJECTIONS_SHOWN:
-        cli.err.print(f"  … and {len(report.rejected) - MAX_REJECTIONS_SHOWN} more")
-    if report.rejected:
-        raise typer.Exit(1)
+    cli.print_rejections(report.rejected)
 
 
 async def _import(url: str, text: str, cipher: TextCipher | None) -> PeopleReport:

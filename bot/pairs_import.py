@@ -20,7 +20,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, cast
+from typing import IO, Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -84,14 +84,25 @@ Rows = Iterable[Mapping[str, str | None]] | IO[str]
 
 @dataclass(frozen=True)
 class Rejected:
-    """A row that was not imported. ``line`` is the CSV line (the header is line 1)."""
+    """A row that was not imported. ``line`` is the CSV line (the header is line 1);
+    ``reason`` is why, and ``more`` the row's other problems, if it has several."""
 
     line: int
     reason: str
+    more: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Reasons quote the file's values; they are shown on the operator's terminal.
         object.__setattr__(self, "reason", escape_controls(self.reason))
+        object.__setattr__(self, "more", tuple(escape_controls(more) for more in self.more))
+
+    @classmethod
+    def of(cls, line: int, problems: Sequence[str]) -> Rejected:
+        return cls(line, problems[0], tuple(problems[1:]))
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return (self.reason, *self.more)
 
 
 @dataclass
@@ -306,24 +317,27 @@ class _RowChecker:
     repeats a few cadences many times."""
 
     def __init__(self) -> None:
-        self._rules: dict[tuple[str, str, str, str], CadenceRule | str] = {}
+        self._rules: dict[tuple[str, str, str, str], CadenceRule | tuple[str, ...]] = {}
 
     def check(self, line: int, values: Mapping[str, str]) -> _Row | Rejected:
+        """The row's pair, or every reason it cannot be imported (all of them, so one
+        import shows all that needs fixing in a row)."""
+        problems: list[str] = []
         raw_platform = values["platform"].strip()
         platform = PLATFORMS.get(raw_platform.lower())
         if platform is None:
             shown = f"unknown platform '{raw_platform}'" if raw_platform else "no platform"
-            return Rejected(line, f"{shown} (use {PLATFORM_LIST})")
+            problems.append(f"{shown} (use {PLATFORM_LIST})")
         ids: list[str] = []
         for name in ("workspace_id", "mentor_id", "mentee_id"):
             value = values[name].strip()
             problem = id_problem(name, value)
             if problem is not None:
-                return Rejected(line, problem)
+                problems.append(problem)
             ids.append(value)
         workspace, mentor, mentee = ids
-        if mentor == mentee:
-            return Rejected(line, f"mentor and mentee are the same person ('{mentor}')")
+        if mentor and mentor == mentee:
+            problems.append(f"mentor and mentee are the same person ('{mentor}')")
         key = (
             values.get("cadence", "").strip(),
             values.get("weekday", "").strip(),
@@ -333,8 +347,10 @@ class _RowChecker:
         rule = self._rules.get(key)
         if rule is None:
             rule = self._rules[key] = _rule(*key)
-        if isinstance(rule, str):
-            return Rejected(line, rule)
+        if isinstance(rule, tuple):
+            problems += rule
+        if problems or platform is None or isinstance(rule, tuple):
+            return Rejected.of(line, problems)
         return _Row(line, platform, workspace, mentor, mentee, rule)
 
 
@@ -350,26 +366,39 @@ def id_problem(name: str, value: str) -> str | None:
     return None
 
 
+_T = TypeVar("_T")
+
+
 class Invalid(Exception):
     """A field that cannot be used; the argument is the reason shown for its row."""
 
 
-def _rule(cadence: str, weekday: str, local_time: str, timezone: str) -> CadenceRule | str:
+def _rule(
+    cadence: str, weekday: str, local_time: str, timezone: str
+) -> CadenceRule | tuple[str, ...]:
     """The rule these four fields describe, or why they describe none. Each field is
     read as its own kind (so a weekday in the time column is an error, not a weekday);
     then the whole goes through :func:`~bot.cadence.parse_cadence`, which applies the
     rules for what people may choose in the chat (no check-ins in the quiet hours)."""
-    try:
-        rhythm = _cadence(cadence) if cadence else DEFAULT_CADENCE
-        day = _weekday(weekday) if weekday else DEFAULT_WEEKDAY
-        at = _local_time(local_time or DEFAULT_LOCAL_TIME)
-        zone = timezone_name(timezone) if timezone else DEFAULT_TIMEZONE
-    except Invalid as invalid:
-        return str(invalid)
+    problems: list[str] = []
+
+    def read(reader: Callable[[str], _T], value: str, default: _T) -> _T:
+        try:
+            return reader(value) if value else default
+        except Invalid as invalid:
+            problems.append(str(invalid))
+            return default
+
+    rhythm = read(_cadence, cadence, DEFAULT_CADENCE)
+    day = read(_weekday, weekday, DEFAULT_WEEKDAY)
+    at = read(_local_time, local_time, DEFAULT_LOCAL_TIME)
+    zone = read(timezone_name, timezone, DEFAULT_TIMEZONE)
+    if problems:
+        return tuple(problems)
     try:
         return parse_cadence(f"{rhythm.value} {WEEKDAYS[day]} {at} {zone}", DEFAULT_TIMEZONE)
     except CadenceError as error:
-        return error.reason
+        return (error.reason,)
 
 
 def _cadence(value: str) -> Cadence:

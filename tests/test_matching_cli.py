@@ -74,6 +74,30 @@ async def test_people_import_refuses_bad_rows_and_is_idempotent(
         assert {p.team for p in profiles} == {"payments", None}
 
 
+async def test_a_row_with_several_problems_names_them_all(
+    database: Database, tmp_path: Path
+) -> None:
+    """An operator fixes a row once, not once per import: every problem of a row is
+    listed, each on its own line under the row's number."""
+    path = tmp_path / "people.csv"
+    path.write_text(HEADER + "teams,,U 5,mentr,!!!;,-1,,Mars/Base\n", encoding="utf-8")
+    result = await asyncio.to_thread(cli, database, "people", "import", str(path))
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    first = lines.index("  line 2: unknown platform 'teams' (use console, slack, discord)")
+    indent = " " * len("  line 2: ")
+    assert lines[first + 1 :] == [
+        f"{indent}no workspace_id",
+        f"{indent}user_id 'U 5' has spaces or control characters",
+        f"{indent}role 'mentr' is not mentor, mentee or both",
+        f"{indent}“!!!” has no letters or digits to make a topic of",
+        f"{indent}capacity is how many mentees at once, a number from 1 to 10, not “-1”",
+        f"{indent}timezone: I don't know the timezone 'Mars/Base'",
+    ]
+    async with database.transaction() as session:
+        assert (await session.execute(select(MatchProfile))).first() is None
+
+
 async def test_a_changed_row_updates_the_profile(database: Database, clock: ManualClock) -> None:
     rows = [
         dict(

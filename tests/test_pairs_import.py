@@ -187,6 +187,30 @@ async def test_each_bad_row_is_rejected_with_its_reason(chat: Chat, row: str, ph
     assert await snapshot(chat) == before  # not even a member or workspace was made
 
 
+async def test_a_row_with_several_problems_names_them_all(chat: Chat) -> None:
+    """Every problem of a row, in the order of its columns, so one import shows all that
+    needs fixing (not one reason per try)."""
+    report = await run(chat.database, "teams,,@bob,@bob,fortnightly,funday,25:00,Mars/Base")
+    (rejected,) = report.rejected
+    assert rejected.problems == (
+        "unknown platform 'teams' (use console, slack, discord)",
+        "no workspace_id",
+        "mentor_id '@bob' is a mention; write the bare id",
+        "mentee_id '@bob' is a mention; write the bare id",
+        "mentor and mentee are the same person ('@bob')",
+        "cadence 'fortnightly' is not one of weekly, biweekly, monthly",
+        "weekday 'funday' is not a day: write mon ... sun, the full name, or 0 (Monday) to 6 "
+        "(Sunday)",
+        "time: '25:00' is not a time of day: hours go up to 23 (write HH:MM, 24-hour)",
+        "timezone: I don't know the timezone 'Mars/Base'",
+    )
+    # The quiet hours are a rule of the whole rhythm: checked once its fields are good.
+    report = await run(chat.database, "slack,T1,U1,U1,weekly,mon,03:00,UTC")
+    (rejected,) = report.rejected
+    assert rejected.problems[0] == "mentor and mentee are the same person ('U1')"
+    assert "03:00 is in the quiet hours" in rejected.problems[1]
+
+
 async def test_rejections_name_csv_lines_and_good_rows_still_count(chat: Chat) -> None:
     stream = io.StringIO(
         f"{HEADER}\n"

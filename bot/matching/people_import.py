@@ -68,42 +68,59 @@ class _Person:
 
 
 def _check(line: int, values: Mapping[str, str]) -> _Person | Rejected:
+    """The person a row describes, or every reason it cannot be used (so one pass over
+    the file finds all that needs fixing in a row, not one reason per import)."""
+    problems: list[str] = []
     raw_platform = values["platform"].strip()
     platform = PLATFORMS.get(raw_platform.lower())
     if platform is None:
         shown = f"unknown platform '{raw_platform}'" if raw_platform else "no platform"
-        return Rejected(line, f"{shown} (use {PLATFORM_LIST})")
+        problems.append(f"{shown} (use {PLATFORM_LIST})")
     ids = []
     for name in ("workspace_id", "user_id"):
         value = values[name].strip()
         problem = id_problem(name, value)
         if problem is not None:
-            return Rejected(line, problem)
+            problems.append(problem)
         ids.append(value)
     role = values["role"].strip().lower()
     if role not in (r.value for r in MatchRole):
-        return Rejected(line, f"role '{values['role'].strip()}' is not mentor, mentee or both")
-    try:
-        topics: list[str] = []
-        for part in values["topics"].split(";"):
+        problems.append(f"role '{values['role'].strip()}' is not mentor, mentee or both")
+    topics: list[str] = []
+    unusable = 0
+    for part in values["topics"].split(";"):
+        try:
             if part.strip() and (topic := normalise_topic(part)) not in topics:
                 topics.append(topic)
-        if not topics:
-            return Rejected(line, "no topics (separate several with ;)")
-        if len(topics) > MAX_TOPICS:
-            return Rejected(line, f"{len(topics)} topics; a person has at most {MAX_TOPICS}")
-        raw_capacity = values.get("capacity", "").strip()
-        if raw_capacity and role == MatchRole.MENTEE:
-            return Rejected(line, "capacity is for mentors (role mentor or both)")
-        capacity = parse_capacity(raw_capacity) if raw_capacity else None
+        except TopicError as error:
+            problems.append(str(error))
+            unusable += 1
+    if not topics and not unusable:
+        problems.append("no topics (separate several with ;)")
+    if len(topics) > MAX_TOPICS:
+        problems.append(f"{len(topics)} topics; a person has at most {MAX_TOPICS}")
+    raw_capacity = values.get("capacity", "").strip()
+    capacity = None
+    if raw_capacity and role == MatchRole.MENTEE:
+        problems.append("capacity is for mentors (role mentor or both)")
+    elif raw_capacity:
+        try:
+            capacity = parse_capacity(raw_capacity)
+        except TopicError as error:
+            problems.append(str(error))
+    team = None
+    try:
         team = normalise_team(values.get("team", ""))
     except TopicError as error:
-        return Rejected(line, str(error))
+        problems.append(str(error))
     raw_zone = values.get("timezone", "").strip()
+    zone = None
     try:
         zone = timezone_name(raw_zone) if raw_zone else None
     except Invalid as error:
-        return Rejected(line, str(error))
+        problems.append(str(error))
+    if problems or platform is None:
+        return Rejected.of(line, problems)
     return _Person(line, platform, ids[0], ids[1], role, tuple(topics), capacity, team, zone)
 
 
