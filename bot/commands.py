@@ -567,6 +567,14 @@ def _parse_pair(args: list[str]) -> ProposePair:
             f"`{_quoted(plain)}` is not an @mention. Mention both people with @, first the "
             "mentor, then the mentee.",
         )
+    if len(args) == 1 and ids[0] is not None:
+        # The most common slip: naming only the other person, as in "pair me with @bob".
+        raise _usage_error(
+            "pair",
+            f"Name two people: first the mentor, then the mentee. To pair with {args[0]} "
+            "yourself, mention yourself too: first if you will mentor them, second if they "
+            "will mentor you.",
+        )
     if len(args) != 2 or None in ids:
         raise _usage_error("pair", "Name two people: first the mentor, then the mentee.")
     mentor_id, mentee_id = ids

@@ -129,6 +129,20 @@ def test_a_missing_argument_says_what_and_shows_an_example() -> None:
     assert "Example: `/mentor pair @alice @bob`" in explained
 
 
+def test_pairing_with_one_person_says_to_mention_yourself_too() -> None:
+    """Naming only the other person ("pair me with @bob") is the usual slip: the answer
+    says how to be one of the two, naming the person as they were mentioned (so the
+    platform shows their name)."""
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "pair <@U2>")
+    explained = caught.value.explain()
+    assert explained.startswith(
+        "Name two people: first the mentor, then the mentee. To pair with <@U2> yourself, "
+        "mention yourself too: first if you will mentor them, second if they will mentor you."
+    )
+    assert "Example: `/mentor pair @alice @bob`" in explained
+
+
 @pytest.mark.parametrize(
     ("typed", "meant", "usage"),
     [
