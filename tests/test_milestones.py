@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from bot.storage.models import Milestone
+from bot.storage.models import Member, Milestone
 from tests.conversation import Chat, pair_up, said_alone
 
 
@@ -314,8 +314,53 @@ async def test_consent_by_command_answers_the_open_question(chat: Chat) -> None:
     await chat.say("bob", "/win first")
     await chat.say("bob", "/mentor config consent on")
     assert chat.posts("wins") == ["🎉 <@bob> reached a milestone: *First win*"]
-    assert "already answered" in await chat.click("bob", "Yes, shout it out")
+    # The question's buttons stay on screen: a click says what holds, and changes nothing.
+    assert await chat.click("bob", "Yes, shout it out") == (
+        "You had agreed already: I'll celebrate your milestones in <#wins>."
+    )
     assert len(chat.posts("wins")) == 1
+
+
+async def test_a_click_after_consent_by_command_says_what_holds(chat: Chat) -> None:
+    """bob says `/mentor config consent on` while the question is on screen, then
+    presses [Keep it between us] on it: he reads that the shout-out stands, and how to
+    stop the next ones, instead of "That question was already answered"."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    await chat.say("bob", "/win first")
+    await chat.say("bob", "/mentor config consent on")
+    assert await chat.click("bob", "Keep it between us") == (
+        "You had already said yes, so nothing changed: I celebrate your milestones in "
+        "<#wins>. To keep them between you and your partner from now on: `/mentor config "
+        "consent off`."
+    )
+    assert await _consent(chat, "bob") is True
+    await chat.say("bob", "/mentor config consent off")
+    assert await chat.click("bob", "Yes, shout it out") == (
+        "You had already said no, so nothing changed: I celebrate your milestones with you "
+        "and your partner in DMs only. To have them shouted out from now on: `/mentor "
+        "config consent on`."
+    )
+    assert await _consent(chat, "bob") is False
+    # A click by someone else on bob's answered question changes nothing of his.
+    [button] = [
+        b
+        for seen in chat.recorder.seen
+        if seen.user == "bob"
+        for b in seen.content.buttons
+        if b.label == "Keep it between us"
+    ]
+    assert "already answered" in await chat.press("alice", button)
+    assert await _consent(chat, "bob") is False
+    assert len(chat.posts("wins")) == 1
+
+
+async def _consent(chat: Chat, name: str) -> bool | None:
+    async with chat.database.transaction() as session:
+        member = (
+            await session.execute(select(Member).where(Member.external_id == name))
+        ).scalar_one()
+        return member.shoutout_consent
 
 
 async def test_win_count_milestones(chat: Chat) -> None:

@@ -217,8 +217,12 @@ async def celebrate_pending(turn: Turn, owner: Member) -> None:
 
 
 async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
-    if flow.ended_at is not None or choice not in ("yes", "no"):
+    if choice not in ("yes", "no"):
         return STALE
+    if flow.ended_at is not None:
+        if flow.member_id != turn.actor.id or turn.actor.shoutout_consent is None:
+            return STALE
+        return StepResult(replace_with=_answered_before(turn, choice == "yes"))
     if flow.member_id != turn.actor.id:
         owner = await turn.session.get(Member, flow.member_id)
         return not_for_you(owner) if owner else STALE
@@ -226,6 +230,30 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     move(turn, flow, State.ANSWERED, end=True)
     await celebrate_pending(turn, turn.actor)
     return StepResult(replace_with=consent_note(turn))
+
+
+def _answered_before(turn: Turn, wanted: bool) -> str:
+    """A click on the question after it was answered (by `/mentor config consent`, whose
+    answer leaves the question's buttons on screen): what holds now, and how to change
+    it, in place of the question. The click changes nothing: the later answer stands."""
+    if turn.actor.shoutout_consent == wanted:
+        return consent_note(turn, already=True)
+    channel = turn.workspace.shoutout_channel_id
+    if wanted:
+        return (
+            "You had already said no, so nothing changed: I celebrate your milestones with "
+            "you and your partner in DMs only. To have them shouted out from now on: "
+            "`/mentor config consent on`."
+        )
+    where = (
+        f"I celebrate your milestones in <#{channel}>"
+        if channel
+        else "once an admin sets a shout-out channel, I'll celebrate you there"
+    )
+    return (
+        f"You had already said yes, so nothing changed: {where}. To keep them between you "
+        "and your partner from now on: `/mentor config consent off`."
+    )
 
 
 def consent_note(turn: Turn, *, already: bool = False) -> str:
