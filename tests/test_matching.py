@@ -77,10 +77,29 @@ async def test_joining_again_says_the_person_was_in_already_and_what_changed(
         "You were in the matching pool already; I changed your profile to this:\n"
         "Role: a mentee\nTopics: rust\nTeam: platform\n"
     )
+    # Joining again names the topics anew; what went is said, with how to keep both.
+    assert (
+        "Joining again replaced your topics: go, python are no longer among them. To keep "
+        "them as well: `/mentor profile topics go, python, rust`"
+    ) in changed
+    assert "replaced your topics" not in same
+    added = await chat.say("mia", "/mentor join mentee rust, go")
+    assert "replaced your topics" not in added  # nothing went
     await chat.say("mia", "/mentor leave")
-    assert (await chat.say("mia", "/mentor join mentee rust")).startswith(
-        "You're in the matching pool.\n"
-    )
+    back = await chat.say("mia", "/mentor join mentee rust")
+    assert back.startswith("You're in the matching pool.\n")
+    assert "replaced your topics" not in back  # back after leaving: a fresh start
+
+
+async def test_joining_again_with_ten_topics_says_how_many_a_profile_has(chat: Chat) -> None:
+    ten = ", ".join(f"topic {n}" for n in range(10))
+    await chat.say("mia", f"/mentor join mentee {ten}")
+    answer = await chat.say("mia", "/mentor join mentee rust")
+    assert (
+        "Joining again replaced your topics: topic 0, topic 1, topic 2, topic 3, topic 4, "
+        "topic 5, topic 6, topic 7, topic 8, topic 9 are no longer among them. A profile has "
+        "up to 10 topics: `/mentor profile topics …` sets them."
+    ) in answer
 
 
 async def test_bad_join_words_are_explained(chat: Chat) -> None:
@@ -253,6 +272,14 @@ async def test_profile_edits_one_setting_at_a_time(chat: Chat) -> None:
     answer = await chat.say("mia", "/mentor profile role mentee")
     assert "Role: a mentee" in answer and "Topics: career, sql" in answer
     assert "Capacity is for mentors" in await chat.say("mia", "/mentor profile capacity 2")
+    # Said again: nothing changes, and the answer says so rather than "Saved."
+    assert (await chat.say("mia", "/mentor profile role mentee")).startswith(
+        "Your profile says that already, so nothing changed. Your matching profile:\nRole: "
+        "a mentee\n"
+    )
+    assert (await chat.say("mia", "/mentor profile topics careers, sql")).startswith(
+        "Your profile says that already"
+    )
     assert "no profile setting called `colour`" in await chat.say("mia", "/mentor profile colour x")
 
 

@@ -45,6 +45,7 @@ from bot.storage.models import (
 from bot.topics import (
     DEFAULT_CAPACITY,
     MAX_CAPACITY,
+    MAX_TOPICS,
     TEAM_MAX_CHARS,
     TopicError,
     merge_known,
@@ -131,13 +132,15 @@ async def suggested_topics(session: AsyncSession, workspace_id: int, limit: int)
 @dataclass(frozen=True, slots=True)
 class Upserted:
     """What :func:`upsert_profile` did: the profile, whether anything changed, whether
-    the person was in the pool before (a profile they had not left), and whether joining
-    asked for another mentor (they have one: ``upsert_profile``)."""
+    the person was in the pool before (a profile they had not left), whether joining
+    asked for another mentor (they have one: ``upsert_profile``), and the topics the
+    profile had before that it has no longer."""
 
     profile: MatchProfile
     changed: bool
     was_in: bool
     another_mentor: bool = False
+    dropped: tuple[str, ...] = ()
 
 
 async def upsert_profile(
@@ -202,7 +205,10 @@ async def upsert_profile(
     changed = rejoin or before != after
     if changed:
         profile.updated_at = now
-    return Upserted(profile, changed=changed, was_in=was_in, another_mentor=another_mentor)
+    dropped = tuple(topic for topic in before[4] if topic not in topics)
+    return Upserted(
+        profile, changed=changed, was_in=was_in, another_mentor=another_mentor, dropped=dropped
+    )
 
 
 async def _has_pair_as_mentee_since(
@@ -314,9 +320,28 @@ async def join(turn: Turn, command: JoinPool) -> list[Effect]:
         + await _describe(
             turn, upserted.profile, standing=upserted.was_in or upserted.another_mentor
         )
+        + _dropped_line(upserted, topics)
         + "\nAn admin runs the matching rounds. Nobody is contacted before they do, and no "
         "pair forms unless both of you accept." + _suggestion_line(others)
     )
+
+
+def _dropped_line(upserted: Upserted, topics: Sequence[str]) -> str:
+    """Joining again names the topics anew: someone who meant to add one ("/mentor join
+    mentor rust", in the pool with python) learns what went and how to have both."""
+    if not upserted.was_in or not upserted.dropped:
+        return ""
+    said = (
+        f"\nJoining again replaced your topics: {', '.join(upserted.dropped)} "
+        f"{'is' if len(upserted.dropped) == 1 else 'are'} no longer among them."
+    )
+    kept = sorted({*upserted.dropped, *topics})
+    if len(kept) > MAX_TOPICS:
+        return (
+            f"{said} A profile has up to {MAX_TOPICS} topics: `/mentor profile topics …` sets them."
+        )
+    them = "it" if len(upserted.dropped) == 1 else "them"
+    return f"{said} To keep {them} as well: `/mentor profile topics {', '.join(kept)}`"
 
 
 async def workspace_topics(session: AsyncSession, workspace_id: int) -> set[str]:
@@ -459,7 +484,7 @@ async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
         topics = tuple((await topics_of(turn.session, [profile.id]))[profile.id])
     else:
         topics = merge_known(topics, await workspace_topics(turn.session, turn.workspace.id))
-    await upsert_profile(
+    upserted = await upsert_profile(
         turn.session,
         turn.actor,
         turn.now,
@@ -469,7 +494,12 @@ async def edit_profile(turn: Turn, command: EditProfile) -> list[Effect]:
         team=command.team,
         team_given=command.team_given,
     )
-    return turn.reply("Saved. Your matching profile:\n" + await _describe(turn, profile))
+    said = (
+        "Saved. Your matching profile:\n"
+        if upserted.changed
+        else "Your profile says that already, so nothing changed. Your matching profile:\n"
+    )
+    return turn.reply(said + await _describe(turn, profile))
 
 
 async def leave(turn: Turn, command: LeavePool) -> list[Effect]:
