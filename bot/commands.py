@@ -172,7 +172,7 @@ class AskFeedback:
 
 @dataclass(frozen=True, slots=True)
 class ListFeedback:
-    pass
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +306,7 @@ MENTOR_USAGE: dict[str, Usage] = {
         "/mentor resume [@partner]", "Resume check-ins after a pause", "/mentor resume"
     ),
     "feedback": Usage(
-        "/mentor feedback <a specific question> | list",
+        "/mentor feedback <a specific question> | list [page]",
         "Ask your mentor a specific question (mentors: give feedback)",
         "/mentor feedback What's one thing that would make my demos clearer?",
     ),
@@ -772,8 +772,8 @@ _FOR_GOOD = frozenset({"forever", "indefinitely", "permanently", "for good", "al
 
 
 def _parse_feedback(words: list[str], raw: str) -> Command:
-    if words and words[0].lower() == "list" and len(words) == 1:
-        return ListFeedback()
+    if words and words[0].lower() == "list" and (page := _list_page(words[1:])) is not None:
+        return ListFeedback(page)
     partner, _ = _split_partner(words)
     # Keep the question exactly as written (line breaks too), minus the subcommand.
     body = clean_text(raw).split(None, 1)[1] if len(words) > 0 else ""
@@ -791,6 +791,24 @@ def _parse_feedback(words: list[str], raw: str) -> Command:
             "one message."
         )
     return AskFeedback(body, partner)
+
+
+def _list_page(args: list[str]) -> int | None:
+    """The page of ``/mentor feedback list``, ``list 2`` or ``list page 2``; None when
+    the words after "list" are no page (then they start a question: "list three things
+    I could do better in my talk?")."""
+    if not args:
+        return 1
+    if len(args) == 2 and args[0].lower() == "page":
+        args = args[1:]
+    if len(args) != 1 or not args[0].isdigit():
+        return None
+    page = whole_number(args[0], high=MAX_PAGE)
+    if page is None:
+        raise _usage_error(
+            "feedback", f"`{_quoted(args[0])}` is not a page number.", "/mentor feedback list 2"
+        )
+    return page
 
 
 def _parse_config(args: list[str]) -> Command:

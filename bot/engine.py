@@ -550,6 +550,8 @@ class Engine:
         page = whole_number(argument, high=MAX_PAGE)
         if kind == wins.JOURNAL_ACTION and page is not None:
             return _show(event, await wins.journal_page(turn, page))
+        if kind == feedback.LIST_ACTION and page is not None:
+            return _show(event, await feedback.list_page(turn, page))
         if kind == matching_rounds.MATCH_ACTION and (
             parsed := matching_rounds.parse_action(argument)
         ):
@@ -673,7 +675,7 @@ async def _perform(turn: Turn, command: Command) -> list[Effect]:
         case AskFeedback():
             return await feedback.ask(turn, command)
         case ListFeedback():
-            return await feedback.list_(turn)
+            return await feedback.list_(turn, command.page)
         case StartReview():
             return await review.start(turn, command)
         case ExportData():

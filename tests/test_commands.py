@@ -86,6 +86,8 @@ from bot.text import clean_text
             AskFeedback("Was my PR description clear?", "U2"),
         ),
         ("mentor", "feedback list", ListFeedback()),
+        ("mentor", "feedback list 2", ListFeedback(2)),
+        ("mentor", "feedback list page 2", ListFeedback(2)),
         ("mentor", "cadence every 2 weeks thu 9:30", SetCadence("every 2 weeks thu 9:30")),
         ("mentor", "status", ShowStatus()),
         ("mentor", "status <@U2>", ShowStatus("U2")),
@@ -189,7 +191,7 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
 @pytest.mark.parametrize(
     ("topic", "starts"),
     [
-        ("feedback", "`/mentor feedback <a specific question> | list` — Ask your mentor"),
+        ("feedback", "`/mentor feedback <a specific question> | list [page]` — Ask your mentor"),
         ("win", "`/win <what went well>` — Save a win"),
         ("/win", "`/win <what went well>` — Save a win"),
         ("check-in", "`/mentor checkin [@partner]` — Start a check-in now"),
@@ -197,7 +199,7 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
             "milestones",
             "`/mentor milestone add <title> | done <n or title> | remove <n or title> | list`",
         ),
-        ("feedbak", "`/mentor feedback <a specific question> | list`"),
+        ("feedbak", "`/mentor feedback <a specific question> | list [page]`"),
         ("mentor", "Here is what I can do:"),
         (None, "Here is what I can do:"),
         ("nonsense", "There is no `/mentor nonsense`.\nHere is what I can do:"),

@@ -731,3 +731,32 @@ async def test_the_same_question_while_it_waits_is_not_asked_twice(chat: Chat) -
         "Sent your question to <@alice>."
     )
     assert len(await feedback_rows(chat)) == 3
+
+
+async def test_the_list_pages_through_every_item(chat: Chat) -> None:
+    """The list showed the newest ten and "(Showing the newest 10.)", with no way to see
+    the rest; `/mentor feedback list 2` was sent to the mentor as a question. Now it has
+    pages, as the journal does: by number, and by [Older] / [Newer]."""
+    await pair_up(chat, "alice", "bob")
+    for n in range(1, 24):
+        await chat.say("bob", f"/mentor feedback In my PR number {n}, is the error handling clear?")
+    first = await chat.say("bob", "/mentor feedback list")
+    assert first.startswith("Your feedback, newest first (page 1 of 3, 23 in all):\nOpen:\n")
+    assert "PR number 23," in first and "PR number 14," in first and "PR number 13," not in first
+    second = await chat.click("bob", "Older")
+    assert second.startswith("Your feedback, newest first (page 2 of 3, 23 in all):")
+    assert "PR number 13," in second and "PR number 4," in second and "PR number 3," not in second
+    assert "PR number 14," in await chat.click("bob", "Newer")
+    for typed in ("list 3", "list page 3", "LIST 3"):
+        third = await chat.say("bob", f"/mentor feedback {typed}")
+        assert third.startswith("Your feedback, newest first (page 3 of 3, 23 in all):")
+        assert [n for n in range(1, 24) if f"PR number {n}," in third] == [1, 2, 3]
+    assert await chat.say("bob", "/mentor feedback list 4") == (
+        "Your feedback fills 3 pages; there is no page 4. `/mentor feedback list` shows the newest."
+    )
+    assert "`0` is not a page number." in await chat.say("bob", "/mentor feedback list 0")
+    assert len(await feedback_rows(chat)) == 23  # none of these was a question
+    # Words after "list" that are no page are a question, as before.
+    asked = await chat.say("bob", "/mentor feedback list three things I could do better in my talk")
+    assert asked.startswith("Sent your question to <@alice>.")
+    assert len(await feedback_rows(chat)) == 24

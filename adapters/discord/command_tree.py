@@ -197,7 +197,10 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
         await self._answer(interaction)
 
     @feedback.command(name="list", description="Feedback asked and given in your pairs")
-    async def feedback_list(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(page="Which page")
+    async def feedback_list(
+        self, interaction: discord.Interaction, page: Number | None = None
+    ) -> None:
         await self._answer(interaction)
 
     @milestone.command(name="add", description="Set a milestone for your pair")

@@ -97,7 +97,7 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ("mentor", "resume"): Shape(("resume",), (PARTNER,)),
     ("mentor", "end"): Shape(("end",), (PARTNER,)),
     ("mentor", "feedback", "ask"): Shape(("feedback",), (PARTNER, Option("question"))),
-    ("mentor", "feedback", "list"): Shape(("feedback", "list")),
+    ("mentor", "feedback", "list"): Shape(("feedback", "list"), (Option("page"),)),
     ("mentor", "milestone", "add"): Shape(("milestone", "add"), (PARTNER, Option("title"))),
     ("mentor", "milestone", "done"): Shape(("milestone", "done"), (PARTNER, Option("milestone"))),
     ("mentor", "milestone", "remove"): Shape(

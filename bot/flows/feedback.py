@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -48,8 +48,8 @@ from bot import stalls
 from bot.access import own_feedback
 from bot.cadence import local_view, outside_quiet_hours
 from bot.commands import AskFeedback
-from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
-from bot.effects import Effect, OpenForm
+from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
+from bot.effects import Effect, OpenForm, ReplyEphemeral
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
     STALE,
@@ -64,6 +64,7 @@ from bot.flows.sessions import (
     partner_name,
     start_flow,
 )
+from bot.numbers import how_many
 from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair
 from bot.storage.bulk import dialect_of, one_of
 from bot.storage.models import (
@@ -87,6 +88,7 @@ _SKIP_FOLLOW_UP = "Skip the follow-up"
 CHECKIN_FOLLOW_UP_MIN_AGE = timedelta(days=1)
 QUOTE_CHARS = 200
 LIST_LIMIT = 10
+LIST_ACTION = "feedback-list"  # a button's kind: [Newer] / [Older] pages of the list
 LIST_TEXT_CHARS = 200
 
 
@@ -740,8 +742,32 @@ async def follow_up_now(session: AsyncSession, now: datetime, pair_ids: Iterable
 # --- the list ------------------------------------------------------------------------------
 
 
-async def list_(turn: Turn) -> list[Effect]:
-    """The actor's feedback, as mentee or mentor, open items first, newest first."""
+async def list_(turn: Turn, page: int = 1) -> list[Effect]:
+    return [ReplyEphemeral(turn.actor_ref, await list_page(turn, page))]
+
+
+async def list_page(turn: Turn, page: int) -> Content:
+    """The actor's feedback, as mentee or mentor, newest first, ``LIST_LIMIT`` a page
+    (open items first on each page); [Newer] and [Older] turn the pages, as in the
+    journal."""
+    total = int(
+        await turn.session.scalar(
+            select(func.count()).select_from(Feedback).where(own_feedback(turn))
+        )
+        or 0
+    )
+    if not total:
+        return Content(
+            "No feedback yet. Mentees: ask your mentor a specific question with "
+            "`/mentor feedback <question>`. Mentors: give feedback the same way."
+        )
+    pages = -(-total // LIST_LIMIT)
+    if page > pages:
+        has = how_many(pages, "page", "pages")
+        return Content(
+            f"Your feedback fills {has}; there is no page {page}. `/mentor feedback list` "
+            "shows the newest."
+        )
     mentor, mentee = aliased(Member), aliased(Member)
     query = (
         select(Feedback, mentor, mentee, Pair.state)
@@ -750,21 +776,20 @@ async def list_(turn: Turn) -> list[Effect]:
         .join(Pair, Feedback.pair_id == Pair.id)
         .where(own_feedback(turn))
         .order_by(Feedback.asked_at.desc(), Feedback.id.desc())
-        .limit(LIST_LIMIT + 1)
+        .offset((page - 1) * LIST_LIMIT)
+        .limit(LIST_LIMIT)
     )
-    rows = [(f, a, b, state) for f, a, b, state in (await turn.session.execute(query)).all()]
-    if not rows:
-        return turn.reply(
-            "No feedback yet. Mentees: ask your mentor a specific question with "
-            "`/mentor feedback <question>`. Mentors: give feedback the same way."
-        )
-    shown = rows[:LIST_LIMIT]
+    shown = [(f, a, b, state) for f, a, b, state in (await turn.session.execute(query)).all()]
     # An item its pair's end left unfinished waits for nobody: no answer or follow-up
     # comes any more (the pair's conversations closed with it).
     done_items = [r for r in shown if r[0].acted_at is not None]
     ended = [r for r in shown if r[0].acted_at is None and r[3] == PairState.ENDED]
     open_items = [r for r in shown if r[0].acted_at is None and r[3] != PairState.ENDED]
-    lines = ["Your feedback, newest first."]
+    lines = [
+        "Your feedback, newest first."
+        if pages == 1
+        else f"Your feedback, newest first (page {page} of {pages}, {total} in all):"
+    ]
     sections = (
         ("Open:", open_items, False),
         ("Answered:", done_items, False),
@@ -775,9 +800,12 @@ async def list_(turn: Turn) -> list[Effect]:
             lines.append(title)
             for feedback, mentor_row, mentee_row, _state in items:
                 lines += _describe(turn.actor, feedback, mentor_row, mentee_row, closed=closed)
-    if len(rows) > LIST_LIMIT:
-        lines.append(f"(Showing the newest {LIST_LIMIT}.)")
-    return turn.reply("\n".join(lines))
+    buttons = []
+    if page > 1:
+        buttons.append(Button("Newer", f"{LIST_ACTION}:{page - 1}"))
+    if page < pages:
+        buttons.append(Button("Older", f"{LIST_ACTION}:{page + 1}"))
+    return Content("\n".join(lines), buttons=tuple(buttons))
 
 
 def _describe(

@@ -49,6 +49,21 @@ async def test_a_win_is_removed_from_the_journal_by_its_number(
     )
 
 
+async def test_the_feedback_list_has_pages_by_its_option(
+    bot: RunningBot, chat: DiscordChat
+) -> None:
+    """``/mentor feedback list page:<n>``: the option the command tree registers."""
+    await pair_up(chat, "alice", "bob")
+    for n in range(1, 12):
+        question = f"In my PR number {n}, is the error handling clear?"
+        await chat.slash("bob", "mentor feedback ask", question=question)
+    first = (await chat.slash("bob", "mentor feedback list")).text()
+    assert first.startswith("Your feedback, newest first (page 1 of 2, 11 in all):")
+    second = (await chat.slash("bob", "mentor feedback list", page=2)).text()
+    assert second.startswith("Your feedback, newest first (page 2 of 2, 11 in all):")
+    assert "PR number 1," in second and "PR number 2," not in second
+
+
 async def test_a_win_is_answered_and_the_partner_gets_a_dm(
     bot: RunningBot, chat: DiscordChat, fake: FakeDiscord, database: Database
 ) -> None:
