@@ -434,8 +434,10 @@ async def test_a_close_that_fails_costs_only_its_own(
         assert f"Neither you nor <@{mentor}> answered the check-in of " in chat.dms(mentee)[-1]
     assert not any("the check-in of" in dm for dm in chat.dms("carol") + chat.dms("dave"))
     async with chat.database.transaction() as session:
-        rows = await session.execute(select(Checkin.state, Checkin.closes_at).order_by(Checkin.id))
-        states = [tuple(row) for row in rows]
+        # By pair (formed in turn: alice's, carol and dave's, erin's): the pass opens its
+        # check-ins together, in no set order of their ids.
+        query = select(Checkin.state, Checkin.closes_at).order_by(Checkin.pair_id)
+        states = [tuple(row) for row in await session.execute(query)]
     later = chat.clock.now() + timedelta(hours=1)
     assert states == [("shared", None), ("open", later), ("shared", None)]
 
