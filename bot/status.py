@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
-from bot.access import counted_wins, own_match_profile, shared_in_pairs
+from bot.access import counted_wins, own_match_profile, own_milestones, shared_in_pairs
 from bot.cadence import describe, held_until, local_view
 from bot.commands import ShowStatus
 from bot.content import Content, Field
@@ -129,6 +129,23 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
             ).all()
             if at is not None
         }
+    # Milestones of the actor's own, of no pair (a first win, 10 wins): `/mentor milestone
+    # list` shows them with the pair's; said here too, once, above the pairs.
+    titles = list(
+        (
+            await turn.session.execute(
+                select(Milestone.title)
+                .where(
+                    own_milestones(turn),
+                    Milestone.pair_id.is_(None),
+                    Milestone.kind == MilestoneKind.AUTO.value,
+                    Milestone.completed_at.is_not(None),
+                )
+                .order_by(Milestone.completed_at, Milestone.id)
+            )
+        ).scalars()
+    )
+    own_line = f"\nMilestones of your own: {', '.join(titles)}" if titles else ""
     month_start = _month_start(turn)
     wins = dict(
         (
@@ -143,7 +160,8 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
         ReplyEphemeral(
             turn.actor_ref,
             Content(
-                "Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:",
+                ("Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:")
+                + own_line,
                 fields=tuple(
                     _proposal_fields(turn, v, expires.get(v.pair.id))
                     if v.pair.state == PairState.PROPOSED

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from bot.storage.models import Member, Milestone
 from tests.conversation import Chat, pair_up, said_alone
+from tests.test_rhythm import status
 
 
 async def _milestones(chat: Chat) -> list[Milestone]:
@@ -433,3 +434,20 @@ async def test_consent_said_again_says_it_was_so_already(chat: Chat) -> None:
         "That was your choice already: I'll celebrate your milestones with you and your "
         "partner in DMs only."
     )
+
+
+async def test_status_names_the_milestones_of_your_own_once(chat: Chat) -> None:
+    """ "You reached a milestone: First win!", then `/mentor status` said only
+    "Milestones: 0 done, 0 open" for the pair: a win's milestone is of no pair. It is
+    named once, above the pairs, however many pairs there are."""
+    await pair_up(chat, "alice", "bob")
+    assert "Milestones of your own" not in await status(chat, "bob")
+    await pair_up(chat, "carol", "bob")
+    for n in range(1, 11):
+        await chat.say("bob", f"/win number {n}")
+    shown = await status(chat, "bob")
+    assert shown.startswith("Your 2 pairs:\nMilestones of your own: First win, 10 wins\n")
+    assert shown.count("First win") == 1
+    assert shown.count("Milestones: 0 done, 0 open") == 2
+    # Only one's own: alice reached none.
+    assert "Milestones of your own" not in await status(chat, "alice")

@@ -528,8 +528,12 @@ async def test_status_shows_the_next_check_in_in_each_members_own_time(chat: Cha
     assert shared.startswith("Your look back with <@alice> is still open: your next reply "), shared
 
     mine = await status(chat, "alice")
+    # Her first win's milestone is her own, of no pair: said once, above the pair's
+    # goals (before, "Milestones: 1 done, 1 open" alone, right after "You reached a
+    # milestone: First win!").
     assert mine == (
         "Your mentoring at a glance:\n"
+        "Milestones of your own: First win\n"
         "You mentoring <@bob>\n"
         "State: active\n"
         "Check-ins: every Monday at 15:00 (Europe/Berlin)\n"
