@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import cache, partial, reduce
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, case, func, select, update
@@ -30,7 +31,7 @@ from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
 from bot.matching import rounds as matching_rounds
 from bot.milestones import reach_automatic
-from bot.pairs import MENTEE, MENTOR
+from bot.pairs import MENTEE, MENTOR, label_name
 from bot.rhythm import (
     Rhythms,
     Scheduled,
@@ -537,8 +538,10 @@ _HEADS_UPS_DUE = _active_pairs_due(
     _PAIRS.c.timezone,
     _MENTOR.c.external_id,
     _MENTOR.c.timezone,
+    _MENTOR.c.display_name,
     _MENTEE.c.external_id,
     _MENTEE.c.timezone,
+    _MENTEE.c.display_name,
 )
 
 
@@ -565,39 +568,71 @@ async def _send_heads_ups(
     held_until_in = cache(held_until)  # pairs due at one moment share their slot
 
     # One DM per person and moment: someone in two pairs on the same slot reads both
-    # heads-ups in one message, each with its own [Skip this one (n)] (``join_contents``).
-    told: dict[tuple[int, str, datetime], Content] = {}
+    # heads-ups in one message (``join_contents``), each with its own button, which names
+    # the partner ([Skip the one with Alice]) rather than a place in the message.
+    told: dict[tuple[int, str, datetime], list[_HeadsUp]] = {}
     # By pair, oldest first: the claim orders by the indexed moment alone, and pairs due
     # at one moment came in any order (the joined DM's texts and buttons with them).
     due.sort(key=lambda row: row[0])
-    for pair_id, workspace_id, at, pair_zone, mentor, mentor_zone, mentee, mentee_zone in due:
+    for row in due:
+        pair_id, workspace_id, at, pair_zone = row[:4]
+        mentor, mentor_zone, mentor_name, mentee, mentee_zone, mentee_name = row[4:]
         if at is None or at <= now:
             continue
-        skip = Button("Skip this one", skip_action(pair_id, at))
-        sides = ((mentor, mentor_zone, mentee), (mentee, mentee_zone, mentor))
-        for me, my_zone, partner in sides:
+        sides = (
+            (mentor, mentor_zone, mentee, mentee_name),
+            (mentee, mentee_zone, mentor, mentor_name),
+        )
+        for me, my_zone, partner, partner_name in sides:
             zone = my_zone or pair_zone
             # "tomorrow" or "today" as it is when they read it (quiet hours may hold it).
             when = moment_marker(at, zone)
             held = held_until_in(at, zone)
             later = f" Its questions come to you {held}, after your quiet hours." if held else ""
-            content = Content(
-                f"Heads-up: your check-in with <@{partner}> is {when}.{later} "
-                "If this one doesn't suit you both, you can skip it.",
-                buttons=(skip,),
+            told.setdefault((workspace_id, me, send_at(zone)), []).append(
+                _HeadsUp(
+                    f"Heads-up: your check-in with <@{partner}> is {when}.{later} "
+                    "If this one doesn't suit you both, you can skip it.",
+                    skip_action(pair_id, at),
+                    partner_name or partner,
+                )
             )
-            key = (workspace_id, me, send_at(zone))
-            told[key] = join_contents(told[key], content) if key in told else content
         report.heads_ups += 1
 
     await outbox.insert(
         session,
         (
-            outbox.dm(workspace_id, me, content.to_json(), at)
-            for (workspace_id, me, at), content in told.items()
+            outbox.dm(workspace_id, me, _one_message(parts).to_json(), at)
+            for (workspace_id, me, at), parts in told.items()
         ),
     )
     return len(due)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeadsUp:
+    text: str
+    skip_action: str
+    partner_name: str
+
+
+def _one_message(parts: list[_HeadsUp]) -> Content:
+    """Someone's heads-ups of one moment as one DM; with more than one, each [Skip]
+    button names whose check-in it skips."""
+    if len(parts) == 1:
+        return Content(parts[0].text, buttons=(Button("Skip this one", parts[0].skip_action),))
+    return reduce(
+        join_contents,
+        (
+            Content(
+                part.text,
+                buttons=(
+                    Button(f"Skip the one with {label_name(part.partner_name)}", part.skip_action),
+                ),
+            )
+            for part in parts
+        ),
+    )
 
 
 def skip_action(pair_id: int, at: datetime) -> str:

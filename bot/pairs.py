@@ -58,15 +58,18 @@ class PairView:
         """For button and menu labels, where mentions do not render. A long name is
         shortened here, so the label fits every platform (Slack's menu options hold 75
         characters) and still ends with the role."""
-        role = self.partner_role
-        name = display_name(self.partner)
-        if len(name) > LABEL_NAME_CHARS:
-            name = name[: LABEL_NAME_CHARS - 1].rstrip() + "…"
-        return f"With {name} ({role})"
+        return f"With {label_name(display_name(self.partner))} ({self.partner_role})"
 
     @property
     def partner_mention(self) -> str:
         return f"<@{self.partner.external_id}>"
+
+
+def label_name(name: str) -> str:
+    """A person's name for a button or menu label, shortened when long."""
+    if len(name) > LABEL_NAME_CHARS:
+        return name[: LABEL_NAME_CHARS - 1].rstrip() + "…"
+    return name
 
 
 def has_accepted(pair: Pair, member_id: int) -> bool:

@@ -274,13 +274,13 @@ def test_two_mentors_two_weeks(tmp_path: Path) -> None:
     assert "Check-in open: neither of you has answered yet (it closes Wed 2 Dec" in status
     assert "Check-in open: you've answered part of it; waiting for @carol" in status
 
-    # His two heads-ups came as one DM, a [Skip this one] for each (numbered in order).
+    # His two heads-ups came as one DM, a [Skip] for each, named for the partner.
     heads_up = out.turn(":advance 6d").messages
     [both] = [m for m in heads_up if m.header == "DM → bob" and "Heads-up" in m.text]
     assert "check-in with @alice is tomorrow" in both.text.split("\n\n")[0]
     assert "check-in with @carol is tomorrow" in both.text.split("\n\n")[1]
-    assert both.buttons == ["Skip this one (1)", "Skip this one (2)"]
-    skipped = out.turn(":click Skip this one (2)")
+    assert both.buttons == ["Skip the one with alice", "Skip the one with carol"]
+    skipped = out.turn(":click Skip the one with carol")
     assert skipped.headers == ["ephemeral → bob", "DM → carol"]
     assert skipped.messages[0].text == (
         "Skipped your check-in with @carol on Mon 7 Dec, 10:00 (UTC). "

@@ -802,9 +802,10 @@ async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -
 
 async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: Chat) -> None:
     """bob's mentors share the Monday slot, so his two heads-ups are one event: one DM,
-    with [Skip this one (1)] for alice's and (2) for carol's. The reply to a press names
-    the pair it skipped, only that pair's check-in moves, and the message stays, so the
-    other button still works."""
+    with [Skip the one with Alice] and [Skip the one with Carol] (it said [Skip this one
+    (1)] and (2), a place in the message to count). The reply to a press names the pair
+    it skipped, only that pair's check-in moves, and the message stays, so the other
+    button still works."""
     await pair_up(chat, "alice", "bob")
     await pair_up(chat, "carol", "bob")
     await chat.advance(TO_HEADS_UP)
@@ -814,9 +815,14 @@ async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: C
         "Heads-up: your check-in with <@carol> is tomorrow, Mon 30 Nov, 10:00 (UTC). "
         "If this one doesn't suit you both, you can skip it."
     ]
-    assert [b.label for b in chat.buttons("bob")] == ["Skip this one (1)", "Skip this one (2)"]
+    assert [b.label for b in chat.buttons("bob")] == [
+        "Skip the one with Alice",
+        "Skip the one with Carol",
+    ]
     assert len(dms_starting(chat, "alice", HEADS_UP)) == 1
-    assert await chat.click("bob", "Skip this one (2)") == (
+    # alice, in one pair, reads the button as before.
+    assert [b.label for b in chat.buttons("alice")][-1] == "Skip this one"
+    assert await chat.click("bob", "Skip the one with Carol") == (
         "Skipped your check-in with <@carol> on Mon 30 Nov, 10:00 (UTC). "
         "Next one: Mon 7 Dec, 10:00 (UTC)."
     )
@@ -824,7 +830,7 @@ async def test_skip_this_one_says_whose_check_in_to_someone_in_two_pairs(chat: C
     async with chat.database.transaction() as session:
         rows = await session.execute(select(Pair.next_checkin_at).order_by(Pair.id))
         assert list(rows.scalars()) == [utc(11, 30, 10), utc(12, 7, 10)]
-    assert (await chat.click("bob", "Skip this one (1)")).startswith(
+    assert (await chat.click("bob", "Skip the one with Alice")).startswith(
         "Skipped your check-in with <@alice> on Mon 30 Nov, 10:00 (UTC)."
     )
 
