@@ -54,7 +54,8 @@ def test_matching_session(tmp_path: Path) -> None:
     assert sent.messages[0].buttons == []
     to_mia = sent.messages[1]
     assert to_mia.text.index("@mia mentoring @eve") < to_mia.text.index("@mia mentoring @ela")
-    assert to_mia.buttons == ["Accept (1)", "Decline (1)", "Accept (2)", "Decline (2)"]
+    # Her buttons say which mentee each answers for (not "Accept (1)", "Accept (2)").
+    assert to_mia.buttons == ["Accept eve", "Decline eve", "Accept ela", "Decline ela"]
     for dm in sent.messages[2:]:
         assert "The matching round suggests a pair" in dm.text
         assert dm.buttons == ["Accept", "Decline"]
@@ -73,7 +74,7 @@ def test_matching_session(tmp_path: Path) -> None:
     )
 
     # mia accepts ela, ela declines: mia and the admin are told.
-    assert "Waiting for @ela" in out.turn(":click Accept (2)").messages[0].text
+    assert "Waiting for @ela" in out.turn(":click Accept ela").messages[0].text
     declined = out.turn(":click Decline")
     assert declined.headers == ["updated → ela", "DM → mia", "DM → alice"]
     assert "@ela declined the pair of @mia mentoring @ela." in declined.messages[1].text

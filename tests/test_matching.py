@@ -187,7 +187,7 @@ async def test_sent_proposals_ask_both_and_a_decline_changes_the_next_round(
     # Both accept mia/eve: a pair, and alice (who sent the round) hears it.
     await chat.click("eve", "Accept")
     # mia's two proposals came in one DM (one event, one message): eve's is the first.
-    await answer(chat, "mia", "mentor <@eve>", "Accept (1)")
+    await answer(chat, "mia", "mentor <@eve>", "Accept Eve")
     told = "🤝 <@mia> and <@eve> both accepted: <@mia> is mentoring <@eve>."
     assert any(t.startswith(told) for t in chat.dms("alice"))
     assert not any("You're paired" in t for t in chat.dms("alice"))

@@ -19,6 +19,7 @@ told. A decline does the same through the consent flow itself.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from bot.flows.sessions import FlowKind, flow_button, start_flow
 from bot.matching.pool import load_pool
 from bot.matching.solver import Round, solve
 from bot.numbers import how_many, whole_number
+from bot.pairs import label_name
 from bot.storage.models import (
     MatchProposal,
     MatchRound,
@@ -45,7 +47,7 @@ from bot.storage.models import (
     PairState,
     Workspace,
 )
-from bot.turn import Turn
+from bot.turn import Turn, display_name
 
 MATCH_ACTION = "match"
 EXPIRES_AFTER = timedelta(days=7)
@@ -200,7 +202,8 @@ async def send(turn: Turn, row: MatchRound) -> tuple[int, int]:
     waiting = {m.user_id for m in loaded.pool.mentees}
     by_id = {m.id: m for m in loaded.members.values()}
     proposer = await turn.session.get(Member, row.run_by_id) if row.run_by_id else None
-    sent = stale = 0
+    stale = 0
+    fitting: list[tuple[Member, Member, dict[str, Any]]] = []
     for item in row.preview.get("pairs", []):
         mentor, mentee = by_id.get(int(item["mentor"])), by_id.get(int(item["mentee"]))
         if (
@@ -214,9 +217,22 @@ async def send(turn: Turn, row: MatchRound) -> tuple[int, int]:
             continue
         room[mentor.external_id] -= 1
         waiting.discard(mentee.external_id)
-        await _propose(turn, row, mentor, mentee, proposer, int(item["score"]), item["reasons"])
-        sent += 1
-    return sent, stale
+        fitting.append((mentor, mentee, item))
+    # A mentor proposed two mentees reads both in one DM (one event, one message): their
+    # buttons name the mentee ([Accept Eve] [Decline Eve] [Accept Ela] ...).
+    proposals = Counter(mentor.id for mentor, _, _ in fitting)
+    for mentor, mentee, item in fitting:
+        await _propose(
+            turn,
+            row,
+            mentor,
+            mentee,
+            proposer,
+            int(item["score"]),
+            item["reasons"],
+            name_the_mentee=proposals[mentor.id] > 1,
+        )
+    return len(fitting), stale
 
 
 async def _propose(
@@ -227,7 +243,11 @@ async def _propose(
     proposer: Member | None,
     score: int,
     reasons: Sequence[str],
+    *,
+    name_the_mentee: bool = False,
 ) -> None:
+    """``name_the_mentee``: the mentor has other proposals in this round, so the
+    buttons of their copy say which mentee they answer for."""
     pair = Pair(
         workspace_id=turn.workspace.id,
         mentor_id=mentor.id,
@@ -253,12 +273,13 @@ async def _propose(
         )
     )
     flow = await start_flow(turn, FlowKind.PAIR_PROPOSAL, pair_proposal.State.AWAITING, pair=pair)
-    buttons = (
-        flow_button(flow, "accept", "Accept", ButtonStyle.PRIMARY),
-        flow_button(flow, "decline", "Decline", ButtonStyle.DANGER),
-    )
     why = "; ".join(reasons)
     for to in (mentor, mentee):
+        whom = f" {label_name(display_name(mentee))}" if name_the_mentee and to is mentor else ""
+        buttons = (
+            flow_button(flow, "accept", f"Accept{whom}", ButtonStyle.PRIMARY),
+            flow_button(flow, "decline", f"Decline{whom}", ButtonStyle.DANGER),
+        )
         ask = (
             f"would you like to mentor <@{mentee.external_id}>?"
             if to.id == mentor.id
