@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from bot.errors import UserError
 from bot.partners import pair_counts
 from bot.storage.models import LIVE_PAIR_STATES, PARTNERED_PAIR_STATES, Member, Pair, PairState
+from bot.text import shorten
 from bot.turn import Turn, display_name
 
 # The longest name in a pair's label: "With <name> (your mentor)" then fits 75 characters.
@@ -216,6 +217,24 @@ async def pick_pair(
     if len(views) == 1:
         return views[0]
     raise AskWhichPair(views)
+
+
+async def pick_pair_keeping(
+    turn: Turn, partner_id: str | None, words: str, *, verb: str
+) -> PairView:
+    """``pick_pair`` for a command that carries the person's words (a question, a
+    milestone's title): when no pair fits, the answer says first that they were not
+    kept, quoting them ("I didn't send “…”." for ``verb`` "send"), then why ("You're not
+    in a mentoring pair yet ...")."""
+    try:
+        return await pick_pair(turn, partner_id)
+    except UserError as error:
+        quoted = shorten(words, QUOTED_WORDS_CHARS)
+        raise UserError(f"I didn't {verb} “{quoted}”. {error.message}") from None
+
+
+# How much of someone's words an answer that did not keep them quotes back.
+QUOTED_WORDS_CHARS = 200
 
 
 async def too_many_pairs(

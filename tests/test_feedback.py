@@ -760,3 +760,24 @@ async def test_the_list_pages_through_every_item(chat: Chat) -> None:
     asked = await chat.say("bob", "/mentor feedback list three things I could do better in my talk")
     assert asked.startswith("Sent your question to <@alice>.")
     assert len(await feedback_rows(chat)) == 24
+
+
+async def test_a_question_with_no_pair_to_send_it_to_is_said_back_as_not_sent(
+    chat: Chat,
+) -> None:
+    """Words typed are kept, or their author is told plainly they were not: a question
+    with no pair (or with someone who is no partner, or a pair not started) says "I
+    didn't send" it, quoting it, before why."""
+    assert await chat.say("bob", f"/mentor feedback {QUESTION}") == (
+        f"I didn't send “{QUESTION}”. You're not in a mentoring pair yet. Start one with "
+        "`/mentor pair @mentor @mentee`."
+    )
+    await chat.say("alice", "/mentor pair @alice @bob")
+    assert (await chat.say("alice", f"/mentor feedback {QUESTION}")).startswith(
+        f"I didn't send “{QUESTION}”. Your pair with <@bob> hasn't started yet"
+    )
+    await chat.click("bob", "Accept")
+    assert (await chat.say("bob", f"/mentor feedback @carol {QUESTION}")).startswith(
+        f"I didn't send “{QUESTION}”. You don't have a pair with <@carol>"
+    )
+    assert await feedback_rows(chat) == []

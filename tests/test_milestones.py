@@ -387,8 +387,12 @@ async def test_only_admins_choose_the_channel(chat: Chat) -> None:
 
 
 async def test_milestones_need_a_pair(chat: Chat) -> None:
+    """The title typed is said back as not added, before why (the words are hers)."""
     answer = await chat.say("alice", "/mentor milestone add Learn Rust")
-    assert "not in a mentoring pair yet" in answer
+    assert answer == (
+        "I didn't add “Learn Rust”. You're not in a mentoring pair yet. Start one with "
+        "`/mentor pair @mentor @mentee`."
+    )
     assert await _milestones(chat) == []
 
 

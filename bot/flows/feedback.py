@@ -65,7 +65,7 @@ from bot.flows.sessions import (
     start_flow,
 )
 from bot.numbers import how_many
-from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair
+from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair_keeping
 from bot.storage.bulk import dialect_of, one_of
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
@@ -215,7 +215,7 @@ def _m(member: Member) -> str:
 
 
 async def ask(turn: Turn, command: AskFeedback) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id)
+    view = await pick_pair_keeping(turn, command.partner_id, command.text, verb="send")
     if view.i_mentor:
         waiting = await newest_open_in_pair(
             turn, turn.actor, view.pair, FlowKind.FEEDBACK, State.AWAITING_ANSWER
