@@ -27,6 +27,14 @@ class Button:
     style: ButtonStyle = ButtonStyle.DEFAULT
 
 
+def page_buttons(action: str, page: int, pages: int) -> tuple[Button, ...]:
+    """[Newer] and [Older] under page ``page`` of ``pages`` of a list shown newest
+    first; each button's action is ``action:<page>``, which the engine routes."""
+    newer = (Button("Newer", f"{action}:{page - 1}"),) if page > 1 else ()
+    older = (Button("Older", f"{action}:{page + 1}"),) if page < pages else ()
+    return newer + older
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     label: str

@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.access import own_wins
 from bot.commands import RemoveWin, ShareWin, ShowJournal
-from bot.content import Button, Content
+from bot.content import Content, page_buttons
 from bot.effects import Effect, ReplyEphemeral
 from bot.flows.celebration import reached_headline, reached_note
 from bot.milestones import (
@@ -705,9 +705,4 @@ def journal_content(total: int, page: int, wins: list[Win]) -> Content:
         f"• #{first - n} {win.created_at:%Y-%m-%d} — {shorten(win.text, JOURNAL_ENTRY_CHARS)}"
         for n, win in enumerate(wins)
     ]
-    buttons = []
-    if page > 1:
-        buttons.append(Button("Newer", f"{JOURNAL_ACTION}:{page - 1}"))
-    if page < pages:
-        buttons.append(Button("Older", f"{JOURNAL_ACTION}:{page + 1}"))
-    return Content("\n".join(lines), buttons=tuple(buttons))
+    return Content("\n".join(lines), buttons=page_buttons(JOURNAL_ACTION, page, pages))

@@ -48,7 +48,7 @@ from bot import stalls
 from bot.access import own_feedback
 from bot.cadence import local_view, outside_quiet_hours
 from bot.commands import AskFeedback
-from bot.content import Button, ButtonStyle, Content, Form, FormField, FormFieldKind
+from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind, page_buttons
 from bot.effects import Effect, OpenForm, ReplyEphemeral
 from bot.flows.sessions import (
     BUTTON_LABEL_CHARS,
@@ -800,12 +800,7 @@ async def list_page(turn: Turn, page: int) -> Content:
             lines.append(title)
             for feedback, mentor_row, mentee_row, _state in items:
                 lines += _describe(turn.actor, feedback, mentor_row, mentee_row, closed=closed)
-    buttons = []
-    if page > 1:
-        buttons.append(Button("Newer", f"{LIST_ACTION}:{page - 1}"))
-    if page < pages:
-        buttons.append(Button("Older", f"{LIST_ACTION}:{page + 1}"))
-    return Content("\n".join(lines), buttons=tuple(buttons))
+    return Content("\n".join(lines), buttons=page_buttons(LIST_ACTION, page, pages))
 
 
 def _describe(
