@@ -11,7 +11,15 @@ from bot.cadence import (
     local_view,
     parse_cadence,
 )
-from bot.commands import DEFAULT_PAUSE_DAYS, Pause, Resume, SetCadence, SkipNext, StartCheckin
+from bot.commands import (
+    DEFAULT_PAUSE_DAYS,
+    MAX_PAUSE_DAYS,
+    Pause,
+    Resume,
+    SetCadence,
+    SkipNext,
+    StartCheckin,
+)
 from bot.content import Content
 from bot.effects import Effect
 from bot.errors import UserError
@@ -307,8 +315,12 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
             raise UserError(f"{wrong}. Nothing changed.") from None
         if day <= local_today:
             raise UserError("Pick a date in the future to pause until, like 2027-01-10.")
-        if day > local_today + timedelta(days=183):
-            raise UserError("A pause can last up to six months.")
+        latest = local_today + timedelta(days=MAX_PAUSE_DAYS)
+        if day > latest:
+            raise UserError(
+                f"A pause can last up to six months: `/mentor pause until {latest:%Y-%m-%d}` "
+                "at the latest. Nothing changed."
+            )
         until = datetime.combine(day, time(0, 0)).replace(tzinfo=zone)
     else:
         until = turn.now + timedelta(days=command.days or DEFAULT_PAUSE_DAYS)

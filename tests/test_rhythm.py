@@ -1272,7 +1272,11 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
     [
         ("until 2026-11-25", "Pick a date in the future to pause until, like 2027-01-10."),
         ("until 2026-11-01", "Pick a date in the future to pause until, like 2027-01-10."),
-        ("until 2027-06-01", "A pause can last up to six months."),
+        (
+            "until 2027-06-01",
+            "A pause can last up to six months: `/mentor pause until 2027-05-27` at the "
+            "latest. Nothing changed.",
+        ),
         # A day and a weekday that do not go together: said, not guessed.
         ("until Fri 16 Dec", "16 Dec 2026 is a Wednesday, not a Friday. Nothing changed."),
         ("until 30 Feb", "There is no 30 Feb. Nothing changed."),
@@ -1289,6 +1293,15 @@ async def test_a_pause_date_out_of_range_changes_nothing(
     before = await snapshot(chat)
     assert await chat.say("alice", f"/mentor pause {words}") == reason
     assert await snapshot(chat) == before
+
+
+async def test_the_latest_pause_end_said_is_one_that_works(chat: Chat) -> None:
+    """Refused a pause too long, someone copies the command the answer offers: it works."""
+    await pair_up(chat, "alice", "bob")
+    refused = await chat.say("alice", "/mentor pause until 2030-01-01")
+    offered = refused.split("`")[1]
+    assert offered == "/mentor pause until 2027-05-27"
+    assert (await chat.say("alice", offered)).startswith("Paused until Thu 27 May, 00:00 (UTC).")
 
 
 async def test_a_new_cadence_while_paused_starts_after_the_pause(chat: Chat) -> None:
