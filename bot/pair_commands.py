@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from bot.cadence import (
     CadenceError,
@@ -33,7 +35,14 @@ from bot.rhythm import (
     rule_of,
     schedule_next,
 )
-from bot.storage.models import PARTNERED_PAIR_STATES, Member, Pair, PairState
+from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
+    Checkin,
+    CheckinState,
+    Member,
+    Pair,
+    PairState,
+)
 from bot.turn import Turn
 
 
@@ -240,9 +249,36 @@ async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[
     _not_paused(turn, views[0])  # paused since: says until when, and how to resume
     pair = views[0].pair
     if pair.next_checkin_at is None or int(pair.next_checkin_at.timestamp()) != due_timestamp:
-        return turn.reply("That check-in was already skipped or has happened.")
+        return turn.reply(await _not_skippable(turn, pair, due_timestamp))
     # In several pairs, the reply to a button says whose check-in it skipped.
     return _skip(turn, views[0], name_partner=len(mine) > 1)
+
+
+async def _not_skippable(turn: Turn, pair: Pair, due_timestamp: int) -> str:
+    """Why a heads-up's [Skip this one] skips nothing now, and what comes next: its
+    check-in has started (answer it, or leave it), has happened, or is no longer planned
+    (skipped before, or the rhythm changed). One read, on this late click only."""
+    zone = turn.actor.timezone or pair.timezone
+    due = datetime.fromtimestamp(due_timestamp, UTC)
+    found = (
+        await turn.session.execute(
+            select(Checkin.state, Checkin.closes_at)
+            .where(Checkin.pair_id == pair.id, Checkin.due_at == due)
+            .limit(1)
+        )
+    ).first()
+    upcoming = pair.next_checkin_at
+    after = f" The next one is {local_view(upcoming, zone)}." if upcoming is not None else ""
+    if found is None:
+        return f"That check-in is no longer planned: it was skipped, or the rhythm changed.{after}"
+    state, closes = found
+    if state == CheckinState.OPEN.value:
+        until = f" until {local_view(closes, zone)}" if closes is not None else ""
+        return (
+            f"That check-in has started, so there is nothing to skip: answer it in DMs{until}, "
+            f"or leave it.{after}"
+        )
+    return f"That check-in has happened.{after}"
 
 
 async def _views(turn: Turn) -> list[PairView]:

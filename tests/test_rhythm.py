@@ -783,12 +783,12 @@ async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -
     # A second click, by either of them, skips nothing more.
     before = await snapshot(chat)
     alice_before = chat.dms("alice")
-    assert await chat.click("alice", "Skip this one") == (
-        "That check-in was already skipped or has happened."
+    skipped = (
+        "That check-in is no longer planned: it was skipped, or the rhythm changed. The "
+        "next one is Mon 7 Dec, 10:00 (UTC)."
     )
-    assert await chat.click("bob", "Skip this one") == (
-        "That check-in was already skipped or has happened."
-    )
+    assert await chat.click("alice", "Skip this one") == skipped
+    assert await chat.click("bob", "Skip this one") == skipped
     assert await snapshot(chat) == before
     assert chat.dms("alice") == alice_before
 
@@ -851,21 +851,33 @@ async def test_joined_heads_ups_come_in_the_order_of_the_pairs(chat: Chat) -> No
 
 
 async def test_skip_this_one_after_the_check_in_happened_does_nothing(chat: Chat) -> None:
+    """A late [Skip this one] skips nothing, and says where that check-in is: open (so
+    it can still be answered, or left), then over; it said "already skipped or has
+    happened" for both, and for one skipped before."""
     await pair_up(chat, "alice", "bob")
     await chat.advance(TO_FIRST_CHECKIN)
     assert len(dms_starting(chat, "bob", PROMPT)) == 1
     before = await snapshot(chat)
     answer = await chat.click("bob", "Skip this one")
-    assert answer == "That check-in was already skipped or has happened."
+    assert answer == (
+        "That check-in has started, so there is nothing to skip: answer it in DMs until "
+        "Wed 2 Dec, 10:00 (UTC), or leave it. The next one is Mon 7 Dec, 10:00 (UTC)."
+    )
     assert await snapshot(chat) == before
     assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+    await chat.advance(timedelta(days=2))  # it closed on Wednesday
+    before = await snapshot(chat)
+    assert await chat.click("alice", "Skip this one") == (
+        "That check-in has happened. The next one is Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert await snapshot(chat) == before
 
 
 async def test_skip_this_one_after_mentor_skip_does_nothing_more(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.advance(TO_HEADS_UP)
     await chat.say("alice", "/mentor skip")
-    assert "already skipped" in await chat.click("bob", "Skip this one")
+    assert "no longer planned: it was skipped" in await chat.click("bob", "Skip this one")
     assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
 
 
