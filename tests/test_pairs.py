@@ -258,6 +258,35 @@ async def test_ending_a_proposal_withdraws_it(chat: Chat) -> None:
         )
 
 
+async def test_withdraw_it_after_the_proposal_was_accepted_ends_nothing(chat: Chat) -> None:
+    """alice asks to withdraw her proposal, and bob accepts it before she confirms: her
+    [Withdraw it] was about a proposal, so it does not end the pair it became (it ended
+    it, and told bob "alice ended your mentoring pair"). The same for [Decline it]."""
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.say("alice", "/mentor end")
+    await chat.click("bob", "Accept")
+    to_bob = len(chat.dms("bob"))
+    assert await chat.click("alice", "Withdraw it") == (
+        "Your pair with <@bob> started meanwhile (the proposal was accepted), so nothing "
+        "changed. To end the pair, use `/mentor end`."
+    )
+    [pair] = await _pairs(chat)
+    assert pair.state == PairState.ACTIVE
+    assert chat.dms("bob")[to_bob:] == []
+    # carol proposed dave and erin; erin asks to decline, then accepts on her DM.
+    await chat.say("carol", "/mentor pair @dave @erin")
+    await chat.click("dave", "Accept")
+    await chat.say("erin", "/mentor end")
+    await chat.click("erin", "Accept")
+    assert (await chat.click("erin", "Decline it")).startswith(
+        "Your pair with <@dave> started meanwhile"
+    )
+    assert [p.state for p in await _pairs(chat)] == [PairState.ACTIVE, PairState.ACTIVE]
+    # An end asked of a pair already started still ends it.
+    await chat.say("erin", "/mentor end")
+    assert await chat.click("erin", "End pair") == "Your pair with <@dave> has ended."
+
+
 async def test_withdrawing_a_proposal_someone_else_made_tells_them_too(chat: Chat) -> None:
     """dave accepted alice's proposal of carol and him, then withdraws it: carol and
     alice are told. Someone asked who has not accepted declines it with /mentor end,

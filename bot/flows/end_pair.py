@@ -40,13 +40,24 @@ class State(StrEnum):
     KEPT = "kept"
 
 
+PROPOSAL = "proposal"  # in the flow's data: the question was about a proposal
+
+
 async def ask(turn: Turn, command: EndPair) -> list[Effect]:
     view = await pick_pair(turn, command.partner_id, LIVE_PAIR_STATES)
+    proposed = view.pair.state == PairState.PROPOSED
     flow = await start_flow(
-        turn, FlowKind.END_PAIR, State.CONFIRMING, member=turn.actor, pair=view.pair
+        turn,
+        FlowKind.END_PAIR,
+        State.CONFIRMING,
+        member=turn.actor,
+        pair=view.pair,
+        # What the question is about: [Withdraw it] on a proposal never ends the pair
+        # it became when the others accepted meanwhile.
+        data={PROPOSAL: True} if proposed else None,
     )
     keep = flow_button(flow, "keep", "Keep it")
-    if view.pair.state == PairState.PROPOSED:
+    if proposed:
         told = " and ".join(f"<@{m.external_id}>" for m in await told_of_withdrawal(turn, view))
         if declines(view):  # asked, not accepted: /mentor end says no, as [Decline] does
             return turn.reply(
@@ -84,6 +95,12 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     views = [
         v for v in await pairs_of(turn, turn.actor, LIVE_PAIR_STATES) if v.pair.id == flow.pair_id
     ]
+    if views and views[0].pair.state != PairState.PROPOSED and flow.data.get(PROPOSAL):
+        move(turn, flow, State.KEPT, end=True)
+        return StepResult(
+            replace_with=f"Your pair with {views[0].partner_mention} started meanwhile (the "
+            "proposal was accepted), so nothing changed. To end the pair, use `/mentor end`."
+        )
     move(turn, flow, State.ENDED, end=True)
     if not views:
         return StepResult(replace_with="That pair had already ended.")
