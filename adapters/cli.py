@@ -150,7 +150,11 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    from rich.markup import escape
+
+    # The message quotes what the operator gave (a path, a value): shown as typed, never
+    # read as markup ("[bold]" in a file name).
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 
@@ -256,6 +260,13 @@ def _read_csv(file: Path) -> str:
 
 def _first_line(error: BaseException) -> str:
     return str(error).split("\n", 1)[0][:300]
+
+
+def _cannot_write(target: Path | None, error: OSError) -> NoReturn:
+    """A file an option named could not be written: which one, and the system's reason
+    in words ("No such file or directory"), as a file that cannot be read is said."""
+    where = error.filename or target
+    _fail(f"cannot write {where}: {error.strerror or _first_line(error)}.")
 
 
 def _iso8601(value: str | datetime) -> datetime:
@@ -812,7 +823,7 @@ def stats(
             chart.write_bytes(weekly_chart_png(found.weekly))
             err.print(f"wrote {chart}", markup=False)
     except OSError as error:
-        _fail(f"cannot write the file: {_first_line(error)}")
+        _cannot_write(csv or chart, error)
 
 
 MAX_WORKSPACES_LISTED = 20
@@ -906,7 +917,7 @@ def export_command(
     try:
         target.write_bytes(data)
     except OSError as error:
-        _fail(f"cannot write {target}: {_first_line(error)}")
+        _cannot_write(target, error)
     err.print(f"wrote the {format_.value} export of {user} to {target}", markup=False)
 
 

@@ -123,3 +123,42 @@ async def test_stats_show_stored_ids_escaped(tmp_path: Path) -> None:
     assert "stalled: U1\\x1b]0;owned\\x07 mentoring U2\\x1b[2J\\u202e" in done.stdout
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in done.stdout + done.stderr
+
+
+def test_a_path_in_an_error_is_shown_as_typed_not_read_as_markup(tmp_path: Path) -> None:
+    """An error quotes the path the operator gave; "[bold]" in it was read as the
+    terminal library's markup, so the path shown was not the one typed."""
+    env = {**_env(), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    missing = tmp_path / "[bold]pairs[/bold].csv"
+    done = subprocess.run(
+        [*MENTORBOT, "pairs", "import", str(missing)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: cannot read {missing}: No such file or directory."
+    # A file that cannot be written names itself, and the system's reason in words.
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(
+        "platform,workspace_id,mentor_id,mentee_id\nconsole,local,alice,bob\n", encoding="utf-8"
+    )
+    imported = subprocess.run(
+        [*MENTORBOT, "pairs", "import", str(pairs)], cwd=tmp_path, env=env, check=False
+    )
+    assert imported.returncode == 0
+    out = tmp_path / "no-such-folder" / "[red]stats[/red].csv"
+    done = subprocess.run(
+        [*MENTORBOT, "stats", "--platform", "console", "--workspace", "local", "--csv", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().endswith(f"error: cannot write {out}: No such file or directory."), (
+        done.stderr
+    )
