@@ -718,9 +718,9 @@ def db_upgrade() -> None:
     if before is None:
         err.print(f"created the database schema (revision {after}): {where}", markup=False)
     elif before != after:
-        err.print(f"upgraded the database from revision {before} to {after}: {where}")
+        err.print(f"upgraded the database from revision {before} to {after}: {where}", markup=False)
     else:
-        err.print(f"the database was already up to date (revision {after}): {where}")
+        err.print(f"the database was already up to date (revision {after}): {where}", markup=False)
 
 
 async def _upgrade(url: str, cipher: TextCipher | None) -> tuple[str | None, str | None]:
