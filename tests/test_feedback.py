@@ -781,3 +781,24 @@ async def test_a_question_with_no_pair_to_send_it_to_is_said_back_as_not_sent(
         f"I didn't send “{QUESTION}”. You don't have a pair with <@carol>"
     )
     assert await feedback_rows(chat) == []
+
+
+async def test_send_anyway_after_asking_again_sends_nothing_more(chat: Chat) -> None:
+    """bob is coached on "any feedback?", asks again more specifically, as the prompt
+    suggests, then presses the prompt's [Send anyway], still on screen: the open
+    question is not sent as well (it was, so alice got both). Asking it again sends it."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor feedback any feedback?")
+    chat.clock.advance(timedelta(minutes=2))
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    to_alice = len(chat.dms("alice"))
+    assert await chat.click("bob", "Send anyway") == (
+        f"You asked <@alice> “{QUESTION}” after this, so I didn't send “any feedback?”. "
+        "To send it as well, ask it again with `/mentor feedback`."
+    )
+    assert len(chat.dms("alice")) == to_alice
+    assert [r.question for r in await feedback_rows(chat)] == [QUESTION]
+    chat.clock.advance(timedelta(minutes=2))
+    await chat.say("bob", "/mentor feedback any feedback?")
+    assert (await chat.click("bob", "Send anyway")).startswith("Sent your question to <@alice>.")
+    assert [r.question for r in await feedback_rows(chat)] == [QUESTION, "any feedback?"]

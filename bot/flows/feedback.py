@@ -276,6 +276,31 @@ async def _asked_already(turn: Turn, pair: Pair, question: str) -> str | None:
     return None
 
 
+async def _rephrased_since(turn: Turn, pair: Pair, flow: FlowSession, mentor: Member) -> str | None:
+    """A question the mentee asked in the pair after the coaching prompt was shown: they
+    did what it suggested (asked again, more specifically), so the prompt's [Send anyway],
+    still on screen, does not send the open question as well."""
+    query = (
+        select(Feedback.question)
+        .where(
+            Feedback.pair_id == pair.id,
+            Feedback.mentee_id == turn.actor.id,
+            Feedback.question.is_not(None),
+            Feedback.asked_at > flow.created_at,
+        )
+        .order_by(Feedback.asked_at.desc(), Feedback.id.desc())
+        .limit(1)
+    )
+    later = (await turn.session.execute(query)).scalar()
+    if not later:
+        return None
+    question = shorten(str(flow.data["question"]), QUOTE_CHARS)
+    return (
+        f"You asked {_m(mentor)} “{shorten(later, QUOTE_CHARS)}” after this, so I didn't send "
+        f"“{question}”. To send it as well, ask it again with `/mentor feedback`."
+    )
+
+
 def _sent_note(mentor: Member) -> str:
     return f"Sent your question to {_m(mentor)}. I'll DM you their answer."
 
@@ -510,7 +535,9 @@ async def _send_anyway(turn: Turn, flow: FlowSession) -> StepResult:
         return StepResult(replace_with="That pair has ended, so I didn't send the question.")
     mentor = await turn.session.get(Member, pair.mentor_id)
     assert mentor is not None
-    asked = await _asked_already(turn, pair, str(flow.data["question"]))
+    asked = await _asked_already(turn, pair, str(flow.data["question"])) or (
+        await _rephrased_since(turn, pair, flow, mentor)
+    )
     if asked is not None:
         move(turn, flow, State.REPHRASING, end=True)
         return StepResult(replace_with=asked)
