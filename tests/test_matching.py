@@ -8,6 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.clock import ManualClock
+from bot.effects import ReplyEphemeral
+from bot.events import CommandInvoked
 from bot.storage.database import Database
 from bot.storage.models import MatchProfile, MatchTopic, Pair, PairState
 from tests.conversation import Chat, pair_up
@@ -206,6 +208,31 @@ async def test_sent_proposals_ask_both_and_a_decline_changes_the_next_round(
             for p in (await session.execute(select(Pair))).scalars()
         }
     assert PairState.DECLINED.value in states.values()
+
+
+async def test_a_preview_sent_after_the_pool_changed_says_what_was_not_sent(
+    chat: Chat,
+) -> None:
+    """A preview sent after the pool changed: the pairs that no longer fit are counted
+    in words that agree with the count ("1 pair no longer fits and was not sent"), and
+    a preview none of whose pairs fits says first that no proposal was sent (it said
+    "Sent 0 proposals: I asked both people of each pair.")."""
+    await join_five(chat)
+    older = await chat.send(CommandInvoked(user=chat.ref("alice"), command="mentor", text="match"))
+    await chat.say("alice", "/mentor match")
+    await chat.say("ed", "/mentor leave")
+    assert (await chat.click("alice", "Send proposals")).startswith(
+        "Sent 2 proposals: I asked both people of each pair. 1 pair no longer fits and was "
+        "not sent (someone left the pool, was paired meanwhile, or a mentor's places "
+        "filled)."
+    )
+    [preview] = [e for e in older if isinstance(e, ReplyEphemeral)]
+    [send] = [b for b in preview.content.buttons if b.label == "Send proposals"]
+    assert await chat.press("alice", send) == (
+        "No proposal was sent: since this preview, none of its 3 pairs fits any more "
+        "(someone left the pool, was paired meanwhile, or a mentor's places filled). "
+        "`/mentor match` makes a new preview from the pool as it is now."
+    )
 
 
 async def test_mentor_capacity_counts_active_pairs_and_open_proposals(chat: Chat) -> None:

@@ -179,12 +179,20 @@ async def click(turn: Turn, round_id: int, choice: str, message_id: str | None) 
         return _show(turn, message_id, "Canceled: no proposals were sent.")
     row.sent_at = turn.now
     sent, stale = await send(turn, row)
-    text = f"Sent {sent} proposal{'s' if sent != 1 else ''}: I asked both people of each pair."
-    if stale:
-        text += (
-            f" {stale} pair{'s' if stale != 1 else ''} no longer fit (someone left the pool, "
-            "was paired meanwhile, or a mentor's places filled) and were not sent."
+    why = "someone left the pool, was paired meanwhile, or a mentor's places filled"
+    if not sent:
+        # Nothing went out: say so first, and how to get a round that fits the pool now.
+        it = "its pair no longer fits" if stale == 1 else f"none of its {stale} pairs fits any more"
+        return _show(
+            turn,
+            message_id,
+            f"No proposal was sent: since this preview, {it} ({why}). `/mentor match` makes "
+            "a new preview from the pool as it is now.",
         )
+    text = f"Sent {how_many(sent, 'proposal', 'proposals')}: I asked both people of each pair."
+    if stale:
+        verb = "no longer fits and was" if stale == 1 else "no longer fit and were"
+        text += f" {how_many(stale, 'pair', 'pairs')} {verb} not sent ({why})."
     text += f" Unanswered proposals expire after {EXPIRES_AFTER.days} days; I'll tell you."
     return _show(turn, message_id, text)
 
