@@ -21,6 +21,19 @@ TITLE = "\x1b]0;owned\x07"  # OSC: set the window title
 HOSTILE = (CLEAR, TITLE, "\x9b2J", "\r", "\u202e", "\x00", "\x7f", "\u2028")
 
 
+def mentorbot(cwd: Path, url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a process of its own, on the database at ``url``."""
+    return subprocess.run(
+        [*MENTORBOT, *arguments],
+        cwd=cwd,
+        env={**_env(), "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("raw", HOSTILE, ids=repr)
 def test_each_control_character_is_shown_escaped(raw: str) -> None:
     shown = escape_controls(f"bob{raw}x")
@@ -51,16 +64,7 @@ def test_pairs_import_shows_the_files_escape_sequences_escaped(tmp_path: Path) -
         f'slack,T1,"<@U1{CLEAR}>",U2,,,,\n',
         encoding="utf-8",
     )
-    env = {**_env(), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
-    done = subprocess.run(
-        [*MENTORBOT, "pairs", "import", str(csv_file)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=False,
-    )
+    done = mentorbot(tmp_path, f"sqlite:///{tmp_path / 'bot.db'}", "pairs", "import", str(csv_file))
     assert done.returncode == 1
     assert "6 rows were rejected" in done.stderr
     for raw in ("\x1b", "\x07", "\u202e"):
@@ -109,16 +113,7 @@ async def test_stats_show_stored_ids_escaped(tmp_path: Path) -> None:
     finally:
         await database.dispose()
     arguments = ["stats", "--platform", "slack", "--workspace", "T1", "--now", now.isoformat()]
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [*MENTORBOT, *arguments],
-        cwd=tmp_path,
-        env={**_env(), "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=False,
-    )
+    done = await asyncio.to_thread(mentorbot, tmp_path, url, *arguments)
     assert done.returncode == 0, done.stderr
     assert "stalled: U1\\x1b]0;owned\\x07 mentoring U2\\x1b[2J\\u202e" in done.stdout
     for raw in ("\x1b", "\x07", "\u202e"):
@@ -128,16 +123,9 @@ async def test_stats_show_stored_ids_escaped(tmp_path: Path) -> None:
 def test_a_path_in_an_error_is_shown_as_typed_not_read_as_markup(tmp_path: Path) -> None:
     """An error quotes the path the operator gave; "[bold]" in it was read as the
     terminal library's markup, so the path shown was not the one typed."""
-    env = {**_env(), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
     missing = tmp_path / "[bold]pairs[/bold].csv"
-    done = subprocess.run(
-        [*MENTORBOT, "pairs", "import", str(missing)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = mentorbot(tmp_path, url, "pairs", "import", str(missing))
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: cannot read {missing}: No such file or directory."
     # A file that cannot be written names itself, and the system's reason in words.
@@ -145,20 +133,10 @@ def test_a_path_in_an_error_is_shown_as_typed_not_read_as_markup(tmp_path: Path)
     pairs.write_text(
         "platform,workspace_id,mentor_id,mentee_id\nconsole,local,alice,bob\n", encoding="utf-8"
     )
-    imported = subprocess.run(
-        [*MENTORBOT, "pairs", "import", str(pairs)], cwd=tmp_path, env=env, check=False
-    )
-    assert imported.returncode == 0
+    assert mentorbot(tmp_path, url, "pairs", "import", str(pairs)).returncode == 0
     out = tmp_path / "no-such-folder" / "[red]stats[/red].csv"
-    done = subprocess.run(
-        [*MENTORBOT, "stats", "--platform", "console", "--workspace", "local", "--csv", str(out)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    arguments = ("stats", "--platform", "console", "--workspace", "local", "--csv", str(out))
+    done = mentorbot(tmp_path, url, *arguments)
     assert done.returncode == 1, done.stderr
-    assert done.stderr.strip().endswith(f"error: cannot write {out}: No such file or directory."), (
-        done.stderr
-    )
+    wanted = f"error: cannot write {out}: No such file or directory."
+    assert done.stderr.strip().endswith(wanted), done.stderr
