@@ -106,10 +106,41 @@ async def test_only_the_asked_people_can_answer_and_only_once(chat: Chat) -> Non
     (accept, _) = chat.buttons("bob")
     assert "for <@alice> and <@bob>" in await chat.press("mallory", accept)
     await chat.press("bob", accept)
-    assert "already answered" in await chat.press("bob", accept)
+    # Pressed again (a double click, or a second copy of the question): where it stands.
+    assert await chat.press("bob", accept) == (
+        "Both of you accepted this proposal, so you're paired: <@alice> is mentoring <@bob>."
+    )
+    assert "for <@alice> and <@bob>" in await chat.press("mallory", accept)
     async with chat.database.transaction() as session:
         sessions = await session.scalar(select(func.count()).select_from(FlowSession))
     assert sessions == 1
+
+
+async def test_decline_on_a_second_copy_after_the_pair_formed_ends_nothing(chat: Chat) -> None:
+    """carol proposed alice and bob; alice had the question sent again, accepted on the
+    new copy, and bob accepted: [Decline] on the first copy, still on screen, changes
+    nothing and says so, with how to end the pair (it said "That question was already
+    answered"). Once the pair ended, a click says that too."""
+    await chat.say("carol", "/mentor pair @alice @bob")
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.click("alice", "Accept")
+    await chat.click("bob", "Accept")
+    [first, _] = [
+        seen for seen in chat.recorder.seen if seen.user == "alice" and seen.content.buttons
+    ]
+    [decline] = [b for b in first.content.buttons if b.label == "Decline"]
+    assert await chat.press("alice", decline, first.message_id) == (
+        "Both of you accepted this proposal, so you're paired: <@alice> is mentoring <@bob>. "
+        "To end the pair, use `/mentor end`."
+    )
+    [pair] = await _pairs(chat)
+    assert pair.state == PairState.ACTIVE
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    assert await chat.press("alice", decline, first.message_id) == (
+        "Both of you accepted this proposal (<@alice> is mentoring <@bob>), and the pair has "
+        "ended since."
+    )
 
 
 async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:

@@ -59,6 +59,15 @@ class State(StrEnum):
 WITHDRAWN = "This proposal didn't go ahead, so there is nothing to answer any more."
 
 
+def _formed(pair: Pair, mentor: Member, mentee: Member, choice: str) -> str:
+    """Said to a click on a proposal that became a pair: nothing changes."""
+    who = f"{_m(mentor)} is mentoring {_m(mentee)}"
+    if pair.state not in PARTNERED_PAIR_STATES:
+        return f"Both of you accepted this proposal ({who}), and the pair has ended since."
+    end = " To end the pair, use `/mentor end`." if choice == "decline" else ""
+    return f"Both of you accepted this proposal, so you're paired: {who}.{end}"
+
+
 def _m(member: Member) -> str:
     return f"<@{member.external_id}>"
 
@@ -260,7 +269,11 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         return STALE
     pair, mentor, mentee = found
     if flow.ended_at is not None and flow.state == State.ACCEPTED:
-        return STALE  # a late or double click on the pair that formed
+        # A late click on the pair that formed (a second copy of the question, sent
+        # again by `/mentor pair`, keeps its buttons): where the pair stands now.
+        if turn.actor.id not in (mentor.id, mentee.id):
+            return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
+        return StepResult(replace_with=_formed(pair, mentor, mentee, choice))
     if flow.ended_at is not None and flow.state != State.AWAITING:
         # Declined (by either of the two: the other one's invitation is the same
         # conversation) or withdrawn: over, not "already answered" by the one clicking.
