@@ -323,18 +323,9 @@ class _RowChecker:
         """The row's pair, or every reason it cannot be imported (all of them, so one
         import shows all that needs fixing in a row)."""
         problems: list[str] = []
-        raw_platform = values["platform"].strip()
-        platform = PLATFORMS.get(raw_platform.lower())
-        if platform is None:
-            shown = f"unknown platform '{raw_platform}'" if raw_platform else "no platform"
-            problems.append(f"{shown} (use {PLATFORM_LIST})")
-        ids: list[str] = []
-        for name in ("workspace_id", "mentor_id", "mentee_id"):
-            value = values[name].strip()
-            problem = id_problem(name, value)
-            if problem is not None:
-                problems.append(problem)
-            ids.append(value)
+        platform, ids = platform_and_ids(
+            values, ("workspace_id", "mentor_id", "mentee_id"), problems
+        )
         workspace, mentor, mentee = ids
         if mentor and mentor == mentee:
             problems.append(f"mentor and mentee are the same person ('{mentor}')")
@@ -352,6 +343,26 @@ class _RowChecker:
         if problems or platform is None or isinstance(rule, tuple):
             return Rejected.of(line, problems)
         return _Row(line, platform, workspace, mentor, mentee, rule)
+
+
+def platform_and_ids(
+    values: Mapping[str, str], id_columns: Sequence[str], problems: list[str]
+) -> tuple[str | None, list[str]]:
+    """A row's platform (None when it names none we know) and its ids in ``id_columns``,
+    as written less spaces around them; what is wrong with them is added to ``problems``.
+    Shared with the people import."""
+    raw_platform = values["platform"].strip()
+    platform = PLATFORMS.get(raw_platform.lower())
+    if platform is None:
+        shown = f"unknown platform '{raw_platform}'" if raw_platform else "no platform"
+        problems.append(f"{shown} (use {PLATFORM_LIST})")
+    ids = [values[name].strip() for name in id_columns]
+    problems += [
+        problem
+        for name, value in zip(id_columns, ids, strict=True)
+        if (problem := id_problem(name, value)) is not None
+    ]
+    return platform, ids
 
 
 def id_problem(name: str, value: str) -> str | None:

@@ -19,13 +19,11 @@ from typing import IO, cast
 
 from bot.matching.pool import upsert_profile, workspace_topics
 from bot.pairs_import import (
-    PLATFORM_LIST,
-    PLATFORMS,
     Invalid,
     Rejected,
     csv_records,
-    id_problem,
     mapping_records,
+    platform_and_ids,
     timezone_name,
 )
 from bot.refs import Platform, WorkspaceRef
@@ -71,18 +69,7 @@ def _check(line: int, values: Mapping[str, str]) -> _Person | Rejected:
     """The person a row describes, or every reason it cannot be used (so one pass over
     the file finds all that needs fixing in a row, not one reason per import)."""
     problems: list[str] = []
-    raw_platform = values["platform"].strip()
-    platform = PLATFORMS.get(raw_platform.lower())
-    if platform is None:
-        shown = f"unknown platform '{raw_platform}'" if raw_platform else "no platform"
-        problems.append(f"{shown} (use {PLATFORM_LIST})")
-    ids = []
-    for name in ("workspace_id", "user_id"):
-        value = values[name].strip()
-        problem = id_problem(name, value)
-        if problem is not None:
-            problems.append(problem)
-        ids.append(value)
+    platform, ids = platform_and_ids(values, ("workspace_id", "user_id"), problems)
     role = values["role"].strip().lower()
     if role not in (r.value for r in MatchRole):
         problems.append(f"role '{values['role'].strip()}' is not mentor, mentee or both")
