@@ -268,11 +268,12 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     if found is None:
         return STALE
     pair, mentor, mentee = found
+    me = turn.actor
+    if me.id not in (mentor.id, mentee.id):
+        return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
     if flow.ended_at is not None and flow.state == State.ACCEPTED:
         # A late click on the pair that formed (a second copy of the question, sent
         # again by `/mentor pair`, keeps its buttons): where the pair stands now.
-        if turn.actor.id not in (mentor.id, mentee.id):
-            return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
         return StepResult(replace_with=_formed(pair, mentor, mentee, choice))
     if flow.ended_at is not None and flow.state != State.AWAITING:
         # Declined (by either of the two: the other one's invitation is the same
@@ -286,9 +287,6 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
         return StepResult(replace_with=WITHDRAWN)
     if flow.ended_at is not None:
         return STALE
-    me = turn.actor
-    if me.id not in (mentor.id, mentee.id):
-        return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
     if has_accepted(pair, me.id):
         return StepResult(reply="You already accepted; I'm waiting for the other person.")
     others = [m for m in await _people(turn, pair, mentor, mentee) if m.id != me.id]
