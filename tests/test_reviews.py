@@ -106,6 +106,34 @@ async def test_both_members_look_back_when_a_pair_ends(chat: Chat) -> None:
     assert len(bobs) == 1 and bobs[0].answered_at is not None
 
 
+async def test_mentor_review_after_the_pair_ended_asks_its_open_look_back_again(
+    chat: Chat,
+) -> None:
+    """The pair has ended, its look back waits: ``/mentor review`` sends that question
+    again (it said "You're not in a mentoring pair now", with the look back open)."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "dave")
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    before = len(await reviews(chat))
+    answer = await chat.say("alice", "/mentor review")
+    assert answer == (
+        "Your pair with <@bob> has ended, and your look back at it is open; I've sent you "
+        "its question again in DMs: What went well?"
+    )
+    assert chat.dms("alice")[-1].startswith("Your look back is still open.\nWhat went well?")
+    await chat.say("alice", WENT_WELL)
+    assert "What could be improved?" in await chat.say("alice", "/mentor review @bob")
+    assert chat.dms("alice")[-1].endswith("What could be improved?")
+    assert len(await reviews(chat)) == before  # asked again, none started
+    # Someone else's ended pair, or another person named, is not theirs to answer.
+    assert "not in a mentoring pair now" in await chat.say("alice", "/mentor review @carol")
+    await chat.say("alice", IMPROVE)
+    assert chat.dms("bob")[-1].startswith("🔎 <@alice>'s look back at your pair:")
+    # Answered: nothing is open, and the answer is as before.
+    assert "not in a mentoring pair now" in await chat.say("alice", "/mentor review")
+
+
 async def test_a_withdrawn_proposal_gets_no_review(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
     await chat.say("alice", "/mentor end")

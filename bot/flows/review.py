@@ -21,6 +21,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import case, select
+from sqlalchemy.orm import aliased
+
 from bot.cadence import outside_quiet_hours
 from bot.commands import StartReview
 from bot.content import ButtonStyle, Content, Form, FormField, FormFieldKind
@@ -51,7 +54,15 @@ from bot.flows.sessions import (
 )
 from bot.pairs import other_member_id, pick_pair
 from bot.partners import in_several_pairs
-from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind, Pair, Review
+from bot.storage.models import (
+    FlowSession,
+    Member,
+    Milestone,
+    MilestoneKind,
+    Pair,
+    PairState,
+    Review,
+)
 from bot.text import TEXT_MAX_CHARS, clean_answer, is_skip, shorten
 from bot.turn import Turn
 
@@ -108,21 +119,61 @@ async def start_for_pair_end(turn: Turn, pair: Pair) -> None:
 
 
 async def start(turn: Turn, command: StartReview) -> list[Effect]:
-    view = await pick_pair(turn, command.partner_id)
+    try:
+        view = await pick_pair(turn, command.partner_id)
+    except UserError:
+        # No pair to look back at now: but the look back at a pair that has ended (asked
+        # of both when it ended) may still wait for this person's answers.
+        left = await _open_after_end(turn, command.partner_id)
+        if left is None:
+            raise
+        flow, partner = left
+        return _ask_again(
+            turn, flow, f"Your pair with <@{partner}> has ended, and your look back at it is open"
+        )
     open_flow = await newest_open_in_pair(turn, turn.actor, view.pair, FlowKind.REVIEW)
     if open_flow is not None:
-        state = State(open_flow.state)
-        open_flow.updated_at = turn.now  # asked again: now the question asked last
-        turn.dm(turn.actor, _question(open_flow, state, intro="Your look back is still open."))
-        return turn.reply(
-            f"You have a look back open already; I've sent you its question again in DMs: "
-            f"{QUESTIONS[state][0]}"
-        )
+        return _ask_again(turn, open_flow, "You have a look back open already")
     several = await in_several_pairs(turn.session, [turn.actor.id])
     await _start_one(turn, view.pair, turn.actor, view.partner, Occasion.ASKED, None, several)
     return turn.reply(
         f"I've sent you a short look back in DMs. Your answers go to {view.partner_mention}."
     )
+
+
+def _ask_again(turn: Turn, flow: FlowSession, why: str) -> list[Effect]:
+    """An open look back's question, sent again (``/mentor review`` while it waits)."""
+    state = State(flow.state)
+    flow.updated_at = turn.now  # asked again: now the question asked last
+    turn.dm(turn.actor, _question(flow, state, intro="Your look back is still open."))
+    return turn.reply(f"{why}; I've sent you its question again in DMs: {QUESTIONS[state][0]}")
+
+
+async def _open_after_end(turn: Turn, partner_id: str | None) -> tuple[FlowSession, str] | None:
+    """The actor's newest open look back at a pair that has ended (with ``partner_id``,
+    when named), and that partner's platform id: one query."""
+    partner = aliased(Member)
+    query = (
+        select(FlowSession, partner.external_id)
+        .join(Pair, Pair.id == FlowSession.pair_id)
+        .join(
+            partner,
+            partner.id
+            == case((Pair.mentor_id == turn.actor.id, Pair.mentee_id), else_=Pair.mentor_id),
+        )
+        .where(
+            FlowSession.member_id == turn.actor.id,
+            FlowSession.kind == FlowKind.REVIEW.value,
+            FlowSession.ended_at.is_(None),
+            Pair.state == PairState.ENDED.value,
+        )
+        .order_by(FlowSession.updated_at.desc(), FlowSession.id.desc())
+        .limit(1)
+    )
+    if partner_id is not None:
+        query = query.where(partner.external_id == partner_id)
+    row = (await turn.session.execute(query)).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def _start_for_both(
