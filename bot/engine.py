@@ -336,7 +336,7 @@ class Engine:
         two round trips instead of four; goal 2 of issue 16, bench/README.md). Its answer
         is the next question's DM, as the usual way's is. None: the usual way handles it,
         nothing having been written."""
-        if self._db.is_sqlite or not isinstance(event, MessageReceived):
+        if self._db.is_sqlite or not isinstance(event, MessageReceived) or event.edited:
             return None
         if (key := event.event_key) is None:
             return None
@@ -520,6 +520,8 @@ class Engine:
                 return await self._run_command(turn, event.command, event.text)
             case ButtonClicked():
                 return await self._click(turn, event)
+            case MessageReceived(edited=True):
+                return await _edit_not_read(turn, event)
             case MessageReceived():
                 return await _answer_message(turn, event)
             case FormSubmitted():
@@ -765,6 +767,36 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     )
 
 
+async def _edit_not_read(turn: Turn, event: MessageReceived) -> list[Effect]:
+    """A message the person edited after sending it. What it first said was answered
+    (and kept, where it answered a question) when it came; its new words are not read,
+    and the person is told so, quoting them, with the question still waiting, if any."""
+    text = clean_text(event.text)
+    new_words = f", so I didn't save “{shorten(text, EDIT_QUOTED_CHARS)}”" if text else ""
+    said = (
+        f"You edited a message you had sent me. I don't read edits{new_words}: what you "
+        "first sent stands."
+    )
+    waiting = [flow for flow in _waiting_for_text(turn) if flow.updated_at <= turn.now]
+    if waiting:
+        newest = waiting[0]
+        said += f"\n\n{await CONVERSATIONS[newest.kind].still_waiting(turn, newest)}"
+        if (asks_again := _ASKED_AGAIN_BY.get(newest.kind)) is not None:
+            said += (
+                f"\nTo change an answer you gave: {asks_again} sends its question again "
+                "with the “Answer in a form” button, which opens with your answers so far."
+            )
+    return turn.reply(said)
+
+
+# How much of an edited message the answer that did not read it quotes back.
+EDIT_QUOTED_CHARS = 300
+# The command that sends an open conversation's question again, with its form (which
+# opens with the answers given so far), by the conversation's kind.
+_ASKED_AGAIN_BY: dict[str, str] = {
+    FlowKind.CHECKIN: "`/mentor checkin`",
+    FlowKind.REVIEW: "`/mentor review`",
+}
 # How much of a message a command it looks like quotes back (the person retypes it).
 COMMAND_QUOTED_CHARS = 300
 

@@ -35,9 +35,11 @@ class CommandInvoked(Inbound):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageReceived(Inbound):
-    """A direct message to the bot that is not a command."""
+    """A direct message to the bot that is not a command. ``edited``: the person changed
+    a message they had sent (``text`` is its new text); an edit answers nothing."""
 
     text: str
+    edited: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -121,6 +121,13 @@ class Chat:
             )
         return _answer(await self.send(event))
 
+    async def edit(self, user: str, text: str, *, key: str | None = None) -> str:
+        """``user`` edits a message they had sent the bot, to ``text``; the answer's text."""
+        event = MessageReceived(
+            user=self.ref(user), user_name=user.title(), text=text, event_key=key, edited=True
+        )
+        return _answer(await self.send(event))
+
     async def click(self, user: str, label: str) -> str:
         """Press the newest button labelled ``label`` that ``user`` can see."""
         for seen in reversed(self.recorder.seen):

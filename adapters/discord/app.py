@@ -316,6 +316,19 @@ class DiscordAdapter:
         with wakes_held():  # as for an interaction: the reply first, then the worker
             await self._message(message)
 
+    async def message_edited(self, update: discord.RawMessageUpdateEvent) -> None:
+        """A DM its author edited: the core tells them the edit was not read. Discord
+        sends MESSAGE_UPDATE for its own changes too (an embed added: no new
+        ``edited_timestamp``, so the same key as the last edit; never edited: none)."""
+        message = update.message
+        if message.guild is not None or message.author.bot or message.edited_at is None:
+            return
+        before = update.cached_message
+        if before is not None and before.content == message.content:
+            return  # edited, the words the same (an attachment removed)
+        with wakes_held():
+            await self._message(message)
+
     async def _message(self, message: discord.Message) -> None:
         channel_id = str(message.channel.id)
         user_id = str(message.author.id)
@@ -413,6 +426,7 @@ def message_payload(message: discord.Message) -> dict[str, Any]:
         "id": str(message.id),
         "channel_id": str(message.channel.id),
         "content": message.content,
+        "edited_timestamp": message.edited_at.isoformat() if message.edited_at else None,
         "author": {
             "id": str(author.id),
             "username": author.name,

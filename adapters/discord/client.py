@@ -34,6 +34,8 @@ class ClientHooks(Protocol):
 
     async def message(self, message: discord.Message) -> None: ...
 
+    async def message_edited(self, update: discord.RawMessageUpdateEvent) -> None: ...
+
     async def guild_joined(self, guild: discord.Guild) -> None: ...
 
     async def guild_removed(self, guild: discord.Guild) -> None: ...
@@ -92,6 +94,10 @@ class _Events:
 
     async def on_message(self, message: discord.Message) -> None:
         await self._mentor.message(message)
+
+    async def on_raw_message_edit(self, update: discord.RawMessageUpdateEvent) -> None:
+        # (raw: ``on_message_edit`` comes only for a message still in the client's cache)
+        await self._mentor.message_edited(update)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self._mentor.guild_joined(guild)

@@ -342,17 +342,23 @@ def modal_values(data: Payload) -> dict[str, str]:
 
 
 def dm_message_event(payload: Payload, workspace_id: str) -> MessageReceived | None:
-    """A direct message to the bot (``MESSAGE_CREATE`` without a guild). Discord sends no
-    guild with a DM, so the caller says which workspace the conversation belongs to."""
+    """A direct message to the bot (``MESSAGE_CREATE`` without a guild), or one its
+    author edited (``MESSAGE_UPDATE`` with an ``edited_timestamp``: each edit has its own,
+    and so its own key; an update Discord makes itself, an embed added, keeps the last
+    one). Discord sends no guild with a DM, so the caller says which workspace the
+    conversation belongs to."""
     author = payload.get("author") or {}
     if author.get("bot") or payload.get("guild_id"):
         return None
     user = UserRef(Platform.DISCORD, workspace_id, str(author["id"]))
+    edited = payload.get("edited_timestamp")
+    key = str(payload["id"]) if not edited else f"{payload['id']}:edited:{edited}"
     return MessageReceived(
         user=user,
         user_name=_name_of(author, None),
-        event_key=str(payload["id"]),
+        event_key=key,
         text=str(payload.get("content") or ""),
+        edited=bool(edited),
     )
 
 

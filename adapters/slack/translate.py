@@ -323,25 +323,49 @@ def _event(body: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def direct_message(body: Mapping[str, Any]) -> tuple[MessageReceived, Origin]:
-    """A ``message.im`` event: a person wrote to the bot in their DM with it."""
+    """A ``message.im`` event: a person wrote to the bot in their DM with it, or edited
+    what they had written (``message_changed``: ``MessageReceived.edited``)."""
     event = _event(body)
     if event.get("channel_type") != "im" or event.get("type") != "message":
         raise NotForUs("not a direct message")
-    if event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
-        raise NotForUs("an edit, a deletion or a bot's message")
+    edited = event.get("subtype") == "message_changed"
+    if edited:
+        event = _edited(event)
+    elif event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
+        raise NotForUs("a deletion, a bot's message or another subtype")
     team_id = _opt(event, "team") or _str(body, "team_id")
     origin = Origin(
         team_id=team_id,
         user_id=_str(event, "user"),
-        channel_id=_opt(event, "channel"),
+        channel_id=_opt(_event(body), "channel"),
         private=True,
     )
     message = MessageReceived(
         user=origin.user,
         text=normalize_text(str(event.get("text") or "")),
         event_key=event_key("event", _opt(body, "event_id")),
+        edited=edited,
     )
     return message, origin
+
+
+def _edited(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The message of a ``message_changed`` event, when the person who wrote it edited
+    its words. Slack sends the same subtype when it changes a message itself (a link's
+    preview added, a language detected, a reply counted: no ``edited``, or the same
+    text) and when a bot's message is updated (``chat.update``): none of those is theirs.
+    https://docs.slack.dev/reference/events/message/message_changed/"""
+    message = event.get("message")
+    before = event.get("previous_message")
+    if not isinstance(message, Mapping) or message.get("bot_id"):
+        raise NotForUs("a bot's message changed")
+    if message.get("subtype") not in (None, "file_share"):
+        raise NotForUs("a message of another subtype changed")
+    if not isinstance(message.get("edited"), Mapping):
+        raise NotForUs("changed by Slack, not edited")
+    if isinstance(before, Mapping) and before.get("text") == message.get("text"):
+        raise NotForUs("edited without its words changing")
+    return message
 
 
 def home_opened(body: Mapping[str, Any]) -> Origin:

@@ -806,6 +806,21 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", message, shard=0)
         return message
 
+    async def user_edits_dm(self, message: JSON, text: str | None = None) -> JSON:
+        """The author of ``message`` (one ``user_dm`` returned) edits it to ``text``: the
+        whole message, its ``edited_timestamp`` new, as MESSAGE_UPDATE carries it. With
+        ``text`` None, Discord's own change (an embed added to a link): the message as it
+        was, ``edited_timestamp`` untouched."""
+        changed = dict(message)
+        if text is not None:
+            changed |= {"content": text, "edited_timestamp": now_iso()}
+        else:
+            changed |= {"embeds": [{"type": "link", "url": "https://example.com"}]}
+        channel = self.messages[str(message["channel_id"])]
+        channel[:] = [changed if m["id"] == message["id"] else m for m in channel]
+        await self.dispatch("MESSAGE_UPDATE", changed, shard=0)
+        return changed
+
     # -- the gateway -------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: JSON, *, shard: int = 0) -> None:

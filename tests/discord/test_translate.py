@@ -265,3 +265,19 @@ def test_a_dm_becomes_a_message_in_the_given_workspace() -> None:
     )
     own = {**payload, "author": {**payload["author"], "bot": True}}
     assert dm_message_event(own, GUILD) is None
+
+
+def test_an_edited_dm_is_an_edited_message_keyed_by_its_edit() -> None:
+    """MESSAGE_UPDATE carries the whole message; each edit has its own timestamp, and
+    so its own key (a repeat of one edit, or Discord's own change after it, has the
+    same)."""
+    payload = fixture("message_create_dm")
+    at = "2026-12-07T21:00:00.000000+00:00"
+    edited = {**payload, "content": "It went great!", "edited_timestamp": at}
+    assert dm_message_event(edited, GUILD) == MessageReceived(
+        user=UserRef(Platform.DISCORD, GUILD, BOB),
+        user_name="Bob",
+        event_key=f"1330000000000000009:edited:{at}",
+        text="It went great!",
+        edited=True,
+    )

@@ -338,6 +338,15 @@ class SlackChat:
         body = self.event_body("message_im", user=user, text=text, channel=im(user), team=TEAM)
         return await self.event(body)
 
+    async def edit(self, user: str, before: str, after: str) -> Answer:
+        """``user`` edits a message they had written in their DM, ``before``, to ``after``
+        (a ``message_changed`` event)."""
+        body = self.event_body("message_changed_im", channel=im(user))
+        for key, text in (("previous_message", before), ("message", after)):
+            body["event"][key] |= {"user": user, "text": text}
+        body["event"]["message"]["edited"]["user"] = user
+        return await self.event(body)
+
     # -- what people saw ----------------------------------------------------------------
 
     async def deliver(self) -> DeliveryReport:

@@ -123,14 +123,48 @@ def test_a_direct_message() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"subtype": "message_changed"},
+        {"subtype": "message_deleted"},
         {"bot_id": "B0BOT"},
         {"channel_type": "channel"},
     ],
 )
-def test_edits_bots_and_channel_messages_are_not_for_the_core(change: dict[str, str]) -> None:
+def test_deletions_bots_and_channel_messages_are_not_for_the_core(
+    change: dict[str, str],
+) -> None:
     body = fixture("message_im")
     body["event"] |= change
+    with pytest.raises(NotForUs):
+        translate.direct_message(body)
+
+
+def test_an_edit_of_a_direct_message_is_an_edited_message() -> None:
+    message, origin = translate.direct_message(fixture("message_changed_im"))
+
+    assert message.edited
+    assert message.user == UserRef(Platform.SLACK, "T0001", "U2147483697")
+    assert message.text == "Start with the outcome, then the demo"
+    assert message.event_key == "slack:event:Ev0EDIT0001"
+    assert origin.private and origin.channel_id == "D0ALICE"
+    # A new message is not an edit.
+    assert not translate.direct_message(fixture("message_im"))[0].edited
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"edited": None},  # Slack changed it (a link's preview, a language detected)
+        {"text": "Start with the outcome"},  # edited, the words the same
+        {"bot_id": "B0BOT"},  # the bot's own message, updated with chat.update
+        {"subtype": "bot_message"},
+    ],
+)
+def test_changes_that_are_not_a_persons_edit_are_not_for_the_core(
+    change: dict[str, object],
+) -> None:
+    body = fixture("message_changed_im")
+    body["event"]["message"] |= change
+    if change.get("edited", "") is None:
+        del body["event"]["message"]["edited"]
     with pytest.raises(NotForUs):
         translate.direct_message(body)
 
