@@ -210,6 +210,41 @@ async def test_sent_proposals_ask_both_and_a_decline_changes_the_next_round(
     assert PairState.DECLINED.value in states.values()
 
 
+async def test_someone_proposed_as_a_mentor_and_as_a_mentee_reads_whom_each_button_is_for(
+    chat: Chat,
+) -> None:
+    """dave joined as both: one round asks him to mentor carol and to be mentored by
+    mia, in one DM. Its buttons name the other person of each ([Accept (1)] ... before:
+    only a mentor with two mentees had named buttons)."""
+    await chat.say("mia", "/mentor join mentor python, go capacity 2")
+    await chat.say("bob", "/mentor join mentee python")
+    await chat.say("carol", "/mentor join mentee go")
+    await chat.say("dave", "/mentor join both rust")
+    preview = await chat.say("alice", "/mentor match")
+    assert "<@dave> mentors <@carol>" in preview and "<@mia> mentors <@dave>" in preview
+    assert "Sent 3 proposals" in await chat.click("alice", "Send proposals")
+    [to_dave] = [s.content for s in chat.recorder.seen if s.user == "dave" and s.kind == "dm"]
+    assert to_dave.text.index("<@dave> mentoring <@carol>") < to_dave.text.index(
+        "<@mia> mentoring <@dave>"
+    )
+    assert [b.label for b in to_dave.buttons] == [
+        "Accept Carol",
+        "Decline Carol",
+        "Accept Mia",
+        "Decline Mia",
+    ]
+    assert "Waiting for <@mia>" in await answer(chat, "dave", "mentoring <@dave>", "Accept Mia")
+    assert "declined" in await answer(chat, "dave", "mentoring <@carol>", "Decline Carol")
+    # mia, proposed two mentees, reads their names; bob and carol, proposed once, don't.
+    assert [b.label for b in chat.buttons("mia")] == [
+        "Accept Bob",
+        "Decline Bob",
+        "Accept Dave",
+        "Decline Dave",
+    ]
+    assert [b.label for b in chat.buttons("carol")] == ["Accept", "Decline"]
+
+
 async def test_a_preview_sent_after_the_pool_changed_says_what_was_not_sent(
     chat: Chat,
 ) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -226,19 +226,14 @@ async def send(turn: Turn, row: MatchRound) -> tuple[int, int]:
         room[mentor.external_id] -= 1
         waiting.discard(mentee.external_id)
         fitting.append((mentor, mentee, item))
-    # A mentor proposed two mentees reads both in one DM (one event, one message): their
-    # buttons name the mentee ([Accept Eve] [Decline Eve] [Accept Ela] ...).
-    proposals = Counter(mentor.id for mentor, _, _ in fitting)
+    # Someone proposed twice (a mentor given two mentees, someone who is both a mentor
+    # and a mentee) reads both in one DM (one event, one message): their buttons name
+    # the other person of each ([Accept Eve] [Decline Eve] [Accept Ela] ...).
+    proposals = Counter(person.id for mentor, mentee, _ in fitting for person in (mentor, mentee))
+    several = {person for person, count in proposals.items() if count > 1}
     for mentor, mentee, item in fitting:
         await _propose(
-            turn,
-            row,
-            mentor,
-            mentee,
-            proposer,
-            int(item["score"]),
-            item["reasons"],
-            name_the_mentee=proposals[mentor.id] > 1,
+            turn, row, mentor, mentee, proposer, int(item["score"]), item["reasons"], several
         )
     return len(fitting), stale
 
@@ -251,11 +246,10 @@ async def _propose(
     proposer: Member | None,
     score: int,
     reasons: Sequence[str],
-    *,
-    name_the_mentee: bool = False,
+    several: Set[int] = frozenset(),
 ) -> None:
-    """``name_the_mentee``: the mentor has other proposals in this round, so the
-    buttons of their copy say which mentee they answer for."""
+    """``several``: the ids of the people with other proposals in this round, whose
+    copy's buttons say whom they answer for."""
     pair = Pair(
         workspace_id=turn.workspace.id,
         mentor_id=mentor.id,
@@ -282,8 +276,8 @@ async def _propose(
     )
     flow = await start_flow(turn, FlowKind.PAIR_PROPOSAL, pair_proposal.State.AWAITING, pair=pair)
     why = "; ".join(reasons)
-    for to in (mentor, mentee):
-        whom = f" {label_name(display_name(mentee))}" if name_the_mentee and to is mentor else ""
+    for to, other in ((mentor, mentee), (mentee, mentor)):
+        whom = f" {label_name(display_name(other))}" if to.id in several else ""
         buttons = (
             flow_button(flow, "accept", f"Accept{whom}", ButtonStyle.PRIMARY),
             flow_button(flow, "decline", f"Decline{whom}", ButtonStyle.DANGER),
