@@ -320,6 +320,32 @@ async def test_leave_takes_a_person_out_of_the_next_round_and_keeps_pairs(
         assert len((await session.execute(select(MatchProfile))).scalars().all()) == 2
 
 
+async def test_leaving_with_a_round_proposal_open_says_it_still_waits_and_how_to_say_no(
+    chat: Chat,
+) -> None:
+    """Leaving the pool answers no proposal a round sent: the answer says which still
+    wait, and how to decline one (it said only "Your pairs stay as they are")."""
+    await join_five(chat)
+    await run_round(chat)
+    left = await chat.say("mia", "/mentor leave")
+    assert left.endswith(
+        "\nProposals from a matching round still wait for an answer: you mentoring <@eve>, "
+        "you mentoring <@ela>. Leaving the pool doesn't answer them; to say no to one, "
+        "`/mentor end` with the partner, as in `/mentor end` <@eve>."
+    )
+    assert await chat.say("eve", "/mentor leave") == (
+        "You left the matching pool: no round will propose you now. Your pairs stay as they "
+        "are, and `/mentor join` puts you back.\nA proposal from a matching round still "
+        "waits for an answer: <@mia> mentoring you. Leaving the pool doesn't answer it; to "
+        "say no: `/mentor end` <@mia>."
+    )
+    # The way it names works; a proposal answered, or one made by hand, is not listed.
+    await chat.say("ed", "/mentor end <@mo>")
+    await chat.click("ed", "Decline it")
+    assert "I asked <@mo>" in await chat.say("ed", "/mentor pair <@mo> <@ed>")
+    assert "\n" not in await chat.say("ed", "/mentor leave")
+
+
 async def test_words_typed_without_commas_join_a_topic_already_in_use(chat: Chat) -> None:
     await chat.say("mo", "/mentor join mentor public speaking, design")
     answer = await chat.say("ed", "/mentor join mentee Public Speaking career")

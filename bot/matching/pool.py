@@ -28,7 +28,7 @@ from bot.effects import Effect, OpenForm
 from bot.errors import UserError
 from bot.matching.solver import Mentee, Mentor, Pool
 from bot.numbers import how_many
-from bot.pairs import pairs_of
+from bot.pairs import PairView, pairs_of
 from bot.refs import Platform
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -508,10 +508,42 @@ async def leave(turn: Turn, command: LeavePool) -> list[Effect]:
         raise UserError("You're not in the matching pool, so there was nothing to leave.")
     profile.left_at = turn.now
     profile.updated_at = turn.now
-    return turn.reply(
+    said = (
         "You left the matching pool: no round will propose you now. Your pairs stay as they "
         "are, and `/mentor join` puts you back."
     )
+    if waiting := await _round_proposals_open(turn):
+        # A round's proposal is not withdrawn by leaving: say so, and how to say no.
+        which = ", ".join(view.describe() for view in waiting)
+        end = f"`/mentor end` {waiting[0].partner_mention}"
+        said += (
+            f"\nA proposal from a matching round still waits for an answer: {which}. "
+            f"Leaving the pool doesn't answer it; to say no: {end}."
+            if len(waiting) == 1
+            else f"\nProposals from a matching round still wait for an answer: {which}. "
+            f"Leaving the pool doesn't answer them; to say no to one, `/mentor end` with "
+            f"the partner, as in {end}."
+        )
+    return turn.reply(said)
+
+
+async def _round_proposals_open(turn: Turn) -> list[PairView]:
+    """The actor's proposed pairs that a matching round proposed and that have not
+    expired, with their partners."""
+    proposed = await pairs_of(turn, turn.actor, [PairState.PROPOSED])
+    if not proposed:
+        return []
+    from_rounds = set(
+        (
+            await turn.session.execute(
+                select(MatchProposal.pair_id).where(
+                    MatchProposal.pair_id.in_([view.pair.id for view in proposed]),
+                    MatchProposal.expired_at.is_(None),
+                )
+            )
+        ).scalars()
+    )
+    return [view for view in proposed if view.pair.id in from_rounds]
 
 
 # --- the pool as the solver sees it -------------------------------------------------------
