@@ -822,7 +822,9 @@ def _parse_config(args: list[str]) -> Command:
                 return SetShoutoutChannel(None)
             channel = _fitting(channel_mention_id(value), value, "config") if value else None
             if channel is None:
-                raise _usage_error("config", _no_channel(value), "/mentor config shoutouts #wins")
+                named = sum(channel_mention_id(word) is not None for word in rest)
+                said = _one_channel(named) if named > 1 else _no_channel(value)
+                raise _usage_error("config", said, "/mentor config shoutouts #wins")
             return SetShoutoutChannel(channel)
         case "consent":
             if value is not None and value.lower() in ("on", "yes", "off", "no"):
@@ -839,6 +841,10 @@ def _parse_config(args: list[str]) -> Command:
             return SetTimezone(_parse_timezone(" ".join(rest)))
         case _:
             raise _usage_error("config", f"There is no setting called `{setting}`.")
+
+
+def _one_channel(named: int) -> str:
+    return f"Name one shout-out channel, not {named}: every shout-out goes to that one."
 
 
 def _no_channel(typed: str | None) -> str:

@@ -40,12 +40,15 @@ def set_channel(turn: Turn, command: SetShoutoutChannel) -> list[Effect]:
         "choose the shout-out channel",
         "You can still decide about your own shout-outs: `/mentor config consent on|off`.",
     )
+    same = turn.workspace.shoutout_channel_id == command.channel_id
     turn.workspace.shoutout_channel_id = command.channel_id
     turn.workspace.shoutout_set_by_id = turn.actor.id
     if command.channel_id is None:
-        return turn.reply("Channel shout-outs are off; milestones are celebrated in DMs.")
+        were = "were already" if same else "are"
+        return turn.reply(f"Channel shout-outs {were} off; milestones are celebrated in DMs.")
+    will = "already go" if same else "will go"
     return turn.reply(
-        f"Milestone shout-outs will go to <#{command.channel_id}>, for the people who agree "
+        f"Milestone shout-outs {will} to <#{command.channel_id}>, for the people who agree "
         "(I ask each person once). Make sure I'm a member of that channel."
     )
 

@@ -57,6 +57,7 @@ BAD_COMMANDS = [
     # A name the platform did not turn into a channel mention: no channel has it.
     ("/mentor config shoutouts #équipe", "I can't find a channel called `#équipe`. Type #"),
     ("/mentor config shoutouts my wins", "Name the shout-out channel with #, or say `off`."),
+    ("/mentor config shoutouts <#C1> <#C2>", "Name one shout-out channel, not 2:"),
     ("/mentor config timezone Mars/Olympus_Mons", "I don't know the timezone"),
     ("/mentor config timezone ../../etc/passwd", "I don't know the timezone"),
     ("/mentor config timezone EST", "is an abbreviation"),

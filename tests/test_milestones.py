@@ -204,6 +204,8 @@ async def test_consent_question_and_look_back_share_one_message(chat: Chat) -> N
 async def test_a_shout_out_needs_consent_asked_once(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     assert "will go to <#wins>" in await chat.say("alice", "/mentor config shoutouts #wins")
+    # Said again: what holds, not as if it had changed.
+    assert "already go to <#wins>" in await chat.say("alice", "/mentor config shoutouts #wins")
     await chat.say("bob", "/win first one")
     question = chat.dms("bob")[-1]
     assert "May I celebrate it with a shout-out in <#wins>?" in question
@@ -384,6 +386,7 @@ async def test_only_admins_choose_the_channel(chat: Chat) -> None:
     assert "will go to <#wins>" in await chat.say("alice", "/mentor config shoutouts #wins")
     assert "<#wins>" in await chat.say("bob", "/mentor config")
     assert "are off" in await chat.say("alice", "/mentor config shoutouts off")
+    assert "were already off" in await chat.say("alice", "/mentor config shoutouts off")
 
 
 async def test_milestones_need_a_pair(chat: Chat) -> None:
