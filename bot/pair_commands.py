@@ -67,6 +67,13 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     except CadenceError as error:
         raise UserError(error.message) from None
     pair = view.pair
+    if rule == rule_of(pair):
+        # Nothing to tell the partner, and nothing to start afresh (a skip stays, and
+        # every other week keeps its weeks).
+        said = f"Check-ins are already {describe(rule)}, so nothing changed."
+        if pair.next_checkin_at is None:  # paused
+            return turn.reply(said + _after_pause(turn.actor, pair))
+        return turn.reply(f"{said} Next one: {when_for(turn.actor, pair)}.")
     pair.cadence, pair.weekday = rule.cadence.value, rule.weekday
     pair.local_time, pair.timezone = rule.local_time, rule.timezone
     pair.cadence_anchor = None  # counted again from this week

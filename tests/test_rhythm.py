@@ -256,6 +256,10 @@ async def test_the_cadence_in_friendly_words(
     # Neither has a timezone of their own, so both see the pair's.
     local = next_at.astimezone(ZoneInfo(zone))
     when = f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]}, {local:%H:%M} ({zone})"
+    if words == "weekly":  # the rhythm every pair starts with: nothing changed
+        assert answer == f"Check-ins are already {rhythm}, so nothing changed. Next one: {when}."
+        assert "set your check-ins" not in chat.dms("bob")[-1]
+        return
     assert answer == f"Check-ins are now {rhythm}. Next one: {when}."
     told = chat.dms("bob")[-1]
     assert told.startswith(f"<@alice> set your check-ins to {rhythm}")
@@ -441,6 +445,35 @@ async def test_a_cadence_change_keeps_what_it_does_not_say(chat: Chat) -> None:
     await chat.say("alice", "/mentor config timezone Asia/Tokyo")
     assert (await chat.say("alice", "/mentor cadence weekly 9:30")).startswith(
         "Check-ins are now every Friday at 09:30 (Asia/Tokyo)."
+    )
+
+
+async def test_the_rhythm_the_pair_has_set_again_changes_nothing_and_tells_nobody(
+    chat: Chat,
+) -> None:
+    """It said "Check-ins are now ...", DMed the partner "@bob set your check-ins to ...",
+    and started the rhythm afresh: a skip of the next check-in was undone."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor cadence weekly tue 15:00 Europe/London")
+    await chat.say("bob", "/mentor skip")
+    before = await snapshot(chat)
+    alice_dms = len(chat.dms("alice"))
+    for words in ("weekly tue 15:00 Europe/London", "weekly", "tuesday 3pm"):
+        assert await chat.say("bob", f"/mentor cadence {words}") == (
+            "Check-ins are already every Tuesday at 15:00 (Europe/London), so nothing "
+            "changed. Next one: Tue 8 Dec, 15:00 (Europe/London)."
+        )
+    assert await snapshot(chat) == before
+    assert len(chat.dms("alice")) == alice_dms
+    # A paused pair says when they start again.
+    await chat.say("alice", "/mentor pause until 2026-12-20")
+    assert (await chat.say("alice", "/mentor cadence weekly")).startswith(
+        "Check-ins are already every Tuesday at 15:00 (Europe/London), so nothing changed. "
+        "They start again when the pause ends,"
+    )
+    # A change is a change, as before.
+    assert (await chat.say("alice", "/mentor cadence biweekly")).startswith(
+        "Check-ins are now every other Tuesday"
     )
 
 
