@@ -31,6 +31,7 @@ uses :func:`outside_quiet_hours` for each recipient's own zone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from difflib import get_close_matches
@@ -531,6 +532,19 @@ def _canonical_default(name: str) -> str:
     return "UTC" if word in _UTC_NAMES else timezone_names().get(word, DEFAULT_TIMEZONE)
 
 
+def _day_of_month(lowered: Sequence[str], i: int) -> bool:
+    """Whether the bare number ``lowered[i]`` reads as a day of the month ("monthly 15",
+    "monthly on the 15"): a number from 1 to 31, not after "at", in words that say
+    monthly and name no weekday (with one, "monthly tue 15" more likely means 15:00).
+    (A bare number is no time of day either: ``_parse_time``.)"""
+    word = lowered[i]
+    if not word.isdigit() or not 1 <= int(word) <= 31 or (i > 0 and lowered[i - 1] == "at"):
+        return False
+    if any(other in _WEEKDAY_WORDS for other in lowered):
+        return False
+    return any(_CADENCE_WORDS.get(other) == Cadence.MONTHLY or other in _MONTH for other in lowered)
+
+
 def _parse_time(token: str, word: str, *, after_at: bool = False) -> time | None:
     """``word`` (lower case) as a time of day, None if it does not look like one. A bare
     number is an hour only ``after_at`` ("at 9"): alone, it could be anything."""
@@ -728,7 +742,7 @@ def parse_cadence(
             weekday = _once("day", weekday, _WEEKDAY_WORDS[word], token)
         elif word in _FIRST or word in _MONTH:  # "the first Monday of the month"
             cadence = _once("rhythm", cadence, Cadence.MONTHLY, token)
-        elif _MONTH_DAY.fullmatch(word):
+        elif _MONTH_DAY.fullmatch(word) or _day_of_month(lowered, i):
             raise CadenceError(
                 f"Monthly check-ins are on the first of a weekday in each month, so I can't "
                 f"keep '{token}': say which weekday, like `monthly tue` for the first Tuesday"

@@ -581,6 +581,10 @@ def test_the_bots_own_words_parse_back(cadence: Cadence, zone: str) -> None:
         ("monthly 15th", "so I can't keep '15th'"),
         ("the second Tuesday of each month", "so I can't keep 'second'"),
         ("monthly last friday", "so I can't keep 'last'"),
+        # A bare number with monthly and no weekday is a date too (it said "'15' is not
+        # a time").
+        ("monthly 15", "so I can't keep '15'"),
+        ("every month on the 3", "so I can't keep '3'"),
     ],
 )
 def test_a_day_of_the_month_says_what_monthly_means(words: str, reason: str) -> None:
@@ -588,6 +592,14 @@ def test_a_day_of_the_month_says_what_monthly_means(words: str, reason: str) -> 
         parse_cadence(words, "UTC")
     assert "Monthly check-ins are on the first of a weekday in each month" in caught.value.message
     assert reason in caught.value.message
+
+
+@pytest.mark.parametrize("words", ["monthly tue 15", "weekly 15", "monthly 32"])
+def test_a_bare_number_that_is_no_date_of_a_monthly_rhythm_is_no_time_either(words: str) -> None:
+    with pytest.raises(CadenceError) as caught:
+        parse_cadence(words, "UTC")
+    assert "is not a time: write it like 09:30" in caught.value.message
+    assert parse_cadence("monthly at 15", "UTC") == rule(M, 0, "15:00", "UTC")
 
 
 def test_the_first_weekday_of_the_month_is_monthly() -> None:
