@@ -772,14 +772,15 @@ _FOR_GOOD = frozenset({"forever", "indefinitely", "permanently", "for good", "al
 
 
 def _parse_feedback(words: list[str], raw: str) -> Command:
-    if words and words[0].lower() == "list" and (page := _list_page(words[1:])) is not None:
+    listing = bool(words) and words[0].lower().rstrip("?.!:") == "list"  # "list?" too
+    if listing and (page := _list_page(words[1:])) is not None:
         return ListFeedback(page)
     partner, _ = _split_partner(words)
     # Keep the question exactly as written (line breaks too), minus the subcommand.
     body = clean_text(raw).split(None, 1)[1] if len(words) > 0 else ""
     if partner is not None:
         body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
-    if not body:
+    if not body or not _says_something(body):  # "?" alone asks nothing
         # Mentees ask a question with it, mentors give feedback: not known here.
         raise _usage_error(
             "feedback",
@@ -795,14 +796,16 @@ def _parse_feedback(words: list[str], raw: str) -> Command:
 
 def _list_page(args: list[str]) -> int | None:
     """The page of ``/mentor feedback list``, ``list 2`` or ``list page 2``; None when
-    the words after "list" are no page (then they start a question: "list three things
-    I could do better in my talk?")."""
+    the words after "list" are more than a page (then they start a question: "list
+    three things I could do better in my talk?")."""
     if not args:
         return 1
     if len(args) == 2 and args[0].lower() == "page":
         args = args[1:]
-    if len(args) != 1 or not args[0].isdigit():
+    if len(args) != 1:
         return None
+    # One word after "list" is its page, a number or not ("list x", "list -1"): no
+    # question is one word long after "list".
     page = whole_number(args[0], high=MAX_PAGE)
     if page is None:
         raise _usage_error(

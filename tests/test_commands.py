@@ -88,6 +88,7 @@ from bot.text import clean_text
         ("mentor", "feedback list", ListFeedback()),
         ("mentor", "feedback list 2", ListFeedback(2)),
         ("mentor", "feedback list page 2", ListFeedback(2)),
+        ("mentor", "feedback list?", ListFeedback()),
         ("mentor", "cadence every 2 weeks thu 9:30", SetCadence("every 2 weeks thu 9:30")),
         ("mentor", "status", ShowStatus()),
         ("mentor", "status <@U2>", ShowStatus("U2")),

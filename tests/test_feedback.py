@@ -755,6 +755,11 @@ async def test_the_list_pages_through_every_item(chat: Chat) -> None:
         "Your feedback fills 3 pages; there is no page 4. `/mentor feedback list` shows the newest."
     )
     assert "`0` is not a page number." in await chat.say("bob", "/mentor feedback list 0")
+    # One word after "list" is a page, or a mistyped one (it was coached as a question).
+    assert "`x` is not a page number." in await chat.say("bob", "/mentor feedback list x")
+    assert (await chat.say("bob", "/mentor feedback list?")).startswith("Your feedback, newest")
+    # Punctuation alone asks nothing (it was coached, and could be sent anyway).
+    assert "Write your question" in await chat.say("bob", "/mentor feedback ?")
     assert len(await feedback_rows(chat)) == 23  # none of these was a question
     # Words after "list" that are no page are a question, as before.
     asked = await chat.say("bob", "/mentor feedback list three things I could do better in my talk")
