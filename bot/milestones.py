@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -155,17 +156,30 @@ async def _goal_by_title(
     # Titles are stored encrypted, so they are compared here.
     wanted = comparable(title)
     named = [goal for goal in every if goal.title and comparable(goal.title) == wanted]
+    said = shorten(title, TITLE_SHOWN_CHARS)
+    verb = "done" if isinstance(command, CompleteMilestone) else "remove"
+    if not named:
+        # Part of a title ("done rust" for "Learn Rust"): an open goal whose title holds
+        # those words, when only one does (in its pair).
+        named = [goal for goal in every if _holds(goal, wanted)]
+        in_one = {goal.pair_id for goal in named if goal.pair_id is not None}
+        if len(named) > 1 and len(in_one) == 1:
+            fits = "; ".join(f"#{goal.number} {goal.title}" for goal in named[:OPEN_SHOWN])
+            whom = _whom(by_pair[in_one.pop()], named_one=chosen or len(views) > 1)
+            raise UserError(
+                f"More than one open milestone has “{said}” in its title: {fits}. Name one "
+                f"by its number, like `/mentor milestone {verb} {named[0].number}`{whom}."
+            )
     in_pairs = sorted({goal.pair_id for goal in named if goal.pair_id is not None})
     if len(in_pairs) == 1:
         goal = max(named, key=lambda goal: (goal.completed_at is None, goal.number or 0))
         return by_pair[in_pairs[0]], goal
-    said = shorten(title, TITLE_SHOWN_CHARS)
     if len(views) > 1:
         if in_pairs:  # more than one of them has it
             raise AskWhichPair([by_pair[pair_id] for pair_id in in_pairs])
         raise UserError(
             f"None of your pairs has a milestone called “{said}”. "
-            "See them with `/mentor milestones`."
+            "See them with `/mentor milestone list`."
         )
     still_open = [goal for goal in every if goal.completed_at is None]
     if not still_open:
@@ -175,11 +189,25 @@ async def _goal_by_title(
         )
     shown = "; ".join(f"#{goal.number} {goal.title}" for goal in still_open[:OPEN_SHOWN])
     more = f" (and {len(still_open) - OPEN_SHOWN} more)" if len(still_open) > OPEN_SHOWN else ""
-    verb = "done" if isinstance(command, CompleteMilestone) else "remove"
+    whom = _whom(views[0], named_one=chosen)
     raise UserError(
         f"Your pair has no milestone called “{said}”. Open now: {shown}{more}. "
-        f"Name one by its number, like `/mentor milestone {verb} {still_open[0].number}`."
+        f"Name one by its number, like `/mentor milestone {verb} {still_open[0].number}`{whom}."
     )
+
+
+def _whom(view: PairView, *, named_one: bool) -> str:
+    """The partner to name after a command to copy, when the person named one or chose
+    one of several pairs (without, the command would ask which pair again)."""
+    return f" {view.partner_mention}" if named_one else ""
+
+
+def _holds(goal: Milestone, wanted: str) -> bool:
+    """Whether ``goal`` is open and its title holds ``wanted`` (``comparable``) as whole
+    words: "rust" is in "Learn Rust", "us" is not."""
+    if goal.completed_at is not None or not goal.title:
+        return False
+    return re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", comparable(goal.title)) is not None
 
 
 # How many open goals a title that matched none lists, and how much of what was typed

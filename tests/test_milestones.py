@@ -119,8 +119,37 @@ async def test_a_title_in_one_of_several_pairs_needs_no_which_pair(chat: Chat) -
     assert chat.dms("dave")[-1] == "<@alice> removed a milestone of your pair: #1 Give a talk"
     assert await chat.say("alice", "/mentor milestone done Write docs") == (
         "None of your pairs has a milestone called “Write docs”. "
-        "See them with `/mentor milestones`."
+        "See them with `/mentor milestone list`."
     )
+
+
+async def test_a_goal_is_named_by_words_of_its_title_when_only_it_has_them(chat: Chat) -> None:
+    """``done rust`` for "Learn Rust": an open goal whose title holds those words, as
+    whole words, when only one does (it said "no milestone called “rust”"). Several say
+    which, with the command to copy; a reached goal and part of a word are no match."""
+    await pair_up(chat, "bob", "alice")
+    await pair_up(chat, "carol", "alice")
+    await chat.say("alice", "/mentor milestone add @bob Learn Rust")
+    await chat.say("alice", "/mentor milestone add @carol Give a talk")
+    await chat.say("alice", "/mentor milestone add @carol Talk to the team")
+    assert "a milestone called “us”" in await chat.say("alice", "/mentor milestone done us")
+    assert await chat.say("alice", "/mentor milestone done rust") == (
+        "Milestone #1 done: Learn Rust 🎉"
+    )
+    assert "a milestone called “rust”" in await chat.say("alice", "/mentor milestone done rust")
+    several = (
+        "More than one open milestone has “talk” in its title: #1 Give a talk; "
+        "#2 Talk to the team. Name one by its number, like `/mentor milestone done 1` <@carol>."
+    )
+    assert await chat.say("alice", "/mentor milestone done talk") == several
+    assert await chat.say("alice", "/mentor milestone done @carol TALK") == several.replace(
+        "“talk”", "“TALK”"
+    )
+    assert await chat.say("alice", "/mentor milestone remove the team") == (
+        "Removed milestone #2: Talk to the team"
+    )
+    done = [(m.number, m.title) for m in await _milestones(chat) if m.completed_at]
+    assert done == [(1, "Learn Rust")]
 
 
 async def test_no_channel_celebrates_in_dms_and_hints_once(chat: Chat) -> None:
