@@ -14,6 +14,7 @@ from bot.commands import ShowStatus
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
 from bot.flows.checkin import said_nothing
+from bot.flows.review import open_after_end
 from bot.numbers import how_many
 from bot.pairs import (
     FORGOTTEN_MEMBER_ID,
@@ -245,6 +246,11 @@ async def _no_live_pair_of_their_own(turn: Turn) -> str:
         )
     else:
         what = f"Your mentoring pair with {last.partner_mention} ended on {day:%Y-%m-%d}."
+        if await open_after_end(turn, last.partner.external_id) is not None:
+            what += (
+                " Your look back at it waits for your answers in DMs: `/mentor review` "
+                "sends its question again."
+            )
     return not_in_a_pair(
         had_one=True,
         hint=f"{what} What you wrote is still yours: `/mentor journal` shows your wins and "

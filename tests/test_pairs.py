@@ -210,9 +210,10 @@ async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> Non
     # Status tells each of them the pair ended, rather than that they never had one.
     assert await chat.say("alice", "/mentor status") == (
         "You're not in a mentoring pair now. Your mentoring pair with <@bob> ended on "
-        "2026-11-25. What you wrote is still yours: `/mentor journal` shows your wins and "
-        "`/mentor export` sends you everything. Ready for a new pair? Start one with "
-        "`/mentor pair @mentor @mentee`."
+        "2026-11-25. Your look back at it waits for your answers in DMs: `/mentor review` "
+        "sends its question again. What you wrote is still yours: `/mentor journal` shows "
+        "your wins and `/mentor export` sends you everything. Ready for a new pair? Start "
+        "one with `/mentor pair @mentor @mentee`."
     )
 
 

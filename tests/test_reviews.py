@@ -116,6 +116,11 @@ async def test_mentor_review_after_the_pair_ended_asks_its_open_look_back_again(
     await chat.say("bob", "/mentor end")
     await chat.click("bob", "End pair")
     before = len(await reviews(chat))
+    # Her status says it waits, and how to get its question again.
+    assert (
+        "ended on 2026-11-25. Your look back at it waits for your answers in DMs: "
+        "`/mentor review` sends its question again." in await chat.say("alice", "/mentor status")
+    )
     answer = await chat.say("alice", "/mentor review")
     assert answer == (
         "Your pair with <@bob> has ended, and your look back at it is open; I've sent you "
@@ -130,8 +135,9 @@ async def test_mentor_review_after_the_pair_ended_asks_its_open_look_back_again(
     assert "not in a mentoring pair now" in await chat.say("alice", "/mentor review @carol")
     await chat.say("alice", IMPROVE)
     assert chat.dms("bob")[-1].startswith("🔎 <@alice>'s look back at your pair:")
-    # Answered: nothing is open, and the answer is as before.
+    # Answered: nothing is open, and the answers are as before.
     assert "not in a mentoring pair now" in await chat.say("alice", "/mentor review")
+    assert "look back" not in await chat.say("alice", "/mentor status")
 
 
 async def test_a_withdrawn_proposal_gets_no_review(chat: Chat) -> None:

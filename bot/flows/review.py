@@ -124,7 +124,7 @@ async def start(turn: Turn, command: StartReview) -> list[Effect]:
     except UserError:
         # No pair to look back at now: but the look back at a pair that has ended (asked
         # of both when it ended) may still wait for this person's answers.
-        left = await _open_after_end(turn, command.partner_id)
+        left = await open_after_end(turn, command.partner_id)
         if left is None:
             raise
         flow, partner = left
@@ -149,7 +149,7 @@ def _ask_again(turn: Turn, flow: FlowSession, why: str) -> list[Effect]:
     return turn.reply(f"{why}; I've sent you its question again in DMs: {QUESTIONS[state][0]}")
 
 
-async def _open_after_end(turn: Turn, partner_id: str | None) -> tuple[FlowSession, str] | None:
+async def open_after_end(turn: Turn, partner_id: str | None) -> tuple[FlowSession, str] | None:
     """The actor's newest open look back at a pair that has ended (with ``partner_id``,
     when named), and that partner's platform id: one query."""
     partner = aliased(Member)
