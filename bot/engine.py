@@ -110,6 +110,7 @@ from bot.text import (
     clean_text,
     is_hello,
     is_help,
+    is_thanks,
     said_to_the_bot,
     shorten,
 )
@@ -750,6 +751,8 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
                 return turn.reply(f"{help_text()}\n\n{not_saved}")
             if is_hello(text):
                 return turn.reply(f"Hi! {not_saved}")
+            if is_thanks(text):
+                return turn.reply(f"You're welcome! {not_saved}")
             return turn.reply(f"{not_saved} If you'd rather not answer now, just leave it.")
         return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
     if is_help(text):
@@ -759,6 +762,8 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
             "Hi! I keep mentoring pairs on a steady rhythm: check-ins, wins, feedback and "
             "milestones. Type `/mentor help` to see what I can do."
         )
+    if is_thanks(text):
+        return turn.reply("You're welcome! 🙂")
     if (meant := _command_in_words(text)) is not None:
         return turn.reply(meant)
     return turn.reply(

@@ -103,6 +103,18 @@ _HELLO = re.compile(
 )
 
 
+# A DM that only says thanks (to the bot's thanks, or to news it passed on).
+_THANKS = re.compile(
+    r"(?:(?:many\s+)?thanks(?:\s+(?:a\s+lot|so\s+much))?|thank\s+you(?:\s+so\s+much)?|thx|ty"
+    r"|cheers)(?:\s*,?\s*(?:mentorbot|bot))?\s*[.!🙏]*",
+    re.IGNORECASE,
+)
+
+
+def is_thanks(text: str) -> bool:
+    return _THANKS.fullmatch(text.strip()) is not None
+
+
 def is_help(text: str) -> bool:
     return _HELP.fullmatch(text.strip()) is not None
 
@@ -123,9 +135,15 @@ def is_slash_command(text: str) -> bool:
 
 def said_to_the_bot(text: str) -> bool:
     """A reply that is never an answer to a question, whatever it asks: a stop, a call
-    for help, a hello, a command sent as a message. It would be shared with the partner
+    for help, a hello, a thanks, a command sent as a message. It would be shared with the partner
     as "Moved forward: help" (or "/win shipped it", never saved as a win)."""
-    return is_stop(text) or is_help(text) or is_hello(text) or is_slash_command(text)
+    return (
+        is_stop(text)
+        or is_help(text)
+        or is_hello(text)
+        or is_thanks(text)
+        or is_slash_command(text)
+    )
 
 
 def comparable(text: str) -> str:

@@ -104,6 +104,8 @@ BAD_COMMANDS = [
     ("Win: shipped the parser", "Did you mean `/win shipped the parser`? I didn't save that"),
     ("mentor status", "Did you mean `/mentor status`?"),
     ("hello?", "Hi! I keep mentoring pairs on a steady rhythm"),
+    ("Thanks!", "You're welcome! 🙂"),
+    ("thanks for the reminder", "not waiting for an answer"),
     ("Help!", "Here is what I can do:\n`/win <what went well>`"),
     ("?", "Here is what I can do:\n`/win <what went well>`"),
     ("!!!", "not waiting for an answer"),

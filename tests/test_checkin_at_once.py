@@ -588,6 +588,10 @@ async def test_a_typed_stop_is_not_saved_as_an_answer(chat: Chat, typed: str) ->
         ("Help me!", "Here is what I can do:"),
         ("hi", "Hi!"),
         ("Hello there!", "Hi!"),
+        # A thanks (to the bot's thanks for the last answer) was shared with alice as
+        # what moved forward.
+        ("thanks!", "You're welcome!"),
+        ("Thank you so much", "You're welcome!"),
     ],
 )
 async def test_a_typed_help_or_hello_is_not_saved_as_an_answer(

@@ -537,8 +537,10 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     await chat.say("alice", ANSWER)
     assert chat.dms("bob")[-1].endswith(ANSWER)
     assert not any(ANSWER in dm for dm in chat.dms("carol"))
-    # The mentees are not waiting to write anything yet.
-    assert "not waiting for an answer" in await chat.say("bob", "thanks!")
+    # The mentees are not waiting to write anything yet: a thanks is welcome, the rest
+    # is said not to be saved.
+    assert await chat.say("bob", "thanks!") == "You're welcome! 🙂"
+    assert "not waiting for an answer" in await chat.say("bob", "I'll try it tomorrow")
 
 
 async def test_bad_input_gets_a_clear_reply_and_changes_nothing(chat: Chat) -> None:
