@@ -328,7 +328,7 @@ class DaySaid:
     day: int | None = None
     year: int | None = None
     weekday: int | None = None  # alone: the next such day; with a date: said with it
-    ahead: int | None = None  # days after today: "tomorrow" is 1
+    ahead: int | None = None  # days after today: "tomorrow" is 1, "yesterday" -1
 
     def after(self, today: date) -> date:
         """The day meant, after ``today`` (the person's local date): a day of the year
@@ -423,7 +423,7 @@ def read_day(words: str) -> DaySaid | None:
     return DaySaid(month, day, year, weekday)
 
 
-_DAYS_AHEAD = {"today": 0, "tomorrow": 1, "tmrw": 1}
+_DAYS_AHEAD = {"yesterday": -1, "today": 0, "tomorrow": 1, "tmrw": 1}
 
 
 def _weekday_words() -> dict[str, int]:

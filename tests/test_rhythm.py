@@ -1329,6 +1329,8 @@ async def test_in_two_pairs_a_command_takes_the_only_pair_it_can_be_for(chat: Ch
         # Today as the bot writes it: gone by, not next year's 25 Nov.
         ("until Wed 25 Nov", "Pick a date in the future to pause until, like 2027-01-10."),
         ("until today", "Pick a date in the future to pause until, like 2027-01-10."),
+        # (It said "`yesterday` is not a day I can read".)
+        ("until yesterday", "Pick a date in the future to pause until, like 2027-01-10."),
     ],
 )
 async def test_a_pause_date_out_of_range_changes_nothing(
