@@ -802,6 +802,7 @@ _ASKED_AGAIN_BY: dict[str, str] = {
     FlowKind.CHECKIN: "`/mentor checkin`",
     FlowKind.REVIEW: "`/mentor review`",
 }
+
 # How much of a message a command it looks like quotes back (the person retypes it).
 COMMAND_QUOTED_CHARS = 300
 

@@ -135,8 +135,8 @@ def is_slash_command(text: str) -> bool:
 
 def said_to_the_bot(text: str) -> bool:
     """A reply that is never an answer to a question, whatever it asks: a stop, a call
-    for help, a hello, a thanks, a command sent as a message. It would be shared with the partner
-    as "Moved forward: help" (or "/win shipped it", never saved as a win)."""
+    for help, a hello, a thanks, a command sent as a message. It would be shared with the
+    partner as "Moved forward: help" (or "/win shipped it", never saved as a win)."""
     return (
         is_stop(text)
         or is_help(text)

@@ -330,19 +330,21 @@ def direct_message(body: Mapping[str, Any]) -> tuple[MessageReceived, Origin]:
         raise NotForUs("not a direct message")
     edited = event.get("subtype") == "message_changed"
     if edited:
-        event = _edited(event)
+        written = _edited(event)  # the message as it reads now
     elif event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
         raise NotForUs("a deletion, a bot's message or another subtype")
-    team_id = _opt(event, "team") or _str(body, "team_id")
+    else:
+        written = event
+    team_id = _opt(written, "team") or _str(body, "team_id")
     origin = Origin(
         team_id=team_id,
-        user_id=_str(event, "user"),
-        channel_id=_opt(_event(body), "channel"),
+        user_id=_str(written, "user"),
+        channel_id=_opt(event, "channel"),
         private=True,
     )
     message = MessageReceived(
         user=origin.user,
-        text=normalize_text(str(event.get("text") or "")),
+        text=normalize_text(str(written.get("text") or "")),
         event_key=event_key("event", _opt(body, "event_id")),
         edited=edited,
     )
