@@ -575,6 +575,13 @@ def _parse_pair(args: list[str]) -> ProposePair:
             "yourself, mention yourself too: first if you will mentor them, second if they "
             "will mentor you.",
         )
+    if len(args) > 2 and None not in ids:
+        # "@alice @bob @carol": a pair is two people; each pair is proposed on its own.
+        raise _usage_error(
+            "pair",
+            f"A pair is two people, and you named {len(args)}: first the mentor, then the "
+            "mentee. Propose each pair with its own `/mentor pair`.",
+        )
     if len(args) != 2 or None in ids:
         raise _usage_error("pair", "Name two people: first the mentor, then the mentee.")
     mentor_id, mentee_id = ids

@@ -35,7 +35,7 @@ BAD_COMMANDS = [
     ("/mentor frobnicate", "I don't know `/mentor frobnicate`"),
     ("/mentor pair", "Name two people"),
     ("/mentor pair @alice", "Name two people"),
-    ("/mentor pair @alice @bob @carol", "Name two people"),
+    ("/mentor pair @alice @bob @carol", "A pair is two people, and you named 3"),
     ("/mentor pair @alice @alice", "two different people"),
     ("/mentor journal abc", "not a page number"),
     ("/mentor journal -1", "not a page number"),

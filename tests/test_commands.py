@@ -146,6 +146,19 @@ def test_pairing_with_one_person_says_to_mention_yourself_too() -> None:
     assert "Example: `/mentor pair @alice @bob`" in explained
 
 
+def test_pairing_three_people_says_a_pair_is_two() -> None:
+    """It said only "Name two people: ..." to someone who had named three."""
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "pair <@U1> <@U2> <@U3>")
+    assert caught.value.explain().startswith(
+        "A pair is two people, and you named 3: first the mentor, then the mentee. Propose "
+        "each pair with its own `/mentor pair`."
+    )
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "pair <@U1> <@U2> carol")  # not all mentions: as before
+    assert caught.value.explain().startswith("Name two people: first the mentor, then")
+
+
 @pytest.mark.parametrize(
     ("typed", "meant", "usage"),
     [
