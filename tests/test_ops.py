@@ -4,7 +4,9 @@ and failures by kind, the outbox by status, and dispatch passes."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -126,6 +128,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer(where: str, tmp_
     )
     database = Database(url)
     server = OpsServer(database, Metrics(), host="127.0.0.1", port=0)
+    threads_before = set(threading.enumerate())
     await server.start()
     try:
         assert server.port is not None
@@ -137,6 +140,21 @@ async def test_healthz_is_503_when_the_database_does_not_answer(where: str, tmp_
     finally:
         await server.stop()
         await database.dispose()
+        await _sqlite_threads_done(threads_before)
+
+
+async def _sqlite_threads_done(before: set[threading.Thread], seconds: float = 5.0) -> None:
+    """Wait, with the test's loop still running, for the aiosqlite threads started since
+    ``before`` to end. A connection that failed to open is stopped without being awaited
+    (aiosqlite's ``_connect``): under load its thread may answer after the test's loop
+    has closed, and the warning it raises lands on whichever test runs next."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        started = set(threading.enumerate()) - before
+        if not any(t.name.endswith("(_connection_worker_thread)") for t in started):
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_metrics_count_commands_deliveries_failures_and_the_outbox(
