@@ -763,7 +763,11 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
             "milestones. Type `/mentor help` to see what I can do."
         )
     if is_thanks(text):
-        return turn.reply("You're welcome! 🙂")
+        # Often meant for the partner whose news just came: it goes nowhere, and says so.
+        return turn.reply(
+            "You're welcome! 🙂 I pass on only the answers I ask for, so if that thanks was "
+            "for your partner, tell them directly."
+        )
     if (meant := _command_in_words(text)) is not None:
         return turn.reply(meant)
     return turn.reply(

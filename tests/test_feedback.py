@@ -537,9 +537,12 @@ async def test_dm_replies_go_to_the_right_conversation(chat: Chat) -> None:
     await chat.say("alice", ANSWER)
     assert chat.dms("bob")[-1].endswith(ANSWER)
     assert not any(ANSWER in dm for dm in chat.dms("carol"))
-    # The mentees are not waiting to write anything yet: a thanks is welcome, the rest
-    # is said not to be saved.
-    assert await chat.say("bob", "thanks!") == "You're welcome! 🙂"
+    # The mentees are not waiting to write anything yet: a thanks (for alice, likely) is
+    # said to go nowhere, the rest is said not to be saved.
+    assert await chat.say("bob", "thanks!") == (
+        "You're welcome! 🙂 I pass on only the answers I ask for, so if that thanks was for "
+        "your partner, tell them directly."
+    )
     assert "not waiting for an answer" in await chat.say("bob", "I'll try it tomorrow")
 
 
