@@ -84,12 +84,17 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
         )
     ).all()
     wanted = comparable(command.title)
+    reached = None  # the latest goal of that title the pair reached, if any
     for number, title, completed_at in goals:
-        if completed_at is None and title is not None and comparable(title) == wanted:
+        if title is None or comparable(title) != wanted:
+            continue
+        if completed_at is None:
             raise UserError(
                 f"Your pair has this milestone open already: #{number} {title}. Mark it done "
                 f"with `/mentor milestone done {number}`; nothing was added."
             )
+        if reached is None or completed_at > reached[1]:
+            reached = (number, completed_at)
     number = max((n for n, _, _ in goals if n is not None), default=0) + 1
     turn.session.add(
         Milestone(
@@ -113,8 +118,14 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
     # code span, where it renders as the name they type.
     named = command.partner_id is not None or turn.chosen_pair_id is not None
     which = f" {view.partner_mention}" if named else ""
+    again = (
+        f" (Your pair reached #{reached[0]}, of the same title, on {reached[1]:%Y-%m-%d}: "
+        "this one is new.)"
+        if reached is not None
+        else ""
+    )
     return turn.reply(
-        f"Milestone #{number} added: {command.title}\n"
+        f"Milestone #{number} added: {command.title}{again}\n"
         f"Mark it done with `/mentor milestone done {number}`{which}."
     )
 

@@ -57,9 +57,14 @@ async def test_a_goal_is_not_added_twice_and_one_set_by_mistake_can_go(chat: Cha
     assert "no milestone #2" in await chat.say("bob", "/mentor milestone remove 2")
     await chat.say("bob", "/mentor milestone done 1")
     assert "reached milestones stay" in await chat.say("bob", "/mentor milestone remove 1")
-    assert "Milestone #2 added: Ship it" in await chat.say("bob", "/mentor milestone add Ship it")
+    # A title the pair reached before is a new goal, and the answer says so (it read as
+    # any first one).
+    assert await chat.say("bob", "/mentor milestone add ship IT") == (
+        "Milestone #2 added: ship IT (Your pair reached #1, of the same title, on 2026-11-25: "
+        "this one is new.)\nMark it done with `/mentor milestone done 2`."
+    )
     titles = [(m.number, m.title, m.completed_at is not None) for m in await _milestones(chat)]
-    assert titles == [(1, "Ship it", True), (2, "Ship it", False)]
+    assert titles == [(1, "Ship it", True), (2, "ship IT", False)]
 
 
 async def test_a_goal_is_named_by_its_title_too(chat: Chat) -> None:
