@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache, partial, reduce
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, case, func, select, update
+from sqlalchemy import Column, ColumnElement, Row, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -31,7 +31,7 @@ from bot.flows import checkin, feedback
 from bot.flows.sessions import FlowKind
 from bot.matching import rounds as matching_rounds
 from bot.milestones import reach_automatic
-from bot.pairs import MENTEE, MENTOR, label_name
+from bot.pairs import MENTEE, MENTOR, label_name, other_member_in_sql
 from bot.rhythm import (
     Rhythms,
     Scheduled,
@@ -450,8 +450,7 @@ async def _fire_timers(session: AsyncSession, now: datetime, batch: int, report:
         .outerjoin(Pair, FlowSession.pair_id == Pair.id)
         .outerjoin(
             _PARTNER,
-            _PARTNER.id
-            == case((Pair.mentor_id == Member.id, Pair.mentee_id), else_=Pair.mentor_id),
+            _PARTNER.id == other_member_in_sql(Pair.mentor_id, Pair.mentee_id, Member.id),
         )
         .where(FlowSession.due_at <= now)
         .order_by(FlowSession.due_at, FlowSession.id)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.errors import UserError
@@ -68,9 +68,7 @@ class PairView:
 
 def label_name(name: str) -> str:
     """A person's name for a button or menu label, shortened when long."""
-    if len(name) > LABEL_NAME_CHARS:
-        return name[: LABEL_NAME_CHARS - 1].rstrip() + "…"
-    return name
+    return shorten(name, LABEL_NAME_CHARS)
 
 
 def has_accepted(pair: Pair, member_id: int) -> bool:
@@ -81,6 +79,16 @@ def has_accepted(pair: Pair, member_id: int) -> bool:
 def other_member_id(pair: Pair, member_id: int) -> int:
     """The other one of the pair's two, by member id."""
     return pair.mentee_id if member_id == pair.mentor_id else pair.mentor_id
+
+
+def other_member_in_sql(
+    mentor_id: SQLColumnExpression[int],
+    mentee_id: SQLColumnExpression[int],
+    member_id: SQLColumnExpression[int] | int,
+) -> ColumnElement[int]:
+    """``other_member_id`` inside a statement: of a pair's mentor and mentee id columns,
+    the one that is not ``member_id``."""
+    return case((mentor_id == member_id, mentee_id), else_=mentor_id)
 
 
 def pairs_with_both(turn: Turn, *where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:

@@ -42,7 +42,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    case,
     exists,
     func,
     insert,
@@ -90,7 +89,7 @@ from bot.flows.sessions import (
     with_note,
 )
 from bot.milestones import reach_automatic
-from bot.pairs import other_member_id
+from bot.pairs import other_member_id, other_member_in_sql
 from bot.partners import in_several_pairs
 from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of, upsert_into
@@ -816,9 +815,7 @@ _PARTNER_ANSWERED = (
     .exists()
 )
 # The partner the thanks names: the pair's other member (primary keys only).
-_OTHER_MEMBER = case(
-    (_PAIRS.c.mentor_id == bindparam("member"), _PAIRS.c.mentee_id), else_=_PAIRS.c.mentor_id
-)
+_OTHER_MEMBER = other_member_in_sql(_PAIRS.c.mentor_id, _PAIRS.c.mentee_id, bindparam("member"))
 _PARTNER_MEMBERS = table_of(Member)
 _FINISHING = (
     _PARTNER_ANSWERED.label("partner_answered"),
@@ -1443,9 +1440,8 @@ NUDGES_DUE = (
         .outerjoin(
             _NUDGED_PARTNER,
             _NUDGED_PARTNER.c.id
-            == case(
-                (_NUDGED_PAIR.c.mentor_id == _NUDGED.c.id, _NUDGED_PAIR.c.mentee_id),
-                else_=_NUDGED_PAIR.c.mentor_id,
+            == other_member_in_sql(
+                _NUDGED_PAIR.c.mentor_id, _NUDGED_PAIR.c.mentee_id, _NUDGED.c.id
             ),
         )
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from bot.cadence import outside_quiet_hours
@@ -52,7 +52,7 @@ from bot.flows.sessions import (
     whose,
     with_note,
 )
-from bot.pairs import other_member_id, pick_pair
+from bot.pairs import other_member_id, other_member_in_sql, pick_pair
 from bot.partners import in_several_pairs
 from bot.storage.models import (
     FlowSession,
@@ -158,8 +158,7 @@ async def open_after_end(turn: Turn, partner_id: str | None) -> tuple[FlowSessio
         .join(Pair, Pair.id == FlowSession.pair_id)
         .join(
             partner,
-            partner.id
-            == case((Pair.mentor_id == turn.actor.id, Pair.mentee_id), else_=Pair.mentor_id),
+            partner.id == other_member_in_sql(Pair.mentor_id, Pair.mentee_id, turn.actor.id),
         )
         .where(
             FlowSession.member_id == turn.actor.id,
