@@ -736,8 +736,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
     right above it (a session's ``updated_at`` is when its current question reached them).
     Nothing is held back or guessed at: the words are stored there at once."""
     text = clean_text(event.text)
-    # A question still held back by quiet hours has not reached them: it is not waiting.
-    waiting = [flow for flow in _waiting_for_text(turn) if flow.updated_at <= turn.now]
+    waiting = _waiting_for_text(turn)
     if waiting and not text:
         return turn.reply("I only read text here: reply with words, or use the buttons above.")
     if waiting:
@@ -786,7 +785,7 @@ async def _edit_not_read(turn: Turn, event: MessageReceived) -> list[Effect]:
         f"You edited a message you had sent me. I don't read edits{new_words}: what you "
         "first sent stands."
     )
-    waiting = [flow for flow in _waiting_for_text(turn) if flow.updated_at <= turn.now]
+    waiting = _waiting_for_text(turn)
     if waiting:
         newest = waiting[0]
         said += f"\n\n{await CONVERSATIONS[newest.kind].still_waiting(turn, newest)}"
@@ -902,10 +901,15 @@ WAITING_LOOKED_AT = 20
 
 
 def _waiting_for_text(turn: Turn) -> list[FlowSession]:
-    """The person's open conversations that a text reply could answer, newest first."""
+    """The person's open conversations that a text reply could answer, newest first. A
+    question still held back by quiet hours has not reached them: it is not waiting."""
     assert turn.open_flows is not None, "a typed DM's look-up reads them"
     looked_at = turn.open_flows[:WAITING_LOOKED_AT]
-    return [flow for flow in looked_at if CONVERSATIONS[flow.kind].accepts_text(flow)]
+    return [
+        flow
+        for flow in looked_at
+        if CONVERSATIONS[flow.kind].accepts_text(flow) and flow.updated_at <= turn.now
+    ]
 
 
 async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
