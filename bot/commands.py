@@ -912,9 +912,13 @@ def _profile_words(
         if words[index].lower() in ("topics:", "topic:") or (word == "topics" and not rest):
             index += 1  # a label, not a topic ("topic modelling" stays a topic)
         elif word == "capacity" and value is not None:
+            if capacity is not None:
+                raise _said_twice(sub, word, str(capacity), value)
             capacity = _matching_value(sub, parse_capacity, value)
             index += 2
         elif word == "team" and value is not None:
+            if team_given:
+                raise _said_twice(sub, word, team or "none", value)
             team, team_given = _matching_value(sub, normalise_team, value), True
             index += 2
         elif word in ("capacity", "team") and value is None:
@@ -928,32 +932,54 @@ def _profile_words(
     return topics, capacity, team, team_given
 
 
-def _matching_value(sub: str, parse: Callable[[str], T], value: str) -> T:
+def _said_twice(sub: str, label: str, first: str, second: str) -> CommandError:
+    """``capacity 2 … capacity 3``: which one was meant is a guess, so none is taken."""
+    return _usage_error(
+        sub,
+        f"You gave `{label}` twice (`{_quoted(first)}` and `{_quoted(second)}`): say it once.",
+    )
+
+
+def _matching_value(
+    sub: str, parse: Callable[[str], T], value: str, example: str | None = None
+) -> T:
     try:
         return parse(value)
     except TopicError as error:
         message = str(error)
-        raise _usage_error(sub, message[:1].upper() + message[1:] + ".") from None
+        raise _usage_error(sub, message[:1].upper() + message[1:] + ".", example) from None
+
+
+# What each profile setting takes, shown when it was named with nothing after it.
+_PROFILE_EXAMPLES = {
+    "role": "both",
+    "topics": "python, career growth",
+    "topic": "python, career growth",
+    "capacity": "2",
+    "team": "payments",
+}
 
 
 def _parse_profile(args: list[str]) -> ShowProfile | EditProfile:
     if not args:
         return ShowProfile()
     setting, rest = args[0].lower().rstrip(":"), args[1:]
+    if setting not in _PROFILE_EXAMPLES:
+        raise _usage_error("profile", f"There is no profile setting called `{setting}`.")
+    example = f"/mentor profile {setting} {_PROFILE_EXAMPLES[setting]}"
     if not rest:
-        raise _usage_error("profile", f"Say what to set `{setting}` to.")
+        raise _usage_error("profile", f"Say what to set `{setting}` to.", example)
+    value = " ".join(rest)
     match setting:
         case "role":
             role = rest[0].lower()
             if len(rest) != 1 or role not in MATCH_ROLES:
-                raise _usage_error("profile", "Your role is mentor, mentee or both.")
+                raise _usage_error("profile", "Your role is mentor, mentee or both.", example)
             return EditProfile(role=role)
-        case "topics" | "topic":
-            return EditProfile(topics=_matching_value("profile", normalise_topics, " ".join(rest)))
         case "capacity":
-            return EditProfile(capacity=_matching_value("profile", parse_capacity, " ".join(rest)))
+            return EditProfile(capacity=_matching_value("profile", parse_capacity, value, example))
         case "team":
-            team = _matching_value("profile", normalise_team, " ".join(rest))
+            team = _matching_value("profile", normalise_team, value, example)
             return EditProfile(team=team, team_given=True)
-        case _:
-            raise _usage_error("profile", f"There is no profile setting called `{setting}`.")
+        case _:  # topics, topic
+            return EditProfile(topics=_matching_value("profile", normalise_topics, value, example))

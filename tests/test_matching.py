@@ -115,6 +115,13 @@ async def test_bad_join_words_are_explained(chat: Chat) -> None:
     assert no_team.startswith("Say your team's name after `team`.")
     no_capacity = await chat.say("eve", "/mentor join mentor python, capacity")
     assert no_capacity.startswith("Say how many mentees at once after `capacity`.")
+    # A label given twice: which one was meant is a guess, so nothing is stored.
+    assert (await chat.say("eve", "/mentor join mentor rust capacity 2 capacity 3")).startswith(
+        "You gave `capacity` twice (`2` and `3`): say it once."
+    )
+    assert (await chat.say("eve", "/mentor join mentor rust team none team web")).startswith(
+        "You gave `team` twice (`none` and `web`): say it once."
+    )
     # In the console there is no form: the words are needed.
     assert "Say how you join" in await chat.say("eve", "/mentor join")
     assert "not in the matching pool" in await chat.say("eve", "/mentor profile")
@@ -369,6 +376,19 @@ async def test_profile_edits_one_setting_at_a_time(chat: Chat) -> None:
         "Your profile says that already"
     )
     assert "no profile setting called `colour`" in await chat.say("mia", "/mentor profile colour x")
+    assert "no profile setting called `colour`" in await chat.say("mia", "/mentor profile colour")
+    # A setting named with nothing after it, or a bad value: the example is of that setting.
+    assert (await chat.say("mia", "/mentor profile capacity")) == (
+        "Say what to set `capacity` to.\nUsage: `/mentor profile [role mentor|mentee|both | "
+        "topics … | capacity N | team NAME|none]`\nExample: `/mentor profile capacity 2`"
+    )
+    assert "Example: `/mentor profile role both`" in await chat.say("mia", "/mentor profile role")
+    assert "Example: `/mentor profile role both`" in await chat.say(
+        "mia", "/mentor profile role boss"
+    )
+    assert "Example: `/mentor profile capacity 2`" in await chat.say(
+        "mia", "/mentor profile capacity 99"
+    )
 
 
 async def test_a_paired_mentee_is_matched_again_only_after_joining_again(chat: Chat) -> None:
