@@ -427,6 +427,10 @@ def parse_command(command: str, text: str) -> Command:
     raise CommandError(f"I don't know the command `/{name}`.\n{help_text()}")
 
 
+# The longest refused words a reply gives back (a few messages' worth on any platform).
+GIVEN_BACK_MAX_CHARS = 10_000
+
+
 def _says_something(text: str) -> bool:
     """Whether ``text`` has a letter, a digit or a symbol such as an emoji ("🎉"), not
     only punctuation ("/win ." shared a "." with the partner and counted as a win)."""
@@ -442,11 +446,22 @@ def _parse_win(text: str) -> ShareWin:
             example=WIN_USAGE.example,
         )
     if len(cleaned) > WIN_MAX_CHARS:
-        raise CommandError(
-            f"That win is {len(cleaned):,} characters long; a win can be up to "
-            f"{WIN_MAX_CHARS:,}. Could you say it shorter, or share it as two wins?"
+        raise _too_long(
+            f"I didn't save that win: it is {len(cleaned):,} characters long, and a win can "
+            f"be up to {WIN_MAX_CHARS:,}. Could you say it shorter, or share it as two wins?",
+            cleaned,
         )
     return ShareWin(cleaned)
+
+
+def _too_long(message: str, words: str) -> CommandError:
+    """Words refused for their length, given back whole: a slash command's words show
+    nowhere else once sent (Slack clears the message box), so they are not lost. Words
+    far past any limit (a paste gone wrong) are not sent back: that reply would be
+    pages long."""
+    if len(words) > GIVEN_BACK_MAX_CHARS:
+        return CommandError(message)
+    return CommandError(f"{message}\nHere is what you wrote, to shorten:\n\n{words}")
 
 
 def _parse_mentor(text: str) -> Command:
@@ -706,9 +721,10 @@ def _parse_milestone(args: list[str]) -> Command:
             if not title:
                 raise _usage_error("milestone", "Give the milestone a title.")
             if len(title) > TITLE_MAX_CHARS:
-                raise CommandError(
-                    f"That title is {len(title):,} characters; keep it under "
-                    f"{TITLE_MAX_CHARS} (put details in a /win when you reach it)."
+                raise _too_long(
+                    f"I didn't add that milestone: its title is {len(title):,} characters; "
+                    f"keep it under {TITLE_MAX_CHARS} (put details in a /win when you reach it).",
+                    title,
                 )
             return AddMilestone(title, partner)
         case "done" | "complete" | "remove" | "delete":
@@ -794,9 +810,10 @@ def _parse_feedback(words: list[str], raw: str) -> Command:
             "Write your question (mentors: your feedback) right after `/mentor feedback`.",
         )
     if len(body) > WIN_MAX_CHARS:
-        raise CommandError(
-            f"That is {len(body):,} characters; keep it under {WIN_MAX_CHARS:,} so it fits in "
-            "one message."
+        raise _too_long(
+            f"I didn't send that: it is {len(body):,} characters; keep it under "
+            f"{WIN_MAX_CHARS:,} so it fits in one message.",
+            body,
         )
     return AskFeedback(body, partner)
 

@@ -149,6 +149,37 @@ async def test_a_command_that_came_as_a_message_says_so_and_saves_nothing(
     assert await snapshot(chat) == before
 
 
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("/win", "I didn't save that win: it is 3,001 characters long, and a win can be up to"),
+        ("/mentor feedback", "I didn't send that: it is 3,001 characters; keep it under 3,000"),
+    ],
+)
+async def test_words_refused_for_their_length_come_back_whole(
+    chat: Chat, command: str, said: str
+) -> None:
+    """A slash command's words show nowhere once sent: refused for their length, they
+    are given back (line breaks too) to shorten, and nothing is stored."""
+    await pair_up(chat, "alice", "bob")
+    before = await snapshot(chat)
+    words = "The plan:\n" + "<b>&" * 747 + "!!!"
+    answer = await chat.say("bob", f"{command} {words}")
+    assert answer.startswith(said)
+    assert answer.endswith(f"\nHere is what you wrote, to shorten:\n\n{words}")
+    # A milestone's title too; a paste far past any limit is not sent back.
+    title = "t" * 201
+    titled = await chat.say("bob", f"/mentor milestone add {title}")
+    assert titled.startswith("I didn't add that milestone: its title is 201 characters")
+    assert titled.endswith(f"\n\n{title}")
+    pasted = await chat.say("bob", "/win " + "a" * 10_001)
+    assert pasted == (
+        "I didn't save that win: it is 10,001 characters long, and a win can be up to 3,000. "
+        "Could you say it shorter, or share it as two wins?"
+    )
+    assert await snapshot(chat) == before
+
+
 async def test_unknown_subcommand_shows_the_help(chat: Chat) -> None:
     answer = await chat.say("alice", "/mentor frobnicate")
     assert "/mentor pair @mentor @mentee" in answer and "/win <what went well>" in answer

@@ -18,7 +18,7 @@ from bot.events import Event
 from bot.storage.database import Database
 from bot.storage.models import CheckinAnswer, OutboxMessage, OutboxStatus, Win
 from tests.slack.conftest import ALICE, BOB, CAROL, slack_settings
-from tests.slack.fake_slack import FakeSlack
+from tests.slack.fake_slack import FakeSlack, message_error
 from tests.slack.slack_chat import SlackChat, ephemeral_click, im, sign
 
 
@@ -69,6 +69,31 @@ async def test_a_win_is_confirmed_in_the_ack_and_the_partner_gets_a_dm(slack: Sl
     dm = next(p for p in slack.fake.posts_to(BOB) if "shared a win" in p["text"])
     assert dm["text"] == news
     assert dm["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": news}}]
+
+
+async def test_a_win_refused_for_its_length_comes_back_whole_in_messages_slack_takes(
+    slack: SlackChat,
+) -> None:
+    """Slack clears the message box once a command is sent, so a /win too long to keep
+    is given back to shorten: 8,000 characters of it, escaped, in as many ephemeral
+    messages as Slack's limits need (the ack, then response_url posts), each one a
+    message Slack takes."""
+    words = "The plan:\n" + "<b>&" * 2000
+    escaped = words.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    answer = await slack.command(ALICE, f"/win {escaped}")  # as Slack sends what is typed
+    assert answer.status == 200, answer.body
+    bodies = [answer.json, *slack.fake.responses()]
+    assert len(bodies) > 1
+    assert [message_error(body) for body in bodies] == [None] * len(bodies)
+    said = "\n".join(
+        block["text"]["text"]
+        for body in bodies
+        for block in body["blocks"]
+        if block["type"] == "section"
+    )
+    assert said.startswith("I didn't save that win: it is 8,010 characters long")
+    assert said.replace("\n", "").endswith(escaped.replace("\n", ""))
+    assert await wins(slack.database) == 0
 
 
 async def test_a_command_that_mentions_payload_is_a_command(slack: SlackChat) -> None:
