@@ -35,7 +35,11 @@ def normalise_topic(raw: str) -> str:
     words[-1] = _singular(words[-1])
     topic = " ".join(words)
     if len(topic) > TOPIC_MAX_CHARS:
-        raise TopicError(f"the topic “{topic}” is longer than {TOPIC_MAX_CHARS} characters")
+        # Quoted only as far as the limit: a paste of a paragraph is not said back whole.
+        raise TopicError(
+            f"the topic “{topic[:TOPIC_MAX_CHARS].rstrip()}…” is longer than {TOPIC_MAX_CHARS} "
+            "characters"
+        )
     return topic
 
 

@@ -115,6 +115,10 @@ async def test_bad_join_words_are_explained(chat: Chat) -> None:
     assert no_team.startswith("Say your team's name after `team`.")
     no_capacity = await chat.say("eve", "/mentor join mentor python, capacity")
     assert no_capacity.startswith("Say how many mentees at once after `capacity`.")
+    # A topic too long is quoted only as far as the limit.
+    assert (await chat.say("eve", "/mentor join mentor " + "y" * 200)).startswith(
+        "The topic “" + "y" * 40 + "…” is longer than 40 characters.\nUsage:"
+    )
     # A label given twice: which one was meant is a guess, so nothing is stored.
     assert (await chat.say("eve", "/mentor join mentor rust capacity 2 capacity 3")).startswith(
         "You gave `capacity` twice (`2` and `3`): say it once."
