@@ -769,6 +769,8 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         )
     if (meant := _command_in_words(text)) is not None:
         return turn.reply(meant)
+    if (late := await checkin.closed_before_answered(turn)) is not None:
+        return turn.reply(late)
     return turn.reply(
         "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."

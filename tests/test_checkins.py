@@ -513,9 +513,59 @@ async def test_partial_answers_are_shared_when_the_window_closes(chat: Chat) -> 
         ("Hard right now", "(no answer)"),
         ("For next time", "(no answer)"),
     ]
-    # The window closed: a late reply belongs to no conversation any more.
-    assert "not waiting for an answer" in await chat.say("bob", "late thoughts")
+    # The window closed: a late reply belongs to no conversation any more, and bob is
+    # told it came too late for the check-in.
+    assert (await chat.say("bob", "late thoughts")).startswith(
+        "Your check-in with <@alice> closed on Wed 2 Dec, 10:00 (UTC), so I didn't save that."
+    )
     assert (await _answers(chat, "bob")).challenge is None
+
+
+async def test_a_dm_after_a_check_in_closed_unfinished_says_it_came_too_late(
+    chat: Chat,
+) -> None:
+    """Typed after the 48 hours, a reply was most likely a late answer: it is not saved,
+    and the person reads when the check-in closed (in their own time) and how to tell
+    the partner now. Not after a check-in they finished, not a week on, not once the
+    pair has ended (its end said what became of the check-in)."""
+    await chat.say("bob", "/mentor config timezone Asia/Tokyo")
+    await to_first_checkin(chat)
+    await answer_all(chat, "alice")
+    await chat.click("bob", "OK 🙂")
+    await chat.advance(timedelta(hours=48))
+    before = await _answers(chat, "bob")
+    assert await chat.say("bob", "Fixed the flaky test") == (
+        "Your check-in with <@alice> closed on Wed 2 Dec, 19:00 (Asia/Tokyo), so I didn't "
+        "save that. To tell them now, `/mentor checkin` starts a new check-in; or write to "
+        "them directly."
+    )
+    after = await _answers(chat, "bob")
+    assert (after.mood, after.progress) == (before.mood, None)
+    # alice finished hers: nothing came too late from her.
+    assert "not waiting for an answer" in await chat.say("alice", "one more thing")
+    # A week on (paused, so no check-in came meanwhile), it is not what a reply meant.
+    await chat.say("bob", "/mentor pause 3w")
+    await chat.advance(timedelta(days=6, hours=23))
+    assert "closed on Wed 2 Dec" in await chat.say("bob", "still there?")
+    await chat.advance(timedelta(hours=2))
+    assert "not waiting for an answer" in await chat.say("bob", "still there?")
+    # The hint works: a check-in started now takes the words.
+    await chat.say("bob", "/mentor resume")
+    assert "Check-in started" in await chat.say("bob", "/mentor checkin")
+    await chat.click("bob", "OK 🙂")
+    await chat.say("bob", "Fixed the flaky test")
+    assert (await _answers(chat, "bob")).progress == "Fixed the flaky test"
+
+
+async def test_a_dm_after_the_pair_ended_does_not_offer_a_new_check_in(chat: Chat) -> None:
+    await to_first_checkin(chat)
+    await chat.click("bob", "OK 🙂")
+    await chat.say("bob", "/mentor end")
+    await chat.click("bob", "End pair")
+    await chat.click("bob", "Skip")  # the look back at the pair: both questions
+    await chat.click("bob", "Skip")
+    said = await chat.say("bob", "Fixed the flaky test")
+    assert "not waiting for an answer" in said and "checkin" not in said
 
 
 async def test_a_restart_in_the_middle_continues_the_conversation(chat: Chat) -> None:
@@ -1043,7 +1093,9 @@ async def test_an_answer_that_comes_as_the_check_in_closes_is_refused_plainly(
     assert ("Hard right now", "(no answer)") in shared  # never asked: not "skipped"
     async with chat.database.transaction() as session:
         assert (await session.execute(_bobs_open_conversation())).first() is None
-    assert "not waiting for an answer" in await chat.say("bob", "bob: naming things")
+    assert "closed on Wed 2 Dec, 10:00 (UTC), so I didn't save that." in await chat.say(
+        "bob", "bob: naming things"
+    )
 
 
 async def test_a_close_puts_itself_off_for_an_answer_in_flight(chat: Chat) -> None:

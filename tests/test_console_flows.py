@@ -439,4 +439,8 @@ def test_a_check_in_half_answered_closes_after_48_hours(tmp_path: Path) -> None:
         "For next time: How to run a good retro",
     )
     late = only(out.turn("Naming the payments service").messages, "DM → bob")
-    assert late.text.startswith("I'm not waiting for an answer from you right now, so I didn't")
+    assert late.text == (
+        "Your check-in with @alice closed on Sun 29 Nov, 10:00 (UTC), so I didn't save "
+        "that. To tell them now, /mentor checkin starts a new check-in; or write to them "
+        "directly."
+    )

@@ -80,6 +80,7 @@ from bot.flows.sessions import (
     newest_open_in_pair,
     next_question,
     not_for_you,
+    partner_mention,
     partner_name,
     read_form,
     remember_shown,
@@ -95,6 +96,7 @@ from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_arrays, one_of, table_of, upsert_into
 from bot.storage.database import Database
 from bot.storage.models import (
+    PARTNERED_PAIR_STATES,
     Checkin,
     CheckinAnswer,
     CheckinState,
@@ -174,6 +176,40 @@ async def waiting_for(turn: Turn, flow: FlowSession) -> str:
 
 async def still_waiting(turn: Turn, flow: FlowSession) -> str:
     return await still_open(turn, flow, "check-in", QUESTIONS[State(flow.state)][0])
+
+
+# How long after a check-in closed unfinished a DM that answers nothing is taken to be
+# a late answer to it.
+LATE_ANSWER_DAYS = 7
+
+
+async def closed_before_answered(turn: Turn) -> str | None:
+    """For a DM that answers no question: when the person's newest check-in in the last
+    week closed before they finished it (its 48 hours ran out), that the words came too
+    late for it, rather than the bare "I'm not waiting for an answer"."""
+    query = (
+        select(FlowSession)
+        .where(
+            FlowSession.member_id == turn.actor.id,
+            FlowSession.kind == FlowKind.CHECKIN.value,
+            FlowSession.ended_at >= turn.now - timedelta(days=LATE_ANSWER_DAYS),
+        )
+        .order_by(FlowSession.ended_at.desc(), FlowSession.id.desc())
+        .limit(1)
+    )
+    flow = (await turn.session.execute(query)).scalar_one_or_none()
+    if flow is None or flow.state != State.EXPIRED or flow.ended_at is None:
+        return None
+    pair = await turn.session.get(Pair, flow.pair_id) if flow.pair_id else None
+    if pair is None or pair.state not in PARTNERED_PAIR_STATES:
+        return None  # closed with the pair: "your pair ended" said so
+    partner = await partner_mention(turn, flow)
+    return (
+        f"Your check-in with {partner} closed on "
+        f"{local_view(flow.ended_at, turn.actor.timezone or pair.timezone)}, so I didn't save "
+        "that. To tell them now, `/mentor checkin` starts a new check-in; or write to them "
+        "directly."
+    )
 
 
 @dataclass(frozen=True, slots=True)

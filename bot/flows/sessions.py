@@ -66,11 +66,16 @@ async def partner_name(turn: Turn, flow: FlowSession) -> str:
     return (other.display_name or other.external_id) if other else "your partner"
 
 
+async def partner_mention(turn: Turn, flow: FlowSession) -> str:
+    """The other member of the flow's pair, as a mention in a message."""
+    other = await _partner(turn, flow)
+    return f"<@{other.external_id}>" if other else "your partner"
+
+
 async def still_open(turn: Turn, flow: FlowSession, conversation: str, question: str) -> str:
     """``ConversationFlow.still_waiting`` of a conversation of questions (a check-in, a
     look back) at ``question``."""
-    other = await _partner(turn, flow)
-    partner = f"<@{other.external_id}>" if other else "your partner"
+    partner = await partner_mention(turn, flow)
     return (
         f"Your {conversation} with {partner} is still open: your next reply here answers "
         f"“{question}”"
