@@ -451,6 +451,8 @@ _ONE = {"1", "one", "a"}
 _TWO = {"2", "two", "other", "second", "2nd"}
 _WEEK = {"week", "weeks"}
 _MONTH = {"month", "months"}
+# What "twice" is per: "twice a month", "twice weekly".
+_PER = _WEEK | _MONTH | {"weekly", "monthly"}
 # "the first Monday of each month at 10:00 (UTC)", the bot's own words, read back.
 _FILLERS = {"on", "at", "the", "of"}
 # A monthly check-in is on the first of its weekday in the month (``_first_of_month``).
@@ -673,6 +675,19 @@ def _every(tokens: list[str], words: list[str], i: int) -> tuple[Cadence | None,
     raise CadenceError(f"I don't understand '{phrase}': say weekly, every 2 weeks or monthly")
 
 
+def _twice(tokens: list[str], after: list[str]) -> CadenceError:
+    """ "twice a month" (nearest: every 2 weeks), "twice a week": rhythms not kept.
+    ``tokens``: "twice" and the two after it; ``after``: those two, lower case."""
+    per = next((n for n, word in enumerate(after) if word in _PER), None)
+    said = " ".join(tokens[: per + 2] if per is not None else tokens[:1])
+    if per is not None and after[per] in _MONTH | {"monthly"}:
+        return CadenceError(
+            f"I can't keep '{said}' exactly: the nearest is biweekly (every 2 weeks), "
+            "like `/mentor cadence biweekly`"
+        )
+    return _unsupported_rhythm(said)
+
+
 def _unsupported_rhythm(said: str) -> CadenceError:
     return CadenceError(f"I can't keep '{said}' check-ins: they can be {RHYTHMS_OFFERED}")
 
@@ -730,6 +745,8 @@ def parse_cadence(
         used = 1
         if word in _UNSUPPORTED_RHYTHMS:
             raise _unsupported_rhythm(token)
+        if word == "twice":
+            raise _twice(tokens[i : i + 3], lowered[i + 1 : i + 3])
         if (spaced := _spaced_zone(tokens, i)) is not None:
             raise _spaced_zone_error(spaced[1], spaced[0])
         if word in _CADENCE_WORDS:

@@ -546,6 +546,12 @@ def test_the_default_timezone() -> None:
         ("daily", "I can't keep 'daily' check-ins: they can be weekly, biweekly"),
         ("every day 9:30", "I can't keep 'every day' check-ins: they can be weekly"),
         ("Everyday", "I can't keep 'Everyday' check-ins"),
+        # "twice" is per a week or a month; twice a month is near every 2 weeks.
+        ("twice a week", "I can't keep 'twice a week' check-ins: they can be weekly"),
+        ("Twice", "I can't keep 'Twice' check-ins: they can be weekly"),
+        ("twice a month tue", "I can't keep 'twice a month' exactly: the nearest is biweekly"),
+        ("twice monthly", "I can't keep 'twice monthly' exactly: the nearest is biweekly (every"),
+        ("twice per month", "I can't keep 'twice per month' exactly"),
     ],
 )
 def test_parse_cadence_refuses(words: str, reason: str) -> None:
