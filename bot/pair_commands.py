@@ -29,6 +29,7 @@ from bot.flows import checkin, feedback
 from bot.flows.checkin import ANSWER_WINDOW
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.rhythm import (
+    after_the_pause,
     held_till_morning,
     pause_schedule,
     resume_schedule,
@@ -144,7 +145,19 @@ def _after_pause(member: Member, pair: Pair) -> str:
     if pair.paused_until is None:
         return " They start again when your pair resumes: `/mentor resume`."
     ends = local_view(pair.paused_until, member.timezone or pair.timezone)
-    return f" They start again when the pause ends, {ends}, or earlier with `/mentor resume`."
+    return (
+        f" They start again when the pause ends, {ends}, or earlier with `/mentor resume`."
+        + _first_after_pause(member, pair)
+    )
+
+
+def _first_after_pause(member: Member, pair: Pair) -> str:
+    """The first check-in after a pause, as its end will set it, in ``member``'s clock:
+    with a monthly rhythm (or a skip before the pause) it is not the day the pause ends."""
+    first = after_the_pause(pair)
+    if first is None:
+        return ""
+    return f" The first one after the pause: {local_view(first, member.timezone or pair.timezone)}."
 
 
 def _partner_time(view: PairView, pair: Pair) -> str:
@@ -381,14 +394,21 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
     pause_schedule(pair)
     who = f"<@{turn.actor.external_id}>"
     partner_until = local_view(until, view.partner.timezone or pair.timezone)
-    again = " by themselves then, or earlier with `/mentor resume`."
+    again = " by themselves then, or earlier with `/mentor resume`." + _first_after_pause(
+        turn.actor, pair
+    )
+    partner_first = _first_after_pause(view.partner, pair)
     if was_text is not None:
-        _both(turn, view, f"{who} changed your pause: check-ins start again {partner_until}.")
+        _both(
+            turn,
+            view,
+            f"{who} changed your pause: check-ins start again {partner_until}.{partner_first}",
+        )
         return turn.reply(
             f"Your pause{with_whom} now ends {until_text} (it was to end {was_text}). "
             f"Check-ins start again{again}"
         )
-    _both(turn, view, f"{who} paused your check-ins until {partner_until}.")
+    _both(turn, view, f"{who} paused your check-ins until {partner_until}.{partner_first}")
     paused = f"Paused your check-ins{with_whom}" if with_whom else "Paused"
     return turn.reply(f"{paused} until {until_text}. Check-ins start again{again}")
 

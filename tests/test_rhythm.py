@@ -359,7 +359,8 @@ async def test_a_cadence_without_words_shows_the_rhythm_and_how_to_change_it(
     assert both.splitlines() == [
         "Check-ins with <@bob>: every Monday at 10:00 (UTC). Next one: Mon 30 Nov, 10:00 (UTC).",
         "Check-ins with <@carol>: the first Thursday of each month at 14:00 (UTC). They start "
-        "again when the pause ends, Sun 10 Jan, 00:00 (UTC), or earlier with `/mentor resume`.",
+        "again when the pause ends, Sun 10 Jan, 00:00 (UTC), or earlier with `/mentor resume`. "
+        "The first one after the pause: Thu 4 Feb, 14:00 (UTC).",
         "Change it with `/mentor cadence @partner <weekly|biweekly|monthly> [weekday] [HH:MM] "
         "[timezone]`, like `/mentor cadence biweekly thu 9:30 Europe/Berlin`.",
     ]
@@ -650,19 +651,23 @@ async def test_a_new_rhythm_for_a_paused_pair_says_when_check_ins_start_again(
     chat: Chat,
 ) -> None:
     """The pair is paused, not waiting to be active: each hears when the pause ends,
-    in their own clock."""
+    in their own clock, and the first check-in then (monthly: weeks after the pause)."""
     await chat.say("bob", "/mentor config timezone Asia/Tokyo")
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor pause 2w")
     assert await chat.say("alice", "/mentor cadence monthly") == (
         "Check-ins are now the first Monday of each month at 10:00 (UTC). They start again "
-        "when the pause ends, Wed 9 Dec, 12:00 (UTC), or earlier with `/mentor resume`."
+        "when the pause ends, Wed 9 Dec, 12:00 (UTC), or earlier with `/mentor resume`. "
+        "The first one after the pause: Mon 4 Jan, 10:00 (UTC)."
     )
     assert chat.dms("bob")[-1] == (
         "<@alice> set your check-ins to the first Monday of each month at 10:00 (UTC). "
         "They start again when the pause ends, Wed 9 Dec, 21:00 (Asia/Tokyo), or earlier "
-        "with `/mentor resume`."
+        "with `/mentor resume`. The first one after the pause: Mon 4 Jan, 19:00 (Asia/Tokyo)."
     )
+    # The pause's end sets that one.
+    await chat.advance(timedelta(days=15))
+    assert "\nNext check-in: Mon 4 Jan, 10:00 (UTC) for you;" in await status(chat, "alice")
 
 
 # --- the check-ins themselves ---------------------------------------------------------------
@@ -1097,9 +1102,13 @@ async def test_pause_for_two_weeks_then_check_ins_resume_by_themselves(chat: Cha
     answer = await chat.say("alice", "/mentor pause 2w")
     assert answer == (
         "Paused until Wed 9 Dec, 12:00 (UTC). Check-ins start again by themselves then, "
-        "or earlier with `/mentor resume`."
+        "or earlier with `/mentor resume`. The first one after the pause: Mon 14 Dec, 10:00 "
+        "(UTC)."
     )
-    assert chat.dms("bob")[-1] == "<@alice> paused your check-ins until Wed 9 Dec, 12:00 (UTC)."
+    assert chat.dms("bob")[-1] == (
+        "<@alice> paused your check-ins until Wed 9 Dec, 12:00 (UTC). The first one after the "
+        "pause: Mon 14 Dec, 10:00 (UTC)."
+    )
     pair = await the_pair(chat)
     assert pair.state == PairState.PAUSED
     assert (pair.next_checkin_at, pair.heads_up_at, pair.paused_until) == (
@@ -1140,10 +1149,12 @@ async def test_pausing_again_changes_the_end_or_says_nothing_changed(chat: Chat)
     to_bob = len(chat.dms("bob"))
     assert await chat.say("alice", "/mentor pause until 2026-12-09") == (
         "Your pause now ends Wed 9 Dec, 00:00 (UTC) (it was to end Wed 9 Dec, 12:00 (UTC)). "
-        "Check-ins start again by themselves then, or earlier with `/mentor resume`."
+        "Check-ins start again by themselves then, or earlier with `/mentor resume`. The "
+        "first one after the pause: Mon 14 Dec, 10:00 (UTC)."
     )
     assert chat.dms("bob")[to_bob:] == [
-        "<@alice> changed your pause: check-ins start again Wed 9 Dec, 00:00 (UTC)."
+        "<@alice> changed your pause: check-ins start again Wed 9 Dec, 00:00 (UTC). The first "
+        "one after the pause: Mon 14 Dec, 10:00 (UTC)."
     ]
     same = await said_alone(chat, "bob", "/mentor pause until 2026-12-09", unheard=("alice",))
     assert same == (
@@ -1222,7 +1233,10 @@ async def test_pause_until_a_date_in_two_timezones(chat: Chat) -> None:
     answer = await chat.say("bob", "/mentor pause until 2027-01-10")
     # The date is bob's: the pause ends at midnight in Tokyo.
     assert answer.startswith("Paused until Sun 10 Jan, 00:00 (Asia/Tokyo).")
-    assert chat.dms("alice")[-1] == "<@bob> paused your check-ins until Sat 9 Jan, 15:00 (UTC)."
+    assert chat.dms("alice")[-1] == (
+        "<@bob> paused your check-ins until Sat 9 Jan, 15:00 (UTC). The first one after the "
+        "pause: Mon 11 Jan, 10:00 (UTC)."
+    )
     assert (await the_pair(chat)).paused_until == utc(1, 9, 15, year=2027)
 
     await chat.advance(utc(1, 9, 15, year=2027) - START - timedelta(minutes=1))
