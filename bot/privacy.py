@@ -671,21 +671,27 @@ class ForgetReport:
     messages: int = 0
     pairs_ended: int = 0
 
-    def counts(self) -> str:
-        parts = [
-            _count(self.wins, "win"),
-            _count(self.checkin_answers, "check-in answer"),
-            _count(self.feedback, "feedback item"),
-            _count(self.reviews, "look back"),
-            _count(self.milestones, "milestone"),
-            _count(self.conversations, "conversation"),
-            _count(self.messages, "message"),
-        ]
-        return ", ".join(parts)
+    def counts(self, *, without_none: bool = False) -> str:
+        """Each kind's count ("2 wins, 0 look backs, …"); ``without_none``: only the
+        kinds that had any (the person does not need "0 look backs" read to them)."""
+        kinds = (
+            (self.wins, "win"),
+            (self.checkin_answers, "check-in answer"),
+            (self.feedback, "feedback item"),
+            (self.reviews, "look back"),
+            (self.milestones, "milestone"),
+            (self.conversations, "conversation"),
+            (self.messages, "message"),
+        )
+        return ", ".join(_count(n, what) for n, what in kinds if n or not without_none)
 
     def describe(self) -> str:
         """For the person who asked."""
-        text = f"Done. I deleted everything I kept about you: {self.counts()}, and your settings."
+        counted = self.counts(without_none=True)
+        text = (
+            f"Done. I deleted everything I kept about you: {counted + ', and ' if counted else ''}"
+            "your settings."
+        )
         if self.pairs_ended:
             text += (
                 f" {_count(self.pairs_ended, 'pair')} ended; I told "

@@ -452,6 +452,13 @@ async def test_forget_clicked_twice_or_kept_or_by_someone_else(
     assert "Done." in await chat.click("alice", "Delete everything")
     again = await chat.click("alice", "Delete everything")
     assert "already answered, so nothing changed" in again
+    # Someone with little stored hears what there was, not a list of noughts.
+    await chat.say("zoe", "/mentor config timezone Europe/Paris")
+    await chat.say("zoe", "/mentor forget")
+    assert (await chat.click("zoe", "Delete everything")).startswith(
+        "Done. I deleted everything I kept about you: 1 conversation, and your settings. "
+        "What stays"
+    )
 
 
 async def test_a_stale_or_foreign_forget_button_is_explained(
