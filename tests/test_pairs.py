@@ -154,10 +154,13 @@ async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:
         "It has the roles the other way round from what you typed."
     )
     await chat.click("bob", "Accept")
-    assert "already mentoring" in await chat.say("bob", "/mentor pair @alice @bob")
-    # The other way round is the same two people.
-    assert "<@alice> is already mentoring <@bob>" in await chat.say(
-        "bob", "/mentor pair @bob @alice"
+    assert await chat.say("bob", "/mentor pair @alice @bob") == (
+        "<@alice> is already mentoring <@bob>."
+    )
+    # The other way round is the same two people: the answer says how to swap the roles.
+    assert await chat.say("bob", "/mentor pair @bob @alice") == (
+        "<@alice> is already mentoring <@bob>. A pair of two people has one mentor: to swap "
+        "the roles, end this pair (`/mentor end`) and propose it again the other way round."
     )
     assert len(await _pairs(chat)) == 1
 

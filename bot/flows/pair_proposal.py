@@ -174,7 +174,14 @@ async def _live_pair_between(turn: Turn, one: Member, other: Member) -> Pair | N
 async def _already(turn: Turn, pair: Pair, one: Member, other: Member) -> list[Effect]:
     mentor, mentee = (one, other) if pair.mentor_id == one.id else (other, one)
     if pair.state != PairState.PROPOSED:
-        raise UserError(f"{_m(mentor)} is already mentoring {_m(mentee)}.")
+        # Typed the other way round: two people are one pair, in one set of roles.
+        swap = (
+            " A pair of two people has one mentor: to swap the roles, end this pair "
+            "(`/mentor end`) and propose it again the other way round."
+            if pair.mentor_id != one.id
+            else ""
+        )
+        raise UserError(f"{_m(mentor)} is already mentoring {_m(mentee)}.{swap}")
     me = turn.actor
     waiting_for_me = (me.id == mentor.id and not pair.mentor_accepted) or (
         me.id == mentee.id and not pair.mentee_accepted
