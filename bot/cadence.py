@@ -611,10 +611,30 @@ def parse_timezone(value: str) -> str:
     words = token.split()
     if len(words) > 1 and (spaced := _spaced_zone(words, 0)) is not None:
         raise _spaced_zone_error(spaced[1], spaced[0])
+    if len(words) > 1 and all(_names_a_zone(word) for word in words):
+        raise CadenceError(f"Name one timezone, not {len(words)}: the one your clock keeps")
     zone = _parse_timezone(token, token.lower())
-    if zone is None:
-        raise _unknown_word(token, token.lower())
-    return zone
+    if zone is not None:
+        return zone
+    # Only a timezone is asked for here: a city alone ("London", "new york") is pointed
+    # to its zone, and anything else is named as no timezone.
+    cities = _zones_of_city(token.lower().replace(" ", "_"))
+    meant = f" (did you mean {' or '.join(cities)}?)" if cities else ""
+    raise CadenceError(f"I don't know the timezone '{token}'{meant}")
+
+
+def _names_a_zone(word: str) -> bool:
+    try:
+        return _parse_timezone(word, word.lower()) is not None
+    except CadenceError:
+        return False
+
+
+def _zones_of_city(word: str) -> list[str]:
+    """The zones whose city is ``word`` (lower case, underscores for spaces)."""
+    return sorted(
+        name for lower, name in timezone_names().items() if lower.rsplit("/", 1)[-1] == word
+    )
 
 
 def _unknown_word(token: str, word: str) -> CadenceError:
@@ -622,10 +642,7 @@ def _unknown_word(token: str, word: str) -> CadenceError:
     close = get_close_matches(word, vocabulary, n=1, cutoff=0.75)
     if close:
         return CadenceError(f"I don't understand '{token}' (did you mean '{close[0]}'?)")
-    cities = sorted(
-        name for lower, name in timezone_names().items() if lower.rsplit("/", 1)[-1] == word
-    )
-    if cities:
+    if cities := _zones_of_city(word):
         return CadenceError(f"I don't understand '{token}' (did you mean {' or '.join(cities)}?)")
     return CadenceError(f"I don't understand '{token}'")
 

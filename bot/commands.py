@@ -845,7 +845,7 @@ def _parse_config(args: list[str]) -> Command:
     value = rest[0] if len(rest) == 1 else None
     match setting:
         case "shoutouts" | "shoutout" | "channel":
-            if value is not None and value.lower() == "off":
+            if value is not None and value.lower() in _NO_CHANNEL:
                 return SetShoutoutChannel(None)
             channel = _fitting(channel_mention_id(value), value, "config") if value else None
             if channel is None:
@@ -868,6 +868,10 @@ def _parse_config(args: list[str]) -> Command:
             return SetTimezone(_parse_timezone(" ".join(rest)))
         case _:
             raise _usage_error("config", f"There is no setting called `{setting}`.")
+
+
+# Words for "no shout-out channel" (`off` is the one the help shows).
+_NO_CHANNEL = ("off", "none", "no", "disable", "disabled")
 
 
 def _one_channel(named: int) -> str:

@@ -59,6 +59,10 @@ BAD_COMMANDS = [
     ("/mentor config shoutouts my wins", "Name the shout-out channel with #, or say `off`."),
     ("/mentor config shoutouts <#C1> <#C2>", "Name one shout-out channel, not 2:"),
     ("/mentor config timezone Mars/Olympus_Mons", "I don't know the timezone"),
+    # A city alone is pointed to its zone; two zones are one too many.
+    ("/mentor config timezone London", "the timezone 'London' (did you mean Europe/London?)"),
+    ("/mentor config timezone new york", "'new york' (did you mean America/New_York?)"),
+    ("/mentor config timezone Europe/Paris UTC", "Name one timezone, not 2: the one your"),
     ("/mentor config timezone ../../etc/passwd", "I don't know the timezone"),
     ("/mentor config timezone EST", "is an abbreviation"),
     ("/mentor config timezone", "Name your timezone"),

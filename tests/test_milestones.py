@@ -421,6 +421,11 @@ async def test_only_admins_choose_the_channel(chat: Chat) -> None:
     assert "<#wins>" in await chat.say("bob", "/mentor config")
     assert "are off" in await chat.say("alice", "/mentor config shoutouts off")
     assert "were already off" in await chat.say("alice", "/mentor config shoutouts off")
+    # "none" or "disable" say the same: no channel (it suggested a channel called #none).
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    assert "are off" in await chat.say("alice", "/mentor config shoutouts none")
+    await chat.say("alice", "/mentor config shoutouts #wins")
+    assert "are off" in await chat.say("alice", "/mentor config shoutouts Disable")
 
 
 async def test_milestones_need_a_pair(chat: Chat) -> None:

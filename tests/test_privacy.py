@@ -456,8 +456,7 @@ async def test_forget_clicked_twice_or_kept_or_by_someone_else(
     await chat.say("zoe", "/mentor config timezone Europe/Paris")
     await chat.say("zoe", "/mentor forget")
     assert (await chat.click("zoe", "Delete everything")).startswith(
-        "Done. I deleted everything I kept about you: 1 conversation, and your settings. "
-        "What stays"
+        "Done. I deleted everything I kept about you: 1 conversation, and your settings. What stays"
     )
 
 
