@@ -854,6 +854,8 @@ def _describe(
         who = f"you gave {_m(mentee)} feedback" if i_mentor else f"{_m(mentor)} gave you feedback"
         given = f"“{cut(feedback.answer)}”" if feedback.answer else FORGOTTEN_WORDS
         lines = [f"• {day} {who}: {given}"]
+    if feedback.answered_at is None:
+        return lines  # a question not answered: nothing to act on yet
     if feedback.action:
         action = cut(feedback.action)
     elif feedback.acted_at is not None:
