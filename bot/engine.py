@@ -752,7 +752,10 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
                 return turn.reply(f"Hi! {not_saved}")
             if is_thanks(text):
                 return turn.reply(f"You're welcome! {not_saved}")
-            return turn.reply(f"{not_saved} If you'd rather not answer now, just leave it.")
+            rather_not = _RATHER_NOT.get(
+                answered.kind, "If you'd rather not answer now, just leave it."
+            )
+            return turn.reply(f"{not_saved} {rather_not}")
         return await _answer_text(turn, answered, text, [f for f in waiting if f is not answered])
     if is_help(text):
         return turn.reply(help_text())
@@ -806,6 +809,14 @@ EDIT_QUOTED_CHARS = 300
 _ASKED_AGAIN_BY: dict[str, str] = {
     FlowKind.CHECKIN: "`/mentor checkin`",
     FlowKind.REVIEW: "`/mentor review`",
+}
+
+# For someone who would rather not answer ("stop", "never mind"): a check-in closes by
+# itself, but a look back stays open (and in `/mentor status`) until its questions are
+# answered or skipped, and one with every question skipped is sent to nobody.
+_RATHER_NOT: dict[str, str] = {
+    FlowKind.REVIEW: "If you'd rather not answer, press Skip: a look back with every question "
+    "skipped is not sent to anyone.",
 }
 
 # How much of a message a command it looks like quotes back (the person retypes it).

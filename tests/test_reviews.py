@@ -376,11 +376,29 @@ async def test_a_typed_stop_in_a_look_back_is_not_shared(chat: Chat) -> None:
     to_bob = len(chat.dms("bob"))
     assert await chat.say("alice", "stop") == (
         "I didn't save “stop” as an answer. Your look back with <@bob> is still open: your "
-        "next reply here answers “What went well?” If you'd rather not answer now, just "
-        "leave it."
+        "next reply here answers “What went well?” If you'd rather not answer, press Skip: "
+        "a look back with every question skipped is not sent to anyone."
     )
     assert chat.dms("bob")[to_bob:] == []
     [review] = await reviews(chat)
     assert (review.went_well, review.answered_at) == (None, None)
     await chat.say("alice", "Weekly calls")
     assert chat.dms("alice")[-1].startswith("What could be improved?")
+
+
+async def test_a_look_back_left_by_skipping_as_the_stop_answer_says_is_sent_to_nobody(
+    chat: Chat,
+) -> None:
+    """A look back never closes by itself (a check-in does, after 48 hours): "stop" says
+    to skip, and doing so closes it with nothing sent and nothing left waiting."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor review")
+    to_bob = len(chat.dms("bob"))
+    assert "press Skip" in await chat.say("alice", "never mind")
+    await chat.click("alice", "Skip")
+    await chat.click("alice", "Skip")
+    assert chat.dms("bob")[to_bob:] == []
+    [review] = await reviews(chat)
+    assert (review.went_well, review.could_improve) == (None, None)
+    assert review.answered_at is not None
+    assert "not waiting for an answer" in await chat.say("alice", "stop")
