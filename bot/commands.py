@@ -717,7 +717,7 @@ def _parse_milestone(args: list[str]) -> Command:
     partner, rest = _split_partner(rest, or_last=action != "add")
     match action:
         case "add":
-            title = " ".join(rest)
+            title = _unquoted(" ".join(rest))
             if not title:
                 raise _usage_error("milestone", "Give the milestone a title.")
             if len(title) > TITLE_MAX_CHARS:
@@ -733,7 +733,7 @@ def _parse_milestone(args: list[str]) -> Command:
             # By its title too, as people name a goal ("done Ship the API"); words that
             # are all numbers are a number, one or none.
             if rest and not all(_NUMBERED.fullmatch(word) for word in rest):
-                return kind(None, partner, title=" ".join(rest))
+                return kind(None, partner, title=_unquoted(" ".join(rest)))
             number = _listed_number(rest[0]) if len(rest) == 1 else None
             if number is None:
                 raise _usage_error(
@@ -743,11 +743,45 @@ def _parse_milestone(args: list[str]) -> Command:
                 )
             return kind(number, partner)
         case "list":
-            if rest:
+            if rest and [word.lower() for word in rest] != ["all"]:  # the list shows all
                 raise _usage_error("milestone", "`list` takes no words after it.")
             return ListMilestones(partner)
+        case "undo" | "undone" | "reopen":
+            raise _usage_error(
+                "milestone",
+                "A milestone marked done stays done: reached milestones stay in your pair's "
+                "history. To aim for it again, add it anew with `/mentor milestone add`.",
+            )
+        case "edit" | "rename" | "change":
+            number = _listed_number(rest[0]) if rest else None
+            title = _unquoted(" ".join(rest[1:]))
+            whom = f" <@{partner}>" if partner else ""
+            if number is not None and title:
+                how = (
+                    f"`/mentor milestone remove {number}`{whom}, then `/mentor milestone add "
+                    f"{_quoted(title)}`{whom}"
+                )
+            else:
+                how = "`/mentor milestone remove` with its number, then add it with the new title"
+            raise _usage_error(
+                "milestone",
+                f"A milestone's title can't be changed, but an open one can be replaced: {how}.",
+            )
         case _:
             raise _usage_error("milestone", f"`{action}` is not something I can do to milestones.")
+
+
+# Quotation marks people put around a title, opening and closing.
+_QUOTES = {'"': '"', "'": "'", "“": "”", "\u2018": "\u2019", "«": "»", "„": "“"}
+
+
+def _unquoted(title: str) -> str:
+    """``"Ship the API"`` as ``Ship the API``: quotes around a whole title mark where it
+    starts and ends, and are not part of it."""
+    inner = title[1:-1]
+    # Not '"Ship" the "API"': quotes inside are the title's own.
+    quoted = len(title) > 2 and _QUOTES.get(title[0]) == title[-1]
+    return inner.strip() if quoted and title[0] not in inner and title[-1] not in inner else title
 
 
 def _parse_pause(args: list[str]) -> Pause:

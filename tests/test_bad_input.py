@@ -52,6 +52,13 @@ BAD_COMMANDS = [
     ("/mentor milestone done 1 2", "by its number"),
     ("/mentor milestone frob", "`frob` is not something"),
     ("/mentor milestone list extra", "takes no words"),
+    # What cannot be done to a milestone says what can.
+    ("/mentor milestone undo 1", "A milestone marked done stays done: reached milestones"),
+    (
+        "/mentor milestone rename 2 “Give a talk”",
+        "can be replaced: `/mentor milestone remove 2`, then `/mentor milestone add Give a talk`.",
+    ),
+    ("/mentor milestone edit", "`/mentor milestone remove` with its number, then add it"),
     ("/mentor config shoutouts", "Name the shout-out channel"),
     ("/mentor config shoutouts wins", "Name the shout-out channel with #, like `#wins`, or"),
     # A name the platform did not turn into a channel mention: no channel has it.

@@ -97,6 +97,27 @@ async def test_a_goal_is_named_by_its_title_too(chat: Chat) -> None:
     )
 
 
+async def test_quotes_around_a_title_are_not_part_of_it(chat: Chat) -> None:
+    """People quote a title to mark where it starts and ends: it was stored, listed
+    and celebrated with its quotes ("#1 "Ship the API""), and done by its title
+    needed them too."""
+    await pair_up(chat, "alice", "bob")
+    assert await chat.say("bob", '/mentor milestone add "Ship the API"') == (
+        "Milestone #1 added: Ship the API\nMark it done with `/mentor milestone done 1`."
+    )
+    await chat.say("bob", "/mentor milestone add ‘Give a talk’")
+    assert await chat.say("alice", "/mentor milestone done “ship the api”") == (
+        "Milestone #1 done: Ship the API 🎉"
+    )
+    titles = [m.title for m in await _milestones(chat)]
+    assert titles == ["Ship the API", "Give a talk"]
+    # Quotes inside a title stay; "list all" lists.
+    await chat.say("bob", '/mentor milestone add Read "Thinking in Systems"')
+    await chat.say("bob", '/mentor milestone add "Ship" the "API"')
+    listed = await chat.say("bob", "/mentor milestone list all")
+    assert '#3 Read "Thinking in Systems" — ⬜\n#4 "Ship" the "API" — ⬜' in listed
+
+
 async def test_a_title_in_one_of_several_pairs_needs_no_which_pair(chat: Chat) -> None:
     """Named by its title, a goal only one of alice's pairs has is that pair's: no
     "which pair?". A title two pairs have asks which, among those two; one none has
