@@ -617,7 +617,23 @@ def _no_words(args: list[str], sub: str, command: _T_COMMAND) -> _T_COMMAND:
     return command
 
 
+# Words that say what a command does anyway ("/mentor checkin now", "/mentor skip the next
+# one"): read as if not there, before or after the partner. Not "please" or "today":
+# words a command does not take are said to be so.
+_SAYS_WHAT_IT_DOES = {
+    "checkin": {"now"},
+    "review": {"now"},
+    "resume": {"now"},
+    "status": {"all", "me", "mine"},
+    "skip": {"next", "the", "one", "next one", "the next", "the next one"},
+}
+
+
 def _optional_partner(args: list[str], sub: str) -> str | None:
+    meant = _SAYS_WHAT_IT_DOES.get(sub, set())
+    words = [arg for arg in args if _person(arg) is None]
+    if words and " ".join(words).lower() in meant:
+        args = [arg for arg in args if arg not in words]
     if not args:
         return None
     partner = _person(args[0], sub)

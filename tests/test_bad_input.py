@@ -97,7 +97,9 @@ BAD_COMMANDS = [
     ("/mentor feedback", "Write your question (mentors: your feedback) right after"),
     ("/mentor feedback " + "q" * 3001, "keep it under 3,000 so it fits in one message"),
     ("/mentor checkin @alice @bob", "partner's @mention"),
-    ("/mentor skip now", "partner's @mention"),
+    ("/mentor skip now", "partner's @mention"),  # now: the open check-in is not skipped
+    ("/mentor skip next next", "I expected a partner's @mention, not `next next`."),
+    ("/mentor checkin now please", "I expected a partner's @mention, not `now please`."),
     # Commands in the wrong place: they need a pair, an admin, or a slash.
     ("/mentor end", "not in a mentoring pair yet"),
     ("/mentor milestone done 1", "not in a mentoring pair yet"),
