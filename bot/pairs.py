@@ -177,6 +177,8 @@ async def no_pair(
         return f"{ended} Start a new one with `/mentor pair @mentor @mentee`." if alone else ended
     if alone:
         return not_in_a_pair(had_one=any(v.pair.state == PairState.ENDED for v in others))
+    if partner_id == turn.actor.external_id:
+        return f"<@{partner_id}> is you: mention your partner instead, or no one."
     return f"You don't have a pair with <@{partner_id}>."
 
 

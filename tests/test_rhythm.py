@@ -1717,6 +1717,11 @@ async def test_status_of_one_pair_by_its_partner(chat: Chat) -> None:
     assert content.text == "Your mentoring at a glance:"
     assert [f.label for f in content.fields] == ["<@carol> mentoring you"]
     assert await chat.say("bob", "/mentor status @zoe") == "You don't have a pair with <@zoe>."
+    # Oneself named as the partner: said so, rather than "no pair with you".
+    assert await chat.say("bob", "/mentor status @bob") == (
+        "<@bob> is you: mention your partner instead, or no one."
+    )
+    assert "<@bob> is you" in await chat.say("bob", "/mentor skip @bob")
 
 
 async def test_a_skip_before_a_pause_stays_skipped_when_it_resumes(chat: Chat) -> None:
