@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 
 from bot.access import counted_wins, own_match_profile, own_milestones, shared_in_pairs
-from bot.cadence import describe, held_until, local_view
+from bot.cadence import describe, held_until, local_day, local_view
 from bot.commands import ShowStatus
 from bot.content import Content, Field
 from bot.effects import Effect, ReplyEphemeral
@@ -317,9 +317,18 @@ def _proposal_fields(turn: Turn, view: PairView, expires_at: datetime | None) ->
             f" ({view.partner_mention} has accepted)" if theirs else ""
         )
     lines = [f"State: {state}"]
+    zone = _zone(turn.actor.timezone, pair.timezone)
     if expires_at is not None:
-        zone = _zone(turn.actor.timezone, pair.timezone)
         lines.append(f"The proposal expires {local_view(expires_at, zone)} if not answered.")
+    if mine:
+        # A proposal made by hand waits as long as it takes: when it was made, and the
+        # way out for the one waiting.
+        days = (turn.now - pair.created_at).days
+        ago = f" ({days} days ago)" if days >= 2 else ""
+        lines.append(
+            f"Proposed on {local_day(pair.created_at, zone)}{ago}; `/mentor end` "
+            f"{view.partner_mention} withdraws it."
+        )
     if not mine:
         me = f"<@{turn.actor.external_id}>"
         mentor, mentee = (me, view.partner_mention) if view.i_mentor else (view.partner_mention, me)

@@ -11,6 +11,7 @@ from bot.flows.sessions import FlowAction
 from bot.storage.models import FlowSession, Pair, PairState
 from tests.conversation import Chat, pair_up
 from tests.statements import statements_per_event
+from tests.test_rhythm import status
 
 
 async def _pairs(chat: Chat) -> list[Pair]:
@@ -488,6 +489,24 @@ async def test_a_pair_not_started_yet_is_named_as_such(chat: Chat) -> None:
         "Your pair with <@bob> hasn't started yet: it waits for <@bob>'s answer."
     )
     assert [p.state for p in await _pairs(chat)] == [PairState.PROPOSED, PairState.ACTIVE]
+
+
+async def test_status_of_a_proposal_waiting_on_the_other_says_since_when_and_the_way_out(
+    chat: Chat,
+) -> None:
+    """A proposal made by hand does not expire: weeks on, the one who accepted reads
+    when it was made and how to withdraw it (it said only "waiting for <@bob>")."""
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.advance(timedelta(days=40))
+    assert await status(chat, "alice") == (
+        "Your mentoring at a glance:\nYou mentoring <@bob>\n"
+        "State: proposed; you accepted, waiting for <@bob>\n"
+        "Proposed on Wed 25 Nov (40 days ago); `/mentor end` <@bob> withdraws it.\n"
+        "Check-ins once you both accept: every Monday at 10:00 (UTC)"
+    )
+    assert "Proposed on" not in await status(chat, "bob")  # his to answer
+    await chat.say("alice", "/mentor end @bob")
+    assert "withdrew" in await chat.click("alice", "Withdraw it")
 
 
 async def test_a_pair_that_ended_is_named_as_such(chat: Chat) -> None:
