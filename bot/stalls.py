@@ -302,7 +302,7 @@ def _nudge(session: AsyncSession, now: datetime, item: ClaimedPair) -> None:
             Content(
                 f"👋 It's been quiet between you and <@{partner.external_id}> for a while. "
                 "How about a check-in? `/mentor checkin` starts one now, and "
-                "`/mentor feedback` shows what is waiting for an answer. If now is not a "
+                "`/mentor feedback list` shows what is waiting for an answer. If now is not a "
                 "good time, `/mentor pause` is fine too."
             ),
             at=outside_quiet_hours(now, me.timezone or pair.timezone),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -233,6 +234,11 @@ async def test_a_stalled_pair_is_nudged_once_then_admins_are_told_a_week_later(
     assert len(nudges(chat, "erin")) == len(nudges(chat, "frank")) == 1
     assert len([dm for dm in chat.dms("alice") if ALERT in dm]) == 1
     assert not [dm for dm in chat.dms("erin") + chat.dms("frank") if ALERT in dm]
+    # Each command the nudge names works as named (`/mentor feedback` alone asked for a
+    # question to send).
+    for command in re.findall(r"`/mentor ([^`]+)`", nudges(chat, "erin")[0]):
+        said = await chat.say("erin", f"/mentor {command}")
+        assert "Usage:" not in said and "Write your question" not in said, command
 
 
 @pytest.mark.parametrize(
