@@ -55,11 +55,14 @@ from bot.storage.models import (
     CheckinState,
     Feedback,
     Member,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxTarget,
     Pair,
     PairState,
     Workspace,
 )
-from bot.turn import Turn
+from bot.turn import Turn, join_contents, joinable
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +272,7 @@ async def check_stalls(
     ids = [item[0].id for item in active]
     activity = await pair_activity(session, one_of(dialect_of(session), Pair.id, ids))
     alerts: list[ClaimedPair] = []
+    nudging: list[ClaimedPair] = []
     for item in active:
         pair = item[0]
         known = activity.get(pair.id, PairActivity(pair.id))
@@ -277,7 +281,7 @@ async def check_stalls(
             pair.stall_nudged_at = pair.stall_alerted_at = None
             pair.stall_check_at = next_look(pair, known, now)
         elif pair.stall_nudged_at is None or since > pair.stall_nudged_at:
-            _nudge(session, now, item)
+            nudging.append(item)
             pair.stall_nudged_at, pair.stall_alerted_at = now, None
             pair.stall_check_at = now + ALERT_AFTER
             report.stall_nudges += 1
@@ -289,24 +293,62 @@ async def check_stalls(
             pair.stall_check_at = pair.stall_nudged_at + ALERT_AFTER
         else:
             pair.stall_check_at = None
+    await _nudge(session, now, nudging)
     report.stall_alerts += await _alert_admins(session, now, alerts)
     return len(due)
 
 
-def _nudge(session: AsyncSession, now: datetime, item: ClaimedPair) -> None:
-    pair, workspace, mentor, mentee = item
-    turn = Turn.on_behalf_of(session, now, workspace, mentor)
-    for me, partner in ((mentor, mentee), (mentee, mentor)):
-        turn.dm(
-            me,
-            Content(
+async def _nudge(session: AsyncSession, now: datetime, items: list[ClaimedPair]) -> None:
+    """Each member of these pairs nudged. A pair stalls as its third silent check-in
+    closes, and that close has just queued each of them "Neither of you answered" in
+    this same pass: the nudge joins that DM (one message at one moment, not two), while
+    it still waits to be sent. One look-up for the whole batch."""
+    if not items:
+        return
+    waiting = await _queued_in_this_pass(session, now, items)
+    for pair, workspace, mentor, mentee in items:
+        turn = Turn.on_behalf_of(session, now, workspace, mentor)
+        for me, partner in ((mentor, mentee), (mentee, mentor)):
+            content = Content(
                 f"👋 It's been quiet between you and <@{partner.external_id}> for a while. "
                 "How about a check-in? `/mentor checkin` starts one now, and "
                 "`/mentor feedback list` shows what is waiting for an answer. If now is not a "
                 "good time, `/mentor pause` is fine too."
-            ),
-            at=outside_quiet_hours(now, me.timezone or pair.timezone),
+            )
+            at = outside_quiet_hours(now, me.timezone or pair.timezone)
+            queued = waiting.get((workspace.id, me.external_id))
+            if queued is not None and joinable(Content.from_json(queued.content), content):
+                queued.content = join_contents(Content.from_json(queued.content), content).to_json()
+                queued.next_attempt_at = max(queued.next_attempt_at, at)
+            else:
+                turn.dm(me, content, at=at)
+
+
+async def _queued_in_this_pass(
+    session: AsyncSession, now: datetime, items: list[ClaimedPair]
+) -> dict[tuple[int, str], OutboxMessage]:
+    """DMs to the members of ``items`` queued by this pass (made at ``now``) and not yet
+    taken for sending; locked (PostgreSQL), so a sender does not take one while the
+    nudge joins it, and passed over if a sender has it already."""
+    people = {(w.id, m.external_id) for _, w, mentor, mentee in items for m in (mentor, mentee)}
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.workspace_id.in_({workspace for workspace, _ in people}),
+            OutboxMessage.target_id.in_({target for _, target in people}),
+            OutboxMessage.target_kind == OutboxTarget.DM.value,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.attempts == 0,
+            OutboxMessage.created_at == now,
         )
+        .order_by(OutboxMessage.id)
+        .with_for_update(skip_locked=True)
+    )
+    found: dict[tuple[int, str], OutboxMessage] = {}
+    for message in (await session.execute(query)).scalars():
+        if (message.workspace_id, message.target_id) in people:
+            found.setdefault((message.workspace_id, message.target_id), message)
+    return found
 
 
 async def _alert_admins(session: AsyncSession, now: datetime, alerts: list[ClaimedPair]) -> int:

@@ -535,7 +535,7 @@ def outbox_cte(
 MESSAGE_BUTTONS = 25
 
 
-def _joinable(first: Content, then: Content) -> bool:
+def joinable(first: Content, then: Content) -> bool:
     """Two messages with fields cannot share one text above them; nor may the buttons
     pass what one message allows."""
     fits = len(first.buttons) + len(then.buttons) <= MESSAGE_BUTTONS
@@ -755,7 +755,7 @@ class Turn:
             lines = "\n".join(f"• {part}" for part in content.text.split("\n\n") if part)
             earlier.content = replace(batch, text=f"{batch.text}\n{lines}").to_json()
             return
-        if earlier is not None and _joinable(Content.from_json(earlier.content), content):
+        if earlier is not None and joinable(Content.from_json(earlier.content), content):
             # One event, one message per person: what else this event tells them joins
             # the DM already queued (sent when the later of the two may be).
             queued = Content.from_json(earlier.content)

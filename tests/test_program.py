@@ -29,6 +29,7 @@ from bot.storage.database import Database
 from bot.storage.models import Member, Pair, PairState, Workspace
 from tests.conftest import START
 from tests.conversation import Chat, pair_up
+from tests.statements import listening
 
 WEEK = timedelta(days=7)
 # The pairs' default cadence: Mondays 10:00 UTC. START is a Wednesday (25 Nov 2026).
@@ -222,6 +223,14 @@ async def test_a_stalled_pair_is_nudged_once_then_admins_are_told_a_week_later(
     await move_to(chat, stalled_at + timedelta(hours=1))
     assert len(nudges(chat, "erin")) == len(nudges(chat, "frank")) == 1
     assert "<@frank>" in nudges(chat, "erin")[0] and "/mentor checkin" in nudges(chat, "erin")[0]
+    # It came as the third silent check-in closed: one DM tells both, not two at once.
+    for me, partner in (("erin", "frank"), ("frank", "erin")):
+        [nudge] = nudges(chat, me)
+        assert nudge.startswith(
+            f"Neither you nor <@{partner}> answered the check-in of Mon 14 Dec, 10:00 (UTC). "
+            f"Maybe say hello?\n\n👋 {NUDGE} <@{partner}> for a while."
+        )
+        assert sum("answered the check-in of" in dm for dm in chat.dms(me)) == 3
     assert not [dm for dm in chat.dms("alice") if ALERT in dm]
 
     await move_to(chat, stalled_at + WEEK - timedelta(minutes=1))
@@ -412,6 +421,26 @@ async def test_the_stall_job_touches_only_pairs_whose_check_is_due(database: Dat
         )
     assert looked.count(next_look) == 15
     assert looked.count(None) == 150
+
+
+async def test_pairs_stalled_together_find_their_closes_dms_in_one_look(chat: Chat) -> None:
+    """Three pairs stall in one pass: the nudges join the DMs their closes queued with
+    one look-up of the outbox for the whole batch, not one per pair or person."""
+    await chat.say("alice", "/mentor help")
+    for mentor, mentee in (("erin", "frank"), ("gus", "hal"), ("ida", "jo")):
+        await pair_up(chat, mentor, mentee)
+    stalled_at = FIRST_CHECKIN + 2 * WEEK + timedelta(hours=48)
+    await move_to(chat, stalled_at - timedelta(minutes=1))
+    statements: list[str] = []
+    with listening(
+        chat.database, "before_cursor_execute", lambda *args: statements.append(args[2])
+    ):
+        await move_to(chat, stalled_at + timedelta(minutes=1))
+    looks = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert sum("FROM outbox" in s and "created_at = " in s for s in looks) == 1
+    for person in ("erin", "frank", "gus", "hal", "ida", "jo"):
+        [nudge] = nudges(chat, person)
+        assert nudge.startswith("Neither you nor ")
 
 
 async def test_who_is_an_admin_is_kept_where_the_platform_does_not_say(
