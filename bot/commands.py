@@ -6,6 +6,7 @@ the same helpful answer.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -572,11 +573,34 @@ def _usage_error(sub: str, message: str, example: str | None = None) -> CommandE
     return CommandError(message, usage=usage.usage, example=example or usage.example)
 
 
+# Words people put between or before the two names ("@alice and @bob", "mentor @alice
+# mentee @bob"): they say nothing the order does not.
+_PAIR_JOINERS = frozenset({"and", "with", "&", "+", "->", "→"})
+_PAIR_LABELS = ("mentor", "mentee")
+
+
 def _parse_pair(args: list[str]) -> ProposePair:
+    args = [arg.strip(",;:") for arg in args if arg.strip(",;:").lower() not in _PAIR_JOINERS]
+    args = _pair_by_labels([arg for arg in args if arg])
     ids = [_person(a, "pair") for a in args]
+    if len(args) > 2 and len([found for found in ids if found is not None]) == 2:
+        # Two people and words besides ("@alice @bob weekly"): the pair is proposed with
+        # the two alone, and what else it should be is set once it forms.
+        extra = " ".join(arg for arg, found in zip(args, ids, strict=True) if found is None)
+        raise _usage_error(
+            "pair",
+            f"Propose a pair with the two @mentions alone, not `{_quoted(extra)}`: first "
+            "the mentor, then the mentee. Once both accept, `/mentor cadence` sets when "
+            "they check in.",
+        )
     if len(args) == 2 and None in ids:
         # Two names typed without @ (or a name the platform did not turn into a mention).
         plain = next(arg for arg, found in zip(args, ids, strict=True) if found is None)
+        if plain.lower() in ("me", "myself", "i"):
+            raise _usage_error(
+                "pair",
+                f"Mention yourself with @ too, not `{plain}`: first the mentor, then the mentee.",
+            )
         raise _usage_error(
             "pair",
             f"`{_quoted(plain)}` is not an @mention. Mention both people with @, first the "
@@ -604,6 +628,19 @@ def _parse_pair(args: list[str]) -> ProposePair:
     if mentor_id == mentee_id:
         raise _usage_error("pair", "A pair needs two different people.")
     return ProposePair(mentor_id, mentee_id)
+
+
+def _pair_by_labels(args: list[str]) -> list[str]:
+    """``mentee @bob mentor @alice`` as ``@alice @bob``: each label names whose role the
+    mention after it has. Without both labels, the words as they were (labels gone)."""
+    labelled: dict[str, str] = {}
+    for label, person in itertools.pairwise(args):
+        if label.lower().rstrip(":") in _PAIR_LABELS and _person(person) is not None:
+            labelled[label.lower().rstrip(":")] = person
+    rest = [arg for arg in args if arg.lower().rstrip(":") not in _PAIR_LABELS]
+    if len(labelled) == 2 and len(rest) == 2:
+        return [labelled["mentor"], labelled["mentee"]]
+    return rest
 
 
 _T_COMMAND = TypeVar("_T_COMMAND", bound=Command)

@@ -164,8 +164,38 @@ def test_pairing_three_people_says_a_pair_is_two() -> None:
         "each pair with its own `/mentor pair`."
     )
     with pytest.raises(CommandError) as caught:
-        parse_command("mentor", "pair <@U1> <@U2> carol")  # not all mentions: as before
-    assert caught.value.explain().startswith("Name two people: first the mentor, then")
+        parse_command("mentor", "pair <@U1> <@U2> carol")  # two, and a word besides
+    assert caught.value.explain().startswith(
+        "Propose a pair with the two @mentions alone, not `carol`: first the mentor, then "
+        "the mentee. Once both accept, `/mentor cadence` sets when they check in."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pair <@U1> and <@U2>",
+        "pair <@U1>, <@U2>",
+        "pair <@U1> with <@U2>",
+        "pair mentor <@U1> mentee <@U2>",
+        "pair mentee: <@U2> mentor: <@U1>",  # the labels say the roles, not the order
+        "pair <@U1> → <@U2>",
+    ],
+)
+def test_words_between_the_two_people_say_nothing_the_order_does_not(text: str) -> None:
+    assert parse_command("mentor", text) == ProposePair("U1", "U2")
+
+
+def test_pairing_oneself_named_as_me_says_to_mention_oneself() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "pair me and <@U2>")
+    assert caught.value.explain().startswith(
+        "Mention yourself with @ too, not `me`: first the mentor, then the mentee."
+    )
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "pair <@U1>:")  # one person: said as for one
+    assert caught.value.explain().startswith("Name two people: first the mentor, then the")
+    assert "To pair with <@U1> yourself" in caught.value.explain()
 
 
 @pytest.mark.parametrize(
