@@ -740,9 +740,10 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
     """A leading @mention picks the pair when you are in several. With ``or_last``, for
     words that never hold a mention themselves (a cadence, a pause's length, a
     milestone's number), a trailing one does too: ``pause 2w @bob``."""
-    if args and (partner := _person(args[0])) is not None:
+    # "@carol: was my demo clear?", "pause 2w @bob.": the mention, not its punctuation.
+    if args and (partner := _person(args[0].rstrip(":,"))) is not None:
         return partner, args[1:]
-    if or_last and len(args) > 1 and (partner := _person(args[-1])) is not None:
+    if or_last and len(args) > 1 and (partner := _person(args[-1].rstrip(".,;:!"))) is not None:
         return partner, args[:-1]
     return None, args
 
@@ -761,13 +762,16 @@ def _listed_number(word: str) -> int | None:
 
 
 def _parse_milestone(args: list[str]) -> Command:
-    partner, rest = _split_partner(args)
+    first, rest = _split_partner(args)  # "/mentor milestone @carol add …"
     if not rest:
         # `/mentor milestones`, as people ask to see them (the list shows how to add one).
-        return ListMilestones(partner)
-    action, rest = args[0].lower(), args[1:]
+        return ListMilestones(first)
+    action, rest = rest[0].lower(), rest[1:]
     # A title may end with a mention ("Pair with @carol"); a number or "list" never does.
     partner, rest = _split_partner(rest, or_last=action != "add")
+    if first is not None and partner is not None and first != partner:
+        raise _usage_error("milestone", "Name one partner: the pair the milestone is of.")
+    partner = partner or first
     match action:
         case "add":
             title = _unquoted(" ".join(rest))

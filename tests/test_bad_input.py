@@ -52,6 +52,7 @@ BAD_COMMANDS = [
     ("/mentor milestone done 1 2", "by its number"),
     ("/mentor milestone frob", "`frob` is not something"),
     ("/mentor milestone list extra", "takes no words"),
+    ("/mentor milestone @alice done 1 @bob", "Name one partner: the pair the milestone is of."),
     # What cannot be done to a milestone says what can.
     ("/mentor milestone undo 1", "A milestone marked done stays done: reached milestones"),
     (

@@ -85,6 +85,18 @@ from bot.text import clean_text
             "feedback <@U2> Was my PR description clear?",
             AskFeedback("Was my PR description clear?", "U2"),
         ),
+        # The partner's mention with its punctuation ("@carol: …", "… @bob.").
+        (
+            "mentor",
+            "feedback <@U2>: Was my PR description clear?",
+            AskFeedback("Was my PR description clear?", "U2"),
+        ),
+        ("mentor", "pause 2w <@U2>.", Pause(days=14, partner_id="U2")),
+        ("mentor", "milestone <@U2>, add Ship it", AddMilestone("Ship it", "U2")),
+        # The partner before the action too (it said "`<@u2>` is not something I can do").
+        ("mentor", "milestone <@U2> add Ship it", AddMilestone("Ship it", "U2")),
+        ("mentor", "milestone <@U2> list", ListMilestones("U2")),
+        ("mentor", "milestone <@U2> done 1", CompleteMilestone(1, "U2")),
         ("mentor", "feedback list", ListFeedback()),
         ("mentor", "feedback list 2", ListFeedback(2)),
         ("mentor", "feedback list page 2", ListFeedback(2)),
