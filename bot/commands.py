@@ -573,6 +573,9 @@ def _usage_error(sub: str, message: str, example: str | None = None) -> CommandE
     return CommandError(message, usage=usage.usage, example=example or usage.example)
 
 
+# Punctuation typed after a name ("@carol:", "@bob.", "@alice,"), not part of it.
+_AFTER_A_NAME = ".,;:!?"
+
 # Words people put between or before the two names ("@alice and @bob", "mentor @alice
 # mentee @bob"): they say nothing the order does not.
 _PAIR_JOINERS = frozenset({"and", "with", "&", "+", "->", "→"})
@@ -580,7 +583,8 @@ _PAIR_LABELS = ("mentor", "mentee")
 
 
 def _parse_pair(args: list[str]) -> ProposePair:
-    args = [arg.strip(",;:") for arg in args if arg.strip(",;:").lower() not in _PAIR_JOINERS]
+    args = [arg.strip(_AFTER_A_NAME) for arg in args]
+    args = [arg for arg in args if arg.lower() not in _PAIR_JOINERS]
     args = _pair_by_labels([arg for arg in args if arg])
     ids = [_person(a, "pair") for a in args]
     if len(args) > 2 and len([found for found in ids if found is not None]) == 2:
@@ -668,6 +672,10 @@ _SAYS_WHAT_IT_DOES = {
 
 def _optional_partner(args: list[str], sub: str) -> str | None:
     meant = _SAYS_WHAT_IT_DOES.get(sub, set())
+    # "/mentor status @carol?": the mention, not its punctuation.
+    args = [
+        arg.rstrip(_AFTER_A_NAME) if _person(arg.rstrip(_AFTER_A_NAME)) else arg for arg in args
+    ]
     words = [arg for arg in args if _person(arg) is None]
     if words and " ".join(words).lower() in meant:
         args = [arg for arg in args if arg not in words]
@@ -741,9 +749,9 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
     words that never hold a mention themselves (a cadence, a pause's length, a
     milestone's number), a trailing one does too: ``pause 2w @bob``."""
     # "@carol: was my demo clear?", "pause 2w @bob.": the mention, not its punctuation.
-    if args and (partner := _person(args[0].rstrip(":,"))) is not None:
+    if args and (partner := _person(args[0].rstrip(_AFTER_A_NAME))) is not None:
         return partner, args[1:]
-    if or_last and len(args) > 1 and (partner := _person(args[-1].rstrip(".,;:!"))) is not None:
+    if or_last and len(args) > 1 and (partner := _person(args[-1].rstrip(_AFTER_A_NAME))):
         return partner, args[:-1]
     return None, args
 
@@ -889,7 +897,11 @@ def _parse_feedback(words: list[str], raw: str) -> Command:
     listing = bool(words) and words[0].lower().rstrip("?.!:") == "list"  # "list?" too
     if listing and (page := _list_page(words[1:])) is not None:
         return ListFeedback(page)
-    partner, _ = _split_partner(words)
+    partner, after = _split_partner(words)
+    # "/mentor feedback @carol list": the list (every pair's), not feedback saying "list".
+    listing = partner is not None and bool(after) and after[0].lower().rstrip("?.!:") == "list"
+    if listing and (page := _list_page(after[1:])) is not None:
+        return ListFeedback(page)
     # Keep the question exactly as written (line breaks too), minus the subcommand.
     body = clean_text(raw).split(None, 1)[1] if len(words) > 0 else ""
     if partner is not None:

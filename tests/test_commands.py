@@ -92,6 +92,12 @@ from bot.text import clean_text
             AskFeedback("Was my PR description clear?", "U2"),
         ),
         ("mentor", "pause 2w <@U2>.", Pause(days=14, partner_id="U2")),
+        ("mentor", "status <@U2>?", ShowStatus("U2")),
+        ("mentor", "skip <@U2>!", SkipNext("U2")),
+        ("mentor", "end <@U2>,", EndPair("U2")),
+        # The list, not feedback saying "list", with a partner named before it.
+        ("mentor", "feedback <@U2> list", ListFeedback()),
+        ("mentor", "feedback <@U2> list 2", ListFeedback(2)),
         ("mentor", "milestone <@U2>, add Ship it", AddMilestone("Ship it", "U2")),
         # The partner before the action too (it said "`<@u2>` is not something I can do").
         ("mentor", "milestone <@U2> add Ship it", AddMilestone("Ship it", "U2")),

@@ -181,3 +181,25 @@ def test_after_forget_the_partner_keeps_their_words_and_the_numbers_stay(
         "   acted on it: (deleted at their request)",
     )
     assert "bob" not in listed.text
+
+
+# -- names in a sentence ----------------------------------------------------------------------
+
+
+def test_a_name_at_the_end_of_a_sentence_is_the_name_without_its_full_stop(
+    tmp_path: Path,
+) -> None:
+    """ "/mentor status @carol." read "@carol." as a name and said "You don't have a pair
+    with @carol.."; a name ends with a letter, digit or "_" (first.last stays whole)."""
+    out = run_console(
+        tmp_path,
+        "/mentor pair @alice @carol.\n:as carol\n:click Accept\n:as alice\n"
+        "/mentor status @carol.\n/mentor pair @alice @first.last\n:quit\n",
+    )
+    assert out.turn("/mentor pair @alice @carol.").messages[0].text == (
+        "I asked @carol whether they'd like you as their mentor."
+    )
+    status = out.turn("/mentor status @carol.")
+    assert status.messages[0].text.startswith("Your mentoring at a glance:")
+    asked = out.turn("/mentor pair @alice @first.last")
+    assert asked.messages[0].text == "I asked @first.last whether they'd like you as their mentor."

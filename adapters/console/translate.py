@@ -13,8 +13,9 @@ from bot.text import COMMAND_NAMES
 
 WORKSPACE_ID = "local"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,31}$")
-_MENTION = re.compile(r"(?<![\w<])@([A-Za-z0-9][A-Za-z0-9_.\-]{0,31})")
-_CHANNEL = re.compile(r"(?<![\w<])#([A-Za-z0-9][A-Za-z0-9_.\-]{0,79})")
+# A name ends with a letter, digit or "_": "@carol." at the end of a sentence is carol.
+_MENTION = re.compile(r"(?<![\w<])@([A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,30}[A-Za-z0-9_])?)")
+_CHANNEL = re.compile(r"(?<![\w<])#([A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,78}[A-Za-z0-9_])?)")
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 MAX_ADVANCE = timedelta(days=3660)
