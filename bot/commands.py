@@ -519,13 +519,39 @@ def _parse_mentor(text: str) -> Command:
             dry_run = [arg.lower().lstrip("-") for arg in args] in (["dry-run"], ["preview"])
             return _no_words([] if dry_run else args, "match", RunMatch())
         case _:
-            raise _unknown_subcommand(sub)
+            raise _unknown_subcommand(sub, text)
 
 
-def _unknown_subcommand(sub: str) -> CommandError:
+# Other names people give the commands ("/mentor wins" for the journal).
+_CALLED_SO = {
+    "wins": "journal",
+    "history": "journal",
+    "brag": "export",
+    "bragdoc": "export",
+    "brag-doc": "export",
+    "goal": "milestone",
+    "goals": "milestone",
+    "unpause": "resume",
+    "settings": "config",
+    "schedule": "cadence",
+    "rhythm": "cadence",
+    "ask": "feedback",
+    "question": "feedback",
+}
+
+
+def _unknown_subcommand(sub: str, text: str) -> CommandError:
     """A typo gets the one command it is closest to, with its usage; anything else the
-    whole help."""
-    close = closest_word(sub, MENTOR_USAGE)
+    whole help. ``/mentor win …`` is the /win command, its words said back unsaved."""
+    if sub == "win":
+        words = clean_text(text).split(None, 1)[1:]
+        said = f"/win {_quoted(words[0])}" if words else "/win <what went well>"
+        return CommandError(
+            f"Did you mean `{said}`? Wins have a command of their own, so I didn't save that.",
+            usage=WIN_USAGE.usage,
+            example=WIN_USAGE.example,
+        )
+    close = _CALLED_SO.get(sub) or closest_word(sub, MENTOR_USAGE)
     if close is None:
         return CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
     usage = MENTOR_USAGE[close]
@@ -713,6 +739,10 @@ def _parse_page(args: list[str]) -> int:
     page = whole_number(args[0], high=MAX_PAGE) if len(args) == 1 else None
     if page is not None:
         return page
+    if [arg.lower() for arg in args] in (["export"], ["brag"], ["download"]):
+        raise _usage_error(
+            "journal", "Your journal comes as a brag doc with `/mentor export`.", "/mentor export"
+        )
     if any(_person(arg) is not None for arg in args):
         # Not a page: someone's journal, which only its author reads here.
         raise _usage_error(

@@ -33,6 +33,15 @@ BAD_COMMANDS = [
     ("/win " + "🚀" * 3001, "3,001 characters long"),
     ("/win " + "a" * 1_000_000, "1,000,000 characters long"),
     ("/mentor frobnicate", "I don't know `/mentor frobnicate`"),
+    # Other names for the commands, and /win typed after /mentor (its words said back).
+    (
+        "/mentor win shipped the parser",
+        "Did you mean `/win shipped the parser`? Wins have a command of their own, so I didn't",
+    ),
+    ("/mentor wins", "I don't know `/mentor wins`. Did you mean `/mentor journal`?"),
+    ("/mentor brag", "Did you mean `/mentor export`?"),
+    ("/mentor goals", "Did you mean `/mentor milestone`?"),
+    ("/mentor journal export", "Your journal comes as a brag doc with `/mentor export`."),
     ("/mentor pair", "Name two people"),
     ("/mentor pair @alice", "Name two people"),
     ("/mentor pair @alice @bob @carol", "A pair is two people, and you named 3"),
