@@ -389,6 +389,7 @@ def help_for(topic: str | None) -> str:
     word = topic.lstrip("/")
     if word == "mentor":
         return help_text()
+    word = _CALLED_SO.get(word.lower(), word)  # "help brag": the export
     usage = WIN_USAGE if word == "win" else MENTOR_USAGE.get(word)
     if usage is None:
         # A word that is part of commands ("remove", "list"): those commands.

@@ -271,6 +271,8 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
             "`/mentor milestone add <title> | done <n or title> | remove <n or title> | list`",
         ),
         ("feedbak", "`/mentor feedback <a specific question> | list [page]`"),
+        ("brag", "`/mentor export` — Get everything stored about you, and a brag doc"),
+        ("Goals", "`/mentor milestone add <title>"),
         ("mentor", "Here is what I can do:"),
         (None, "Here is what I can do:"),
         ("nonsense", "There is no `/mentor nonsense`.\nHere is what I can do:"),
