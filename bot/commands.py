@@ -546,7 +546,8 @@ def _unknown_subcommand(sub: str, text: str) -> CommandError:
     whole help. ``/mentor win …`` is the /win command, its words said back unsaved."""
     if sub == "win":
         words = clean_text(text).split(None, 1)[1:]
-        said = f"/win {_quoted(words[0])}" if words else "/win <what went well>"
+        # Backticks of theirs would end the code span early.
+        said = f"/win {_quoted(words[0])}".replace("`", "'") if words else "/win <what went well>"
         return CommandError(
             f"Did you mean `{said}`? Wins have a command of their own, so I didn't save that.",
             usage=WIN_USAGE.usage,
@@ -853,9 +854,10 @@ def _parse_milestone(args: list[str]) -> Command:
             title = _unquoted(" ".join(rest[1:]))
             whom = f" <@{partner}>" if partner else ""
             if number is not None and title:
+                shown = _quoted(title).replace("`", "'")  # as a code span of its own
                 how = (
                     f"`/mentor milestone remove {number}`{whom}, then `/mentor milestone add "
-                    f"{_quoted(title)}`{whom}"
+                    f"{shown}`{whom}"
                 )
             else:
                 how = "`/mentor milestone remove` with its number, then add it with the new title"
