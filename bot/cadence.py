@@ -451,6 +451,10 @@ _ONE = {"1", "one", "a"}
 _TWO = {"2", "two", "other", "second", "2nd"}
 _WEEK = {"week", "weeks"}
 _MONTH = {"month", "months"}
+# A day rather than a rhythm ("tomorrow"), and a part of a day rather than a time.
+_ONE_DAY = {"today", "tomorrow", "tonight", "next"}
+_PART_OF_DAY = {"morning", "afternoon", "evening", "lunchtime", "noonish"}
+_DAY_RANGE = re.compile(r"([a-z]+)-([a-z]+)")
 # What "twice" is per: "twice a month", "twice weekly".
 _PER = _WEEK | _MONTH | {"weekly", "monthly"}
 # "the first Monday of each month at 10:00 (UTC)", the bot's own words, read back.
@@ -764,6 +768,16 @@ def parse_cadence(
             raise _unsupported_rhythm(token)
         if word == "twice":
             raise _twice(tokens[i : i + 3], lowered[i + 1 : i + 3])
+        if word in _ONE_DAY:
+            said = " ".join(tokens[i : i + 2]) if word == "next" else token  # "next week"
+            raise CadenceError(
+                f"Check-ins repeat on a weekday, so I can't keep '{said}': name the day, "
+                "like `weekly thu`. For a check-in now, `/mentor checkin` starts one"
+            )
+        if word in _PART_OF_DAY:
+            raise CadenceError(f"Say the time for '{token}' as a clock time, like 09:30 or 2pm")
+        if (days := _DAY_RANGE.fullmatch(word)) and {days[1], days[2]} <= _WEEKDAY_WORDS.keys():
+            raise _unsupported_rhythm(token)  # "mon-fri": every weekday
         if (spaced := _spaced_zone(tokens, i)) is not None:
             raise _spaced_zone_error(spaced[1], spaced[0])
         if word in _CADENCE_WORDS:

@@ -546,6 +546,11 @@ def test_the_default_timezone() -> None:
         ("daily", "I can't keep 'daily' check-ins: they can be weekly, biweekly"),
         ("every day 9:30", "I can't keep 'every day' check-ins: they can be weekly"),
         ("Everyday", "I can't keep 'Everyday' check-ins"),
+        # A day, a part of a day, a run of days: not a rhythm, nor a time.
+        ("tomorrow", "Check-ins repeat on a weekday, so I can't keep 'tomorrow': name the"),
+        ("next week 3pm", "so I can't keep 'next week': name the day, like `weekly thu`."),
+        ("every monday morning", "Say the time for 'morning' as a clock time, like 09:30"),
+        ("mon-fri", "I can't keep 'mon-fri' check-ins: they can be weekly, biweekly"),
         # "twice" is per a week or a month; twice a month is near every 2 weeks.
         ("twice a week", "I can't keep 'twice a week' check-ins: they can be weekly"),
         ("Twice", "I can't keep 'Twice' check-ins: they can be weekly"),
