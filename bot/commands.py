@@ -1041,9 +1041,12 @@ MATCH_ROLES = ("mentor", "mentee", "both")
 
 
 def _parse_join(args: list[str]) -> JoinPool:
+    # "join as a mentor …", "join mentee: …": the role, as the usage line's is.
+    while args and args[0].lower() in ("as", "a", "an"):
+        args = args[1:]
     if not args:
         return JoinPool(None)
-    role = args[0].lower()
+    role = args[0].lower().rstrip(":,")
     if role not in MATCH_ROLES:
         raise _usage_error(
             "join", f"Say whether you join as a mentor, a mentee or both, not `{args[0]}`."

@@ -16,6 +16,9 @@ TEAM_MAX_CHARS = 60
 MAX_CAPACITY = 10
 DEFAULT_CAPACITY = 1
 
+# Words that join topics in a list rather than name one ("python and go").
+_JOINERS = {"and", "or", "&", "plus"}
+_JOINER = re.compile(r"^(?:and|or|&|plus)\s+", re.IGNORECASE)  # ", and go" -> "go"
 # Letters, digits and the marks that carry meaning in topic names (c++, c#, node.js, ci/cd).
 _NOT_TOPIC = re.compile(r"[^\w+#./ -]+")
 _SPACES = re.compile(r"[\s_]+")
@@ -59,7 +62,9 @@ def split_topics(text: str) -> list[str]:
     """Topics as typed: separated by commas or semicolons when there are any, else by
     spaces (so ``python sql`` is two topics and ``machine learning, sql`` is two too)."""
     parts = re.split(r"[,;]", text) if re.search(r"[,;]", text) else text.split()
-    return [part for part in (p.strip() for p in parts) if part]
+    # "python and go", "sql, and go": a word that joins topics is none of them.
+    parts = [_JOINER.sub("", part.strip()).strip() for part in parts]
+    return [part for part in parts if part and part.lower() not in _JOINERS]
 
 
 def normalise_topics(text: str) -> tuple[str, ...]:

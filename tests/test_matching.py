@@ -357,6 +357,15 @@ async def test_leaving_with_a_round_proposal_open_says_it_still_waits_and_how_to
     assert "\n" not in await chat.say("ed", "/mentor leave")
 
 
+async def test_words_that_join_topics_or_say_the_role_are_not_topics(chat: Chat) -> None:
+    """ "python and go" made a topic called "and"; "join as a mentor" and "mentee:" were
+    refused as roles. A topic with "and" inside stays whole when commas part them."""
+    assert "Topics: go, python\n" in await chat.say("mia", "/mentor join mentor python and go")
+    assert "Topics: go, sql\n" in await chat.say("mia", "/mentor join as a mentor sql, and go")
+    joined = await chat.say("ed", "/mentor join mentee: rock and roll, jazz")
+    assert "Role: a mentee\nTopics: jazz, rock and roll\n" in joined
+
+
 async def test_words_typed_without_commas_join_a_topic_already_in_use(chat: Chat) -> None:
     await chat.say("mo", "/mentor join mentor public speaking, design")
     answer = await chat.say("ed", "/mentor join mentee Public Speaking career")
