@@ -85,6 +85,19 @@ def is_skip(text: str) -> bool:
     return _SKIP.fullmatch(text.strip()) is not None
 
 
+# "Not yet", to "How did you act on the feedback?": nothing acted on so far, which is
+# not news for the mentor ("🌱 bob acted on your feedback: not yet").
+_NOT_YET = re.compile(
+    r"(?:no[,.]?\s+)?(?:not\s+yet|(?:i\s+)?ha(?:ven['\u2019]t|ve\s+not)\s+yet|not\s+so\s+far)"
+    r"\s*[.!]*",
+    re.IGNORECASE,
+)
+
+
+def is_not_yet(text: str) -> bool:
+    return _NOT_YET.fullmatch(text.strip()) is not None
+
+
 # A typed "stop" or "cancel" under a question: someone leaving the conversation, never
 # its answer (it would be shared as "Went well: stop").
 _STOP = re.compile(r"(?:stop|cancel|quit|exit|abort|never\s*mind)\s*[.!]*", re.IGNORECASE)

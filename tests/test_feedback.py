@@ -145,6 +145,33 @@ async def test_seven_days_later_the_mentee_is_asked_how_they_acted(chat: Chat) -
     assert await open_flows(chat) == 0
 
 
+async def test_not_yet_to_the_follow_up_asks_again_and_tells_the_mentor_nothing(
+    chat: Chat,
+) -> None:
+    """ "not yet" was shared as "🌱 bob acted on your feedback: not yet". It is nothing
+    acted on: the mentor hears nothing, and bob is asked again a week on (or at his next
+    check-in); what he says then goes to her."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor cadence monthly")  # the next check-in is 12 days away
+    await chat.say("bob", f"/mentor feedback {QUESTION}")
+    await chat.say("alice", ANSWER)
+    await run_due(chat, timedelta(days=7))
+    to_alice = len(chat.dms("alice"))
+    assert await chat.say("bob", "Not yet.") == (
+        "No rush: I didn't pass “Not yet.” on to <@alice>. I'll ask you again at your next "
+        "check-in, Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert chat.dms("alice")[to_alice:] == []
+    [row] = await feedback_rows(chat)
+    assert (row.action, row.acted_at) == (None, None)
+    await run_due(chat, timedelta(days=5))
+    assert sum("How did you act" in dm for dm in chat.dms("bob")) == 2
+    assert "I've shared that with <@alice>" in await chat.say("bob", ACTION)
+    assert (
+        chat.dms("alice")[-1] == f"🌱 <@bob> acted on your feedback about “{QUESTION}”:\n{ACTION}"
+    )
+
+
 async def test_the_follow_up_comes_at_the_next_checkin_when_that_is_first(chat: Chat) -> None:
     await ask_and_answer(chat)  # on Wednesday; the weekly check-in is Monday 10:00
     await run_due(chat, timedelta(days=4, hours=22))  # Monday 10:00

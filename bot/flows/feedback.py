@@ -78,7 +78,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
-from bot.text import TEXT_MAX_CHARS, clean_answer, comparable, is_skip, shorten
+from bot.text import TEXT_MAX_CHARS, clean_answer, comparable, is_not_yet, is_skip, shorten
 from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
@@ -422,9 +422,15 @@ async def _sort(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
 
 
 def _when_followed_up(turn: Turn, pair: Pair) -> str:
-    """When the mentee will be asked how they acted on feedback given now, as it will
-    happen: with their next check-in when that comes first (and at least a day later, see
-    :func:`follow_up_now`), else a week from now; told in the actor's zone."""
+    """When the mentee will be asked how they acted on feedback given now, for the
+    mentor who gave it."""
+    return f"I'll ask them how they acted on it {_follow_up_when(turn, pair)}, and tell you."
+
+
+def _follow_up_when(turn: Turn, pair: Pair) -> str:
+    """When a follow-up set now asks, as it will happen: with the pair's next check-in
+    when that comes first (and at least a day later, see :func:`follow_up_now`), else a
+    week from now; told in the actor's zone."""
     in_a_week = turn.now + FOLLOW_UP_AFTER
     upcoming = pair.next_checkin_at
     with_checkin = (
@@ -433,13 +439,11 @@ def _when_followed_up(turn: Turn, pair: Pair) -> str:
         and turn.now + CHECKIN_FOLLOW_UP_MIN_AGE <= upcoming < in_a_week
     )
     zone = turn.actor.timezone or pair.timezone
-    if with_checkin and upcoming is not None:
-        when = f"at your next check-in, {local_view(upcoming, zone)},"
-    else:
-        when = f"in a week, on {local_view(in_a_week, zone)},"
     # The moment's own parentheses hold its zone; the words around it use commas, not a
     # second pair ("(Fri 4 Dec, 10:00 (UTC))" read as a typo).
-    return f"I'll ask them how they acted on it {when} and tell you."
+    if with_checkin and upcoming is not None:
+        return f"at your next check-in, {local_view(upcoming, zone)}"
+    return f"in a week, on {local_view(in_a_week, zone)}"
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -588,11 +592,20 @@ async def _record(turn: Turn, flow: FlowSession, raw: str) -> StepResult:
     if loaded is None:
         return STALE
     feedback, mentor, mentee = loaded
+    pair = await turn.session.get(Pair, feedback.pair_id)
+    assert pair is not None
     if flow.state == State.AWAITING_ANSWER:
-        pair = await turn.session.get(Pair, feedback.pair_id)
-        assert pair is not None
         return _answered(turn, flow, pair, feedback, mentor, mentee, clean_answer(raw))
-    return _acted(turn, flow, feedback, mentor, mentee, clean_answer(raw, "note"))
+    action = clean_answer(raw, "note")
+    if is_not_yet(action):
+        # Nothing acted on so far: asked again later, and the mentor told nothing yet.
+        flow.due_at = turn.now + FOLLOW_UP_AFTER
+        move(turn, flow, State.FOLLOW_UP_PENDING)
+        return StepResult(
+            reply=f"No rush: I didn't pass “{action}” on to {_m(mentor)}. I'll ask you again "
+            f"{_follow_up_when(turn, pair)}."
+        )
+    return _acted(turn, flow, feedback, mentor, mentee, action)
 
 
 def _answered(
