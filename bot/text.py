@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.errors import UserError
 
@@ -81,8 +81,16 @@ def shorten(text: str, limit: int) -> str:
 _SKIP = re.compile(r"skip(?:\s+(?:it|this|this one|that))?\s*[.!]*", re.IGNORECASE)
 
 
-def is_skip(text: str) -> bool:
-    return _SKIP.fullmatch(text.strip()) is not None
+def _said_by(words: re.Pattern[str]) -> Callable[[str], bool]:
+    """Whether a text, all of it but spaces around, is said by ``words``."""
+
+    def said(text: str) -> bool:
+        return words.fullmatch(text.strip()) is not None
+
+    return said
+
+
+is_skip = _said_by(_SKIP)
 
 
 # "Not yet", to "How did you act on the feedback?": nothing acted on so far, which is
@@ -92,19 +100,13 @@ _NOT_YET = re.compile(
     r"\s*[.!]*",
     re.IGNORECASE,
 )
-
-
-def is_not_yet(text: str) -> bool:
-    return _NOT_YET.fullmatch(text.strip()) is not None
+is_not_yet = _said_by(_NOT_YET)
 
 
 # A typed "stop" or "cancel" under a question: someone leaving the conversation, never
 # its answer (it would be shared as "Went well: stop").
 _STOP = re.compile(r"(?:stop|cancel|quit|exit|abort|never\s*mind)\s*[.!]*", re.IGNORECASE)
-
-
-def is_stop(text: str) -> bool:
-    return _STOP.fullmatch(text.strip()) is not None
+is_stop = _said_by(_STOP)
 
 
 # A DM that asks the bot for help, as people ask a bot in its DMs.
@@ -122,18 +124,9 @@ _THANKS = re.compile(
     r"|cheers)(?:\s*,?\s*(?:mentorbot|bot))?\s*[.!🙏]*",
     re.IGNORECASE,
 )
-
-
-def is_thanks(text: str) -> bool:
-    return _THANKS.fullmatch(text.strip()) is not None
-
-
-def is_help(text: str) -> bool:
-    return _HELP.fullmatch(text.strip()) is not None
-
-
-def is_hello(text: str) -> bool:
-    return _HELLO.fullmatch(text.strip()) is not None
+is_thanks = _said_by(_THANKS)
+is_help = _said_by(_HELP)
+is_hello = _said_by(_HELLO)
 
 
 # The bot's slash commands, by name.
