@@ -592,20 +592,22 @@ async def _record(turn: Turn, flow: FlowSession, raw: str) -> StepResult:
     if loaded is None:
         return STALE
     feedback, mentor, mentee = loaded
-    pair = await turn.session.get(Pair, feedback.pair_id)
-    assert pair is not None
     if flow.state == State.AWAITING_ANSWER:
+        pair = await turn.session.get(Pair, feedback.pair_id)
+        assert pair is not None
         return _answered(turn, flow, pair, feedback, mentor, mentee, clean_answer(raw))
     action = clean_answer(raw, "note")
-    if is_not_yet(action):
-        # Nothing acted on so far: asked again later, and the mentor told nothing yet.
-        flow.due_at = turn.now + FOLLOW_UP_AFTER
-        move(turn, flow, State.FOLLOW_UP_PENDING)
-        return StepResult(
-            reply=f"No rush: I didn't pass “{action}” on to {_m(mentor)}. I'll ask you again "
-            f"{_follow_up_when(turn, pair)}."
-        )
-    return _acted(turn, flow, feedback, mentor, mentee, action)
+    if not is_not_yet(action):
+        return _acted(turn, flow, feedback, mentor, mentee, action)
+    # Nothing acted on so far: asked again later, and the mentor told nothing yet.
+    pair = await turn.session.get(Pair, feedback.pair_id)
+    assert pair is not None
+    flow.due_at = turn.now + FOLLOW_UP_AFTER
+    move(turn, flow, State.FOLLOW_UP_PENDING)
+    return StepResult(
+        reply=f"No rush: I didn't pass “{action}” on to {_m(mentor)}. I'll ask you again "
+        f"{_follow_up_when(turn, pair)}."
+    )
 
 
 def _answered(
