@@ -250,14 +250,20 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
     )
     _not_paused(turn, view)
     # On a check-in's day, the skip is of the next one: the one open now stays.
+    note = await _open_one_stays(turn, view, "skipped")
+    return _skip(turn, view, name_partner=view.among > 1, note=note)
+
+
+async def _open_one_stays(turn: Turn, view: PairView, done: str) -> str:
+    """For a skip or a pause: that the pair's check-in open now is not ``done``, and
+    until when it takes answers; "" with none open."""
     closes = await checkin.open_closes_at(turn, view.pair)
-    note = (
-        ""
-        if closes is None
-        else "\nThe check-in open now is not skipped: answer it in DMs until "
+    if closes is None:
+        return ""
+    return (
+        f"\nThe check-in open now is not {done}: answer it in DMs until "
         f"{local_view(closes, turn.actor.timezone or view.pair.timezone)}, or leave it."
     )
-    return _skip(turn, view, name_partner=view.among > 1, note=note)
 
 
 async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[Effect]:
@@ -398,6 +404,7 @@ async def pause(turn: Turn, command: Pause) -> list[Effect]:
         turn.actor, pair
     )
     partner_first = _first_after_pause(view.partner, pair)
+    again += await _open_one_stays(turn, view, "paused")
     if was_text is not None:
         _both(
             turn,

@@ -1025,6 +1025,23 @@ async def test_mentor_skip_while_a_check_in_is_open_says_that_one_stays(chat: Ch
     )
 
 
+async def test_a_pause_while_a_check_in_is_open_says_that_one_stays(chat: Chat) -> None:
+    """A pause stops the check-ins to come, not the one open now, which still takes
+    answers: the one who paused is told, as a skip says it."""
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_FIRST_CHECKIN)
+    assert (await chat.say("bob", "/mentor pause 2w")).endswith(
+        "\nThe check-in open now is not paused: answer it in DMs until Wed 2 Dec, 10:00 (UTC), "
+        "or leave it."
+    )
+    await chat.click("bob", "OK 🙂")
+    assert chat.dms("bob")[-1].startswith("What moved forward since last time?")
+    # Paused again, to a new end: said again; with none open, not said.
+    assert "The check-in open now is not paused" in await chat.say("bob", "/mentor pause 3w")
+    await chat.advance(timedelta(days=3))
+    assert "open now" not in await chat.say("bob", "/mentor pause 4w")
+
+
 async def test_skipping_twice_and_skipping_every_other_week(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor skip")
