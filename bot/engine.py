@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar, assert_never
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due, milestones, pair_commands, preferences, privacy, program, status, wins
@@ -93,7 +94,7 @@ from bot.ids import NAME_MAX_CHARS, fits_id
 from bot.matching import pool as matching_pool
 from bot.matching import rounds as matching_rounds
 from bot.numbers import TIMESTAMP_MAX, whole_number
-from bot.pairs import AskWhichPair
+from bot.pairs import AskWhichPair, has_accepted, how_to_answer, pairs_of
 from bot.refs import UserRef
 from bot.storage.database import (
     UNIQUE_VIOLATION,
@@ -102,7 +103,7 @@ from bot.storage.database import (
     gave_way,
     sqlstate,
 )
-from bot.storage.models import FlowSession
+from bot.storage.models import FlowSession, PairState
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import (
     COMMAND_NAMES,
@@ -772,11 +773,71 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         )
     if (meant := _command_in_words(text)) is not None:
         return turn.reply(meant)
+    if (button := await _waits_for_a_button(turn)) is not None:
+        return turn.reply(button)
     if (late := await checkin.closed_before_answered(turn)) is not None:
         return turn.reply(late)
     return turn.reply(
         "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."
+    )
+
+
+# Questions only their buttons answer: a forget's confirmation, a shout-out's consent,
+# an end's confirmation, a which-pair menu. How long one is taken to be what a typed
+# "yes" answered (an old menu left open is not).
+_BUTTON_KINDS = tuple(
+    str(kind)
+    for kind in (
+        FlowKind.FORGET,
+        FlowKind.SHOUTOUT_CONSENT,
+        FlowKind.END_PAIR,
+        FlowKind.CHOOSE_PAIR,
+        FlowKind.CHOOSE_CONVERSATION,
+    )
+)
+BUTTON_QUESTION_RECENT = timedelta(days=1)
+
+
+async def _waits_for_a_button(turn: Turn) -> str | None:
+    """For a DM that answers no question: a question of the bot's that only its buttons
+    answer, when one waits for this person. A typed "yes" or "accept" is not its answer
+    (never a forget's), and they are told where to press, rather than that nothing
+    waits for them. A question asked in the last day first, then a proposed pair."""
+    query = (
+        select(FlowSession.kind)
+        .where(
+            FlowSession.workspace_id == turn.workspace.id,
+            FlowSession.member_id == turn.actor.id,
+            FlowSession.kind.in_(_BUTTON_KINDS),
+            FlowSession.ended_at.is_(None),
+            FlowSession.updated_at >= turn.now - BUTTON_QUESTION_RECENT,
+        )
+        .order_by(FlowSession.updated_at.desc())
+        .limit(1)
+    )
+    kind = await turn.session.scalar(query)
+    if kind == FlowKind.FORGET:
+        return (
+            "I didn't delete anything: your data stays unless you press [Delete everything] "
+            "where `/mentor forget` asked you."
+        )
+    if kind is not None:
+        return (
+            "I didn't save that: a question of mine waits for you to press one of its "
+            "buttons, and I don't read a typed answer to it."
+        )
+    asked = [
+        view
+        for view in await pairs_of(turn, turn.actor, (PairState.PROPOSED,))
+        if not has_accepted(view.pair, turn.actor.id)
+    ]
+    if not asked:
+        return None
+    view = asked[-1]  # the newest
+    return (
+        f"I didn't save that: a proposed pair ({view.describe()}) waits for your answer. "
+        f"{how_to_answer(view)}"
     )
 
 

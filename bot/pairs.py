@@ -71,6 +71,18 @@ def label_name(name: str) -> str:
     return shorten(name, LABEL_NAME_CHARS)
 
 
+def how_to_answer(view: PairView) -> str:
+    """For the one a proposed pair waits for (``view.me``): where its question is, and
+    how to have it again."""
+    me = f"<@{view.me.external_id}>"
+    mentor, mentee = (me, view.partner_mention) if view.i_mentor else (view.partner_mention, me)
+    # The mentions stay outside the code span, where they render as names.
+    return (
+        "Answer with [Accept] or [Decline] in the DM that proposed it; "
+        f"`/mentor pair` {mentor} {mentee} sends it to you again."
+    )
+
+
 def has_accepted(pair: Pair, member_id: int) -> bool:
     """Whether this one of the pair's two (a member's id) agreed to it."""
     return pair.mentor_accepted if member_id == pair.mentor_id else pair.mentee_accepted

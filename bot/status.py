@@ -21,6 +21,7 @@ from bot.pairs import (
     NO_PAIR_HINT,
     PairView,
     ended_day,
+    how_to_answer,
     last_ended,
     not_in_a_pair,
     pairs_of,
@@ -330,13 +331,7 @@ def _proposal_fields(turn: Turn, view: PairView, expires_at: datetime | None) ->
             f"{view.partner_mention} withdraws it."
         )
     if not mine:
-        me = f"<@{turn.actor.external_id}>"
-        mentor, mentee = (me, view.partner_mention) if view.i_mentor else (view.partner_mention, me)
-        # The mentions stay outside the code span, where they render as names.
-        lines.append(
-            "Answer with [Accept] or [Decline] in the DM that proposed it; "
-            f"`/mentor pair` {mentor} {mentee} sends it to you again."
-        )
+        lines.append(how_to_answer(view))
     lines.append(f"Check-ins once you both accept: {describe(rule_of(pair))}")
     title = view.describe()
     return Field(title[:1].upper() + title[1:], "\n".join(lines))

@@ -1,5 +1,6 @@
 """Bad input gets a clear reply and leaves the database exactly as it was."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,14 @@ async def snapshot(chat: Chat) -> dict[str, list[Any]]:
             ]
             for table in Base.metadata.sorted_tables
         }
+
+
+async def said_changing_nothing(chat: Chat, user: str, text: str) -> str:
+    """``user`` says ``text``: the answer, once it is checked that no table changed."""
+    before = await snapshot(chat)
+    answer = await chat.say(user, text)
+    assert await snapshot(chat) == before, "something was stored"
+    return answer
 
 
 # (what the person typed, a phrase the answer must contain)
@@ -256,3 +265,28 @@ async def test_a_failure_midway_rolls_back_the_whole_event(chat: Chat) -> None:
     async with chat.database.transaction() as session:
         assert list((await session.execute(select(Win.text))).scalars()) == []
     assert await snapshot(chat) == before
+
+
+async def test_a_typed_yes_to_a_question_of_buttons_says_where_to_press(chat: Chat) -> None:
+    """ "yes" typed to a proposal said "I'm not waiting for an answer from you", which
+    was not true. A question only its buttons answer is named, and the typed word is no
+    answer to it: nothing changes, and a forget's "yes" never deletes."""
+    await chat.say("alice", "/mentor pair @alice @bob")
+    await chat.say("bob", "/mentor help")  # bob's first word to the bot records his name
+    assert await said_changing_nothing(chat, "bob", "yes") == (
+        "I didn't save that: a proposed pair (<@alice> mentoring you) waits for your answer. "
+        "Answer with [Accept] or [Decline] in the DM that proposed it; `/mentor pair` "
+        "<@alice> <@bob> sends it to you again."
+    )
+    # alice accepted it by proposing: nothing of hers waits.
+    assert "not waiting for an answer" in await chat.say("alice", "yes")
+    await chat.say("bob", "/mentor forget")
+    assert await said_changing_nothing(chat, "bob", "yes, delete everything") == (
+        "I didn't delete anything: your data stays unless you press [Delete everything] "
+        "where `/mentor forget` asked you."
+    )
+    # A day on, the forget question is old: the proposal is what still waits.
+    await chat.advance(timedelta(days=1, minutes=1))
+    assert (await chat.say("bob", "ok")).startswith("I didn't save that: a proposed pair")
+    await chat.click("bob", "Accept")
+    assert "not waiting for an answer" in await chat.say("bob", "ok")
