@@ -664,12 +664,13 @@ def _parse_pair(args: list[str]) -> ProposePair:
 
 def _pair_by_labels(args: list[str]) -> list[str]:
     """``mentee @bob mentor @alice`` as ``@alice @bob``: each label names whose role the
-    mention after it has. Without both labels, the words as they were (labels gone)."""
+    mention after it has (``args`` have their punctuation off: ``mentor:`` is a label).
+    Without both labels, the words as they were (labels gone)."""
     labelled: dict[str, str] = {}
     for label, person in itertools.pairwise(args):
-        if label.lower().rstrip(":") in _PAIR_LABELS and _person(person) is not None:
-            labelled[label.lower().rstrip(":")] = person
-    rest = [arg for arg in args if arg.lower().rstrip(":") not in _PAIR_LABELS]
+        if label.lower() in _PAIR_LABELS and _person(person) is not None:
+            labelled[label.lower()] = person
+    rest = [arg for arg in args if arg.lower() not in _PAIR_LABELS]
     if len(labelled) == 2 and len(rest) == 2:
         return [labelled["mentor"], labelled["mentee"]]
     return rest
@@ -700,10 +701,6 @@ _SAYS_WHAT_IT_DOES = {
 
 def _optional_partner(args: list[str], sub: str) -> str | None:
     meant = _SAYS_WHAT_IT_DOES.get(sub, set())
-    # "/mentor status @carol?": the mention, not its punctuation.
-    args = [
-        arg.rstrip(_AFTER_A_NAME) if _person(arg.rstrip(_AFTER_A_NAME)) else arg for arg in args
-    ]
     words = [arg for arg in args if _person(arg) is None]
     if words and " ".join(words).lower() in meant:
         args = [arg for arg in args if arg not in words]
@@ -761,8 +758,9 @@ def _quoted(words: str) -> str:
 
 
 def _person(token: str, sub: str | None = None) -> str | None:
-    """The id in a user mention, or None when ``token`` is not one."""
-    return _fitting(user_mention_id(token), token, sub)
+    """The id in a user mention, or None when ``token`` is not one. Punctuation typed
+    after it ("@carol:", "/mentor status @bob?") is not part of it."""
+    return _fitting(user_mention_id(token.rstrip(_AFTER_A_NAME)), token, sub)
 
 
 def _fitting(found: str | None, token: str, sub: str | None) -> str | None:
@@ -780,10 +778,9 @@ def _split_partner(args: list[str], *, or_last: bool = False) -> tuple[str | Non
     """A leading @mention picks the pair when you are in several. With ``or_last``, for
     words that never hold a mention themselves (a cadence, a pause's length, a
     milestone's number), a trailing one does too: ``pause 2w @bob``."""
-    # "@carol: was my demo clear?", "pause 2w @bob.": the mention, not its punctuation.
-    if args and (partner := _person(args[0].rstrip(_AFTER_A_NAME))) is not None:
+    if args and (partner := _person(args[0])) is not None:
         return partner, args[1:]
-    if or_last and len(args) > 1 and (partner := _person(args[-1].rstrip(_AFTER_A_NAME))):
+    if or_last and len(args) > 1 and (partner := _person(args[-1])) is not None:
         return partner, args[:-1]
     return None, args
 
