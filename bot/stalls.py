@@ -56,13 +56,11 @@ from bot.storage.models import (
     Feedback,
     Member,
     OutboxMessage,
-    OutboxStatus,
-    OutboxTarget,
     Pair,
     PairState,
     Workspace,
 )
-from bot.turn import Turn, join_contents, joinable
+from bot.turn import Turn, join_contents, joinable, untaken_dms
 
 log = logging.getLogger(__name__)
 
@@ -331,19 +329,11 @@ async def _queued_in_this_pass(
     taken for sending; locked (PostgreSQL), so a sender does not take one while the
     nudge joins it, and passed over if a sender has it already."""
     people = {(w.id, m.external_id) for _, w, mentor, mentee in items for m in (mentor, mentee)}
-    query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.workspace_id.in_({workspace for workspace, _ in people}),
-            OutboxMessage.target_id.in_({target for _, target in people}),
-            OutboxMessage.target_kind == OutboxTarget.DM.value,
-            OutboxMessage.status == OutboxStatus.PENDING.value,
-            OutboxMessage.attempts == 0,
-            OutboxMessage.created_at == now,
-        )
-        .order_by(OutboxMessage.id)
-        .with_for_update(skip_locked=True)
-    )
+    query = untaken_dms(
+        OutboxMessage.workspace_id.in_({workspace for workspace, _ in people}),
+        OutboxMessage.target_id.in_({target for _, target in people}),
+        OutboxMessage.created_at == now,
+    ).order_by(OutboxMessage.id)
     found: dict[tuple[int, str], OutboxMessage] = {}
     for message in (await session.execute(query)).scalars():
         if (message.workspace_id, message.target_id) in people:

@@ -535,6 +535,22 @@ def outbox_cte(
 MESSAGE_BUTTONS = 25
 
 
+def untaken_dms(*where: ColumnElement[bool]) -> Select[OutboxMessage]:
+    """DMs in the outbox no sender has taken yet (pending, never tried), to have more
+    joined to them: locked as they are read (PostgreSQL), so a sender does not take one
+    meanwhile, and one a sender holds is passed over."""
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.target_kind == OutboxTarget.DM.value,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.attempts == 0,
+            *where,
+        )
+        .with_for_update(skip_locked=True)
+    )
+
+
 def joinable(first: Content, then: Content) -> bool:
     """Two messages with fields cannot share one text above them; nor may the buttons
     pass what one message allows."""

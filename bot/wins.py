@@ -54,7 +54,6 @@ from bot.storage.models import (
     Milestone,
     MilestoneKind,
     OutboxMessage,
-    OutboxStatus,
     OutboxTarget,
     Win,
     Workspace,
@@ -71,6 +70,7 @@ from bot.turn import (
     outbox_cte,
     outbox_row,
     sender_by_ref,
+    untaken_dms,
 )
 
 JOURNAL_PAGE_SIZE = 10
@@ -562,17 +562,12 @@ async def _news_waiting(turn: Turn, partner_ids: list[str]) -> dict[str, OutboxM
     if not partner_ids:
         return {}
     query = (
-        select(OutboxMessage)
-        .where(
+        untaken_dms(
             OutboxMessage.workspace_id == turn.workspace.id,
-            OutboxMessage.target_kind == OutboxTarget.DM.value,
             OutboxMessage.target_id.in_(partner_ids),
-            OutboxMessage.status == OutboxStatus.PENDING.value,
-            OutboxMessage.attempts == 0,
         )
         .order_by(OutboxMessage.id.desc())
         .limit(NEWS_LOOKBACK * len(partner_ids))
-        .with_for_update(skip_locked=True)
     )
     waiting: dict[str, OutboxMessage] = {}
     for message in (await turn.session.execute(query)).scalars():
