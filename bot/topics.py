@@ -16,9 +16,10 @@ TEAM_MAX_CHARS = 60
 MAX_CAPACITY = 10
 DEFAULT_CAPACITY = 1
 
-# Words that join topics in a list rather than name one ("python and go").
-_JOINERS = {"and", "or", "&", "plus"}
-_JOINER = re.compile(r"^(?:and|or|&|plus)\s+", re.IGNORECASE)  # ", and go" -> "go"
+# Words that join topics in a list rather than name one ("python and go"), alone or
+# leading a part (", and go").
+_JOINERS = ("and", "or", "&", "plus")
+_JOINER = re.compile(rf"^(?:{'|'.join(map(re.escape, _JOINERS))})\s+", re.IGNORECASE)
 # Letters, digits and the marks that carry meaning in topic names (c++, c#, node.js, ci/cd).
 _NOT_TOPIC = re.compile(r"[^\w+#./ -]+")
 _SPACES = re.compile(r"[\s_]+")
