@@ -873,8 +873,8 @@ _ASKED_AGAIN_BY: dict[str, str] = {
 }
 
 # For someone who would rather not answer ("stop", "never mind"): a check-in closes by
-# itself, but a look back stays open (and in `/mentor status`) until its questions are
-# answered or skipped, and one with every question skipped is sent to nobody.
+# itself, but a look back stays open until its questions are answered or skipped, and
+# one with every question skipped is sent to nobody.
 _RATHER_NOT: dict[str, str] = {
     FlowKind.REVIEW: "If you'd rather not answer, press Skip: a look back with every question "
     "skipped is not sent to anyone.",
