@@ -40,6 +40,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.storage.models import Cadence
+from bot.text import as_typed
 
 __all__ = [
     "DEFAULT_CADENCE",
@@ -105,12 +106,12 @@ def parse_local_time(value: str) -> time:
     """``"HH:MM"`` (24-hour; the hour may have one digit) as a :class:`~datetime.time`."""
     match = _HH_MM.fullmatch(value.strip())
     if match is None:
-        raise CadenceError(f"'{value}' is not a time like 09:30")
+        raise CadenceError(f"'{as_typed(value)}' is not a time like 09:30")
     hours, minutes = int(match[1]), int(match[2])
     if hours > 23:
-        raise CadenceError(f"'{value}' is not a time of day: hours go up to 23")
+        raise CadenceError(f"'{as_typed(value)}' is not a time of day: hours go up to 23")
     if minutes > 59:
-        raise CadenceError(f"'{value}' is not a time of day: minutes go up to 59")
+        raise CadenceError(f"'{as_typed(value)}' is not a time of day: minutes go up to 59")
     return time(hours, minutes)
 
 
@@ -118,7 +119,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CadenceError(f"I don't know the timezone '{name}'") from None
+        raise CadenceError(f"I don't know the timezone '{as_typed(name)}'") from None
 
 
 @dataclass(frozen=True)
@@ -563,20 +564,22 @@ def _parse_time(token: str, word: str, *, after_at: bool = False) -> time | None
         return None
     hours_text, separator, minutes_text, meridiem = match.groups()
     if separator is None and meridiem is None and not after_at:
-        raise CadenceError(f"'{token}' is not a time: write it like 09:30, 5pm or 17h")
+        raise CadenceError(f"'{as_typed(token)}' is not a time: write it like 09:30, 5pm or 17h")
     if separator in {":", "."} and len(minutes_text) != 2:
-        raise CadenceError(f"'{token}' is not a time: write the minutes with two digits")
+        raise CadenceError(f"'{as_typed(token)}' is not a time: write the minutes with two digits")
     if separator == "h" and minutes_text and len(minutes_text) != 2:
-        raise CadenceError(f"'{token}' is not a time: write the minutes with two digits")
+        raise CadenceError(f"'{as_typed(token)}' is not a time: write the minutes with two digits")
     hours, minutes = int(hours_text), int(minutes_text or 0)
     if meridiem is not None:
         if not 1 <= hours <= 12:
-            raise CadenceError(f"'{token}' is not a time: with am/pm the hour goes from 1 to 12")
+            raise CadenceError(
+                f"'{as_typed(token)}' is not a time: with am/pm the hour goes from 1 to 12"
+            )
         hours = hours % 12 + (12 if meridiem == "pm" else 0)
     if hours > 23:
-        raise CadenceError(f"'{token}' is not a time of day: hours go up to 23")
+        raise CadenceError(f"'{as_typed(token)}' is not a time of day: hours go up to 23")
     if minutes > 59:
-        raise CadenceError(f"'{token}' is not a time of day: minutes go up to 59")
+        raise CadenceError(f"'{as_typed(token)}' is not a time of day: minutes go up to 59")
     return time(hours, minutes)
 
 
@@ -589,23 +592,23 @@ def _parse_timezone(token: str, word: str) -> str | None:
         return names[word]
     if word in _ABBREVIATIONS:
         raise CadenceError(
-            f"'{token}' is an abbreviation, which can mean different places and often "
+            f"'{as_typed(token)}' is an abbreviation, which can mean different places and often "
             f"ignores summer time; use a city name like {_ABBREVIATIONS[word]}"
         )
     if _OFFSET.fullmatch(word):
         raise CadenceError(
-            f"'{token}' is a fixed offset, which ignores summer time; "
+            f"'{as_typed(token)}' is a fixed offset, which ignores summer time; "
             "use a city name like Europe/Berlin or America/New_York"
         )
     if word in _legacy_names():
         raise CadenceError(
-            f"'{token}' is an old timezone alias; use an Area/City name like "
+            f"'{as_typed(token)}' is an old timezone alias; use an Area/City name like "
             "Europe/Berlin or America/New_York"
         )
     if "/" in word:
         close = get_close_matches(word, names, n=1, cutoff=0.75)
         hint = f" (did you mean {names[close[0]]}?)" if close else ""
-        raise CadenceError(f"I don't know the timezone '{token}'{hint}")
+        raise CadenceError(f"I don't know the timezone '{as_typed(token)}'{hint}")
     return None
 
 
@@ -624,7 +627,7 @@ def parse_timezone(value: str) -> str:
     # to its zone, and anything else is named as no timezone.
     cities = _zones_of_city(token.lower().replace(" ", "_"))
     meant = f" (did you mean {' or '.join(cities)}?)" if cities else ""
-    raise CadenceError(f"I don't know the timezone '{token}'{meant}")
+    raise CadenceError(f"I don't know the timezone '{as_typed(token)}'{meant}")
 
 
 def _names_a_zone(word: str) -> bool:
@@ -645,10 +648,11 @@ def _unknown_word(token: str, word: str) -> CadenceError:
     vocabulary = [*_WEEKDAY_WORDS, *_CADENCE_WORDS, "noon", "every"]
     close = get_close_matches(word, vocabulary, n=1, cutoff=0.75)
     if close:
-        return CadenceError(f"I don't understand '{token}' (did you mean '{close[0]}'?)")
+        return CadenceError(f"I don't understand '{as_typed(token)}' (did you mean '{close[0]}'?)")
     if cities := _zones_of_city(word):
-        return CadenceError(f"I don't understand '{token}' (did you mean {' or '.join(cities)}?)")
-    return CadenceError(f"I don't understand '{token}'")
+        meant = " or ".join(cities)
+        return CadenceError(f"I don't understand '{as_typed(token)}' (did you mean {meant}?)")
+    return CadenceError(f"I don't understand '{as_typed(token)}'")
 
 
 def _tokens(words: str) -> list[str]:
@@ -687,7 +691,7 @@ def _every(tokens: list[str], words: list[str], i: int) -> tuple[Cadence | None,
             return Cadence.MONTHLY, 3
         if rest[1] in _WEEKDAY_WORDS and every_two and rest[0] != "2":
             return Cadence.BIWEEKLY, 2  # "every other thursday"
-    phrase = " ".join(tokens[i : i + 3])
+    phrase = as_typed(" ".join(tokens[i : i + 3]))
     counted = rest[:1] and (rest[0].isdigit() or rest[0] in _NUMBER_WORDS or rest[0] in _TWO)
     if counted and len(rest) >= 2 and rest[1] in _WEEK | _MONTH:
         raise CadenceError(
@@ -703,14 +707,14 @@ def _twice(tokens: list[str], after: list[str]) -> CadenceError:
     said = " ".join(tokens[: per + 2] if per is not None else tokens[:1])
     if per is not None and after[per] in _MONTH | {"monthly"}:
         return CadenceError(
-            f"I can't keep '{said}' exactly: the nearest is biweekly (every 2 weeks), "
+            f"I can't keep '{as_typed(said)}' exactly: the nearest is biweekly (every 2 weeks), "
             "like `/mentor cadence biweekly`"
         )
     return _unsupported_rhythm(said)
 
 
 def _unsupported_rhythm(said: str) -> CadenceError:
-    return CadenceError(f"I can't keep '{said}' check-ins: they can be {RHYTHMS_OFFERED}")
+    return CadenceError(f"I can't keep '{as_typed(said)}' check-ins: they can be {RHYTHMS_OFFERED}")
 
 
 def _spaced_zone(tokens: list[str], i: int) -> tuple[str, str] | None:
@@ -728,7 +732,7 @@ def _spaced_zone(tokens: list[str], i: int) -> tuple[str, str] | None:
 
 def _spaced_zone_error(typed: str, zone: str) -> CadenceError:
     return CadenceError(
-        f"I don't know the timezone '{typed}' (did you mean {zone}? Timezone names are "
+        f"I don't know the timezone '{as_typed(typed)}' (did you mean {zone}? Timezone names are "
         "written with _ instead of spaces)"
     )
 
@@ -771,11 +775,13 @@ def parse_cadence(
         if word in _ONE_DAY:
             said = " ".join(tokens[i : i + 2]) if word == "next" else token  # "next week"
             raise CadenceError(
-                f"Check-ins repeat on a weekday, so I can't keep '{said}': name the day, "
+                f"Check-ins repeat on a weekday, so I can't keep '{as_typed(said)}': name the day, "
                 "like `weekly thu`. For a check-in now, `/mentor checkin` starts one"
             )
         if word in _PART_OF_DAY:
-            raise CadenceError(f"Say the time for '{token}' as a clock time, like 09:30 or 2pm")
+            raise CadenceError(
+                f"Say the time for '{as_typed(token)}' as a clock time, like 09:30 or 2pm"
+            )
         if (days := _DAY_RANGE.fullmatch(word)) and {days[1], days[2]} <= _WEEKDAY_WORDS.keys():
             raise _unsupported_rhythm(token)  # "mon-fri": every weekday
         if (spaced := _spaced_zone(tokens, i)) is not None:
@@ -793,7 +799,8 @@ def parse_cadence(
         elif _MONTH_DAY.fullmatch(word) or _day_of_month(lowered, i):
             raise CadenceError(
                 f"Monthly check-ins are on the first of a weekday in each month, so I can't "
-                f"keep '{token}': say which weekday, like `monthly tue` for the first Tuesday"
+                f"keep '{as_typed(token)}': say which weekday, like `monthly tue` for the first "
+                "Tuesday"
             )
         elif word in _FILLERS:
             pass
@@ -830,5 +837,6 @@ def _once(kind: str, chosen: tuple[_T, str] | None, value: _T, said: str) -> tup
     if chosen is None:
         return value, said
     if chosen[0] != value:
-        raise CadenceError(f"Please pick one {kind}, not both '{chosen[1]}' and '{said}'")
+        first, then = as_typed(chosen[1]), as_typed(said)
+        raise CadenceError(f"Please pick one {kind}, not both '{first}' and '{then}'")
     return chosen

@@ -21,9 +21,9 @@ from bot.text import (
     MENTION_IN_TEXT,
     TITLE_MAX_CHARS,
     WIN_MAX_CHARS,
+    as_typed,
     channel_mention_id,
     clean_text,
-    shorten,
     user_mention_id,
 )
 from bot.topics import (
@@ -359,9 +359,6 @@ MAX_PAUSE_DAYS = 183
 DEFAULT_PAUSE_DAYS = 14
 MAX_PAGE = 999_999  # journal pages (10 wins each: more than anyone will write)
 MAX_MILESTONE = 999_999  # a milestone's number in its pair's list
-# How much of a word that could not be understood an error repeats.
-QUOTED_CHARS = 40
-
 # ``/mentor pause`` lengths: "2w", "10d", "3 weeks", "a week", "one month" (30 days).
 _PAUSE_UNITS = {
     **dict.fromkeys(("d", "day", "days"), 1),
@@ -397,12 +394,12 @@ def help_for(topic: str | None) -> str:
             u for u in MENTOR_USAGE.values() if len(word) > 2 and _has_word(u.usage, word.lower())
         ]
         if within:
-            return f"`{_quoted(word)}` is part of these commands:\n" + "\n".join(
+            return f"`{as_typed(word)}` is part of these commands:\n" + "\n".join(
                 f"`{u.usage}` — {u.summary}" for u in within
             )
         close = closest_word(word, MENTOR_USAGE)
         if close is None:
-            return f"There is no `/mentor {_quoted(word)}`.\n{help_text()}"
+            return f"There is no `/mentor {as_typed(word)}`.\n{help_text()}"
         usage = MENTOR_USAGE[close]
     return f"`{usage.usage}` — {usage.summary}\nExample: `{usage.example}`"
 
@@ -422,11 +419,11 @@ def parse_command(command: str, text: str) -> Command:
     if close is not None:
         usage = WIN_USAGE if close == "win" else MENTOR_USAGE["help"]
         raise CommandError(
-            f"I don't know the command `/{name}`. Did you mean `/{close}`?",
+            f"I don't know the command `/{as_typed(name)}`. Did you mean `/{close}`?",
             usage=usage.usage,
             example=usage.example,
         )
-    raise CommandError(f"I don't know the command `/{name}`.\n{help_text()}")
+    raise CommandError(f"I don't know the command `/{as_typed(name)}`.\n{help_text()}")
 
 
 # The longest refused words a reply gives back (a few messages' worth on any platform).
@@ -546,8 +543,7 @@ def _unknown_subcommand(sub: str, text: str) -> CommandError:
     whole help. ``/mentor win …`` is the /win command, its words said back unsaved."""
     if sub == "win":
         words = clean_text(text).split(None, 1)[1:]
-        # Backticks of theirs would end the code span early.
-        said = f"/win {_quoted(words[0])}".replace("`", "'") if words else "/win <what went well>"
+        said = f"/win {as_typed(words[0])}" if words else "/win <what went well>"
         return CommandError(
             f"Did you mean `{said}`? Wins have a command of their own, so I didn't save that.",
             usage=WIN_USAGE.usage,
@@ -555,10 +551,10 @@ def _unknown_subcommand(sub: str, text: str) -> CommandError:
         )
     close = _CALLED_SO.get(sub) or closest_word(sub, MENTOR_USAGE)
     if close is None:
-        return CommandError(f"I don't know `/mentor {sub}`.\n{help_text()}")
+        return CommandError(f"I don't know `/mentor {as_typed(sub)}`.\n{help_text()}")
     usage = MENTOR_USAGE[close]
     return CommandError(
-        f"I don't know `/mentor {sub}`. Did you mean `/mentor {close}`?",
+        f"I don't know `/mentor {as_typed(sub)}`. Did you mean `/mentor {close}`?",
         usage=usage.usage,
         example=usage.example,
     )
@@ -621,7 +617,7 @@ def _parse_pair(args: list[str]) -> ProposePair:
         extra = " ".join(arg for arg, found in zip(args, ids, strict=True) if found is None)
         raise _usage_error(
             "pair",
-            f"Propose a pair with the two @mentions alone, not `{_quoted(extra)}`: first "
+            f"Propose a pair with the two @mentions alone, not `{as_typed(extra)}`: first "
             "the mentor, then the mentee. Once both accept, `/mentor cadence` sets when "
             "they check in.",
         )
@@ -631,11 +627,12 @@ def _parse_pair(args: list[str]) -> ProposePair:
         if plain.lower() in ("me", "myself", "i"):
             raise _usage_error(
                 "pair",
-                f"Mention yourself with @ too, not `{plain}`: first the mentor, then the mentee.",
+                f"Mention yourself with @ too, not `{as_typed(plain)}`: first the mentor, then the "
+                "mentee.",
             )
         raise _usage_error(
             "pair",
-            f"`{_quoted(plain)}` is not an @mention. Mention both people with @, first the "
+            f"`{as_typed(plain)}` is not an @mention. Mention both people with @, first the "
             "mentor, then the mentee.",
         )
     if len(args) == 1 and ids[0] is not None:
@@ -683,7 +680,7 @@ def _no_words(args: list[str], sub: str, command: _T_COMMAND) -> _T_COMMAND:
     """A command that takes no words refuses them, rather than doing what it always
     does while the person thinks it did what they typed (`/mentor stats 2026`)."""
     if args:
-        raise _usage_error(sub, f"`/mentor {sub}` takes no words after it.")
+        raise _usage_error(sub, f"`/mentor {as_typed(sub)}` takes no words after it.")
     return command
 
 
@@ -708,7 +705,8 @@ def _optional_partner(args: list[str], sub: str) -> str | None:
         return None
     partner = _person(args[0], sub)
     if partner is None or len(args) > 1:
-        raise _usage_error(sub, f"I expected a partner's @mention, not `{' '.join(args)}`.")
+        said = as_typed(" ".join(args))
+        raise _usage_error(sub, f"I expected a partner's @mention, not `{said}`.")
     return partner
 
 
@@ -749,12 +747,7 @@ def _parse_page(args: list[str]) -> int:
             "Your journal shows your own wins; I can't show anyone else's. Your partner's "
             "wins come to you in DMs as they share them.",
         )
-    raise _usage_error("journal", f"`{_quoted(' '.join(args))}` is not a page number.")
-
-
-def _quoted(words: str) -> str:
-    """What the person typed, repeated in an error, cut short if it is long."""
-    return shorten(words, QUOTED_CHARS)
+    raise _usage_error("journal", f"`{as_typed(' '.join(args))}` is not a page number.")
 
 
 def _person(token: str, sub: str | None = None) -> str | None:
@@ -768,7 +761,7 @@ def _fitting(found: str | None, token: str, sub: str | None) -> str | None:
     rule on SQLite and PostgreSQL: bot/ids.py)."""
     if found is None or fits_id(found):
         return found
-    message = f"`{_quoted(token)}` is not a mention I can use: it is too long to be real."
+    message = f"`{as_typed(token)}` is not a mention I can use: it is too long to be real."
     if sub is None:
         raise CommandError(message)
     raise _usage_error(sub, message)
@@ -851,7 +844,7 @@ def _parse_milestone(args: list[str]) -> Command:
             title = _unquoted(" ".join(rest[1:]))
             whom = f" <@{partner}>" if partner else ""
             if number is not None and title:
-                shown = _quoted(title).replace("`", "'")  # as a code span of its own
+                shown = as_typed(title)
                 how = (
                     f"`/mentor milestone remove {number}`{whom}, then `/mentor milestone add "
                     f"{shown}`{whom}"
@@ -863,7 +856,9 @@ def _parse_milestone(args: list[str]) -> Command:
                 f"A milestone's title can't be changed, but an open one can be replaced: {how}.",
             )
         case _:
-            raise _usage_error("milestone", f"`{action}` is not something I can do to milestones.")
+            raise _usage_error(
+                "milestone", f"`{as_typed(action)}` is not something I can do to milestones."
+            )
 
 
 # Quotation marks people put around a title, opening and closing.
@@ -890,7 +885,7 @@ def _parse_pause(args: list[str]) -> Pause:
         if until is None:
             raise _usage_error(
                 "pause",
-                f"`{_quoted(said[6:].strip())}` is not a day I can read: write it like "
+                f"`{as_typed(said[6:].strip())}` is not a day I can read: write it like "
                 "2027-01-10, 10 Jan, Monday or tomorrow.",
             )
         return Pause(until=until, partner_id=partner)
@@ -914,7 +909,7 @@ def _parse_pause(args: list[str]) -> Pause:
         )
     raise _usage_error(
         "pause",
-        f"`{_quoted(said)}` is not a length like `2w`, `3 weeks` or `10 days`, "
+        f"`{as_typed(said)}` is not a length like `2w`, `3 weeks` or `10 days`, "
         "or `until 2027-01-10`.",
     )
 
@@ -966,7 +961,7 @@ def _list_page(args: list[str]) -> int | None:
     page = whole_number(args[0], high=MAX_PAGE)
     if page is None:
         raise _usage_error(
-            "feedback", f"`{_quoted(args[0])}` is not a page number.", "/mentor feedback list 2"
+            "feedback", f"`{as_typed(args[0])}` is not a page number.", "/mentor feedback list 2"
         )
     return page
 
@@ -1000,7 +995,7 @@ def _parse_config(args: list[str]) -> Command:
                 raise _usage_error("config", "Name your timezone, like Europe/Berlin.")
             return SetTimezone(_parse_timezone(" ".join(rest)))
         case _:
-            raise _usage_error("config", f"There is no setting called `{setting}`.")
+            raise _usage_error("config", f"There is no setting called `{as_typed(setting)}`.")
 
 
 # Words for "no shout-out channel" (`off` is the one the help shows).
@@ -1018,10 +1013,10 @@ def _no_channel(typed: str | None) -> str:
     if typed.startswith("#"):
         # A channel name the platform did not turn into a mention: none is called that.
         return (
-            f"I can't find a channel called `{_quoted(typed)}`. Type # and pick the channel "
+            f"I can't find a channel called `{as_typed(typed)}`. Type # and pick the channel "
             "from the list, or say `off`."
         )
-    return f"Name the shout-out channel with #, like `#{_quoted(typed)}`, or say `off`."
+    return f"Name the shout-out channel with #, like `#{as_typed(typed)}`, or say `off`."
 
 
 def _parse_timezone(value: str) -> str:
@@ -1046,7 +1041,8 @@ def _parse_join(args: list[str]) -> JoinPool:
     role = args[0].lower().rstrip(":,")
     if role not in MATCH_ROLES:
         raise _usage_error(
-            "join", f"Say whether you join as a mentor, a mentee or both, not `{args[0]}`."
+            "join",
+            f"Say whether you join as a mentor, a mentee or both, not `{as_typed(args[0])}`.",
         )
     topics, capacity, team, team_given = _profile_words(args[1:], "join")
     return JoinPool(role, topics, capacity, team, team_given)
@@ -1093,7 +1089,7 @@ def _said_twice(sub: str, label: str, first: str, second: str) -> CommandError:
     """``capacity 2 … capacity 3``: which one was meant is a guess, so none is taken."""
     return _usage_error(
         sub,
-        f"You gave `{label}` twice (`{_quoted(first)}` and `{_quoted(second)}`): say it once.",
+        f"You gave `{label}` twice (`{as_typed(first)}` and `{as_typed(second)}`): say it once.",
     )
 
 
@@ -1122,7 +1118,7 @@ def _parse_profile(args: list[str]) -> ShowProfile | EditProfile:
         return ShowProfile()
     setting, rest = args[0].lower().rstrip(":"), args[1:]
     if setting not in _PROFILE_EXAMPLES:
-        raise _usage_error("profile", f"There is no profile setting called `{setting}`.")
+        raise _usage_error("profile", f"There is no profile setting called `{as_typed(setting)}`.")
     example = f"/mentor profile {setting} {_PROFILE_EXAMPLES[setting]}"
     if not rest:
         raise _usage_error("profile", f"Say what to set `{setting}` to.", example)

@@ -76,6 +76,17 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# How much of what someone typed an error repeats (they retype it anyway).
+QUOTED_CHARS = 40
+
+
+def as_typed(words: str) -> str:
+    """What the person typed, repeated in an error: cut short if it is long, and its own
+    backticks made quotes, as errors put it in a code span or quotes (no code span holds
+    one: Slack's mrkdwn and Discord's markdown end it there and show the rest as typed)."""
+    return shorten(words, QUOTED_CHARS).replace("`", "'")
+
+
 # A typed "skip" (the prompts say "Reply here, answer in a form, or skip"): the [Skip]
 # button in words, not an answer that reads "skip".
 _SKIP = re.compile(r"skip(?:\s+(?:it|this|this one|that))?\s*[.!]*", re.IGNORECASE)

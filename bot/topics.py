@@ -9,6 +9,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from bot.numbers import whole_number
+from bot.text import as_typed
 
 TOPIC_MAX_CHARS = 40  # the String(40) of match_topics.name
 MAX_TOPICS = 10  # per person: enough to say what you offer or want, few enough to mean it
@@ -34,7 +35,7 @@ def normalise_topic(raw: str) -> str:
     simple rules (databases -> database, libraries -> library, classes -> class)."""
     text = _SPACES.sub(" ", _NOT_TOPIC.sub(" ", raw.lower())).strip(" .-/")
     if not text:
-        raise TopicError(f"“{raw.strip()}” has no letters or digits to make a topic of")
+        raise TopicError(f"“{as_typed(raw.strip())}” has no letters or digits to make a topic of")
     words = text.split(" ")
     words[-1] = _singular(words[-1])
     topic = " ".join(words)
@@ -98,7 +99,7 @@ def parse_capacity(raw: str) -> int:
     if capacity is None:
         raise TopicError(
             f"capacity is how many mentees at once, a number from 1 to {MAX_CAPACITY}, "
-            f"not “{value[:40]}”"
+            f"not “{as_typed(value)}”"
         )
     return capacity
 

@@ -212,6 +212,46 @@ async def test_words_refused_for_their_length_come_back_whole(
     assert await snapshot(chat) == before
 
 
+# Commands whose refusal repeats a word of theirs ({} is that word).
+ECHOING = [
+    "/mentor {}",
+    "/mentor milestone {} 1",
+    "/mentor config {} on",
+    "/mentor profile {} 2",
+    "/mentor join {} python",
+    "/mentor join mentor python capacity {}",
+    "/mentor status {} please",
+    "/mentor journal {}",
+    "/mentor pair bob {}",
+    "/mentor pair @alice @bob {}",
+    "/mentor pause {}",
+    "/mentor pause until {}",
+    "/mentor config shoutouts {}",
+    "/mentor config timezone {}",
+    "/mentor config timezone Europe/{}",
+    "/mentor cadence {}",
+    "/mentor cadence weekly mon 10:00 {}",
+    "/mentor cadence every {} weeks",
+    "/mentor cadence mon {}",
+]
+
+
+@pytest.mark.parametrize("word", ["`rm`", "w" * 300], ids=["backticks", "long"])
+@pytest.mark.parametrize("command", ECHOING)
+async def test_words_said_back_in_an_error_are_short_and_keep_its_code_spans(
+    chat: Chat, command: str, word: str
+) -> None:
+    """A refusal says back the word it could not use, in a code span or quotes: a long
+    word cut short (it is retyped anyway), and backticks of theirs as quotes, so the
+    code span does not end there and the rest show as typed (Slack mrkdwn, Discord)."""
+    await pair_up(chat, "alice", "bob")
+    answer = await said_changing_nothing(chat, "bob", command.format(word))
+    assert "Traceback" not in answer and SORRY not in answer
+    for line in answer.splitlines():
+        assert line.count("`") % 2 == 0, line
+    assert "w" * 41 not in answer
+
+
 async def test_unknown_subcommand_shows_the_help(chat: Chat) -> None:
     answer = await chat.say("alice", "/mentor frobnicate")
     assert "/mentor pair @mentor @mentee" in answer and "/win <what went well>" in answer

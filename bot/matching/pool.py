@@ -42,6 +42,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
+from bot.text import as_typed
 from bot.topics import (
     DEFAULT_CAPACITY,
     MAX_CAPACITY,
@@ -360,7 +361,7 @@ async def join_from_form(turn: Turn, values: dict[str, str]) -> list[Effect]:
     role = values.get("role", "").strip().lower()
     if role not in (r.value for r in MatchRole):
         raise UserError(
-            f"“{values.get('role', '')}” is not a role: write mentor, mentee or both. "
+            f"“{as_typed(values.get('role', ''))}” is not a role: write mentor, mentee or both. "
             "Nothing was saved; run `/mentor join` again."
         )
     try:
