@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.matching.solver import (
     NO_MENTOR_IN_POOL,
+    NO_OTHER_MENTOR_IN_POOL,
     Mentee,
     Mentor,
     Pool,
@@ -178,6 +179,9 @@ def test_unmatched_mentees_are_told_why() -> None:
         )
     )
     assert themselves.unmatched[0].reason == "no other mentor has room"
+    # The pool's only mentor, of both roles: not "no mentor is in the pool".
+    alone = solve(Pool([Mentor("a", frozenset(), 1)], [Mentee("a", frozenset())], on=ON))
+    assert alone.unmatched[0].reason == NO_OTHER_MENTOR_IN_POOL
 
 
 @settings(max_examples=200, deadline=None)
@@ -191,8 +195,9 @@ def test_the_reason_for_an_unmatched_mentee_is_true(pool: Pool) -> None:
         fine = [m for m in other_team if allowed(m, mentee, pool.blocked)]
         others = [m for m in pool.mentors if m.user_id != mentee.user_id]
         own_room = any(m.user_id == mentee.user_id and m.room > 0 for m in pool.mentors)
+        mentors_too = any(m.user_id == mentee.user_id for m in pool.mentors)
         expected = (
-            NO_MENTOR_IN_POOL
+            (NO_OTHER_MENTOR_IN_POOL if mentors_too else NO_MENTOR_IN_POOL)
             if not others
             else "no other mentor has room"
             if not room and own_room

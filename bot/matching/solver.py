@@ -432,6 +432,10 @@ def _violations(
 NO_MENTOR_IN_POOL = (
     "no mentor is in the pool yet (mentors join with `/mentor join mentor <topics>`)"
 )
+# A person of both roles, the pool's only mentor: nobody mentors themselves.
+NO_OTHER_MENTOR_IN_POOL = (
+    "no other mentor is in the pool yet (mentors join with `/mentor join mentor <topics>`)"
+)
 
 
 def _unmatched(pool: Pool, matched: set[int]) -> tuple[Unmatched, ...]:
@@ -463,7 +467,8 @@ def _unmatched(pool: Pool, matched: set[int]) -> tuple[Unmatched, ...]:
         other_team = others - own_team
         if others <= 0:
             if not any(m.user_id != mentee.user_id for m in pool.mentors):
-                reason = NO_MENTOR_IN_POOL
+                mentors_too = any(m.user_id == mentee.user_id for m in pool.mentors)
+                reason = NO_OTHER_MENTOR_IN_POOL if mentors_too else NO_MENTOR_IN_POOL
             elif is_mentor:  # they have room themselves, and nobody else has
                 reason = "no other mentor has room"
             else:
