@@ -104,12 +104,31 @@ async def test_both_are_prompted_at_the_agreed_time_with_their_wins(chat: Chat) 
         "Answer in a form",
         "Skip",
     ]
-    assert "Time for your check-in with <@bob>." in chat.dms("alice")[-1]
-    assert "wins since" not in chat.dms("alice")[-1]
+    # The partner's wins too (shared with them as they came), to talk about.
+    theirs = chat.dms("alice")[-1]
+    assert theirs.startswith("👋 Time for your check-in with <@bob>.\n<@bob>'s wins since last")
+    assert "<@bob>'s wins since last time:\n• fixed the flaky test\nHow did it go" in theirs
+    assert "Your wins" not in theirs
     (checkin,) = await _checkins(chat)
     assert checkin.due_at == FIRST_CHECKIN and checkin.state == CheckinState.OPEN
     # The next one is a week later, in local time.
     assert (await _pair(chat)).next_checkin_at == FIRST_CHECKIN + timedelta(days=7)
+
+
+async def test_a_prompt_lists_a_few_of_the_partners_wins_and_says_there_are_more(
+    chat: Chat,
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    for n in range(1, 8):
+        await chat.say("bob", f"/win win {n}")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+    listed = "\n".join(f"• win {n}" for n in range(7, 2, -1))
+    more = "• … and more (I told you of each as it was shared)"
+    assert f"<@bob>'s wins since last time:\n{listed}\n{more}\nHow did" in chat.dms("alice")[-1]
+    assert (
+        f"Your wins since last time:\n{listed}\n• … and more in `/mentor journal`"
+        in (chat.dms("bob")[-1])
+    )
 
 
 async def test_answers_are_shared_once_both_have_answered(chat: Chat) -> None:

@@ -39,11 +39,13 @@ def outline(turn: Turn) -> list[str]:
     return [block.header for block in turn.blocks]
 
 
-def prompt(partner: str, wins: list[str]) -> str:
-    """The text of a check-in prompt (without its buttons)."""
+def prompt(partner: str, wins: list[str], theirs: tuple[str, ...] = ()) -> str:
+    """The text of a check-in prompt (without its buttons): the wins of both."""
     lines = [f"👋 Time for your check-in with @{partner}."]
     if wins:
         lines += ["Your wins since last time:", *[f"• {win}" for win in wins]]
+    if theirs:
+        lines += [f"@{partner}'s wins since last time:", *[f"• {win}" for win in theirs]]
     lines += [
         "How did it go since last time?",
         "(Reply here, answer in a form, or skip any question.)",
@@ -121,8 +123,8 @@ def test_checkin_and_feedback_session(tmp_path: Path) -> None:
     assert first_heads_ups[1].text == heads_up("alice", "Fri 27 Nov")
     assert all(m.buttons == ["Skip this one"] for m in first_heads_ups)
     # Both get the mood question, with the wins each posted since the pair began.
-    assert prompts[0].text == prompt("bob", ["shipped the login page"])
-    assert prompts[1].text == prompt("alice", ["fixed the flaky test"])
+    assert prompts[0].text == prompt("bob", ["shipped the login page"], ("fixed the flaky test",))
+    assert prompts[1].text == prompt("alice", ["fixed the flaky test"], ("shipped the login page",))
     assert all(m.buttons == MOOD_BUTTONS for m in prompts)
 
     # alice answers: a mood button, then a DM reply to each question.

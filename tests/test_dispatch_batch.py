@@ -220,12 +220,18 @@ def test_prompts_built_for_a_batch_are_the_ones_made_one_by_one() -> None:
     partner = Person(7, "U7", "Europe/Berlin")
     many = [f"win {n}" for n in range(8)]
     for workspace in (running, stopped):
-        for flow_id, wins in ((1, []), (42, ["shipped it"]), (123456789, many)):
+        for flow_id, wins, theirs in (
+            (1, [], []),
+            (42, ["shipped it"], []),
+            (7, [], ["gave a talk"]),
+            (123456789, many, many[:3]),
+        ):
             for at in (now, now + timedelta(hours=3), now - timedelta(hours=1)):
-                expected = outbox_row(
-                    workspace, OutboxTarget.DM, "U8", _prompt(flow_id, partner, wins), now, at
+                made = _prompt(flow_id, partner, wins, theirs)
+                expected = outbox_row(workspace, OutboxTarget.DM, "U8", made, now, at)
+                assert (
+                    prompts.row(workspace.id, "U8", flow_id, partner, wins, theirs, at) == expected
                 )
-                assert prompts.row(workspace.id, "U8", flow_id, partner, wins, at) == expected
 
 
 async def test_bulk_inserts_store_datetimes_as_the_typed_columns_do(database: Database) -> None:

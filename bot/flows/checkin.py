@@ -439,6 +439,7 @@ async def _open_part(
                 flow_ids[(d.pair_id, me.id)],
                 partner,
                 wins.get(me.id, ()),
+                wins.get(partner.id, ()),
                 sends[(d.pair_id, me.id)],
             )
             for d in part
@@ -586,9 +587,12 @@ async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict
     return found
 
 
-def _prompt(flow_id: int, partner: Person, wins: Sequence[str]) -> Content:
+def _prompt(
+    flow_id: int, partner: Person, wins: Sequence[str], partner_wins: Sequence[str]
+) -> Content:
     """What a check-in prompt says: the one definition (:class:`_Prompts` copies it)."""
-    return Content(_prompt_text(partner, wins), buttons=_answer_buttons(flow_id, State.MOOD))
+    text = _prompt_text(partner, wins, partner_wins)
+    return Content(text, buttons=_answer_buttons(flow_id, State.MOOD))
 
 
 def _answer_buttons(flow: FlowSession | int, state: State) -> tuple[Button, ...]:
@@ -604,16 +608,25 @@ def _answer_buttons(flow: FlowSession | int, state: State) -> tuple[Button, ...]
     )
 
 
-def _prompt_text(partner: Person, wins: Sequence[str]) -> str:
-    lines = [f"👋 Time for your check-in with <@{partner.external_id}>."]
+def _prompt_text(partner: Person, wins: Sequence[str], partner_wins: Sequence[str]) -> str:
+    """The prompt's words: the wins each of them shared since the pair's last check-in
+    (the partner's were shared with this member as they came), then the first question."""
+    mention = f"<@{partner.external_id}>"
+    lines = [f"👋 Time for your check-in with {mention}."]
     if wins:
         lines.append("Your wins since last time:")
-        lines += [f"• {shorten(text, 200)}" for text in wins[:WINS_IN_PROMPT]]
-        if len(wins) > WINS_IN_PROMPT:
-            lines.append("• … and more in `/mentor journal`")
+        lines += _listed_wins(wins, "• … and more in `/mentor journal`")
+    if partner_wins:
+        lines.append(f"{mention}'s wins since last time:")
+        lines += _listed_wins(partner_wins, "• … and more (I told you of each as it was shared)")
     lines.append(QUESTIONS[State.MOOD][0])
     lines.append("(Reply here, answer in a form, or skip any question.)")
     return "\n".join(lines)
+
+
+def _listed_wins(wins: Sequence[str], more: str) -> list[str]:
+    listed = [f"• {shorten(text, 200)}" for text in wins[:WINS_IN_PROMPT]]
+    return [*listed, more] if len(wins) > WINS_IN_PROMPT else listed
 
 
 class _Prompts(OutboxRows):
@@ -624,7 +637,7 @@ class _Prompts(OutboxRows):
 
     def __init__(self, now: datetime, workspaces: Mapping[int, Workspace]) -> None:
         super().__init__(now, workspaces)
-        sample = _prompt(0, Person(0, "", None), ()).to_json()
+        sample = _prompt(0, Person(0, "", None), (), ()).to_json()
         # A flow button's action id is the flow's prefix followed by the choice.
         prefix = flow_button(0, "", "").action_id
         assert all(action.startswith(prefix) for _, action, _ in sample["buttons"])
@@ -633,12 +646,14 @@ class _Prompts(OutboxRows):
         ]
         self._content = {k: v for k, v in sample.items() if k not in ("text", "buttons")}
 
-    def content(self, flow_id: int, partner: Person, wins: Sequence[str]) -> dict[str, Any]:
-        """``_prompt(flow_id, partner, wins).to_json()``."""
+    def content(
+        self, flow_id: int, partner: Person, wins: Sequence[str], partner_wins: Sequence[str]
+    ) -> dict[str, Any]:
+        """``_prompt(flow_id, partner, wins, partner_wins).to_json()``."""
         prefix = flow_button(flow_id, "", "").action_id
         return {
             **self._content,
-            "text": _prompt_text(partner, wins),
+            "text": _prompt_text(partner, wins, partner_wins),
             "buttons": [[label, prefix + choice, style] for label, choice, style in self._buttons],
         }
 
@@ -649,10 +664,12 @@ class _Prompts(OutboxRows):
         flow_id: int,
         partner: Person,
         wins: Sequence[str],
+        partner_wins: Sequence[str],
         at: datetime,
     ) -> dict[str, Any]:
         """``outbox_row(workspace, DM, target_id, _prompt(...), now, at)``."""
-        return self.dm(workspace_id, target_id, self.content(flow_id, partner, wins), at)
+        content = self.content(flow_id, partner, wins, partner_wins)
+        return self.dm(workspace_id, target_id, content, at)
 
 
 # Each event's statements are few and fixed (issue 16): a reply or a click writes the
