@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar, assert_never
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due, milestones, pair_commands, preferences, privacy, program, status, wins
@@ -773,7 +773,7 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         )
     if (meant := _command_in_words(text)) is not None:
         return turn.reply(meant)
-    if (button := await _waits_for_a_button(turn)) is not None:
+    if (button := await _waits_for_a_button(turn, text)) is not None:
         return turn.reply(button)
     if (late := await checkin.closed_before_answered(turn)) is not None:
         return turn.reply(late)
@@ -799,24 +799,34 @@ _BUTTON_KINDS = tuple(
 BUTTON_QUESTION_RECENT = timedelta(days=1)
 
 
-async def _waits_for_a_button(turn: Turn) -> str | None:
+async def _waits_for_a_button(turn: Turn, text: str) -> str | None:
     """For a DM that answers no question: a question of the bot's that only its buttons
     answer, when one waits for this person. A typed "yes" or "accept" is not its answer
     (never a forget's), and they are told where to press, rather than that nothing
-    waits for them. A question asked in the last day first, then a proposed pair."""
+    waits for them; a feedback question being coached is not sent (the DM is offered
+    back as the question to ask). A question asked in the last day first, then a
+    proposed pair."""
     query = (
-        select(FlowSession.kind)
+        select(FlowSession.kind, FlowSession.data)
         .where(
             FlowSession.workspace_id == turn.workspace.id,
             FlowSession.member_id == turn.actor.id,
-            FlowSession.kind.in_(_BUTTON_KINDS),
+            or_(
+                FlowSession.kind.in_(_BUTTON_KINDS),
+                and_(
+                    FlowSession.kind == FlowKind.FEEDBACK.value,
+                    FlowSession.state == feedback.State.COACHING.value,
+                ),
+            ),
             FlowSession.ended_at.is_(None),
             FlowSession.updated_at >= turn.now - BUTTON_QUESTION_RECENT,
         )
         .order_by(FlowSession.updated_at.desc())
         .limit(1)
     )
-    kind = await turn.session.scalar(query)
+    kind, data = (await turn.session.execute(query)).first() or (None, None)
+    if kind == FlowKind.FEEDBACK:
+        return feedback.while_coaching(str((data or {}).get("question", "")), text)
     if kind == FlowKind.FORGET:
         return (
             "I didn't delete anything: your data stays unless you press [Delete everything] "

@@ -72,6 +72,32 @@ async def test_a_vague_question_is_coached_then_sent_anyway(chat: Chat) -> None:
     assert (row.question, row.answer) == ("any feedback?", None)
 
 
+async def test_a_question_typed_as_a_dm_while_coached_is_not_sent_and_offered_back(
+    chat: Chat,
+) -> None:
+    """The coaching prompt waits for its buttons; the mentee types their better question
+    in a DM instead. Nothing reaches the mentor, nothing is stored, and they are told so,
+    with the command that asks it."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor feedback any feedback?")
+    dms_before = len(chat.dms("alice"))
+    before = await snapshot(chat)
+    typed = await chat.say("bob", f"{QUESTION} I mean the `deploy` part")
+    assert typed == (
+        "I didn't send that to your mentor: your question “any feedback?” waits for "
+        "[Send anyway] or [I'll rephrase], where you asked it. To ask this instead, send it "
+        f"with the command: `/mentor feedback {QUESTION} I mean the 'deploy' part`"
+    )
+    assert (await chat.say("bob", "ok")).endswith(
+        "To ask another, use `/mentor feedback <your question>`."
+    )
+    assert await snapshot(chat) == before
+    assert len(chat.dms("alice")) == dms_before
+    # The buttons still answer it; then a DM is nothing waiting, as before.
+    assert "Sent your question to <@alice>" in await chat.click("bob", "Send anyway")
+    assert "not waiting for an answer" in await chat.say("bob", "thanks, that was it")
+
+
 async def test_a_rephrased_question_goes_straight_to_the_mentor(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     for vague in ("How did I do?", "Any thoughts on how things are going in general?"):

@@ -129,6 +129,23 @@ COACHING = (
     "easy to follow?”\n"
     "Send it as it is, or ask again with `/mentor feedback <your question>`."
 )
+# How much of a DM a reply offers back as the question to ask (they may send it so).
+OFFERED_CHARS = 300
+
+
+def while_coaching(question: str, typed: str) -> str:
+    """A DM typed while the coaching prompt's buttons wait (often the question asked
+    again, in the DM rather than with the command): nothing is sent, and they are told
+    what waits and how to ask this instead."""
+    said = (
+        f"I didn't send that to your mentor: your question {_quote(question)} waits for "
+        "[Send anyway] or [I'll rephrase], where you asked it."
+    )
+    if len(typed.split()) < 3:  # "ok", "sure": no question to offer back
+        return f"{said} To ask another, use `/mentor feedback <your question>`."
+    offered = shorten(f"/mentor feedback {typed}", OFFERED_CHARS).replace("`", "'")
+    return f"{said} To ask this instead, send it with the command: `{offered}`"
+
 
 # Phrases that ask for feedback without saying about what.
 _GENERIC = re.compile(
