@@ -76,6 +76,13 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def bold(words: str) -> str:
+    """Someone's words (a milestone's title) in bold, unless they hold an asterisk: then
+    as they typed them, their own bold kept (bold around it would end early, and Slack's
+    mrkdwn and Discord's markdown show "*Demo to *the team**" in pieces)."""
+    return words if "*" in words else f"*{words}*"
+
+
 # How much of what someone typed an error repeats (they retype it anyway).
 QUOTED_CHARS = 40
 

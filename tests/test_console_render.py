@@ -49,3 +49,10 @@ def test_control_characters_in_peoples_words_reach_the_terminal_escaped() -> Non
     assert "line two \\u202egnirts\\x0d" in shown
     assert "DM → bob\\x1b[31m" in shown
     assert shown.count("\n") >= 5  # the line breaks of the text and the field stay breaks
+
+
+def test_a_mention_in_bold_text_is_shown_as_a_mention() -> None:
+    """A milestone's title is shown in bold, and may name someone."""
+    shown = render_message("DM → bob", "dm", Content("🎉 reached: *Demo to <@alice>*!"))
+    assert shown.plain.endswith("🎉 reached: Demo to @alice!")
+    assert any(span.style == "cyan" for span in shown.spans)

@@ -118,6 +118,21 @@ async def test_quotes_around_a_title_are_not_part_of_it(chat: Chat) -> None:
     assert '#3 Read "Thinking in Systems" — ⬜\n#4 "Ship" the "API" — ⬜' in listed
 
 
+async def test_a_title_with_asterisks_of_its_own_keeps_them_whole(chat: Chat) -> None:
+    """A title is celebrated in bold; one with an asterisk is shown as typed instead
+    (bold around "*the team*" would end at its first asterisk)."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor milestone add Demo to *the team*")
+    await chat.say("bob", "/mentor milestone add Ship v2")
+    await chat.say("bob", "/mentor milestone done 1")
+    assert chat.dms("alice")[-1].startswith(
+        "🎉 <@bob> reached a milestone: Demo to *the team*\n\n"
+        "Time for a short look back at milestone #1 Demo to *the team*. I'll share"
+    )
+    await chat.say("bob", "/mentor milestone done 2")
+    assert chat.dms("alice")[-1].startswith("🎉 <@bob> reached a milestone: *Ship v2*\n\n")
+
+
 async def test_a_title_in_one_of_several_pairs_needs_no_which_pair(chat: Chat) -> None:
     """Named by its title, a goal only one of alice's pairs has is that pair's: no
     "which pair?". A title two pairs have asks which, among those two; one none has

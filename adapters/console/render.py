@@ -39,7 +39,9 @@ def inline(text: str) -> Text:
         elif channel is not None:
             out.append(f"#{channel}", style="green")
         elif bold is not None:
-            out.append(bold, style="bold")
+            inner = inline(bold)  # a mention in bold text (a milestone's title) too
+            inner.stylize("bold")
+            out.append_text(inner)
         else:
             out.append(code, style="italic")
         position = match.end()

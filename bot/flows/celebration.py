@@ -34,7 +34,7 @@ from bot.flows.sessions import (
 )
 from bot.pairs import PairView, pairs_of
 from bot.storage.models import FlowSession, Member, Milestone, MilestoneKind
-from bot.text import mention_list
+from bot.text import bold, mention_list
 from bot.turn import Person, Turn
 
 
@@ -87,7 +87,7 @@ async def celebrate(
             _tell_owner(
                 turn,
                 owner,
-                f"🎉 You reached a milestone: *{milestone.title}*! I'll celebrate it once "
+                f"🎉 You reached a milestone: {bold(milestone.title)}! I'll celebrate it once "
                 f"you've said whether I may shout it out in <#{channel}> (the question I "
                 "asked you earlier).",
             )
@@ -109,7 +109,7 @@ async def _ask_consent(turn: Turn, milestone: Milestone, owner: Member, channel:
     turn.dm(
         owner,
         Content(
-            f"🎉 You reached a milestone: *{milestone.title}*!\n"
+            f"🎉 You reached a milestone: {bold(milestone.title)}!\n"
             f"May I celebrate it with a shout-out in <#{channel}>? I'll only ask once; "
             "change it any time with `/mentor config consent on` or `off`.",
             buttons=(
@@ -177,7 +177,7 @@ async def _celebrate_now(
 
 def reached_headline(owner_id: str, title: str) -> str:
     """What the partners (or the channel) are told of someone's milestone."""
-    return f"🎉 <@{owner_id}> reached a milestone: *{title}*"
+    return f"🎉 <@{owner_id}> reached a milestone: {bold(title)}"
 
 
 def reached_note(
@@ -190,9 +190,9 @@ def reached_note(
     their ids), for a pair's own, with whom they reached it, and the channel it was
     shouted out in (None: celebrated in DMs)."""
     if together_with is not None:
-        note = f"🎉 You and <@{together_with}> reached a milestone: *{title}*!"
+        note = f"🎉 You and <@{together_with}> reached a milestone: {bold(title)}!"
     else:
-        note = f"🎉 You reached a milestone: *{title}*!"
+        note = f"🎉 You reached a milestone: {bold(title)}!"
     if channel is not None:
         note += f" I shouted it out in <#{channel}>"
         return note + (f" and told {mention_list(told)}." if told else ".")

@@ -63,7 +63,7 @@ from bot.storage.models import (
     PairState,
     Review,
 )
-from bot.text import TEXT_MAX_CHARS, clean_answer, is_skip, shorten
+from bot.text import TEXT_MAX_CHARS, bold, clean_answer, is_skip, shorten
 from bot.turn import Turn
 
 
@@ -231,7 +231,7 @@ async def _start_one(
 
 
 def _milestone_name(milestone: Milestone) -> str:
-    return f"#{milestone.number} *{shorten(milestone.title, TITLE_CHARS)}*"
+    return f"#{milestone.number} {bold(shorten(milestone.title, TITLE_CHARS))}"
 
 
 def _question(flow: FlowSession, state: State, *, intro: str | None = None) -> Content:
