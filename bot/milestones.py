@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from bot.storage.models import (
     Milestone,
     MilestoneKind,
     Pair,
+    PairState,
     Workspace,
 )
 from bot.text import comparable, shorten
@@ -392,11 +394,26 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
             .order_by(Milestone.completed_at, Milestone.id)
         )
     ).scalars()
-    badges = [f"{m.title} ({m.completed_at:%Y-%m-%d})" for m in reached if m.completed_at]
+    badges = await _badges(turn, [m for m in reached if m.completed_at])
     if badges:
         lines += [""] if len(views) > 1 else []
         lines.append("Reached along the way: " + ", ".join(badges))
     return turn.reply("\n".join(lines))
+
+
+async def _badges(turn: Turn, reached: Sequence[Milestone]) -> list[str]:
+    """The actor's automatic milestones, each with its day; one reached in two pairs (a
+    month of mentoring with each of two mentors) says with whom, as it is there twice."""
+    titles = Counter(m.title for m in reached)
+    partner: dict[int, str] = {}
+    if any(titles[m.title] > 1 and m.pair_id is not None for m in reached):
+        views = await pairs_of(turn, turn.actor, tuple(PairState))
+        partner = {view.pair.id: view.partner_mention for view in views}
+    badges = []
+    for m in reached:
+        whom = partner.get(m.pair_id) if m.pair_id is not None and titles[m.title] > 1 else None
+        badges.append(f"{m.title}{f' with {whom}' if whom else ''} ({m.completed_at:%Y-%m-%d})")
+    return badges
 
 
 async def reach_win_milestone(

@@ -1453,6 +1453,29 @@ async def test_anniversaries_at_one_month_three_months_and_one_year(chat: Chat) 
     assert "\nMilestones: 0 done, 1 open; 3 reached along the way\n" in await status(chat, "bob")
 
 
+async def test_a_milestone_reached_in_two_pairs_is_listed_with_each_partner(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    await chat.say("bob", "/win shipped it")
+    await chat.advance(utc(12, 25, 12) - START)
+    listing = await chat.say("bob", "/mentor milestone list")
+    assert listing.endswith(
+        "Reached along the way: First win (2026-11-25), 1 month of mentoring with <@alice> "
+        "(2026-12-25), 1 month of mentoring with <@carol> (2026-12-25)"
+    )
+    # An ended pair's too; one pair's alone needs no name.
+    await chat.say("carol", "/mentor end")
+    await chat.click("carol", "End pair")
+    assert "1 month of mentoring with <@carol> (2026-12-25)" in await chat.say(
+        "bob", "/mentor milestone list"
+    )
+    assert await chat.say("alice", "/mentor milestone list") == (
+        "Milestones of your pair (you mentoring <@bob>):\nNone yet. Add one with "
+        "`/mentor milestone add <title>`.\nReached along the way: 1 month of mentoring "
+        "(2026-12-25)"
+    )
+
+
 async def test_anniversaries_go_to_the_channel_only_with_consent(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor cadence monthly")
