@@ -311,8 +311,10 @@ async def test_an_unanswered_proposal_expires_after_a_week_and_the_admin_is_told
     # One of each is counted as one ("1 mentor", not "1 mentors").
     assert "Matching pool: 1 mentor with 1 open place, 1 mentee waiting" in stats
     assert "1 proposal sent, 0% accepted (0 of 1 answered or expired; 0 open)" in stats
-    # Those two are not proposed again.
-    assert "No pair can be proposed" in await chat.say("alice", "/mentor match")
+    # Those two are not proposed again, and the admin reads why (nobody declined).
+    again = await chat.say("alice", "/mentor match")
+    assert "No pair can be proposed" in again
+    assert "<@eve>: the mentors with room were paired or proposed with them before" in again
 
 
 async def test_leave_takes_a_person_out_of_the_next_round_and_keeps_pairs(

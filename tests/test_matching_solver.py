@@ -161,7 +161,7 @@ def test_unmatched_mentees_are_told_why() -> None:
     result = solve(pool)
     assert len(result.proposals) == 2
     reasons = {u.user: u.reason for u in result.unmatched}
-    assert reasons == {"b": "the mentors with room are past or current partners, or declined"}
+    assert reasons == {"b": "the mentors with room were paired or proposed with them before"}
     empty = solve(Pool([Mentor("m1", frozenset(), 0)], [Mentee("a", frozenset())], on=ON))
     assert empty.unmatched[0].reason == "no mentor has room"
     own = solve(
@@ -205,7 +205,7 @@ def test_the_reason_for_an_unmatched_mentee_is_true(pool: Pool) -> None:
             if not room
             else "only mentors in their own team have room"
             if not other_team
-            else "the mentors with room are past or current partners, or declined"
+            else "the mentors with room were paired or proposed with them before"
             if not fine
             else "the mentors who could take them were better matches for others"
         )

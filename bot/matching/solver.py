@@ -75,7 +75,8 @@ class Mentee:
 class Pool:
     mentors: Sequence[Mentor]
     mentees: Sequence[Mentee]
-    # (mentor user id, mentee user id): current partners, ended pairs, declined ones.
+    # (mentor user id, mentee user id): two people paired or proposed before, in any state
+    # (current partners, ended pairs, proposals declined, withdrawn or expired).
     blocked: frozenset[tuple[str, str]] = frozenset()
     # The day the working hours are compared on (daylight saving time moves them).
     on: date = field(default_factory=lambda: datetime.now(UTC).date())
@@ -476,7 +477,7 @@ def _unmatched(pool: Pool, matched: set[int]) -> tuple[Unmatched, ...]:
         elif other_team <= 0:
             reason = "only mentors in their own team have room"
         elif other_team - blocked_for.get(mentee.user_id, 0) <= 0:
-            reason = "the mentors with room are past or current partners, or declined"
+            reason = "the mentors with room were paired or proposed with them before"
         else:
             reason = "the mentors who could take them were better matches for others"
         left.append(Unmatched(mentee.user_id, reason))
