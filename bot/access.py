@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.errors import UserError
@@ -79,6 +79,20 @@ def partners_counted(turn: Turn, views: Sequence[PairView]) -> list[int]:
 def counted_wins(turn: Turn, views: Sequence[PairView]) -> ColumnElement[bool]:
     return and_(
         Win.workspace_id == turn.workspace.id, Win.member_id.in_(partners_counted(turn, views))
+    )
+
+
+def shared_wins(turn: Turn, view: PairView) -> ColumnElement[bool]:
+    """A partner's wins the actor was told of: those they shared since the pair began
+    (the news of each went to the actor). Earlier ones, shared with others or nobody,
+    stay theirs alone; a pair that is not the actor's reads nothing."""
+    if not _is_actors(turn, view):
+        return false()
+    began = view.pair.activated_at or view.pair.created_at
+    return and_(
+        Win.workspace_id == turn.workspace.id,
+        Win.member_id == view.partner.id,
+        Win.created_at >= began,
     )
 
 

@@ -78,6 +78,8 @@ class EndPair:
 @dataclass(frozen=True, slots=True)
 class ShowJournal:
     page: int = 1
+    # A partner's: the wins they shared since the pair began (each told to this member).
+    partner_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +318,8 @@ MENTOR_USAGE: dict[str, Usage] = {
     ),
     "end": Usage("/mentor end [@partner]", "End a pair", "/mentor end @bob"),
     "journal": Usage(
-        "/mentor journal [page] | remove <n>",
-        "Your wins, newest first (remove one by its number)",
+        "/mentor journal [@partner] [page] | remove <n>",
+        "Your wins, newest first (remove one by its number), or your partner's",
         "/mentor journal 2",
     ),
     "milestone": Usage(
@@ -712,7 +714,13 @@ def _optional_partner(args: list[str], sub: str) -> str | None:
 
 def _parse_journal(args: list[str]) -> ShowJournal | RemoveWin:
     if not args or args[0].lower() not in ("remove", "delete"):
-        return ShowJournal(_parse_page(args))
+        people = [found for arg in args if (found := _person(arg, "journal")) is not None]
+        if len(people) > 1:
+            raise _usage_error(
+                "journal", "Name one partner, whose wins to show.", "/mentor journal @bob"
+            )
+        rest = [arg for arg in args if _person(arg) is None]
+        return ShowJournal(_parse_page(rest), people[0] if people else None)
     number = _listed_number(args[1]) if len(args) == 2 else None
     if number is None and any(_person(arg) is not None for arg in args[1:]):
         raise _usage_error(
@@ -739,13 +747,6 @@ def _parse_page(args: list[str]) -> int:
     if [arg.lower() for arg in args] in (["export"], ["brag"], ["download"]):
         raise _usage_error(
             "journal", "Your journal comes as a brag doc with `/mentor export`.", "/mentor export"
-        )
-    if any(_person(arg) is not None for arg in args):
-        # Not a page: someone's journal, which only its author reads here.
-        raise _usage_error(
-            "journal",
-            "Your journal shows your own wins; I can't show anyone else's. Your partner's "
-            "wins come to you in DMs as they share them.",
         )
     raise _usage_error("journal", f"`{as_typed(' '.join(args))}` is not a page number.")
 

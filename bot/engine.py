@@ -554,6 +554,8 @@ class Engine:
         page = whole_number(argument, high=MAX_PAGE)
         if kind == wins.JOURNAL_ACTION and page is not None:
             return _show(event, await wins.journal_page(turn, page))
+        if kind == wins.PARTNER_JOURNAL_ACTION:
+            return _show(event, await wins.partner_journal_click(turn, argument))
         if kind == feedback.LIST_ACTION and page is not None:
             return _show(event, await feedback.list_page(turn, page))
         if kind == matching_rounds.MATCH_ACTION and (

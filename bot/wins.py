@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.access import own_wins
-from bot.commands import RemoveWin, ShareWin, ShowJournal
+from bot.access import own_wins, shared_wins
+from bot.commands import MAX_PAGE, RemoveWin, ShareWin, ShowJournal
 from bot.content import Content, page_buttons
 from bot.effects import Effect, ReplyEphemeral
 from bot.flows.celebration import reached_headline, reached_note
@@ -42,8 +42,8 @@ from bot.milestones import (
     reach_win_milestone,
     win_milestone_code,
 )
-from bot.numbers import how_many
-from bot.pairs import NO_PAIR_HINT
+from bot.numbers import how_many, whole_number
+from bot.pairs import NO_PAIR_HINT, PairView, pairs_of, pick_pair
 from bot.partners import listed_partners, partner_rows
 from bot.refs import Platform, UserRef
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
@@ -76,6 +76,8 @@ from bot.turn import (
 JOURNAL_PAGE_SIZE = 10
 JOURNAL_ENTRY_CHARS = 500
 JOURNAL_ACTION = "journal"
+# A button's kind: a page of a partner's wins ("their-journal:<pair id>:<page>").
+PARTNER_JOURNAL_ACTION = "their-journal"
 # Win news waiting for delivery to one person is batched into one DM of at most this
 # many characters (inside Discord's 2,000 per message, the smallest platform limit).
 NEWS_BATCH_CHARS = 1800
@@ -604,7 +606,59 @@ async def _count(turn: Turn) -> int:
 
 
 async def journal(turn: Turn, command: ShowJournal) -> list[Effect]:
-    return [ReplyEphemeral(turn.actor_ref, await journal_page(turn, command.page))]
+    if command.partner_id is None:
+        return [ReplyEphemeral(turn.actor_ref, await journal_page(turn, command.page))]
+    view = await pick_pair(turn, command.partner_id)
+    return [ReplyEphemeral(turn.actor_ref, await partner_journal_page(turn, view, command.page))]
+
+
+async def partner_journal_page(turn: Turn, view: PairView, page: int) -> Content:
+    """A page of the wins the partner shared since the pair began, newest first: each
+    was told to this member as it came (``shared_wins``). Not numbered: the numbers of
+    their journal would count wins they shared before."""
+    shared = shared_wins(turn, view)
+    total = await turn.session.scalar(select(func.count()).select_from(Win).where(shared))
+    query = (
+        select(Win)
+        .where(shared)
+        .order_by(Win.created_at.desc(), Win.id.desc())
+        .offset((page - 1) * JOURNAL_PAGE_SIZE)
+        .limit(JOURNAL_PAGE_SIZE)
+    )
+    found = list((await turn.session.execute(query)).scalars())
+    return partner_journal_content(view, int(total or 0), page, found)
+
+
+def partner_journal_content(view: PairView, total: int, page: int, wins: list[Win]) -> Content:
+    pages = max(1, -(-total // JOURNAL_PAGE_SIZE))
+    began = view.pair.activated_at or view.pair.created_at
+    whose = f"{view.partner_mention}'s wins since your pair began on {began:%Y-%m-%d}"
+    if total == 0:
+        return Content(
+            f"{view.partner_mention} hasn't shared a win since your pair began on {began:%Y-%m-%d}."
+        )
+    if not wins:
+        return Content(f"{whose} fill {how_many(pages, 'page', 'pages')}; there is no page {page}.")
+    lines = [f"{whose}, newest first (page {page} of {pages}, {total} in all):"]
+    lines += [
+        f"• {win.created_at:%Y-%m-%d} — {shorten(win.text, JOURNAL_ENTRY_CHARS)}" for win in wins
+    ]
+    action = f"{PARTNER_JOURNAL_ACTION}:{view.pair.id}"
+    return Content("\n".join(lines), buttons=page_buttons(action, page, pages))
+
+
+async def partner_journal_click(turn: Turn, argument: str) -> Content:
+    """[Newer] / [Older] under a partner's wins: the pair is checked again (ended since,
+    or a forged id: not the clicker's) before anything of theirs is read."""
+    pair_text, _, page_text = argument.partition(":")
+    pair_id, page = whole_number(pair_text), whole_number(page_text, high=MAX_PAGE)
+    views = [view for view in await pairs_of(turn, turn.actor) if view.pair.id == pair_id]
+    if not views or page is None:
+        return Content(
+            "That pair is no longer active, so I can't show those wins any more. Your "
+            "partners' wins come to you in DMs as they share them."
+        )
+    return await partner_journal_page(turn, views[0], page)
 
 
 async def remove(turn: Turn, command: RemoveWin) -> list[Effect]:

@@ -12,6 +12,7 @@ from tests.test_privacy import ALICE, BOB, OTHERS, World, build_world, command, 
 
 READING_COMMANDS = (
     "/mentor journal",
+    "/mentor journal <@alice>",  # her wins since the pair began: bob's to read, no one else's
     "/mentor feedback list",
     "/mentor status",
     "/mentor milestone list",
@@ -88,6 +89,9 @@ async def test_alice_reads_hers_and_bob_only_what_she_shared_with_him(
     bob = await everything_seen(world, "bob")
     assert BOB["win"] in bob["/mentor journal"]
     assert ALICE["win"] not in bob["/mentor journal"]  # the journal is the author's own
+    # ...and what she shared with him since they paired, named: his to read again.
+    assert ALICE["win"] in bob["/mentor journal <@alice>"]
+    assert ALICE["pending"] in bob["/mentor journal <@alice>"]  # shared, its DM on its way
     assert ALICE["question"][:60] in bob["/mentor feedback list"]  # asked of him
     assert ALICE["action"][:60] in bob["/mentor feedback list"]  # shared with him
     assert ALICE["goal"] in bob["/mentor milestone list"]  # the pair's goal

@@ -49,6 +49,9 @@ from bot.text import clean_text
         ("mentor", "end <@U2>", EndPair("U2")),
         ("mentor", "journal", ShowJournal(1)),
         ("mentor", "journal 3", ShowJournal(3)),
+        ("mentor", "journal <@U2>", ShowJournal(1, "U2")),
+        ("mentor", "journal 2 <@U2>", ShowJournal(2, "U2")),
+        ("mentor", "journal <@U2> page 2", ShowJournal(2, "U2")),
         ("mentor", "milestone add Give a talk", AddMilestone("Give a talk")),
         ("mentor", "milestone add <@U2> Give a talk", AddMilestone("Give a talk", "U2")),
         ("mentor", "milestone done #2", CompleteMilestone(2)),
@@ -279,8 +282,9 @@ def test_a_word_far_from_every_command_gets_the_whole_help() -> None:
         # A word of commands, asked after as if it were one: those commands.
         (
             "remove",
-            "`remove` is part of these commands:\n`/mentor journal [page] | remove <n>` — "
-            "Your wins, newest first (remove one by its number)\n`/mentor milestone add",
+            "`remove` is part of these commands:\n`/mentor journal [@partner] [page] | remove "
+            "<n>` — Your wins, newest first (remove one by its number), or your partner's\n"
+            "`/mentor milestone add",
         ),
         ("Consent", "`Consent` is part of these commands:\n`/mentor config [shoutouts"),
         ("n", "There is no `/mentor n`."),  # a placeholder's letter is no word of theirs
@@ -296,8 +300,9 @@ def test_help_on_a_topic_finds_the_command_meant(topic: str | None, starts: str)
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("journal <@U2>", "Your journal shows your own wins; I can't show anyone else's."),
+        ("journal <@U2> <@U3>", "Name one partner, whose wins to show."),
         ("journal soon", "`soon` is not a page number."),
+        ("journal <@U2> soon", "`soon` is not a page number."),
     ],
 )
 def test_a_journal_asked_of_someone_says_whose_it_shows(text: str, said: str) -> None:

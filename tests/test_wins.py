@@ -100,6 +100,43 @@ async def test_the_journal_is_only_the_authors(chat: Chat) -> None:
     assert "journal is empty" in await chat.say("bob", "/mentor journal")
 
 
+async def test_a_partners_wins_since_the_pair_began_are_shown_to_them(chat: Chat) -> None:
+    """``/mentor journal @bob``: the wins bob shared since the pair began, each told to
+    alice as it came, newest first and paged; not those from before, nor anyone's
+    whose partner the asker is not."""
+    await chat.say("bob", "/win from before the pair, told to nobody")
+    chat.clock.advance(timedelta(minutes=1))
+    await pair_up(chat, "alice", "bob")
+    for n in range(1, 13):
+        chat.clock.advance(timedelta(minutes=1))
+        await chat.say("bob", f"/win bob's win {n}")
+    page1 = await chat.say("alice", "/mentor journal @bob")
+    assert page1.startswith(
+        "<@bob>'s wins since your pair began on 2026-11-25, newest first (page 1 of 2, 12 in all):"
+        "\n• 2026-11-25 — bob's win 12\n"
+    )
+    assert "told to nobody" not in page1 and "#" not in page1  # their journal's numbers
+    assert [b.label for b in chat.buttons("alice")] == ["Older"]
+    page2 = await chat.click("alice", "Older")
+    assert page2.endswith("• 2026-11-25 — bob's win 2\n• 2026-11-25 — bob's win 1")
+    assert "told to nobody" not in page2
+    assert "there is no page 3" in await chat.say("alice", "/mentor journal 3 @bob")
+    assert await chat.say("bob", "/mentor journal @alice") == (
+        "<@alice> hasn't shared a win since your pair began on 2026-11-25."
+    )
+    # Not a partner: nothing of theirs is read.
+    assert "not in a mentoring pair" in await chat.say("carol", "/mentor journal @bob")
+    await pair_up(chat, "carol", "dave")
+    refused = await chat.say("carol", "/mentor journal @bob")
+    assert refused.startswith("You don't have a pair with <@bob>") and "win" not in refused
+    # Once the pair has ended, its pages' buttons show nothing more.
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    gone = await chat.click("alice", "Newer")
+    assert gone.startswith("That pair is no longer active, so I can't show those wins any more.")
+    assert "bob's win" not in gone
+
+
 async def test_a_repeated_delivery_creates_one_win(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     first = await chat.say("alice", "/win only once", key="evt-1")

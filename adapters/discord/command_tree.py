@@ -251,13 +251,18 @@ class Mentor(app_commands.Group, name="mentor", description="Mentoring pairs", g
     ) -> None:
         await self._answer(interaction)
 
-    @app_commands.command(name="journal", description="Your wins, newest first")
-    @app_commands.describe(page="Which page", remove="Remove the win with this number")
+    @app_commands.command(name="journal", description="Your wins, newest first, or a partner's")
+    @app_commands.describe(
+        page="Which page",
+        remove="Remove the win with this number",
+        partner="Your partner's wins since your pair began",
+    )
     async def journal(
         self,
         interaction: discord.Interaction,
         page: Number | None = None,
         remove: Number | None = None,
+        partner: discord.Member | None = None,
     ) -> None:
         await self._answer(interaction)
 

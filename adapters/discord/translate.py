@@ -105,7 +105,10 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ),
     ("mentor", "milestone", "list"): Shape(("milestone", "list"), (PARTNER,)),
     ("mentor", "review"): Shape(("review",), (PARTNER,)),
-    ("mentor", "journal"): Shape(("journal",), (Option("remove", Written.NAMED), Option("page"))),
+    # A partner after "remove 3" reads as a refusal (only your own wins), not as a page.
+    ("mentor", "journal"): Shape(
+        ("journal",), (Option("remove", Written.NAMED), PARTNER, Option("page"))
+    ),
     ("mentor", "config", "show"): Shape(("config",)),
     ("mentor", "config", "shoutouts"): Shape(
         ("config", "shoutouts"), (Option("channel", Written.CHANNEL), Option("off", Written.FLAG))

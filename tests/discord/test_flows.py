@@ -49,6 +49,20 @@ async def test_a_win_is_removed_from_the_journal_by_its_number(
     )
 
 
+async def test_a_partners_wins_are_shown_by_the_journals_partner_option(
+    bot: RunningBot, chat: DiscordChat
+) -> None:
+    """``/mentor journal partner:@bob``: the option the command tree registers, written
+    into the chat command's words; with ``remove`` too, only one's own win is removed."""
+    await pair_up(chat, "alice", "bob")
+    await chat.slash("bob", "win", text="shipped the parser")
+    shown = (await chat.slash("alice", "mentor journal", partner="@bob")).text()
+    assert shown.startswith(f"{chat.mention('bob')}'s wins since your pair began on ")
+    assert shown.endswith(" — shipped the parser")
+    refused = (await chat.slash("alice", "mentor journal", remove=1, partner="@bob")).text()
+    assert refused.startswith("You can remove only your own wins, by their numbers")
+
+
 async def test_the_feedback_list_has_pages_by_its_option(
     bot: RunningBot, chat: DiscordChat
 ) -> None:
