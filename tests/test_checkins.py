@@ -123,7 +123,7 @@ async def test_a_prompt_lists_a_few_of_the_partners_wins_and_says_there_are_more
         await chat.say("bob", f"/win win {n}")
     await chat.advance(FIRST_CHECKIN - chat.clock.now())
     listed = "\n".join(f"• win {n}" for n in range(7, 2, -1))
-    more = "• … and more (I told you of each as it was shared)"
+    more = "• … and more in `/mentor journal` <@bob>"
     assert f"<@bob>'s wins since last time:\n{listed}\n{more}\nHow did" in chat.dms("alice")[-1]
     assert (
         f"Your wins since last time:\n{listed}\n• … and more in `/mentor journal`"

@@ -618,7 +618,8 @@ def _prompt_text(partner: Person, wins: Sequence[str], partner_wins: Sequence[st
         lines += _listed_wins(wins, "• … and more in `/mentor journal`")
     if partner_wins:
         lines.append(f"{mention}'s wins since last time:")
-        lines += _listed_wins(partner_wins, "• … and more (I told you of each as it was shared)")
+        # (The mention outside the code span, where it renders as the name they type.)
+        lines += _listed_wins(partner_wins, f"• … and more in `/mentor journal` {mention}")
     lines.append(QUESTIONS[State.MOOD][0])
     lines.append("(Reply here, answer in a form, or skip any question.)")
     return "\n".join(lines)
