@@ -131,6 +131,31 @@ async def test_a_prompt_lists_a_few_of_the_partners_wins_and_says_there_are_more
     )
 
 
+async def test_a_prompt_lists_only_the_wins_shared_in_its_own_pair(chat: Chat) -> None:
+    """bob is in two pairs due at the same moment: each prompt lists his wins since its
+    own pair's start. alice, his mentor since Thursday, is not shown the win he shared
+    with carol before; carol, and bob's own prompt with her, are."""
+    await pair_up(chat, "carol", "bob")
+    await chat.say("bob", "/win told to carol only")
+    await chat.advance(timedelta(days=1))
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/win told to both")
+    await chat.advance(FIRST_CHECKIN - chat.clock.now())
+
+    def prompt(user: str, partner: str) -> str:
+        opening = f"👋 Time for your check-in with <@{partner}>."
+        return next(dm for dm in reversed(chat.dms(user)) if dm.startswith(opening))
+
+    assert "<@bob>'s wins since last time:\n• told to both\nHow did" in prompt("alice", "bob")
+    assert "<@bob>'s wins since last time:\n• told to both\n• told to carol only\n" in (
+        prompt("carol", "bob")
+    )
+    assert "Your wins since last time:\n• told to both\nHow did" in prompt("bob", "alice")
+    assert "Your wins since last time:\n• told to both\n• told to carol only\n" in (
+        prompt("bob", "carol")
+    )
+
+
 async def test_answers_are_shared_once_both_have_answered(chat: Chat) -> None:
     await to_first_checkin(chat)
     await answer_all(chat, "alice")

@@ -371,7 +371,7 @@ async def open_checkins(
     wins = await _wins_since(
         session,
         {
-            me.id: previous.get(d.pair_id) or d.started_at
+            (d.pair_id, me.id): previous.get(d.pair_id) or d.started_at
             for d in opening
             for me in (d.mentor, d.mentee)
         },
@@ -395,7 +395,7 @@ async def _open_part(
     part: Sequence[Due],
     opened: Mapping[int, int],
     send_at: Callable[[Due, Person], datetime],
-    wins: Mapping[int, list[str]],
+    wins: Mapping[tuple[int, int], list[str]],
     prompts: _Prompts,
     several: set[int],
 ) -> None:
@@ -438,8 +438,8 @@ async def _open_part(
                 me.external_id,
                 flow_ids[(d.pair_id, me.id)],
                 partner,
-                wins.get(me.id, ()),
-                wins.get(partner.id, ()),
+                wins.get((d.pair_id, me.id), ()),
+                wins.get((d.pair_id, partner.id), ()),
                 sends[(d.pair_id, me.id)],
             )
             for d in part
@@ -555,11 +555,16 @@ async def record_missed(session: AsyncSession, now: datetime, missed: Sequence[D
     )
 
 
-async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict[int, list[str]]:
-    """Each member's newest wins since their pair's last check-in, in one query: the
-    newest few per member since the earliest of those times, then each member's own cut."""
+async def _wins_since(
+    session: AsyncSession, since: Mapping[tuple[int, int], datetime]
+) -> dict[tuple[int, int], list[str]]:
+    """Each member's newest wins since their pair's last check-in, by (pair id, member
+    id), in one query: the newest few per member since the earliest of those times, then
+    each pair's own cut. By pair, as a member in two pairs has two times: their partner
+    in a pair begun since the other's last check-in is shown no win from before it."""
     if not since:
         return {}
+    members = {member_id for _, member_id in since}
     newest = (
         select(
             Win.member_id,
@@ -570,7 +575,7 @@ async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict
             .label("rank"),
         )
         .where(
-            one_of(dialect_of(session), Win.member_id, list(since)),
+            one_of(dialect_of(session), Win.member_id, sorted(members)),
             Win.created_at >= min(since.values()),
         )
         .subquery()
@@ -580,10 +585,14 @@ async def _wins_since(session: AsyncSession, since: dict[int, datetime]) -> dict
         .where(newest.c.rank <= WINS_IN_PROMPT + 1)
         .order_by(newest.c.member_id, newest.c.rank)
     )
-    found: dict[int, list[str]] = {}
+    newest_of: dict[int, list[tuple[str, datetime]]] = {}
     for member_id, text, created_at in (await session.execute(query)).all():
-        if created_at >= since[member_id]:
-            found.setdefault(member_id, []).append(text)
+        newest_of.setdefault(member_id, []).append((text, created_at))
+    found: dict[tuple[int, int], list[str]] = {}
+    for key, after in since.items():
+        listed = [text for text, at in newest_of.get(key[1], ()) if at >= after]
+        if listed:
+            found[key] = listed
     return found
 
 
