@@ -710,10 +710,23 @@ async def remove(turn: Turn, command: RemoveWin) -> list[Effect]:
         )
     ).scalar_one()
     set_committed_value(turn.actor, "wins_count", count)
+    # Partners it was shared with (their pair began before it): it leaves what they see
+    # of the journal too, but the DM that told them of it is not taken back.
+    told = [
+        view.partner.external_id
+        for view in await pairs_of(turn, turn.actor)
+        if win.created_at >= (view.pair.activated_at or view.pair.created_at)
+    ]
+    shown = "in your journal, brag doc or check-ins"
+    if told:
+        shown = (
+            f"in your journal, brag doc or check-ins, nor to {mention_list(told)} (the DM "
+            "that told them of it is not taken back)"
+        )
     said = (
         f"Removed win #{command.number} ({win.created_at:%Y-%m-%d}) from your journal: "
-        f"“{win.text}”\nIt no longer shows in your journal, brag doc or check-ins. To keep "
-        "it after all, share it again with `/win`."
+        f"“{win.text}”\nIt no longer shows {shown}. To keep it after all, share it again "
+        "with `/win`."
     )
     if command.number <= count:
         # Numbers are places in the journal: say so before a second removal goes by

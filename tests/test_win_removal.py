@@ -45,10 +45,11 @@ async def test_a_win_is_removed_by_its_number_and_said_back_whole(chat: Chat) ->
 
     assert await chat.say("bob", "/mentor journal remove 2") == (
         "Removed win #2 (2026-11-25) from your journal: “second thing\nwith a second line”\n"
-        "It no longer shows in your journal, brag doc or check-ins. To keep it after all, "
-        "share it again with `/win`. The wins after it moved up one number: what was #3 is "
-        "now #2."
+        "It no longer shows in your journal, brag doc or check-ins, nor to <@alice> (the DM "
+        "that told them of it is not taken back). To keep it after all, share it again with "
+        "`/win`. The wins after it moved up one number: what was #3 is now #2."
     )
+    assert "second thing" not in await chat.say("alice", "/mentor journal @bob")
     assert await _texts(chat) == ["first thing", "third thing"]
     assert len(chat.dms("alice")) == told_alice  # her DM of it stays; nothing new
     assert "• #2 2026-11-25 — third thing" in await chat.say("bob", "/mentor journal")
@@ -68,6 +69,14 @@ async def test_a_win_is_removed_by_its_number_and_said_back_whole(chat: Chat) ->
     await chat.advance(FIRST_CHECKIN - chat.clock.now())
     prompt = chat.dms("bob")[-1]
     assert "Your wins since last time:\n• third thing\n• first thing\n" in prompt
+
+
+async def test_a_win_from_before_the_pair_was_told_to_no_partner(chat: Chat) -> None:
+    await chat.say("bob", "/win before any pair")
+    chat.clock.advance(timedelta(minutes=1))
+    await pair_up(chat, "alice", "bob")
+    removed = await chat.say("bob", "/mentor journal remove 1")
+    assert "It no longer shows in your journal, brag doc or check-ins. To keep" in removed
 
 
 async def test_milestones_reached_stay_reached_and_are_not_celebrated_again(chat: Chat) -> None:
