@@ -88,11 +88,10 @@ def shared_wins(turn: Turn, view: PairView) -> ColumnElement[bool]:
     stay theirs alone; a pair that is not the actor's reads nothing."""
     if not _is_actors(turn, view):
         return false()
-    began = view.pair.activated_at or view.pair.created_at
     return and_(
         Win.workspace_id == turn.workspace.id,
         Win.member_id == view.partner.id,
-        Win.created_at >= began,
+        Win.created_at >= view.began,
     )
 
 

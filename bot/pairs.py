@@ -65,6 +65,11 @@ class PairView:
     def partner_mention(self) -> str:
         return f"<@{self.partner.external_id}>"
 
+    @property
+    def began(self) -> datetime:
+        """When both had agreed: from then on each win of one was told to the other."""
+        return self.pair.activated_at or self.pair.created_at
+
 
 def label_name(name: str) -> str:
     """A person's name for a button or menu label, shortened when long."""

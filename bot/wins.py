@@ -631,7 +631,7 @@ async def partner_journal_page(turn: Turn, view: PairView, page: int) -> Content
 
 def partner_journal_content(view: PairView, total: int, page: int, wins: list[Win]) -> Content:
     pages = max(1, -(-total // JOURNAL_PAGE_SIZE))
-    began = view.pair.activated_at or view.pair.created_at
+    began = view.began
     whose = f"{view.partner_mention}'s wins since your pair began on {began:%Y-%m-%d}"
     if total == 0:
         return Content(
@@ -715,7 +715,7 @@ async def remove(turn: Turn, command: RemoveWin) -> list[Effect]:
     told = [
         view.partner.external_id
         for view in await pairs_of(turn, turn.actor)
-        if win.created_at >= (view.pair.activated_at or view.pair.created_at)
+        if win.created_at >= view.began
     ]
     shown = "in your journal, brag doc or check-ins"
     if told:
