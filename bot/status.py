@@ -158,28 +158,23 @@ async def show(turn: Turn, command: ShowStatus) -> list[Effect]:
             )
         ).all()
     )
-    return [
-        ReplyEphemeral(
-            turn.actor_ref,
-            Content(
-                ("Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:")
-                + own_line,
-                fields=tuple(
-                    _proposal_fields(turn, v, expires.get(v.pair.id))
-                    if v.pair.state == PairState.PROPOSED
-                    else _pair_fields(
-                        turn,
-                        v,
-                        open_feedback,
-                        (goals, reached),
-                        wins,
-                        open_checkins.get(v.pair.id),
-                    )
-                    for v in views
-                ),
-            ),
+    # Pairs they proposed for two others (a program lead who is in a pair too), after
+    # their own; not with a partner named, which asks about that pair alone.
+    fields = [
+        _proposal_fields(turn, v, expires.get(v.pair.id))
+        if v.pair.state == PairState.PROPOSED
+        else _pair_fields(
+            turn, v, open_feedback, (goals, reached), wins, open_checkins.get(v.pair.id)
         )
+        for v in views
     ]
+    # Pairs they proposed for two others (a program lead who is in a pair too), after
+    # their own; not with a partner named, which asks about that pair alone.
+    if command.partner_id is None and (others := await _proposed_for_others(turn)):
+        fields.append(others)
+    heading = "Your mentoring at a glance:" if len(views) == 1 else f"Your {len(views)} pairs:"
+    content = Content(heading + own_line, fields=tuple(fields))
+    return [ReplyEphemeral(turn.actor_ref, content)]
 
 
 async def _no_live_pair(turn: Turn) -> str:
@@ -188,19 +183,23 @@ async def _no_live_pair(turn: Turn) -> str:
     pairs they proposed for two others that still wait for answers."""
     said = await _no_live_pair_of_their_own(turn)
     proposed = await _proposed_for_others(turn)
-    return f"{said}\n\n{proposed}" if proposed else said
+    return f"{said}\n\n{proposed.label}:\n{proposed.value}" if proposed else said
 
 
 # How many pairs someone proposed for others ``/mentor status`` names, one line each.
 PROPOSALS_NAMED = 3
 
 
-async def _proposed_for_others(turn: Turn) -> str | None:
+async def _proposed_for_others(turn: Turn) -> Field | None:
     """The pairs the actor proposed for two other people (with ``/mentor pair``, or in
     a matching round they ran) that still wait for an answer: each who is still to
-    accept. Asked only by someone with no pair of their own, so none is theirs."""
+    accept (a pair of their own they proposed is one of their pairs above)."""
     query = pairs_with_both(
-        turn, Pair.proposed_by_id == turn.actor.id, Pair.state == PairState.PROPOSED.value
+        turn,
+        Pair.proposed_by_id == turn.actor.id,
+        Pair.state == PairState.PROPOSED.value,
+        Pair.mentor_id != turn.actor.id,
+        Pair.mentee_id != turn.actor.id,
     )
     rows = (await turn.session.execute(query)).all()
     if not rows:
@@ -219,7 +218,7 @@ async def _proposed_for_others(turn: Turn) -> str | None:
     if len(rows) > PROPOSALS_NAMED:
         lines.append(f"• and {how_many(len(rows) - PROPOSALS_NAMED, 'more', 'more')}")
     heading = "The pair you proposed" if len(rows) == 1 else "The pairs you proposed"
-    return f"{heading}, still waiting:\n" + "\n".join(lines)
+    return Field(f"{heading}, still waiting", "\n".join(lines))
 
 
 async def _no_live_pair_of_their_own(turn: Turn) -> str:

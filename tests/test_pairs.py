@@ -77,6 +77,26 @@ async def test_status_of_someone_who_proposed_two_others_shows_what_waits(chat: 
     assert "<@dan> mentoring" not in await chat.say("carol", "/mentor status")
 
 
+async def test_status_of_someone_in_a_pair_shows_pairs_they_proposed_for_others_too(
+    chat: Chat,
+) -> None:
+    """A program lead in a pair of their own proposes pairs for others: their status
+    shows their own pair, then what waits of those, and not their own proposal twice."""
+    await pair_up(chat, "carol", "zoe")
+    await chat.say("carol", "/mentor pair @dan @erin")
+    await chat.say("carol", "/mentor pair @carol @yan")
+    shown = await status(chat, "carol")
+    assert shown.startswith("Your 2 pairs:\nYou mentoring <@zoe>\nState: active\n")
+    assert shown.endswith(
+        "\nThe pair you proposed, still waiting\n"
+        "• <@dan> mentoring <@erin>: waiting for <@dan> and <@erin> to accept"
+    )
+    assert "You mentoring <@yan>\nState: proposed" in shown  # one of her pairs, not listed
+    assert "• <@carol> mentoring <@yan>" not in shown  # again among those for others
+    # With a partner named, that pair alone.
+    assert "you proposed" not in await chat.say("carol", "/mentor status @zoe")
+
+
 async def test_the_other_one_clicking_a_proposal_one_declined_hears_it_is_over(
     chat: Chat,
 ) -> None:
