@@ -918,13 +918,19 @@ def _command_in_words(text: str) -> str | None:
 def _answered_by(waiting: Sequence[FlowSession], text: str) -> FlowSession:
     """The conversation a reply answers, of those waiting (newest first): the newest,
     the question right above it; but a mood typed as the buttons say it ("great")
-    answers a check-in's "How did it go?" asked in the same message (a feedback
-    follow-up joins the prompt, and its question comes last), which it is the answer
-    to, rather than telling the mentor "great" was how the feedback was acted on."""
+    answers a check-in's "How did it go?" asked at the same moment in the same pair (a
+    feedback follow-up joins the prompt, and its question comes last), which it is the
+    answer to, rather than telling the mentor "great" was how the feedback was acted on.
+    Not another pair's check-in: a member in two pairs gets their prompts and follow-ups
+    at one moment, and a mood under one partner's follow-up is not for the other."""
     newest = waiting[0]
     if checkin.asks_mood(newest) or checkin.typed_mood(text) is None:
         return newest
-    together = (flow for flow in waiting[1:] if flow.updated_at == newest.updated_at)
+    together = (
+        flow
+        for flow in waiting[1:]
+        if flow.updated_at == newest.updated_at and flow.pair_id == newest.pair_id
+    )
     return next((flow for flow in together if checkin.asks_mood(flow)), newest)
 
 

@@ -262,6 +262,26 @@ async def test_a_mood_typed_under_the_prompt_and_follow_up_answers_the_check_in(
     assert mood == typed.strip().lower().rstrip("!").split()[0]
 
 
+async def test_a_mood_under_one_partners_follow_up_answers_that_pairs_check_in(
+    chat: Chat,
+) -> None:
+    """bob has two mentors. At the check-in, carol's follow-up joins her prompt and
+    alice's comes alone, last, below alice's own prompt. "great" typed under alice's
+    follow-up answers alice's check-in; it went to carol's, whose conversation came
+    later among the moment's."""
+    await pair_up(chat, "alice", "bob")
+    await pair_up(chat, "carol", "bob")
+    await chat.say("bob", "/mentor feedback @carol In my PR for the parser, are the names clear?")
+    await chat.say("bob", f"/mentor feedback @alice {QUESTION}")
+    await chat.say("alice", ANSWER)
+    await chat.say("carol", "Mostly; rename tmp2.")
+    await run_due(chat, timedelta(days=4, hours=22))
+    assert chat.dms("bob")[-1].startswith("🔁 You asked <@alice>:")
+    await chat.say("bob", "great")
+    assert chat.dms("bob")[-1].startswith("Check-in with <@alice>: What moved forward")
+    assert [row.action for row in await feedback_rows(chat)] == [None, None]
+
+
 async def test_a_reply_goes_to_the_check_in_question_asked_after_the_follow_up(
     chat: Chat,
 ) -> None:
