@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar, assert_never
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import due, milestones, pair_commands, preferences, privacy, program, status, wins
@@ -103,7 +103,14 @@ from bot.storage.database import (
     gave_way,
     sqlstate,
 )
-from bot.storage.models import FlowSession, PairState
+from bot.storage.models import (
+    Checkin,
+    CheckinAnswer,
+    Feedback,
+    FlowSession,
+    PairState,
+    Review,
+)
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import (
     COMMAND_NAMES,
@@ -779,10 +786,53 @@ async def _answer_message(turn: Turn, event: MessageReceived) -> list[Effect]:
         return turn.reply(button)
     if (late := await checkin.closed_before_answered(turn)) is not None:
         return turn.reply(late)
+    if (partner := await _just_answered(turn)) is not None:
+        # Often the rest of an answer sent in two messages ("Also add owners.").
+        return turn.reply(
+            "I'm not waiting for an answer from you right now, so I didn't save that. If it "
+            f"goes with what you sent {partner} a moment ago, write it to them directly: I "
+            "pass on only the answers I ask for."
+        )
     return turn.reply(
         "I'm not waiting for an answer from you right now, so I didn't save that. "
         "Type `/mentor help` to see what I can do."
     )
+
+
+# How long after someone finished an answer a DM is taken to be its second half.
+JUST_ANSWERED = timedelta(minutes=10)
+
+
+async def _just_answered(turn: Turn) -> str | None:
+    """For a DM that answers no question: the partner whom this person finished telling
+    something in the last few minutes (a feedback answer or action, a check-in, a look
+    back), by mention; the newest when several. The actor's pairs, then one query over
+    their rows (each table read by its pair index)."""
+    views = await pairs_of(turn, turn.actor)
+    if not views:
+        return None
+    pairs, me, since = [view.pair.id for view in views], turn.actor.id, turn.now - JUST_ANSWERED
+    moments = union_all(
+        select(Feedback.pair_id, Feedback.answered_at.label("at")).where(
+            Feedback.pair_id.in_(pairs), Feedback.mentor_id == me, Feedback.answered_at >= since
+        ),
+        select(Feedback.pair_id, Feedback.acted_at.label("at")).where(
+            Feedback.pair_id.in_(pairs), Feedback.mentee_id == me, Feedback.acted_at >= since
+        ),
+        select(Checkin.pair_id, CheckinAnswer.answered_at.label("at"))
+        .join(CheckinAnswer, CheckinAnswer.checkin_id == Checkin.id)
+        .where(
+            Checkin.pair_id.in_(pairs),
+            CheckinAnswer.member_id == me,
+            CheckinAnswer.answered_at >= since,
+        ),
+        select(Review.pair_id, Review.answered_at.label("at")).where(
+            Review.pair_id.in_(pairs), Review.member_id == me, Review.answered_at >= since
+        ),
+    ).subquery()
+    newest = select(moments.c.pair_id).order_by(moments.c.at.desc()).limit(1)
+    found = await turn.session.scalar(newest)
+    return next((v.partner_mention for v in views if v.pair.id == found), None)
 
 
 # Questions only their buttons answer: a forget's confirmation, a shout-out's consent,

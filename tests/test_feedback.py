@@ -13,7 +13,7 @@ from bot.effects import OpenForm
 from bot.events import ButtonClicked
 from bot.storage.models import CheckinAnswer, Feedback, FlowSession
 from tests.conversation import Chat, pair_up
-from tests.test_bad_input import snapshot
+from tests.test_bad_input import said_changing_nothing, snapshot
 
 QUESTION = "In Tuesday's demo, was the architecture part clear enough for the sales team?"
 ANSWER = "Mostly. Slow down on the diagrams and say why before how."
@@ -96,6 +96,32 @@ async def test_a_question_typed_as_a_dm_while_coached_is_not_sent_and_offered_ba
     # The buttons still answer it; then a DM is nothing waiting, as before.
     assert "Sent your question to <@alice>" in await chat.click("bob", "Send anyway")
     assert "not waiting for an answer" in await chat.say("bob", "thanks, that was it")
+
+
+async def test_the_second_half_of_an_answer_is_not_saved_and_says_to_whom_to_send_it(
+    chat: Chat,
+) -> None:
+    """An answer sent as two messages: the first answers, the second finds nothing
+    waiting. The reply names who got the first, for a few minutes after it (a feedback
+    answer, an action, a finished check-in); nothing more is stored or passed on."""
+    await ask_and_answer(chat)
+    to_bob = len(chat.dms("bob"))
+    after_answer = await said_changing_nothing(chat, "alice", "Also: name the owners.")
+    assert after_answer == (
+        "I'm not waiting for an answer from you right now, so I didn't save that. If it goes "
+        "with what you sent <@bob> a moment ago, write it to them directly: I pass on only "
+        "the answers I ask for."
+    )
+    assert len(chat.dms("bob")) == to_bob
+    await run_due(chat, timedelta(minutes=11))
+    later = await chat.say("alice", "Also: name the owners.")
+    assert later.endswith("Type `/mentor help` to see what I can do.")
+    # A check-in's last answer too (the pair's check-in, days later).
+    await run_due(chat, timedelta(days=4, hours=22))
+    await chat.click("alice", "Great 🙌")
+    for words in ("shipped", "naming", "the roadmap"):
+        await chat.say("alice", words)
+    assert "what you sent <@bob> a moment ago" in await chat.say("alice", "and hiring")
 
 
 async def test_a_rephrased_question_goes_straight_to_the_mentor(chat: Chat) -> None:
