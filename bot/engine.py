@@ -114,6 +114,7 @@ from bot.storage.models import (
 from bot.telemetry import NO_TELEMETRY, Telemetry, command_label
 from bot.text import (
     COMMAND_NAMES,
+    as_command,
     clean_answer,
     clean_text,
     is_hello,
@@ -942,9 +943,6 @@ _RATHER_NOT: dict[str, str] = {
     "skipped is not sent to anyone.",
 }
 
-# How much of a message a command it looks like quotes back (the person retypes it).
-COMMAND_QUOTED_CHARS = 300
-
 
 def _command_in_words(text: str) -> str | None:
     """A message that reads as a command ("win shipped it", "win: shipped it", or "/win
@@ -954,8 +952,7 @@ def _command_in_words(text: str) -> str | None:
     command = first.lower().lstrip("/").rstrip(":,.")
     if command not in COMMAND_NAMES:
         return None
-    said = f"/{command} {rest.strip()}".strip().replace("`", "'")
-    meant = shorten(said, COMMAND_QUOTED_CHARS)
+    meant = as_command(f"/{command} {rest.strip()}")
     if first.startswith("/"):
         return (
             f"That reached me as a message, not as the /{command} command, so I didn't save "

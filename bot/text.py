@@ -87,6 +87,16 @@ def bold(words: str) -> str:
 QUOTED_CHARS = 40
 
 
+# How much of someone's words a reply offers back as a command to send as it is.
+OFFERED_CHARS = 300
+
+
+def as_command(command: str) -> str:
+    """A command with the person's words in it, offered back for them to send (in a code
+    span): cut short past ``OFFERED_CHARS``, their backticks made quotes."""
+    return shorten(command.strip(), OFFERED_CHARS).replace("`", "'")
+
+
 def as_typed(words: str) -> str:
     """What the person typed, repeated in an error: cut short if it is long, and its own
     backticks made quotes, as errors put it in a code span or quotes (no code span holds

@@ -600,8 +600,10 @@ def _add_to(message: OutboxMessage | None, news: str) -> bool:
     return True
 
 
-async def _count(turn: Turn) -> int:
-    total = await turn.session.scalar(select(func.count()).select_from(Win).where(own_wins(turn)))
+async def _count(turn: Turn, whose: ColumnElement[bool] | None = None) -> int:
+    """How many wins ``whose`` (an access rule; the actor's own journal by default)."""
+    where = own_wins(turn) if whose is None else whose
+    total = await turn.session.scalar(select(func.count()).select_from(Win).where(where))
     return int(total or 0)
 
 
@@ -617,20 +619,12 @@ async def partner_journal_page(turn: Turn, view: PairView, page: int) -> Content
     was told to this member as it came (``shared_wins``). Not numbered: the numbers of
     their journal would count wins they shared before."""
     shared = shared_wins(turn, view)
-    total = await turn.session.scalar(select(func.count()).select_from(Win).where(shared))
-    query = (
-        select(Win)
-        .where(shared)
-        .order_by(Win.created_at.desc(), Win.id.desc())
-        .offset((page - 1) * JOURNAL_PAGE_SIZE)
-        .limit(JOURNAL_PAGE_SIZE)
-    )
-    found = list((await turn.session.execute(query)).scalars())
-    return partner_journal_content(view, int(total or 0), page, found)
+    found = await _page(turn, page, shared)
+    return partner_journal_content(view, await _count(turn, shared), page, found)
 
 
 def partner_journal_content(view: PairView, total: int, page: int, wins: list[Win]) -> Content:
-    pages = max(1, -(-total // JOURNAL_PAGE_SIZE))
+    pages = _pages(total)
     began = view.began
     whose = f"{view.partner_mention}'s wins since your pair began on {began:%Y-%m-%d}"
     if total == 0:
@@ -742,10 +736,15 @@ async def journal_page(turn: Turn, page: int) -> Content:
     return journal_content(await _count(turn), page, await _page(turn, page))
 
 
-async def _page(turn: Turn, page: int) -> list[Win]:
+def _pages(total: int) -> int:
+    return max(1, -(-total // JOURNAL_PAGE_SIZE))
+
+
+async def _page(turn: Turn, page: int, whose: ColumnElement[bool] | None = None) -> list[Win]:
+    """A page of the wins ``whose`` (the actor's own by default), newest first."""
     query = (
         select(Win)
-        .where(own_wins(turn))
+        .where(own_wins(turn) if whose is None else whose)
         .order_by(Win.created_at.desc(), Win.id.desc())
         .offset((page - 1) * JOURNAL_PAGE_SIZE)
         .limit(JOURNAL_PAGE_SIZE)
@@ -754,7 +753,7 @@ async def _page(turn: Turn, page: int) -> list[Win]:
 
 
 def journal_content(total: int, page: int, wins: list[Win]) -> Content:
-    pages = max(1, -(-total // JOURNAL_PAGE_SIZE))
+    pages = _pages(total)
     if total == 0:
         return Content("Your journal is empty. Add your first win with `/win <what went well>`.")
     if not wins:

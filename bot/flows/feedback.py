@@ -78,7 +78,15 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
-from bot.text import TEXT_MAX_CHARS, clean_answer, comparable, is_not_yet, is_skip, shorten
+from bot.text import (
+    TEXT_MAX_CHARS,
+    as_command,
+    clean_answer,
+    comparable,
+    is_not_yet,
+    is_skip,
+    shorten,
+)
 from bot.turn import Turn, join_contents
 
 FOLLOW_UP_AFTER = timedelta(days=7)
@@ -129,8 +137,6 @@ COACHING = (
     "easy to follow?”\n"
     "Send it as it is, or ask again with `/mentor feedback <your question>`."
 )
-# How much of a DM a reply offers back as the question to ask (they may send it so).
-OFFERED_CHARS = 300
 
 
 def while_coaching(question: str, typed: str) -> str:
@@ -143,7 +149,7 @@ def while_coaching(question: str, typed: str) -> str:
     )
     if len(typed.split()) < 3:  # "ok", "sure": no question to offer back
         return f"{said} To ask another, use `/mentor feedback <your question>`."
-    offered = shorten(f"/mentor feedback {typed}", OFFERED_CHARS).replace("`", "'")
+    offered = as_command(f"/mentor feedback {typed}")
     return f"{said} To ask this instead, send it with the command: `{offered}`"
 
 
