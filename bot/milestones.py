@@ -391,7 +391,9 @@ async def list_(turn: Turn, command: ListMilestones) -> list[Effect]:
         await turn.session.execute(
             select(Milestone)
             .where(own_milestones(turn), Milestone.kind == MilestoneKind.AUTO.value)
-            .order_by(Milestone.completed_at, Milestone.id)
+            # Two pairs' anniversaries reached in one pass come by pair (the older pair
+            # first), not in the order that pass happened to write them.
+            .order_by(Milestone.completed_at, Milestone.pair_id.nulls_first(), Milestone.id)
         )
     ).scalars()
     badges = await _badges(turn, [m for m in reached if m.completed_at])
