@@ -82,6 +82,7 @@ from bot.flows import (
     review,
 )
 from bot.flows.sessions import (
+    GONE,
     STALE,
     ConversationFlow,
     FlowAction,
@@ -579,7 +580,7 @@ class Engine:
         action = FlowAction.parse(event.action_id)
         flow = await find_flow(turn, action.session_id) if action else None
         if action is None or flow is None:
-            return _step_effects(turn, event, STALE)
+            return _step_effects(turn, event, GONE)
         match flow.kind:
             case FlowKind.PAIR_PROPOSAL:
                 result = await pair_proposal.step(turn, flow, action.choice)

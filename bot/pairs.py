@@ -24,6 +24,8 @@ NO_PAIR_HINT = "Start one with `/mentor pair @mentor @mentee`."
 # The member that stands in for everyone who used forget (bot/privacy.py): one per
 # workspace, no name, no settings; a pair with them ended when they left.
 FORGOTTEN_MEMBER_ID = "~forgotten"
+# How the stand-in is named in text: it has no platform account to mention.
+FORMER_MEMBER = "a former member"
 # Made once: building aliases per query was a measurable share of every /win.
 MENTOR = aliased(Member, name="mentor")
 MENTEE = aliased(Member, name="mentee")
@@ -63,12 +65,20 @@ class PairView:
 
     @property
     def partner_mention(self) -> str:
-        return f"<@{self.partner.external_id}>"
+        return mention(self.partner)
 
     @property
     def began(self) -> datetime:
         """When both had agreed: from then on each win of one was told to the other."""
         return self.pair.activated_at or self.pair.created_at
+
+
+def mention(member: Member) -> str:
+    """A member as mention markup, or ``FORMER_MEMBER`` for the forgotten stand-in (a
+    pair that ended when someone used forget still names its two)."""
+    if member.external_id == FORGOTTEN_MEMBER_ID:
+        return FORMER_MEMBER
+    return f"<@{member.external_id}>"
 
 
 def label_name(name: str) -> str:

@@ -70,6 +70,7 @@ from bot.content import ButtonStyle, Content
 from bot.effects import Attachment, Effect, SendFiles
 from bot.errors import UserError
 from bot.flows import checkin
+from bot.flows import review as look_back
 from bot.flows.sessions import (
     NAMED_PARTNER,
     STALE,
@@ -922,6 +923,7 @@ async def _end_pairs(turn: Turn, member: Member) -> int:
                 f"{(pair.activated_at or pair.created_at):%Y-%m-%d}) has ended. "
                 "Thank you for the time you gave each other."
             ) + checkin.not_shared_note(view.partner, wrote)
+            text += await look_back.closed_by_forget_note(turn, pair, view.partner)
         turn.dm(view.partner, Content(text))
     await turn.session.flush()
     return sum(1 for v in views if v.pair.state == PairState.ENDED)

@@ -266,7 +266,7 @@ async def test_forged_or_stale_buttons_change_nothing(chat: Chat, action: str) -
     before = await snapshot(chat)
     event = ButtonClicked(user=chat.ref("bob"), action_id=action, message_id="m1")
     effects = await chat.send(event)
-    assert "already answered" in effects[0].content.text  # type: ignore[union-attr]
+    assert "no longer open, so nothing changed" in effects[0].content.text  # type: ignore[union-attr]
     assert await snapshot(chat) == before
 
 
@@ -276,7 +276,7 @@ async def test_a_button_from_another_workspace_does_nothing(chat: Chat) -> None:
     before = await snapshot(chat)
     stranger = UserRef(Platform.CONSOLE, "OTHER-WORKSPACE", "bob")
     effects = await chat.send(ButtonClicked(user=stranger, action_id=accept.action_id))
-    assert "already answered" in effects[0].content.text  # type: ignore[union-attr]
+    assert "no longer open, so nothing changed" in effects[0].content.text  # type: ignore[union-attr]
     after = await snapshot(chat)
     # Only the stranger's workspace and member rows were added; the pair is untouched.
     assert after["pairs"] == before["pairs"] and after["flow_sessions"] == before["flow_sessions"]

@@ -20,7 +20,7 @@ from bot.content import Button
 from bot.effects import Effect, ReplyEphemeral, UpdateMessage
 from bot.engine import Engine
 from bot.events import ButtonClicked, CommandInvoked, Event, MessageReceived
-from bot.flows.sessions import STALE
+from bot.flows.sessions import GONE
 from bot.storage.database import Database
 from bot.storage.models import (
     Checkin,
@@ -166,11 +166,11 @@ async def test_a_click_without_a_key_or_on_no_prompt_goes_the_usual_way(chat: Ch
         await chat.press("bob", great, prompt)  # no delivery key: the console's
     assert not _at_once(chat, sent)
     assert (await _bobs_flow(chat)).state == "progress"
-    # A flow id no one has: stale, either way.
+    # A flow id no one has: gone, either way.
     stale = Button(great.label, "flow:999999:mood:great")
     effects, sent = await handled_with_statements(chat, _click(chat, "bob", stale, prompt, "c2"))
     assert not _at_once(chat, sent)
-    assert _shown(effects) == STALE.reply, effects
+    assert _shown(effects) == GONE.reply, effects
 
 
 async def test_someone_elses_prompt_goes_the_usual_way(chat: Chat) -> None:

@@ -666,6 +666,28 @@ async def test_answering_in_a_form(chat: Chat) -> None:
     assert "no longer open" in await chat.submit("alice", form.form_id, progress="again")
 
 
+async def test_a_check_in_closed_by_the_pairs_end_says_so(chat: Chat) -> None:
+    """alice ends the pair with the check-in open and her form of it open. A button
+    pressed after that is told the pair ended (it was told "answers are shared after 48
+    hours" and "your next check-in will come", neither true); the form sent is told it
+    is no longer open. Nothing is saved."""
+    await to_first_checkin(chat)
+    await chat.click("alice", "Answer in a form")
+    form = chat.form("alice")
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    # (Each reply then says what a DM answers now: the look back the end began.)
+    assert (await chat.click("bob", "Great 🙌")).startswith(
+        "That check-in closed when your pair ended, so I didn't save this.\n"
+    )
+    assert await chat.submit("alice", form.form_id, mood="ok", progress="shipped") == (
+        "That form is no longer open, so nothing was saved."
+    )
+    for user in ("alice", "bob"):
+        nothing = await _answers(chat, user)
+        assert (nothing.mood, nothing.progress, nothing.answered_at) == (None, None, None)
+
+
 async def test_a_form_sent_empty_saves_nothing_and_says_what_still_waits(chat: Chat) -> None:
     """Every field blank (Discord's modals and the console send that; Slack's modal
     refuses it first): nothing saved, nothing shared, and the check-in still waits,

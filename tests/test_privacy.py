@@ -451,7 +451,7 @@ async def test_forget_clicked_twice_or_kept_or_by_someone_else(
     await chat.say("alice", "/mentor forget")
     assert "Done." in await chat.click("alice", "Delete everything")
     again = await chat.click("alice", "Delete everything")
-    assert "already answered, so nothing changed" in again
+    assert again == "That question is no longer open, so nothing changed."
     # Someone with little stored hears what there was, not a list of noughts.
     await chat.say("zoe", "/mentor config timezone Europe/Paris")
     await chat.say("zoe", "/mentor forget")
@@ -469,10 +469,10 @@ async def test_a_stale_or_foreign_forget_button_is_explained(
     confirm = next(b for b in chat.buttons("alice") if b.label == "Delete everything")
     # The same button id pressed from another workspace finds nothing there.
     effects = await other.send(ButtonClicked(user=other.ref("alice"), action_id=confirm.action_id))
-    assert "already answered" in texts_of(effects)
+    assert "That question is no longer open, so nothing changed." in texts_of(effects)
     # A made-up flow id.
     effects = await chat.send(ButtonClicked(user=chat.ref("alice"), action_id="flow:999999:delete"))
-    assert "already answered" in texts_of(effects)
+    assert "That question is no longer open, so nothing changed." in texts_of(effects)
     assert await member_id(database, "T1", "alice") is not None
 
 
@@ -578,6 +578,55 @@ async def test_forget_also_deletes_what_the_same_event_queued_about_her(chat: Ch
     said = json.dumps(texts)
     assert "A note to her" not in said and "<@alice>" not in said
     assert "Someone reached a milestone" in said and "Queued after the forgetting" in said
+
+
+async def test_after_a_forget_every_old_button_says_what_became_of_it(chat: Chat) -> None:
+    """alice forgets herself with her check-in open, bob's look back at their pair half
+    answered, and a proposal of erin's waiting for her. The buttons left in their DMs
+    say what happened (they said "already answered", and a proposal's named the
+    stand-in ``~forgotten``); bob is told his look back closed, and his words stay."""
+    await chat.say("carol", "/mentor pair @bob @alice")
+    accepted = next(b for b in chat.buttons("alice") if b.label == "Accept")
+    await chat.click("bob", "Accept")
+    await chat.press("alice", accepted)
+    await chat.say("erin", "/mentor pair @alice @dan")
+    await chat.advance(timedelta(days=5))  # Mon 30 Nov, 10:00: the check-in is open
+    await chat.say("bob", "/mentor review")
+    await chat.say("bob", BOB["went_well"])
+    await chat.say("alice", "/mentor forget")
+    await chat.click("alice", "Delete everything")
+    assert chat.dms("bob")[-1] == (
+        "Your mentoring pair with your mentee (since 2026-11-25) has ended. Thank you for "
+        "the time you gave each other.\nYour open look back at the pair closed with it, "
+        "unshared. What you wrote in it stays yours: `/mentor export` includes it."
+    )
+    async with chat.database.transaction() as session:
+        kept = (await session.execute(select(Review.went_well))).scalars().all()
+    assert kept == [BOB["went_well"]]
+
+    said = [
+        # bob's check-in and look back, closed with the pair.
+        await chat.click("bob", "Great 🙌"),
+        await chat.click("bob", "Skip"),
+        # The proposal that became the pair, pressed again.
+        await chat.click("bob", "Accept"),
+        # alice's old DMs, pressed by the new member she is now: her conversations went
+        # with her data; the pair she accepted ended; erin's proposal was withdrawn.
+        await chat.click("alice", "Great 🙌"),
+        await chat.press("alice", accepted),
+        await chat.click("alice", "Decline"),
+    ]
+    assert said == [
+        "That check-in closed when your pair ended, so I didn't save this.",
+        "That look back closed when your pair ended, so I didn't save this.",
+        "Both of you accepted this proposal (<@bob> is mentoring a former member), and the "
+        "pair has ended since.",
+        "That question is no longer open, so nothing changed.",
+        "This pair has ended, so there is nothing to answer any more.",
+        "This proposal didn't go ahead, so there is nothing to answer any more.",
+    ]
+    async with chat.database.transaction() as session:
+        assert (await session.execute(select(Review.went_well))).scalars().all() == kept
 
 
 async def test_forget_leaves_her_id_in_no_conversation_of_her_partners(chat: Chat) -> None:

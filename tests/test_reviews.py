@@ -140,6 +140,34 @@ async def test_mentor_review_after_the_pair_ended_asks_its_open_look_back_again(
     assert "look back" not in await chat.say("alice", "/mentor status")
 
 
+async def test_a_look_back_asked_for_becomes_the_one_at_the_pairs_end(chat: Chat) -> None:
+    """bob asked for a look back and answered its first question; then alice ends the
+    pair. bob is not asked a second look back beside it (his next reply would have gone
+    to one of two): the open one is asked on, and it is shared as the pair's."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor review")
+    await chat.say("bob", WENT_WELL)
+    await chat.say("alice", "/mentor end")
+    await chat.click("alice", "End pair")
+    assert chat.dms("bob")[-1] == (
+        "<@alice> ended your mentoring pair. Thank you for the time you gave each other.\n\n"
+        "Time for a short look back at your pair with <@alice>: the one you started is still "
+        "open. I'll share your answers with <@alice>; skip anything you like.\n"
+        "What could be improved?"
+    )
+    assert chat.dms("alice")[-1].startswith("Time for a short look back at your pair with <@bob>.")
+    assert [(r.member_id, r.occasion) for r in await reviews(chat)] == [
+        (2, "pair_end"),
+        (1, "pair_end"),
+    ]
+    await chat.say("bob", IMPROVE)
+    assert chat.dms("alice")[-1] == (
+        f"🔎 <@bob>'s look back at your pair:\nWent well: {WENT_WELL}\nCould improve: {IMPROVE}"
+    )
+    # Nothing of bob's is open any more: a reply is not taken as an answer.
+    assert "not waiting for an answer" in await chat.say("bob", "one more thing")
+
+
 async def test_a_withdrawn_proposal_gets_no_review(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
     await chat.say("alice", "/mentor end")

@@ -70,6 +70,7 @@ from bot.flows.sessions import (
     FlowKind,
     StepResult,
     answered_before_note,
+    closed_with_pair,
     flow_button,
     form_changes,
     form_title,
@@ -1056,12 +1057,23 @@ _CLOSED = StepResult(
 )
 
 
+async def _ended_with_pair(turn: Turn, flow: FlowSession) -> bool:
+    """Whether the check-in of a closed conversation was closed by its pair's end
+    (``cancel_open``) rather than by its 48 hours: then no check-in comes after it."""
+    if flow.state != State.EXPIRED:
+        return False
+    checkin = await turn.session.get(Checkin, _checkin_id(flow))
+    return checkin is not None and checkin.state == CheckinState.CANCELED.value
+
+
 async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[Effect]:
     """A button on a check-in prompt or question."""
     if flow.member_id != turn.actor.id:
         owner = await turn.session.get(Member, flow.member_id)
         return not_for_you(owner) if owner else STALE
     if flow.ended_at is not None:
+        if await _ended_with_pair(turn, flow):
+            return closed_with_pair("check-in")
         return _CLOSED if flow.state == State.EXPIRED else STALE
     if choice.startswith("mood:") and choice[5:] in MOODS:
         mood = choice[5:]

@@ -66,6 +66,7 @@ from bot.flows.sessions import (
 )
 from bot.numbers import how_many
 from bot.pairs import FORGOTTEN_MEMBER_ID, PairView, pick_pair_keeping
+from bot.pairs import mention as _m
 from bot.storage.bulk import dialect_of, one_of
 from bot.storage.models import (
     PARTNERED_PAIR_STATES,
@@ -226,12 +227,6 @@ def _quote(text: str) -> str:
 
 # Shown where a person's words were, after they used forget.
 FORGOTTEN_WORDS = "(deleted at their request)"
-
-
-def _m(member: Member) -> str:
-    if member.external_id == FORGOTTEN_MEMBER_ID:
-        return "a former member"
-    return f"<@{member.external_id}>"
 
 
 # --- asking and giving -------------------------------------------------------------------

@@ -33,7 +33,14 @@ from bot.flows.sessions import (
     move,
     start_flow,
 )
-from bot.pairs import PairView, has_accepted, other_member_id, too_many_pairs
+from bot.pairs import (
+    FORGOTTEN_MEMBER_ID,
+    PairView,
+    has_accepted,
+    other_member_id,
+    too_many_pairs,
+)
+from bot.pairs import mention as _m
 from bot.rhythm import rule_of, schedule_anniversary, schedule_next
 from bot.storage.models import (
     LIVE_PAIR_STATES,
@@ -57,6 +64,8 @@ class State(StrEnum):
 # A click on a proposal declined, withdrawn, expired or ended by a forget since: each of
 # those told the person why in a DM of its own, so this says only that it is over.
 WITHDRAWN = "This proposal didn't go ahead, so there is nothing to answer any more."
+# The same, for a proposal that became a pair and has ended since.
+PAIR_OVER = "This pair has ended, so there is nothing to answer any more."
 
 
 def _formed(pair: Pair, mentor: Member, mentee: Member, choice: str) -> str:
@@ -66,10 +75,6 @@ def _formed(pair: Pair, mentor: Member, mentee: Member, choice: str) -> str:
         return f"Both of you accepted this proposal ({who}), and the pair has ended since."
     end = " To end the pair, use `/mentor end`." if choice == "decline" else ""
     return f"Both of you accepted this proposal, so you're paired: {who}.{end}"
-
-
-def _m(member: Member) -> str:
-    return f"<@{member.external_id}>"
 
 
 async def propose(turn: Turn, command: ProposePair) -> list[Effect]:
@@ -277,6 +282,10 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     pair, mentor, mentee = found
     me = turn.actor
     if me.id not in (mentor.id, mentee.id):
+        if FORGOTTEN_MEMBER_ID in (mentor.external_id, mentee.external_id):
+            # The one who used forget, pressing their old DM: a new member now, and
+            # the proposal (or the pair it became) ended with their data.
+            return StepResult(replace_with=PAIR_OVER if pair.activated_at else WITHDRAWN)
         return StepResult(reply=f"This proposal is for {_m(mentor)} and {_m(mentee)}.")
     if flow.ended_at is not None and flow.state == State.ACCEPTED:
         # A late click on the pair that formed (a second copy of the question, sent

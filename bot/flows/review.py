@@ -36,6 +36,7 @@ from bot.flows.sessions import (
     FlowKind,
     StepResult,
     answered_before_note,
+    closed_with_pair,
     flow_button,
     form_changes,
     form_title,
@@ -183,7 +184,29 @@ async def _start_for_both(
     assert mentor is not None and mentee is not None
     several = await in_several_pairs(turn.session, [mentor.id, mentee.id])
     for me, partner in ((mentor, mentee), (mentee, mentor)):
+        found = await _open_asked(turn, me, pair) if occasion == Occasion.PAIR_END else None
+        if found is not None:
+            # Their `/mentor review` at this pair is open: it becomes this look back (a
+            # second one beside it would split their replies between the two).
+            asked, review = found
+            review.occasion = Occasion.PAIR_END.value
+            who = f"<@{partner.external_id}>"
+            intro = (
+                f"Time for a short look back at your pair with {who}: the one you started is "
+                f"still open. I'll share your answers with {who}; skip anything you like."
+            )
+            _send(turn, asked, pair, me, State(asked.state), intro)
+            continue
         await _start_one(turn, pair, me, partner, occasion, milestone, several)
+
+
+async def _open_asked(turn: Turn, me: Member, pair: Pair) -> tuple[FlowSession, Review] | None:
+    """``me``'s open look back at ``pair`` that they asked for (``/mentor review``)."""
+    flow = await newest_open_in_pair(turn, me, pair, FlowKind.REVIEW)
+    review = await _load(turn, flow) if flow is not None else None
+    if flow is None or review is None or review.occasion != Occasion.ASKED.value:
+        return None
+    return flow, review
 
 
 async def _start_one(
@@ -223,11 +246,28 @@ async def _start_one(
         case Occasion.ASKED:
             intro = f"A short look back at your mentoring with {who}."
     intro += f" I'll share your answers with {who}; skip anything you like."
+    _send(turn, flow, pair, me, State.WENT_WELL, intro)
+
+
+def _send(turn: Turn, flow: FlowSession, pair: Pair, me: Member, state: State, intro: str) -> None:
+    """A look back's question to ``me``, with the news that brought it (``intro``)."""
     # Whoever acted is awake; the partner is not woken at night.
     zone = me.timezone or pair.timezone
     at = None if me.id == turn.actor.id else outside_quiet_hours(turn.now, zone)
     flow.updated_at = max(turn.now, at or turn.now)  # when the question reaches them
-    turn.dm(me, _question(flow, State.WENT_WELL, intro=intro), at=at)
+    turn.dm(me, _question(flow, state, intro=intro), at=at)
+
+
+async def closed_by_forget_note(turn: Turn, pair: Pair, member: Member) -> str:
+    """Told to ``member`` beside "your pair ended" when their partner used forget: their
+    open look back at the pair closes unshared (bot/privacy.py); "" when none is open."""
+    flow = await newest_open_in_pair(turn, member, pair, FlowKind.REVIEW)
+    if flow is None:
+        return ""
+    review = await _load(turn, flow)
+    wrote = review is not None and bool(review.went_well or review.could_improve)
+    kept = " What you wrote in it stays yours: `/mentor export` includes it." if wrote else ""
+    return f"\nYour open look back at the pair closed with it, unshared.{kept}"
 
 
 def _milestone_name(milestone: Milestone) -> str:
@@ -254,6 +294,12 @@ def _question(flow: FlowSession, state: State, *, intro: str | None = None) -> C
 # --- the steps ---------------------------------------------------------------------------
 
 
+def _closed_unanswered(flow: FlowSession) -> bool:
+    """A look back closed before its last answer: only a partner's forget does that
+    (bot/privacy.py), ending the pair; a look back at a pair ended otherwise stays open."""
+    return flow.ended_at is not None and flow.state in QUESTIONS
+
+
 async def _load(turn: Turn, flow: FlowSession) -> Review | None:
     review_id = flow.data.get("review_id")
     return await turn.session.get(Review, int(review_id)) if review_id else None
@@ -263,6 +309,8 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult | list[
     """A button: Answer in a form, or Skip (the skip names its question, so a double
     click cannot skip the next one too)."""
     live = choice == "form" or choice == f"skip:{flow.state}"
+    if _closed_unanswered(flow):
+        return closed_with_pair("look back")
     if flow.ended_at is not None or not accepts_text(flow) or not live:
         return STALE
     if flow.member_id != turn.actor.id:

@@ -269,6 +269,15 @@ class ConversationFlow(Protocol):
 
 
 STALE = StepResult(reply="That question was already answered, so nothing changed.")
+# A button whose conversation is not there (deleted by a forget), or not one of mine.
+GONE = StepResult(reply="That question is no longer open, so nothing changed.")
+
+
+def closed_with_pair(conversation: str) -> StepResult:
+    """A click on a conversation its pair's end closed unanswered. (A form sent to it is
+    told "That form is no longer open, so nothing was saved", bot/engine.py.)"""
+    said = f"That {conversation} closed when your pair ended, so I didn't save this."
+    return StepResult(reply=said)
 
 
 def not_for_you(owner: Member) -> StepResult:
