@@ -21,6 +21,7 @@ from bot.text import (
     MENTION_IN_TEXT,
     TITLE_MAX_CHARS,
     WIN_MAX_CHARS,
+    as_command,
     as_typed,
     channel_mention_id,
     clean_text,
@@ -545,7 +546,8 @@ def _unknown_subcommand(sub: str, text: str) -> CommandError:
     whole help. ``/mentor win …`` is the /win command, its words said back unsaved."""
     if sub == "win":
         words = clean_text(text).split(None, 1)[1:]
-        said = f"/win {as_typed(words[0])}" if words else "/win <what went well>"
+        # Offered to send as it is (as a command typed as a message is, bot/engine.py).
+        said = as_command(f"/win {words[0]}") if words else "/win <what went well>"
         return CommandError(
             f"Did you mean `{said}`? Wins have a command of their own, so I didn't save that.",
             usage=WIN_USAGE.usage,

@@ -47,6 +47,11 @@ BAD_COMMANDS = [
         "/mentor win shipped the parser",
         "Did you mean `/win shipped the parser`? Wins have a command of their own, so I didn't",
     ),
+    # A long win comes back whole, to send as it is; its backticks as quotes.
+    (
+        "/mentor win " + "shipped `the` parser " * 12,
+        "Did you mean `/win " + "shipped 'the' parser " * 11 + "shipped 'the' parser`?",
+    ),
     ("/mentor wins", "I don't know `/mentor wins`. Did you mean `/mentor journal`?"),
     ("/mentor brag", "Did you mean `/mentor export`?"),
     ("/mentor goals", "Did you mean `/mentor milestone`?"),
