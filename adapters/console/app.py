@@ -215,13 +215,12 @@ class ConsoleApp:
 
     async def _click(self, label: str) -> None:
         wanted = label.strip().strip("[]").strip()
-        found = self._find_button(wanted)
+        shown = [(s.buttons, s.message_id) for s in reversed(self._shown) if s.user == self.user]
+        found = _find_button(shown, wanted)
         if not found:
             # Shown before a restart: the delivered DMs still carry their buttons.
-            for dm in await recent_dms(self._database, user_ref(self.user)):
-                found = _buttons_in(dm.content.choices, wanted, _dm_message_id(dm))
-                if found:
-                    break
+            dms = await recent_dms(self._database, user_ref(self.user))
+            found = _find_button([(dm.content.choices, _dm_message_id(dm)) for dm in dms], wanted)
         if not found:
             self._note(f"{self.user} has no button labelled [{wanted}] on screen.")
             return
@@ -239,14 +238,6 @@ class ConsoleApp:
                 message_id=message_id,
             )
         )
-
-    def _find_button(self, wanted: str) -> list[tuple[Button, str | None]]:
-        for shown in reversed(self._shown):
-            if shown.user == self.user:
-                found = _buttons_in(shown.buttons, wanted, shown.message_id)
-                if found:
-                    return found
-        return []
 
     def _close_form(self) -> None:
         form = self._forms.pop(self.user, None)
@@ -425,16 +416,24 @@ def _dm_message_id(dm: SendDM) -> str | None:
     return f"out-{dm.outbox_id}" if dm.outbox_id is not None else None
 
 
-def _buttons_in(
-    buttons: tuple[Button, ...], wanted: str, message_id: str | None
+def _find_button(
+    messages: Sequence[tuple[tuple[Button, ...], str | None]], wanted: str
 ) -> list[tuple[Button, str | None]]:
-    """On one message: the button labelled ``wanted``, or else every one whose label
-    holds it anywhere, ignoring case (``:click great``, ``:click acted``); more than one
-    means the person has to say more."""
+    """Among messages with their ids, newest first: the newest button labelled
+    ``wanted``, ignoring case; else, on the newest message that has any, every button
+    whose label holds it (``:click great``, ``:click acted``), more than one meaning the
+    person has to say more. An exact label wins over a newer partial one: ``:click
+    Skip`` is the question's [Skip], not the [Undo skip] shown after it."""
     key = wanted.casefold()
-    exact = [b for b in buttons if b.label.casefold() == key]
-    matching = exact[:1] or [b for b in buttons if key in b.label.casefold()]
-    return [(button, message_id) for button in matching]
+    for buttons, message_id in messages:
+        for button in buttons:
+            if button.label.casefold() == key:
+                return [(button, message_id)]
+    for buttons, message_id in messages:
+        matching = [b for b in buttons if key in b.label.casefold()]
+        if matching:
+            return [(button, message_id) for button in matching]
+    return []
 
 
 async def stdin_lines(*, interactive: bool, prompt: PromptSource) -> AsyncIterator[str]:
