@@ -571,6 +571,8 @@ class Engine:
             parsed := matching_rounds.parse_action(argument)
         ):
             return await matching_rounds.click(turn, *parsed, event.message_id)
+        if kind == pair_commands.UNSKIP_ACTION and (undo := pair_commands.parse_unskip(argument)):
+            return await pair_commands.undo_skip(turn, *undo)
         if kind == due.SKIP_ACTION:
             pair_text, _, stamp_text = argument.partition(":")
             pair_id = whole_number(pair_text)

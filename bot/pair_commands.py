@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,12 @@ from bot.commands import (
     SkipNext,
     StartCheckin,
 )
-from bot.content import Content
+from bot.content import Button, Content
 from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.flows.checkin import ANSWER_WINDOW
+from bot.numbers import TIMESTAMP_MAX, whole_number
 from bot.pairs import PairView, pairs_of, pick_pair
 from bot.rhythm import (
     after_the_pause,
@@ -285,7 +287,28 @@ async def _not_skippable(turn: Turn, pair: Pair, due_timestamp: int) -> str:
     check-in has started (answer it, or leave it), has happened, or is no longer planned
     (skipped before, or the rhythm changed). One read, on this late click only."""
     zone = turn.actor.timezone or pair.timezone
-    due = datetime.fromtimestamp(due_timestamp, UTC)
+    upcoming = pair.next_checkin_at
+    after = f" The next one is {local_view(upcoming, zone)}." if upcoming is not None else ""
+    held = await _held(turn, pair, datetime.fromtimestamp(due_timestamp, UTC))
+    if held is None:
+        return f"That check-in is no longer planned: it was skipped, or the rhythm changed.{after}"
+    if held.is_open:
+        return (
+            f"That check-in has started, so there is nothing to skip: answer it in DMs"
+            f"{held.until}, or leave it.{after}"
+        )
+    return f"That check-in has happened.{after}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    is_open: bool
+    until: str  # " until <when it closes>", or ""
+
+
+async def _held(turn: Turn, pair: Pair, due: datetime) -> _Held | None:
+    """The pair's check-in due at ``due``, if one was held: whether it is open, and until
+    when. One read, on a late click only."""
     found = (
         await turn.session.execute(
             select(Checkin.state, Checkin.closes_at)
@@ -293,18 +316,12 @@ async def _not_skippable(turn: Turn, pair: Pair, due_timestamp: int) -> str:
             .limit(1)
         )
     ).first()
-    upcoming = pair.next_checkin_at
-    after = f" The next one is {local_view(upcoming, zone)}." if upcoming is not None else ""
     if found is None:
-        return f"That check-in is no longer planned: it was skipped, or the rhythm changed.{after}"
+        return None
     state, closes = found
-    if state == CheckinState.OPEN.value:
-        until = f" until {local_view(closes, zone)}" if closes is not None else ""
-        return (
-            f"That check-in has started, so there is nothing to skip: answer it in DMs{until}, "
-            f"or leave it.{after}"
-        )
-    return f"That check-in has happened.{after}"
+    zone = turn.actor.timezone or pair.timezone
+    until = f" until {local_view(closes, zone)}" if closes is not None else ""
+    return _Held(state == CheckinState.OPEN.value, until)
 
 
 async def _views(turn: Turn) -> list[PairView]:
@@ -318,6 +335,7 @@ def _skip(
     open now); ``note`` ends the skipper's answer."""
     pair = view.pair
     assert pair.next_checkin_at is not None
+    skipped_at = pair.next_checkin_at
     skipped, skipped_for_partner = when_for(turn.actor, pair), when_for(view.partner, pair)
     if pair.cadence_anchor is None:  # (stored before anchors were): counted from this one
         pair.cadence_anchor = pair.next_checkin_at.astimezone(ZoneInfo(pair.timezone)).date()
@@ -332,8 +350,87 @@ def _skip(
     )
     which = f"your check-in with {view.partner_mention} on" if name_partner else "the check-in of"
     return turn.reply(
-        f"Skipped {which} {skipped}. Next one: {when_for(turn.actor, pair)}." + gap + note
+        f"Skipped {which} {skipped}. Next one: {when_for(turn.actor, pair)}." + gap + note,
+        buttons=(Button("Undo skip", unskip_action(pair, skipped_at)),),
     )
+
+
+UNSKIP_ACTION = "unskip"
+
+
+def unskip_action(pair: Pair, skipped: datetime) -> str:
+    """A skip's [Undo skip] names the occurrence skipped and the one it left next: an
+    undo after anything else moved the next check-in changes nothing."""
+    assert pair.next_checkin_at is not None
+    stamps = f"{int(skipped.timestamp())}:{int(pair.next_checkin_at.timestamp())}"
+    return f"{UNSKIP_ACTION}:{pair.id}:{stamps}"
+
+
+def parse_unskip(argument: str) -> tuple[int, int, int] | None:
+    """The pair id and the two times of an [Undo skip]'s action (``unskip_action``), or
+    None for a forged one."""
+    parts = argument.split(":")
+    if len(parts) != 3:
+        return None
+    pair_id = whole_number(parts[0])
+    skipped, upcoming = (whole_number(part, low=0, high=TIMESTAMP_MAX) for part in parts[1:])
+    if pair_id is None or skipped is None or upcoming is None:
+        return None
+    return pair_id, skipped, upcoming
+
+
+async def undo_skip(turn: Turn, pair_id: int, skipped_stamp: int, next_stamp: int) -> list[Effect]:
+    """[Undo skip]: the skipped check-in is planned again, when it is still ahead and
+    the pair's next check-in is still the one the skip left (a second skip, a new
+    rhythm or a pause since has its own reply, and its own undo)."""
+    mine = await _views(turn)
+    views = [v for v in mine if v.pair.id == pair_id]
+    if not views:
+        return turn.reply("That pair isn't active any more, so there is no skip to undo.")
+    view = views[0]
+    _not_paused(turn, view)  # paused since: says until when, and how to resume
+    pair = view.pair
+    skipped = datetime.fromtimestamp(skipped_stamp, UTC)
+    upcoming = pair.next_checkin_at
+    zone = turn.actor.timezone or pair.timezone
+    if upcoming == skipped:
+        again = when_for(turn.actor, pair)
+        return turn.reply(f"That skip is undone already: the next check-in is {again}.")
+    after = f" The next one is {local_view(upcoming, zone)}." if upcoming is not None else ""
+    changed = f"Your check-ins changed since that skip, so I left them as they are.{after}"
+    if upcoming is None or int(upcoming.timestamp()) != next_stamp:
+        return turn.reply(changed)
+    if skipped <= turn.now:
+        # Its time has passed: skipped (nothing to bring back), or undone and held.
+        held = await _held(turn, pair, skipped)
+        if held is not None:
+            now = (
+                f"its check-in is open: answer it in DMs{held.until}"
+                if held.is_open
+                else ("its check-in has happened")
+            )
+            return turn.reply(f"That skip was undone already, and {now}.{after}")
+        past = f"The check-in of {local_view(skipped, zone)} is past, so it can't come back."
+        return turn.reply(past + after)
+    closes = await checkin.open_closes_at(turn, pair)
+    if closes is not None and skipped < closes:
+        return turn.reply(
+            f"The check-in of {local_view(skipped, zone)} can't come back: the one open now "
+            f"takes its place.{after}"
+        )
+    anchor, heads_up = pair.cadence_anchor, pair.heads_up_at
+    schedule_next(pair, skipped - timedelta(microseconds=1), turn.now)
+    if pair.next_checkin_at != skipped:  # (its rule no longer gives that day)
+        pair.cadence_anchor, pair.next_checkin_at, pair.heads_up_at = anchor, upcoming, heads_up
+        return turn.reply(changed)
+    who = f"<@{turn.actor.external_id}>"
+    _both(
+        turn,
+        view,
+        f"{who} took back their skip: your check-in of {when_for(view.partner, pair)} is on again.",
+    )
+    which = f"your check-in with {view.partner_mention} on" if len(mine) > 1 else "the check-in of"
+    return turn.reply(f"Undone: {which} {when_for(turn.actor, pair)} is on again.")
 
 
 # A skip that leaves this long, or longer, until the next check-in is said out loud.

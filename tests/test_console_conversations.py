@@ -338,6 +338,12 @@ def test_second_thoughts_read_as_their_people_read_them(tmp_path: Path) -> None:
     assert only(skipped.messages, "DM → bob").text.startswith(
         "@alice skipped your check-in of Mon 7 Dec, 10:00 (UTC)."
     )
+    # The skip's answer shows [Undo skip]; ":click Skip" is still the question's [Skip]
+    # (a label typed whole wins over a newer one that only holds it).
+    assert "[Undo skip]" in skipped.messages[0].body
+    pressed = out.turn(":click Skip")
+    assert pressed.headers == ["updated → alice", "DM → alice"]
+    assert pressed.messages[0].text == "How did it go since last time? (skipped)"
 
     assert (
         out.turn("/mentor cadence biweekly")

@@ -149,10 +149,12 @@ def test_a_time_at_night_for_the_partner_and_two_skips_are_said(tmp_path: Path) 
 
     second = out.turn("/mentor skip", nth=1).messages
     for message in second:
-        assert message.body[-1] == (
+        # (The skipper's answer ends with its button, [Undo skip].)
+        assert [line for line in message.body if line != "[Undo skip]"][-1] == (
             "That is 4 weeks from now with no check-in. "
             "/mentor checkin starts one any time before then."
         )
+    assert second[0].body[-1] == "[Undo skip]" and "[Undo skip]" not in second[1].body
     assert "Next one: Mon 28 Dec, 18:00 (Europe/Berlin)." in second[0].text
     assert "The one after is Mon 28 Dec, 09:00 (America/Los_Angeles)." in second[1].text
 

@@ -21,9 +21,10 @@ from sqlalchemy import select, update
 
 from bot import turn
 from bot.cadence import in_quiet_hours
-from bot.content import Content
+from bot.content import Button, Content
 from bot.due import DueReport, next_due_at
 from bot.events import CommandInvoked
+from bot.flows.sessions import GONE
 from bot.storage.models import (
     Cadence,
     Checkin,
@@ -917,6 +918,67 @@ async def test_skip_this_one_after_mentor_skip_does_nothing_more(chat: Chat) -> 
     await chat.say("alice", "/mentor skip")
     assert "no longer planned: it was skipped" in await chat.click("bob", "Skip this one")
     assert (await the_pair(chat)).next_checkin_at == utc(12, 7, 10)
+
+
+async def test_a_skip_is_undone_by_its_button_while_nothing_has_moved_since(chat: Chat) -> None:
+    """bob skips twice, one more than he meant. [Undo skip] under the second brings it
+    back, and the partner hears of it once; under the first, once the second is undone,
+    that one too (undoing in turn). An undo after the rhythm changed, or once its time
+    has come, changes nothing and says why."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor skip")  # Mon 30 Nov
+    first = next(b for b in chat.buttons("bob") if b.label == "Undo skip")
+    await chat.say("bob", "/mentor skip")  # Mon 7 Dec; next Mon 14 Dec
+    second = next(b for b in chat.buttons("bob") if b.label == "Undo skip")
+    told = len(chat.dms("alice"))
+    # The first one's undo waits for the second's: the next check-in moved since.
+    assert await chat.press("bob", first) == (
+        "Your check-ins changed since that skip, so I left them as they are. The next one "
+        "is Mon 14 Dec, 10:00 (UTC)."
+    )
+    assert await chat.press("bob", second) == (
+        "Undone: the check-in of Mon 7 Dec, 10:00 (UTC) is on again."
+    )
+    assert chat.dms("alice")[told:] == [
+        "<@bob> took back their skip: your check-in of Mon 7 Dec, 10:00 (UTC) is on again."
+    ]
+    assert await chat.press("bob", second) == (
+        "That skip is undone already: the next check-in is Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert "Undone: the check-in of Mon 30 Nov" in await chat.press("bob", first)
+    pair = await the_pair(chat)
+    assert (pair.next_checkin_at, pair.heads_up_at) == (utc(11, 30, 10), utc(11, 29, 10))
+    assert len(chat.dms("alice")) == told + 2
+
+    # A new rhythm since: the skip's undo leaves it be.
+    await chat.say("alice", "/mentor skip")
+    undo = next(b for b in chat.buttons("alice") if b.label == "Undo skip")
+    await chat.say("alice", "/mentor cadence tue")
+    before = await snapshot(chat)
+    assert (await chat.press("alice", undo)).startswith("Your check-ins changed since that skip")
+    assert await snapshot(chat) == before
+
+    # Its time come: skipped on the heads-up's day, undone after the check-in's hour.
+    await chat.say("alice", "/mentor cadence mon")
+    await chat.advance(TO_HEADS_UP)
+    await chat.click("alice", "Skip this one")  # Mon 30 Nov
+    late = next(b for b in chat.buttons("alice") if b.label == "Undo skip")
+    await chat.advance(timedelta(days=1, hours=1))
+    before = await snapshot(chat)
+    assert await chat.press("alice", late) == (
+        "The check-in of Mon 30 Nov, 10:00 (UTC) is past, so it can't come back. The next "
+        "one is Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert await snapshot(chat) == before
+    # Forged: someone else's pair, or no numbers. Nothing changes.
+    await chat.say("carol", "/mentor help")
+    before = await snapshot(chat)
+    assert await chat.press("carol", Button("Undo skip", undo.action_id)) == (
+        "That pair isn't active any more, so there is no skip to undo."
+    )
+    for forged in ("unskip:1:x:2", "unskip:1", "unskip:1:2:3:4"):
+        assert await chat.press("alice", Button("Undo skip", forged)) == GONE.reply
+    assert await snapshot(chat) == before
 
 
 @pytest.mark.parametrize("stopped", [False, True], ids=["delivering", "delivery-stopped"])

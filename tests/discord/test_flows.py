@@ -293,6 +293,17 @@ async def test_a_pause_until_a_day_as_the_bot_writes_it(
     await chat.dm_arrives("bob", "paused your check-ins until Wed 16 Dec")
 
 
+async def test_a_skip_is_undone_by_the_button_on_its_answer(
+    bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
+) -> None:
+    await pair_up(chat, "alice", "bob")
+    skipped = await chat.slash("bob", "mentor skip")
+    assert skipped.text().startswith("Skipped the check-in of Mon 30 Nov")
+    undone = await chat.click("bob", "Undo skip")
+    assert "Undone: the check-in of Mon 30 Nov" in undone.text()
+    await chat.dm_arrives("alice", "took back their skip: your check-in of Mon 30 Nov")
+
+
 async def test_status_of_one_pair_by_its_partner_option(
     bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
 ) -> None:

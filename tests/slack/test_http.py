@@ -469,6 +469,27 @@ async def test_a_button_on_an_ephemeral_answer_replaces_it_through_the_response_
     assert not any("Time for your check-in with <@U0CAROL>" in t for t in slack.dms(ALICE))
 
 
+async def test_a_skip_is_undone_by_the_button_on_its_ephemeral_answer(slack: SlackChat) -> None:
+    await pair(slack, ALICE, BOB)
+    skipped = await slack.command(BOB, "/mentor skip")
+    assert skipped.text.startswith("Skipped the check-in of Mon 30 Nov")
+    [actions] = [b for b in skipped.json["blocks"] if b["type"] == "actions"]
+    [undo] = actions["elements"]
+    assert undo["text"]["text"] == "Undo skip"
+
+    await slack.interaction(ephemeral_click(slack, BOB, undo))
+
+    answers = [r["text"] for r in slack.fake.responses()]
+    assert any(text.startswith("Undone: the check-in of Mon 30 Nov") for text in answers), answers
+    await slack.deliver()
+    assert slack.dms(ALICE)[-2:] == [
+        f"<@{BOB}> skipped your check-in of Mon 30 Nov, 10:00 (Europe/Berlin). The one after "
+        "is Mon 7 Dec, 10:00 (Europe/Berlin).",
+        f"<@{BOB}> took back their skip: your check-in of Mon 30 Nov, 10:00 (Europe/Berlin) is "
+        "on again.",
+    ]
+
+
 async def test_web_api_calls_share_connections_rather_than_open_one_each(
     slack: SlackChat,
 ) -> None:
