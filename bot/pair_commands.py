@@ -404,12 +404,8 @@ async def undo_skip(turn: Turn, pair_id: int, skipped_stamp: int, next_stamp: in
         # Its time has passed: skipped (nothing to bring back), or undone and held.
         held = await _held(turn, pair, skipped)
         if held is not None:
-            now = (
-                f"its check-in is open: answer it in DMs{held.until}"
-                if held.is_open
-                else ("its check-in has happened")
-            )
-            return turn.reply(f"That skip was undone already, and {now}.{after}")
+            where = f"is open: answer it in DMs{held.until}" if held.is_open else "has happened"
+            return turn.reply(f"That skip was undone already, and its check-in {where}.{after}")
         past = f"The check-in of {local_view(skipped, zone)} is past, so it can't come back."
         return turn.reply(past + after)
     closes = await checkin.open_closes_at(turn, pair)

@@ -981,6 +981,21 @@ async def test_a_skip_is_undone_by_its_button_while_nothing_has_moved_since(chat
     assert await snapshot(chat) == before
 
 
+async def test_an_undo_pressed_again_once_its_check_in_came_says_where_it_is(chat: Chat) -> None:
+    await pair_up(chat, "alice", "bob")
+    await chat.advance(TO_HEADS_UP)
+    await chat.click("bob", "Skip this one")
+    undo = next(b for b in chat.buttons("bob") if b.label == "Undo skip")
+    assert (await chat.press("bob", undo)).startswith("Undone: the check-in of Mon 30 Nov")
+    await chat.advance(timedelta(days=1))  # Mon 30 Nov, 10:00: it is open
+    before = await snapshot(chat)
+    assert await chat.press("bob", undo) == (
+        "That skip was undone already, and its check-in is open: answer it in DMs until Wed "
+        "2 Dec, 10:00 (UTC). The next one is Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert await snapshot(chat) == before
+
+
 @pytest.mark.parametrize("stopped", [False, True], ids=["delivering", "delivery-stopped"])
 async def test_the_heads_ups_of_a_pass_are_a_few_statements_however_many(
     chat: Chat, monkeypatch: pytest.MonkeyPatch, stopped: bool
