@@ -981,6 +981,25 @@ async def test_a_skip_is_undone_by_its_button_while_nothing_has_moved_since(chat
     assert await snapshot(chat) == before
 
 
+async def test_an_undo_under_a_new_rhythm_with_the_same_next_day_changes_nothing(
+    chat: Chat,
+) -> None:
+    """Skipped Mon 30 Nov (next: Mon 7 Dec), then made monthly: its next check-in is Mon
+    7 Dec too, the first Monday of December, but the new rhythm has no Mon 30 Nov. The
+    undo leaves it be, rather than telling alice a check-in is "on again"."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor skip")
+    undo = next(b for b in chat.buttons("bob") if b.label == "Undo skip")
+    await chat.say("bob", "/mentor cadence monthly")
+    before, told = await snapshot(chat), len(chat.dms("alice"))
+    assert await chat.press("bob", undo) == (
+        "Your check-ins changed since that skip, so I left them as they are. The next one "
+        "is Mon 7 Dec, 10:00 (UTC)."
+    )
+    assert await snapshot(chat) == before
+    assert len(chat.dms("alice")) == told
+
+
 async def test_an_undo_pressed_again_once_its_check_in_came_says_where_it_is(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.advance(TO_HEADS_UP)

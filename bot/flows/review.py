@@ -184,8 +184,8 @@ async def _start_for_both(
     assert mentor is not None and mentee is not None
     several = await in_several_pairs(turn.session, [mentor.id, mentee.id])
     for me, partner in ((mentor, mentee), (mentee, mentor)):
-        found = await _open_asked(turn, me, pair) if occasion == Occasion.PAIR_END else None
-        if found is not None:
+        found = await _open_look_back(turn, me, pair) if occasion == Occasion.PAIR_END else None
+        if found is not None and found[1].occasion == Occasion.ASKED.value:
             # Their `/mentor review` at this pair is open: it becomes this look back (a
             # second one beside it would split their replies between the two).
             asked, review = found
@@ -193,20 +193,23 @@ async def _start_for_both(
             who = f"<@{partner.external_id}>"
             intro = (
                 f"Time for a short look back at your pair with {who}: the one you started is "
-                f"still open. I'll share your answers with {who}; skip anything you like."
+                "still open."
             )
-            _send(turn, asked, pair, me, State(asked.state), intro)
+            _send(turn, asked, pair, me, State(asked.state), intro + _shared(who))
             continue
         await _start_one(turn, pair, me, partner, occasion, milestone, several)
 
 
-async def _open_asked(turn: Turn, me: Member, pair: Pair) -> tuple[FlowSession, Review] | None:
-    """``me``'s open look back at ``pair`` that they asked for (``/mentor review``)."""
+async def _open_look_back(turn: Turn, me: Member, pair: Pair) -> tuple[FlowSession, Review] | None:
+    """``me``'s newest open look back at ``pair``, with its answers."""
     flow = await newest_open_in_pair(turn, me, pair, FlowKind.REVIEW)
     review = await _load(turn, flow) if flow is not None else None
-    if flow is None or review is None or review.occasion != Occasion.ASKED.value:
-        return None
-    return flow, review
+    return (flow, review) if flow is not None and review is not None else None
+
+
+def _shared(who: str) -> str:
+    """Said as a look back begins: whom its answers go to."""
+    return f" I'll share your answers with {who}; skip anything you like."
 
 
 async def _start_one(
@@ -245,7 +248,7 @@ async def _start_one(
             intro = f"Time for a short look back at your pair with {who}."
         case Occasion.ASKED:
             intro = f"A short look back at your mentoring with {who}."
-    intro += f" I'll share your answers with {who}; skip anything you like."
+    intro += _shared(who)
     _send(turn, flow, pair, me, State.WENT_WELL, intro)
 
 
@@ -261,11 +264,11 @@ def _send(turn: Turn, flow: FlowSession, pair: Pair, me: Member, state: State, i
 async def closed_by_forget_note(turn: Turn, pair: Pair, member: Member) -> str:
     """Told to ``member`` beside "your pair ended" when their partner used forget: their
     open look back at the pair closes unshared (bot/privacy.py); "" when none is open."""
-    flow = await newest_open_in_pair(turn, member, pair, FlowKind.REVIEW)
-    if flow is None:
+    found = await _open_look_back(turn, member, pair)
+    if found is None:
         return ""
-    review = await _load(turn, flow)
-    wrote = review is not None and bool(review.went_well or review.could_improve)
+    _, review = found
+    wrote = bool(review.went_well or review.could_improve)
     kept = " What you wrote in it stays yours: `/mentor export` includes it." if wrote else ""
     return f"\nYour open look back at the pair closed with it, unshared.{kept}"
 
