@@ -1160,10 +1160,16 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
                 database.dispose,
             ],
         )
-        if discord_task is not None and discord_task.done() and not discord_task.cancelled():
-            failure = discord_task.exception()
-            if failure is not None:
-                err.print(f"error: Discord stopped: {type(failure).__name__}", markup=False)
+    # After the finally: a Discord that stopped the run is an error a supervisor restarts
+    # (1), or a refused token (2), never a clean exit (0) that leaves the bot down.
+    if discord_task is not None and discord_task.done() and not discord_task.cancelled():
+        from adapters.discord.app import DiscordStopped
+
+        failure = discord_task.exception()
+        if isinstance(failure, DiscordStopped):
+            _fail(str(failure), 2 if failure.configuration else 1)
+        if failure is not None:
+            _fail(f"Discord stopped: {type(failure).__name__}", 1)
 
 
 @app.command("slack-manifest")

@@ -90,6 +90,22 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("discord_guild_id")
+    @classmethod
+    def _server_id(cls, value: str | None) -> str | None:
+        """A Discord server id is a snowflake: a 64-bit number, up to 20 digits. Anything
+        else is refused here, rather than read as "no server" when the commands sync."""
+        if value is None:
+            return None
+        chosen = value.strip()
+        digits = chosen.isascii() and chosen.isdigit()
+        if not (digits and len(chosen) <= 20 and int(chosen) < 2**64):
+            raise ValueError(
+                "must be a server id: the number Copy Server ID gives (Developer Mode "
+                f"on), not {value[:40]!r}"
+            )
+        return chosen
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

@@ -513,6 +513,12 @@ def test_run_with_a_bot_token_and_the_other_slack_variables_empty_asks_for_the_s
         ("DATABASE_URL", "mysql://u:pw@h/db", "error: DATABASE_URL must be a sqlite:/// or"),
         ("LOG_LEVEL", "LOUD", "error: the settings are not valid: LOG_LEVEL: must be DEBUG,"),
         ("PORT", "abc", "error: the settings are not valid: PORT: Input should be a valid"),
+        (
+            "DISCORD_GUILD_ID",
+            "my-server",
+            "error: the settings are not valid: DISCORD_GUILD_ID: must be a server "
+            "id: the number Copy Server ID gives (Developer Mode on), not 'my-server'",
+        ),
     ],
 )
 def test_a_setting_that_is_not_valid_is_a_configuration_error_in_words(
