@@ -562,20 +562,19 @@ async def _platform_senders(
     if settings.slack_bot_token is not None:
         senders[Platform.SLACK] = await _slack_sender(settings, engine, stack)
     if settings.discord_bot_token is not None:
-        import aiohttp
-        import discord
-
         from adapters.discord.sender import rest_sender
+        from adapters.discord.sign_in import why_stopped
 
         token = settings.discord_bot_token.get_secret_value()
         try:
             senders[Platform.DISCORD] = await stack.enter_async_context(
                 rest_sender(token, settings.discord_api_url)
             )
-        except discord.LoginFailure:
-            _fail("Discord refused DISCORD_BOT_TOKEN: copy the bot's token (Bot → Reset Token)", 2)
-        except (TimeoutError, aiohttp.ClientError, discord.HTTPException) as error:
-            _fail(f"could not reach Discord at {settings.discord_api_url} ({type(error).__name__})")
+        except Exception as error:
+            stopped = why_stopped(error, settings.discord_api_url)
+            if stopped is None:
+                raise
+            _fail(str(stopped), stopped.exit_code)
     return senders
 
 
@@ -1163,11 +1162,11 @@ async def _serve(settings: Settings, given_clock: Clock | None = None) -> None:
     # After the finally: a Discord that stopped the run is an error a supervisor restarts
     # (1), or a refused token (2), never a clean exit (0) that leaves the bot down.
     if discord_task is not None and discord_task.done() and not discord_task.cancelled():
-        from adapters.discord.app import DiscordStopped
+        from adapters.discord.sign_in import DiscordStopped
 
         failure = discord_task.exception()
         if isinstance(failure, DiscordStopped):
-            _fail(str(failure), 2 if failure.configuration else 1)
+            _fail(str(failure), failure.exit_code)
         if failure is not None:
             _fail(f"Discord stopped: {type(failure).__name__}", 1)
 

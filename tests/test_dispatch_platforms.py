@@ -451,3 +451,31 @@ def test_discord_dispatch_waits_out_a_429_and_gives_up_on_closed_dms(
     before = len(fake_discord.requests)
     dispatch_all(tmp_path, url, due, 1, discord_env(fake_discord))
     assert [r.path for r in fake_discord.requests[before:]] == ["/users/@me"]  # nothing more
+
+
+def test_a_refused_discord_token_stops_dispatch_before_it_sends(
+    templates: Templates, tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    """In the words `mentorbot run` uses (tests/discord/test_run.py): one sign-in, then
+    nothing more, a configuration error (2); the next pass with the token sends it all."""
+    url = sqlite_copy(templates, tmp_path / "mentorbot.db")
+    couples = [(fake_discord.add_user("mentor"), fake_discord.add_user("mentee"))]
+    guild = fake_discord.add_guild("mentoring", owner_id=couples[0][0])
+    due = write_csv(tmp_path / "pairs.csv", "discord", guild, couples)
+    import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
+    fake_discord.fail("GET", "/users/@me", 401, {"message": "401: Unauthorized", "code": 0})
+
+    env = {**discord_env(fake_discord), "DISCORD_BOT_TOKEN": "not-the-token-5e1"}
+    process = mentorbot(tmp_path, url, ["dispatch", "--now", due.at.isoformat()], env)
+    _, stderr = process.communicate(timeout=120)
+    said = stderr.decode()
+    assert process.returncode == 2, said[-3000:]
+    assert "Traceback" not in said and "not-the-token-5e1" not in said
+    assert [line for line in said.splitlines() if line.startswith("error:")] == [
+        "error: Discord refused DISCORD_BOT_TOKEN (401): put your application's bot token "
+        "in it (Developer Portal → Bot → Reset Token)"
+    ]
+    assert [r.path for r in fake_discord.requests] == ["/users/@me"]
+
+    dispatch_all(tmp_path, url, due, 1, discord_env(fake_discord))
+    assert discord_prompts(fake_discord, couples[0]) == Counter(dict.fromkeys(couples[0], 1))

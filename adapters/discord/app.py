@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, assert_never
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -33,6 +32,7 @@ from adapters.discord.forms import PendingForms
 from adapters.discord.invite import missing_permissions
 from adapters.discord.responder import InteractionResponder, combine_replies, open_form_prompt
 from adapters.discord.sender import DiscordSender
+from adapters.discord.sign_in import why_stopped
 from adapters.discord.translate import Call, FormPartRequested, FormPartSubmitted, Refusal
 from bot.content import Content
 from bot.effects import (
@@ -73,26 +73,6 @@ FORM_EXPIRED = (
     "That form was open too long (or I restarted since), so I no longer have it. Open it "
     "again with the button on the message it came from; nothing was saved yet."
 )
-REFUSED_TOKEN = (
-    "copy the token from the Bot page of your application in the Discord Developer Portal"
-)
-# The gateway's close code for a token it does not accept (https://discord.com/developers/
-# docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes).
-AUTHENTICATION_FAILED = 4004
-
-
-class DiscordStopped(RuntimeError):
-    """Discord ended the run for good: discord.py retries what can be retried (a dropped
-    gateway, a 5xx), so what reaches the adapter is a refused token or a Discord it could
-    not reach as it signed in. The message says what to fix and never holds the token.
-    ``configuration``: the settings are what to fix, which `mentorbot run` says with its
-    exit code 2 (as for Slack)."""
-
-    def __init__(self, message: str, *, configuration: bool = False) -> None:
-        super().__init__(message)
-        self.configuration = configuration
-
-
 UNKNOWN_DM = (
     "Hi! I work inside your server: try `/mentor help` there. Once you're in a mentoring "
     "pair, you can answer my check-in questions right here."
@@ -153,28 +133,11 @@ class DiscordAdapter:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._gateway_url)
         try:
             await self.client.start(self._token.get_secret_value())
-        except discord.LoginFailure:
-            raise DiscordStopped(
-                f"Discord refused DISCORD_BOT_TOKEN (401): {REFUSED_TOKEN}", configuration=True
-            ) from None
-        except discord.ConnectionClosed as closed:
-            if closed.code == AUTHENTICATION_FAILED:
-                raise DiscordStopped(
-                    f"Discord refused DISCORD_BOT_TOKEN (gateway close code {closed.code}): "
-                    + REFUSED_TOKEN,
-                    configuration=True,
-                ) from None
-            raise DiscordStopped(
-                f"Discord closed the gateway connection (close code {closed.code})"
-            ) from None
-        except discord.HTTPException as error:
-            raise DiscordStopped(
-                f"Discord answered {error.status} as the bot signed in at {self._api_url}"
-            ) from None
-        except (OSError, TimeoutError, aiohttp.ClientError, discord.GatewayNotFound) as error:
-            raise DiscordStopped(
-                f"could not reach Discord at {self._api_url} ({type(error).__name__})"
-            ) from None
+        except Exception as error:
+            stopped = why_stopped(error, self._api_url)
+            if stopped is None:
+                raise
+            raise stopped from None
 
     async def stop(self) -> None:
         await self.client.close()

@@ -59,8 +59,8 @@ async def test_a_token_discord_refuses_at_sign_in_is_a_configuration_error(
         await fake.close()
     assert code == 2, _tail_of(output)
     assert _error_line(output) == (
-        "error: Discord refused DISCORD_BOT_TOKEN (401): copy the token from the Bot page "
-        "of your application in the Discord Developer Portal"
+        "error: Discord refused DISCORD_BOT_TOKEN (401): put your application's bot token "
+        "in it (Developer Portal → Bot → Reset Token)"
     )
     assert "refused-token-7f3a" not in output
 
