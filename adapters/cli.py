@@ -512,7 +512,7 @@ async def _dispatch(
             delivered = await deliver_queued(
                 database, senders, clock, limits=_rate_limits(settings), budget=budget
             )
-        waiting = await waiting_by_platform(database)
+        waiting = await waiting_by_platform(database, clock.now())
     finally:
         await database.dispose()
     err.print(
@@ -525,18 +525,31 @@ async def _dispatch(
         f"{delivered.failed} failed for good",
         markup=False,
     )
-    for platform, count in sorted(waiting.items()):
-        if platform in senders:
+    for platform, queued in sorted(waiting.items()):
+        if platform not in senders:
             err.print(
-                f"{_waiting(count, platform)} for a retry or the rate limit: the next "
-                f"dispatch (or `mentorbot run`) sends {_them(count)}",
+                f"{_waiting(queued.count, platform)}: set "
+                f"{TOKEN_FOR.get(platform.value, 'its token')} to deliver "
+                f"{_them(queued.count)} (or run `mentorbot run`)",
                 markup=False,
             )
-        else:
+            continue
+        if queued.due:
             err.print(
-                f"{_waiting(count, platform)}: set "
-                f"{TOKEN_FOR.get(platform.value, 'its token')} to deliver {_them(count)} "
-                "(or run `mentorbot run`)",
+                f"{_waiting(queued.due, platform)}: the rate limit held {_them(queued.due)} "
+                f"back, and the next dispatch (or `mentorbot run`) sends {_them(queued.due)}",
+                markup=False,
+            )
+        if queued.first_later is not None:
+            first = f"{queued.first_later.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            where = f"for {platform.value}"
+            err.print(
+                f"1 message {where} is due later (quiet hours or a retry), at {first}: "
+                "a dispatch from then (or `mentorbot run`) sends it"
+                if queued.later == 1
+                else f"{queued.later} messages {where} are due later (quiet hours or "
+                f"retries), the first at {first}: dispatches from then (or `mentorbot "
+                "run`) send them",
                 markup=False,
             )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -88,15 +89,39 @@ async def next_due_at(database: Database, platforms: list[Platform]) -> datetime
         )
 
 
-async def waiting_by_platform(database: Database) -> dict[Platform, int]:
-    """How many messages are queued (pending or being sent) per platform, counting only
-    workspaces still delivered to."""
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A platform's queued messages after a pass: ``due`` were due and held back (the
+    rate limit, the time budget), ``later`` fall due later (a recipient's quiet hours, a
+    retry's backoff), the first of them at ``first_later``."""
+
+    due: int = 0
+    later: int = 0
+    first_later: datetime | None = None
+
+    @property
+    def count(self) -> int:
+        return self.due + self.later
+
+
+async def waiting_by_platform(database: Database, now: datetime) -> dict[Platform, Waiting]:
+    """The messages queued (pending or being sent) per platform as of ``now``, counting
+    only workspaces still delivered to."""
+    is_due = OutboxMessage.next_attempt_at <= now
+    first = func.min(OutboxMessage.next_attempt_at)
     async with database.transaction() as session:
         rows = await session.execute(
-            select(Workspace.platform, func.count())
+            select(Workspace.platform, is_due, func.count(), first)
             .select_from(OutboxMessage)
             .join(Workspace, OutboxMessage.workspace_id == Workspace.id)
             .where(OutboxMessage.status.in_(_QUEUED), Workspace.delivery_stopped_at.is_(None))
-            .group_by(Workspace.platform)
+            .group_by(Workspace.platform, is_due)
         )
-        return {Platform(platform): int(count) for platform, count in rows.all()}
+        waiting: dict[Platform, Waiting] = {}
+        for platform, due, count, earliest in rows.all():
+            known = waiting.get(Platform(platform), Waiting())
+            if due:
+                waiting[Platform(platform)] = replace(known, due=int(count))
+            else:
+                waiting[Platform(platform)] = replace(known, later=int(count), first_later=earliest)
+        return waiting

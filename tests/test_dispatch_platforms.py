@@ -11,6 +11,7 @@ Without a token, ``dispatch`` leaves the platform's messages queued and says how
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import threading
 from collections import Counter
@@ -282,6 +283,37 @@ def test_dispatch_waits_out_a_429_and_gives_up_on_someone_slack_does_not_know(
     assert [c.method for c in fake_slack.calls[calls:]] == ["auth.test"]  # nothing more
 
 
+def test_dispatch_says_when_a_retry_it_did_not_wait_for_falls_due(
+    templates: Templates, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """Slack asks for 5 minutes (a 429 with Retry-After: 300, which holds the method for
+    the whole workspace), longer than a run waits: the summary says both prompts are due
+    later and from when, not that a rate limit held them back (the next run, a minute
+    later, would have nothing to send yet)."""
+    url = sqlite_copy(templates, tmp_path / "mentorbot.db")
+    couples = slack_members(1)
+    due = write_csv(tmp_path / "pairs.csv", "slack", TEAM, couples)
+    import_pairs_cli(tmp_path, url, tmp_path / "pairs.csv")
+    fake_slack.fail(
+        "chat.postMessage", "ratelimited", channel=couples[0][0], status=429, retry_after=300
+    )
+
+    args = ["dispatch", "--now", due.at.isoformat()]
+    done = finish(mentorbot(tmp_path, url, args, slack_env(fake_slack)))
+    assert "0 messages delivered, 1 attempt to be retried" in done.stderr
+    [line] = [line for line in done.stderr.splitlines() if "due later" in line]
+    said = re.fullmatch(
+        r"2 messages for slack are due later \(quiet hours or retries\), the first at "
+        r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC: dispatches from then \(or `mentorbot run`\) "
+        r"send them",
+        line,
+    )
+    assert said is not None, line
+    at = datetime.strptime(said[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert due.at + timedelta(minutes=4) <= at <= due.at + timedelta(minutes=7), (at, due.at)
+    assert "held" not in done.stderr
+
+
 def test_a_rate_limited_dispatch_stops_at_its_time_limit_and_the_next_run_finishes(
     templates: Templates, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
@@ -297,7 +329,11 @@ def test_a_rate_limited_dispatch_stops_at_its_time_limit_and_the_next_run_finish
     # 3 at once, then 2 a second for about 2 s: far from all 20 (the default 1 a second
     # would have kept it running for 17 s).
     assert 3 <= sent <= 10, sent
-    assert f"{20 - sent} messages for slack wait for a retry or the rate limit" in first.stderr
+    assert (
+        f"{20 - sent} messages for slack wait: the rate limit held them back, and the next "
+        "dispatch (or `mentorbot run`) sends them"
+    ) in first.stderr
+    assert "due later" not in first.stderr
 
     dispatch_all(tmp_path, url, due, 1, slack_env(fake_slack))
     assert slack_prompts(fake_slack) == Counter(
