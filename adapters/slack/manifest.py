@@ -79,8 +79,16 @@ def manifest(
 
 def _events_url(base_url: str) -> str:
     base = base_url.rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", base):
+    if not re.match(r"^https?://[^\s/]+", base, re.IGNORECASE):
         raise ValueError(f"{base_url!r} is not a URL like https://bot.example.com")
+    # "The external URLs that the command posts message data to must use TLS (https) with
+    # a valid certificate. Self-signed certificates are unsupported." (Slack's slash
+    # command docs); events and interactivity go to the same URL.
+    if not base.lower().startswith("https://"):
+        raise ValueError(
+            "Slack calls only https:// URLs with a valid certificate: put the bot behind a "
+            f"proxy that ends TLS and give its https:// URL, not {base_url!r}"
+        )
     return base if base.endswith(EVENTS_PATH) else base + EVENTS_PATH
 
 

@@ -64,3 +64,13 @@ def test_the_command_refuses_a_url_that_is_not_one_in_words(url: str) -> None:
     assert result.exit_code == 2, result.output
     assert "like https://bot.example.com" in result.output
     assert "Traceback" not in result.output and "display_information" not in result.output
+
+
+@pytest.mark.parametrize("url", ["http://bot.example.com", "HTTP://bot.example.com/slack/events"])
+def test_a_plain_http_url_is_refused_because_slack_calls_only_https(url: str) -> None:
+    """Slack sends commands, events and clicks only to https URLs with a valid certificate:
+    a manifest with http:// would be refused where it is pasted, or never called."""
+    result = CliRunner().invoke(app, ["slack-manifest", "--http", url], terminal_width=200)
+    assert result.exit_code == 2, result.output
+    assert "error: Slack calls only https:// URLs" in result.output
+    assert "display_information" not in result.output
