@@ -1054,38 +1054,101 @@ def _parse_join(args: list[str]) -> JoinPool:
 def _profile_words(
     words: list[str], sub: str
 ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
-    """Topics, with ``capacity N`` and ``team NAME`` anywhere among them. The labels may
-    carry a colon, and the topics may have one of their own (``topics: python, go``), as
-    the usage line ``[topics…] [capacity N]`` invites people to type."""
+    """Topics, with the labels ``capacity N`` and ``team NAME`` among them. The labels may
+    carry a colon, and the topics one of their own (``topics: python, go``), as the usage
+    line ``[topics…] [capacity N] [team NAME]`` invites people to type.
+
+    "Team leadership", "team building" and "capacity planning" are topics people have, so
+    a label word is a label only where a topic could not be: ``capacity`` before a number
+    or inside a list item (:func:`_is_label`); ``team`` (without a colon) not after a
+    comma or ``topics:``, its name running to the end or to the next label, so a name may
+    have several words ("team platform infra"); with more topics after it, it is one word.
+    Discord writes its options in this form (adapters/discord/translate.py), the topics
+    last after ``topics:``, so none of their words is read as a label."""
     rest: list[str] = []
     capacity: int | None = None
     team: str | None = None
     team_given = False
     index = 0
     while index < len(words):
-        word = words[index].lower().rstrip(",;:")
+        lower = words[index].lower()
+        word = lower.rstrip(",;:")
         value = words[index + 1].rstrip(",;") if index + 1 < len(words) else None
-        if words[index].lower() in ("topics:", "topic:") or (word == "topics" and not rest):
+        if lower in ("topics:", "topic:") or (word == "topics" and not rest):
             index += 1  # a label, not a topic ("topic modelling" stays a topic)
-        elif word == "capacity" and value is not None:
+        elif word == "capacity" and _is_label(words, index):
+            if value is None:  # last, with nothing after it: asked for, not a topic
+                raise _usage_error(sub, "Say how many mentees at once after `capacity`.")
             if capacity is not None:
                 raise _said_twice(sub, word, str(capacity), value)
             capacity = _matching_value(sub, parse_capacity, value)
             index += 2
-        elif word == "team" and value is not None:
+        elif word == "team" and (name := _team_name(words, index)) is not None:
+            if not name:
+                raise _usage_error(sub, "Say your team's name after `team`.")
             if team_given:
-                raise _said_twice(sub, word, team or "none", value)
-            team, team_given = _matching_value(sub, normalise_team, value), True
-            index += 2
-        elif word in ("capacity", "team") and value is None:
-            # Last, with nothing after it: asked for, not a topic named "team".
-            wanted = "how many mentees at once" if word == "capacity" else "your team's name"
-            raise _usage_error(sub, f"Say {wanted} after `{word}`.")
+                raise _said_twice(sub, word, team or "none", " ".join(name))
+            team, team_given = _matching_value(sub, normalise_team, " ".join(name)), True
+            index += 1 + len(name)
         else:
             rest.append(words[index])
             index += 1
     topics = _matching_value(sub, normalise_topics, " ".join(rest))
     return topics, capacity, team, team_given
+
+
+def _is_label(words: list[str], index: int) -> bool:
+    """Whether the word at ``index`` is a label (``capacity``, ``team``, ``topics:``):
+    with a colon always; ``capacity`` last (asked for), before a number, or inside a list
+    item ("python capacity lots" is a capacity not understood; "python, capacity
+    planning" a topic)."""
+    lower = words[index].lower().rstrip(",;")
+    if lower.endswith(":"):
+        return lower[:-1] in ("capacity", "team", "topics", "topic")
+    if lower == "capacity":
+        after = words[index + 1].rstrip(",;").lower() if index + 1 < len(words) else ""
+        number = after[:1].isdigit() or after[:1] in "+-" or after in _NUMBER_WORDS
+        return not after or number or not _starts_item(words, index)
+    return lower == "team"
+
+
+def _starts_item(words: list[str], index: int) -> bool:
+    """Whether the word at ``index`` starts an item of the topic list: the first word, or
+    one after a comma or ``topics:``."""
+    before = words[index - 1].lower() if index > 0 else ""
+    return not before or before[-1] in ",;" or before in ("topics:", "topic:")
+
+
+# "capacity two" is a capacity said in words (which the answer asks for in digits).
+_NUMBER_WORDS = frozenset(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+)
+
+
+def _team_name(words: list[str], index: int) -> list[str] | None:
+    """The words of the team named by ``team`` at ``index``, up to the next label or the
+    end (empty: asked for); None when the word is part of a topic instead: after a comma
+    or anywhere after ``topics:`` ("team payments python, go" names a team first)."""
+    explicit = words[index].endswith(":")
+    after_comma = index > 0 and _starts_item(words, index)
+    if not explicit and (after_comma or _after_topics_label(words, index)):
+        return None
+    end = index + 1
+    while end < len(words) and not _is_label(words, end):
+        end += 1
+    name = words[index + 1 : end]
+    commas = [i for i, part in enumerate(name[:-1]) if part[-1] in ",;"]
+    if commas:
+        # Topics after the team ("team: platform infra, python", "team payments python,
+        # go"): the name ends at its comma, or without a colon it is one word.
+        name = name[: commas[0] + 1] if explicit else name[:1]
+    return [part.rstrip(",;") for part in name]
+
+
+def _after_topics_label(words: list[str], index: int) -> bool:
+    """Whether an explicit ``topics:`` comes before ``index``: what follows it is topics,
+    but for labels with a colon and ``capacity N``."""
+    return any(part.lower() in ("topics:", "topic:") for part in words[:index])
 
 
 def _said_twice(sub: str, label: str, first: str, second: str) -> CommandError:

@@ -81,9 +81,14 @@ def normalise_topics(text: str) -> tuple[str, ...]:
     return tuple(topics)
 
 
+# Quotes people put around a name of several words, straight, curly or angled.
+_QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
+
+
 def normalise_team(raw: str) -> str | None:
-    """A team name as compared: case and spaces do not matter; empty or "none" is none."""
-    team = _SPACES.sub(" ", raw).strip()
+    """A team name as compared: case, spaces and quotes around it (``team "platform
+    infra"``) do not matter; empty or "none" is none."""
+    team = _SPACES.sub(" ", raw).strip().strip(_QUOTES).strip()
     if not team or team.lower() in ("none", "-"):
         return None
     if len(team) > TEAM_MAX_CHARS:

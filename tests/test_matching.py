@@ -152,6 +152,41 @@ async def test_labels_typed_as_the_usage_reads_them_are_labels_not_topics(
     assert names == {"python", "public speaking", "topic modelling", "sql", "rust", "go"}
 
 
+async def test_team_and_capacity_words_inside_the_topics_stay_topics(
+    chat: Chat, database: Database
+) -> None:
+    """ "Team leadership", "team building" and "capacity planning" are common mentoring
+    topics. A label is ``capacity N`` (a number) or ``team NAME`` where the name runs to
+    the end (or the next label) and starts no item of the list; "team leadership" after a
+    comma, or with more topics after it, is a topic. It used to become the team (and was
+    lost as a topic), or "capacity planning" an error."""
+    joined = await chat.say("mia", "/mentor join mentor python, team leadership, hiring")
+    assert "Topics: hiring, python, team leadership\nTeam: none" in joined
+    joined = await chat.say("ed", "/mentor join mentor capacity planning, team building")
+    assert "Topics: capacity planning, team building\nTeam: none" in joined
+    assert "up to 1 mentee at once" in joined
+    # A team of two words, at the end as the usage line has it, or in quotes.
+    joined = await chat.say("mo", "/mentor join mentor python capacity 2 team platform infra")
+    assert "Topics: python" in joined and "Team: platform infra" in joined
+    assert "up to 2 mentees" in joined
+    # A capacity in words is still a capacity, asked for in digits.
+    assert "not “two”" in await chat.say("ed", "/mentor join mentor python capacity two")
+    joined = await chat.say("eve", '/mentor join mentee go team "platform infra"')
+    assert "Topics: go\n" in joined and "Team: platform infra" in joined
+    async with database.transaction() as session:
+        names = set((await session.execute(select(MatchTopic.name))).scalars())
+        teams = set((await session.execute(select(MatchProfile.team))).scalars())
+    assert names == {
+        "python",
+        "team leadership",
+        "hiring",
+        "capacity planning",
+        "team building",
+        "go",
+    }
+    assert teams == {None, "platform infra"}
+
+
 async def test_a_dry_run_asks_for_the_preview_every_round_starts_with(chat: Chat) -> None:
     await join_five(chat)
     for words in ("dry-run", "--dry-run", "preview"):

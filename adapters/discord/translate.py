@@ -57,6 +57,7 @@ class Written(StrEnum):
     DAYS = "days"  # 14 -> "14d"
     UNTIL = "until"  # 2027-01-10 -> "until 2027-01-10"
     NAMED = "named"  # capacity 2 -> "capacity 2"
+    LABELLED = "labelled"  # team platform infra -> "team: platform infra"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +119,16 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ("mentor", "export"): Shape(("export",)),
     ("mentor", "forget"): Shape(("forget",)),
     ("mentor", "stats"): Shape(("stats",)),
-    # Matching: /mentor join with no options opens the join form.
+    # Matching: /mentor join with no options opens the join form. The topics come last,
+    # after "topics:", where "team building" stays a topic; the team after "team:" runs
+    # to that label, so a team name may have several words.
     ("mentor", "join"): Shape(
         ("join",),
         (
             Option("role"),
-            Option("topics"),
             Option("capacity", Written.NAMED),
-            Option("team", Written.NAMED),
+            Option("team", Written.LABELLED),
+            Option("topics", Written.LABELLED),
         ),
     ),
     ("mentor", "profile"): Shape(("profile",), (Option("setting"), Option("value"))),
@@ -326,6 +329,8 @@ def _write(option: Option, value: Any) -> str:
             return f"until {value}"
         case Written.NAMED:
             return f"{option.name} {value}"
+        case Written.LABELLED:
+            return f"{option.name}: {value}"
         case Written.AS_IS:
             return str(value)
 

@@ -20,6 +20,7 @@ TYPES = {
     Written.UNTIL: {discord.AppCommandOptionType.string},
     Written.AS_IS: {discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer},
     Written.NAMED: {discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer},
+    Written.LABELLED: {discord.AppCommandOptionType.string},
 }
 
 

@@ -45,3 +45,30 @@ async def test_join_form_preview_and_proposals_as_dms(
     await chat.click("carol", "Accept")
     welcome = await chat.dm_arrives("bob", "You're paired")
     assert f"{chat.mention('carol')} is mentoring {chat.mention('bob')}" in text_of(welcome)
+
+
+async def test_each_join_option_keeps_its_words(bot: RunningBot, chat: DiscordChat) -> None:
+    """The options are written out as the chat command's words, so the words in one must
+    not be read as another's: "team building" in the topics stays a topic, and a team of
+    two words stays one team (it used to be "platform", with "infra" a topic)."""
+    typed = await chat.slash(
+        "carol",
+        "mentor join",
+        role="mentor",
+        topics="python, team building, capacity planning",
+        capacity=2,
+        team="Platform Infra",
+    )
+    said = typed.text()
+    assert "Topics: capacity planning, python, team building" in said, said
+    assert "Team: platform infra" in said and "up to 2 mentees at once" in said, said
+    # A topic that reads like a label, with no team given.
+    typed = await chat.slash("bob", "mentor join", role="mentee", topics="career, team leadership")
+    said = typed.text()
+    assert "Topics: career, team leadership\nTeam: none" in said, said
+    # Topics with no commas (read as one word each), a team and the word "team" among them.
+    typed = await chat.slash(
+        "alice", "mentor join", role="mentor", topics="python team", team="web", capacity=3
+    )
+    said = typed.text()
+    assert "Topics: python, team\nTeam: web" in said and "up to 3 mentees" in said, said
