@@ -904,6 +904,11 @@ def _parse_pause(args: list[str]) -> Pause:
         if days is None or not 0 < days <= MAX_PAUSE_DAYS:
             raise _usage_error("pause", "A pause can last from one day to six months.")
         return Pause(days=days, partner_id=partner)
+    before, until_too, _ = spec.partition(" until ")
+    if until_too and _PAUSE_LENGTH.fullmatch(before.removeprefix("for ")):
+        raise _usage_error(
+            "pause", "Say how long (like `2w`) or until when (like `until 2027-01-10`), not both."
+        )
     if spec in _FOR_GOOD:
         raise _usage_error(
             "pause",
@@ -981,7 +986,13 @@ def _parse_config(args: list[str]) -> Command:
             channel = _fitting(channel_mention_id(value), value, "config") if value else None
             if channel is None:
                 named = sum(channel_mention_id(word) is not None for word in rest)
-                said = _one_channel(named) if named > 1 else _no_channel(value)
+                off = any(word.lower() in _NO_CHANNEL for word in rest)
+                if named > 1:
+                    said = _one_channel(named)
+                elif named and off:  # Discord's channel and off options, both filled in
+                    said = "Name a shout-out channel or say `off`, not both."
+                else:
+                    said = _no_channel(value)
                 raise _usage_error("config", said, "/mentor config shoutouts #wins")
             return SetShoutoutChannel(channel)
         case "consent":

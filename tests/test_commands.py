@@ -319,6 +319,24 @@ def test_a_pause_length_it_cannot_read_says_which_it_can(length: str) -> None:
     assert "`3 weeks`" in explained or "one day to six months" in explained
 
 
+@pytest.mark.parametrize("said", ["2w until 2027-01-10", "for 3 days until friday"])
+def test_a_pause_with_both_a_length_and_an_end_asks_for_one(said: str) -> None:
+    """Discord's pause has a days option and an until option: both filled in are written
+    "3d until 2027-01-10", which the person never typed, so the answer names the two
+    choices rather than quoting that."""
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", f"pause {said}")
+    assert caught.value.explain().startswith(
+        "Say how long (like `2w`) or until when (like `until 2027-01-10`), not both."
+    )
+
+
+def test_a_shout_out_channel_and_off_together_asks_for_one() -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command("mentor", "config shoutouts <#C123> off")
+    assert caught.value.explain().startswith("Name a shout-out channel or say `off`, not both.")
+
+
 def test_a_timezone_typed_with_a_space_gets_its_name() -> None:
     with pytest.raises(CommandError) as caught:
         parse_command("mentor", "config timezone America/New York")

@@ -293,6 +293,21 @@ async def test_a_pause_until_a_day_as_the_bot_writes_it(
     await chat.dm_arrives("bob", "paused your check-ins until Wed 16 Dec")
 
 
+async def test_two_options_that_exclude_each_other_are_named_not_quoted(
+    bot: RunningBot, chat: DiscordChat
+) -> None:
+    """Both of pause's days and until, or both of shoutouts' channel and off: the answer
+    names the choice, never the words the options were written into ("`3d until
+    2027-01-10` is not a length"), which the person never typed."""
+    await pair_up(chat, "alice", "bob")
+    paused = await chat.slash("alice", "mentor pause", days=3, until="2027-01-10")
+    assert paused.text().startswith(
+        "Say how long (like `2w`) or until when (like `until 2027-01-10`), not both."
+    )
+    channel = await chat.slash("alice", "mentor config shoutouts", channel="#wins", off=True)
+    assert channel.text().startswith("Name a shout-out channel or say `off`, not both.")
+
+
 async def test_a_skip_is_undone_by_the_button_on_its_answer(
     bot: RunningBot, chat: DiscordChat, fake: FakeDiscord
 ) -> None:
