@@ -56,6 +56,7 @@ class Written(StrEnum):
     FLAG = "flag"  # the option's name, when true ("off")
     DAYS = "days"  # 14 -> "14d"
     UNTIL = "until"  # 2027-01-10 -> "until 2027-01-10"
+    AT = "at"  # 12 -> "at 12": a bare number in the time option is an hour, 12:00
     NAMED = "named"  # capacity 2 -> "capacity 2"
     LABELLED = "labelled"  # team platform infra -> "team: platform infra"
 
@@ -87,7 +88,13 @@ SHAPES: dict[tuple[str, ...], Shape] = {
     ),
     ("mentor", "cadence"): Shape(
         ("cadence",),
-        (PARTNER, Option("rhythm"), Option("weekday"), Option("time"), Option("timezone")),
+        (
+            PARTNER,
+            Option("rhythm"),
+            Option("weekday"),
+            Option("time", Written.AT),
+            Option("timezone"),
+        ),
     ),
     ("mentor", "status"): Shape(("status",), (PARTNER,)),
     ("mentor", "checkin"): Shape(("checkin",), (PARTNER,)),
@@ -327,6 +334,8 @@ def _write(option: Option, value: Any) -> str:
             return f"{value}d"
         case Written.UNTIL:
             return f"until {value}"
+        case Written.AT:
+            return f"at {value}"
         case Written.NAMED:
             return f"{option.name} {value}"
         case Written.LABELLED:

@@ -21,6 +21,7 @@ TYPES = {
     Written.AS_IS: {discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer},
     Written.NAMED: {discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer},
     Written.LABELLED: {discord.AppCommandOptionType.string},
+    Written.AT: {discord.AppCommandOptionType.string},
 }
 
 

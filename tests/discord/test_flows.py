@@ -293,6 +293,20 @@ async def test_a_pause_until_a_day_as_the_bot_writes_it(
     await chat.dm_arrives("bob", "paused your check-ins until Wed 16 Dec")
 
 
+async def test_the_time_option_reads_a_bare_number_as_an_hour(
+    bot: RunningBot, chat: DiscordChat
+) -> None:
+    """The time option holds a time of day and nothing else, so "12" is 12:00 there (in
+    typed words a bare number could be a day: `/mentor cadence monthly 12` is not noon).
+    It used to answer "'12' is not a time"."""
+    await pair_up(chat, "alice", "bob")
+    for typed, said in (("12", "12:00"), ("9:30", "09:30"), ("5pm", "17:00"), ("at 11", "11:00")):
+        answered = await chat.slash("alice", "mentor cadence", time=typed)
+        assert f"at {said} (UTC)" in answered.text(), (typed, answered.text())
+    refused = await chat.slash("alice", "mentor cadence", time="25")
+    assert refused.text().startswith("'25' is not a time of day: hours go up to 23.")
+
+
 async def test_two_options_that_exclude_each_other_are_named_not_quoted(
     bot: RunningBot, chat: DiscordChat
 ) -> None:

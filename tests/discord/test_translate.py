@@ -67,9 +67,9 @@ def test_members_become_neutral_mentions_in_the_order_the_command_takes_them() -
 
 def test_cadence_options_are_written_as_the_chat_command_words() -> None:
     event = command("slash_mentor_cadence")
-    assert event.text == f"cadence <@{BOB}> biweekly Thursday 9:30 Europe/Berlin"
+    assert event.text == f"cadence <@{BOB}> biweekly Thursday at 9:30 Europe/Berlin"
     assert parse_command("mentor", event.text) == SetCadence(
-        "biweekly Thursday 9:30 Europe/Berlin", BOB
+        "biweekly Thursday at 9:30 Europe/Berlin", BOB
     )
 
 
