@@ -644,14 +644,20 @@ def _zones_of_city(word: str) -> list[str]:
     )
 
 
-def _unknown_word(token: str, word: str) -> CadenceError:
+def _unknown_word(token: str, word: str, after: Sequence[str] = ()) -> CadenceError:
+    """Why ``token`` is not understood, with what it was likely meant to be: a word of
+    the rhythm spelled another way, or a city for its timezone, of one word ("berlin")
+    or of the words after it too ("new york", "ho chi minh")."""
     vocabulary = [*_WEEKDAY_WORDS, *_CADENCE_WORDS, "noon", "every"]
     close = get_close_matches(word, vocabulary, n=1, cutoff=0.75)
     if close:
         return CadenceError(f"I don't understand '{as_typed(token)}' (did you mean '{close[0]}'?)")
-    if cities := _zones_of_city(word):
-        meant = " or ".join(cities)
-        return CadenceError(f"I don't understand '{as_typed(token)}' (did you mean {meant}?)")
+    for count in range(len(after), -1, -1):  # the longest city first
+        city = [token, *after[:count]]
+        if cities := _zones_of_city("_".join(city).lower()):
+            meant = " or ".join(cities)
+            said = as_typed(" ".join(city))
+            return CadenceError(f"I don't understand '{said}' (did you mean {meant}?)")
     return CadenceError(f"I don't understand '{as_typed(token)}'")
 
 
@@ -811,7 +817,7 @@ def parse_cadence(
         elif (name := _parse_timezone(token, word)) is not None:
             zone = _once("timezone", zone, name, token)
         else:
-            raise _unknown_word(token, word)
+            raise _unknown_word(token, word, tokens[i + 1 : i + 3])
         i += used
 
     kept = current.local_time if current else DEFAULT_LOCAL_TIME

@@ -503,6 +503,11 @@ def test_the_default_timezone() -> None:
         ("weekly blah", "I don't understand 'blah'"),
         ("tuesdy", "I don't understand 'tuesdy' (did you mean 'tuesday'?)"),
         ("berlin", "I don't understand 'berlin' (did you mean Europe/Berlin?)"),
+        # A city of several words, as people write it.
+        ("mon 10:00 new york", "I don't understand 'new york' (did you mean America/New_York?)"),
+        ("thu Sao Paulo", "I don't understand 'Sao Paulo' (did you mean America/Sao_Paulo?)"),
+        ("thu ho chi minh city", "I don't understand 'ho chi minh' (did you mean Asia/Ho_Chi"),
+        ("weekly hello world", "I don't understand 'hello'"),
         ("9", "'9' is not a time: write it like 09:30, 5pm or 17h"),
         ("at 24", "'24' is not a time of day: hours go up to 23"),
         ("every", "I don't understand 'every': say weekly, every 2 weeks or monthly"),
