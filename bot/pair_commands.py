@@ -250,6 +250,7 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
     view = await pick_pair(
         turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
     )
+    await _lock(turn, view.pair)
     _not_paused(turn, view)
     # On a check-in's day, the skip is of the next one: the one open now stays.
     note = await _open_one_stays(turn, view, "skipped")
@@ -274,6 +275,7 @@ async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[
     views = [v for v in mine if v.pair.id == pair_id]
     if not views:
         return turn.reply("That pair isn't active any more, so there was nothing to skip.")
+    await _lock(turn, views[0].pair)
     _not_paused(turn, views[0])  # paused since: says until when, and how to resume
     pair = views[0].pair
     if pair.next_checkin_at is None or int(pair.next_checkin_at.timestamp()) != due_timestamp:
@@ -322,6 +324,16 @@ async def _held(turn: Turn, pair: Pair, due: datetime) -> _Held | None:
     zone = turn.actor.timezone or pair.timezone
     until = f" until {local_view(closes, zone)}" if closes is not None else ""
     return _Held(state == CheckinState.OPEN.value, until)
+
+
+async def _lock(turn: Turn, pair: Pair) -> None:
+    """The pair's row, locked until the turn commits, and read again: two skips (or a
+    skip and its undo) at one moment on PostgreSQL take turns, the second reading the
+    next check-in the first left, so one skips and the other is told it is skipped
+    already (both members press [Skip this one] on their heads-ups). SQLite takes whole
+    transactions in turn already, and writes no lock."""
+    locked = select(Pair).where(Pair.id == pair.id).with_for_update()
+    await turn.session.execute(locked.execution_options(populate_existing=True))
 
 
 async def _views(turn: Turn) -> list[PairView]:
@@ -388,6 +400,7 @@ async def undo_skip(turn: Turn, pair_id: int, skipped_stamp: int, next_stamp: in
     if not views:
         return turn.reply("That pair isn't active any more, so there is no skip to undo.")
     view = views[0]
+    await _lock(turn, view.pair)
     _not_paused(turn, view)  # paused since: says until when, and how to resume
     pair = view.pair
     skipped = datetime.fromtimestamp(skipped_stamp, UTC)

@@ -11,6 +11,7 @@ jump it and call ``run_due`` once, as a bot that was down would.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -789,6 +790,31 @@ async def test_a_heads_up_held_till_morning_says_today(chat: Chat) -> None:
 
 
 # --- the heads-up and [Skip this one] -------------------------------------------------------
+
+
+async def test_both_pressing_skip_this_one_at_once_skip_it_once(chat: Chat) -> None:
+    """alice and bob each press [Skip this one] on their heads-up at the same moment (on
+    PostgreSQL, two transactions at once): one skips it, the other is told it is skipped
+    already, and each hears of the skip once. The pair's row is locked while a skip or an
+    undo reads it; before, both read the same next check-in, both "skipped" it, and each
+    was told twice."""
+    await pair_up(chat, "alice", "bob")
+    for _ in range(4):  # each round, the next heads-up
+        heads_up = (await the_pair(chat)).heads_up_at
+        assert heads_up is not None
+        await chat.advance(heads_up - chat.clock.now())
+        buttons = {who: chat.buttons(who) for who in ("alice", "bob")}
+        assert [b.label for b in buttons["alice"]] == ["Skip this one"], buttons
+        before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+        answers = await asyncio.gather(
+            *(chat.press(who, buttons[who][0]) for who in ("alice", "bob"))
+        )
+        done = [a for a in answers if a.startswith("Skipped the check-in of")]
+        assert len(done) == 1, answers
+        [other] = [a for a in answers if a not in done]
+        assert other.startswith("That check-in is no longer planned"), answers
+        told = {who: chat.dms(who)[before[who] :] for who in ("alice", "bob")}
+        assert sorted(len(dms) for dms in told.values()) == [0, 1], told
 
 
 async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -> None:
