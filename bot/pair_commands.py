@@ -63,6 +63,7 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     if not command.words:
         return await _show_cadence(turn, command.partner_id)
     view = await pick_pair(turn, command.partner_id)
+    await _lock(turn, view.pair)
     try:
         rule = parse_cadence(
             command.words, turn.actor.timezone or view.pair.timezone, rule_of(view.pair)
@@ -218,6 +219,7 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
     view = await pick_pair(
         turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
     )
+    await _lock(turn, view.pair)
     _not_paused(turn, view)
     if await checkin.has_open(turn, view.pair):
         return turn.reply(await checkin.ask_again(turn, view.pair, view.partner))
@@ -327,11 +329,11 @@ async def _held(turn: Turn, pair: Pair, due: datetime) -> _Held | None:
 
 
 async def _lock(turn: Turn, pair: Pair) -> None:
-    """The pair's row, locked until the turn commits, and read again: two skips (or a
-    skip and its undo) at one moment on PostgreSQL take turns, the second reading the
-    next check-in the first left, so one skips and the other is told it is skipped
-    already (both members press [Skip this one] on their heads-ups). SQLite takes whole
-    transactions in turn already, and writes no lock."""
+    """The pair's row, locked until the turn commits, and read again: two changes to its
+    rhythm at one moment on PostgreSQL (both members press [Skip this one] on their
+    heads-ups, or both resume) take turns, the second reading what the first left, so
+    one does it and the other is told it is done already, and each member hears of it
+    once. SQLite takes whole transactions in turn already, and writes no lock."""
     locked = select(Pair).where(Pair.id == pair.id).with_for_update()
     await turn.session.execute(locked.execution_options(populate_existing=True))
 
@@ -462,6 +464,7 @@ def _long_gap(turn: Turn, pair: Pair) -> str:
 async def pause(turn: Turn, command: Pause) -> list[Effect]:
     # (A paused pair may be paused again, to change when it resumes.)
     view = await pick_pair(turn, command.partner_id, fitting=(PairState.ACTIVE,))
+    await _lock(turn, view.pair)
     pair = view.pair
     zone = ZoneInfo(turn.actor.timezone or pair.timezone)
     if pair.state == PairState.PAUSED and command.until is None and command.days is None:
@@ -531,6 +534,7 @@ async def resume(turn: Turn, command: Resume) -> list[Effect]:
     view = await pick_pair(
         turn, command.partner_id, fitting=(PairState.PAUSED,), none_fit=none_paused
     )
+    await _lock(turn, view.pair)
     pair = view.pair
     if pair.state != PairState.PAUSED:
         # Said with the next one: what someone who types it wants to know.

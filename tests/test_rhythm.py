@@ -817,6 +817,25 @@ async def test_both_pressing_skip_this_one_at_once_skip_it_once(chat: Chat) -> N
         assert sorted(len(dms) for dms in told.values()) == [0, 1], told
 
 
+async def test_both_changing_the_rhythm_at_once_each_hear_it_once(chat: Chat) -> None:
+    """alice and bob type the same pause, resume or cadence at one moment: one does it
+    and tells the other; the second finds it done ("already …", "aren't paused") and
+    tells nobody. Before, on PostgreSQL both did it and each told the other."""
+    await pair_up(chat, "alice", "bob")
+    for line, unchanged in (
+        ("/mentor pause 1w", "Your check-ins are already paused until"),
+        ("/mentor resume", "Your check-ins with "),
+        ("/mentor cadence biweekly thu 11:00", "Check-ins are already every other Thursday"),
+        ("/mentor skip", "Skipped the check-in of Thu 10 Dec"),  # then the one after
+    ):
+        before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+        answers = await asyncio.gather(chat.say("alice", line), chat.say("bob", line))
+        assert sum(a.startswith(unchanged) for a in answers) == 1, (line, answers)
+        told = [dm for who in ("alice", "bob") for dm in chat.dms(who)[before[who] :]]
+        expected = 2 if line == "/mentor skip" else 1  # two skips: each tells the other
+        assert len(told) == expected, (line, told)
+
+
 async def test_the_heads_up_the_day_before_offers_to_skip_this_one(chat: Chat) -> None:
     await pair_up(chat, "alice", "bob")
     await chat.advance(TO_HEADS_UP - timedelta(minutes=1))
