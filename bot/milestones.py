@@ -318,6 +318,14 @@ async def goal_choices(
 
 async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
     view, milestone = await _goal(turn, command)
+    # Both marking it done at one moment: the second finds it done, and nothing is
+    # celebrated or looked back on twice.
+    await turn.session.execute(
+        select(Milestone)
+        .where(Milestone.id == milestone.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     number = milestone.number
     if milestone.completed_at is not None:
         return turn.reply(

@@ -73,6 +73,16 @@ class PairView:
         return self.pair.activated_at or self.pair.created_at
 
 
+async def lock(turn: Turn, pair: Pair) -> None:
+    """The pair's row, locked until the turn commits, and read again. Two changes to one
+    pair at one moment on PostgreSQL (both members press [Skip this one], or [End pair],
+    or type the same pause) then take turns, the second reading what the first left, so
+    one does it and the other is told it is done already, and each member hears of it
+    once. SQLite takes whole transactions in turn already, and writes no lock."""
+    locked = select(Pair).where(Pair.id == pair.id).with_for_update()
+    await turn.session.execute(locked.execution_options(populate_existing=True))
+
+
 def mention(member: Member) -> str:
     """A member as mention markup, or ``FORMER_MEMBER`` for the forgotten stand-in (a
     pair that ended when someone used forget still names its two)."""

@@ -1,6 +1,9 @@
 """Milestones, automatic win milestones, and shout-outs only with consent."""
 
-from sqlalchemy import select
+import asyncio
+
+import pytest
+from sqlalchemy import select, update
 
 from bot.storage.models import Member, Milestone
 from tests.conversation import Chat, pair_up, said_alone
@@ -533,3 +536,25 @@ async def test_status_names_the_milestones_of_your_own_once(chat: Chat) -> None:
     assert shown.count("Milestones: 0 done, 0 open") == 2
     # Only one's own: alice reached none.
     assert "Milestones of your own" not in await status(chat, "alice")
+
+
+async def test_a_goal_marked_done_elsewhere_a_moment_before_is_not_done_twice(
+    chat: Chat,
+) -> None:
+    """alice and bob mark their goal done at one moment, on two instances: alice's has
+    marked it, not committed yet, when bob's reads it. Bob's waits for hers (the goal's
+    row is locked while it is read) and finds it done: no second celebration, no second
+    look back. Before, it read the goal as open and celebrated it again. SQLite takes
+    writers in turn anyway."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor milestone add Give a talk")
+    before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+    async with chat.database.transaction() as session:
+        await session.execute(update(Milestone).values(completed_at=chat.clock.now()))
+        bobs = asyncio.create_task(chat.say("bob", "/mentor milestone done 1"))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()
+    assert (await bobs).startswith("Milestone #1 was already done on ")
+    assert all(chat.dms(who)[before[who] :] == [] for who in ("alice", "bob"))

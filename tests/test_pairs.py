@@ -4,7 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.flows.checkin import NOT_SHARED
 from bot.flows.sessions import FlowAction
@@ -239,6 +239,36 @@ async def test_end_asks_first_then_ends_and_tells_the_partner(chat: Chat) -> Non
         "your wins and `/mentor export` sends you everything. Ready for a new pair? Start "
         "one with `/mentor pair @mentor @mentee`."
     )
+
+
+async def test_an_end_pressed_by_both_at_once_ends_the_pair_once(chat: Chat) -> None:
+    """Both members press [End pair] at one moment, on two instances: alice's has ended
+    the pair, not committed yet, when bob's reads it. Bob's waits for hers (the pair's
+    row is locked while it is read) and finds it ended: no second look back, no DM.
+    Before, it read the pair as active and ended it again (each got two DMs and two
+    look backs). SQLite takes writers in turn anyway."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("bob", "/mentor end")
+    [end, _] = chat.buttons("bob")
+    before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+    async with chat.database.transaction() as session:
+        ended = {"state": PairState.ENDED.value, "ended_at": chat.clock.now()}
+        await session.execute(update(Pair).values(**ended))
+        bobs = asyncio.create_task(chat.press("bob", end))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()
+    assert await bobs == "That pair had already ended."
+    assert {who: chat.dms(who)[before[who] :] for who in ("alice", "bob")} == {
+        "alice": [],
+        "bob": [],
+    }
+    async with chat.database.transaction() as session:
+        looks = await session.scalar(
+            select(func.count()).select_from(FlowSession).where(FlowSession.kind == "review")
+        )
+    assert looks == 0
 
 
 async def test_an_end_tells_whoever_had_answered_the_open_check_in_it_was_not_shared(

@@ -28,7 +28,7 @@ from bot.flows.sessions import (
     not_for_you,
     start_flow,
 )
-from bot.pairs import pairs_of, pick_pair
+from bot.pairs import lock, pairs_of, pick_pair
 from bot.rhythm import stop_schedule
 from bot.storage.models import LIVE_PAIR_STATES, FlowSession, Member, Pair, PairState
 from bot.turn import Turn
@@ -95,6 +95,9 @@ async def step(turn: Turn, flow: FlowSession, choice: str) -> StepResult:
     views = [
         v for v in await pairs_of(turn, turn.actor, LIVE_PAIR_STATES) if v.pair.id == flow.pair_id
     ]
+    if views:  # both pressing [End pair] at one moment: the second finds it ended
+        await lock(turn, views[0].pair)
+        views = [v for v in views if v.pair.state in LIVE_PAIR_STATES]
     if views and views[0].pair.state != PairState.PROPOSED and flow.data.get(PROPOSAL):
         move(turn, flow, State.KEPT, end=True)
         return StepResult(
