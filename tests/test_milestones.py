@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from sqlalchemy import select, update
 
-from bot.storage.models import Member, Milestone
+from bot.storage.models import Member, Milestone, MilestoneKind, Pair
 from tests.conversation import Chat, pair_up, said_alone
 from tests.test_rhythm import status
 
@@ -558,3 +558,37 @@ async def test_a_goal_marked_done_elsewhere_a_moment_before_is_not_done_twice(
         assert not bobs.done()
     assert (await bobs).startswith("Milestone #1 was already done on ")
     assert all(chat.dms(who)[before[who] :] == [] for who in ("alice", "bob"))
+
+
+async def test_goals_added_by_both_at_once_are_numbered_one_after_the_other(
+    chat: Chat,
+) -> None:
+    """alice and bob each add a goal at one moment, on two instances: alice's has added
+    #1, not committed yet, when bob's reads the pair's goals. Bob's waits for hers and
+    adds #2. Before, it numbered its goal #1 too, the database refused the second #1,
+    and bob was told "something went wrong … nothing was saved"."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await pair_up(chat, "alice", "bob")
+    async with chat.database.transaction() as session:
+        pair = (await session.execute(select(Pair).with_for_update())).scalar_one()
+        alice = (
+            await session.execute(select(Member).where(Member.external_id == "alice"))
+        ).scalar_one()
+        session.add(
+            Milestone(
+                workspace_id=pair.workspace_id,
+                member_id=alice.id,
+                pair_id=pair.id,
+                kind=MilestoneKind.GOAL.value,
+                number=1,
+                title="Give a talk",
+                created_at=chat.clock.now(),
+            )
+        )
+        await session.flush()
+        bobs = asyncio.create_task(chat.say("bob", "/mentor milestone add Ship the API"))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()
+    assert (await bobs).startswith("Milestone #2 added: Ship the API")
+    assert (await chat.say("alice", "/mentor milestone list")).count("#") == 2
