@@ -44,7 +44,7 @@ from bot.cadence import (
     CadenceRule,
     parse_cadence,
     parse_local_time,
-    timezone_names,
+    parse_timezone,
 )
 from bot.escaping import escape_controls
 from bot.ids import ID_MAX_CHARS
@@ -445,17 +445,13 @@ def _local_time(value: str) -> str:
 
 
 def timezone_name(value: str) -> str:
-    """The canonical name of a timezone the chat accepts, else why not: the chat's
-    own explanation (abbreviations, fixed offsets, "did you mean") where it has one."""
-    name = None if " " in value else timezone_names().get(value.lower())
-    if name is not None:
-        return name
+    """The canonical name of a timezone the chat accepts, else why not: the chat's own
+    explanation (abbreviations, fixed offsets, a city's zone, "did you mean"), as
+    `/mentor config timezone` gives it."""
     try:
-        parse_cadence(value, DEFAULT_TIMEZONE)
+        return parse_timezone(value)
     except CadenceError as error:
-        if value.lower() in error.reason.lower():
-            raise Invalid(f"timezone: {error.reason}") from None
-    raise Invalid(f"timezone: I don't know the timezone '{value}'; use a name like Europe/Berlin")
+        raise Invalid(f"timezone: {error.reason}") from None
 
 
 # --- writing --------------------------------------------------------------------------

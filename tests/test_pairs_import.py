@@ -169,7 +169,10 @@ BAD_ROWS = [
     ("slack,T1,U1,U2,,,,UTC+2", "timezone: 'UTC+2' is a fixed offset"),
     ("slack,T1,U1,U2,,,,Japan", "timezone: 'Japan' is an old timezone alias"),
     ("slack,T1,U1,U2,,,,thu", "timezone: I don't know the timezone 'thu'"),
-    ("slack,T1,U1,U2,,,,New York", "timezone: I don't know the timezone 'New York'"),
+    (
+        "slack,T1,U1,U2,,,,New York",
+        "timezone: I don't know the timezone 'New York' (did you mean America/New_York?)",
+    ),
     ("slack,T1,U1,U2,,,", "has 7 fields but the header has 8"),
     ("slack,T1,U1,U2,,,,,", "has 9 fields but the header has 8"),
     ("slack,T1,U1,U2,weekly,mon,10:00,Europe/Berlin,extra", "has 9 fields"),
