@@ -164,6 +164,29 @@ async def test_decline_on_a_second_copy_after_the_pair_formed_ends_nothing(chat:
     )
 
 
+async def test_an_accept_as_the_proposal_is_withdrawn_elsewhere_forms_no_pair(
+    chat: Chat,
+) -> None:
+    """alice withdraws her proposal (`/mentor end`, [End pair]) on one instance as bob
+    accepts it on another: hers has ended it, not committed yet, when bob's reads it.
+    Bob's waits for hers and finds it withdrawn. Before, it read the proposal as open
+    and made the pair active over the withdrawal, after alice was told it was
+    withdrawn. SQLite takes writers in turn anyway."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await chat.say("alice", "/mentor pair @alice @bob")
+    [accept, _] = chat.buttons("bob")
+    async with chat.database.transaction() as session:
+        ended = {"state": PairState.ENDED.value, "ended_at": chat.clock.now()}
+        await session.execute(update(Pair).values(**ended))
+        bobs = asyncio.create_task(chat.press("bob", accept))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()
+    assert await bobs == "This proposal didn't go ahead, so there is nothing to answer any more."
+    [pair] = await _pairs(chat)
+    assert pair.state == PairState.ENDED and pair.activated_at is None
+
+
 async def test_a_live_pair_cannot_be_proposed_twice(chat: Chat) -> None:
     await chat.say("alice", "/mentor pair @alice @bob")
     # It names whose answer it waits for, and roles typed the other way round.

@@ -263,11 +263,16 @@ def _invitation(proposer: Member, mentor: Member, mentee: Member, to: Member) ->
 # A proposal with both people, in one query (a click on it needs all three).
 _MENTOR = aliased(Member, name="mentor")
 _MENTEE = aliased(Member, name="mentee")
+# The pair's row is locked as it is read (PostgreSQL; SQLite takes writers in turn): an
+# accept as the proposal is withdrawn (or declined) elsewhere at one moment waits for
+# the other, and reads what it left, in this one statement (bot.pairs.lock, folded in).
 _PROPOSAL = (
     select(Pair, _MENTOR, _MENTEE)
     .join(_MENTOR, _MENTOR.id == Pair.mentor_id)
     .join(_MENTEE, _MENTEE.id == Pair.mentee_id)
     .where(Pair.id == bindparam("pair"))
+    .with_for_update(of=Pair)
+    .execution_options(populate_existing=True)
 )
 
 
