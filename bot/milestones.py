@@ -138,6 +138,24 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
 async def _goal(
     turn: Turn, command: CompleteMilestone | RemoveMilestone
 ) -> tuple[PairView, Milestone]:
+    """The pair meant, and its goal the command names (``_named_goal``), its row locked
+    and read again: both members marking it done at one moment, or one removing it as
+    the other marks it, take turns, and the second reads what the first left (done
+    already, or gone), so nothing is celebrated twice or removed once reached."""
+    view, milestone = await _named_goal(turn, command)
+    locked = select(Milestone).where(Milestone.id == milestone.id).with_for_update()
+    found = await turn.session.execute(locked.execution_options(populate_existing=True))
+    if found.scalar_one_or_none() is None:
+        raise UserError(
+            f"Milestone #{milestone.number} was removed a moment ago. See the rest with "
+            "`/mentor milestone list`."
+        )
+    return view, milestone
+
+
+async def _named_goal(
+    turn: Turn, command: CompleteMilestone | RemoveMilestone
+) -> tuple[PairView, Milestone]:
     """The pair meant, and its goal the command names, by number or by title
     (``_goal_by_title``); one it has not is told."""
     if command.title is not None:
@@ -321,14 +339,6 @@ async def goal_choices(
 
 async def complete(turn: Turn, command: CompleteMilestone) -> list[Effect]:
     view, milestone = await _goal(turn, command)
-    # Both marking it done at one moment: the second finds it done, and nothing is
-    # celebrated or looked back on twice.
-    await turn.session.execute(
-        select(Milestone)
-        .where(Milestone.id == milestone.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
     number = milestone.number
     if milestone.completed_at is not None:
         return turn.reply(

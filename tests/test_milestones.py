@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.storage.models import Member, Milestone, MilestoneKind, Pair
 from tests.conversation import Chat, pair_up, said_alone
@@ -592,3 +592,26 @@ async def test_goals_added_by_both_at_once_are_numbered_one_after_the_other(
         assert not bobs.done()
     assert (await bobs).startswith("Milestone #2 added: Ship the API")
     assert (await chat.say("alice", "/mentor milestone list")).count("#") == 2
+
+
+async def test_a_goal_removed_elsewhere_a_moment_before_is_not_marked_done(
+    chat: Chat,
+) -> None:
+    """bob marks the goal done on one instance as alice removes it on another: hers has
+    deleted it, not committed yet, when bob's reads it. Bob's waits for hers and is told
+    it was removed, with nothing written. Before, it read the goal as open, celebrated
+    it, and failed writing it ("something went wrong")."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/mentor milestone add Give a talk")
+    before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+    async with chat.database.transaction() as session:
+        await session.execute(delete(Milestone))
+        bobs = asyncio.create_task(chat.say("bob", "/mentor milestone done 1"))
+        await asyncio.sleep(0.5)
+        assert not bobs.done()
+    assert await bobs == (
+        "Milestone #1 was removed a moment ago. See the rest with `/mentor milestone list`."
+    )
+    assert all(chat.dms(who)[before[who] :] == [] for who in ("alice", "bob"))
