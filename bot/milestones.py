@@ -143,9 +143,7 @@ async def _goal(
     the other marks it, take turns, and the second reads what the first left (done
     already, or gone), so nothing is celebrated twice or removed once reached."""
     view, milestone = await _named_goal(turn, command)
-    locked = select(Milestone).where(Milestone.id == milestone.id).with_for_update()
-    found = await turn.session.execute(locked.execution_options(populate_existing=True))
-    if found.scalar_one_or_none() is None:
+    if not await lock(turn, milestone):
         raise UserError(
             f"Milestone #{milestone.number} was removed a moment ago. See the rest with "
             "`/mentor milestone list`."

@@ -14,7 +14,14 @@ from sqlalchemy.orm import aliased
 
 from bot.errors import UserError
 from bot.partners import pair_counts
-from bot.storage.models import LIVE_PAIR_STATES, PARTNERED_PAIR_STATES, Member, Pair, PairState
+from bot.storage.models import (
+    LIVE_PAIR_STATES,
+    PARTNERED_PAIR_STATES,
+    Member,
+    Milestone,
+    Pair,
+    PairState,
+)
 from bot.text import shorten
 from bot.turn import Turn, display_name
 
@@ -73,14 +80,17 @@ class PairView:
         return self.pair.activated_at or self.pair.created_at
 
 
-async def lock(turn: Turn, pair: Pair) -> None:
-    """The pair's row, locked until the turn commits, and read again. Two changes to one
-    pair at one moment on PostgreSQL (both members press [Skip this one], or [End pair],
-    or type the same pause) then take turns, the second reading what the first left, so
-    one does it and the other is told it is done already, and each member hears of it
-    once. SQLite takes whole transactions in turn already, and writes no lock."""
-    locked = select(Pair).where(Pair.id == pair.id).with_for_update()
-    await turn.session.execute(locked.execution_options(populate_existing=True))
+async def lock(turn: Turn, row: Pair | Milestone) -> bool:
+    """A pair's (or a goal's) row, locked until the turn commits, and read again; whether
+    it is still there. Two changes to one pair at one moment on PostgreSQL (both members
+    press [Skip this one], or [End pair], or type the same pause) then take turns, the
+    second reading what the first left, so one does it and the other is told it is done
+    already, and each member hears of it once. SQLite takes whole transactions in turn
+    already, and writes no lock."""
+    model = type(row)
+    locked = select(model).where(model.id == row.id).with_for_update()
+    found = await turn.session.execute(locked.execution_options(populate_existing=True))
+    return found.scalar_one_or_none() is not None
 
 
 def mention(member: Member) -> str:
