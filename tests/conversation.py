@@ -4,9 +4,14 @@ database and the real outbox delivery; only the platform at the end is this reco
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.console.translate import normalize_mentions
 from bot.clock import ManualClock
@@ -202,6 +207,22 @@ async def said_alone(chat: Chat, user: str, text: str, *, unheard: tuple[str, ..
     answer = await chat.say(user, text)
     assert [len(chat.dms(other)) for other in unheard] == before, "someone else was told"
     return answer
+
+
+async def behind_another_instance(
+    chat: Chat,
+    change: Callable[[AsyncSession], Awaitable[object]],
+    then: Callable[[], Coroutine[Any, Any, str]],
+) -> str:
+    """``then`` (an event, as one instance) while another instance's transaction holds
+    ``change`` made and not committed yet: it has to wait for that one (PostgreSQL row
+    locks; asserted), and its answer once the other commits is returned."""
+    async with chat.database.transaction() as session:
+        await change(session)
+        waiting: asyncio.Task[str] = asyncio.create_task(then())
+        await asyncio.sleep(0.5)
+        assert not waiting.done(), "it read the row without waiting for the other instance"
+    return await waiting
 
 
 async def pair_up(chat: Chat, mentor: str, mentee: str) -> None:

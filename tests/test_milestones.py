@@ -1,13 +1,14 @@
 """Milestones, automatic win milestones, and shout-outs only with consent."""
 
-import asyncio
-
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Member, Milestone, MilestoneKind, Pair
-from tests.conversation import Chat, pair_up, said_alone
+from tests.conversation import Chat, behind_another_instance, pair_up, said_alone
 from tests.test_rhythm import status
+
+DONE = "/mentor milestone done 1"
 
 
 async def _milestones(chat: Chat) -> list[Milestone]:
@@ -551,12 +552,11 @@ async def test_a_goal_marked_done_elsewhere_a_moment_before_is_not_done_twice(
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor milestone add Give a talk")
     before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
-    async with chat.database.transaction() as session:
-        await session.execute(update(Milestone).values(completed_at=chat.clock.now()))
-        bobs = asyncio.create_task(chat.say("bob", "/mentor milestone done 1"))
-        await asyncio.sleep(0.5)
-        assert not bobs.done()
-    assert (await bobs).startswith("Milestone #1 was already done on ")
+    done = update(Milestone).values(completed_at=chat.clock.now())
+    answer = await behind_another_instance(
+        chat, lambda session: session.execute(done), lambda: chat.say("bob", DONE)
+    )
+    assert answer.startswith("Milestone #1 was already done on ")
     assert all(chat.dms(who)[before[who] :] == [] for who in ("alice", "bob"))
 
 
@@ -570,11 +570,11 @@ async def test_goals_added_by_both_at_once_are_numbered_one_after_the_other(
     if chat.database.is_sqlite:
         pytest.skip("PostgreSQL only: SQLite takes writers in turn")
     await pair_up(chat, "alice", "bob")
-    async with chat.database.transaction() as session:
+
+    async def alices_goal(session: AsyncSession) -> None:
         pair = (await session.execute(select(Pair).with_for_update())).scalar_one()
-        alice = (
-            await session.execute(select(Member).where(Member.external_id == "alice"))
-        ).scalar_one()
+        alice = await session.scalar(select(Member).where(Member.external_id == "alice"))
+        assert alice is not None
         session.add(
             Milestone(
                 workspace_id=pair.workspace_id,
@@ -587,10 +587,11 @@ async def test_goals_added_by_both_at_once_are_numbered_one_after_the_other(
             )
         )
         await session.flush()
-        bobs = asyncio.create_task(chat.say("bob", "/mentor milestone add Ship the API"))
-        await asyncio.sleep(0.5)
-        assert not bobs.done()
-    assert (await bobs).startswith("Milestone #2 added: Ship the API")
+
+    answer = await behind_another_instance(
+        chat, alices_goal, lambda: chat.say("bob", "/mentor milestone add Ship the API")
+    )
+    assert answer.startswith("Milestone #2 added: Ship the API")
     assert (await chat.say("alice", "/mentor milestone list")).count("#") == 2
 
 
@@ -606,12 +607,10 @@ async def test_a_goal_removed_elsewhere_a_moment_before_is_not_marked_done(
     await pair_up(chat, "alice", "bob")
     await chat.say("alice", "/mentor milestone add Give a talk")
     before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
-    async with chat.database.transaction() as session:
-        await session.execute(delete(Milestone))
-        bobs = asyncio.create_task(chat.say("bob", "/mentor milestone done 1"))
-        await asyncio.sleep(0.5)
-        assert not bobs.done()
-    assert await bobs == (
+    answer = await behind_another_instance(
+        chat, lambda session: session.execute(delete(Milestone)), lambda: chat.say("bob", DONE)
+    )
+    assert answer == (
         "Milestone #1 was removed a moment ago. See the rest with `/mentor milestone list`."
     )
     assert all(chat.dms(who)[before[who] :] == [] for who in ("alice", "bob"))

@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.checkin import NOT_SHARED
 from bot.flows.sessions import FlowAction
 from bot.storage.models import FlowSession, Pair, PairState
-from tests.conversation import Chat, pair_up
+from tests.conftest import START
+from tests.conversation import Chat, behind_another_instance, pair_up
 from tests.statements import statements_per_event
 from tests.test_rhythm import status
 
@@ -164,6 +166,11 @@ async def test_decline_on_a_second_copy_after_the_pair_formed_ends_nothing(chat:
     )
 
 
+async def _ended(session: AsyncSession) -> None:
+    """Another instance's end of the pair (or withdrawal of the proposal), uncommitted."""
+    await session.execute(update(Pair).values(state=PairState.ENDED.value, ended_at=START))
+
+
 async def test_an_accept_as_the_proposal_is_withdrawn_elsewhere_forms_no_pair(
     chat: Chat,
 ) -> None:
@@ -176,13 +183,8 @@ async def test_an_accept_as_the_proposal_is_withdrawn_elsewhere_forms_no_pair(
         pytest.skip("PostgreSQL only: SQLite takes writers in turn")
     await chat.say("alice", "/mentor pair @alice @bob")
     [accept, _] = chat.buttons("bob")
-    async with chat.database.transaction() as session:
-        ended = {"state": PairState.ENDED.value, "ended_at": chat.clock.now()}
-        await session.execute(update(Pair).values(**ended))
-        bobs = asyncio.create_task(chat.press("bob", accept))
-        await asyncio.sleep(0.5)
-        assert not bobs.done()
-    assert await bobs == "This proposal didn't go ahead, so there is nothing to answer any more."
+    answer = await behind_another_instance(chat, _ended, lambda: chat.press("bob", accept))
+    assert answer == "This proposal didn't go ahead, so there is nothing to answer any more."
     [pair] = await _pairs(chat)
     assert pair.state == PairState.ENDED and pair.activated_at is None
 
@@ -276,13 +278,8 @@ async def test_an_end_pressed_by_both_at_once_ends_the_pair_once(chat: Chat) -> 
     await chat.say("bob", "/mentor end")
     [end, _] = chat.buttons("bob")
     before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
-    async with chat.database.transaction() as session:
-        ended = {"state": PairState.ENDED.value, "ended_at": chat.clock.now()}
-        await session.execute(update(Pair).values(**ended))
-        bobs = asyncio.create_task(chat.press("bob", end))
-        await asyncio.sleep(0.5)
-        assert not bobs.done()
-    assert await bobs == "That pair had already ended."
+    answer = await behind_another_instance(chat, _ended, lambda: chat.press("bob", end))
+    assert answer == "That pair had already ended."
     assert {who: chat.dms(who)[before[who] :] for who in ("alice", "bob")} == {
         "alice": [],
         "bob": [],
