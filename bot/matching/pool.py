@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -361,8 +361,8 @@ async def join_from_form(turn: Turn, values: dict[str, str]) -> list[Effect]:
     role = values.get("role", "").strip().lower()
     if role not in (r.value for r in MatchRole):
         raise UserError(
-            f"“{as_typed(values.get('role', ''))}” is not a role: write mentor, mentee or both. "
-            "Nothing was saved; run `/mentor join` again."
+            f"“{as_typed(values.get('role', ''))}” is not a role: write mentor, mentee or both."
+            + _not_saved(values)
         )
     try:
         topics = normalise_topics(values.get("topics", ""))
@@ -371,8 +371,17 @@ async def join_from_form(turn: Turn, values: dict[str, str]) -> list[Effect]:
         team_raw = values.get("team", "")
         team = normalise_team(team_raw)
     except TopicError as error:
-        raise UserError(f"{str(error)[:1].upper()}{str(error)[1:]}. Nothing was saved.") from None
+        raise UserError(f"{str(error)[:1].upper()}{str(error)[1:]}." + _not_saved(values)) from None
     return await join(turn, JoinPool(role, topics, capacity, team, bool(team_raw.strip())))
+
+
+def _not_saved(values: Mapping[str, str]) -> str:
+    """A join form refused: nothing saved, and the words typed in it given back whole to
+    use again (a Discord form closes when it is sent, and takes them with it)."""
+    typed = {name: values.get(name, "").strip() for name in ("topics", "team")}
+    wrote = "\n".join(f"{name}: {words}" for name, words in typed.items() if words)
+    given = f"\nHere is what you wrote, to use again:\n\n{wrote}" if wrote else ""
+    return " Nothing was saved; run `/mentor join` again." + given
 
 
 async def _describe(turn: Turn, profile: MatchProfile, *, standing: bool = True) -> str:

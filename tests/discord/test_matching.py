@@ -72,3 +72,27 @@ async def test_each_join_option_keeps_its_words(bot: RunningBot, chat: DiscordCh
     )
     said = typed.text()
     assert "Topics: python, team\nTeam: web" in said and "up to 3 mentees" in said, said
+
+
+async def test_a_join_form_refused_gives_the_words_typed_in_it_back(
+    bot: RunningBot, chat: DiscordChat
+) -> None:
+    """A Discord form closes when it is sent: refused (a role that is none), the topics
+    and team typed in it come back whole in the answer, to use again, and nothing is
+    saved. They used to be gone ("run `/mentor join` again")."""
+    opened = await chat.slash("carol", "mentor join")
+    topics = "Python, public speaking, team building, " + "distributed systems " * 3
+    refused = await chat.submit("carol", opened, role="boss", topics=topics, team="Platform")
+    assert refused.text() == (
+        "“boss” is not a role: write mentor, mentee or both. Nothing was saved; run "
+        "`/mentor join` again.\nHere is what you wrote, to use again:\n\n"
+        f"topics: {topics.strip()}\nteam: Platform"
+    )
+    assert "not in the matching pool" in (await chat.slash("carol", "mentor profile")).text()
+    # A capacity that is no number: the same, and a team left empty is not listed.
+    opened = await chat.slash("carol", "mentor join")
+    refused = await chat.submit("carol", opened, role="mentor", topics="go", capacity="lots")
+    assert refused.text().endswith(
+        "Nothing was saved; run `/mentor join` again.\nHere is what you wrote, to use "
+        "again:\n\ntopics: go"
+    ), refused.text()
