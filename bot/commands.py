@@ -25,6 +25,7 @@ from bot.text import (
     as_typed,
     channel_mention_id,
     clean_text,
+    given_back,
     user_mention_id,
 )
 from bot.topics import (
@@ -429,10 +430,6 @@ def parse_command(command: str, text: str) -> Command:
     raise CommandError(f"I don't know the command `/{as_typed(name)}`.\n{help_text()}")
 
 
-# The longest refused words a reply gives back (a few messages' worth on any platform).
-GIVEN_BACK_MAX_CHARS = 10_000
-
-
 def _says_something(text: str) -> bool:
     """Whether ``text`` has a letter, a digit or a symbol such as an emoji ("🎉"), not
     only punctuation ("/win ." shared a "." with the partner and counted as a win)."""
@@ -457,13 +454,9 @@ def _parse_win(text: str) -> ShareWin:
 
 
 def _too_long(message: str, words: str) -> CommandError:
-    """Words refused for their length, given back whole: a slash command's words show
-    nowhere else once sent (Slack clears the message box), so they are not lost. Words
-    far past any limit (a paste gone wrong) are not sent back: that reply would be
-    pages long."""
-    if len(words) > GIVEN_BACK_MAX_CHARS:
-        return CommandError(message)
-    return CommandError(f"{message}\nHere is what you wrote, to shorten:\n\n{words}")
+    """Words refused for their length, given back whole (``given_back``): a slash
+    command's words show nowhere else once sent (Slack clears the message box)."""
+    return CommandError(message + given_back([words], "to shorten"))
 
 
 def _parse_mentor(text: str) -> Command:

@@ -118,6 +118,7 @@ from bot.text import (
     as_command,
     clean_answer,
     clean_text,
+    given_back,
     is_hello,
     is_help,
     is_thanks,
@@ -1060,7 +1061,10 @@ async def _submit_form(turn: Turn, event: FormSubmitted) -> list[Effect]:
     action = FlowAction.parse(event.form_id)
     flow = await find_flow(turn, action.session_id) if action else None
     if flow is None or flow.kind not in CONVERSATIONS or flow.ended_at is not None:
-        return turn.reply("That form is no longer open, so nothing was saved.")
+        return turn.reply(
+            "That form is no longer open, so nothing was saved."
+            + given_back(list(event.values.values()))
+        )
     # Only cleaned here: each flow checks the lengths, so one over-long answer is named
     # by its question and costs none of the others.
     values = {name: clean_text(value) for name, value in event.values.items()}

@@ -104,6 +104,22 @@ def as_typed(words: str) -> str:
     return shorten(words, QUOTED_CHARS).replace("`", "'")
 
 
+# The longest refused words a reply gives back (a few messages' worth on any platform).
+GIVEN_BACK_MAX_CHARS = 10_000
+
+
+def given_back(parts: Sequence[str], use: str = "to keep") -> str:
+    """Words someone wrote that were not saved, given back whole after the reply that
+    says so ("Here is what you wrote, to keep: …"): a form closes when it is sent, and a
+    slash command's words show nowhere once sent, so they are not lost with the refusal.
+    "" when there are none, or when they are far past any limit (a paste gone wrong: the
+    reply would be pages long)."""
+    words = [part.strip() for part in parts if part.strip()]
+    if not words or sum(len(part) for part in words) > GIVEN_BACK_MAX_CHARS:
+        return ""
+    return f"\nHere is what you wrote, {use}:\n\n" + "\n\n".join(words)
+
+
 # A typed "skip" (the prompts say "Reply here, answer in a form, or skip"): the [Skip]
 # button in words, not an answer that reads "skip".
 _SKIP = re.compile(r"skip(?:\s+(?:it|this|this one|that))?\s*[.!]*", re.IGNORECASE)

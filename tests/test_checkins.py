@@ -680,8 +680,10 @@ async def test_a_check_in_closed_by_the_pairs_end_says_so(chat: Chat) -> None:
     assert (await chat.click("bob", "Great 🙌")).startswith(
         "That check-in closed when your pair ended, so I didn't save this.\n"
     )
+    # What the form held is given back: the form closed when it was sent.
     assert await chat.submit("alice", form.form_id, mood="ok", progress="shipped") == (
-        "That form is no longer open, so nothing was saved."
+        "That form is no longer open, so nothing was saved.\nHere is what you wrote, to "
+        "keep:\n\nok\n\nshipped"
     )
     for user in ("alice", "bob"):
         nothing = await _answers(chat, user)
@@ -842,7 +844,11 @@ async def test_a_form_opened_before_a_typed_answer_never_erases_it(chat: Chat) -
         "alice", form.form_id, mood="great", progress="the parser", challenge="", next_topic=""
     )
     assert "“How did it go since last time?” had an answer already" in answer
-    assert "not saved" in answer
+    # The form's words for it are given back: only the typed answer stays.
+    assert (
+        "not saved (your earlier answer stays).\nHere is what you wrote, to keep:\n\ngreat\n"
+        in answer
+    )
     answers = await _answers(chat, "alice")
     assert (answers.mood, answers.progress) == ("calm week", "the parser")
 

@@ -163,8 +163,9 @@ async def test_the_mentor_answers_with_the_form(chat: Chat) -> None:
     )
     assert chat.dms("bob")[-1] == f"💬 <@alice> answered your question “{QUESTION}”:\n{ANSWER}"
     # A double submit (or the form after a DM reply) changes nothing.
-    assert "answered already, so what you wrote in this form was not saved" in await submit(
-        chat, "alice", form.form_id, answer="again"
+    assert (await submit(chat, "alice", form.form_id, answer="again")).endswith(
+        "answered already, so what you wrote in this form was not saved.\nHere is what you "
+        "wrote, to keep:\n\nagain"
     )
     assert [r.answer for r in await feedback_rows(chat)] == [ANSWER]
     assert sum("answered your question" in dm for dm in chat.dms("bob")) == 1
@@ -687,7 +688,8 @@ async def test_questions_waiting_in_a_pair_close_when_it_ends(chat: Chat) -> Non
         "That pair has ended, so this question is closed."
     )
     assert await submit(chat, "alice", form.form_id, answer=ANSWER) == (
-        "That form is no longer open, so nothing was saved."
+        f"That form is no longer open, so nothing was saved.\nHere is what you wrote, to "
+        f"keep:\n\n{ANSWER}"
     )
     assert len(chat.dms("bob")) == to_bob
     async with chat.database.transaction() as session:

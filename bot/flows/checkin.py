@@ -88,6 +88,7 @@ from bot.flows.sessions import (
     still_open,
     upcoming,
     whose,
+    with_given_back,
     with_note,
 )
 from bot.milestones import reach_automatic
@@ -111,7 +112,7 @@ from bot.storage.models import (
     Workspace,
 )
 from bot.storage.sqlite_driver import execute_deferred
-from bot.text import is_skip, said_to_the_bot, shorten
+from bot.text import given_back, is_skip, said_to_the_bot, shorten
 from bot.turn import (
     CLAIM_COLUMNS,
     ROWS_PER_INSERT,
@@ -1146,6 +1147,7 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     if not accepts_text(flow):
         return StepResult(
             reply="That check-in is done, so what you wrote in this form was not saved."
+            + given_back(list(values.values()))
         )
     if not any(value.strip() for value in values.values()):
         # (Slack's modal refuses it first, ``form_errors``; Discord's and the console's
@@ -1158,8 +1160,8 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     # turn at sharing it first.
     await take_share_turn(turn.session, _checkin_id(flow))
     whole = await _whole(turn.session, _checkin_id(flow))
-    if whole is None or flow.member_id is None:
-        return _CLOSED  # what the form held is not saved
+    if whole is None or flow.member_id is None:  # what the form held is not saved
+        return with_given_back(_CLOSED, values)
     answer = whole.answers.get(flow.member_id)
     open_names = [name for _, name in _open_questions(flow)]
     read = read_form(values, list(FORM_FIELDS))
@@ -1169,11 +1171,12 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
     stored = {name: getattr(answer, name) if answer else None for name in FORM_FIELDS}
     changes = form_changes(flow, answers, stored, open_names)
     answered_before = [QUESTIONS[_state_of(name)][0] for name in changes.kept]
-    note = answered_before_note(answered_before) if answered_before else ""
+    dropped = [answers[name] for name in changes.kept]
+    note = answered_before_note(answered_before, dropped) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
         if not await _save_into(turn, flow, changes.store, whole):
-            return _CLOSED
+            return with_given_back(_CLOSED, values)
         retry = [name for name, _ in read.too_long]
         state = next(s for s, (_, name) in QUESTIONS.items() if name == retry[0])
         flow.data = {**flow.data, "retry": retry[1:]}
@@ -1182,7 +1185,8 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         kept = [name for name in retry if stored[name]]
         return with_note(note, StepResult(reply=read.refused_note(labels, kept)))
     move(turn, flow, State.NEXT_TOPIC)
-    return with_note(note, await _answer_and_advance(turn, flow, changes.store, whole) or _CLOSED)
+    advanced = await _answer_and_advance(turn, flow, changes.store, whole)
+    return with_note(note, advanced or with_given_back(_CLOSED, values))
 
 
 def typed_mood(value: str) -> str | None:

@@ -84,6 +84,7 @@ from bot.text import (
     as_command,
     clean_answer,
     comparable,
+    given_back,
     is_not_yet,
     is_skip,
     shorten,
@@ -598,7 +599,7 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         # The form of a step already done (answered by a reply meanwhile).
         return StepResult(
             reply="That question was answered already, so what you wrote in this form was "
-            "not saved."
+            "not saved." + given_back(list(values.values()))
         )
     if flow.member_id != turn.actor.id:
         return await _not_yours(turn, flow)

@@ -383,7 +383,8 @@ async def on_form(turn: Turn, flow: FlowSession, values: dict[str, str]) -> Step
         setattr(review, name, value)
     labels = {name: question for question, name in QUESTIONS.values()}
     answered_before = [labels[name] for name in changes.kept]
-    note = answered_before_note(answered_before) if answered_before else ""
+    dropped = [read.answers[name] for name in changes.kept]
+    note = answered_before_note(answered_before, dropped) if answered_before else ""
     if read.too_long:
         # The answers that fit are kept; only the over-long ones are asked again.
         retry = [name for name, _ in read.too_long]

@@ -15,7 +15,7 @@ from bot.content import Button, ButtonStyle, FormField
 from bot.effects import Effect
 from bot.numbers import whole_number
 from bot.storage.models import FlowSession, Member, Pair
-from bot.text import TEXT_MAX_CHARS
+from bot.text import TEXT_MAX_CHARS, given_back
 from bot.turn import Turn
 
 FLOW_ACTION_PREFIX = "flow"
@@ -305,13 +305,23 @@ class FormAnswers:
         )
 
 
-def answered_before_note(labels: list[str]) -> str:
-    """For a form opened before some of its questions were answered another way."""
+def answered_before_note(labels: list[str], words: Sequence[str] = ()) -> str:
+    """For a form opened before some of its questions were answered another way: which,
+    and the ``words`` the form held for them, given back (``given_back``)."""
     named = ", ".join(f"“{label}”" for label in labels)
     return (
         f"{named} had an answer already, so what you wrote for it in the form was not "
-        "saved (your earlier answer stays)."
+        "saved (your earlier answer stays)." + given_back(words)
     )
+
+
+def with_given_back(result: StepResult, values: Mapping[str, str]) -> StepResult:
+    """``result`` (a form that saved nothing) with what the form held given back after
+    its reply (``given_back``)."""
+    words = given_back(list(values.values()))
+    if not words:
+        return result
+    return StepResult(result.replace_with, (result.reply or "Nothing was saved.") + words)
 
 
 def with_note(note: str, result: StepResult) -> StepResult:

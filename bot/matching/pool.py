@@ -42,7 +42,7 @@ from bot.storage.models import (
     Pair,
     PairState,
 )
-from bot.text import as_typed
+from bot.text import as_typed, given_back
 from bot.topics import (
     DEFAULT_CAPACITY,
     MAX_CAPACITY,
@@ -379,9 +379,8 @@ def _not_saved(values: Mapping[str, str]) -> str:
     """A join form refused: nothing saved, and the words typed in it given back whole to
     use again (a Discord form closes when it is sent, and takes them with it)."""
     typed = {name: values.get(name, "").strip() for name in ("topics", "team")}
-    wrote = "\n".join(f"{name}: {words}" for name, words in typed.items() if words)
-    given = f"\nHere is what you wrote, to use again:\n\n{wrote}" if wrote else ""
-    return " Nothing was saved; run `/mentor join` again." + given
+    wrote = [f"{name}: {words}" for name, words in typed.items() if words]
+    return " Nothing was saved; run `/mentor join` again." + given_back(wrote, "to use again")
 
 
 async def _describe(turn: Turn, profile: MatchProfile, *, standing: bool = True) -> str:

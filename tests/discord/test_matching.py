@@ -86,7 +86,7 @@ async def test_a_join_form_refused_gives_the_words_typed_in_it_back(
     assert refused.text() == (
         "“boss” is not a role: write mentor, mentee or both. Nothing was saved; run "
         "`/mentor join` again.\nHere is what you wrote, to use again:\n\n"
-        f"topics: {topics.strip()}\nteam: Platform"
+        f"topics: {topics.strip()}\n\nteam: Platform"
     )
     assert "not in the matching pool" in (await chat.slash("carol", "mentor profile")).text()
     # A capacity that is no number: the same, and a team left empty is not listed.
