@@ -18,7 +18,15 @@ from bot.effects import Effect
 from bot.errors import UserError
 from bot.flows import review
 from bot.flows.celebration import celebrate, celebrated_in
-from bot.pairs import AskWhichPair, PairView, lock, pairs_of, pick_pair, pick_pair_keeping
+from bot.pairs import (
+    AskWhichPair,
+    PairView,
+    lock,
+    lock_live,
+    pairs_of,
+    pick_pair,
+    pick_pair_keeping,
+)
 from bot.refs import UserRef
 from bot.storage.bulk import dialect_of, insert_ignoring_duplicates, per_dialect, table_of
 from bot.storage.models import (
@@ -78,7 +86,7 @@ async def add(turn: Turn, command: AddMilestone) -> list[Effect]:
     view = await pick_pair_keeping(turn, command.partner_id, command.title, verb="add")
     # Both members adding a goal at one moment: the second waits, and numbers its goal
     # after the first's (it used to fail on the pair's numbers, and nothing was saved).
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     # The pair's goals (titles are stored encrypted, so compared here): a goal still open
     # with the same title is not added twice, nor told to the partner twice.
     goals = (

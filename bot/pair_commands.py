@@ -29,7 +29,7 @@ from bot.errors import UserError
 from bot.flows import checkin, feedback
 from bot.flows.checkin import ANSWER_WINDOW
 from bot.numbers import TIMESTAMP_MAX, whole_number
-from bot.pairs import PairView, lock, pairs_of, pick_pair
+from bot.pairs import PairView, lock_live, pairs_of, pick_pair
 from bot.rhythm import (
     after_the_pause,
     held_till_morning,
@@ -63,7 +63,7 @@ async def set_cadence(turn: Turn, command: SetCadence) -> list[Effect]:
     if not command.words:
         return await _show_cadence(turn, command.partner_id)
     view = await pick_pair(turn, command.partner_id)
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     try:
         rule = parse_cadence(
             command.words, turn.actor.timezone or view.pair.timezone, rule_of(view.pair)
@@ -219,7 +219,7 @@ async def start_checkin(turn: Turn, command: StartCheckin) -> list[Effect]:
     view = await pick_pair(
         turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
     )
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     _not_paused(turn, view)
     if await checkin.has_open(turn, view.pair):
         return turn.reply(await checkin.ask_again(turn, view.pair, view.partner))
@@ -252,7 +252,7 @@ async def skip_next(turn: Turn, command: SkipNext) -> list[Effect]:
     view = await pick_pair(
         turn, command.partner_id, fitting=(PairState.ACTIVE,), none_fit=_ALL_PAUSED
     )
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     _not_paused(turn, view)
     # On a check-in's day, the skip is of the next one: the one open now stays.
     note = await _open_one_stays(turn, view, "skipped")
@@ -277,7 +277,7 @@ async def skip_occurrence(turn: Turn, pair_id: int, due_timestamp: int) -> list[
     views = [v for v in mine if v.pair.id == pair_id]
     if not views:
         return turn.reply("That pair isn't active any more, so there was nothing to skip.")
-    await lock(turn, views[0].pair)
+    await lock_live(turn, views[0])
     _not_paused(turn, views[0])  # paused since: says until when, and how to resume
     pair = views[0].pair
     if pair.next_checkin_at is None or int(pair.next_checkin_at.timestamp()) != due_timestamp:
@@ -392,7 +392,7 @@ async def undo_skip(turn: Turn, pair_id: int, skipped_stamp: int, next_stamp: in
     if not views:
         return turn.reply("That pair isn't active any more, so there is no skip to undo.")
     view = views[0]
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     _not_paused(turn, view)  # paused since: says until when, and how to resume
     pair = view.pair
     skipped = datetime.fromtimestamp(skipped_stamp, UTC)
@@ -454,7 +454,7 @@ def _long_gap(turn: Turn, pair: Pair) -> str:
 async def pause(turn: Turn, command: Pause) -> list[Effect]:
     # (A paused pair may be paused again, to change when it resumes.)
     view = await pick_pair(turn, command.partner_id, fitting=(PairState.ACTIVE,))
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     pair = view.pair
     zone = ZoneInfo(turn.actor.timezone or pair.timezone)
     if pair.state == PairState.PAUSED and command.until is None and command.days is None:
@@ -524,7 +524,7 @@ async def resume(turn: Turn, command: Resume) -> list[Effect]:
     view = await pick_pair(
         turn, command.partner_id, fitting=(PairState.PAUSED,), none_fit=none_paused
     )
-    await lock(turn, view.pair)
+    await lock_live(turn, view)
     pair = view.pair
     if pair.state != PairState.PAUSED:
         # Said with the next one: what someone who types it wants to know.

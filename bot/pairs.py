@@ -93,6 +93,17 @@ async def lock(turn: Turn, row: Pair | Milestone) -> bool:
     return found.scalar_one_or_none() is not None
 
 
+async def lock_live(turn: Turn, view: PairView) -> None:
+    """``lock`` for a command that changes a live pair: one that ended meanwhile (its
+    end committed while this waited for the row) is told so, and nothing is changed.
+    Without this the command would pause, reschedule or add to a pair that ended."""
+    await lock(turn, view.pair)
+    if view.pair.state not in LIVE_PAIR_STATES:
+        raise UserError(
+            f"Your pair with {view.partner_mention} ended a moment ago, so nothing changed."
+        )
+
+
 def mention(member: Member) -> str:
     """A member as mention markup, or ``FORMER_MEMBER`` for the forgotten stand-in (a
     pair that ended when someone used forget still names its two)."""

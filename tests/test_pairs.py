@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.checkin import NOT_SHARED
 from bot.flows.sessions import FlowAction
-from bot.storage.models import FlowSession, Pair, PairState
+from bot.storage.models import Checkin, FlowSession, Milestone, Pair, PairState
 from tests.conftest import START
 from tests.conversation import Chat, behind_another_instance, pair_up
 from tests.statements import statements_per_event
@@ -289,6 +289,44 @@ async def test_an_end_pressed_by_both_at_once_ends_the_pair_once(chat: Chat) -> 
             select(func.count()).select_from(FlowSession).where(FlowSession.kind == "review")
         )
     assert looks == 0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/mentor pause 1w",
+        "/mentor resume",
+        "/mentor skip",
+        "/mentor cadence biweekly thu 11:00",
+        "/mentor checkin",
+        "/mentor milestone add Ship the API",
+    ],
+)
+async def test_a_change_as_the_pair_ends_elsewhere_changes_nothing(chat: Chat, line: str) -> None:
+    """bob changes the pair on one instance as alice ends it on another: hers has ended
+    it, not committed yet, when bob's reads it. Bob's waits for hers, is told the pair
+    ended, and changes nothing. Before, it paused (or rescheduled, or added a goal to)
+    the pair that had ended: a pause even made it live again."""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await pair_up(chat, "alice", "bob")
+    if line == "/mentor resume":
+        await chat.say("alice", "/mentor pause 1w")
+    before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+    answer = await behind_another_instance(chat, _ended, lambda: chat.say("bob", line))
+    assert answer == "Your pair with <@alice> ended a moment ago, so nothing changed."
+    [pair] = await _pairs(chat)
+    assert pair.state == PairState.ENDED
+    assert {who: chat.dms(who)[before[who] :] for who in ("alice", "bob")} == {
+        "alice": [],
+        "bob": [],
+    }
+    async with chat.database.transaction() as session:
+        made = [
+            await session.scalar(select(func.count()).select_from(model))
+            for model in (Checkin, Milestone)
+        ]
+    assert made == [0, 0]
 
 
 async def test_an_end_tells_whoever_had_answered_the_open_check_in_it_was_not_shared(
