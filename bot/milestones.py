@@ -151,6 +151,7 @@ async def _goal(
     the other marks it, take turns, and the second reads what the first left (done
     already, or gone), so nothing is celebrated twice or removed once reached."""
     view, milestone = await _named_goal(turn, command)
+    await lock_live(turn, view)  # the pair first, as every command that changes it
     if not await lock(turn, milestone):
         raise UserError(
             f"Milestone #{milestone.number} was removed a moment ago. See the rest with "

@@ -166,6 +166,11 @@ async def test_decline_on_a_second_copy_after_the_pair_formed_ends_nothing(chat:
     )
 
 
+async def _goals(chat: Chat) -> list[Milestone]:
+    async with chat.database.transaction() as session:
+        return list((await session.execute(select(Milestone))).scalars())
+
+
 async def _ended(session: AsyncSession) -> None:
     """Another instance's end of the pair (or withdrawal of the proposal), uncommitted."""
     await session.execute(update(Pair).values(state=PairState.ENDED.value, ended_at=START))
@@ -300,6 +305,7 @@ async def test_an_end_pressed_by_both_at_once_ends_the_pair_once(chat: Chat) -> 
         "/mentor cadence biweekly thu 11:00",
         "/mentor checkin",
         "/mentor milestone add Ship the API",
+        "/mentor milestone done 1",
     ],
 )
 async def test_a_change_as_the_pair_ends_elsewhere_changes_nothing(chat: Chat, line: str) -> None:
@@ -312,6 +318,8 @@ async def test_a_change_as_the_pair_ends_elsewhere_changes_nothing(chat: Chat, l
     await pair_up(chat, "alice", "bob")
     if line == "/mentor resume":
         await chat.say("alice", "/mentor pause 1w")
+    if line == "/mentor milestone done 1":
+        await chat.say("alice", "/mentor milestone add Give a talk")
     before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
     answer = await behind_another_instance(chat, _ended, lambda: chat.say("bob", line))
     assert answer == "Your pair with <@alice> ended a moment ago, so nothing changed."
@@ -326,7 +334,10 @@ async def test_a_change_as_the_pair_ends_elsewhere_changes_nothing(chat: Chat, l
             await session.scalar(select(func.count()).select_from(model))
             for model in (Checkin, Milestone)
         ]
-    assert made == [0, 0]
+    assert made == [0, 1 if line == "/mentor milestone done 1" else 0]
+    assert [m.completed_at for m in await _goals(chat)] == (
+        [None] if line == "/mentor milestone done 1" else []
+    )
 
 
 async def test_an_end_tells_whoever_had_answered_the_open_check_in_it_was_not_shared(
