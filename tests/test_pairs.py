@@ -340,6 +340,34 @@ async def test_a_change_as_the_pair_ends_elsewhere_changes_nothing(chat: Chat, l
     )
 
 
+@pytest.mark.parametrize("label", ["Skip this one", "Undo skip"])
+async def test_a_skip_button_pressed_as_the_pair_ends_elsewhere_changes_nothing(
+    chat: Chat, label: str
+) -> None:
+    """The heads-up's [Skip this one] and a skip's [Undo skip], pressed on one instance
+    as the partner ends the pair on another: they wait for the pair's row (the test
+    fails if they read it without waiting), are told the pair ended, and move no
+    check-in. (The race of both pressing [Skip this one]: tests/test_rhythm.py.)"""
+    if chat.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite takes writers in turn")
+    await pair_up(chat, "alice", "bob")
+    if label == "Undo skip":
+        await chat.say("bob", "/mentor skip")
+    else:
+        [pair] = await _pairs(chat)
+        assert pair.heads_up_at is not None
+        await chat.advance(pair.heads_up_at - chat.clock.now())
+    [button] = [b for b in chat.buttons("bob") if b.label == label]
+    [pair] = await _pairs(chat)
+    before = {who: len(chat.dms(who)) for who in ("alice", "bob")}
+    answer = await behind_another_instance(chat, _ended, lambda: chat.press("bob", button))
+    assert answer == "Your pair with <@alice> ended a moment ago, so nothing changed."
+    [after] = await _pairs(chat)
+    assert after.state == PairState.ENDED
+    assert after.next_checkin_at == pair.next_checkin_at
+    assert all(chat.dms(who)[before[who] :] == [] for who in ("alice", "bob"))
+
+
 async def test_an_end_tells_whoever_had_answered_the_open_check_in_it_was_not_shared(
     chat: Chat,
 ) -> None:
