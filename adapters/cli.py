@@ -536,8 +536,14 @@ async def _dispatch(
             continue
         if queued.due:
             err.print(
-                f"{_waiting(queued.due, platform)}: the rate limit held {_them(queued.due)} "
-                f"back, and the next dispatch (or `mentorbot run`) sends {_them(queued.due)}",
+                how_many(
+                    queued.due,
+                    f"message for {platform.value} is due and not sent yet",
+                    f"messages for {platform.value} are due and not sent yet",
+                )
+                + f" (the rate limit held {_them(queued.due)} back, or another process is "
+                f"sending {_them(queued.due)}): the next dispatch (or `mentorbot run`) sends "
+                f"{_them(queued.due)}",
                 markup=False,
             )
         if queued.first_later is not None:

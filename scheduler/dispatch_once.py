@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from bot.clock import Clock
 from bot.delivery import NO_LIMITS, DeliveryReport, RateLimits, Sender, deliver_all
@@ -91,9 +91,10 @@ async def next_due_at(database: Database, platforms: list[Platform]) -> datetime
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """A platform's queued messages after a pass: ``due`` were due and held back (the
-    rate limit, the time budget), ``later`` fall due later (a recipient's quiet hours, a
-    retry's backoff), the first of them at ``first_later``."""
+    """A platform's queued messages after a pass: ``due`` could go now but were not sent
+    by this run (the rate limit or the time budget held them back, or another process is
+    sending them), ``later`` fall due later (a recipient's quiet hours, a retry's
+    backoff), the first of them at ``first_later``."""
 
     due: int = 0
     later: int = 0
@@ -106,8 +107,11 @@ class Waiting:
 
 async def waiting_by_platform(database: Database, now: datetime) -> dict[Platform, Waiting]:
     """The messages queued (pending or being sent) per platform as of ``now``, counting
-    only workspaces still delivered to."""
-    is_due = OutboxMessage.next_attempt_at <= now
+    only workspaces still delivered to. One being sent (by another process: its
+    ``next_attempt_at`` is its lease's end) counts as due, not as later."""
+    is_due = or_(
+        OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.next_attempt_at <= now
+    )
     first = func.min(OutboxMessage.next_attempt_at)
     async with database.transaction() as session:
         rows = await session.execute(

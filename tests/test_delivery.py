@@ -21,6 +21,7 @@ from bot.refs import Platform
 from bot.storage.models import OutboxMessage, OutboxStatus
 from scheduler import delivery_worker
 from scheduler.delivery_worker import DeliveryWorker
+from scheduler.dispatch_once import Waiting, waiting_by_platform
 from tests.conversation import Chat, Recorder, pair_up
 from tests.statements import trips_to_sqlite
 
@@ -225,3 +226,37 @@ async def test_a_full_rate_limit_lets_wake_ups_start_a_pass_only_after_a_gap(
     # pass, and one per gap that passed meanwhile, not one per wake-up.
     gaps = took / delivery_worker.BUSY_PASS_GAP_SECONDS
     assert 2 <= passes <= 3 + gaps, (passes, took)
+
+
+async def test_what_still_waits_after_a_dispatch_is_told_apart(chat: Chat) -> None:
+    """``mentorbot dispatch``'s last lines (``waiting_by_platform``): a message being sent
+    by another process counts as due (its ``next_attempt_at`` is its lease's end, not a
+    time it falls due), a pending one due now as due, and one held for later (quiet
+    hours, a retry) as later, with the first such time. A message being sent used to be
+    told as due later, "(quiet hours or retries)"."""
+    await pair_up(chat, "alice", "bob")
+    await chat.say("alice", "/win one")
+    await chat.say("alice", "/win two")
+    await chat.say("alice", "/win three")
+    now = chat.clock.now()
+    lease_end, later = now + timedelta(minutes=2), now + timedelta(hours=3)
+    ids = sorted(m.id for m in await _outbox(chat))[-3:]
+    async with chat.database.transaction() as session:
+        states = zip(
+            ids,
+            (
+                (OutboxStatus.SENDING, lease_end),
+                (OutboxStatus.PENDING, now),
+                (OutboxStatus.PENDING, later),
+            ),
+            strict=True,
+        )
+        for message_id, (status, at) in states:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(status=status.value, next_attempt_at=at)
+            )
+    assert await waiting_by_platform(chat.database, now) == {
+        Platform.CONSOLE: Waiting(due=2, later=1, first_later=later)
+    }

@@ -330,8 +330,9 @@ def test_a_rate_limited_dispatch_stops_at_its_time_limit_and_the_next_run_finish
     # would have kept it running for 17 s).
     assert 3 <= sent <= 10, sent
     assert (
-        f"{20 - sent} messages for slack wait: the rate limit held them back, and the next "
-        "dispatch (or `mentorbot run`) sends them"
+        f"{20 - sent} messages for slack are due and not sent yet (the rate limit held them "
+        "back, or another process is sending them): the next dispatch (or `mentorbot run`) "
+        "sends them"
     ) in first.stderr
     assert "due later" not in first.stderr
 
